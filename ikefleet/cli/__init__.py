@@ -1,0 +1,36 @@
+"""`ikefleet` command line: a thin layer; each subcommand lives in its own module with `register()`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each module defines `register(subparsers) -> None`; the parser it adds sets `func(args) -> int`.
+SUBCOMMANDS = [
+    "ikefleet.cli.lab",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ikefleet",
+        description="Roll out, verify and keep compliant a MikroTik RouterOS IKEv2 + EoIP + OSPF VPN.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

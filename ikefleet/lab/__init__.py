@@ -1,0 +1,1 @@
+"""The built-in RouterOS lab: simulated routers over real SSH."""

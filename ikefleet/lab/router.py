@@ -1,0 +1,123 @@
+"""A simulated router: its identity on the lab network, its stored configuration and its file store."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ikefleet.routeros.config import Config
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    """Where a lab router listens and what it was set up as ("initial setup done" in the seed's words)."""
+
+    name: str
+    role: str  # "responder" | "initiator"
+    host: str  # loopback address the SSH server binds, e.g. 127.0.1.2
+    port: int
+    username: str
+    password: str
+    wan_address: str  # e.g. 203.0.113.1/24 (documentation range)
+    lan_prefix: str  # e.g. 192.168.1.0/24; the bridge gets the first host address
+    version: str = "6.49.2"
+    model: str = "CCR1009-7G-1C-1S+"
+
+
+@dataclass
+class Faults:
+    """Faults switched on per router (`ikefleet lab fault`). None/empty means off."""
+
+    refuse: bool = False
+    bad_password: bool = False
+    latency_ms: int = 0
+    drop_after: int | None = None
+    fail_command: str | None = None  # regex; matching commands fail with `fail_error`
+    fail_error: str = "failure: simulated fault"
+    wan_down: bool = False
+    clock_offset_s: int = 0
+    mtu: int | None = None
+    ike_drop: bool = False
+
+
+class FileStore:
+    """The router's `/file` store, kept as real files under the router's directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, name: str) -> Path:
+        safe = name.lstrip("/").replace("..", "_")
+        return self.root / safe
+
+    def names(self) -> list[str]:
+        return sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*") if p.is_file())
+
+    def exists(self, name: str) -> bool:
+        return self._path(name).is_file()
+
+    def read(self, name: str) -> bytes:
+        return self._path(name).read_bytes()
+
+    def write(self, name: str, data: bytes) -> None:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def remove(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
+    def mtime(self, name: str) -> datetime:
+        return datetime.fromtimestamp(self._path(name).stat().st_mtime, tz=UTC)
+
+
+@dataclass
+class Router:
+    """One lab router. The engine changes `config`; `changed()` tells the lab to persist and recompute."""
+
+    spec: RouterSpec
+    directory: Path
+    config: Config = field(default_factory=Config)
+    faults: Faults = field(default_factory=Faults)
+    listeners: list[Callable[[Router], None]] = field(default_factory=list)
+    booted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        self.files = FileStore(self.directory / "files")
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def major_version(self) -> int:
+        return int(self.spec.version.split(".")[0])
+
+    def now(self) -> datetime:
+        """The router's clock: real time plus the `clock-offset` fault."""
+        return datetime.now(UTC) + timedelta(seconds=self.faults.clock_offset_s)
+
+    def changed(self) -> None:
+        for listener in self.listeners:
+            listener(self)
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "config.json"
+
+    def save(self) -> None:
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"spec": asdict(self.spec), "config": self.config.to_json()}))
+        os.replace(tmp, self.config_path)
+
+    def load(self) -> bool:
+        """Load stored configuration; False when the router has never been saved (fresh)."""
+        if not self.config_path.exists():
+            return False
+        self.config = Config.from_json(json.loads(self.config_path.read_text())["config"])
+        return True

@@ -1,0 +1,1 @@
+"""Parsers: RouterOS command output to typed records."""

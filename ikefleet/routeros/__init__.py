@@ -1,0 +1,1 @@
+"""RouterOS configuration model shared by the lab and the diff engine."""

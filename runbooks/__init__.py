@@ -1,0 +1,1 @@
+"""ikefleet.runbooks: installed under the ikefleet namespace (see setup.py)."""

@@ -1,0 +1,1 @@
+"""ikefleet.tasks: installed under the ikefleet namespace (see setup.py)."""

@@ -1,0 +1,1 @@
+"""ikefleet.templates: installed under the ikefleet namespace (see setup.py)."""
