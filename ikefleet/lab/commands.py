@@ -1,0 +1,41 @@
+"""Registry of menu-specific console commands (`/certificate sign`, `/system backup save`, ...).
+
+Generic commands (add, set, remove, print, export, ...) come from the menu schema; a menu whose commands do
+more than store values registers a handler here. Safe-mode undo snapshots the whole configuration, so
+handlers just change `ctx.router.config` and need no undo bookkeeping of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ikefleet.routeros.config import Item
+
+from .router import Router
+
+
+@dataclass
+class Context:
+    """What a handler may use: the router, the menu path it runs in, and the router's clock."""
+
+    router: Router
+    path: str
+    now: datetime
+
+
+# (ctx, named arguments, target items resolved from positional numbers/names/[find]) -> output text
+Handler = Callable[[Context, dict[str, str], list[Item]], str]
+
+HANDLERS: dict[tuple[str, str], Handler] = {}
+
+
+def handler(path: str, command: str) -> Callable[[Handler], Handler]:
+    """Register `func` as the implementation of `command` in menu `path` (export-style path)."""
+
+    def register(func: Handler) -> Handler:
+        HANDLERS[(path, command)] = func
+        return func
+
+    return register
