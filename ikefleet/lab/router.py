@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -86,9 +87,18 @@ class Router:
     faults: Faults = field(default_factory=Faults)
     listeners: list[Callable[[Router], None]] = field(default_factory=list)
     booted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Called by the engine before it prints operational state, so time-driven fields (uptime,
+    # expires-in, byte counters) are current. The lab manager points it at the fabric.
+    refresh_state: Callable[[Router], None] | None = None
+    # `/log print` entries: (time, topics, message); the fabric and the engine append.
+    logs: deque[tuple[datetime, str, str]] = field(default_factory=lambda: deque(maxlen=1000))
 
     def __post_init__(self) -> None:
         self.files = FileStore(self.directory / "files")
+
+    def log(self, topics: str, message: str) -> None:
+        """Append a `/log` entry, e.g. `log("ipsec,error", "identity not found for peer: ...")`."""
+        self.logs.append((self.now(), topics, message))
 
     @property
     def name(self) -> str:

@@ -18,6 +18,8 @@ class Item:
 
     `values` holds the fields set on the item (explicitly or by the router); the menu schema gives the
     defaults of the rest. `private` holds data never printed nor exported (a certificate's private key).
+    `status` holds computed read-only fields (e.g. `running`, `actual-mtu`, `mac-address`) that the lab
+    fabric sets: shown by print, never exported nor persisted.
     """
 
     id: int
@@ -27,6 +29,7 @@ class Item:
     default: bool = False
     comment: str = ""
     private: dict[str, str] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str, fallback: str = "") -> str:
         return self.values.get(name, fallback)
