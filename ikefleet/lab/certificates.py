@@ -1,0 +1,418 @@
+"""`/certificate` commands of the lab routers: sign, export-certificate, import, remove, issued-revoke.
+
+Generic add/set/print come from the menu schema; these handlers turn templates into real certificates
+(`ikefleet.lab.pki`) and keep the storage contract: a certificate is an `Item` of `/certificate` whose
+`values` are what `print detail` shows and whose `private` holds `certificate` (PEM) and, when the router
+has it, `key` (PEM). Private keys and passphrases never reach logs or output.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ikefleet.routeros.config import Item
+
+from . import pki
+from .commands import Context, handler
+from .errors import CommandError
+from .router import Router
+
+PATH = "/certificate"
+CRL_PATH = "/certificate crl"
+SETTINGS_PATH = "/certificate settings"
+
+# Template defaults of RouterOS 6.49 (used when the schema did not store them on the item).
+TEMPLATE_DEFAULTS: dict[str, str] = {
+    "key-size": "2048",
+    "days-valid": "365",
+    "key-usage": "digital-signature,key-encipherment,data-encipherment,key-cert-sign,crl-sign,"
+    "tls-server,tls-client",
+    "digest-algorithm": "sha256",
+}
+SETTINGS_DEFAULTS: dict[str, str] = {"crl-download": "no", "crl-use": "no", "crl-store": "ram"}
+# v6 flag legend, in print order.
+FLAG_LEGEND: tuple[tuple[str, str], ...] = (
+    ("K", "private-key"),
+    ("L", "crl"),
+    ("C", "smart-card-key"),
+    ("A", "authority"),
+    ("I", "issued"),
+    ("R", "revoked"),
+    ("E", "expired"),
+    ("T", "trusted"),
+)
+# RouterOS failure texts. Marked *unverified* where no capture of the real text was available.
+ERRORS: dict[str, str] = {
+    "no-such-item": "no such item",
+    "no-such-ca": "input does not match any value of ca",  # unverified
+    "ca-no-key": "failure: CA certificate has no private key",  # unverified
+    "not-a-ca": "failure: certificate is not a CA",  # unverified
+    "already-signed": "failure: certificate is already signed",  # unverified
+    "no-common-name": "failure: common-name is required",  # unverified
+    "not-signed": "failure: certificate is not signed",  # unverified
+    "short-passphrase": "failure: export passphrase must be at least 8 characters long",  # unverified
+    "pkcs12-passphrase": "failure: pkcs12 export requires export-passphrase",  # unverified
+    "no-file": "failure: no such file",  # unverified
+    "missing-file-name": "missing value for file-name",  # unverified
+    "not-issued": "failure: certificate was not issued by a local CA",  # unverified
+    "bad-value": "invalid value for argument {arg}",
+}
+IMPORT_COUNTERS = (
+    "certificates-imported",
+    "private-keys-imported",
+    "files-imported",
+    "decryption-failures",
+    "keys-with-no-certificate",
+)
+
+
+def _fail(key: str, **fmt: str) -> CommandError:
+    return CommandError(ERRORS[key].format(**fmt))
+
+
+# --- queries other modules use ----------------------------------------------------------------------
+
+
+def certificates(router: Router) -> list[Item]:
+    return router.config.items(PATH)
+
+
+def find_cert(router: Router, name: str) -> Item | None:
+    return next((item for item in certificates(router) if item.get("name") == name), None)
+
+
+def is_signed(item: Item) -> bool:
+    return "certificate" in item.private
+
+
+def trusted_ca_pems(router: Router) -> list[str]:
+    """PEMs of the router's trusted certificates (the trust anchors `pki.verify` takes)."""
+    return [
+        item.private["certificate"]
+        for item in certificates(router)
+        if is_signed(item) and item.get("trusted") == "yes" and "revoked" not in item.private
+    ]
+
+
+def settings(router: Router) -> dict[str, str]:
+    items = router.config.items(SETTINGS_PATH)
+    values = dict(SETTINGS_DEFAULTS)
+    if items:
+        values.update(items[0].values)
+    return values
+
+
+def crl_pems(router: Router) -> list[str]:
+    """The CRLs the router applies: all of `/certificate crl` when `settings crl-use=yes`, else none."""
+    if settings(router).get("crl-use") != "yes":
+        return []
+    return [item.private["crl"] for item in router.config.items(CRL_PATH) if "crl" in item.private]
+
+
+def cert_flags(item: Item, now: datetime) -> str:
+    """The v6 flag letters of a certificate item, in legend order (`KAT`, `KIT`, `T`, `KIRT`)."""
+    if not is_signed(item):
+        return ""
+    cert = pki.load_certificate(item.private["certificate"])
+    present = {
+        "K": "key" in item.private,
+        "L": "crl" in item.private,
+        "C": False,
+        "A": pki.is_ca(cert) and "key" in item.private,
+        "I": bool(item.get("ca")),
+        "R": "revoked" in item.private,
+        "E": now.astimezone(UTC) > cert.not_valid_after_utc,
+        "T": item.get("trusted") == "yes",
+    }
+    return "".join(letter for letter, _ in FLAG_LEGEND if present[letter])
+
+
+def format_duration(seconds: int) -> str:
+    """RouterOS duration as print shows it: `521w3d20h29m37s`, zero parts left out."""
+    parts = []
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def cert_status(item: Item, now: datetime) -> dict[str, str]:
+    """Time-driven read-only fields: `expires-after` while valid, `expired=yes` after."""
+    if not is_signed(item):
+        return {}
+    cert = pki.load_certificate(item.private["certificate"])
+    left = int((cert.not_valid_after_utc - now.astimezone(UTC)).total_seconds())
+    return {"expires-after": format_duration(left)} if left > 0 else {"expired": "yes"}
+
+
+def refresh_status(router: Router, now: datetime | None = None) -> None:
+    """Set `status` of every certificate to `cert_status` (call before printing `/certificate`)."""
+    moment = now or router.now()
+    for item in certificates(router):
+        item.status = cert_status(item, moment)
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _targets(targets: list[Item]) -> list[Item]:
+    if not targets:
+        raise _fail("no-such-item")
+    return targets
+
+
+def _request(item: Item, crl_url: str) -> pki.Request:
+    values = {**TEMPLATE_DEFAULTS, **{k: v for k, v in item.values.items() if v != ""}}
+    common_name = values.get("common-name", "")
+    if not common_name:
+        raise _fail("no-common-name")
+    try:
+        days = int(values["days-valid"])
+    except ValueError as exc:
+        raise _fail("bad-value", arg="days-valid") from exc
+    if values["key-size"] not in pki.KEY_SIZES:
+        raise _fail("bad-value", arg="key-size")
+    subject = {arg: values[arg] for arg in pki.SUBJECT_FIELDS if arg != "common-name" and arg in values}
+    return pki.Request(
+        common_name=common_name,
+        key_size=values["key-size"],
+        key_usage=tuple(pki.split_words(values["key-usage"])),
+        days_valid=days,
+        subject_alt_name=values.get("subject-alt-name", ""),
+        subject=subject,
+        digest=values["digest-algorithm"],
+        crl_url=crl_url,
+    )
+
+
+def _store(item: Item, cert_pem: str, key_pem: str | None) -> None:
+    """Write the certificate's printed fields and private data onto `item`."""
+    item.values.update(pki.describe(cert_pem))
+    item.values["private-key"] = "yes" if key_pem else "no"
+    item.private["certificate"] = cert_pem
+    if key_pem:
+        item.private["key"] = key_pem
+
+
+def _crl_url(ca: Item) -> str:
+    host = ca.get("ca-crl-host")
+    return f"http://{host}/crl/{ca.get('serial-number')}.crl" if host else ""
+
+
+def _issuer_of(router: Router, item: Item) -> Item | None:
+    """The certificate on this router that signed `item` (by key identifier and signature), if any."""
+    cert = pki.load_certificate(item.private["certificate"])
+    akid = pki.authority_key_id(cert)
+    for other in certificates(router):
+        if other is item or not is_signed(other) or other.get("skid") != akid:
+            continue
+        if pki.issued_by(item.private["certificate"], other.private["certificate"]):
+            return other
+    return None
+
+
+def _chain(router: Router, item: Item) -> list[str]:
+    """CA certificates above `item` that the router holds, nearest first."""
+    chain: list[str] = []
+    current = item
+    while len(chain) < 8:
+        issuer = _issuer_of(router, current)
+        if issuer is None or issuer is item or issuer.private["certificate"] in chain:
+            break
+        chain.append(issuer.private["certificate"])
+        current = issuer
+    return chain
+
+
+def _unique_name(router: Router, wanted: str) -> str:
+    names = {item.get("name") for item in certificates(router)}
+    if wanted not in names:
+        return wanted
+    n = 1
+    while f"{wanted}_{n}" in names:
+        n += 1
+    return f"{wanted}_{n}"
+
+
+# --- handlers ----------------------------------------------------------------------------------------
+
+
+@handler(PATH, "sign")
+def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    """Turn templates into certificates: self-signed without `ca=`, else signed by that CA's key."""
+    router = ctx.router
+    ca: Item | None = None
+    if args.get("ca"):
+        ca = find_cert(router, args["ca"])
+        if ca is None or not is_signed(ca):
+            raise _fail("no-such-ca")
+        if "key" not in ca.private:
+            raise _fail("ca-no-key")
+        if not pki.is_ca(pki.load_certificate(ca.private["certificate"])):
+            raise _fail("not-a-ca")
+    items = _targets(targets)
+    for item in items:
+        if is_signed(item):
+            raise _fail("already-signed")
+    for item in items:
+        request = _request(item, _crl_url(ca) if ca else "")
+        try:
+            key = pki.generate_key(request.key_size)
+            if ca is None:
+                cert_pem = pki.build_certificate(request, key, ctx.now)
+            else:
+                ca_key = pki.load_key(ca.private["key"])
+                cert_pem = pki.build_certificate(request, key, ctx.now, ca.private["certificate"], ca_key)
+        except pki.PkiError as exc:
+            raise CommandError(f"failure: {exc}") from exc
+        _store(item, cert_pem, pki.key_to_pem(key))
+        item.values["trusted"] = "yes"
+        if ca is not None:
+            item.values["ca"] = ca.get("name")
+        elif args.get("ca-crl-host"):
+            item.values["ca-crl-host"] = args["ca-crl-host"]
+        if args.get("name"):
+            item.values["name"] = args["name"]
+        router.log("certificate,info", f"certificate {item.get('name')} signed")
+    return "" if "do" in args else "  progress: done"
+
+
+@handler(PATH, "export-certificate")
+def export_certificate(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    """Write `<file-name>.crt` (+ `.key` when a passphrase is given) or `<file-name>.p12`."""
+    kind = args.get("type", "pem")
+    if kind not in ("pem", "pkcs12"):
+        raise _fail("bad-value", arg="type")
+    passphrase = args.get("export-passphrase", "")
+    if passphrase and len(passphrase) < pki.MIN_PASSPHRASE:
+        raise _fail("short-passphrase")
+    if kind == "pkcs12" and not passphrase:
+        raise _fail("pkcs12-passphrase")
+    for item in _targets(targets):
+        if not is_signed(item):
+            raise _fail("not-signed")
+        base = args.get("file-name") or f"cert_export_{item.get('name')}"
+        cert_pem, key_pem = item.private["certificate"], item.private.get("key")
+        if kind == "pem":
+            ctx.router.files.write(f"{base}.crt", cert_pem.encode())
+            if passphrase and key_pem:
+                encrypted = pki.key_to_pem(pki.load_key(key_pem), passphrase)
+                ctx.router.files.write(f"{base}.key", encrypted.encode())
+        else:
+            chain = _chain(ctx.router, item)
+            data = pki.export_pkcs12(item.get("name"), cert_pem, key_pem, chain, passphrase)
+            ctx.router.files.write(f"{base}.p12", data)
+    return ""
+
+
+@handler(PATH, "import")
+def import_(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    """Read certificates and keys from a file; a key joins the certificate with its public key (K flag)."""
+    router = ctx.router
+    file_name = args.get("file-name", "")
+    if not file_name:
+        raise _fail("missing-file-name")
+    if not router.files.exists(file_name):
+        raise _fail("no-file")
+    counters = dict.fromkeys(IMPORT_COUNTERS, 0)
+    try:
+        found = pki.read_file(router.files.read(file_name), args.get("passphrase", ""))
+    except ValueError:
+        found = pki.FileContents()
+    counters["decryption-failures"] = found.decryption_failures
+    base = args.get("name") or ""
+    known = {item.get("fingerprint") for item in certificates(router) if is_signed(item)}
+    for index, pem in enumerate(found.certificates):
+        if pki.fingerprint(pem) in known:
+            continue
+        if base:
+            wanted = base if counters["certificates-imported"] == 0 else f"{base}_{index}"
+        else:
+            wanted = f"{file_name}_{index}"
+        item = router.config.add(PATH, {"name": _unique_name(router, wanted)})
+        _store(item, pem, None)
+        item.values["trusted"] = "yes"
+        known.add(item.get("fingerprint"))
+        counters["certificates-imported"] += 1
+    for key_pem in found.keys:
+        public = pki.public_key_bytes(pki.load_key(key_pem))
+        owners = [
+            item
+            for item in certificates(router)
+            if is_signed(item) and pki.public_key_bytes(item.private["certificate"]) == public
+        ]
+        if not owners:
+            counters["keys-with-no-certificate"] += 1
+            continue
+        for owner in owners:
+            if "key" not in owner.private:
+                owner.private["key"] = key_pem
+                owner.values["private-key"] = "yes"
+        counters["private-keys-imported"] += 1
+    if found.certificates or found.keys:
+        counters["files-imported"] = 1
+    width = max(len(name) for name in IMPORT_COUNTERS) + 2
+    return "\n".join(f"{name:>{width}}: {count}" for name, count in counters.items())
+
+
+@handler(PATH, "remove")
+def remove(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    """Remove certificates; removing a CA also removes every certificate it signed, recursively."""
+    router = ctx.router
+    doomed: dict[int, Item] = {}
+    pending = list(_targets(targets))
+    while pending:
+        item = pending.pop()
+        if item.id in doomed:
+            continue
+        doomed[item.id] = item
+        if is_signed(item) and pki.is_ca(pki.load_certificate(item.private["certificate"])):
+            pending += [
+                other
+                for other in certificates(router)
+                if other.id not in doomed and is_signed(other) and _issuer_of(router, other) is item
+            ]
+    removed_skids = {item.get("skid") for item in doomed.values() if item.get("skid")}
+    items = certificates(router)
+    items[:] = [item for item in items if item.id not in doomed]
+    crls = router.config.items(CRL_PATH)
+    crls[:] = [crl for crl in crls if crl.private.get("ca-skid") not in removed_skids]
+    return ""
+
+
+@handler(PATH, "issued-revoke")
+def issued_revoke(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    """Revoke certificates issued by a local CA: R flag, serial added to that CA's CRL."""
+    router = ctx.router
+    for item in _targets(targets):
+        ca = _issuer_of(router, item) if is_signed(item) and item.get("ca") else None
+        if ca is None or "key" not in ca.private:
+            raise _fail("not-issued")
+        item.private["revoked"] = ctx.now.astimezone(UTC).isoformat()
+        item.values["trusted"] = "no"
+        _update_crl(router, ca, ctx.now)
+    return ""
+
+
+def _update_crl(router: Router, ca: Item, now: datetime) -> None:
+    """(Re)issue the CA's CRL from the revoked certificates it signed; keep it in `/certificate crl`."""
+    revoked = []
+    for item in certificates(router):
+        if "revoked" in item.private and _issuer_of(router, item) is ca:
+            serial = pki.load_certificate(item.private["certificate"]).serial_number
+            revoked.append((serial, datetime.fromisoformat(item.private["revoked"])))
+    crl_pem = pki.build_crl(ca.private["certificate"], pki.load_key(ca.private["key"]), revoked, now)
+    crl_values = {
+        "issuer": pki.format_name(pki.load_certificate(ca.private["certificate"]).subject),
+        "url": _crl_url(ca),
+        "last-update": pki.format_time(now),
+        "next-update": pki.format_time(now.astimezone(UTC) + timedelta(hours=24)),
+    }
+    crls = router.config.items(CRL_PATH)
+    entry = next((c for c in crls if c.private.get("ca-skid") == ca.get("skid")), None)
+    if entry is None:
+        entry = router.config.add(CRL_PATH, {})
+    entry.values = crl_values
+    entry.private = {"crl": crl_pem, "ca-skid": ca.get("skid")}
+    ca.private["crl"] = "yes"
