@@ -8,6 +8,8 @@ import sys
 
 # Each module defines `register(subparsers) -> None`; the parser it adds sets `func(args) -> int`.
 SUBCOMMANDS = [
+    "ikefleet.cli.plan",
+    "ikefleet.cli.render",
     "ikefleet.cli.lab",
 ]
 

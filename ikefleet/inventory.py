@@ -1,0 +1,391 @@
+"""The fleet as typed, validated, frozen data, read from the same Nornir SimpleInventory files Nornir runs on.
+
+`load_inventory(config_path)` reads `config.yaml` (Nornir's config plus an `ikefleet:` section), loads the
+inventory with Nornir's own SimpleInventory plugin, checks every value against `inventory_schema.yaml` and the
+cross-site rules in `validate.py`, and returns a `Fleet`, or raises `InventoryError` with all problems.
+The file layout and field names are documented in docs/inventory.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from nornir.core.inventory import Host, Inventory
+from nornir.plugins.inventory.simple import SimpleInventory
+from ruamel.yaml import YAML
+
+from ikefleet.validate import (
+    FLEET,
+    InventoryError,
+    Problem,
+    ValueChecker,
+    check_fleet,
+    check_section,
+    schema,
+    suggest,
+)
+
+RESPONDER_GROUP = "responder"
+INITIATOR_GROUP = "initiators"
+PLATFORM = "mikrotik_routeros"
+CREDENTIAL_FIELDS = ("username", "password")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One router: the hub (IKEv2 responder + CA) or a branch (initiator)."""
+
+    name: str
+    role: str  # "responder" | "initiator"
+    hostname: str
+    port: int
+    wan_address: IPv4Interface
+    lan_prefixes: tuple[IPv4Network, ...]
+    lan_interface: str
+    branch_id: int | None = None
+    router_id: IPv4Address | None = None
+    ros_version: str | None = None
+
+    @property
+    def is_hub(self) -> bool:
+        return self.role == "responder"
+
+    @property
+    def wan_ip(self) -> IPv4Address:
+        return self.wan_address.ip
+
+    @property
+    def lan_gateway(self) -> IPv4Address:
+        """The LAN bridge address: the first host of the first LAN prefix (the seed's 192.168.1.1)."""
+        net = self.lan_prefixes[0]
+        return net.network_address + 1 if net.prefixlen < 31 else net.network_address
+
+    @property
+    def effective_router_id(self) -> IPv4Address:
+        return self.router_id or self.lan_gateway
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """IPsec phase 2 proposal (`/ip ipsec proposal`)."""
+
+    name: str
+    auth_algorithms: tuple[str, ...]
+    enc_algorithms: tuple[str, ...]
+    pfs_group: str
+    lifetime: str  # RouterOS form, e.g. "30m"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """IKE phase 1 profile (`/ip ipsec profile`)."""
+
+    name: str
+    hash_algorithm: str
+    prf_algorithm: str
+    enc_algorithm: tuple[str, ...]
+    dh_group: tuple[str, ...]
+    lifetime: str
+    dpd_interval: str
+
+
+@dataclass(frozen=True)
+class Crypto:
+    policy_group: str
+    proposal: Proposal
+    profile: Profile
+
+
+@dataclass(frozen=True)
+class Pools:
+    ipsec: IPv4Network  # IPsec inner addresses: hub = first host, branch k = first host + k
+    eoip: IPv4Network  # EoIP /30s: branch k gets the k-th /30 (hub .1, branch .2)
+
+
+@dataclass(frozen=True)
+class Ospf:
+    area: str
+    redistribute_connected: str
+    export_prefixes: tuple[IPv4Network, ...]  # ospf-out accepts these (and longer); discards the rest
+
+
+@dataclass(frozen=True)
+class Certificates:
+    key_size: int
+    ca_days_valid: int
+    days_valid: int
+    renew_window_days: int
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Fleet-wide settings from defaults.yaml `data:`."""
+
+    crypto: Crypto
+    pools: Pools
+    ospf: Ospf
+    certificates: Certificates
+    ntp_servers: tuple[str, ...]
+    wan_interface_list: str
+    lan_interface: str
+
+
+@dataclass(frozen=True)
+class Fleet:
+    hub: Site
+    branches: tuple[Site, ...]
+    defaults: Defaults
+
+    @property
+    def sites(self) -> tuple[Site, ...]:
+        return (self.hub, *self.branches)
+
+    def site(self, name: str) -> Site:
+        for site in self.sites:
+            if site.name == name:
+                return site
+        raise KeyError(f"no host {name!r} in the inventory (hosts: {', '.join(s.name for s in self.sites)})")
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """`config.yaml`: where the inventory files are, plus the `ikefleet:` section."""
+
+    path: Path
+    host_file: Path
+    group_file: Path
+    defaults_file: Path
+    secrets_file: Path | None = None
+    ssh_config: Path | None = None
+    nornir: Mapping[str, Any] = field(default_factory=dict)
+
+
+IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config")
+
+
+def read_config(config_path: str | Path) -> FleetConfig:
+    """Read config.yaml; relative paths in it are relative to the file's directory, not the cwd."""
+    path = Path(config_path)
+    try:
+        data = YAML(typ="safe").load(path.read_text()) or {}
+    except OSError as exc:
+        raise InventoryError([Problem(str(path), FLEET, "config", f"cannot read: {exc.strerror}",
+                                      "pass -c with the path to config.yaml")]) from exc
+    except Exception as exc:  # ruamel raises many parser error types
+        raise InventoryError([Problem(str(path), FLEET, "config", f"not valid YAML: {exc}",
+                                      "fix the YAML syntax")]) from exc
+    base = path.parent
+    options = (data.get("inventory") or {}).get("options") or {}
+    extra = data.get("ikefleet") or {}
+    problems = [Problem(str(path), FLEET, f"ikefleet.{k}", "unknown key", suggest(k, IKEFLEET_CONFIG_KEYS))
+                for k in extra if k not in IKEFLEET_CONFIG_KEYS]
+    if problems:
+        raise InventoryError(problems)
+
+    def resolve(value: Any, default: str | None) -> Path | None:
+        if value is None and default is None:
+            return None
+        return base / Path(str(value if value is not None else default)).expanduser()
+
+    return FleetConfig(
+        path=path,
+        host_file=resolve(options.get("host_file"), "inventory/hosts.yaml"),  # type: ignore[arg-type]
+        group_file=resolve(options.get("group_file"), "inventory/groups.yaml"),  # type: ignore[arg-type]
+        defaults_file=resolve(options.get("defaults_file"), "inventory/defaults.yaml"),  # type: ignore[arg-type]
+        secrets_file=resolve(extra.get("secrets_file"), None),
+        ssh_config=resolve(extra.get("ssh_config"), None),
+        nornir=data,
+    )
+
+
+def nornir_options(config: FleetConfig) -> dict[str, Any]:
+    """Keyword arguments for `InitNornir(config_file=..., **kw)` with paths resolved against config.yaml."""
+    inventory = dict(config.nornir.get("inventory") or {})
+    inventory["plugin"] = inventory.get("plugin", "SimpleInventory")
+    inventory["options"] = {
+        **(inventory.get("options") or {}),
+        "host_file": str(config.host_file),
+        "group_file": str(config.group_file),
+        "defaults_file": str(config.defaults_file),
+    }
+    options: dict[str, Any] = {"inventory": inventory}
+    if config.ssh_config is not None:
+        options["ssh"] = {**(config.nornir.get("ssh") or {}), "config_file": str(config.ssh_config)}
+    return options
+
+
+def _load_nornir_inventory(config: FleetConfig) -> Inventory:
+    for file in (config.host_file, config.group_file, config.defaults_file):
+        if not file.is_file():
+            raise InventoryError([Problem(str(file), FLEET, "file", "missing",
+                                          "create it or fix inventory.options in config.yaml")])
+    files = (str(config.host_file), str(config.group_file), str(config.defaults_file))
+    try:
+        return SimpleInventory(*files).load()
+    except KeyError as exc:
+        fix = f"define it in {config.group_file.name} or fix the host's groups"
+        problem = Problem(files[0], FLEET, "groups", f"unknown group {exc}", fix)
+        raise InventoryError([problem]) from exc
+    except Exception as exc:  # duplicate keys, YAML syntax
+        problem = Problem(files[0], FLEET, "yaml", " ".join(str(exc).split()), "fix the YAML syntax")
+        raise InventoryError([problem]) from exc
+
+
+def _site_value(host: Host, key: str, inheritable: bool) -> tuple[Any, bool]:
+    """(value, found) with Nornir's inheritance: host, then its groups, then defaults (if inheritable)."""
+    if key in host.data:
+        return host.data[key], True
+    for group in host.extended_groups():
+        if key in group.data:
+            return group.data[key], True
+    if inheritable and key in host.defaults.data:
+        return host.defaults.data[key], True
+    return None, False
+
+
+def _role(host: Host, source: str, problems: list[Problem]) -> str:
+    names = {g.name for g in host.extended_groups()}
+    roles = [r for g, r in ((RESPONDER_GROUP, "responder"), (INITIATOR_GROUP, "initiator")) if g in names]
+    if len(roles) != 1:
+        message = f"in groups {sorted(names)}: must be in one of '{RESPONDER_GROUP}' or '{INITIATOR_GROUP}'"
+        fix = f"set groups: [{RESPONDER_GROUP}] for the hub or [{INITIATOR_GROUP}] for a branch"
+        problems.append(Problem(source, host.name, "groups", message, fix))
+        return "initiator"
+    return roles[0]
+
+
+def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: list[Problem]) -> Site | None:
+    role = _role(host, source, problems)
+    checker = ValueChecker(source, host.name, problems)
+    site_schema = schema()["site"]
+    fleet_keys = set(schema()["fleet"])
+    for key in host.data:
+        if key in site_schema:
+            continue
+        if key in fleet_keys:
+            checker.fail(key, "fleet-wide setting in a host", f"move it to defaults.yaml data: ({key})")
+        else:
+            checker.fail(key, "unknown key", suggest(str(key), site_schema))
+    values: dict[str, Any] = {}
+    before = len(problems)
+    for key, spec in site_schema.items():
+        raw, found = _site_value(host, key, bool(spec.get("inherit")))
+        required = spec.get("required") or spec.get("required_role") == role
+        if not found or raw is None:
+            if required:
+                checker.fail(key, "missing", spec.get("fix", f"set {key}"))
+            values[key] = None
+            continue
+        values[key] = checker.parse(key, raw, spec)
+    if role == "responder" and values.get("branch_id") is not None:
+        checker.fail("branch_id", "the hub has no branch_id", "remove branch_id from the responder")
+    for attr in CREDENTIAL_FIELDS:
+        if object.__getattribute__(host, attr) is not None or any(
+            object.__getattribute__(g, attr) is not None for g in host.extended_groups()
+        ):
+            checker.fail(attr, "credentials in the inventory",
+                         "remove it; use IKEFLEET_USERNAME/IKEFLEET_PASSWORD or the secrets file")
+    if not host.hostname:
+        checker.fail("hostname", "missing", "set hostname to the router's management address")
+    if host.platform != PLATFORM:
+        checker.fail("platform", f"is {host.platform!r}", f"set platform: {PLATFORM}")
+    if len(problems) > before:
+        return None
+    return Site(
+        name=host.name,
+        role=role,
+        hostname=str(host.hostname),
+        port=int(host.port or 22),
+        wan_address=values["wan_address"],
+        lan_prefixes=values["lan_prefixes"],
+        lan_interface=values["lan_interface"] or fleet_lan_interface,
+        branch_id=values["branch_id"],
+        router_id=values["router_id"],
+        ros_version=values["ros_version"],
+    )
+
+
+def _build_defaults(inv: Inventory, source: str, problems: list[Problem]) -> Defaults:
+    checker = ValueChecker(source, FLEET, problems)
+    inheritable = [k for k, spec in schema()["site"].items() if spec.get("inherit")]
+    for attr in CREDENTIAL_FIELDS:
+        if getattr(inv.defaults, attr) is not None:
+            checker.fail(attr, "credentials in the inventory",
+                         "remove it; use IKEFLEET_USERNAME/IKEFLEET_PASSWORD or the secrets file")
+    data = {k: v for k, v in inv.defaults.data.items() if k not in inheritable}
+    s = check_section(data, schema()["fleet"], checker, extra_keys=schema()["site"])
+    for key in schema()["site"]:
+        if key in data and key not in inheritable:
+            checker.fail(key, "per-site field in defaults", "set it per host in hosts.yaml")
+    c, p, r = s["crypto"], s["crypto"]["proposal"], s["crypto"]["profile"]
+    return Defaults(
+        crypto=Crypto(policy_group=c["policy_group"], proposal=Proposal(**p), profile=Profile(**r)),
+        pools=Pools(**s["pools"]),
+        ospf=Ospf(**s["ospf"]),
+        certificates=Certificates(**{k: int(v) for k, v in s["certificates"].items()}),
+        ntp_servers=s["ntp_servers"] or (),
+        wan_interface_list=s["wan_interface_list"],
+        lan_interface=s["lan_interface"],
+    )
+
+
+def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
+    """Turn a loaded Nornir inventory into a validated Fleet; raise InventoryError with every problem."""
+    problems: list[Problem] = []
+    defaults = _build_defaults(inv, str(config.defaults_file), problems)
+    for group in inv.groups.values():
+        for key in group.data:
+            if key not in schema()["site"]:
+                problems.append(Problem(str(config.group_file), group.name, key, "unknown key",
+                                        suggest(str(key), schema()["site"])))
+    sites = []
+    for host in inv.hosts.values():
+        site = _build_site(host, defaults.lan_interface, str(config.host_file), problems)
+        if site is not None:
+            sites.append(site)
+    responders = [h.name for h in inv.hosts.values()
+                  if RESPONDER_GROUP in {g.name for g in h.extended_groups()}]
+    if len(responders) != 1:
+        found = ", ".join(responders) if responders else "none"
+        problems.append(Problem(str(config.host_file), FLEET, "groups",
+                                f"exactly one host must be in group '{RESPONDER_GROUP}' (found: {found})",
+                                f"put the hub, and only the hub, in group '{RESPONDER_GROUP}'"))
+    if problems:
+        raise InventoryError(problems)
+    hub = next(s for s in sites if s.is_hub)
+    branches = tuple(sorted((s for s in sites if not s.is_hub), key=lambda s: (s.branch_id, s.name)))
+    fleet = Fleet(hub=hub, branches=branches, defaults=defaults)
+    sources = {s.name: str(config.host_file) for s in sites}
+    sources[FLEET] = str(config.defaults_file)
+    problems = check_fleet(fleet, sources)
+    if problems:
+        raise InventoryError(problems)
+    return fleet
+
+
+def load_inventory(config_path: str | Path = "config.yaml") -> Fleet:
+    """Load and validate the fleet described by config.yaml; raises InventoryError listing all problems."""
+    config = read_config(config_path)
+    return build_fleet(_load_nornir_inventory(config), config)
+
+
+def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Path | None = None,
+                **kwargs: Any) -> Any:
+    """A Nornir object for config.yaml with credentials bound from the environment / secrets file.
+
+    Paths in config.yaml are resolved against its directory; `ikefleet.ssh_config` becomes Nornir's
+    `ssh.config_file` (netmiko's `ssh_config_file`). `secrets_file` (e.g. from --secrets) overrides
+    `ikefleet.secrets_file`. Raises InventoryError or SecretsError (CLI exit code 2).
+    """
+    from nornir import InitNornir
+
+    from ikefleet.secrets import apply_credentials, load_secrets
+
+    config = read_config(config_path)
+    nornir = InitNornir(config_file=str(config.path), **{**nornir_options(config), **kwargs})
+    apply_credentials(nornir, load_secrets(secrets_file or config.secrets_file))
+    return nornir

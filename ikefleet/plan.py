@@ -1,0 +1,129 @@
+"""The address and naming plan: a pure function of the Fleet, stable as every number derives from branch_id.
+
+The seed's "last octet" scheme, generalised: IPsec inner addresses come from `pools.ipsec` (hub = first host,
+branch k = first host + k); branch k owns the k-th /30 of `pools.eoip` (hub side .1, branch side .2); the
+EoIP tunnel-id is the branch_id. Adding or removing a branch never moves another branch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Any
+
+from ikefleet.inventory import Fleet, Site
+
+# Names ikefleet gives to the RouterOS objects it manages (documented in docs/inventory.md).
+NAMES = {
+    "ca_certificate": "ca",
+    "hub_certificate": "hub-server",
+    "branch_certificate": "{branch}-client",
+    "hub_eoip": "eoip-{branch}",
+    "branch_eoip": "eoip-hub",
+    "hub_peer": "branches",
+    "branch_peer": "hub",
+    "mode_config": "{branch}",
+    "ipsec_bridge": "ipsec",
+}
+
+
+@dataclass(frozen=True)
+class HubPlan:
+    name: str
+    wan_address: IPv4Address
+    ipsec_address: IPv4Address  # on the `ipsec` bridge
+    router_id: IPv4Address
+    ca_certificate: str
+    server_certificate: str
+    peer: str
+    ipsec_bridge: str
+
+
+@dataclass(frozen=True)
+class BranchPlan:
+    name: str
+    branch_id: int
+    tunnel_id: int
+    ipsec_address: IPv4Address  # given by the hub's mode-config
+    hub_ipsec_address: IPv4Address
+    eoip_network: IPv4Network
+    hub_eoip_address: IPv4Interface
+    branch_eoip_address: IPv4Interface
+    hub_interface: str
+    branch_interface: str
+    router_id: IPv4Address
+    client_certificate: str
+    mode_config: str
+    peer: str  # the branch's peer entry pointing at the hub
+
+
+@dataclass(frozen=True)
+class Plan:
+    hub: HubPlan
+    branches: tuple[BranchPlan, ...]
+
+    def branch(self, name: str) -> BranchPlan:
+        for b in self.branches:
+            if b.name == name:
+                return b
+        raise KeyError(f"no branch {name!r} in the plan")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: addresses as strings, branches keyed by name in branch_id order."""
+        return {
+            "hub": _strings(asdict(self.hub)),
+            "branches": {b.name: _strings(asdict(b)) for b in self.branches},
+        }
+
+
+def _strings(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, int | str) else str(v) for k, v in data.items()}
+
+
+def hub_ipsec_address(fleet: Fleet) -> IPv4Address:
+    return fleet.defaults.pools.ipsec.network_address + 1
+
+
+def branch_ipsec_address(fleet: Fleet, branch_id: int) -> IPv4Address:
+    return hub_ipsec_address(fleet) + branch_id
+
+
+def eoip_network(fleet: Fleet, branch_id: int) -> IPv4Network:
+    pool = fleet.defaults.pools.eoip
+    return IPv4Network((int(pool.network_address) + 4 * (branch_id - 1), 30))
+
+
+def plan_branch(fleet: Fleet, site: Site) -> BranchPlan:
+    """A branch's plan depends only on its own data and the fleet-wide pools."""
+    assert site.branch_id is not None
+    net = eoip_network(fleet, site.branch_id)
+    return BranchPlan(
+        name=site.name,
+        branch_id=site.branch_id,
+        tunnel_id=site.branch_id,
+        ipsec_address=branch_ipsec_address(fleet, site.branch_id),
+        hub_ipsec_address=hub_ipsec_address(fleet),
+        eoip_network=net,
+        hub_eoip_address=IPv4Interface((net.network_address + 1, 30)),
+        branch_eoip_address=IPv4Interface((net.network_address + 2, 30)),
+        hub_interface=NAMES["hub_eoip"].format(branch=site.name),
+        branch_interface=NAMES["branch_eoip"],
+        router_id=site.effective_router_id,
+        client_certificate=NAMES["branch_certificate"].format(branch=site.name),
+        mode_config=NAMES["mode_config"].format(branch=site.name),
+        peer=NAMES["branch_peer"],
+    )
+
+
+def build_plan(fleet: Fleet) -> Plan:
+    hub = HubPlan(
+        name=fleet.hub.name,
+        wan_address=fleet.hub.wan_ip,
+        ipsec_address=hub_ipsec_address(fleet),
+        router_id=fleet.hub.effective_router_id,
+        ca_certificate=NAMES["ca_certificate"],
+        server_certificate=NAMES["hub_certificate"],
+        peer=NAMES["hub_peer"],
+        ipsec_bridge=NAMES["ipsec_bridge"],
+    )
+    return Plan(hub=hub, branches=tuple(plan_branch(fleet, b) for b in fleet.branches))
