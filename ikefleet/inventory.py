@@ -213,6 +213,8 @@ def nornir_options(config: FleetConfig) -> dict[str, Any]:
         "defaults_file": str(config.defaults_file),
     }
     options: dict[str, Any] = {"inventory": inventory}
+    if "logging" not in config.nornir:
+        options["logging"] = {"enabled": False}  # Nornir would otherwise write ./nornir.log wherever we run
     if config.ssh_config is not None:
         options["ssh"] = {**(config.nornir.get("ssh") or {}), "config_file": str(config.ssh_config)}
     return options

@@ -286,7 +286,8 @@ def check_fleet(fleet: Fleet, sources: Mapping[str, str]) -> list[Problem]:
         first, second = named[i], named[j]
         if first[1] == second[1] == "wan_address":
             continue  # sites may share an upstream segment (a lab); equal addresses are caught above
-        if second[0] == FLEET:
+        blame = {"lan_prefixes": 2, "wan_address": 1}  # report on the LAN, then the WAN, pools last
+        if blame.get(first[1], 0) > blame.get(second[1], 0):
             first, second = second, first
         host, field, net = second
         other = f"{first[1]} {first[2]}" if first[0] == FLEET else f"{first[0]} {first[1]} {first[2]}"
