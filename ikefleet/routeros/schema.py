@@ -1,0 +1,228 @@
+"""RouterOS menus as data: fields, defaults, allowed values, natural keys, flags and factory items.
+
+The lab validates, prints and exports from it; the diff engine reads natural keys and defaults from it.
+The data lives in `menus/v<major>/*.yaml`; this module only loads it into frozen dataclasses. Adding a menu
+means adding a table there, not code here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ruamel.yaml import YAML
+
+FIELD_TYPES = frozenset(
+    {
+        "str",  # free text
+        "name",  # item name (free text, usually unique)
+        "bool",  # yes | no
+        "int",  # decimal integer, optional min/max
+        "int-range",  # N or N-M (prefix-length=16-32)
+        "time",  # RouterOS durations: 30m, 00:30:00, 1d2h, 15 (seconds)
+        "ip",  # IPv4 address
+        "ip-prefix",  # IPv4 address with optional /len
+        "ip-list",  # comma-separated addresses
+        "ip-range",  # address, prefix or range a-b
+        "port-list",  # 500,4500 / 1000-2000
+        "enum",  # one of `values`
+        "enum-list",  # comma-separated subset of `values`
+        "ref",  # name of an item of menu `ref`
+        "ref-list",  # comma-separated names of items of menu `ref`
+        "enum-or-ref",  # one of `values` or a name of `ref`
+        "mac",
+        "size",  # 10MiB, 4096
+        "text",  # read-only computed text
+    }
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One argument of a menu, as RouterOS prints it."""
+
+    name: str
+    type: str
+    default: str | None  # printed/effective value when not set; None = unset (not printed in detail)
+    values: tuple[str, ...] = ()  # allowed values for enum / enum-list / enum-or-ref
+    ref: str | None = None  # referenced menu path for ref fields
+    read_only: bool = False  # computed/status fields (running, actual-mtu, fingerprint)
+    secret: bool = False  # hidden by export hide-sensitive; never in logs
+    min: int | None = None  # bounds for int fields
+    max: int | None = None
+    negate: bool = False  # accepts a leading `!` (firewall matchers: in-interface-list=!LAN)
+    required: bool = False  # `add` fails without it
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A print legend flag; set when the item attribute or field of the same name is true."""
+
+    letter: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Menu:
+    path: str  # "/ip ipsec peer"
+    kind: str  # "list" | "settings" | "state" (read-only, filled by the lab fabric)
+    fields: dict[str, Field]  # in RouterOS print/detail order
+    key: tuple[str, ...]  # natural key: what identifies an item
+    unique: tuple[tuple[str, ...], ...] = ()
+    flags: tuple[Flag, ...] = ()  # legend order as RouterOS prints it
+    factory: tuple[dict[str, str], ...] = ()  # items present on a fresh router; "default": "yes" = `*` item
+    commands: tuple[str, ...] = ()  # extra commands this menu accepts (sign, import, ...)
+    addable: bool = True  # False for menus whose items only the router creates (/interface ethernet)
+    duplicate_error: str = "failure: already have such entry"
+    default_remove_error: str = "failure: can not remove default item"  # unverified wording per menu
+
+    @property
+    def writable_fields(self) -> dict[str, Field]:
+        return {n: f for n, f in self.fields.items() if not f.read_only}
+
+    def field(self, name: str) -> Field:
+        return self.fields[name]
+
+
+GENERIC_COMMANDS: dict[str, tuple[str, ...]] = {
+    "list": (
+        "add",
+        "comment",
+        "disable",
+        "edit",
+        "enable",
+        "export",
+        "find",
+        "get",
+        "move",
+        "print",
+        "remove",
+        "set",
+        "unset",
+    ),
+    "settings": ("edit", "export", "get", "print", "set"),
+    "state": ("find", "get", "print", "remove"),
+}
+
+
+class Schema:
+    """All menus of one RouterOS major version, by export-style path."""
+
+    def __init__(self, menus: dict[str, Menu], major: int) -> None:
+        self.major = major
+        self.menus = menus
+        self._dirs: dict[str, tuple[str, ...]] = {}
+        for path in [*self.menus, "/"]:
+            self._add_dirs(path)
+
+    def _add_dirs(self, path: str) -> None:
+        parts = path.lstrip("/").split(" ") if path != "/" else []
+        for i in range(len(parts) + 1):
+            parent = "/" + " ".join(parts[:i]) if i else "/"
+            child = parts[i] if i < len(parts) else None
+            names = set(self._dirs.get(parent, ()))
+            if child:
+                names.add(child)
+            self._dirs[parent] = tuple(sorted(names))
+
+    def menu(self, path: str) -> Menu:
+        """The menu at `path`; KeyError naming the path when the schema has no such menu."""
+        try:
+            return self.menus[path]
+        except KeyError:
+            raise KeyError(f"no menu {path!r} in the RouterOS v{self.major} schema") from None
+
+    def has_menu(self, path: str) -> bool:
+        return path in self.menus
+
+    def is_directory(self, path: str) -> bool:
+        """True for any navigable menu level, including ones without items ("/ip", "/routing ospf")."""
+        return path in self._dirs
+
+    def children(self, path: str) -> tuple[str, ...]:
+        """Names of the sub-menus one level below `path` ("/ip" -> ("address", "dns", ...))."""
+        return self._dirs.get(path, ())
+
+    def commands(self, path: str) -> tuple[str, ...]:
+        """Generic plus menu-specific commands accepted in `path`."""
+        if path not in self.menus:
+            return ("export",) if path in self._dirs else ()
+        menu = self.menus[path]
+        generic = GENERIC_COMMANDS[menu.kind]
+        if not menu.addable:
+            generic = tuple(c for c in generic if c not in ("add", "remove"))
+        return tuple(sorted(set(generic) | set(menu.commands)))
+
+
+def _field(name: str, spec: dict[str, Any] | str | None) -> Field:
+    if spec is None or isinstance(spec, str):
+        spec = {"type": spec or "str"}
+    ftype = str(spec.get("type", "str"))
+    if ftype not in FIELD_TYPES:
+        raise ValueError(f"field {name}: unknown type {ftype}")
+    values = spec.get("values", ())
+    if isinstance(values, str):
+        values = values.split()
+    default = spec.get("default")
+    return Field(
+        name=name,
+        type=ftype,
+        default=None if default is None else str(default),
+        values=tuple(str(v) for v in values),
+        ref=spec.get("ref"),
+        read_only=bool(spec.get("read-only", False)),
+        secret=bool(spec.get("secret", False)),
+        min=spec.get("min"),
+        max=spec.get("max"),
+        negate=bool(spec.get("negate", False)),
+        required=bool(spec.get("required", False)),
+    )
+
+
+def _menu(path: str, spec: dict[str, Any]) -> Menu:
+    fields = {name: _field(name, f) for name, f in (spec.get("fields") or {}).items()}
+    flags = []
+    for text in spec.get("flags", ()):
+        letter, _, name = str(text).partition(" ")
+        flags.append(Flag(letter, name.strip()))
+    key = tuple(spec.get("key", ()))
+    unique = tuple(tuple(u) for u in spec.get("unique", ()))
+    for name in key + tuple(n for u in unique for n in u):
+        if name not in fields:
+            raise ValueError(f"{path}: key/unique field {name} is not a field")
+    extra: dict[str, Any] = {}
+    if "duplicate-error" in spec:
+        extra["duplicate_error"] = str(spec["duplicate-error"])
+    if "default-remove-error" in spec:
+        extra["default_remove_error"] = str(spec["default-remove-error"])
+    return Menu(
+        path=path,
+        kind=str(spec.get("kind", "list")),
+        fields=fields,
+        key=key,
+        unique=unique,
+        flags=tuple(flags),
+        factory=tuple({str(k): str(v) for k, v in item.items()} for item in spec.get("factory", ())),
+        commands=tuple(spec.get("commands", ())),
+        addable=bool(spec.get("addable", True)),
+        **extra,
+    )
+
+
+@cache
+def load_schema(major: int = 6) -> Schema:
+    """The schema of RouterOS `major` (6; 7 once its data files exist), loaded once per process."""
+    yaml = YAML(typ="safe", pure=True)
+    base = resources.files("ikefleet.routeros") / "menus" / f"v{major}"
+    menus: dict[str, Menu] = {}
+    for entry in sorted(base.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        data = yaml.load(entry.read_text(encoding="utf-8")) or {}
+        for path, spec in data.items():
+            if path in menus:
+                raise ValueError(f"menu {path} defined twice ({entry.name})")
+            menus[path] = _menu(path, spec)
+    return Schema(menus, major)
