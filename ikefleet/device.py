@@ -1,0 +1,83 @@
+"""One router session for a whole run: commands with RouterOS error detection, and safe mode.
+
+Built on the netmiko connection Nornir keeps per host (so every task of a run reuses one SSH session).
+Commands are always absolute (`/ip ipsec peer add ...`), so the prompt only ever changes between
+`[user@id] > ` and `[user@id] <SAFE> `; the prompt pattern below accepts both and any menu.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from ikefleet.parsers.errors import detect_error
+from ikefleet.redact import mask_command
+
+# "[admin@R1] > ", "[admin@R1] /ip ipsec> ", "[admin@R1] <SAFE> ", "[admin@R1] /ip route<SAFE> "
+PROMPT = r"\[[^\]\r\n]+@[^\]\r\n]+\][^\r\n]*>\s*$"
+SAFE_PROMPT = r"\[[^\]\r\n]+@[^\]\r\n]+\][^\r\n]*<SAFE>\s*$"
+CTRL_X = "\x18"
+CTRL_D = "\x04"
+# RouterOS keeps at most 100 actions of safe-mode history and silently leaves safe mode beyond that
+# (MikroTik manual, Console: Safe Mode); stay well under it per safe-mode window.
+SAFE_MODE_BATCH = 80
+
+
+class DeviceError(Exception):
+    """A command the router refused, with the RouterOS error text; the command's secrets are masked."""
+
+    def __init__(self, host: str, command: str, error: str) -> None:
+        self.host = host
+        self.command = mask_command(command)
+        self.error = error
+        super().__init__(f"{host}: `{self.command}` failed: {error}")
+
+
+class Device:
+    """Send commands to one router and know when it said no."""
+
+    def __init__(self, host: str, connection: Any, *, read_timeout: float = 60.0) -> None:
+        self.host = host
+        self.connection = connection
+        self.read_timeout = read_timeout
+        self.in_safe_mode = False
+
+    def send(self, command: str) -> str:
+        """Run one command; raise DeviceError when RouterOS answers with an error line."""
+        output: str = self.connection.send_command(
+            command,
+            expect_string=PROMPT,
+            read_timeout=self.read_timeout,
+            strip_prompt=True,
+            strip_command=True,
+            cmd_verify=True,
+        )
+        error = detect_error(output)
+        if error is not None:
+            raise DeviceError(self.host, command, error.text)
+        return output
+
+    def enter_safe_mode(self) -> None:
+        self.connection.write_channel(CTRL_X)
+        out = self.connection.read_until_pattern(pattern=SAFE_PROMPT, read_timeout=self.read_timeout)
+        if "Hijacking Safe Mode" in out:
+            raise DeviceError(self.host, "<Ctrl-X>", "another session holds safe mode on this router")
+        self.in_safe_mode = True
+
+    def leave_safe_mode(self) -> None:
+        """Keep the changes: Ctrl-X again releases safe mode."""
+        self.connection.write_channel(CTRL_X)
+        self.connection.read_until_pattern(pattern=r"\][^\r\n<]*>\s*$", read_timeout=self.read_timeout)
+        self.in_safe_mode = False
+
+    def abort(self) -> None:
+        """Undo everything done in this safe-mode window: Ctrl-D ends the session and RouterOS unrolls.
+
+        The connection is unusable afterwards; Nornir's next `get_connection` opens a new one.
+        """
+        try:
+            self.connection.write_channel(CTRL_D)
+        finally:
+            self.in_safe_mode = False
+            with contextlib.suppress(Exception):  # the session is gone either way
+                self.connection.disconnect()
