@@ -1,0 +1,161 @@
+"""Typing raw records: a parser's schema is its TypedDict; the annotation of each field picks the converter.
+
+Field names are RouterOS names in Python form (`src-address` -> `src_address`); a spec may rename
+(`dr-address` -> `dr`). Flags become named booleans. Fields the schema does not know go to `extra`, so
+nothing is silently lost; secrets never reach this point (the engine drops them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, TypedDict, get_args, get_origin, get_type_hints
+
+from ikefleet.parsers.engine import RawRecord, parse_print, parse_settings
+from ikefleet.parsers.errors import CommandFailed, ParseError, detect_error
+from ikefleet.parsers.values import (
+    Bytes,
+    Milliseconds,
+    Percent,
+    Seconds,
+    boolean,
+    byte_count,
+    comma_list,
+    integer,
+    milliseconds,
+    percent,
+    seconds,
+)
+
+
+class Common(TypedDict, total=False):
+    """Fields every record may carry: print's item number, the `*N` id, the `;;;` comment, the rest."""
+
+    index: int
+    object_id: str
+    comment: str
+    extra: dict[str, str]
+
+
+def _seconds_pair(text: str) -> tuple[int, int]:
+    # "6h24m8s/8h10s": soft and hard lifetime
+    soft, _, hard = text.partition("/")
+    return seconds(soft), seconds(hard or soft)
+
+
+_CONVERTERS: dict[Any, Callable[[str], Any]] = {
+    str: str,
+    int: integer,
+    bool: boolean,
+    Seconds: seconds,
+    Milliseconds: milliseconds,
+    Bytes: byte_count,
+    Percent: percent,
+}
+
+
+def _converter(hint: Any) -> Callable[[str], Any]:
+    if hint in _CONVERTERS:
+        return _CONVERTERS[hint]
+    origin = get_origin(hint)
+    if origin is list:
+        return comma_list
+    if origin is tuple and len(get_args(hint)) == 2:
+        return _seconds_pair
+    raise TypeError(f"no converter for {hint!r}")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one command's output becomes records: its schema, default legend, renames and hooks."""
+
+    command: str
+    record: type
+    legend: Mapping[str, str] = field(default_factory=dict)  # flag letter -> RouterOS flag name
+    flags: Mapping[str, str] = field(default_factory=dict)  # RouterOS flag name -> record field
+    aliases: Mapping[str, str] = field(default_factory=dict)  # RouterOS field name -> record field
+    settings: bool = False  # `name: value` form (one record) instead of a list of items
+    post: Callable[[dict[str, Any]], None] | None = None  # derived fields, after conversion
+
+
+@cache
+def _fields(record: type) -> dict[str, tuple[Any, Callable[[str], Any] | None]]:
+    hints = get_type_hints(record)
+    return {
+        name: (hint, None if name in ("extra",) else _converter(hint))
+        for name, hint in hints.items()
+        if name != "extra"
+    }
+
+
+def _field_name(key: str, spec: Spec) -> str:
+    if key in spec.aliases:
+        return spec.aliases[key]
+    return key.lstrip(".").replace("-", "_").replace(".", "_").lower()
+
+
+def _truncated(key: str, spec: Spec, used: set[str]) -> str | None:
+    """A table header cut to its column ("AUT...", "PRI"): the first schema field it starts."""
+    stem = _field_name(key.rstrip("."), spec)
+    if not stem:
+        return None
+    for name, (hint, _) in _fields(spec.record).items():
+        if name.startswith(stem) and name not in used and hint is not bool:
+            return name
+    return None
+
+
+def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
+    """One typed record from a raw one; conversion failures name the command and the field."""
+    fields = _fields(spec.record)
+    record: dict[str, Any] = {}
+    if raw.index is not None:
+        record["index"] = raw.index
+    if raw.object_id is not None:
+        record["object_id"] = raw.object_id
+    if raw.comment is not None:
+        record["comment"] = raw.comment
+    if raw.printed and not spec.settings:
+        for name in set(spec.flags.values()):
+            if name in fields:
+                record[name] = False
+        for flag in raw.flags:
+            name = spec.flags.get(flag, _field_name(flag, spec))
+            if name in fields and fields[name][0] is bool:
+                record[name] = True
+    extra: dict[str, str] = {}
+    for key, value in raw.values.items():
+        name = _field_name(key, spec)
+        if name not in fields or key.endswith("..."):
+            name = _truncated(key, spec, set(record)) or ""
+        if not name:
+            extra[key] = value
+            continue
+        if value == "" and fields[name][0] is not str:
+            continue
+        converter = fields[name][1]
+        assert converter is not None
+        try:
+            record[name] = converter(value)
+        except (ValueError, TypeError) as exc:
+            raise ParseError(spec.command, f"field {key}: {exc}") from None
+    if extra:
+        record["extra"] = extra
+    if spec.post is not None:
+        spec.post(record)
+    return record
+
+
+def run(text: str, spec: Spec) -> list[Any]:
+    """Parse `text` as `spec.command`'s output: error replies raise `CommandFailed`, garbage `ParseError`."""
+    if not isinstance(text, str):
+        raise ParseError(spec.command, f"expected text, got {type(text).__name__}")
+    error = detect_error(text)
+    if error is not None:
+        raise CommandFailed(spec.command, error)
+    if spec.settings:
+        raws = parse_settings(text, spec.command)
+    else:
+        raws = parse_print(text, spec.command, spec.legend)
+    return [convert(raw, spec) for raw in raws]

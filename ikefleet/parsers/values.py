@@ -1,0 +1,122 @@
+"""Value conversions shared by every parser: RouterOS strings to ints, seconds, booleans, byte counts."""
+
+from __future__ import annotations
+
+import re
+from typing import NewType
+
+Seconds = NewType("Seconds", int)
+Milliseconds = NewType("Milliseconds", int)
+Bytes = NewType("Bytes", int)
+Percent = NewType("Percent", int)
+CommaList = NewType("CommaList", list)
+
+# Field names whose values are secrets: dropped at parse time, never returned.
+SECRET_FIELDS = frozenset(
+    {
+        "auth-key",
+        "enc-key",
+        "secret",
+        "secrets",
+        "passphrase",
+        "password",
+        "authentication-key",
+        "ipsec-secret",
+        "private-key",
+        "pre-shared-key",
+        "wpa-pre-shared-key",
+        "wpa2-pre-shared-key",
+        "pin-number",
+    }
+)
+
+
+def is_secret(name: str) -> bool:
+    """True for a secret field, whatever the output form named it (`auth-key`, `AUTHENTICATION-KEY`)."""
+    key = name.lower().lstrip(".").replace("_", "-")
+    return key in SECRET_FIELDS or key.endswith("-secret")
+
+
+# "5w3d22h25m43s", "6h24m8s", "1d2h3m", "12s", "0.2sec", "1sec", "250ms", "1s500ms"
+_UNITS_RE = re.compile(
+    r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m(?!s))?"
+    r"(?:(?P<s>\d+(?:\.\d+)?)s(?:ec)?)?(?:(?P<ms>\d+(?:\.\d+)?)ms)?(?:(?P<us>\d+)us)?$"
+)
+# "00:30:00", "1d 00:30:00", "2d00:30:00.5"
+_CLOCK_RE = re.compile(r"^(?:(?P<d>\d+)d\s*)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d+)?)$")
+_FACTORS = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 0.000001}
+
+
+def duration(text: str) -> float:
+    """Seconds in a RouterOS duration, either form; ValueError when it is not one."""
+    value = text.strip()
+    match = _CLOCK_RE.match(value) or _UNITS_RE.match(value)
+    if not match or not value:
+        raise ValueError(f"not a duration: {text!r}")
+    return sum(float(v) * _FACTORS[k] for k, v in match.groupdict().items() if v)
+
+
+def seconds(text: str) -> int:
+    return int(duration(text))
+
+
+def milliseconds(text: str) -> int:
+    return round(duration(text) * 1000)
+
+
+_BOOLS = {"yes": True, "true": True, "no": False, "false": False}
+
+
+def boolean(text: str) -> bool:
+    try:
+        return _BOOLS[text.strip().lower()]
+    except KeyError:
+        raise ValueError(f"not a boolean: {text!r}") from None
+
+
+# "40.2MiB", "1196.0KiB", "64.0MiB", "1024", "1.5GiB"
+_BYTES_RE = re.compile(r"^(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT]i?B|B)?$")
+_BYTE_UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
+_BYTE_UNITS.update({"KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4})
+
+
+def byte_count(text: str) -> int:
+    match = _BYTES_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(match["n"]) * _BYTE_UNITS[match["unit"]])
+
+
+def percent(text: str) -> int:
+    return int(text.strip().rstrip("%"))
+
+
+def integer(text: str) -> int:
+    value = text.strip()
+    return int(value, 16) if value.lower().startswith("0x") else int(value)
+
+
+def comma_list(text: str) -> list[str]:
+    return [part for part in text.split(",") if part]
+
+
+# '\"' '\\' '\n' '\t' '\_' (space) '\$' '\?' '\1F' (a byte in hex)
+_ESCAPE_RE = re.compile(r"\\([0-9A-Fa-f]{2}|.)")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "_": " "}
+
+
+def unquote(text: str) -> str:
+    """A RouterOS value without its double quotes and escapes; unquoted values come back unchanged."""
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        inner = text[1:-1]
+        if "\\" not in inner:
+            return inner
+
+        def _one(match: re.Match[str]) -> str:
+            code = match.group(1)
+            if len(code) == 2:
+                return chr(int(code, 16))
+            return _ESCAPES.get(code, code)
+
+        return _ESCAPE_RE.sub(_one, inner)
+    return text
