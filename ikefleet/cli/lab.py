@@ -1,0 +1,157 @@
+"""`ikefleet lab up|status|down|fault`: run the built-in lab as one background process per lab directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ikefleet.lab import control
+from ikefleet.lab.manager import DEFAULT_VERSION, FAULTS
+
+START_TIMEOUT_S = 60.0
+VERSIONS = {"6": DEFAULT_VERSION}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    lab = subparsers.add_parser("lab", help="run the built-in RouterOS lab (simulated routers over SSH)")
+    sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+
+    up = sub.add_parser("up", help="start a hub and N branches in the background")
+    up.add_argument("--branches", type=int, default=None, help="number of branches (default 3, or as before)")
+    up.add_argument("--ros", choices=sorted(VERSIONS), default="6", help="RouterOS major version")
+    _dir(up)
+    up.set_defaults(func=cmd_up)
+
+    status = sub.add_parser("status", help="where the routers are")
+    status.add_argument("--json", action="store_true", help="machine-readable, with credentials")
+    _dir(status)
+    status.set_defaults(func=cmd_status)
+
+    down = sub.add_parser("down", help="stop the lab (configuration stays on disk)")
+    _dir(down)
+    down.set_defaults(func=cmd_down)
+
+    fault = sub.add_parser("fault", help="switch a fault on (or --clear all faults) on one router")
+    fault.add_argument("router")
+    fault.add_argument("fault", nargs="?", choices=sorted(FAULTS), metavar="FAULT",
+                       help=f"one of: {', '.join(FAULTS)}")
+    fault.add_argument("value", nargs="?", help="ms, count, pattern, seconds or bytes, as the fault needs")
+    fault.add_argument("error", nargs="?", help="fail-command: the RouterOS error text to answer with")
+    fault.add_argument("--clear", action="store_true", help="clear all faults of ROUTER")
+    _dir(fault)
+    fault.set_defaults(func=cmd_fault)
+
+
+def _dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", type=Path, default=Path("lab"), help="lab directory (default ./lab)")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    directory = args.dir.resolve()
+    try:
+        control.request(directory, {"op": "status"}, timeout=5)
+        print(f"a lab is already running in {directory}", file=sys.stderr)
+        return 2
+    except control.ControlError:
+        pass
+    directory.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "ikefleet.lab.manager", "serve", str(directory),
+           "--version", VERSIONS[args.ros]]
+    if args.branches is not None:
+        cmd += ["--branches", str(args.branches)]
+    with open(directory / "lab.log", "ab") as logfile:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
+                                start_new_session=True, cwd=directory)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            print(f"the lab failed to start; see {directory / 'lab.log'}", file=sys.stderr)
+            return 2
+        try:
+            answer = control.request(directory, {"op": "status"}, timeout=5)
+        except control.ControlError:
+            time.sleep(0.1)
+            continue
+        print(f"lab running in {directory} (pid {proc.pid})")
+        _print_table(answer["routers"])
+        print(f"inventory: {directory / 'config.yaml'} (credentials in {directory / 'secrets.yaml'})")
+        return 0
+    proc.terminate()
+    print("the lab did not come up in time", file=sys.stderr)
+    return 2
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    try:
+        answer = control.request(args.dir.resolve(), {"op": "status"})
+    except control.ControlError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(answer["routers"], indent=1))
+    else:
+        _print_table(answer["routers"])
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    directory = args.dir.resolve()
+    pid_file = directory / "lab.pid"
+    try:
+        control.request(directory, {"op": "stop"})
+    except control.ControlError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    deadline = time.monotonic() + 30
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_file.exists():
+        pid = int(pid_file.read_text())
+        if _alive(pid):
+            print(f"lab process {pid} did not stop", file=sys.stderr)
+            return 1
+    print(f"lab in {directory} stopped")
+    return 0
+
+
+def cmd_fault(args: argparse.Namespace) -> int:
+    if args.clear:
+        message: dict[str, Any] = {"op": "clear", "router": args.router}
+    elif args.fault:
+        message = {"op": "fault", "router": args.router, "fault": args.fault, "value": args.value,
+                   "error": args.error}
+    else:
+        print("give a FAULT or --clear", file=sys.stderr)
+        return 2
+    try:
+        control.request(args.dir.resolve(), message)
+    except control.ControlError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"{args.router}: {'faults cleared' if args.clear else args.fault + ' on'}")
+    return 0
+
+
+def _print_table(routers: list[dict[str, Any]]) -> None:
+    """The routers without their password (that is only in `status --json` and secrets.yaml)."""
+    cols = ("name", "role", "address", "port", "username", "wan_address", "lan_prefix", "version")
+    rows = [[str(r[c]) for c in cols] + [",".join(f"{k}={v}" for k, v in r.get("faults", {}).items())]
+            for r in routers]
+    head = [*cols, "faults"]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=False)]
+    for row in [head, *rows]:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True

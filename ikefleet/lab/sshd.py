@@ -1,0 +1,407 @@
+"""The lab's SSH front end: one asyncssh listener per router, a RouterOS-like terminal, SCP/SFTP, faults.
+
+The console engine (`ikefleet.lab.engine.Session`) turns a command line into output text; this module only
+does what the SSH server of a real RouterOS v6 does around it: login-name suffix options, banner, echo,
+line editing, prompt painting, safe-mode key, `quit`, exec requests, file transfer into `Router.files`, and
+the session faults of `Router.faults`. Facts: `/work/shared/notes/routeros-cli-facts.md`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncssh
+
+from .router import Router
+
+log = logging.getLogger(__name__)
+
+BANNER_LOGO = """
+
+  MMM      MMM       KKK                          TTTTTTTTTTT      KKK
+  MMMM    MMMM       KKK                          TTTTTTTTTTT      KKK
+  MMM MMMM MMM  III  KKK  KKK  RRRRRR     OOOOOO      TTT     III  KKK  KKK
+  MMM  MM  MMM  III  KKKKK     RRR  RRR  OOO  OOO     TTT     III  KKKKK
+  MMM      MMM  III  KKK KKK   RRRRRR    OOO  OOO     TTT     III  KKK KKK
+  MMM      MMM  III  KKK  KKK  RRR  RRR   OOOOOO      TTT     III  KKK  KKK
+"""
+BANNER_HELP = """
+[?]             Gives the list of available commands
+command [?]     Gives help on the command and list of arguments
+
+[Tab]           Completes the command/word. If the input is ambiguous,
+                a second [Tab] gives possible options
+
+/               Move up to base level
+..              Move up one level
+/command        Use command at the base level
+"""
+
+# Devices whose persistent storage is the `flash/` directory (files outside it live on a RAM disk); on NAND
+# devices (CCR, RB4011) and CHR there is no `flash/` and files live at the root (help.mikrotik.com, "Files").
+FLASH_MODEL_PREFIXES = ("RB750", "RB751", "RB951", "RB952", "RB941", "RB2011", "hAP", "hEX", "cAP", "wAP")
+
+CTRL_C, CTRL_D, CTRL_X, BACKSPACES, ESC = "\x03", "\x04", "\x18", ("\x7f", "\x08"), "\x1b"
+TERMINAL_PROBE = "\x1bZ"
+PROBE_TIMEOUT_S = 0.3
+
+
+class ConsoleSession(Protocol):
+    """What `ikefleet.lab.engine.Session` offers the SSH server."""
+
+    @property
+    def prompt(self) -> str: ...
+
+    def execute(self, line: str) -> str: ...
+
+    def toggle_safe_mode(self) -> str: ...
+
+    def close(self, dropped: bool) -> None: ...
+
+
+SessionFactory = Callable[[Router, str, int], ConsoleSession]
+
+
+def engine_session_factory(router: Router, user: str, width: int) -> ConsoleSession:
+    """The real console engine (imported late: it is a heavier module and not needed for file transfer)."""
+    from .engine import Session
+
+    return Session(router, user, width=width)
+
+
+@dataclass(frozen=True)
+class LoginName:
+    """`admin+ct511w4098h` → user `admin` and the console options after `+` (wiki: Console login process)."""
+
+    user: str
+    colors: bool = True
+    detect_terminal: bool = True
+    dumb: bool = False
+    width: int | None = None
+    height: int | None = None
+
+    @classmethod
+    def parse(cls, login: str) -> LoginName:
+        user, _, params = login.partition("+")
+        options: dict[str, Any] = {}
+        for number, letter in re.findall(r"(\d*)([a-z])", params):
+            if letter == "c":
+                options["colors"] = False
+            elif letter == "t":
+                options["detect_terminal"] = False
+            elif letter == "e":
+                options["dumb"] = True
+            elif letter == "w" and number:
+                options["width"] = int(number)
+            elif letter == "h" and number:
+                options["height"] = int(number)
+        return cls(user=user, **options)
+
+
+@dataclass
+class ConsoleQuirks:
+    """Repaint behaviour that varies between RouterOS builds (unverified facts, so kept switchable).
+
+    Defaults are what netmiko's MikroTik driver is written to cope with on v6: the prompt painted twice after
+    a command (`strip_prompt` drops the second) and the input line redrawn on Enter (`strip_command`).
+    """
+
+    double_prompt: bool = True
+    redraw_on_enter: bool = True
+    blank_line_after_output: bool = True
+    crlf_is_one_enter: bool = True
+
+
+def has_flash(model: str) -> bool:
+    return model.startswith(FLASH_MODEL_PREFIXES)
+
+
+def map_file_name(router: Router, path: str) -> str:
+    """The `/file` name a transferred path lands on: without a `flash/` directory, `flash/x` is `x`."""
+    name = path.lstrip("/")
+    if not has_flash(router.spec.model) and (name == "flash" or name.startswith("flash/")):
+        name = name[len("flash") :].lstrip("/")
+    return name
+
+
+def host_key(directory: Path) -> asyncssh.SSHKey:
+    """One ed25519 host key per lab, generated once and kept, so clients see the same key after a restart."""
+    path = directory / "ssh_host_ed25519_key"
+    if path.exists():
+        return asyncssh.read_private_key(str(path))
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    directory.mkdir(parents=True, exist_ok=True)
+    key.write_private_key(str(path))
+    path.chmod(0o600)
+    return key
+
+
+class RouterFiles(asyncssh.SFTPServer):
+    """SFTP (and SCP, which asyncssh serves through this class) rooted at the router's `/file` store."""
+
+    def __init__(self, chan: asyncssh.SSHServerChannel, router: Router) -> None:
+        self._router = router
+        super().__init__(chan, chroot=str(router.files.root).encode())
+
+    def map_path(self, path: bytes) -> bytes:
+        name = map_file_name(self._router, path.decode("utf-8", "replace"))
+        return super().map_path(("/" + name).encode())
+
+
+class _Auth(asyncssh.SSHServer):
+    """Password check against the login name's user part; the `bad_password` fault rejects everything."""
+
+    def __init__(self, router: Router) -> None:
+        self._router = router
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        if self._router.faults.bad_password:
+            return False
+        spec = self._router.spec
+        return LoginName.parse(username).user == spec.username and password == spec.password
+
+
+@dataclass
+class RouterServer:
+    """The SSH listener of one router; the `refuse` fault closes it (connection refused), clearing reopens."""
+
+    router: Router
+    key: asyncssh.SSHKey
+    session_factory: SessionFactory = engine_session_factory
+    quirks: ConsoleQuirks = field(default_factory=ConsoleQuirks)
+    listener: asyncssh.SSHAcceptor | None = None
+    port: int = 0
+
+    async def start(self) -> None:
+        if self.router.faults.refuse:
+            self.port = self.port or self.router.spec.port
+            return
+        port = self.port or self.router.spec.port
+        self.listener = await asyncssh.listen(
+            self.router.spec.host,
+            port,
+            server_host_keys=[self.key],
+            server_factory=lambda: _Auth(self.router),
+            process_factory=self._handle,
+            sftp_factory=lambda chan: RouterFiles(chan, self.router),
+            allow_scp=True,
+            line_editor=False,
+            encoding="utf-8",
+            keepalive_interval=0,
+        )
+        self.port = self.listener.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            await self.listener.wait_closed()
+            self.listener = None
+
+    async def apply_faults(self) -> None:
+        """Open or close the listening socket to follow the `refuse` fault."""
+        if self.router.faults.refuse and self.listener is not None:
+            await self.stop()
+        elif not self.router.faults.refuse and self.listener is None:
+            await self.start()
+
+    async def _handle(self, process: asyncssh.SSHServerProcess) -> None:
+        try:
+            await Terminal(self, process).run()
+        except (asyncssh.Error, ConnectionError, BrokenPipeError) as exc:
+            log.debug("%s: session ended: %s", self.router.name, type(exc).__name__)
+
+
+class Terminal:
+    """One SSH session channel: either an exec request or an interactive console."""
+
+    def __init__(self, server: RouterServer, process: asyncssh.SSHServerProcess) -> None:
+        self.server = server
+        self.router = server.router
+        self.quirks = server.quirks
+        self.process = process
+        self.login = LoginName.parse(process.get_extra_info("username") or "")
+        pty_width = process.get_terminal_size()[0] if process.get_terminal_type() else 0
+        self.width = self.login.width or pty_width or 80
+        self.session: ConsoleSession | None = None
+        self.commands = 0
+        self.pending = ""
+        self.out: list[str] = []
+
+    async def run(self) -> None:
+        self.session = self.server.session_factory(self.router, self.login.user, self.width)
+        dropped = False
+        try:
+            if self.process.command is not None:
+                await self._exec(self.process.command)
+                self.process.exit(0)
+                return
+            dropped = await self._interactive()
+        except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
+            dropped = True
+        except (asyncssh.Error, ConnectionError, BrokenPipeError):
+            dropped = True
+            raise
+        finally:
+            self.session.close(dropped=dropped)
+
+    # -- exec -----------------------------------------------------------------------------------------------
+
+    async def _exec(self, command: str) -> None:
+        assert self.session is not None
+        out: list[str] = []
+        for line in command.replace("\r", "").split("\n"):
+            if line.strip():
+                out.append(await self._run_line(line))
+        text = "\n".join(o for o in out if o)
+        if text:
+            self.process.stdout.write(text.replace("\n", "\r\n") + "\r\n")
+
+    # -- interactive ----------------------------------------------------------------------------------------
+
+    async def _interactive(self) -> bool:
+        """Run the console until `quit`/Ctrl-D (False) or the connection drops (True)."""
+        assert self.session is not None
+        version = self.router.spec.version
+        banner = BANNER_LOGO + f"\n  MikroTik RouterOS {version} (c) 1999-2021       https://www.mikrotik.com/\n"
+        self._write(banner + BANNER_HELP + "\n")
+        self._flush()
+        if self.login.detect_terminal:
+            await self._probe_terminal()
+        self._write(self.session.prompt, raw=True)
+        buffer = ""
+        while True:
+            self._flush()
+            data, self.pending = (self.pending, "") if self.pending else (await self._read(), "")
+            if data is None:
+                return True
+            i = 0
+            while i < len(data):
+                ch = data[i]
+                i += 1
+                if ch == ESC:
+                    i = _skip_escape(data, i)
+                elif ch in "\r\n":
+                    if ch == "\r" and self.quirks.crlf_is_one_enter and data[i : i + 1] == "\n":
+                        i += 1
+                    result = await self._enter(buffer)
+                    buffer = ""
+                    if result is not None:
+                        return result
+                elif ch == CTRL_C:
+                    buffer = ""
+                    self._write("\r\n" + self.session.prompt, raw=True)
+                elif ch == CTRL_D:
+                    if not buffer:
+                        await self._quit()
+                        return False
+                elif ch == CTRL_X:
+                    text = self.session.toggle_safe_mode()
+                    shown = "\r\n" + (text.replace("\n", "\r\n") + "\r\n" if text else "")
+                    self._write(shown + self.session.prompt + buffer, raw=True)
+                elif ch in BACKSPACES:
+                    if buffer:
+                        buffer = buffer[:-1]
+                        self._write("\b \b", raw=True)
+                elif ch >= " " or ch == "\t":
+                    if ch == "\t":
+                        continue
+                    buffer += ch
+                    self._write(ch, raw=True)
+
+    async def _read(self) -> str | None:
+        try:
+            data = await self.process.stdin.read(4096)
+        except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, asyncssh.SignalReceived):
+            return ""
+        except (asyncssh.Error, ConnectionError):
+            return None
+        if not data:
+            return None
+        return data
+
+    async def _probe_terminal(self) -> None:
+        """Send `ESC Z` and swallow the terminal's answer; give up quickly when nothing answers."""
+        self._write(TERMINAL_PROBE, raw=True)
+        self._flush()
+        with contextlib.suppress(TimeoutError, asyncssh.Error):
+            answer = await asyncio.wait_for(self.process.stdin.read(64), PROBE_TIMEOUT_S)
+            rest = answer
+            if rest.startswith(ESC):
+                end = _skip_escape(rest, 1)
+                rest = rest[end:]
+            self.pending = rest
+
+    async def _enter(self, line: str) -> bool | None:
+        """Handle one Enter; returns None to keep going, False after `quit`, True when dropped."""
+        assert self.session is not None
+        prompt = self.session.prompt
+        if line.strip() in ("quit", "/quit"):
+            await self._quit()
+            return False
+        drop_after = self.router.faults.drop_after
+        if line.strip() and drop_after is not None and self.commands >= drop_after:
+            self.process.channel.get_connection().abort()
+            return True
+        head = f"\r{prompt}{line}\r\n" if self.quirks.redraw_on_enter else "\r\n"
+        if not line.strip():
+            self._write(head + self.session.prompt, raw=True)
+            return None
+        self.commands += 1
+        self._flush()
+        output = await self._run_line(line)
+        new_prompt = self.session.prompt
+        body = output.replace("\r\n", "\n").replace("\n", "\r\n")
+        if body:
+            body += "\r\n\r\n" if self.quirks.blank_line_after_output else "\r\n"
+        tail = f"{new_prompt}\r{new_prompt}" if self.quirks.double_prompt else new_prompt
+        self._write(head + body + tail, raw=True)
+        return None
+
+    async def _run_line(self, line: str) -> str:
+        assert self.session is not None
+        faults = self.router.faults
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.fail_command and re.search(faults.fail_command, line):
+            return faults.fail_error
+        return self.session.execute(line)
+
+    async def _quit(self) -> None:
+        self._write("\r\ninterrupted\r\n", raw=True)
+        self._flush()
+        with contextlib.suppress(asyncssh.Error, ConnectionError, BrokenPipeError, OSError):
+            self.process.exit(0)
+
+    def _write(self, text: str, raw: bool = False) -> None:
+        """Queue output; `_flush` sends it as one write (so a response and its prompt travel together)."""
+        self.out.append(text if raw else text.replace("\n", "\r\n"))
+
+    def _flush(self) -> None:
+        text, self.out = "".join(self.out), []
+        if not text or self.process.channel.is_closing():
+            return
+        with contextlib.suppress(asyncssh.Error, ConnectionError, BrokenPipeError, OSError):
+            self.process.stdout.write(text)
+
+
+def _skip_escape(data: str, i: int) -> int:
+    """Index after an escape sequence whose ESC is at i-1 (CSI `ESC [ ... final`, or `ESC x`)."""
+    if i < len(data) and data[i] == "[":
+        i += 1
+        while i < len(data) and not ("@" <= data[i] <= "~"):
+            i += 1
+        return i + 1
+    return i + 1

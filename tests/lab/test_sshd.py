@@ -1,0 +1,273 @@
+"""The SSH front end byte by byte: banner, prompt last, echo, line ends, safe mode, quit, faults, SFTP."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from ikefleet.lab.manager import Lab
+from ikefleet.lab.router import Router
+from ikefleet.lab.sshd import LoginName, SessionFactory, map_file_name
+from ikefleet.routeros.config import Config
+
+READ_LIMIT_S = 10.0  # a safety net against hangs, not an assertion about speed
+
+
+def connect(lab: Lab, name: str, suffix: str = "+ct80w", password: str | None = None) -> paramiko.SSHClient:
+    spec = lab.spec(name)
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(spec.host, spec.port, username=spec.username + suffix,
+                   password=spec.password if password is None else password,
+                   look_for_keys=False, allow_agent=False, timeout=READ_LIMIT_S)
+    return client
+
+
+def read_until(chan: paramiko.Channel, end: bytes) -> bytes:
+    """Read until the data ends with `end` (the prompt must be the last bytes) or the channel closes."""
+    data = b""
+    deadline = time.monotonic() + READ_LIMIT_S
+    while not data.endswith(end) and time.monotonic() < deadline:
+        if chan.recv_ready():
+            data += chan.recv(65536)
+        elif chan.closed or (chan.exit_status_ready() and not chan.recv_ready()):
+            break
+        else:
+            time.sleep(0.01)
+    return data
+
+
+@contextmanager
+def shell(lab: Lab, name: str, suffix: str = "+ct80w") -> Iterator[tuple[paramiko.Channel, bytes]]:
+    client = connect(lab, name, suffix)
+    try:
+        chan = client.invoke_shell(width=120)
+        banner = read_until(chan, f"[admin@{name}] > ".encode())
+        yield chan, banner
+    finally:
+        client.close()
+
+
+def test_login_name_suffix_is_parsed_like_routeros() -> None:
+    netmiko = LoginName.parse("admin+ct511w4098h")
+    assert (netmiko.user, netmiko.colors, netmiko.detect_terminal, netmiko.width, netmiko.height) == (
+        "admin", False, False, 511, 4098)
+    plain = LoginName.parse("admin")
+    assert (plain.user, plain.detect_terminal, plain.width) == ("admin", True, None)
+    assert LoginName.parse("admin+cet1024w").dumb is True
+
+
+def test_banner_then_prompt_without_input(fake_lab: Lab) -> None:
+    with shell(fake_lab, "br1") as (_, banner):
+        assert b"MMM      MMM       KKK" in banner
+        assert b"  MikroTik RouterOS 6.49.2 (c) 1999-2021       https://www.mikrotik.com/\r\n" in banner
+        assert banner.endswith(b"[admin@br1] > ")
+        assert b"\x1bZ" not in banner  # `t` in the login name: no terminal probe
+        assert b"\n" not in banner.replace(b"\r\n", b"")  # every line ends with \r\n
+
+
+def test_terminal_probe_without_t(fake_lab: Lab) -> None:
+    with shell(fake_lab, "br1", suffix="") as (_, banner):
+        assert b"\x1bZ" in banner
+        assert banner.endswith(b"[admin@br1] > ")
+
+
+def test_echo_response_and_prompt_last(fake_lab: Lab) -> None:
+    with shell(fake_lab, "br2") as (chan, _):
+        chan.send(b"/system identity print\r\n")
+        out = read_until(chan, b"[admin@br2] > \r[admin@br2] > ")
+        assert out.startswith(b"/system identity print")  # echo
+        assert b"\r\n  name: br2\r\n" in out
+        assert out.count(b"/system identity print\r\n") == 1  # \r\n is one Enter, not two commands
+        assert out.endswith(b"[admin@br2] > ")
+
+
+def test_errors_backspace_and_ctrl_c(fake_lab: Lab) -> None:
+    with shell(fake_lab, "br2") as (chan, _):
+        chan.send(b"/ip addrx\x7fess print\r\n")
+        out = read_until(chan, b"> \r[admin@br2] > ")
+        assert b"\x08 \x08" in out
+        assert b"Flags: X - disabled" in out
+        chan.send(b"junk\x03")
+        read_until(chan, b"[admin@br2] > ")
+        chan.send(b"/foo\r\n")
+        out = read_until(chan, b"> \r[admin@br2] > ")
+        assert b"bad command name foo (line 1 column 2)" in out
+        assert b"junk" not in out
+
+
+def test_quit_prints_interrupted_and_exits_zero(fake_lab: Lab) -> None:
+    with shell(fake_lab, "br1") as (chan, _):
+        chan.send(b"quit\r\n")
+        out = read_until(chan, b"interrupted\r\n")
+        assert out.endswith(b"interrupted\r\n")
+        assert chan.recv_exit_status() == 0
+
+
+def test_ctrl_d_on_empty_line_quits(fake_lab: Lab) -> None:
+    with shell(fake_lab, "br1") as (chan, _):
+        chan.send(b"\x04")
+        assert read_until(chan, b"interrupted\r\n").endswith(b"interrupted\r\n")
+        assert chan.recv_exit_status() == 0
+
+
+def test_client_closing_right_after_quit_leaves_server_serving(fake_lab: Lab) -> None:
+    for _ in range(3):
+        client = connect(fake_lab, "br1")
+        chan = client.invoke_shell()
+        read_until(chan, b"[admin@br1] > ")
+        chan.send(b"quit\r\n")
+        client.close()
+    with shell(fake_lab, "br1") as (_, banner):
+        assert banner.endswith(b"[admin@br1] > ")
+
+
+def test_exec_request_returns_output(fake_lab: Lab) -> None:
+    client = connect(fake_lab, "hub", suffix="")
+    try:
+        _, stdout, _ = client.exec_command("/system identity print")
+        assert stdout.read() == b"  name: hub\r\n"
+        assert stdout.channel.recv_exit_status() == 0
+    finally:
+        client.close()
+
+
+def _addresses(lab: Lab, name: str) -> list[str]:
+    return [item.get("address") for item in lab.routers[name].config.items("/ip address")]
+
+
+def test_safe_mode_kept_when_released(fake_lab: Lab) -> None:
+    with shell(fake_lab, "br2") as (chan, _):
+        chan.send(b"\x18")
+        assert read_until(chan, b"<SAFE> ").endswith(b"[admin@br2] <SAFE> ")
+        chan.send(b"/ip address add address=192.0.2.10/24 interface=ether1\r\n")
+        read_until(chan, b"<SAFE> \r[admin@br2] <SAFE> ")
+        chan.send(b"\x18")
+        assert read_until(chan, b"[admin@br2] > ").endswith(b"[admin@br2] > ")
+    assert "192.0.2.10/24" in _addresses(fake_lab, "br2")
+
+
+def test_drop_in_safe_mode_undoes_changes(fake_lab: Lab) -> None:
+    before = _addresses(fake_lab, "br2")
+    fake_lab.fault("br2", "drop-after", 1)
+    try:
+        client = connect(fake_lab, "br2")
+        chan = client.invoke_shell()
+        read_until(chan, b"[admin@br2] > ")
+        chan.send(b"\x18")
+        read_until(chan, b"<SAFE> ")
+        chan.send(b"/ip address add address=192.0.2.11/24 interface=ether1\r\n")
+        read_until(chan, b"<SAFE> \r[admin@br2] <SAFE> ")
+        assert "192.0.2.11/24" in _addresses(fake_lab, "br2")
+        chan.send(b"/ip address print\r\n")  # the second command: the session drops
+        read_until(chan, b"never")
+        assert chan.closed or chan.exit_status_ready()
+        client.close()
+    finally:
+        fake_lab.clear_faults("br2")
+    deadline = time.monotonic() + READ_LIMIT_S
+    while _addresses(fake_lab, "br2") != before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _addresses(fake_lab, "br2") == before
+
+
+def test_refuse_closes_the_listening_socket(fake_lab: Lab) -> None:
+    spec = fake_lab.spec("hub")
+    fake_lab.fault("hub", "refuse")
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((spec.host, spec.port), timeout=READ_LIMIT_S).close()
+    finally:
+        fake_lab.clear_faults("hub")
+    with shell(fake_lab, "hub") as (_, banner):
+        assert banner.endswith(b"[admin@hub] > ")
+    assert fake_lab.spec("hub").port == spec.port
+
+
+def test_bad_password_fault_and_wrong_password(fake_lab: Lab) -> None:
+    with pytest.raises(paramiko.AuthenticationException):
+        connect(fake_lab, "br1", password="not-the-lab-password-0000")
+    fake_lab.fault("br1", "bad-password")
+    try:
+        with pytest.raises(paramiko.AuthenticationException):
+            connect(fake_lab, "br1")
+    finally:
+        fake_lab.clear_faults("br1")
+    connect(fake_lab, "br1").close()
+
+
+def test_fail_command_fault_answers_with_the_error(fake_lab: Lab) -> None:
+    fake_lab.fault("hub", "fail-command", r"^/ip address", "failure: already have such address")
+    try:
+        with shell(fake_lab, "hub") as (chan, _):
+            chan.send(b"/ip address print\r\n")
+            out = read_until(chan, b"> \r[admin@hub] > ")
+            assert b"failure: already have such address" in out
+            assert b"Flags:" not in out
+            chan.send(b"/system identity print\r\n")
+            assert b"name: hub" in read_until(chan, b"> \r[admin@hub] > ")
+    finally:
+        fake_lab.clear_faults("hub")
+
+
+def test_latency_fault_delays_responses(fake_lab: Lab) -> None:
+    """Checked by ordering, not timing: with a long latency, no response is there right after Enter."""
+    fake_lab.fault("br1", "latency", 1500)
+    try:
+        with shell(fake_lab, "br1") as (chan, _):
+            chan.send(b"/system identity print\r\n")
+            echo = read_until(chan, b"/system identity print")
+            assert b"name: br1" not in echo
+            rest = read_until(chan, b"> \r[admin@br1] > ")
+            assert b"name: br1" in rest
+    finally:
+        fake_lab.clear_faults("br1")
+
+
+def test_sftp_put_get_into_router_files(fake_lab: Lab, tmp_path: Path) -> None:
+    client = connect(fake_lab, "hub")
+    try:
+        sftp = client.open_sftp()
+        with sftp.open("flash/ca.crt", "wb") as fh:
+            fh.write(b"-----BEGIN CERTIFICATE-----\n")
+        sftp.get("flash/ca.crt", str(tmp_path / "back.crt"))
+    finally:
+        client.close()
+    files = fake_lab.routers["hub"].files
+    # The default lab model is a CCR: no flash/ directory, so flash/x lands at the root.
+    assert files.read("ca.crt") == b"-----BEGIN CERTIFICATE-----\n"
+    assert (tmp_path / "back.crt").read_bytes() == b"-----BEGIN CERTIFICATE-----\n"
+
+
+def test_flash_mapping_follows_the_model(fake_lab: Lab) -> None:
+    router = fake_lab.routers["hub"]
+    assert map_file_name(router, "flash/a.txt") == "a.txt"
+    assert map_file_name(router, "/b.txt") == "b.txt"
+    hex_spec = replace(router.spec, model="RB750Gr3")
+    hex_router = Router(spec=hex_spec, directory=router.directory, config=Config())
+    assert map_file_name(hex_router, "flash/a.txt") == "flash/a.txt"
+
+
+def test_host_key_and_configuration_persist_across_restart(
+    tmp_path: Path, fake_console: SessionFactory
+) -> None:
+    with Lab.start(tmp_path, branches=1, session_factory=fake_console, control_socket=False) as lab:
+        spec = lab.spec("br1")
+        key1 = connect(lab, "br1").get_transport().get_remote_server_key().asbytes()
+        with shell(lab, "br1") as (chan, _):
+            chan.send(b"/system identity set name=site-one\r\n")
+            read_until(chan, b"[admin@site-one] > ")
+    with Lab.start(tmp_path, session_factory=fake_console, control_socket=False) as lab:
+        assert lab.spec("br1").host == spec.host and lab.spec("br1").password == spec.password
+        client = connect(lab, "br1")
+        assert client.get_transport().get_remote_server_key().asbytes() == key1
+        _, stdout, _ = client.exec_command("/system identity print")
+        assert stdout.read() == b"  name: site-one\r\n"
+        client.close()
