@@ -1,0 +1,162 @@
+"""Rendered RouterOS 6.49 scripts: the seed's lines for R1/R2 (modulo names), ownership comments, quoting."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from fleet_factory import branch, hub, write_inventory
+
+from ikefleet.cli import render as render_cli
+from ikefleet.intent import OWNER, ScriptLine, intended_lines, parse_script, render_host, ros_args, ros_value
+from ikefleet.inventory import load_inventory
+from ikefleet.plan import build_plan
+
+DATA = Path(__file__).parent / "data"
+# tests/data/seed_R2.txt and seed_R1.txt: the seed's commands for R2 (initiator) and R1 (responder),
+# verbatim but for the names ikefleet gives: IKEv2/SHA256 come from the seed defaults in fleet_factory;
+# EoIP-Tunnel -> eoip-hub / eoip-R2; peer server -> hub, local -> branches; mode-config client -> R2;
+# $certclient -> R2-client, $certserver -> hub-server; 1.1.1.1 -> 203.0.113.1;
+# `copy-from=[find where interface=X]` -> interface=X.
+SEED_R2 = (DATA / "seed_R2.txt").read_text()
+SEED_R1 = (DATA / "seed_R1.txt").read_text()
+
+
+# RouterOS prints the seed's typed values in its own form (export): durations compacted, peer address /32.
+EXPORT_FORM = {
+    ("lifetime", "00:30:00"): "30m",
+    ("lifetime", "12:00:00"): "12h",
+    ("dpd-interval", "15"): "15s",
+    ("address", "203.0.113.1"): "203.0.113.1/32",  # only the branch's peer points at the hub's WAN
+}
+UNCOMMENTED_MENUS = {
+    "/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile", "/ip ipsec mode-config",
+}
+
+
+def seed_lines(text: str) -> list[ScriptLine]:
+    lines = []
+    for raw in text.strip().splitlines():
+        match = re.match(r"^(/[a-z -]+?) (add|set) (.*)$", raw)
+        assert match, raw
+        path, command, rest = match.groups()
+        args = dict(word.partition("=")[::2] for word in shlex.split(rest))
+        lines.append(ScriptLine(path=path, command=command, args=args))
+    return lines
+
+
+def covers(rendered: ScriptLine, seed: ScriptLine) -> bool:
+    if (rendered.path, rendered.command) != (seed.path, seed.command):
+        return False
+    for key, value in seed.args.items():
+        if rendered.args.get(key) != EXPORT_FORM.get((key, value), value):
+            return False
+    return True
+
+
+@pytest.fixture
+def seed_fleet(tmp_path: Path):  # type: ignore[no-untyped-def]
+    fleet = load_inventory(write_inventory(tmp_path))
+    return fleet, build_plan(fleet)
+
+
+@pytest.mark.parametrize(("host", "seed"), [("R2", SEED_R2), ("R1", SEED_R1)])
+def test_rendered_script_contains_the_seed_lines(seed_fleet, host: str, seed: str) -> None:  # type: ignore[no-untyped-def]
+    lines = intended_lines(*seed_fleet, host)
+    missing = [s for s in seed_lines(seed) if not any(covers(r, s) for r in lines)]
+    assert missing == []
+
+
+def test_branch_script_exact_lines(seed_fleet) -> None:  # type: ignore[no-untyped-def]
+    text = render_host(*seed_fleet, "R2").splitlines()
+    expected = [
+        "/interface eoip",
+        "add comment=ikefleet local-address=10.0.0.2 name=eoip-hub remote-address=10.0.0.1 tunnel-id=1",
+        "/ip ipsec proposal",
+        "add auth-algorithms=sha256 enc-algorithms=aes-256-cbc lifetime=30m name=SHA256 pfs-group=modp4096",
+        "add address=172.16.0.2/30 comment=ikefleet interface=eoip-hub network=172.16.0.0",
+        "set [ find default=yes ] redistribute-connected=as-type-1 router-id=192.168.2.1",
+        "add action=masquerade chain=srcnat comment=ikefleet ipsec-policy=out,none out-interface-list=WAN",
+    ]
+    for line in expected:
+        assert line in text
+
+
+def test_every_managed_item_is_marked_where_the_menu_has_comments(seed_fleet) -> None:  # type: ignore[no-untyped-def]
+    for host in ("R1", "R2"):
+        for line in intended_lines(*seed_fleet, host):
+            if line.command != "add":
+                continue
+            if line.path in UNCOMMENTED_MENUS:
+                assert "comment" not in line.args, line
+            else:
+                assert line.args.get("comment") == OWNER, line
+
+
+def test_no_certificate_creation(seed_fleet) -> None:  # type: ignore[no-untyped-def]
+    for host in ("R1", "R2"):
+        lines = intended_lines(*seed_fleet, host)
+        certificate_menus = [line.path for line in lines if line.path.startswith("/certificate")]
+        assert certificate_menus == ["/certificate settings"]
+        assert not any("key-size" in line.args or "passphrase" in line.args for line in lines)
+
+
+def test_arguments_sorted_like_export(seed_fleet) -> None:  # type: ignore[no-untyped-def]
+    for line in intended_lines(*seed_fleet, "R1"):
+        assert list(line.args) == sorted(line.args)
+
+
+def test_hub_has_one_identity_mode_config_tunnel_and_ospf_interface_per_branch(tmp_path: Path) -> None:
+    hosts = {"R1": hub(), "R2": branch(1), "R5": branch(4)}
+    fleet = load_inventory(write_inventory(tmp_path, hosts=hosts))
+    lines = intended_lines(fleet, build_plan(fleet), "R1")
+
+    def values(path: str, key: str) -> list[str]:
+        return [line.args[key] for line in lines if line.path == path and key in line.args]
+
+    assert values("/ip ipsec identity", "remote-certificate") == ["R2-client", "R5-client"]
+    assert values("/ip ipsec mode-config", "address") == ["10.0.0.2", "10.0.0.5"]
+    assert values("/interface eoip", "tunnel-id") == ["1", "4"]
+    assert values("/routing ospf interface", "interface") == ["eoip-R2", "eoip-R5", "bridge"]
+    assert values("/ip ipsec peer", "name") == ["branches"]
+
+
+def test_branch_script_unchanged_when_another_branch_is_added(tmp_path: Path) -> None:
+    small = load_inventory(write_inventory(tmp_path / "a", hosts={"R1": hub(), "R2": branch(1)}))
+    hosts = {"R1": hub(), "R2": branch(1), "R3": branch(2)}
+    large = load_inventory(write_inventory(tmp_path / "b", hosts=hosts))
+    assert render_host(small, build_plan(small), "R2") == render_host(large, build_plan(large), "R2")
+    assert render_host(small, build_plan(small), "R1") != render_host(large, build_plan(large), "R1")
+
+
+def test_ntp_addresses_use_primary_and_secondary(tmp_path: Path) -> None:
+    data = {"ntp_servers": ["192.0.2.123", "time.example"]}
+    fleet = load_inventory(write_inventory(tmp_path, defaults_data=data))
+    lines = intended_lines(fleet, build_plan(fleet), "R2")
+    (ntp,) = [line for line in lines if line.path == "/system ntp client"]
+    assert ntp.args == {"enabled": "yes", "primary-ntp": "192.0.2.123", "server-dns-names": "time.example"}
+
+
+@pytest.mark.parametrize(("value", "printed"), [("ether1", "ether1"), ("WAN port", '"WAN port"'),
+                                                ('say "hi"', '"say \\"hi\\""'), ("$x", '"\\$x"'), ("", '""')])
+def test_ros_value_quoting(value: str, printed: str) -> None:
+    assert ros_value(value) == printed
+
+
+def test_ros_args_sorted_with_owner_and_round_trips() -> None:
+    text = ros_args({"name": "a b", "action": "accept", "skip": None})
+    assert text == 'action=accept comment=ikefleet name="a b"'
+    (line,) = parse_script(f"/ip firewall filter\nadd {text}\n")
+    assert line.args == {"action": "accept", "comment": "ikefleet", "name": "a b"}
+
+
+def test_render_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(write_inventory(tmp_path))
+    assert render_cli.run(argparse.Namespace(config=config, host="R2")) == 0
+    fleet = load_inventory(config)
+    assert capsys.readouterr().out == render_host(fleet, build_plan(fleet), "R2")
+    assert render_cli.run(argparse.Namespace(config=config, host="R9")) == 2
+    assert "R9" in capsys.readouterr().err
