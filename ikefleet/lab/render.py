@@ -1,0 +1,433 @@
+"""RouterOS v6 console output, byte for byte: `print` (table, key=value list, detail, terse, as-value),
+settings blocks and `export`.
+
+Pure functions: the engine decides which items and values to show (defaults, secrets, `where`), this module
+only lays them out the way a real v6 router does. Per-menu layout (flag columns, table columns, quoting)
+is data in `layouts.yaml`; the rules here were read off the captures in `shared/routeros-samples/`.
+Output lines are joined with "\\n" and carry no final newline (the SSH layer turns them into CRLF).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Protocol
+
+from ruamel.yaml import YAML
+
+# Characters that let a value stand unquoted in export/terse (anything else forces "...").
+_BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/,@+")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+class _FlagLike(Protocol):
+    letter: str
+    name: str
+
+
+class _FieldLike(Protocol):
+    type: str
+
+
+class MenuLike(Protocol):
+    """What render needs of `ikefleet.routeros.schema.Menu`."""
+
+    path: str
+    flags: tuple[Any, ...]
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One item as print shows it."""
+
+    number: int  # the print number
+    values: dict[str, str]  # effective values in menu field order (only the ones to show)
+    flags: str = ""  # active flag letters in legend order, e.g. "XD", "R", "KLAT", "*"
+    comment: str = ""
+    id: int | None = None  # internal id, for `.id=*1` in as-value output
+
+
+@dataclass(frozen=True)
+class ExportLine:
+    """One `add`/`set` line of an export section."""
+
+    verb: str  # "add" | "set"
+    args: tuple[tuple[str, str], ...]  # (field, value) pairs, values unquoted; sorted on output
+    find: str = ""  # "[ find default=yes ]", "[ find default-name=ether1 ]", "0" or ""
+
+
+@dataclass(frozen=True)
+class ExportHeader:
+    """The comment block on top of an export."""
+
+    when: datetime
+    version: str  # "6.49.19"
+    software_id: str = ""
+    model: str = ""
+    serial: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str
+    min: int
+    align: str = "left"
+    expand: bool = False
+    gap: int = 1
+    split: str = ""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one menu prints (see layouts.yaml)."""
+
+    flags: tuple[str, ...] | None = None  # flag column groups; None = one column per legend flag
+    legend: tuple[str, ...] | None = None  # legend wrap units; None = the flag groups
+    columns: tuple[Column, ...] = ()
+    blank: bool = True  # False: never blank lines between items of plain print
+    indent: int | None = None
+    quoted: frozenset[str] = field(default_factory=frozenset)
+
+
+@cache
+def _layouts() -> dict[str, Layout]:
+    text = (resources.files("ikefleet.lab") / "layouts.yaml").read_text(encoding="utf-8")
+    data = YAML(typ="safe", pure=True).load(text) or {}
+    layouts = {}
+    for path, spec in data.items():
+        flags = spec.get("flags")
+        legend = spec.get("legend")
+        layouts[path] = Layout(
+            flags=None if flags is None else tuple(str(flags).split()),
+            legend=None if legend is None else tuple(str(legend).split()),
+            columns=tuple(Column(**c) for c in spec.get("columns", ())),
+            blank=bool(spec.get("blank", True)),
+            indent=spec.get("indent"),
+            quoted=frozenset(spec.get("quoted", ())),
+        )
+    return layouts
+
+
+def layout(path: str) -> Layout:
+    """The print layout of `path` (an empty layout for menus the captures do not cover)."""
+    return _layouts().get(path, Layout())
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+
+def quote(value: str) -> str:
+    """A value as export and terse write it: bare when it is safe, else "..." with RouterOS escapes."""
+    if value and all(c in _BARE for c in value):
+        return value
+    return _quoted(value)
+
+
+def _quoted(value: str) -> str:
+    return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
+
+
+def _print_value(menu: MenuLike, lay: Layout, name: str, value: str) -> str:
+    """A value as print/detail write it: strings in quotes, everything else (even with spaces) bare."""
+    fld = menu.fields.get(name) if menu.fields else None
+    if value == "" or name in lay.quoted or (fld is not None and getattr(fld, "type", "") == "name"):
+        return _quoted(value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- flags
+
+
+def _flag_groups(menu: MenuLike, lay: Layout) -> tuple[str, ...]:
+    if lay.flags is not None:
+        return lay.flags
+    return tuple(f.letter for f in menu.flags)
+
+
+def _flag_cells(groups: Sequence[str], active: str) -> str:
+    """One character per flag column: the first active letter of the group, else a space."""
+    return "".join(next((c for c in group if c in active), " ") for group in groups)
+
+
+def _legend(menu: MenuLike, lay: Layout, width: int) -> list[str]:
+    """`Flags: X - disabled, D - dynamic ` wrapped between legend units, each line ending in a space."""
+    if not menu.flags:
+        return []
+    names = {f.letter: f.name for f in menu.flags}
+    units = lay.legend if lay.legend is not None else _flag_groups(menu, lay)
+    covered = "".join(units)
+    units = (*units, *(f.letter for f in menu.flags if f.letter not in covered))
+    order = [f.letter for f in menu.flags]
+    pieces = [[letter for letter in order if letter in unit] for unit in units]
+    pieces = [p for p in pieces if p]
+    lines: list[str] = []
+    line = "Flags: "
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        text = ", ".join(f"{letter} - {names[letter]}" for letter in piece) + (" " if last else ", ")
+        if line.strip() and line != "Flags: " and len(line) + len(text) > width - 1:
+            lines.append(line)
+            line = ""
+        line += text
+    lines.append(line)
+    return lines
+
+
+def _prefix(number: int, groups: Sequence[str], flags: str) -> str:
+    """The "NN FLAGS " head of an item's first line."""
+    head = f"{number:>2} "
+    if groups:
+        head += _flag_cells(groups, flags) + " "
+    return head
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def _fit(columns: Sequence[Column], room: int) -> list[int]:
+    """Column widths: minimums, then headers of fixed columns, then the rest shared by expanding ones."""
+    widths = [c.min for c in columns]
+    extra = room - sum(widths) - sum(c.gap for c in columns[1:])
+    for i, col in enumerate(columns):
+        if extra <= 0:
+            break
+        if not col.expand and len(col.header) > widths[i]:
+            grow = min(extra, len(col.header) - widths[i])
+            widths[i] += grow
+            extra -= grow
+    expanders = [i for i, c in enumerate(columns) if c.expand]
+    if extra > 0 and expanders:
+        share, rest = divmod(extra, len(expanders))
+        for n, i in enumerate(expanders):
+            widths[i] += share + (1 if n < rest else 0)
+    return widths
+
+
+def _header_text(header: str, width: int) -> str:
+    if len(header) <= width:
+        return header
+    return header[: width - 3] + "..." if width > 3 else header[:width]
+
+
+def _cell_lines(col: Column, value: str, width: int) -> list[str]:
+    if col.split and value:
+        return value.split(col.split)
+    if col.align == "left" and len(value) > width > 0:
+        return [value[i : i + width] for i in range(0, len(value), width)]
+    return [value]
+
+
+def _compose(head: str, columns: Sequence[Column], widths: Sequence[int], cells: Sequence[str]) -> str:
+    """Place cells at their column positions; a too-long right-aligned value spills to the left."""
+    line = head
+    pos = len(head)
+    for i, (col, width, text) in enumerate(zip(columns, widths, cells, strict=True)):
+        if i:
+            pos += col.gap
+        if col.align == "right":
+            start = pos + width - len(text)
+            line = line.ljust(start) if len(line) <= start else line + " "
+            line += text
+        else:
+            line = line.ljust(pos) + text
+        line = line.ljust(pos + width)
+        pos += width
+    return line
+
+
+def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int) -> list[str]:
+    groups = _flag_groups(menu, lay)
+    head_len = len(_prefix(0, groups, ""))
+    widths = _fit(lay.columns, width - 1 - head_len)
+    headers = [
+        _header_text(c.header, w).rjust(w) if c.align == "right" else _header_text(c.header, w)
+        for c, w in zip(lay.columns, widths, strict=True)
+    ]
+    lines = [*_legend(menu, lay, width), _compose(" #".ljust(head_len), lay.columns, widths, headers)]
+    for row in rows:
+        head = _prefix(row.number, groups, row.flags)
+        if row.comment:
+            lines.append(head + ";;; " + row.comment)
+            head = " " * len(head)
+        stacks = [
+            _cell_lines(c, row.values.get(c.field, ""), w) for c, w in zip(lay.columns, widths, strict=True)
+        ]
+        for k in range(max(len(s) for s in stacks)):
+            cells = [s[k] if k < len(s) else "" for s in stacks]
+            lines.append(_compose(head if k == 0 else " " * len(head), lay.columns, widths, cells))
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- lists
+
+
+def _wrap_pairs(head: str, indent: int, pairs: Iterable[str], width: int) -> list[str]:
+    """key=value words after `head`, each followed by a space, wrapped before the terminal's last column."""
+    lines: list[str] = []
+    line = head
+    has_word = False
+    for word in pairs:
+        if has_word and len(line) + len(word) + 1 > width - 1:
+            lines.append(line)
+            line = " " * indent
+        line += word + " "
+        has_word = True
+    lines.append(line)
+    return lines
+
+
+def _items(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, detail: bool) -> list[str]:
+    """Items as wrapped key=value words. Detail leaves a blank line after every item; plain print does
+    when some item takes more than one line (unless the layout says `blank: false`)."""
+    groups = _flag_groups(menu, lay)
+    blocks: list[list[str]] = []
+    for row in rows:
+        head = _prefix(row.number, groups, row.flags)
+        indent = lay.indent if lay.indent is not None else len(head)
+        block = []
+        if row.comment:
+            block.append(head + ";;; " + row.comment)
+            head = " " * len(head)
+        pairs = (f"{k}={_print_value(menu, lay, k, v)}" for k, v in row.values.items())
+        block.extend(_wrap_pairs(head, indent, pairs, width))
+        blocks.append(block)
+    blank = detail or (lay.blank and any(len(b) > 1 for b in blocks))
+    lines = _legend(menu, lay, width)
+    for block in blocks:
+        lines.extend(block)
+        if blank:
+            lines.append("")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- print
+
+
+def print_table(menu: MenuLike, rows: Sequence[Row], *, width: int = 80, version: int = 6) -> str:
+    """Plain `print`: a column table where the menu has one, else RouterOS's key=value item list."""
+    lay = layout(menu.path)
+    if lay.columns:
+        return "\n".join(_table(menu, lay, rows, width))
+    return "\n".join(_items(menu, lay, rows, width, detail=False))
+
+
+def print_detail(menu: MenuLike, rows: Sequence[Row], *, width: int = 80, version: int = 6) -> str:
+    """`print detail`: every item as wrapped key=value words, a blank line after each."""
+    return "\n".join(_items(menu, layout(menu.path), rows, width, detail=True))
+
+
+def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str:
+    """`print terse`: one unwrapped line per item, values quoted only where export would quote them.
+
+    No legend. The v6 prefix is the same "NN FLAGS " head as print (unverified: no v6 capture).
+    """
+    groups = _flag_groups(menu, layout(menu.path))
+    lines = []
+    for row in rows:
+        words = [f"{k}={quote(v)}" for k, v in row.values.items()]
+        if row.comment:
+            words.insert(0, f"comment={quote(row.comment)}")
+        lines.append(_prefix(row.number, groups, row.flags) + " ".join(words))
+    return "\n".join(lines)
+
+
+def print_as_value(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str:
+    """`:put [print as-value]`: every item's `.id=*N;key=value` joined by ";" on a single line."""
+    parts: list[str] = []
+    for row in rows:
+        if row.id is not None:
+            parts.append(f".id=*{row.id:X}")
+        if row.comment:
+            parts.append(f"comment={row.comment}")
+        parts.extend(f"{k}={v}" for k, v in row.values.items())
+    return ";".join(parts)
+
+
+def print_settings(menu: MenuLike | None, values: dict[str, str], *, width: int = 80) -> str:
+    """A settings/state menu's print: names right-aligned on the longest, `  name: value`."""
+    if not values:
+        return ""
+    pad = max(len(k) for k in values) + 2
+    return "\n".join(f"{(k + ':').rjust(pad + 1)} {v}" for k, v in values.items())
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+
+def export_header(header: ExportHeader) -> list[str]:
+    """`# oct/18/2025 07:40:52 by RouterOS 6.49.19` and the id/model/serial lines ("#" when unknown)."""
+    when = header.when
+    stamp = f"{_MONTHS[when.month - 1]}/{when.day:02d}/{when.year} {when:%H:%M:%S}"
+    return [
+        f"# {stamp} by RouterOS {header.version}",
+        f"# software id = {header.software_id}",
+        "#",
+        f"# model = {header.model}" if header.model else "#",
+        f"# serial number = {header.serial}" if header.serial else "#",
+    ]
+
+
+def _export_words(line: ExportLine) -> list[tuple[str, str]]:
+    """(key=, value) pieces of a line; v6 writes arguments in alphabetical order."""
+    pieces: list[tuple[str, str]] = [(line.verb, "")]
+    if line.find:
+        pieces.append((line.find, ""))
+    pieces.extend((f"{k}=", quote(v)) for k, v in sorted(line.args, key=lambda a: a[0]))
+    return pieces
+
+
+def _wrap_export(pieces: Sequence[tuple[str, str]], width: int) -> list[str]:
+    """Fill lines up to width-2 and end broken ones with "\\": between words (" \\"), after a `key=`
+    ("key=\\") or, for a value longer than a line, inside the value. Continuations indent by 4."""
+    limit = width - 2
+    lines: list[str] = []
+    line = ""
+
+    def put(text: str, glue: str) -> None:
+        nonlocal line
+        if not line.strip():
+            line += text
+        elif len(line) + len(glue) + len(text) <= limit:
+            line += glue + text
+        else:
+            lines.append(line + (" \\" if glue else "\\"))
+            line = "    " + text
+        while len(line) > limit:
+            lines.append(line[:limit] + "\\")
+            line = "    " + line[limit:]
+
+    for key, value in pieces:
+        put(key, " ")
+        if value:
+            put(value, "")
+    lines.append(line)
+    return lines
+
+
+def export(
+    sections: Sequence[tuple[str, Sequence[ExportLine]]],
+    *,
+    terse: bool = False,
+    header: ExportHeader | None = None,
+    width: int = 80,
+) -> str:
+    """`export` / `/path export [terse|verbose]`: header, then each non-empty section's lines."""
+    out = export_header(header) if header is not None else []
+    for path, lines in sections:
+        if not lines:
+            continue
+        if not terse:
+            out.append(path)
+        for line in lines:
+            pieces = _export_words(line)
+            if terse:
+                out.append(path + " " + " ".join(k + v for k, v in pieces))
+            else:
+                out.extend(_wrap_export(pieces, width))
+    return "\n".join(out)
