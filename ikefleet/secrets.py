@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,3 +159,12 @@ def apply_credentials(nornir: Any, secrets: Secrets) -> None:
     """Set username/password on every Nornir host (in memory only), so connection plugins can log in."""
     for name, host in nornir.inventory.hosts.items():
         host.username, host.password = secrets.credentials(name)
+
+
+def load_secrets_or_report(secrets_file: str | Path | None = None, stream: Any = None) -> Secrets | None:
+    """For CLI commands: the secrets, or None after printing why (with the fix); the caller exits 2."""
+    try:
+        return load_secrets(secrets_file)
+    except SecretsError as exc:
+        print(f"secrets: {exc}", file=stream or sys.stderr)
+        return None
