@@ -1,0 +1,320 @@
+"""IKEv2 phase 1 and phase 2 between lab routers: who reaches whom, who authenticates, which SAs result.
+
+`negotiate()` is pure with respect to configuration: it reads peers, identities, profiles, proposals,
+mode-configs, policy templates and certificates of both ends and returns `Tunnel`s (established or with the
+reason they failed). `ikefleet.lab.fabric` turns them into `/ip ipsec active-peers`, `installed-sa`,
+dynamic policies and mode-config addresses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ikefleet.routeros.config import Item
+
+from .. import certificates, pki
+from ..router import Router
+from .common import clock, enabled, host, network, parse_duration, value, words
+
+PEER, IDENTITY, PROFILE = "/ip ipsec peer", "/ip ipsec identity", "/ip ipsec profile"
+PROPOSAL, MODE_CONFIG, POLICY = "/ip ipsec proposal", "/ip ipsec mode-config", "/ip ipsec policy"
+EOIP = "/interface eoip"
+
+# Messages RouterOS writes to /log (topics "ipsec,error"). Marked unverified where no capture was at hand.
+LOG = {
+    "timeout": "phase1 negotiation failed due to time up {local}[500]<=>{remote}[500]",
+    "no-peer": "no peer config found for {remote}",  # unverified
+    "exchange-mode": "exchange mode mismatch with {remote}",  # unverified
+    "no-proposal": "no suitable proposal found",
+    "notify-no-proposal": "{remote} received notify: NO_PROPOSAL_CHOSEN",  # unverified
+    "no-identity": "identity not found for peer: ADDR {remote} ID: {id}",  # unverified wording
+    "id-mismatch": "peer's ID does not match certificate",
+    "verify": "certificate verification failed: {reason}",  # unverified detail
+    "no-cert": "can't find certificate {name}",  # unverified
+    "no-key": "no private key for certificate {name}",  # unverified
+    "notify-auth": "{remote} received notify: AUTHENTICATION_FAILED",  # unverified
+}
+
+
+@dataclass
+class Phase2:
+    """One generated policy pair: initiator `src -> dst`, mirrored on the responder."""
+
+    src: str  # initiator side, e.g. 10.0.0.2/32
+    dst: str  # responder side, e.g. 10.0.0.1/32
+    protocol: str
+    i_proposal: str
+    r_proposal: str
+    level: str = "unique"
+    algorithms: dict[str, str] | None = None  # None: no-phase2
+
+
+@dataclass
+class Tunnel:
+    initiator: Router
+    responder: Router
+    i_peer: Item
+    i_addr: str
+    r_addr: str
+    r_peer: Item | None = None
+    i_identity: Item | None = None
+    r_identity: Item | None = None
+    i_id: str = ""  # the initiator's ID as the responder sees it (certificate subject)
+    r_id: str = ""
+    mode_address: str = ""  # e.g. 10.0.0.2/32, handed out by the responder's mode-config
+    phase2: list[Phase2] = field(default_factory=list)
+    error: tuple[str, str] | None = None  # (router name, log message) of the first failure
+
+    @property
+    def established(self) -> bool:
+        return self.error is None and self.r_peer is not None
+
+    @property
+    def key(self) -> str:
+        return f"ike:{self.initiator.name}:{self.i_peer.get('name')}:{self.responder.name}"
+
+
+def wan_index(routers: list[Router]) -> dict[str, Router]:
+    return {host(r.spec.wan_address): r for r in routers}
+
+
+def _by_name(router: Router, path: str, name: str) -> Item | None:
+    return next((i for i in enabled(router.config.items(path)) if i.get("name") == name), None)
+
+
+def _profile_match(a: Item | None, b: Item | None) -> bool:
+    def algos(item: Item | None, name: str) -> set[str]:
+        return set(words(value(item, PROFILE, name))) if item else set(words(value(Item(0), PROFILE, name)))
+
+    for name in ("hash-algorithm", "enc-algorithm", "dh-group"):
+        if not algos(a, name) & algos(b, name):
+            return False
+    prf_a, prf_b = algos(a, "prf-algorithm"), algos(b, "prf-algorithm")
+    return "auto" in prf_a or "auto" in prf_b or bool(prf_a & prf_b)
+
+
+_ENC = re.compile(r"^(?P<name>[a-z0-9]+)-(?P<size>\d+)-(?P<mode>cbc|ctr|gcm)$")
+
+
+def sa_algorithms(enc: str, auth: str) -> dict[str, str]:
+    """Proposal names -> installed-sa fields: `aes-256-cbc` -> enc-algorithm=aes-cbc enc-key-size=256."""
+    match = _ENC.match(enc)
+    if match:
+        size = int(match["size"]) + (32 if match["mode"] in ("gcm", "ctr") else 0)
+        algorithm, key_size = f"{match['name']}-{match['mode']}", str(size)
+    else:
+        algorithm, key_size = enc, {"3des": "192", "des": "64", "null": "0"}.get(enc, "0")
+    result = {"enc-algorithm": algorithm, "enc-key-size": key_size}
+    if not algorithm.endswith("gcm") and auth != "null":
+        result = {"auth-algorithm": auth, **result}
+    return result
+
+
+def proposal_match(a: Item | None, b: Item | None) -> dict[str, str] | None:
+    """The algorithms both proposals allow (initiator's preference first), or None: no suitable proposal."""
+    if a is None or b is None:
+        return None
+    chosen: dict[str, str] = {}
+    for name in ("auth-algorithms", "enc-algorithms", "pfs-group"):
+        theirs = set(words(value(b, PROPOSAL, name)))
+        common = [w for w in words(value(a, PROPOSAL, name)) if w in theirs]
+        if not common:
+            return None
+        chosen[name] = common[0]
+    lifetime = min(parse_duration(value(x, PROPOSAL, "lifetime")) for x in (a, b))
+    return {
+        **sa_algorithms(chosen["enc-algorithms"], chosen["auth-algorithms"]),
+        "pfs-group": chosen["pfs-group"],
+        "lifetime": str(int(lifetime)),
+    }
+
+
+def _cert(router: Router, name: str) -> Item | None:
+    item = certificates.find_cert(router, name)
+    return item if item is not None and certificates.is_signed(item) else None
+
+
+def _subject(item: Item) -> str:
+    return pki.format_name(pki.load_certificate(item.private["certificate"]).subject)
+
+
+def _own_cert(router: Router, identity: Item) -> tuple[Item | None, str]:
+    name = identity.get("certificate")
+    cert = _cert(router, name)
+    if cert is None:
+        return None, LOG["no-cert"].format(name=name)
+    if "key" not in cert.private:
+        return None, LOG["no-key"].format(name=name)
+    return cert, ""
+
+
+def _verify(verifier: Router, cert: Item, now: datetime) -> str | None:
+    reason = pki.verify(
+        cert.private["certificate"],
+        certificates.trusted_ca_pems(verifier),
+        clock(verifier, now),
+        certificates.crl_pems(verifier),
+    )
+    return LOG["verify"].format(reason=reason) if reason else None
+
+
+def _expects(router: Router, identity: Item, cert: Item) -> bool:
+    """Does `identity` accept a peer presenting `cert` (match-by / remote-certificate / remote-id)?"""
+    wanted = identity.get("remote-certificate")
+    if value(identity, IDENTITY, "match-by") == "certificate" or wanted not in ("", "none"):
+        expected = _cert(router, wanted)
+        return expected is not None and pki.fingerprint(expected.private["certificate"]) == pki.fingerprint(
+            cert.private["certificate"]
+        )
+    remote_id = value(identity, IDENTITY, "remote-id")
+    return remote_id == "auto" or remote_id.split(":", 1)[-1] in _subject(cert)
+
+
+def _responder_peer(responder: Router, i_addr: str, r_addr: str) -> Item | None:
+    for peer in enabled(responder.config.items(PEER)):
+        net = network(value(peer, PEER, "address"))
+        local = host(value(peer, PEER, "local-address"))
+        if net is not None and network(i_addr).subnet_of(net) and local in ("", "0.0.0.0", r_addr):  # type: ignore[union-attr]
+            return peer
+    return None
+
+
+def _phase1(t: Tunnel, now: datetime) -> None:
+    """Fill identities, IDs and `error` of `t` (IKE_SA_INIT + IKE_AUTH)."""
+    i, r = t.initiator, t.responder
+    t.r_peer = _responder_peer(r, t.i_addr, t.r_addr)
+    if t.r_peer is None:
+        t.error = (r.name, LOG["no-peer"].format(remote=t.i_addr))
+        return
+    if value(t.i_peer, PEER, "exchange-mode") != value(t.r_peer, PEER, "exchange-mode"):
+        t.error = (r.name, LOG["exchange-mode"].format(remote=t.i_addr))
+        return
+    i_profile = _by_name(i, PROFILE, value(t.i_peer, PEER, "profile"))
+    r_profile = _by_name(r, PROFILE, value(t.r_peer, PEER, "profile"))
+    if not _profile_match(i_profile, r_profile):
+        t.error = (r.name, LOG["no-proposal"])
+        return
+    i_name, r_name = t.i_peer.get("name"), t.r_peer.get("name")
+    t.i_identity = next((x for x in enabled(i.config.items(IDENTITY)) if x.get("peer") == i_name), None)
+    if t.i_identity is None:
+        t.error = (i.name, LOG["no-identity"].format(remote=t.r_addr, id=""))
+        return
+    i_cert, problem = _own_cert(i, t.i_identity)
+    if i_cert is None:
+        t.error = (i.name, problem)
+        return
+    t.i_id = _subject(i_cert)
+    candidates = [x for x in enabled(r.config.items(IDENTITY)) if x.get("peer") == r_name]
+    t.r_identity = next((x for x in candidates if _expects(r, x, i_cert)), None)
+    if t.r_identity is None:
+        t.error = (r.name, LOG["no-identity"].format(remote=t.i_addr, id=t.i_id))
+        return
+    problem = _verify(r, i_cert, now)
+    if problem:
+        t.error = (r.name, problem)
+        return
+    r_cert, problem = _own_cert(r, t.r_identity)
+    if r_cert is None:
+        t.error = (r.name, problem)
+        return
+    t.r_id = _subject(r_cert)
+    if not _expects(i, t.i_identity, r_cert):
+        t.error = (i.name, LOG["id-mismatch"])
+        return
+    problem = _verify(i, r_cert, now)
+    if problem:
+        t.error = (i.name, problem)
+
+
+def _templates(router: Router, group: str) -> list[Item]:
+    return [
+        p
+        for p in enabled(router.config.items(POLICY))
+        if value(p, POLICY, "template") == "yes" and value(p, POLICY, "group") == group
+    ]
+
+
+def _inner_address(responder: Router, mode_address: str) -> str:
+    """The responder end of the generated policy: its EoIP local-address toward `mode_address`."""
+    wanted = host(mode_address)
+    for eoip in enabled(responder.config.items(EOIP)):
+        if host(eoip.get("remote-address")) == wanted and eoip.get("local-address"):
+            return f"{host(eoip.get('local-address'))}/32"
+    return ""
+
+
+def _covers(prefix: str, address: str) -> bool:
+    net, addr = network(prefix), network(address)
+    return net is not None and addr is not None and addr.subnet_of(net)
+
+
+def _mode_config(t: Tunnel) -> None:
+    i_mode = value(t.i_identity, IDENTITY, "mode-config")  # type: ignore[arg-type]
+    r_mode = value(t.r_identity, IDENTITY, "mode-config")  # type: ignore[arg-type]
+    if i_mode in ("none", "") or r_mode in ("none", ""):
+        return
+    config = _by_name(t.responder, MODE_CONFIG, r_mode)
+    if config is None or value(config, MODE_CONFIG, "responder") != "yes" or not config.get("address"):
+        return
+    length = value(config, MODE_CONFIG, "address-prefix-length")
+    t.mode_address = f"{host(config.get('address'))}/{length}"
+
+
+def _phase2(t: Tunnel) -> None:
+    """Policies generated from templates (generate-policy) for the mode-config address."""
+    assert t.i_identity is not None and t.r_identity is not None
+    if not t.mode_address or value(t.i_identity, IDENTITY, "generate-policy") == "no":
+        return
+    src = f"{host(t.mode_address)}/32"
+    for i_tpl in _templates(t.initiator, value(t.i_identity, IDENTITY, "policy-template-group")):
+        if not _covers(value(i_tpl, POLICY, "src-address"), src):
+            continue
+        dst = _inner_address(t.responder, src) or value(i_tpl, POLICY, "dst-address")
+        r_templates = _templates(t.responder, value(t.r_identity, IDENTITY, "policy-template-group"))
+        r_tpl = next(
+            (
+                x
+                for x in r_templates
+                if _covers(value(x, POLICY, "dst-address"), src)
+                and _covers(value(x, POLICY, "src-address"), dst)
+            ),
+            None,
+        )
+        i_prop = value(i_tpl, POLICY, "proposal")
+        r_prop = value(r_tpl, POLICY, "proposal") if r_tpl else ""
+        algorithms = None
+        if r_tpl is not None and value(t.r_identity, IDENTITY, "generate-policy") != "no":
+            algorithms = proposal_match(
+                _by_name(t.initiator, PROPOSAL, i_prop), _by_name(t.responder, PROPOSAL, r_prop)
+            )
+        protocol = value(i_tpl, POLICY, "protocol")
+        protocol = "all" if protocol == "255" else protocol
+        t.phase2.append(Phase2(src, dst, protocol, i_prop, r_prop, "unique", algorithms))
+        return
+
+
+def negotiate(routers: list[Router], now: datetime) -> list[Tunnel]:
+    """Every initiator peer of every router, negotiated against the router owning its `address`."""
+    by_wan = wan_index(routers)
+    tunnels: list[Tunnel] = []
+    for router in routers:
+        for peer in enabled(router.config.items(PEER)):
+            if value(peer, PEER, "passive") == "yes" or not peer.get("address"):
+                continue
+            target = by_wan.get(host(peer.get("address")))
+            i_addr = host(router.spec.wan_address)
+            if target is None or target is router:
+                continue
+            t = Tunnel(router, target, peer, i_addr, host(target.spec.wan_address))
+            tunnels.append(t)
+            faults = (router.faults, target.faults)
+            if any(f.wan_down or f.ike_drop for f in faults):
+                t.error = (router.name, LOG["timeout"].format(local=t.i_addr, remote=t.r_addr))
+                continue
+            _phase1(t, now)
+            if t.established:
+                _mode_config(t)
+                _phase2(t)
+    return tunnels
