@@ -383,17 +383,18 @@ def _export_words(line: ExportLine) -> list[tuple[str, str]]:
 
 
 def _wrap_export(pieces: Sequence[tuple[str, str]], width: int) -> list[str]:
-    """Fill lines up to width-2 and end broken ones with "\\": between words (" \\"), after a `key=`
-    ("key=\\") or, for a value longer than a line, inside the value. Continuations indent by 4."""
+    """Fill lines up to width-2 columns and end broken ones with "\\": between words (" \\"), after a
+    `key=` ("key=\\") or, for a value longer than a line, inside the value. A value counts the space that
+    follows it. Continuation lines indent by 4."""
     limit = width - 2
     lines: list[str] = []
     line = ""
 
-    def put(text: str, glue: str) -> None:
+    def put(text: str, glue: str, tail: int) -> None:
         nonlocal line
         if not line.strip():
             line += text
-        elif len(line) + len(glue) + len(text) <= limit:
+        elif len(line) + len(glue) + len(text) + tail <= limit:
             line += glue + text
         else:
             lines.append(line + (" \\" if glue else "\\"))
@@ -402,10 +403,10 @@ def _wrap_export(pieces: Sequence[tuple[str, str]], width: int) -> list[str]:
             lines.append(line[:limit] + "\\")
             line = "    " + line[limit:]
 
-    for key, value in pieces:
-        put(key, " ")
+    for i, (key, value) in enumerate(pieces):
+        put(key, " ", 0)
         if value:
-            put(value, "")
+            put(value, "", 0 if i == len(pieces) - 1 else 1)
     lines.append(line)
     return lines
 
