@@ -21,6 +21,10 @@ from ikefleet.plan import Plan
 from ikefleet.validate import parse_host_address
 
 OWNER = "ikefleet"  # comment=ikefleet marks items ikefleet manages
+# Menus whose items have no comment field in 6.49 (as far as we know): ikefleet owns these items by the
+# names in the plan / defaults (policy group, proposal, profile, one mode-config per branch).
+UNMARKED_MENUS = frozenset({"/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile",
+                            "/ip ipsec mode-config"})
 _BARE = re.compile(r"^[A-Za-z0-9._:/,@+*-]+$")
 
 
@@ -133,4 +137,7 @@ def intended_lines(fleet: Fleet, plan: Plan, host: str) -> list[ScriptLine]:
     return parse_script(render_host(fleet, plan, host))
 
 
-__all__ = ["OWNER", "ScriptLine", "intended_lines", "parse_script", "render_host", "ros_args", "ros_value"]
+__all__ = [
+    "OWNER", "UNMARKED_MENUS", "ScriptLine", "intended_lines", "parse_script", "render_host", "ros_args",
+    "ros_value",
+]

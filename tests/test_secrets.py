@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -122,3 +123,24 @@ def test_bad_yaml_does_not_echo_content(tmp_path: Path) -> None:
 def test_missing_file() -> None:
     with pytest.raises(SecretsError, match="cannot read"):
         load_secrets("/nonexistent/ikefleet-secrets.yaml", env={})
+
+
+def test_cli_refuses_readable_secrets_before_connecting(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleet_factory import forbid_network, write_inventory
+
+    from ikefleet.cli.inventory_args import nornir_or_report
+
+    attempts = forbid_network(monkeypatch)
+    secret = unique("cli-pw")
+    secrets_file = write_secrets(tmp_path / "secrets.yaml", {"password": secret}, 0o644)
+    config = write_inventory(tmp_path, ikefleet={"secrets_file": "secrets.yaml"})
+    assert nornir_or_report(argparse.Namespace(config=str(config), secrets=None)) is None
+    err = capsys.readouterr().err
+    assert f"chmod 600 {secrets_file}" in err and secret not in err
+    secrets_file.chmod(0o600)
+    result = nornir_or_report(argparse.Namespace(config=str(config), secrets=None))
+    assert result is not None
+    fleet, nornir = result
+    assert nornir.inventory.hosts["R2"].password == secret and fleet.hub.name == "R1"
+    assert attempts == []

@@ -11,9 +11,19 @@ import pytest
 from fleet_factory import branch, hub, write_inventory
 
 from ikefleet.cli import render as render_cli
-from ikefleet.intent import OWNER, ScriptLine, intended_lines, parse_script, render_host, ros_args, ros_value
+from ikefleet.intent import (
+    OWNER,
+    UNMARKED_MENUS,
+    ScriptLine,
+    intended_lines,
+    parse_script,
+    render_host,
+    ros_args,
+    ros_value,
+)
 from ikefleet.inventory import load_inventory
 from ikefleet.plan import build_plan
+from ikefleet.routeros.schema import load_schema, normalize_value
 
 DATA = Path(__file__).parent / "data"
 # tests/data/seed_R2.txt and seed_R1.txt: the seed's commands for R2 (initiator) and R1 (responder),
@@ -32,9 +42,7 @@ EXPORT_FORM = {
     ("dpd-interval", "15"): "15s",
     ("address", "203.0.113.1"): "203.0.113.1/32",  # only the branch's peer points at the hub's WAN
 }
-UNCOMMENTED_MENUS = {
-    "/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile", "/ip ipsec mode-config",
-}
+
 
 
 def seed_lines(text: str) -> list[ScriptLine]:
@@ -90,7 +98,7 @@ def test_every_managed_item_is_marked_where_the_menu_has_comments(seed_fleet) ->
         for line in intended_lines(*seed_fleet, host):
             if line.command != "add":
                 continue
-            if line.path in UNCOMMENTED_MENUS:
+            if line.path in UNMARKED_MENUS:
                 assert "comment" not in line.args, line
             else:
                 assert line.args.get("comment") == OWNER, line
@@ -160,3 +168,16 @@ def test_render_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == render_host(fleet, build_plan(fleet), "R2")
     assert render_cli.run(argparse.Namespace(config=config, host="R9")) == 2
     assert "R9" in capsys.readouterr().err
+
+
+def test_rendered_lines_conform_to_the_v6_menu_schema(tmp_path: Path) -> None:
+    hosts = {"R1": hub(), "R2": branch(1), "R3": branch(2)}
+    data = {"ntp_servers": ["192.0.2.123", "pool.ntp.org"]}
+    fleet = load_inventory(write_inventory(tmp_path, hosts=hosts, defaults_data=data))
+    schema = load_schema(6)
+    for host in ("R1", "R2"):
+        for line in intended_lines(fleet, build_plan(fleet), host):
+            menu = schema.menu(line.path)
+            for key, value in line.args.items():
+                if key != "comment":
+                    normalize_value(menu.field(key), value)  # raises ValueProblem like RouterOS would

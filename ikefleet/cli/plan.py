@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from rich.console import Console
 from rich.table import Table
 
-from ikefleet.inventory import Fleet, load_inventory
+from ikefleet.cli.inventory_args import add_config_argument, fleet_or_report
+from ikefleet.inventory import Fleet
 from ikefleet.plan import Plan, build_plan
-from ikefleet.validate import InventoryError
 
 COLUMNS = (  # (header, BranchPlan attribute): the table layout as data
     ("branch", "name"),
@@ -27,21 +26,6 @@ COLUMNS = (  # (header, BranchPlan attribute): the table layout as data
 )
 
 
-def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", default="config.yaml", help="Nornir/ikefleet config (config.yaml)")
-
-
-def load_or_report(config: str) -> Fleet | None:
-    """The validated fleet, or None after printing every inventory problem to stderr."""
-    try:
-        return load_inventory(config)
-    except InventoryError as exc:
-        print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return None
-
-
 def plan_table(fleet: Fleet, plan: Plan) -> Table:
     hub = plan.hub
     title = (f"hub {hub.name}: wan {hub.wan_address}, ipsec {hub.ipsec_address}, router-id {hub.router_id}, "
@@ -55,7 +39,7 @@ def plan_table(fleet: Fleet, plan: Plan) -> Table:
 
 
 def run(args: argparse.Namespace) -> int:
-    fleet = load_or_report(args.config)
+    fleet = fleet_or_report(args.config)
     if fleet is None:
         return 2
     plan = build_plan(fleet)

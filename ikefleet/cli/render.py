@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ikefleet.cli.plan import add_config_argument, load_or_report
+from ikefleet.cli.inventory_args import add_config_argument, fleet_or_report
 from ikefleet.intent import render_host
 from ikefleet.plan import build_plan
 
 
 def run(args: argparse.Namespace) -> int:
-    fleet = load_or_report(args.config)
+    fleet = fleet_or_report(args.config)
     if fleet is None:
         return 2
     try:
