@@ -102,6 +102,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield lab
 
 
+@pytest.fixture(scope="session")
+def console() -> SessionFactory:
+    """The console the `lab` fixture uses: the real engine once it exists, `FakeSession` until then."""
+    return console_factory()
+
+
 @pytest.fixture
 def fake_console() -> SessionFactory:
     """The `FakeSession` factory, for tests that start their own `Lab`."""

@@ -1,0 +1,91 @@
+"""Real netmiko and nornir-netmiko against the lab, using the inventory the lab wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from netmiko import BaseConnection, ConnectHandler, file_transfer
+from nornir.core.filter import F
+from nornir_netmiko.tasks import netmiko_file_transfer, netmiko_send_command, netmiko_send_config
+
+from ikefleet.inventory import init_nornir
+from ikefleet.lab.manager import Lab
+from ikefleet.lab.sshd import SessionFactory
+
+# A RouterBOARD whose persistent storage is `flash/`, which is where netmiko's MikroTik transfer writes.
+FLASH_MODEL = "RB750Gr3"
+
+
+@pytest.fixture(scope="module")
+def flash_lab(tmp_path_factory: pytest.TempPathFactory, console: SessionFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("netmiko"), branches=1, model=FLASH_MODEL,
+                   session_factory=console, convergence_delay=0.05) as lab:
+        yield lab
+
+
+def connect(lab: Lab, name: str) -> BaseConnection:
+    spec = lab.spec(name)
+    return ConnectHandler(device_type="mikrotik_routeros", host=spec.host, port=spec.port,
+                          username=spec.username, password=spec.password, fast_cli=False)
+
+
+def test_send_command_and_config_set(flash_lab: Lab) -> None:
+    conn = connect(flash_lab, "br1")
+    try:
+        assert conn.base_prompt == "[admin@br1]"
+        conn.send_config_set(["/ip address add address=192.0.2.20/24 interface=ether2"])
+        out = conn.send_command("/ip address print")
+        assert "192.0.2.20/24" in out
+        assert "[admin@br1]" not in out  # netmiko stripped echo and prompts
+        error = conn.send_command("/frobnicate")
+        assert "bad command name frobnicate" in error
+    finally:
+        conn.disconnect()
+    values = [i.get("address") for i in flash_lab.routers["br1"].config.items("/ip address")]
+    assert "192.0.2.20/24" in values
+
+
+def test_file_transfer_put_and_get(flash_lab: Lab, tmp_path: Path) -> None:
+    source = tmp_path / "branch1.p12"
+    source.write_bytes(bytes(range(256)) * 8)
+    conn = connect(flash_lab, "hub")
+    try:
+        put = file_transfer(conn, source_file=str(source), dest_file="branch1.p12", direction="put",
+                            file_system="flash", overwrite_file=True)
+        assert put["file_transferred"] and put["file_verified"]
+        back = tmp_path / "back.p12"
+        got = file_transfer(conn, source_file="branch1.p12", dest_file=str(back), direction="get",
+                            file_system="flash", overwrite_file=True)
+        assert got["file_verified"]
+    finally:
+        conn.disconnect()
+    assert flash_lab.routers["hub"].files.read("flash/branch1.p12") == source.read_bytes()
+    assert back.read_bytes() == source.read_bytes()
+
+
+def test_nornir_netmiko_tasks_with_lab_inventory(flash_lab: Lab, tmp_path: Path) -> None:
+    nr = init_nornir(flash_lab.directory / "config.yaml")
+    try:
+        assert set(nr.inventory.hosts) == {"hub", "br1"}
+        assert nr.filter(F(groups__contains="responder")).inventory.hosts.keys() == {"hub"}
+        assert nr.inventory.hosts["br1"]["branch_id"] == 1
+        result = nr.run(task=netmiko_send_command, command_string="/system identity print")
+        assert not result.failed
+        for name, multi in result.items():
+            assert f"name: {name}" in multi[0].result
+        config = nr.filter(name="br1").run(
+            task=netmiko_send_config,
+            config_commands=["/ip address add address=192.0.2.30/24 interface=ether3"],
+        )
+        assert not config.failed
+        source = tmp_path / "note.txt"
+        source.write_text("lab file\n")
+        put = nr.filter(name="br1").run(task=netmiko_file_transfer, source_file=str(source),
+                                        dest_file="note.txt", direction="put", overwrite_file=True)
+        assert not put.failed
+    finally:
+        nr.close_connections()
+    assert flash_lab.routers["br1"].files.read("flash/note.txt") == b"lab file\n"
+    assert "192.0.2.30/24" in [i.get("address") for i in flash_lab.routers["br1"].config.items("/ip address")]
