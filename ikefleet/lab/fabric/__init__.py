@@ -43,6 +43,7 @@ OSPF_NEIGHBOR, OSPF_INTERFACE = "/routing ospf neighbor", "/routing ospf interfa
 BFD = "/routing bfd neighbor"
 INTERFACE_MENUS = ("/interface", "/interface ethernet", "/interface bridge", "/interface eoip")
 EAGER_ROUTES_LIMIT = 200  # larger labs build /ip route on refresh (first print) instead of on recompute
+DYNAMIC_IDS = 1 << 24  # ids of computed items start above any configuration's ids
 SA_SOFT = 0.8  # RouterOS rekeys an SA at 80% of its lifetime (add-lifetime=soft/hard)
 SA_BYTES_PER_S = 96  # EoIP keepalives + OSPF hellos + BFD over an idle tunnel, per direction
 
@@ -78,7 +79,12 @@ def set_flags(item: Item, path: str, flags: str) -> None:
 
 
 def _add(router: Router, path: str, values: dict[str, str], flags: str, session: str = "") -> Item:
-    item = router.config.add(path, values, dynamic=True)
+    """Append a dynamic item. Its id comes from the fabric's own range, so computed state never moves the
+    configuration's `next_id` (which is persisted)."""
+    mem = memory(router)
+    mem.next_id += 1
+    item = Item(id=DYNAMIC_IDS + mem.next_id, values=values, dynamic=True)
+    router.config.items(path).append(item)
     set_flags(item, path, flags)
     if session:
         item.private["session"] = session

@@ -140,6 +140,7 @@ class Memory:
     ospf: Any = None
     routes_stale: bool = False
     state_changes: dict[str, int] = field(default_factory=dict)
+    next_id: int = 0
 
     def up(self, key: str, now: datetime, seen: set[str]) -> datetime:
         seen.add(key)
