@@ -119,6 +119,11 @@ def layout(path: str) -> Layout:
     return _layouts().get(path, Layout())
 
 
+def columns(path: str) -> tuple[str, ...]:
+    """Fields a plain `print` of `path` shows as table columns; () when it prints key=value items."""
+    return tuple(c.field for c in layout(path).columns)
+
+
 # ---------------------------------------------------------------------------------------------- values
 
 
