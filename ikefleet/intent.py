@@ -18,6 +18,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ikefleet.inventory import Fleet
 from ikefleet.plan import Plan
+from ikefleet.routeros.config import Config
+from ikefleet.routeros.schema import load_schema, normalize_value
 from ikefleet.validate import parse_host_address
 
 OWNER = "ikefleet"  # comment=ikefleet marks items ikefleet manages
@@ -137,7 +139,37 @@ def intended_lines(fleet: Fleet, plan: Plan, host: str) -> list[ScriptLine]:
     return parse_script(render_host(fleet, plan, host))
 
 
+def lines_to_config(lines: list[ScriptLine], major: int = 6) -> Config:
+    """Script lines as a `Config` (path -> items), values normalised by the menu schema the way RouterOS
+    stores them, so they compare equal to a router's configuration. `set [ find default=yes ]` gives a
+    `default=True` item; a plain `set` the menu's single settings item."""
+    schema = load_schema(major)
+    config = Config()
+    for line in lines:
+        menu = schema.menu(line.path)
+        values = {}
+        for key, value in line.args.items():
+            if key != "comment":
+                values[key] = normalize_value(menu.field(key), value)
+        config.add(line.path, values, comment=line.args.get("comment", ""),
+                   default=line.selector == "[ find default=yes ]")
+    return config
+
+
+def intended_config(fleet: Fleet, plan: Plan, host: str) -> Config:
+    """The host's intended configuration as a `Config` (see `lines_to_config`)."""
+    return lines_to_config(intended_lines(fleet, plan, host))
+
+
 __all__ = [
-    "OWNER", "UNMARKED_MENUS", "ScriptLine", "intended_lines", "parse_script", "render_host", "ros_args",
+    "OWNER",
+    "UNMARKED_MENUS",
+    "ScriptLine",
+    "intended_config",
+    "intended_lines",
+    "lines_to_config",
+    "parse_script",
+    "render_host",
+    "ros_args",
     "ros_value",
 ]

@@ -8,6 +8,7 @@ The file layout and field names are documented in docs/inventory.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -33,6 +34,8 @@ RESPONDER_GROUP = "responder"
 INITIATOR_GROUP = "initiators"
 PLATFORM = "mikrotik_routeros"
 CREDENTIAL_FIELDS = ("username", "password")
+SUPPORTED_MAJOR = 6
+SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$")
 
 
 @dataclass(frozen=True)
@@ -293,6 +296,16 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
                          "remove it; use IKEFLEET_USERNAME/IKEFLEET_PASSWORD or the secrets file")
     if not host.hostname:
         checker.fail("hostname", "missing", "set hostname to the router's management address")
+    if not SITE_NAME.match(host.name):
+        checker.fail("name", f"{host.name!r} cannot name RouterOS objects (eoip-<name>, <name>-client)",
+                     "rename the host using letters, digits, '.', '_' or '-'")
+    port = host.port if host.port is not None else 22
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        checker.fail("port", f"bad port {port!r}", "set port to an integer 1..65535")
+    version = values.get("ros_version")
+    if version is not None and not version.startswith(f"{SUPPORTED_MAJOR}."):
+        checker.fail("ros_version", f"RouterOS {version} is not supported (templates are RouterOS 6.49)",
+                     f"run RouterOS {SUPPORTED_MAJOR}.x on this router or remove ros_version if it is wrong")
     if host.platform != PLATFORM:
         checker.fail("platform", f"is {host.platform!r}", f"set platform: {PLATFORM}")
     if len(problems) > before:

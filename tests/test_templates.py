@@ -15,6 +15,7 @@ from ikefleet.intent import (
     OWNER,
     UNMARKED_MENUS,
     ScriptLine,
+    intended_config,
     intended_lines,
     parse_script,
     render_host,
@@ -181,3 +182,15 @@ def test_rendered_lines_conform_to_the_v6_menu_schema(tmp_path: Path) -> None:
             for key, value in line.args.items():
                 if key != "comment":
                     normalize_value(menu.field(key), value)  # raises ValueProblem like RouterOS would
+
+
+def test_intended_config_as_items(seed_fleet) -> None:  # type: ignore[no-untyped-def]
+    config = intended_config(*seed_fleet, "R1")
+    (instance,) = config.items("/routing ospf instance")
+    assert instance.default and instance.values["router-id"] == "192.168.1.1"
+    (bridge_address,) = [i for i in config.items("/ip address") if i.values["interface"] == "ipsec"]
+    assert bridge_address.values["address"] == "10.0.0.1/32"  # stored form; export prints it bare
+    assert bridge_address.comment == OWNER and "comment" not in bridge_address.values
+    (proposal,) = config.items("/ip ipsec proposal")
+    assert proposal.comment == "" and proposal.values["lifetime"] == "30m"
+    assert len(config.items("/ip ipsec identity")) == 1

@@ -247,3 +247,19 @@ def test_durations(text: str, seconds: int, export: str) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_host_name_unusable_in_routeros_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hosts = {"R1": hub(), "branch one": branch(1)}
+    assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "branch one", "name", "eoip-")
+
+
+def test_bad_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hosts = seed_hosts()
+    hosts["R2"]["port"] = 70000
+    assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "R2", "port", "70000")
+
+
+def test_unsupported_routeros_major(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hosts = {"R1": hub(), "R2": branch(1, ros_version="7.16.1")}
+    assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "R2", "ros_version", "7.16.1", "6.49")
