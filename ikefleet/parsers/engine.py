@@ -38,12 +38,12 @@ _LEGEND_PAIR_RE = re.compile(r"^\s*(?P<letter>\S)\s+-\s+(?P<name>\S.*?)\s*$")
 _ITEM_RE = re.compile(r"^(?P<indent>\s*)(?P<index>\d+|\*[0-9A-Fa-f]+)(?=\s|$)(?P<rest>.*)$")
 # "ADo", "TX*", "DAo+", "K"
 _FLAGS_TOKEN_RE = re.compile(r"^[A-Za-z*+]{1,8}$")
-# 'name="eoip1000"', 'issuer=CN=CA', '.ext-communities=rt:1.1.1.1:111', 'options=' (empty)
-_PAIR_RE = re.compile(
-    r'\s*(?P<key>\.?[A-Za-z][\w.\-]*)=(?P<val>"(?:[^"\\]|\\.)*"?|[^\s"]*(?:"(?:[^"\\]|\\.)*"[^\s"]*)*)'
+# 'name="eoip1000"', 'issuer=CN=CA', '.ext-communities=rt:1.1.1.1:111', 'options=' (empty),
+# 'gateway-status=10.0.0.2 reachable via  ether1' (group 4: words continuing an unquoted value)
+_PAIRS_RE = re.compile(
+    r'(\s*)(\.?[A-Za-z][\w.\-]*)=("[^"\\]*(?:\\.[^"\\]*)*"?|[^\s"]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^\s"]*)*)'
+    r"((?:\s+(?!\.?[A-Za-z][\w.\-]*=)\S+)*)"
 )
-# "reachable via  ether1": words continuing an unquoted value that holds spaces
-_WORD_RE = re.compile(r"(?P<space>\s+)(?P<word>\S+)")
 # " #     NAME     TYPE   ACTUAL-MTU", "     DST-ADDRESS  GATEWAY  DISTANCE", "AUT... AUTHENTICATIO..."
 _HEADER_TOKEN_RE = re.compile(r"^(?:#|\*|[A-Z][A-Z0-9\-./]*(?:\.\.\.)?)$")
 # "                   uptime: 6w5d11h55m45s", "  l2tpv3-circuit-id:"
@@ -51,6 +51,8 @@ _SETTING_RE = re.compile(r"^(?P<indent>\s*)(?P<key>[a-z][\w.\-]*):(?:\s+(?P<val>
 # ".id=*1;address=10.0.0.1/24;interface=ether1" (as-value, one or more items on a line)
 _AS_VALUE_RE = re.compile(r"^\.?[A-Za-z][\w.\-]*=[^\n]*;")
 _TOKEN_RE = re.compile(r"\S+")
+# headers are upper case: any lower-case letter or "=" rules a line out cheaply
+_LOWER_RE = re.compile(r"[a-z=]")
 # '[{".id":"*1",...}]', '[]', '{"name":"R1"}': v7 `:serialize to=json`
 _JSON_START_RE = re.compile(r"^(?:\[\s*[{\]]|\{)")
 
@@ -74,45 +76,42 @@ def _is_legend_continuation(line: str, previous: str) -> bool:
 def _split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
     """key=value pairs of one item's joined body; an unquoted value may hold spaces."""
     values: dict[str, str] = {}
-    last: str | None = None
-    pos, end = 0, len(body)
-    while pos < end:
-        match = _PAIR_RE.match(body, pos)
-        if match and match.end() > pos:
-            key = match["key"]
-            if key == "port" and last and last.endswith("-address"):
-                # v7 active-peers: "local-address=A port=4500 remote-address=B port=4500"
-                key = last[: -len("address")] + "port"
-            # v7 prints some keys twice (`spii=`, `spir=`): the first wins, the repeat is skipped
-            last = "" if key in values else key
-            if last:
-                values[key] = match["val"]
+    last = ""
+    pairs = _PAIRS_RE.findall(body)
+    covered = sum(map(len, map("".join, pairs))) + len(pairs)  # + one "=" per pair
+    for _, key, value, more in pairs:
+        if key == "port" and last.endswith("-address"):
+            # v7 active-peers: "local-address=A port=4500 remote-address=B port=4500"
+            key = last[: -len("address")] + "port"
+        last = key
+        if key in values or is_secret(key):
+            continue  # v7 prints some keys twice (`spii=`, `spir=`): the first wins
+        if more:
+            value += more
+        values[key] = unquote(value) if value[:1] == '"' else value
+    if covered != len(body):
+        # findall skips what is not a pair: the first text it skipped is the culprit
+        pos = 0
+        for match in _PAIRS_RE.finditer(body):
+            if match.start() != pos:
+                break
             pos = match.end()
-            continue
-        word = _WORD_RE.match(body, pos)
-        if word is None:
-            break
-        if last is None:
-            raise ParseError(command, f"expected key=value, got {word['word'][:40]!r}", lineno)
-        if last:
-            values[last] += word["space"] + word["word"]
-        pos = word.end()
-    return {k: unquote(v) for k, v in values.items() if not is_secret(k)}
+        if body[pos:].strip():
+            raise ParseError(command, f"expected key=value, got {body[pos:].strip()[:40]!r}", lineno)
+    return values
 
 
-def _open_quote(text: str) -> bool:
-    """True when `text` ends inside a double-quoted value (RouterOS wrapped the line mid-value)."""
-    count = 0
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == '"':
-            count += 1
-        i += 1
-    return count % 2 == 1
+# '\"' and '\\' inside quoted values: escapes, not quotes
+_ESCAPED_RE = re.compile(r"\\.")
+
+
+def _quotes_open(part: str) -> bool:
+    """True when `part` holds an odd number of unescaped double quotes (it opens or closes a value)."""
+    if '"' not in part:
+        return False
+    if "\\" in part:
+        part = _ESCAPED_RE.sub("", part)
+    return part.count('"') % 2 == 1
 
 
 @dataclass(slots=True)
@@ -123,6 +122,8 @@ class _Table:
 
 
 def _parse_header(line: str, columns: list[str] | None) -> _Table | None:
+    if _LOWER_RE.search(line):
+        return None
     tokens = list(_TOKEN_RE.finditer(line))
     if not tokens or not all(_HEADER_TOKEN_RE.match(t.group()) for t in tokens):
         return None
@@ -194,15 +195,17 @@ class _Reader:
         self.body = []
 
     def _joined(self) -> str:
-        text = ""
+        """Continuation lines joined: with a space between pairs, with nothing inside a quoted value
+        (RouterOS wraps a long quoted value such as a key mid-value)."""
+        pieces: list[str] = []
+        inside = False
         for part in self.body:
-            if not text:
-                text = part
-            elif _open_quote(text):
-                text += part
-            else:
-                text += " " + part
-        return text
+            if pieces and not inside:
+                pieces.append(" ")
+            pieces.append(part)
+            if _quotes_open(part):
+                inside = not inside
+        return "".join(pieces)
 
     def _start(self, index: str | None, flags: str, lineno: int) -> RawRecord:
         self._finish()
@@ -295,11 +298,18 @@ class _Reader:
         legend_text: str | None = None
         in_columns = False
         for lineno, line in enumerate(lines, start=1):
-            if not line.strip():
+            if not line or line.isspace():
                 self._finish()
                 legend_text = None
                 in_columns = False
                 continue
+            if self.current is not None and self.table is None and line[0] == " " and legend_text is None:
+                # the common case, first: a detail continuation line starting with a key=value pair
+                stripped = line.lstrip()
+                end = stripped.find(" ")
+                if "=" in (stripped if end < 0 else stripped[:end]):
+                    self.body.append(stripped)
+                    continue
             if legend_text is not None and _is_legend_continuation(line, legend_text):
                 legend_text += ("" if not legend_text.endswith((",", ";")) else " ") + line.strip()
                 self.legend = {**self.default_legend, **parse_legend(legend_text)}

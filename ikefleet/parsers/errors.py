@@ -68,9 +68,24 @@ _ERROR_RES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+# a cheap first pass over the whole text: only outputs holding one of these words are read line by line
+_HINT_RE = re.compile(
+    r"bad command|syntax error|expected |no such |invalid value|out of range|ambiguous value"
+    r"|does not match|missing value|unknown parameter|failure: "
+)
+
+
+_SCAN = 2048
+
+
 def detect_error(text: str) -> RouterOSError | None:
     """Return the first RouterOS error reply found in `text` (one line of it), or None."""
-    for raw in text.splitlines():
+    # an error reply replaces the output: it sits at the start (after the echo) or, for scripts, the end
+    head, tail = text[:_SCAN], text[-_SCAN:]
+    if not (_HINT_RE.search(head) or _HINT_RE.search(tail)):
+        return None
+    lines = head.splitlines()[:-1] + tail.splitlines()[1:] if len(text) > 2 * _SCAN else text.splitlines()
+    for raw in lines:
         # an Ansible `stdout_lines` capture quotes each line: '"expected end of command (...)",'
         line = raw.rstrip("\r").strip().rstrip(",").strip('"').strip()
         if not line or len(line) > 300:

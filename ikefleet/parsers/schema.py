@@ -106,6 +106,10 @@ def _truncated(key: str, spec: Spec, used: set[str]) -> str | None:
     return None
 
 
+# id(spec) -> RouterOS field name -> (record field, its type, its converter), filled as names are met
+_PLANS: dict[int, dict[str, tuple[str, Any, Callable[[str], Any] | None]]] = {}
+
+
 def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
     """One typed record from a raw one; conversion failures name the command and the field."""
     fields = _fields(spec.record)
@@ -125,16 +129,23 @@ def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
             if name in fields and fields[name][0] is bool:
                 record[name] = True
     extra: dict[str, str] = {}
+    plan = _PLANS.setdefault(id(spec), {})
     for key, value in raw.values.items():
-        name = _field_name(key, spec)
-        if name not in fields or key.endswith("..."):
-            name = _truncated(key, spec, set(record)) or ""
+        step = plan.get(key)
+        if step is None:
+            name = _field_name(key, spec)
+            if name not in fields or key.endswith("..."):
+                # a truncated header depends on the fields already used: not cached
+                name = _truncated(key, spec, set(record)) or ""
+                step = (name, fields[name][0], fields[name][1]) if name else ("", None, None)
+            else:
+                step = plan[key] = (name, fields[name][0], fields[name][1])
+        name, hint, converter = step
         if not name:
             extra[key] = value
             continue
-        if value == "" and fields[name][0] is not str:
+        if value == "" and hint is not str:
             continue
-        converter = fields[name][1]
         assert converter is not None
         try:
             record[name] = converter(value)

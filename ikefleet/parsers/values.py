@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache, lru_cache
 from typing import NewType
 
 Seconds = NewType("Seconds", int)
@@ -31,6 +32,7 @@ SECRET_FIELDS = frozenset(
 )
 
 
+@cache
 def is_secret(name: str) -> bool:
     """True for a secret field, whatever the output form named it (`auth-key`, `AUTHENTICATION-KEY`)."""
     key = name.lower().lstrip(".").replace("_", "-")
@@ -47,8 +49,12 @@ _CLOCK_RE = re.compile(r"^(?:(?P<d>\d+)d\s*)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?
 _FACTORS = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 0.000001}
 
 
+@lru_cache(maxsize=8192)
 def duration(text: str) -> float:
-    """Seconds in a RouterOS duration, either form; ValueError when it is not one."""
+    """Seconds in a RouterOS duration, either form; ValueError when it is not one.
+
+    Cached: a hub prints the same lifetimes and intervals thousands of times.
+    """
     value = text.strip()
     match = _CLOCK_RE.match(value) or _UNITS_RE.match(value)
     if not match or not value:
