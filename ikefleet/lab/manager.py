@@ -204,12 +204,24 @@ def _initial_config(spec: RouterSpec) -> Config:
     return factory.initial_config(spec)
 
 
-def _fabric_recompute() -> Callable[..., Any] | None:
+def _fabric() -> Any | None:
     try:
-        fabric = importlib.import_module("ikefleet.lab.fabric")
+        return importlib.import_module("ikefleet.lab.fabric")
     except ModuleNotFoundError:
         return None
-    return getattr(fabric, "recompute", None)
+
+
+def _fabric_recompute() -> Callable[..., Any] | None:
+    """`fabric.recompute(routers, now)`: the one call that derives every router's dynamic state."""
+    return getattr(_fabric(), "recompute", None)
+
+
+def _fabric_refresh() -> Callable[[Router], None] | None:
+    """`fabric.refresh(router, now)` as `Router.refresh_state`: time-driven fields current before a print."""
+    refresh = getattr(_fabric(), "refresh", None)
+    if refresh is None:
+        return None
+    return lambda router: refresh(router, datetime.now(UTC))
 
 
 class Lab:
@@ -239,6 +251,7 @@ class Lab:
         self._control: asyncio.AbstractServer | None = None
         self.stopped = threading.Event()
         self._recompute = _fabric_recompute()
+        self._refresh = _fabric_refresh()
 
     # -- lifecycle --------------------------------------------------------------------------------------
 
@@ -295,6 +308,7 @@ class Lab:
             if has_flash(spec.model):
                 (router.files.root / "flash").mkdir(exist_ok=True)
             router.listeners.append(self._on_changed)
+            router.refresh_state = self._refresh
             self.routers[spec.name] = router
             if index:
                 self.branch_ids[spec.name] = index
