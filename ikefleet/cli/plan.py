@@ -28,7 +28,8 @@ COLUMNS = (  # (header, BranchPlan attribute): the table layout as data
 
 def plan_table(fleet: Fleet, plan: Plan) -> Table:
     hub = plan.hub
-    title = (f"hub {hub.name}: wan {hub.wan_address}, ipsec {hub.ipsec_address}, router-id {hub.router_id}, "
+    title = (f"{hub.name} (hub): wan {hub.wan_address}, ipsec {hub.ipsec_address}, "
+             f"router-id {hub.router_id}, "
              f"certificates {hub.ca_certificate}/{hub.server_certificate}")
     table = Table(title=title)
     for header, _ in COLUMNS:
