@@ -184,9 +184,14 @@ def _legend(menu: MenuLike, lay: Layout, width: int) -> list[str]:
     return lines
 
 
-def _prefix(number: int, groups: Sequence[str], flags: str) -> str:
+def _digits(rows: Sequence[Row]) -> int:
+    """Width of the number column: 2, or more once numbers reach 100 (so columns stay aligned)."""
+    return max([2, *(len(str(r.number)) for r in rows)])
+
+
+def _prefix(number: int, groups: Sequence[str], flags: str, digits: int = 2) -> str:
     """The "NN FLAGS " head of an item's first line."""
-    head = f"{number:>2} "
+    head = f"{number:>{digits}} "
     if groups:
         head += _flag_cells(groups, flags) + " "
     return head
@@ -248,15 +253,19 @@ def _compose(head: str, columns: Sequence[Column], widths: Sequence[int], cells:
 
 def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int) -> list[str]:
     groups = _flag_groups(menu, lay)
-    head_len = len(_prefix(0, groups, ""))
+    digits = _digits(rows)
+    head_len = len(_prefix(0, groups, "", digits))
     widths = _fit(lay.columns, width - 1 - head_len)
     headers = [
         _header_text(c.header, w).rjust(w) if c.align == "right" else _header_text(c.header, w)
         for c, w in zip(lay.columns, widths, strict=True)
     ]
-    lines = [*_legend(menu, lay, width), _compose(" #".ljust(head_len), lay.columns, widths, headers)]
+    lines = [
+        *_legend(menu, lay, width),
+        _compose("#".rjust(digits).ljust(head_len), lay.columns, widths, headers),
+    ]
     for row in rows:
-        head = _prefix(row.number, groups, row.flags)
+        head = _prefix(row.number, groups, row.flags, digits)
         if row.comment:
             lines.append(head + ";;; " + row.comment)
             head = " " * len(head)
@@ -292,8 +301,9 @@ def _items(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, detail:
     when some item takes more than one line (unless the layout says `blank: false`)."""
     groups = _flag_groups(menu, lay)
     blocks: list[list[str]] = []
+    digits = _digits(rows)
     for row in rows:
-        head = _prefix(row.number, groups, row.flags)
+        head = _prefix(row.number, groups, row.flags, digits)
         indent = lay.indent if lay.indent is not None else len(head)
         block = []
         if row.comment:

@@ -239,3 +239,16 @@ def test_export_splits_a_value_longer_than_a_line() -> None:
     assert lines[0] == "add ipsec-secret=\\"
     assert re.fullmatch(r"    k+\\", lines[1]) and len(lines[1]) == 79
     assert _unwrap(lines) == "add ipsec-secret=" + secret
+
+
+def test_numbers_from_hundred_widen_the_number_column_for_every_row() -> None:
+    menu = V6.menu("/ip address")
+    rows = [
+        Row(n, {"address": f"10.{n}.0.1/24", "network": f"10.{n}.0.0", "interface": "ether1"})
+        for n in (7, 100)
+    ]
+    lines = print_table(menu, rows, width=80).split("\n")
+    assert lines[1].startswith("  #   ADDRESS")
+    assert lines[2].startswith("  7   10.7.0.1/24")
+    assert lines[3].startswith("100   10.100.0.1/24")
+    assert lines[2].index("10.7") == lines[3].index("10.100") == lines[1].index("ADDRESS")
