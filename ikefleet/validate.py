@@ -176,7 +176,7 @@ class ValueChecker:
         if not isinstance(value, str) or "/" not in value:
             raise ValueError("expected address/prefix-length like 203.0.113.1/24")
         iface = IPv4Interface(value)
-        if iface.network.prefixlen < 32 and iface.ip in (iface.network.network_address,
+        if iface.network.prefixlen < 31 and iface.ip in (iface.network.network_address,
                                                           iface.network.broadcast_address):
             raise ValueError("the network or broadcast address is not a host address")
         return iface

@@ -99,3 +99,19 @@ def test_cli_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for text in ("R2", "R3", "172.16.0.2/30", "172.16.0.6/30", "eoip-R3", "R3-client", "10.0.0.3"):
         assert text in out
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.sets(st.integers(min_value=1, max_value=250), min_size=1, max_size=8))
+def test_planned_addresses_never_collide(tmp_path_factory: pytest.TempPathFactory, ids: set[int]) -> None:
+    fleet = fleet_with(tmp_path_factory.mktemp("fleet"), sorted(ids))
+    plan = build_plan(fleet)
+    inner = [plan.hub.ipsec_address, *(b.ipsec_address for b in plan.branches)]
+    assert len(set(inner)) == len(inner)
+    assert all(ip in fleet.defaults.pools.ipsec for ip in inner)
+    nets = [b.eoip_network for b in plan.branches]
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    for b in plan.branches:
+        assert b.eoip_network.subnet_of(fleet.defaults.pools.eoip)
+        assert b.hub_eoip_address.network == b.branch_eoip_address.network == b.eoip_network
+        assert b.hub_eoip_address.ip != b.branch_eoip_address.ip

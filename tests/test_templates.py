@@ -194,3 +194,8 @@ def test_intended_config_as_items(seed_fleet) -> None:  # type: ignore[no-untype
     (proposal,) = config.items("/ip ipsec proposal")
     assert proposal.comment == "" and proposal.values["lifetime"] == "30m"
     assert len(config.items("/ip ipsec identity")) == 1
+
+
+def test_no_ntp_section_without_servers(tmp_path: Path) -> None:
+    fleet = load_inventory(write_inventory(tmp_path, defaults_data={"ntp_servers": []}))
+    assert "/system ntp client" not in render_host(fleet, build_plan(fleet), "R2")

@@ -263,3 +263,8 @@ def test_bad_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_unsupported_routeros_major(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hosts = {"R1": hub(), "R2": branch(1, ros_version="7.16.1")}
     assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "R2", "ros_version", "7.16.1", "6.49")
+
+
+def test_point_to_point_wan_is_accepted(tmp_path: Path) -> None:
+    hosts = {"R1": hub(wan_address="203.0.113.10/31"), "R2": branch(1)}
+    assert str(load_inventory(write_inventory(tmp_path, hosts=hosts)).hub.wan_ip) == "203.0.113.10"
