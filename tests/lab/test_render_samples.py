@@ -389,3 +389,11 @@ def test_active_peers_capture_columns() -> None:
     got = print_table(_menu("/ip ipsec active-peers"), rows, width=57).split("\n")
     without_flags = [got[0], *(line[:3] + line[6:] for line in got[1:])]
     _assert_same("\n".join(without_flags), "\n".join(lines), _rstrip_lines)
+
+
+def test_certificate_table_header_matches_early_v7_capture() -> None:
+    """No v6 capture of plain `/certificate print`; the early-v7 one (v6-style legend, 208 columns) gives
+    the column widths. Rows differ (v7 has no D flag column shift), so only the header line is compared."""
+    want = _load("v7__certificate_print__mt-docs-dot1x.txt")[1]
+    got = print_table(_menu("/certificate"), [], width=208).split("\n")
+    assert got[-1] == want
