@@ -119,6 +119,7 @@ class _Table:
     names: list[str]
     spans: list[tuple[int, int]]
     first: int  # column where the first named column starts: index and flags lie left of it
+    widths: dict[str, int] = field(default_factory=dict)  # room before the next column, by name
 
 
 def _parse_header(line: str, columns: list[str] | None) -> _Table | None:
@@ -133,7 +134,9 @@ def _parse_header(line: str, columns: list[str] | None) -> _Table | None:
     names = [t.group().lower() for t in named]
     if columns and len(columns) == len(names):
         names = [c.lower() for c in columns]
-    return _Table(names=names, spans=[(t.start(), t.end()) for t in named], first=named[0].start())
+    spans = [(t.start(), t.end()) for t in named]
+    widths = {names[i]: spans[i + 1][0] - spans[i][0] - 1 for i in range(len(spans) - 1)}
+    return _Table(names=names, spans=spans, first=named[0].start(), widths=widths)
 
 
 def _assign(tokens: list[re.Match[str]], table: _Table, line: str) -> dict[str, list[str]]:
@@ -292,7 +295,14 @@ class _Reader:
                 continue
             value = " ".join(parts) if len(parts) == 1 else ",".join(parts)
             old = record.values.get(name)
-            record.values[name] = f"{old},{value}" if old else value
+            if not old:
+                record.values[name] = value
+            elif len(old.rsplit(",", 1)[-1]) >= self.table.widths.get(name, 1 << 30):
+                # the value filled its column and wrapped ("eoip-tunne" / "l"): one value
+                record.values[name] = old + value
+            else:
+                # another value of a list column (v6 ECMP gateways on continuation rows)
+                record.values[name] = f"{old},{value}"
 
     def read(self, lines: list[str]) -> list[RawRecord]:
         legend_text: str | None = None
@@ -337,10 +347,11 @@ class _Reader:
                 self._finish()
                 self.table = header
                 continue
-            if self._item_line(line, lineno):
-                continue
             if self.table is not None:
+                # under a header every line is a row (a value may hold "=": "CN=client")
                 self._table_line(line, lineno)
+                continue
+            if self._item_line(line, lineno):
                 continue
             stripped = line.strip()
             if stripped.startswith(";;;"):
