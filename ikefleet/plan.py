@@ -37,6 +37,7 @@ class HubPlan:
     server_certificate: str
     peer: str
     ipsec_bridge: str
+    lan_prefixes: tuple[IPv4Network, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class BranchPlan:
     client_certificate: str
     mode_config: str
     peer: str  # the branch's peer entry pointing at the hub
+    wan_address: IPv4Address | None = None
+    lan_prefixes: tuple[IPv4Network, ...] = ()  # what the other sites should learn over OSPF
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,14 @@ class Plan:
 
 
 def _strings(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, int | str) else str(v) for k, v in data.items()}
+    def one(value: Any) -> Any:
+        if isinstance(value, int | str) or value is None:
+            return value
+        if isinstance(value, tuple | list):
+            return [one(v) for v in value]
+        return str(value)
+
+    return {k: one(v) for k, v in data.items()}
 
 
 def hub_ipsec_address(fleet: Fleet) -> IPv4Address:
@@ -112,6 +122,8 @@ def plan_branch(fleet: Fleet, site: Site) -> BranchPlan:
         client_certificate=NAMES["branch_certificate"].format(branch=site.name),
         mode_config=NAMES["mode_config"].format(branch=site.name),
         peer=NAMES["branch_peer"],
+        wan_address=site.wan_ip,
+        lan_prefixes=site.lan_prefixes,
     )
 
 
@@ -125,5 +137,6 @@ def build_plan(fleet: Fleet) -> Plan:
         server_certificate=NAMES["hub_certificate"],
         peer=NAMES["hub_peer"],
         ipsec_bridge=NAMES["ipsec_bridge"],
+        lan_prefixes=fleet.hub.lan_prefixes,
     )
     return Plan(hub=hub, branches=tuple(plan_branch(fleet, b) for b in fleet.branches))

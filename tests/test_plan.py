@@ -115,3 +115,11 @@ def test_planned_addresses_never_collide(tmp_path_factory: pytest.TempPathFactor
         assert b.eoip_network.subnet_of(fleet.defaults.pools.eoip)
         assert b.hub_eoip_address.network == b.branch_eoip_address.network == b.eoip_network
         assert b.hub_eoip_address.ip != b.branch_eoip_address.ip
+
+
+def test_plan_carries_each_sites_lans_for_route_checks(tmp_path: Path) -> None:
+    plan = build_plan(fleet_with(tmp_path, [1, 2]))
+    assert plan.hub.lan_prefixes == (IPv4Network("192.168.1.0/24"),)
+    assert plan.branch("b2").lan_prefixes == (IPv4Network("192.168.3.0/24"),)
+    assert plan.to_json()["branches"]["b2"]["lan_prefixes"] == ["192.168.3.0/24"]
+    assert plan.to_json()["branches"]["b2"]["wan_address"] == "198.51.100.3"
