@@ -353,15 +353,30 @@ def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str
 
 
 def print_as_value(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str:
-    """`:put [print as-value]`: every item's `.id=*N;key=value` joined by ";" on a single line."""
+    """`:put [print as-value]`: each item as `.id=*N` then its properties in alphabetical order, flags
+    as `name=true|false` and yes/no fields as true/false (RouterOS's internal values); items and
+    properties all joined by ";" on one line."""
     parts: list[str] = []
     for row in rows:
+        props = {k: _as_value(menu, k, v) for k, v in row.values.items()}
+        for flag in menu.flags:
+            if flag.letter != "*":
+                props[flag.name] = "true" if flag.letter in row.flags else "false"
+            elif flag.letter in row.flags:
+                props["default"] = "true"
+        if row.comment:
+            props["comment"] = row.comment
         if row.id is not None:
             parts.append(f".id=*{row.id:X}")
-        if row.comment:
-            parts.append(f"comment={row.comment}")
-        parts.extend(f"{k}={v}" for k, v in row.values.items())
+        parts.extend(f"{k}={props[k]}" for k in sorted(props))
     return ";".join(parts)
+
+
+def _as_value(menu: MenuLike, name: str, value: str) -> str:
+    fld = menu.fields.get(name) if menu.fields else None
+    if fld is not None and getattr(fld, "type", "") == "bool" and value in ("yes", "no"):
+        return "true" if value == "yes" else "false"
+    return value
 
 
 def print_settings(menu: MenuLike | None, values: dict[str, str], *, width: int = 80) -> str:

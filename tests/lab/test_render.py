@@ -164,8 +164,24 @@ def test_terse_quotes_only_where_needed_and_keeps_flag_columns() -> None:
 
 def test_as_value_joins_items_with_semicolons() -> None:
     menu = V6.menu("/ip address")
-    rows = [Row(0, {"address": "10.0.0.1/24"}, id=1), Row(1, {"address": "10.0.1.1/24"}, id=26)]
-    assert print_as_value(menu, rows) == ".id=*1;address=10.0.0.1/24;.id=*1A;address=10.0.1.1/24"
+    rows = [
+        Row(0, {"network": "10.0.0.0", "address": "10.0.0.1/24"}, id=1),
+        Row(1, {"address": "10.0.1.1/24"}, "D", id=26),
+    ]
+    assert print_as_value(menu, rows) == (
+        ".id=*1;address=10.0.0.1/24;disabled=false;dynamic=false;invalid=false;network=10.0.0.0;"
+        ".id=*1A;address=10.0.1.1/24;disabled=false;dynamic=true;invalid=false"
+    )
+
+
+def test_as_value_writes_booleans_as_true_false() -> None:
+    menu = V6.menu("/ip ipsec peer")
+    out = print_as_value(
+        menu, [Row(0, {"name": "hub", "passive": "yes", "port": "500"}, "*", comment="c", id=3)]
+    )
+    assert (
+        out == ".id=*3;comment=c;disabled=false;dynamic=false;name=hub;passive=true;port=500;responder=false"
+    )
 
 
 def test_settings_align_names_on_the_longest() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from ikefleet import parsers
-from ikefleet.lab.render import Row, print_detail, print_table, print_terse
+from ikefleet.lab.render import Row, print_as_value, print_detail, print_table, print_terse
 from ikefleet.routeros.schema import load_schema
 
 V6 = load_schema(6)
@@ -120,3 +120,18 @@ def test_policy_detail_reads_back(width: int) -> None:
     assert got[1]["ph2_state"] == "established"
     assert got[1]["sa_dst_address"] == "192.0.2.1"
     assert got[1]["comment"] == "to hub"
+
+
+def test_as_value_reads_back() -> None:
+    rows = [
+        Row(
+            0, {"address": "192.0.2.1/24", "network": "192.0.2.0", "interface": "ether1"}, comment="wan", id=1
+        ),
+        Row(
+            1, {"address": "10.254.0.1/30", "network": "10.254.0.0", "interface": "eoip-b1"}, flags="X", id=2
+        ),
+    ]
+    got = parsers.parse_address(print_as_value(V6.menu("/ip address"), rows))
+    assert [a["address"] for a in got] == ["192.0.2.1/24", "10.254.0.1/30"]
+    assert [a["disabled"] for a in got] == [False, True]
+    assert got[0]["comment"] == "wan"
