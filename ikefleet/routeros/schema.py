@@ -7,6 +7,8 @@ means adding a table there, not code here.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -54,6 +56,7 @@ class Field:
     max: int | None = None
     negate: bool = False  # accepts a leading `!` (firewall matchers: in-interface-list=!LAN)
     required: bool = False  # `add` fails without it
+    always: bool = False  # `add` stores the default and export writes it even then (filter action=accept)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Menu:
     factory: tuple[dict[str, str], ...] = ()  # items present on a fresh router; "default": "yes" = `*` item
     commands: tuple[str, ...] = ()  # extra commands this menu accepts (sign, import, ...)
     addable: bool = True  # False for menus whose items only the router creates (/interface ethernet)
+    exported: bool = True  # False where `/export` writes nothing (certificates, the /interface view)
     duplicate_error: str = "failure: already have such entry"
     default_remove_error: str = "failure: can not remove default item"  # unverified wording per menu
 
@@ -110,9 +114,12 @@ GENERIC_COMMANDS: dict[str, tuple[str, ...]] = {
 class Schema:
     """All menus of one RouterOS major version, by export-style path."""
 
-    def __init__(self, menus: dict[str, Menu], major: int) -> None:
+    def __init__(self, menus: dict[str, Menu], major: int, export_order: tuple[str, ...] = ()) -> None:
         self.major = major
         self.menus = menus
+        # `/export` section order; menus missing from the order file come last, alphabetically.
+        known = [p for p in export_order if p in menus]
+        self.export_order: tuple[str, ...] = tuple(known + sorted(set(menus) - set(known)))
         self._dirs: dict[str, tuple[str, ...]] = {}
         for path in [*self.menus, "/"]:
             self._add_dirs(path)
@@ -178,6 +185,7 @@ def _field(name: str, spec: dict[str, Any] | str | None) -> Field:
         max=spec.get("max"),
         negate=bool(spec.get("negate", False)),
         required=bool(spec.get("required", False)),
+        always=bool(spec.get("always", False)),
     )
 
 
@@ -207,6 +215,7 @@ def _menu(path: str, spec: dict[str, Any]) -> Menu:
         factory=tuple({str(k): str(v) for k, v in item.items()} for item in spec.get("factory", ())),
         commands=tuple(spec.get("commands", ())),
         addable=bool(spec.get("addable", True)),
+        exported=bool(spec.get("exported", True)),
         **extra,
     )
 
@@ -217,7 +226,11 @@ def load_schema(major: int = 6) -> Schema:
     yaml = YAML(typ="safe", pure=True)
     base = resources.files("ikefleet.routeros") / "menus" / f"v{major}"
     menus: dict[str, Menu] = {}
+    order: tuple[str, ...] = ()
     for entry in sorted(base.iterdir(), key=lambda e: e.name):
+        if entry.name == "_export_order.yaml":
+            order = tuple(yaml.load(entry.read_text(encoding="utf-8")) or ())
+            continue
         if not entry.name.endswith(".yaml"):
             continue
         data = yaml.load(entry.read_text(encoding="utf-8")) or {}
@@ -225,4 +238,156 @@ def load_schema(major: int = 6) -> Schema:
             if path in menus:
                 raise ValueError(f"menu {path} defined twice ({entry.name})")
             menus[path] = _menu(path, spec)
-    return Schema(menus, major)
+    return Schema(menus, major, order)
+
+
+# --- value normalisation: what RouterOS stores and prints for what was typed ----------------------------
+
+
+class ValueProblem(ValueError):
+    """A typed value RouterOS refuses; `text(arg)` is the console error line."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(kind)
+        self.kind = kind  # invalid | no-match | ambiguous | range
+        self.detail = detail
+
+    def text(self, arg: str) -> str:
+        if self.kind == "no-match":
+            return f"input does not match any value of {arg}"
+        if self.kind == "ambiguous":
+            return f"ambiguous value of {arg}, more than one possible value matches input"
+        if self.kind == "range":
+            return f"value of {arg} out of range ({self.detail})"
+        return f"invalid value for argument {arg}"
+
+
+_TIME_UNITS = {"w": 604800_000, "d": 86400_000, "h": 3600_000, "m": 60_000, "s": 1000, "ms": 1}
+_TIME_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|w|d|h|m|s)")
+
+
+def parse_time_ms(text: str) -> int:
+    """RouterOS duration to milliseconds: `130` (seconds), `2s`, `500ms`, `00:30:00`, `1d2h`, `0.2s`."""
+    text = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return round(float(text) * 1000)
+    days = 0
+    m = re.fullmatch(r"(?:(\d+)d)?(\d+):(\d\d):(\d\d(?:\.\d+)?)", text)
+    if m:
+        days = int(m.group(1) or 0)
+        return round(((days * 24 + int(m.group(2))) * 3600 + int(m.group(3)) * 60 + float(m.group(4))) * 1000)
+    pos, total = 0, 0
+    for match in _TIME_RE.finditer(text):
+        if match.start() != pos:
+            raise ValueProblem("invalid")
+        total += round(float(match.group(1)) * _TIME_UNITS[match.group(2)])
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueProblem("invalid")
+    return total
+
+
+def format_time_ms(ms: int) -> str:
+    """Milliseconds as RouterOS prints durations: `30m`, `1d`, `1h30m`, `200ms`, `0s`."""
+    parts = []
+    for unit in ("w", "d", "h", "m", "s", "ms"):
+        count, ms = divmod(ms, _TIME_UNITS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def _match_word(word: str, values: tuple[str, ...]) -> str:
+    """Exact value, or the single value `word` abbreviates (RouterOS completes unique prefixes)."""
+    if word in values:
+        return word
+    hits = [v for v in values if v.startswith(word)] if word else []
+    if len(hits) == 1:
+        return hits[0]
+    raise ValueProblem("ambiguous" if hits else "no-match")
+
+
+def _ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueProblem("invalid") from None
+
+
+def _prefix(text: str) -> str:
+    addr, slash, length = text.partition("/")
+    ip = ipaddress.ip_address(_ip(addr))
+    if not slash:
+        length = str(ip.max_prefixlen)
+    if not length.isdigit() or int(length) > ip.max_prefixlen:
+        raise ValueProblem("invalid")
+    return f"{ip}/{int(length)}"
+
+
+def _ports(text: str) -> str:
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        for p in (lo, hi) if hi else (lo,):
+            if not p.isdigit() or int(p) > 65535:
+                raise ValueProblem("invalid")
+    return text
+
+
+def normalize_value(fld: Field, raw: str) -> str:
+    """The stored/printed form of `raw` for `fld`; raises ValueProblem as RouterOS would refuse it.
+
+    References (`ref`, `ref-list`) are only checked for form here; existence needs a configuration.
+    """
+    neg = ""
+    if fld.negate and raw.startswith("!"):
+        neg, raw = "!", raw[1:]
+    t = fld.type
+    if t == "bool":
+        low = raw.lower()
+        if low in ("yes", "true"):
+            return "yes"
+        if low in ("no", "false"):
+            return "no"
+        raise ValueProblem("invalid")
+    if t == "int":
+        try:
+            number = int(raw, 0)
+        except ValueError:
+            raise ValueProblem("invalid") from None
+        if (fld.min is not None and number < fld.min) or (fld.max is not None and number > fld.max):
+            raise ValueProblem("range", f"{fld.min}..{fld.max}")
+        return str(number)
+    if t == "int-range":
+        if not re.fullmatch(r"\d+(-\d+)?", raw):
+            raise ValueProblem("invalid")
+        return raw
+    if t == "time":
+        if fld.values and raw in fld.values:
+            return raw
+        return format_time_ms(parse_time_ms(raw))
+    if t == "ip":
+        return _ip(raw)
+    if t == "ip-prefix":
+        return neg + _prefix(raw)
+    if t == "ip-list":
+        return ",".join(_prefix(p) if "/" in p else _ip(p) for p in raw.split(",")) if raw else ""
+    if t == "ip-range":
+        if "-" in raw:
+            lo, _, hi = raw.partition("-")
+            return f"{neg}{_ip(lo)}-{_ip(hi)}"
+        return neg + (_prefix(raw) if "/" in raw else _ip(raw))
+    if t == "port-list":
+        return neg + _ports(raw)
+    if t == "enum":
+        if raw == "" and "" in (fld.default, *fld.values):
+            return ""
+        return _match_word(raw, fld.values)
+    if t == "enum-list":
+        return ",".join(_match_word(w, fld.values) for w in raw.split(",")) if raw else ""
+    if t == "mac":
+        if not re.fullmatch(r"([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}", raw):
+            raise ValueProblem("invalid")
+        return raw.upper()
+    if t in ("enum-or-ref",) and raw in fld.values:
+        return raw
+    return neg + raw

@@ -1,0 +1,214 @@
+"""Handlers for `/system` commands that do more than store values, and the `/file` and `/log` views.
+
+`/system backup save` writes an opaque binary: with `password=` it is AES-GCM encrypted under a key derived
+from the password (the password itself is never stored); without one, private keys are left out, as the
+seed warns. `/file` and `/log` are read-only menus whose items are built from the router's file store and
+log on each command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+from ikefleet.routeros.config import Item
+
+from .commands import Context, handler
+from .errors import CommandError
+from .router import Router
+
+BACKUP_MAGIC_PLAIN = bytes.fromhex("88aca1b1")
+BACKUP_MAGIC_ENCRYPTED = bytes.fromhex("efa89172")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+FILE_TYPES = {
+    ".backup": "backup",
+    ".rsc": "script",
+    ".txt": ".txt file",
+    ".crt": ".crt file",
+    ".pem": ".pem file",
+    ".key": ".key file",
+    ".p12": ".p12 file",
+    ".npk": "package",
+}
+
+
+def router_date(moment: datetime) -> str:
+    """`nov/27/2026 00:12:13`, the v6 date-time format of /file and /log."""
+    return f"{MONTHS[moment.month - 1]}/{moment.day:02d}/{moment.year} {moment:%H:%M:%S}"
+
+
+def size_text(size: int) -> str:
+    """File size as v6 prints it: bytes below 1 KiB, then KiB/MiB with one decimal."""
+    if size < 1024:
+        return str(size)
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f}KiB"
+    return f"{size / 1048576:.1f}MiB"
+
+
+def _key(password: str, salt: bytes) -> bytes:
+    kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=salt, iterations=100_000)
+    return kdf.derive(password.encode())
+
+
+def backup_bytes(router: Router, password: str) -> bytes:
+    """The backup file's contents: configuration (+ private keys only when encrypted)."""
+    data = router.config.to_json()
+    if not password:
+        for items in data["menus"].values():
+            for item in items:
+                item.pop("private", None)
+        return BACKUP_MAGIC_PLAIN + json.dumps(data).encode()
+    salt, nonce = os.urandom(16), os.urandom(12)
+    sealed = AESGCM(_key(password, salt)).encrypt(nonce, json.dumps(data).encode(), BACKUP_MAGIC_ENCRYPTED)
+    return BACKUP_MAGIC_ENCRYPTED + salt + nonce + sealed
+
+
+def read_backup(blob: bytes, password: str) -> dict:
+    """Decode a backup written by `backup_bytes` (wrong password -> CommandError)."""
+    if blob.startswith(BACKUP_MAGIC_PLAIN):
+        return json.loads(blob[4:])
+    if not blob.startswith(BACKUP_MAGIC_ENCRYPTED):
+        raise CommandError("failure: not a backup file")
+    salt, nonce, sealed = blob[4:20], blob[20:32], blob[32:]
+    try:
+        return json.loads(AESGCM(_key(password, salt)).decrypt(nonce, sealed, BACKUP_MAGIC_ENCRYPTED))
+    except Exception:
+        raise CommandError("failure: wrong password") from None
+
+
+@handler("/system backup", "save")
+def backup_save(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    router = ctx.router
+    identity = (router.config.menus.get("/system identity") or [Item(id=0)])[0].values.get("name", "MikroTik")
+    name = args.get("name") or f"{identity}-{ctx.now:%Y%m%d-%H%M}"
+    if not name.endswith(".backup"):
+        name += ".backup"
+    password = (
+        "" if "dont-encrypt" in args and args.get("dont-encrypt") in ("", "yes") else args.get("password", "")
+    )
+    router.files.write(name, backup_bytes(router, password))
+    router.log("system,info", "configuration backup saved")
+    return "Configuration backup saved"
+
+
+def _settings_print(values: dict[str, str]) -> str:
+    from . import render
+
+    return render.print_settings(None, values)
+
+
+@handler("/system resource", "print")
+def resource_print(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    router = ctx.router
+    uptime = int((ctx.now - router.booted_at).total_seconds()) + router.faults.clock_offset_s
+    from .certificates import format_duration
+
+    values = {
+        "uptime": format_duration(max(uptime, 0)),
+        "version": f"{router.spec.version} (long-term)",
+        "build-time": "Aug/31/2022 11:03:15",
+        "factory-software": "6.44.6",
+        "free-memory": "1758.9MiB",
+        "total-memory": "2048.0MiB",
+        "cpu": "tilegx",
+        "cpu-count": "9",
+        "cpu-frequency": "1200MHz",
+        "cpu-load": "1%",
+        "free-hdd-space": "95.4MiB",
+        "total-hdd-space": "128.0MiB",
+        "write-sect-since-reboot": "2031",
+        "write-sect-total": "112437",
+        "bad-blocks": "0%",
+        "architecture-name": "tile",
+        "board-name": router.spec.model,
+        "platform": "MikroTik",
+    }
+    return _settings_print(values)
+
+
+@handler("/system routerboard", "print")
+def routerboard_print(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    spec = ctx.router.spec
+    serial = hashlib.sha256(spec.name.encode()).hexdigest()[:12].upper()
+    return _settings_print(
+        {
+            "routerboard": "yes",
+            "model": spec.model,
+            "serial-number": serial,
+            "firmware-type": "tilegx",
+            "factory-firmware": "3.41",
+            "current-firmware": spec.version,
+            "upgrade-firmware": spec.version,
+        }
+    )
+
+
+@handler("/system clock", "print")
+def clock_print(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    now = ctx.router.now().astimezone(UTC)
+    stored = (ctx.router.config.menus.get("/system clock") or [Item(id=0)])[0].values
+    return _settings_print(
+        {
+            "time": f"{now:%H:%M:%S}",
+            "date": f"{MONTHS[now.month - 1]}/{now.day:02d}/{now.year}",
+            "time-zone-autodetect": stored.get("time-zone-autodetect", "yes"),
+            "time-zone-name": stored.get("time-zone-name", "manual"),
+            "gmt-offset": "+00:00",
+            "dst-active": "no",
+        }
+    )
+
+
+@handler("/system script", "run")
+def script_run(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    from .engine import Session
+
+    if not targets:
+        raise CommandError("no such item")
+    out = []
+    for script in targets:
+        session = Session(ctx.router, "admin")
+        session.path = "/"
+        for line in script.values.get("source", "").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                text = session.execute(line)
+                if text:
+                    out.append(text)
+    return "\n".join(out)
+
+
+def file_items(router: Router) -> list[Item]:
+    """`/file` rows built from the file store (ids follow the sorted names)."""
+    items = []
+    for n, name in enumerate(router.files.names(), start=1):
+        ext = os.path.splitext(name)[1].lower()
+        size = len(router.files.read(name))
+        items.append(
+            Item(
+                id=n,
+                values={
+                    "name": name,
+                    "type": FILE_TYPES.get(ext, f"{ext} file" if ext else "file"),
+                    "size": size_text(size),
+                    "creation-time": router_date(router.files.mtime(name)),
+                },
+            )
+        )
+    return items
+
+
+def log_items(router: Router) -> list[Item]:
+    """`/log` rows from the router's log, oldest first."""
+    today = router.now().date()
+    items = []
+    for n, (moment, topics, message) in enumerate(router.logs, start=1):
+        stamp = f"{moment:%H:%M:%S}" if moment.date() == today else router_date(moment)
+        items.append(Item(id=n, values={"time": stamp, "topics": topics, "message": message}))
+    return items
