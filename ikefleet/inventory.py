@@ -179,8 +179,12 @@ def read_config(config_path: str | Path) -> FleetConfig:
         raise InventoryError([Problem(str(path), FLEET, "config", f"cannot read: {exc.strerror}",
                                       "pass -c with the path to config.yaml")]) from exc
     except Exception as exc:  # ruamel raises many parser error types
-        raise InventoryError([Problem(str(path), FLEET, "config", f"not valid YAML: {exc}",
-                                      "fix the YAML syntax")]) from exc
+        message = f"not valid YAML: {' '.join(str(exc).split())}"
+        raise InventoryError([Problem(str(path), FLEET, "config", message, "fix the YAML syntax")]) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("ikefleet") or {}, dict):
+        problem = Problem(str(path), FLEET, "config", "expected a mapping (inventory:, ikefleet:)",
+                          "write config.yaml as in docs/inventory.md")
+        raise InventoryError([problem])
     base = path.parent
     options = (data.get("inventory") or {}).get("options") or {}
     extra = data.get("ikefleet") or {}
@@ -351,6 +355,14 @@ def _build_defaults(inv: Inventory, source: str, problems: list[Problem]) -> Def
 def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
     """Turn a loaded Nornir inventory into a validated Fleet; raise InventoryError with every problem."""
     problems: list[Problem] = []
+    owners: list[tuple[Any, str, str]] = [(inv.defaults, str(config.defaults_file), FLEET)]
+    owners += [(g, str(config.group_file), g.name) for g in inv.groups.values()]
+    owners += [(h, str(config.host_file), h.name) for h in inv.hosts.values()]
+    for owner, source, name in owners:
+        if not isinstance(owner.data, Mapping):
+            problems.append(Problem(source, name, "data", f"is {type(owner.data).__name__}, not a mapping",
+                                    "write data: as key: value pairs"))
+            owner.data = {}
     defaults = _build_defaults(inv, str(config.defaults_file), problems)
     for group in inv.groups.values():
         for key in group.data:

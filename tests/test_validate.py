@@ -268,3 +268,17 @@ def test_unsupported_routeros_major(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_point_to_point_wan_is_accepted(tmp_path: Path) -> None:
     hosts = {"R1": hub(wan_address="203.0.113.10/31"), "R2": branch(1)}
     assert str(load_inventory(write_inventory(tmp_path, hosts=hosts)).hub.wan_ip) == "203.0.113.10"
+
+
+def test_data_that_is_not_a_mapping(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_inventory(tmp_path)
+    (tmp_path / "inventory" / "defaults.yaml").write_text("data: [1, 2]\n")
+    assert_reported(config, capsys, "-", "data", "not a mapping")
+
+
+@pytest.mark.parametrize("text", ["inventory: [\n", "- just\n- a list\n"])
+def test_unreadable_config(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> None:
+    config = write_inventory(tmp_path)
+    config.write_text(text)
+    code, err = run_plan(config, capsys)
+    assert code == 2 and "config.yaml: -: config:" in err and "Fix:" in err
