@@ -150,9 +150,13 @@ def _print_value(menu: MenuLike, lay: Layout, name: str, value: str) -> str:
 
 
 def _flag_groups(menu: MenuLike, lay: Layout) -> tuple[str, ...]:
-    if lay.flags is not None:
-        return lay.flags
-    return tuple(f.letter for f in menu.flags)
+    """Flag columns: the layout's groups, plus a column for any legend flag the layout does not place."""
+    if lay.flags is None:
+        return tuple(f.letter for f in menu.flags)
+    placed = "".join(lay.flags)
+    if lay.flags == ():  # explicitly no flag column
+        return ()
+    return (*lay.flags, *(f.letter for f in menu.flags if f.letter not in placed))
 
 
 def _flag_cells(groups: Sequence[str], active: str) -> str:

@@ -268,3 +268,16 @@ def test_numbers_from_hundred_widen_the_number_column_for_every_row() -> None:
     assert lines[2].startswith("  7   10.7.0.1/24")
     assert lines[3].startswith("100   10.100.0.1/24")
     assert lines[2].index("10.7") == lines[3].index("10.100") == lines[1].index("ADDRESS")
+
+
+def test_flag_missing_from_the_layout_still_gets_a_column() -> None:
+    import dataclasses
+
+    from ikefleet.routeros.schema import Flag
+
+    menu = dataclasses.replace(
+        V6.menu("/ip ipsec proposal"), flags=(*V6.menu("/ip ipsec proposal").flags, Flag("Z", "zed"))
+    )
+    out = print_table(menu, [Row(0, {"name": "p"}, flags="Z")], width=80).split("\n")
+    assert out[0] == "Flags: X - disabled, * - default, Z - zed "
+    assert out[1] == ' 0   Z name="p" '
