@@ -40,7 +40,14 @@ from ikefleet.parsers.ipsec import (
     parse_proposal,
 )
 from ikefleet.parsers.ospf import OspfInterface, OspfNeighbor, parse_ospf_interface, parse_ospf_neighbor
-from ikefleet.parsers.registry import menu_of, parse_command_output, parser_for, supported_commands
+from ikefleet.parsers.registry import (
+    menu_of,
+    parse_command_output,
+    parser_for,
+    stable,
+    supported_commands,
+    volatile_fields,
+)
 from ikefleet.parsers.routes import Route, parse_route
 from ikefleet.parsers.system import Clock, NtpClient, Resource, parse_clock, parse_ntp_client, parse_resource
 from ikefleet.parsers.system import Identity as SystemIdentity
@@ -98,5 +105,7 @@ __all__ = [
     "parse_system_identity",
     "parse_terse",
     "parser_for",
+    "stable",
     "supported_commands",
+    "volatile_fields",
 ]

@@ -35,6 +35,7 @@ BFD_NEIGHBOR = Spec(
     legend={"U": "up"},
     flags={"up": "up"},
     aliases={name: name.replace("-", "_") + "_ms" for name in _MS_FIELDS},
+    volatile=frozenset({"index", "object_id", "uptime", "state_changes", "packets_rx", "packets_tx"}),
 )
 
 

@@ -142,12 +142,25 @@ INSTALLED_SA = Spec(
     record=InstalledSa,
     legend={"H": "hw-aead", "A": "ah", "E": "esp", "S": "seen-traffic"},
     flags={"hw-aead": "hw_aead", "ah": "ah", "esp": "esp", "seen-traffic": "seen_traffic"},
+    volatile=frozenset(
+        {
+            "index",
+            "object_id",
+            "spi",
+            "addtime",
+            "expires_in",
+            "current_bytes",
+            "current_packets",
+            "seen_traffic",
+        }
+    ),
 )
 ACTIVE_PEERS = Spec(
     command="/ip ipsec active-peers print",
     record=ActivePeer,
     legend={"R": "responder", "N": "natt-peer"},
     flags={"responder": "responder", "natt-peer": "natt"},
+    volatile=frozenset({"index", "object_id", "uptime", "established", "last_seen", "spii", "spir"}),
 )
 POLICY = Spec(
     command="/ip ipsec policy print",
@@ -162,6 +175,7 @@ POLICY = Spec(
         "*": "default",
     },
     flags={n: n for n in ("template", "backup", "disabled", "dynamic", "invalid", "active", "default")},
+    volatile=frozenset({"index", "object_id", "ph2_count"}),
 )
 PEER = Spec(
     command="/ip ipsec peer print",

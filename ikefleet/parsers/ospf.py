@@ -75,6 +75,10 @@ NEIGHBOR = Spec(
     flags={"virtual": "virtual", "dynamic": "dynamic"},
     aliases=_DR,
     post=_interface_from_address,
+    volatile=frozenset(
+        {"index", "object_id", "adjacency", "timeout", "state_changes", "ls_retransmits", "ls_requests"}
+        | {"db_summaries"}
+    ),
 )
 INTERFACE = Spec(
     command="/routing ospf interface print",

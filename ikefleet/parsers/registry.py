@@ -7,33 +7,38 @@ from collections.abc import Callable
 from typing import Any
 
 from ikefleet.parsers import bfd, certificate, interfaces, ipsec, ospf, routes, system
+from ikefleet.parsers.schema import Spec
 
 Parser = Callable[[str], list[Any]]
 
-# menu path (space-separated, as typed in v6) -> parser of its `print` output, any form
-PARSERS: dict[str, Parser] = {
-    "ip ipsec installed-sa": ipsec.parse_installed_sa,
-    "ip ipsec active-peers": ipsec.parse_active_peers,
-    "ip ipsec remote-peers": ipsec.parse_active_peers,
-    "ip ipsec policy": ipsec.parse_policy,
-    "ip ipsec peer": ipsec.parse_peer,
-    "ip ipsec identity": ipsec.parse_identity,
-    "ip ipsec profile": ipsec.parse_profile,
-    "ip ipsec proposal": ipsec.parse_proposal,
-    "certificate": certificate.parse_certificate,
-    "interface": interfaces.parse_interface,
-    "interface eoip": interfaces.parse_eoip,
-    "ip address": interfaces.parse_address,
-    "routing ospf neighbor": ospf.parse_ospf_neighbor,
-    "routing ospf interface": ospf.parse_ospf_interface,
-    "ip route": routes.parse_route,
-    "routing route": routes.parse_route,
-    "routing bfd neighbor": bfd.parse_bfd_neighbor,
-    "system resource": system.parse_resource,
-    "system identity": system.parse_identity,
-    "system clock": system.parse_clock,
-    "system ntp client": system.parse_ntp_client,
-}
+# menu path (space-separated, as typed in v6) -> (parser of its `print` output in any form, its spec)
+_TABLE: tuple[tuple[str, Parser, Spec], ...] = (
+    ("ip ipsec installed-sa", ipsec.parse_installed_sa, ipsec.INSTALLED_SA),
+    ("ip ipsec active-peers", ipsec.parse_active_peers, ipsec.ACTIVE_PEERS),
+    ("ip ipsec remote-peers", ipsec.parse_active_peers, ipsec.ACTIVE_PEERS),
+    ("ip ipsec policy", ipsec.parse_policy, ipsec.POLICY),
+    ("ip ipsec peer", ipsec.parse_peer, ipsec.PEER),
+    ("ip ipsec identity", ipsec.parse_identity, ipsec.IDENTITY),
+    ("ip ipsec profile", ipsec.parse_profile, ipsec.PROFILE),
+    ("ip ipsec proposal", ipsec.parse_proposal, ipsec.PROPOSAL),
+    ("certificate", certificate.parse_certificate, certificate.CERTIFICATE),
+    ("interface", interfaces.parse_interface, interfaces.INTERFACE),
+    ("interface eoip", interfaces.parse_eoip, interfaces.EOIP),
+    ("ip address", interfaces.parse_address, interfaces.ADDRESS),
+    ("routing ospf neighbor", ospf.parse_ospf_neighbor, ospf.NEIGHBOR),
+    ("routing ospf interface", ospf.parse_ospf_interface, ospf.INTERFACE),
+    ("ip route", routes.parse_route, routes.ROUTE),
+    ("routing route", routes.parse_route, routes.ROUTE),
+    ("routing bfd neighbor", bfd.parse_bfd_neighbor, bfd.BFD_NEIGHBOR),
+    ("system resource", system.parse_resource, system.RESOURCE),
+    ("system identity", system.parse_identity, system.IDENTITY),
+    ("system clock", system.parse_clock, system.CLOCK),
+    ("system ntp client", system.parse_ntp_client, system.NTP_CLIENT),
+)
+PARSERS: dict[str, Parser] = {menu: parser for menu, parser, _ in _TABLE}
+SPECS: dict[str, Spec] = {menu: spec for menu, _, spec in _TABLE}
+# every record's position and id change when items come and go: never part of a comparison
+ALWAYS_VOLATILE = frozenset({"index", "object_id"})
 
 # a menu word: "ip", "installed-sa", "ntp"
 _MENU_WORD_RE = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -72,3 +77,18 @@ def parse_command_output(command: str, text: str) -> list[Any]:
     if parser is None:
         raise KeyError(command)
     return parser(text)
+
+
+def volatile_fields(command: str) -> frozenset[str]:
+    """Record fields of `command`'s output that change by themselves (ages, counters, ids)."""
+    menu = menu_of(command)
+    spec = SPECS.get(menu) if menu is not None else None
+    if spec is None:
+        raise KeyError(command)
+    return ALWAYS_VOLATILE | spec.volatile
+
+
+def stable(records: list[Any], command: str) -> list[dict[str, Any]]:
+    """`records` without their volatile fields: what two snapshots of a healthy router share."""
+    volatile = volatile_fields(command)
+    return [{k: v for k, v in record.items() if k not in volatile} for record in records]

@@ -76,6 +76,9 @@ class Spec:
     flags: Mapping[str, str] = field(default_factory=dict)  # RouterOS flag name -> record field
     aliases: Mapping[str, str] = field(default_factory=dict)  # RouterOS field name -> record field
     settings: bool = False  # `name: value` form (one record) instead of a list of items
+    # record fields that change by themselves (counters, ages, timers, session ids): comparing two
+    # snapshots, or a snapshot with the expected state, must ignore them (pyATS Ops style)
+    volatile: frozenset[str] = frozenset()
     post: Callable[[dict[str, Any]], None] | None = None  # derived fields, after conversion
 
 
@@ -92,6 +95,9 @@ def _fields(record: type) -> dict[str, tuple[Any, Callable[[str], Any] | None]]:
 def _field_name(key: str, spec: Spec) -> str:
     if key in spec.aliases:
         return spec.aliases[key]
+    if key in spec.flags:
+        # as-value / JSON print flags as fields: "natt-peer": true -> natt
+        return spec.flags[key]
     return key.lstrip(".").replace("-", "_").replace(".", "_").lower()
 
 

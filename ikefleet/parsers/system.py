@@ -62,10 +62,22 @@ class NtpClient(Common, total=False):
     freq_drift: str
 
 
-RESOURCE = Spec(command="/system resource print", record=Resource, settings=True)
+RESOURCE = Spec(
+    command="/system resource print",
+    record=Resource,
+    settings=True,
+    volatile=frozenset(
+        {"uptime", "free_memory", "cpu_load", "free_hdd_space", "write_sect_since_reboot", "write_sect_total"}
+    ),
+)
 IDENTITY = Spec(command="/system identity print", record=Identity, settings=True)
-CLOCK = Spec(command="/system clock print", record=Clock, settings=True)
-NTP_CLIENT = Spec(command="/system ntp client print", record=NtpClient, settings=True)
+CLOCK = Spec(command="/system clock print", record=Clock, settings=True, volatile=frozenset({"time", "date"}))
+NTP_CLIENT = Spec(
+    command="/system ntp client print",
+    record=NtpClient,
+    settings=True,
+    volatile=frozenset({"last_update_before", "last_adjustment", "system_offset", "freq_drift"}),
+)
 
 
 def parse_resource(text: str) -> list[Resource]:

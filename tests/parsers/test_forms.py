@@ -19,6 +19,7 @@ from ikefleet.parsers import (
     parse_ospf_neighbor,
     parse_route,
     parse_system_identity,
+    volatile_fields,
 )
 
 SECRET_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -228,3 +229,34 @@ def test_generic_keeps_unknown_menus_readable() -> None:
     assert first["values"]["log-prefix"] == "" and first["flags"] == []
     assert second["flags"] == ["disabled"] and second["comment"] == "old rule"
     assert second["values"]["to-ports"] == "443"
+
+
+def test_json_flag_fields_use_the_record_names() -> None:
+    text = json.dumps(
+        [
+            {
+                ".id": "*5",
+                "id": "CN=branch1",
+                "natt-peer": True,
+                "responder": False,
+                "ph2-total": 2.0,
+                "uptime": "1h",
+            }
+        ]
+    )
+    (peer,) = parse_active_peers(text)
+    assert peer == {
+        "object_id": "*5",
+        "id": "CN=branch1",
+        "natt": True,
+        "responder": False,
+        "ph2_total": 2,
+        "uptime": 3600,
+    }
+
+
+def test_volatile_fields_are_declared_per_command() -> None:
+    assert {"uptime", "spii", "index"} <= volatile_fields("/ip ipsec active-peers print detail")
+    assert "state" not in volatile_fields("/routing ospf neighbor print")
+    with pytest.raises(KeyError):
+        volatile_fields("/ip firewall filter print")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 from ikefleet.lab import fabric
 from ikefleet.lab.engine import Session
 from ikefleet.lab.router import Router
-from ikefleet.parsers import parser_for
+from ikefleet.parsers import parser_for, stable, volatile_fields
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -150,3 +150,25 @@ def test_settings_menus(routers: list[Router]) -> None:
     assert clock["date"] and ":" in clock["time"]
     (ntp,) = parser_for("/system ntp client print")(session.execute("/system ntp client print"))
     assert ntp["enabled"] in (True, False)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/ip ipsec active-peers print detail",
+        "/ip ipsec installed-sa print detail",
+        "/routing ospf neighbor print",
+        "/routing bfd neighbor print detail",
+    ],
+)
+def test_time_changes_only_volatile_fields(tmp_path: Path, command: str) -> None:
+    lab = _seed_module().build(tmp_path, branches=1)
+    fabric.recompute(lab.routers, NOW)
+    branch = lab.branches[0]
+    parser = parser_for(command)
+    before = parser(Session(branch, "admin").execute(command))
+    fabric.refresh(branch, NOW + timedelta(minutes=25))  # ages sessions, rekeys the SAs (24m soft lifetime)
+    after = parser(Session(branch, "admin").execute(command))
+    assert before and before != after
+    assert stable(before, command) == stable(after, command)
+    assert volatile_fields(command) >= {"index", "object_id"}
