@@ -108,7 +108,7 @@ def console() -> SessionFactory:
     return console_factory()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fake_console() -> SessionFactory:
     """The `FakeSession` factory, for tests that start their own `Lab`."""
     return fake_session_factory

@@ -386,6 +386,11 @@ class Lab:
             )
         return rows
 
+    def set_quirks(self, router: str, **changes: bool) -> None:
+        """Change one router's repaint switches (`ConsoleQuirks` fields) for sessions opened from now on."""
+        server = self.servers[router]
+        server.quirks = replace(server.quirks, **changes)
+
     # -- faults -----------------------------------------------------------------------------------------
 
     def fault(self, router: str, name: str, value: Any = None, error: str | None = None) -> None:

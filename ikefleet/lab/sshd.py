@@ -377,7 +377,11 @@ class Terminal:
             await asyncio.sleep(faults.latency_ms / 1000)
         if faults.fail_command and re.search(faults.fail_command, line):
             return faults.fail_error
-        return self.session.execute(line)
+        try:
+            return self.session.execute(line)
+        except Exception:  # the engine answers errors as text; a crash must not kill the lab
+            log.exception("%s: console engine failed on a command", self.router.name)
+            return "failure: lab console error (see the lab log)"
 
     async def _quit(self) -> None:
         self._write("\r\ninterrupted\r\n", raw=True)

@@ -37,6 +37,28 @@ def identity(lab: Lab, name: str) -> str:
     return items[0].get("name", "MikroTik") if items else "MikroTik"
 
 
+def has_file_commands(lab: Lab, console: SessionFactory) -> bool:
+    """netmiko's transfer reads `system resource print` (free-memory) and `/file print detail`."""
+    session = console(lab.routers["hub"], "admin", 511)
+    try:
+        return "free-memory:" in session.execute("system resource print without-paging")
+    finally:
+        session.close(dropped=False)
+
+
+@pytest.fixture(scope="module")
+def transfer_lab(
+    flash_lab: Lab, fake_console: SessionFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Lab]:
+    """The real console if it answers netmiko's transfer checks, else the fake: SCP is tested either way."""
+    if has_file_commands(flash_lab, flash_lab.session_factory):
+        yield flash_lab
+        return
+    with Lab.start(tmp_path_factory.mktemp("transfer"), branches=1, model=FLASH_MODEL,
+                   session_factory=fake_console, convergence_delay=0.05) as lab:
+        yield lab
+
+
 def test_send_command_and_config_set(flash_lab: Lab) -> None:
     conn = connect(flash_lab, "br1")
     try:
@@ -53,10 +75,10 @@ def test_send_command_and_config_set(flash_lab: Lab) -> None:
     assert "192.0.2.20/24" in values
 
 
-def test_file_transfer_put_and_get(flash_lab: Lab, tmp_path: Path) -> None:
+def test_file_transfer_put_and_get(transfer_lab: Lab, tmp_path: Path) -> None:
     source = tmp_path / "branch1.p12"
     source.write_bytes(bytes(range(256)) * 8)
-    conn = connect(flash_lab, "hub")
+    conn = connect(transfer_lab, "hub")
     try:
         put = file_transfer(conn, source_file=str(source), dest_file="branch1.p12", direction="put",
                             file_system="flash", overwrite_file=True)
@@ -67,11 +89,11 @@ def test_file_transfer_put_and_get(flash_lab: Lab, tmp_path: Path) -> None:
         assert got["file_verified"]
     finally:
         conn.disconnect()
-    assert flash_lab.routers["hub"].files.read("flash/branch1.p12") == source.read_bytes()
+    assert transfer_lab.routers["hub"].files.read("flash/branch1.p12") == source.read_bytes()
     assert back.read_bytes() == source.read_bytes()
 
 
-def test_nornir_netmiko_tasks_with_lab_inventory(flash_lab: Lab, tmp_path: Path) -> None:
+def test_nornir_netmiko_tasks_with_lab_inventory(flash_lab: Lab) -> None:
     nr = init_nornir(flash_lab.directory / "config.yaml")
     try:
         assert set(nr.inventory.hosts) == {"hub", "br1"}
@@ -86,12 +108,19 @@ def test_nornir_netmiko_tasks_with_lab_inventory(flash_lab: Lab, tmp_path: Path)
             config_commands=["/ip address add address=192.0.2.30/24 interface=ether3"],
         )
         assert not config.failed
-        source = tmp_path / "note.txt"
-        source.write_text("lab file\n")
+    finally:
+        nr.close_connections()
+    assert "192.0.2.30/24" in [i.get("address") for i in flash_lab.routers["br1"].config.items("/ip address")]
+
+
+def test_nornir_netmiko_file_transfer(transfer_lab: Lab, tmp_path: Path) -> None:
+    nr = init_nornir(transfer_lab.directory / "config.yaml")
+    source = tmp_path / "note.txt"
+    source.write_text("lab file\n")
+    try:
         put = nr.filter(name="br1").run(task=netmiko_file_transfer, source_file=str(source),
                                         dest_file="note.txt", direction="put", overwrite_file=True)
         assert not put.failed
     finally:
         nr.close_connections()
-    assert flash_lab.routers["br1"].files.read("flash/note.txt") == b"lab file\n"
-    assert "192.0.2.30/24" in [i.get("address") for i in flash_lab.routers["br1"].config.items("/ip address")]
+    assert transfer_lab.routers["br1"].files.read("flash/note.txt") == b"lab file\n"

@@ -271,3 +271,18 @@ def test_host_key_and_configuration_persist_across_restart(
         _, stdout, _ = client.exec_command("/system identity print")
         assert stdout.read() == b"  name: site-one\r\n"
         client.close()
+
+
+def test_repaint_quirks_are_per_router_switches(fake_lab: Lab) -> None:
+    fake_lab.set_quirks("hub", double_prompt=False, redraw_on_enter=False)
+    try:
+        with shell(fake_lab, "hub") as (chan, _):
+            chan.send(b"/system identity print\r\n")
+            out = read_until(chan, b"\r\n\r\n[admin@hub] > ")
+            assert out == b"/system identity print\r\n  name: hub\r\n\r\n[admin@hub] > "
+        with shell(fake_lab, "br1") as (chan, _):
+            chan.send(b"/system identity print\r\n")
+            out = read_until(chan, b"> \r[admin@br1] > ")
+            assert out.count(b"[admin@br1] > ") == 3  # redrawn input line + prompt painted twice
+    finally:
+        fake_lab.set_quirks("hub", double_prompt=True, redraw_on_enter=True)
