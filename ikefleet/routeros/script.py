@@ -1,0 +1,305 @@
+"""RouterOS `/export`, `/export terse` and export-style script text -> `Config`.
+
+The diff engine compares the router's configuration (read with `/export terse`) with the intended one
+(rendered from templates in `/export` style); both go through this parser so they land in the same model.
+An incomplete read (`#interrupted`, or a dangling `\\` continuation) raises: a partial export diffed against
+the intent would look like missing items and make the remediation remove them.
+
+Item conventions (shared with `ikefleet.diff`): `comment=` goes to `Item.comment`, `disabled=` to
+`Item.disabled`, `[ find default=yes ]` to `Item.default`; other selectors become values of the item
+(`[ find default-name=ether1 ]` -> `default-name=ether1`, `set telnet ...` -> `name=telnet`,
+`set 0 ...` -> `.number=0`), so they identify the item.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ikefleet.routeros.config import Config, Item
+
+VERBS = frozenset({"add", "set"})
+OTHER_VERBS = frozenset(
+    {"remove", "enable", "disable", "move", "unset", "comment", "edit", "print", "export", "find", "get"}
+)
+NUMBER = ".number"  # pseudo-field for `set 0 ...` (a print number)
+_ESCAPES = {'"': '"', "\\": "\\", "$": "$", "?": "?", "n": "\n", "r": "\r", "t": "\t", "_": " ", "a": "\a"}
+_PROMPT = re.compile(r"^\[[^\]@]+@[^\]]+\] ?(<SAFE>)?[^>]*> ")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+class ScriptError(ValueError):
+    """Text that is not a complete export/script; the message names the 1-based line."""
+
+
+class ExportInterrupted(ScriptError):
+    """The export ended early (`#interrupted` or a dangling continuation): never diff it."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One logical line: path, verb, selector conditions, positional words and `key=value` arguments."""
+
+    line: int
+    path: str
+    verb: str
+    where: tuple[tuple[str, str], ...] = ()  # from `[ find k=v ... ]`
+    positional: tuple[str, ...] = ()
+    args: tuple[tuple[str, str], ...] = ()
+    selected: bool = False  # a `[ find ... ]` selector was given (even one without conditions)
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """Join `\\` + 4-space continuations (even mid-value); drop comments, blanks and prompt echoes."""
+    out: list[tuple[int, str]] = []
+    pending: str | None = None
+    start = 0
+    for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "").split("\n"), start=1):
+        if pending is not None:
+            if not raw.strip():
+                raise ExportInterrupted(f"line {start}: export ends inside a continued line")
+            piece = raw[4:] if raw.startswith("    ") else raw.lstrip(" ")
+            pending += piece
+        else:
+            stripped = raw.strip()
+            if stripped == "#interrupted" or stripped.startswith("#interrupted"):
+                raise ExportInterrupted(f"line {number}: export was interrupted (#interrupted)")
+            if not stripped or stripped.startswith("#") or _PROMPT.match(raw):
+                continue
+            pending, start = raw.rstrip(" "), number
+        if pending.endswith("\\"):
+            pending = pending[:-1]
+            continue
+        out.append((start, pending.strip()))
+        pending = None
+    if pending is not None:
+        raise ExportInterrupted(f"line {start}: export ends inside a continued line")
+    return out
+
+
+def _unquote(text: str, i: int, number: int) -> tuple[str, int]:
+    """Parse a quoted value starting at the opening quote; returns (value, index after closing quote)."""
+    out: list[str] = []
+    i += 1
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            return "".join(out), i + 1
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in _ESCAPES:
+                out.append(_ESCAPES[nxt])
+                i += 2
+                continue
+            if i + 2 < len(text) and nxt in _HEX and text[i + 2] in _HEX:
+                out.append(chr(int(text[i + 1 : i + 3], 16)))
+                i += 3
+                continue
+            out.append(nxt)  # unknown escape: RouterOS keeps the character
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    raise ScriptError(f"line {number}: unterminated quoted value")
+
+
+def _bare(text: str, i: int) -> tuple[str, int]:
+    out: list[str] = []
+    while i < len(text) and text[i] not in " \t":
+        if text[i] == "\\" and i + 1 < len(text):
+            out.append(_ESCAPES.get(text[i + 1], text[i + 1]))
+            i += 2
+            continue
+        out.append(text[i])
+        i += 1
+    return "".join(out), i
+
+
+def tokenize(text: str, number: int = 0) -> list[tuple[str | None, str] | tuple[str, list]]:
+    """Words of a line: ("key", value) for `key=value`, (None, word) for bare words, ("[", words) for a
+    `[ ... ]` sub-command."""
+    tokens: list = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in " \t":
+            i += 1
+            continue
+        if ch == "[":
+            depth, j = 0, i
+            in_quote = False
+            while j < len(text):
+                c = text[j]
+                if c == "\\" and in_quote:
+                    j += 2
+                    continue
+                if c == '"':
+                    in_quote = not in_quote
+                elif not in_quote and c == "[":
+                    depth += 1
+                elif not in_quote and c == "]":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            if j >= len(text):
+                raise ScriptError(f"line {number}: unclosed [")
+            tokens.append(("[", tokenize(text[i + 1 : j], number)))
+            i = j + 1
+            continue
+        if ch == '"':
+            value, i = _unquote(text, i, number)
+            tokens.append((None, value))
+            continue
+        j = i
+        while j < len(text) and text[j] not in " \t=\"[":
+            j += 1
+        if j < len(text) and text[j] == "=":
+            key = text[i:j]
+            j += 1
+            if j < len(text) and text[j] == '"':
+                value, i = _unquote(text, j, number)
+            else:
+                value, i = _bare(text, j)
+            tokens.append((key, value))
+        else:
+            word, i = _bare(text, i)
+            tokens.append((None, word))
+    return tokens
+
+
+def _selector(sub: list, number: int) -> tuple[tuple[str, str], ...]:
+    words = list(sub)
+    if not words or words[0] != (None, "find"):
+        raise ScriptError(f"line {number}: only [ find ... ] selectors are supported")
+    conditions = []
+    for key, value in words[1:]:
+        if key is None and value in ("where", "and"):
+            continue
+        if key is None or key == "[":
+            raise ScriptError(f"line {number}: unsupported find condition {value!r}")
+        conditions.append((key, value))
+    return tuple(conditions)
+
+
+def parse_commands(text: str) -> list[Command]:
+    """Export/terse/script text -> commands with their paths (sections carry over to following lines)."""
+    commands: list[Command] = []
+    path = "/"
+    for number, line in logical_lines(text):
+        tokens = tokenize(line, number)
+        words = tokens
+        if line.startswith("/"):
+            # `/ip ipsec peer` (section) or `/ip ipsec peer add ...` (terse / one-line script)
+            parts: list[str] = []
+            idx = 0
+            while idx < len(tokens) and tokens[idx][0] is None:
+                word = str(tokens[idx][1])
+                if word in VERBS or word in OTHER_VERBS:
+                    break
+                parts.append(word.lstrip("/"))
+                idx += 1
+            path = "/" + " ".join(p for p in parts if p)
+            words = tokens[idx:]
+            if not words:
+                continue
+        if not words or words[0][0] is not None:
+            raise ScriptError(f"line {number}: expected a command, got {line[:40]!r}")
+        verb = str(words[0][1])
+        if verb not in VERBS:
+            raise ScriptError(f"line {number}: unsupported command {verb!r} (only add and set)")
+        if path == "/":
+            raise ScriptError(f"line {number}: {verb} outside any menu section")
+        where: tuple[tuple[str, str], ...] = ()
+        selected = False
+        positional: list[str] = []
+        args: list[tuple[str, str]] = []
+        for key, value in words[1:]:
+            if key == "[":
+                where, selected = _selector(value, number), True  # type: ignore[arg-type]
+            elif key is None:
+                positional.append(str(value))
+            else:
+                args.append((key, str(value)))
+        commands.append(Command(number, path, verb, where, tuple(positional), tuple(args), selected))
+    return commands
+
+
+def _split_flags(args: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dict[str, object]]:
+    values: dict[str, str] = {}
+    flags: dict[str, object] = {}
+    for key, value in args:
+        if key == "comment":
+            flags["comment"] = value
+        elif key == "disabled":
+            flags["disabled"] = value.lower() in ("yes", "true")
+        else:
+            values[key] = value
+    return values, flags
+
+
+def _identity(cmd: Command) -> tuple[dict[str, str], bool]:
+    """(identifying values, is-default) of a `set` target."""
+    default = False
+    ident: dict[str, str] = {}
+    for key, value in cmd.where:
+        if key == "default":
+            default = value.lower() in ("yes", "true")
+        else:
+            ident[key] = value
+    for word in cmd.positional:
+        ident[NUMBER if word.isdigit() else "name"] = word
+    return ident, default
+
+
+def _apply(item: Item, values: dict[str, str], flags: dict[str, object]) -> None:
+    item.values.update(values)
+    if "comment" in flags:
+        item.comment = str(flags["comment"])
+    if "disabled" in flags:
+        item.disabled = bool(flags["disabled"])
+
+
+def parse_script(text: str) -> Config:
+    """`/export`, `/export terse` or export-style script text -> Config (raises ScriptError)."""
+    config = Config()
+    for cmd in parse_commands(text):
+        values, flags = _split_flags(cmd.args)
+        if cmd.verb == "add":
+            if cmd.selected or cmd.positional:
+                raise ScriptError(f"line {cmd.line}: add takes no selector")
+            config.add(cmd.path, values, **flags)
+            continue
+        ident, default = _identity(cmd)
+        items = config.items(cmd.path)
+        target = None
+        if not ident and not default:  # settings menu: the single item
+            target = items[0] if items else None
+        else:
+            for item in items:
+                if item.default == default and all(item.values.get(k) == v for k, v in ident.items()):
+                    target = item
+                    break
+        if target is None:
+            target = config.add(cmd.path, dict(ident), default=default)
+        _apply(target, values, flags)
+    return config
+
+
+def export_version(text: str) -> str | None:
+    """The RouterOS version from an export header (`# ... by RouterOS 6.49.19`), if present."""
+    found = re.search(r"^# .* by RouterOS (\S+)", text, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+__all__ = [
+    "NUMBER",
+    "Command",
+    "ExportInterrupted",
+    "ScriptError",
+    "export_version",
+    "logical_lines",
+    "parse_commands",
+    "parse_script",
+    "tokenize",
+]
