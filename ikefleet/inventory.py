@@ -35,6 +35,8 @@ INITIATOR_GROUP = "initiators"
 PLATFORM = "mikrotik_routeros"
 CREDENTIAL_FIELDS = ("username", "password")
 SUPPORTED_MAJOR = 6
+# A branch's name becomes a hub mode-config name: it must not be one RouterOS already has.
+RESERVED_NAMES = {"request-only": "the factory /ip ipsec mode-config", "default": "factory items' name"}
 SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$")
 
 
@@ -300,7 +302,10 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
                          "remove it; use IKEFLEET_USERNAME/IKEFLEET_PASSWORD or the secrets file")
     if not host.hostname:
         checker.fail("hostname", "missing", "set hostname to the router's management address")
-    if not SITE_NAME.match(host.name):
+    if host.name.lower() in RESERVED_NAMES:
+        used_by = RESERVED_NAMES[host.name.lower()]
+        checker.fail("name", f"{host.name!r} is a RouterOS built-in name ({used_by})", "rename the host")
+    elif not SITE_NAME.match(host.name):
         checker.fail("name", f"{host.name!r} cannot name RouterOS objects (eoip-<name>, <name>-client)",
                      "rename the host using letters, digits, '.', '_' or '-'")
     port = host.port if host.port is not None else 22

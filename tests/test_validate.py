@@ -282,3 +282,8 @@ def test_unreadable_config(tmp_path: Path, capsys: pytest.CaptureFixture[str], t
     config.write_text(text)
     code, err = run_plan(config, capsys)
     assert code == 2 and "config.yaml: -: config:" in err and "Fix:" in err
+
+
+def test_reserved_routeros_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hosts = {"R1": hub(), "request-only": branch(1)}
+    assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "request-only", "name", "built-in")
