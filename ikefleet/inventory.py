@@ -34,7 +34,7 @@ RESPONDER_GROUP = "responder"
 INITIATOR_GROUP = "initiators"
 PLATFORM = "mikrotik_routeros"
 CREDENTIAL_FIELDS = ("username", "password")
-SUPPORTED_MAJOR = 6
+MIN_VERSION = (6, 43)  # /ip ipsec profile and identity appeared in 6.43; v7 menus differ
 # A branch's name becomes a hub mode-config name: it must not be one RouterOS already has.
 RESERVED_NAMES = {"request-only": "the factory /ip ipsec mode-config", "default": "factory items' name"}
 SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$")
@@ -312,9 +312,10 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         checker.fail("port", f"bad port {port!r}", "set port to an integer 1..65535")
     version = values.get("ros_version")
-    if version is not None and not version.startswith(f"{SUPPORTED_MAJOR}."):
-        checker.fail("ros_version", f"RouterOS {version} is not supported (templates are RouterOS 6.49)",
-                     f"run RouterOS {SUPPORTED_MAJOR}.x on this router or remove ros_version if it is wrong")
+    if version is not None and not MIN_VERSION <= tuple(int(p) for p in version.split("."))[:2] < (7, 0):
+        checker.fail("ros_version", f"RouterOS {version} is not supported (templates are RouterOS 6.49; "
+                     "profiles and identities need 6.43+)",
+                     "run RouterOS 6.43..6.49 on this router, or correct ros_version")
     if host.platform != PLATFORM:
         checker.fail("platform", f"is {host.platform!r}", f"set platform: {PLATFORM}")
     if len(problems) > before:

@@ -287,3 +287,8 @@ def test_unreadable_config(tmp_path: Path, capsys: pytest.CaptureFixture[str], t
 def test_reserved_routeros_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hosts = {"R1": hub(), "request-only": branch(1)}
     assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "request-only", "name", "built-in")
+
+
+def test_too_old_routeros(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hosts = {"R1": hub(ros_version="6.42.12"), "R2": branch(1, ros_version="6.49.2")}
+    assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "R1", "ros_version", "6.42.12", "6.43")
