@@ -185,11 +185,9 @@ class _Reader:
         self.body_line = 0
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _flags(self, letters: str, lineno: int) -> set[str]:
-        names: set[str] = set()
-        for letter in letters:
-            names.add(self.legend.get(letter, letter))
-        return names
+    def _flags(self, letters: str) -> set[str]:
+        """Legend names of flag letters; a letter no legend explains is kept as itself."""
+        return {self.legend.get(letter, letter) for letter in letters}
 
     def _finish(self) -> None:
         if self.current is not None and self.body:
@@ -212,7 +210,7 @@ class _Reader:
 
     def _start(self, index: str | None, flags: str, lineno: int) -> RawRecord:
         self._finish()
-        record = RawRecord(flags=self._flags(flags, lineno), comment=self.pending_comment)
+        record = RawRecord(flags=self._flags(flags), comment=self.pending_comment)
         if index is not None:
             if index.startswith("*"):
                 record.object_id = index
@@ -245,13 +243,10 @@ class _Reader:
             if not _FLAGS_TOKEN_RE.match(token):
                 return False
             if index is None and any(c not in self.legend for c in token):
-                return False
+                return False  # without an index, only letters of the legend make a flags column
             flags.append(token)
-        else:
-            if index is None or self.table is not None:
-                return False
         if index is None and (not flags or len(flags) == len(tokens)):
-            return False
+            return False  # an item without index needs flags *and* a body on its line
         self._start(index, "".join(flags), lineno)
         remainder = rest
         for token in flags:

@@ -3,6 +3,7 @@ never raises anything but ParseError (a verification run reports it instead of c
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ikefleet.parsers import ParseError, parser_for
+from ikefleet.parsers import ParseError, parse_generic, parser_for
 from ikefleet.parsers.registry import PARSERS
 
 from .test_golden import sample_text
@@ -75,3 +76,39 @@ def test_mutated_samples_raise_only_parse_errors(name: str) -> None:
 def test_every_parser_with_captures_is_fuzzed() -> None:
     # the clock and NTP client menus have no real capture in the corpus (see SOURCES.md)
     assert set(PARSER_BY_NAME) - set(SEEDS) == {"parse_clock", "parse_ntp_client"}
+
+
+def _generic_seeds() -> list[str]:
+    seeds = []
+    for path in sorted(GOLDEN.glob("*.expected.json")):
+        case = json.loads(path.read_text(encoding="utf-8"))
+        if "error" not in case:
+            seeds.append(sample_text(case, path))
+    return seeds
+
+
+GENERIC_SEEDS = _generic_seeds()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(GENERIC_SEEDS))
+def test_generic_parser_raises_only_parse_errors(text: str) -> None:
+    try:
+        records = parse_generic(text, "/any print")
+    except ParseError:
+        return
+    assert all(set(r) <= {"index", "object_id", "comment", "flags", "values"} for r in records)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=12,
+    )
+)
+def test_any_json_document_raises_only_parse_errors(data: object) -> None:
+    for parser in PARSER_BY_NAME.values():
+        with contextlib.suppress(ParseError):
+            parser(json.dumps(data))
