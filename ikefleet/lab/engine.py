@@ -50,6 +50,7 @@ PRINT_WORDS = frozenset(
 EXPORT_WORDS = frozenset({"terse", "compact", "verbose", "hide-sensitive"})
 TARGET_COMMANDS = frozenset({"set", "remove", "enable", "disable", "comment", "get", "move", "unset", "edit"})
 ROOT_COMMANDS = ("export", "quit", "import", "beep", "ping", "undo", "redo")
+FLAG_ONLY_COMMANDS = frozenset({"print", "save", "monitor", "load"})
 CHANGING = frozenset({"add", "set", "remove", "enable", "disable", "comment", "move", "unset"})
 _SYSTEM_MODULES = ("ikefleet.lab.certificates",)
 
@@ -324,7 +325,9 @@ class Session:
         for n, token in enumerate(tokens):
             if token.name is None:
                 word = token.word
-                if word is not None and n > 0 and not word[:1].isdigit() and not word.startswith("*"):
+                takes_target = command not in FLAG_ONLY_COMMANDS and menu is not None and menu.kind == "list"
+                is_flag = not takes_target or n > 0
+                if word is not None and is_flag and not word[:1].isdigit() and not word.startswith("*"):
                     args[word] = ""
                     continue
                 if menu is not None and menu.kind != "settings" and not targets:
