@@ -305,8 +305,10 @@ class Terminal:
                     self._write("\r\n" + self.session.prompt, raw=True)
                 elif ch == CTRL_D:
                     if not buffer:
+                        # Ctrl-D ends the session like an abnormal exit: RouterOS undoes the safe-mode
+                        # changes (MikroTik manual, Console: Safe Mode), unlike `/quit` which keeps them.
                         await self._quit()
-                        return False
+                        return True
                 elif ch == CTRL_X:
                     text = self.session.toggle_safe_mode()
                     shown = "\r\n" + (text.replace("\n", "\r\n") + "\r\n" if text else "")
