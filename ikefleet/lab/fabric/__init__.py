@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
+from functools import cache
 
 from ikefleet.routeros.config import Item
 
@@ -170,10 +171,12 @@ def _add_sa(
     item.private["seed"] = f"{t.key}:{src}>{dst}"
 
 
-def _accelerated(model: str) -> dict[str, list[str]]:
+@cache
+def _accelerated(model: str) -> dict[str, tuple[str, ...]]:
+    """encryption -> hash algorithms the model's IPsec hardware handles (`hardware.yaml`)."""
     table = data("hardware.yaml")
     prefix = max((k for k in table if model.startswith(k)), key=len, default=None)
-    return {k: [str(x) for x in v] for k, v in (table[prefix] or {}).items()} if prefix else {}
+    return {k: tuple(str(x) for x in v) for k, v in (table[prefix] or {}).items()} if prefix else {}
 
 
 def _set_interface_status(router: Router, running: dict[str, bool], ends: dict[str, eoip.End]) -> None:
@@ -317,7 +320,7 @@ def recompute(routers: list[Router], now: datetime) -> None:
         mem.routes_stale = True
         if len(routers) <= EAGER_ROUTES_LIMIT:
             _materialize_routes(router)
-        refresh(router, now)
+        _age(router, now)
 
 
 # --- routes -----------------------------------------------------------------------------------------
@@ -403,6 +406,10 @@ def _materialize_routes(router: Router) -> None:
 def refresh(router: Router, now: datetime) -> None:
     """Bring uptimes, SA lifetimes/counters, adjacency and BFD uptime to lab time `now`."""
     _materialize_routes(router)
+    _age(router, now)
+
+
+def _age(router: Router, now: datetime) -> None:
     mem = memory(router)
     for item in router.config.items(ACTIVE_PEERS):
         since = mem.since.get(item.private.get("session", ""))

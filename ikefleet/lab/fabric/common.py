@@ -11,7 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,7 @@ def host(address: str) -> str:
     return address.split("/")[0].strip()
 
 
+@lru_cache(maxsize=262144)
 def interface_address(address: str) -> ipaddress.IPv4Interface | None:
     try:
         return ipaddress.IPv4Interface(address.strip() if "/" in address else f"{address.strip()}/32")
@@ -107,6 +108,7 @@ def interface_address(address: str) -> ipaddress.IPv4Interface | None:
         return None
 
 
+@lru_cache(maxsize=262144)
 def network(prefix: str) -> ipaddress.IPv4Network | None:
     try:
         text = prefix.strip() if "/" in prefix else f"{prefix.strip()}/32"

@@ -47,7 +47,12 @@ def actual_mtu(router: Router, item: Item) -> int:
 Protected = dict[str, list[tuple[str, str]]]  # router name -> [(local prefix, remote prefix)] with SAs
 
 
-def _protected(paths: Protected, router: Router, local: str, remote: str) -> bool:
+def _protected(
+    paths: Protected, exact: dict[str, set[tuple[str, str]]], router: Router, local: str, remote: str
+) -> bool:
+    """Is traffic `local -> remote` covered by one of the router's established policies?"""
+    if (local, remote) in exact.get(router.name, ()):
+        return True
     lo, re_ = network(local), network(remote)
     for src, dst in paths.get(router.name, ()):
         s, d = network(src), network(dst)
@@ -73,6 +78,15 @@ def pair(routers: list[Router], owners: dict[str, Router], paths: Protected) -> 
             continue
         end.peer = index.get((other.name, remote, local, value(end.item, PATH, "tunnel-id")))
     wans = {host(r.spec.wan_address) for r in routers}
+    exact = {
+        name: {(host(s), host(d)) for s, d in pairs if s.endswith("/32") and d.endswith("/32")}
+        for name, pairs in paths.items()
+    }
+    # what the exact lookup cannot answer: policies between wider prefixes
+    paths = {
+        name: [(s, d) for s, d in pairs if not (s.endswith("/32") and d.endswith("/32"))]
+        for name, pairs in paths.items()
+    }
     for end in ends:
         peer = end.peer
         if peer is None or peer.peer is not end or peer.mac == end.mac:
@@ -84,5 +98,6 @@ def pair(routers: list[Router], owners: dict[str, Router], paths: Protected) -> 
         if local in wans and remote in wans:
             end.running = True
         else:
-            end.running = _protected(paths, a, local, remote) and _protected(paths, b, remote, local)
+            there = _protected(paths, exact, a, local, remote)
+            end.running = there and _protected(paths, exact, b, remote, local)
     return ends

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from ikefleet.routeros.config import Item
 
-from .. import certificates, pki
 from ..router import Router
+from .book import Book, fingerprint, subject, verify
 from .common import clock, enabled, host, network, parse_duration, value, words
 
 PEER, IDENTITY, PROFILE = "/ip ipsec peer", "/ip ipsec identity", "/ip ipsec profile"
@@ -80,10 +80,6 @@ def wan_index(routers: list[Router]) -> dict[str, Router]:
     return {host(r.spec.wan_address): r for r in routers}
 
 
-def _by_name(router: Router, path: str, name: str) -> Item | None:
-    return next((i for i in enabled(router.config.items(path)) if i.get("name") == name), None)
-
-
 def _profile_match(a: Item | None, b: Item | None) -> bool:
     def algos(item: Item | None, name: str) -> set[str]:
         return set(words(value(item, PROFILE, name))) if item else set(words(value(Item(0), PROFILE, name)))
@@ -131,18 +127,9 @@ def proposal_match(a: Item | None, b: Item | None) -> dict[str, str] | None:
     }
 
 
-def _cert(router: Router, name: str) -> Item | None:
-    item = certificates.find_cert(router, name)
-    return item if item is not None and certificates.is_signed(item) else None
-
-
-def _subject(item: Item) -> str:
-    return pki.format_name(pki.load_certificate(item.private["certificate"]).subject)
-
-
-def _own_cert(router: Router, identity: Item) -> tuple[Item | None, str]:
+def _own_cert(book: Book, identity: Item) -> tuple[Item | None, str]:
     name = identity.get("certificate")
-    cert = _cert(router, name)
+    cert = book.cert(name)
     if cert is None:
         return None, LOG["no-cert"].format(name=name)
     if "key" not in cert.private:
@@ -150,40 +137,42 @@ def _own_cert(router: Router, identity: Item) -> tuple[Item | None, str]:
     return cert, ""
 
 
-def _verify(verifier: Router, cert: Item, now: datetime) -> str | None:
-    reason = pki.verify(
-        cert.private["certificate"],
-        certificates.trusted_ca_pems(verifier),
-        clock(verifier, now),
-        certificates.crl_pems(verifier),
-    )
+def _verify(verifier: Book, cert: Item, now: datetime) -> str | None:
+    at = clock(verifier.router, now)
+    reason = verify(cert.private["certificate"], verifier.trusted_cas, verifier.crls, at)
     return LOG["verify"].format(reason=reason) if reason else None
 
 
-def _expects(router: Router, identity: Item, cert: Item) -> bool:
+def _expects(book: Book, identity: Item, cert: Item) -> bool:
     """Does `identity` accept a peer presenting `cert` (match-by / remote-certificate / remote-id)?"""
     wanted = identity.get("remote-certificate")
+    pem = cert.private["certificate"]
     if value(identity, IDENTITY, "match-by") == "certificate" or wanted not in ("", "none"):
-        expected = _cert(router, wanted)
-        return expected is not None and pki.fingerprint(expected.private["certificate"]) == pki.fingerprint(
-            cert.private["certificate"]
-        )
+        expected = book.cert(wanted)
+        return expected is not None and fingerprint(expected.private["certificate"]) == fingerprint(pem)
     remote_id = value(identity, IDENTITY, "remote-id")
-    return remote_id == "auto" or remote_id.split(":", 1)[-1] in _subject(cert)
+    return remote_id == "auto" or remote_id.split(":", 1)[-1] in subject(pem)
 
 
 def _responder_peer(responder: Router, i_addr: str, r_addr: str) -> Item | None:
+    source = network(i_addr)
     for peer in enabled(responder.config.items(PEER)):
         net = network(value(peer, PEER, "address"))
         local = host(value(peer, PEER, "local-address"))
-        if net is not None and network(i_addr).subnet_of(net) and local in ("", "0.0.0.0", r_addr):  # type: ignore[union-attr]
+        if (
+            net is not None
+            and source is not None
+            and source.subnet_of(net)
+            and local in ("", "0.0.0.0", r_addr)
+        ):
             return peer
     return None
 
 
-def _phase1(t: Tunnel, now: datetime) -> None:
+def _phase1(t: Tunnel, books: dict[str, Book], now: datetime) -> None:
     """Fill identities, IDs and `error` of `t` (IKE_SA_INIT + IKE_AUTH)."""
     i, r = t.initiator, t.responder
+    ib, rb = books[i.name], books[r.name]
     t.r_peer = _responder_peer(r, t.i_addr, t.r_addr)
     if t.r_peer is None:
         t.error = (r.name, LOG["no-peer"].format(remote=t.i_addr))
@@ -191,58 +180,47 @@ def _phase1(t: Tunnel, now: datetime) -> None:
     if value(t.i_peer, PEER, "exchange-mode") != value(t.r_peer, PEER, "exchange-mode"):
         t.error = (r.name, LOG["exchange-mode"].format(remote=t.i_addr))
         return
-    i_profile = _by_name(i, PROFILE, value(t.i_peer, PEER, "profile"))
-    r_profile = _by_name(r, PROFILE, value(t.r_peer, PEER, "profile"))
+    i_profile = ib.named(PROFILE, value(t.i_peer, PEER, "profile"))
+    r_profile = rb.named(PROFILE, value(t.r_peer, PEER, "profile"))
     if not _profile_match(i_profile, r_profile):
         t.error = (r.name, LOG["no-proposal"])
         return
     i_name, r_name = t.i_peer.get("name"), t.r_peer.get("name")
-    t.i_identity = next((x for x in enabled(i.config.items(IDENTITY)) if x.get("peer") == i_name), None)
+    t.i_identity = next(iter(ib.identities(i_name)), None)
     if t.i_identity is None:
         t.error = (i.name, LOG["no-identity"].format(remote=t.r_addr, id=""))
         return
-    i_cert, problem = _own_cert(i, t.i_identity)
+    i_cert, problem = _own_cert(ib, t.i_identity)
     if i_cert is None:
         t.error = (i.name, problem)
         return
-    t.i_id = _subject(i_cert)
-    candidates = [x for x in enabled(r.config.items(IDENTITY)) if x.get("peer") == r_name]
-    t.r_identity = next((x for x in candidates if _expects(r, x, i_cert)), None)
+    t.i_id = subject(i_cert.private["certificate"])
+    candidates = rb.identities_for(r_name, i_cert.private["certificate"])
+    t.r_identity = next((x for x in candidates if _expects(rb, x, i_cert)), None)
     if t.r_identity is None:
         t.error = (r.name, LOG["no-identity"].format(remote=t.i_addr, id=t.i_id))
         return
-    problem = _verify(r, i_cert, now)
+    problem = _verify(rb, i_cert, now)
     if problem:
         t.error = (r.name, problem)
         return
-    r_cert, problem = _own_cert(r, t.r_identity)
+    r_cert, problem = _own_cert(rb, t.r_identity)
     if r_cert is None:
         t.error = (r.name, problem)
         return
-    t.r_id = _subject(r_cert)
-    if not _expects(i, t.i_identity, r_cert):
+    t.r_id = subject(r_cert.private["certificate"])
+    if not _expects(ib, t.i_identity, r_cert):
         t.error = (i.name, LOG["id-mismatch"])
         return
-    problem = _verify(i, r_cert, now)
+    problem = _verify(ib, r_cert, now)
     if problem:
         t.error = (i.name, problem)
 
 
-def _templates(router: Router, group: str) -> list[Item]:
-    return [
-        p
-        for p in enabled(router.config.items(POLICY))
-        if value(p, POLICY, "template") == "yes" and value(p, POLICY, "group") == group
-    ]
-
-
-def _inner_address(responder: Router, mode_address: str) -> str:
+def _inner_address(responder: Book, mode_address: str) -> str:
     """The responder end of the generated policy: its EoIP local-address toward `mode_address`."""
-    wanted = host(mode_address)
-    for eoip in enabled(responder.config.items(EOIP)):
-        if host(eoip.get("remote-address")) == wanted and eoip.get("local-address"):
-            return f"{host(eoip.get('local-address'))}/32"
-    return ""
+    eoip = responder.eoip_to(mode_address)
+    return f"{host(eoip.get('local-address'))}/32" if eoip is not None and eoip.get("local-address") else ""
 
 
 def _covers(prefix: str, address: str) -> bool:
@@ -250,29 +228,30 @@ def _covers(prefix: str, address: str) -> bool:
     return net is not None and addr is not None and addr.subnet_of(net)
 
 
-def _mode_config(t: Tunnel) -> None:
+def _mode_config(t: Tunnel, books: dict[str, Book]) -> None:
     i_mode = value(t.i_identity, IDENTITY, "mode-config")  # type: ignore[arg-type]
     r_mode = value(t.r_identity, IDENTITY, "mode-config")  # type: ignore[arg-type]
     if i_mode in ("none", "") or r_mode in ("none", ""):
         return
-    config = _by_name(t.responder, MODE_CONFIG, r_mode)
+    config = books[t.responder.name].named(MODE_CONFIG, r_mode)
     if config is None or value(config, MODE_CONFIG, "responder") != "yes" or not config.get("address"):
         return
     length = value(config, MODE_CONFIG, "address-prefix-length")
     t.mode_address = f"{host(config.get('address'))}/{length}"
 
 
-def _phase2(t: Tunnel) -> None:
+def _phase2(t: Tunnel, books: dict[str, Book]) -> None:
     """Policies generated from templates (generate-policy) for the mode-config address."""
     assert t.i_identity is not None and t.r_identity is not None
     if not t.mode_address or value(t.i_identity, IDENTITY, "generate-policy") == "no":
         return
     src = f"{host(t.mode_address)}/32"
-    for i_tpl in _templates(t.initiator, value(t.i_identity, IDENTITY, "policy-template-group")):
+    ib, rb = books[t.initiator.name], books[t.responder.name]
+    for i_tpl in ib.templates(value(t.i_identity, IDENTITY, "policy-template-group")):
         if not _covers(value(i_tpl, POLICY, "src-address"), src):
             continue
-        dst = _inner_address(t.responder, src) or value(i_tpl, POLICY, "dst-address")
-        r_templates = _templates(t.responder, value(t.r_identity, IDENTITY, "policy-template-group"))
+        dst = _inner_address(rb, src) or value(i_tpl, POLICY, "dst-address")
+        r_templates = rb.templates(value(t.r_identity, IDENTITY, "policy-template-group"))
         r_tpl = next(
             (
                 x
@@ -286,9 +265,7 @@ def _phase2(t: Tunnel) -> None:
         r_prop = value(r_tpl, POLICY, "proposal") if r_tpl else ""
         algorithms = None
         if r_tpl is not None and value(t.r_identity, IDENTITY, "generate-policy") != "no":
-            algorithms = proposal_match(
-                _by_name(t.initiator, PROPOSAL, i_prop), _by_name(t.responder, PROPOSAL, r_prop)
-            )
+            algorithms = proposal_match(ib.named(PROPOSAL, i_prop), rb.named(PROPOSAL, r_prop))
         protocol = value(i_tpl, POLICY, "protocol")
         protocol = "all" if protocol == "255" else protocol
         t.phase2.append(Phase2(src, dst, protocol, i_prop, r_prop, "unique", algorithms))
@@ -298,6 +275,7 @@ def _phase2(t: Tunnel) -> None:
 def negotiate(routers: list[Router], now: datetime) -> list[Tunnel]:
     """Every initiator peer of every router, negotiated against the router owning its `address`."""
     by_wan = wan_index(routers)
+    books = {r.name: Book(r) for r in routers}
     tunnels: list[Tunnel] = []
     for router in routers:
         for peer in enabled(router.config.items(PEER)):
@@ -313,8 +291,8 @@ def negotiate(routers: list[Router], now: datetime) -> list[Tunnel]:
             if any(f.wan_down or f.ike_drop for f in faults):
                 t.error = (router.name, LOG["timeout"].format(local=t.i_addr, remote=t.r_addr))
                 continue
-            _phase1(t, now)
+            _phase1(t, books, now)
             if t.established:
-                _mode_config(t)
-                _phase2(t)
+                _mode_config(t, books)
+                _phase2(t, books)
     return tunnels

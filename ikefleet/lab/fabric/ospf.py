@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import ipaddress
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ikefleet.routeros.config import Item
 
@@ -94,6 +95,16 @@ class Speaker:
 @dataclass
 class Domain:
     speakers: dict[str, Speaker] = field(default_factory=dict)
+
+    @cached_property
+    def full(self) -> set[tuple[str, str]]:
+        """(router, neighbour) pairs in state Full as seen from the first router."""
+        return {
+            (name, nb.router.name)
+            for name, sp in self.speakers.items()
+            for nb in sp.neighbors
+            if nb.state == "Full"
+        }
 
 
 def instance(router: Router) -> Item | None:
@@ -295,8 +306,7 @@ def routes_for(domain: Domain, name: str) -> list[OspfRoute]:
         for nb in domain.speakers[current].neighbors:
             if nb.state != "Full" or nb.router.name not in domain.speakers:
                 continue
-            back = domain.speakers[nb.router.name].neighbors
-            if not any(x.router.name == current and x.state == "Full" for x in back):
+            if (nb.router.name, current) not in domain.full:
                 continue
             cost = d + nb.iface.cost
             first = {(nb.address, nb.iface.name)} if current == name else hops[current]
