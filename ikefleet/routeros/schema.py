@@ -57,6 +57,7 @@ class Field:
     negate: bool = False  # accepts a leading `!` (firewall matchers: in-interface-list=!LAN)
     required: bool = False  # `add` fails without it
     always: bool = False  # `add` stores the default and export writes it even then (filter action=accept)
+    aliases: tuple[tuple[str, str], ...] = ()  # input -> stored form, e.g. ipsec policy protocol 255 -> all
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ def _field(name: str, spec: dict[str, Any] | str | None) -> Field:
         negate=bool(spec.get("negate", False)),
         required=bool(spec.get("required", False)),
         always=bool(spec.get("always", False)),
+        aliases=tuple((str(k), str(v)) for k, v in (spec.get("aliases") or {}).items()),
     )
 
 
@@ -338,6 +340,9 @@ def normalize_value(fld: Field, raw: str) -> str:
 
     References (`ref`, `ref-list`) are only checked for form here; existence needs a configuration.
     """
+    for alias, stored in fld.aliases:
+        if raw == alias:
+            raw = stored
     neg = ""
     if fld.negate and raw.startswith("!"):
         neg, raw = "!", raw[1:]
