@@ -1,0 +1,604 @@
+"""Remediation and rollback for RouterOS (hier_config's WorkflowRemediation, for export-style configs).
+
+`remediate(current, intended, schema)` gives the minimal RouterOS commands that turn the managed part of
+`current` into `intended`, the per-field changes for the dry-run diff, and the rollback commands that bring
+the post-change router back to `current` - computed together from the same operations, so they cannot
+drift apart. `future(config, remediation)` applies the operations to a model (round-trip tests, previews).
+
+Rules (why they are safe):
+- items are matched by the menu's natural key (schema), compared on effective values (unset = default);
+- only owned items are ever removed: marked `comment=ikefleet` (or what `owned` says); default/factory
+  items and items the intent `set`s are only changed in the fields the intent names;
+- a field the intent leaves out and whose default is unknown is never touched (router-assigned values such
+  as an EoIP tunnel's mac-address would otherwise be unset on every run);
+- adds and sets run in dependency order (policy group -> proposal -> profile -> peer -> identity -> policy,
+  bridge/eoip -> address -> ospf), removes afterwards in reverse order, so references always resolve;
+- in ordered menus (firewall, routing filter) new rules go `place-before` the next intended rule that
+  exists, else before the first rule ikefleet does not own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ikefleet.routeros.config import Config, Item
+from ikefleet.routeros.schema import ValueProblem, normalize_value
+from ikefleet.routeros.script import NUMBER
+
+MARKER = "ikefleet"
+MASK = "********"
+
+# Dependency order of menus for add/set (removes run in reverse). Menus not listed follow, in intent order.
+ORDER: tuple[str, ...] = (
+    "/interface bridge",
+    "/interface eoip",
+    "/interface list",
+    "/interface list member",
+    "/interface bridge port",
+    "/certificate settings",
+    "/ip ipsec policy group",
+    "/ip ipsec proposal",
+    "/ip ipsec mode-config",
+    "/ip ipsec profile",
+    "/ip ipsec peer",
+    "/ip ipsec identity",
+    "/ip ipsec policy",
+    "/ip address",
+    "/ip route",
+    "/ip firewall filter",
+    "/ip firewall nat",
+    "/ip firewall mangle",
+    "/ip firewall raw",
+    "/routing filter",
+    "/routing ospf instance",
+    "/routing ospf area",
+    "/routing ospf interface",
+    "/routing ospf network",
+    "/routing bfd interface",
+    "/system ntp client",
+)
+ORDERED_MENUS = frozenset(
+    {"/ip firewall filter", "/ip firewall nat", "/ip firewall mangle", "/ip firewall raw", "/routing filter"}
+)
+SECRET_NAMES = frozenset(
+    {"secret", "password", "passphrase", "ipsec-secret", "authentication-key", "auth-key", "private-key"}
+)
+# Item attributes carried as command arguments next to the values.
+_ATTRS = ("comment", "disabled")
+_BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/,@+")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_QUOTED_TYPES = frozenset({"name", "str", "text", "ref"})
+
+
+def quote(value: str) -> str:
+    """A value as RouterOS export writes it: bare when safe, else "..." with escapes."""
+    if value and all(c in _BARE for c in value):
+        return value
+    return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which item a command targets: a settings menu, the default item, or `find where k=v and ...`."""
+
+    where: tuple[tuple[str, str], ...] = ()
+    default: bool = False
+    settings: bool = False
+
+    def text(self, menu: Any) -> str:
+        if self.settings or not (self.default or self.where):
+            return ""
+        if self.default:
+            return "[ find default=yes ]"
+        if len(self.where) == 1 and self.where[0][0] == NUMBER:
+            return self.where[0][1]
+        parts = []
+        for name, value in self.where:
+            fld = _fields(menu).get(name)
+            typed = getattr(fld, "type", "str")
+            parts.append(f'{name}="{quote(value).strip(chr(34))}"' if typed in _QUOTED_TYPES or not value
+                         else f"{name}={quote(value)}")
+        return "[ find where " + " and ".join(parts) + " ]"
+
+    def label(self) -> str:
+        if self.settings:
+            return ""
+        if self.default:
+            return "[default]"
+        return "[" + " ".join(f"{k}={v}" for k, v in self.where) + "]"
+
+
+@dataclass(frozen=True)
+class Op:
+    """One RouterOS command as data: add | set | unset | remove."""
+
+    verb: str
+    path: str
+    selector: Selector = Selector()
+    args: tuple[tuple[str, str], ...] = ()  # add/set arguments; unset: (("value-name", field),)
+    place_before: Selector | None = None
+
+    def command(self, schema: Any) -> str:
+        menu = _menu(schema, self.path)
+        words = [self.path, self.verb]
+        target = self.selector.text(menu)
+        if target:
+            words.append(target)
+        words.extend(f"{k}={quote(v)}" for k, v in self.args)
+        if self.place_before is not None:
+            words.append(f"place-before={self.place_before.text(menu)}")
+        return " ".join(words)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of the dry-run diff: `+` item added, `-` item removed, `~` field changed (old -> new)."""
+
+    op: str
+    path: str
+    key: str
+    field: str = ""
+    old: str | None = None
+    new: str | None = None
+    secret: bool = False
+
+    def text(self) -> str:
+        """The human line; secret values are masked."""
+        if self.op == "~":
+            old = "(unset)" if self.old is None else (MASK if self.secret else self.old)
+            new = "(unset)" if self.new is None else (MASK if self.secret else self.new)
+            return f"~ {self.path} {self.key} {self.field}: {old} -> {new}"
+        return f"{self.op} {self.path} {self.key}"
+
+
+@dataclass
+class Remediation:
+    """What to run, what it changes, and how to undo it (all from one computation)."""
+
+    ops: list[Op] = field(default_factory=list)
+    rollback_ops: list[Op] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    schema: Any = field(default=None, repr=False)
+
+    @property
+    def commands(self) -> list[str]:
+        return [op.command(self.schema) for op in self.ops]
+
+    @property
+    def rollback(self) -> list[str]:
+        return [op.command(self.schema) for op in self.rollback_ops]
+
+    def diff(self) -> list[str]:
+        """Dry-run lines (`+`/`-`/`~`), secrets masked."""
+        return [c.text() for c in self.changes]
+
+    def inverse(self) -> Remediation:
+        """The rollback as a Remediation of its own (for `future`)."""
+        return Remediation(ops=list(self.rollback_ops), rollback_ops=list(self.ops), schema=self.schema)
+
+    def __bool__(self) -> bool:
+        return bool(self.ops)
+
+
+# ------------------------------------------------------------------------------------------ schema access
+
+
+class _Unknown:
+    """Stand-in for menus the schema lacks: a list menu identified by all its values."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.kind = "list"
+        self.fields: dict[str, Any] = {}
+        self.key: tuple[str, ...] = ()
+        self.addable = True
+
+
+def _menu(schema: Any, path: str) -> Any:
+    try:
+        return schema.menu(path)
+    except KeyError:
+        return _Unknown(path)
+
+
+def _fields(menu: Any) -> dict[str, Any]:
+    return getattr(menu, "fields", {}) or {}
+
+
+def _default(menu: Any, name: str) -> str | None:
+    fld = _fields(menu).get(name)
+    return None if fld is None else fld.default
+
+
+def _norm(menu: Any, name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    fld = _fields(menu).get(name)
+    if fld is None:
+        return value
+    try:
+        return normalize_value(fld, value)
+    except (ValueProblem, ValueError):
+        return value
+
+
+def _effective(menu: Any, item: Item, name: str) -> str | None:
+    """The value RouterOS would print: the set value, else the default (None = unset)."""
+    if name == "comment":
+        return item.comment or None
+    if name == "disabled":
+        return "yes" if item.disabled else "no"
+    return _norm(menu, name, item.values.get(name, _default(menu, name)))
+
+
+def _raw(menu: Any, item: Item, name: str) -> str | None:
+    if name == "comment":
+        return item.comment or None
+    if name == "disabled":
+        return "yes" if item.disabled else "no"
+    return item.values.get(name, _default(menu, name))
+
+
+def _is_secret(menu: Any, name: str) -> bool:
+    fld = _fields(menu).get(name)
+    return bool(getattr(fld, "secret", False)) or name in SECRET_NAMES
+
+
+def _writable(menu: Any, name: str) -> bool:
+    fld = _fields(menu).get(name)
+    return fld is None or not fld.read_only
+
+
+# ------------------------------------------------------------------------------------------ identity
+
+
+def _is_set_item(menu: Any, item: Item) -> bool:
+    """Items the intent `set`s rather than adds: settings, factory default, default-name, by number."""
+    return (
+        menu.kind == "settings"
+        or item.default
+        or "default-name" in item.values
+        or NUMBER in item.values
+        or not getattr(menu, "addable", True)
+    )
+
+
+def _key_fields(menu: Any, item: Item) -> tuple[str, ...]:
+    if item.default:
+        return ()
+    for special in ("default-name", NUMBER):
+        if special in item.values:
+            return (special,)
+    if menu.key:
+        return tuple(menu.key)
+    return tuple(sorted(item.values))
+
+
+def _identity(menu: Any, item: Item) -> tuple[Any, ...]:
+    if menu.kind == "settings":
+        return ("<settings>",)
+    if item.default:
+        return ("<default>",)
+    return tuple((k, _effective(menu, item, k)) for k in _key_fields(menu, item))
+
+
+def _selector(menu: Any, item: Item, *, full: bool = False) -> Selector:
+    """How commands find `item`: its natural key (`full`: all its values), plus its comment when the key is
+    not unique, so a marked item's selector never reaches a user's item with the same key."""
+    if menu.kind == "settings":
+        return Selector(settings=True)
+    if item.default:
+        return Selector(default=True)
+    names = _key_fields(menu, item)
+    if full and names and names[0] not in ("default-name", NUMBER):
+        names = tuple(sorted(n for n in item.values if n != NUMBER))
+    where = []
+    for k in names:
+        value = _raw(menu, item, k)
+        if value is not None:
+            where.append((k, value))
+    unique = tuple(menu.key) in tuple(tuple(u) for u in getattr(menu, "unique", ()))
+    if item.comment and (full or not unique) and not (names and names[0] in ("default-name", NUMBER)):
+        where.append(("comment", item.comment))
+    return Selector(where=tuple(where))
+
+
+def _label(menu: Any, item: Item) -> str:
+    return Selector(where=_selector(menu, item).where[: len(_key_fields(menu, item)) or None]).label() if (
+        menu.kind != "settings" and not item.default) else _selector(menu, item).label()
+
+
+def is_marked(path: str, item: Item) -> bool:
+    """Default ownership test: the item carries the `comment=ikefleet` marker."""
+    return item.comment == MARKER
+
+
+# ------------------------------------------------------------------------------------------ remediation
+
+
+def _menu_order(paths: list[str]) -> list[str]:
+    rank = {p: i for i, p in enumerate(ORDER)}
+    return sorted(paths, key=lambda p: (rank.get(p, len(ORDER)), paths.index(p)))
+
+
+def _add_args(menu: Any, item: Item) -> tuple[tuple[str, str], ...]:
+    args = dict(item.values)
+    args.pop(NUMBER, None)
+    if item.comment:
+        args["comment"] = item.comment
+    if item.disabled:
+        args["disabled"] = "yes"
+    return tuple(sorted(args.items()))
+
+
+def _field_ops(
+    path: str, menu: Any, label: str, cur: Item, want: Item, only_named: bool
+) -> tuple[list[Op], list[Op], list[Change]]:
+    """set/unset ops (forward and rollback) and changes turning `cur` into `want`: forward commands find
+    the item as it is now, rollback commands as it will be."""
+    names = list(want.values)
+    if not only_named:
+        names += [n for n in cur.values if n not in want.values]
+        names += ["comment", "disabled"]
+    elif want.comment:
+        names.append("comment")
+    sets, unsets, back_sets, back_unsets, changes = [], [], [], [], []
+    for name in dict.fromkeys(names):
+        if name == NUMBER or name == "default-name" or not _writable(menu, name):
+            continue
+        if name not in want.values and name not in _ATTRS and _default(menu, name) is None:
+            continue  # router-assigned or unknown default: leave alone
+        new, old = _effective(menu, want, name), _effective(menu, cur, name)
+        if new == old:
+            continue
+        new_raw, old_raw = _raw(menu, want, name), _raw(menu, cur, name)
+        if new_raw is None:
+            unsets.append(name)
+        else:
+            sets.append((name, new_raw))
+        if old_raw is None:
+            back_unsets.append(name)
+        else:
+            back_sets.append((name, old_raw))
+        changes.append(Change("~", path, label, name, old_raw, new_raw, _is_secret(menu, name)))
+    sel = _selector(menu, cur)
+    after = Item(id=0, values=dict(cur.values), default=cur.default, comment=cur.comment)
+    after.values.update(v for v in sets if v[0] not in _ATTRS)
+    after.comment = dict(sets).get("comment", "" if "comment" in unsets else cur.comment)
+    back_sel = _selector(menu, after)
+    fwd = ([Op("set", path, sel, tuple(sets))] if sets else []) + [
+        Op("unset", path, sel, (("value-name", n),)) for n in unsets
+    ]
+    back = ([Op("set", path, back_sel, tuple(back_sets))] if back_sets else []) + [
+        Op("unset", path, back_sel, (("value-name", n),)) for n in back_unsets
+    ]
+    return fwd, back, changes
+
+
+@dataclass
+class _Step:
+    """One item's forward ops, their inverse and the diff lines."""
+
+    path: str
+    kind: str  # add | set | remove
+    fwd: list[Op]
+    back: list[Op]
+    changes: list[Change]
+
+
+def remediate(
+    current: Config,
+    intended: Config,
+    schema: Any,
+    *,
+    owned: Callable[[str, Item], bool] | None = None,
+) -> Remediation:
+    """Commands turning the managed part of `current` into `intended`, their diff and their rollback."""
+    owns = owned or is_marked
+    paths = _menu_order(list(dict.fromkeys([*intended.menus, *current.menus])))
+    steps: list[_Step] = []
+    removes: list[_Step] = []
+    for path in paths:
+        menu = _menu(schema, path)
+        if menu.kind == "state":
+            continue
+        cur_items = [i for i in current.menus.get(path, []) if not i.dynamic]
+        want_items = [i for i in intended.menus.get(path, []) if not i.dynamic]
+        buckets: dict[tuple[Any, ...], list[Item]] = {}
+        for item in cur_items:
+            buckets.setdefault(_identity(menu, item), []).append(item)
+        matched: dict[int, Item] = {}  # id(intended item) -> current item
+        for want in want_items:
+            bucket = buckets.get(_identity(menu, want))
+            if bucket:
+                matched[id(want)] = bucket.pop(0)
+        used = {id(i) for i in matched.values()}
+        for index, want in enumerate(want_items):
+            sel = _selector(menu, want)
+            cur = matched.get(id(want))
+            set_item = _is_set_item(menu, want)
+            if cur is None and set_item:  # absent from the export = factory state
+                ident = {k: v for k, v in want.values.items() if k in ("default-name", NUMBER, "name")}
+                cur = Item(id=0, values=ident, default=want.default)
+            if cur is None:
+                before = _place_before(path, menu, want_items, index, matched, cur_items, owns)
+                fwd = Op("add", path, Selector(), _add_args(menu, want), before)
+                change = Change("+", path, _describe(menu, want))
+                steps.append(_Step(path, "add", [fwd], [Op("remove", path, sel)], [change]))
+                continue
+            fwd_ops, back_ops, changes = _field_ops(path, menu, _label(menu, want), cur, want, set_item)
+            if fwd_ops:
+                steps.append(_Step(path, "set", fwd_ops, back_ops, changes))
+        for position, item in enumerate(cur_items):
+            if id(item) in used or item.default or not owns(path, item):
+                continue
+            later = [i for i in cur_items[position + 1:] if id(i) in used or not owns(path, i)]
+            before = _selector(menu, later[0], full=True) if (later and path in ORDERED_MENUS) else None
+            back = Op("add", path, Selector(), _add_args(menu, item), before)
+            change = Change("-", path, _describe(menu, item))
+            fwd = Op("remove", path, _selector(menu, item))
+            removes.append(_Step(path, "remove", [fwd], [back], [change]))
+    return _assemble(steps, removes, schema)
+
+
+def _describe(menu: Any, item: Item) -> str:
+    label = _label(menu, item)
+    shown = " ".join(f"{k}={MASK if _is_secret(menu, k) else quote(v)}" for k, v in _add_args(menu, item))
+    return f"{label} {shown}".strip()
+
+
+def _place_before(
+    path: str,
+    menu: Any,
+    want_items: list[Item],
+    index: int,
+    matched: dict[int, Item],
+    cur_items: list[Item],
+    owns: Callable[[str, Item], bool],
+) -> Selector | None:
+    """In ordered menus: before the next intended item that exists, else before the first user item."""
+    if path not in ORDERED_MENUS:
+        return None
+    for later in want_items[index + 1:]:
+        if id(later) in matched:
+            return _selector(menu, matched[id(later)], full=True)
+    for item in cur_items:
+        if not owns(path, item) and not item.default:
+            return _selector(menu, item, full=True)
+    return None
+
+
+def _assemble(steps: list[_Step], removes: list[_Step], schema: Any) -> Remediation:
+    """Forward: adds/sets in dependency order, then removes in reverse. Rollback: re-add what was removed
+    and undo the sets (dependency order), then remove what was added (reverse order)."""
+    rem = Remediation(schema=schema)
+    rem.ops = [op for s in steps for op in s.fwd] + [op for s in reversed(removes) for op in s.fwd]
+    readd = [op for s in removes for op in s.back]
+    undo_sets = [op for s in steps if s.kind == "set" for op in s.back]
+    undo_adds = [op for s in reversed(steps) if s.kind == "add" for op in s.back]
+    rem.rollback_ops = _merge_by_order(readd, undo_sets) + undo_adds
+    rem.changes = [c for s in [*steps, *removes] for c in s.changes]
+    return rem
+
+
+def _merge_by_order(first: list[Op], second: list[Op]) -> list[Op]:
+    paths = _menu_order(list(dict.fromkeys(op.path for op in [*first, *second])))
+    rank = {p: i for i, p in enumerate(paths)}
+    tagged = [(rank[op.path], 0, n, op) for n, op in enumerate(first)]
+    tagged += [(rank[op.path], 1, n, op) for n, op in enumerate(second)]
+    return [op for *_, op in sorted(tagged, key=lambda t: t[:3])]
+
+
+# ------------------------------------------------------------------------------------------ future
+
+
+def _matches(menu: Any, item: Item, sel: Selector) -> bool:
+    if sel.settings:
+        return True
+    if sel.default:
+        return item.default
+    for name, value in sel.where:
+        if name == NUMBER:
+            continue
+        if _effective(menu, item, name) != _norm(menu, name, value):
+            return False
+    return True
+
+
+def future(current: Config, remediation: Remediation) -> Config:
+    """`current` after running `remediation.ops` (a model: what the router would hold)."""
+    schema = remediation.schema
+    config = Config.from_json(current.to_json())
+    for op in remediation.ops:
+        menu = _menu(schema, op.path)
+        items = config.items(op.path)
+        if op.verb == "add":
+            values, flags = _split(op.args)
+            item = config.add(op.path, values, **flags)
+            if op.place_before is not None:
+                items.remove(item)
+                target = next((i for i in items if _matches(menu, i, op.place_before)), None)
+                items.insert(items.index(target) if target is not None else len(items), item)
+            continue
+        targets = [i for i in items if _matches(menu, i, op.selector)]
+        if not targets and op.verb in ("set", "unset") and (op.selector.settings or op.selector.default):
+            targets = [config.add(op.path, {}, default=op.selector.default)]
+        for item in targets:
+            if op.verb == "remove":
+                items.remove(item)
+            elif op.verb == "set":
+                values, flags = _split(op.args)
+                item.values.update(values)
+                if "comment" in flags:
+                    item.comment = str(flags["comment"])
+                if "disabled" in flags:
+                    item.disabled = bool(flags["disabled"])
+            elif op.verb == "unset":
+                name = dict(op.args)["value-name"]
+                if name == "comment":
+                    item.comment = ""
+                else:
+                    item.values.pop(name, None)
+    return config
+
+
+def _split(args: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dict[str, Any]]:
+    values: dict[str, str] = {}
+    flags: dict[str, Any] = {}
+    for key, value in args:
+        if key == "comment":
+            flags["comment"] = value
+        elif key == "disabled":
+            flags["disabled"] = value in ("yes", "true")
+        else:
+            values[key] = value
+    return values, flags
+
+
+__all__ = [
+    "MARKER",
+    "ORDER",
+    "Change",
+    "Op",
+    "Remediation",
+    "Selector",
+    "future",
+    "is_marked",
+    "normalized",
+    "remediate",
+]
+
+
+# ------------------------------------------------------------------------------------------ comparison
+
+
+def normalized(config: Config, schema: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Effective content per menu, for "same configuration?" checks: defaults filled in, factory-state
+    items (settings/default items holding only defaults) dropped, order kept only in ordered menus."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for path, items in config.menus.items():
+        menu = _menu(schema, path)
+        if menu.kind == "state":
+            continue
+        rows = []
+        for item in items:
+            if item.dynamic:
+                continue
+            names = set(item.values) | {n for n, f in _fields(menu).items() if f.default is not None}
+            names = {n for n in names if _writable(menu, n)}
+            values = tuple(sorted((n, _effective(menu, item, n) or "") for n in names))
+            idents = ("default-name", NUMBER, "name")
+            factory = all(
+                _effective(menu, item, n) == _norm(menu, n, _default(menu, n))
+                for n in item.values
+                if n not in idents
+            )
+            factory = factory and not item.comment and not item.disabled
+            if (menu.kind == "settings" or item.default) and factory:
+                continue
+            rows.append((item.default, item.disabled, item.comment, values))
+        if rows:
+            out[path] = rows if path in ORDERED_MENUS else sorted(rows, key=repr)
+    return out

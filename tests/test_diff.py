@@ -1,0 +1,295 @@
+"""Remediation and rollback: round trips on the seed's configurations and random perturbations, idempotence,
+ownership, dependency order, ordered menus and secret masking."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from fleet_factory import write_inventory
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ikefleet.diff import MASK, Remediation, future, normalized, remediate
+from ikefleet.intent import render_host
+from ikefleet.inventory import load_inventory
+from ikefleet.plan import build_plan
+from ikefleet.routeros.config import Config, Item
+from ikefleet.routeros.schema import load_schema
+from ikefleet.routeros.script import parse_script
+
+SCHEMA = load_schema(6)
+
+USER_CONFIG = """
+/interface bridge
+add name=bridge
+/interface list
+add name=WAN
+/ip address
+add address=192.168.1.1/24 interface=bridge network=192.168.1.0
+add address=203.0.113.1/24 interface=ether1 network=203.0.113.0
+/ip firewall filter
+add action=accept chain=input connection-state=established,related
+add action=drop chain=input in-interface-list=WAN
+/ip ipsec peer
+add address=198.51.100.7/32 name=legacy secret=Legacy-PSK-1
+/ip ipsec profile
+set [ find default=yes ] dpd-interval=30s
+/routing ospf network
+add area=backbone network=10.99.0.0/24
+"""
+
+
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("fleet")
+    fleet = load_inventory(write_inventory(root))
+    plan = build_plan(fleet)
+    return {host: render_host(fleet, plan, host) for host in ("R1", "R2")}
+
+
+def same(a: Config, b: Config) -> bool:
+    return normalized(a, SCHEMA) == normalized(b, SCHEMA)
+
+
+def clone(config: Config) -> Config:
+    return Config.from_json(copy.deepcopy(config.to_json()))
+
+
+def converged(current: Config, intended: Config) -> bool:
+    return not remediate(current, intended, SCHEMA)
+
+
+def unowned(config: Config, intended: Config) -> dict[str, list[object]]:
+    """Items neither marked nor matching an intended item's name: what ikefleet must never touch."""
+    names = {(p, i.values.get("name")) for p, items in intended.menus.items() for i in items}
+    rest = Config()
+    for path, items in config.menus.items():
+        for item in items:
+            ours = item.comment == "ikefleet" or (path, item.values.get("name")) in names
+            if not ours and not item.default:
+                rest.items(path).append(item)
+    return normalized(rest, SCHEMA)
+
+
+@pytest.mark.parametrize("host", ["R1", "R2"])
+@pytest.mark.parametrize("start", ["empty", "user"])
+def test_seed_round_trip(scripts: dict[str, str], host: str, start: str) -> None:
+    intended = parse_script(scripts[host])
+    current = Config() if start == "empty" else parse_script(USER_CONFIG)
+    rem = remediate(current, intended, SCHEMA)
+    after = future(current, rem)
+    assert converged(after, intended)
+    assert unowned(after, intended) == unowned(current, intended)
+    assert same(future(after, rem.inverse()), current)
+    assert not any(c.startswith("/ip ipsec peer remove") for c in rem.commands)  # `legacy` is not ours
+
+
+@pytest.mark.parametrize("host", ["R1", "R2"])
+def test_remediating_the_intent_against_itself_is_empty(scripts: dict[str, str], host: str) -> None:
+    intended = parse_script(scripts[host])
+    rem = remediate(intended, intended, SCHEMA)
+    assert not rem and rem.commands == [] and rem.rollback == [] and rem.diff() == []
+
+
+def test_export_differing_only_in_defaults_and_forms_is_converged(scripts: dict[str, str]) -> None:
+    """The router prints defaults, durations and booleans its own way and may order keys differently."""
+    text = scripts["R2"]
+    text = text.replace("lifetime=30m", "lifetime=00:30:00").replace("lifetime=12h", "lifetime=12:00:00")
+    text = text.replace("passive=no ", "").replace("send-initial-contact=yes", "send-initial-contact=true")
+    text = text.replace("add address=203.0.113.1/32 comment=ikefleet",
+                        "add comment=ikefleet address=203.0.113.1/32 port=500 exchange-mode=ike2")
+    router = parse_script(text + "/ip ipsec profile\nset [ find default=yes ] lifetime=1d\n")
+    assert router.items("/ip ipsec peer")[0].values["port"] == "500"  # set by hand, no known default
+    assert converged(router, parse_script(scripts["R2"]))
+
+
+def test_only_differing_fields_are_set_and_rolled_back(scripts: dict[str, str]) -> None:
+    intended = parse_script(scripts["R2"])
+    current = future(Config(), remediate(Config(), intended, SCHEMA))
+    peer = next(current.find("/ip ipsec peer", name="hub"))
+    peer.values["address"] = "192.0.2.99/32"
+    profile = next(current.find("/ip ipsec profile", name="SHA256"))
+    profile.values["dpd-interval"] = "2m"
+    rem = remediate(current, intended, SCHEMA)
+    assert rem.commands == [
+        '/ip ipsec profile set [ find where name="SHA256" ] dpd-interval=15s',
+        '/ip ipsec peer set [ find where name="hub" ] address=203.0.113.1/32',
+    ]
+    assert rem.rollback == [
+        '/ip ipsec profile set [ find where name="SHA256" ] dpd-interval=2m',
+        '/ip ipsec peer set [ find where name="hub" ] address=192.0.2.99/32',
+    ]
+    assert "~ /ip ipsec peer [name=hub] address: 192.0.2.99/32 -> 203.0.113.1/32" in rem.diff()
+    assert same(future(future(current, rem), rem.inverse()), current)
+
+
+def test_router_assigned_fields_are_left_alone(scripts: dict[str, str]) -> None:
+    intended = parse_script(scripts["R2"])
+    current = future(Config(), remediate(Config(), intended, SCHEMA))
+    eoip = next(current.find("/interface eoip", name="eoip-hub"))
+    eoip.values["mac-address"] = "02:AA:BB:CC:DD:EE"  # the router picks one for every tunnel
+    assert converged(current, intended)
+    eoip.values["keepalive"] = "5s,3"  # known default (10s,10): put back
+    assert remediate(current, intended, SCHEMA).commands == [
+        '/interface eoip set [ find where name="eoip-hub" ] keepalive=10s,10']
+
+
+def test_owned_items_no_longer_intended_are_removed_in_reverse_dependency_order() -> None:
+    current = parse_script(
+        "/ip ipsec policy group\nadd name=old\n"
+        "/ip ipsec peer\nadd comment=ikefleet name=old-peer address=192.0.2.9/32\n"
+        "/ip ipsec identity\nadd comment=ikefleet peer=old-peer secret=Old-Secret-99\n"
+        "/ip address\nadd address=10.0.0.1/30 comment=ikefleet interface=eoip-x network=10.0.0.0\n"
+        "/interface eoip\nadd comment=ikefleet name=eoip-x remote-address=192.0.2.9 tunnel-id=7\n"
+    )
+    rem = remediate(current, Config(), SCHEMA)
+    assert rem.commands == [
+        '/ip address remove [ find where address=10.0.0.1/30 and interface="eoip-x" ]',  # unique key
+        '/ip ipsec identity remove [ find where peer="old-peer" and comment="ikefleet" ]',  # key not unique
+        '/ip ipsec peer remove [ find where name="old-peer" ]',
+        '/interface eoip remove [ find where name="eoip-x" ]',
+    ]  # the policy group carries no marker: not ours to remove
+    assert rem.rollback[0].startswith("/interface eoip add comment=ikefleet name=eoip-x")
+    assert "secret=Old-Secret-99" in rem.rollback[2]
+    assert all("Old-Secret-99" not in line for line in rem.diff())
+    assert same(future(future(current, rem), rem.inverse()), current)
+
+
+def test_adds_follow_dependencies(scripts: dict[str, str]) -> None:
+    rem = remediate(Config(), parse_script(scripts["R1"]), SCHEMA)
+    menus = [c.split(" add ")[0] for c in rem.commands if " add " in c]
+    order = ["/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile", "/ip ipsec peer",
+             "/ip ipsec identity", "/ip ipsec policy"]
+    assert [menus.index(m) for m in order] == sorted(menus.index(m) for m in order)
+    assert menus.index("/interface bridge") < menus.index("/ip address")
+    assert menus.index("/ip address") < menus.index("/routing ospf network")
+    assert menus.index("/interface eoip") < menus.index("/routing ospf interface")
+    assert rem.rollback[-1].startswith("/interface bridge remove")
+
+
+def test_firewall_rules_go_before_the_users_rules(scripts: dict[str, str]) -> None:
+    current = parse_script(USER_CONFIG)
+    intended = parse_script(scripts["R1"])
+    rem = remediate(current, intended, SCHEMA)
+    adds = [c for c in rem.commands if c.startswith("/ip firewall filter add")]
+    assert len(adds) == 2
+    anchor = (
+        'place-before=[ find where action=accept and chain="input" and connection-state=established,related ]'
+    )
+    assert all(c.endswith(anchor) for c in adds)
+    rules = future(current, rem).items("/ip firewall filter")
+    assert [r.comment for r in rules] == ["ikefleet", "ikefleet", "", ""]
+    assert [r.values.get("protocol") for r in rules[:2]] == ["udp", "ipsec-esp"]
+
+
+def test_new_rule_goes_before_the_next_intended_rule_that_exists(scripts: dict[str, str]) -> None:
+    intended = parse_script(scripts["R2"])
+    current = future(Config(), remediate(Config(), intended, SCHEMA))
+    del current.items("/routing filter")[0]  # the first ospf-out accept is gone
+    rem = remediate(current, intended, SCHEMA)
+    assert len(rem.commands) == 1 and "place-before=" in rem.commands[0]
+    after = future(current, rem)
+    assert normalized(after, SCHEMA)["/routing filter"] == normalized(intended, SCHEMA)["/routing filter"]
+
+
+def test_default_items_only_get_the_intended_fields(scripts: dict[str, str]) -> None:
+    current = parse_script(
+        "/routing ospf instance\nset [ find default=yes ] distribute-default=always-as-type-1\n"
+    )
+    rem = remediate(current, parse_script(scripts["R2"]), SCHEMA)
+    sets = [c for c in rem.commands if c.startswith("/routing ospf instance")]
+    assert sets == ["/routing ospf instance set [ find default=yes ] redistribute-connected=as-type-1 "
+                    "router-id=192.168.2.1"]
+    assert "/routing ospf instance set [ find default=yes ] redistribute-connected=no router-id=0.0.0.0" in (
+        rem.rollback)
+
+
+def test_unmarked_item_matching_the_intent_is_adopted(scripts: dict[str, str]) -> None:
+    intended = parse_script(scripts["R2"])
+    current = future(Config(), remediate(Config(), intended, SCHEMA))
+    peer = next(current.find("/ip ipsec peer", name="hub"))
+    peer.comment = "set up by hand"
+    rem = remediate(current, intended, SCHEMA)
+    assert rem.commands == ['/ip ipsec peer set [ find where name="hub" ] comment=ikefleet']
+    assert rem.rollback == ['/ip ipsec peer set [ find where name="hub" ] comment="set up by hand"']
+
+
+def test_secrets_masked_in_the_diff_but_present_in_commands() -> None:
+    tunnel = "/interface eoip\nadd comment=ikefleet ipsec-secret={} name=e remote-address=192.0.2.1"
+    current = parse_script(tunnel.format("Old-Key-1"))
+    intended = parse_script(
+        tunnel.format("New-Key-2") + "\n/ip ipsec identity\nadd comment=ikefleet peer=p secret=S3cr3t-X\n"
+    )
+    rem = remediate(current, intended, SCHEMA)
+    text = "\n".join(rem.diff())
+    assert MASK in text and "New-Key-2" not in text and "Old-Key-1" not in text and "S3cr3t-X" not in text
+    assert any("ipsec-secret=New-Key-2" in c for c in rem.commands)
+    assert any("ipsec-secret=Old-Key-1" in c for c in rem.rollback)
+    assert any("secret=S3cr3t-X" in c for c in rem.commands)
+
+
+def test_settings_unset_field_rolls_back_with_unset() -> None:
+    current = parse_script("/ip ipsec peer\nadd comment=ikefleet name=p\n")
+    intended = parse_script("/ip ipsec peer\nadd comment=ikefleet local-address=192.0.2.1 name=p\n")
+    rem = remediate(current, intended, SCHEMA)
+    assert rem.rollback == ['/ip ipsec peer unset [ find where name="p" ] value-name=local-address']
+    assert same(future(future(current, rem), rem.inverse()), current)
+
+
+# --------------------------------------------------------------------------------------------- hypothesis
+
+
+def _alter(item: Item, menu_path: str, choice: int) -> None:
+    menu = SCHEMA.menu(menu_path) if SCHEMA.has_menu(menu_path) else None
+    fields = [f for f in (menu.writable_fields.values() if menu else []) if f.type in ("enum", "bool", "int")]
+    if not fields:
+        item.disabled = not item.disabled
+        return
+    fld = fields[choice % len(fields)]
+    if fld.type == "enum" and fld.values:
+        item.values[fld.name] = fld.values[choice % len(fld.values)]
+    elif fld.type == "bool":
+        item.values[fld.name] = "yes" if item.values.get(fld.name, fld.default) == "no" else "no"
+    else:
+        item.values[fld.name] = str((fld.min or 1) + choice % 50)
+
+
+ACTIONS = st.lists(
+    st.tuples(st.sampled_from(["drop", "alter", "add-owned", "add-user", "unmark"]), st.integers(0, 10_000)),
+    max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=ACTIONS, host=st.sampled_from(["R1", "R2"]))
+def test_perturbed_routers_converge_and_roll_back(scripts: dict[str, str], actions: list, host: str) -> None:
+    intended = parse_script(scripts[host])
+    current = future(parse_script(USER_CONFIG), remediate(parse_script(USER_CONFIG), intended, SCHEMA))
+    for action, n in actions:
+        paths = sorted(p for p, items in current.menus.items() if items)
+        path = paths[n % len(paths)]
+        items = current.items(path)
+        item = items[n % len(items)]
+        if action == "drop":
+            items.remove(item)
+        elif action == "alter":
+            _alter(item, path, n)
+        elif action == "add-owned":
+            current.add("/routing ospf network", {"area": "backbone", "network": f"10.{n % 250}.0.0/24"},
+                        comment="ikefleet")
+        elif action == "add-user":
+            rule = {"chain": "forward", "action": "drop", "dst-port": str(n % 65535 + 1), "protocol": "tcp"}
+            current.add("/ip firewall filter", rule)
+        elif action == "unmark" and item.comment == "ikefleet":
+            item.comment = ""
+    before = clone(current)
+    rem = remediate(current, intended, SCHEMA)
+    assert same(current, before)  # remediate does not touch its inputs
+    after = future(current, rem)
+    assert converged(after, intended)
+    assert unowned(after, intended) == unowned(current, intended)
+    restored = future(after, rem.inverse())
+    assert same(restored, current)
+    assert isinstance(rem, Remediation)
+    assert len(rem.rollback) >= len([c for c in rem.commands if " add " in c])
