@@ -23,6 +23,14 @@ CTRL_D = "\x04"
 SAFE_MODE_BATCH = 80
 
 
+def _strip_echo(output: str, command: str) -> str:
+    """Drop the echoed `[user@id] <SAFE> command` line netmiko leaves when the prompt is not `... > `."""
+    first, _, rest = output.partition("\n")
+    if first.rstrip().endswith(command.strip()) and first.lstrip().startswith("["):
+        return rest
+    return output
+
+
 class DeviceError(Exception):
     """A command the router refused, with the RouterOS error text; the command's secrets are masked."""
 
@@ -52,6 +60,7 @@ class Device:
             strip_command=True,
             cmd_verify=True,
         )
+        output = _strip_echo(output, command)
         error = detect_error(output)
         if error is not None:
             raise DeviceError(self.host, command, error.text)
@@ -73,11 +82,12 @@ class Device:
     def abort(self) -> None:
         """Undo everything done in this safe-mode window: Ctrl-D ends the session and RouterOS unrolls.
 
-        The connection is unusable afterwards; Nornir's next `get_connection` opens a new one.
+        The transport is closed without `quit` (which would keep the changes). The connection is unusable
+        afterwards; Nornir's next `get_connection` opens a new one.
         """
-        try:
+        with contextlib.suppress(Exception):
             self.connection.write_channel(CTRL_D)
-        finally:
-            self.in_safe_mode = False
-            with contextlib.suppress(Exception):  # the session is gone either way
-                self.connection.disconnect()
+        self.in_safe_mode = False
+        for handle in ("remote_conn", "remote_conn_pre"):
+            with contextlib.suppress(Exception):
+                getattr(self.connection, handle).close()

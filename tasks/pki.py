@@ -131,12 +131,21 @@ class Bundle:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+def storage(dev: Device) -> str:
+    """`flash/` on RouterBOARDs whose persistent storage is that directory, else '' (CCR, CHR)."""
+    count = dev.send('/file print count-only where name="flash"').strip()
+    return "flash/" if count.isdigit() and int(count) > 0 else ""
+
+
+# netmiko's MikroTik transfer always addresses `flash/<file>`; a router without `flash/` takes that as the
+# root. Its size check reads `/file print ... name="flash/<file>"`, which misses root files, so the import
+# result is the check instead (a truncated PKCS#12 fails to decrypt).
 def _get(dev: Device, name: str, local: Path) -> None:
     file_transfer(
         dev.connection,
-        source_file=name,
+        source_file=name.removeprefix("flash/"),
         dest_file=str(local),
-        file_system="",
+        file_system="flash",
         direction="get",
         overwrite_file=True,
         verify_file=False,
@@ -147,34 +156,52 @@ def _put(dev: Device, local: Path, name: str) -> None:
     file_transfer(
         dev.connection,
         source_file=str(local),
-        dest_file=name,
-        file_system="",
+        dest_file=name.removeprefix("flash/"),
+        file_system="flash",
         direction="put",
         overwrite_file=True,
         verify_file=False,
     )
 
 
-def issue_branch(
-    task: Task, *, branch: str, client: str, ca: str, server: str, policy: CertPolicy, force: bool = False
+def ensure_clients(
+    task: Task, *, clients: list[str], ca: str, policy: CertPolicy, renew: tuple[str, ...] = ()
 ) -> Result:
-    """On the hub: make sure `client` is valid, export it for `branch`, fetch the files to the jump host.
+    """On the hub: every branch's client certificate exists and is valid (the hub's identities name them).
 
-    `Result.result` is the Bundle; the caller installs it on the branch and then discards it.
+    `Result.result` maps each client certificate name to its fingerprint on the hub.
     """
     dev = device(task)
     certs = read_certificates(dev)
-    reason = "renewal requested" if force else renewal_reason(certs.get(client), policy, datetime.now(UTC))
-    if reason:
+    now = datetime.now(UTC)
+    issued: list[str] = []
+    for client in clients:
+        reason = "renewal requested" if client in renew else renewal_reason(certs.get(client), policy, now)
+        if not reason:
+            continue
         if client in certs:
             dev.send(f'/certificate remove [find where name="{client}"]')
         _issue(
             dev, client, key_usage=TUNNEL_KEY_USAGE, days=policy.days_valid, key_size=policy.key_size, ca=ca
         )
+        issued.append(f"{client} ({reason})")
+    if issued:
         certs = read_certificates(dev)
+    fingerprints = {c: certs[c].get("fingerprint", "") for c in clients if c in certs}
+    summary = f"issued {', '.join(issued)}" if issued else "client certificates valid"
+    return Result(host=task.host, changed=bool(issued), result=fingerprints, diff=summary)
+
+
+def export_bundle(task: Task, *, branch: str, client: str, ca: str, server: str) -> Result:
+    """On the hub: export `client` (PKCS#12, random passphrase), the CA and the server certificate, and
+    fetch them to a private temporary directory on the jump host. `Result.result` is the Bundle; the
+    caller installs it on the branch and then discards it.
+    """
+    dev = device(task)
+    certs = read_certificates(dev)
     passphrase = random.token_urlsafe(18)
     register(passphrase)
-    base = f"{EXPORT_PREFIX}{branch}"
+    base = f"{storage(dev)}{EXPORT_PREFIX}{branch}"
     directory = Path(tempfile.mkdtemp(prefix="ikefleet-pki-"))
     names = {"client": f"{base}-client", "ca": f"{base}-ca", "server": f"{base}-server"}
     files = {
@@ -193,7 +220,7 @@ def issue_branch(
             f"file-name={names['server']}"
         )
         for name in files.values():
-            _get(dev, name, directory / name)
+            _get(dev, name, directory / Path(name).name)
     except Exception:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -202,13 +229,13 @@ def issue_branch(
             dev.send(f'/file remove [find where name="{name}"]')
     bundle = Bundle(
         directory,
-        directory / files["client"],
-        directory / files["ca"],
-        directory / files["server"],
+        directory / Path(files["client"]).name,
+        directory / Path(files["ca"]).name,
+        directory / Path(files["server"]).name,
         passphrase,
         certs[client].get("fingerprint", ""),
     )
-    return Result(host=task.host, changed=bool(reason), result=bundle)
+    return Result(host=task.host, changed=False, result=bundle)
 
 
 def installed_fingerprint(task: Task, client: str) -> str | None:
@@ -223,6 +250,7 @@ def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: 
     """On the branch: import the CA, the hub's server certificate and the branch's own (with key)."""
     dev = device(task)
     certs = read_certificates(dev)
+    prefix = storage(dev)
     try:
         for local, name, passphrase in (
             (bundle.ca_pem, ca, ""),
@@ -231,13 +259,14 @@ def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: 
         ):
             if name in certs:
                 dev.send(f'/certificate remove [find where name="{name}"]')
-            _put(dev, local, local.name)
+            remote = prefix + local.name
+            _put(dev, local, remote)
             try:
                 out = dev.send(
-                    f'/certificate import file-name={local.name} name={name} passphrase="{passphrase}"'
+                    f'/certificate import file-name={remote} name={name} passphrase="{passphrase}"'
                 )
             finally:
-                dev.send(f'/file remove [find where name="{local.name}"]')
+                dev.send(f'/file remove [find where name="{remote}"]')
             if "decryption-failures: 0" not in out and passphrase:
                 return Result(host=task.host, failed=True, result=f"import of {name} failed: {out.strip()}")
     finally:

@@ -11,6 +11,7 @@ SUBCOMMANDS = [
     "ikefleet.cli.plan",
     "ikefleet.cli.render",
     "ikefleet.cli.lab",
+    "ikefleet.cli.rollout",
     "ikefleet.cli.parse",
 ]
 

@@ -1,0 +1,110 @@
+"""`ikefleet rollout`: the main job. Thin: options in, runbooks.rollout does the work, summary out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ikefleet.rundir import LockedError
+from ikefleet.secrets import SecretsError
+from ikefleet.validate import InventoryError
+from ikefleet.waves import Amount
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "rollout",
+        help="converge the hub, then the branches in waves (idempotent, safe mode, dry run)",
+        description="Roll the intended configuration out: hub first, then a canary wave and waves of "
+        "branches; each wave waits until its tunnels are up. Re-runs send only what differs.",
+    )
+    p.add_argument(
+        "-c", "--config", default="config.yaml", help="Nornir/ikefleet config (default: %(default)s)"
+    )
+    p.add_argument("--secrets", type=Path, help="YAML secrets file (chmod 600); overrides config")
+    p.add_argument("--dry-run", action="store_true", help="show the per-host diff, change nothing")
+    p.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="HOST|GROUP",
+        help="only these hosts or groups (repeatable; groups: responder, initiators)",
+    )
+    p.add_argument(
+        "--canary", type=int, default=1, metavar="N", help="branches in the first wave (%(default)s)"
+    )
+    p.add_argument(
+        "--wave-size",
+        default="25%",
+        metavar="N|P%",
+        help="branches per later wave, a count or a percentage (%(default)s)",
+    )
+    p.add_argument(
+        "--max-fail",
+        default=None,
+        metavar="N|P%",
+        help="stop further waves once more hosts than this have failed (count or percent)",
+    )
+    p.add_argument(
+        "--gate-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long a wave may take to bring its tunnels up (%(default)s)",
+    )
+    p.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
+    p.set_defaults(func=run)
+
+
+def _table(summary: object) -> Table:
+    table = Table(title="rollout summary")
+    for column in ("host", "status", "commands", "detail"):
+        table.add_column(column)
+    order = {"failed": 0, "skipped": 1, "changed": 2, "would-change": 3, "unchanged": 4}
+    hosts = summary.hosts  # type: ignore[attr-defined]
+    for name, outcome in sorted(hosts.items(), key=lambda kv: (order.get(kv[1].status, 9), kv[0])):
+        table.add_row(name, outcome.status, str(outcome.commands), outcome.error)
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+
+    try:
+        options = RolloutOptions(
+            config=Path(args.config),
+            dry_run=args.dry_run,
+            limit=tuple(args.limit),
+            canary=args.canary,
+            wave_size=Amount.parse(args.wave_size, option="--wave-size"),
+            max_fail=None if args.max_fail is None else Amount.parse(args.max_fail, option="--max-fail"),
+            gate_timeout_s=args.gate_timeout,
+            secrets_file=args.secrets,
+        )
+        console = Console(stderr=True)
+        rollout = Rollout(options, progress=lambda line: console.print(line, markup=False, highlight=False))
+        summary = rollout.run()
+    except InventoryError as exc:
+        print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INPUT
+    except (ValueError, SecretsError, LockedError, FileNotFoundError) as exc:
+        print(f"ikefleet rollout: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2, sort_keys=True))
+    else:
+        out = Console()
+        out.print(_table(summary))
+        if summary.stopped:
+            out.print(f"stopped: {summary.stopped}", markup=False)
+        out.print(f"run directory: {summary.run_dir}", markup=False)
+    return EXIT_FAILED if summary.failed else EXIT_OK

@@ -1,0 +1,301 @@
+"""`ikefleet rollout`: hub first, then branches in waves, each wave gated on its tunnels coming up.
+
+The order of a run: validate the inventory (nothing contacted on error), take the lock, write the plan to a
+new run directory, converge the hub (PKI, then configuration), then for each wave: issue the wave's
+certificates on the hub, install them and converge the branches in parallel, wait until the wave's tunnels
+are established and OSPF is Full, and stop when failures exceed --max-fail.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ikefleet.tasks import pki
+from ikefleet.tasks.converge import Outcome, converge
+from ikefleet.tasks.state import TunnelState, tunnel_state
+from nornir.core import Nornir
+from nornir.core.filter import F
+from nornir.core.task import AggregatedResult, Result, Task
+
+from ikefleet.intent import render_host
+from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
+from ikefleet.plan import Plan, build_plan
+from ikefleet.redact import scrub
+from ikefleet.rundir import RunDir, exclusive
+from ikefleet.secrets import load_secrets
+from ikefleet.waves import Amount, over_budget, plan_waves
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    config: Path
+    dry_run: bool = False
+    limit: tuple[str, ...] = ()  # host or group names
+    canary: int = 1
+    wave_size: Amount = field(default_factory=lambda: Amount(25, True))
+    max_fail: Amount | None = None
+    gate_timeout_s: float = 120.0
+    secrets_file: Path | None = None
+
+
+@dataclass
+class Summary:
+    run_dir: Path
+    dry_run: bool
+    hosts: dict[str, Outcome] = field(default_factory=dict)
+    waves: list[list[str]] = field(default_factory=list)
+    stopped: str = ""
+
+    @property
+    def failed(self) -> list[str]:
+        return [h for h, o in self.hosts.items() if o.status == "failed"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_dir": str(self.run_dir),
+            "dry_run": self.dry_run,
+            "stopped": self.stopped,
+            "waves": self.waves,
+            "hosts": {
+                h: {"status": o.status, "commands": o.commands, "error": o.error}
+                for h, o in self.hosts.items()
+            },
+        }
+
+
+Progress = Callable[[str], None]
+
+
+def _selected(fleet: Fleet, limit: tuple[str, ...]) -> tuple[bool, list[str]]:
+    """(hub selected, branches selected) for --limit host/group names (empty: everything)."""
+    names = [b.name for b in fleet.branches]
+    if not limit:
+        return True, names
+    wanted = set(limit)
+    hub = fleet.hub.name in wanted or "responder" in wanted
+    branches = names if "initiators" in wanted else [n for n in names if n in wanted]
+    return hub, branches
+
+
+def _outcome(result: AggregatedResult, host: str) -> Outcome:
+    multi = result[host]
+    for r in multi:
+        if isinstance(r.result, Outcome):
+            return r.result
+    error = scrub(str(multi.exception or multi[0].result))
+    return Outcome(host, "failed", error=error)
+
+
+class Rollout:
+    def __init__(self, options: RolloutOptions, progress: Progress = lambda _: None) -> None:
+        self.options = options
+        self.progress = progress
+        self.fleet = load_inventory(options.config)
+        self.plan: Plan = build_plan(self.fleet)
+        self.fleet_config = read_config(options.config)
+        self.secrets = load_secrets(options.secrets_file or self.fleet_config.secrets_file)
+        self.data_dir = self.fleet_config.path.parent / ".ikefleet"
+        self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
+        self.fingerprints: dict[str, str] = {}
+
+    def run(self) -> Summary:
+        with exclusive(self.data_dir):
+            run = RunDir(self.data_dir, "rollout")
+            run.write_json("plan.json", self.plan.to_json())
+            nr = init_nornir(self.options.config, self.options.secrets_file)
+            try:
+                return self._run(nr, run)
+            finally:
+                nr.close_connections()
+
+    def _record(self, summary: Summary, run: RunDir, outcome: Outcome) -> None:
+        summary.hosts[outcome.host] = outcome
+        run.append_result(outcome.to_json())
+        self.progress(f"{outcome.host}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
+
+    def _run(self, nr: Nornir, run: RunDir) -> Summary:
+        opts = self.options
+        summary = Summary(run.path, opts.dry_run)
+        hub_selected, branches = _selected(self.fleet, opts.limit)
+        hub_name = self.fleet.hub.name
+        hub = nr.filter(name=hub_name)
+        if hub_selected:
+            outcome = self._converge_hub(hub, run)
+            self._record(summary, run, outcome)
+            if outcome.status == "failed":
+                summary.stopped = f"hub {hub_name} failed: branches not touched"
+                for name in branches:
+                    self._record(summary, run, Outcome(name, "skipped", error="hub failed"))
+                return summary
+        waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size)
+        summary.waves = waves
+        for number, wave in enumerate(waves, start=1):
+            self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
+            for outcome in self._converge_wave(nr, hub, wave, run):
+                self._record(summary, run, outcome)
+            if not opts.dry_run:
+                self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
+            if over_budget(len(summary.failed), len(branches) + int(hub_selected), opts.max_fail):
+                rest = [h for w in waves[number:] for h in w]
+                summary.stopped = (
+                    f"{len(summary.failed)} host(s) failed, more than --max-fail "
+                    f"{opts.max_fail}: {len(rest)} host(s) in later waves not touched"
+                )
+                for name in rest:
+                    self._record(summary, run, Outcome(name, "skipped", error="stopped by --max-fail"))
+                break
+        run.write_json("summary.json", summary.to_json())
+        return summary
+
+    def _converge_hub(self, hub: Nornir, run: RunDir) -> Outcome:
+        """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),
+        then the hub's configuration."""
+        h = self.plan.hub
+        if not self.options.dry_run:
+            steps = (
+                (
+                    pki.ensure_authority,
+                    {
+                        "ca": h.ca_certificate,
+                        "server": h.server_certificate,
+                        "hub_wan": str(h.wan_address),
+                        "policy": self.policy,
+                    },
+                ),
+                (
+                    pki.ensure_clients,
+                    {
+                        "clients": [b.client_certificate for b in self.plan.branches],
+                        "ca": h.ca_certificate,
+                        "policy": self.policy,
+                    },
+                ),
+            )
+            for step, params in steps:
+                res = hub.run(task=step, on_failed=True, **params)
+                if res[h.name].failed:
+                    return Outcome(h.name, "failed", error=_failure(res, h.name))
+                if step is pki.ensure_clients:
+                    self.fingerprints = res[h.name][0].result
+        script = render_host(self.fleet, self.plan, h.name)
+        res = hub.run(
+            task=converge,
+            on_failed=True,
+            intended_script=script,
+            run=run,
+            dry_run=self.options.dry_run,
+            backup_password=self.secrets.backup_password,
+        )
+        return _outcome(res, h.name)
+
+    def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir) -> list[Outcome]:
+        """Certificates the wave lacks are exported on the hub one by one (one hub session), then every
+        branch of the wave installs them and converges in parallel."""
+        h = self.plan.hub
+        bundles: dict[str, pki.Bundle] = {}
+        failed: list[Outcome] = []
+        if not self.options.dry_run:
+            installed = nr.filter(F(name__in=wave)).run(task=_installed_fingerprint, plan=self.plan)
+            for name in wave:
+                b = self.plan.branch(name)
+                if not installed[name].failed and installed[name][0].result == self.fingerprints.get(
+                    b.client_certificate
+                ):
+                    continue
+                res = hub.run(
+                    task=pki.export_bundle,
+                    on_failed=True,
+                    branch=name,
+                    client=b.client_certificate,
+                    ca=h.ca_certificate,
+                    server=h.server_certificate,
+                )
+                if res[h.name].failed:
+                    failed.append(
+                        Outcome(
+                            name,
+                            "failed",
+                            error="exporting its certificate on the hub failed: " + _failure(res, h.name),
+                        )
+                    )
+                else:
+                    bundles[name] = res[h.name][0].result
+        ok = [n for n in wave if n not in {o.host for o in failed}]
+        try:
+            result = nr.filter(F(name__in=ok)).run(
+                task=_converge_branch, rollout=self, bundles=bundles, run=run
+            )
+        finally:
+            for bundle in bundles.values():
+                bundle.discard()
+        return failed + [_outcome(result, name) for name in ok]
+
+    def _gate(self, nr: Nornir, wave: list[str], summary: Summary, run: RunDir) -> None:
+        """Wait until every branch of the wave shows IKE established and OSPF Full, or time out."""
+        if not wave:
+            return
+        deadline = time.monotonic() + self.options.gate_timeout_s
+        pending = list(wave)
+        states: dict[str, TunnelState] = {}
+        while pending:
+            res = nr.filter(F(name__in=pending)).run(
+                task=tunnel_state,
+                hub_wan=str(self.plan.hub.wan_address),
+                hub_router_id=str(self.plan.hub.router_id),
+            )
+            for name in list(pending):
+                if not res[name].failed and res[name][0].result.up:
+                    pending.remove(name)
+                elif not res[name].failed:
+                    states[name] = res[name][0].result
+            if not pending or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        for name in pending:
+            state = states.get(name)
+            why = state.describe() if state else "state could not be read"
+            outcome = summary.hosts[name]
+            outcome.status = "failed"
+            outcome.error = f"tunnel not up after {self.options.gate_timeout_s:.0f}s: {why}"
+            run.append_result(outcome.to_json())
+            self.progress(f"{name}: failed ({outcome.error})")
+
+
+def _failure(result: AggregatedResult, host: str) -> str:
+    multi = result[host]
+    failed = next((r for r in multi if r.failed), multi[0])
+    return scrub(str(failed.exception or failed.result))
+
+
+def _installed_fingerprint(task: Task, plan: Plan) -> Result:
+    client = plan.branch(task.host.name).client_certificate
+    return Result(host=task.host, result=pki.installed_fingerprint(task, client))
+
+
+def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bundle], run: RunDir) -> Result:
+    name = task.host.name
+    h = rollout.plan.hub
+    bundle = bundles.get(name)
+    if bundle is not None:
+        res = task.run(
+            task=pki.install_branch,
+            bundle=bundle,
+            client=rollout.plan.branch(name).client_certificate,
+            ca=h.ca_certificate,
+            server=h.server_certificate,
+        )
+        if res.failed:
+            error = scrub(str(res[0].exception or res[0].result))
+            return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=error))
+    script = render_host(rollout.fleet, rollout.plan, name)
+    return task.run(
+        task=converge,
+        intended_script=script,
+        run=run,
+        dry_run=rollout.options.dry_run,
+        backup_password=rollout.secrets.backup_password,
+    )[0]

@@ -1,0 +1,133 @@
+"""Bring one router's managed configuration to the intended one: read, diff, back up, push in safe mode.
+
+Only the minimal add/set/remove commands are sent. Each safe-mode window holds at most SAFE_MODE_BATCH
+changes (RouterOS keeps 100 actions of safe-mode history); the router's own post-check (re-read, diff again:
+nothing may be left) runs before the last window is released. Any refusal, drop or failed post-check
+undoes the open window on the router, and earlier windows are undone by pushing the way back to the
+configuration read at the start, so a failed host ends as it began.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nornir.core.task import Result, Task
+
+from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError
+from ikefleet.diff import Remediation, remediate
+from ikefleet.redact import scrub
+from ikefleet.routeros.config import Config
+from ikefleet.routeros.schema import load_schema
+from ikefleet.routeros.script import parse_script
+from ikefleet.rundir import RunDir
+
+from .device import device, drop
+
+READ_CONFIG = "/export terse hide-sensitive"
+
+
+@dataclass
+class Outcome:
+    """What happened on one host; one JSON line of the run directory."""
+
+    host: str
+    status: str  # unchanged | changed | would-change | failed
+    commands: int = 0  # configuration commands sent (0 on a dry run)
+    changes: list[str] = field(default_factory=list)
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_config(dev: Device) -> tuple[str, Config]:
+    text = dev.send(READ_CONFIG)
+    return text, parse_script(text)
+
+
+def plan_changes(current: Config, intended_script: str, major: int = 6) -> Remediation:
+    return remediate(current, parse_script(intended_script), load_schema(major))
+
+
+def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int]) -> None:
+    """Send commands in safe-mode windows; raise on the first refusal. `sent[0]` counts what was sent."""
+    batches = [commands[i : i + SAFE_MODE_BATCH] for i in range(0, len(commands), SAFE_MODE_BATCH)]
+    for number, batch in enumerate(batches, start=1):
+        dev.enter_safe_mode()
+        for command in batch:
+            sent[0] += 1
+            dev.send(command)
+        if number == len(batches):
+            post_check()
+        dev.leave_safe_mode()
+
+
+def converge(
+    task: Task,
+    *,
+    intended_script: str,
+    run: RunDir | None = None,
+    dry_run: bool = False,
+    backup_password: str | None = None,
+    major: int = 6,
+) -> Result:
+    host = task.host.name
+    dev = device(task)
+    before_text, before = read_config(dev)
+    remediation = plan_changes(before, intended_script, major)
+    changes = remediation.diff()
+    if run is not None:
+        run.write_text(f"diffs/{host}.diff", "\n".join(changes) + ("\n" if changes else ""))
+    if not remediation.commands:
+        return Result(host=task.host, changed=False, result=Outcome(host, "unchanged"))
+    if dry_run:
+        outcome = Outcome(host, "would-change", 0, changes)
+        return Result(host=task.host, changed=True, diff="\n".join(changes), result=outcome)
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    if run is not None:
+        run.write_text(f"backups/{host}.rsc", before_text)
+    if backup_password:
+        dev.send(f"/system backup save name=ikefleet-{stamp} password={backup_password}")
+
+    def post_check() -> None:
+        _, now = read_config(dev)
+        left = plan_changes(now, intended_script, major)
+        if left.commands:
+            raise DeviceError(
+                host, "post-check", "configuration differs after the push: " + "; ".join(left.diff()[:5])
+            )
+
+    sent = [0]
+    try:
+        _push(dev, remediation.commands, post_check, sent)
+    except Exception as exc:  # refusal, drop, timeout, failed post-check: undo and report
+        error = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
+        dev.abort()
+        drop(task)
+        restore_error = _restore(task, before, major)
+        message = scrub(f"{error}" + (f"; restoring failed: {restore_error}" if restore_error else ""))
+        outcome = Outcome(host, "failed", sent[0], changes, message)
+        return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
+    return Result(
+        host=task.host,
+        changed=True,
+        diff="\n".join(changes),
+        result=Outcome(host, "changed", sent[0], changes),
+    )
+
+
+def _restore(task: Task, before: Config, major: int) -> str:
+    """Undo windows already released: push the way back to `before`. Returns an error text or ''."""
+    try:
+        dev = device(task)
+        _, now = read_config(dev)
+        back = remediate(now, before, load_schema(major))
+        if back.commands:
+            _push(dev, back.commands, lambda: None, [0])
+        return ""
+    except Exception as exc:
+        drop(task)
+        return str(exc.error if isinstance(exc, DeviceError) else exc)
