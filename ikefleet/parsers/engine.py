@@ -26,6 +26,7 @@ class RawRecord:
     comment: str | None = None
     values: dict[str, str] = field(default_factory=dict)
     printed: bool = True  # False for as-value / JSON items, which carry no flag letters
+    from_table: bool = False  # its values come from table columns, whose headers may be cut short
 
 
 # "Flags: X - disabled, A - active, D - dynamic,"  /  "Flags: D - DYNAMIC; X - DISABLED, I - INACTIVE"
@@ -278,6 +279,7 @@ class _Reader:
             if not all(_FLAGS_TOKEN_RE.match(w) for w in words):
                 raise ParseError(self.command, f"unreadable table row {stripped[:40]!r}", lineno)
             record = self._start(index, letters, lineno)
+            record.from_table = True
             if comment is not None:
                 record.comment = comment
             self.current = None

@@ -87,6 +87,8 @@ INTERFACE = Spec(
     flags={n: n for n in ("disabled", "inactive", "dynamic", "passive")},
     aliases=_DR,
     post=_interface_from_address,
+    # v6 table: "INTERFACE COST PRI NETWORK-TYPE AUT... AUTHENTICATIO..." at 80 columns
+    columns=("interface", "cost", "priority", "network-type", "authentication", "authentication-key"),
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypedDict, get_args, get_origin, get_type_hints
 from ikefleet.parsers.engine import RawRecord, parse_print, parse_settings
 from ikefleet.parsers.errors import CommandFailed, ParseError, detect_error
 from ikefleet.parsers.values import (
+    SECRET_FIELDS,
     Bytes,
     Milliseconds,
     Percent,
@@ -23,6 +24,7 @@ from ikefleet.parsers.values import (
     byte_count,
     comma_list,
     integer,
+    is_secret,
     milliseconds,
     percent,
     seconds,
@@ -79,6 +81,8 @@ class Spec:
     # record fields that change by themselves (counters, ages, timers, session ids): comparing two
     # snapshots, or a snapshot with the expected state, must ignore them (pyATS Ops style)
     volatile: frozenset[str] = frozenset()
+    # the table's columns in print order (RouterOS names): resolves headers cut to their width
+    columns: tuple[str, ...] = ()
     post: Callable[[dict[str, Any]], None] | None = None  # derived fields, after conversion
 
 
@@ -101,13 +105,29 @@ def _field_name(key: str, spec: Spec) -> str:
     return key.lstrip(".").replace("-", "_").replace(".", "_").lower()
 
 
+_SECRET = "\0secret"  # what a truncated header resolves to when it may name a secret column
+
+
 def _truncated(key: str, spec: Spec, used: set[str]) -> str | None:
-    """A table header cut to its column ("AUT...", "PRI"): the first schema field it starts."""
-    stem = _field_name(key.rstrip("."), spec)
+    """A table header cut to its column ("AUT...", "PRI"): the first unused column it starts.
+
+    Candidates are the spec's declared table columns (RouterOS names, print order) or else the schema's
+    fields. A header that resolves to a secret, or could name one when no column list says otherwise,
+    resolves to `_SECRET` and its value is dropped.
+    """
+    stem = key.rstrip(".").lower().replace("_", "-")
     if not stem:
         return None
+    if spec.columns:
+        for column in spec.columns:
+            name = _field_name(column, spec)
+            if column.startswith(stem) and name not in used:
+                return _SECRET if is_secret(column) else name
+        return None
+    if any(secret.startswith(stem) for secret in SECRET_FIELDS):
+        return _SECRET
     for name, (hint, _) in _fields(spec.record).items():
-        if name.startswith(stem) and name not in used and hint is not bool:
+        if name.replace("_", "-").startswith(stem) and name not in used and hint is not bool:
             return name
     return None
 
@@ -136,17 +156,23 @@ def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
                 record[name] = True
     extra: dict[str, str] = {}
     plan = _PLANS.setdefault(id(spec), {})
+    used: set[str] = set(record)
     for key, value in raw.values.items():
         step = plan.get(key)
         if step is None:
             name = _field_name(key, spec)
-            if name not in fields or key.endswith("..."):
-                # a truncated header depends on the fields already used: not cached
-                name = _truncated(key, spec, set(record)) or ""
+            if key.endswith("...") or (name not in fields and raw.from_table):
+                # a header cut to its column: depends on the columns already used, so not cached
+                name = _truncated(key, spec, used) or ""
+                if name == _SECRET:
+                    continue
                 step = (name, fields[name][0], fields[name][1]) if name else ("", None, None)
-            else:
+            elif name in fields:
                 step = plan[key] = (name, fields[name][0], fields[name][1])
+            else:
+                step = plan[key] = ("", None, None)
         name, hint, converter = step
+        used.add(name)
         if not name:
             extra[key] = value
             continue

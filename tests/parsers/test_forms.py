@@ -16,6 +16,7 @@ from ikefleet.parsers import (
     parse_generic,
     parse_installed_sa,
     parse_ntp_client,
+    parse_ospf_interface,
     parse_ospf_neighbor,
     parse_route,
     parse_system_identity,
@@ -260,3 +261,19 @@ def test_volatile_fields_are_declared_per_command() -> None:
     assert "state" not in volatile_fields("/routing ospf neighbor print")
     with pytest.raises(KeyError):
         volatile_fields("/ip firewall filter print")
+
+
+def test_truncated_headers_resolve_in_column_order_and_never_expose_a_key() -> None:
+    # v6 at 80 columns cuts AUTHENTICATION and AUTHENTICATION-KEY to their widths
+    text = """Flags: X - disabled, I - inactive, D - dynamic, P - passive
+ #    INTERFACE                 COST PRI NETWORK-TYPE   AUT... AUTHENTICATIO...
+ 0    eoip-hub                    10   1 point-to-point md5    s3cr3tK3y
+"""
+    (interface,) = parse_ospf_interface(text)
+    assert interface["authentication"] == "md5" and interface["priority"] == 1
+    assert "s3cr3tK3y" not in json.dumps(interface)
+
+
+def test_an_unknown_detail_field_is_kept_aside_not_guessed() -> None:
+    (peer,) = parse_active_peers(' 0 R  id="branch" pri=7 state=established')
+    assert peer["extra"] == {"pri": "7"} and peer["state"] == "established"
