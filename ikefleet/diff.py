@@ -126,7 +126,10 @@ class Op:
         target = self.selector.text(menu)
         if target:
             words.append(target)
-        words.extend(f"{k}={quote(v)}" for k, v in self.args)
+        if self.verb == "unset":  # `unset <target> <field>`: the field name is the positional value-name
+            words.extend(v for _, v in self.args)
+        else:
+            words.extend(f"{k}={quote(v)}" for k, v in self.args)
         if self.place_before is not None:
             words.append(f"place-before={self.place_before.text(menu)}")
         return " ".join(words)
@@ -295,8 +298,8 @@ def _selector(menu: Any, item: Item, *, full: bool = False) -> Selector:
     if full and names and names[0] not in ("default-name", NUMBER):
         names = tuple(sorted(n for n in item.values if n != NUMBER))
     where = []
-    for k in names:
-        value = _raw(menu, item, k)
+    for k in names:  # in the form the router stores, which is what `find where` compares against
+        value = _effective(menu, item, k) if k in item.values else None
         if value is not None:
             where.append((k, value))
     unique = tuple(menu.key) in tuple(tuple(u) for u in getattr(menu, "unique", ()))
@@ -354,6 +357,8 @@ def _field_ops(
         if new == old:
             continue
         new_raw, old_raw = _raw(menu, want, name), _raw(menu, cur, name)
+        if name == "comment":  # RouterOS clears a comment with comment=""
+            new_raw, old_raw = new_raw or "", old_raw or ""
         if new_raw is None:
             unsets.append(name)
         else:
@@ -368,12 +373,11 @@ def _field_ops(
     after.values.update(v for v in sets if v[0] not in _ATTRS)
     after.comment = dict(sets).get("comment", "" if "comment" in unsets else cur.comment)
     back_sel = _selector(menu, after)
-    fwd = ([Op("set", path, sel, tuple(sets))] if sets else []) + [
-        Op("unset", path, sel, (("value-name", n),)) for n in unsets
-    ]
-    back = ([Op("set", path, back_sel, tuple(back_sets))] if back_sets else []) + [
-        Op("unset", path, back_sel, (("value-name", n),)) for n in back_unsets
-    ]
+    # unsets first: a `set` may change the comment the selector finds the item by
+    fwd = [Op("unset", path, sel, (("value-name", n),)) for n in unsets]
+    fwd += [Op("set", path, sel, tuple(sets))] if sets else []
+    back = [Op("unset", path, back_sel, (("value-name", n),)) for n in back_unsets]
+    back += [Op("set", path, back_sel, tuple(back_sets))] if back_sets else []
     return fwd, back, changes
 
 

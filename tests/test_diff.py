@@ -4,6 +4,7 @@ ownership, dependency order, ordered menus and secret masking."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 from fleet_factory import write_inventory
@@ -13,6 +14,9 @@ from hypothesis import strategies as st
 from ikefleet.diff import MASK, Remediation, future, normalized, remediate
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory
+from ikefleet.lab.engine import Session
+from ikefleet.lab.factory import initial_config
+from ikefleet.lab.router import Router, RouterSpec
 from ikefleet.plan import build_plan
 from ikefleet.routeros.config import Config, Item
 from ikefleet.routeros.schema import load_schema
@@ -233,7 +237,7 @@ def test_settings_unset_field_rolls_back_with_unset() -> None:
     current = parse_script("/ip ipsec peer\nadd comment=ikefleet name=p\n")
     intended = parse_script("/ip ipsec peer\nadd comment=ikefleet local-address=192.0.2.1 name=p\n")
     rem = remediate(current, intended, SCHEMA)
-    assert rem.rollback == ['/ip ipsec peer unset [ find where name="p" ] value-name=local-address']
+    assert rem.rollback == ['/ip ipsec peer unset [ find where name="p" ] local-address']
     assert same(future(future(current, rem), rem.inverse()), current)
 
 
@@ -293,3 +297,44 @@ def test_perturbed_routers_converge_and_roll_back(scripts: dict[str, str], actio
     assert same(restored, current)
     assert isinstance(rem, Remediation)
     assert len(rem.rollback) >= len([c for c in rem.commands if " add " in c])
+
+
+# --------------------------------------------------------------------------------------------- lab
+
+
+def _lab_router(tmp_path: Path, host: str) -> tuple[Router, Session]:
+    wan, lan = ("203.0.113.1/24", "192.168.1.0/24") if host == "R1" else ("198.51.100.2/24", "192.168.2.0/24")
+    role = "responder" if host == "R1" else "initiator"
+    spec = RouterSpec(host, role, "127.0.0.1", 1, "admin", "pw", wan, lan)
+    router = Router(spec, tmp_path / host, config=initial_config(spec))
+    session = Session(router, "admin", width=250)
+    for name in ("ca", "hub-server", "R2-client"):
+        assert session.execute(f"/certificate add name={name} common-name={name}") == ""
+    return router, session
+
+
+def _run(session: Session, commands: list[str]) -> None:
+    for command in commands:
+        assert session.execute(command) == "", command
+
+
+@pytest.mark.parametrize("host", ["R1", "R2"])
+def test_commands_run_on_the_lab_router_converge_and_roll_back(
+    scripts: dict[str, str], tmp_path: Path, host: str
+) -> None:
+    """The real console accepts every command; the router then exports the intent; rollback restores it."""
+    _, session = _lab_router(tmp_path, host)
+    _run(session, ["/ip ipsec peer add name=legacy address=192.0.2.77/32",
+                   "/routing ospf network add network=10.99.0.0/24 area=backbone comment=ikefleet"])
+    original = parse_script(session.execute("/export terse"))
+    intended = parse_script(scripts[host])
+    rem = remediate(original, intended, SCHEMA)
+    assert any(c.startswith("/routing ospf network remove") for c in rem.commands)
+    _run(session, rem.commands)
+    after = parse_script(session.execute("/export terse"))
+    assert converged(after, intended)
+    assert same(after, future(original, rem))
+    wrapped = parse_script(Session(session.router, "admin", width=80).execute("/export"))
+    assert same(wrapped, after)
+    _run(session, rem.rollback)
+    assert same(parse_script(session.execute("/export terse")), original)
