@@ -119,7 +119,8 @@ def cert_flags(item: Item, now: datetime) -> str:
         "L": "crl" in item.private,
         "C": False,
         "A": pki.is_ca(cert) and "key" in item.private,
-        "I": bool(item.get("ca")),
+        # issued and revoked share one column: a revoked certificate shows R instead of I
+        "I": bool(item.get("ca")) and "revoked" not in item.private,
         "R": "revoked" in item.private,
         "E": now.astimezone(UTC) > cert.not_valid_after_utc,
         "T": item.get("trusted") == "yes",
@@ -406,8 +407,10 @@ def _update_crl(router: Router, ca: Item, now: datetime) -> None:
     crl_values = {
         "issuer": pki.format_name(pki.load_certificate(ca.private["certificate"]).subject),
         "url": _crl_url(ca),
-        "last-update": pki.format_time(now),
+        "fingerprint": pki.crl_fingerprint(crl_pem),
+        "this-update": pki.format_time(now),
         "next-update": pki.format_time(now.astimezone(UTC) + timedelta(hours=24)),
+        "revoked": ",".join(f"{serial:X}" for serial, _ in revoked),
     }
     crls = router.config.items(CRL_PATH)
     entry = next((c for c in crls if c.private.get("ca-skid") == ca.get("skid")), None)

@@ -450,6 +450,7 @@ def describe(pem: str) -> dict[str, str]:
         "key-size": key_size_name(cert.public_key()),  # type: ignore[arg-type]
         "days-valid": str((not_after - not_before).days),
         "key-usage": ",".join(key_usage_words(cert)),
+        "digest-algorithm": cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else "",
         "serial-number": f"{cert.serial_number:X}",
         "fingerprint": fingerprint(pem),
         "akid": authority_key_id(cert),
@@ -482,6 +483,12 @@ def build_crl(ca_pem: str, ca_key: PrivateKey, revoked: Iterable[tuple[int, date
         builder = builder.add_revoked_certificate(entry)
     crl = builder.sign(ca_key, hashes.SHA256())
     return crl.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def crl_fingerprint(crl_pem: str) -> str:
+    """SHA-256 of the DER CRL, lower-case hex (the `fingerprint` of `/certificate crl`)."""
+    der = x509.load_pem_x509_crl(crl_pem.encode()).public_bytes(serialization.Encoding.DER)
+    return hashlib.sha256(der).hexdigest()
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:

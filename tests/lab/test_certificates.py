@@ -9,6 +9,7 @@ import pytest
 
 from ikefleet.lab import certificates, pki
 from ikefleet.lab.commands import HANDLERS, Context
+from ikefleet.lab.engine import Session
 from ikefleet.lab.errors import CommandError
 from ikefleet.lab.router import Router, RouterSpec
 from ikefleet.routeros.config import Item
@@ -232,10 +233,11 @@ def test_remove_ca_removes_what_it_signed(hub: Router) -> None:
 def test_issued_revoke_marks_r_and_publishes_a_crl(hub: Router) -> None:
     client = cert(hub, "client")
     run(hub, "issued-revoke", [client])
-    assert "R" in certificates.cert_flags(client, hub.now())
+    assert certificates.cert_flags(client, hub.now()) == "KR"  # R takes the place of I
     assert "L" in certificates.cert_flags(cert(hub, "ca"), hub.now())
     crls = hub.config.items(certificates.CRL_PATH)
     assert len(crls) == 1 and crls[0].values["issuer"] == "CN=ca"
+    assert crls[0].values["revoked"] == client.values["serial-number"]
     cas = [cert(hub, "ca").private["certificate"]]
     assert certificates.crl_pems(hub) == []  # crl-use=no by default: revocation is not checked
     assert pki.verify(client.private["certificate"], cas, hub.now(), crls=certificates.crl_pems(hub)) is None
@@ -253,9 +255,76 @@ def test_status_shows_time_left(hub: Router) -> None:
     assert status["expires-after"].startswith("521w")  # 3650 days = 521 weeks and 3 days
 
 
-def test_rsa_4096_as_in_the_seed(tmp_path: Path) -> None:
-    router = make_router(tmp_path, "R1")
-    item = template(router, "ca", key_size="4096", key_usage="key-cert-sign,crl-sign", days_valid="5890")
-    run(router, "sign", [item])
-    assert item.values["key-size"] == "4096"
-    assert pki.load_certificate(item.private["certificate"]).public_key().key_size == 4096
+# The seed's certificate steps (RouterOS 6.49), typed into the console. Changed from the seed: the WAN
+# address (documentation range), `:delay 130` (the lab signs at once), the leaf key size (2048 instead of
+# 4096, for speed; the CA keeps 4096), `settings set` instead of the interactive `settings edit`, and the
+# imported file names, which carry the extensions export-certificate gives them.
+TUNNEL_USAGE = "key-usage=digital-signature,key-encipherment,key-agreement,ipsec-tunnel"
+SEED_HUB = (
+    ':global certca "ca"',
+    "/certificate add name=$certca key-size=4096 common-name=$certca key-usage=key-cert-sign,crl-sign"
+    " days-valid=5890",
+    "/certificate sign [find where name=$certca]",
+    "/certificate settings set crl-use=yes",
+    ':global certserver "server"',
+    f"/certificate add name=$certserver key-size=2048 common-name=$certserver {TUNNEL_USAGE}"
+    " days-valid=3650 subject-alt-name=IP:203.0.113.1",
+    "/certificate sign [find where name=$certserver] ca=$certca once do={}",
+    ":delay 10ms",
+    "/certificate export-certificate [find where name=$certserver] type=pem file-name=$certserver",
+    ':global certclient "client"',
+    f"/certificate add name=$certclient key-size=2048 common-name=$certclient {TUNNEL_USAGE} days-valid=3650",
+    "/certificate sign [find where name=$certclient] ca=$certca once do={}",
+    ":delay 10ms",
+    "/certificate export-certificate [find where name=$certclient] type=pkcs12 export-passphrase=12345678"
+    " file-name=$certclient",
+)
+SEED_BRANCH = (
+    ':global certclient "client"',
+    ':global certserver "server"',
+    "/certificate import file-name=client.p12 name=$certclient passphrase=12345678",
+    '/certificate import file-name=server.crt name=$certserver passphrase=""',
+)
+ERROR_STARTS = (
+    "failure",
+    "bad command",
+    "syntax error",
+    "expected",
+    "no such item",
+    "invalid value",
+    "missing",
+)
+
+
+def console(router: Router, lines: tuple[str, ...]) -> list[str]:
+    session = Session(router, "admin")
+    outputs = [session.execute(line) for line in lines]
+    for line, out in zip(lines, outputs, strict=True):
+        assert not out.startswith(ERROR_STARTS), f"{line!r} -> {out!r}"
+        assert "PRIVATE KEY" not in out and "12345678" not in out
+    return outputs
+
+
+def test_seed_certificate_steps_through_the_console(tmp_path: Path) -> None:
+    hub, branch = make_router(tmp_path, "R1"), make_router(tmp_path, "R2")
+    console(hub, SEED_HUB)
+    ca, server, client = cert(hub, "ca"), cert(hub, "server"), cert(hub, "client")
+    assert pki.load_certificate(ca.private["certificate"]).public_key().key_size == 4096
+    assert [certificates.cert_flags(i, hub.now()) for i in (ca, server, client)] == ["KAT", "KIT", "KIT"]
+    assert sorted(hub.files.names()) == ["client.p12", "server.crt"]
+    transfer(hub, branch, "client.p12")
+    transfer(hub, branch, "server.crt")
+    outputs = console(branch, SEED_BRANCH)
+    assert outputs[2].splitlines()[0] == "     certificates-imported: 2"
+    assert outputs[2].splitlines()[1] == "     private-keys-imported: 1"
+    assert outputs[3].splitlines()[:2] == ["     certificates-imported: 1", "     private-keys-imported: 0"]
+    names = {
+        i.get("name"): certificates.cert_flags(i, branch.now()) for i in certificates.certificates(branch)
+    }
+    assert names == {"client": "KT", "client_1": "T", "server": "T"}
+    assert cert(branch, "server").get("fingerprint") == server.get("fingerprint")
+    anchors = certificates.trusted_ca_pems(branch)
+    assert pki.verify(cert(branch, "server").private["certificate"], anchors, branch.now()) is None
+    detail = Session(hub, "admin", width=400).execute("/certificate print detail where name=server")
+    assert "issuer=CN=ca" in detail and 'subject-alt-name="IP:203.0.113.1"' in detail
+    assert server.get("fingerprint") in detail.replace("\n", "").replace(" ", "")
