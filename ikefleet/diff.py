@@ -76,6 +76,11 @@ def quote(value: str) -> str:
     """A value as RouterOS export writes it: bare when safe, else "..." with escapes."""
     if value and all(c in _BARE for c in value):
         return value
+    return quoted(value)
+
+
+def quoted(value: str) -> str:
+    """Always "..." with RouterOS escapes (strings in `find where` expressions)."""
     return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
 
 
@@ -98,8 +103,8 @@ class Selector:
         for name, value in self.where:
             fld = _fields(menu).get(name)
             typed = getattr(fld, "type", "str")
-            parts.append(f'{name}="{quote(value).strip(chr(34))}"' if typed in _QUOTED_TYPES or not value
-                         else f"{name}={quote(value)}")
+            text = quoted(value) if typed in _QUOTED_TYPES or not value else quote(value)
+            parts.append(f"{name}={text}")
         return "[ find where " + " and ".join(parts) + " ]"
 
     def label(self) -> str:
@@ -309,8 +314,11 @@ def _selector(menu: Any, item: Item, *, full: bool = False) -> Selector:
 
 
 def _label(menu: Any, item: Item) -> str:
-    return Selector(where=_selector(menu, item).where[: len(_key_fields(menu, item)) or None]).label() if (
-        menu.kind != "settings" and not item.default) else _selector(menu, item).label()
+    """`[name=hub]`, `[default]` or "" (settings): the item's natural key, for diff lines."""
+    selector = _selector(menu, item)
+    if selector.settings or selector.default:
+        return selector.label()
+    return Selector(where=tuple(kv for kv in selector.where if kv[0] != "comment")).label()
 
 
 def is_marked(path: str, item: Item) -> bool:

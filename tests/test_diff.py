@@ -241,6 +241,27 @@ def test_settings_unset_field_rolls_back_with_unset() -> None:
     assert same(future(future(current, rem), rem.inverse()), current)
 
 
+def test_removing_an_owned_rule_never_reaches_a_user_rule_with_the_same_key() -> None:
+    current = parse_script(
+        "/routing filter\nadd action=discard chain=ospf-out\n"
+        "add action=discard chain=ospf-out comment=ikefleet\n"
+    )
+    rem = remediate(current, Config(), SCHEMA)
+    assert rem.commands == ['/routing filter remove [ find where chain="ospf-out" and action=discard '
+                            'and comment="ikefleet" ]']
+    assert [(i.comment, i.values) for i in future(current, rem).items("/routing filter")] == [
+        ("", {"action": "discard", "chain": "ospf-out"})]
+
+
+def test_names_with_quotes_and_spaces_are_escaped_in_selectors() -> None:
+    current = parse_script('/ip ipsec peer\nadd comment=ikefleet name="my \\"odd\\" peer" passive=yes\n')
+    assert next(iter(current.items("/ip ipsec peer"))).values["name"] == 'my "odd" peer'
+    intended = parse_script('/ip ipsec peer\nadd comment=ikefleet name="my \\"odd\\" peer"\n')
+    rem = remediate(current, intended, SCHEMA)
+    assert rem.commands == ['/ip ipsec peer set [ find where name="my \\"odd\\" peer" ] passive=no']
+    assert same(future(current, rem), intended)
+
+
 # --------------------------------------------------------------------------------------------- hypothesis
 
 
