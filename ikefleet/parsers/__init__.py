@@ -12,6 +12,7 @@ from ikefleet.parsers.generic import (
     parse_as_value_text,
     parse_detail,
     parse_generic,
+    parse_generic_settings,
     parse_json_text,
     parse_terse,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "parse_detail",
     "parse_eoip",
     "parse_generic",
+    "parse_generic_settings",
     "parse_identity",
     "parse_installed_sa",
     "parse_interface",

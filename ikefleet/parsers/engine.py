@@ -399,8 +399,10 @@ def parse_settings(text: str, command: str) -> list[RawRecord]:
             record.values[key] = match["val"] or ""
             continue
         if key is not None and line[: key_indent + 1].isspace():
+            # a list value prints one element per line under the first ("authentication: mschap1"
+            # / "mschap2"); a value wrapped after its comma just continues
             old = record.values[key]
-            joiner = "" if old.endswith(",") or not old else " "
+            joiner = "" if old.endswith(",") or not old else ","
             record.values[key] = old + joiner + stripped
             continue
         raise ParseError(command, f"expected 'name: value', got {stripped[:60]!r}", lineno)

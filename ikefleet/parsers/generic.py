@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from ikefleet.parsers.engine import RawRecord, parse_as_value, parse_json, parse_print
+from ikefleet.parsers.engine import RawRecord, parse_as_value, parse_json, parse_print, parse_settings
 from ikefleet.parsers.errors import CommandFailed, detect_error
 
 
@@ -38,6 +38,11 @@ def _checked(text: str, command: str) -> str:
 def parse_generic(text: str, command: str = "print") -> list[GenericRecord]:
     """Any list print form (detected from the text); flags named from the printed legend when present."""
     return [_as_dict(r) for r in parse_print(_checked(text, command), command)]
+
+
+def parse_generic_settings(text: str, command: str = "print") -> list[GenericRecord]:
+    """Any settings menu's `print` (`name: value` lines) as one record; no output gives none."""
+    return [_as_dict(r) for r in parse_settings(_checked(text, command), command)]
 
 
 def parse_detail(text: str, command: str = "print detail") -> list[GenericRecord]:

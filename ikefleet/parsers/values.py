@@ -28,6 +28,9 @@ SECRET_FIELDS = frozenset(
         "wpa-pre-shared-key",
         "wpa2-pre-shared-key",
         "pin-number",
+        "tcp-md5-key",
+        "key",
+        "psk",
     }
 )
 
@@ -36,7 +39,7 @@ SECRET_FIELDS = frozenset(
 def is_secret(name: str) -> bool:
     """True for a secret field, whatever the output form named it (`auth-key`, `AUTHENTICATION-KEY`)."""
     key = name.lower().lstrip(".").replace("_", "-")
-    return key in SECRET_FIELDS or key.endswith("-secret")
+    return key in SECRET_FIELDS or key.endswith(("-secret", "-pre-shared-key", "-private-key", "-passphrase"))
 
 
 # "5w3d22h25m43s", "6h24m8s", "1d2h3m", "12s", "0.2sec", "1sec", "250ms", "1s500ms"

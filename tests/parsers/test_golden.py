@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ikefleet.parsers import detect_error, parse_generic, parser_for
+from ikefleet.parsers import detect_error, parse_generic, parse_generic_settings, parser_for
 from ikefleet.parsers.values import SECRET_FIELDS
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -38,6 +38,8 @@ def actual(case: dict[str, Any], text: str) -> Any:
     if "error" in case:
         error = detect_error(text)
         return dataclasses.asdict(error) if error else None
+    if case.get("generic") == "settings":
+        return parse_generic_settings(text, case["command"])
     if case.get("generic"):
         return parse_generic(text, case["command"])
     parser = parser_for(case["command"])
