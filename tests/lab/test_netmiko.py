@@ -124,3 +124,18 @@ def test_nornir_netmiko_file_transfer(transfer_lab: Lab, tmp_path: Path) -> None
     finally:
         nr.close_connections()
     assert transfer_lab.routers["br1"].files.read("flash/note.txt") == b"lab file\n"
+
+
+def test_transfer_to_a_router_without_flash_lands_at_the_root(lab: Lab, tmp_path: Path) -> None:
+    """netmiko always addresses `flash/<file>`; a CCR (the lab's default model) has no `flash/` directory."""
+    source = tmp_path / "ca.crt"
+    source.write_text("-----BEGIN CERTIFICATE-----\n")
+    conn = connect(lab, "hub")
+    try:
+        # (A get cannot work here: netmiko sizes `flash/<file>` before fetching, and there is none.)
+        file_transfer(conn, source_file=str(source), dest_file="ca.crt", file_system="flash", direction="put",
+                      overwrite_file=True, verify_file=False)
+    finally:
+        conn.disconnect()
+    assert lab.routers["hub"].files.read("ca.crt") == source.read_bytes()
+    assert not lab.routers["hub"].files.exists("flash/ca.crt")
