@@ -328,3 +328,41 @@ def test_seed_certificate_steps_through_the_console(tmp_path: Path) -> None:
     detail = Session(hub, "admin", width=400).execute("/certificate print detail where name=server")
     assert "issuer=CN=ca" in detail and 'subject-alt-name="IP:203.0.113.1"' in detail
     assert server.get("fingerprint") in detail.replace("\n", "").replace(" ", "")
+
+
+def test_import_pem_with_certificate_and_key_in_one_file(hub: Router, tmp_path: Path) -> None:
+    branch = make_router(tmp_path, "R2")
+    run(hub, "export-certificate", [cert(hub, "server")], export_passphrase=PASSPHRASE, file_name="srv")
+    branch.files.write("bundle.pem", hub.files.read("srv.crt") + hub.files.read("srv.key"))
+    out = run(branch, "import", file_name="bundle.pem", passphrase=PASSPHRASE)
+    assert "certificates-imported: 1" in out and "private-keys-imported: 1" in out
+    assert certificates.cert_flags(cert(branch, "bundle.pem_0"), branch.now()) == "KT"
+    out = run(branch, "import", file_name="bundle.pem", passphrase=PASSPHRASE)
+    assert "certificates-imported: 0" in out  # the same certificate is not added twice
+    assert len(certificates.certificates(branch)) == 1
+
+
+def test_untrusted_and_revoked_certificates_are_no_trust_anchors(hub: Router) -> None:
+    ca = cert(hub, "ca")
+    assert ca.private["certificate"] in certificates.trusted_ca_pems(hub)
+    ca.values["trusted"] = "no"
+    assert ca.private["certificate"] not in certificates.trusted_ca_pems(hub)
+    assert certificates.cert_flags(ca, hub.now()) == "KA"
+    server = cert(hub, "server")
+    run(hub, "issued-revoke", [server])
+    assert server.private["certificate"] not in certificates.trusted_ca_pems(hub)
+
+
+def test_console_sign_by_name_and_remove_cascade(tmp_path: Path) -> None:
+    router = make_router(tmp_path, "R1")
+    session = Session(router, "admin")
+    for line in (
+        "/certificate add name=root common-name=root key-size=prime256v1 key-usage=key-cert-sign,crl-sign",
+        "/certificate sign root",
+        "/certificate add name=leaf common-name=leaf key-size=prime256v1 key-usage=digital-signature",
+        "/certificate sign leaf ca=root name=leaf-signed",
+    ):
+        assert session.execute(line) in ("", "  progress: done"), line
+    assert cert(router, "leaf-signed").get("ca") == "root"
+    assert session.execute("/certificate remove root") == ""
+    assert certificates.certificates(router) == []
