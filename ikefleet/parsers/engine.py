@@ -33,6 +33,12 @@ class RawRecord:
 _LEGEND_RE = re.compile(r"^\s*Flags:\s*(?P<rest>.*)$")
 # "Columns: DST-ADDRESS, GATEWAY, DISTANCE"
 _COLUMNS_RE = re.compile(r"^\s*Columns:\s*(?P<rest>.*)$")
+# "X - disabled, A - active; D - dynamic": pairs split on "," (v6) and ";" (v7 groups)
+_LEGEND_SEP_RE = re.compile(r"[,;]")
+# ".id=*1;address=10.0.0.1/24" / "\n": as-value pairs and items
+_AS_VALUE_SEP_RE = re.compile(r";|\n")
+# "dst-address", ".id", "bgp.peer-cache-id": a field name
+_KEY_RE = re.compile(r"^\.?[A-Za-z][\w.\-]*$")
 # "K - private-key"  /  "+ - ecmp"  /  "y - COPY"
 _LEGEND_PAIR_RE = re.compile(r"^\s*(?P<letter>\S)\s+-\s+(?P<name>\S.*?)\s*$")
 # " 0 ADo  dst-address=0.0.0.0/0", "10 ADo  ...", "*1 KAET local-root-cert", "0 D address=..."
@@ -51,6 +57,7 @@ _HEADER_TOKEN_RE = re.compile(r"^(?:#|\*|[A-Z][A-Z0-9\-./]*(?:\.\.\.)?)$")
 _SETTING_RE = re.compile(r"^(?P<indent>\s*)(?P<key>[a-z][\w.\-]*):(?:\s+(?P<val>.*?))?\s*$")
 # ".id=*1;address=10.0.0.1/24;interface=ether1" (as-value, one or more items on a line)
 _AS_VALUE_RE = re.compile(r"^\.?[A-Za-z][\w.\-]*=[^\n]*;")
+# "ether1", "10.0.0.0/24": one cell word of a table row (its position picks the column)
 _TOKEN_RE = re.compile(r"\S+")
 # headers are upper case: any lower-case letter or "=" rules a line out cheaply
 _LOWER_RE = re.compile(r"[a-z=]")
@@ -61,7 +68,7 @@ _JSON_START_RE = re.compile(r"^(?:\[\s*[{\]]|\{)")
 def parse_legend(text: str) -> dict[str, str]:
     """Flag letter -> lower-case name from a legend's text (the part after `Flags:`, lines joined)."""
     legend: dict[str, str] = {}
-    for piece in re.split(r"[,;]", text):
+    for piece in _LEGEND_SEP_RE.split(text):
         match = _LEGEND_PAIR_RE.match(piece)
         if match:
             legend[match["letter"]] = match["name"].lower()
@@ -416,12 +423,12 @@ def parse_as_value(text: str, command: str) -> list[RawRecord]:
     """`print as-value` put on the console: `key=value` joined by `;`; a repeated key starts a new item."""
     records: list[RawRecord] = []
     current: dict[str, str] = {}
-    for part in re.split(r";|\n", text):
+    for part in _AS_VALUE_SEP_RE.split(text):
         part = part.strip()
         if not part:
             continue
         key, sep, value = part.partition("=")
-        if not sep or not re.match(r"^\.?[A-Za-z][\w.\-]*$", key):
+        if not sep or not _KEY_RE.match(key):
             raise ParseError(command, f"expected key=value in as-value output, got {part[:40]!r}")
         if key in current:
             records.append(_from_mapping(current))

@@ -40,6 +40,8 @@ SPECS: dict[str, Spec] = {menu: spec for menu, _, spec in _TABLE}
 # every record's position and id change when items come and go: never part of a comparison
 ALWAYS_VOLATILE = frozenset({"index", "object_id"})
 
+# ":put [:serialize to=json [/ip/route/print]]": brackets and slashes separate the words of a command
+_PUNCT_RE = re.compile(r"[\[\]/{}()]")
 # a menu word: "ip", "installed-sa", "ntp"
 _MENU_WORD_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 _PRINT_WORDS = ("print", "pr")
@@ -50,7 +52,7 @@ def menu_of(command: str) -> str | None:
 
     Works through `:put [:serialize to=json [/ip/route/print as-value]]` too; None when nothing prints.
     """
-    words = re.sub(r"[\[\]/{}()]", " ", command).split()
+    words = _PUNCT_RE.sub(" ", command).split()
     for at, word in enumerate(words):
         if word in _PRINT_WORDS:
             menu: list[str] = []
