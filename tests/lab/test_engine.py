@@ -1,0 +1,358 @@
+"""The console interpreter: navigation, generic commands, find/where, variables, errors, safe mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ikefleet.lab.engine import Session, console_globals
+from ikefleet.lab.factory import initial_config
+from ikefleet.lab.router import Router, RouterSpec
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> Router:
+    spec = RouterSpec("R1", "responder", "127.0.0.1", 1, "admin", "pw", "203.0.113.1/24", "192.168.1.0/24")
+    return Router(spec, tmp_path, config=initial_config(spec))
+
+
+@pytest.fixture
+def session(router: Router) -> Session:
+    s = Session(router, "admin")
+    s.max_delay_s = 0
+    return s
+
+
+def run(session: Session, *lines: str) -> list[str]:
+    return [session.execute(line) for line in lines]
+
+
+# --- prompt and navigation --------------------------------------------------------------------------
+
+
+def test_prompt_follows_menu_and_identity(session: Session) -> None:
+    assert session.prompt == "[admin@R1] > "
+    assert session.execute("/ip ipsec") == ""
+    assert session.prompt == "[admin@R1] /ip ipsec> "
+    session.execute("..")
+    assert session.prompt == "[admin@R1] /ip> "
+    session.execute("/")
+    assert session.prompt == "[admin@R1] > "
+    session.execute("/system identity set name=hub-1")
+    assert session.prompt == "[admin@hub-1] > "
+
+
+def test_relative_commands_run_in_the_current_menu(session: Session) -> None:
+    session.execute("/ip ipsec")
+    assert session.execute("proposal add name=P1") == ""
+    session.execute("proposal")
+    assert session.execute("print count-only") == "2"
+    assert session.execute("/ip address print count-only") == "2"
+    assert session.prompt == "[admin@R1] /ip ipsec proposal> "
+
+
+def test_abbreviated_menu_and_command_names(session: Session) -> None:
+    assert session.execute("/ip addr pri count-only") == "2"
+
+
+# --- error texts ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("address print", "bad command name address (line 1 column 1)"),
+        ("/ip foo", "bad command name foo (line 1 column 5)"),
+        ("copy running-config startup-config", "bad command name copy (line 1 column 1)"),
+        ("/ip address add address=10.9.9.1/24 interface=ether1 nonsense=1",
+         "expected end of command (line 1 column 54)"),
+        ("/ip address print detail bogus", "expected end of command (line 1 column 26)"),
+        ("/ip address name=x", "expected command name (line 1 column 13)"),
+        ("/ip address set 99 comment=x", "no such item"),
+        ("/ip ipsec proposal add name=x pfs-group=bogus", "input does not match any value of pfs-group"),
+        ("/ip ipsec proposal add name=x lifetime=soon", "invalid value for argument lifetime"),
+        ("/ip ipsec peer add name=x profile=missing", "input does not match any value of profile"),
+        ("/ip ipsec peer add name=x address=300.1.1.1", "invalid value for argument address"),
+        ("/ip ipsec proposal add name=default", "failure: already have such entry"),
+        ("/interface bridge port add interface=ether2 bridge=bridge",
+         "failure: device already added as bridge port"),
+        ("/ip address add address=192.168.1.1/24 interface=bridge", "failure: already have such address"),
+        ("/ip address add address=10.0.0.1/24 interface=nowhere",
+         "input does not match any value of interface"),
+        ('/system identity set name="R2', "syntax error (line 1 column 30)"),
+        ("/interface ethernet add name=x", "bad command name add (line 1 column 21)"),
+    ],
+)  # fmt: skip
+def test_error_texts(session: Session, line: str, error: str) -> None:
+    assert session.execute(line) == error
+
+
+def test_ambiguous_enum_prefix(session: Session) -> None:
+    out = session.execute("/ip ipsec proposal add name=x pfs-group=modp")
+    assert out.startswith("ambiguous value of pfs-group")
+    assert session.execute("/ip ipsec proposal add name=x pfs-group=modp40") == ""
+    assert session.execute(":put [/ip ipsec proposal get [find name=x] pfs-group]") == "modp4096"
+
+
+def test_default_items_cannot_be_removed(session: Session) -> None:
+    for menu in ("/ip ipsec proposal", "/ip ipsec profile", "/ip ipsec policy group", "/ip ipsec policy"):
+        assert session.execute(f"{menu} remove [find default=yes]").startswith("failure:"), menu
+        assert session.execute(f"{menu} print count-only where default") == "1"
+
+
+def test_errors_do_not_change_the_configuration(session: Session, router: Router) -> None:
+    before = router.config.to_json()
+    run(session, "/ip ipsec proposal add name=x pfs-group=bogus", "/ip address set 42 comment=x")
+    assert router.config.to_json() == before
+
+
+# --- add / set / remove / enable / disable / comment / move -------------------------------------------
+
+
+def test_add_normalises_values_and_set_changes_them(session: Session, router: Router) -> None:
+    run(
+        session,
+        "/ip ipsec proposal add name=SHA256 lifetime=00:30:00 pfs-group=modp4096 enc-algorithms=aes-256-cbc",
+    )
+    item = next(router.config.find("/ip ipsec proposal", name="SHA256"))
+    assert item.values["lifetime"] == "30m"
+    session.execute("/ip ipsec proposal set SHA256 lifetime=1h30m")
+    assert item.values["lifetime"] == "1h30m"
+    session.execute("/ip ipsec profile add name=p dpd-interval=15 lifetime=12:00:00")
+    profile = next(router.config.find("/ip ipsec profile", name="p"))
+    assert (profile.values["dpd-interval"], profile.values["lifetime"]) == ("15s", "12h")
+
+
+def test_changes_notify_the_router(session: Session, router: Router) -> None:
+    calls: list[str] = []
+    router.listeners.append(lambda r: calls.append(r.name))
+    session.execute("/ip ipsec policy group add name=IKEv2")
+    session.execute("/ip ipsec policy group print")
+    session.execute("/ip ipsec policy group set IKEv2 name=IKE")
+    assert calls == ["R1", "R1"]
+
+
+def test_numbers_follow_the_last_print(session: Session, router: Router) -> None:
+    run(session, "/ip ipsec policy group add name=a", "/ip ipsec policy group add name=b")
+    session.execute("/ip ipsec policy group print where name=b")
+    session.execute("/ip ipsec policy group set 0 name=bee")
+    names = [i.values["name"] for i in router.config.items("/ip ipsec policy group")]
+    assert names == ["default", "a", "bee"]
+
+
+def test_numbers_without_print_count_all_items(session: Session, router: Router) -> None:
+    session.execute("/ip ipsec policy set 0 disabled=yes")
+    assert router.config.items("/ip ipsec policy")[0].disabled
+
+
+def test_remove_enable_disable_comment(session: Session, router: Router) -> None:
+    run(session, "/ip ipsec policy group add name=a", "/ip ipsec policy group add name=b")
+    session.execute("/ip ipsec proposal disable [find default=yes]")
+    assert session.execute("/ip ipsec proposal print count-only where disabled") == "1"
+    session.execute("/ip ipsec proposal enable 0")
+    assert session.execute("/ip ipsec proposal print count-only where disabled") == "0"
+    session.execute('/ip ipsec policy group comment [find name=a] comment="first group"')
+    assert session.execute(":put [/ip ipsec policy group get [find name=a] comment]") == "first group"
+    session.execute("/ip ipsec policy group remove [find name=a]")
+    names = [i.values["name"] for i in router.config.items("/ip ipsec policy group")]
+    assert names == ["default", "b"]
+
+
+def test_place_before_and_move(session: Session, router: Router) -> None:
+    session.execute("/ip firewall filter add chain=input action=drop protocol=tcp place-before=0")
+    rules = router.config.items("/ip firewall filter")
+    assert rules[0].values["protocol"] == "tcp"
+    session.execute("/ip firewall filter move 0 3")
+    assert rules[2].values["protocol"] == "tcp"
+
+
+def test_copy_from_copies_fields(session: Session, router: Router) -> None:
+    session.execute("/ip ipsec proposal add name=base auth-algorithms=sha256 pfs-group=modp2048")
+    session.execute("/ip ipsec proposal add copy-from=[find name=base] name=copy lifetime=1h")
+    copy = next(router.config.find("/ip ipsec proposal", name="copy"))
+    assert copy.values == {
+        "name": "copy",
+        "auth-algorithms": "sha256",
+        "pfs-group": "modp2048",
+        "lifetime": "1h",
+    }
+
+
+def test_settings_menus_and_default_name_items(session: Session, router: Router) -> None:
+    session.execute("/system ntp client set enabled=yes server-dns-names=pool.ntp.org")
+    assert session.execute(":put [/system ntp client get enabled]") == "true"
+    session.execute("/interface ethernet set [ find default-name=ether1 ] comment=WAN mtu=1400")
+    ether1 = next(router.config.find("/interface ethernet", name="ether1"))
+    assert (ether1.comment, ether1.values["mtu"]) == ("WAN", "1400")
+
+
+def test_interface_view_lists_all_kinds(session: Session) -> None:
+    session.execute("/interface eoip add name=EoIP-Tunnel remote-address=10.0.0.2 tunnel-id=1")
+    assert session.execute("/interface print count-only") == "7"  # 5 ethernet, bridge, eoip
+    assert session.execute('/interface print count-only where type="eoip-tunnel"') == "1"
+    session.execute("/interface disable EoIP-Tunnel")
+    assert session.execute("/interface eoip print count-only where disabled") == "1"
+
+
+# --- find / where / get -----------------------------------------------------------------------------
+
+
+def test_find_variants(session: Session) -> None:
+    run(session, "/ip ipsec policy group add name=IKEv2", "/ip ipsec policy group add name=other")
+    assert len(session.execute(":put [/ip ipsec policy group find]").split(";")) == 3
+    assert session.execute(':put [/ip ipsec policy group find where name="IKEv2"]').startswith("*")
+    one = session.execute(":put [/ip ipsec policy group find name=IKEv2]")
+    assert one == session.execute(":put [/ip ipsec policy group find where name=IKEv2]")
+    assert (
+        session.execute(':put [/ip ipsec policy group find where name~"^IKE" or name=other]').count("*") == 2
+    )
+    assert session.execute(":put [/ip ipsec policy group find where !default and name!=other]") == one
+    assert session.execute(":put [/ip ipsec policy group find where (name=a or name=b)]") == ""
+    assert session.execute("/ip ipsec policy group print count-only where default=yes") == "1"
+
+
+def test_where_on_unknown_field_is_an_error(session: Session) -> None:
+    assert session.execute("/ip address print where bogus=1").startswith("expected end of command")
+
+
+# --- variables and scripting ------------------------------------------------------------------------
+
+
+def test_globals_persist_per_router_and_locals_per_line(session: Session, router: Router) -> None:
+    session.execute(':global certca "ca"')
+    other = Session(router, "admin")
+    assert other.execute(":put $certca") == "ca"
+    assert console_globals(router)["certca"] == "ca"
+    assert session.execute(":local y 5; :put $y") == "5"
+    assert session.execute(":put $y") == ""
+    session.execute(':global name "x y"')
+    session.execute("/ip ipsec policy group add name=$name")
+    assert session.execute(':put [/ip ipsec policy group get [find name="x y"] name]') == "x y"
+    assert session.execute(':put "cert-$certca!"') == "cert-ca!"
+
+
+def test_delay_accepts_seconds_and_units(session: Session) -> None:
+    for value in ("130", "2s", "500ms", "00:00:01"):
+        assert session.execute(f":delay {value}") == ""
+    assert session.execute(":delay soon") == "invalid value for argument delay-time"
+
+
+def test_trailing_once_do_is_accepted(session: Session) -> None:
+    out = session.execute("/system backup save name=b1 once do={:put done}")
+    assert out.splitlines()[0] == "Configuration backup saved"
+
+
+def test_edit_is_refused(session: Session) -> None:
+    assert session.execute("/certificate settings edit crl-use").startswith("failure:")
+
+
+# --- print / export ----------------------------------------------------------------------------------
+
+
+def test_print_variants(session: Session) -> None:
+    table = session.execute("/ip address print")
+    assert table.splitlines()[0].startswith("Flags: X - disabled")
+    assert "203.0.113.1/24" in table
+    assert "network=192.168.1.0" in session.execute("/ip address print detail")
+    terse = session.execute("/ip address print terse").splitlines()
+    assert len(terse) == 2 and "address=203.0.113.1/24" in terse[0]
+    assert ".id=*" in session.execute("/ip address print as-value")
+    assert session.execute("/system identity print") == "  name: R1"
+    assert session.execute("/ip address print without-paging") == table
+
+
+def test_print_to_file(session: Session, router: Router) -> None:
+    assert session.execute("/ip address print file=addr") == ""
+    assert b"203.0.113.1/24" in router.files.read("addr.txt")
+
+
+def test_export_shows_only_changes_from_factory(session: Session) -> None:
+    assert "/ip ipsec proposal" not in session.execute("/export")
+    session.execute("/ip ipsec proposal set [find default=yes] pfs-group=modp2048")
+    lines = session.execute("/ip ipsec proposal export").splitlines()
+    assert lines[0].startswith("# ") and "by RouterOS 6.49.2" in lines[0]
+    assert lines[-2:] == ["/ip ipsec proposal", "set [ find default=yes ] pfs-group=modp2048"]
+    verbose = session.execute("/ip ipsec proposal export verbose")
+    assert "lifetime=30m" in verbose
+    terse = session.execute("/ip ipsec export terse").splitlines()
+    assert "/ip ipsec proposal set [ find default=yes ] pfs-group=modp2048" in terse
+
+
+def test_export_hide_sensitive(session: Session) -> None:
+    session.execute("/ip ipsec peer add name=p address=192.0.2.7")
+    session.execute('/ip ipsec identity add peer=p secret="TopSecret-4711"')
+    assert "TopSecret-4711" in session.execute("/ip ipsec identity export")
+    assert "TopSecret-4711" not in session.execute("/ip ipsec identity export hide-sensitive")
+    assert session.execute("/export show-sensitive").startswith("expected end of command")
+
+
+def test_export_to_file(session: Session, router: Router) -> None:
+    assert session.execute("/export file=cfg") == ""
+    assert b"/ip address" in router.files.read("cfg.rsc")
+
+
+# --- system menus -----------------------------------------------------------------------------------
+
+
+def test_resource_print_has_free_memory(session: Session) -> None:
+    out = session.execute("system resource print without-paging")
+    assert any(line.strip().startswith("free-memory: ") for line in out.splitlines())
+
+
+def test_backup_with_password_hides_it_and_the_keys(session: Session, router: Router) -> None:
+    from ikefleet.lab import system_menus
+
+    router.config.add("/certificate", {"name": "c"}, private={"key": "PRIVATE-KEY-MATERIAL"})
+    assert session.execute("/system backup save name=enc password=Pass-98765") == "Configuration backup saved"
+    blob = router.files.read("enc.backup")
+    assert b"Pass-98765" not in blob and b"PRIVATE-KEY-MATERIAL" not in blob
+    restored = system_menus.read_backup(blob, "Pass-98765")
+    assert "PRIVATE-KEY-MATERIAL" in str(restored)
+    session.execute("/system backup save name=plain")
+    assert b"PRIVATE-KEY-MATERIAL" not in router.files.read("plain.backup")
+
+
+def test_file_print_and_remove(session: Session, router: Router) -> None:
+    router.files.write("flash/test9.txt", b"0123456789abcdefghi")
+    out = session.execute('/file print detail where name="flash/test9.txt"')
+    assert 'name="flash/test9.txt"' in out or "name=flash/test9.txt" in out
+    assert "size=19 " in out + " "
+    session.execute('/file remove [find name="flash/test9.txt"]')
+    assert not router.files.exists("flash/test9.txt")
+
+
+def test_script_run_and_log(session: Session, router: Router) -> None:
+    session.execute('/system script add name=s source=":put hello"')
+    assert session.execute("/system script run s") == "hello"
+    router.log("ipsec,error", "identity not found")
+    assert "identity not found" in session.execute("/log print")
+
+
+# --- safe mode ----------------------------------------------------------------------------------------
+
+
+def test_safe_mode_drop_undoes_changes(session: Session, router: Router) -> None:
+    before = router.config.to_json()
+    assert session.toggle_safe_mode() == "[Safe Mode taken]"
+    assert session.prompt == "[admin@R1] <SAFE> "
+    session.execute("/ip ipsec policy group add name=IKEv2")
+    restored: list[str] = []
+    router.listeners.append(lambda r: restored.append(r.name))
+    session.close(dropped=True)
+    assert router.config.to_json() == before
+    assert restored == ["R1"]
+
+
+def test_safe_mode_release_keeps_changes(session: Session, router: Router) -> None:
+    session.toggle_safe_mode()
+    session.execute("/ip ipsec")
+    assert session.prompt == "[admin@R1] /ip ipsec<SAFE> "
+    session.execute("policy group add name=IKEv2")
+    assert session.toggle_safe_mode() == "[Safe Mode released]"
+    session.close(dropped=True)
+    assert any(i.values.get("name") == "IKEv2" for i in router.config.items("/ip ipsec policy group"))
+
+
+def test_quit(session: Session) -> None:
+    assert session.execute("/quit") == "interrupted"
