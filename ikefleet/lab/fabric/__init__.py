@@ -265,7 +265,7 @@ def recompute(routers: list[Router], now: datetime) -> None:
         _clear_dynamic(router)
     failures: dict[str, dict[str, str]] = {r.name: {} for r in routers}
     for t in tunnels:
-        if t.error:
+        if t.error and t.error[1]:
             failures[t.error[0]][t.key] = t.error[1]
         elif t.phase2 and any(p.algorithms is None for p in t.phase2):
             failures[t.responder.name][t.key] = ike.LOG["no-proposal"]

@@ -188,7 +188,7 @@ def _phase1(t: Tunnel, books: dict[str, Book], now: datetime) -> None:
     i_name, r_name = t.i_peer.get("name"), t.r_peer.get("name")
     t.i_identity = next(iter(ib.identities(i_name)), None)
     if t.i_identity is None:
-        t.error = (i.name, LOG["no-identity"].format(remote=t.r_addr, id=""))
+        t.error = (i.name, "")  # a peer without identity: RouterOS does not even start negotiating
         return
     i_cert, problem = _own_cert(ib, t.i_identity)
     if i_cert is None:
