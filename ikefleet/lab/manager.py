@@ -342,7 +342,7 @@ class Lab:
         for router in self.routers.values():
             router.save()
         for server in self.servers.values():
-            await server.stop()
+            await server.stop(sessions=True)
         if self._control is not None:
             self._control.close()
             with contextlib.suppress(OSError):

@@ -158,8 +158,17 @@ class RouterFiles(asyncssh.SFTPServer):
 class _Auth(asyncssh.SSHServer):
     """Password check against the login name's user part; the `bad_password` fault rejects everything."""
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, connections: set[asyncssh.SSHServerConnection]) -> None:
         self._router = router
+        self._connections = connections
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.discard(self._conn)  # type: ignore[arg-type]
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -184,6 +193,7 @@ class RouterServer:
     quirks: ConsoleQuirks = field(default_factory=ConsoleQuirks)
     listener: asyncssh.SSHAcceptor | None = None
     port: int = 0
+    connections: set[asyncssh.SSHServerConnection] = field(default_factory=set)
 
     async def start(self) -> None:
         if self.router.faults.refuse:
@@ -194,7 +204,7 @@ class RouterServer:
             self.router.spec.host,
             port,
             server_host_keys=[self.key],
-            server_factory=lambda: _Auth(self.router),
+            server_factory=lambda: _Auth(self.router, self.connections),
             process_factory=self._handle,
             sftp_factory=lambda chan: RouterFiles(chan, self.router),
             allow_scp=True,
@@ -204,11 +214,18 @@ class RouterServer:
         )
         self.port = self.listener.sockets[0].getsockname()[1]
 
-    async def stop(self) -> None:
+    async def stop(self, sessions: bool = False) -> None:
+        """Stop listening; with `sessions`, also end the open connections (lab shutdown)."""
         if self.listener is not None:
             self.listener.close()
             await self.listener.wait_closed()
             self.listener = None
+        if sessions:
+            for conn in list(self.connections):
+                conn.close()
+            for conn in list(self.connections):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(conn.wait_closed(), 2)
 
     async def apply_faults(self) -> None:
         """Open or close the listening socket to follow the `refuse` fault."""
