@@ -298,9 +298,10 @@ class Terminal:
         if self.login.detect_terminal:
             await self._probe_terminal()
         self._write(self.session.prompt, raw=True)
-        buffer = ""
+        buffer, data = "", ""
         while True:
             self._flush()
+            after_cr = bool(data) and data.endswith("\r")
             data, self.pending = (self.pending, "") if self.pending else (await self._read(), "")
             if data is None:
                 return True
@@ -311,7 +312,10 @@ class Terminal:
                 if ch == ESC:
                     i = _skip_escape(data, i)
                 elif ch in "\r\n":
-                    if ch == "\r" and self.quirks.crlf_is_one_enter and data[i : i + 1] == "\n":
+                    one_enter = self.quirks.crlf_is_one_enter
+                    if ch == "\n" and after_cr and one_enter and i == 1:
+                        continue  # the \n of a \r\n split across two reads
+                    if ch == "\r" and one_enter and data[i : i + 1] == "\n":
                         i += 1
                     result = await self._enter(buffer)
                     buffer = ""

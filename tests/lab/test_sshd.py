@@ -335,3 +335,13 @@ def test_engine_safe_mode_drop_undoes_changes(lab: Lab) -> None:
     while _identity(lab, "br2") != before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _identity(lab, "br2") == before
+
+
+def test_crlf_split_across_reads_is_one_enter(fake_lab: Lab) -> None:
+    with shell(fake_lab, "br2") as (chan, _):
+        chan.send(b"/system identity print\r")
+        first = read_until(chan, b"> \r[admin@br2] > ")
+        chan.send(b"\n/system identity print\r\n")
+        second = read_until(chan, b"> \r[admin@br2] > ")
+        assert b"name: br2" in first
+        assert second.startswith(b"/system identity print")  # no empty command painted a prompt first
