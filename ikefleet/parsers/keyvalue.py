@@ -1,0 +1,55 @@
+"""key=value text (detail, terse and the v6 default print): pairs, quoting and mid-value wrapping."""
+
+from __future__ import annotations
+
+import re
+
+from ikefleet.parsers.errors import ParseError
+from ikefleet.parsers.values import is_secret, unquote
+
+# 'name="eoip1000"', 'issuer=CN=CA', '.ext-communities=rt:1.1.1.1:111', 'options=' (empty),
+# 'gateway-status=10.0.0.2 reachable via  ether1' (group 4: words continuing an unquoted value)
+_PAIRS_RE = re.compile(
+    r'(\s*)(\.?[A-Za-z][\w.\-]*)=("[^"\\]*(?:\\.[^"\\]*)*"?|[^\s"]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^\s"]*)*)'
+    r"((?:\s+(?!\.?[A-Za-z][\w.\-]*=)\S+)*)"
+)
+
+# '\"' and '\\' inside quoted values: escapes, not quotes
+_ESCAPED_RE = re.compile(r"\\.")
+
+
+def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
+    """key=value pairs of one item's joined body; an unquoted value may hold spaces."""
+    values: dict[str, str] = {}
+    last = ""
+    pairs = _PAIRS_RE.findall(body)
+    covered = sum(map(len, map("".join, pairs))) + len(pairs)  # + one "=" per pair
+    for _, key, value, more in pairs:
+        if key == "port" and last.endswith("-address"):
+            # v7 active-peers: "local-address=A port=4500 remote-address=B port=4500"
+            key = last[: -len("address")] + "port"
+        last = key
+        if key in values or is_secret(key):
+            continue  # v7 prints some keys twice (`spii=`, `spir=`): the first wins
+        if more:
+            value += more
+        values[key] = unquote(value) if value[:1] == '"' else value
+    if covered != len(body):
+        # findall skips what is not a pair: the first text it skipped is the culprit
+        pos = 0
+        for match in _PAIRS_RE.finditer(body):
+            if match.start() != pos:
+                break
+            pos = match.end()
+        if body[pos:].strip():
+            raise ParseError(command, f"expected key=value, got {body[pos:].strip()[:40]!r}", lineno)
+    return values
+
+
+def quotes_open(part: str) -> bool:
+    """True when `part` holds an odd number of unescaped double quotes (it opens or closes a value)."""
+    if '"' not in part:
+        return False
+    if "\\" in part:
+        part = _ESCAPED_RE.sub("", part)
+    return part.count('"') % 2 == 1
