@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from netmiko import file_transfer
 from nornir.core.task import Result, Task
 
 from ikefleet.device import Device
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.redact import register
+from ikefleet.transfer import transfer
 
 from .device import device
 
@@ -137,33 +137,6 @@ def storage(dev: Device) -> str:
     return "flash/" if count.isdigit() and int(count) > 0 else ""
 
 
-# netmiko's MikroTik transfer always addresses `flash/<file>`; a router without `flash/` takes that as the
-# root. Its size check reads `/file print ... name="flash/<file>"`, which misses root files, so the import
-# result is the check instead (a truncated PKCS#12 fails to decrypt).
-def _get(dev: Device, name: str, local: Path) -> None:
-    file_transfer(
-        dev.connection,
-        source_file=name.removeprefix("flash/"),
-        dest_file=str(local),
-        file_system="flash",
-        direction="get",
-        overwrite_file=True,
-        verify_file=False,
-    )
-
-
-def _put(dev: Device, local: Path, name: str) -> None:
-    file_transfer(
-        dev.connection,
-        source_file=str(local),
-        dest_file=name.removeprefix("flash/"),
-        file_system="flash",
-        direction="put",
-        overwrite_file=True,
-        verify_file=False,
-    )
-
-
 def ensure_clients(
     task: Task, *, clients: list[str], ca: str, policy: CertPolicy, renew: tuple[str, ...] = ()
 ) -> Result:
@@ -201,7 +174,8 @@ def export_bundle(task: Task, *, branch: str, client: str, ca: str, server: str)
     certs = read_certificates(dev)
     passphrase = random.token_urlsafe(18)
     register(passphrase)
-    base = f"{storage(dev)}{EXPORT_PREFIX}{branch}"
+    prefix = storage(dev)
+    base = f"{prefix}{EXPORT_PREFIX}{branch}"
     directory = Path(tempfile.mkdtemp(prefix="ikefleet-pki-"))
     names = {"client": f"{base}-client", "ca": f"{base}-ca", "server": f"{base}-server"}
     files = {
@@ -220,7 +194,8 @@ def export_bundle(task: Task, *, branch: str, client: str, ca: str, server: str)
             f"file-name={names['server']}"
         )
         for name in files.values():
-            _get(dev, name, directory / Path(name).name)
+            local = str(directory / Path(name).name)
+            transfer(dev.connection, source=Path(name).name, dest=local, direction="get", storage=prefix)
     except Exception:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -260,7 +235,7 @@ def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: 
             if name in certs:
                 dev.send(f'/certificate remove [find where name="{name}"]')
             remote = prefix + local.name
-            _put(dev, local, remote)
+            transfer(dev.connection, source=str(local), dest=local.name, direction="put", storage=prefix)
             try:
                 out = dev.send(
                     f'/certificate import file-name={remote} name={name} passphrase="{passphrase}"'

@@ -1,0 +1,162 @@
+"""The main job against the lab: converge, idempotence, dry run, per-host failures, --max-fail, safety.
+
+Tests use 2048-bit keys (set in the lab's defaults.yaml) to keep RSA key generation short; the inventory
+default stays the seed's 4096.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from ikefleet.lab.manager import Lab
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
+from ikefleet.waves import Amount
+
+BRANCHES = 10
+
+
+def fast_keys(lab_dir: Path) -> None:
+    path = lab_dir / "inventory" / "defaults.yaml"
+    yaml = YAML()
+    data = yaml.load(path.read_text())
+    data.setdefault("data", {})["certificates"] = {"key_size": 2048}
+    with path.open("w") as out:
+        yaml.dump(data, out)
+
+
+def rollout(lab: Lab, **options: object) -> Summary:
+    lab.settle()
+    opts = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30.0, **options)  # type: ignore[arg-type]
+    return Rollout(opts).run()
+
+
+def state(lab: Lab, router: str, path: str) -> list[dict[str, str]]:
+    lab.settle()
+    return [dict(i.values) for i in lab.routers[router].config.items(path)]
+
+
+def snapshot(lab: Lab, router: str) -> str:
+    lab.settle()
+    return json.dumps(lab.routers[router].config.to_json(), sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Summary, Summary]]:
+    """A hub and 10 branches rolled out twice."""
+    with Lab.start(tmp_path_factory.mktemp("rollout"), branches=BRANCHES, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        first = rollout(lab, wave_size=Amount(4, False))
+        second = rollout(lab)
+        yield lab, first, second
+
+
+def test_full_rollout_brings_every_tunnel_up(fleet: tuple[Lab, Summary, Summary]) -> None:
+    lab, first, _ = fleet
+    assert not first.failed, {h: o.error for h, o in first.hosts.items() if o.error}
+    assert {o.status for o in first.hosts.values()} == {"changed"}
+    assert first.waves[0] == ["br1"] and sum(len(w) for w in first.waves) == BRANCHES
+    hub_peers = state(lab, "hub", "/ip ipsec active-peers")
+    assert len([p for p in hub_peers if p.get("state") == "established"]) == BRANCHES
+    for n in range(1, BRANCHES + 1):
+        branch = f"br{n}"
+        neighbours = state(lab, branch, "/routing ospf neighbor")
+        assert [x.get("state") for x in neighbours] == ["Full"], branch
+        sas = state(lab, branch, "/ip ipsec installed-sa")
+        assert len(sas) == 2 and {s.get("state") for s in sas} == {"mature"}, branch
+
+
+def test_second_run_sends_no_configuration_command(fleet: tuple[Lab, Summary, Summary]) -> None:
+    _, _, second = fleet
+    assert {o.status for o in second.hosts.values()} == {"unchanged"}
+    assert sum(o.commands for o in second.hosts.values()) == 0
+
+
+def test_run_directory_holds_plan_results_and_backups(fleet: tuple[Lab, Summary, Summary]) -> None:
+    lab, first, _ = fleet
+    run = first.run_dir
+    assert json.loads((run / "plan.json").read_text())["hub"]["name"] == "hub"
+    lines = [json.loads(x) for x in (run / "results.jsonl").read_text().splitlines()]
+    assert {x["host"] for x in lines} == {"hub", *(f"br{n}" for n in range(1, BRANCHES + 1))}
+    assert (run / "backups" / "br1.rsc").read_text().startswith("# ")
+    assert "+ /ip ipsec peer" in (run / "diffs" / "br1.diff").read_text()
+
+
+def test_no_secret_in_any_run_file(fleet: tuple[Lab, Summary, Summary]) -> None:
+    lab, first, second = fleet
+    secrets = YAML(typ="safe").load((lab.directory / "secrets.yaml").read_text())
+    password = secrets["password"]
+    for run in (first.run_dir, second.run_dir):
+        for path in run.rglob("*"):
+            if path.is_file():
+                assert password not in path.read_text(errors="replace"), path
+
+
+def test_dry_run_on_a_changed_inventory_shows_exactly_the_change(fleet: tuple[Lab, Summary, Summary]) -> None:
+    lab, _, _ = fleet
+    hosts = lab.directory / "inventory" / "hosts.yaml"
+    original = hosts.read_text()
+    yaml = YAML()
+    data = yaml.load(original)
+    data["br3"]["data"]["lan_prefixes"].append("192.168.200.0/24")
+    with hosts.open("w") as out:
+        yaml.dump(data, out)
+    before = {name: snapshot(lab, name) for name in lab.routers}
+    try:
+        summary = rollout(lab, dry_run=True)
+    finally:
+        hosts.write_text(original)
+    assert summary.hosts["br3"].status == "would-change"
+    assert summary.hosts["br3"].changes == [
+        "+ /routing ospf network [network=192.168.200.0/24] area=backbone comment=ikefleet "
+        "network=192.168.200.0/24"
+    ]
+    assert {h for h, o in summary.hosts.items() if o.status != "unchanged"} == {"br3"}
+    assert all(o.commands == 0 for o in summary.hosts.values())
+    assert {name: snapshot(lab, name) for name in lab.routers} == before
+
+
+@pytest.fixture
+def small_lab(tmp_path: Path) -> Iterator[Lab]:
+    with Lab.start(tmp_path / "lab", branches=4, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        yield lab
+
+
+def test_wrong_password_fails_alone(small_lab: Lab) -> None:
+    small_lab.fault("br2", "bad-password")
+    summary = rollout(small_lab, wave_size=Amount(3, False))
+    assert summary.failed == ["br2"]
+    assert "auth" in summary.hosts["br2"].error.lower()
+    assert {summary.hosts[b].status for b in ("hub", "br1", "br3", "br4")} == {"changed"}
+
+
+def test_max_fail_stops_later_waves(small_lab: Lab) -> None:
+    small_lab.fault("br1", "bad-password")
+    small_lab.fault("br2", "bad-password")
+    summary = rollout(small_lab, canary=2, wave_size=Amount(1, False), max_fail=Amount(1, False))
+    assert sorted(summary.failed) == ["br1", "br2"]
+    assert summary.hosts["br3"].status == summary.hosts["br4"].status == "skipped"
+    assert "--max-fail" in summary.stopped
+    assert state(small_lab, "br3", "/ip ipsec peer") == []
+
+
+def test_command_error_mid_push_leaves_the_router_as_before(small_lab: Lab) -> None:
+    rollout(small_lab, limit=("hub",))
+    before = snapshot(small_lab, "br1")
+    small_lab.fault("br1", "fail-command", "/routing ospf network add", error="failure: simulated")
+    summary = rollout(small_lab, limit=("br1",))
+    assert summary.failed == ["br1"]
+    assert "failure: simulated" in summary.hosts["br1"].error
+    assert summary.hosts["br1"].commands > 1
+    certificates = {i["name"] for i in state(small_lab, "br1", "/certificate")}
+    after, expected = json.loads(snapshot(small_lab, "br1")), json.loads(before)
+    for config in (after, expected):  # the certificates were imported before the push, on purpose
+        config["menus"].pop("/certificate", None)
+        config.pop("next_id")
+    assert after == expected
+    assert certificates == {"ca", "hub-server", "br1-client"}
