@@ -33,6 +33,7 @@ from .common import (
     host,
     interface_address,
     memory,
+    number,
     token,
 )
 
@@ -179,6 +180,13 @@ def _accelerated(model: str) -> dict[str, tuple[str, ...]]:
     return {k: tuple(str(x) for x in v) for k, v in (table[prefix] or {}).items()} if prefix else {}
 
 
+def _set_peer_status(router: Router) -> None:
+    """`/ip ipsec peer` shows R on the peers that only answer (passive=yes)."""
+    for item in router.config.items(ike.PEER):
+        if not item.dynamic:
+            item.status["responder"] = "yes" if ike.value(item, ike.PEER, "passive") == "yes" else "no"
+
+
 def _set_interface_status(router: Router, running: dict[str, bool], ends: dict[str, eoip.End]) -> None:
     for path in INTERFACE_MENUS:
         for item in router.config.items(path):
@@ -286,8 +294,8 @@ def recompute(routers: list[Router], now: datetime) -> None:
     for t in tunnels:
         if not t.established:
             continue
-        if t.mode_address:
-            addr = ipaddress.IPv4Interface(t.mode_address)
+        addr = interface_address(t.mode_address) if t.mode_address else None
+        if addr is not None:
             wan = wan_interface(t.initiator)
             values = {"address": str(addr), "network": str(addr.network.network_address), "interface": wan}
             values["actual-interface"] = wan
@@ -311,6 +319,7 @@ def recompute(routers: list[Router], now: datetime) -> None:
     domain = ospf.build(routers, addresses, running, ends)
     for router in routers:
         _set_interface_status(router, running[router.name], by_router.get(router.name, {}))
+        _set_peer_status(router)
         speaker = domain.speakers.get(router.name)
         if speaker is not None:
             _ospf_state(router, speaker, now, seen[router.name])
@@ -327,13 +336,10 @@ def recompute(routers: list[Router], now: datetime) -> None:
 
 
 def _gateway_reachable(gateway: str, connected: list[tuple[str, ipaddress.IPv4Interface, bool]]) -> str:
-    """The interface through which `gateway` is reachable ("" when it is not)."""
+    """The interface through which `gateway` (an address or an interface name) is reachable, or ""."""
+    address = ospf.network(host(gateway)) if gateway[:1].isdigit() else None
     for iface, addr, up in connected:
-        if not up:
-            continue
-        if gateway == iface or (
-            gateway[:1].isdigit() and ipaddress.IPv4Address(host(gateway)) in addr.network
-        ):
+        if up and (gateway == iface or (address is not None and address.subnet_of(addr.network))):
             return iface
     return ""
 
@@ -382,7 +388,7 @@ def _materialize_routes(router: Router) -> None:
             status = f"{gateway} reachable via  {via}" if via else f"{gateway} unreachable"
             item.status["gateway-status"] = status
         if net is not None:
-            distance = int(ospf.value(item, ROUTE, "distance") or 1)
+            distance = number(ospf.value(item, ROUTE, "distance"), 1)
             candidates.append((net, distance, bool(via) or item.get("type") == "blackhole", item, "S"))
     best: dict[ipaddress.IPv4Network, int] = {}
     for index, (net, distance, usable, _, _) in enumerate(candidates):
@@ -435,7 +441,7 @@ def _age(router: Router, now: datetime) -> None:
             "current-bytes": str(age * SA_BYTES_PER_S),
             "current-packets": str(packets),
         }
-        key_size = int(item.values.get("enc-key-size", "0") or 0)
+        key_size = number(item.values.get("enc-key-size", "0"), 0)
         item.private["enc-key"] = f"{token(seed, generation, 'enc', size=32):064x}"[: max(key_size // 4, 0)]
         if "auth-algorithm" in item.values:
             item.private["auth-key"] = f"{token(seed, generation, 'auth', size=32):064x}"

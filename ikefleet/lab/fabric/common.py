@@ -60,6 +60,14 @@ def enabled(items: list[Item]) -> list[Item]:
     return [item for item in items if not item.disabled]
 
 
+def number(text: str, fallback: int) -> int:
+    """An integer field's value; `fallback` when it is unset or not a number (never raises)."""
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return fallback
+
+
 def parse_duration(text: str) -> float:
     """`00:30:00`, `12:00:00`, `1d 00:00:00`, `30m`, `8h10s`, `0.2sec`, `15` (seconds) -> seconds."""
     text = text.strip().replace("sec", "s")

@@ -1,8 +1,9 @@
 """EoIP tunnels: which ends pair up, whether they run, their MAC and actual MTU.
 
-An end runs when the other router holds its `remote-address`, names our `local-address` back with the same
+An end works when the other router holds its `remote-address`, names our `local-address` back with the same
 `tunnel-id`, the two MACs differ, and the path between the inner addresses works: protected by an
 established IPsec SA pair when the addresses are not the routers' WAN addresses, plain WAN otherwise.
+It shows `running` when it works, or always when keepalive is off (RouterOS cannot tell then).
 """
 
 from __future__ import annotations
@@ -26,7 +27,17 @@ class End:
     mac: str
     actual_mtu: int
     peer: End | None = None
-    running: bool = False
+    works: bool = False  # frames pass both ways (peer found, path up and protected, MACs differ)
+
+    @property
+    def keepalive(self) -> bool:
+        """RouterOS marks a tunnel without keepalive as running whether or not the far end answers."""
+        setting = value(self.item, PATH, "keepalive")
+        return bool(setting) and not setting.startswith("0")
+
+    @property
+    def running(self) -> bool:
+        return self.works or not self.keepalive
 
     @property
     def name(self) -> str:
@@ -40,7 +51,7 @@ def mac_of(router: Router, item: Item) -> str:
 def actual_mtu(router: Router, item: Item) -> int:
     mtu = value(item, PATH, "mtu")
     if mtu.isdigit():
-        return int(mtu)
+        return int(mtu)  # an explicit MTU is used as is (RouterOS fragments beneath it)
     return (router.faults.mtu or DEFAULT_PATH_MTU) - EOIP_OVERHEAD
 
 
@@ -96,8 +107,8 @@ def pair(routers: list[Router], owners: dict[str, Router], paths: Protected) -> 
             continue
         local, remote = host(value(end.item, PATH, "local-address")), host(end.item.get("remote-address"))
         if local in wans and remote in wans:
-            end.running = True
+            end.works = True
         else:
             there = _protected(paths, exact, a, local, remote)
-            end.running = there and _protected(paths, exact, b, remote, local)
+            end.works = there and _protected(paths, exact, b, remote, local)
     return ends

@@ -15,7 +15,7 @@ from functools import cached_property
 from ikefleet.routeros.config import Item
 
 from ..router import Router
-from .common import enabled, network, parse_duration, value
+from .common import enabled, network, number, parse_duration, value
 from .eoip import End
 
 INSTANCE, NETWORK, AREA = "/routing ospf instance", "/routing ospf network", "/routing ospf area"
@@ -55,7 +55,7 @@ class Iface:
 
     @property
     def cost(self) -> int:
-        return int(self.get("cost") or 10)
+        return number(self.get("cost"), 10)
 
     @property
     def network_type(self) -> str:
@@ -122,6 +122,12 @@ def area_id(router: Router, name: str) -> str:
 # --- routing filters --------------------------------------------------------------------------------
 
 
+def _in_range(lengths: str, prefix: ipaddress.IPv4Network) -> bool:
+    """`prefix-length=30` or `16-32`."""
+    low, _, high = lengths.partition("-")
+    return number(low, -1) <= prefix.prefixlen <= number(high or low, -1)
+
+
 def _rule_matches(rule: Item, prefix: ipaddress.IPv4Network) -> bool:
     if rule.get("prefix"):
         base = network(rule.get("prefix"))
@@ -129,15 +135,10 @@ def _rule_matches(rule: Item, prefix: ipaddress.IPv4Network) -> bool:
             return False
         lengths = rule.get("prefix-length")
         if lengths:
-            low, _, high = lengths.partition("-")
-            if not int(low) <= prefix.prefixlen <= int(high or low):
-                return False
-        elif prefix.prefixlen != base.prefixlen:
-            return False
-    elif rule.get("prefix-length"):
-        low, _, high = rule.get("prefix-length").partition("-")
-        if not int(low) <= prefix.prefixlen <= int(high or low):
-            return False
+            return _in_range(lengths, prefix)
+        return prefix.prefixlen == base.prefixlen  # without prefix-length: that exact prefix only
+    if rule.get("prefix-length"):
+        return _in_range(rule.get("prefix-length"), prefix)
     return True
 
 
@@ -205,7 +206,7 @@ def _speaker(router: Router, addresses: Addresses, running: dict[str, bool]) -> 
     redistribute = value(inst, INSTANCE, "redistribute-connected")
     if redistribute != "no":
         kind = "external-type-1" if redistribute == "as-type-1" else "external-type-2"
-        metric = int(value(inst, INSTANCE, "metric-connected") or 20)
+        metric = number(value(inst, INSTANCE, "metric-connected"), 20)
         out = value(inst, INSTANCE, "out-filter")
         seen: set[ipaddress.IPv4Network] = set()
         for name, addr in own:
@@ -240,6 +241,13 @@ def _adjacency(a: Speaker, ia: Iface, b: Speaker, ib: Iface, mtu_a: int, mtu_b: 
     return "Full"
 
 
+def _rid(text: str) -> int:
+    try:
+        return int(ipaddress.IPv4Address(text))
+    except ValueError:
+        return 0
+
+
 def build(
     routers: list[Router], addresses: Addresses, running: dict[str, dict[str, bool]], ends: list[End]
 ) -> Domain:
@@ -250,7 +258,7 @@ def build(
             domain.speakers[router.name] = speaker
     for end in ends:
         peer = end.peer
-        if peer is None or not end.running or not peer.running:
+        if peer is None or not end.works or not peer.works:
             continue
         a, b = domain.speakers.get(end.router.name), domain.speakers.get(peer.router.name)
         if a is None or b is None:
@@ -265,8 +273,8 @@ def build(
         if ia.network_type == "broadcast":
             ranked = sorted(
                 [
-                    (int(ia.get("priority")), ipaddress.IPv4Address(a.router_id), str(ia.address.ip)),
-                    (int(ib.get("priority")), ipaddress.IPv4Address(b.router_id), str(ib.address.ip)),
+                    (number(ia.get("priority"), 1), _rid(a.router_id), str(ia.address.ip)),
+                    (number(ib.get("priority"), 1), _rid(b.router_id), str(ib.address.ip)),
                 ],
                 reverse=True,
             )
