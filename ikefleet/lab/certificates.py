@@ -187,13 +187,19 @@ def _request(item: Item, crl_url: str) -> pki.Request:
     )
 
 
-def _store(item: Item, cert_pem: str, key_pem: str | None) -> None:
+def _update(item: Item, values: dict[str, str] | None = None, private: dict[str, str] | None = None) -> None:
+    """Change an item by replacing its dicts, never mutating them: the engine's change detection and
+    safe-mode snapshot (`Config.to_json`) hold references to the old ones."""
+    if values:
+        item.values = {**item.values, **values}
+    if private:
+        item.private = {**item.private, **private}
+
+
+def _store(item: Item, cert_pem: str, key_pem: str | None, **values: str) -> None:
     """Write the certificate's printed fields and private data onto `item`."""
-    item.values.update(pki.describe(cert_pem))
-    item.values["private-key"] = "yes" if key_pem else "no"
-    item.private["certificate"] = cert_pem
-    if key_pem:
-        item.private["key"] = key_pem
+    printed = pki.describe(cert_pem) | {"private-key": "yes" if key_pem else "no"} | values
+    _update(item, printed, {"certificate": cert_pem} | ({"key": key_pem} if key_pem else {}))
 
 
 def _crl_url(ca: Item) -> str:
@@ -267,14 +273,14 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
                 cert_pem = pki.build_certificate(request, key, ctx.now, ca.private["certificate"], ca_key)
         except pki.PkiError as exc:
             raise CommandError(f"failure: {exc}") from exc
-        _store(item, cert_pem, pki.key_to_pem(key))
-        item.values["trusted"] = "yes"
+        extra = {"trusted": "yes"}
         if ca is not None:
-            item.values["ca"] = ca.get("name")
+            extra["ca"] = ca.get("name")
         elif args.get("ca-crl-host"):
-            item.values["ca-crl-host"] = args["ca-crl-host"]
+            extra["ca-crl-host"] = args["ca-crl-host"]
         if args.get("name"):
-            item.values["name"] = args["name"]
+            extra["name"] = args["name"]
+        _store(item, cert_pem, pki.key_to_pem(key), **extra)
         router.log("certificate,info", f"certificate {item.get('name')} signed")
     return "" if "do" in args else "  progress: done"
 
@@ -332,8 +338,7 @@ def import_(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
         else:
             wanted = f"{file_name}_{index}"
         item = router.config.add(PATH, {"name": _unique_name(router, wanted)})
-        _store(item, pem, None)
-        item.values["trusted"] = "yes"
+        _store(item, pem, None, trusted="yes")
         known.add(item.get("fingerprint"))
         counters["certificates-imported"] += 1
     for key_pem in found.keys:
@@ -348,8 +353,7 @@ def import_(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
             continue
         for owner in owners:
             if "key" not in owner.private:
-                owner.private["key"] = key_pem
-                owner.values["private-key"] = "yes"
+                _update(owner, {"private-key": "yes"}, {"key": key_pem})
         counters["private-keys-imported"] += 1
     if found.certificates or found.keys:
         counters["files-imported"] = 1
@@ -390,8 +394,7 @@ def issued_revoke(ctx: Context, args: dict[str, str], targets: list[Item]) -> st
         ca = _issuer_of(router, item) if is_signed(item) and item.get("ca") else None
         if ca is None or "key" not in ca.private:
             raise _fail("not-issued")
-        item.private["revoked"] = ctx.now.astimezone(UTC).isoformat()
-        item.values["trusted"] = "no"
+        _update(item, {"trusted": "no"}, {"revoked": ctx.now.astimezone(UTC).isoformat()})
         _update_crl(router, ca, ctx.now)
     return ""
 
@@ -418,4 +421,4 @@ def _update_crl(router: Router, ca: Item, now: datetime) -> None:
         entry = router.config.add(CRL_PATH, {})
     entry.values = crl_values
     entry.private = {"crl": crl_pem, "ca-skid": ca.get("skid")}
-    ca.private["crl"] = "yes"
+    _update(ca, private={"crl": "yes"})

@@ -366,3 +366,19 @@ def test_console_sign_by_name_and_remove_cascade(tmp_path: Path) -> None:
     assert cert(router, "leaf-signed").get("ca") == "root"
     assert session.execute("/certificate remove root") == ""
     assert certificates.certificates(router) == []
+
+
+def test_console_sign_is_seen_as_a_change_and_safe_mode_drop_undoes_it(tmp_path: Path) -> None:
+    router = make_router(tmp_path, "R1")
+    changes: list[str] = []
+    router.listeners.append(lambda r: changes.append(r.name))
+    session = Session(router, "admin")
+    session.execute("/certificate add name=ca common-name=ca key-size=prime256v1 key-usage=key-cert-sign")
+    changes.clear()
+    session.toggle_safe_mode()
+    assert session.execute("/certificate sign ca") == "  progress: done"
+    assert changes == ["R1"]  # persisted and recomputed
+    assert certificates.is_signed(cert(router, "ca"))
+    session.close(dropped=True)
+    assert not certificates.is_signed(cert(router, "ca"))
+    assert "fingerprint" not in cert(router, "ca").values
