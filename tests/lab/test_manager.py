@@ -10,6 +10,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_network
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 from ruamel.yaml import YAML
 
@@ -119,6 +120,24 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120)
 
 
+def _identity(lab: Lab, name: str) -> str:
+    items = lab.routers[name].config.items("/system identity")
+    return items[0].get("name", "MikroTik") if items else "MikroTik"
+
+
+def _rename(row: dict[str, Any], identity: str) -> None:
+    """Change a router's identity over SSH, as a user of the running lab would."""
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(row["address"], row["port"], username=row["username"], password=row["password"],
+                   look_for_keys=False, allow_agent=False, timeout=30)
+    try:
+        _, stdout, _ = client.exec_command(f"/system identity set name={identity}")
+        assert stdout.channel.recv_exit_status() == 0
+    finally:
+        client.close()
+
+
 def test_cli_up_status_fault_down_and_persistence(tmp_path: Path) -> None:
     lab_dir = tmp_path / "mylab"
     up = _cli("up", "--branches", "2", "--dir", str(lab_dir), cwd=tmp_path)
@@ -137,19 +156,16 @@ def test_cli_up_status_fault_down_and_persistence(tmp_path: Path) -> None:
         assert "latency=150" in text and password not in text
         assert _cli("fault", "br9", "refuse", "--dir", str(lab_dir), cwd=tmp_path).returncode == 2
         assert _cli("fault", "br1", "--clear", "--dir", str(lab_dir), cwd=tmp_path).returncode == 0
+        _rename(rows[2], "renamed-over-ssh")
     finally:
         down = _cli("down", "--dir", str(lab_dir), cwd=tmp_path)
     assert down.returncode == 0, down.stderr
     assert _cli("status", "--dir", str(lab_dir), cwd=tmp_path).returncode == 2
-    # A stored change survives down/up; addresses and credentials stay.
-    config = json.loads((lab_dir / "routers" / "br2" / "config.json").read_text())
-    config["config"]["menus"]["/ip address"] = [{"id": 900, "values": {"address": "192.0.2.50/24"}}]
-    (lab_dir / "routers" / "br2" / "config.json").write_text(json.dumps(config))
+    # The change made over SSH while the lab ran survives down/up; addresses and credentials stay.
     with Lab.start(lab_dir, control_socket=False) as lab:
         assert lab.spec("hub").password == password
         assert lab.spec("br1").host == rows[1]["address"]
-        stored = [i.get("address") for i in lab.routers["br2"].config.items("/ip address") if not i.dynamic]
-        assert stored == ["192.0.2.50/24"]
+        assert _identity(lab, "br2") == "renamed-over-ssh"
 
 
 def test_default_lab_directory_and_three_branches(tmp_path: Path) -> None:

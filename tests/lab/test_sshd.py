@@ -345,3 +345,17 @@ def test_crlf_split_across_reads_is_one_enter(fake_lab: Lab) -> None:
         second = read_until(chan, b"> \r[admin@br2] > ")
         assert b"name: br2" in first
         assert second.startswith(b"/system identity print")  # no empty command painted a prompt first
+
+
+def test_terminal_probe_answer_is_not_taken_as_input(fake_lab: Lab) -> None:
+    client = connect(fake_lab, "br1", suffix="")
+    try:
+        chan = client.invoke_shell()
+        read_until(chan, b"\x1bZ")
+        chan.send(b"\x1b/Z")  # the answer Ansible's terminal plugin gives
+        read_until(chan, b"[admin@br1] > ")
+        chan.send(b"/system identity print\r\n")
+        out = read_until(chan, b"> \r[admin@br1] > ")
+        assert out.startswith(b"/system identity print") and b"name: br1" in out
+    finally:
+        client.close()
