@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from ikefleet.parsers import CommandFailed, ParseError, parser_for, supported_commands
+from ikefleet.parsers import (
+    CommandFailed,
+    ParseError,
+    parse_generic,
+    parser_for,
+    supported_commands,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,12 +24,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Parse saved RouterOS console output; the command text chooses the parser.",
     )
     parser.add_argument("--command", required=True, help="the command that printed it, e.g. /ip route print")
+    parser.add_argument(
+        "--generic",
+        action="store_true",
+        help="read any menu's print output untyped (RouterOS names and strings)",
+    )
     parser.add_argument("file", metavar="FILE", help="saved output, or - for stdin")
     parser.set_defaults(func=run)
 
 
+def _generic(command: str) -> Callable[[str], list[Any]]:
+    return lambda text: parse_generic(text, command)
+
+
 def run(args: argparse.Namespace) -> int:
-    parser = parser_for(args.command)
+    parser = _generic(args.command) if args.generic else parser_for(args.command)
     if parser is None:
         print(f"no parser for command {args.command!r}; supported commands:", file=sys.stderr)
         for command in supported_commands():

@@ -3,10 +3,15 @@ for menus without a typed parser: values stay RouterOS strings, flags stay legen
 
 from __future__ import annotations
 
+import re
 from typing import TypedDict
 
 from ikefleet.parsers.engine import RawRecord, parse_as_value, parse_json, parse_print, parse_settings
 from ikefleet.parsers.errors import CommandFailed, detect_error
+from ikefleet.parsers.text import clean_lines
+
+# "                   uptime: 6w5d11h55m45s", "  l2tpv3-circuit-id:": a settings print line
+_SETTING_LINE_RE = re.compile(r"^\s*[a-z][\w.\-]*:(?:\s|$)")
 
 
 class GenericRecord(TypedDict, total=False):
@@ -36,8 +41,16 @@ def _checked(text: str, command: str) -> str:
 
 
 def parse_generic(text: str, command: str = "print") -> list[GenericRecord]:
-    """Any list print form (detected from the text); flags named from the printed legend when present."""
-    return [_as_dict(r) for r in parse_print(_checked(text, command), command)]
+    """Any print form, detected from the text: a settings menu's `name: value` lines give one record;
+    list forms give one per item, flags named from the printed legend when there is one."""
+    _checked(text, command)
+    for line in clean_lines(text):
+        stripped = line.strip()
+        if stripped and not stripped.startswith(";;;"):
+            if _SETTING_LINE_RE.match(line):
+                return parse_generic_settings(text, command)
+            break
+    return [_as_dict(r) for r in parse_print(text, command)]
 
 
 def parse_generic_settings(text: str, command: str = "print") -> list[GenericRecord]:

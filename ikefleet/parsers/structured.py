@@ -88,6 +88,8 @@ def _json_value(value: object) -> str | None:
 
 def parse_json(text: str, command: str) -> list[RawRecord]:
     """v7 `:serialize to=json` output: floats that are integers become ints, nulls become absent."""
+    if not text.strip():
+        return []
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

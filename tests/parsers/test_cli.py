@@ -57,3 +57,17 @@ def test_secrets_never_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["parse", "--command", "/ip ipsec identity print", str(sample)]) == 0
     out = capsys.readouterr().out
     assert "your_pw" not in out and "secret" not in out
+
+
+def test_generic_reads_any_menu_and_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sample = GOLDEN / "v7__ip_pool_print__ru-audit-chat.txt"
+    assert main(["parse", "--generic", "--command", "/ip pool print", str(sample)]) == 0
+    pools = json.loads(capsys.readouterr().out)
+    assert [(p["values"]["name"], p["values"]["total"]) for p in pools] == [
+        ("pool-dhcp", "712"),
+        ("pool-vpn", "100"),
+    ]
+    sample = GOLDEN / "v7__interface_l2tp-server_server_print__ru-audit-chat.txt"
+    assert main(["parse", "--generic", "--command", "/interface l2tp-server server print", str(sample)]) == 0
+    (server,) = json.loads(capsys.readouterr().out)
+    assert server["values"]["authentication"] == "mschap1,mschap2" and server["values"]["use-ipsec"] == "yes"

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from ikefleet.parsers import ParseError, menu_of, parser_for, supported_commands
+from ikefleet.parsers import (
+    ParseError,
+    menu_of,
+    parse_as_value_text,
+    parse_generic,
+    parse_generic_settings,
+    parse_json_text,
+    parser_for,
+    supported_commands,
+)
 from ikefleet.parsers.registry import PARSERS
 
 PARSER_FUNCTIONS = sorted(set(PARSERS.values()), key=lambda f: f.__module__ + f.__name__)
@@ -58,3 +67,13 @@ def test_every_supported_command_resolves_to_its_parser() -> None:
     for command in supported_commands():
         assert parser_for(command) is PARSERS[command.removeprefix("/").removesuffix(" print")]
     assert parser_for("/ip firewall filter print") is None
+
+
+@pytest.mark.parametrize(
+    "parser", [parse_generic, parse_generic_settings, parse_as_value_text, parse_json_text]
+)
+def test_generic_parsers_empty_and_garbage(parser) -> None:
+    assert parser("", "/x print") == []
+    with pytest.raises(ParseError) as info:
+        parser("<html>garbage</html> ???", "/x print")
+    assert info.value.command == "/x print"
