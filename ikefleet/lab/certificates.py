@@ -56,7 +56,11 @@ ERRORS: dict[str, str] = {
     "missing-file-name": "missing value for file-name",  # unverified
     "not-issued": "failure: certificate was not issued by a local CA",  # unverified
     "bad-value": "invalid value for argument {arg}",
+    "unsupported": "failure: {command} is not available on this router",  # lab-only text
 }
+# Menu commands the schema lists that the lab does not model (smart cards, SCEP, certificate requests).
+UNSUPPORTED = ("card-reinstall", "card-verify", "scep-renew", "create-certificate-request",
+               "sign-certificate-request")  # fmt: skip
 IMPORT_COUNTERS = (
     "certificates-imported",
     "private-keys-imported",
@@ -422,3 +426,14 @@ def _update_crl(router: Router, ca: Item, now: datetime) -> None:
     entry.values = crl_values
     entry.private = {"crl": crl_pem, "ca-skid": ca.get("skid")}
     _update(ca, private={"crl": "yes"})
+
+
+def _unsupported(command: str) -> None:
+    def refuse(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+        raise _fail("unsupported", command=command)
+
+    handler(PATH, command)(refuse)
+
+
+for _command in UNSUPPORTED:
+    _unsupported(_command)

@@ -382,3 +382,9 @@ def test_console_sign_is_seen_as_a_change_and_safe_mode_drop_undoes_it(tmp_path:
     session.close(dropped=True)
     assert not certificates.is_signed(cert(router, "ca"))
     assert "fingerprint" not in cert(router, "ca").values
+
+
+@pytest.mark.parametrize("command", certificates.UNSUPPORTED)
+def test_unmodelled_commands_fail_cleanly(tmp_path: Path, command: str) -> None:
+    out = Session(make_router(tmp_path, "R1"), "admin").execute(f"/certificate {command}")
+    assert out == f"failure: {command} is not available on this router"
