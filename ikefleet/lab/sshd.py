@@ -425,7 +425,9 @@ class Terminal:
 
 
 def _skip_escape(data: str, i: int) -> int:
-    """Index after an escape sequence whose ESC is at i-1 (CSI `ESC [ ... final`, or `ESC x`)."""
+    """Index after an escape sequence whose ESC is at i-1 (CSI `ESC [ ... final`, VT52 `ESC / Z`, `ESC x`)."""
+    if data[i : i + 1] == "/":
+        return i + 2
     if i < len(data) and data[i] == "[":
         i += 1
         while i < len(data) and not ("@" <= data[i] <= "~"):
