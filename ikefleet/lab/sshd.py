@@ -239,6 +239,10 @@ class RouterServer:
             await Terminal(self, process).run()
         except (asyncssh.Error, ConnectionError, BrokenPipeError) as exc:
             log.debug("%s: session ended: %s", self.router.name, type(exc).__name__)
+        except Exception:  # a console bug ends this session, never the lab
+            log.exception("%s: session failed", self.router.name)
+            with contextlib.suppress(Exception):
+                process.exit(1)
 
 
 class Terminal:
