@@ -199,3 +199,48 @@ def test_without_static_ospf_interfaces_dynamic_entries_appear(seed: Lab) -> Non
     assert neighbor.get("state") == "Full"
     assert {neighbor.get("dr-address"), neighbor.get("backup-dr-address")} == {"172.16.0.1", "172.16.0.2"}
     assert seed.hub.config.items("/routing bfd neighbor") == []  # use-bfd=no by default
+
+
+DEFCONF_INPUT = [
+    {"chain": "input", "action": "accept", "connection-state": "established,related,untracked"},
+    {"chain": "input", "action": "drop", "connection-state": "invalid"},
+    {"chain": "input", "action": "accept", "protocol": "icmp"},
+    {"chain": "input", "action": "drop", "in-interface-list": "!LAN"},
+]
+IKE_ACCEPT = [
+    {
+        "action": "accept",
+        "chain": "input",
+        "dst-port": "500,4500",
+        "in-interface-list": "WAN",
+        "protocol": "udp",
+    },
+    {"action": "accept", "chain": "input", "in-interface-list": "WAN", "protocol": "ipsec-esp"},
+]
+
+
+def defconf_firewall(router: Router, ike_first: bool) -> None:
+    add = router.config.add
+    add("/interface list", {"name": "WAN"})
+    add("/interface list", {"name": "LAN"})
+    add("/interface list member", {"list": "WAN", "interface": "ether1"})
+    add("/interface list member", {"list": "LAN", "interface": "bridge"})
+    rules = [*IKE_ACCEPT, *DEFCONF_INPUT] if ike_first else [*DEFCONF_INPUT, *IKE_ACCEPT]
+    for rule in rules:
+        add("/ip firewall filter", rule)
+
+
+def test_ike_accept_rules_after_the_defconf_drop_never_match(seed: Lab) -> None:
+    defconf_firewall(seed.hub, ike_first=False)
+    fabric.recompute(seed.routers, NOW)
+    assert_no_tunnel(seed)
+    assert any("time up" in line for line in logs(seed.branches[0]))
+
+
+def test_ike_accept_rules_placed_before_the_drop(seed: Lab) -> None:
+    defconf_firewall(seed.hub, ike_first=True)
+    fabric.recompute(seed.routers, NOW)
+    assert len(seed.hub.config.items("/ip ipsec active-peers")) == 1
+    seed.hub.config.items("/ip firewall filter")[0].disabled = True  # the udp 500,4500 accept
+    fabric.recompute(seed.routers, NOW)
+    assert seed.hub.config.items("/ip ipsec active-peers") == []

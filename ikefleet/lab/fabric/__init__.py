@@ -267,7 +267,8 @@ def _clear_dynamic(router: Router) -> None:
 
 def recompute(routers: list[Router], now: datetime) -> None:
     """Recompute every router's dynamic state from all configurations and faults (lab time `now`)."""
-    tunnels = ike.negotiate(routers, now)
+    wans = {r.name: wan_interface(r) for r in routers}
+    tunnels = ike.negotiate(routers, now, wans)
     seen: dict[str, set[str]] = {r.name: set() for r in routers}
     for router in routers:
         _clear_dynamic(router)

@@ -15,6 +15,7 @@ from datetime import datetime
 from ikefleet.routeros.config import Item
 
 from ..router import Router
+from . import firewall
 from .book import Book, fingerprint, subject, verify
 from .common import clock, enabled, host, network, parse_duration, value, words
 
@@ -272,7 +273,7 @@ def _phase2(t: Tunnel, books: dict[str, Book]) -> None:
         return
 
 
-def negotiate(routers: list[Router], now: datetime) -> list[Tunnel]:
+def negotiate(routers: list[Router], now: datetime, wan_interfaces: dict[str, str]) -> list[Tunnel]:
     """Every initiator peer of every router, negotiated against the router owning its `address`."""
     by_wan = wan_index(routers)
     books = {r.name: Book(r) for r in routers}
@@ -288,7 +289,10 @@ def negotiate(routers: list[Router], now: datetime) -> list[Tunnel]:
             t = Tunnel(router, target, peer, i_addr, host(target.spec.wan_address))
             tunnels.append(t)
             faults = (router.faults, target.faults)
-            if any(f.wan_down or f.ike_drop for f in faults):
+            ike = firewall.Packet(
+                "17", t.i_addr, t.r_addr, 500, 500, wan_interfaces.get(target.name, "ether1")
+            )
+            if any(f.wan_down or f.ike_drop for f in faults) or not firewall.accepts(target, ike):
                 t.error = (router.name, LOG["timeout"].format(local=t.i_addr, remote=t.r_addr))
                 continue
             _phase1(t, books, now)
