@@ -52,7 +52,6 @@ EXPORT_WORDS = frozenset({"terse", "compact", "verbose", "hide-sensitive"})
 TARGET_COMMANDS = frozenset({"set", "remove", "enable", "disable", "comment", "get", "move", "unset", "edit"})
 ROOT_COMMANDS = ("export", "quit", "import", "beep", "ping", "undo", "redo")
 FLAG_ONLY_COMMANDS = frozenset({"print", "save", "monitor", "load"})
-CHANGING = frozenset({"add", "set", "remove", "enable", "disable", "comment", "move", "unset"})
 _SYSTEM_MODULES = ("ikefleet.lab.certificates",)
 
 
@@ -74,6 +73,17 @@ def _optional(name: str) -> Any:
         if exc.name != name:
             raise
         return None
+
+
+ERROR_PREFIXES = (
+    "failure:", "bad command name", "syntax error", "expected end of command", "expected command name",
+    "no such item", "invalid value for argument", "input does not match any value", "ambiguous value",
+    "value of ",
+)  # fmt: skip
+
+
+def _is_error(text: str) -> bool:
+    return text.startswith(ERROR_PREFIXES)
 
 
 def item_id(item: Item) -> str:
@@ -323,9 +333,15 @@ class Session:
                 return self._export(path, tokens, local), ""
             if command == "quit":
                 return "interrupted", ""
+            if command == "import" and path == "/":
+                return self._import(tokens, local), ""
             raise _col_err("bad", col, command)
         menu = self.schema.menu(path)
-        method: Callable[..., tuple[str, Result]] = getattr(self, "_cmd_" + command.replace("-", "_"))
+        method: Callable[..., tuple[str, Result]] | None = getattr(
+            self, "_cmd_" + command.replace("-", "_"), None
+        )
+        if method is None:  # a real menu command nobody has implemented in the lab yet
+            raise _err(f"failure: {command} is not implemented in the lab")
         return method(menu, tokens, local)
 
     def _handler(
@@ -363,6 +379,28 @@ class Session:
             for st in tokenize(block.source):
                 self._statement(st, path, dict(local))
         return out, out
+
+    def _import(self, tokens: list[Token], local: dict[str, str]) -> str:
+        """`/import file-name=x.rsc`: run an exported script, joining backslash-continued lines."""
+        name = ""
+        for token in tokens:
+            if token.name in ("file-name", "file") or (token.name is None and not name):
+                name = str(self._value(token.value, "/", local))
+            elif token.name != "verbose":
+                raise _col_err("expected end of command", token.col)
+        if not name or not self.router.files.exists(name):
+            raise _err("failure: no such file")
+        script = self.router.files.read(name).decode(errors="replace").replace("\r\n", "\n")
+        script = re.sub(r"\\\n\s*", "", script)
+        runner = Session(self.router, self.user, width=self.width)
+        runner.max_delay_s = self.max_delay_s
+        for number, line in enumerate(script.splitlines(), start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            out = runner.execute(line)
+            if _is_error(out):
+                return f"{out}\nfailure: error in script at line {number}"  # unverified wording
+        return "Script file loaded and executed successfully"
 
     # item access ----------------------------------------------------------------------------------------
 
@@ -604,7 +642,11 @@ class Session:
             targets = self._targets(menu, positional.pop(0)[1])
         return targets, named, positional
 
-    def _settings_item(self, menu: Menu) -> Item:
+    def _settings_item(self, menu: Menu, create: bool = True) -> Item:
+        """The one item of a settings menu; created on first change (reading leaves config alone)."""
+        items = self.router.config.menus.get(menu.path) or []
+        if not items and not create:
+            return Item(id=0)
         items = self.router.config.items(menu.path)
         if not items:
             items.append(Item(id=self.router.config.next_id))
@@ -729,7 +771,7 @@ class Session:
                 raise _err("no such item")
             item = targets[0]
         else:
-            item = self._settings_item(menu) if menu.kind == "settings" else Item(id=0)
+            item = self._settings_item(menu, create=False) if menu.kind == "settings" else Item(id=0)
         values = self.effective(menu, item)
         if "value-name" in named:
             positional.append(named["value-name"])
@@ -771,7 +813,7 @@ class Session:
         if self.router.refresh_state is not None:
             self.router.refresh_state(self.router)
         if menu.kind == "settings":
-            values = self.effective(menu, self._settings_item(menu))
+            values = self.effective(menu, self._settings_item(menu, create=False))
             text = render.print_settings(menu, values, width=self.width)
             return self._print_out(text, named), ""
         if menu.path == "/certificate":

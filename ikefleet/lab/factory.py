@@ -43,18 +43,24 @@ def _factory_items(config: Config, major: int) -> None:
             config.add(path, values, default=spec.get("default") == "yes")
 
 
-def initial_config(spec: RouterSpec) -> Config:
-    """The configuration of a freshly set-up lab router described by `spec`."""
+def reset_config(spec: RouterSpec) -> Config:
+    """`/system reset-configuration no-defaults=yes`: RouterOS's own items and the hardware ports only."""
     major = int(spec.version.split(".")[0])
     config = Config()
     _factory_items(config, major)
-    config.add("/system identity", {"name": spec.name})
     for n in range(1, ETHERNET_PORTS + 1):
         port = f"ether{n}"
         config.add(
             "/interface ethernet",
             {"name": port, "default-name": port, "mac-address": mac_address(spec.name, port)},
         )
+    return config
+
+
+def initial_config(spec: RouterSpec) -> Config:
+    """The configuration of a freshly set-up lab router described by `spec`."""
+    config = reset_config(spec)
+    config.add("/system identity", {"name": spec.name})
     config.add("/interface bridge", {"name": LAN_BRIDGE, "admin-mac": mac_address(spec.name, LAN_BRIDGE),
                                      "auto-mac": "no"})  # fmt: skip
     for n in range(2, ETHERNET_PORTS + 1):

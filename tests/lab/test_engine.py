@@ -356,3 +356,45 @@ def test_safe_mode_release_keeps_changes(session: Session, router: Router) -> No
 
 def test_quit(session: Session) -> None:
     assert session.execute("/quit") == "interrupted"
+
+
+def test_export_then_import_rebuilds_the_configuration(session: Session, tmp_path: Path) -> None:
+    from ikefleet.lab.factory import reset_config
+
+    run(
+        session,
+        "/ip ipsec proposal add name=SHA256 auth-algorithms=sha256 pfs-group=modp4096",
+        "/ip ipsec proposal set [find default=yes] lifetime=1h",
+        "/ip ipsec policy set 0 disabled=yes",
+        '/interface ethernet set [ find default-name=ether3 ] comment="spare port"',
+        "/ip firewall filter add chain=input action=accept protocol=ipsec-esp place-before=0",
+        "/system ntp client set enabled=yes server-dns-names=pool.ntp.org",
+    )
+    exported = session.execute("/export file=backup-1")
+    assert exported == ""
+    spec = session.router.spec
+    other = Router(spec, tmp_path / "other", config=reset_config(spec))
+    other.files.write("backup-1.rsc", session.router.files.read("backup-1.rsc"))
+    console = Session(other, "admin")
+    assert console.execute("/import file-name=backup-1.rsc") == "Script file loaded and executed successfully"
+
+    def body(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("#")]
+
+    assert body(console.execute("/export")) == body(session.execute("/export"))
+
+
+def test_import_reports_the_failing_line(session: Session, router: Router) -> None:
+    router.files.write(
+        "bad.rsc", b"/ip ipsec policy group add name=a\n/ip ipsec proposal add pfs-group=nope\n"
+    )
+    out = session.execute("/import bad.rsc")
+    assert out.splitlines()[0] == "input does not match any value of pfs-group"
+    assert "line 2" in out
+
+
+def test_unimplemented_menu_command_fails_cleanly(session: Session) -> None:
+    assert (
+        session.execute("/interface ethernet monitor ether1")
+        == "failure: monitor is not implemented in the lab"
+    )
