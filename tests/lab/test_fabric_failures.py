@@ -244,3 +244,33 @@ def test_ike_accept_rules_placed_before_the_drop(seed: Lab) -> None:
     seed.hub.config.items("/ip firewall filter")[0].disabled = True  # the udp 500,4500 accept
     fabric.recompute(seed.routers, NOW)
     assert seed.hub.config.items("/ip ipsec active-peers") == []
+
+
+def test_certificate_without_digital_signature_usage(seed: Lab) -> None:
+    replace_client_cert(seed, *seed.ca.issue("client", usage=("key-encipherment", "ipsec-tunnel")))
+    fabric.recompute(seed.routers, NOW)
+    assert_no_tunnel(seed)
+    assert "ipsec,error: certificate verification failed: missing key usage" in logs(seed.hub)
+
+
+def test_responder_peer_bound_to_another_local_address(seed: Lab) -> None:
+    (peer,) = seed.hub.config.items("/ip ipsec peer")
+    peer.values["local-address"] = "203.0.113.99"
+    fabric.recompute(seed.routers, NOW)
+    assert_no_tunnel(seed)
+    assert any("no peer config found for 198.51.100.2" in line for line in logs(seed.hub))
+
+
+def test_eoip_between_wan_addresses_runs_without_ipsec(seed: Lab) -> None:
+    hub, r2 = seed.hub, seed.branches[0]
+    hub.config.add("/interface eoip", {"name": "plain", "local-address": "203.0.113.1",
+                                       "remote-address": "198.51.100.2", "tunnel-id": "77"})  # fmt: skip
+    r2.config.add("/interface eoip", {"name": "plain", "local-address": "198.51.100.2",
+                                      "remote-address": "203.0.113.1", "tunnel-id": "77"})  # fmt: skip
+    r2.faults.ike_drop = True  # no IPsec at all
+    fabric.recompute(seed.routers, NOW)
+    assert find(hub, "/interface eoip", name="plain")[0].status["running"] == "yes"
+    assert find(hub, "/interface eoip", name="EoIP-Tunnel")[0].status["running"] == "no"
+    r2.faults.wan_down = True
+    fabric.recompute(seed.routers, NOW)
+    assert find(hub, "/interface eoip", name="plain")[0].status["running"] == "no"
