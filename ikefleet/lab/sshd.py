@@ -111,11 +111,13 @@ class ConsoleQuirks:
 
     Defaults are what netmiko's MikroTik driver is written to cope with on v6: the prompt painted twice after
     a command (`strip_prompt` drops the second) and the input line redrawn on Enter (`strip_command`).
+    `blank_line_after_output` adds an empty line before the prompt; off, because the console's own output
+    already ends the way RouterOS prints it (detail prints end with their blank separator line).
     """
 
     double_prompt: bool = True
     redraw_on_enter: bool = True
-    blank_line_after_output: bool = True
+    blank_line_after_output: bool = False
     crlf_is_one_enter: bool = True
 
 

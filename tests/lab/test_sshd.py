@@ -278,8 +278,8 @@ def test_repaint_quirks_are_per_router_switches(fake_lab: Lab) -> None:
     try:
         with shell(fake_lab, "hub") as (chan, _):
             chan.send(b"/system identity print\r\n")
-            out = read_until(chan, b"\r\n\r\n[admin@hub] > ")
-            assert out == b"/system identity print\r\n  name: hub\r\n\r\n[admin@hub] > "
+            out = read_until(chan, b"name: hub\r\n[admin@hub] > ")
+            assert out == b"/system identity print\r\n  name: hub\r\n[admin@hub] > "
         with shell(fake_lab, "br1") as (chan, _):
             chan.send(b"/system identity print\r\n")
             out = read_until(chan, b"> \r[admin@br1] > ")
