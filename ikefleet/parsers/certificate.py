@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.schema import Common, Spec, run
-from ikefleet.parsers.values import Seconds
+from ikefleet.parsers.values import Seconds, timestamp
 
 
 class Certificate(Common, total=False):
@@ -28,6 +31,8 @@ class Certificate(Common, total=False):
     ca_crl_host: str
     invalid_before: str
     invalid_after: str
+    not_before: str  # invalid-before as ISO 8601 (router local time), for date arithmetic
+    not_after: str  # invalid-after as ISO 8601
     expires_after: Seconds
     private_key: bool
     dsa: bool
@@ -53,11 +58,22 @@ _NAMES = (
     "trusted",
 )
 
+
+def _validity(record: dict[str, Any]) -> None:
+    for printed, iso in (("invalid_before", "not_before"), ("invalid_after", "not_after")):
+        if printed in record:
+            try:
+                record[iso] = timestamp(record[printed])
+            except ValueError as exc:
+                raise ParseError(CERTIFICATE.command, f"field {printed}: {exc}") from None
+
+
 CERTIFICATE = Spec(
     command="/certificate print",
     record=Certificate,
     legend=dict(zip("KDLCAIRET", _NAMES, strict=True)),
     flags={n: n.replace("-", "_") for n in _NAMES},
+    post=_validity,
 )
 
 

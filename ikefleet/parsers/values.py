@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import cache, lru_cache
 from typing import NewType
 
@@ -129,3 +130,33 @@ def unquote(text: str) -> str:
 
         return _ESCAPE_RE.sub(_one, inner)
     return text
+
+
+# "jan/01/1970 00:00:01", "Dec/03/2021 12:15:05" (v6), "2024-04-17 12:47:58" (v7)
+_V6_DATETIME_RE = re.compile(
+    r"^(?P<mon>[A-Za-z]{3})/(?P<day>\d\d)/(?P<year>\d{4})\s+(?P<time>\d\d:\d\d:\d\d)$"
+)
+_V7_DATETIME_RE = re.compile(r"^(?P<date>\d{4}-\d\d-\d\d)\s+(?P<time>\d\d:\d\d:\d\d)$")
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
+    )
+}
+
+
+def timestamp(text: str) -> str:
+    """A RouterOS date and time as ISO 8601 ("jan/19/2038 03:14:07" -> "2038-01-19T03:14:07").
+
+    RouterOS prints the router's local time without a zone; the result carries none either.
+    """
+    value = text.strip()
+    match = _V7_DATETIME_RE.match(value)
+    if match:
+        return datetime.fromisoformat(f"{match['date']}T{match['time']}").isoformat()
+    match = _V6_DATETIME_RE.match(value)
+    month = _MONTHS.get(match["mon"].lower()) if match else None
+    if match is None or month is None:
+        raise ValueError(f"not a date and time: {text!r}")
+    day = datetime(int(match["year"]), month, int(match["day"]))  # validates the day of the month
+    return f"{day.date().isoformat()}T{match['time']}"

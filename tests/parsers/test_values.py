@@ -13,6 +13,7 @@ from ikefleet.parsers.values import (
     milliseconds,
     percent,
     seconds,
+    timestamp,
     unquote,
 )
 
@@ -92,3 +93,21 @@ def test_secret_names(name: str) -> None:
 
 def test_non_secret_names() -> None:
     assert not is_secret("auth-algorithm") and not is_secret("name") and not is_secret("key-size")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("jan/19/2038 03:14:07", "2038-01-19T03:14:07"),
+        ("Dec/03/2021 12:15:05", "2021-12-03T12:15:05"),
+        ("2024-04-17 12:47:58", "2024-04-17T12:47:58"),
+    ],
+)
+def test_timestamp(text: str, expected: str) -> None:
+    assert timestamp(text) == expected
+
+
+@pytest.mark.parametrize("text", ["feb/30/2024 00:00:00", "foo/01/2024 00:00:00", "2024-04-17", "never"])
+def test_timestamp_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        timestamp(text)
