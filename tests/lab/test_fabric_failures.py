@@ -274,3 +274,37 @@ def test_eoip_between_wan_addresses_runs_without_ipsec(seed: Lab) -> None:
     r2.faults.wan_down = True
     fabric.recompute(seed.routers, NOW)
     assert find(hub, "/interface eoip", name="plain")[0].status["running"] == "no"
+
+
+def test_ospf_logs_full_and_down_once(seed: Lab) -> None:
+    fabric.recompute(seed.routers, NOW)
+    fabric.recompute(seed.routers, NOW)
+    seed.branches[0].faults.wan_down = True
+    fabric.recompute(seed.routers, NOW)
+    ospf_lines = [line for line in logs(seed.hub) if line.startswith("route,ospf,info")]
+    assert ospf_lines == [
+        "route,ospf,info: OSPFv2 neighbor 192.168.2.1: state change from Loading to Full",
+        "route,ospf,info: OSPFv2 neighbor 192.168.2.1: state change from Full to Down",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "state"),
+    [("hello-interval", "5s", None), ("dead-interval", "1m", None), ("network-type", "broadcast", "Init")],
+)
+def test_ospf_interface_mismatches(seed: Lab, field: str, value: str, state: str | None) -> None:
+    (entry,) = find(seed.branches[0], "/routing ospf interface", interface="EoIP-Tunnel")
+    entry.values[field] = value
+    fabric.recompute(seed.routers, NOW)
+    states = [n.get("state") for n in seed.hub.config.items("/routing ospf neighbor")]
+    assert states == ([state] if state else [])
+    assert not [i for i in seed.hub.config.items("/ip route") if i.get("ospf-type")]
+
+
+def test_area_mismatch(seed: Lab) -> None:
+    r2 = seed.branches[0]
+    r2.config.add("/routing ospf area", {"name": "branches", "area-id": "0.0.0.1"})
+    (net,) = find(r2, "/routing ospf network", network="172.16.0.0/24")
+    net.values["area"] = "branches"
+    fabric.recompute(seed.routers, NOW)
+    assert seed.hub.config.items("/routing ospf neighbor") == []

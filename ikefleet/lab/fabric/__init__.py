@@ -259,6 +259,23 @@ def _ospf_state(router: Router, speaker: ospf.Speaker, now: datetime, seen: set[
             _add(router, BFD, values, "U" if nb.bfd == "up" else "", bfd_session)
 
 
+OSPF_LOG = "OSPFv2 neighbor {rid}: state change from {old} to {new}"
+
+
+def _log_ospf_changes(router: Router, speaker: ospf.Speaker | None) -> None:
+    """`route,ospf,info` lines when a neighbour reaches Full or is lost, as v6 logs them."""
+    mem = memory(router)
+    before: dict[str, str] = mem.__dict__.setdefault("ospf_states", {})
+    after = {nb.router_id: nb.state for nb in speaker.neighbors} if speaker else {}
+    for rid, state in after.items():
+        if state == "Full" and before.get(rid) != "Full":
+            router.log("route,ospf,info", OSPF_LOG.format(rid=rid, old="Loading", new="Full"))
+    for rid, state in before.items():
+        if state == "Full" and after.get(rid) != "Full":
+            router.log("route,ospf,info", OSPF_LOG.format(rid=rid, old="Full", new=after.get(rid, "Down")))
+    mem.__dict__["ospf_states"] = after
+
+
 def _clear_dynamic(router: Router) -> None:
     for path, items in router.config.menus.items():
         if any(i.dynamic for i in items):
@@ -324,6 +341,7 @@ def recompute(routers: list[Router], now: datetime) -> None:
         speaker = domain.speakers.get(router.name)
         if speaker is not None:
             _ospf_state(router, speaker, now, seen[router.name])
+        _log_ospf_changes(router, speaker)
         mem = memory(router)
         mem.forget_except(seen[router.name])
         mem.ospf = (domain, addresses[router.name], running[router.name])
