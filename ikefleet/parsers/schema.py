@@ -201,4 +201,18 @@ def run(text: str, spec: Spec) -> list[Any]:
         raws = parse_settings(text, spec.command)
     else:
         raws = parse_print(text, spec.command, spec.legend)
-    return [convert(raw, spec) for raw in raws]
+    records = [convert(raw, spec) for raw in raws]
+    if records and not any(_recognised(record, spec) for record in records):
+        # well-formed output of another command (a route table given to the SA parser)
+        unknown = sorted({k for record in records for k in record.get("extra", {})})[:5]
+        raise ParseError(spec.command, f"output of another command? no known field, only {unknown}")
+    return records
+
+
+def _recognised(record: dict[str, Any], spec: Spec) -> bool:
+    """True when the record holds a value field of the schema (not only flags, ids and extras)."""
+    flag_fields = set(spec.flags.values())
+    return any(k not in _NOT_EVIDENCE and k not in flag_fields for k in record)
+
+
+_NOT_EVIDENCE = frozenset({"index", "object_id", "comment", "extra"})

@@ -3,6 +3,8 @@ and the registry picks parsers from command text in any of its spellings."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ikefleet.parsers import (
@@ -17,6 +19,7 @@ from ikefleet.parsers import (
 )
 from ikefleet.parsers.registry import PARSERS
 
+GOLDEN = Path(__file__).parent / "golden"
 PARSER_FUNCTIONS = sorted(set(PARSERS.values()), key=lambda f: f.__module__ + f.__name__)
 IDS = [f.__name__ for f in PARSER_FUNCTIONS]
 
@@ -77,3 +80,12 @@ def test_generic_parsers_empty_and_garbage(parser) -> None:
     with pytest.raises(ParseError) as info:
         parser("<html>garbage</html> ???", "/x print")
     assert info.value.command == "/x print"
+
+
+def test_output_of_another_command_is_refused() -> None:
+    neighbors = (GOLDEN / "v6__routing_ospf_neighbor_print__mplslab-PE3.txt").read_text(encoding="utf-8")
+    with pytest.raises(ParseError, match="another command"):
+        parser_for("/interface eoip print")(neighbors)
+    resource = (GOLDEN / "v7__system_resource_print__mt-docs.txt").read_text(encoding="utf-8")
+    with pytest.raises(ParseError, match="another command"):
+        parser_for("/system identity print")(resource)
