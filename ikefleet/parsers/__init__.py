@@ -1,7 +1,14 @@
 """Parsers: RouterOS command output to typed records, for the verification step.
 
-Every `parse_x(text)` accepts the command's table, detail, terse, as-value and v7 JSON forms, drops
-secrets, raises `CommandFailed` on a RouterOS error reply and `ParseError` on anything unreadable.
+    records = parse_installed_sa(text)              # one function per command, any print form
+    records = parse_command_output(command, text)   # the command text picks the parser
+    stable(records, command)                        # without ages/counters/ids, to compare snapshots
+
+Every `parse_x(text)` reads the command's table, detail, terse, as-value and v7 `:serialize to=json`
+forms, v6 and v7, at any terminal width; records are TypedDicts (numbers as int, durations in seconds,
+flags as named booleans, unknown fields under `extra`). Secret fields never come back. An error reply
+raises `CommandFailed` (its `.error` is the structured `RouterOSError`); anything unreadable, or the output
+of another command, raises `ParseError` naming the command. Menus without a typed parser: `parse_generic`.
 """
 
 from ikefleet.parsers.bfd import BfdNeighbor, parse_bfd_neighbor
