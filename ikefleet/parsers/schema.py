@@ -14,6 +14,7 @@ from typing import Any, TypedDict, get_args, get_origin, get_type_hints
 
 from ikefleet.parsers.engine import RawRecord, parse_print, parse_settings
 from ikefleet.parsers.errors import CommandFailed, ParseError, detect_error
+from ikefleet.parsers.text import clean_lines, cut_at_width
 from ikefleet.parsers.values import (
     SECRET_FIELDS,
     Bytes,
@@ -197,6 +198,10 @@ def run(text: str, spec: Spec) -> list[Any]:
     error = detect_error(text)
     if error is not None:
         raise CommandFailed(spec.command, error)
+    if ">" in text and cut_at_width(clean_lines(text)):
+        raise ParseError(
+            spec.command, "lines were cut at the terminal width: print again on a wider terminal"
+        )
     if spec.settings:
         raws = parse_settings(text, spec.command)
     else:

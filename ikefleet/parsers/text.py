@@ -46,3 +46,12 @@ def clean_lines(text: str) -> list[str]:
     while lines and not lines[-1].strip():
         lines.pop()
     return lines
+
+
+def cut_at_width(lines: list[str]) -> bool:
+    """True when v7 cut lines at the terminal width, marking each with a final ">": their values are lost.
+
+    Seen as lines of one length (at least 79 columns) ending in a non-space followed by ">".
+    """
+    widths = {len(line) for line in lines if len(line) >= 79 and line.endswith(">") and line[-2:-1] != " "}
+    return len(widths) == 1

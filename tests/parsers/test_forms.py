@@ -280,3 +280,18 @@ def test_truncated_headers_resolve_in_column_order_and_never_expose_a_key() -> N
 def test_an_unknown_detail_field_is_kept_aside_not_guessed() -> None:
     (peer,) = parse_active_peers(' 0 R  id="branch" pri=7 state=established')
     assert peer["extra"] == {"pri": "7"} and peer["state"] == "established"
+
+
+def test_lines_cut_at_the_terminal_width_are_refused() -> None:
+    # v7 cuts a line at the terminal width and marks it with ">": the rest of the value is gone
+    first = (
+        " 0  D instance=default area=backbone address=172.16.0.2 priority=1 router-id=192.168.2.1"
+        " dr=172.16.0.1"
+    )
+    width = len(first) + 12
+    cut = first + " bdr=172.16.0.2 state=Full"
+    text = "Flags: V - virtual; D - dynamic\n" + cut[: width - 1] + ">\n      state-changes=5 adjacency=1m\n"
+    with pytest.raises(ParseError, match="terminal width"):
+        parse_ospf_neighbor(text)
+    whole = "Flags: V - virtual; D - dynamic\n" + cut + "\n      state-changes=5 adjacency=1m\n"
+    assert parse_ospf_neighbor(whole)[0]["bdr"] == "172.16.0.2"
