@@ -100,8 +100,10 @@ def test_seed_pasted_into_two_consoles(tmp_path: Path) -> None:
     def settle() -> None:
         fabric.recompute(routers, datetime.now(UTC))
 
+    # Like the lab manager: the fabric runs once at start and then only when things are quiet (here: never
+    # until the end), so `copy-from=[find where interface=...]` relies on the fabric's local update.
+    settle()
     for router in routers:
-        router.listeners.append(lambda _r: settle())
         router.refresh_state = lambda r: fabric.refresh(r, datetime.now(UTC))
     s1, s2 = engine.Session(r1, "admin"), engine.Session(r2, "admin")
     paste(s1, R1_CERTS)

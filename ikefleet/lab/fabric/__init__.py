@@ -201,22 +201,48 @@ def _set_interface_status(router: Router, running: dict[str, bool], ends: dict[s
                 item.status["mac-address"] = end.mac if end else eoip.mac_of(router, item)
 
 
-def _ospf_state(router: Router, speaker: ospf.Speaker, now: datetime, seen: set[str]) -> None:
-    mem = memory(router)
-    inst = ospf.instance(router)
-    for item in router.config.items(OSPF_INTERFACE):
-        if not item.dynamic:
-            iface = speaker.ifaces.get(item.get("interface"))
-            active = iface is not None and iface.running and not item.disabled
-            flags = ("" if active else "I") + ("P" if item.get("passive") == "yes" else "")
-            set_flags(item, OSPF_INTERFACE, flags)
-            if iface is not None:
-                item.status["area"] = iface.area
+def _ospf_interfaces(router: Router, speaker: ospf.Speaker) -> None:
+    """Status of the configured `/routing ospf interface` entries and the dynamic (D) ones."""
+    items = router.config.items(OSPF_INTERFACE)
+    items[:] = [i for i in items if not i.dynamic]
+    for item in items:
+        iface = speaker.ifaces.get(item.get("interface"))
+        active = iface is not None and iface.running and not item.disabled
+        flags = ("" if active else "I") + ("P" if item.get("passive") == "yes" else "")
+        set_flags(item, OSPF_INTERFACE, flags)
+        if iface is not None:
+            item.status["area"] = iface.area
     for iface in speaker.ifaces.values():
         if iface.dynamic:
             values = {name: ospf.value(iface.settings, ospf.INTERFACE, name) for name in ospf.DYNAMIC_FIELDS}
             item = _add(router, OSPF_INTERFACE, values, "D" + ("" if iface.running else "I"))
             item.status["area"] = iface.area
+
+
+def local_update(router: Router) -> None:
+    """Router-local state RouterOS shows at once, before the (debounced) lab-wide recompute runs: the
+    dynamic `/routing ospf interface` entries, so a pasted `add copy-from=[find where interface=X]` finds
+    the entry the line before created. The fabric registers it as a listener of every router it sees."""
+    mem = memory(router)
+    running = mem.ospf[2] if mem.ospf else {}
+    own = [
+        (item.get("interface"), addr)
+        for item in enabled(router.config.items(ADDRESS))
+        if (addr := interface_address(item.get("address"))) is not None
+    ]
+    speaker = ospf.speaker(router, {router.name: own}, running)
+    if speaker is None:
+        router.config.items(OSPF_INTERFACE)[:] = [
+            i for i in router.config.items(OSPF_INTERFACE) if not i.dynamic
+        ]
+    else:
+        _ospf_interfaces(router, speaker)
+
+
+def _ospf_state(router: Router, speaker: ospf.Speaker, now: datetime, seen: set[str]) -> None:
+    mem = memory(router)
+    inst = ospf.instance(router)
+    _ospf_interfaces(router, speaker)
     for nb in speaker.neighbors:
         session = f"ospf:{nb.iface.name}:{nb.router_id}:{nb.state}"
         mem.up(session, now, seen)
@@ -343,6 +369,8 @@ def recompute(routers: list[Router], now: datetime) -> None:
             _ospf_state(router, speaker, now, seen[router.name])
         _log_ospf_changes(router, speaker)
         mem = memory(router)
+        if local_update not in router.listeners:
+            router.listeners.insert(0, local_update)
         mem.forget_except(seen[router.name])
         mem.ospf = (domain, addresses[router.name], running[router.name])
         mem.routes_stale = True

@@ -176,7 +176,8 @@ def accepted(router: Router, chain: str, prefix: ipaddress.IPv4Network) -> bool:
 Addresses = dict[str, list[tuple[str, ipaddress.IPv4Interface]]]  # router -> [(interface, address)]
 
 
-def _speaker(router: Router, addresses: Addresses, running: dict[str, bool]) -> Speaker | None:
+def speaker(router: Router, addresses: Addresses, running: dict[str, bool]) -> Speaker | None:
+    """The router's OSPF process as far as its own configuration decides (no neighbours yet)."""
     inst = instance(router)
     if inst is None:
         return None
@@ -190,19 +191,19 @@ def _speaker(router: Router, addresses: Addresses, running: dict[str, bool]) -> 
     rid = value(inst, INSTANCE, "router-id")
     if rid in ("", "0.0.0.0"):
         rid = str(min((a.ip for _, a in own), default=ipaddress.IPv4Address("0.0.0.0")))
-    speaker = Speaker(router, rid)
+    sp = Speaker(router, rid)
     for name, addr in own:
         area = next((a for net, a in networks if addr.ip in net), None)
-        if area is None or name in speaker.ifaces:
+        if area is None or name in sp.ifaces:
             continue
         settings = static.get(name)
         dynamic = settings is None
         if settings is None:
             settings = Item(0, {"interface": name, "network-type": "broadcast"}, dynamic=True)
-        speaker.ifaces[name] = Iface(name, addr, area, settings, dynamic, running.get(name, True))
-    for iface in speaker.ifaces.values():
+        sp.ifaces[name] = Iface(name, addr, area, settings, dynamic, running.get(name, True))
+    for iface in sp.ifaces.values():
         if iface.running:
-            speaker.stubs.append((iface.address.network, iface.cost))
+            sp.stubs.append((iface.address.network, iface.cost))
     redistribute = value(inst, INSTANCE, "redistribute-connected")
     if redistribute != "no":
         kind = "external-type-1" if redistribute == "as-type-1" else "external-type-2"
@@ -213,8 +214,8 @@ def _speaker(router: Router, addresses: Addresses, running: dict[str, bool]) -> 
             net = addr.network
             if running.get(name, True) and net not in seen and accepted(router, out, net):
                 seen.add(net)
-                speaker.externals.append((net, metric, kind))
-    return speaker
+                sp.externals.append((net, metric, kind))
+    return sp
 
 
 def _adjacency(a: Speaker, ia: Iface, b: Speaker, ib: Iface, mtu_a: int, mtu_b: int) -> str | None:
@@ -253,9 +254,9 @@ def build(
 ) -> Domain:
     domain = Domain()
     for router in routers:
-        speaker = _speaker(router, addresses, running.get(router.name, {}))
-        if speaker is not None:
-            domain.speakers[router.name] = speaker
+        found = speaker(router, addresses, running.get(router.name, {}))
+        if found is not None:
+            domain.speakers[router.name] = found
     for end in ends:
         peer = end.peer
         if peer is None or not end.works or not peer.works:
@@ -340,10 +341,10 @@ def routes_for(domain: Domain, name: str) -> list[OspfRoute]:
     for other, d in dist.items():
         if other == name:
             continue
-        speaker = domain.speakers[other]
-        for prefix, cost in speaker.stubs:
+        origin = domain.speakers[other]
+        for prefix, cost in origin.stubs:
             offer(prefix, d + cost, "intra-area", hops[other])
-        for prefix, metric, kind in speaker.externals:
+        for prefix, metric, kind in origin.externals:
             offer(prefix, d + metric if kind == "external-type-1" else metric, kind, hops[other])
     inst = instance(source.router)
     chain = value(inst, INSTANCE, "in-filter") if inst else "ospf-in"
