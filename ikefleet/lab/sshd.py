@@ -265,18 +265,14 @@ class Terminal:
 
     async def run(self) -> None:
         self.session = self.server.session_factory(self.router, self.login.user, self.width)
-        dropped = False
+        dropped = True  # unless the session ends cleanly (quit, Ctrl-D, exec done): even when cancelled
         try:
             if self.process.command is not None:
                 await self._exec(self.process.command)
+                dropped = False
                 self.process.exit(0)
                 return
             dropped = await self._interactive()
-        except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
-            dropped = True
-        except (asyncssh.Error, ConnectionError, BrokenPipeError):
-            dropped = True
-            raise
         finally:
             self.session.close(dropped=dropped)
 

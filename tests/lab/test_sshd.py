@@ -359,3 +359,21 @@ def test_terminal_probe_answer_is_not_taken_as_input(fake_lab: Lab) -> None:
         assert out.startswith(b"/system identity print") and b"name: br1" in out
     finally:
         client.close()
+
+
+def test_client_vanishing_in_safe_mode_undoes_changes(fake_lab: Lab) -> None:
+    before = _addresses(fake_lab, "hub")
+    client = connect(fake_lab, "hub")
+    chan = client.invoke_shell()
+    read_until(chan, b"[admin@hub] > ")
+    chan.send(b"\x18")
+    read_until(chan, b"<SAFE> ")
+    chan.send(b"/ip address add address=192.0.2.12/24 interface=ether1\r\n")
+    read_until(chan, b"<SAFE> \r[admin@hub] <SAFE> ")
+    assert "192.0.2.12/24" in _addresses(fake_lab, "hub")
+    client.get_transport().sock.close()  # the TCP connection just goes away: no quit, no SSH disconnect
+    client.close()
+    deadline = time.monotonic() + READ_LIMIT_S
+    while _addresses(fake_lab, "hub") != before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _addresses(fake_lab, "hub") == before
