@@ -177,3 +177,22 @@ def test_default_lab_directory_and_three_branches(tmp_path: Path) -> None:
         assert [r["name"] for r in rows] == ["hub", "br1", "br2", "br3"]
     finally:
         assert _cli("down", cwd=tmp_path).returncode == 0
+
+
+def test_control_socket_requests(fake_lab: Lab) -> None:
+    from ikefleet.lab.control import ControlError, request
+
+    answer = request(fake_lab.directory, {"op": "status"})
+    assert [r["name"] for r in answer["routers"]] == ["hub", "br1", "br2"]
+    request(fake_lab.directory, {"op": "fault", "router": "br2", "fault": "clock-offset", "value": "90"})
+    assert fake_lab.routers["br2"].faults.clock_offset_s == 90
+    request(fake_lab.directory, {"op": "fault", "router": "br2", "fault": "ike-drop"})
+    assert fake_lab.routers["br2"].faults.ike_drop is True
+    request(fake_lab.directory, {"op": "clear", "router": "br2"})
+    assert fake_lab.routers["br2"].faults == Faults()
+    for bad in ({"op": "explode"}, {"op": "fault", "router": "nope", "fault": "refuse"},
+                {"op": "fault", "router": "br1", "fault": "latency"}):
+        with pytest.raises(ControlError):
+            request(fake_lab.directory, bad)
+    with pytest.raises(ControlError):
+        request(fake_lab.directory / "elsewhere", {"op": "status"})
