@@ -146,12 +146,14 @@ class Memory:
     """
 
     since: dict[str, datetime] = field(default_factory=dict)
-    # Lazily materialised OSPF routes (see ospf.py): the domain snapshot and whether routes are stale.
+    # The last recompute's OSPF snapshot (domain, own addresses, interface running map) that routes are
+    # built from, and whether /ip route still has to be rebuilt from it.
     ospf: Any = None
     routes_stale: bool = False
     state_changes: dict[str, int] = field(default_factory=dict)
-    next_id: int = 0
-
+    next_id: int = 0  # last id handed to a dynamic item (offset by items.DYNAMIC_IDS)
+    failures: dict[str, str] = field(default_factory=dict)  # session -> logged failure message
+    ospf_states: dict[str, str] = field(default_factory=dict)  # neighbour router-id -> state
     def up(self, key: str, now: datetime, seen: set[str]) -> datetime:
         seen.add(key)
         if key not in self.since:
