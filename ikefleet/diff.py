@@ -9,8 +9,9 @@ Rules (why they are safe):
 - items are matched by the menu's natural key (schema), compared on effective values (unset = default);
 - only owned items are ever removed: marked `comment=ikefleet` (or what `owned` says); default/factory
   items and items the intent `set`s are only changed in the fields the intent names;
-- a field the intent leaves out and whose default is unknown is never touched (router-assigned values such
-  as an EoIP tunnel's mac-address would otherwise be unset on every run);
+- on owned items every field the intent leaves out goes back to its default (or is unset), except the
+  ones the router assigns itself (`ROUTER_ASSIGNED`: an EoIP tunnel's mac-address...) and fields the
+  schema does not know;
 - adds and sets run in dependency order (policy group -> proposal -> profile -> peer -> identity -> policy,
   bridge/eoip -> address -> ospf), removes afterwards in reverse order, so references always resolve;
 - in ordered menus (firewall, routing filter) new rules go `place-before` the next intended rule that
@@ -59,6 +60,13 @@ ORDER: tuple[str, ...] = (
     "/routing bfd interface",
     "/system ntp client",
 )
+# Fields the router fills in by itself on items ikefleet adds: never reset them (every run would).
+ROUTER_ASSIGNED: dict[str, frozenset[str]] = {
+    "/interface eoip": frozenset({"mac-address"}),
+    "/interface bridge": frozenset({"mac-address", "admin-mac", "auto-mac"}),
+    "/interface ethernet": frozenset({"mac-address", "orig-mac-address"}),
+    "/ip address": frozenset({"network"}),
+}
 ORDERED_MENUS = frozenset(
     {"/ip firewall filter", "/ip firewall nat", "/ip firewall mangle", "/ip firewall raw", "/routing filter"}
 )
@@ -117,7 +125,7 @@ class Selector:
 
 @dataclass(frozen=True)
 class Op:
-    """One RouterOS command as data: add | set | unset | remove."""
+    """One RouterOS command as data: add | set | unset | remove | move (`place_before` = destination)."""
 
     verb: str
     path: str
@@ -136,7 +144,8 @@ class Op:
         else:
             words.extend(f"{k}={quote(v)}" for k, v in self.args)
         if self.place_before is not None:
-            words.append(f"place-before={self.place_before.text(menu)}")
+            word = "destination" if self.verb == "move" else "place-before"
+            words.append(f"{word}={self.place_before.text(menu)}")
         return " ".join(words)
 
 
@@ -292,9 +301,10 @@ def _identity(menu: Any, item: Item) -> tuple[Any, ...]:
     return tuple((k, _effective(menu, item, k)) for k in _key_fields(menu, item))
 
 
-def _selector(menu: Any, item: Item, *, full: bool = False) -> Selector:
+def _selector(menu: Any, item: Item, *, full: bool = False, precise: bool = False) -> Selector:
     """How commands find `item`: its natural key (`full`: all its values), plus its comment when the key is
-    not unique, so a marked item's selector never reaches a user's item with the same key."""
+    not unique or the command removes (`precise`), so a marked item's selector never reaches a user's
+    item with the same key."""
     if menu.kind == "settings":
         return Selector(settings=True)
     if item.default:
@@ -302,13 +312,16 @@ def _selector(menu: Any, item: Item, *, full: bool = False) -> Selector:
     names = _key_fields(menu, item)
     if full and names and names[0] not in ("default-name", NUMBER):
         names = tuple(sorted(n for n in item.values if n != NUMBER))
+    unique = tuple(menu.key) in tuple(tuple(u) for u in getattr(menu, "unique", ()))
+    special = bool(names) and names[0] in ("default-name", NUMBER)
+    exact = (full or precise or not unique) and not special
     where = []
     for k in names:  # in the form the router stores, which is what `find where` compares against
-        value = _effective(menu, item, k) if k in item.values else None
-        if value is not None:
-            where.append((k, value))
-    unique = tuple(menu.key) in tuple(tuple(u) for u in getattr(menu, "unique", ()))
-    if item.comment and (full or not unique) and not (names and names[0] in ("default-name", NUMBER)):
+        if k in item.values:
+            where.append((k, _effective(menu, item, k) or ""))
+        elif exact and _default(menu, k) is None and k in _fields(menu):
+            where.append((k, ""))  # unset: `k=""`, so the selector cannot reach a rule that has it set
+    if item.comment and exact:
         where.append(("comment", item.comment))
     return Selector(where=tuple(where))
 
@@ -359,8 +372,10 @@ def _field_ops(
     for name in dict.fromkeys(names):
         if name == NUMBER or name == "default-name" or not _writable(menu, name):
             continue
-        if name not in want.values and name not in _ATTRS and _default(menu, name) is None:
-            continue  # router-assigned or unknown default: leave alone
+        if name not in want.values and name not in _ATTRS and (
+            name in ROUTER_ASSIGNED.get(path, ()) or (_fields(menu) and name not in _fields(menu))
+        ):
+            continue  # assigned by the router, or unknown to the schema: nothing to compare it with
         new, old = _effective(menu, want, name), _effective(menu, cur, name)
         if new == old:
             continue
@@ -394,7 +409,7 @@ class _Step:
     """One item's forward ops, their inverse and the diff lines."""
 
     path: str
-    kind: str  # add | set | remove
+    kind: str  # add | set | move | remove
     fwd: list[Op]
     back: list[Op]
     changes: list[Change]
@@ -427,8 +442,9 @@ def remediate(
             if bucket:
                 matched[id(want)] = bucket.pop(0)
         used = {id(i) for i in matched.values()}
+        if path in ORDERED_MENUS:
+            steps.extend(_moves(path, menu, want_items, matched, cur_items))
         for index, want in enumerate(want_items):
-            sel = _selector(menu, want)
             cur = matched.get(id(want))
             set_item = _is_set_item(menu, want)
             if cur is None and set_item:  # absent from the export = factory state
@@ -438,7 +454,8 @@ def remediate(
                 before = _place_before(path, menu, want_items, index, matched, cur_items, owns)
                 fwd = Op("add", path, Selector(), _add_args(menu, want), before)
                 change = Change("+", path, _describe(menu, want))
-                steps.append(_Step(path, "add", [fwd], [Op("remove", path, sel)], [change]))
+                back = Op("remove", path, _selector(menu, want, precise=True))
+                steps.append(_Step(path, "add", [fwd], [back], [change]))
                 continue
             fwd_ops, back_ops, changes = _field_ops(path, menu, _label(menu, want), cur, want, set_item)
             if fwd_ops:
@@ -450,7 +467,7 @@ def remediate(
             before = _selector(menu, later[0], full=True) if (later and path in ORDERED_MENUS) else None
             back = Op("add", path, Selector(), _add_args(menu, item), before)
             change = Change("-", path, _describe(menu, item))
-            fwd = Op("remove", path, _selector(menu, item))
+            fwd = Op("remove", path, _selector(menu, item, precise=True))
             removes.append(_Step(path, "remove", [fwd], [back], [change]))
     return _assemble(steps, removes, schema)
 
@@ -459,6 +476,32 @@ def _describe(menu: Any, item: Item) -> str:
     label = _label(menu, item)
     shown = " ".join(f"{k}={MASK if _is_secret(menu, k) else quote(v)}" for k, v in _add_args(menu, item))
     return f"{label} {shown}".strip()
+
+
+def _moves(
+    path: str, menu: Any, want_items: list[Item], matched: dict[int, Item], cur_items: list[Item]
+) -> list[_Step]:
+    """`move` ops putting existing intended rules of an ordered menu back in the intended order. From the
+    last rule back, a rule found below its intended successor moves right before it, so destinations are
+    always ikefleet's own rules. The rollback moves each rule back before the rule that followed it."""
+    present = [matched[id(w)] for w in want_items if id(w) in matched]
+    state = list(cur_items)
+    steps: list[_Step] = []
+    for index in range(len(present) - 2, -1, -1):
+        item, anchor = present[index], present[index + 1]
+        if state.index(item) < state.index(anchor):
+            continue
+        old_position = state.index(item)
+        successor = state[old_position + 1] if old_position + 1 < len(state) else None
+        state.remove(item)
+        state.insert(state.index(anchor), item)
+        sel = _selector(menu, item, precise=True)
+        back_dest = None if successor is None else _selector(menu, successor, full=True)
+        fwd = Op("move", path, sel, (), _selector(menu, anchor, full=True))
+        back = Op("move", path, sel, (), back_dest)
+        change = Change("~", path, _label(menu, item), "position", None, "before " + _label(menu, anchor))
+        steps.append(_Step(path, "move", [fwd], [back], [change]))
+    return steps
 
 
 def _place_before(
@@ -470,14 +513,20 @@ def _place_before(
     cur_items: list[Item],
     owns: Callable[[str, Item], bool],
 ) -> Selector | None:
-    """In ordered menus: before the next intended item that exists, else before the first user item."""
+    """In ordered menus: before the next intended rule that exists; else before the first user rule after
+    the previous intended rule (so new rules go above the user's rules); else at the end."""
     if path not in ORDERED_MENUS:
         return None
     for later in want_items[index + 1:]:
         if id(later) in matched:
             return _selector(menu, matched[id(later)], full=True)
-    for item in cur_items:
-        if not owns(path, item) and not item.default:
+    used = {id(i) for i in matched.values()}
+    start = 0
+    for earlier in want_items[:index]:
+        if id(earlier) in matched:
+            start = max(start, cur_items.index(matched[id(earlier)]) + 1)
+    for item in cur_items[start:]:
+        if id(item) not in used and not owns(path, item) and not item.default:
             return _selector(menu, item, full=True)
     return None
 
@@ -489,6 +538,7 @@ def _assemble(steps: list[_Step], removes: list[_Step], schema: Any) -> Remediat
     rem.ops = [op for s in steps for op in s.fwd] + [op for s in reversed(removes) for op in s.fwd]
     readd = [op for s in removes for op in s.back]
     undo_sets = [op for s in steps if s.kind == "set" for op in s.back]
+    undo_sets += [op for s in reversed(steps) if s.kind == "move" for op in s.back]
     undo_adds = [op for s in reversed(steps) if s.kind == "add" for op in s.back]
     rem.rollback_ops = _merge_by_order(readd, undo_sets) + undo_adds
     rem.changes = [c for s in [*steps, *removes] for c in s.changes]
@@ -514,7 +564,7 @@ def _matches(menu: Any, item: Item, sel: Selector) -> bool:
     for name, value in sel.where:
         if name == NUMBER:
             continue
-        if _effective(menu, item, name) != _norm(menu, name, value):
+        if (_effective(menu, item, name) or "") != (_norm(menu, name, value) or ""):
             return False
     return True
 
@@ -533,6 +583,16 @@ def future(current: Config, remediation: Remediation) -> Config:
                 items.remove(item)
                 target = next((i for i in items if _matches(menu, i, op.place_before)), None)
                 items.insert(items.index(target) if target is not None else len(items), item)
+            continue
+        if op.verb == "move":
+            moving = [i for i in items if _matches(menu, i, op.selector)]
+            for item in moving:
+                items.remove(item)
+            dest = None
+            if op.place_before is not None:
+                dest = next((i for i in items if _matches(menu, i, op.place_before)), None)
+            at = items.index(dest) if dest is not None else len(items)
+            items[at:at] = moving
             continue
         targets = [i for i in items if _matches(menu, i, op.selector)]
         if not targets and op.verb in ("set", "unset") and (op.selector.settings or op.selector.default):

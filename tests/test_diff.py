@@ -101,10 +101,9 @@ def test_export_differing_only_in_defaults_and_forms_is_converged(scripts: dict[
     text = scripts["R2"]
     text = text.replace("lifetime=30m", "lifetime=00:30:00").replace("lifetime=12h", "lifetime=12:00:00")
     text = text.replace("passive=no ", "").replace("send-initial-contact=yes", "send-initial-contact=true")
-    text = text.replace("add address=203.0.113.1/32 comment=ikefleet",
-                        "add comment=ikefleet address=203.0.113.1/32 port=500 exchange-mode=ike2")
+    text = text.replace("add address=203.0.113.1/32 comment=ikefleet",  # + a field the schema lacks
+                        "add comment=ikefleet address=203.0.113.1/32 exchange-mode=ike2 x-new-field=5")
     router = parse_script(text + "/ip ipsec profile\nset [ find default=yes ] lifetime=1d\n")
-    assert router.items("/ip ipsec peer")[0].values["port"] == "500"  # set by hand, no known default
     assert converged(router, parse_script(scripts["R2"]))
 
 
@@ -139,6 +138,19 @@ def test_router_assigned_fields_are_left_alone(scripts: dict[str, str]) -> None:
         '/interface eoip set [ find where name="eoip-hub" ] keepalive=10s,10']
 
 
+def test_extra_matchers_on_owned_rules_are_removed(scripts: dict[str, str]) -> None:
+    intended = parse_script(scripts["R2"])
+    current = future(Config(), remediate(Config(), intended, SCHEMA))
+    current.items("/ip firewall filter")[1].values["src-address-list"] = "trusted"  # would break IPsec
+    rem = remediate(current, intended, SCHEMA)
+    assert rem.commands == ['/ip firewall filter unset [ find where chain="input" and action=accept and '
+                            'protocol="ipsec-esp" and src-address="" and dst-address="" and dst-port="" and '
+                            'in-interface-list="WAN" and out-interface-list="" and comment="ikefleet" ] '
+                            'src-address-list']  # unset key fields named too: the key is not unique
+    assert rem.rollback[0].endswith("src-address-list=trusted")
+    assert converged(future(current, rem), intended)
+
+
 def test_owned_items_no_longer_intended_are_removed_in_reverse_dependency_order() -> None:
     current = parse_script(
         "/ip ipsec policy group\nadd name=old\n"
@@ -149,11 +161,11 @@ def test_owned_items_no_longer_intended_are_removed_in_reverse_dependency_order(
     )
     rem = remediate(current, Config(), SCHEMA)
     assert rem.commands == [
-        '/ip address remove [ find where address=10.0.0.1/30 and interface="eoip-x" ]',  # unique key
-        '/ip ipsec identity remove [ find where peer="old-peer" and comment="ikefleet" ]',  # key not unique
-        '/ip ipsec peer remove [ find where name="old-peer" ]',
-        '/interface eoip remove [ find where name="eoip-x" ]',
-    ]  # the policy group carries no marker: not ours to remove
+        '/ip address remove [ find where address=10.0.0.1/30 and interface="eoip-x" and comment="ikefleet" ]',
+        '/ip ipsec identity remove [ find where peer="old-peer" and comment="ikefleet" ]',
+        '/ip ipsec peer remove [ find where name="old-peer" and comment="ikefleet" ]',
+        '/interface eoip remove [ find where name="eoip-x" and comment="ikefleet" ]',
+    ]  # removes always name the marker; the policy group carries none: not ours to remove
     assert rem.rollback[0].startswith("/interface eoip add comment=ikefleet name=eoip-x")
     assert "secret=Old-Secret-99" in rem.rollback[2]
     assert all("Old-Secret-99" not in line for line in rem.diff())
@@ -247,8 +259,8 @@ def test_removing_an_owned_rule_never_reaches_a_user_rule_with_the_same_key() ->
         "add action=discard chain=ospf-out comment=ikefleet\n"
     )
     rem = remediate(current, Config(), SCHEMA)
-    assert rem.commands == ['/routing filter remove [ find where chain="ospf-out" and action=discard '
-                            'and comment="ikefleet" ]']
+    assert rem.commands == ['/routing filter remove [ find where chain="ospf-out" and prefix="" and '
+                            'prefix-length="" and action=discard and comment="ikefleet" ]']
     assert [(i.comment, i.values) for i in future(current, rem).items("/routing filter")] == [
         ("", {"action": "discard", "chain": "ospf-out"})]
 
@@ -280,18 +292,16 @@ def _alter(item: Item, menu_path: str, choice: int) -> None:
         item.values[fld.name] = str((fld.min or 1) + choice % 50)
 
 
-ACTIONS = st.lists(
-    st.tuples(st.sampled_from(["drop", "alter", "add-owned", "add-user", "unmark"]), st.integers(0, 10_000)),
-    max_size=8,
-)
+KINDS = ["drop", "alter", "add-owned", "add-user", "unmark", "reorder"]
+ACTIONS = st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 10_000)), max_size=8)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(actions=ACTIONS, host=st.sampled_from(["R1", "R2"]))
 def test_perturbed_routers_converge_and_roll_back(scripts: dict[str, str], actions: list, host: str) -> None:
     intended = parse_script(scripts[host])
     current = future(parse_script(USER_CONFIG), remediate(parse_script(USER_CONFIG), intended, SCHEMA))
-    for action, n in actions:
+    for step, (action, n) in enumerate(actions):
         paths = sorted(p for p, items in current.menus.items() if items)
         path = paths[n % len(paths)]
         items = current.items(path)
@@ -304,16 +314,25 @@ def test_perturbed_routers_converge_and_roll_back(scripts: dict[str, str], actio
             current.add("/routing ospf network", {"area": "backbone", "network": f"10.{n % 250}.0.0/24"},
                         comment="ikefleet")
         elif action == "add-user":
-            rule = {"chain": "forward", "action": "drop", "dst-port": str(n % 65535 + 1), "protocol": "tcp"}
+            # distinct rules: identical rules cannot be told apart by any `find` (see the diff docstring)
+            port = str(1000 + step)
+            rule = {"chain": "forward", "action": "drop", "dst-port": port, "protocol": "tcp"}
             current.add("/ip firewall filter", rule)
         elif action == "unmark" and item.comment == "ikefleet":
             item.comment = ""
+        elif action == "reorder":
+            rules = current.items(("/ip firewall filter", "/routing filter")[n % 2])
+            if rules:
+                rules.insert(n % (len(rules) + 1), rules.pop(-1 - n % len(rules)))
     before = clone(current)
     rem = remediate(current, intended, SCHEMA)
     assert same(current, before)  # remediate does not touch its inputs
     after = future(current, rem)
     assert converged(after, intended)
     assert unowned(after, intended) == unowned(current, intended)
+    for path in ("/ip firewall filter", "/routing filter"):  # intended rules in the intended order
+        ours = [row for row in normalized(after, SCHEMA)[path] if row[2] == "ikefleet"]
+        assert ours == normalized(intended, SCHEMA)[path]
     restored = future(after, rem.inverse())
     assert same(restored, current)
     assert isinstance(rem, Remediation)
@@ -359,3 +378,23 @@ def test_commands_run_on_the_lab_router_converge_and_roll_back(
     assert same(wrapped, after)
     _run(session, rem.rollback)
     assert same(parse_script(session.execute("/export terse")), original)
+
+
+def test_reordered_rules_are_moved_back_on_the_lab_router(scripts: dict[str, str], tmp_path: Path) -> None:
+    _, session = _lab_router(tmp_path, "R2")
+    intended = parse_script(scripts["R2"])
+    _run(session, remediate(parse_script(session.execute("/export terse")), intended, SCHEMA).commands)
+    # someone moves ikefleet's UDP 500/4500 rule to the end, below the default drop rules
+    _run(session, ['/ip firewall filter move [ find where dst-port=500,4500 ]'])
+    moved = parse_script(session.execute("/export terse"))
+    assert moved.items("/ip firewall filter")[-1].values.get("dst-port") == "500,4500"
+    rem = remediate(moved, intended, SCHEMA)
+    assert [c.split(" [")[0] for c in rem.commands] == ["/ip firewall filter move"]
+    assert "~ /ip firewall filter" in rem.diff()[0] and "position" in rem.diff()[0]
+    _run(session, rem.commands)
+    after = parse_script(session.execute("/export terse"))
+    assert converged(after, intended)
+    ours = [r.values.get("protocol") for r in after.items("/ip firewall filter") if r.comment == "ikefleet"]
+    assert ours == ["udp", "ipsec-esp"]
+    _run(session, rem.rollback)
+    assert normalized(parse_script(session.execute("/export terse")), SCHEMA) == normalized(moved, SCHEMA)
