@@ -49,7 +49,7 @@ class FakeSession:
             self.router.config.add("/ip address", {"address": m[1], "interface": m[2]})
             self.router.changed()
             return ""
-        if line in ("/ip address print", "ip address print"):
+        if re.fullmatch(r"/?ip address print( without-paging)?", line):
             rows = [f" {i} {it.get('address')} {it.get('interface')}"
                     for i, it in enumerate(self.router.config.items("/ip address"))]
             return "\n".join(["Flags: X - disabled, I - invalid, D - dynamic", *rows])

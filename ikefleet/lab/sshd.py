@@ -50,6 +50,7 @@ FLASH_MODEL_PREFIXES = ("RB750", "RB751", "RB951", "RB952", "RB941", "RB2011", "
 
 CTRL_C, CTRL_D, CTRL_X, BACKSPACES, ESC = "\x03", "\x04", "\x18", ("\x7f", "\x08"), "\x1b"
 TERMINAL_PROBE = "\x1bZ"
+PAGER_PROMPT = "-- [Q quit|D dump|down]"
 PROBE_TIMEOUT_S = 0.3
 
 
@@ -119,6 +120,7 @@ class ConsoleQuirks:
     redraw_on_enter: bool = True
     blank_line_after_output: bool = False
     crlf_is_one_enter: bool = True
+    paging: bool = True  # output taller than the terminal stops at PAGER_PROMPT unless `without-paging`
 
 
 def has_flash(model: str) -> bool:
@@ -256,8 +258,11 @@ class Terminal:
         self.quirks = server.quirks
         self.process = process
         self.login = LoginName.parse(process.get_extra_info("username") or "")
-        pty_width = process.get_terminal_size()[0] if process.get_terminal_type() else 0
+        pty_width, pty_height = process.get_terminal_size()[:2] if process.get_terminal_type() else (0, 0)
         self.width = self.login.width or pty_width or 80
+        self.height = self.login.height or pty_height or 0
+        self.pager: list[str] = []  # output lines still held back by the pager
+        self.pager_tail = ""  # the prompt that follows the last of them
         self.session: ConsoleSession | None = None
         self.commands = 0
         self.pending = ""
@@ -311,7 +316,17 @@ class Terminal:
             while i < len(data):
                 ch = data[i]
                 i += 1
-                if ch == ESC:
+                if self.pager:
+                    if ch == ESC:
+                        down = data[i : i + 2] == "[B"
+                        i = _skip_escape(data, i)
+                        if not down:
+                            continue
+                        ch = "\n"
+                    elif ch == "\r" and data[i : i + 1] == "\n":
+                        i += 1
+                    self._pager_key(ch)
+                elif ch == ESC:
                     i = _skip_escape(data, i)
                 elif ch in "\r\n":
                     one_enter = self.quirks.crlf_is_one_enter
@@ -392,8 +407,31 @@ class Terminal:
         if body:
             body += "\r\n\r\n" if self.quirks.blank_line_after_output else "\r\n"
         tail = f"{new_prompt}\r{new_prompt}" if self.quirks.double_prompt else new_prompt
+        lines = body.split("\r\n")[:-1]
+        page = self.height - 1
+        if self.quirks.paging and 0 < page < len(lines) and "without-paging" not in line:
+            self.pager, self.pager_tail = lines[page:], tail
+            self._write(head + "".join(x + "\r\n" for x in lines[:page]) + PAGER_PROMPT, raw=True)
+            return None
         self._write(head + body + tail, raw=True)
         return None
+
+    def _pager_key(self, key: str) -> None:
+        """At the pager: q/Ctrl-C stop, d dumps the rest, space shows a page, Enter/down one line."""
+        if key in "qQ\x03":
+            count = 0
+            self.pager = []
+        elif key in "dD":
+            count = len(self.pager)
+        elif key == " ":
+            count = max(1, self.height - 1)
+        elif key in "\r\n":
+            count = 1
+        else:
+            return
+        shown, self.pager = self.pager[:count], self.pager[count:]
+        out = "\r" + " " * len(PAGER_PROMPT) + "\r" + "".join(x + "\r\n" for x in shown)
+        self._write(out + (PAGER_PROMPT if self.pager else self.pager_tail), raw=True)
 
     async def _run_line(self, line: str) -> str:
         assert self.session is not None

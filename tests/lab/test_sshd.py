@@ -377,3 +377,35 @@ def test_client_vanishing_in_safe_mode_undoes_changes(fake_lab: Lab) -> None:
     while _addresses(fake_lab, "hub") != before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _addresses(fake_lab, "hub") == before
+
+
+def test_pager_holds_back_output_taller_than_the_terminal(fake_lab: Lab) -> None:
+    config = fake_lab.routers["br1"].config
+    added = [config.add("/ip address", {"address": f"192.0.2.{n}/32", "interface": "lo"})
+             for n in range(100, 130)]
+    try:
+        client = connect(fake_lab, "br1", suffix="+ct80w10h")  # 10 lines: 9 of output per page
+        chan = client.invoke_shell()
+        read_until(chan, b"[admin@br1] > ")
+        chan.send(b"/ip address print\r\n")
+        first = read_until(chan, b"-- [Q quit|D dump|down]")
+        assert first.endswith(b"\r\n-- [Q quit|D dump|down]")
+        page = first.split(b"/ip address print\r\n", 1)[1].split(b"\r\n")[:-1]
+        assert len(page) == 9 and page[0].startswith(b"Flags:")
+        assert b"192.0.2.129/32" not in first
+        chan.send(b"\r\n")  # one more line
+        one = read_until(chan, b"-- [Q quit|D dump|down]")
+        assert one.strip(b"\r ").count(b"\r\n") == 1 and b"/32 lo" in one
+        chan.send(b"q")
+        assert read_until(chan, b"[admin@br1] > ").endswith(b"[admin@br1] > ")
+        chan.send(b"/ip address print without-paging\r\n")
+        assert b"192.0.2.129/32" in read_until(chan, b"> \r[admin@br1] > ")
+        chan.send(b"/ip address print\r\n")
+        read_until(chan, b"-- [Q quit|D dump|down]")
+        chan.send(b"d")
+        rest = read_until(chan, b"> \r[admin@br1] > ")
+        assert b"192.0.2.129/32" in rest and b"-- [Q quit" not in rest
+        client.close()
+    finally:
+        for item in added:
+            config.items("/ip address").remove(item)
