@@ -15,7 +15,15 @@ Rules (why they are safe):
 - adds and sets run in dependency order (policy group -> proposal -> profile -> peer -> identity -> policy,
   bridge/eoip -> address -> ospf), removes afterwards in reverse order, so references always resolve;
 - in ordered menus (firewall, routing filter) new rules go `place-before` the next intended rule that
-  exists, else before the first rule ikefleet does not own.
+  exists, else before the first user rule after the previous intended one; existing intended rules found
+  out of order are `move`d back, anchored on ikefleet's own rules;
+- commands find items by natural key in the stored form; removes and non-unique keys also name the
+  marker and unset key fields (`prefix=""`), so they never reach a user's item with the same key.
+  Limits: identical user rules cannot be told apart by any `find`; a rollback `move`/re-add anchors on
+  the rule that followed, found by its values.
+
+Commands and rollback commands carry secrets (they must reach the router); `Change` lines and reprs mask
+them. Log commands only through `ikefleet.redact`.
 """
 
 from __future__ import annotations
@@ -133,6 +141,10 @@ class Op:
     args: tuple[tuple[str, str], ...] = ()  # add/set arguments; unset: (("value-name", field),)
     place_before: Selector | None = None
 
+    def __repr__(self) -> str:
+        args = tuple((k, MASK if k in SECRET_NAMES else v) for k, v in self.args)
+        return f"Op({self.verb!r}, {self.path!r}, {self.selector!r}, {args!r}, {self.place_before!r})"
+
     def command(self, schema: Any) -> str:
         menu = _menu(schema, self.path)
         words = [self.path, self.verb]
@@ -160,6 +172,9 @@ class Change:
     old: str | None = None
     new: str | None = None
     secret: bool = False
+
+    def __repr__(self) -> str:
+        return f"Change({self.text()!r})"
 
     def text(self) -> str:
         """The human line; secret values are masked."""

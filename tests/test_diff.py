@@ -243,6 +243,7 @@ def test_secrets_masked_in_the_diff_but_present_in_commands() -> None:
     assert any("ipsec-secret=New-Key-2" in c for c in rem.commands)
     assert any("ipsec-secret=Old-Key-1" in c for c in rem.rollback)
     assert any("secret=S3cr3t-X" in c for c in rem.commands)
+    assert "S3cr3t-X" not in repr(rem) and "Old-Key-1" not in repr(rem)
 
 
 def test_settings_unset_field_rolls_back_with_unset() -> None:
