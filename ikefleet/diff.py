@@ -181,8 +181,8 @@ class Change:
         if self.op == "~":
             old = "(unset)" if self.old is None else (MASK if self.secret else self.old)
             new = "(unset)" if self.new is None else (MASK if self.secret else self.new)
-            return f"~ {self.path} {self.key} {self.field}: {old} -> {new}"
-        return f"{self.op} {self.path} {self.key}"
+            return " ".join(p for p in ("~", self.path, self.key, f"{self.field}: {old} -> {new}") if p)
+        return " ".join(p for p in (self.op, self.path, self.key) if p)
 
 
 @dataclass
@@ -381,8 +381,11 @@ def _field_ops(
     if not only_named:
         names += [n for n in cur.values if n not in want.values]
         names += ["comment", "disabled"]
-    elif want.comment:
-        names.append("comment")
+    else:
+        if want.comment:
+            names.append("comment")
+        if menu.kind != "settings":  # an item the intent configures is meant to be in effect
+            names.append("disabled")
     sets, unsets, back_sets, back_unsets, changes = [], [], [], [], []
     for name in dict.fromkeys(names):
         if name == NUMBER or name == "default-name" or not _writable(menu, name):
@@ -577,7 +580,9 @@ def _matches(menu: Any, item: Item, sel: Selector) -> bool:
     if sel.default:
         return item.default
     for name, value in sel.where:
-        if name == NUMBER:
+        if name == NUMBER:  # a print number: the model keeps the one the script used
+            if item.values.get(NUMBER) != value:
+                return False
             continue
         if (_effective(menu, item, name) or "") != (_norm(menu, name, value) or ""):
             return False

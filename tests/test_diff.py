@@ -221,6 +221,19 @@ def test_default_items_only_get_the_intended_fields(scripts: dict[str, str]) -> 
         rem.rollback)
 
 
+def test_set_by_print_number_only_touches_that_item() -> None:
+    current = parse_script(
+        "/ip ipsec policy\nset 0 disabled=yes\nadd dst-address=10.1.0.0/24 src-address=10.2.0.0/24\n"
+    )
+    intended = parse_script("/ip ipsec policy\nset 0 disabled=no\n")
+    rem = remediate(current, intended, SCHEMA)
+    assert rem.commands == ["/ip ipsec policy set 0 disabled=no"] and rem.rollback == [
+        "/ip ipsec policy set 0 disabled=yes"]
+    after = future(current, rem)
+    assert [i.disabled for i in after.items("/ip ipsec policy")] == [False, False]
+    assert same(future(after, rem.inverse()), current)
+
+
 def test_unmarked_item_matching_the_intent_is_adopted(scripts: dict[str, str]) -> None:
     intended = parse_script(scripts["R2"])
     current = future(Config(), remediate(Config(), intended, SCHEMA))
