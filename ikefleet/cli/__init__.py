@@ -13,6 +13,7 @@ SUBCOMMANDS = [
     "ikefleet.cli.lab",
     "ikefleet.cli.rollout",
     "ikefleet.cli.parse",
+    "ikefleet.cli.verify",
 ]
 
 

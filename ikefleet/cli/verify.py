@@ -1,0 +1,133 @@
+"""`ikefleet verify`, `ikefleet compliance` and `ikefleet history`: thin layers over runbooks.verify.
+
+Exit codes: 0 compliant, 1 violations (a failed check, or a host that could not be checked), 2 the run
+could not happen (bad inventory or secrets, no host reachable, unwritable output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from ikefleet.redact import scrub
+from ikefleet.secrets import SecretsError
+from ikefleet.validate import InventoryError
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
+FORMATS = ("console", "json", "junit", "prom")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name, help_text, default_format in (
+        ("verify", "gather every router's state and check it against the plan", "console"),
+        (
+            "compliance",
+            "non-interactive verify for cron/systemd: exit 0 compliant, 1 violations, 2 error",
+            "json",
+        ),
+    ):
+        p = subparsers.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("-c", "--config", default="config.yaml", help="Nornir/ikefleet config (%(default)s)")
+        p.add_argument("--secrets", type=Path, help="YAML secrets file (chmod 600); overrides config")
+        p.add_argument(
+            "--format", choices=FORMATS, default=default_format, help="report format (%(default)s)"
+        )
+        p.add_argument("--output", type=Path, help="write the report to FILE (default: standard output)")
+        p.add_argument("--limit", action="append", default=[], metavar="HOST", help="only these hosts")
+        p.add_argument("--verbose", action="store_true", help="console: list passing checks too")
+        p.add_argument("--no-history", action="store_true", help="do not record this run in the history")
+        p.set_defaults(func=run, quiet=name == "compliance")
+    h = subparsers.add_parser("history", help="past verification results of one host")
+    h.add_argument("host")
+    h.add_argument("-c", "--config", default="config.yaml", help="Nornir/ikefleet config (%(default)s)")
+    h.add_argument("--runs", type=int, default=10, help="how many past runs (%(default)s)")
+    h.add_argument("--all", action="store_true", help="passing checks too")
+    h.set_defaults(func=history)
+
+
+def render(report: object, fmt: str, verbose: bool = False) -> str:
+    from ikefleet.reports.console import render_console
+    from ikefleet.reports.json_report import render_json
+    from ikefleet.reports.junit import render_junit
+    from ikefleet.reports.prometheus import render_prometheus
+
+    if fmt == "json":
+        return render_json(report)  # type: ignore[arg-type]
+    if fmt == "junit":
+        return render_junit(report)  # type: ignore[arg-type]
+    if fmt == "prom":
+        return render_prometheus(report)  # type: ignore[arg-type]
+    return render_console(report, verbose=verbose)  # type: ignore[arg-type]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ikefleet.reports.console import print_report
+    from ikefleet.reports.prometheus import write_textfile
+    from ikefleet.runbooks.verify import Verify, VerifyOptions
+
+    try:
+        options = VerifyOptions(Path(args.config), args.secrets, tuple(args.limit), not args.no_history)
+        report = Verify(options).run()
+    except InventoryError as exc:
+        print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INPUT
+    except SecretsError as exc:
+        print(f"secrets: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:
+        print(scrub(f"verify could not run: {type(exc).__name__}: {exc}"), file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        if args.output is not None:
+            text = render(report, args.format, args.verbose)
+            if args.format == "prom":
+                write_textfile(args.output, text)
+            else:
+                args.output.write_text(text)
+        elif args.format == "console":
+            print_report(report, Console(), verbose=args.verbose)
+        else:
+            sys.stdout.write(render(report, args.format, args.verbose))
+    except OSError as exc:
+        print(f"cannot write the report: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if report.could_not_run:
+        return EXIT_INPUT
+    return EXIT_OK if report.compliant else EXIT_VIOLATIONS
+
+
+def history(args: argparse.Namespace) -> int:
+    from ikefleet.verify.history import History, history_path
+
+    path = history_path(Path(args.config))
+    if not path.exists():
+        print(f"no history yet ({path}): run `ikefleet verify` first", file=sys.stderr)
+        return EXIT_INPUT
+    entries = History(path).host(args.host, args.runs)
+    if not entries:
+        print(f"no results for host {args.host!r} in {path}", file=sys.stderr)
+        return EXIT_INPUT
+    console = Console()
+    for e in entries:
+        if e.status == "pass" and not args.all:
+            continue
+        subject = f" [{e.subject}]" if e.subject else ""
+        since = f" since {e.since[:19]}" if e.status != "pass" else ""
+        console.print(
+            f"{e.time[:19]}  {e.status:<5} {e.check}{subject}{since}: {e.observed}",
+            markup=False,
+            highlight=False,
+        )
+    latest = entries[0].time
+    bad = [e for e in entries if e.time == latest and e.status != "pass"]
+    console.print(
+        f"latest run {latest[:19]}: {'all checks pass' if not bad else f'{len(bad)} problem(s)'}",
+        markup=False,
+        highlight=False,
+    )
+    return EXIT_OK

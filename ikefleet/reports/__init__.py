@@ -1,0 +1,1 @@
+"""Report writers for verification results: console, JSON, JUnit XML, Prometheus textfile."""

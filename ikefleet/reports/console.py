@@ -1,0 +1,69 @@
+"""Console summary: one line per host (worst first), then each host's problems with their hints."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+
+from ikefleet.verify.engine import STATUSES, Report, Result
+
+STYLE = {"error": "bold magenta", "fail": "bold red", "warn": "yellow", "skip": "dim", "pass": "green"}
+LABEL = {"error": "COULD NOT CHECK", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "pass": "OK"}
+
+
+def _rank(status: str) -> int:
+    return STATUSES.index(status)
+
+
+def _since(r: Result) -> str:
+    return f" (since {r.since[:19].replace('T', ' ')})" if r.since and r.status != "pass" else ""
+
+
+def print_report(report: Report, console: Console, *, verbose: bool = False) -> None:
+    hosts = sorted(report.hosts, key=lambda h: (_rank(report.host_status(h)), h))
+    if any(r.host == "fleet" for r in report.results):
+        hosts.append("fleet")
+    table = Table(title="ikefleet verify", show_lines=False)
+    for column in ("host", "status", "pass", "problems"):
+        table.add_column(column)
+    for host in hosts:
+        mine = [r for r in report.results if r.host == host]
+        worst = min((r.status for r in mine), key=_rank, default="pass")
+        bad = [r for r in mine if r.status in ("error", "fail", "warn")]
+        names = ", ".join(sorted({r.check for r in bad}))
+        table.add_row(
+            host, f"[{STYLE[worst]}]{LABEL[worst]}[/]", str(sum(1 for r in mine if r.status == "pass")), names
+        )
+    console.print(table)
+    for host in hosts:
+        shown = [
+            r for r in report.results if r.host == host and (verbose or r.status not in ("pass", "skip"))
+        ]
+        if not shown:
+            continue
+        console.print(f"\n[bold]{host}[/]")
+        for r in sorted(shown, key=lambda r: (_rank(r.status), r.check, r.subject)):
+            subject = f" [{r.subject}]" if r.subject else ""
+            console.print(
+                f"  [{STYLE[r.status]}]{LABEL[r.status]:>15}[/] {r.check}{subject}: {r.title}{_since(r)}",
+                markup=True,
+                highlight=False,
+            )
+            if r.status != "pass":
+                console.print(f"{'':18}expected: {r.expected}", markup=False, highlight=False)
+                console.print(f"{'':18}observed: {r.observed}", markup=False, highlight=False)
+                if r.hint:
+                    console.print(f"{'':18}hint: {r.hint}", markup=False, highlight=False)
+    counts = report.counts
+    verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
+    console.print(f"\n{verdict}: {summary}", markup=False, highlight=False)
+
+
+def render_console(report: Report, *, verbose: bool = False, width: int = 120, color: bool = False) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=color, color_system="auto" if color else None)
+    print_report(report, console, verbose=verbose)
+    return buffer.getvalue()

@@ -1,0 +1,1 @@
+"""Verification: gather each router's state, derive the expected state from the plan, check, report."""

@@ -1,0 +1,516 @@
+"""Check evaluators: one function per check id of checks.yaml, comparing gathered state with the expected.
+
+An evaluator returns `Finding`s (status, expected, observed, the hint's reason and facts); the engine adds
+the check's title, severity and hint text. Host-scoped evaluators get `(ctx, host)`, fleet-scoped `(ctx)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from ipaddress import IPv4Network, ip_network
+from typing import Any
+
+from ikefleet.diff import remediate
+from ikefleet.routeros.schema import load_schema
+
+from .expected import Expected, Tunnel
+from .gather import HostState
+
+
+@dataclass
+class Finding:
+    status: str  # pass | fail | warn | skip | error
+    expected: str = ""
+    observed: str = ""
+    subject: str = ""
+    reason: str = "default"
+    facts: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    expected: Expected
+    states: dict[str, HostState]
+    settings: dict[str, Any]
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def state(self, host: str) -> HostState:
+        return self.states[host]
+
+    def logs(self, *hosts: str) -> list[str]:
+        out: list[str] = []
+        for h in hosts:
+            if h in self.states:
+                out.extend(self.states[h].get("log"))
+        return out
+
+
+Evaluator = Callable[..., list[Finding]]
+EVALUATORS: dict[str, Evaluator] = {}
+NEEDS: dict[str, tuple[str, ...]] = {}
+
+
+def check(check_id: str, *needs: str) -> Callable[[Evaluator], Evaluator]:
+    """Register an evaluator for `check_id`; `needs` are the gathered sections it reads."""
+
+    def wrap(fn: Evaluator) -> Evaluator:
+        EVALUATORS[check_id] = fn
+        NEEDS[check_id] = needs
+        return fn
+
+    return wrap
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
+
+
+def ros_datetime(text: str) -> datetime | None:
+    """RouterOS `nov/24/2036 00:24:24` (or date and time given apart) as an aware UTC datetime."""
+    try:
+        date, _, clock = text.strip().partition(" ")
+        mon, day, year = date.split("/")
+        hh, mm, ss = (int(x) for x in (clock or "00:00:00").split(":"))
+        return datetime(int(year), MONTHS[mon.lower()], int(day), hh, mm, ss, tzinfo=UTC)
+    except (ValueError, KeyError):
+        return None
+
+
+def router_time(state: HostState) -> datetime | None:
+    clock = next(iter(state.get("clock")), None)
+    if not clock:
+        return None
+    return ros_datetime(f"{clock.get('date', '')} {clock.get('time', '')}")
+
+
+def first_log(lines: list[str], *needles: str) -> str:
+    """The last log message containing any needle (the most recent reason), '' when none."""
+    for line in reversed(lines):
+        if any(n in line for n in needles):
+            return line.split("message=", 1)[-1].strip()
+    return ""
+
+
+def addr(text: Any) -> str:
+    """`203.0.113.1:500` or `203.0.113.1/32` -> `203.0.113.1`."""
+    return (
+        str(text or "").split("/")[0].rsplit(":", 1)[0]
+        if str(text or "").count(":") == 1
+        else str(text or "").split("/")[0]
+    )
+
+
+def ospf_routes(state: HostState) -> list[dict[str, Any]]:
+    return [r for r in state.get("route") if r.get("ospf") and not r.get("disabled")]
+
+
+def routes_missing(state: HostState, prefixes: tuple[IPv4Network, ...]) -> list[str]:
+    have = {str(r.get("dst_address")) for r in ospf_routes(state) if r.get("active", True)}
+    return [str(p) for p in prefixes if str(p) not in have]
+
+
+PROPOSAL_LOG = ("no suitable proposal", "NO_PROPOSAL_CHOSEN")
+CERT_LOG = ("certificate verification failed", "AUTHENTICATION_FAILED", "can't find certificate")
+TIMEOUT_LOG = ("negotiation failed due to time up",)
+
+
+# --- branch checks ------------------------------------------------------------------------------------------
+
+
+def _tunnel(ctx: Context, host: str) -> Tunnel:
+    return ctx.expected.tunnels[host]
+
+
+@check("ike.peer", "active_peers", "log")
+def ike_peer(ctx: Context, host: str) -> list[Finding]:
+    t = _tunnel(ctx, host)
+    peers = [p for p in ctx.state(host).get("active_peers") if addr(p.get("remote_address")) == t.hub_wan]
+    states = sorted({str(p.get("state")) for p in peers})
+    facts: dict[str, Any] = {"expected_peer": t.hub_wan, "log": ""}
+    expected = f"established to {t.hub_wan}"
+    if "established" in states:
+        return [Finding("pass", expected, "established", facts=facts)]
+    logs = ctx.logs(host, ctx.expected.hub)
+    reason = "default"
+    for name, needles in (("certificate", CERT_LOG), ("proposal", PROPOSAL_LOG), ("wan", TIMEOUT_LOG)):
+        if line := first_log(logs, *needles):
+            reason, facts["log"] = name, line
+            break
+    observed = ", ".join(states) if states else "no active peer"
+    return [Finding("fail", expected, observed, reason=reason, facts=facts)]
+
+
+@check("ipsec.sa", "installed_sa", "log")
+def ipsec_sa(ctx: Context, host: str) -> list[Finding]:
+    t, e = _tunnel(ctx, host), ctx.expected
+    facts: dict[str, Any] = {"branch_wan": t.branch_wan, "hub_wan": t.hub_wan, "log": ""}
+    ends = {t.branch_wan, t.hub_wan}
+    sas = [
+        s
+        for s in ctx.state(host).get("installed_sa")
+        if {addr(s.get("src_address")), addr(s.get("dst_address"))} == ends
+    ]
+    mature = [s for s in sas if s.get("state") == "mature"]
+    want = ", ".join(sorted(f"{a}/{enc}-{bits}" for a in e.auth_algorithms for enc, bits in e.enc_algorithms))
+    got = sorted(
+        {f"{s.get('auth_algorithm')}/{s.get('enc_algorithm')}-{s.get('enc_key_size')}" for s in mature}
+    )
+    directions = {(addr(s.get("src_address")), addr(s.get("dst_address"))) for s in mature}
+    metrics = {"sa_count": float(len(mature))}
+    wrong = [
+        s
+        for s in mature
+        if s.get("auth_algorithm") not in e.auth_algorithms
+        or (s.get("enc_algorithm"), int(s.get("enc_key_size") or 0)) not in e.enc_algorithms
+    ]
+    if len(directions) == 2 and not wrong:
+        return [
+            Finding(
+                "pass",
+                f"2 mature SAs {want}",
+                f"{len(mature)} mature SAs {', '.join(got)}",
+                facts=facts,
+                metrics=metrics,
+            )
+        ]
+    if wrong:
+        return [Finding("fail", want, ", ".join(got), reason="algorithms", facts=facts, metrics=metrics)]
+    reason = "default"
+    if line := first_log(ctx.logs(host, e.hub), *PROPOSAL_LOG):
+        reason, facts["log"] = "proposal", line
+    observed = f"{len(mature)} mature SA(s) of {len(sas)}"
+    return [Finding("fail", f"2 mature SAs {want}", observed, reason=reason, facts=facts, metrics=metrics)]
+
+
+@check("ipsec.policy", "policy")
+def ipsec_policy(ctx: Context, host: str) -> list[Finding]:
+    t = _tunnel(ctx, host)
+    src, dst = f"{t.branch_ipsec}/32", f"{t.hub_ipsec}/32"
+    expected = f"{src} -> {dst} established"
+    found = [
+        p
+        for p in ctx.state(host).get("policy")
+        if p.get("dynamic") and p.get("src_address") == src and p.get("dst_address") == dst
+    ]
+    if any(p.get("ph2_state") == "established" for p in found):
+        return [Finding("pass", expected, "established")]
+    observed = ", ".join(str(p.get("ph2_state", "?")) for p in found) or "no dynamic policy"
+    return [Finding("fail", expected, observed)]
+
+
+def _eoip(state: HostState, name: str, tunnel_id: int, local: str, remote: str, subject: str) -> Finding:
+    facts: dict[str, Any] = {"interface": name, "planned_id": tunnel_id, "observed_id": ""}
+    expected = f"{name} running tunnel-id={tunnel_id} {local}->{remote}"
+    eoip = next((i for i in state.get("eoip") if i.get("name") == name), None)
+    if eoip is None:
+        return Finding("fail", expected, "missing", subject=subject, reason="missing", facts=facts)
+    facts["observed_id"] = eoip.get("tunnel_id")
+    observed = (
+        f"{name} {'running' if eoip.get('running') else 'not running'} tunnel-id={eoip.get('tunnel_id')} "
+        f"{eoip.get('local_address')}->{eoip.get('remote_address')}"
+    )
+    if eoip.get("tunnel_id") != tunnel_id:
+        return Finding("fail", expected, observed, subject=subject, reason="tunnel-id", facts=facts)
+    ok = eoip.get("running") and (eoip.get("local_address"), eoip.get("remote_address")) == (local, remote)
+    return Finding(
+        "pass" if ok else "fail",
+        expected,
+        observed,
+        subject=subject,
+        facts=facts,
+        metrics={"tunnel_up": 1.0 if eoip.get("running") else 0.0},
+    )
+
+
+@check("eoip.tunnel", "eoip")
+def eoip_tunnel(ctx: Context, host: str) -> list[Finding]:
+    t = _tunnel(ctx, host)
+    return [_eoip(ctx.state(host), t.branch_interface, t.tunnel_id, t.branch_ipsec, t.hub_ipsec, "")]
+
+
+def _neighbour(state: HostState, router_id: str, interface: str, subject: str) -> Finding:
+    facts: dict[str, Any] = {"interface": interface, "state": ""}
+    expected = f"{router_id} Full on {interface}"
+    found = [n for n in state.get("ospf_neighbor") if n.get("router_id") == router_id]
+    full = [n for n in found if n.get("state") == "Full" and n.get("interface") == interface]
+    if full:
+        return Finding("pass", expected, "Full", subject=subject, facts=facts, metrics={"ospf_full": 1.0})
+    states = [str(n.get("state")) for n in found]
+    facts["state"] = states[0] if states else ""
+    reason = "mtu" if any(s in ("ExStart", "Exchange") for s in states) else "default"
+    observed = ", ".join(f"{n.get('state')} on {n.get('interface')}" for n in found) or "no neighbour"
+    return Finding(
+        "fail", expected, observed, subject=subject, reason=reason, facts=facts, metrics={"ospf_full": 0.0}
+    )
+
+
+@check("ospf.neighbor", "ospf_neighbor")
+def ospf_neighbor(ctx: Context, host: str) -> list[Finding]:
+    t = _tunnel(ctx, host)
+    return [_neighbour(ctx.state(host), t.hub_router_id, t.branch_interface, "")]
+
+
+@check("bfd.neighbor", "bfd")
+def bfd_neighbor(ctx: Context, host: str) -> list[Finding]:
+    t = _tunnel(ctx, host)
+    rows = [b for b in ctx.state(host).get("bfd") if b.get("interface") == t.branch_interface]
+    facts = {"interface": t.branch_interface}
+    if any(b.get("up") or b.get("state") == "up" for b in rows):
+        return [Finding("pass", f"up on {t.branch_interface}", "up", facts=facts)]
+    observed = ", ".join(str(b.get("state")) for b in rows) or "no BFD session"
+    return [Finding("fail", f"up on {t.branch_interface}", observed, facts=facts)]
+
+
+@check("routes.learned", "route")
+def routes_learned(ctx: Context, host: str) -> list[Finding]:
+    want = ctx.expected.hub_lans
+    missing = routes_missing(ctx.state(host), want)
+    expected = ", ".join(str(p) for p in want)
+    if not missing:
+        return [Finding("pass", expected, expected)]
+    return [Finding("fail", expected, f"missing {', '.join(missing)}", facts={"missing": ", ".join(missing)})]
+
+
+# --- every host --------------------------------------------------------------------------------------------
+
+
+@check("routes.no-tunnel-nets", "route")
+def routes_no_tunnel_nets(ctx: Context, host: str) -> list[Finding]:
+    pool = ctx.expected.eoip_pool
+    leaked = sorted(
+        str(r.get("dst_address"))
+        for r in ospf_routes(ctx.state(host))
+        if _inside(str(r.get("dst_address")), pool)
+    )
+    facts = {"leaked": ", ".join(leaked), "pool": str(pool)}
+    expected = f"no OSPF route inside {pool}"
+    if not leaked:
+        return [Finding("pass", expected, "none", facts=facts)]
+    return [Finding("fail", expected, ", ".join(leaked), facts=facts)]
+
+
+def _inside(prefix: str, pool: IPv4Network) -> bool:
+    try:
+        net = ip_network(prefix, strict=False)
+    except ValueError:
+        return False
+    return net.version == 4 and net.subnet_of(pool)  # type: ignore[arg-type]
+
+
+@check("cert.valid", "certificate", "clock")
+def cert_valid(ctx: Context, host: str) -> list[Finding]:
+    e = ctx.expected
+    name = e.certificate_of(host)
+    state = ctx.state(host)
+    certs = {c.get("name"): c for c in state.get("certificate")}
+    cert, ca = certs.get(name), certs.get(e.ca_certificate)
+    now = router_time(state) or ctx.now
+    facts: dict[str, Any] = {
+        "certificate": name,
+        "clock": now.strftime("%Y-%m-%d %H:%M"),
+        "min_days": e.min_certificate_days,
+        "days_left": "",
+    }
+    expected = f"{name} with key, issued by {e.ca_certificate}, > {e.min_certificate_days} days left"
+    if cert is None:
+        return [Finding("fail", expected, "missing", facts=facts)]
+    end = ros_datetime(str(cert.get("invalid_after", "")))
+    days = (end - now).total_seconds() / 86400 if end else float("nan")
+    facts["days_left"] = f"{days:.0f}"
+    metrics = {"certificate_days_left": days}
+    problems = []
+    if not cert.get("private_key"):
+        problems.append("no private key")
+    if cert.get("ca") != e.ca_certificate and cert.get("issuer") != f"CN={e.ca_certificate}":
+        problems.append(f"issued by {cert.get('issuer') or '?'}")
+    if ca is None or not ca.get("trusted"):
+        problems.append(f"CA {e.ca_certificate} missing or not trusted")
+    if cert.get("revoked"):
+        problems.append("revoked")
+    observed = f"{days:.0f} days left" + (f"; {', '.join(problems)}" if problems else "")
+    if cert.get("expired") or days <= 0:
+        return [
+            Finding("fail", expected, f"expired; {observed}", reason="expired", facts=facts, metrics=metrics)
+        ]
+    if problems:
+        return [Finding("fail", expected, observed, facts=facts, metrics=metrics)]
+    if days < e.min_certificate_days:
+        return [Finding("warn", expected, observed, reason="renew", facts=facts, metrics=metrics)]
+    return [Finding("pass", expected, observed, facts=facts, metrics=metrics)]
+
+
+@check("cert.crl", "certificate_settings")
+def cert_crl(ctx: Context, host: str) -> list[Finding]:
+    settings = next(iter(ctx.state(host).get("certificate_settings")), {})
+    value = settings.get("crl-use", "?")
+    return [Finding("pass" if value == "yes" else "fail", "crl-use=yes", f"crl-use={value}")]
+
+
+@check("clock.sync", "clock", "ntp")
+def clock_sync(ctx: Context, host: str) -> list[Finding]:
+    state = ctx.state(host)
+    tolerance = float(ctx.settings.get("clock_tolerance_s", 60))
+    at = router_time(state)
+    reference = state.read_at or ctx.now
+    offset = (at - reference).total_seconds() if at else float("nan")
+    ntp = next(iter(state.get("ntp")), {})
+    ntp_on = bool(ntp.get("enabled"))
+    facts = {"offset_s": offset, "tolerance_s": int(tolerance)}
+    expected = f"within {tolerance:.0f}s" + (", NTP client enabled" if ctx.expected.ntp_expected else "")
+    observed = f"{offset:+.0f}s off, NTP {'on' if ntp_on else 'off'}"
+    ok = at is not None and abs(offset) <= tolerance and (ntp_on or not ctx.expected.ntp_expected)
+    return [
+        Finding(
+            "pass" if ok else "fail",
+            expected,
+            observed,
+            facts=facts,
+            metrics={"clock_offset_seconds": offset},
+        )
+    ]
+
+
+@check("config.drift", "config")
+def config_drift(ctx: Context, host: str) -> list[Finding]:
+    current = ctx.state(host).config
+    intended = ctx.expected.intended.get(host)
+    if current is None or intended is None:
+        return [Finding("error", "intended configuration", "no configuration read")]
+    changes = remediate(current, intended, load_schema(6)).diff()
+    if not changes:
+        return [Finding("pass", "no difference", "no difference")]
+    return [Finding("fail", "no difference", "; ".join(changes), facts={"count": len(changes)})]
+
+
+# --- hub checks (one finding per branch) -------------------------------------------------------------------
+
+
+def _hub_peers(ctx: Context) -> list[dict[str, Any]]:
+    return [p for p in ctx.state(ctx.expected.hub).get("active_peers") if p.get("state") == "established"]
+
+
+def _peer_branch(ctx: Context, peer: dict[str, Any]) -> str | None:
+    for t in ctx.expected.tunnels.values():
+        if peer.get("id") == f"CN={t.client_certificate}" or addr(peer.get("remote_address")) == t.branch_wan:
+            return t.branch
+    return None
+
+
+@check("hub.peers", "active_peers")
+def hub_peers(ctx: Context, host: str) -> list[Finding]:
+    peers = _hub_peers(ctx)
+    out = []
+    for name in ctx.expected.tunnels:
+        mine = [p for p in peers if _peer_branch(ctx, p) == name]
+        observed = f"{len(mine)} established"
+        out.append(
+            Finding(
+                "pass" if len(mine) == 1 else "fail",
+                "1 established",
+                observed,
+                subject=name,
+                facts={"count": len(mine)},
+            )
+        )
+    return out
+
+
+@check("hub.unknown-peers", "active_peers")
+def hub_unknown_peers(ctx: Context, host: str) -> list[Finding]:
+    unknown = [
+        f"{p.get('id') or '?'} from {addr(p.get('remote_address'))}"
+        for p in ctx.state(host).get("active_peers")
+        if _peer_branch(ctx, p) is None
+    ]
+    if not unknown:
+        return [Finding("pass", "none", "none")]
+    return [Finding("fail", "none", ", ".join(unknown))]
+
+
+@check("hub.eoip", "eoip")
+def hub_eoip(ctx: Context, host: str) -> list[Finding]:
+    return [
+        _eoip(ctx.state(host), t.hub_interface, t.tunnel_id, t.hub_ipsec, t.branch_ipsec, t.branch)
+        for t in ctx.expected.tunnels.values()
+    ]
+
+
+@check("hub.ospf", "ospf_neighbor")
+def hub_ospf(ctx: Context, host: str) -> list[Finding]:
+    return [
+        _neighbour(ctx.state(host), t.branch_router_id, t.hub_interface, t.branch)
+        for t in ctx.expected.tunnels.values()
+    ]
+
+
+@check("hub.routes", "route")
+def hub_routes(ctx: Context, host: str) -> list[Finding]:
+    out = []
+    for t in ctx.expected.tunnels.values():
+        missing = routes_missing(ctx.state(host), t.branch_lans)
+        expected = ", ".join(str(p) for p in t.branch_lans)
+        status = "fail" if missing else "pass"
+        observed = f"missing {', '.join(missing)}" if missing else expected
+        out.append(
+            Finding(status, expected, observed, subject=t.branch, facts={"missing": ", ".join(missing)})
+        )
+    return out
+
+
+# --- fleet checks ------------------------------------------------------------------------------------------
+
+
+@check("fleet.tunnel-ids", "eoip")
+def fleet_tunnel_ids(ctx: Context) -> list[Finding]:
+    e = ctx.expected
+    hub = ctx.state(e.hub)
+    names = {t.hub_interface: t for t in e.tunnels.values()}
+    problems = []
+    seen: dict[int, str] = {}
+    for i in hub.get("eoip"):
+        tid = i.get("tunnel_id")
+        if tid in seen:
+            problems.append(f"tunnel-id {tid} used by {seen[tid]} and {i.get('name')} on the hub")
+        seen[tid] = str(i.get("name"))
+    for iface, t in names.items():
+        hub_id = next((i.get("tunnel_id") for i in hub.get("eoip") if i.get("name") == iface), None)
+        branch = ctx.states.get(t.branch)
+        if branch is None or not branch.reachable or "eoip" in branch.problems:
+            continue
+        br_id = next(
+            (i.get("tunnel_id") for i in branch.get("eoip") if i.get("name") == t.branch_interface), None
+        )
+        if hub_id != br_id:
+            problems.append(f"{t.branch}: hub {hub_id}, branch {br_id}")
+    expected = "unique, hub = branch = plan"
+    if problems:
+        return [Finding("fail", expected, "; ".join(problems))]
+    return [Finding("pass", expected, f"{len(seen)} unique ids")]
+
+
+@check("fleet.counts", "active_peers", "installed_sa", "ospf_neighbor", "policy")
+def fleet_counts(ctx: Context) -> list[Finding]:
+    e = ctx.expected
+    hub = ctx.state(e.hub)
+    n = len(e.tunnels)
+    counts = {
+        "peers": len(_hub_peers(ctx)),
+        "mature SAs": sum(1 for s in hub.get("installed_sa") if s.get("state") == "mature"),
+        "Full neighbours": sum(1 for x in hub.get("ospf_neighbor") if x.get("state") == "Full"),
+        "established policies": sum(
+            1 for p in hub.get("policy") if p.get("dynamic") and p.get("ph2_state") == "established"
+        ),
+    }
+    want = {"peers": n, "mature SAs": 2 * n, "Full neighbours": n, "established policies": n}
+    expected = ", ".join(f"{k}={v}" for k, v in want.items())
+    observed = ", ".join(f"{k}={v}" for k, v in counts.items())
+    return [Finding("pass" if counts == want else "fail", expected, observed)]

@@ -1,0 +1,174 @@
+"""One engine runs every check of checks.yaml over the gathered states and returns a Report.
+
+A host that could not be read gets `host.reachable` = error and every other check on it `error` ("could
+not check"): an unreachable router is never compliant. A section that could not be read or parsed makes
+the checks needing it `error` too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from ikefleet.redact import scrub
+
+from .checks import EVALUATORS, NEEDS, Context, Finding
+from .expected import Expected
+from .gather import HostState
+
+STATUSES = ("error", "fail", "warn", "skip", "pass")  # worst first
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    title: str
+    scope: str  # host | hub | branch | fleet
+    severity: str
+    hint: dict[str, str]
+
+
+def load_checks() -> tuple[list[CheckSpec], dict[str, Any]]:
+    data = YAML(typ="safe").load(resources.files("ikefleet.verify").joinpath("checks.yaml").read_text())
+    specs = [CheckSpec(**c) for c in data["checks"]]
+    missing = [c.id for c in specs if c.id not in EVALUATORS and c.id != "host.reachable"]
+    if missing:
+        raise RuntimeError(f"checks.yaml names checks without an evaluator: {missing}")
+    return specs, dict(data.get("settings") or {})
+
+
+@dataclass
+class Result:
+    check: str
+    title: str
+    host: str
+    status: str
+    severity: str
+    subject: str = ""
+    expected: str = ""
+    observed: str = ""
+    hint: str = ""
+    since: str = ""  # when this check started failing (from history), ISO time
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["metrics"] = {k: v for k, v in self.metrics.items() if not math.isnan(v)}
+        return data
+
+
+@dataclass
+class Report:
+    started: datetime
+    finished: datetime
+    hosts: list[str]
+    results: list[Result]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for r in self.results if r.status == s) for s in STATUSES}
+
+    @property
+    def compliant(self) -> bool:
+        return all(r.status in ("pass", "skip", "warn") for r in self.results)
+
+    @property
+    def could_not_run(self) -> bool:
+        """Nothing could be checked: every host unreachable."""
+        return (
+            bool(self.hosts)
+            and all(r.status == "error" for r in self.results if r.check == "host.reachable")
+            and len([r for r in self.results if r.check == "host.reachable"]) == len(self.hosts)
+        )
+
+    def host_status(self, host: str) -> str:
+        mine = [r.status for r in self.results if r.host == host]
+        return next((s for s in STATUSES if s in mine), "pass")
+
+    def failures(self) -> list[Result]:
+        return [r for r in self.results if r.status in ("error", "fail", "warn")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
+            "compliant": self.compliant,
+            "counts": self.counts,
+            "hosts": {h: self.host_status(h) for h in self.hosts},
+            "results": [r.to_json() for r in self.results],
+        }
+
+
+def _hint(spec: CheckSpec, host: str, f: Finding) -> str:
+    if f.status == "pass":
+        return ""
+    template = spec.hint.get(f.reason) or spec.hint.get("default", "")
+    values = {"host": host, "subject": f.subject, "expected": f.expected, "observed": f.observed, **f.facts}
+    try:
+        return scrub(template.format(**values))
+    except (KeyError, ValueError, IndexError):
+        return scrub(template)
+
+
+def _scope_hosts(spec: CheckSpec, expected: Expected, hosts: list[str]) -> list[str]:
+    if spec.scope == "hub":
+        return [h for h in hosts if h == expected.hub]
+    if spec.scope == "branch":
+        return [h for h in hosts if h in expected.tunnels]
+    if spec.scope == "fleet":
+        return ["fleet"] if expected.hub in hosts else []
+    return list(hosts)
+
+
+def _result(spec: CheckSpec, host: str, f: Finding) -> Result:
+    return Result(
+        check=spec.id,
+        title=spec.title,
+        host=host,
+        status=f.status,
+        severity=spec.severity,
+        subject=f.subject,
+        expected=scrub(f.expected),
+        observed=scrub(f.observed),
+        hint=_hint(spec, host, f),
+        metrics=dict(f.metrics),
+    )
+
+
+def evaluate(expected: Expected, states: dict[str, HostState], now: datetime | None = None) -> Report:
+    """Every check on every host in `states` (the hosts that were asked, reachable or not)."""
+    started = now or datetime.now(UTC)
+    specs, settings = load_checks()
+    ctx = Context(expected, states, settings, started)
+    hosts = [h for h in expected.hosts if h in states]
+    results: list[Result] = []
+    for spec in specs:
+        for host in _scope_hosts(spec, expected, hosts):
+            results.extend(_run(spec, ctx, host))
+    return Report(started, datetime.now(UTC), hosts, results)
+
+
+def _run(spec: CheckSpec, ctx: Context, host: str) -> list[Result]:
+    target = ctx.expected.hub if host == "fleet" else host
+    state = ctx.states[target]
+    if spec.id == "host.reachable":
+        status = "pass" if state.reachable else "error"
+        return [_result(spec, host, Finding(status, "reachable", state.error or "reachable"))]
+    if not state.reachable:
+        return [_result(spec, host, Finding("error", "", f"could not check: {target} unreachable"))]
+    unread = [f"{s}: {state.problems[s]}" for s in NEEDS[spec.id] if s in state.problems]
+    if unread:
+        return [_result(spec, host, Finding("error", "", "could not read " + "; ".join(unread)))]
+    fn = EVALUATORS[spec.id]
+    try:
+        findings = fn(ctx) if spec.scope == "fleet" else fn(ctx, host)
+    except Exception as exc:  # a bug or an unexpected shape: this check could not decide
+        findings = [Finding("error", "", f"check failed: {type(exc).__name__}: {exc}")]
+    return [_result(spec, host, f) for f in findings]

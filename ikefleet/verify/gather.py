@@ -1,0 +1,128 @@
+"""What one router is: its state read in one round trip and parsed (pure; the I/O is in tasks/gather.py).
+
+All reads go on one console line, separated by `;` with a `:put` marker before each, so a router answers
+every section in a single exchange; `split_sections` cuts the reply at the markers. Detail forms
+(`print detail without-paging`) are used because they parse robustly (no column widths, no paging).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ikefleet import parsers as p
+from ikefleet.routeros.config import Config
+from ikefleet.routeros.script import parse_script
+
+# section -> command; order is the order of the batch.
+COMMANDS: dict[str, str] = {
+    "active_peers": "/ip ipsec active-peers print detail without-paging",
+    "installed_sa": "/ip ipsec installed-sa print detail without-paging",
+    "policy": "/ip ipsec policy print detail without-paging",
+    "certificate": "/certificate print detail without-paging",
+    "certificate_settings": "/certificate settings print",
+    "eoip": "/interface eoip print detail without-paging",
+    "ospf_neighbor": "/routing ospf neighbor print detail without-paging",
+    "ospf_interface": "/routing ospf interface print detail without-paging",
+    "route": "/ip route print detail without-paging where ospf",
+    "bfd": "/routing bfd neighbor print detail without-paging",
+    "clock": "/system clock print",
+    "ntp": "/system ntp client print",
+    "log": "/log print without-paging",
+    "config": "/export terse hide-sensitive",
+}
+
+MARKER = "<<ikefleet:{}>>"
+_MARKER_RE = re.compile(r"^<<ikefleet:([a-z_]+)>>\s*$", re.MULTILINE)
+
+
+def _settings(text: str) -> list[dict[str, str]]:
+    return [r["values"] for r in p.parse_generic_settings(text)]
+
+
+def _log(text: str) -> list[str]:
+    """Log lines as printed (only the message text is used, for hints)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _config(text: str) -> list[Config]:
+    return [parse_script(text)]
+
+
+PARSERS: dict[str, Callable[[str], list[Any]]] = {
+    "active_peers": p.parse_active_peers,
+    "installed_sa": p.parse_installed_sa,
+    "policy": p.parse_policy,
+    "certificate": p.parse_certificate,
+    "certificate_settings": _settings,
+    "eoip": p.parse_eoip,
+    "ospf_neighbor": p.parse_ospf_neighbor,
+    "ospf_interface": p.parse_ospf_interface,
+    "route": p.parse_route,
+    "bfd": p.parse_bfd_neighbor,
+    "clock": p.parse_clock,
+    "ntp": p.parse_ntp_client,
+    "log": _log,
+    "config": _config,
+}
+
+
+def batch_command(sections: list[str] | None = None) -> str:
+    """One console line reading every section: `:put "<<ikefleet:x>>"; <command>; ...`."""
+    names = sections or list(COMMANDS)
+    return "; ".join(f':put "{MARKER.format(n)}"; {COMMANDS[n]}' for n in names)
+
+
+def split_sections(output: str) -> dict[str, str]:
+    """The batch reply cut at its markers: section -> that command's output."""
+    parts: dict[str, str] = {}
+    matches = list(_MARKER_RE.finditer(output))
+    for at, m in enumerate(matches):
+        end = matches[at + 1].start() if at + 1 < len(matches) else len(output)
+        parts[m[1]] = output[m.end() : end].strip("\r\n")
+    return parts
+
+
+@dataclass
+class HostState:
+    """A router's parsed state. `error` set: the router could not be read at all (unreachable, refused).
+    `problems` lists sections that could not be read or parsed (their checks report 'error')."""
+
+    host: str
+    sections: dict[str, list[Any]] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    read_at: datetime | None = None  # when the state was read (the reference for the clock check)
+
+    @property
+    def reachable(self) -> bool:
+        return not self.error
+
+    def get(self, section: str) -> list[Any]:
+        return self.sections.get(section, [])
+
+    @property
+    def config(self) -> Config | None:
+        configs = self.sections.get("config")
+        return configs[0] if configs else None
+
+
+def parse_sections(host: str, raw: dict[str, str]) -> HostState:
+    """Parse every section's text; one unreadable section does not spoil the others."""
+    state = HostState(host)
+    for name in COMMANDS:
+        if name not in raw:
+            state.problems[name] = "no output"
+            continue
+        try:
+            error = p.detect_error(raw[name])
+            if error is not None and name not in ("log", "config"):
+                state.problems[name] = error.text
+                continue
+            state.sections[name] = PARSERS[name](raw[name])
+        except Exception as exc:  # parser errors are data here: the checks on this section say 'error'
+            state.problems[name] = f"{type(exc).__name__}: {exc}"
+    return state

@@ -1,0 +1,116 @@
+"""Verification history in SQLite (`<config dir>/.ikefleet/history.sqlite`): since when a check fails.
+
+Each run stores every result; a result's `since` is when its current unbroken streak of the same
+non-passing status began (the earliest run of that streak), so reports say "failing since ...".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import Report
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    compliant INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    time TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    status TEXT NOT NULL,
+    expected TEXT NOT NULL,
+    observed TEXT NOT NULL,
+    hint TEXT NOT NULL,
+    since TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS results_key ON results(host, check_id, subject, run_id);
+"""
+FILE_NAME = "history.sqlite"
+
+
+def history_path(config: Path) -> Path:
+    return Path(config).resolve().parent / ".ikefleet" / FILE_NAME
+
+
+@dataclass(frozen=True)
+class Entry:
+    time: str
+    check: str
+    host: str
+    subject: str
+    status: str
+    observed: str
+    since: str
+
+
+class History:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.executescript(SCHEMA)
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def record(self, report: Report) -> int:
+        """Store the report's results and fill in each result's `since`; returns the run id."""
+        with self._db() as db:
+            last = {
+                (h, c, s): (status, since)
+                for h, c, s, status, since in db.execute(
+                    "SELECT host, check_id, subject, status, since FROM results "
+                    "WHERE run_id = (SELECT MAX(id) FROM runs)"
+                )
+            }
+            cur = db.execute(
+                "INSERT INTO runs (started, finished, compliant) VALUES (?, ?, ?)",
+                (report.started.isoformat(), report.finished.isoformat(), int(report.compliant)),
+            )
+            run_id = int(cur.lastrowid or 0)
+            now = report.started.isoformat()
+            for r in report.results:
+                previous = last.get((r.host, r.check, r.subject))
+                r.since = previous[1] if previous and previous[0] == r.status else now
+                db.execute(
+                    "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        now,
+                        r.check,
+                        r.host,
+                        r.subject,
+                        r.status,
+                        r.expected,
+                        r.observed,
+                        r.hint,
+                        r.since,
+                    ),
+                )
+        return run_id
+
+    def host(self, host: str, limit: int = 20) -> list[Entry]:
+        """The host's results of its last `limit` runs, newest first."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT time, check_id, host, subject, status, observed, since FROM results "
+                "WHERE host = ? AND run_id IN (SELECT DISTINCT run_id FROM results WHERE host = ? "
+                "ORDER BY run_id DESC LIMIT ?) ORDER BY run_id DESC, check_id, subject",
+                (host, host, limit),
+            ).fetchall()
+        return [Entry(*row) for row in rows]

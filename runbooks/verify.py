@@ -1,0 +1,61 @@
+"""`ikefleet verify` / `compliance`: gather every router's state in parallel, check it, keep history.
+
+One Nornir run of the `gather` task (one SSH session per host, one round trip), the expected state from
+inventory + plan, one engine pass over checks.yaml, then the results go into the history database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nornir.core.filter import F
+
+from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.plan import build_plan
+from ikefleet.tasks.gather import gather
+from ikefleet.verify.engine import Report, evaluate
+from ikefleet.verify.expected import expected_state
+from ikefleet.verify.gather import HostState
+from ikefleet.verify.history import History, history_path
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    config: Path
+    secrets_file: Path | None = None
+    limit: tuple[str, ...] = ()  # host names (empty: the whole fleet)
+    record: bool = True  # keep the results in the history database
+
+
+class Verify:
+    def __init__(self, options: VerifyOptions) -> None:
+        self.options = options
+        self.fleet = load_inventory(options.config)
+        self.plan = build_plan(self.fleet)
+        self.history = History(history_path(options.config))
+
+    def hosts(self) -> list[str]:
+        names = [s.name for s in self.fleet.sites]
+        return [n for n in names if n in self.options.limit] if self.options.limit else names
+
+    def gather(self) -> dict[str, HostState]:
+        hosts = self.hosts()
+        nr = init_nornir(self.options.config, self.options.secrets_file)
+        try:
+            result = nr.filter(F(name__in=hosts)).run(task=gather, on_failed=True)
+        finally:
+            nr.close_connections(on_failed=True)
+        states: dict[str, HostState] = {}
+        for name in hosts:
+            multi = result[name]
+            value = multi[0].result if len(multi) else None
+            states[name] = value if isinstance(value, HostState) else HostState(name, error="no result")
+        return states
+
+    def run(self) -> Report:
+        states = self.gather()
+        report = evaluate(expected_state(self.fleet, self.plan, list(states)), states)
+        if self.options.record:
+            self.history.record(report)
+        return report
