@@ -286,6 +286,48 @@ def _writable(menu: Any, name: str) -> bool:
 # ------------------------------------------------------------------------------------------ identity
 
 
+def _signature(path: str, menu: Any, item: Item) -> tuple[Any, ...]:
+    """What an item effectively holds (non-default, non-router-assigned values, comment, disabled)."""
+    skip = ROUTER_ASSIGNED.get(path, frozenset())
+    values = []
+    for name in sorted(item.values):
+        value = _effective(menu, item, name)
+        if name not in skip and value != _norm(menu, name, _default(menu, name)):
+            values.append((name, value))
+    return (item.comment, item.disabled, tuple(values))
+
+
+def _match(path: str, menu: Any, cur_items: list[Item], want_items: list[Item]) -> dict[int, Item]:
+    """id(intended item) -> current item with the same natural key. Exact matches first, so with a
+    non-unique key (hub identities all keyed by the one hub peer) dropping one branch removes that
+    branch's item instead of shifting every later one."""
+    exact: dict[tuple[Any, ...], list[Item]] = {}
+    by_key: dict[tuple[Any, ...], list[Item]] = {}
+    for item in cur_items:
+        key = _identity(menu, item)
+        by_key.setdefault(key, []).append(item)
+        exact.setdefault((key, _signature(path, menu, item)), []).append(item)
+    matched: dict[int, Item] = {}
+    taken: set[int] = set()
+    for want in want_items:
+        key = _identity(menu, want)
+        if key not in by_key:
+            continue
+        hits = exact.get((key, _signature(path, menu, want)))
+        if hits:
+            hit = hits.pop(0)
+            matched[id(want)] = hit
+            taken.add(id(hit))
+    for want in want_items:
+        if id(want) in matched:
+            continue
+        hit = next((c for c in by_key.get(_identity(menu, want), []) if id(c) not in taken), None)
+        if hit is not None:
+            matched[id(want)] = hit
+            taken.add(id(hit))
+    return matched
+
+
 def _is_set_item(menu: Any, item: Item) -> bool:
     """Items the intent `set`s rather than adds: settings, factory default, default-name, by number."""
     return (
@@ -317,25 +359,29 @@ def _identity(menu: Any, item: Item) -> tuple[Any, ...]:
 
 
 def _selector(menu: Any, item: Item, *, full: bool = False, precise: bool = False) -> Selector:
-    """How commands find `item`: its natural key (`full`: all its values), plus its comment when the key is
-    not unique or the command removes (`precise`), so a marked item's selector never reaches a user's
-    item with the same key."""
+    """How commands find `item`. A unique natural key alone finds it; otherwise (`full`, or a key that is
+    not unique: hub identities all name the one hub peer) every value of the item. Removes (`precise`) and
+    non-unique keys also name the comment and unset key fields (`k=""`), so a selector never reaches a
+    user's item, or another ikefleet item, that merely shares the key."""
     if menu.kind == "settings":
         return Selector(settings=True)
     if item.default:
         return Selector(default=True)
-    names = _key_fields(menu, item)
-    if full and names and names[0] not in ("default-name", NUMBER):
-        names = tuple(sorted(n for n in item.values if n != NUMBER))
+    key = _key_fields(menu, item)
+    if key and key[0] in ("default-name", NUMBER):
+        return Selector(where=((key[0], item.values[key[0]]),))
     unique = tuple(menu.key) in tuple(tuple(u) for u in getattr(menu, "unique", ()))
-    special = bool(names) and names[0] in ("default-name", NUMBER)
-    exact = (full or precise or not unique) and not special
+    names = key
+    if full or not unique:
+        rest = sorted(n for n in item.values if n != NUMBER and not _is_secret(menu, n))
+        names = tuple(dict.fromkeys([*key, *rest]))
+    exact = full or precise or not unique
     where = []
     for k in names:  # in the form the router stores, which is what `find where` compares against
         if k in item.values:
             where.append((k, _effective(menu, item, k) or ""))
         elif exact and _default(menu, k) is None and k in _fields(menu):
-            where.append((k, ""))  # unset: `k=""`, so the selector cannot reach a rule that has it set
+            where.append((k, ""))
     if item.comment and exact:
         where.append(("comment", item.comment))
     return Selector(where=tuple(where))
@@ -346,7 +392,8 @@ def _label(menu: Any, item: Item) -> str:
     selector = _selector(menu, item)
     if selector.settings or selector.default:
         return selector.label()
-    return Selector(where=tuple(kv for kv in selector.where if kv[0] != "comment")).label()
+    key = _key_fields(menu, item)
+    return Selector(where=tuple((k, v) for k, v in selector.where if k in key and v)).label()
 
 
 def is_marked(path: str, item: Item) -> bool:
@@ -409,17 +456,45 @@ def _field_ops(
         else:
             back_sets.append((name, old_raw))
         changes.append(Change("~", path, label, name, old_raw, new_raw, _is_secret(menu, name)))
-    sel = _selector(menu, cur)
-    after = Item(id=0, values=dict(cur.values), default=cur.default, comment=cur.comment)
-    after.values.update(v for v in sets if v[0] not in _ATTRS)
-    after.comment = dict(sets).get("comment", "" if "comment" in unsets else cur.comment)
-    back_sel = _selector(menu, after)
-    # unsets first: a `set` may change the comment the selector finds the item by
-    fwd = [Op("unset", path, sel, (("value-name", n),)) for n in unsets]
-    fwd += [Op("set", path, sel, tuple(sets))] if sets else []
-    back = [Op("unset", path, back_sel, (("value-name", n),)) for n in back_unsets]
-    back += [Op("set", path, back_sel, tuple(back_sets))] if back_sets else []
+    fwd_plan = [("unset", (("value-name", n),)) for n in unsets] + ([("set", tuple(sets))] if sets else [])
+    back_plan = [("unset", (("value-name", n),)) for n in back_unsets]
+    back_plan += [("set", tuple(back_sets))] if back_sets else []
+    state = _copy(cur)
+    fwd = _sequence(path, menu, state, fwd_plan)
+    back = _sequence(path, menu, state, back_plan)
     return fwd, back, changes
+
+
+def _copy(item: Item) -> Item:
+    return Item(id=item.id, values=dict(item.values), disabled=item.disabled, default=item.default,
+                comment=item.comment)
+
+
+def _sequence(path: str, menu: Any, state: Item, plan: list[tuple[str, tuple[tuple[str, str], ...]]]
+              ) -> list[Op]:
+    """Ops on one item, each finding it as the previous ones left it (`state` is updated in place)."""
+    ops = []
+    for verb, args in plan:
+        ops.append(Op(verb, path, _selector(menu, state), args))
+        _modify(state, verb, args)
+    return ops
+
+
+def _modify(item: Item, verb: str, args: tuple[tuple[str, str], ...]) -> None:
+    """Apply a set/unset to an item of the model."""
+    if verb == "set":
+        values, flags = _split(args)
+        item.values.update(values)
+        if "comment" in flags:
+            item.comment = str(flags["comment"])
+        if "disabled" in flags:
+            item.disabled = bool(flags["disabled"])
+    elif verb == "unset":
+        name = dict(args)["value-name"]
+        if name == "comment":
+            item.comment = ""
+        else:
+            item.values.pop(name, None)
 
 
 @dataclass
@@ -451,14 +526,7 @@ def remediate(
             continue
         cur_items = [i for i in current.menus.get(path, []) if not i.dynamic]
         want_items = [i for i in intended.menus.get(path, []) if not i.dynamic]
-        buckets: dict[tuple[Any, ...], list[Item]] = {}
-        for item in cur_items:
-            buckets.setdefault(_identity(menu, item), []).append(item)
-        matched: dict[int, Item] = {}  # id(intended item) -> current item
-        for want in want_items:
-            bucket = buckets.get(_identity(menu, want))
-            if bucket:
-                matched[id(want)] = bucket.pop(0)
+        matched = _match(path, menu, cur_items, want_items)
         used = {id(i) for i in matched.values()}
         if path in ORDERED_MENUS:
             steps.extend(_moves(path, menu, want_items, matched, cur_items))
@@ -550,15 +618,16 @@ def _place_before(
 
 
 def _assemble(steps: list[_Step], removes: list[_Step], schema: Any) -> Remediation:
-    """Forward: adds/sets in dependency order, then removes in reverse. Rollback: re-add what was removed
-    and undo the sets (dependency order), then remove what was added (reverse order)."""
+    """Forward: adds/sets in dependency order, then removes in reverse. Rollback: undo the sets and moves,
+    then re-add what was removed (dependency order; anchors are back in place by then), then remove what
+    was added (reverse order)."""
     rem = Remediation(schema=schema)
     rem.ops = [op for s in steps for op in s.fwd] + [op for s in reversed(removes) for op in s.fwd]
     readd = [op for s in removes for op in s.back]
     undo_sets = [op for s in steps if s.kind == "set" for op in s.back]
     undo_sets += [op for s in reversed(steps) if s.kind == "move" for op in s.back]
     undo_adds = [op for s in reversed(steps) if s.kind == "add" for op in s.back]
-    rem.rollback_ops = _merge_by_order(readd, undo_sets) + undo_adds
+    rem.rollback_ops = _merge_by_order(undo_sets, readd) + undo_adds
     rem.changes = [c for s in [*steps, *removes] for c in s.changes]
     return rem
 
@@ -620,19 +689,8 @@ def future(current: Config, remediation: Remediation) -> Config:
         for item in targets:
             if op.verb == "remove":
                 items.remove(item)
-            elif op.verb == "set":
-                values, flags = _split(op.args)
-                item.values.update(values)
-                if "comment" in flags:
-                    item.comment = str(flags["comment"])
-                if "disabled" in flags:
-                    item.disabled = bool(flags["disabled"])
-            elif op.verb == "unset":
-                name = dict(op.args)["value-name"]
-                if name == "comment":
-                    item.comment = ""
-                else:
-                    item.values.pop(name, None)
+            else:
+                _modify(item, op.verb, op.args)
     return config
 
 

@@ -7,7 +7,7 @@ import copy
 from pathlib import Path
 
 import pytest
-from fleet_factory import write_inventory
+from fleet_factory import branch, hub, write_inventory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -144,9 +144,9 @@ def test_extra_matchers_on_owned_rules_are_removed(scripts: dict[str, str]) -> N
     current.items("/ip firewall filter")[1].values["src-address-list"] = "trusted"  # would break IPsec
     rem = remediate(current, intended, SCHEMA)
     assert rem.commands == ['/ip firewall filter unset [ find where chain="input" and action=accept and '
-                            'protocol="ipsec-esp" and src-address="" and dst-address="" and dst-port="" and '
-                            'in-interface-list="WAN" and out-interface-list="" and comment="ikefleet" ] '
-                            'src-address-list']  # unset key fields named too: the key is not unique
+                            'protocol="ipsec-esp" and src-address="" and dst-address="" and dst-port="" '
+                            'and in-interface-list="WAN" and out-interface-list="" and '
+                            'src-address-list="trusted" and comment="ikefleet" ] src-address-list']
     assert rem.rollback[0].endswith("src-address-list=trusted")
     assert converged(future(current, rem), intended)
 
@@ -190,9 +190,9 @@ def test_firewall_rules_go_before_the_users_rules(scripts: dict[str, str]) -> No
     rem = remediate(current, intended, SCHEMA)
     adds = [c for c in rem.commands if c.startswith("/ip firewall filter add")]
     assert len(adds) == 2
-    anchor = (
-        'place-before=[ find where action=accept and chain="input" and connection-state=established,related ]'
-    )
+    anchor = ('place-before=[ find where chain="input" and action=accept and protocol="" and src-address="" '
+              'and dst-address="" and dst-port="" and in-interface-list="" and out-interface-list="" and '
+              'connection-state=established,related ]')
     assert all(c.endswith(anchor) for c in adds)
     rules = future(current, rem).items("/ip firewall filter")
     assert [r.comment for r in rules] == ["ikefleet", "ikefleet", "", ""]
@@ -219,6 +219,21 @@ def test_default_items_only_get_the_intended_fields(scripts: dict[str, str]) -> 
                     "router-id=192.168.2.1"]
     assert "/routing ospf instance set [ find default=yes ] redistribute-connected=no router-id=0.0.0.0" in (
         rem.rollback)
+
+
+def test_dropping_a_branch_touches_only_its_items_on_the_hub(tmp_path: Path) -> None:
+    """Hub identities share their key (the hub peer): the other branches' identities must not shift."""
+    def hub_script(numbers: list[int], root: Path) -> Config:
+        hosts = {"R1": hub(), **{f"R{n}": branch(n) for n in numbers}}
+        fleet = load_inventory(write_inventory(root, hosts=hosts))
+        return parse_script(render_host(fleet, build_plan(fleet), "R1"))
+
+    before = hub_script([2, 3, 4], tmp_path / "a")
+    after = hub_script([2, 4], tmp_path / "b")
+    rem = remediate(future(Config(), remediate(Config(), before, SCHEMA)), after, SCHEMA)
+    assert rem.commands and all(" remove " in c for c in rem.commands)
+    assert all("R3" in c or "eoip-R3" in c or "172.16.0.8" in c or "172.16.0.9" in c for c in rem.commands)
+    assert len([c for c in rem.commands if c.startswith("/ip ipsec identity")]) == 1
 
 
 def test_set_by_print_number_only_touches_that_item() -> None:
