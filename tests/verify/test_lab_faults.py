@@ -199,3 +199,42 @@ def test_cli_reports_hold_no_secret(
     for value in (secrets.get("password"), secrets.get("backup_password")):
         if value:
             assert value not in text
+
+
+def test_compliance_exit_codes_and_history(
+    fleet: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(fleet.directory / "config.yaml")
+    fleet.settle()
+    assert main(["compliance", "-c", config, "--output", str(tmp_path / "ok.json")]) == 0
+    with fault(fleet, "br3", "wan-down"):
+        assert main(["compliance", "-c", config, "--output", str(tmp_path / "bad.json")]) == 1
+        assert (
+            main(["compliance", "-c", config, "--format", "junit", "--output", str(tmp_path / "j.xml")]) == 1
+        )
+    capsys.readouterr()
+    assert main(["history", "br3", "-c", config]) == 0
+    out = capsys.readouterr().out
+    assert "ike.peer" in out and "fail" in out and "since" in out
+    assert main(["compliance", "-c", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_compliance_could_not_run_when_nothing_answers(fleet: Lab, tmp_path: Path) -> None:
+    for name in ("hub", "br1", "br2", "br3"):
+        fleet.fault(name, "refuse")
+    try:
+        code = main(
+            [
+                "compliance",
+                "-c",
+                str(fleet.directory / "config.yaml"),
+                "--no-history",
+                "--output",
+                str(tmp_path / "r.json"),
+            ]
+        )
+    finally:
+        for name in ("hub", "br1", "br2", "br3"):
+            fleet.clear_faults(name)
+        fleet.settle()
+    assert code == 2

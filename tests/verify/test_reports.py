@@ -1,0 +1,127 @@
+"""Report formats: JUnit XML validates structurally against the Jenkins/Ant schema, the Prometheus file
+parses with prometheus_client, JSON follows docs/verify.md, the console lists failures first."""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from recorded import report
+
+from ikefleet.reports.console import render_console
+from ikefleet.reports.json_report import render_json
+from ikefleet.reports.junit import render_junit
+from ikefleet.reports.prometheus import render_prometheus, write_textfile
+from ikefleet.verify.engine import Report
+from ikefleet.verify.gather import HostState
+
+# Jenkins/Ant JUnit schema, as data: element -> (required attributes, allowed children)
+JUNIT_SCHEMA: dict[str, tuple[set[str], set[str]]] = {
+    "testsuites": (set(), {"testsuite"}),
+    "testsuite": (
+        {"name", "tests", "failures", "errors", "time", "timestamp", "hostname"},
+        {"properties", "testcase", "system-out", "system-err"},
+    ),
+    "properties": (set(), {"property"}),
+    "testcase": ({"name", "classname", "time"}, {"failure", "error", "skipped", "system-out", "system-err"}),
+    "failure": ({"type"}, set()),
+    "error": ({"type"}, set()),
+    "skipped": (set(), set()),
+    "system-out": (set(), set()),
+    "system-err": (set(), set()),
+}
+INT_ATTRS = {"tests", "failures", "errors", "skipped"}
+
+
+def validate_junit(root: ET.Element) -> None:
+    assert root.tag == "testsuites"
+    for el in root.iter():
+        required, children = JUNIT_SCHEMA[el.tag]
+        assert required <= set(el.attrib), (el.tag, required - set(el.attrib))
+        assert {c.tag for c in el} <= children, (el.tag, {c.tag for c in el} - children)
+        for attr in INT_ATTRS & set(el.attrib):
+            assert int(el.attrib[attr]) >= 0
+        if "time" in el.attrib:
+            assert float(el.attrib["time"]) >= 0
+    for suite in root.iter("testsuite"):
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests", -1)) == len(cases)
+        assert int(suite.get("failures", -1)) == sum(1 for c in cases if c.find("failure") is not None)
+        assert int(suite.get("errors", -1)) == sum(1 for c in cases if c.find("error") is not None)
+        tags = [c.tag for c in suite]  # Ant order: properties, testcase*, system-out, system-err
+        assert tags[0] == "properties" and tags[-2:] == ["system-out", "system-err"]
+
+
+@pytest.fixture(scope="module")
+def broken() -> Report:
+    """br1 unreachable, br2's OSPF stuck in ExStart."""
+    return report(
+        {"br2": lambda t: t.replace('state="Full"', 'state="ExStart"')},
+        br1=HostState("br1", error="ConnectionRefusedError: refused"),
+    )
+
+
+def test_junit_validates_and_counts(broken: Report) -> None:
+    root = ET.fromstring(render_junit(broken))
+    validate_junit(root)
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"hub", "br1", "br2", "br3", "fleet"}
+    assert int(suites["br1"].get("errors", 0)) == int(suites["br1"].get("tests", -1)) > 0
+    assert suites["br2"].get("failures") == "1" and suites["br3"].get("failures") == "0"
+    (case,) = [c for c in suites["br2"] if c.get("name") == "ospf.neighbor"]
+    assert "MTU" in (case.find("failure").get("message") or "")  # type: ignore[union-attr]
+    assert int(root.get("tests", -1)) == len(broken.results)
+
+
+def test_prometheus_file_parses(broken: Report, tmp_path: Path) -> None:
+    text = render_prometheus(broken)
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    up = {s.labels["branch"]: s.value for s in families["ikefleet_tunnel_up"].samples}
+    assert up == {"br1": 0.0, "br2": 0.0, "br3": 1.0}
+    sas = {s.labels["branch"]: s.value for s in families["ikefleet_sa_count"].samples}
+    assert sas == {"br2": 2.0, "br3": 2.0}
+    days = {s.labels["host"]: s.value for s in families["ikefleet_certificate_days_left"].samples}
+    assert set(days) == {"hub", "br2", "br3"} and all(d > 3000 for d in days.values())
+    (last,) = families["ikefleet_last_check_timestamp_seconds"].samples
+    assert math.isclose(last.value, broken.finished.timestamp())
+    (compliant,) = families["ikefleet_compliant"].samples
+    assert compliant.value == 0.0
+    path = tmp_path / "ikefleet.prom"
+    write_textfile(path, text)
+    assert path.read_text() == text and [p.name for p in tmp_path.iterdir()] == ["ikefleet.prom"]
+
+
+def test_json_report_schema(broken: Report) -> None:
+    data = json.loads(render_json(broken))
+    assert data["schema"] == 1 and data["compliant"] is False
+    assert data["hosts"] == {"hub": "pass", "br1": "error", "br2": "fail", "br3": "pass"}
+    assert sum(data["counts"].values()) == len(data["results"])
+    keys = {
+        "check",
+        "title",
+        "host",
+        "status",
+        "severity",
+        "subject",
+        "expected",
+        "observed",
+        "hint",
+        "since",
+        "metrics",
+    }
+    assert all(set(r) == keys for r in data["results"])
+
+
+def test_console_lists_problem_hosts_first_with_hints(broken: Report) -> None:
+    text = render_console(broken, width=200)
+    order = [text.index(f"\n{h}\n") for h in ("br1", "br2")]
+    assert order == sorted(order)
+    table = text[: text.index("\nbr1\n")]
+    assert table.index("br1") < table.index("br2") < table.index("br3")
+    assert "COULD NOT CHECK" in text and "MTU" in text
+    assert text.rstrip().endswith(f"{broken.counts['pass']} pass")
+    assert "NOT COMPLIANT" in text
