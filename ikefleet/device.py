@@ -41,6 +41,27 @@ class DeviceError(Exception):
         super().__init__(f"{host}: `{self.command}` failed: {error}")
 
 
+def describe(exc: BaseException) -> str:
+    """An exception as words an operator acts on (no stack trace, no secrets)."""
+    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
+
+    if isinstance(exc, DeviceError):
+        return exc.error
+    if isinstance(exc, NetmikoAuthenticationException):
+        return (
+            "authentication failed: wrong username or password (check the secrets file / IKEFLEET_PASSWORD)"
+        )
+    if isinstance(exc, ReadTimeout):
+        return "the router stopped answering mid-command (read timeout); safe mode undoes an open change"
+    if isinstance(exc, NetmikoTimeoutException):
+        return "could not connect: TCP connection timed out (router down or unreachable)"
+    if isinstance(exc, ConnectionRefusedError):
+        return "could not connect: connection refused (SSH service down or wrong port)"
+    if isinstance(exc, EOFError | ConnectionResetError) or "Socket is closed" in str(exc):
+        return "the SSH session dropped"
+    return f"{type(exc).__name__}: {exc}"
+
+
 class Device:
     """Send commands to one router and know when it said no."""
 

@@ -8,28 +8,46 @@ the root. This subclass takes `file_system="/"` to mean that root and otherwise 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsFileTransfer
 
+from ikefleet.device import PROMPT
+
 ROOT = "/"
+_SIZE = re.compile(r"\bsize=\"?([\d.]+[KMG]?i?B?)")
 
 
 class RouterOSTransfer(MikrotikRouterOsFileTransfer):
+    """Reads end at the prompt, not after netmiko's 2-second quiet-time wait (six of them per file)."""
+
     def remote_name(self, name: str) -> str:
         return name if self.file_system == ROOT else f"{self.file_system}/{name}"
 
+    def _ask(self, command: str) -> str:
+        return str(self.ssh_ctl_chan._send_command_str(command, expect_string=PROMPT, read_timeout=60))
+
     def check_file_exists(self, remote_cmd: str = "") -> bool:
-        if self.direction == "put" and not remote_cmd:
-            remote_cmd = f'/file print detail where name="{self.remote_name(self.dest_file)}"'
-        return super().check_file_exists(remote_cmd=remote_cmd)
+        if self.direction == "get":
+            return os.path.exists(self.dest_file)
+        out = self._ask(remote_cmd or f'/file print detail where name="{self.remote_name(self.dest_file)}"')
+        return "size=" in out
+
+    def remote_space_available(self, search_pattern: str = "") -> int:
+        for line in self._ask("/system resource print without-paging").splitlines():
+            if line.strip().startswith("free-memory:"):
+                return self._format_to_bytes(line.split(":", 1)[1].strip())
+        raise ValueError("no free-memory line in /system resource print")
 
     def remote_file_size(self, remote_cmd: str = "", remote_file: str | None = None) -> int:
         if remote_file is None:
             remote_file = self.dest_file if self.direction == "put" else self.source_file
-        if not remote_cmd:
-            remote_cmd = f'/file print detail where name="{self.remote_name(remote_file)}"'
-        return super().remote_file_size(remote_cmd=remote_cmd, remote_file=remote_file)
+        out = self._ask(remote_cmd or f'/file print detail where name="{self.remote_name(remote_file)}"')
+        match = _SIZE.search(out)
+        if not match:
+            raise ValueError(f"{self.remote_name(remote_file)}: no such file on the router")
+        return self._format_to_bytes(match[1])
 
     def verify_file(self) -> bool:
         """Sizes agree: RouterOS prints larger sizes rounded (`5.5KiB`), so allow that rounding."""

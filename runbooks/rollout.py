@@ -14,19 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ikefleet.tasks import pki
-from ikefleet.tasks.converge import Outcome, converge
-from ikefleet.tasks.state import TunnelState, tunnel_state
 from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.task import AggregatedResult, Result, Task
 
+from ikefleet.device import describe
 from ikefleet.intent import render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
 from ikefleet.plan import Plan, build_plan
 from ikefleet.redact import scrub
 from ikefleet.rundir import RunDir, exclusive
 from ikefleet.secrets import load_secrets
+from ikefleet.tasks import pki
+from ikefleet.tasks.converge import Outcome, converge
+from ikefleet.tasks.device import device
+from ikefleet.tasks.state import TunnelState, tunnel_state
 from ikefleet.waves import Amount, over_budget, plan_waves
 
 
@@ -86,8 +88,7 @@ def _outcome(result: AggregatedResult, host: str) -> Outcome:
     for r in multi:
         if isinstance(r.result, Outcome):
             return r.result
-    error = scrub(str(multi.exception or multi[0].result))
-    return Outcome(host, "failed", error=error)
+    return Outcome(host, "failed", error=_failure(result, host))
 
 
 class Rollout:
@@ -131,6 +132,16 @@ class Rollout:
                 for name in branches:
                     self._record(summary, run, Outcome(name, "skipped", error="hub failed"))
                 return summary
+        elif branches and not opts.dry_run:
+            res = hub.run(task=_hub_fingerprints, on_failed=True, plan=self.plan)
+            if res[hub_name].failed:
+                summary.stopped = (
+                    f"hub {hub_name}: its certificates could not be read: {_failure(res, hub_name)}"
+                )
+                for name in branches:
+                    self._record(summary, run, Outcome(name, "skipped", error="hub certificates unreadable"))
+                return summary
+            self.fingerprints = res[hub_name][0].result
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size)
         summary.waves = waves
         for number, wave in enumerate(waves, start=1):
@@ -202,9 +213,21 @@ class Rollout:
             installed = nr.filter(F(name__in=wave)).run(task=_installed_fingerprint, plan=self.plan)
             for name in wave:
                 b = self.plan.branch(name)
-                if not installed[name].failed and installed[name][0].result == self.fingerprints.get(
-                    b.client_certificate
-                ):
+                if installed[name].failed:  # could not even read its certificates: nothing to hand over
+                    failed.append(Outcome(name, "failed", error=_failure(installed, name)))
+                    continue
+                wanted = self.fingerprints.get(b.client_certificate)
+                if wanted is None:
+                    failed.append(
+                        Outcome(
+                            name,
+                            "failed",
+                            error=f"the hub has no certificate {b.client_certificate}"
+                            " for it yet: roll out the hub first (--limit responder)",
+                        )
+                    )
+                    continue
+                if installed[name][0].result == self.fingerprints.get(b.client_certificate):
                     continue
                 res = hub.run(
                     task=pki.export_bundle,
@@ -268,7 +291,16 @@ class Rollout:
 def _failure(result: AggregatedResult, host: str) -> str:
     multi = result[host]
     failed = next((r for r in multi if r.failed), multi[0])
-    return scrub(str(failed.exception or failed.result))
+    return scrub(describe(failed.exception) if failed.exception else str(failed.result))
+
+
+def _hub_fingerprints(task: Task, plan: Plan) -> Result:
+    """The hub's client certificates (when the hub itself is not part of this run)."""
+    certs = pki.read_certificates(device(task))
+    names = {b.client_certificate for b in plan.branches}
+    return Result(
+        host=task.host, result={n: c.get("fingerprint", "") for n, c in certs.items() if n in names}
+    )
 
 
 def _installed_fingerprint(task: Task, plan: Plan) -> Result:

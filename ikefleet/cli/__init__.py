@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 # Each module defines `register(subparsers) -> None`; the parser it adds sets `func(args) -> int`.
@@ -28,7 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_libraries() -> None:
+    """ikefleet reports every host's failure itself; Nornir's and paramiko's tracebacks are noise."""
+    for name in ("nornir", "paramiko", "netmiko", "asyncssh"):
+        logger = logging.getLogger(name)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
+    quiet_libraries()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
