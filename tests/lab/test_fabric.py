@@ -190,3 +190,38 @@ def test_recompute_never_touches_configuration(seed: Lab) -> None:
         stored = router.config.to_json()
         fabric.recompute(seed.routers, NOW + timedelta(seconds=30))
         assert router.config.to_json() == stored
+
+
+def test_connected_network_outside_ospf_arrives_as_external_type_1(seed: Lab) -> None:
+    r2 = seed.branches[0]
+    r2.config.add("/interface bridge", {"name": "guests"})
+    r2.config.add(
+        "/ip address", {"address": "192.168.20.1/24", "network": "192.168.20.0", "interface": "guests"}
+    )
+    r2.config.add("/ip address", {"address": "192.0.2.1/24", "network": "192.0.2.0", "interface": "guests"})
+    fabric.recompute(seed.routers, NOW)
+    routes = ospf_routes(seed.hub)
+    assert routes["192.168.20.0/24"]["ospf-type"] == "external-type-1"
+    assert routes["192.168.20.0/24"]["ospf-metric"] == "30"  # tunnel cost 10 + metric-connected 20
+    assert "192.0.2.0/24" not in routes  # ospf-out on R2 lets only 192.168.0.0/16 out
+
+
+def test_two_equal_paths_give_an_ecmp_route(seed: Lab) -> None:
+    hub, r2 = seed.hub, seed.branches[0]
+    for router, local, remote, address in (
+        (hub, "203.0.113.1", "198.51.100.2", "172.16.0.5/30"),
+        (r2, "198.51.100.2", "203.0.113.1", "172.16.0.6/30"),
+    ):
+        tunnel = {"name": "plain", "local-address": local, "remote-address": remote, "tunnel-id": "2"}
+        router.config.add("/interface eoip", tunnel)
+        router.config.add("/ip address", {"address": address, "network": "172.16.0.4", "interface": "plain"})
+        router.config.add("/routing ospf interface", {"interface": "plain", "network-type": "point-to-point"})
+    fabric.recompute(seed.routers, NOW)
+    assert len(hub.config.items("/routing ospf neighbor")) == 2
+    route = ospf_routes(hub)["192.168.2.0/24"]
+    assert route["gateway"] == "172.16.0.2,172.16.0.6"
+    assert route["gateway-status"] == "172.16.0.2 reachable via  EoIP-Tunnel,172.16.0.6 reachable via  plain"
+    (plain,) = find(hub, "/routing ospf interface", interface="plain")
+    plain.values["cost"] = "50"
+    fabric.recompute(seed.routers, NOW)
+    assert ospf_routes(hub)["192.168.2.0/24"]["gateway"] == "172.16.0.2"
