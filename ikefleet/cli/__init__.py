@@ -9,6 +9,7 @@ import sys
 
 # Each module defines `register(subparsers) -> None`; the parser it adds sets `func(args) -> int`.
 SUBCOMMANDS = [
+    "ikefleet.cli.demo",
     "ikefleet.cli.plan",
     "ikefleet.cli.render",
     "ikefleet.cli.lab",

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from ikefleet.runbooks.rollout import Summary
 from ikefleet.rundir import LockedError
 from ikefleet.secrets import SecretsError
 from ikefleet.validate import InventoryError
@@ -63,14 +65,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
-def _table(summary: object) -> Table:
+def _table(summary: Summary) -> Table:
     table = Table(title="rollout summary")
     for column in ("host", "status", "commands", "detail"):
         table.add_column(column)
     order = {"failed": 0, "skipped": 1, "changed": 2, "would-change": 3, "unchanged": 4}
-    hosts = summary.hosts  # type: ignore[attr-defined]
-    for name, outcome in sorted(hosts.items(), key=lambda kv: (order.get(kv[1].status, 9), kv[0])):
-        table.add_row(name, outcome.status, str(outcome.commands), outcome.error)
+    for name, outcome in sorted(summary.hosts.items(), key=lambda kv: (order.get(kv[1].status, 9), kv[0])):
+        table.add_row(Text(name), Text(outcome.status), str(outcome.commands), Text(outcome.error))
     return table
 
 
@@ -102,9 +103,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary.to_json(), indent=2, sort_keys=True))
     else:
-        out = Console()
-        out.print(_table(summary))
-        if summary.stopped:
-            out.print(f"stopped: {summary.stopped}", markup=False)
-        out.print(f"run directory: {summary.run_dir}", markup=False)
+        console = Console()
+        print_summary(summary, console)
+        console.print(f"run directory: {summary.run_dir}", markup=False)
     return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def print_summary(summary: Summary, console: Console) -> None:
+    console.print(_table(summary))
+    if summary.stopped:
+        console.print(f"stopped: {summary.stopped}", markup=False)
