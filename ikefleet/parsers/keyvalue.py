@@ -8,10 +8,11 @@ from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.values import is_secret, unquote
 
 # 'name="eoip1000"', 'issuer=CN=CA', '.ext-communities=rt:1.1.1.1:111', 'options=' (empty),
-# 'gateway-status=10.0.0.2 reachable via  ether1' (group 4: words continuing an unquoted value)
+# 'gateway-status=10.0.0.2 reachable via  ether1' (group 4: words continuing an unquoted value).
+# Possessive quantifiers: no backtracking, this runs over every byte of a hub's SA table.
 _PAIRS_RE = re.compile(
-    r'(\s*)(\.?[A-Za-z][\w.\-]*)=("[^"\\]*(?:\\.[^"\\]*)*"?|[^\s"]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^\s"]*)*)'
-    r"((?:\s+(?!\.?[A-Za-z][\w.\-]*=)\S+)*)"
+    r'(\s*+)(\.?[A-Za-z][\w.\-]*+)=("[^"\\]*+(?:\\.[^"\\]*+)*+"?|[^\s"]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[^\s"]*+)*+)'
+    r"((?: ++(?!\.?[A-Za-z][\w.\-]*=)[^ ]++)*+)"
 )
 
 # '\"' and '\\' inside quoted values: escapes, not quotes
@@ -20,6 +21,8 @@ _ESCAPED_RE = re.compile(r"\\.")
 
 def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
     """key=value pairs of one item's joined body; an unquoted value may hold spaces."""
+    if "\t" in body:
+        body = body.replace("\t", " ")  # words continue a value across spaces only
     values: dict[str, str] = {}
     last = ""
     pairs = _PAIRS_RE.findall(body)

@@ -137,6 +137,20 @@ def _truncated(key: str, spec: Spec, used: set[str]) -> str | None:
 _PLANS: dict[int, dict[str, tuple[str, Any, Callable[[str], Any] | None]]] = {}
 
 
+_FLAG_DEFAULTS: dict[int, dict[str, bool]] = {}
+
+
+def _flag_defaults(spec: Spec) -> dict[str, bool]:
+    """Every flag field of the schema, False: a printed item without the letter lacks the flag."""
+    defaults = _FLAG_DEFAULTS.get(id(spec))
+    if defaults is None:
+        fields = _fields(spec.record)
+        defaults = _FLAG_DEFAULTS[id(spec)] = {
+            n: False for n in sorted(set(spec.flags.values())) if n in fields
+        }
+    return defaults
+
+
 def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
     """One typed record from a raw one; conversion failures name the command and the field."""
     fields = _fields(spec.record)
@@ -148,9 +162,7 @@ def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
     if raw.comment is not None:
         record["comment"] = raw.comment
     if raw.printed and not spec.settings:
-        for name in set(spec.flags.values()):
-            if name in fields:
-                record[name] = False
+        record.update(_flag_defaults(spec))
         for flag in raw.flags:
             name = spec.flags.get(flag, _field_name(flag, spec))
             if name in fields and fields[name][0] is bool:

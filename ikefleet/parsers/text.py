@@ -34,7 +34,7 @@ def clean_lines(text: str) -> list[str]:
         if "-- [" in line:
             line = _PAGER_RE.sub("", line)
         line = line.rstrip()
-        if _PROMPT_RE.match(line):
+        if ("@" in line or ">" in line) and _PROMPT_RE.match(line):
             continue
         lines.append(line)
     # the command echoed without a prompt (a saved session or a note) precedes everything else
