@@ -381,14 +381,34 @@ def clock_sync(ctx: Context, host: str) -> list[Finding]:
 
 @check("config.drift", "config")
 def config_drift(ctx: Context, host: str) -> list[Finding]:
+    """One finding per managed item that is missing (`+` to add), extra (`-` to remove) or different."""
     current = ctx.state(host).config
     intended = ctx.expected.intended.get(host)
     if current is None or intended is None:
         return [Finding("error", "intended configuration", "no configuration read")]
-    changes = remediate(current, intended, load_schema(6)).diff()
+    changes = remediate(current, intended, load_schema(6)).changes
     if not changes:
         return [Finding("pass", "no difference", "no difference")]
-    return [Finding("fail", "no difference", "; ".join(changes), facts={"count": len(changes)})]
+    items: dict[tuple[str, str], list[Any]] = {}
+    for change in changes:
+        items.setdefault((change.path, change.key), []).append(change)
+    out = []
+    for (path, key), group in items.items():
+        op = group[0].op
+        reason = {"+": "missing", "-": "extra"}.get(op, "different")
+        expected = {"missing": "present", "extra": "absent"}.get(reason, "as intended")
+        observed = "; ".join(c.text() for c in group)
+        out.append(
+            Finding(
+                "fail",
+                expected,
+                observed,
+                subject=f"{path} {key}",
+                reason=reason,
+                facts={"count": len(items), "item": f"{path} {key}"},
+            )
+        )
+    return out
 
 
 # --- hub checks (one finding per branch) -------------------------------------------------------------------

@@ -238,3 +238,17 @@ def test_compliance_could_not_run_when_nothing_answers(fleet: Lab, tmp_path: Pat
             fleet.clear_faults(name)
         fleet.settle()
     assert code == 2
+
+
+def test_refused_command_falls_back_to_one_command_at_a_time(fleet: Lab) -> None:
+    """RouterOS refuses the whole batch line when one read fails: each read is then sent on its own,
+    and only the checks needing the refused read say 'could not check'."""
+    fleet.fault("br1", "fail-command", "routing bfd", "failure: simulated")
+    try:
+        report = verify(fleet)
+    finally:
+        fleet.clear_faults("br1")
+        fleet.settle()
+    assert failing(report) == {("bfd.neighbor", "br1")}
+    (bfd,) = results(report, "bfd.neighbor", "br1")
+    assert bfd.status == "error" and "simulated" in bfd.observed
