@@ -308,3 +308,11 @@ def test_area_mismatch(seed: Lab) -> None:
     net.values["area"] = "branches"
     fabric.recompute(seed.routers, NOW)
     assert seed.hub.config.items("/routing ospf neighbor") == []
+
+
+def test_eoip_without_local_address_uses_the_policy_source(seed: Lab) -> None:
+    (eoip,) = seed.branches[0].config.items("/interface eoip")
+    del eoip.values["local-address"]  # RouterOS sends from the address the IPsec policy covers
+    fabric.recompute(seed.routers, NOW)
+    assert eoip.status["running"] == "yes"
+    assert seed.hub.config.items("/routing ospf neighbor")[0].get("state") == "Full"

@@ -154,6 +154,7 @@ class Memory:
     next_id: int = 0  # last id handed to a dynamic item (offset by items.DYNAMIC_IDS)
     failures: dict[str, str] = field(default_factory=dict)  # session -> logged failure message
     ospf_states: dict[str, str] = field(default_factory=dict)  # neighbour router-id -> state
+
     def up(self, key: str, now: datetime, seen: set[str]) -> datetime:
         seen.add(key)
         if key not in self.since:

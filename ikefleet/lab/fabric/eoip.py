@@ -26,6 +26,8 @@ class End:
     item: Item
     mac: str
     actual_mtu: int
+    local: str = ""  # effective addresses (an unset local-address resolved)
+    remote: str = ""
     peer: End | None = None
     works: bool = False  # frames pass both ways (peer found, path up and protected, MACs differ)
 
@@ -72,32 +74,48 @@ def _protected(
     return False
 
 
+def _source(router: Router, remote: str, exact: dict[str, set[tuple[str, str]]], wide: Protected) -> str:
+    """The address an EoIP end without `local-address` sends from: the source of the IPsec policy that
+    covers `remote`, else the router's WAN address (RouterOS picks the outgoing interface's address)."""
+    for src, dst in exact.get(router.name, ()):
+        if dst == remote:
+            return src
+    target = network(remote)
+    for src, dst in wide.get(router.name, ()):
+        d = network(dst)
+        if target is not None and d is not None and target.subnet_of(d) and src.endswith("/32"):
+            return host(src)
+    return host(router.spec.wan_address)
+
+
 def pair(routers: list[Router], owners: dict[str, Router], paths: Protected) -> list[End]:
-    """Every enabled EoIP interface with its peer end and running state."""
-    ends: list[End] = []
-    index: dict[tuple[str, str, str, str], End] = {}
-    for router in routers:
-        for item in enabled(router.config.items(PATH)):
-            end = End(router, item, mac_of(router, item), actual_mtu(router, item))
-            ends.append(end)
-            local, remote = host(value(item, PATH, "local-address")), host(item.get("remote-address"))
-            index[(router.name, local, remote, value(item, PATH, "tunnel-id"))] = end
-    for end in ends:
-        local, remote = host(value(end.item, PATH, "local-address")), host(end.item.get("remote-address"))
-        other = owners.get(remote)
-        if other is None or other is end.router or owners.get(local) is not end.router:
-            continue
-        end.peer = index.get((other.name, remote, local, value(end.item, PATH, "tunnel-id")))
-    wans = {host(r.spec.wan_address) for r in routers}
+    """Every enabled EoIP interface with its peer end and whether frames pass."""
     exact = {
         name: {(host(s), host(d)) for s, d in pairs if s.endswith("/32") and d.endswith("/32")}
         for name, pairs in paths.items()
     }
     # what the exact lookup cannot answer: policies between wider prefixes
-    paths = {
+    wide = {
         name: [(s, d) for s, d in pairs if not (s.endswith("/32") and d.endswith("/32"))]
         for name, pairs in paths.items()
     }
+    ends: list[End] = []
+    index: dict[tuple[str, str, str, str], End] = {}
+    for router in routers:
+        for item in enabled(router.config.items(PATH)):
+            end = End(router, item, mac_of(router, item), actual_mtu(router, item))
+            end.remote = host(item.get("remote-address"))
+            end.local = host(value(item, PATH, "local-address"))
+            if end.local in ("", "0.0.0.0"):
+                end.local = _source(router, end.remote, exact, wide)
+            ends.append(end)
+            index[(router.name, end.local, end.remote, value(item, PATH, "tunnel-id"))] = end
+    for end in ends:
+        other = owners.get(end.remote)
+        if other is None or other is end.router or owners.get(end.local) is not end.router:
+            continue
+        end.peer = index.get((other.name, end.remote, end.local, value(end.item, PATH, "tunnel-id")))
+    wans = {host(r.spec.wan_address) for r in routers}
     for end in ends:
         peer = end.peer
         if peer is None or peer.peer is not end or peer.mac == end.mac:
@@ -105,10 +123,9 @@ def pair(routers: list[Router], owners: dict[str, Router], paths: Protected) -> 
         a, b = end.router, peer.router
         if a.faults.wan_down or b.faults.wan_down:
             continue
-        local, remote = host(value(end.item, PATH, "local-address")), host(end.item.get("remote-address"))
-        if local in wans and remote in wans:
+        if end.local in wans and end.remote in wans:
             end.works = True
         else:
-            there = _protected(paths, exact, a, local, remote)
-            end.works = there and _protected(paths, exact, b, remote, local)
+            there = _protected(wide, exact, a, end.local, end.remote)
+            end.works = there and _protected(wide, exact, b, end.remote, end.local)
     return ends
