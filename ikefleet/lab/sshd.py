@@ -296,7 +296,7 @@ class Terminal:
     # -- interactive ----------------------------------------------------------------------------------------
 
     async def _interactive(self) -> bool:
-        """Run the console until `quit`/Ctrl-D (False) or the connection drops (True)."""
+        """Run the console until `quit` (False: a clean end) or Ctrl-D / a dropped connection (True)."""
         assert self.session is not None
         version = self.router.spec.version
         banner = BANNER_LOGO + f"\n  MikroTik RouterOS {version} (c) 1999-2021       https://www.mikrotik.com/\n"

@@ -409,3 +409,23 @@ def test_pager_holds_back_output_taller_than_the_terminal(fake_lab: Lab) -> None
     finally:
         for item in added:
             config.items("/ip address").remove(item)
+
+
+@pytest.mark.parametrize(("leave", "kept"), [(b"quit\r\n", True), (b"\x04", False)])
+def test_leaving_safe_mode_session_quit_keeps_ctrl_d_undoes(fake_lab: Lab, leave: bytes, kept: bool) -> None:
+    address = "192.0.2.13/24" if kept else "192.0.2.14/24"
+    with shell(fake_lab, "br1") as (chan, _):
+        chan.send(b"\x18")
+        read_until(chan, b"<SAFE> ")
+        chan.send(f"/ip address add address={address} interface=ether1\r\n".encode())
+        read_until(chan, b"<SAFE> \r[admin@br1] <SAFE> ")
+        chan.send(leave)
+        assert read_until(chan, b"interrupted\r\n").endswith(b"interrupted\r\n")
+        assert chan.recv_exit_status() == 0
+    deadline = time.monotonic() + READ_LIMIT_S
+    while (address in _addresses(fake_lab, "br1")) != kept and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (address in _addresses(fake_lab, "br1")) == kept
+    config = fake_lab.routers["br1"].config
+    for item in [i for i in config.items("/ip address") if i.get("address") == address]:
+        config.items("/ip address").remove(item)
