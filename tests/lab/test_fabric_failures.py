@@ -316,3 +316,11 @@ def test_eoip_without_local_address_uses_the_policy_source(seed: Lab) -> None:
     fabric.recompute(seed.routers, NOW)
     assert eoip.status["running"] == "yes"
     assert seed.hub.config.items("/routing ospf neighbor")[0].get("state") == "Full"
+
+
+def test_disabled_wan_interface_is_a_wan_cut(seed: Lab) -> None:
+    (ether1,) = seed.branches[0].config.items("/interface ethernet")
+    ether1.disabled = True
+    fabric.recompute(seed.routers, NOW)
+    assert_no_tunnel(seed)
+    assert ether1.status["running"] == "no"

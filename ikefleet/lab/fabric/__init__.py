@@ -26,6 +26,21 @@ __all__ = ["generate_mac", "local_update", "recompute", "refresh"]
 EAGER_ROUTES_LIMIT = 200  # larger labs build /ip route on refresh (first print) instead of on recompute
 
 
+def wan_up(router: Router, interface: str) -> bool:
+    """Does the WAN carry traffic: no `wan_down` fault, the WAN address configured and enabled on an
+    interface that is not disabled?"""
+    if router.faults.wan_down:
+        return False
+    wan = host(router.spec.wan_address)
+    if not any(host(i.get("address")) == wan for i in enabled(router.config.items(ADDRESS))):
+        return False
+    for path in INTERFACE_MENUS:
+        for item in router.config.items(path):
+            if item.get("name") == interface and item.disabled:
+                return False
+    return True
+
+
 def wan_interface(router: Router) -> str:
     """The interface holding the router's WAN address (`ether1` when the address is not configured)."""
     wan = host(router.spec.wan_address)
@@ -90,7 +105,8 @@ def local_update(router: Router) -> None:
 def recompute(routers: list[Router], now: datetime) -> None:
     """Recompute every router's dynamic state from all configurations and faults (lab time `now`)."""
     wans = {r.name: wan_interface(r) for r in routers}
-    tunnels = ike.negotiate(routers, now, wans)
+    up = {r.name: wan_up(r, wans[r.name]) for r in routers}
+    tunnels = ike.negotiate(routers, now, wans, up)
     seen: dict[str, set[str]] = {r.name: set() for r in routers}
     for router in routers:
         clear_dynamic(router)
@@ -119,7 +135,7 @@ def recompute(routers: list[Router], now: datetime) -> None:
             continue
         addr = interface_address(t.mode_address) if t.mode_address else None
         if addr is not None:
-            wan = wan_interface(t.initiator)
+            wan = wans[t.initiator.name]
             values = {"address": str(addr), "network": str(addr.network.network_address), "interface": wan}
             values["actual-interface"] = wan
             add(t.initiator, ADDRESS, values, "D")
@@ -129,11 +145,11 @@ def recompute(routers: list[Router], now: datetime) -> None:
     for router in routers:
         for _, addr in addresses[router.name]:
             owners.setdefault(str(addr.ip), router)
-    ends = eoip.pair(routers, owners, protected)
+    ends = eoip.pair(routers, owners, protected, up)
     running: dict[str, dict[str, bool]] = {}
     by_router: dict[str, dict[str, eoip.End]] = {}
     for router in routers:
-        running[router.name] = {wan_interface(router): not router.faults.wan_down}
+        running[router.name] = {wans[router.name]: up[router.name]}
         for item in router.config.items(eoip.PATH):
             running[router.name][item.get("name")] = False
     for end in ends:

@@ -88,7 +88,9 @@ def _source(router: Router, remote: str, exact: dict[str, set[tuple[str, str]]],
     return host(router.spec.wan_address)
 
 
-def pair(routers: list[Router], owners: dict[str, Router], paths: Protected) -> list[End]:
+def pair(
+    routers: list[Router], owners: dict[str, Router], paths: Protected, wan_up: dict[str, bool]
+) -> list[End]:
     """Every enabled EoIP interface with its peer end and whether frames pass."""
     exact = {
         name: {(host(s), host(d)) for s, d in pairs if s.endswith("/32") and d.endswith("/32")}
@@ -121,7 +123,7 @@ def pair(routers: list[Router], owners: dict[str, Router], paths: Protected) -> 
         if peer is None or peer.peer is not end or peer.mac == end.mac:
             continue
         a, b = end.router, peer.router
-        if a.faults.wan_down or b.faults.wan_down:
+        if not (wan_up.get(a.name, True) and wan_up.get(b.name, True)):
             continue
         if end.local in wans and end.remote in wans:
             end.works = True

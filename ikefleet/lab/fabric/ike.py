@@ -273,8 +273,13 @@ def _phase2(t: Tunnel, books: dict[str, Book]) -> None:
         return
 
 
-def negotiate(routers: list[Router], now: datetime, wan_interfaces: dict[str, str]) -> list[Tunnel]:
-    """Every initiator peer of every router, negotiated against the router owning its `address`."""
+def negotiate(
+    routers: list[Router], now: datetime, wan_interfaces: dict[str, str], wan_up: dict[str, bool]
+) -> list[Tunnel]:
+    """Every initiator peer of every router, negotiated against the router owning its `address`.
+
+    `wan_interfaces`/`wan_up`: each router's WAN interface and whether it carries traffic (no `wan_down`
+    fault, WAN address and interface present and enabled)."""
     by_wan = wan_index(routers)
     books = {r.name: Book(r) for r in routers}
     tunnels: list[Tunnel] = []
@@ -288,11 +293,12 @@ def negotiate(routers: list[Router], now: datetime, wan_interfaces: dict[str, st
                 continue
             t = Tunnel(router, target, peer, i_addr, host(target.spec.wan_address))
             tunnels.append(t)
-            faults = (router.faults, target.faults)
+            lost = router.faults.ike_drop or target.faults.ike_drop
+            down = not (wan_up.get(router.name, True) and wan_up.get(target.name, True))
             ike = firewall.Packet(
                 "17", t.i_addr, t.r_addr, 500, 500, wan_interfaces.get(target.name, "ether1")
             )
-            if any(f.wan_down or f.ike_drop for f in faults) or not firewall.accepts(target, ike):
+            if lost or down or not firewall.accepts(target, ike):
                 t.error = (router.name, LOG["timeout"].format(local=t.i_addr, remote=t.r_addr))
                 continue
             _phase1(t, books, now)
