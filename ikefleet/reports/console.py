@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ikefleet.verify.engine import STATUSES, Report, Result
@@ -21,6 +22,10 @@ def _since(r: Result) -> str:
     return f" (since {r.since[:19].replace('T', ' ')})" if r.since and r.status != "pass" else ""
 
 
+def _reachable(report: Report, host: str) -> bool:
+    return all(r.status != "error" for r in report.results if r.host == host and r.check == "host.reachable")
+
+
 def print_report(report: Report, console: Console, *, verbose: bool = False) -> None:
     hosts = sorted(report.hosts, key=lambda h: (_rank(report.host_status(h)), h))
     if any(r.host == "fleet" for r in report.results):
@@ -32,22 +37,27 @@ def print_report(report: Report, console: Console, *, verbose: bool = False) -> 
         mine = [r for r in report.results if r.host == host]
         worst = min((r.status for r in mine), key=_rank, default="pass")
         bad = [r for r in mine if r.status in ("error", "fail", "warn")]
-        names = ", ".join(sorted({r.check for r in bad}))
-        table.add_row(
-            host, f"[{STYLE[worst]}]{LABEL[worst]}[/]", str(sum(1 for r in mine if r.status == "pass")), names
-        )
+        if not _reachable(report, host):
+            names = "host.reachable (nothing else could be checked)"
+        else:
+            names = ", ".join(sorted({r.check for r in bad}))
+        passed = str(sum(1 for r in mine if r.status == "pass"))
+        table.add_row(escape(host), f"[{STYLE[worst]}]{LABEL[worst]}[/]", passed, escape(names))
     console.print(table)
     for host in hosts:
         shown = [
             r for r in report.results if r.host == host and (verbose or r.status not in ("pass", "skip"))
         ]
+        if not _reachable(report, host):  # one line, not one "could not check" per check
+            shown = [r for r in shown if r.check == "host.reachable"]
         if not shown:
             continue
-        console.print(f"\n[bold]{host}[/]")
+        console.print(f"\n[bold]{escape(host)}[/]")
         for r in sorted(shown, key=lambda r: (_rank(r.status), r.check, r.subject)):
-            subject = f" [{r.subject}]" if r.subject else ""
+            subject = f" ({r.subject})" if r.subject else ""
+            text = escape(f"{r.check}{subject}: {r.title}{_since(r)}")
             console.print(
-                f"  [{STYLE[r.status]}]{LABEL[r.status]:>15}[/] {r.check}{subject}: {r.title}{_since(r)}",
+                f"  [{STYLE[r.status]}]{LABEL[r.status]:>15}[/] {text}",
                 markup=True,
                 highlight=False,
             )

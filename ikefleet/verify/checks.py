@@ -6,9 +6,10 @@ the check's title, severity and hint text. Host-scoped evaluators get `(ctx, hos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Network, ip_network
 from typing import Any
 
@@ -39,13 +40,6 @@ class Context:
 
     def state(self, host: str) -> HostState:
         return self.states[host]
-
-    def logs(self, *hosts: str) -> list[str]:
-        out: list[str] = []
-        for h in hosts:
-            if h in self.states:
-                out.extend(self.states[h].get("log"))
-        return out
 
 
 Evaluator = Callable[..., list[Finding]]
@@ -85,19 +79,52 @@ def ros_datetime(text: str) -> datetime | None:
         return None
 
 
+_OFFSET = re.compile(r"^(?P<sign>[+-])(?P<h>\d{1,2}):(?P<m>\d{2})$")
+
+
 def router_time(state: HostState) -> datetime | None:
+    """The router's clock in UTC: `/system clock` shows local time; `gmt-offset` says how far from UTC."""
     clock = next(iter(state.get("clock")), None)
     if not clock:
         return None
-    return ros_datetime(f"{clock.get('date', '')} {clock.get('time', '')}")
+    local = ros_datetime(f"{clock.get('date', '')} {clock.get('time', '')}")
+    m = _OFFSET.match(str(clock.get("gmt_offset", "+00:00")))
+    if local is None or m is None:
+        return local
+    offset = timedelta(hours=int(m["h"]), minutes=int(m["m"]))
+    return local - offset if m["sign"] == "+" else local + offset
 
 
-def first_log(lines: list[str], *needles: str) -> str:
-    """The last log message containing any needle (the most recent reason), '' when none."""
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+
+
+def classify(lines: list[str], kinds: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    """(kind, message) of the log lines matching a kind, most recent first."""
+    out = []
     for line in reversed(lines):
-        if any(n in line for n in needles):
-            return line.split("message=", 1)[-1].strip()
-    return ""
+        for kind, needles in kinds.items():
+            if any(n in line for n in needles):
+                out.append((kind, line.split("message=", 1)[-1].strip()))
+                break
+    return out
+
+
+def tunnel_log(ctx: Context, t: Tunnel, kinds: dict[str, tuple[str, ...]]) -> tuple[str, str]:
+    """The most recent reason the tunnel's logs give: the branch's own first, then hub lines that are about
+    this branch (its address or certificate) or about no one in particular (no address at all)."""
+    hub = ctx.states.get(ctx.expected.hub)
+    hub_lines = [
+        line
+        for line in (hub.get("log") if hub else [])
+        if t.branch_wan in line
+        or t.client_certificate in line
+        or not _IPV4.search(line.split("message=")[-1])
+    ]
+    for lines in (ctx.state(t.branch).get("log"), hub_lines):
+        found = classify(lines, kinds)
+        if found:
+            return found[0]
+    return "default", ""
 
 
 def addr(text: Any) -> str:
@@ -139,12 +166,9 @@ def ike_peer(ctx: Context, host: str) -> list[Finding]:
     expected = f"established to {t.hub_wan}"
     if "established" in states:
         return [Finding("pass", expected, "established", facts=facts)]
-    logs = ctx.logs(host, ctx.expected.hub)
-    reason = "default"
-    for name, needles in (("certificate", CERT_LOG), ("proposal", PROPOSAL_LOG), ("wan", TIMEOUT_LOG)):
-        if line := first_log(logs, *needles):
-            reason, facts["log"] = name, line
-            break
+    reason, facts["log"] = tunnel_log(
+        ctx, t, {"certificate": CERT_LOG, "proposal": PROPOSAL_LOG, "wan": TIMEOUT_LOG}
+    )
     observed = ", ".join(states) if states else "no active peer"
     return [Finding("fail", expected, observed, reason=reason, facts=facts)]
 
@@ -185,7 +209,8 @@ def ipsec_sa(ctx: Context, host: str) -> list[Finding]:
     if wrong:
         return [Finding("fail", want, ", ".join(got), reason="algorithms", facts=facts, metrics=metrics)]
     reason = "default"
-    if line := first_log(ctx.logs(host, e.hub), *PROPOSAL_LOG):
+    kind, line = tunnel_log(ctx, t, {"proposal": PROPOSAL_LOG})
+    if kind == "proposal":
         reason, facts["log"] = "proposal", line
     observed = f"{len(mature)} mature SA(s) of {len(sas)}"
     return [Finding("fail", f"2 mature SAs {want}", observed, reason=reason, facts=facts, metrics=metrics)]
@@ -364,6 +389,10 @@ def clock_sync(ctx: Context, host: str) -> list[Finding]:
     offset = (at - reference).total_seconds() if at else float("nan")
     ntp = next(iter(state.get("ntp")), {})
     ntp_on = bool(ntp.get("enabled"))
+    # 6.x builds that print a `status` say whether NTP has actually synchronised, not just "enabled".
+    status = str(ntp.get("status") or (ntp.get("extra") or {}).get("status") or "")
+    if status and not status.startswith("synchroni"):
+        ntp_on = False
     facts = {"offset_s": offset, "tolerance_s": int(tolerance)}
     expected = f"within {tolerance:.0f}s" + (", NTP client enabled" if ctx.expected.ntp_expected else "")
     observed = f"{offset:+.0f}s off, NTP {'on' if ntp_on else 'off'}"

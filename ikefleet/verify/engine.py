@@ -109,12 +109,14 @@ class Report:
 def _hint(spec: CheckSpec, host: str, f: Finding) -> str:
     if f.status == "pass":
         return ""
+    if f.status == "error" and spec.id != "host.reachable":
+        return f"could not check {spec.id} on {host}: {f.observed}"
     template = spec.hint.get(f.reason) or spec.hint.get("default", "")
     values = {"host": host, "subject": f.subject, "expected": f.expected, "observed": f.observed, **f.facts}
     try:
         return scrub(template.format(**values))
-    except (KeyError, ValueError, IndexError):
-        return scrub(template)
+    except (KeyError, ValueError, IndexError):  # a fact the evaluator did not give: the plain default
+        return scrub(f"{spec.title}: expected {f.expected}, observed {f.observed}")
 
 
 def _scope_hosts(spec: CheckSpec, expected: Expected, hosts: list[str]) -> list[str]:
@@ -162,7 +164,7 @@ def _run(spec: CheckSpec, ctx: Context, host: str) -> list[Result]:
         status = "pass" if state.reachable else "error"
         return [_result(spec, host, Finding(status, "reachable", state.error or "reachable"))]
     if not state.reachable:
-        return [_result(spec, host, Finding("error", "", f"could not check: {target} unreachable"))]
+        return [_result(spec, host, Finding("error", "", f"{target} unreachable"))]
     unread = [f"{s}: {state.problems[s]}" for s in NEEDS[spec.id] if s in state.problems]
     if unread:
         return [_result(spec, host, Finding("error", "", "could not read " + "; ".join(unread)))]

@@ -31,7 +31,7 @@ COMMANDS: dict[str, str] = {
     "bfd": "/routing bfd neighbor print detail without-paging",
     "clock": "/system clock print",
     "ntp": "/system ntp client print",
-    "log": "/log print without-paging",
+    "log": '/log print without-paging where topics~"ipsec"',
     "config": "/export terse hide-sensitive",
 }
 

@@ -114,3 +114,42 @@ def test_unreachable_host_is_never_compliant() -> None:
 def test_parsing_drops_nothing_the_checks_need(host: str) -> None:
     s = state(host)
     assert not s.problems and s.config is not None and s.get("clock")
+
+
+def test_clock_in_local_time_with_gmt_offset_is_not_drift() -> None:
+    def shifted(text: str) -> str:  # the same instant shown two hours ahead, with the offset that says so
+        m = re.search(r"time: (\d\d):(\d\d):(\d\d)", text)
+        assert m
+        hour = (int(m[1]) + 2) % 24
+        return text.replace(m[0], f"time: {hour:02d}:{m[2]}:{m[3]}").replace(
+            "gmt-offset: +00:00", "gmt-offset: +02:00"
+        )
+
+    utc = state("br1")
+    local = state("br1", shifted)
+    local.read_at = utc.read_at
+    if utc.read_at and utc.read_at.hour >= 22:
+        pytest.skip("recording too close to midnight for a same-date shift")
+    rep = report(br1=local)
+    assert statuses(rep, "clock.sync", "br1") == {"pass"}
+    unshifted = state("br1", lambda t: t.replace("gmt-offset: +00:00", "gmt-offset: +02:00"))
+    unshifted.read_at = utc.read_at
+    (r,) = [r for r in report(br1=unshifted).results if r.check == "clock.sync" and r.host == "br1"]
+    assert r.status == "fail" and "-7200s" in r.observed
+
+
+def test_hub_log_lines_about_another_branch_do_not_explain_this_one() -> None:
+    def no_sa(text: str) -> str:
+        return re.sub(r"(<<ikefleet:installed_sa>>\n).*?(?=<<ikefleet:)", r"\1", text, flags=re.S)
+
+    def hub_log(line: str):  # type: ignore[no-untyped-def]
+        return lambda t: t.replace("<<ikefleet:log>>\n", f"<<ikefleet:log>>\n 9 time=00:00:01 {line}\n")
+
+    other = "topics=ipsec,error message=198.51.100.9 received notify: NO_PROPOSAL_CHOSEN"
+    rep = report({"br3": no_sa, "hub": hub_log(other)})
+    (r,) = [r for r in rep.results if r.check == "ipsec.sa" and r.host == "br3"]
+    assert r.status == "fail" and "proposal" not in r.hint
+    generic = "topics=ipsec,error message=no suitable proposal found"
+    rep = report({"br3": no_sa, "hub": hub_log(generic)})
+    (r,) = [r for r in rep.results if r.check == "ipsec.sa" and r.host == "br3"]
+    assert "proposal" in r.hint
