@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_fabric_seed import Lab, build, find
 
 from ikefleet.lab import fabric
 from ikefleet.lab.router import Router
+
+from .test_fabric_seed import Lab, build, find
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_fabric_seed import Authority, Lab, build, find, store_cert
 
 from ikefleet.lab import fabric, pki
 from ikefleet.lab.router import Router
+
+from .test_fabric_seed import Authority, Lab, build, find, store_cert
 
 NOW = datetime.now(UTC)
 

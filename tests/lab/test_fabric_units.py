@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_fabric_seed import build, find, make_router
 
 from ikefleet.lab import fabric
 from ikefleet.lab.fabric import common, ike, ospf
+
+from .test_fabric_seed import build, find, make_router
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

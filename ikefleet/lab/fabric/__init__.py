@@ -87,13 +87,15 @@ def local_update(router: Router) -> None:
     dynamic `/routing ospf interface` entries, so a pasted `add copy-from=[find where interface=X]` finds
     the entry the line before created. The fabric registers it as a listener of every router it sees."""
     mem = memory(router)
+    if not router.config.items(OSPF_INTERFACE) and not router.config.items(ospf.NETWORK):
+        return
     running = mem.ospf[2] if mem.ospf else {}
     own = [
         (item.get("interface"), addr)
         for item in enabled(router.config.items(ADDRESS))
         if (addr := interface_address(item.get("address"))) is not None
     ]
-    speaker = ospf.speaker(router, {router.name: own}, running)
+    speaker = ospf.speaker(router, {router.name: own}, running, redistribute=False)
     if speaker is None:
         router.config.items(OSPF_INTERFACE)[:] = [
             i for i in router.config.items(OSPF_INTERFACE) if not i.dynamic

@@ -176,7 +176,9 @@ def accepted(router: Router, chain: str, prefix: ipaddress.IPv4Network) -> bool:
 Addresses = dict[str, list[tuple[str, ipaddress.IPv4Interface]]]  # router -> [(interface, address)]
 
 
-def speaker(router: Router, addresses: Addresses, running: dict[str, bool]) -> Speaker | None:
+def speaker(
+    router: Router, addresses: Addresses, running: dict[str, bool], redistribute: bool = True
+) -> Speaker | None:
     """The router's OSPF process as far as its own configuration decides (no neighbours yet)."""
     inst = instance(router)
     if inst is None:
@@ -204,9 +206,9 @@ def speaker(router: Router, addresses: Addresses, running: dict[str, bool]) -> S
     for iface in sp.ifaces.values():
         if iface.running:
             sp.stubs.append((iface.address.network, iface.cost))
-    redistribute = value(inst, INSTANCE, "redistribute-connected")
-    if redistribute != "no":
-        kind = "external-type-1" if redistribute == "as-type-1" else "external-type-2"
+    mode = value(inst, INSTANCE, "redistribute-connected")
+    if redistribute and mode != "no":
+        kind = "external-type-1" if mode == "as-type-1" else "external-type-2"
         metric = number(value(inst, INSTANCE, "metric-connected"), 20)
         out = value(inst, INSTANCE, "out-filter")
         seen: set[ipaddress.IPv4Network] = set()
