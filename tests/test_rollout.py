@@ -80,7 +80,7 @@ def test_second_run_sends_no_configuration_command(fleet: tuple[Lab, Summary, Su
 
 
 def test_run_directory_holds_plan_results_and_backups(fleet: tuple[Lab, Summary, Summary]) -> None:
-    lab, first, _ = fleet
+    _, first, _ = fleet
     run = first.run_dir
     assert json.loads((run / "plan.json").read_text())["hub"]["name"] == "hub"
     lines = [json.loads(x) for x in (run / "results.jsonl").read_text().splitlines()]
@@ -163,3 +163,55 @@ def test_command_error_mid_push_leaves_the_router_as_before(small_lab: Lab) -> N
         config.pop("next_id")
     assert after == expected
     assert certificates == {"ca", "hub-server", "br1-client"}
+
+
+def test_rollout_killed_midway_converges_on_the_next_run(small_lab: Lab) -> None:
+    """SIGKILL while the first wave is pushed (slowed by latency); the next run converges, no duplicates."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ikefleet.intent import intended_config
+    from ikefleet.inventory import load_inventory
+    from ikefleet.plan import build_plan
+
+    config = small_lab.directory / "config.yaml"
+    for name in ("br1", "br2", "br3", "br4"):
+        small_lab.fault(name, "latency", 40)
+    small_lab.settle()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ikefleet", "rollout", "-c", str(config), "--canary", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    runs = small_lab.directory / ".ikefleet" / "runs"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill once the hub is done and the first wave is being pushed
+        results = list(runs.glob("*/results.jsonl"))
+        if results and '"host": "hub"' in results[0].read_text():
+            time.sleep(1.5)
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed = [json.loads(line)["host"] for line in results[0].read_text().splitlines()]
+    assert "br4" not in killed  # the run really died before its end
+    for name in ("br1", "br2", "br3", "br4"):
+        small_lab.clear_faults(name)
+    summary = rollout(small_lab)
+    assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
+    again = rollout(small_lab)
+    assert {o.status for o in again.hosts.values()} == {"unchanged"}
+    fleet = load_inventory(config)
+    plan = build_plan(fleet)
+    small_lab.settle()
+    for site in fleet.sites:
+        intended = intended_config(fleet, plan, site.name)
+        for path, items in intended.menus.items():
+            stored = [i for i in small_lab.routers[site.name].config.items(path) if not i.dynamic]
+            marked = [i for i in stored if i.comment == "ikefleet"]
+            wanted = [i for i in items if i.comment == "ikefleet"]
+            assert len(marked) == len(wanted), (site.name, path)
