@@ -325,3 +325,14 @@ def test_disabled_wan_interface_is_a_wan_cut(seed: Lab) -> None:
     fabric.recompute(seed.routers, NOW)
     assert_no_tunnel(seed)
     assert ether1.status["running"] == "no"
+
+
+def test_the_initiator_logs_the_notify_the_responder_sent(seed: Lab) -> None:
+    replace_client_cert(seed, *Authority(name="rogue").issue("client"))
+    fabric.recompute(seed.routers, NOW)
+    assert "ipsec,error: 203.0.113.1 received notify: AUTHENTICATION_FAILED" in logs(seed.branches[0])
+    (proposal,) = find(seed.branches[0], "/ip ipsec proposal", name="SHA256")
+    proposal.values["enc-algorithms"] = "aes-128-cbc"
+    replace_client_cert(seed, *seed.ca.issue("client"))
+    fabric.recompute(seed.routers, NOW)
+    assert logs(seed.branches[0])[-1] == "ipsec,error: 203.0.113.1 received notify: NO_PROPOSAL_CHOSEN"

@@ -118,6 +118,9 @@ def recompute(routers: list[Router], now: datetime) -> None:
             failures[t.error[0]][t.key] = t.error[1]
         elif t.phase2 and any(p.algorithms is None for p in t.phase2):
             failures[t.responder.name][t.key] = ike.LOG["no-proposal"]
+            t.notice = ike.LOG["notify-no-proposal"].format(remote=t.r_addr)
+        if t.notice:
+            failures[t.initiator.name][f"{t.key}:notify"] = t.notice
     for router in routers:
         mem = memory(router)
         for key in set(mem.failures) | set(failures[router.name]):

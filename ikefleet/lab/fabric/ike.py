@@ -67,6 +67,7 @@ class Tunnel:
     mode_address: str = ""  # e.g. 10.0.0.2/32, handed out by the responder's mode-config
     phase2: list[Phase2] = field(default_factory=list)
     error: tuple[str, str] | None = None  # (router name, log message) of the first failure
+    notice: str = ""  # what the initiator logs when the responder refused it (a notify it received)
 
     @property
     def established(self) -> bool:
@@ -185,6 +186,7 @@ def _phase1(t: Tunnel, books: dict[str, Book], now: datetime) -> None:
     r_profile = rb.named(PROFILE, value(t.r_peer, PEER, "profile"))
     if not _profile_match(i_profile, r_profile):
         t.error = (r.name, LOG["no-proposal"])
+        t.notice = LOG["notify-no-proposal"].format(remote=t.r_addr)
         return
     i_name, r_name = t.i_peer.get("name"), t.r_peer.get("name")
     t.i_identity = next(iter(ib.identities(i_name)), None)
@@ -200,14 +202,17 @@ def _phase1(t: Tunnel, books: dict[str, Book], now: datetime) -> None:
     t.r_identity = next((x for x in candidates if _expects(rb, x, i_cert)), None)
     if t.r_identity is None:
         t.error = (r.name, LOG["no-identity"].format(remote=t.i_addr, id=t.i_id))
+        t.notice = LOG["notify-auth"].format(remote=t.r_addr)
         return
     problem = _verify(rb, i_cert, now)
     if problem:
         t.error = (r.name, problem)
+        t.notice = LOG["notify-auth"].format(remote=t.r_addr)
         return
     r_cert, problem = _own_cert(rb, t.r_identity)
     if r_cert is None:
         t.error = (r.name, problem)
+        t.notice = LOG["notify-auth"].format(remote=t.r_addr)
         return
     t.r_id = subject(r_cert.private["certificate"])
     if not _expects(ib, t.i_identity, r_cert):
