@@ -420,7 +420,7 @@ def _add_args(menu: Any, item: Item) -> tuple[tuple[str, str], ...]:
 
 
 def _field_ops(
-    path: str, menu: Any, label: str, cur: Item, want: Item, only_named: bool
+    path: str, menu: Any, label: str, cur: Item, want: Item, only_named: bool, exact: bool = False
 ) -> tuple[list[Op], list[Op], list[Change]]:
     """set/unset ops (forward and rollback) and changes turning `cur` into `want`: forward commands find
     the item as it is now, rollback commands as it will be."""
@@ -437,9 +437,9 @@ def _field_ops(
     for name in dict.fromkeys(names):
         if name == NUMBER or name == "default-name" or not _writable(menu, name):
             continue
-        if name not in want.values and name not in _ATTRS and (
-            name in ROUTER_ASSIGNED.get(path, ()) or (_fields(menu) and name not in _fields(menu))
-        ):
+        unknown = not exact and bool(_fields(menu)) and name not in _fields(menu)
+        skip = name in ROUTER_ASSIGNED.get(path, ()) or unknown
+        if name not in want.values and name not in _ATTRS and skip:
             continue  # assigned by the router, or unknown to the schema: nothing to compare it with
         new, old = _effective(menu, want, name), _effective(menu, cur, name)
         if new == old:
@@ -516,7 +516,20 @@ def remediate(
     owned: Callable[[str, Item], bool] | None = None,
 ) -> Remediation:
     """Commands turning the managed part of `current` into `intended`, their diff and their rollback."""
-    owns = owned or is_marked
+    return _remediate(current, intended, schema, owned or is_marked, exact=False)
+
+
+def restore(current: Config, snapshot: Config, schema: Any) -> Remediation:
+    """Commands putting the whole configuration back to `snapshot` (an earlier export), whoever owns what:
+    for undoing a push that stopped half-way, where the remediation's own rollback would re-add or remove
+    things that never changed. Items `snapshot` lacks are removed; factory/default items and settings are
+    compared field by field against the snapshot (absent = factory state)."""
+    return _remediate(current, snapshot, schema, lambda path, item: True, exact=True)
+
+
+def _remediate(
+    current: Config, intended: Config, schema: Any, owns: Callable[[str, Item], bool], exact: bool
+) -> Remediation:
     paths = _menu_order(list(dict.fromkeys([*intended.menus, *current.menus])))
     steps: list[_Step] = []
     removes: list[_Step] = []
@@ -526,6 +539,12 @@ def remediate(
             continue
         cur_items = [i for i in current.menus.get(path, []) if not i.dynamic]
         want_items = [i for i in intended.menus.get(path, []) if not i.dynamic]
+        if exact:  # set-items the snapshot does not list were in their factory state
+            listed = {_identity(menu, w) for w in want_items}
+            for item in cur_items:
+                if _is_set_item(menu, item) and _identity(menu, item) not in listed:
+                    ident = {k: v for k, v in item.values.items() if k in ("default-name", NUMBER, "name")}
+                    want_items.append(Item(id=0, values=ident, default=item.default))
         matched = _match(path, menu, cur_items, want_items)
         used = {id(i) for i in matched.values()}
         if path in ORDERED_MENUS:
@@ -543,7 +562,9 @@ def remediate(
                 back = Op("remove", path, _selector(menu, want, precise=True))
                 steps.append(_Step(path, "add", [fwd], [back], [change]))
                 continue
-            fwd_ops, back_ops, changes = _field_ops(path, menu, _label(menu, want), cur, want, set_item)
+            fwd_ops, back_ops, changes = _field_ops(
+                path, menu, _label(menu, want), cur, want, set_item and not exact, exact
+            )
             if fwd_ops:
                 steps.append(_Step(path, "set", fwd_ops, back_ops, changes))
         for position, item in enumerate(cur_items):
@@ -718,6 +739,7 @@ __all__ = [
     "is_marked",
     "normalized",
     "remediate",
+    "restore",
 ]
 
 

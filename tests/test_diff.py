@@ -11,7 +11,7 @@ from fleet_factory import branch, hub, write_inventory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ikefleet.diff import MASK, Remediation, future, normalized, remediate
+from ikefleet.diff import MASK, Remediation, future, normalized, remediate, restore
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.engine import Session
@@ -427,3 +427,30 @@ def test_reordered_rules_are_moved_back_on_the_lab_router(scripts: dict[str, str
     assert ours == ["udp", "ipsec-esp"]
     _run(session, rem.rollback)
     assert normalized(parse_script(session.execute("/export terse")), SCHEMA) == normalized(moved, SCHEMA)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(host=st.sampled_from(["R1", "R2"]), cut=st.integers(0, 200), user=st.booleans())
+def test_restore_after_a_push_stopped_half_way(
+    scripts: dict[str, str], host: str, cut: int, user: bool
+) -> None:
+    """A push fails after `cut` commands: `restore` brings everything back to the snapshot, including what
+    ikefleet added without a marker (profiles, proposals) and the default items it set."""
+    snapshot = parse_script(USER_CONFIG) if user else Config()
+    rem = remediate(snapshot, parse_script(scripts[host]), SCHEMA)
+    partial = future(snapshot, Remediation(ops=rem.ops[: cut % (len(rem.ops) + 1)], schema=SCHEMA))
+    back = restore(partial, snapshot, SCHEMA)
+    assert same(future(partial, back), snapshot)
+    assert not restore(future(partial, back), snapshot, SCHEMA)
+
+
+def test_restore_on_the_lab_router(scripts: dict[str, str], tmp_path: Path) -> None:
+    _, session = _lab_router(tmp_path, "R1")
+    snapshot = parse_script(session.execute("/export terse"))
+    rem = remediate(snapshot, parse_script(scripts["R1"]), SCHEMA)
+    _run(session, rem.commands[: len(rem.commands) // 2])
+    partial = parse_script(session.execute("/export terse"))
+    back = restore(partial, snapshot, SCHEMA)
+    assert any(c.startswith("/ip ipsec proposal remove") for c in back.commands)  # unmarked, still undone
+    _run(session, back.commands)
+    assert same(parse_script(session.execute("/export terse")), snapshot)
