@@ -28,6 +28,19 @@ def fast_keys(directory: Path) -> None:
         yaml.dump(data, fh)
 
 
+BACKUP_PASSWORD = "verify-backup-passphrase-7f3a"
+
+
+def add_backup_password(directory: Path) -> None:
+    """A backup password in the secrets file, so the tests can show it never reaches a report."""
+    yaml = YAML()
+    path = directory / "secrets.yaml"
+    data = yaml.load(path.read_text())
+    data["backup_password"] = BACKUP_PASSWORD
+    with path.open("w") as fh:
+        yaml.dump(data, fh)
+
+
 def copy_certificates(lab: Lab, branch: str, ca: str, server: str, client: str) -> None:
     """The CA and the hub certificate without keys, the branch's own with its key, as an import leaves."""
     hub = lab.routers["hub"]
@@ -67,6 +80,7 @@ def start_converged(directory: Path, branches: int) -> Lab:
     lab = Lab.start(directory, branches=branches, convergence_delay=0.05)
     try:
         fast_keys(lab.directory)
+        add_backup_password(lab.directory)
         summary = converge(lab)
         if summary.failed:
             raise RuntimeError(f"rollout failed: {summary.to_json()['hosts']}")

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fleet_lab import BACKUP_PASSWORD
 from netmiko import ConnectHandler
 from ruamel.yaml import YAML
 
@@ -196,9 +197,9 @@ def test_cli_reports_hold_no_secret(
     text = out.read_text() + captured.out + captured.err
     assert code == 1 and "br2" in text
     secrets = YAML(typ="safe").load((fleet.directory / "secrets.yaml").read_text())
-    for value in (secrets.get("password"), secrets.get("backup_password")):
-        if value:
-            assert value not in text
+    assert secrets["backup_password"] == BACKUP_PASSWORD and secrets["password"]
+    for value in (secrets["password"], secrets["backup_password"]):
+        assert value not in text
 
 
 def test_compliance_exit_codes_and_history(
