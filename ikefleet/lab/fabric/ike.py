@@ -83,8 +83,10 @@ def wan_index(routers: list[Router]) -> dict[str, Router]:
 
 
 def _profile_match(a: Item | None, b: Item | None) -> bool:
+    """Phase 1: hash, encryption and DH group must intersect; prf too unless one side says `auto`."""
+
     def algos(item: Item | None, name: str) -> set[str]:
-        return set(words(value(item, PROFILE, name))) if item else set(words(value(Item(0), PROFILE, name)))
+        return set(words(value(item or Item(0), PROFILE, name)))
 
     for name in ("hash-algorithm", "enc-algorithm", "dh-group"):
         if not algos(a, name) & algos(b, name):
