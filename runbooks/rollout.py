@@ -18,6 +18,7 @@ from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.task import AggregatedResult, Result, Task
 
+from ikefleet import revoked
 from ikefleet.device import describe
 from ikefleet.intent import render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
@@ -95,11 +96,13 @@ class Rollout:
     def __init__(self, options: RolloutOptions, progress: Progress = lambda _: None) -> None:
         self.options = options
         self.progress = progress
-        self.fleet = load_inventory(options.config)
-        self.plan: Plan = build_plan(self.fleet)
         self.fleet_config = read_config(options.config)
-        self.secrets = load_secrets(options.secrets_file or self.fleet_config.secrets_file)
         self.data_dir = self.fleet_config.path.parent / ".ikefleet"
+        self.inventory = load_inventory(options.config)
+        self.revoked = revoked.load(self.data_dir)
+        self.fleet = revoked.active(self.inventory, self.revoked)
+        self.plan: Plan = build_plan(self.fleet)
+        self.secrets = load_secrets(options.secrets_file or self.fleet_config.secrets_file)
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
         self.fingerprints: dict[str, str] = {}
 
@@ -121,7 +124,18 @@ class Rollout:
     def _run(self, nr: Nornir, run: RunDir) -> Summary:
         opts = self.options
         summary = Summary(run.path, opts.dry_run)
-        hub_selected, branches = _selected(self.fleet, opts.limit)
+        hub_selected, branches = _selected(self.inventory, opts.limit)
+        for name in [b for b in branches if b in self.revoked]:
+            branches.remove(name)
+            self._record(
+                summary,
+                run,
+                Outcome(
+                    name,
+                    "skipped",
+                    error=f"certificate revoked: `ikefleet certs renew {name}` brings it back",
+                ),
+            )
         hub_name = self.fleet.hub.name
         hub = nr.filter(name=hub_name)
         if hub_selected:

@@ -12,21 +12,13 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
+from tests_support import fast_keys
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.waves import Amount
 
 BRANCHES = 10
-
-
-def fast_keys(lab_dir: Path) -> None:
-    path = lab_dir / "inventory" / "defaults.yaml"
-    yaml = YAML()
-    data = yaml.load(path.read_text())
-    data.setdefault("data", {})["certificates"] = {"key_size": 2048}
-    with path.open("w") as out:
-        yaml.dump(data, out)
 
 
 def rollout(lab: Lab, **options: object) -> Summary:

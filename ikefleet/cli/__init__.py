@@ -14,6 +14,7 @@ SUBCOMMANDS = [
     "ikefleet.cli.render",
     "ikefleet.cli.lab",
     "ikefleet.cli.rollout",
+    "ikefleet.cli.certs",
     "ikefleet.cli.parse",
     "ikefleet.cli.verify",
 ]

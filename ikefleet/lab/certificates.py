@@ -370,7 +370,7 @@ def remove(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
     """Remove certificates; removing a CA also removes every certificate it signed, recursively."""
     router = ctx.router
     doomed: dict[int, Item] = {}
-    pending = list(_targets(targets))
+    pending = list(targets)  # `remove [find ...]` that matches nothing does nothing, as in every menu
     while pending:
         item = pending.pop()
         if item.id in doomed:

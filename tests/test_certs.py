@@ -1,0 +1,75 @@
+"""`ikefleet certs`: status, revoke (CRL + identity removed, rollouts skip the branch), renew (back in)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests_support import fast_keys
+
+from ikefleet.lab.certificates import cert_flags
+from ikefleet.lab.manager import Lab
+from ikefleet.runbooks.certs import Certs, CertsError
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+
+
+@pytest.fixture(scope="module")
+def rolled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("certs"), branches=2, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30)).run()
+        assert not summary.failed
+        yield lab
+
+
+def identities(lab: Lab) -> list[str]:
+    lab.settle()
+    items = lab.routers["hub"].config.items("/ip ipsec identity")
+    return [i.values.get("remote-certificate", "") for i in items]
+
+
+def test_status_shows_every_certificate_current_on_its_branch(rolled: Lab) -> None:
+    rows = {r.name: r for r in Certs(rolled.directory / "config.yaml").status()}
+    assert set(rows) == {"ca", "hub-server", "br1-client", "br2-client"}
+    assert rows["br1-client"].on_branch == rows["br2-client"].on_branch == "current"
+    assert rows["ca"].days_left is not None and rows["br1-client"].days_left >= 3600
+    assert not any(r.flags for r in rows.values())
+
+
+def test_revoke_then_renew(rolled: Lab) -> None:
+    config = rolled.directory / "config.yaml"
+    certs = Certs(config)
+    summary = certs.revoke("br2")
+    assert summary.hosts["hub"].status == "changed"
+    assert "br2-client" not in identities(rolled)
+    hub = rolled.routers["hub"]
+    revoked = next(i for i in hub.config.items("/certificate") if i.values["name"] == "br2-client")
+    assert "R" in cert_flags(revoked, hub.now())
+    rows = {r.name: r for r in certs.status()}
+    assert "revoked" in rows["br2-client"].flags
+    skipped = Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run()
+    assert skipped.hosts["br2"].status == "skipped" and "renew" in skipped.hosts["br2"].error
+    assert "br2-client" not in identities(rolled)  # the rollout did not bring it back
+
+    message = certs.renew("br2")
+    assert "issued and installed" in message
+    back = Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run()
+    assert not back.failed and back.hosts["hub"].status == "changed"
+    assert "br2-client" in identities(rolled)
+    rows = {r.name: r for r in Certs(config).status()}
+    assert rows["br2-client"].on_branch == "current" and not rows["br2-client"].flags
+
+
+def test_unknown_branch_is_refused(rolled: Lab) -> None:
+    with pytest.raises(CertsError, match="no branch 'br9'"):
+        Certs(rolled.directory / "config.yaml").renew("br9")
+
+
+def test_cli_status_exit_code(rolled: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    from ikefleet.cli import main
+
+    assert main(["certs", "status", "-c", str(rolled.directory / "config.yaml"), "--json"]) == 0
+    assert '"br1-client"' in capsys.readouterr().out
+    assert main(["certs", "renew", "-c", str(Path(rolled.directory / "config.yaml"))]) == 2
