@@ -226,3 +226,14 @@ def test_two_equal_paths_give_an_ecmp_route(seed: Lab) -> None:
     plain.values["cost"] = "50"
     fabric.recompute(seed.routers, NOW)
     assert ospf_routes(hub)["192.168.2.0/24"]["gateway"] == "172.16.0.2"
+
+
+def test_one_broken_branch_leaves_the_others_alone(tmp_path: Path) -> None:
+    lab = build(tmp_path, branches=20)
+    lab.branches[4].faults.wan_down = True  # R6, LAN 192.168.6.0/24
+    fabric.recompute(lab.routers, NOW)
+    assert len(lab.hub.config.items("/ip ipsec active-peers")) == 19
+    assert len(lab.hub.config.items("/routing ospf neighbor")) == 19
+    routes = ospf_routes(lab.branches[0])
+    assert "192.168.6.0/24" not in routes and "192.168.7.0/24" in routes
+    assert ospf_routes(lab.branches[4]) == {}
