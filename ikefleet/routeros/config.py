@@ -35,14 +35,15 @@ class Item:
         return self.values.get(name, fallback)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "values": self.values}
+        # Copies, not references: a snapshot taken with to_json (safe mode) must not follow later changes.
+        data: dict[str, Any] = {"id": self.id, "values": dict(self.values)}
         for flag in ("disabled", "dynamic", "default"):
             if getattr(self, flag):
                 data[flag] = True
         if self.comment:
             data["comment"] = self.comment
         if self.private:
-            data["private"] = self.private
+            data["private"] = dict(self.private)
         return data
 
     @classmethod
