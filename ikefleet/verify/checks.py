@@ -38,8 +38,16 @@ class Context:
     settings: dict[str, Any]
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    _cache: dict[str, Any] = field(default_factory=dict)
+
     def state(self, host: str) -> HostState:
         return self.states[host]
+
+    def index(self, name: str, build: Callable[[Context], Any]) -> Any:
+        """A lookup table built once per run (hub checks loop over every branch: keep them linear)."""
+        if name not in self._cache:
+            self._cache[name] = build(self)
+        return self._cache[name]
 
 
 Evaluator = Callable[..., list[Finding]]
@@ -448,26 +456,35 @@ def _hub_peers(ctx: Context) -> list[dict[str, Any]]:
 
 
 def _peer_branch(ctx: Context, peer: dict[str, Any]) -> str | None:
-    for t in ctx.expected.tunnels.values():
-        if peer.get("id") == f"CN={t.client_certificate}" or addr(peer.get("remote_address")) == t.branch_wan:
-            return t.branch
-    return None
+    """The branch a hub peer belongs to, by certificate id or WAN address (indexes built once per run)."""
+    by_id, by_wan = ctx.index("peer_owner", _peer_indexes)
+    return by_id.get(str(peer.get("id"))) or by_wan.get(addr(peer.get("remote_address")))
+
+
+def _peer_indexes(ctx: Context) -> tuple[dict[str, str], dict[str, str]]:
+    tunnels = ctx.expected.tunnels.values()
+    return {f"CN={t.client_certificate}": t.branch for t in tunnels}, {
+        t.branch_wan: t.branch for t in tunnels
+    }
 
 
 @check("hub.peers", "active_peers")
 def hub_peers(ctx: Context, host: str) -> list[Finding]:
-    peers = _hub_peers(ctx)
+    per_branch: dict[str | None, int] = {}
+    for p in _hub_peers(ctx):
+        owner = _peer_branch(ctx, p)
+        per_branch[owner] = per_branch.get(owner, 0) + 1
     out = []
     for name in ctx.expected.tunnels:
-        mine = [p for p in peers if _peer_branch(ctx, p) == name]
-        observed = f"{len(mine)} established"
+        count = per_branch.get(name, 0)
+        observed = f"{count} established"
         out.append(
             Finding(
-                "pass" if len(mine) == 1 else "fail",
+                "pass" if count == 1 else "fail",
                 "1 established",
                 observed,
                 subject=name,
-                facts={"count": len(mine)},
+                facts={"count": count},
             )
         )
     return out

@@ -4,10 +4,12 @@ right hint; unreadable sections and unreachable hosts are 'error', never complia
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from recorded import HOSTS, expected, raw, report, state
 
+from ikefleet.verify.checks import router_time
 from ikefleet.verify.engine import load_checks
 from ikefleet.verify.expected import sa_algorithms
 from ikefleet.verify.gather import COMMANDS, HostState, batch_command, split_sections
@@ -153,3 +155,20 @@ def test_hub_log_lines_about_another_branch_do_not_explain_this_one() -> None:
     rep = report({"br3": no_sa, "hub": hub_log(generic)})
     (r,) = [r for r in rep.results if r.check == "ipsec.sa" and r.host == "br3"]
     assert "proposal" in r.hint
+
+
+def test_certificate_inside_the_renew_window_warns() -> None:
+    when = router_time(state("br2")) + timedelta(days=10)  # type: ignore[operator]
+    stamp = when.strftime("%b/%d/%Y %H:%M:%S").lower()
+
+    def edit(text: str) -> str:  # the branch certificate ends 10 days after the recording's clock
+        at = text.index('name="br2-client"')
+        head, block = text[:at], text[at:]
+        old = block[block.index("invalid-after=") : block.index("expires-after=")]
+        return head + block.replace(old, f"invalid-after={stamp} ", 1)
+
+    rep = report({"br2": edit})
+    (r,) = [r for r in rep.results if r.check == "cert.valid" and r.host == "br2"]
+    assert r.status == "warn" and "expires in 10 days" in r.hint and rep.compliant
+    assert 9.9 < r.metrics["certificate_days_left"] <= 10.0
+    assert {r.status for r in rep.results if r.check == "cert.valid" and r.host != "br2"} == {"pass"}
