@@ -28,6 +28,7 @@ them. Log commands only through `ikefleet.redact`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,7 +86,9 @@ SECRET_NAMES = frozenset(
 _ATTRS = ("comment", "disabled")
 _BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/,@+")
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_QUOTED_TYPES = frozenset({"name", "str", "text", "ref"})
+# `find where` literals RouterOS reads as typed values; everything else is quoted, since a bare `16-32`
+# is arithmetic and a bare `500,4500` an array in a RouterOS expression.
+_LITERAL = re.compile(r"^(yes|no|\d+|\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?)$")
 
 
 def quote(value: str) -> str:
@@ -118,9 +121,8 @@ class Selector:
         parts = []
         for name, value in self.where:
             fld = _fields(menu).get(name)
-            typed = getattr(fld, "type", "str")
-            text = quoted(value) if typed in _QUOTED_TYPES or not value else quote(value)
-            parts.append(f"{name}={text}")
+            bare = _LITERAL.match(value) and getattr(fld, "type", "str") not in ("name", "str", "text")
+            parts.append(f"{name}={value if bare else quoted(value)}")
         return "[ find where " + " and ".join(parts) + " ]"
 
     def label(self) -> str:

@@ -143,7 +143,7 @@ def test_extra_matchers_on_owned_rules_are_removed(scripts: dict[str, str]) -> N
     current = future(Config(), remediate(Config(), intended, SCHEMA))
     current.items("/ip firewall filter")[1].values["src-address-list"] = "trusted"  # would break IPsec
     rem = remediate(current, intended, SCHEMA)
-    assert rem.commands == ['/ip firewall filter unset [ find where chain="input" and action=accept and '
+    assert rem.commands == ['/ip firewall filter unset [ find where chain="input" and action="accept" and '
                             'protocol="ipsec-esp" and src-address="" and dst-address="" and dst-port="" '
                             'and in-interface-list="WAN" and out-interface-list="" and '
                             'src-address-list="trusted" and comment="ikefleet" ] src-address-list']
@@ -190,9 +190,9 @@ def test_firewall_rules_go_before_the_users_rules(scripts: dict[str, str]) -> No
     rem = remediate(current, intended, SCHEMA)
     adds = [c for c in rem.commands if c.startswith("/ip firewall filter add")]
     assert len(adds) == 2
-    anchor = ('place-before=[ find where chain="input" and action=accept and protocol="" and src-address="" '
-              'and dst-address="" and dst-port="" and in-interface-list="" and out-interface-list="" and '
-              'connection-state=established,related ]')
+    anchor = ('place-before=[ find where chain="input" and action="accept" and protocol="" and '
+              'src-address="" and dst-address="" and dst-port="" and in-interface-list="" and '
+              'out-interface-list="" and connection-state="established,related" ]')
     assert all(c.endswith(anchor) for c in adds)
     rules = future(current, rem).items("/ip firewall filter")
     assert [r.comment for r in rules] == ["ikefleet", "ikefleet", "", ""]
@@ -289,7 +289,7 @@ def test_removing_an_owned_rule_never_reaches_a_user_rule_with_the_same_key() ->
     )
     rem = remediate(current, Config(), SCHEMA)
     assert rem.commands == ['/routing filter remove [ find where chain="ospf-out" and prefix="" and '
-                            'prefix-length="" and action=discard and comment="ikefleet" ]']
+                            'prefix-length="" and action="discard" and comment="ikefleet" ]']
     assert [(i.comment, i.values) for i in future(current, rem).items("/routing filter")] == [
         ("", {"action": "discard", "chain": "ospf-out"})]
 
