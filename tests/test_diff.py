@@ -52,6 +52,13 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {host: render_host(fleet, plan, host) for host in ("R1", "R2")}
 
 
+def hub_script(numbers: list[int], root: Path) -> Config:
+    """The hub's intended configuration for branches R<n>."""
+    hosts = {"R1": hub(), **{f"R{n}": branch(n) for n in numbers}}
+    fleet = load_inventory(write_inventory(root, hosts=hosts))
+    return parse_script(render_host(fleet, build_plan(fleet), "R1"))
+
+
 def same(a: Config, b: Config) -> bool:
     return normalized(a, SCHEMA) == normalized(b, SCHEMA)
 
@@ -223,17 +230,29 @@ def test_default_items_only_get_the_intended_fields(scripts: dict[str, str]) -> 
 
 def test_dropping_a_branch_touches_only_its_items_on_the_hub(tmp_path: Path) -> None:
     """Hub identities share their key (the hub peer): the other branches' identities must not shift."""
-    def hub_script(numbers: list[int], root: Path) -> Config:
-        hosts = {"R1": hub(), **{f"R{n}": branch(n) for n in numbers}}
-        fleet = load_inventory(write_inventory(root, hosts=hosts))
-        return parse_script(render_host(fleet, build_plan(fleet), "R1"))
-
     before = hub_script([2, 3, 4], tmp_path / "a")
     after = hub_script([2, 4], tmp_path / "b")
     rem = remediate(future(Config(), remediate(Config(), before, SCHEMA)), after, SCHEMA)
     assert rem.commands and all(" remove " in c for c in rem.commands)
     assert all("R3" in c or "eoip-R3" in c or "172.16.0.8" in c or "172.16.0.9" in c for c in rem.commands)
     assert len([c for c in rem.commands if c.startswith("/ip ipsec identity")]) == 1
+
+
+def test_dropping_a_branch_on_the_lab_hub(tmp_path: Path) -> None:
+    _, session = _lab_router(tmp_path, "R1")
+    _run(session, [f"/certificate add name=R{n}-client common-name=R{n}-client" for n in (3, 4)])
+    initial = parse_script(session.execute("/export terse"))
+    _run(session, remediate(initial, hub_script([2, 3, 4], tmp_path / "a"), SCHEMA).commands)
+    full = parse_script(session.execute("/export terse"))
+    smaller = hub_script([2, 4], tmp_path / "b")
+    rem = remediate(full, smaller, SCHEMA)
+    _run(session, rem.commands)
+    after = parse_script(session.execute("/export terse"))
+    assert converged(after, smaller)
+    remaining = [i.values["remote-certificate"] for i in after.items("/ip ipsec identity")]
+    assert remaining == ["R2-client", "R4-client"]
+    _run(session, rem.rollback)
+    assert same(parse_script(session.execute("/export terse")), full)
 
 
 def test_set_by_print_number_only_touches_that_item() -> None:
