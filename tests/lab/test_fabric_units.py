@@ -182,3 +182,38 @@ def test_large_labs_build_routes_on_refresh(tmp_path: Path, monkeypatch: pytest.
     assert {i.get("dst-address") for i in lab.hub.config.items("/ip route") if i.get("ospf-type")} == {
         "192.168.2.0/24"
     }
+
+
+def test_configured_policies_between_lans(tmp_path: Path) -> None:
+    """Without mode-config: a configured policy on each end, or a template the hub generates from."""
+    lab = build(tmp_path)
+    hub, r2 = lab.hub, lab.branches[0]
+    (identity,) = r2.config.items("/ip ipsec identity")
+    identity.values["mode-config"] = "none"
+    common = {"tunnel": "yes", "proposal": "SHA256"}
+    mine = r2.config.add(
+        "/ip ipsec policy",
+        {"peer": "server", "src-address": "192.168.2.0/24", "dst-address": "192.168.1.0/24"},
+    )
+    mirror = hub.config.add(
+        "/ip ipsec policy",
+        {"peer": "local", "src-address": "192.168.1.0/24", "dst-address": "192.168.2.0/24"},
+    )
+    mine.values |= common
+    mirror.values |= common
+    fabric.recompute(lab.routers, NOW)
+    for policy in (mine, mirror):
+        assert policy.status["ph2-state"] == "established" and policy.status["active"] == "yes"
+    assert len(r2.config.items("/ip ipsec installed-sa")) == 2
+    assert not [p for p in hub.config.items("/ip ipsec policy") if p.dynamic]
+    hub.config.items("/ip ipsec policy").remove(mirror)
+    fabric.recompute(lab.routers, NOW)
+    (generated,) = [p for p in hub.config.items("/ip ipsec policy") if p.dynamic]
+    assert (generated.get("src-address"), generated.get("dst-address")) == (
+        "192.168.1.0/24",
+        "192.168.2.0/24",
+    )
+    assert mine.status["ph2-state"] == "established"
+    r2.faults.wan_down = True
+    fabric.recompute(lab.routers, NOW)
+    assert mine.status["ph2-state"] == "no-phase2" and mine.status["active"] == "no"

@@ -112,6 +112,7 @@ def recompute(routers: list[Router], now: datetime) -> None:
     seen: dict[str, set[str]] = {r.name: set() for r in routers}
     for router in routers:
         clear_dynamic(router)
+        ipsec_state.reset_configured(router)
     failures: dict[str, dict[str, str]] = {r.name: {} for r in routers}
     for t in tunnels:
         if t.error and t.error[1]:

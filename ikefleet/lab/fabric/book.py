@@ -148,3 +148,21 @@ class Book:
 
     def templates(self, group: str) -> list[Item]:
         return self._templates.get(group, [])
+
+    @cached_property
+    def _static(self) -> dict[str, list[Item]]:
+        index: dict[str, list[Item]] = defaultdict(list)
+        for item in enabled(self.router.config.items("/ip ipsec policy")):
+            if (
+                not item.dynamic
+                and not item.default
+                and item.get("peer")
+                and value(item, "/ip ipsec policy", "template") != "yes"
+                and value(item, "/ip ipsec policy", "action") == "encrypt"
+            ):
+                index[item.get("peer")].append(item)
+        return index
+
+    def static_policies(self, peer: str) -> list[Item]:
+        """Configured (non-template) encrypt policies bound to `peer`."""
+        return self._static.get(peer, [])

@@ -50,6 +50,8 @@ class Phase2:
     r_proposal: str
     level: str = "unique"
     algorithms: dict[str, str] | None = None  # None: no-phase2
+    i_item: Item | None = None  # a configured (static) policy on that end; None: a generated one
+    r_item: Item | None = None
 
 
 @dataclass
@@ -280,6 +282,47 @@ def _phase2(t: Tunnel, books: dict[str, Book]) -> None:
         return
 
 
+def _static_policies(t: Tunnel, books: dict[str, Book]) -> None:
+    """Configured policies naming the tunnel's peers: the responder needs the mirror image (a configured
+    policy, or a template its identity may generate from); the proposals must intersect."""
+    assert t.i_identity is not None and t.r_identity is not None and t.r_peer is not None
+    ib, rb = books[t.initiator.name], books[t.responder.name]
+    mine = ib.static_policies(t.i_peer.get("name"))
+    theirs = rb.static_policies(t.r_peer.get("name"))
+    generates = value(t.r_identity, IDENTITY, "generate-policy") != "no"
+    r_templates = rb.templates(value(t.r_identity, IDENTITY, "policy-template-group")) if generates else []
+    for item in mine:
+        src, dst = value(item, POLICY, "src-address"), value(item, POLICY, "dst-address")
+        mirror = next(
+            (
+                x
+                for x in theirs
+                if _covers(value(x, POLICY, "src-address"), dst)
+                and _covers(value(x, POLICY, "dst-address"), src)
+            ),
+            None,
+        )
+        template = None
+        if mirror is None:
+            template = next(
+                (
+                    x
+                    for x in r_templates
+                    if _covers(value(x, POLICY, "src-address"), dst)
+                    and _covers(value(x, POLICY, "dst-address"), src)
+                ),
+                None,
+            )
+        match = mirror or template
+        i_prop = value(item, POLICY, "proposal")
+        r_prop = value(match, POLICY, "proposal") if match else ""
+        algorithms = proposal_match(ib.named(PROPOSAL, i_prop), rb.named(PROPOSAL, r_prop)) if match else None
+        protocol = value(item, POLICY, "protocol")
+        protocol = "all" if protocol == "255" else protocol
+        level = "unique" if mirror is None else value(mirror, POLICY, "level")
+        t.phase2.append(Phase2(src, dst, protocol, i_prop, r_prop, level, algorithms, item, mirror))
+
+
 def negotiate(
     routers: list[Router], now: datetime, wan_interfaces: dict[str, str], wan_up: dict[str, bool]
 ) -> list[Tunnel]:
@@ -312,4 +355,5 @@ def negotiate(
             if t.established:
                 _mode_config(t, books)
                 _phase2(t, books)
+                _static_policies(t, books)
     return tunnels

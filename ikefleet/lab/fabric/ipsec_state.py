@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
+from ikefleet.routeros.config import Item
+
 from ..router import Router
 from . import ike
 from .common import data, host, memory
-from .items import ACTIVE_PEERS, INSTALLED_SA, POLICY, add
+from .items import ACTIVE_PEERS, INSTALLED_SA, POLICY, add, set_flags
 
 
 def write(t: ike.Tunnel, now: datetime, seen: dict[str, set[str]]) -> dict[str, list[tuple[str, str]]]:
@@ -30,34 +32,54 @@ def write(t: ike.Tunnel, now: datetime, seen: dict[str, set[str]]) -> dict[str, 
         peer_name = (t.i_peer if side == "initiator" else t.r_peer).get("name")  # type: ignore[union-attr]
         for p in t.phase2:
             src, dst = (p.src, p.dst) if side == "initiator" else (p.dst, p.src)
-            add(
-                router,
-                POLICY,
-                {
-                    "peer": peer_name,
-                    "tunnel": "yes",
-                    "src-address": src,
-                    "src-port": "any",
-                    "dst-address": dst,
-                    "dst-port": "any",
-                    "protocol": p.protocol,
-                    "action": "encrypt",
-                    "level": p.level,
-                    "ipsec-protocols": "esp",
-                    "sa-src-address": local,
-                    "sa-dst-address": remote,
-                    "proposal": p.i_proposal if side == "initiator" else p.r_proposal,
-                    "ph2-count": "1" if p.algorithms else "0",
-                    "ph2-state": "established" if p.algorithms else "no-phase2",
-                },
-                "DA" if p.algorithms else "D",
-            )
+            configured = p.i_item if side == "initiator" else p.r_item
+            if configured is not None:
+                _configured_status(configured, p)
+            else:
+                add(
+                    router,
+                    POLICY,
+                    {
+                        "peer": peer_name,
+                        "tunnel": "yes",
+                        "src-address": src,
+                        "src-port": "any",
+                        "dst-address": dst,
+                        "dst-port": "any",
+                        "protocol": p.protocol,
+                        "action": "encrypt",
+                        "level": p.level,
+                        "ipsec-protocols": "esp",
+                        "sa-src-address": local,
+                        "sa-dst-address": remote,
+                        "proposal": p.i_proposal if side == "initiator" else p.r_proposal,
+                        "ph2-count": "1" if p.algorithms else "0",
+                        "ph2-state": "established" if p.algorithms else "no-phase2",
+                    },
+                    "DA" if p.algorithms else "D",
+                )
             if p.algorithms is None:
                 continue
             paths.setdefault(router.name, []).append((src, dst))
             for sa_src, sa_dst in ((remote, local), (local, remote)):
                 _add_sa(router, t, p, sa_src, sa_dst, now, seen)
     return paths
+
+
+def reset_configured(router: Router) -> None:
+    """Configured policies start every recompute without phase 2; `write` marks the established ones."""
+    for item in router.config.items(POLICY):
+        if not item.dynamic and not item.default and item.get("template") != "yes":
+            item.status["ph2-state"] = "no-phase2"
+            item.status["ph2-count"] = "0"
+            set_flags(item, POLICY, "")
+
+
+def _configured_status(item: Item, p: ike.Phase2) -> None:
+    """A configured policy shows its phase 2 in status: `ph2-state`, `ph2-count` and the A flag."""
+    item.status["ph2-state"] = "established" if p.algorithms else "no-phase2"
+    item.status["ph2-count"] = "1" if p.algorithms else "0"
+    set_flags(item, POLICY, "A" if p.algorithms else "")
 
 
 def _add_sa(
