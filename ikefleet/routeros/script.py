@@ -233,6 +233,8 @@ def _split_flags(args: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dic
             flags["comment"] = value
         elif key == "disabled":
             flags["disabled"] = value.lower() in ("yes", "true")
+        elif key == "place-before":  # where to insert, not a stored value
+            continue
         else:
             values[key] = value
     return values, flags

@@ -146,6 +146,12 @@ def test_terse_lines_carry_their_path() -> None:
     assert only(config, "/system ntp client").values == {"enabled": "yes", "primary-ntp": "192.0.2.123"}
 
 
+def test_place_before_is_not_a_value() -> None:
+    config = parse_script("/ip firewall filter\nadd action=accept chain=input protocol=udp place-before=0\n")
+    rule = only(config, "/ip firewall filter")
+    assert rule.values == {"action": "accept", "chain": "input", "protocol": "udp"}
+
+
 def test_quoting_escapes() -> None:
     config = parse_script('/system note\nset note="a \\"b\\" \\\\ \\$x \\? c\\_d \\D0\\9F"\n')
     assert only(config, "/system note").values["note"] == 'a "b" \\ $x ? c d \xd0\x9f'
