@@ -116,18 +116,25 @@ def history(args: argparse.Namespace) -> int:
     for e in entries:
         if e.status == "pass" and not args.all:
             continue
-        subject = f" [{e.subject}]" if e.subject else ""
-        since = f" since {e.since[:19]}" if e.status != "pass" else ""
+        subject = f" ({e.subject})" if e.subject else ""
+        since = f" since {_when(e.since)}" if e.status != "pass" else ""
         console.print(
-            f"{e.time[:19]}  {e.status:<5} {e.check}{subject}{since}: {e.observed}",
+            f"{_when(e.time)}  {e.status:<5} {e.check}{subject}{since}: {e.observed}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
     latest = entries[0].time
     bad = [e for e in entries if e.time == latest and e.status != "pass"]
     console.print(
-        f"latest run {latest[:19]}: {'all checks pass' if not bad else f'{len(bad)} problem(s)'}",
+        f"latest run {_when(latest)}: {'all checks pass' if not bad else f'{len(bad)} problem(s)'}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
     return EXIT_OK
+
+
+def _when(iso: str) -> str:
+    """`2026-11-27T01:00:00.123+00:00` -> `2026-11-27 01:00:00` (history times are UTC)."""
+    return iso[:19].replace("T", " ")
