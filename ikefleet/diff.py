@@ -468,12 +468,18 @@ def _field_ops(
 
 
 def _copy(item: Item) -> Item:
-    return Item(id=item.id, values=dict(item.values), disabled=item.disabled, default=item.default,
-                comment=item.comment)
+    return Item(
+        id=item.id,
+        values=dict(item.values),
+        disabled=item.disabled,
+        default=item.default,
+        comment=item.comment,
+    )
 
 
-def _sequence(path: str, menu: Any, state: Item, plan: list[tuple[str, tuple[tuple[str, str], ...]]]
-              ) -> list[Op]:
+def _sequence(
+    path: str, menu: Any, state: Item, plan: list[tuple[str, tuple[tuple[str, str], ...]]]
+) -> list[Op]:
     """Ops on one item, each finding it as the previous ones left it (`state` is updated in place)."""
     ops = []
     for verb, args in plan:
@@ -572,7 +578,7 @@ def _remediate(
         for position, item in enumerate(cur_items):
             if id(item) in used or item.default or not owns(path, item):
                 continue
-            later = [i for i in cur_items[position + 1:] if id(i) in used or not owns(path, i)]
+            later = [i for i in cur_items[position + 1 :] if id(i) in used or not owns(path, i)]
             before = _selector(menu, later[0], full=True) if (later and path in ORDERED_MENUS) else None
             back = Op("add", path, Selector(), _add_args(menu, item), before)
             change = Change("-", path, _describe(menu, item))
@@ -626,7 +632,7 @@ def _place_before(
     the previous intended rule (so new rules go above the user's rules); else at the end."""
     if path not in ORDERED_MENUS:
         return None
-    for later in want_items[index + 1:]:
+    for later in want_items[index + 1 :]:
         if id(later) in matched:
             return _selector(menu, matched[id(later)], full=True)
     used = {id(i) for i in matched.values()}

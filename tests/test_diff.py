@@ -108,8 +108,10 @@ def test_export_differing_only_in_defaults_and_forms_is_converged(scripts: dict[
     text = scripts["R2"]
     text = text.replace("lifetime=30m", "lifetime=00:30:00").replace("lifetime=12h", "lifetime=12:00:00")
     text = text.replace("passive=no ", "").replace("send-initial-contact=yes", "send-initial-contact=true")
-    text = text.replace("add address=203.0.113.1/32 comment=ikefleet",  # + a field the schema lacks
-                        "add comment=ikefleet address=203.0.113.1/32 exchange-mode=ike2 x-new-field=5")
+    text = text.replace(
+        "add address=203.0.113.1/32 comment=ikefleet",  # + a field the schema lacks
+        "add comment=ikefleet address=203.0.113.1/32 exchange-mode=ike2 x-new-field=5",
+    )
     router = parse_script(text + "/ip ipsec profile\nset [ find default=yes ] lifetime=1d\n")
     assert converged(router, parse_script(scripts["R2"]))
 
@@ -142,7 +144,8 @@ def test_router_assigned_fields_are_left_alone(scripts: dict[str, str]) -> None:
     assert converged(current, intended)
     eoip.values["keepalive"] = "5s,3"  # known default (10s,10): put back
     assert remediate(current, intended, SCHEMA).commands == [
-        '/interface eoip set [ find where name="eoip-hub" ] keepalive=10s,10']
+        '/interface eoip set [ find where name="eoip-hub" ] keepalive=10s,10'
+    ]
 
 
 def test_extra_matchers_on_owned_rules_are_removed(scripts: dict[str, str]) -> None:
@@ -150,10 +153,12 @@ def test_extra_matchers_on_owned_rules_are_removed(scripts: dict[str, str]) -> N
     current = future(Config(), remediate(Config(), intended, SCHEMA))
     current.items("/ip firewall filter")[1].values["src-address-list"] = "trusted"  # would break IPsec
     rem = remediate(current, intended, SCHEMA)
-    assert rem.commands == ['/ip firewall filter unset [ find where chain="input" and action="accept" and '
-                            'protocol="ipsec-esp" and src-address="" and dst-address="" and dst-port="" '
-                            'and in-interface-list="WAN" and out-interface-list="" and '
-                            'src-address-list="trusted" and comment="ikefleet" ] src-address-list']
+    assert rem.commands == [
+        '/ip firewall filter unset [ find where chain="input" and action="accept" and '
+        'protocol="ipsec-esp" and src-address="" and dst-address="" and dst-port="" '
+        'and in-interface-list="WAN" and out-interface-list="" and '
+        'src-address-list="trusted" and comment="ikefleet" ] src-address-list'
+    ]
     assert rem.rollback[0].endswith("src-address-list=trusted")
     assert converged(future(current, rem), intended)
 
@@ -182,8 +187,14 @@ def test_owned_items_no_longer_intended_are_removed_in_reverse_dependency_order(
 def test_adds_follow_dependencies(scripts: dict[str, str]) -> None:
     rem = remediate(Config(), parse_script(scripts["R1"]), SCHEMA)
     menus = [c.split(" add ")[0] for c in rem.commands if " add " in c]
-    order = ["/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile", "/ip ipsec peer",
-             "/ip ipsec identity", "/ip ipsec policy"]
+    order = [
+        "/ip ipsec policy group",
+        "/ip ipsec proposal",
+        "/ip ipsec profile",
+        "/ip ipsec peer",
+        "/ip ipsec identity",
+        "/ip ipsec policy",
+    ]
     assert [menus.index(m) for m in order] == sorted(menus.index(m) for m in order)
     assert menus.index("/interface bridge") < menus.index("/ip address")
     assert menus.index("/ip address") < menus.index("/routing ospf network")
@@ -197,9 +208,11 @@ def test_firewall_rules_go_before_the_users_rules(scripts: dict[str, str]) -> No
     rem = remediate(current, intended, SCHEMA)
     adds = [c for c in rem.commands if c.startswith("/ip firewall filter add")]
     assert len(adds) == 2
-    anchor = ('place-before=[ find where chain="input" and action="accept" and protocol="" and '
-              'src-address="" and dst-address="" and dst-port="" and in-interface-list="" and '
-              'out-interface-list="" and connection-state="established,related" ]')
+    anchor = (
+        'place-before=[ find where chain="input" and action="accept" and protocol="" and '
+        'src-address="" and dst-address="" and dst-port="" and in-interface-list="" and '
+        'out-interface-list="" and connection-state="established,related" ]'
+    )
     assert all(c.endswith(anchor) for c in adds)
     rules = future(current, rem).items("/ip firewall filter")
     assert [r.comment for r in rules] == ["ikefleet", "ikefleet", "", ""]
@@ -222,10 +235,13 @@ def test_default_items_only_get_the_intended_fields(scripts: dict[str, str]) -> 
     )
     rem = remediate(current, parse_script(scripts["R2"]), SCHEMA)
     sets = [c for c in rem.commands if c.startswith("/routing ospf instance")]
-    assert sets == ["/routing ospf instance set [ find default=yes ] redistribute-connected=as-type-1 "
-                    "router-id=192.168.2.1"]
+    assert sets == [
+        "/routing ospf instance set [ find default=yes ] redistribute-connected=as-type-1 "
+        "router-id=192.168.2.1"
+    ]
     assert "/routing ospf instance set [ find default=yes ] redistribute-connected=no router-id=0.0.0.0" in (
-        rem.rollback)
+        rem.rollback
+    )
 
 
 def test_dropping_a_branch_touches_only_its_items_on_the_hub(tmp_path: Path) -> None:
@@ -262,7 +278,8 @@ def test_set_by_print_number_only_touches_that_item() -> None:
     intended = parse_script("/ip ipsec policy\nset 0 disabled=no\n")
     rem = remediate(current, intended, SCHEMA)
     assert rem.commands == ["/ip ipsec policy set 0 disabled=no"] and rem.rollback == [
-        "/ip ipsec policy set 0 disabled=yes"]
+        "/ip ipsec policy set 0 disabled=yes"
+    ]
     after = future(current, rem)
     assert [i.disabled for i in after.items("/ip ipsec policy")] == [False, False]
     assert same(future(after, rem.inverse()), current)
@@ -307,10 +324,13 @@ def test_removing_an_owned_rule_never_reaches_a_user_rule_with_the_same_key() ->
         "add action=discard chain=ospf-out comment=ikefleet\n"
     )
     rem = remediate(current, Config(), SCHEMA)
-    assert rem.commands == ['/routing filter remove [ find where chain="ospf-out" and prefix="" and '
-                            'prefix-length="" and action="discard" and comment="ikefleet" ]']
+    assert rem.commands == [
+        '/routing filter remove [ find where chain="ospf-out" and prefix="" and '
+        'prefix-length="" and action="discard" and comment="ikefleet" ]'
+    ]
     assert [(i.comment, i.values) for i in future(current, rem).items("/routing filter")] == [
-        ("", {"action": "discard", "chain": "ospf-out"})]
+        ("", {"action": "discard", "chain": "ospf-out"})
+    ]
 
 
 def test_names_with_quotes_and_spaces_are_escaped_in_selectors() -> None:
@@ -359,8 +379,11 @@ def test_perturbed_routers_converge_and_roll_back(scripts: dict[str, str], actio
         elif action == "alter":
             _alter(item, path, n)
         elif action == "add-owned":
-            current.add("/routing ospf network", {"area": "backbone", "network": f"10.{n % 250}.0.0/24"},
-                        comment="ikefleet")
+            current.add(
+                "/routing ospf network",
+                {"area": "backbone", "network": f"10.{n % 250}.0.0/24"},
+                comment="ikefleet",
+            )
         elif action == "add-user":
             # distinct rules: identical rules cannot be told apart by any `find` (see the diff docstring)
             port = str(1000 + step)
@@ -412,8 +435,13 @@ def test_commands_run_on_the_lab_router_converge_and_roll_back(
 ) -> None:
     """The real console accepts every command; the router then exports the intent; rollback restores it."""
     _, session = _lab_router(tmp_path, host)
-    _run(session, ["/ip ipsec peer add name=legacy address=192.0.2.77/32",
-                   "/routing ospf network add network=10.99.0.0/24 area=backbone comment=ikefleet"])
+    _run(
+        session,
+        [
+            "/ip ipsec peer add name=legacy address=192.0.2.77/32",
+            "/routing ospf network add network=10.99.0.0/24 area=backbone comment=ikefleet",
+        ],
+    )
     original = parse_script(session.execute("/export terse"))
     intended = parse_script(scripts[host])
     rem = remediate(original, intended, SCHEMA)
@@ -433,7 +461,7 @@ def test_reordered_rules_are_moved_back_on_the_lab_router(scripts: dict[str, str
     intended = parse_script(scripts["R2"])
     _run(session, remediate(parse_script(session.execute("/export terse")), intended, SCHEMA).commands)
     # someone moves ikefleet's UDP 500/4500 rule to the end, below the default drop rules
-    _run(session, ['/ip firewall filter move [ find where dst-port=500,4500 ]'])
+    _run(session, ["/ip firewall filter move [ find where dst-port=500,4500 ]"])
     moved = parse_script(session.execute("/export terse"))
     assert moved.items("/ip firewall filter")[-1].values.get("dst-port") == "500,4500"
     rem = remediate(moved, intended, SCHEMA)

@@ -152,7 +152,7 @@ def tokenize(text: str, number: int = 0) -> list[tuple[str | None, str] | tuple[
             tokens.append((None, value))
             continue
         j = i
-        while j < len(text) and text[j] not in " \t=\"[":
+        while j < len(text) and text[j] not in ' \t="[':
             j += 1
         if j < len(text) and text[j] == "=":
             key = text[i:j]

@@ -46,7 +46,13 @@ def test_full_v6_export_with_crlf_and_default_selectors() -> None:
     instance = only(config, "/routing ospf instance")
     assert instance.default and instance.values == {"name": "ospf100", "router-id": "192.168.150.1"}
     assert [i.values["interface"] for i in config.items("/routing ospf interface")] == [
-        "lo0", "ether1", "ether2", "ether3", "ether4", "ether5"]
+        "lo0",
+        "ether1",
+        "ether2",
+        "ether3",
+        "ether4",
+        "ether5",
+    ]
     assert config.items("/routing ospf interface")[1].values["authentication-key"] == "X" * 13
     assert [i.values["network"] for i in config.items("/routing ospf network")][-1] == "172.16.20.4/30"
     assert only(config, "/system identity").values == {"name": "PE1"}
@@ -125,7 +131,9 @@ def test_v7_exports_quoted_values_across_lines() -> None:
     assert peer.values["public-key"] == "YbliGIqgfgnHFa1EfnV/vzUTM2iPFysj7KGj1ussKD0="
     assert peer.values["endpoint-address"] == "51.250.29.98"
     assert [i.values["address"] for i in chr7.items("/system ntp client servers")] == [
-        "pool.ntp.org", "time.cloudflare.com"]
+        "pool.ntp.org",
+        "time.cloudflare.com",
+    ]
 
 
 def test_terse_lines_carry_their_path() -> None:
@@ -173,14 +181,18 @@ def test_logical_lines_join_mid_value() -> None:
 
 
 _VALUE = st.text(
-    alphabet=st.sampled_from([*"abcXYZ019 -_.:/,@+\"\\$?=[]{};#\t", "\u00e9"]), min_size=0, max_size=90
+    alphabet=st.sampled_from([*'abcXYZ019 -_.:/,@+"\\$?=[]{};#\t', "\u00e9"]), min_size=0, max_size=90
 )
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    values=st.lists(st.tuples(st.sampled_from(["comment", "name", "note", "x", "long-key-name"]), _VALUE),
-                    min_size=1, max_size=6, unique_by=lambda kv: kv[0]),
+    values=st.lists(
+        st.tuples(st.sampled_from(["comment", "name", "note", "x", "long-key-name"]), _VALUE),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda kv: kv[0],
+    ),
     width=st.integers(min_value=30, max_value=200),
     terse=st.booleans(),
 )
