@@ -112,9 +112,11 @@ class Rollout:
             run.write_json("plan.json", self.plan.to_json())
             nr = init_nornir(self.options.config, self.options.secrets_file)
             try:
-                return self._run(nr, run)
+                summary = self._run(nr, run)
             finally:
-                nr.close_connections()
+                nr.close_connections(on_failed=True)
+            run.write_json("summary.json", summary.to_json())
+            return summary
 
     def _record(self, summary: Summary, run: RunDir, outcome: Outcome) -> None:
         summary.hosts[outcome.host] = outcome
@@ -173,7 +175,6 @@ class Rollout:
                 for name in rest:
                     self._record(summary, run, Outcome(name, "skipped", error="stopped by --max-fail"))
                 break
-        run.write_json("summary.json", summary.to_json())
         return summary
 
     def _converge_hub(self, hub: Nornir, run: RunDir) -> Outcome:
