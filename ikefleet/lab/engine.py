@@ -609,6 +609,11 @@ class Session:
                 raise _err(f"failure: {name} not specified")
             if fld.always and name not in values and fld.default is not None:
                 values[name] = fld.default
+            if fld.auto_name and not values.get(name):
+                taken = {i.values.get(name) for i in self.items(menu.path)}
+                values[name] = next(
+                    f"{fld.auto_name}{n}" for n in range(1, 10**6) if f"{fld.auto_name}{n}" not in taken
+                )
         item = Item(id=self.router.config.next_id)
         self._apply(menu, item, values)
         self._derive(menu, item)
@@ -1019,8 +1024,23 @@ class _Expr:
             raise _col_err("syntax error", col)
         token = self.tokens[self.pos]
         self.pos += 1
-        result = self._condition(token)
+        if token.word is not None and self._peek() == "in" and self.pos + 1 < len(self.tokens):
+            container = self.tokens[self.pos + 1]
+            self.pos += 2
+            result = self._contains(self._field(token.word, token.col), container)
+        else:
+            result = self._condition(token)
         return not result if token.negated else result
+
+    def _contains(self, have: str, token: Token) -> bool:
+        """`address in 10.0.0.0/8`: the field's address or prefix lies inside the given prefix."""
+        raw = str(self.session._value(token.value, self.menu.path, self.local))
+        try:
+            outer = ipaddress.ip_network(raw, strict=False)
+            inner = ipaddress.ip_network(have, strict=False)
+        except ValueError:
+            return False
+        return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
 
     def _field(self, name: str, col: int) -> str:
         item = self.item

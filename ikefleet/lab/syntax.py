@@ -210,6 +210,10 @@ def tokenize(text: str, base: int = 1) -> list[Statement]:
             continue
         tokens = statements[-1].tokens
         col = base + i
+        if ch == "!" and text[i + 1 : i + 2] == "(":
+            tokens.append(Token(col, Value("word", col, ("!",))))
+            i += 1
+            continue
         if ch in "()":
             tokens.append(Token(col, Value("word", col, (ch,))))
             i = _skip_ws(text, i + 1)

@@ -57,6 +57,7 @@ class Field:
     negate: bool = False  # accepts a leading `!` (firewall matchers: in-interface-list=!LAN)
     required: bool = False  # `add` fails without it
     always: bool = False  # `add` stores the default and export writes it even then (filter action=accept)
+    auto_name: str | None = None  # `add` without it names the item <auto_name><n> (bridge1, peer1)
     aliases: tuple[tuple[str, str], ...] = ()  # input -> stored form, e.g. ipsec policy protocol 255 -> all
 
 
@@ -187,6 +188,7 @@ def _field(name: str, spec: dict[str, Any] | str | None) -> Field:
         negate=bool(spec.get("negate", False)),
         required=bool(spec.get("required", False)),
         always=bool(spec.get("always", False)),
+        auto_name=spec.get("auto-name"),
         aliases=tuple((str(k), str(v)) for k, v in (spec.get("aliases") or {}).items()),
     )
 

@@ -398,3 +398,15 @@ def test_unimplemented_menu_command_fails_cleanly(session: Session) -> None:
         session.execute("/interface ethernet monitor ether1")
         == "failure: monitor is not implemented in the lab"
     )
+
+
+def test_add_without_name_gets_router_chosen_names(session: Session, router: Router) -> None:
+    run(session, "/interface bridge add", "/interface bridge add", "/ip ipsec peer add address=192.0.2.9")
+    names = [i.values["name"] for i in router.config.items("/interface bridge")]
+    assert names == ["bridge", "bridge1", "bridge2"]
+    assert session.execute(":put [/ip ipsec peer get 0 name]") == "peer1"
+
+
+def test_where_in_prefix(session: Session) -> None:
+    assert session.execute("/ip address print count-only where address in 192.168.0.0/16") == "1"
+    assert session.execute("/ip address print count-only where !(address in 10.0.0.0/8)") == "2"
