@@ -23,7 +23,7 @@ def _labels(**labels: str) -> str:
 def _num(value: float) -> str:
     if math.isnan(value):
         return "NaN"
-    return repr(float(value))
+    return repr(round(float(value), 3))
 
 
 def render_prometheus(report: Report) -> str:
@@ -79,7 +79,7 @@ def render_prometheus(report: Report) -> str:
         "1 when the check passed (warn and skip count as passed).",
         [
             (
-                {"check": r.check, "host": r.host, "subject": r.subject, "status": r.status},
+                {"check": r.check, "host": r.host, "subject": r.subject},
                 1.0 if r.status in ("pass", "warn", "skip") else 0.0,
             )
             for r in report.results
