@@ -49,7 +49,11 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("fleet")
     fleet = load_inventory(write_inventory(root))
     plan = build_plan(fleet)
-    return {host: render_host(fleet, plan, host) for host in ("R1", "R2")}
+    scripts = {host: render_host(fleet, plan, host) for host in ("R1", "R2")}
+    hosts = {"R1": hub(), **{f"R{n}": branch(n) for n in (2, 3, 4)}}
+    big = load_inventory(write_inventory(root / "hub3", hosts=hosts))
+    scripts["hub3"] = render_host(big, build_plan(big), "R1")  # identities share the hub peer as key
+    return scripts
 
 
 def hub_script(numbers: list[int], root: Path) -> Config:
@@ -365,7 +369,7 @@ ACTIONS = st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 10_000)), ma
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(actions=ACTIONS, host=st.sampled_from(["R1", "R2"]))
+@given(actions=ACTIONS, host=st.sampled_from(["R1", "R2", "hub3"]))
 def test_perturbed_routers_converge_and_roll_back(scripts: dict[str, str], actions: list, host: str) -> None:
     intended = parse_script(scripts[host])
     current = future(parse_script(USER_CONFIG), remediate(parse_script(USER_CONFIG), intended, SCHEMA))
@@ -477,7 +481,7 @@ def test_reordered_rules_are_moved_back_on_the_lab_router(scripts: dict[str, str
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(host=st.sampled_from(["R1", "R2"]), cut=st.integers(0, 200), user=st.booleans())
+@given(host=st.sampled_from(["R1", "R2", "hub3"]), cut=st.integers(0, 200), user=st.booleans())
 def test_restore_after_a_push_stopped_half_way(
     scripts: dict[str, str], host: str, cut: int, user: bool
 ) -> None:
