@@ -642,8 +642,8 @@ class Session:
         if "numbers" in named:
             targets = self._targets(menu, named.pop("numbers")[1])
         elif menu.kind == "list" or command not in ("set", "unset", "get", "edit"):
-            if not positional:
-                raise _err("no such item") if command != "set" else _col_err("syntax error", 1)
+            if not positional:  # RouterOS would prompt for `numbers:`; the lab cannot
+                raise _err("no such item")
             targets = self._targets(menu, positional.pop(0)[1])
         return targets, named, positional
 
@@ -681,9 +681,28 @@ class Session:
             except CommandError:
                 item.values, item.disabled, item.comment = old
                 raise
+            if "name" in values and old[0].get("name") not in (None, values["name"]):
+                self._rename_references(self._menu_of(menu.path, item), old[0]["name"], values["name"])
         if targets and values:
             self._changed()
         return "", ""
+
+    def _rename_references(self, path: str, old: str, new: str) -> None:
+        """RouterOS links items by id, so a rename shows up wherever the item is referenced."""
+        targets = {path, "/interface"} if path in INTERFACE_MENUS else {path}
+        for other in self.schema.menus.values():
+            for fld in other.fields.values():
+                if fld.ref not in targets or fld.type not in ("ref", "ref-list", "enum-or-ref"):
+                    continue
+                for item in self.router.config.menus.get(other.path, []):
+                    value = item.values.get(fld.name)
+                    if value is None:
+                        continue
+                    parts = value.split(",") if fld.type == "ref-list" else [value]
+                    renamed = [
+                        ("!" if p.startswith("!") else "") + new if p.lstrip("!") == old else p for p in parts
+                    ]
+                    item.values[fld.name] = ",".join(renamed)
 
     def _cmd_unset(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
         targets, named, positional = self._modify(menu, tokens, local, "unset")
@@ -778,6 +797,8 @@ class Session:
         else:
             item = self._settings_item(menu, create=False) if menu.kind == "settings" else Item(id=0)
         values = self.effective(menu, item)
+        if menu.kind != "list" and menu.path in system_menus.STATE_VALUES:
+            values = system_menus.STATE_VALUES[menu.path](self.router, self.router.now())
         if "value-name" in named:
             positional.append(named["value-name"])
         if not positional:
@@ -789,10 +810,10 @@ class Session:
             return "", "true" if item.disabled else "false"
         if name == ".id":
             return "", item_id(item)
-        if name not in menu.fields:
+        if name not in menu.fields and name not in values:
             raise _err("input does not match any value of value-name")
         value = values.get(name, "")
-        if menu.fields[name].type == "bool" and value in ("yes", "no"):
+        if name in menu.fields and menu.fields[name].type == "bool" and value in ("yes", "no"):
             value = "true" if value == "yes" else "false"
         return "", value
 

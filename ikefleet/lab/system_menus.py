@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives import hashes
@@ -104,13 +105,12 @@ def _settings_print(values: dict[str, str]) -> str:
     return render.print_settings(None, values)
 
 
-@handler("/system resource", "print")
-def resource_print(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
-    router = ctx.router
-    uptime = int((ctx.now - router.booted_at).total_seconds()) + router.faults.clock_offset_s
+def resource_values(router: Router, now: datetime) -> dict[str, str]:
+    """`/system resource` as the lab's CCR reports it (memory and disk are fixed, plausible numbers)."""
+    uptime = int((now - router.booted_at).total_seconds()) + router.faults.clock_offset_s
     from .certificates import format_duration
 
-    values = {
+    return {
         "uptime": format_duration(max(uptime, 0)),
         "version": f"{router.spec.version} (long-term)",
         "build-time": "Aug/31/2022 11:03:15",
@@ -130,40 +130,49 @@ def resource_print(ctx: Context, args: dict[str, str], targets: list[Item]) -> s
         "board-name": router.spec.model,
         "platform": "MikroTik",
     }
-    return _settings_print(values)
 
 
-@handler("/system routerboard", "print")
-def routerboard_print(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
-    spec = ctx.router.spec
+def routerboard_values(router: Router, now: datetime) -> dict[str, str]:
+    spec = router.spec
     serial = hashlib.sha256(spec.name.encode()).hexdigest()[:12].upper()
-    return _settings_print(
-        {
-            "routerboard": "yes",
-            "model": spec.model,
-            "serial-number": serial,
-            "firmware-type": "tilegx",
-            "factory-firmware": "3.41",
-            "current-firmware": spec.version,
-            "upgrade-firmware": spec.version,
-        }
-    )
+    return {
+        "routerboard": "yes",
+        "model": spec.model,
+        "serial-number": serial,
+        "firmware-type": "tilegx",
+        "factory-firmware": "3.41",
+        "current-firmware": spec.version,
+        "upgrade-firmware": spec.version,
+    }
 
 
-@handler("/system clock", "print")
-def clock_print(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
-    now = ctx.router.now().astimezone(UTC)
-    stored = (ctx.router.config.menus.get("/system clock") or [Item(id=0)])[0].values
-    return _settings_print(
-        {
-            "time": f"{now:%H:%M:%S}",
-            "date": f"{MONTHS[now.month - 1]}/{now.day:02d}/{now.year}",
-            "time-zone-autodetect": stored.get("time-zone-autodetect", "yes"),
-            "time-zone-name": stored.get("time-zone-name", "manual"),
-            "gmt-offset": "+00:00",
-            "dst-active": "no",
-        }
-    )
+def clock_values(router: Router, now: datetime) -> dict[str, str]:
+    now = router.now().astimezone(UTC)
+    stored = (router.config.menus.get("/system clock") or [Item(id=0)])[0].values
+    return {
+        "time": f"{now:%H:%M:%S}",
+        "date": f"{MONTHS[now.month - 1]}/{now.day:02d}/{now.year}",
+        "time-zone-autodetect": stored.get("time-zone-autodetect", "yes"),
+        "time-zone-name": stored.get("time-zone-name", "manual"),
+        "gmt-offset": "+00:00",
+        "dst-active": "no",
+    }
+
+
+# Read-only menus whose values the lab computes: `print` shows them, `get` returns them.
+STATE_VALUES: dict[str, Callable[[Router, datetime], dict[str, str]]] = {
+    "/system resource": resource_values,
+    "/system routerboard": routerboard_values,
+    "/system clock": clock_values,
+}
+
+
+def _state_print(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    return _settings_print(STATE_VALUES[ctx.path](ctx.router, ctx.now))
+
+
+for _path in STATE_VALUES:
+    handler(_path, "print")(_state_print)
 
 
 @handler("/system script", "run")

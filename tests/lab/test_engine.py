@@ -410,3 +410,26 @@ def test_add_without_name_gets_router_chosen_names(session: Session, router: Rou
 def test_where_in_prefix(session: Session) -> None:
     assert session.execute("/ip address print count-only where address in 192.168.0.0/16") == "1"
     assert session.execute("/ip address print count-only where !(address in 10.0.0.0/8)") == "2"
+
+
+def test_rename_follows_references(session: Session, router: Router) -> None:
+    session.execute("/interface ethernet set [ find default-name=ether1 ] name=wan1")
+    wan = next(router.config.find("/ip address", address="203.0.113.1/24"))
+    assert wan.values["interface"] == "wan1"
+    member = next(router.config.find("/interface list member", list="WAN"))
+    assert member.values["interface"] == "wan1"
+    session.execute("/interface list set [find name=LAN] name=inside")
+    rule = next(i for i in router.config.items("/ip firewall filter") if "in-interface-list" in i.values)
+    assert rule.values["in-interface-list"] == "!inside"
+    session.execute("/ip ipsec proposal add name=P")
+    session.execute("/ip ipsec policy add template=yes proposal=P")
+    session.execute("/ip ipsec proposal set P name=Q")
+    assert router.config.items("/ip ipsec policy")[-1].values["proposal"] == "Q"
+
+
+def test_get_on_computed_menus(session: Session) -> None:
+    assert session.execute(":put [/system resource get free-memory]").endswith("MiB")
+    assert session.execute(":put [/system routerboard get model]") == "CCR1009-7G-1C-1S+"
+    assert "time-zone-name: manual" in session.execute("/system clock print")
+    session.execute("/system clock set time-zone-name=Europe/Riga")
+    assert session.execute(":put [/system clock get time-zone-name]") == "Europe/Riga"
