@@ -92,7 +92,9 @@ def _closing(text: str, i: int, open_ch: str, close_ch: str, base: int) -> int:
                     raise syntax_error(base + j)
                 return j
         j += 1
-    raise syntax_error(base + len(text))
+    # Real v7 capture: "expected closing brace (line N column M)"; the bracket wording is by analogy.
+    what = "brace" if close_ch == "}" else "bracket"
+    raise CommandError(f"expected closing {what} (line 1 column {base + len(text)})")
 
 
 def _quoted_end(text: str, i: int, base: int) -> int:

@@ -70,9 +70,7 @@ def test_parentheses_are_tokens() -> None:
     ("line", "column"),
     [
         ('/system identity set name="R1', 30),
-        ("/ip address print where [find", 30),
         ("/ip address print ]", 19),
-        ("/ip address print {", 20),
         (":put $", 6),
         (r':put "\q"', 7),
     ],
@@ -87,3 +85,17 @@ def test_empty_and_blank_lines() -> None:
     assert tokenize("") == []
     assert tokenize("   ") == []
     assert tokenize(" ; ;") == []
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("/ip address print where [find", "expected closing bracket (line 1 column 30)"),
+        (":put {", "expected closing brace (line 1 column 7)"),
+        ("/system backup save once do={:put [find]", "expected closing brace (line 1 column 41)"),
+    ],
+)
+def test_unclosed_blocks(line: str, error: str) -> None:
+    with pytest.raises(CommandError) as exc:
+        tokenize(line)
+    assert str(exc.value) == error
