@@ -16,7 +16,7 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError
-from ikefleet.diff import Remediation, remediate
+from ikefleet.diff import Remediation, remediate, restore
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.schema import load_schema
@@ -124,7 +124,7 @@ def _restore(task: Task, before: Config, major: int) -> str:
     try:
         dev = device(task)
         _, now = read_config(dev)
-        back = remediate(now, before, load_schema(major))
+        back = restore(now, before, load_schema(major))
         if back.commands:
             _push(dev, back.commands, lambda: None, [0])
         return ""
