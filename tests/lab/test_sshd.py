@@ -312,8 +312,6 @@ def test_engine_prompt_follows_identity_and_menu(lab: Lab) -> None:
         client.close()
 
 
-@pytest.mark.xfail(reason="engine snapshot shares item.values dicts with the live config (Config.to_json is "
-                   "shallow): changes made in safe mode leak into the snapshot", strict=False)
 def test_engine_safe_mode_drop_undoes_changes(lab: Lab) -> None:
     before = _identity(lab, "br2")
     lab.fault("br2", "drop-after", 1)
