@@ -776,7 +776,16 @@ class Session:
         dest_raw = (
             named["destination"][1] if "destination" in named else (positional[0][1] if positional else None)
         )
-        dest = self._targets(menu, dest_raw)[0] if dest_raw not in (None, "") else None
+        for token, _ in [v for k, v in named.items() if k != "destination"] + positional[1:]:
+            raise _col_err("expected end of command", token.col)
+        dest = None
+        if dest_raw not in (None, ""):
+            found = self._targets(menu, dest_raw)  # type: ignore[arg-type]
+            if not found:
+                raise _err("no such item")
+            dest = found[0]
+        if any(item not in stored for item in targets) or (dest is not None and dest not in stored):
+            raise _err("no such item")  # /interface is a view: its items live in the typed menus
         for item in targets:
             stored.remove(item)
         index = stored.index(dest) if dest is not None and dest in stored else len(stored)
