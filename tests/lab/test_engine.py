@@ -433,3 +433,16 @@ def test_get_on_computed_menus(session: Session) -> None:
     assert "time-zone-name: manual" in session.execute("/system clock print")
     session.execute("/system clock set time-zone-name=Europe/Riga")
     assert session.execute(":put [/system clock get time-zone-name]") == "Europe/Riga"
+
+
+@pytest.mark.parametrize(
+    ("menu", "line", "error"),
+    [
+        ("/interface bridge", "move bridge [find where name=x]", "no such item"),
+        ("/interface", "move 0", "no such item"),
+        ("/ip firewall filter", "move 0 disabled=yes", "expected end of command (line 1 column 8)"),
+    ],
+)
+def test_move_errors(session: Session, menu: str, line: str, error: str) -> None:
+    session.execute(menu)
+    assert session.execute(line) == error
