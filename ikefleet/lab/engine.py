@@ -36,12 +36,19 @@ from .router import Router
 from .syntax import Statement, Token, Value, Var, tokenize
 
 MAX_DELAY_S = 2.0
-INTERFACE_MENUS = ("/interface ethernet", "/interface bridge", "/interface eoip", "/interface bonding")
+INTERFACE_MENUS = (
+    "/interface ethernet",
+    "/interface bridge",
+    "/interface eoip",
+    "/interface bonding",
+    "/interface vlan",
+)
 INTERFACE_TYPES = {
     "/interface ethernet": "ether",
     "/interface bridge": "bridge",
     "/interface eoip": "eoip-tunnel",
     "/interface bonding": "bond",
+    "/interface vlan": "vlan",
 }
 # Bare words each generic command accepts (RouterOS "unnamed" flags).
 PRINT_WORDS = frozenset(

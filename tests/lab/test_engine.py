@@ -446,3 +446,23 @@ def test_get_on_computed_menus(session: Session) -> None:
 def test_move_errors(session: Session, menu: str, line: str, error: str) -> None:
     session.execute(menu)
     assert session.execute(line) == error
+
+
+def test_vlan_pool_and_address_list(session: Session) -> None:
+    assert session.execute("/interface vlan add interface=ether1 vlan-id=100") == ""
+    assert session.execute(":put [/interface vlan get 0 name]") == "vlan1"
+    assert session.execute("/interface vlan add interface=ether1 vlan-id=100 name=dup") == (
+        "failure: already have such entry"
+    )
+    assert (
+        session.execute("/interface vlan add interface=ether1 vlan-id=5000")
+        == "value of vlan-id out of range (1..4095)"
+    )
+    assert session.execute('/interface print count-only where type="vlan"') == "1"
+    session.execute("/ip pool add name=rw ranges=10.0.0.2-10.0.0.254")
+    assert session.execute("/ip ipsec mode-config add name=rw responder=yes address-pool=rw") == ""
+    assert session.execute("/ip ipsec mode-config add name=x address-pool=nope").startswith(
+        "input does not match"
+    )
+    session.execute("/ip firewall address-list add list=peers address=192.0.2.1")
+    assert "add address=192.0.2.1 list=peers" in session.execute("/ip firewall address-list export")
