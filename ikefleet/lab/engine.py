@@ -566,6 +566,12 @@ class Session:
                 item.values[name] = value
 
     def _check_unique(self, menu: Menu, item: Item, items: list[Item]) -> None:
+        name = item.values.get("name")
+        if menu.path in INTERFACE_MENUS and name is not None:
+            # Interface names are unique across every kind of interface.
+            others = (o for o in self.items("/interface") if o is not item)
+            if any(o.values.get("name") == name for o in others):
+                raise _err("failure: already have interface with such name")
         for fields in menu.unique:
             mine = tuple(self.effective(menu, item).get(f, "") for f in fields)
             for other in items:

@@ -466,3 +466,16 @@ def test_vlan_pool_and_address_list(session: Session) -> None:
     )
     session.execute("/ip firewall address-list add list=peers address=192.0.2.1")
     assert "add address=192.0.2.1 list=peers" in session.execute("/ip firewall address-list export")
+
+
+def test_interface_names_are_unique_across_kinds(session: Session) -> None:
+    assert (
+        session.execute("/interface bridge add name=ether1")
+        == "failure: already have interface with such name"
+    )
+    session.execute("/interface eoip add name=tun remote-address=192.0.2.2 tunnel-id=7")
+    assert (
+        session.execute("/interface bridge set bridge name=tun")
+        == "failure: already have interface with such name"
+    )
+    assert session.execute(":put [/interface bridge get 0 name]") == "bridge"
