@@ -196,12 +196,19 @@ def script_run(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
 def file_items(router: Router) -> list[Item]:
     """`/file` rows built from the file store (ids follow the sorted names)."""
     items = []
-    for n, name in enumerate(router.files.names(), start=1):
+    names = router.files.names()
+    folders = sorted({"/".join(n.split("/")[:i]) for n in names for i in range(1, n.count("/") + 1)})
+    for folder in folders:
+        when = router_date(router.now())
+        items.append(
+            Item(id=len(items) + 1, values={"name": folder, "type": "directory", "creation-time": when})
+        )
+    for name in names:
         ext = os.path.splitext(name)[1].lower()
         size = len(router.files.read(name))
         items.append(
             Item(
-                id=n,
+                id=len(items) + 1,
                 values={
                     "name": name,
                     "type": FILE_TYPES.get(ext, f"{ext} file" if ext else "file"),

@@ -479,3 +479,10 @@ def test_interface_names_are_unique_across_kinds(session: Session) -> None:
         == "failure: already have interface with such name"
     )
     assert session.execute(":put [/interface bridge get 0 name]") == "bridge"
+
+
+def test_file_print_lists_folders(session: Session, router: Router) -> None:
+    router.files.write("flash/certs/a.crt", b"x")
+    out = session.execute("/file print terse")
+    assert "type=directory" in out and "name=flash/certs/a.crt" in out
+    assert session.execute('/file print count-only where type="directory"') == "2"
