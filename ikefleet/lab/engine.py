@@ -14,7 +14,7 @@ import importlib
 import ipaddress
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1148,8 +1148,3 @@ class _Expr:
             return normalize_value(fld, raw)
         except ValueProblem:
             return raw
-
-
-def iter_items(session: Session, path: str) -> Iterator[Item]:
-    """Items of `path` as the session sees them (for handlers that print)."""
-    yield from session.items(path)

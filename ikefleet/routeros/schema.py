@@ -229,6 +229,8 @@ def load_schema(major: int = 6) -> Schema:
     """The schema of RouterOS `major` (6; 7 once its data files exist), loaded once per process."""
     yaml = YAML(typ="safe", pure=True)
     base = resources.files("ikefleet.routeros") / "menus" / f"v{major}"
+    if not base.is_dir():
+        raise ValueError(f"no RouterOS v{major} menu schema (ikefleet/routeros/menus/v{major}/)")
     menus: dict[str, Menu] = {}
     order: tuple[str, ...] = ()
     for entry in sorted(base.iterdir(), key=lambda e: e.name):

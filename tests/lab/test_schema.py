@@ -82,3 +82,8 @@ def test_schema_rejects_bad_key() -> None:
     with pytest.raises(ValueError):
         schema._menu("/x", {"key": ["nope"], "fields": {"name": "name"}})
     assert isinstance(Schema({}, 6).children("/"), tuple)
+
+
+def test_unknown_major_version_is_reported() -> None:
+    with pytest.raises(ValueError, match="v5"):
+        load_schema(5)
