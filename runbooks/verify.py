@@ -11,7 +11,8 @@ from pathlib import Path
 
 from nornir.core.filter import F
 
-from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet import revoked
+from ikefleet.inventory import init_nornir, load_inventory, read_config
 from ikefleet.plan import build_plan
 from ikefleet.tasks.gather import gather
 from ikefleet.verify.engine import Report, evaluate
@@ -31,7 +32,9 @@ class VerifyOptions:
 class Verify:
     def __init__(self, options: VerifyOptions) -> None:
         self.options = options
-        self.fleet = load_inventory(options.config)
+        # Revoked branches (`ikefleet certs revoke`) are meant to be down: they are not expected anywhere.
+        data_dir = read_config(options.config).path.parent / ".ikefleet"
+        self.fleet = revoked.active(load_inventory(options.config), revoked.load(data_dir))
         self.plan = build_plan(self.fleet)
         self.history = History(history_path(options.config))
 

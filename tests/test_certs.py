@@ -12,6 +12,7 @@ from ikefleet.lab.certificates import cert_flags
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs, CertsError
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.runbooks.verify import Verify, VerifyOptions
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,8 @@ def test_revoke_then_renew(rolled: Lab) -> None:
     skipped = Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run()
     assert skipped.hosts["br2"].status == "skipped" and "renew" in skipped.hosts["br2"].error
     assert "br2-client" not in identities(rolled)  # the rollout did not bring it back
+    rolled.settle()
+    assert Verify(VerifyOptions(config=config, record=False)).run().compliant  # br2 is meant to be down
 
     message = certs.renew("br2")
     assert "issued and installed" in message
