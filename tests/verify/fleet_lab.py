@@ -5,21 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from tests_support import fast_keys
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.waves import Amount
-
-
-def fast_keys(directory: Path) -> None:
-    """2048-bit keys: a 4096-bit CA and ten client certificates take too long for a test run."""
-    yaml = YAML()
-    path = directory / "inventory" / "defaults.yaml"
-    data = yaml.load(path.read_text()) or {}
-    data.setdefault("data", {})["certificates"] = {"key_size": 2048}
-    with path.open("w") as fh:
-        yaml.dump(data, fh)
-
 
 BACKUP_PASSWORD = "verify-backup-passphrase-7f3a"
 
