@@ -1115,6 +1115,9 @@ class _Expr:
             flag = next((f for f in self.menu.flags if f.name == word), None)
             if flag is not None and flag.letter in self.session.flags(self.menu, self.item):
                 return True
+            fld = self.menu.fields.get(word)
+            if word == "comment" or (fld is not None and fld.type != "bool"):
+                return value != ""  # a bare non-boolean property: set and not empty (unverified)
             return value in ("yes", "true")
         have = self._field(token.name, token.col)
         raw = self.session._value(token.value, self.menu.path, self.local)

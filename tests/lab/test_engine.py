@@ -486,3 +486,16 @@ def test_file_print_lists_folders(session: Session, router: Router) -> None:
     out = session.execute("/file print terse")
     assert "type=directory" in out and "name=flash/certs/a.crt" in out
     assert session.execute('/file print count-only where type="directory"') == "2"
+
+
+def test_bare_property_in_where_means_set_and_not_empty(tmp_path: Path) -> None:
+    """`where comment` / `where !comment`: the defconf filter rules all carry comments."""
+    spec = RouterSpec("r1", "initiator", "127.0.0.2", 22, "admin", "x", "198.51.100.2/24", "192.168.2.0/24")
+    router = Router(spec, tmp_path)
+    router.config = initial_config(spec)
+    session = Session(router, "admin")
+    total = int(session.execute("/ip firewall filter print count-only"))
+    assert session.execute("/ip firewall filter print count-only where comment") == str(total)
+    assert session.execute("/ip firewall filter print count-only where !comment") == "0"
+    session.execute("/ip firewall filter add chain=input action=accept")
+    assert session.execute("/ip firewall filter print count-only where !comment") == "1"
