@@ -76,3 +76,39 @@ def test_cli_status_exit_code(rolled: Lab, capsys: pytest.CaptureFixture[str]) -
     assert main(["certs", "status", "-c", str(rolled.directory / "config.yaml"), "--json"]) == 0
     assert '"br1-client"' in capsys.readouterr().out
     assert main(["certs", "renew", "-c", str(Path(rolled.directory / "config.yaml"))]) == 2
+
+
+def test_rollout_renews_certificates_inside_the_renewal_window(tmp_path: Path) -> None:
+    """Valid certificates are reused; once the window reaches them, the next rollout re-issues and hands
+    them over, and the tunnels come back."""
+    from ruamel.yaml import YAML
+
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        defaults = lab.directory / "inventory" / "defaults.yaml"
+        yaml = YAML()
+
+        def certificates(window: int) -> None:
+            data = yaml.load(defaults.read_text())
+            data.setdefault("data", {})["certificates"] = {
+                "key_size": 2048, "days_valid": 100, "renew_window_days": window}
+            with defaults.open("w") as out:
+                yaml.dump(data, out)
+
+        def fingerprint(router: str) -> str:
+            lab.settle()
+            items = lab.routers[router].config.items("/certificate")
+            return next(i.values["fingerprint"] for i in items if i.values["name"] == "br1-client")
+
+        config = lab.directory / "config.yaml"
+        certificates(30)
+        assert not Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run().failed
+        first = fingerprint("hub")
+        again = Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run()
+        assert again.hosts["br1"].status == "unchanged"
+        assert fingerprint("hub") == first  # reused while outside the window
+
+        certificates(120)  # 100 days valid: now inside the window
+        summary = Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run()
+        assert not summary.failed, summary.to_json()
+        assert fingerprint("hub") != first
+        assert fingerprint("br1") == fingerprint("hub")
