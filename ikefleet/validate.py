@@ -237,6 +237,13 @@ def check_fleet(fleet: Fleet, sources: Mapping[str, str]) -> list[Problem]:
     def add(host: str, field: str, message: str, fix: str) -> None:
         problems.append(Problem(sources.get(host, defaults_src), host, field, message, fix))
 
+    certs = d.certificates
+    if certs.renew_window_days >= certs.days_valid:
+        add(FLEET, "certificates.renew_window_days",
+            f"renewal window {certs.renew_window_days} days is not shorter than days_valid "
+            f"{certs.days_valid}: every run would re-issue every certificate",
+            f"make renew_window_days smaller than days_valid (e.g. {max(1, certs.days_valid // 10)})")
+
     seen_ids: dict[int, str] = {}
     for b in fleet.branches:
         if b.branch_id in seen_ids:

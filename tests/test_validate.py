@@ -292,3 +292,9 @@ def test_reserved_routeros_name(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_too_old_routeros(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hosts = {"R1": hub(ros_version="6.42.12"), "R2": branch(1, ros_version="6.49.2")}
     assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "R1", "ros_version", "6.42.12", "6.43")
+
+
+def test_renewal_window_not_shorter_than_validity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = defaults_with("certificates.renew_window_days", 4000)
+    config = write_inventory(tmp_path, defaults_data=data)
+    assert_reported(config, capsys, "-", "certificates.renew_window_days", "days_valid", "re-issue")
