@@ -87,10 +87,10 @@ def test_rollout_renews_certificates_inside_the_renewal_window(tmp_path: Path) -
         defaults = lab.directory / "inventory" / "defaults.yaml"
         yaml = YAML()
 
-        def certificates(window: int) -> None:
+        def certificates(days: int, window: int) -> None:
             data = yaml.load(defaults.read_text())
             data.setdefault("data", {})["certificates"] = {
-                "key_size": 2048, "days_valid": 100, "renew_window_days": window}
+                "key_size": 2048, "days_valid": days, "renew_window_days": window}
             with defaults.open("w") as out:
                 yaml.dump(data, out)
 
@@ -100,14 +100,14 @@ def test_rollout_renews_certificates_inside_the_renewal_window(tmp_path: Path) -
             return next(i.values["fingerprint"] for i in items if i.values["name"] == "br1-client")
 
         config = lab.directory / "config.yaml"
-        certificates(30)
+        certificates(100, 30)
         assert not Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run().failed
         first = fingerprint("hub")
         again = Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run()
         assert again.hosts["br1"].status == "unchanged"
         assert fingerprint("hub") == first  # reused while outside the window
 
-        certificates(120)  # 100 days valid: now inside the window
+        certificates(1000, 200)  # the certificates have 100 days left: now inside the window
         summary = Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run()
         assert not summary.failed, summary.to_json()
         assert fingerprint("hub") != first
