@@ -90,8 +90,14 @@ def run(args: argparse.Namespace) -> int:
             secrets_file=args.secrets,
         )
         console = Console(stderr=True)
-        rollout = Rollout(options, progress=lambda line: console.print(line, markup=False, highlight=False))
-        summary = rollout.run()
+        # On a terminal a spinner shows the step in progress; elsewhere (cron, CI) only the plain lines.
+        with console.status("rolling out", spinner="dots") as status:
+
+            def progress(line: str) -> None:
+                console.print(line, markup=False, highlight=False)
+                status.update(Text(f"after {line}"))
+
+            summary = Rollout(options, progress=progress).run()
     except InventoryError as exc:
         print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)
         for problem in exc.problems:
