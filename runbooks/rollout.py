@@ -64,7 +64,7 @@ class Summary:
             "stopped": self.stopped,
             "waves": self.waves,
             "hosts": {
-                h: {"status": o.status, "commands": o.commands, "error": o.error}
+                h: {"status": o.status, "commands": o.commands, "error": o.error, "changes": o.changes}
                 for h, o in self.hosts.items()
             },
         }

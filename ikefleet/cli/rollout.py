@@ -116,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_summary(summary: Summary, console: Console) -> None:
+    if summary.dry_run:  # the per-host diff is what a dry run is for
+        for name, outcome in summary.hosts.items():
+            if outcome.changes:
+                console.print(f"--- {name}: {len(outcome.changes)} change(s)", markup=False)
+                for line in outcome.changes:
+                    console.print(f"  {line}", markup=False, highlight=False)
     console.print(_table(summary))
     if summary.stopped:
         console.print(f"stopped: {summary.stopped}", markup=False)
