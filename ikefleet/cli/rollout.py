@@ -121,7 +121,7 @@ def print_summary(summary: Summary, console: Console) -> None:
             if outcome.changes:
                 console.print(f"--- {name}: {len(outcome.changes)} change(s)", markup=False)
                 for line in outcome.changes:
-                    console.print(f"  {line}", markup=False, highlight=False)
+                    console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     console.print(_table(summary))
     if summary.stopped:
         console.print(f"stopped: {summary.stopped}", markup=False)
