@@ -207,3 +207,14 @@ def test_rollout_killed_midway_converges_on_the_next_run(small_lab: Lab) -> None
             marked = [i for i in stored if i.comment == "ikefleet"]
             wanted = [i for i in items if i.comment == "ikefleet"]
             assert len(marked) == len(wanted), (site.name, path)
+
+
+def test_cli_json_summary(fleet: tuple[Lab, Summary, Summary], capsys: pytest.CaptureFixture[str]) -> None:
+    from ikefleet.cli import main
+
+    lab, _, _ = fleet
+    code = main(["rollout", "-c", str(lab.directory / "config.yaml"), "--dry-run", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["dry_run"] is True
+    assert {h["status"] for h in data["hosts"].values()} == {"unchanged"}
+    assert all(h["commands"] == 0 and h["changes"] == [] for h in data["hosts"].values())
