@@ -332,9 +332,17 @@ def _items(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, detail:
 def print_table(menu: MenuLike, rows: Sequence[Row], *, width: int = 80, version: int = 6) -> str:
     """Plain `print`: a column table where the menu has one, else RouterOS's key=value item list."""
     lay = layout(menu.path)
+    if menu.path == "/log":
+        return "\n".join(_log_lines(rows))
     if lay.columns:
         return "\n".join(_table(menu, lay, rows, width))
     return "\n".join(_items(menu, lay, rows, width, detail=False))
+
+
+def _log_lines(rows: Sequence[Row]) -> list[str]:
+    """v6 `/log print`: no legend, no numbers: ` 00:01:16 system,info router rebooted`."""
+    return [" ".join(("", r.values.get("time", ""), r.values.get("topics", ""), r.values.get("message", "")))
+            for r in rows]
 
 
 def print_detail(menu: MenuLike, rows: Sequence[Row], *, width: int = 80, version: int = 6) -> str:

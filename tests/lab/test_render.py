@@ -281,3 +281,20 @@ def test_flag_missing_from_the_layout_still_gets_a_column() -> None:
     out = print_table(menu, [Row(0, {"name": "p"}, flags="Z")], width=80).split("\n")
     assert out[0] == "Flags: X - disabled, * - default, Z - zed "
     assert out[1] == ' 0   Z name="p" '
+
+
+def test_log_print_is_time_topics_message_lines() -> None:
+    """v6 `/log print` has no legend and no item numbers: ` 00:01:16 system,info router rebooted`."""
+    from types import SimpleNamespace
+
+    from ikefleet.lab import render
+
+    menu = SimpleNamespace(path="/log", fields={}, flags=())
+    rows = [
+        render.Row(0, {"time": "00:01:16", "topics": "system,info", "message": "router rebooted"}),
+        render.Row(1, {"time": "nov/26 23:59:12", "topics": "ipsec,error", "message": "phase1 failed"}),
+    ]
+    assert render.print_table(menu, rows).splitlines() == [
+        " 00:01:16 system,info router rebooted",
+        " nov/26 23:59:12 ipsec,error phase1 failed",
+    ]
