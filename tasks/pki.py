@@ -91,7 +91,9 @@ def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: Cer
         return Result(
             host=task.host,
             failed=True,
-            result=f"CA certificate {ca}: {ca_reason}; renew it deliberately (ikefleet certs renew --ca)",
+            result=f"CA certificate {ca}: {ca_reason}. Replacing the CA re-keys every branch, so ikefleet "
+            f"never does it by itself: remove {ca} on the hub (RouterOS removes what it signed), then "
+            "run the rollout",
         )
     san = f"IP:{hub_wan}"
     server_cert = certs.get(server)
