@@ -1,0 +1,293 @@
+"""End-to-end benchmark: rollout, idempotent re-run and verify of a lab fleet, against an asyncssh floor.
+
+The lab runs as its own process (`ikefleet lab up` daemon in a temporary directory), so the figures of
+this process (time, peak RSS) are ikefleet's alone. Certificates use 2048-bit keys, set through the
+inventory defaults (`certificates.key_size`): RSA 4096 generation would measure OpenSSL, not ikefleet.
+
+    .venv/bin/python bench/run.py --branches 200 [--json]
+    .venv/bin/python bench/run.py --sweep            # 50, 200 and 1000 (if the lab holds it), with ratios
+
+Targets are documented in bench/README.md; nothing here asserts them (benchmarks are not tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+KEY_SIZE = 2048
+LAB_UP_TIMEOUT_S = 600
+SWEEP = (50, 200, 1000)
+PROMPT_END = re.compile(r"\[[^\]\r\n]+@[^\]\r\n]+\][^\r\n]*>\s*$")
+LOGIN_OPTIONS = "+ct511w4098h"  # what netmiko's RouterOS driver appends: no colours, no probe, big terminal
+
+
+# ---------------------------------------------------------------------------------------------- the lab
+
+
+class LabProcess:
+    """`ikefleet lab up` in a temporary directory; `down` stops it and removes the directory."""
+
+    def __init__(self, branches: int) -> None:
+        self.branches = branches
+        self.directory = Path(tempfile.mkdtemp(prefix="ikefleet-bench-"))
+
+    def up(self) -> None:
+        cmd = [sys.executable, "-m", "ikefleet", "lab", "up", "--branches", str(self.branches),
+               "--dir", str(self.directory)]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=LAB_UP_TIMEOUT_S)
+        if done.returncode != 0:
+            raise RuntimeError(f"lab up failed: {done.stderr.strip() or done.stdout.strip()}")
+        _set_key_size(self.directory / "inventory" / "defaults.yaml", KEY_SIZE)
+
+    def down(self) -> None:
+        subprocess.run([sys.executable, "-m", "ikefleet", "lab", "down", "--dir", str(self.directory)],
+                       cwd=ROOT, capture_output=True, timeout=120)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    @property
+    def config(self) -> Path:
+        return self.directory / "config.yaml"
+
+
+def _set_key_size(defaults: Path, bits: int) -> None:
+    yaml = YAML()
+    data = yaml.load(defaults.read_text()) or {}
+    data.setdefault("data", {}).setdefault("certificates", {})["key_size"] = bits
+    with defaults.open("w") as out:
+        yaml.dump(data, out)
+
+
+# ----------------------------------------------------------------------------------------- the floor
+
+
+async def _read_until_prompt(proc: Any, buffer: str = "") -> str:
+    while not PROMPT_END.search(buffer):
+        chunk = await proc.stdout.read(65536)
+        if not chunk:
+            raise EOFError("session closed before the prompt")
+        buffer += chunk
+    return buffer
+
+
+async def _gather_one(target: tuple[str, int], user: str, password: str, command: str) -> int:
+    """Log in, wait for the prompt, send the batch line, read to the prompt after its output; bytes read."""
+    import asyncssh
+
+    host, port = target
+    async with asyncssh.connect(host, port=port, username=user + LOGIN_OPTIONS, password=password,
+                                known_hosts=None) as conn:
+        proc = await conn.create_process(term_type="vt100", term_size=(511, 4098), encoding="utf-8")
+        await _read_until_prompt(proc)
+        proc.stdin.write(command + "\r")
+        # the console redraws the line on Enter ("...command\r\n"): the reply is what follows that
+        buffer = ""
+        while "\n" not in buffer:
+            buffer += await proc.stdout.read(65536)
+        reply = await _read_until_prompt(proc, buffer.split("\n", 1)[1])
+        proc.stdin.write("quit\r")
+        proc.close()
+        return len(reply)
+
+
+async def _floor(targets: list[tuple[str, int]], user: str, password: str, command: str, workers: int) -> int:
+    gate = asyncio.Semaphore(workers)
+
+    async def one(target: tuple[str, int]) -> int:
+        async with gate:
+            return await _gather_one(target, user, password, command)
+
+    return sum(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def lower_bound(config: Path) -> tuple[float, int]:
+    """(seconds, workers): the verify gather's reads with a bare asyncssh client at Nornir's concurrency."""
+    from ikefleet.inventory import init_nornir
+    from ikefleet.verify.gather import batch_command
+
+    nr = init_nornir(config)
+    workers = int(nr.config.runner.options.get("num_workers", 20))
+    hosts = list(nr.inventory.hosts.values())
+    targets = [(h.hostname, int(h.port or 22)) for h in hosts]
+    user, password = hosts[0].username, hosts[0].password
+    start = time.perf_counter()
+    asyncio.run(_floor(targets, user, password, batch_command(), workers))
+    return time.perf_counter() - start, workers
+
+
+# ------------------------------------------------------------------------------------------ measuring
+
+
+def parse_2000_sa_ms() -> float:
+    from parse_bench import hub_output
+
+    from ikefleet.parsers import parse_installed_sa
+
+    text = hub_output(2000)
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        parse_installed_sa(text)
+        runs.append(time.perf_counter() - start)
+    return min(runs) * 1000
+
+
+def measure(branches: int) -> dict[str, Any]:
+    from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+    from ikefleet.runbooks.verify import Verify, VerifyOptions
+
+    lab = LabProcess(branches)
+    start = time.perf_counter()
+    lab.up()
+    figures: dict[str, Any] = {"branches": branches, "routers": branches + 1, "key_size": KEY_SIZE,
+                               "lab_up_s": round(time.perf_counter() - start, 2)}
+    try:
+        start = time.perf_counter()
+        first = Rollout(RolloutOptions(config=lab.config)).run()
+        figures["rollout_s"] = round(time.perf_counter() - start, 2)
+        figures["rollout_failed"] = len(first.failed)
+
+        start = time.perf_counter()
+        again = Rollout(RolloutOptions(config=lab.config)).run()
+        figures["rerun_s"] = round(time.perf_counter() - start, 2)
+        figures["rerun_config_commands"] = sum(o.commands for o in again.hosts.values())
+        figures["rerun_changed"] = sum(o.status != "unchanged" for o in again.hosts.values())
+
+        start = time.perf_counter()
+        report = Verify(VerifyOptions(config=lab.config)).run()
+        figures["verify_s"] = round(time.perf_counter() - start, 2)
+        figures["verify_ok"] = _report_ok(report)
+
+        floor, workers = lower_bound(lab.config)
+        figures["lower_bound_s"] = round(floor, 2)
+        figures["num_workers"] = workers
+        figures["ratio"] = round(figures["verify_s"] / floor, 2)
+        figures["rerun_vs_verify"] = round(figures["rerun_s"] / figures["verify_s"], 2)
+    finally:
+        lab.down()
+    figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures["parse_2000_sa_ms"] = round(parse_2000_sa_ms(), 1)
+    return figures
+
+
+def _report_ok(report: Any) -> bool | None:
+    for name in ("compliant", "ok", "passed"):
+        value = getattr(report, name, None)
+        if isinstance(value, bool):
+            return value
+        if callable(value):
+            try:
+                return bool(value())
+            except TypeError:
+                continue
+    return None
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
+
+
+# ------------------------------------------------------------------------------------------- printing
+
+ROWS = [
+    ("rollout_s", "first rollout (s), 2048-bit keys"),
+    ("rerun_s", "idempotent re-run (s)"),
+    ("rerun_config_commands", "re-run configuration commands"),
+    ("verify_s", "verify (s)"),
+    ("lower_bound_s", "asyncssh lower bound (s)"),
+    ("ratio", "verify / lower bound"),
+    ("rerun_vs_verify", "re-run / verify"),
+    ("peak_rss_mib", "peak RSS (MiB)"),
+    ("parse_2000_sa_ms", "parse 2,000 SAs (ms)"),
+    ("num_workers", "Nornir num_workers"),
+    ("lab_up_s", "lab up (s, not ikefleet)"),
+]
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = f"{'':34}" + "".join(f"{r['branches']:>10}" for r in results)
+    lines = [f"machine: {machine()}", head + "  (branches)"]
+    for key, label in ROWS:
+        lines.append(f"{label:34}" + "".join(f"{r.get(key, '-')!s:>10}" for r in results))
+    return "\n".join(lines)
+
+
+def growth(results: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for small, big in zip(results, results[1:], strict=False):
+        for key in ("rollout_s", "rerun_s", "verify_s", "peak_rss_mib"):
+            if small.get(key) and big.get(key):
+                lines.append(f"{key} {big['branches']}/{small['branches']} branches: "
+                             f"{big[key] / small[key]:.2f}x (fleet {big['branches'] / small['branches']:.1f}x)")
+    return lines
+
+
+def lab_capacity() -> int:
+    """Branches the lab can address (its WAN ranges); the sweep skips sizes beyond it."""
+    from ikefleet.lab import manager
+
+    for attr in ("MAX_BRANCHES", "BRANCH_LIMIT"):
+        if isinstance(getattr(manager, attr, None), int):
+            return int(getattr(manager, attr))
+    count = 1
+    while True:  # the address plan raises past its last address
+        try:
+            manager.wan_address(count + 1)
+        except Exception:
+            return count
+        count += 1
+        if count > 100_000:
+            return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--branches", type=int, default=200)
+    parser.add_argument("--json", action="store_true", help="one JSON object (a list with --sweep)")
+    parser.add_argument("--sweep", action="store_true", help=f"run {', '.join(map(str, SWEEP))} branches")
+    args = parser.parse_args(argv)
+    if args.sweep:
+        cap = lab_capacity()
+        sizes = [n for n in SWEEP if n <= cap]
+        results = [_isolated(n) for n in sizes]
+        if args.json:
+            print(json.dumps(results, indent=1))
+        else:
+            print(table(results))
+            print("\n".join(growth(results)))
+            if len(sizes) < len(SWEEP):
+                print(f"skipped {[n for n in SWEEP if n > cap]}: the lab holds at most {cap} branches")
+        return 0
+    result = measure(args.branches)
+    result["machine"] = machine()
+    print(json.dumps(result) if args.json else table([result]))
+    return 0
+
+
+def _isolated(branches: int) -> dict[str, Any]:
+    """One size in a fresh process, so each peak RSS is that size's own."""
+    done = subprocess.run([sys.executable, __file__, "--branches", str(branches), "--json"],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
