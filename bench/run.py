@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -202,7 +203,8 @@ def _report_ok(report: Any) -> bool | None:
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
+    return (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"{platform.system()}")
 
 
 # ------------------------------------------------------------------------------------------- printing
@@ -232,11 +234,12 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def growth(results: list[dict[str, Any]]) -> list[str]:
     lines = []
-    for small, big in zip(results, results[1:], strict=False):
+    for small, big in itertools.pairwise(results):
         for key in ("rollout_s", "rerun_s", "verify_s", "peak_rss_mib"):
             if small.get(key) and big.get(key):
+                fleet = big["branches"] / small["branches"]
                 lines.append(f"{key} {big['branches']}/{small['branches']} branches: "
-                             f"{big[key] / small[key]:.2f}x (fleet {big['branches'] / small['branches']:.1f}x)")
+                             f"{big[key] / small[key]:.2f}x (fleet {fleet:.1f}x)")
     return lines
 
 
@@ -259,7 +262,9 @@ def lab_capacity() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--json", action="store_true", help="one JSON object (a list with --sweep)")
     parser.add_argument("--sweep", action="store_true", help=f"run {', '.join(map(str, SWEEP))} branches")
