@@ -6,10 +6,19 @@ from dataclasses import dataclass
 
 from nornir.core.task import Result, Task
 
+from ikefleet.device import DeviceError
 from ikefleet.parsers.ipsec import parse_active_peers
 from ikefleet.parsers.ospf import parse_ospf_neighbor
+from ikefleet.verify.gather import MARKER, split_sections
 
 from .device import device
+
+# The gate polls every branch of a wave until it is up: both reads go on one console line (one round trip).
+READS = {
+    "active_peers": "/ip ipsec active-peers print detail without-paging",
+    "ospf_neighbor": "/routing ospf neighbor print detail without-paging",
+}
+BATCH = "; ".join(f':put "{MARKER.format(name)}"; {command}' for name, command in READS.items())
 
 
 @dataclass(frozen=True)
@@ -35,12 +44,18 @@ class TunnelState:
 def tunnel_state(task: Task, *, hub_wan: str, hub_router_id: str) -> Result:
     """The branch's view: an established IKE peer at the hub's WAN address and a Full neighbour."""
     dev = device(task)
-    peers = parse_active_peers(dev.send("/ip ipsec active-peers print detail without-paging"))
+    try:
+        raw = split_sections(dev.send(BATCH))
+        if set(raw) != set(READS):
+            raise DeviceError(task.host.name, "batch", "incomplete reply")
+    except DeviceError:  # a console that refuses the batch line: one command at a time
+        raw = {name: dev.send(command) for name, command in READS.items()}
+    peers = parse_active_peers(raw["active_peers"])
     ike = any(
         p.get("state") == "established" and str(p.get("remote_address", "")).split(":")[0] == hub_wan
         for p in peers
     )
-    neighbours = parse_ospf_neighbor(dev.send("/routing ospf neighbor print detail without-paging"))
+    neighbours = parse_ospf_neighbor(raw["ospf_neighbor"])
     full = any(n.get("router_id") == hub_router_id and n.get("state") == "Full" for n in neighbours)
     state = TunnelState(ike, full)
     return Result(host=task.host, result=state, failed=False)
