@@ -18,6 +18,10 @@ from .router import RouterSpec
 
 ROLE_GROUPS = {"responder": "responder", "initiator": "initiators"}
 PLATFORM = "mikrotik_routeros"
+# Nornir threads: enough to overlap netmiko's fixed per-login waits, few enough that two cores are not
+# thrashed (bench/run.py: 50 beat 20 and 100 for a 100-branch lab on 2 cores).
+MIN_WORKERS = 20
+MAX_WORKERS = 50
 
 
 def host_entry(spec: RouterSpec, branch_id: int | None) -> dict[str, Any]:
@@ -36,7 +40,12 @@ def host_entry(spec: RouterSpec, branch_id: int | None) -> dict[str, Any]:
     }
 
 
-def nornir_config() -> dict[str, Any]:
+def workers_for(routers: int) -> int:
+    """Nornir's num_workers sized to the fleet: half of it, within [MIN_WORKERS, MAX_WORKERS]."""
+    return max(MIN_WORKERS, min(MAX_WORKERS, routers // 2))
+
+
+def nornir_config(routers: int = 0) -> dict[str, Any]:
     return {
         "inventory": {
             "plugin": "SimpleInventory",
@@ -46,7 +55,7 @@ def nornir_config() -> dict[str, Any]:
                 "defaults_file": "inventory/defaults.yaml",
             },
         },
-        "runner": {"plugin": "threaded", "options": {"num_workers": 20}},
+        "runner": {"plugin": "threaded", "options": {"num_workers": workers_for(routers)}},
         "ikefleet": {"secrets_file": "secrets.yaml", "ssh_config": None},
     }
 
@@ -63,7 +72,8 @@ def write_inventory(lab_dir: Path, specs: Iterable[RouterSpec], branch_ids: dict
     _dump(inv / "hosts.yaml", hosts, "# Written by `ikefleet lab up` (rewritten on each up).\n")
     _dump(inv / "groups.yaml", groups, "# Roles: `responder` is the hub, `initiators` the branches.\n")
     _dump(inv / "defaults.yaml", defaults, "# Fleet-wide settings; the schema's defaults fill the rest.\n")
-    _dump(lab_dir / "config.yaml", nornir_config(), "# Nornir configuration for the lab (InitNornir).\n")
+    header = "# Nornir configuration for the lab (InitNornir).\n"
+    _dump(lab_dir / "config.yaml", nornir_config(len(specs)), header)
     if specs:
         secrets = {"username": specs[0].username, "password": specs[0].password}
         _dump(lab_dir / "secrets.yaml", secrets, "# Lab credentials, kept out of the inventory.\n",
