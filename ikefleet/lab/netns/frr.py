@@ -1,0 +1,114 @@
+"""RouterOS `/routing ospf` + `/routing filter` of one router -> one FRR configuration (zebra, ospfd, bfdd).
+Pure. Linux interfaces in the namespace carry the RouterOS interface names, so names pass through.
+
+Kept: router-id, networks and areas, point-to-point / passive / BFD interfaces, connected redistribution
+(metric type), `ospf-out` / `ospf-in` filter chains of prefix matches. SPF/LSA throttles are lowered so the
+lab converges in about a second (RouterOS timing is not what the lab tests). Anything else is refused.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ikefleet.routeros.config import Item
+
+from ..fabric.common import enabled, value
+from ..router import Router
+from .errors import Untranslatable
+
+INSTANCE, AREA, NETWORK = "/routing ospf instance", "/routing ospf area", "/routing ospf network"
+INTERFACE, FILTER = "/routing ospf interface", "/routing filter"
+FILTER_FIELDS = {"chain", "action", "prefix", "prefix-length", "comment"}
+CHAINS = {"ospf-out": "out connected", "ospf-in": "in"}
+NETWORK_TYPES = {"point-to-point": "point-to-point", "broadcast": "broadcast", "default": ""}
+METRIC_TYPE = {"as-type-1": "1", "as-type-2": "2"}
+THROTTLES = ("timers throttle lsa all 0", "timers lsa min-arrival 0", "timers throttle spf 0 50 500")
+
+
+def _area_id(router: Router, name: str) -> str:
+    for item in enabled(router.config.items(AREA)):
+        if item.get("name") == name:
+            return value(item, AREA, "area-id")
+    return "0.0.0.0" if name == "backbone" else name
+
+
+def _prefix_entry(router: Router, item: Item) -> str:
+    """One RouterOS filter rule as a prefix-list entry (`permit 10.0.0.0/8 le 32`)."""
+    extra = set(item.values) - FILTER_FIELDS
+    if extra:
+        field = sorted(extra)[0]
+        raise Untranslatable(router.spec.name, f"{FILTER} {field}", item.get(field), "only prefix matches")
+    action = item.get("action") or "accept"
+    if action not in ("accept", "discard", "reject"):
+        raise Untranslatable(router.spec.name, f"{FILTER} action", action, "only accept/discard/reject")
+    verb = "permit" if action == "accept" else "deny"
+    prefix = item.get("prefix")
+    if not prefix:
+        return f"{verb} any"
+    net = ipaddress.ip_network(prefix, strict=False)
+    low, _, high = (item.get("prefix-length") or str(net.prefixlen)).partition("-")
+    lo, hi = int(low), int(high or low)
+    if lo < net.prefixlen:
+        raise Untranslatable(router.spec.name, f"{FILTER} prefix-length", f"{lo}-{hi}", "shorter than prefix")
+    text = f"{verb} {net}"
+    if lo > net.prefixlen:
+        text += f" ge {lo}"
+    if hi > net.prefixlen or lo > net.prefixlen:
+        text += f" le {hi}"
+    return text
+
+
+def _filters(router: Router) -> tuple[list[str], list[str]]:
+    """Prefix lists (one per chain) and the `distribute-list` lines of `router ospf`."""
+    lists: dict[str, list[str]] = {}
+    for item in enabled(router.config.items(FILTER)):
+        chain = item.get("chain")
+        if chain not in CHAINS:
+            raise Untranslatable(router.spec.name, f"{FILTER} chain", chain, "only ospf-in/ospf-out chains")
+        lists.setdefault(chain, []).append(_prefix_entry(router, item))
+    lines, ospf = [], []
+    for chain, entries in lists.items():
+        for seq, entry in enumerate([*entries, "permit any"], start=1):
+            lines.append(f"ip prefix-list {chain} seq {seq * 5} {entry}")
+        ospf.append(f" distribute-list prefix {chain} {CHAINS[chain]}")
+    return lines, ospf
+
+
+def translate(router: Router) -> str:
+    """frr.conf for `router`; empty when it runs no OSPF. Raises `Untranslatable`."""
+    networks = enabled(router.config.items(NETWORK))
+    if not networks:
+        return ""
+    inst = next((i for i in router.config.items(INSTANCE) if i.default or i.get("name") == "default"), None)
+    out = ["frr defaults traditional", f"hostname {router.spec.name}", "log stdout warnings", "!"]
+    prefix_lists, distribute = _filters(router)
+    out += prefix_lists
+    for item in enabled(router.config.items(INTERFACE)):
+        name = item.get("interface")
+        out.append(f"interface {name}")
+        kind = value(item, INTERFACE, "network-type") or "default"
+        if kind not in NETWORK_TYPES:
+            raise Untranslatable(router.spec.name, f"{INTERFACE} network-type", kind, "not in FRR")
+        if NETWORK_TYPES[kind]:
+            out.append(f" ip ospf network {NETWORK_TYPES[kind]}")
+        if value(item, INTERFACE, "use-bfd") == "yes":
+            out.append(" ip ospf bfd")
+        if value(item, INTERFACE, "passive") == "yes":
+            out.append(" ip ospf passive")
+        out.append("!")
+    out.append("router ospf")
+    if inst is not None and value(inst, INSTANCE, "router-id") not in ("", "0.0.0.0"):
+        out.append(f" ospf router-id {value(inst, INSTANCE, 'router-id')}")
+    redistribute = value(inst, INSTANCE, "redistribute-connected") if inst is not None else "no"
+    if redistribute not in ("no", "", *METRIC_TYPE):
+        raise Untranslatable(
+            router.spec.name, f"{INSTANCE} redistribute-connected", redistribute, "not in FRR"
+        )
+    if redistribute in METRIC_TYPE:
+        out.append(f" redistribute connected metric-type {METRIC_TYPE[redistribute]}")
+    for item in networks:
+        out.append(f" network {item.get('network')} area {_area_id(router, value(item, NETWORK, 'area'))}")
+    out += [f" {t}" for t in THROTTLES]
+    out += distribute
+    out += ["!", "bfd", "!", ""]
+    return "\n".join(out)
