@@ -19,7 +19,7 @@ from .errors import Untranslatable
 INSTANCE, AREA, NETWORK = "/routing ospf instance", "/routing ospf area", "/routing ospf network"
 INTERFACE, FILTER = "/routing ospf interface", "/routing filter"
 FILTER_FIELDS = {"chain", "action", "prefix", "prefix-length", "comment"}
-CHAINS = {"ospf-out": "out connected", "ospf-in": "in"}
+CHAINS = ("ospf-out", "ospf-in")
 NETWORK_TYPES = {"point-to-point": "point-to-point", "broadcast": "broadcast", "default": ""}
 METRIC_TYPE = {"as-type-1": "1", "as-type-2": "2"}
 THROTTLES = ("timers throttle lsa all 0", "timers lsa min-arrival 0", "timers throttle spf 0 50 500")
@@ -58,20 +58,21 @@ def _prefix_entry(router: Router, item: Item) -> str:
     return text
 
 
-def _filters(router: Router) -> tuple[list[str], list[str]]:
-    """Prefix lists (one per chain) and the `distribute-list` lines of `router ospf`."""
+def _filters(router: Router) -> tuple[list[str], dict[str, str]]:
+    """Prefix lists and route maps (one per chain), and the chain -> route-map name of those present.
+    `ospf-out` filters what `redistribute connected` exports; `ospf-in` what zebra installs from OSPF."""
     lists: dict[str, list[str]] = {}
     for item in enabled(router.config.items(FILTER)):
         chain = item.get("chain")
         if chain not in CHAINS:
             raise Untranslatable(router.spec.name, f"{FILTER} chain", chain, "only ospf-in/ospf-out chains")
         lists.setdefault(chain, []).append(_prefix_entry(router, item))
-    lines, ospf = [], []
+    lines = []
     for chain, entries in lists.items():
         for seq, entry in enumerate([*entries, "permit any"], start=1):
             lines.append(f"ip prefix-list {chain} seq {seq * 5} {entry}")
-        ospf.append(f" distribute-list prefix {chain} {CHAINS[chain]}")
-    return lines, ospf
+        lines += [f"route-map {chain} permit 10", f" match ip address prefix-list {chain}", "!"]
+    return lines, {chain: chain for chain in lists}
 
 
 def translate(router: Router) -> str:
@@ -81,7 +82,7 @@ def translate(router: Router) -> str:
         return ""
     inst = next((i for i in router.config.items(INSTANCE) if i.default or i.get("name") == "default"), None)
     out = ["frr defaults traditional", f"hostname {router.spec.name}", "log stdout warnings", "!"]
-    prefix_lists, distribute = _filters(router)
+    prefix_lists, maps = _filters(router)
     out += prefix_lists
     for item in enabled(router.config.items(INTERFACE)):
         name = item.get("interface")
@@ -105,10 +106,13 @@ def translate(router: Router) -> str:
             router.spec.name, f"{INSTANCE} redistribute-connected", redistribute, "not in FRR"
         )
     if redistribute in METRIC_TYPE:
-        out.append(f" redistribute connected metric-type {METRIC_TYPE[redistribute]}")
+        line = f" redistribute connected metric-type {METRIC_TYPE[redistribute]}"
+        out.append(line + (f" route-map {maps['ospf-out']}" if "ospf-out" in maps else ""))
     for item in networks:
         out.append(f" network {item.get('network')} area {_area_id(router, value(item, NETWORK, 'area'))}")
     out += [f" {t}" for t in THROTTLES]
-    out += distribute
-    out += ["!", "bfd", "!", ""]
+    out.append("!")
+    if "ospf-in" in maps:
+        out += [f"ip protocol ospf route-map {maps['ospf-in']}", "!"]
+    out += ["bfd", "!", ""]
     return "\n".join(out)

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..fabric import wan_interface
 from ..fabric.common import enabled, host
 from ..router import Router
-from . import frr, strongswan
+from . import frr, state, strongswan
 from .namespaces import NetnsError, Registry, cleanup, require_root, run
 
 CHARON, FRR_DIR = "/usr/lib/ipsec/charon", "/usr/lib/frr"
@@ -61,6 +61,7 @@ class Node:
     def build_links(self) -> None:
         """WAN veth into the underlay, bridges for addressed interfaces, VXLAN per EoIP; addresses."""
         wan = linux_name(wan_interface(self.router))
+        run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], ns=self.ns)  # a router forwards
         peer = f"u{self.index}"
         run(
             ["ip", "link", "add", wan, "type", "veth", "peer", "name", peer, "netns", self.lab.underlay],
@@ -159,6 +160,12 @@ class Node:
             conf.write_text(text)
             run(["vtysh", "--vty_socket", d, "-f", str(conf)], ns=self.ns, check=False)
 
+    def read_state(self) -> None:
+        """Fill the router's dynamic items from what charon and ospfd report now."""
+        sas = state.parse_list_sas(self.swanctl("--list-sas"))
+        neighbors = state.parse_ospf_neighbors(self.vtysh("show ip ospf neighbor json"))
+        state.fill(self.router, sas, neighbors)
+
     def stop_frr(self) -> None:
         for daemon in FRR_DAEMONS:
             pidfile = self.frr_dir / f"{daemon}.pid"
@@ -220,6 +227,11 @@ class NetnsLab:
         node.sync_links()
         node.load_charon()
         node.start_frr()
+
+    def refresh(self) -> None:
+        """Every router's dynamic items from its daemons (called before the lab answers a print)."""
+        for node in self.nodes.values():
+            node.read_state()
 
     def down(self) -> list[str]:
         return cleanup(self.state_dir)
