@@ -41,6 +41,14 @@ class DeviceError(Exception):
         super().__init__(f"{host}: `{self.command}` failed: {error}")
 
 
+def _refused(exc: BaseException | None) -> bool:
+    """Connection refused, directly or inside paramiko's NoValidConnectionsError (one error per address)."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, dict):
+        return any(isinstance(e, ConnectionRefusedError) for e in errors.values())
+    return isinstance(exc, ConnectionRefusedError)
+
+
 def describe(exc: BaseException) -> str:
     """An exception as words an operator acts on (no stack trace, no secrets)."""
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
@@ -54,6 +62,8 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, ReadTimeout):
         return "the router stopped answering mid-command (read timeout); safe mode undoes an open change"
     if isinstance(exc, NetmikoTimeoutException):
+        if _refused(exc.__context__):  # netmiko re-raises paramiko's socket errors as a timeout
+            return "could not connect: connection refused (SSH service down or wrong port)"
         return "could not connect: TCP connection timed out (router down or unreachable)"
     if isinstance(exc, ConnectionRefusedError):
         return "could not connect: connection refused (SSH service down or wrong port)"
@@ -73,19 +83,33 @@ class Device:
 
     def send(self, command: str) -> str:
         """Run one command; raise DeviceError when RouterOS answers with an error line."""
-        output: str = self.connection.send_command(
-            command,
-            expect_string=PROMPT,
-            read_timeout=self.read_timeout,
-            strip_prompt=True,
-            strip_command=True,
-            cmd_verify=True,
-        )
+        try:
+            output: str = self.connection.send_command(
+                command,
+                expect_string=PROMPT,
+                read_timeout=self.read_timeout,
+                strip_prompt=True,
+                strip_command=True,
+                cmd_verify=True,
+            )
+        except Exception as exc:
+            if self._dropped():  # a closed channel reads as silence: say what really happened
+                raise EOFError("the SSH session dropped") from exc
+            raise
         output = _strip_echo(output, command)
         error = detect_error(output)
         if error is not None:
             raise DeviceError(self.host, command, error.text)
         return output
+
+    def _dropped(self) -> bool:
+        """True when the SSH channel or transport under this session is gone."""
+        try:
+            channel = self.connection.remote_conn
+            transport = channel.get_transport()
+            return bool(channel.closed or transport is None or not transport.is_active())
+        except Exception:
+            return False
 
     def enter_safe_mode(self) -> None:
         self.connection.write_channel(CTRL_X)

@@ -305,7 +305,9 @@ class Rollout:
 
 def _failure(result: AggregatedResult, host: str) -> str:
     multi = result[host]
-    failed = next((r for r in multi if r.failed), multi[0])
+    # the innermost failure: the parent task's exception is only NornirSubTaskError
+    failed = next((r for r in reversed(multi) if r.failed and r.exception), None)
+    failed = failed or next((r for r in multi if r.failed), multi[0])
     return scrub(describe(failed.exception) if failed.exception else str(failed.result))
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from nornir.core.task import Result, Task
 
-from ikefleet.device import DeviceError
+from ikefleet.device import DeviceError, describe
 from ikefleet.redact import scrub
 from ikefleet.verify.gather import COMMANDS, HostState, batch_command, parse_sections, split_sections
 
@@ -32,5 +32,5 @@ def gather(task: Task) -> Result:
         state = parse_sections(task.host.name, raw)
         state.read_at = datetime.now(UTC)
     except Exception as exc:  # unreachable, refused, bad password, timeout: "could not check"
-        state = HostState(task.host.name, error=scrub(f"{type(exc).__name__}: {exc}".strip()))
+        state = HostState(task.host.name, error=scrub(describe(exc)))  # operator words, no stack
     return Result(host=task.host, result=state)

@@ -1,0 +1,157 @@
+"""Router SSH host keys pinned per data directory: trust on first use, refuse a changed key.
+
+The pins live in `<config dir>/.ikefleet/known_hosts` (OpenSSH format, `[host]:port` for non-22 ports), so
+netmiko can enforce them on the real session with `ssh_strict=True, alt_host_keys=True,
+alt_key_file=<that file>` (see `netmiko_options`). `check` fetches the key the router offers before any
+login: the first contact pins it and says so; a different key later is refused with the fix in the message,
+unless the operator passes `--accept-new-hostkeys` for an intentional change (router replaced, reinstalled).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paramiko
+
+_LOCK = threading.Lock()  # Nornir runs hosts in threads; one writer of the file at a time
+
+
+class HostKeyChanged(Exception):
+    """The router offers a key different from the pinned one: possibly a man in the middle."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What `check` did: 'known' (matched), 'pinned' (first contact) or 'replaced' (accepted change)."""
+
+    host: str
+    action: str
+    fingerprint: str
+
+    def message(self) -> str:
+        if self.action == "pinned":
+            return f"{self.host}: first contact, host key {self.fingerprint} trusted and pinned"
+        if self.action == "replaced":
+            return f"{self.host}: host key changed to {self.fingerprint}, accepted (--accept-new-hostkeys)"
+        return f"{self.host}: host key {self.fingerprint} matches the pinned key"
+
+
+def known_hosts_path(config_path: str | Path) -> Path:
+    """The pin file of the data directory that holds config.yaml."""
+    return Path(config_path).resolve().parent / ".ikefleet" / "known_hosts"
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's SHA256 fingerprint form (what `ssh-keygen -lf` prints)."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def entry_name(host: str, port: int) -> str:
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def offered_key(host: str, port: int, timeout: float = 10.0, sock: Any = None) -> paramiko.PKey:
+    """The host key the SSH server presents (key exchange only, no authentication)."""
+    sock = sock or socket.create_connection((host, port), timeout=timeout)
+    transport = paramiko.Transport(sock)
+    try:
+        transport.start_client(timeout=timeout)
+        return transport.get_remote_server_key()
+    finally:
+        transport.close()
+
+
+def _load(path: Path) -> paramiko.HostKeys:
+    keys = paramiko.HostKeys()
+    if path.exists():
+        keys.load(str(path))
+    return keys
+
+
+def _save(keys: paramiko.HostKeys, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    keys.save(str(tmp))
+    tmp.replace(path)
+
+
+def check_key(
+    name: str, host: str, port: int, key: paramiko.PKey, known_hosts: Path, accept_new: bool = False
+) -> Pin:
+    """Compare `key` with the pin for host:port; pin on first use; raise HostKeyChanged on a mismatch."""
+    entry = entry_name(host, port)
+    with _LOCK:
+        keys = _load(known_hosts)
+        pinned = keys.lookup(entry)
+        if pinned is not None and key.get_name() in pinned and pinned[key.get_name()] == key:
+            return Pin(name, "known", fingerprint(key))
+        if pinned and not accept_new:
+            old = next(iter(pinned.values()))
+            raise HostKeyChanged(
+                f"{name}: host key changed ({host}:{port} offers {fingerprint(key)}, pinned "
+                f"{fingerprint(old)}); refusing to connect. If the router was replaced or reinstalled on "
+                f"purpose, run again with --accept-new-hostkeys (or delete its line from {known_hosts})"
+            )
+        if pinned:
+            del keys[entry]
+        keys.add(entry, key.get_name(), key)
+        _save(keys, known_hosts)
+        return Pin(name, "replaced" if pinned else "pinned", fingerprint(key))
+
+
+def check(
+    name: str, host: str, port: int, known_hosts: Path, accept_new: bool = False, timeout: float = 10.0
+) -> Pin:
+    """Fetch the router's offered key and check it against the pins (see `check_key`)."""
+    return check_key(name, host, port, offered_key(host, port, timeout), known_hosts, accept_new)
+
+
+def netmiko_options(known_hosts: Path) -> dict[str, Any]:
+    """netmiko connection extras that make the session itself refuse any key not pinned in `known_hosts`."""
+    return {
+        "ssh_strict": True,
+        "system_host_keys": False,
+        "alt_host_keys": True,
+        "alt_key_file": str(known_hosts),
+    }
+
+
+DATA_KEY = "ikefleet_hostkeys"  # in the Nornir inventory defaults: where the pins are, accept changes or not
+
+
+def enable(nornir: Any, config_path: str | Path, accept_new: bool = False) -> None:
+    """Make every connection of this Nornir object check and enforce the pins of config.yaml's directory.
+
+    Not applied when an ssh_config is in use: the pre-check connects directly, which a ProxyJump /
+    ProxyCommand path does not allow (those sessions keep netmiko's defaults).
+    """
+    from nornir.core.inventory import ConnectionOptions
+
+    if getattr(nornir.config.ssh, "config_file", None) and Path(nornir.config.ssh.config_file).is_file():
+        return
+    known = known_hosts_path(config_path)
+    defaults = nornir.inventory.defaults
+    defaults.data[DATA_KEY] = {"file": str(known), "accept_new": accept_new}
+    current = defaults.connection_options.get("netmiko") or ConnectionOptions()
+    extras = {**(current.extras or {}), **netmiko_options(known)}
+    defaults.connection_options["netmiko"] = ConnectionOptions(
+        hostname=current.hostname, port=current.port, username=current.username,
+        password=current.password, platform=current.platform, extras=extras,
+    )
+
+
+def precheck(host: Any) -> Pin | None:
+    """Before a Nornir host's first connection: pin or check its key (None when pinning is not enabled)."""
+    settings = host.get(DATA_KEY)
+    if not settings:
+        return None
+    pin = check(host.name, host.hostname, host.port or 22, Path(settings["file"]), settings["accept_new"])
+    host.data["hostkey"] = pin.message()
+    return pin
