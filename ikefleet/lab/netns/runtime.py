@@ -45,6 +45,7 @@ class Node:
         self.dir = lab.state_dir / router.spec.name
         self.run_dir, self.swanctl_dir = self.dir / "run", self.dir / "swanctl"
         self.frr_dir = FRR_BASE / lab.prefix / router.spec.name
+        self.log_offset = 0  # charon.log already turned into /log lines
 
     def vtysh(self, command: str) -> str:
         return run(["vtysh", "--vty_socket", str(self.frr_dir), "-c", command], ns=self.ns)
@@ -133,6 +134,9 @@ class Node:
             if rel.startswith("private/"):
                 path.chmod(0o600)
         (self.swanctl_dir / "swanctl.conf").write_text(charon.swanctl)
+        # A changed configuration renegotiates, as RouterOS does: drop the running IKE SAs first.
+        for sa in state.parse_list_sas(self.swanctl("--list-sas")):
+            self.swanctl("--terminate", "--ike", sa.connection, "--force", "--timeout", "2")
         self.swanctl("--load-all", "--clear")
 
     def start_frr(self) -> None:
@@ -165,6 +169,11 @@ class Node:
         sas = state.parse_list_sas(self.swanctl("--list-sas"))
         neighbors = state.parse_ospf_neighbors(self.vtysh("show ip ospf neighbor json"))
         state.fill(self.router, sas, neighbors)
+        log = self.run_dir / "charon.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        for message in state.ike_failures(text[self.log_offset :]):
+            self.router.log("ipsec,error", message)
+        self.log_offset = len(text)
 
     def stop_frr(self) -> None:
         for daemon in FRR_DAEMONS:

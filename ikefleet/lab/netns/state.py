@@ -104,6 +104,33 @@ def parse_ospf_neighbors(text: str) -> list[dict[str, str]]:
     return out
 
 
+# charon log line -> the RouterOS /log message (the fabric's wording, `ikefleet.lab.fabric.ike.LOG`)
+FAILURES = (
+    (re.compile(r"received NO_PROPOSAL_CHOSEN notify"), "{remote} received notify: NO_PROPOSAL_CHOSEN"),
+    (
+        re.compile(r"no acceptable proposal found|received proposals .* no acceptable"),
+        "no suitable proposal found",
+    ),
+    (re.compile(r"received AUTHENTICATION_FAILED notify"), "{remote} received notify: AUTHENTICATION_FAILED"),
+)
+_REMOTE = re.compile(r"(?:to|from) (\d+\.\d+\.\d+\.\d+)\[")
+
+
+def ike_failures(log: str) -> list[str]:
+    """RouterOS `ipsec,error` messages for the failures in a stretch of charon's log, each once."""
+    out: list[str] = []
+    remote = ""
+    for line in log.splitlines():
+        if m := _REMOTE.search(line):
+            remote = m[1]
+        for pattern, message in FAILURES:
+            if pattern.search(line):
+                text = message.format(remote=remote)
+                if text not in out:
+                    out.append(text)
+    return out
+
+
 def fill(router: Router, sas: list[IkeSa], neighbors: list[dict[str, str]]) -> None:
     """Replace the router's dynamic items with what the daemons report (RouterOS layout, fabric flags)."""
     clear_dynamic(router)

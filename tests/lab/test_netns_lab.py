@@ -1,0 +1,136 @@
+"""The netns backend for real (root, strongSwan and FRR installed): a hub and 3 branches from the seed's
+configuration. Module-scoped: built once, torn down even when a test fails; the destructive tests run last
+and each touches its own branch."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ikefleet.lab.netns import namespaces
+from ikefleet.lab.netns.runtime import CHARON, NetnsLab
+
+from .test_fabric_seed import Lab, build
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not Path(CHARON).exists() or shutil.which("vtysh") is None,
+    reason="needs root, strongSwan and FRR (.ci/run installs them)",
+)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> bool:
+    """Poll until `condition` holds; the deadline only bounds the wait, nothing asserts on time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, NetnsLab]]:
+    tmp = Path(tmp_path_factory.mktemp("netns"))
+    seed = build(tmp, 3)
+    netns = NetnsLab(seed.routers, tmp / "state", prefix=f"ikt{os.getpid() % 100000}")
+    try:
+        netns.up()
+        yield seed, netns
+    finally:
+        netns.down()
+
+
+def full_neighbors(netns: NetnsLab, name: str) -> set[str]:
+    netns.refresh()
+    router = netns.nodes[name].router
+    return {i.get("interface") for i in router.config.items("/routing ospf neighbor") if i.get("state") == "Full"}
+
+
+def ping(netns: NetnsLab, name: str, source: str, target: str) -> subprocess.CompletedProcess[str]:
+    args = ["ip", "netns", "exec", netns.nodes[name].ns, "ping", "-c", "3", "-i", "0.2", "-W", "1"]
+    return subprocess.run([*args, "-I", source, target], capture_output=True, text=True)
+
+
+def test_every_branch_establishes_ike_and_ospf_with_the_hub(lab: tuple[Lab, NetnsLab]) -> None:
+    seed, netns = lab
+    assert wait_for(lambda: len(full_neighbors(netns, "R1")) == 3)
+    hub = seed.hub
+    peers = hub.config.items("/ip ipsec active-peers")
+    assert sorted(p.get("dynamic-address") for p in peers) == ["10.0.0.2", "10.0.0.3", "10.0.0.4"]
+    assert all(p.status["responder"] == "yes" for p in peers)
+    sas = hub.config.items("/ip ipsec installed-sa")
+    assert len(sas) == 6 and {sa.get("enc-algorithm") for sa in sas} == {"aes-cbc"}
+    for branch in seed.branches:
+        (peer,) = branch.config.items("/ip ipsec active-peers")
+        assert peer.get("remote-address") == "203.0.113.1" and peer.get("id") == "CN=server"
+
+
+def test_lan_to_lan_goes_through_the_hub_inside_esp_in_udp(lab: tuple[Lab, NetnsLab]) -> None:
+    _, netns = lab
+    assert wait_for(lambda: ping(netns, "R2", "192.168.2.1", "192.168.4.1").returncode == 0)
+    dump = subprocess.Popen(
+        ["ip", "netns", "exec", netns.underlay, "tcpdump", "-i", "underlay", "-nn", "-l", "-c", "20", "ip"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        time.sleep(1)  # tcpdump attaches
+        result = ping(netns, "R2", "192.168.2.1", "192.168.4.1")
+    finally:
+        out, _ = dump.communicate(timeout=20) if dump.poll() is not None else (None, None)
+        if out is None:
+            dump.terminate()
+            out, _ = dump.communicate()
+    assert result.returncode == 0 and "ttl=63" in result.stdout  # one router (the hub) in between
+    lines = [line for line in out.splitlines() if " IP " in line]
+    assert lines, "tcpdump saw no IP traffic on the underlay"
+    assert all(".4500 > " in line and "UDP-encap" in line for line in lines), "\n".join(lines)
+
+
+def test_a_cut_wan_loses_that_branch_only(lab: tuple[Lab, NetnsLab]) -> None:
+    _, netns = lab
+    assert wait_for(lambda: len(full_neighbors(netns, "R1")) == 3)
+    before = full_neighbors(netns, "R1")
+    namespaces.run(["ip", "link", "set", "ether1", "down"], ns=netns.nodes["R3"].ns)
+    # BFD (300 ms x 3) withdraws the adjacency; OSPF's own dead interval alone would take 40 s.
+    assert wait_for(lambda: len(full_neighbors(netns, "R1")) == 2, timeout=5)
+    assert full_neighbors(netns, "R1") == before - {"EoIP-R3"}
+    assert len(full_neighbors(netns, "R2")) == 1 and len(full_neighbors(netns, "R4")) == 1
+
+
+def test_a_proposal_mismatch_fails_ike_and_logs_why(lab: tuple[Lab, NetnsLab]) -> None:
+    seed, netns = lab
+    branch = seed.branches[2]  # R4
+    for proposal in branch.config.items("/ip ipsec proposal"):
+        proposal.values["enc-algorithms"] = "aes-128-cbc"
+    netns.apply(branch)
+
+    def failed() -> bool:
+        netns.refresh()
+        return any("NO_PROPOSAL_CHOSEN" in message for _, _, message in branch.logs)
+
+    assert wait_for(failed, timeout=15)
+    assert not branch.config.items("/ip ipsec installed-sa")
+    assert "EoIP-R4" not in full_neighbors(netns, "R1")
+
+
+def test_down_leaves_no_namespace_or_daemon(tmp_path: Path) -> None:
+    seed = build(tmp_path, 1)
+    prefix = f"ikd{os.getpid() % 100000}"
+    netns = NetnsLab(seed.routers, tmp_path / "state", prefix=prefix)
+    netns.up()
+    pids = [int(p.read_text().split()[0]) for p in (tmp_path / "state").rglob("charon.pid")]
+    assert pids
+    removed = netns.down()
+    assert sorted(removed) == sorted([f"{prefix}u", f"{prefix}0", f"{prefix}1"])
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert prefix not in listed
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+    assert not (Path("/run/ikefleet-netns") / prefix).exists()

@@ -1,0 +1,92 @@
+"""The netns backend's translators on the seed's configuration: what charon and FRR get, and what is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ikefleet.lab.netns import Untranslatable, frr, strongswan
+
+from .test_fabric_seed import Lab, build
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    return build(Path(tmp_path_factory.mktemp("netns-seed")), 2)
+
+
+def test_hub_answers_each_branch_with_its_pinned_certificate_and_pool(seed: Lab) -> None:
+    charon = strongswan.translate(seed.hub)
+    assert len(charon.connections) == 2
+    assert 'id = "CN=client"' in charon.swanctl and 'id = "CN=client3"' in charon.swanctl
+    assert "client { addrs = 10.0.0.2/32 }" in charon.swanctl
+    assert "client3 { addrs = 10.0.0.3/32 }" in charon.swanctl
+    assert "start_action = none" in charon.swanctl and "remote_addrs" not in charon.swanctl
+    assert "private/server.pem" in charon.files and "x509ca/ca.pem" in charon.files
+    assert not any(name.startswith("private/client") for name in charon.files)
+
+
+def test_branch_initiates_and_asks_for_an_inner_address(seed: Lab) -> None:
+    charon = strongswan.translate(seed.branches[0])
+    assert "remote_addrs = 203.0.113.1" in charon.swanctl and "vips = 0.0.0.0" in charon.swanctl
+    assert "start_action = start" in charon.swanctl and "remote_ts = 10.0.0.1/32" in charon.swanctl
+    assert "encap = yes" in charon.swanctl
+    key = seed.branches[0].config.find("/certificate", name="client")
+    assert charon.files["private/client.pem"] == next(key).private["key"]
+
+
+def test_proposals_follow_profile_and_proposal(seed: Lab) -> None:
+    router = seed.branches[0]
+    profile = next(router.config.find("/ip ipsec profile", name="SHA256"))
+    proposal = next(i for i in router.config.items("/ip ipsec proposal") if i.get("pfs-group"))
+    ike = strongswan.ike_proposals(router, profile)
+    esp = strongswan.esp_proposals(router, proposal)
+    enc, hash_, dh = profile.get("enc-algorithm"), profile.get("hash-algorithm"), profile.get("dh-group")
+    assert ike == f"{enc.replace('-', '')}-{hash_}-{dh}"
+    assert esp.endswith(proposal.get("pfs-group")) and proposal.get("auth-algorithms") in esp
+
+
+def test_an_algorithm_strongswan_lacks_is_refused_by_name(tmp_path: Path) -> None:
+    lab = build(tmp_path, 1)
+    profile = next(lab.branches[0].config.find("/ip ipsec profile", name="SHA256"))
+    profile.values["enc-algorithm"] = "blowfish"
+    with pytest.raises(Untranslatable) as err:
+        strongswan.translate(lab.branches[0])
+    assert err.value.setting == "/ip ipsec profile enc-algorithm" and "blowfish" in str(err.value)
+
+
+def test_ospf_config_keeps_router_id_networks_bfd_and_filters(seed: Lab) -> None:
+    text = frr.translate(seed.branches[0])
+    inst = next(i for i in seed.branches[0].config.items("/routing ospf instance"))
+    assert f"ospf router-id {inst.get('router-id')}" in text
+    for net in seed.branches[0].config.items("/routing ospf network"):
+        assert f"network {net.get('network')} area 0.0.0.0" in text
+    assert "interface EoIP-Tunnel\n ip ospf network point-to-point\n ip ospf bfd" in text
+    assert "route-map ospf-out" in text and "ip protocol ospf route-map ospf-in" in text
+
+
+def test_filter_prefix_lengths_become_prefix_list_ranges(tmp_path: Path) -> None:
+    lab = build(tmp_path, 1)
+    router = lab.branches[0]
+    router.config.items("/routing filter").clear()
+    router.config.add("/routing filter", {"chain": "ospf-out", "prefix": "10.0.0.0/8", "prefix-length": "8-24"})
+    router.config.add("/routing filter", {"chain": "ospf-in", "prefix": "10.1.0.0/16", "action": "discard"})
+    text = frr.translate(router)
+    assert "ip prefix-list ospf-out seq 5 permit 10.0.0.0/8 le 24" in text
+    assert "ip prefix-list ospf-in seq 5 deny 10.1.0.0/16\n" in text
+
+
+@pytest.mark.parametrize(
+    ("values", "setting"),
+    [
+        ({"chain": "bgp-in", "action": "accept"}, "/routing filter chain"),
+        ({"chain": "ospf-out", "action": "accept", "set-distance": "5"}, "/routing filter set-distance"),
+    ],
+)
+def test_filters_frr_cannot_reproduce_are_refused(tmp_path: Path, values: dict[str, str], setting: str) -> None:
+    lab = build(tmp_path, 1)
+    lab.branches[0].config.add("/routing filter", values)
+    with pytest.raises(Untranslatable) as err:
+        frr.translate(lab.branches[0])
+    assert err.value.setting == setting
