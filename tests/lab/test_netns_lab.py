@@ -49,7 +49,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, NetnsLa
 def full_neighbors(netns: NetnsLab, name: str) -> set[str]:
     netns.refresh()
     router = netns.nodes[name].router
-    return {i.get("interface") for i in router.config.items("/routing ospf neighbor") if i.get("state") == "Full"}
+    return {
+        i.get("interface") for i in router.config.items("/routing ospf neighbor") if i.get("state") == "Full"
+    }
 
 
 def ping(netns: NetnsLab, name: str, source: str, target: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""The netns backend's translators on the seed's configuration: what charon and FRR get, and what is refused."""
+"""The netns translators on the seed configuration: what charon and FRR get, and what is refused."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def test_filter_prefix_lengths_become_prefix_list_ranges(tmp_path: Path) -> None
     lab = build(tmp_path, 1)
     router = lab.branches[0]
     router.config.items("/routing filter").clear()
-    router.config.add("/routing filter", {"chain": "ospf-out", "prefix": "10.0.0.0/8", "prefix-length": "8-24"})
+    router.config.add(
+        "/routing filter", {"chain": "ospf-out", "prefix": "10.0.0.0/8", "prefix-length": "8-24"}
+    )
     router.config.add("/routing filter", {"chain": "ospf-in", "prefix": "10.1.0.0/16", "action": "discard"})
     text = frr.translate(router)
     assert "ip prefix-list ospf-out seq 5 permit 10.0.0.0/8 le 24" in text
@@ -84,7 +86,9 @@ def test_filter_prefix_lengths_become_prefix_list_ranges(tmp_path: Path) -> None
         ({"chain": "ospf-out", "action": "accept", "set-distance": "5"}, "/routing filter set-distance"),
     ],
 )
-def test_filters_frr_cannot_reproduce_are_refused(tmp_path: Path, values: dict[str, str], setting: str) -> None:
+def test_filters_frr_cannot_reproduce_are_refused(
+    tmp_path: Path, values: dict[str, str], setting: str
+) -> None:
     lab = build(tmp_path, 1)
     lab.branches[0].config.add("/routing filter", values)
     with pytest.raises(Untranslatable) as err:
