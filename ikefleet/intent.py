@@ -74,9 +74,22 @@ def ntp_settings(servers: tuple[str, ...]) -> dict[str, str]:
     return settings
 
 
+def ros_major(version: str | None) -> int:
+    """The RouterOS major version of an inventory `ros_version` ("7.16.1" -> 7); 6 when unknown."""
+    if not version:
+        return 6
+    return int(str(version).split(".")[0])
+
+
+def host_major(fleet: Fleet, host: str) -> int:
+    """The RouterOS major version `host` runs, by its inventory `ros_version` (6 when not given)."""
+    return ros_major(fleet.site(host).ros_version)
+
+
 def render_host(fleet: Fleet, plan: Plan, host: str) -> str:
-    """The full script `host` should run (KeyError for an unknown host)."""
+    """The full script `host` should run (KeyError for an unknown host); v7 hosts get `templates/v7/`."""
     site = fleet.site(host)
+    folder = "v7/" if ros_major(site.ros_version) >= 7 else ""
     context: dict[str, Any] = {
         "fleet": fleet,
         "plan": plan,
@@ -94,7 +107,7 @@ def render_host(fleet: Fleet, plan: Plan, host: str) -> str:
         context["branch"] = branch
         context["certificate_names"] = [plan.hub.ca_certificate, plan.hub.server_certificate,
                                         branch.client_certificate]
-    return environment().get_template(template).render(context)
+    return environment().get_template(folder + template).render(context)
 
 
 @dataclass(frozen=True)
@@ -158,18 +171,20 @@ def lines_to_config(lines: list[ScriptLine], major: int = 6) -> Config:
 
 def intended_config(fleet: Fleet, plan: Plan, host: str) -> Config:
     """The host's intended configuration as a `Config` (see `lines_to_config`)."""
-    return lines_to_config(intended_lines(fleet, plan, host))
+    return lines_to_config(intended_lines(fleet, plan, host), host_major(fleet, host))
 
 
 __all__ = [
     "OWNER",
     "UNMARKED_MENUS",
     "ScriptLine",
+    "host_major",
     "intended_config",
     "intended_lines",
     "lines_to_config",
     "parse_script",
     "render_host",
     "ros_args",
+    "ros_major",
     "ros_value",
 ]

@@ -8,6 +8,7 @@ The file layout and field names are documented in docs/inventory.md.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,12 @@ INITIATOR_GROUP = "initiators"
 PLATFORM = "mikrotik_routeros"
 CREDENTIAL_FIELDS = ("username", "password")
 MIN_VERSION = (6, 43)  # /ip ipsec profile and identity appeared in 6.43; v7 menus differ
+MIN_V7 = (7, 11)  # v7 templates: interface-template use-bfd (7.10) and /routing bfd configuration (7.11)
+
+
+def _supported_version(major_minor: tuple[int, ...]) -> bool:
+    return MIN_VERSION <= major_minor < (7, 0) or major_minor >= MIN_V7
+
 # A branch's name becomes a hub mode-config name: it must not be one RouterOS already has.
 RESERVED_NAMES = {"request-only": "the factory /ip ipsec mode-config", "default": "factory items' name"}
 SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$")
@@ -312,10 +319,10 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         checker.fail("port", f"bad port {port!r}", "set port to an integer 1..65535")
     version = values.get("ros_version")
-    if version is not None and not MIN_VERSION <= tuple(int(p) for p in version.split("."))[:2] < (7, 0):
-        checker.fail("ros_version", f"RouterOS {version} is not supported (templates are RouterOS 6.49; "
-                     "profiles and identities need 6.43+)",
-                     "run RouterOS 6.43..6.49 on this router, or correct ros_version")
+    if version is not None and not _supported_version(tuple(int(p) for p in version.split("."))[:2]):
+        checker.fail("ros_version", f"RouterOS {version} is not supported (templates: RouterOS 6.49 and 7; "
+                     "profiles and identities need 6.43+, v7 OSPF use-bfd and /routing bfd need 7.11+)",
+                     "run RouterOS 6.43..6.49 or 7.11+ on this router, or correct ros_version")
     if host.platform != PLATFORM:
         checker.fail("platform", f"is {host.platform!r}", f"set platform: {PLATFORM}")
     if len(problems) > before:
@@ -416,9 +423,14 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     """
     from nornir import InitNornir
 
+    from ikefleet import hostkeys
     from ikefleet.secrets import apply_credentials, load_secrets
 
     config = read_config(config_path)
     nornir = InitNornir(config_file=str(config.path), **{**nornir_options(config), **kwargs})
     apply_credentials(nornir, load_secrets(secrets_file or config.secrets_file))
+    # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.hostkeys); --accept-new-hostkeys
+    # sets IKEFLEET_ACCEPT_NEW_HOSTKEYS=1 for intentional key changes
+    accept_new = os.environ.get("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "") not in ("", "0")
+    hostkeys.enable(nornir, config.path, accept_new=accept_new)
     return nornir

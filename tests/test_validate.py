@@ -260,9 +260,9 @@ def test_bad_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "R2", "port", "70000")
 
 
-def test_unsupported_routeros_major(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    hosts = {"R1": hub(), "R2": branch(1, ros_version="7.16.1")}
-    assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "R2", "ros_version", "7.16.1", "6.49")
+def test_v7_before_bfd_configuration_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hosts = {"R1": hub(), "R2": branch(1, ros_version="7.10.2")}
+    assert_reported(write_inventory(tmp_path, hosts=hosts), capsys, "R2", "ros_version", "7.10.2", "7.11")
 
 
 def test_point_to_point_wan_is_accepted(tmp_path: Path) -> None:
