@@ -113,7 +113,7 @@ FAILURES = (
     ),
     (re.compile(r"received AUTHENTICATION_FAILED notify"), "{remote} received notify: AUTHENTICATION_FAILED"),
 )
-_REMOTE = re.compile(r"(?:to|from) (\d+\.\d+\.\d+\.\d+)\[")
+_PACKET = re.compile(r"(?P<dir>sending|received) packet: from (?P<src>[\d.]+)\[\d+\] to (?P<dst>[\d.]+)\[")
 
 
 def ike_failures(log: str) -> list[str]:
@@ -121,8 +121,8 @@ def ike_failures(log: str) -> list[str]:
     out: list[str] = []
     remote = ""
     for line in log.splitlines():
-        if m := _REMOTE.search(line):
-            remote = m[1]
+        if m := _PACKET.search(line):
+            remote = m["dst"] if m["dir"] == "sending" else m["src"]
         for pattern, message in FAILURES:
             if pattern.search(line):
                 text = message.format(remote=remote)
