@@ -4,6 +4,7 @@ and each touches its own branch."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -54,6 +55,11 @@ def full_neighbors(netns: NetnsLab, name: str) -> set[str]:
     }
 
 
+def bfd_up(netns: NetnsLab, name: str) -> int:
+    peers = json.loads(netns.nodes[name].vtysh("show bfd peers json") or "[]")
+    return sum(1 for p in peers if p.get("status") == "up")
+
+
 def ping(netns: NetnsLab, name: str, source: str, target: str) -> subprocess.CompletedProcess[str]:
     args = ["ip", "netns", "exec", netns.nodes[name].ns, "ping", "-c", "3", "-i", "0.2", "-W", "1"]
     return subprocess.run([*args, "-I", source, target], capture_output=True, text=True)
@@ -99,6 +105,7 @@ def test_lan_to_lan_goes_through_the_hub_inside_esp_in_udp(lab: tuple[Lab, Netns
 def test_a_cut_wan_loses_that_branch_only(lab: tuple[Lab, NetnsLab]) -> None:
     _, netns = lab
     assert wait_for(lambda: len(full_neighbors(netns, "R1")) == 3)
+    assert wait_for(lambda: bfd_up(netns, "R1") == 3)
     before = full_neighbors(netns, "R1")
     namespaces.run(["ip", "link", "set", "ether1", "down"], ns=netns.nodes["R3"].ns)
     # BFD (300 ms x 3) withdraws the adjacency; OSPF's own dead interval alone would take 40 s.

@@ -214,7 +214,7 @@ def strongswan_conf(run_dir: str) -> str:
         f"    vici {{ socket = unix://{run_dir}/charon.vici }}\n"
         "  }\n"
         "  filelog {\n"
-        f"    log {{ path = {run_dir}/charon.log\n default = 1\n ike = 1\n }}\n"
+        f"    log {{\n      path = {run_dir}/charon.log\n      flush_line = yes\n      default = 1\n    }}\n"
         "  }\n"
         "}\n"
     )
