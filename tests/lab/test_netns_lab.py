@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ikefleet.lab.netns import namespaces
+from ikefleet.lab.netns import Untranslatable, namespaces
 from ikefleet.lab.netns.runtime import CHARON, NetnsLab
 
 from .test_fabric_seed import Lab, build
@@ -143,3 +143,28 @@ def test_down_leaves_no_namespace_or_daemon(tmp_path: Path) -> None:
     assert prefix not in listed
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
     assert not (Path("/run/ikefleet-netns") / prefix).exists()
+
+
+def test_an_untranslatable_setting_stops_up_and_leaves_nothing(tmp_path: Path) -> None:
+    seed = build(tmp_path, 1)
+    profile = next(seed.branches[0].config.find("/ip ipsec profile", name="SHA256"))
+    profile.values["dh-group"] = "modp9999"
+    prefix = f"iku{os.getpid() % 100000}"
+    netns = NetnsLab(seed.routers, tmp_path / "state", prefix=prefix)
+    with pytest.raises(Untranslatable) as err:
+        netns.up()
+    assert err.value.setting == "/ip ipsec profile dh-group" and err.value.router == "R2"
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert prefix not in listed
+    assert not (Path("/run/ikefleet-netns") / prefix).exists()
+
+
+def test_cleanup_from_the_record_alone_after_a_lost_process(tmp_path: Path) -> None:
+    """A crashed lab leaves only its record: a fresh `cleanup` (what `lab down` runs) removes everything."""
+    seed = build(tmp_path, 1)
+    prefix = f"ikc{os.getpid() % 100000}"
+    NetnsLab(seed.routers, tmp_path / "state", prefix=prefix).up()  # the object is dropped: no down()
+    assert prefix in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    removed = namespaces.cleanup(tmp_path / "state")
+    assert len(removed) == 3
+    assert prefix not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
