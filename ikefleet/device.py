@@ -53,8 +53,12 @@ def describe(exc: BaseException) -> str:
     """An exception as words an operator acts on (no stack trace, no secrets)."""
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 
+    from ikefleet.hostkeys import HostKeyChanged
+
     if isinstance(exc, DeviceError):
         return exc.error
+    if isinstance(exc, HostKeyChanged):
+        return str(exc)
     if isinstance(exc, NetmikoAuthenticationException):
         return (
             "authentication failed: wrong username or password (check the secrets file / IKEFLEET_PASSWORD)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,4 +155,6 @@ def precheck(host: Any) -> Pin | None:
         return None
     pin = check(host.name, host.hostname, host.port or 22, Path(settings["file"]), settings["accept_new"])
     host.data["hostkey"] = pin.message()
+    if pin.action != "known":  # trust on first use / an accepted change is said, on stderr
+        print(f"ikefleet: {pin.message()}", file=sys.stderr, flush=True)
     return pin

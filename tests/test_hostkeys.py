@@ -101,3 +101,56 @@ def test_offered_key_is_the_labs_key(lab: Lab) -> None:
     spec = lab.spec("hub")
     stored = paramiko.Ed25519Key.from_private_key_file(str(lab.directory / "ssh_host_ed25519_key"))
     assert offered_key(spec.host, spec.port) == stored
+
+
+def test_rollout_pins_then_refuses_a_changed_key_then_accepts_on_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests_support import fast_keys
+
+    from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+
+    with Lab.start(tmp_path / "lab", branches=2, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        config = lab.directory / "config.yaml"
+        known = known_hosts_path(config)
+        lab.settle()
+        first = Rollout(RolloutOptions(config=config, gate_timeout_s=30.0, limit=("hub", "br1"))).run()
+        assert not first.failed
+        pinned = known.read_text()
+        assert all(entry_name(lab.spec(n).host, lab.spec(n).port) in pinned for n in ("hub", "br1"))
+        spec = lab.spec("br2")  # br2 "was replaced by an impostor": its pin differs from what it offers
+        check_key("br2", spec.host, spec.port, other_key(), known)
+        lab.settle()
+        refused = Rollout(RolloutOptions(config=config, gate_timeout_s=30.0)).run()
+        assert refused.failed == ["br2"]
+        assert "host key changed" in refused.hosts["br2"].error
+        assert "--accept-new-hostkeys" in refused.hosts["br2"].error
+        assert lab.routers["br2"].config.items("/ip ipsec peer") == []  # never logged in, nothing pushed
+        monkeypatch.setenv("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "1")
+        lab.settle()
+        accepted = Rollout(RolloutOptions(config=config, gate_timeout_s=30.0)).run()
+        assert not accepted.failed, {h: o.error for h, o in accepted.hosts.items() if o.error}
+        monkeypatch.delenv("IKEFLEET_ACCEPT_NEW_HOSTKEYS")
+        assert check("br2", spec.host, spec.port, known).action == "known"
+
+
+def test_cli_says_first_contact_and_takes_the_accept_flag(
+    lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from ikefleet.cli import main
+
+    data = tmp_path / "data"
+    shutil.copytree(lab.directory, data, ignore=shutil.ignore_patterns(".ikefleet", "*.sock"))
+    monkeypatch.delenv("IKEFLEET_ACCEPT_NEW_HOSTKEYS", raising=False)
+    main(["verify", "-c", str(data / "config.yaml"), "--no-history", "--format", "json"])
+    err = capsys.readouterr().err
+    assert "first contact" in err and "pinned" in err
+    main(["verify", "-c", str(data / "config.yaml"), "--no-history", "--format", "json"])
+    assert "first contact" not in capsys.readouterr().err
+    main(["verify", "-c", str(data / "config.yaml"), "--no-history", "--accept-new-hostkeys"])
+    import os
+
+    assert os.environ.pop("IKEFLEET_ACCEPT_NEW_HOSTKEYS") == "1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 # Each module defines `register(subparsers) -> None`; the parser it adds sets `func(args) -> int`.
@@ -18,6 +19,8 @@ SUBCOMMANDS = [
     "ikefleet.cli.parse",
     "ikefleet.cli.verify",
 ]
+# Subcommands that connect to routers: they take --accept-new-hostkeys (ikefleet.hostkeys).
+HOSTKEY_COMMANDS = ("rollout", "verify", "compliance", "certs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
         importlib.import_module(name).register(subparsers)
+    for command in HOSTKEY_COMMANDS:
+        if command in subparsers.choices:
+            subparsers.choices[command].add_argument(
+                "--accept-new-hostkeys", action="store_true",
+                help="a router's SSH host key changed on purpose (replaced/reinstalled): pin the new key",
+            )
     return parser
 
 
@@ -42,6 +51,8 @@ def quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
     args = build_parser().parse_args(argv)
+    if getattr(args, "accept_new_hostkeys", False):  # read by inventory.init_nornir (ikefleet.hostkeys)
+        os.environ["IKEFLEET_ACCEPT_NEW_HOSTKEYS"] = "1"
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
