@@ -104,3 +104,13 @@ def test_charon_log_failures_become_routeros_messages() -> None:
     )
     assert state.ike_failures(log) == ["203.0.113.1 received notify: NO_PROPOSAL_CHOSEN"]
     assert state.ike_failures("09[IKE] IKE_SA server-0[1] established\n") == []
+
+
+def test_fill_leaves_other_dynamic_items_alone(tmp_path: Path) -> None:
+    hub = build(tmp_path, 1).hub
+    route = hub.config.add(
+        "/ip route", {"dst-address": "192.168.9.0/24", "gateway": "172.16.0.2"}, dynamic=True
+    )
+    state.fill(hub, state.parse_list_sas(HUB_SAS), [])
+    state.fill(hub, state.parse_list_sas(HUB_SAS), [])
+    assert route in hub.config.items("/ip route") and len(hub.config.items("/ip ipsec active-peers")) == 1

@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass, field
 
 from ..fabric.ike import sa_algorithms
-from ..fabric.items import ACTIVE_PEERS, INSTALLED_SA, OSPF_NEIGHBOR, add, clear_dynamic
+from ..fabric.items import ACTIVE_PEERS, INSTALLED_SA, OSPF_NEIGHBOR, add
 from ..router import Router
+
+OWNED = (ACTIVE_PEERS, INSTALLED_SA, OSPF_NEIGHBOR)  # the paths `fill` writes
 
 # strongSwan's names -> RouterOS proposal names (installed-sa shows these, via sa_algorithms)
 ENCRYPTION = {"AES_CBC": "aes-{size}-cbc", "AES_CTR": "aes-{size}-ctr", "AES_GCM_16": "aes-{size}-gcm"}
@@ -132,8 +134,11 @@ def ike_failures(log: str) -> list[str]:
 
 
 def fill(router: Router, sas: list[IkeSa], neighbors: list[dict[str, str]]) -> None:
-    """Replace the router's dynamic items with what the daemons report (RouterOS layout, fabric flags)."""
-    clear_dynamic(router)
+    """Replace the router's dynamic active-peers, installed-sa and OSPF neighbour items with what the daemons
+    report (RouterOS layout, fabric flags); other dynamic items (routes, addresses) are left alone."""
+    for path in OWNED:
+        items = router.config.items(path)
+        items[:] = [i for i in items if not i.dynamic]
     for sa in sas:
         if sa.state != "ESTABLISHED":
             continue
