@@ -122,7 +122,11 @@ class Router:
 
     def save(self) -> None:
         tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"spec": asdict(self.spec), "config": self.config.to_json()}))
+        # owner-only: the spec holds the router's login password (like a real router's user database)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps({"spec": asdict(self.spec), "config": self.config.to_json()}))
+        os.chmod(tmp, 0o600)
         os.replace(tmp, self.config_path)
 
     def load(self) -> bool:
