@@ -15,7 +15,16 @@ from ikefleet.lab import control
 from ikefleet.lab.manager import DEFAULT_VERSION, FAULTS
 
 START_TIMEOUT_S = 60.0
-VERSIONS = {"6": DEFAULT_VERSION}
+VERSIONS = {"6": DEFAULT_VERSION, "7": "7.16.1"}
+
+
+def ros_versions(text: str) -> str:
+    """`--ros 7` or a mix `--ros 7,6` (hub on the first, branches in turn) -> the lab's version list."""
+    try:
+        return ",".join(VERSIONS[part.strip()] for part in text.split(","))
+    except KeyError:
+        known = ", ".join(sorted(VERSIONS))
+        raise argparse.ArgumentTypeError(f"RouterOS major versions are {known}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     up = sub.add_parser("up", help="start a hub and N branches in the background")
     up.add_argument("--branches", type=int, default=None, help="number of branches (default 3, or as before)")
-    up.add_argument("--ros", choices=sorted(VERSIONS), default="6", help="RouterOS major version")
+    up.add_argument("--ros", type=ros_versions, default="6",
+                    help="RouterOS major: 6, 7, or a mix like 7,6 (hub on the first, branches in turn)")
     _dir(up)
     up.set_defaults(func=cmd_up)
 
@@ -62,7 +72,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         pass
     directory.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "ikefleet.lab.manager", "serve", str(directory),
-           "--version", VERSIONS[args.ros]]
+           "--version", args.ros]
     if args.branches is not None:
         cmd += ["--branches", str(args.branches)]
     with open(directory / "lab.log", "ab") as logfile:

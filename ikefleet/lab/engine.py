@@ -133,6 +133,28 @@ def _pick(word: str, names: tuple[str, ...] | list[str]) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+def _slash_words(tokens: list[Token]) -> list[Token]:
+    """v7 writes menu paths with slashes (`/routing/ospf/instance/print`, `/ip/ address/ print`): the
+    leading slash-carrying words become one word per level, as the v6 space-separated form."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].word
+        if word is None or ("/" not in word[1:] and not (i == 0 and word.startswith("/"))):
+            break
+        col = tokens[i].col
+        lead = "/" if word.startswith("/") else ""
+        parts = [p for p in word.split("/") if p]
+        if lead and not parts:
+            out.append(tokens[i])
+        for n, part in enumerate(parts):
+            text = (lead if n == 0 else "") + part
+            out.append(Token(col=col, value=Value(kind="word", col=col, parts=(text,))))
+            col += len(text) + 1
+        i += 1
+    return out + tokens[i:] if out else tokens
+
+
 def join_path(path: str, child: str) -> str:
     return f"/{child}" if path == "/" else f"{path} {child}"
 
@@ -214,6 +236,8 @@ class Session:
         first = tokens[0].word
         if first is not None and first.startswith(":"):
             return self._script(first, tokens, cwd, local)
+        if self.schema.major >= 7:
+            tokens = _slash_words(tokens)
         path, i = cwd, 0
         command_word: str | None = None
         while i < len(tokens):
@@ -905,21 +929,23 @@ class Session:
     def _export(self, path: str, tokens: list[Token], local: dict[str, str]) -> str:
         words: set[str] = set()
         file_name = ""
+        # v7 hides secrets unless `show-sensitive`; v6 shows them unless `hide-sensitive` (and has no
+        # show-sensitive).
+        known = sorted(EXPORT_WORDS | ({"show-sensitive"} if self.schema.major >= 7 else set()))
         for token in tokens:
             if token.name == "file" and token.op == "=":
                 file_name = str(self._value(token.value, path, local))
-            elif token.word is not None and _pick(token.word, sorted(EXPORT_WORDS)):
-                words.add(_pick(token.word, sorted(EXPORT_WORDS)) or "")
+            elif token.word is not None and _pick(token.word, known):
+                words.add(_pick(token.word, known) or "")
             else:
                 raise _col_err("expected end of command", token.col)
-        if "show-sensitive" in words:
-            raise _col_err("expected end of command", tokens[0].col)
+        hide = "hide-sensitive" in words or (self.schema.major >= 7 and "show-sensitive" not in words)
         prefix = "" if path == "/" else path
         paths = [
             p for p in self.schema.export_order if p == path or p.startswith(prefix + " ") or path == "/"
         ]
         sections = [
-            (p, self.export_lines(p, verbose="verbose" in words, hide="hide-sensitive" in words))
+            (p, self.export_lines(p, verbose="verbose" in words, hide=hide))
             for p in paths
         ]
         r = self.router

@@ -109,6 +109,12 @@ class LabPlan:
             ports={},
         )
 
+    def router_version(self, index: int) -> str:
+        """`version` may list several ("7.16.1,6.49.2", a mixed fleet): router `index` takes them in turn,
+        so the hub runs the first and the branches alternate."""
+        versions = [v.strip() for v in self.version.split(",") if v.strip()]
+        return versions[index % len(versions)]
+
     def specs(self) -> list[RouterSpec]:
         ports = self.ports or {}
         return [
@@ -121,7 +127,7 @@ class LabPlan:
                 password=self.password,
                 wan_address=wan_address(i),
                 lan_prefix=lan_prefix(i),
-                version=self.version,
+                version=self.router_version(i),
                 model=self.model,
             )
             for i in range(self.branches + 1)

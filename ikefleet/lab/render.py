@@ -165,8 +165,9 @@ def _flag_cells(groups: Sequence[str], active: str) -> str:
     return "".join(next((c for c in group if c in active), " ") for group in groups)
 
 
-def _legend(menu: MenuLike, lay: Layout, width: int) -> list[str]:
-    """`Flags: X - disabled, D - dynamic ` wrapped between legend units, each line ending in a space."""
+def _legend(menu: MenuLike, lay: Layout, width: int, version: int = 6) -> list[str]:
+    """`Flags: X - disabled, D - dynamic ` wrapped between legend units, each line ending in a space.
+    v7 separates the units (flag columns) with `;` (`Flags: X - disabled, I - inactive; D - dynamic`)."""
     if not menu.flags:
         return []
     names = {f.letter: f.name for f in menu.flags}
@@ -180,7 +181,8 @@ def _legend(menu: MenuLike, lay: Layout, width: int) -> list[str]:
     line = "Flags: "
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1
-        text = ", ".join(f"{letter} - {names[letter]}" for letter in piece) + (" " if last else ", ")
+        glue = "; " if version >= 7 else ", "
+        text = ", ".join(f"{letter} - {names[letter]}" for letter in piece) + (" " if last else glue)
         if line.strip() and line != "Flags: " and len(line) + len(text) > width - 1:
             lines.append(line)
             line = ""
@@ -256,7 +258,7 @@ def _compose(head: str, columns: Sequence[Column], widths: Sequence[int], cells:
     return line
 
 
-def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int) -> list[str]:
+def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, version: int = 6) -> list[str]:
     groups = _flag_groups(menu, lay)
     digits = _digits(rows)
     head_len = len(_prefix(0, groups, "", digits))
@@ -266,7 +268,8 @@ def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int) -> list
         for c, w in zip(lay.columns, widths, strict=True)
     ]
     lines = [
-        *_legend(menu, lay, width),
+        *_legend(menu, lay, width, version),
+        *(["Columns: " + ", ".join(c.header for c in lay.columns)] if version >= 7 else []),
         _compose("#".rjust(digits).ljust(head_len), lay.columns, widths, headers),
     ]
     for row in rows:
@@ -301,7 +304,9 @@ def _wrap_pairs(head: str, indent: int, pairs: Iterable[str], width: int) -> lis
     return lines
 
 
-def _items(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, detail: bool) -> list[str]:
+def _items(
+    menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, detail: bool, version: int = 6
+) -> list[str]:
     """Items as wrapped key=value words. Detail leaves a blank line after every item; plain print does
     when some item takes more than one line (unless the layout says `blank: false`)."""
     groups = _flag_groups(menu, lay)
@@ -318,7 +323,7 @@ def _items(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, detail:
         block.extend(_wrap_pairs(head, indent, pairs, width))
         blocks.append(block)
     blank = detail or (lay.blank and any(len(b) > 1 for b in blocks))
-    lines = _legend(menu, lay, width)
+    lines = _legend(menu, lay, width, version)
     for block in blocks:
         lines.extend(block)
         if blank:
@@ -335,8 +340,8 @@ def print_table(menu: MenuLike, rows: Sequence[Row], *, width: int = 80, version
     if menu.path == "/log":
         return "\n".join(_log_lines(rows))
     if lay.columns:
-        return "\n".join(_table(menu, lay, rows, width))
-    return "\n".join(_items(menu, lay, rows, width, detail=False))
+        return "\n".join(_table(menu, lay, rows, width, version))
+    return "\n".join(_items(menu, lay, rows, width, detail=False, version=version))
 
 
 def _log_lines(rows: Sequence[Row]) -> list[str]:
@@ -347,7 +352,7 @@ def _log_lines(rows: Sequence[Row]) -> list[str]:
 
 def print_detail(menu: MenuLike, rows: Sequence[Row], *, width: int = 80, version: int = 6) -> str:
     """`print detail`: every item as wrapped key=value words, a blank line after each."""
-    return "\n".join(_items(menu, layout(menu.path), rows, width, detail=True))
+    return "\n".join(_items(menu, layout(menu.path), rows, width, detail=True, version=version))
 
 
 def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str:
