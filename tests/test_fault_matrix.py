@@ -41,6 +41,7 @@ ROLLOUT_CASES = {
         "fail-command", "/ip ipsec peer add", "br1", ("failure: out of memory",), "failure: out of memory"
     ),
     "hub-unreachable": Case("refuse", None, "hub", ("refused",)),
+    "wan-cut": Case("wan-down", None, "br1", ("tunnel not up",)),
 }
 
 VERIFY_CASES = {
@@ -70,7 +71,8 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, d
 
 def rollout(lab: Lab, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
     lab.settle()
-    return run_cli(["rollout", "-c", str(lab.directory / "config.yaml"), "--json"], capsys)
+    config = str(lab.directory / "config.yaml")
+    return run_cli(["rollout", "-c", config, "--json", "--gate-timeout", "15"], capsys)
 
 
 def verify(lab: Lab, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
