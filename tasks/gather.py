@@ -7,8 +7,16 @@ from datetime import UTC, datetime
 from nornir.core.task import Result, Task
 
 from ikefleet.device import DeviceError, describe
+from ikefleet.intent import ros_major
 from ikefleet.redact import scrub
-from ikefleet.verify.gather import COMMANDS, HostState, batch_command, parse_sections, split_sections
+from ikefleet.verify.gather import (
+    COMMANDS,
+    HostState,
+    batch_command,
+    commands,
+    parse_sections,
+    split_sections,
+)
 
 from .device import device
 
@@ -18,13 +26,14 @@ def gather(task: Task) -> Result:
     A host that cannot be reached or logged into gives a HostState with `error` (never an exception)."""
     try:
         dev = device(task)
+        major = ros_major((getattr(task.host, "data", None) or {}).get("ros_version"))
         try:
-            raw = split_sections(dev.send(batch_command()))
+            raw = split_sections(dev.send(batch_command(major=major)))
             if set(raw) != set(COMMANDS):
                 raise DeviceError(task.host.name, "batch", "incomplete reply")
         except DeviceError:
             raw = {}
-            for name, command in COMMANDS.items():
+            for name, command in commands(major).items():
                 try:
                     raw[name] = dev.send(command)
                 except DeviceError as exc:

@@ -270,11 +270,18 @@ def eoip_tunnel(ctx: Context, host: str) -> list[Finding]:
     return [_eoip(ctx.state(host), t.branch_interface, t.tunnel_id, t.branch_ipsec, t.hub_ipsec, "")]
 
 
-def _neighbour(state: HostState, router_id: str, interface: str, subject: str) -> Finding:
+def _on_tunnel(neighbour: dict[str, Any], interface: str, address: str) -> bool:
+    """v6 names the neighbour's interface; v7 does not, so its address (the far tunnel end) maps it."""
+    if neighbour.get("interface"):
+        return neighbour.get("interface") == interface
+    return bool(address) and str(neighbour.get("address", "")).split("%")[0] == address
+
+
+def _neighbour(state: HostState, router_id: str, interface: str, subject: str, address: str = "") -> Finding:
     facts: dict[str, Any] = {"interface": interface, "state": ""}
     expected = f"{router_id} Full on {interface}"
     found = [n for n in state.get("ospf_neighbor") if n.get("router_id") == router_id]
-    full = [n for n in found if n.get("state") == "Full" and n.get("interface") == interface]
+    full = [n for n in found if n.get("state") == "Full" and _on_tunnel(n, interface, address)]
     if full:
         return Finding("pass", expected, "Full", subject=subject, facts=facts, metrics={"ospf_full": 1.0})
     states = [str(n.get("state")) for n in found]
@@ -289,7 +296,7 @@ def _neighbour(state: HostState, router_id: str, interface: str, subject: str) -
 @check("ospf.neighbor", "ospf_neighbor")
 def ospf_neighbor(ctx: Context, host: str) -> list[Finding]:
     t = _tunnel(ctx, host)
-    return [_neighbour(ctx.state(host), t.hub_router_id, t.branch_interface, "")]
+    return [_neighbour(ctx.state(host), t.hub_router_id, t.branch_interface, "", t.hub_eoip)]
 
 
 @check("bfd.neighbor", "bfd")
@@ -513,7 +520,7 @@ def hub_eoip(ctx: Context, host: str) -> list[Finding]:
 @check("hub.ospf", "ospf_neighbor")
 def hub_ospf(ctx: Context, host: str) -> list[Finding]:
     return [
-        _neighbour(ctx.state(host), t.branch_router_id, t.hub_interface, t.branch)
+        _neighbour(ctx.state(host), t.branch_router_id, t.hub_interface, t.branch, t.branch_eoip)
         for t in ctx.expected.tunnels.values()
     ]
 

@@ -35,6 +35,15 @@ COMMANDS: dict[str, str] = {
     "config": "/export terse hide-sensitive",
 }
 
+# RouterOS 7 names some of the same state differently (BFD sessions replaced `/routing bfd neighbor`).
+V7_COMMANDS: dict[str, str] = {"bfd": "/routing bfd session print detail without-paging"}
+
+
+def commands(major: int = 6) -> dict[str, str]:
+    """section -> command for a RouterOS `major` router."""
+    return {**COMMANDS, **V7_COMMANDS} if major >= 7 else COMMANDS
+
+
 MARKER = "<<ikefleet:{}>>"
 _MARKER_RE = re.compile(r"^<<ikefleet:([a-z_]+)>>\s*$", re.MULTILINE)
 
@@ -70,10 +79,11 @@ PARSERS: dict[str, Callable[[str], list[Any]]] = {
 }
 
 
-def batch_command(sections: list[str] | None = None) -> str:
+def batch_command(sections: list[str] | None = None, major: int = 6) -> str:
     """One console line reading every section: `:put "<<ikefleet:x>>"; <command>; ...`."""
     names = sections or list(COMMANDS)
-    return "; ".join(f':put "{MARKER.format(n)}"; {COMMANDS[n]}' for n in names)
+    table = commands(major)
+    return "; ".join(f':put "{MARKER.format(n)}"; {table[n]}' for n in names)
 
 
 def split_sections(output: str) -> dict[str, str]:

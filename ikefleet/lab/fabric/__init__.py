@@ -87,7 +87,7 @@ def local_update(router: Router) -> None:
     dynamic `/routing ospf interface` entries, so a pasted `add copy-from=[find where interface=X]` finds
     the entry the line before created. The fabric registers it as a listener of every router it sees."""
     mem = memory(router)
-    if not router.config.items(OSPF_INTERFACE) and not router.config.items(ospf.NETWORK):
+    if not router.config.items(OSPF_INTERFACE) and not ospf.v6_view(router).items(ospf.NETWORK):
         return
     running = mem.ospf[2] if mem.ospf else {}
     own = [

@@ -16,6 +16,7 @@ ACTIVE_PEERS, INSTALLED_SA = "/ip ipsec active-peers", "/ip ipsec installed-sa"
 POLICY, ADDRESS, ROUTE = "/ip ipsec policy", "/ip address", "/ip route"
 OSPF_NEIGHBOR, OSPF_INTERFACE = "/routing ospf neighbor", "/routing ospf interface"
 BFD = "/routing bfd neighbor"
+BFD_V7 = "/routing bfd session"  # v7's name for the same state
 INTERFACE_MENUS = ("/interface", "/interface ethernet", "/interface bridge", "/interface eoip")
 DYNAMIC_IDS = 1 << 24  # ids of computed items start above any configuration's ids
 
@@ -29,6 +30,7 @@ FLAG_FIELDS = {
     ROUTE: {"A": "active", "C": "connect", "S": "static", "o": "ospf"},
     OSPF_INTERFACE: {"I": "inactive", "P": "passive"},
     BFD: {"U": "up"},
+    BFD_V7: {"U": "up"},
 }
 
 

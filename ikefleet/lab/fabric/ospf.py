@@ -17,6 +17,7 @@ from ikefleet.routeros.config import Item
 from ..router import Router
 from .common import enabled, network, number, parse_duration, value
 from .eoip import End
+from .v7 import v6_view
 
 INSTANCE, NETWORK, AREA = "/routing ospf instance", "/routing ospf network", "/routing ospf area"
 INTERFACE, FILTER = "/routing ospf interface", "/routing filter"
@@ -108,12 +109,12 @@ class Domain:
 
 
 def instance(router: Router) -> Item | None:
-    items = enabled(router.config.items(INSTANCE))
+    items = enabled(v6_view(router).items(INSTANCE))
     return next((i for i in items if i.get("name") in ("default", "")), items[0] if items else None)
 
 
 def area_id(router: Router, name: str) -> str:
-    for item in enabled(router.config.items(AREA)):
+    for item in enabled(v6_view(router).items(AREA)):
         if item.get("name") == name:
             return value(item, AREA, "area-id")
     return "0.0.0.0" if name == "backbone" else name
@@ -149,7 +150,7 @@ def filter_accepts(router: Router, chain: str, prefix: ipaddress.IPv4Network, de
     """
     if depth > 16:
         return None
-    for rule in enabled(router.config.items(FILTER)):
+    for rule in enabled(v6_view(router).items(FILTER)):
         if rule.get("chain") != chain or not _rule_matches(rule, prefix):
             continue
         action = value(rule, FILTER, "action")
@@ -185,10 +186,10 @@ def speaker(
         return None
     networks = [
         (net, area_id(router, value(n, NETWORK, "area")))
-        for n in enabled(router.config.items(NETWORK))
+        for n in enabled(v6_view(router).items(NETWORK))
         if (net := network(n.get("network"))) is not None
     ]
-    static = {i.get("interface"): i for i in enabled(router.config.items(INTERFACE)) if not i.dynamic}
+    static = {i.get("interface"): i for i in enabled(v6_view(router).items(INTERFACE)) if not i.dynamic}
     own = addresses.get(router.name, [])
     rid = value(inst, INSTANCE, "router-id")
     if rid in ("", "0.0.0.0"):

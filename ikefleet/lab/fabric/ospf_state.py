@@ -7,7 +7,7 @@ from datetime import datetime
 from ..router import Router
 from . import ospf
 from .common import memory
-from .items import BFD, OSPF_INTERFACE, OSPF_NEIGHBOR, add, set_flags
+from .items import BFD, BFD_V7, OSPF_INTERFACE, OSPF_NEIGHBOR, add, set_flags
 
 
 def interfaces(router: Router, speaker: ospf.Speaker) -> None:
@@ -71,6 +71,13 @@ def write(router: Router, speaker: ospf.Speaker, now: datetime, seen: set[str]) 
                 "packets-rx": "0",
                 "packets-tx": "0",
             }
+            if router.major_version >= 7:  # v7: /routing bfd session, the far end as remote-address
+                values = {"remote-address": nb.address, "interface": nb.iface.name, "vrf": "main",
+                          "state": nb.bfd, "state-changes": values["state-changes"], "uptime": "0s",
+                          "multihop": "no", "desired-tx-interval": "200ms", "required-min-rx": "200ms",
+                          "multiplier": "5", "hold-time": "1s", "packets-rx": "0", "packets-tx": "0"}
+                add(router, BFD_V7, values, "U" if nb.bfd == "up" else "", bfd_session)
+                continue
             add(router, BFD, values, "U" if nb.bfd == "up" else "", bfd_session)
 
 
