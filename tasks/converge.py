@@ -17,6 +17,7 @@ from nornir.core.task import Result, Task
 
 from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError
 from ikefleet.diff import Remediation, remediate, restore
+from ikefleet.intent import ros_major
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.schema import load_schema
@@ -71,9 +72,11 @@ def converge(
     run: RunDir | None = None,
     dry_run: bool = False,
     backup_password: str | None = None,
-    major: int = 6,
+    major: int | None = None,
 ) -> Result:
     host = task.host.name
+    if major is None:  # the host's RouterOS major, from the inventory's ros_version (v6 when not given)
+        major = ros_major((getattr(task.host, "data", None) or {}).get("ros_version"))
     dev = device(task)
     before_text, before = read_config(dev)
     remediation = plan_changes(before, intended_script, major)
