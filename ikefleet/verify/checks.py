@@ -430,7 +430,9 @@ def config_drift(ctx: Context, host: str) -> list[Finding]:
     intended = ctx.expected.intended.get(host)
     if current is None or intended is None:
         return [Finding("error", "intended configuration", "no configuration read")]
-    changes = remediate(current, intended, load_schema(6)).changes
+    # The intended script is in the host's dialect: v7 scripts carry interface-templates.
+    major = 7 if intended.menus.get("/routing ospf interface-template") else 6
+    changes = remediate(current, intended, load_schema(major)).changes
     if not changes:
         return [Finding("pass", "no difference", "no difference")]
     items: dict[tuple[str, str], list[Any]] = {}
