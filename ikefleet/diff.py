@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ikefleet.routeros.config import Config, Item
+from ikefleet.routeros.quoting import quote, quoted
 from ikefleet.routeros.schema import ValueProblem, normalize_value
 from ikefleet.routeros.script import NUMBER
 
@@ -84,23 +85,9 @@ SECRET_NAMES = frozenset(
 )
 # Item attributes carried as command arguments next to the values.
 _ATTRS = ("comment", "disabled")
-_BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/,@+")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # `find where` literals RouterOS reads as typed values; everything else is quoted, since a bare `16-32`
 # is arithmetic and a bare `500,4500` an array in a RouterOS expression.
 _LITERAL = re.compile(r"^(yes|no|\d+|\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?)$")
-
-
-def quote(value: str) -> str:
-    """A value as RouterOS export writes it: bare when safe, else "..." with escapes."""
-    if value and all(c in _BARE for c in value):
-        return value
-    return quoted(value)
-
-
-def quoted(value: str) -> str:
-    """Always "..." with RouterOS escapes (strings in `find where` expressions)."""
-    return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
 
 
 @dataclass(frozen=True)

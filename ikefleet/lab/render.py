@@ -18,10 +18,8 @@ from typing import Any, Protocol
 
 from ruamel.yaml import YAML
 
-# Characters that let a value stand unquoted in export/terse (anything else forces "...").
-# `!` too: negated matchers export bare (defconf: `in-interface-list=!LAN`).
-_BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/,@+!")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+from ikefleet.routeros.quoting import quote, quoted
+
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
@@ -128,22 +126,11 @@ def columns(path: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------- values
 
 
-def quote(value: str) -> str:
-    """A value as export and terse write it: bare when it is safe, else "..." with RouterOS escapes."""
-    if value and all(c in _BARE for c in value):
-        return value
-    return _quoted(value)
-
-
-def _quoted(value: str) -> str:
-    return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
-
-
 def _print_value(menu: MenuLike, lay: Layout, name: str, value: str) -> str:
     """A value as print/detail write it: strings in quotes, everything else (even with spaces) bare."""
     fld = menu.fields.get(name) if menu.fields else None
     if value == "" or name in lay.quoted or (fld is not None and getattr(fld, "type", "") == "name"):
-        return _quoted(value)
+        return quoted(value)
     return value
 
 

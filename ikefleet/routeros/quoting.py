@@ -1,0 +1,19 @@
+"""RouterOS value quoting, as `/export` writes values and as commands must spell them."""
+
+from __future__ import annotations
+
+# Characters that let a value stand bare; `!` too: negated matchers export bare (`in-interface-list=!LAN`).
+BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/,@+!")
+ESCAPES = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def quote(value: str) -> str:
+    """Bare when safe, else "..." with RouterOS escapes."""
+    if value and all(c in BARE for c in value):
+        return value
+    return quoted(value)
+
+
+def quoted(value: str) -> str:
+    """Always "..." with RouterOS escapes."""
+    return '"' + "".join(ESCAPES.get(c, c) for c in value) + '"'
