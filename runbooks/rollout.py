@@ -30,6 +30,7 @@ from ikefleet.tasks import pki
 from ikefleet.tasks.converge import Outcome, converge
 from ikefleet.tasks.device import device
 from ikefleet.tasks.state import TunnelState, tunnel_state
+from ikefleet.tasks.version import detect_version, detected, with_versions
 from ikefleet.waves import Amount, over_budget, plan_waves
 
 
@@ -64,7 +65,8 @@ class Summary:
             "stopped": self.stopped,
             "waves": self.waves,
             "hosts": {
-                h: {"status": o.status, "commands": o.commands, "error": o.error, "changes": o.changes}
+                h: {"status": o.status, "commands": o.commands, "error": o.error, "changes": o.changes,
+                    "warnings": o.warnings}
                 for h, o in self.hosts.items()
             },
         }
@@ -122,6 +124,8 @@ class Rollout:
         summary.hosts[outcome.host] = outcome
         run.append_result(outcome.to_json())
         self.progress(f"{outcome.host}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
+        for warning in outcome.warnings:
+            self.progress(f"warning: {warning}")
 
     def _run(self, nr: Nornir, run: RunDir) -> Summary:
         opts = self.options
@@ -207,7 +211,11 @@ class Rollout:
                     return Outcome(h.name, "failed", error=_failure(res, h.name))
                 if step is pki.ensure_clients:
                     self.fingerprints = res[h.name][0].result
-        script = render_host(self.fleet, self.plan, h.name)
+        found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
+        if found[h.name].failed:
+            return Outcome(h.name, "failed", error=_failure(found, h.name))
+        version = found[h.name][0].result.version
+        script = render_host(with_versions(self.fleet, {h.name: version}), self.plan, h.name)
         res = hub.run(
             task=converge,
             on_failed=True,
@@ -219,10 +227,11 @@ class Rollout:
         return _outcome(res, h.name)
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir) -> list[Outcome]:
-        """Certificates the wave lacks are exported on the hub one by one (one hub session), then every
-        branch of the wave installs them and converges in parallel."""
+        """Certificates the wave lacks are exported on the hub in one task (one hub session, one SFTP
+        channel), then every branch of the wave installs them and converges in parallel."""
         h = self.plan.hub
         bundles: dict[str, pki.Bundle] = {}
+        wanting: dict[str, str] = {}  # branch -> client certificate to hand over
         failed: list[Outcome] = []
         if not self.options.dry_run:
             installed = nr.filter(F(name__in=wave)).run(task=_installed_fingerprint, plan=self.plan)
@@ -244,24 +253,23 @@ class Rollout:
                     continue
                 if installed[name][0].result == self.fingerprints.get(b.client_certificate):
                     continue
+                wanting[name] = b.client_certificate
+            if wanting:
                 res = hub.run(
-                    task=pki.export_bundle,
+                    task=pki.export_bundles,
                     on_failed=True,
-                    branch=name,
-                    client=b.client_certificate,
+                    clients=wanting,
                     ca=h.ca_certificate,
                     server=h.server_certificate,
                 )
-                if res[h.name].failed:
-                    failed.append(
-                        Outcome(
-                            name,
-                            "failed",
-                            error="exporting its certificate on the hub failed: " + _failure(res, h.name),
-                        )
-                    )
-                else:
-                    bundles[name] = res[h.name][0].result
+                exported = {} if res[h.name].failed else res[h.name][0].result
+                for name in wanting:
+                    got = exported.get(name) or _failure(res, h.name)
+                    if isinstance(got, pki.Bundle):
+                        bundles[name] = got
+                    else:
+                        why = f"exporting its certificate on the hub failed: {got}"
+                        failed.append(Outcome(name, "failed", error=why))
         ok = [n for n in wave if n not in {o.host for o in failed}]
         try:
             result = nr.filter(F(name__in=ok)).run(
@@ -340,7 +348,8 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         if res.failed:
             error = scrub(str(res[0].exception or res[0].result))
             return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=error))
-    script = render_host(rollout.fleet, rollout.plan, name)
+    version = detected(task).version  # the RouterOS the branch runs decides its templates
+    script = render_host(with_versions(rollout.fleet, {name: version}), rollout.plan, name)
     return task.run(
         task=converge,
         intended_script=script,

@@ -15,7 +15,8 @@ from ikefleet import revoked
 from ikefleet.inventory import init_nornir, load_inventory, read_config
 from ikefleet.plan import build_plan
 from ikefleet.tasks.gather import gather
-from ikefleet.verify.engine import Report, evaluate
+from ikefleet.tasks.version import with_versions
+from ikefleet.verify.engine import Report, Result, evaluate
 from ikefleet.verify.expected import expected_state
 from ikefleet.verify.gather import HostState
 from ikefleet.verify.history import History, history_path
@@ -58,7 +59,14 @@ class Verify:
 
     def run(self) -> Report:
         states = self.gather()
-        report = evaluate(expected_state(self.fleet, self.plan, list(states)), states)
+        # Expected state in the dialect each router really runs (its reported version, not the inventory's).
+        fleet = with_versions(self.fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
+        report = evaluate(expected_state(fleet, self.plan, list(states)), states)
+        report.results.extend(
+            Result("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
+                   observed=s.ros_version or "unknown", hint=w)
+            for h, s in states.items() for w in s.warnings
+        )
         if self.options.record:
             self.history.record(report)
         return report

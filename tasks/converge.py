@@ -17,7 +17,6 @@ from nornir.core.task import Result, Task
 
 from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError
 from ikefleet.diff import Remediation, remediate, restore
-from ikefleet.intent import ros_major
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.schema import load_schema
@@ -25,6 +24,7 @@ from ikefleet.routeros.script import parse_script
 from ikefleet.rundir import RunDir
 
 from .device import device, drop
+from .version import detected
 
 READ_CONFIG = "/export terse hide-sensitive"
 
@@ -38,6 +38,7 @@ class Outcome:
     commands: int = 0  # configuration commands sent (0 on a dry run)
     changes: list[str] = field(default_factory=list)
     error: str = ""
+    warnings: list[str] = field(default_factory=list)  # e.g. the inventory's ros_version is wrong
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,8 +76,10 @@ def converge(
     major: int | None = None,
 ) -> Result:
     host = task.host.name
-    if major is None:  # the host's RouterOS major, from the inventory's ros_version (v6 when not given)
-        major = ros_major((getattr(task.host, "data", None) or {}).get("ros_version"))
+    found = detected(task)  # the RouterOS the router runs (read once per run), not the inventory's claim
+    if major is None:
+        major = found.major
+    warnings = [found.warning] if found.warning else []
     dev = device(task)
     before_text, before = read_config(dev)
     remediation = plan_changes(before, intended_script, major)
@@ -84,9 +87,9 @@ def converge(
     if run is not None:
         run.write_text(f"diffs/{host}.diff", "\n".join(changes) + ("\n" if changes else ""))
     if not remediation.commands:
-        return Result(host=task.host, changed=False, result=Outcome(host, "unchanged"))
+        return Result(host=task.host, changed=False, result=Outcome(host, "unchanged", warnings=warnings))
     if dry_run:
-        outcome = Outcome(host, "would-change", 0, changes)
+        outcome = Outcome(host, "would-change", 0, changes, warnings=warnings)
         return Result(host=task.host, changed=True, diff="\n".join(changes), result=outcome)
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -112,13 +115,13 @@ def converge(
         drop(task)
         restore_error = _restore(task, before, major)
         message = scrub(f"{error}" + (f"; restoring failed: {restore_error}" if restore_error else ""))
-        outcome = Outcome(host, "failed", sent[0], changes, message)
+        outcome = Outcome(host, "failed", sent[0], changes, message, warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     return Result(
         host=task.host,
         changed=True,
         diff="\n".join(changes),
-        result=Outcome(host, "changed", sent[0], changes),
+        result=Outcome(host, "changed", sent[0], changes, warnings=warnings),
     )
 
 

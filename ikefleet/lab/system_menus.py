@@ -110,10 +110,13 @@ def resource_values(router: Router, now: datetime) -> dict[str, str]:
     uptime = int((now - router.booted_at).total_seconds()) + router.faults.clock_offset_s
     from .certificates import format_duration
 
+    v7 = router.major_version >= 7
+
     return {
         "uptime": format_duration(max(uptime, 0)),
-        "version": f"{router.spec.version} (long-term)",
-        "build-time": "Aug/31/2022 11:03:15",
+        # v6.49 is the long-term channel; v7 prints the build time in ISO form (v7 capture, 7.14.3).
+        "version": f"{router.spec.version} ({'stable' if v7 else 'long-term'})",
+        "build-time": "2024-10-29 11:33:47" if v7 else "Aug/31/2022 11:03:15",
         "factory-software": "6.44.6",
         "free-memory": "1758.9MiB",
         "total-memory": "2048.0MiB",

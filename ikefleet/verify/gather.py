@@ -79,10 +79,17 @@ PARSERS: dict[str, Callable[[str], list[Any]]] = {
 }
 
 
-def batch_command(sections: list[str] | None = None, major: int = 6) -> str:
-    """One console line reading every section: `:put "<<ikefleet:x>>"; <command>; ...`."""
+# Read first in the batch when the run does not know the host's RouterOS yet (see tasks/version.py).
+VERSION_SECTION, VERSION_COMMAND = "resource", "/system resource print"
+
+
+def batch_command(sections: list[str] | None = None, major: int = 6, version: bool = False) -> str:
+    """One console line reading every section: `:put "<<ikefleet:x>>"; <command>; ...`; with `version`,
+    `/system resource print` first (the running version, in the same round trip)."""
     names = sections or list(COMMANDS)
-    table = commands(major)
+    table = {**({VERSION_SECTION: VERSION_COMMAND} if version else {}), **commands(major)}
+    if version:
+        names = [VERSION_SECTION, *names]
     return "; ".join(f':put "{MARKER.format(n)}"; {table[n]}' for n in names)
 
 
@@ -106,6 +113,8 @@ class HostState:
     problems: dict[str, str] = field(default_factory=dict)
     error: str = ""
     read_at: datetime | None = None  # when the state was read (the reference for the clock check)
+    ros_version: str = ""  # the RouterOS version the router reported ("" when unknown)
+    warnings: list[str] = field(default_factory=list)  # e.g. the inventory's ros_version is wrong
 
     @property
     def reachable(self) -> bool:

@@ -44,7 +44,7 @@ def test_one_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_refused_batch_reads_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     dev = FakeDevice("br2", refuse="routing bfd")
     state = run(monkeypatch, dev)
-    assert len(dev.sent) == 1 + len(COMMANDS)
+    assert len(dev.sent) == 2 + len(COMMANDS)  # the refused batch, the version read, one per command
     assert set(state.problems) == {"bfd"} and "simulated" in state.problems["bfd"]
     assert state.get("eoip")[0]["tunnel_id"] == 2
 

@@ -1,0 +1,124 @@
+"""Which RouterOS a host really runs, read once per run from `/system resource print`.
+
+The inventory's `ros_version` is a claim; the router's own answer decides the dialect (templates, schema,
+gather commands). A disagreement is reported as a warning in the host's result, never silently trusted
+either way. The answer is cached on the Nornir host for the run (`host.data[CACHE]`), so rollout, converge,
+gather and verify pay for one read per host.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from nornir.core.task import Result, Task
+
+from ikefleet.device import Device
+from ikefleet.intent import ros_major
+from ikefleet.inventory import Fleet, Site
+from ikefleet.parsers import parse_resource
+
+from .device import device
+
+READ = "/system resource print"
+CACHE = "_ikefleet_detected_ros"
+_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+@dataclass(frozen=True)
+class Detected:
+    """The running version (`7.16.1`), its major, what the inventory said, and why we may not know."""
+
+    host: str
+    version: str  # as the router reports it, without the channel ("7.16.1"); the inventory's when unread
+    inventory: str | None  # the inventory's ros_version (None: not given)
+    read: bool = True  # False: the router's answer could not be read; the inventory's version is used
+
+    @property
+    def major(self) -> int:
+        return ros_major(self.version)
+
+    @property
+    def warning(self) -> str:
+        """Operator words for a mismatch or an unreadable answer; '' when the inventory is right."""
+        if not self.read:
+            return (f"{self.host}: could not read the RouterOS version from `{READ}`; using the inventory's "
+                    f"ros_version {self.inventory or '6 (not given)'}")
+        if self.inventory is None:
+            return "" if self.major == 6 else (
+                f"{self.host}: runs RouterOS {self.version} but the inventory gives no ros_version "
+                f"(read as 6); using {self.version}: set ros_version: {self.version} in its host data")
+        if ros_major(self.inventory) == self.major:
+            return ""
+        return (f"{self.host}: runs RouterOS {self.version} but the inventory says ros_version "
+                f"{self.inventory}; using {self.version}: correct ros_version in its host data")
+
+
+def running_version(text: str) -> str:
+    """`7.14.3 (stable)` -> `7.14.3`; ValueError when the reply carries no version."""
+    records = parse_resource(text)
+    raw = str(records[0].get("version", "")) if records else ""
+    m = _VERSION.match(raw.strip())
+    if m is None:
+        raise ValueError(f"no version in {READ} output")
+    return m.group(0)
+
+
+def _data(task: Task) -> dict[str, Any]:
+    data = getattr(task.host, "data", None)
+    return data if isinstance(data, dict) else {}
+
+
+def inventory_version(task: Task) -> str | None:
+    value = _data(task).get("ros_version")
+    return str(value) if value else None
+
+
+def cached(task: Task) -> Detected | None:
+    """The version already read in this run, or None."""
+    found = _data(task).get(CACHE)
+    return found if isinstance(found, Detected) else None
+
+
+def remember(task: Task, reply: str | None) -> Detected:
+    """Detected from a `/system resource print` reply (None: no reply), cached on the host. An unreadable
+    reply (garbage, an error) falls back to the inventory's version, with a warning."""
+    inventory = inventory_version(task)
+    try:
+        found = Detected(task.host.name, running_version(reply or ""), inventory)
+    except Exception:  # parse errors of every kind: the inventory's word, said to be unverified
+        found = Detected(task.host.name, inventory or "6", inventory, read=False)
+    data = getattr(task.host, "data", None)
+    if isinstance(data, dict):
+        data[CACHE] = found
+    return found
+
+
+def detected(task: Task, dev: Device | None = None) -> Detected:
+    """The host's Detected version: the cached answer, else one read of `/system resource print`.
+    A router that does not answer it falls back to the inventory, with a warning."""
+    found = cached(task)
+    if found is not None:
+        return found
+    dev = dev or device(task)
+    try:
+        reply: str | None = dev.send(READ)
+    except Exception:  # refused or timed out: the next command says whether the host is gone
+        reply = None
+    return remember(task, reply)
+
+
+def detect_version(task: Task) -> Result:
+    """Nornir task: the host's Detected version (read once per run)."""
+    return Result(host=task.host, result=detected(task))
+
+
+def with_versions(fleet: Fleet, versions: dict[str, str]) -> Fleet:
+    """The fleet as it really runs: each named site's ros_version replaced by its detected version, so
+    templates, intended configuration and expected state follow the routers, not the inventory."""
+
+    def site(s: Site) -> Site:
+        return replace(s, ros_version=versions[s.name]) if s.name in versions else s
+
+    return replace(fleet, hub=site(fleet.hub), branches=tuple(site(b) for b in fleet.branches))
