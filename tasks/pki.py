@@ -10,16 +10,18 @@ from __future__ import annotations
 import secrets as random
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from nornir.core.task import Result, Task
 
-from ikefleet.device import Device
+from ikefleet.device import Device, DeviceError
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.redact import register
-from ikefleet.transfer import transfer
 
 from .device import device
 
@@ -167,51 +169,109 @@ def ensure_clients(
     return Result(host=task.host, changed=bool(issued), result=fingerprints, diff=summary)
 
 
-def export_bundle(task: Task, *, branch: str, client: str, ca: str, server: str) -> Result:
-    """On the hub: export `client` (PKCS#12, random passphrase), the CA and the server certificate, and
-    fetch them to a private temporary directory on the jump host. `Result.result` is the Bundle; the
-    caller installs it on the branch and then discards it.
+@contextmanager
+def file_channel(dev: Device) -> Iterator[Any]:
+    """An SFTP channel on the run's own SSH session to this router. netmiko's SCP logs in again for every
+    file (key exchange and all): a wave of bundles would cost three logins per branch on the hub."""
+    sftp = dev.connection.remote_conn_pre.open_sftp()
+    try:
+        yield sftp
+    finally:
+        sftp.close()
+
+
+def _fetch(sftp: Any, remote: str, local: Path) -> None:
+    sftp.get(remote, str(local))
+    if sftp.stat(remote).st_size != local.stat().st_size:
+        raise OSError(f"get {remote}: size on the router differs after the transfer")
+
+
+def _put(sftp: Any, local: Path, remote: str) -> None:
+    sftp.put(str(local), remote)
+    if sftp.stat(remote).st_size != local.stat().st_size:
+        raise OSError(f"put {remote}: size on the router differs after the transfer")
+
+
+def export_bundles(task: Task, *, clients: dict[str, str], ca: str, server: str) -> Result:
+    """On the hub, for many branches in its one session: the CA and the server certificate are exported
+    once, each branch's certificate as PKCS#12 under its own random passphrase; every file comes to a
+    private temporary directory on the jump host over one SFTP channel and is then removed from the hub.
+
+    `clients` maps branch -> client certificate name. `Result.result` maps branch -> its Bundle, or to
+    the reason its export failed (one branch's failure does not stop the others').
     """
     dev = device(task)
     certs = read_certificates(dev)
-    passphrase = random.token_urlsafe(18)
-    register(passphrase)
     prefix = storage(dev)
-    base = f"{prefix}{EXPORT_PREFIX}{branch}"
-    directory = Path(tempfile.mkdtemp(prefix="ikefleet-pki-"))
-    names = {"client": f"{base}-client", "ca": f"{base}-ca", "server": f"{base}-server"}
-    files = {
-        "client": f"{names['client']}.p12",
-        "ca": f"{names['ca']}.crt",
-        "server": f"{names['server']}.crt",
-    }
+    shared = Path(tempfile.mkdtemp(prefix="ikefleet-pki-"))
+    remote: list[str] = []  # every file written on the hub, removed whatever happens
+    out: dict[str, Bundle | str] = {}
     try:
-        dev.send(
-            f'/certificate export-certificate [find where name="{client}"] type=pkcs12 '
-            f"export-passphrase={passphrase} file-name={names['client']}"
-        )
-        dev.send(f'/certificate export-certificate [find where name="{ca}"] type=pem file-name={names["ca"]}')
-        dev.send(
-            f'/certificate export-certificate [find where name="{server}"] type=pem '
-            f"file-name={names['server']}"
-        )
-        for name in files.values():
-            local = str(directory / Path(name).name)
-            transfer(dev.connection, source=Path(name).name, dest=local, direction="get", storage=prefix)
+        pems: dict[str, Path] = {}
+        for role, cert in (("ca", ca), ("server", server)):
+            name = f"{prefix}{EXPORT_PREFIX}{role}"
+            remote.append(f"{name}.crt")
+            dev.send(f'/certificate export-certificate [find where name="{cert}"] type=pem file-name={name}')
+        exported: dict[str, str] = {}  # branch -> passphrase of its .p12 on the hub
+        for branch, client in clients.items():
+            if client not in certs:
+                out[branch] = f"the hub has no certificate {client}"
+                continue
+            passphrase = random.token_urlsafe(18)
+            register(passphrase)
+            name = f"{prefix}{EXPORT_PREFIX}{branch}-client"
+            remote.append(f"{name}.p12")
+            try:
+                dev.send(
+                    f'/certificate export-certificate [find where name="{client}"] type=pkcs12 '
+                    f"export-passphrase={passphrase} file-name={name}"
+                )
+            except DeviceError as exc:
+                out[branch] = str(exc)
+                continue
+            exported[branch] = passphrase
+        with file_channel(dev) as sftp:
+            for role in ("ca", "server"):
+                pems[role] = shared / f"{role}.crt"
+                _fetch(sftp, f"{prefix}{EXPORT_PREFIX}{role}.crt", pems[role])
+            for branch, passphrase in exported.items():
+                out[branch] = _bundle(sftp, prefix, branch, passphrase, pems, certs[clients[branch]])
+    except BaseException:
+        for bundle in out.values():
+            if isinstance(bundle, Bundle):
+                bundle.discard()
+        raise
+    finally:
+        for name in remote:
+            dev.send(f'/file remove [find where name="{name}"]')
+        shutil.rmtree(shared, ignore_errors=True)
+    return Result(host=task.host, changed=False, result=out)
+
+
+def _bundle(
+    sftp: Any, prefix: str, branch: str, passphrase: str, pems: dict[str, Path], cert: Certificate
+) -> Bundle:
+    """One branch's files in their own private directory (the branch-side names stay per branch)."""
+    directory = Path(tempfile.mkdtemp(prefix="ikefleet-pki-"))
+    base = f"{EXPORT_PREFIX}{branch}"
+    try:
+        client_p12 = directory / f"{base}-client.p12"
+        _fetch(sftp, f"{prefix}{base}-client.p12", client_p12)
+        ca_pem, server_pem = directory / f"{base}-ca.crt", directory / f"{base}-server.crt"
+        shutil.copyfile(pems["ca"], ca_pem)
+        shutil.copyfile(pems["server"], server_pem)
     except Exception:
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    finally:
-        for name in files.values():
-            dev.send(f'/file remove [find where name="{name}"]')
-    bundle = Bundle(
-        directory,
-        directory / Path(files["client"]).name,
-        directory / Path(files["ca"]).name,
-        directory / Path(files["server"]).name,
-        passphrase,
-        certs[client].get("fingerprint", ""),
-    )
+    return Bundle(directory, client_p12, ca_pem, server_pem, passphrase, cert.get("fingerprint", ""))
+
+
+def export_bundle(task: Task, *, branch: str, client: str, ca: str, server: str) -> Result:
+    """`export_bundles` for one branch: `Result.result` is its Bundle (`ikefleet certs renew`)."""
+    res = export_bundles(task, clients={branch: client}, ca=ca, server=server)
+    bundle = res.result[branch]
+    if not isinstance(bundle, Bundle):
+        return Result(host=task.host, failed=True, result=bundle)
     return Result(host=task.host, changed=False, result=bundle)
 
 
@@ -224,28 +284,32 @@ def installed_fingerprint(task: Task, client: str) -> str | None:
 
 
 def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: str) -> Result:
-    """On the branch: import the CA, the hub's server certificate and the branch's own (with key)."""
+    """On the branch: import the CA, the hub's server certificate and the branch's own (with key); the
+    files go up over one SFTP channel of the branch's session."""
     dev = device(task)
     certs = read_certificates(dev)
     prefix = storage(dev)
     try:
-        for local, name, passphrase in (
-            (bundle.ca_pem, ca, ""),
-            (bundle.server_pem, server, ""),
-            (bundle.client_p12, client, bundle.passphrase),
-        ):
-            if name in certs:
-                dev.send(f'/certificate remove [find where name="{name}"]')
-            remote = prefix + local.name
-            transfer(dev.connection, source=str(local), dest=local.name, direction="put", storage=prefix)
-            try:
-                out = dev.send(
-                    f'/certificate import file-name={remote} name={name} passphrase="{passphrase}"'
-                )
-            finally:
-                dev.send(f'/file remove [find where name="{remote}"]')
-            if "decryption-failures: 0" not in out and passphrase:
-                return Result(host=task.host, failed=True, result=f"import of {name} failed: {out.strip()}")
+        with file_channel(dev) as sftp:
+            for local, name, passphrase in (
+                (bundle.ca_pem, ca, ""),
+                (bundle.server_pem, server, ""),
+                (bundle.client_p12, client, bundle.passphrase),
+            ):
+                if name in certs:
+                    dev.send(f'/certificate remove [find where name="{name}"]')
+                remote = prefix + local.name
+                try:
+                    _put(sftp, local, remote)
+                    out = dev.send(
+                        f'/certificate import file-name={remote} name={name} passphrase="{passphrase}"'
+                    )
+                finally:
+                    dev.send(f'/file remove [find where name="{remote}"]')
+                if "decryption-failures: 0" not in out and passphrase:
+                    return Result(
+                        host=task.host, failed=True, result=f"import of {name} failed: {out.strip()}"
+                    )
     finally:
         bundle.discard()
     return Result(host=task.host, changed=True, result=f"installed {client}, {server}, {ca}")
