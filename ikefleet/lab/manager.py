@@ -53,7 +53,11 @@ DEFAULT_USERNAME = "admin"
 
 HUB_WAN = "203.0.113.1/24"
 BRANCH_WAN_NETWORKS = ("198.51.100.0/24", "192.0.2.0/24", "203.0.113.0/24")  # hosts .2-.254 in this order
-MAX_BRANCHES = 253 * len(BRANCH_WAN_NETWORKS)
+# Past the 759 branches the documentation ranges hold, the RFC 2544 benchmarking range 198.18.0.0/15
+# (never routed on the Internet either), cut into /24s used the same way: big labs for bench/run.py.
+BENCHMARK_WAN_RANGE = "198.18.0.0/15"
+DOCUMENTATION_BRANCHES = 253 * len(BRANCH_WAN_NETWORKS)
+MAX_BRANCHES = 10_000  # what one lab process is meant to serve; addresses (WAN, LAN, management) go further
 
 
 def router_name(index: int) -> str:
@@ -71,10 +75,14 @@ def wan_address(index: int) -> str:
     if index == 0:
         return HUB_WAN
     if index > MAX_BRANCHES:
-        raise ValueError(f"at most {MAX_BRANCHES} branches fit the documentation ranges")
+        raise ValueError(f"a lab holds at most {MAX_BRANCHES} branches")
     slot = index - 1
-    net = IPv4Network(BRANCH_WAN_NETWORKS[slot // 253])
-    return f"{net.network_address + slot % 253 + 2}/24"
+    if slot < DOCUMENTATION_BRANCHES:
+        base = IPv4Network(BRANCH_WAN_NETWORKS[slot // 253]).network_address
+    else:  # the benchmarking range's /24s in order: 198.18.0.0/24, 198.18.1.0/24, ...
+        slot -= DOCUMENTATION_BRANCHES
+        base = IPv4Network(BENCHMARK_WAN_RANGE).network_address + (slot // 253) * 256
+    return f"{base + slot % 253 + 2}/24"
 
 
 def lan_prefix(index: int) -> str:

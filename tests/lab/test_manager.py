@@ -22,14 +22,17 @@ from ikefleet.lab.sshd import SessionFactory
 DOC_RANGES = [ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
 
 
-def test_address_plan_is_unique_and_in_documented_ranges() -> None:
+def test_address_plan_is_unique_and_in_reserved_ranges() -> None:
     n = MAX_BRANCHES
     hosts = {management_host(77, i) for i in range(n + 1)}
     wans = [IPv4Interface(wan_address(i)) for i in range(n + 1)]
     lans = [IPv4Network(lan_prefix(i)) for i in range(n + 1)]
     assert len(hosts) == len({w.ip for w in wans}) == len(set(lans)) == n + 1
     assert "127.0.0.1" not in hosts and all(IPv4Address(h).is_loopback for h in hosts)
-    assert all(any(w.ip in r for r in DOC_RANGES) for w in wans)
+    # documentation ranges first (759 branches), then the RFC 2544 benchmarking range for big labs
+    assert all(any(w.ip in r for r in DOC_RANGES) for w in wans[: manager.DOCUMENTATION_BRANCHES + 1])
+    assert all(w.ip in ip_network("198.18.0.0/15") for w in wans[manager.DOCUMENTATION_BRANCHES + 1 :])
+    assert wan_address(760) == "198.18.0.2/24" and wan_address(1013) == "198.18.1.2/24"
     assert wan_address(0) == "203.0.113.1/24" and lan_prefix(0) == "192.168.1.0/24"
     assert lan_prefix(3) == "192.168.4.0/24" and lan_prefix(254) == "10.128.0.0/24"
     with pytest.raises(ValueError):
