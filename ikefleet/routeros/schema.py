@@ -7,11 +7,15 @@ means adding a table there, not code here.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -227,24 +231,52 @@ def _menu(path: str, spec: dict[str, Any]) -> Menu:
 @cache
 def load_schema(major: int = 6) -> Schema:
     """The schema of RouterOS `major` (6; 7 once its data files exist), loaded once per process."""
-    yaml = YAML(typ="safe", pure=True)
     base = resources.files("ikefleet.routeros") / "menus" / f"v{major}"
     if not base.is_dir():
         raise ValueError(f"no RouterOS v{major} menu schema (ikefleet/routeros/menus/v{major}/)")
     menus: dict[str, Menu] = {}
     order: tuple[str, ...] = ()
-    for entry in sorted(base.iterdir(), key=lambda e: e.name):
-        if entry.name == "_export_order.yaml":
-            order = tuple(yaml.load(entry.read_text(encoding="utf-8")) or ())
+    for name, data in _menu_files(base):
+        if name == "_export_order.yaml":
+            order = tuple(data or ())
             continue
-        if not entry.name.endswith(".yaml"):
-            continue
-        data = yaml.load(entry.read_text(encoding="utf-8")) or {}
-        for path, spec in data.items():
+        for path, spec in (data or {}).items():
             if path in menus:
-                raise ValueError(f"menu {path} defined twice ({entry.name})")
+                raise ValueError(f"menu {path} defined twice ({name})")
             menus[path] = _menu(path, spec)
     return Schema(menus, major, order)
+
+
+def _menu_files(base: Any) -> list[tuple[str, Any]]:
+    """(file name, its YAML data) of the menu files, in name order.
+
+    ruamel's pure-Python loader takes ~0.13 s per version, paid by every CLI run; the loaded data is kept
+    as JSON in the user's cache directory under a digest of the files' bytes, so an edited file is
+    simply a new entry. The cache is best effort: unreadable or unwritable means loading the YAML.
+    """
+    entries = sorted((e for e in base.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
+    texts = [(e.name, e.read_text(encoding="utf-8")) for e in entries]
+    digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:32]
+    cached = _cache_dir() / f"menus-{digest}.json"
+    try:
+        return [(name, data) for name, data in json.loads(cached.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        pass
+    yaml = YAML(typ="safe", pure=True)
+    loaded = [(name, yaml.load(text)) for name, text in texts]
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(loaded), encoding="utf-8")
+        tmp.replace(cached)
+    except (OSError, TypeError, ValueError):
+        pass
+    return loaded
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "ikefleet"
 
 
 # --- value normalisation: what RouterOS stores and prints for what was typed ----------------------------
@@ -339,11 +371,28 @@ def _ports(text: str) -> str:
     return text
 
 
+_NORMALIZED: dict[tuple[int, str], tuple[Field, str]] = {}  # (id(field), raw) -> (field, stored form)
+_NORMALIZED_MAX = 200_000
+
+
 def normalize_value(fld: Field, raw: str) -> str:
     """The stored/printed form of `raw` for `fld`; raises ValueProblem as RouterOS would refuse it.
 
     References (`ref`, `ref-list`) are only checked for form here; existence needs a configuration.
+    Remembered per field and value: the diff engine asks the same (field, value) pairs for every host of
+    a fleet (verify's config check normalises every value of every router).
     """
+    hit = _NORMALIZED.get((id(fld), raw))
+    if hit is not None and hit[0] is fld:  # the field itself is kept, so its id cannot be reused
+        return hit[1]
+    value = _normalize(fld, raw)
+    if len(_NORMALIZED) >= _NORMALIZED_MAX:
+        _NORMALIZED.clear()
+    _NORMALIZED[(id(fld), raw)] = (fld, value)
+    return value
+
+
+def _normalize(fld: Field, raw: str) -> str:
     for alias, stored in fld.aliases:
         if raw == alias:
             raw = stored
