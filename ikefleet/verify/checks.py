@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from ipaddress import IPv4Network, ip_network
 from typing import Any
 
@@ -148,8 +149,24 @@ def ospf_routes(state: HostState) -> list[dict[str, Any]]:
     return [r for r in state.get("route") if r.get("ospf") and not r.get("disabled")]
 
 
-def routes_missing(state: HostState, prefixes: tuple[IPv4Network, ...]) -> list[str]:
-    have = {str(r.get("dst_address")) for r in ospf_routes(state) if r.get("active", True)}
+def rows_by(ctx: Context, host: str, section: str, field: str) -> dict[Any, list[dict[str, Any]]]:
+    """A host's records of one section grouped by one field, in print order, built once per run: the hub
+    checks look up every branch in the hub's tables (a scan per branch would grow with the fleet squared)."""
+
+    def build(c: Context) -> dict[Any, list[dict[str, Any]]]:
+        out: dict[Any, list[dict[str, Any]]] = {}
+        for row in c.state(host).get(section):
+            out.setdefault(row.get(field), []).append(row)
+        return out
+
+    return ctx.index(f"{host}/{section}/{field}", build)  # type: ignore[no-any-return]
+
+
+def routes_missing(ctx: Context, host: str, prefixes: tuple[IPv4Network, ...]) -> list[str]:
+    def build(c: Context) -> set[str]:
+        return {str(r.get("dst_address")) for r in ospf_routes(c.state(host)) if r.get("active", True)}
+
+    have = ctx.index(f"{host}/active-ospf-routes", build)
     return [str(p) for p in prefixes if str(p) not in have]
 
 
@@ -240,10 +257,12 @@ def ipsec_policy(ctx: Context, host: str) -> list[Finding]:
     return [Finding("fail", expected, observed)]
 
 
-def _eoip(state: HostState, name: str, tunnel_id: int, local: str, remote: str, subject: str) -> Finding:
+def _eoip(
+    ctx: Context, host: str, name: str, tunnel_id: int, local: str, remote: str, subject: str
+) -> Finding:
     facts: dict[str, Any] = {"interface": name, "planned_id": tunnel_id, "observed_id": ""}
     expected = f"{name} running tunnel-id={tunnel_id} {local}->{remote}"
-    eoip = next((i for i in state.get("eoip") if i.get("name") == name), None)
+    eoip = next(iter(rows_by(ctx, host, "eoip", "name").get(name, ())), None)
     if eoip is None:
         return Finding("fail", expected, "missing", subject=subject, reason="missing", facts=facts)
     facts["observed_id"] = eoip.get("tunnel_id")
@@ -267,7 +286,7 @@ def _eoip(state: HostState, name: str, tunnel_id: int, local: str, remote: str, 
 @check("eoip.tunnel", "eoip")
 def eoip_tunnel(ctx: Context, host: str) -> list[Finding]:
     t = _tunnel(ctx, host)
-    return [_eoip(ctx.state(host), t.branch_interface, t.tunnel_id, t.branch_ipsec, t.hub_ipsec, "")]
+    return [_eoip(ctx, host, t.branch_interface, t.tunnel_id, t.branch_ipsec, t.hub_ipsec, "")]
 
 
 def _on_tunnel(neighbour: dict[str, Any], interface: str, address: str) -> bool:
@@ -277,10 +296,12 @@ def _on_tunnel(neighbour: dict[str, Any], interface: str, address: str) -> bool:
     return bool(address) and str(neighbour.get("address", "")).split("%")[0] == address
 
 
-def _neighbour(state: HostState, router_id: str, interface: str, subject: str, address: str = "") -> Finding:
+def _neighbour(
+    ctx: Context, host: str, router_id: str, interface: str, subject: str, address: str = ""
+) -> Finding:
     facts: dict[str, Any] = {"interface": interface, "state": ""}
     expected = f"{router_id} Full on {interface}"
-    found = [n for n in state.get("ospf_neighbor") if n.get("router_id") == router_id]
+    found = rows_by(ctx, host, "ospf_neighbor", "router_id").get(router_id, [])
     full = [n for n in found if n.get("state") == "Full" and _on_tunnel(n, interface, address)]
     if full:
         return Finding("pass", expected, "Full", subject=subject, facts=facts, metrics={"ospf_full": 1.0})
@@ -296,7 +317,7 @@ def _neighbour(state: HostState, router_id: str, interface: str, subject: str, a
 @check("ospf.neighbor", "ospf_neighbor")
 def ospf_neighbor(ctx: Context, host: str) -> list[Finding]:
     t = _tunnel(ctx, host)
-    return [_neighbour(ctx.state(host), t.hub_router_id, t.branch_interface, "", t.hub_eoip)]
+    return [_neighbour(ctx, host, t.hub_router_id, t.branch_interface, "", t.hub_eoip)]
 
 
 @check("bfd.neighbor", "bfd")
@@ -313,7 +334,7 @@ def bfd_neighbor(ctx: Context, host: str) -> list[Finding]:
 @check("routes.learned", "route")
 def routes_learned(ctx: Context, host: str) -> list[Finding]:
     want = ctx.expected.hub_lans
-    missing = routes_missing(ctx.state(host), want)
+    missing = routes_missing(ctx, host, want)
     expected = ", ".join(str(p) for p in want)
     if not missing:
         return [Finding("pass", expected, expected)]
@@ -338,6 +359,8 @@ def routes_no_tunnel_nets(ctx: Context, host: str) -> list[Finding]:
     return [Finding("fail", expected, ", ".join(leaked), facts=facts)]
 
 
+# Every branch holds every other branch's LAN route: the same prefixes are asked on every host.
+@lru_cache(maxsize=1 << 16)
 def _inside(prefix: str, pool: IPv4Network) -> bool:
     try:
         net = ip_network(prefix, strict=False)
@@ -514,7 +537,7 @@ def hub_unknown_peers(ctx: Context, host: str) -> list[Finding]:
 @check("hub.eoip", "eoip")
 def hub_eoip(ctx: Context, host: str) -> list[Finding]:
     return [
-        _eoip(ctx.state(host), t.hub_interface, t.tunnel_id, t.hub_ipsec, t.branch_ipsec, t.branch)
+        _eoip(ctx, host, t.hub_interface, t.tunnel_id, t.hub_ipsec, t.branch_ipsec, t.branch)
         for t in ctx.expected.tunnels.values()
     ]
 
@@ -522,7 +545,7 @@ def hub_eoip(ctx: Context, host: str) -> list[Finding]:
 @check("hub.ospf", "ospf_neighbor")
 def hub_ospf(ctx: Context, host: str) -> list[Finding]:
     return [
-        _neighbour(ctx.state(host), t.branch_router_id, t.hub_interface, t.branch, t.branch_eoip)
+        _neighbour(ctx, host, t.branch_router_id, t.hub_interface, t.branch, t.branch_eoip)
         for t in ctx.expected.tunnels.values()
     ]
 
@@ -531,7 +554,7 @@ def hub_ospf(ctx: Context, host: str) -> list[Finding]:
 def hub_routes(ctx: Context, host: str) -> list[Finding]:
     out = []
     for t in ctx.expected.tunnels.values():
-        missing = routes_missing(ctx.state(host), t.branch_lans)
+        missing = routes_missing(ctx, host, t.branch_lans)
         expected = ", ".join(str(p) for p in t.branch_lans)
         status = "fail" if missing else "pass"
         observed = f"missing {', '.join(missing)}" if missing else expected

@@ -7,9 +7,11 @@ the checks needing it `error` too.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -35,8 +37,15 @@ class CheckSpec:
 
 
 def load_checks() -> tuple[list[CheckSpec], dict[str, Any]]:
+    specs, settings = _checks()
+    return list(specs), copy.deepcopy(settings)
+
+
+@cache
+def _checks() -> tuple[tuple[CheckSpec, ...], dict[str, Any]]:
+    """checks.yaml, read once per process (`compliance --every` evaluates again and again)."""
     data = YAML(typ="safe").load(resources.files("ikefleet.verify").joinpath("checks.yaml").read_text())
-    specs = [CheckSpec(**c) for c in data["checks"]]
+    specs = tuple(CheckSpec(**c) for c in data["checks"])
     missing = [c.id for c in specs if c.id not in EVALUATORS and c.id != "host.reachable"]
     if missing:
         raise RuntimeError(f"checks.yaml names checks without an evaluator: {missing}")
