@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ikefleet.lab import control
-from ikefleet.lab.manager import DEFAULT_VERSION, FAULTS
+from ikefleet.lab.manager import BACKENDS, DEFAULT_VERSION, FAULTS
 
 START_TIMEOUT_S = 60.0
 VERSIONS = {"6": DEFAULT_VERSION, "7": "7.16.1"}
@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     up.add_argument("--branches", type=int, default=None, help="number of branches (default 3, or as before)")
     up.add_argument("--ros", type=ros_versions, default="6",
                     help="RouterOS major: 6, 7, or a mix like 7,6 (hub on the first, branches in turn)")
+    up.add_argument("--backend", choices=BACKENDS, default=None,
+                    help="model (default: computed state) or netns (real strongSwan + FRR; root only)")
     _dir(up)
     up.set_defaults(func=cmd_up)
 
@@ -70,9 +72,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 2
     except control.ControlError:
         pass
+    if args.backend == "netns":
+        from ikefleet.lab.netns.backend import NetnsError, check_host
+
+        try:
+            check_host()
+        except NetnsError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
     directory.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "ikefleet.lab.manager", "serve", str(directory),
            "--version", args.ros]
+    if args.backend:
+        cmd += ["--backend", args.backend]
     if args.branches is not None:
         cmd += ["--branches", str(args.branches)]
     with open(directory / "lab.log", "ab") as logfile:
@@ -116,6 +128,10 @@ def cmd_down(args: argparse.Namespace) -> int:
     try:
         control.request(directory, {"op": "stop"})
     except control.ControlError as exc:
+        removed = _netns_leftovers(directory)  # a crashed netns lab: its record says what to remove
+        if removed:
+            print(f"no lab running in {directory}; removed what a crashed one left: {', '.join(removed)}")
+            return 0
         print(str(exc), file=sys.stderr)
         return 2
     deadline = time.monotonic() + 30
@@ -126,8 +142,16 @@ def cmd_down(args: argparse.Namespace) -> int:
         if _alive(pid):
             print(f"lab process {pid} did not stop", file=sys.stderr)
             return 1
+    _netns_leftovers(directory)
     print(f"lab in {directory} stopped")
     return 0
+
+
+def _netns_leftovers(directory: Path) -> list[str]:
+    """Namespaces, daemons and mounts a netns lab recorded and did not remove (none for the model backend)."""
+    from ikefleet.lab.netns.backend import down
+
+    return down(directory)
 
 
 def cmd_fault(args: argparse.Namespace) -> int:

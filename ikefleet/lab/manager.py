@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 DEFAULT_VERSION = "6.49.2"
 DEFAULT_MODEL = "CCR1009-7G-1C-1S+"
 DEFAULT_USERNAME = "admin"
+BACKENDS = ("model", "netns")  # netns: real strongSwan + FRR per router (docs/netns-backend.md), root only
 
 # --- address plan (README "The built-in lab") -------------------------------------------------------------
 
@@ -104,6 +105,7 @@ class LabPlan:
     version: str = DEFAULT_VERSION
     model: str = DEFAULT_MODEL
     ports: dict[str, int] | None = None
+    backend: str = "model"  # "netns": IPsec/EoIP/OSPF state from strongSwan + FRR (ikefleet/lab/netns)
 
     @classmethod
     def new(cls, branches: int, version: str, model: str) -> LabPlan:
@@ -265,6 +267,7 @@ class Lab:
         self._control: asyncio.AbstractServer | None = None
         self.stopped = threading.Event()
         self._recompute = _fabric_recompute()
+        self._netns: Any = None  # ikefleet.lab.netns.backend.NetnsBackend when plan.backend == "netns"
         self._refresh = _fabric_refresh()
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -281,6 +284,7 @@ class Lab:
         quirks: ConsoleQuirks | None = None,
         convergence_delay: float = 0.2,
         control_socket: bool = True,
+        backend: str | None = None,
     ) -> Lab:
         """Start (or restart) the lab in `directory`: same addresses, credentials, keys and configs."""
         directory = Path(directory).resolve()
@@ -294,6 +298,10 @@ class Lab:
                 plan.branches = branches
             if model is not None:
                 plan.model = model
+        if backend is not None:
+            plan.backend = backend
+        if plan.backend not in BACKENDS:
+            raise ValueError(f"lab backend {plan.backend!r}: use one of {', '.join(BACKENDS)}")
         if plan.branches > MAX_BRANCHES or plan.branches < 0:
             raise ValueError(f"branches must be 0..{MAX_BRANCHES}")
         lab = cls(
@@ -335,9 +343,25 @@ class Lab:
                 server.port = 0  # the port kept from last time is taken: take a new one
                 await server.start()
             self.servers[spec.name] = server
+        if self.plan.backend == "netns":
+            self._start_netns()
         if control_socket:
             await self._start_control()
         self._schedule()
+
+    def _start_netns(self) -> None:
+        """Namespaces and daemons for every router; prints read the daemons' state (after the fabric's)."""
+        from .netns.backend import NetnsBackend
+
+        self._netns = NetnsBackend(list(self.routers.values()), self.directory)
+        self._netns.up()
+        for router in self.routers.values():
+            router.refresh_state = self._refresh_netns
+
+    def _refresh_netns(self, router: Router) -> None:
+        if self._refresh is not None:
+            self._refresh(router)
+        self._netns.refresh(router)
 
     def stop(self) -> None:
         """Save every router, close all listeners and the control socket, end the loop thread."""
@@ -357,6 +381,8 @@ class Lab:
             router.save()
         for server in self.servers.values():
             await server.stop(sessions=True)
+        if self._netns is not None:
+            self._netns.down()
         if self._control is not None:
             self._control.close()
             with contextlib.suppress(OSError):
@@ -456,6 +482,8 @@ class Lab:
                 self._recompute(list(self.routers.values()), datetime.now(UTC))
             except Exception:
                 log.exception("fabric recompute failed")
+        if self._netns is not None:
+            self._netns.settled(dirty)
 
     def settle(self) -> None:
         """Run pending saves and the fabric now (tests: no waiting for the debounce delay)."""
@@ -514,9 +542,9 @@ class Lab:
 # --- service entry point ---------------------------------------------------------------------------------
 
 
-def serve(directory: Path, branches: int | None, version: str) -> int:
+def serve(directory: Path, branches: int | None, version: str, backend: str | None = None) -> int:
     """Run a lab in the foreground until `lab down` (control socket) or SIGTERM/SIGINT."""
-    lab = Lab.start(directory, branches, version=version)
+    lab = Lab.start(directory, branches, version=version, backend=backend)
     stop_requested = lab.stopped
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop_requested.set())
@@ -539,9 +567,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("directory", type=Path)
     run.add_argument("--branches", type=int, default=None)
     run.add_argument("--version", default=DEFAULT_VERSION)
+    run.add_argument("--backend", choices=BACKENDS, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return serve(args.directory, args.branches, args.version)
+    return serve(args.directory, args.branches, args.version, args.backend)
 
 
 if __name__ == "__main__":

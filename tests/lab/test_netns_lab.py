@@ -127,7 +127,8 @@ def test_a_proposal_mismatch_fails_ike_and_logs_why(lab: tuple[Lab, NetnsLab]) -
 
     assert wait_for(failed, timeout=15)
     assert not branch.config.items("/ip ipsec installed-sa")
-    assert "EoIP-R4" not in full_neighbors(netns, "R1")
+    # BFD (300 ms x 3) ends the adjacency once the tunnel is gone: poll, the SA went first.
+    assert wait_for(lambda: "EoIP-R4" not in full_neighbors(netns, "R1"), timeout=5)
 
 
 def test_down_leaves_no_namespace_or_daemon(tmp_path: Path) -> None:

@@ -80,7 +80,8 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -114,10 +115,10 @@ def cleanup(state_dir: Path) -> list[str]:
     for pid in pids:
         _kill(pid)
     deadline = time.monotonic() + 5
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     for pid in pids:
-        if _alive(pid):
+        if alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     removed = []

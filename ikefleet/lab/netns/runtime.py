@@ -10,20 +10,23 @@ that carries an address (stand-in for ethernet/bridge ports), and a VXLAN per `/
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..fabric import wan_interface
+from ..fabric import wan_interface, wan_up
 from ..fabric.common import enabled, host
 from ..router import Router
 from . import frr, state, strongswan
-from .namespaces import NetnsError, Registry, cleanup, require_root, run
+from .namespaces import NetnsError, Registry, alive, cleanup, require_root, run
 
 CHARON, FRR_DIR = "/usr/lib/ipsec/charon", "/usr/lib/frr"
 FRR_DAEMONS = ("zebra", "bfdd", "ospfd")
+FRR_QUERIES = ("show ip ospf neighbor json", "show bfd peers json", "show ip route ospf json")
 FRR_BASE = Path("/run/ikefleet-netns")  # the frr user must reach its sockets: not under a 0700 temp dir
 VXLAN_MTU, VXLAN_PORT = 1300, 4789
 UNDERLAY_NETS = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
@@ -46,6 +49,11 @@ class Node:
         self.run_dir, self.swanctl_dir = self.dir / "run", self.dir / "swanctl"
         self.frr_dir = FRR_BASE / lab.prefix / router.spec.name
         self.log_offset = 0  # charon.log already turned into /log lines
+        self.wan, self.wan_up = "ether1", True
+        self.eoips: dict[str, tuple[str, str, str]] = {}  # the VXLANs made: name -> (VNI, local, remote)
+        self.applied: dict[str, object] = {}  # what charon/FRR run now: "charon" -> (swanctl, files), "frr"
+        self.snapshot: Snapshot | None = None
+        self.read_at = 0.0
 
     def vtysh(self, command: str) -> str:
         return run(["vtysh", "--vty_socket", str(self.frr_dir), "-c", command], ns=self.ns)
@@ -77,32 +85,53 @@ class Node:
         self.wan = wan
         self.sync_links()
 
+    def wanted_links(self) -> tuple[dict[str, tuple[str, str, str]], list[tuple[str, str]]]:
+        """EoIP name -> (VNI, local, remote), and (interface, address) of every enabled /ip address."""
+        eoips = {}
+        for item in enabled(self.router.config.items(strongswan.EOIP)):
+            local, remote = host(item.get("local-address")), host(item.get("remote-address"))
+            eoips[linux_name(item.get("name"))] = (item.get("tunnel-id") or "0", local, remote)
+        addresses = [
+            (linux_name(item.get("interface")), item.get("address"))
+            for item in enabled(self.router.config.items("/ip address"))
+        ]
+        return eoips, addresses
+
     def sync_links(self) -> None:
+        """Make the VXLANs (EoIP) and addresses what the configuration says; unchanged links stay up."""
+        eoips, addresses = self.wanted_links()
         have = self.links()
-        eoips = {e.get("name"): e for e in enabled(self.router.config.items(strongswan.EOIP))}
-        for name, item in eoips.items():
-            dev = linux_name(name)
+        for dev in set(self.eoips) - set(eoips):
+            run(["ip", "link", "del", dev], ns=self.ns, check=False)
+            have.discard(dev)
+        for dev, (vni, local, remote) in eoips.items():
+            if self.eoips.get(dev) == (vni, local, remote) and dev in have:
+                continue
             if dev in have:
                 run(["ip", "link", "del", dev], ns=self.ns)
-            local, remote = host(item.get("local-address")), host(item.get("remote-address"))
-            args = ["ip", "link", "add", dev, "type", "vxlan", "id", item.get("tunnel-id") or "0"]
+            args = ["ip", "link", "add", dev, "type", "vxlan", "id", vni]
             args += ["local", local, "remote", remote, "dstport", str(VXLAN_PORT)]
             run(args, ns=self.ns)
             run(["ip", "link", "set", dev, "mtu", str(VXLAN_MTU), "up"], ns=self.ns)
             have.add(dev)
-        for item in enabled(self.router.config.items("/ip address")):
-            dev = linux_name(item.get("interface"))
+        self.eoips = eoips
+        for dev, address in addresses:
             if dev not in have:
                 run(["ip", "link", "add", dev, "type", "bridge"], ns=self.ns)
                 run(["ip", "link", "set", dev, "up"], ns=self.ns)
                 have.add(dev)
-            address = item.get("address")
             if host(address) == host(self.router.spec.wan_address):
                 continue
             run(
                 ["ip", "addr", "replace", address if "/" in address else f"{address}/32", "dev", dev],
                 ns=self.ns,
             )
+
+    def set_wan(self, up: bool) -> None:
+        """The WAN cable: the `wan-down` fault (or a disabled WAN interface) takes the veth down for real."""
+        if up != self.wan_up:
+            run(["ip", "link", "set", self.wan, "up" if up else "down"], ns=self.ns)
+            self.wan_up = up
 
     # --- daemons ------------------------------------------------------------------------------------
     def start_charon(self) -> None:
@@ -122,8 +151,15 @@ class Node:
         )
         _wait_for(self.run_dir / "charon.vici", f"{self.router.spec.name}: charon did not start")
 
-    def load_charon(self) -> None:
-        charon = strongswan.translate(self.router)
+    def load_charon(self, charon: strongswan.Charon | None = None) -> None:
+        """Load the translated connections. A changed (or removed) connection renegotiates, as RouterOS
+        does: its running IKE SAs are dropped first; SAs of unchanged connections stay up."""
+        charon = charon or strongswan.translate(self.router)
+        before = self.applied.get("charon")
+        if before == (charon.swanctl, charon.files):
+            return
+        old_blocks = self.applied.get("blocks", {})
+        assert isinstance(old_blocks, dict)
         if self.swanctl_dir.exists():
             shutil.rmtree(self.swanctl_dir)
         for sub in ("x509", "x509ca", "private"):
@@ -134,15 +170,18 @@ class Node:
             if rel.startswith("private/"):
                 path.chmod(0o600)
         (self.swanctl_dir / "swanctl.conf").write_text(charon.swanctl)
-        # A changed configuration renegotiates, as RouterOS does: drop the running IKE SAs first.
         for sa in state.parse_list_sas(self.swanctl("--list-sas")):
-            self.swanctl("--terminate", "--ike", sa.connection, "--force", "--timeout", "2")
+            if old_blocks.get(sa.connection) != charon.blocks.get(sa.connection) or not old_blocks:
+                self.swanctl("--terminate", "--ike", sa.connection, "--force", "--timeout", "2")
         self.swanctl("--load-all", "--clear")
+        self.applied |= {"charon": (charon.swanctl, charon.files), "blocks": dict(charon.blocks)}
 
-    def start_frr(self) -> None:
-        """(Re)start zebra, bfdd, ospfd with the translated configuration (FRR has no faithful partial
-        reload of removed settings, and a restart takes about a second)."""
-        text = frr.translate(self.router)
+    def start_frr(self, text: str | None = None) -> None:
+        """(Re)start zebra, bfdd, ospfd with the translated configuration when it changed (FRR has no
+        faithful partial reload of removed settings, and a restart takes about a second)."""
+        text = frr.translate(self.router) if text is None else text
+        if self.applied.get("frr") == text:
+            return
         self.stop_frr()
         self.lab.registry.directory(self.frr_dir.parent)
         self.frr_dir.mkdir(parents=True, exist_ok=True)
@@ -163,17 +202,42 @@ class Node:
             conf = self.frr_dir / "frr.conf"
             conf.write_text(text)
             run(["vtysh", "--vty_socket", d, "-f", str(conf)], ns=self.ns, check=False)
+        self.applied["frr"] = text
 
-    def read_state(self) -> None:
-        """Fill the router's dynamic items from what charon and ospfd report now."""
+    def read(self) -> Snapshot:
+        """What charon, zebra/ospfd/bfdd and the kernel's links report now."""
         sas = state.parse_list_sas(self.swanctl("--list-sas"))
-        neighbors = state.parse_ospf_neighbors(self.vtysh("show ip ospf neighbor json"))
-        state.fill(self.router, sas, neighbors)
+        docs = state.parse_vtysh_json(
+            run(["vtysh", "--vty_socket", str(self.frr_dir), *(x for c in FRR_QUERIES for x in ("-c", c))],
+                ns=self.ns, check=False)
+        ) if (self.frr_dir / "ospfd.vty").exists() else []
+        docs += [None] * (len(FRR_QUERIES) - len(docs))
+        neighbors = state.parse_ospf_neighbors(json.dumps(docs[0] or {}))
+        links = state.parse_links(json.loads(run(["ip", "-j", "link", "show"], ns=self.ns) or "[]"))
         log = self.run_dir / "charon.log"
         text = log.read_text(errors="replace") if log.exists() else ""
-        for message in state.ike_failures(text[self.log_offset :]):
-            self.router.log("ipsec,error", message)
+        failures = state.ike_failures(text[self.log_offset :])
         self.log_offset = len(text)
+        self.snapshot = Snapshot(
+            sas, neighbors, state.parse_bfd_peers(docs[1]), state.parse_ospf_routes(docs[2]), links, failures
+        )
+        self.read_at = time.monotonic()
+        return self.snapshot
+
+    def fill(self) -> None:
+        """Write the last snapshot into the router's dynamic items (after the fabric wrote its own)."""
+        snap = self.snapshot
+        if snap is None:
+            return
+        state.fill(self.router, snap.sas, snap.neighbors, snap.bfd, snap.routes, snap.links)
+        for message in snap.failures:
+            self.router.log("ipsec,error", message)
+        snap.failures = []
+
+    def read_state(self) -> None:
+        """Fill the router's dynamic items from what the daemons report now."""
+        self.read()
+        self.fill()
 
     def stop_frr(self) -> None:
         for daemon in FRR_DAEMONS:
@@ -186,6 +250,18 @@ class Node:
                 (self.frr_dir / f"{daemon}.vty").unlink()
 
 
+@dataclass
+class Snapshot:
+    """One reading of a router's daemons (parsed), and the IKE failures its charon logged since the last."""
+
+    sas: list[state.IkeSa]
+    neighbors: list[dict[str, str]]
+    bfd: list[dict[str, str]]
+    routes: list[dict[str, object]]
+    links: dict[str, bool]
+    failures: list[str]
+
+
 def _wait_for(path: Path, message: str, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
@@ -195,12 +271,9 @@ def _wait_for(path: Path, message: str, timeout: float = 10) -> None:
 
 
 def _wait_gone(pid: int, timeout: float = 5) -> None:
+    """Until `pid` has exited (a zombie nobody reaps counts as gone: daemonised FRR has no parent here)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
+    while time.monotonic() < deadline and alive(pid):
         time.sleep(0.02)
 
 
@@ -232,10 +305,15 @@ class NetnsLab:
             raise
 
     def apply(self, router: Router) -> None:
+        """Bring the router's namespace and daemons to its configuration: translate first (raises
+        `Untranslatable` before anything changes), then links, WAN, charon, FRR, each only if changed."""
         node = self.nodes[router.spec.name]
+        charon, text = strongswan.translate(router), frr.translate(router)
+        node.wanted_links()  # refuses interface names Linux cannot carry, before anything changes
         node.sync_links()
-        node.load_charon()
-        node.start_frr()
+        node.set_wan(wan_up(router, node.wan))
+        node.load_charon(charon)
+        node.start_frr(text)
 
     def refresh(self) -> None:
         """Every router's dynamic items from its daemons (called before the lab answers a print)."""

@@ -1,6 +1,8 @@
-"""Daemon output -> RouterOS dynamic items: `swanctl --list-sas` -> active-peers and installed-sa,
-`show ip ospf neighbor json` -> `/routing ospf neighbor`. Parsers are pure; `fill` writes the same items
-(paths, values, flags) the model fabric writes, so the lab's print/render code shows them unchanged.
+"""Daemon output -> RouterOS dynamic items: `swanctl --list-sas` -> active-peers, installed-sa and the
+generated policies; FRR's `show ip ospf neighbor json` -> `/routing ospf neighbor`, `show bfd peers json` ->
+`/routing bfd neighbor|session`, `show ip route ospf json` -> the OSPF entries of `/ip route`; VXLAN link
+state + the child SAs -> EoIP `running`. Parsers are pure; `fill` writes the same items (paths, values,
+flags) the model fabric writes, so the lab's print/render code shows them unchanged.
 """
 
 from __future__ import annotations
@@ -8,12 +10,25 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from ipaddress import ip_address, ip_network
 
+from ..fabric.common import enabled, host, value
 from ..fabric.ike import sa_algorithms
-from ..fabric.items import ACTIVE_PEERS, INSTALLED_SA, OSPF_NEIGHBOR, add
+from ..fabric.items import (
+    ACTIVE_PEERS,
+    BFD,
+    BFD_V7,
+    INSTALLED_SA,
+    INTERFACE_MENUS,
+    OSPF_NEIGHBOR,
+    POLICY,
+    ROUTE,
+    add,
+)
 from ..router import Router
 
-OWNED = (ACTIVE_PEERS, INSTALLED_SA, OSPF_NEIGHBOR)  # the paths `fill` writes
+OWNED = (ACTIVE_PEERS, INSTALLED_SA, OSPF_NEIGHBOR, BFD, BFD_V7)  # dynamic items `fill` replaces wholesale
+EOIP = "/interface eoip"
 
 # strongSwan's names -> RouterOS proposal names (installed-sa shows these, via sa_algorithms)
 ENCRYPTION = {"AES_CBC": "aes-{size}-cbc", "AES_CTR": "aes-{size}-ctr", "AES_GCM_16": "aes-{size}-gcm"}
@@ -133,12 +148,192 @@ def ike_failures(log: str) -> list[str]:
     return out
 
 
-def fill(router: Router, sas: list[IkeSa], neighbors: list[dict[str, str]]) -> None:
-    """Replace the router's dynamic active-peers, installed-sa and OSPF neighbour items with what the daemons
-    report (RouterOS layout, fabric flags); other dynamic items (routes, addresses) are left alone."""
+def parse_vtysh_json(text: str) -> list[object]:
+    """The JSON documents one `vtysh -c A -c B ...` printed one after the other."""
+    decoder, out, pos = json.JSONDecoder(), [], 0
+    text = text.strip()
+    while pos < len(text):
+        doc, end = decoder.raw_decode(text, pos)
+        out.append(doc)
+        pos = end
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return out
+
+
+def parse_bfd_peers(data: object) -> list[dict[str, str]]:
+    """`show bfd peers json` -> peer address, interface, state (`up`/`down`/`init`), multiplier, intervals."""
+    out = []
+    for peer in data if isinstance(data, list) else []:
+        out.append(
+            {
+                "address": str(peer.get("peer", "")),
+                "interface": str(peer.get("interface", "")),
+                "state": str(peer.get("status", "down")),
+                "multiplier": str(peer.get("detect-multiplier", peer.get("remote-detect-multiplier", 3))),
+                "tx": str(peer.get("transmit-interval", 300)),
+                "rx": str(peer.get("receive-interval", 300)),
+            }
+        )
+    return out
+
+
+def parse_ospf_routes(data: object) -> list[dict[str, object]]:
+    """`show ip route ospf json` -> the routes zebra took from ospfd: prefix, metric, selected, and the
+    next hops (gateway, interface) that are active. Routes the `ospf-in` route map refused have no active
+    next hop and are left out, as RouterOS's filter leaves them out of `/ip route`."""
+    out: list[dict[str, object]] = []
+    for prefix, entries in (data or {}).items() if isinstance(data, dict) else []:
+        for entry in entries:
+            hops = [
+                (str(h.get("ip", "")), str(h.get("interfaceName", "")))
+                for h in entry.get("nexthops", [])
+                if h.get("active") and h.get("ip")
+            ]
+            if not hops:
+                continue
+            selected = bool(entry.get("selected")) and bool(entry.get("installed", True))
+            metric = int(entry.get("metric", 0))
+            out.append({"prefix": prefix, "metric": metric, "hops": hops, "selected": selected})
+    return out
+
+
+def parse_links(data: object) -> dict[str, bool]:
+    """`ip -j link show` -> interface name -> carrier up (UP and LOWER_UP)."""
+    out = {}
+    for link in data if isinstance(data, list) else []:
+        flags = set(link.get("flags", []))
+        out[str(link.get("ifname", ""))] = "UP" in flags and "LOWER_UP" in flags
+    return out
+
+
+def _covered(address: str, selectors: str) -> bool:
+    try:
+        addr = ip_address(address)
+        return any(addr in ip_network(s.strip(), strict=False) for s in selectors.split(",") if s.strip())
+    except ValueError:
+        return False
+
+
+def _template(router: Router, peer_name: str) -> dict[str, str]:
+    """protocol/level of the policy template the peer's identity uses (what RouterOS copies into the
+    generated policy)."""
+    group = "default"
+    for identity in enabled(router.config.items("/ip ipsec identity")):
+        if identity.get("peer") == peer_name:
+            group = value(identity, "/ip ipsec identity", "policy-template-group") or "default"
+    for item in enabled(router.config.items(POLICY)):
+        if item.get("template") == "yes" and (item.get("group") or "default") == group:
+            return {
+                "protocol": value(item, POLICY, "protocol") or "all",
+                "level": value(item, POLICY, "level") or "require",
+                "proposal": item.get("proposal") or "default",
+            }
+    return {"protocol": "all", "level": "require", "proposal": "default"}
+
+
+def fill_policies(router: Router, sas: list[IkeSa]) -> None:
+    """The generated (dynamic) policies: one per installed child SA, between its traffic selectors."""
+    items = router.config.items(POLICY)
+    items[:] = [i for i in items if not i.dynamic]
+    for sa in sas:
+        if sa.state != "ESTABLISHED":
+            continue
+        peer = sa.connection.rsplit("-", 1)[0]
+        template = _template(router, peer)
+        for child in sa.children:
+            if child.state != "INSTALLED":
+                continue
+            for src in child.ts.get("local", "").split(","):
+                for dst in child.ts.get("remote", "").split(","):
+                    values = {"peer": peer, "tunnel": "yes", "src-address": src.strip(), "src-port": "any"}
+                    values |= {"dst-address": dst.strip(), "dst-port": "any"}
+                    values["protocol"] = template["protocol"]
+                    values |= {"action": "encrypt", "level": template["level"], "ipsec-protocols": "esp"}
+                    values |= {"sa-src-address": sa.addresses.get("local", "")}
+                    values |= {"sa-dst-address": sa.addresses.get("remote", "")}
+                    values |= {"proposal": template["proposal"], "ph2-count": "1", "ph2-state": "established"}
+                    add(router, POLICY, values, "DA")
+
+
+def fill_eoip(router: Router, sas: list[IkeSa], links: dict[str, bool]) -> None:
+    """EoIP `running`: its VXLAN has carrier and an installed child SA carries its remote address."""
+    remotes = [
+        c.ts.get("remote", "")
+        for sa in sas
+        if sa.state == "ESTABLISHED"
+        for c in sa.children
+        if c.state == "INSTALLED"
+    ]
+    for item in router.config.items(EOIP):
+        name = item.get("name")
+        remote = host(item.get("remote-address"))
+        up = not item.disabled and links.get(name, False) and any(_covered(remote, ts) for ts in remotes)
+        for path in INTERFACE_MENUS:
+            for other in router.config.items(path):
+                if other.get("name") == name and not other.dynamic:
+                    other.status["running"] = "yes" if up else "no"
+
+
+def fill_bfd(router: Router, peers: list[dict[str, str]]) -> None:
+    for peer in peers:
+        up = peer["state"] == "up"
+        tx, rx = f"{int(peer['tx']) / 1000:g}sec", f"{int(peer['rx']) / 1000:g}sec"
+        if router.major_version >= 7:
+            values = {"remote-address": peer["address"], "interface": peer["interface"], "vrf": "main"}
+            values |= {"state": peer["state"], "state-changes": "1" if up else "0", "uptime": "0s"}
+            values |= {"multihop": "no", "desired-tx-interval": f"{peer['tx']}ms"}
+            values |= {"required-min-rx": f"{peer['rx']}ms", "multiplier": peer["multiplier"]}
+            values |= {"hold-time": "", "packets-rx": "0", "packets-tx": "0"}
+            add(router, BFD_V7, values, "U" if up else "")
+            continue
+        values = {"state": peer["state"], "address": peer["address"], "interface": peer["interface"]}
+        values |= {"protocols": "ospf", "multihop": "no", "state-changes": "1" if up else "0", "uptime": "0s"}
+        values |= {"desired-tx-interval": tx, "actual-tx-interval": tx, "required-min-rx": rx}
+        values |= {"remote-min-rx": rx if up else "0sec", "multiplier": peer["multiplier"], "hold-time": ""}
+        values |= {"packets-rx": "0", "packets-tx": "0"}
+        add(router, BFD, values, "U" if up else "")
+
+
+def fill_routes(router: Router, routes: list[dict[str, object]]) -> None:
+    """Replace the OSPF entries of `/ip route` (flag `o`) with zebra's; connected/static stay."""
+    items = router.config.items(ROUTE)
+    items[:] = [i for i in items if not (i.dynamic and i.status.get("ospf") == "yes")]
+    for route in routes:
+        hops = route["hops"]
+        assert isinstance(hops, list)
+        values = {"dst-address": str(route["prefix"]), "gateway": ",".join(gw for gw, _ in hops)}
+        values |= {"gateway-status": ",".join(f"{gw} reachable via  {iface}" for gw, iface in hops)}
+        values |= {"distance": "110", "scope": "20", "target-scope": "10"}
+        values["ospf-metric"] = str(route["metric"])
+        add(router, ROUTE, values, ("A" if route["selected"] else "") + "Do")
+    dynamic = [i for i in items if i.dynamic]
+    dynamic.sort(key=lambda i: (int(ip_network(i.get("dst-address"), strict=False).network_address),
+                                ip_network(i.get("dst-address"), strict=False).prefixlen))
+    items[:] = [i for i in items if not i.dynamic] + dynamic
+
+
+def fill(
+    router: Router,
+    sas: list[IkeSa],
+    neighbors: list[dict[str, str]],
+    bfd: list[dict[str, str]] | None = None,
+    routes: list[dict[str, object]] | None = None,
+    links: dict[str, bool] | None = None,
+) -> None:
+    """Replace the router's dynamic IPsec, OSPF neighbour and BFD items with what the daemons report
+    (RouterOS layout, fabric flags); `routes` and `links` (when read) replace the OSPF routes and set EoIP
+    `running`. Connected routes and dynamic addresses stay the fabric's (configuration, not protocol)."""
     for path in OWNED:
         items = router.config.items(path)
         items[:] = [i for i in items if not i.dynamic]
+    fill_policies(router, sas)
+    if bfd is not None:
+        fill_bfd(router, bfd)
+    if routes is not None:
+        fill_routes(router, routes)
+    if links is not None:
+        fill_eoip(router, sas, links)
     for sa in sas:
         if sa.state != "ESTABLISHED":
             continue

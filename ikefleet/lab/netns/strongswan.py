@@ -38,6 +38,7 @@ class Charon:
     swanctl: str
     files: dict[str, str] = field(default_factory=dict)
     connections: list[str] = field(default_factory=list)
+    blocks: dict[str, str] = field(default_factory=dict)  # connection name -> its swanctl.conf text
 
 
 @cache
@@ -197,6 +198,7 @@ def translate(router: Router) -> Charon:
             lines.append("}")
             conns.append("\n".join("  " + x for x in lines))
             charon.connections.append(name)
+            charon.blocks[name] = conns[-1]
     charon.swanctl = "connections {\n" + "\n".join(conns) + "\n}\n"
     if pools:
         charon.swanctl += "pools {\n" + "\n".join(pools) + "\n}\n"
