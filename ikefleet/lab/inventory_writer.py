@@ -7,6 +7,7 @@ Credentials never go into the inventory: they go to a chmod-600 `secrets.yaml` n
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,6 +23,12 @@ PLATFORM = "mikrotik_routeros"
 # thrashed (bench/run.py: 50 beat 20 and 100 for a 100-branch lab on 2 cores).
 MIN_WORKERS = 20
 MAX_WORKERS = 50
+# The lab's LAN prefixes (manager.lan_prefix): 192.168.0.0/16 (the schema's export default), then 10.128.0.0/9
+LAB_LAN_AGGREGATES = ("192.168.0.0/16", "10.128.0.0/9")
+
+
+def _inside(prefix: str, aggregate: str) -> bool:
+    return ipaddress.ip_network(prefix).subnet_of(ipaddress.ip_network(aggregate))  # type: ignore[arg-type]
 
 
 def host_entry(spec: RouterSpec, branch_id: int | None) -> dict[str, Any]:
@@ -68,7 +75,10 @@ def write_inventory(lab_dir: Path, specs: Iterable[RouterSpec], branch_ids: dict
     inv.mkdir(parents=True, exist_ok=True)
     hosts = {s.name: host_entry(s, branch_ids.get(s.name)) for s in specs}
     groups = {"responder": {}, "initiators": {}}
-    defaults = {"platform": PLATFORM, "data": {"lan_interface": "bridge"}}
+    defaults: dict[str, Any] = {"platform": PLATFORM, "data": {"lan_interface": "bridge"}}
+    big_lab = [net for net in LAB_LAN_AGGREGATES[1:] if any(_inside(s.lan_prefix, net) for s in specs)]
+    if big_lab:  # LANs past 192.168.254.0/24 (manager.lan_prefix): OSPF must advertise them too
+        defaults["data"]["ospf"] = {"export_prefixes": [LAB_LAN_AGGREGATES[0], *big_lab]}
     _dump(inv / "hosts.yaml", hosts, "# Written by `ikefleet lab up` (rewritten on each up).\n")
     _dump(inv / "groups.yaml", groups, "# Roles: `responder` is the hub, `initiators` the branches.\n")
     _dump(inv / "defaults.yaml", defaults, "# Fleet-wide settings; the schema's defaults fill the rest.\n")
