@@ -57,7 +57,28 @@ class LabProcess:
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=LAB_UP_TIMEOUT_S)
         if done.returncode != 0:
             raise RuntimeError(f"lab up failed: {done.stderr.strip() or done.stdout.strip()}")
+        self._wait_for_inventory()
         _set_key_size(self.directory / "inventory" / "defaults.yaml", KEY_SIZE)
+
+    def _wait_for_inventory(self) -> None:
+        """`lab up` returns when the control socket answers; the lab writes its inventory just after
+        (seconds later for 1000 routers). secrets.yaml is the last file it writes."""
+        deadline = time.monotonic() + LAB_UP_TIMEOUT_S
+        while not (self.directory / "secrets.yaml").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the lab in {self.directory} wrote no inventory")
+            time.sleep(0.1)
+
+    def peak_rss_mib(self) -> float | None:
+        """The lab process's own peak RSS (VmHWM), to tell the lab's memory from ikefleet's."""
+        try:
+            pid = int((self.directory / "lab.pid").read_text().split()[0])
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
 
     def down(self) -> None:
         subprocess.run([sys.executable, "-m", "ikefleet", "lab", "down", "--dir", str(self.directory)],
@@ -159,7 +180,8 @@ def measure(branches: int) -> dict[str, Any]:
     start = time.perf_counter()
     lab.up()
     figures: dict[str, Any] = {"branches": branches, "routers": branches + 1, "key_size": KEY_SIZE,
-                               "lab_up_s": round(time.perf_counter() - start, 2)}
+                               "lab_up_s": round(time.perf_counter() - start, 2),
+                               "load_before": round(os.getloadavg()[0], 2)}
     try:
         start = time.perf_counter()
         first = Rollout(RolloutOptions(config=lab.config)).run()
@@ -183,7 +205,9 @@ def measure(branches: int) -> dict[str, Any]:
         figures["ratio"] = round(figures["verify_s"] / floor, 2)
         figures["rerun_vs_verify"] = round(figures["rerun_s"] / figures["verify_s"], 2)
     finally:
+        figures["lab_peak_rss_mib"] = lab.peak_rss_mib()
         lab.down()
+    figures["load_after"] = round(os.getloadavg()[0], 2)  # 1-minute load: was the machine idle?
     figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["parse_2000_sa_ms"] = round(parse_2000_sa_ms(), 1)
     return figures
@@ -221,6 +245,9 @@ ROWS = [
     ("parse_2000_sa_ms", "parse 2,000 SAs (ms)"),
     ("num_workers", "Nornir num_workers"),
     ("lab_up_s", "lab up (s, not ikefleet)"),
+    ("lab_peak_rss_mib", "lab peak RSS (MiB, not ikefleet)"),
+    ("load_before", "1-min load average before"),
+    ("load_after", "1-min load average after"),
 ]
 
 
@@ -268,18 +295,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--json", action="store_true", help="one JSON object (a list with --sweep)")
     parser.add_argument("--sweep", action="store_true", help=f"run {', '.join(map(str, SWEEP))} branches")
+    parser.add_argument("--sizes", type=lambda v: tuple(int(n) for n in v.split(",")), default=SWEEP,
+                        help="branch counts of --sweep, comma-separated")
     args = parser.parse_args(argv)
     if args.sweep:
         cap = lab_capacity()
-        sizes = [n for n in SWEEP if n <= cap]
-        results = [_isolated(n) for n in sizes]
+        sizes = [n for n in args.sizes if n <= cap]
+        results = []
+        for n in sizes:
+            results.append(_isolated(n))
+            print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # a long sweep shows progress
         if args.json:
             print(json.dumps(results, indent=1))
         else:
             print(table(results))
             print("\n".join(growth(results)))
-            if len(sizes) < len(SWEEP):
-                print(f"skipped {[n for n in SWEEP if n > cap]}: the lab holds at most {cap} branches")
+            if len(sizes) < len(args.sizes):
+                print(f"skipped {[n for n in args.sizes if n > cap]}: the lab holds at most {cap} branches")
         return 0
     result = measure(args.branches)
     result["machine"] = machine()

@@ -19,6 +19,9 @@ KEYS = {
     "parse_2000_sa_ms",
     "key_size",
     "num_workers",
+    "lab_peak_rss_mib",
+    "load_before",
+    "load_after",
 }
 
 
@@ -39,3 +42,12 @@ def test_two_branch_run_prints_the_required_figures() -> None:
     assert figures["rerun_config_commands"] == 0  # the converged fleet needs no change
     assert figures["lower_bound_s"] > 0
     assert figures["ratio"] > 0
+    assert figures["verify_ok"] is True
+    assert figures["lab_peak_rss_mib"] > 0  # the lab's memory, measured apart from ikefleet's
+
+
+def test_sweep_reaches_a_thousand_branches() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import run
+
+    assert run.lab_capacity() >= max(run.SWEEP) == 1000
