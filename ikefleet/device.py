@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from ikefleet import interrupt
 from ikefleet.parsers.errors import detect_error
 from ikefleet.redact import mask_command
 
@@ -53,8 +54,13 @@ def describe(exc: BaseException) -> str:
     """An exception as words an operator acts on (no stack trace, no secrets)."""
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 
+    from ikefleet.connect import ConnectFailed
     from ikefleet.hostkeys import HostKeyChanged
 
+    if isinstance(exc, interrupt.Interrupted):
+        return str(exc)
+    if isinstance(exc, ConnectFailed):
+        return f"{describe(exc.cause)}; gave up after {exc.attempts} connection attempt(s)"
     if isinstance(exc, DeviceError):
         return exc.error
     if isinstance(exc, HostKeyChanged):
@@ -71,6 +77,8 @@ def describe(exc: BaseException) -> str:
         return "could not connect: TCP connection timed out (router down or unreachable)"
     if isinstance(exc, ConnectionRefusedError):
         return "could not connect: connection refused (SSH service down or wrong port)"
+    if "SSH protocol banner" in str(exc) or "Error reading SSH" in str(exc):  # paramiko, before any login
+        return "could not connect: the SSH handshake was cut before login (router busy or rate-limiting SSH)"
     if isinstance(exc, EOFError | ConnectionResetError) or "Socket is closed" in str(exc):
         return "the SSH session dropped"
     return f"{type(exc).__name__}: {exc}"
@@ -86,7 +94,11 @@ class Device:
         self.in_safe_mode = False
 
     def send(self, command: str) -> str:
-        """Run one command; raise DeviceError when RouterOS answers with an error line."""
+        """Run one command; raise DeviceError when RouterOS answers with an error line, or instead of the
+        command when the run was interrupted mid-push (once: the caller undoes the window, then restores)."""
+        if self.in_safe_mode and interrupt.STOP.claim(self.host):
+            why = f"{interrupt.MESSAGE}: stopped mid-push, safe mode undid the open change"
+            raise DeviceError(self.host, command, why)
         try:
             output: str = self.connection.send_command(
                 command,

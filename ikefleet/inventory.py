@@ -176,7 +176,7 @@ class FleetConfig:
     nornir: Mapping[str, Any] = field(default_factory=dict)
 
 
-IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config")
+IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config", "connect")
 
 
 def read_config(config_path: str | Path) -> FleetConfig:
@@ -201,6 +201,9 @@ def read_config(config_path: str | Path) -> FleetConfig:
                 for k in extra if k not in IKEFLEET_CONFIG_KEYS]
     if problems:
         raise InventoryError(problems)
+    from ikefleet.connect import parse_policy
+
+    parse_policy(extra.get("connect"), str(path))  # timeouts/retries: bad values stop the run before contact
 
     def resolve(value: Any, default: str | None) -> Path | None:
         if value is None and default is None:
@@ -433,4 +436,9 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     # sets IKEFLEET_ACCEPT_NEW_HOSTKEYS=1 for intentional key changes
     accept_new = os.environ.get("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "") not in ("", "0")
     hostkeys.enable(nornir, config.path, accept_new=accept_new)
+    # timeouts, retries with backoff, the run's bound on concurrent handshakes (ikefleet.connect)
+    from ikefleet import connect
+
+    connect.enable(nornir, connect.parse_policy((config.nornir.get("ikefleet") or {}).get("connect"),
+                                                str(config.path)))
     return nornir

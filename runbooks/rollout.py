@@ -18,7 +18,8 @@ from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.task import AggregatedResult, Result, Task
 
-from ikefleet import revoked
+from ikefleet import interrupt, revoked
+from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe
 from ikefleet.intent import render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
@@ -53,6 +54,8 @@ class Summary:
     hosts: dict[str, Outcome] = field(default_factory=dict)
     waves: list[list[str]] = field(default_factory=list)
     stopped: str = ""
+    interrupted: bool = False  # SIGINT: the CLI exits 130
+    attempts: dict[str, int] = field(default_factory=dict)  # SSH connection attempts per host
 
     @property
     def failed(self) -> list[str]:
@@ -63,10 +66,11 @@ class Summary:
             "run_dir": str(self.run_dir),
             "dry_run": self.dry_run,
             "stopped": self.stopped,
+            "interrupted": self.interrupted,
             "waves": self.waves,
             "hosts": {
                 h: {"status": o.status, "commands": o.commands, "error": o.error, "changes": o.changes,
-                    "warnings": o.warnings}
+                    "warnings": o.warnings, "connect_attempts": self.attempts.get(h, 0)}
                 for h, o in self.hosts.items()
             },
         }
@@ -114,13 +118,18 @@ class Rollout:
             run.write_json("plan.json", self.plan.to_json())
             nr = init_nornir(self.options.config, self.options.secrets_file)
             try:
-                summary = self._run(nr, run)
+                with interrupt.sigint_stops():
+                    summary = self._run(nr, run)
             finally:
                 nr.close_connections(on_failed=True)
+            summary.attempts = {h: nr.inventory.hosts[h].data.get(ATTEMPTS_KEY, 0)
+                                for h in summary.hosts if h in nr.inventory.hosts}
             run.write_json("summary.json", summary.to_json())
             return summary
 
     def _record(self, summary: Summary, run: RunDir, outcome: Outcome) -> None:
+        if interrupt.MESSAGE in outcome.error:  # stopped by Ctrl-C: undone by safe mode or never started
+            outcome.status = "interrupted"
         summary.hosts[outcome.host] = outcome
         run.append_result(outcome.to_json())
         self.progress(f"{outcome.host}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
@@ -144,6 +153,8 @@ class Rollout:
             )
         hub_name = self.fleet.hub.name
         hub = nr.filter(name=hub_name)
+        if interrupt.STOP.is_set():
+            return self._interrupted(summary, run, ([hub_name] if hub_selected else []) + branches)
         if hub_selected:
             outcome = self._converge_hub(hub, run)
             self._record(summary, run, outcome)
@@ -165,6 +176,8 @@ class Rollout:
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size)
         summary.waves = waves
         for number, wave in enumerate(waves, start=1):
+            if interrupt.STOP.is_set():
+                return self._interrupted(summary, run, [h for w in waves[number - 1:] for h in w])
             self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
             for outcome in self._converge_wave(nr, hub, wave, run):
                 self._record(summary, run, outcome)
@@ -179,6 +192,18 @@ class Rollout:
                 for name in rest:
                     self._record(summary, run, Outcome(name, "skipped", error="stopped by --max-fail"))
                 break
+        if interrupt.STOP.is_set():  # during the last wave
+            return self._interrupted(summary, run, [])
+        return summary
+
+    def _interrupted(self, summary: Summary, run: RunDir, untouched: list[str]) -> Summary:
+        """SIGINT: hosts not started are recorded as such; those in flight were finished or undone."""
+        summary.interrupted = True
+        for name in untouched:
+            outcome = Outcome(name, "interrupted", error=f"{interrupt.MESSAGE}: not started")
+            self._record(summary, run, outcome)
+        stopped = sorted(h for h, o in summary.hosts.items() if o.status == "interrupted")
+        summary.stopped = f"{interrupt.MESSAGE}: not finished: {', '.join(stopped) or 'none'}; run again"
         return summary
 
     def _converge_hub(self, hub: Nornir, run: RunDir) -> Outcome:
@@ -298,10 +323,10 @@ class Rollout:
                     pending.remove(name)
                 elif not res[name].failed:
                     states[name] = res[name][0].result
-            if not pending or time.monotonic() > deadline:
+            if not pending or time.monotonic() > deadline or interrupt.STOP.is_set():
                 break
             time.sleep(0.5)
-        for name in pending:
+        for name in [] if interrupt.STOP.is_set() else pending:  # interrupted: tunnels not waited for
             state = states.get(name)
             why = state.describe() if state else "state could not be read"
             outcome = summary.hosts[name]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nornir.core.filter import F
 
-from ikefleet import revoked
+from ikefleet import interrupt, revoked
 from ikefleet.inventory import init_nornir, load_inventory, read_config
 from ikefleet.plan import build_plan
 from ikefleet.tasks.gather import gather
@@ -58,7 +58,10 @@ class Verify:
         return states
 
     def run(self) -> Report:
-        states = self.gather()
+        with interrupt.sigint_stops() as stop:
+            states = self.gather()
+        if stop.is_set():  # some hosts were never read: no report, nothing recorded
+            raise interrupt.Interrupted("verify stopped; no report written, nothing recorded in the history")
         # Expected state in the dialect each router really runs (its reported version, not the inventory's).
         fleet = with_versions(self.fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
         report = evaluate(expected_state(fleet, self.plan, list(states)), states)

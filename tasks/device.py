@@ -4,19 +4,35 @@ from __future__ import annotations
 
 from nornir.core.task import Task
 
-from ikefleet import hostkeys
+from ikefleet import hostkeys, interrupt
+from ikefleet.connect import ATTEMPTS_KEY, connector_of
 from ikefleet.device import Device
 
 CONNECTION = "netmiko"
 
 
 def device(task: Task) -> Device:
-    """The Device for this host; Nornir opens the netmiko connection on first use and reuses it."""
-    if CONNECTION not in task.host.connections:
-        hostkeys.precheck(task.host)  # pin on first contact, refuse a changed key before any login
-    connection = task.host.get_connection(CONNECTION, task.nornir.config)
-    read_timeout = float(task.host.data.get("command_timeout", 60))
-    return Device(task.host.name, connection, read_timeout=read_timeout)
+    """The Device for this host; the first use opens the netmiko session (ikefleet.connect: timeouts,
+    retries of connection errors, the run's handshake gate), later tasks reuse it."""
+    host = task.host
+    connector = connector_of(host)
+    policy = connector.for_host(host)
+    if CONNECTION not in host.connections:
+        if interrupt.STOP.is_set():  # after Ctrl-C no new host is started
+            raise interrupt.Interrupted("not started")
+
+        def attempt() -> None:
+            hostkeys.precheck(host)  # pin on first contact, refuse a changed key before any login
+            params = host.get_connection_parameters(CONNECTION)
+            extras = {**(params.extras or {}), **policy.netmiko_extras()}
+            host.open_connection(CONNECTION, task.nornir.config, extras=extras)
+
+        def counted(n: int) -> None:
+            host.data[ATTEMPTS_KEY] = host.data.get(ATTEMPTS_KEY, 0) + n
+
+        connector.open(host.name, attempt, counted)
+    connection = host.connections[CONNECTION].connection
+    return Device(host.name, connection, read_timeout=policy.command_timeout)
 
 
 def drop(task: Task) -> None:

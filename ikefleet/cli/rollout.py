@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ikefleet.interrupt import EXIT_INTERRUPTED
 from ikefleet.runbooks.rollout import Summary
 from ikefleet.rundir import LockedError
 from ikefleet.secrets import SecretsError
@@ -69,7 +70,7 @@ def _table(summary: Summary) -> Table:
     table = Table(title="rollout summary")
     for column in ("host", "status", "commands", "detail"):
         table.add_column(column)
-    order = {"failed": 0, "skipped": 1, "changed": 2, "would-change": 3, "unchanged": 4}
+    order = {"failed": 0, "interrupted": 0, "skipped": 1, "changed": 2, "would-change": 3, "unchanged": 4}
     for name, outcome in sorted(summary.hosts.items(), key=lambda kv: (order.get(kv[1].status, 9), kv[0])):
         table.add_row(Text(name), Text(outcome.status), str(outcome.commands), Text(outcome.error))
     return table
@@ -112,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         console = Console()
         print_summary(summary, console)
         console.print(f"run directory: {summary.run_dir}", markup=False)
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 

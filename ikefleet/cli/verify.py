@@ -1,7 +1,7 @@
 """`ikefleet verify`, `ikefleet compliance` and `ikefleet history`: thin layers over runbooks.verify.
 
 Exit codes: 0 compliant, 1 violations (a failed check, or a host that could not be checked), 2 the run
-could not happen (bad inventory or secrets, no host reachable, unwritable output).
+could not happen (bad inventory or secrets, no host reachable, unwritable output), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ikefleet.interrupt import EXIT_INTERRUPTED, Interrupted
 from ikefleet.redact import scrub
 from ikefleet.secrets import SecretsError
 from ikefleet.validate import InventoryError
@@ -79,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
     except SecretsError as exc:
         print(f"secrets: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except Interrupted as exc:  # Ctrl-C: no report (a partial one could read as compliant), no history
+        print(f"ikefleet verify: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         print(scrub(f"verify could not run: {type(exc).__name__}: {exc}"), file=sys.stderr)
         return EXIT_INPUT

@@ -36,6 +36,7 @@ from .inventory_writer import write_inventory
 from .router import Faults, Router, RouterSpec
 from .sshd import (
     ConsoleQuirks,
+    Handshakes,
     RouterServer,
     SessionFactory,
     engine_session_factory,
@@ -165,6 +166,7 @@ def _save_plan(path: Path, plan: LabPlan) -> None:
 # CLI fault name -> (Faults field, value type); bool faults take no value.
 FAULTS: dict[str, tuple[str, type]] = {
     "refuse": ("refuse", bool),
+    "reset-next": ("reset_next", int),
     "bad-password": ("bad_password", bool),
     "latency": ("latency_ms", int),
     "drop-after": ("drop_after", int),
@@ -259,6 +261,7 @@ class Lab:
         self.convergence_delay = convergence_delay
         self.routers: dict[str, Router] = {}
         self.servers: dict[str, RouterServer] = {}
+        self.handshakes = Handshakes()  # SSH handshakes in flight across the lab (tests read the peak)
         self.branch_ids: dict[str, int] = {}
         self.loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
@@ -334,7 +337,7 @@ class Lab:
             self.routers[spec.name] = router
             if index:
                 self.branch_ids[spec.name] = index
-            server = RouterServer(router, key, self.session_factory, self.quirks)
+            server = RouterServer(router, key, self.session_factory, self.quirks, handshakes=self.handshakes)
             try:
                 await server.start()
             except OSError:

@@ -34,6 +34,7 @@ class Faults:
     """Faults switched on per router (`ikefleet lab fault`). None/empty means off."""
 
     refuse: bool = False
+    reset_next: int = 0  # the next N connections are reset before the SSH handshake (rate limit, MaxStartups)
     bad_password: bool = False
     latency_ms: int = 0
     drop_after: int | None = None

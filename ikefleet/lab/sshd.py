@@ -159,20 +159,62 @@ class RouterFiles(asyncssh.SFTPServer):
         return super().map_path(("/" + name).encode())
 
 
+@dataclass
+class Handshakes:
+    """SSH handshakes in flight (TCP accepted, login not yet completed) across a lab, and their peak.
+
+    Lets a test see from the routers' side how many logins a run attempts at once.
+    """
+
+    current: int = 0
+    peak: int = 0
+    total: int = 0
+
+    def begin(self) -> None:
+        self.current += 1
+        self.total += 1
+        self.peak = max(self.peak, self.current)
+
+    def end(self) -> None:
+        self.current -= 1
+
+    def reset(self) -> None:
+        self.current = self.peak = self.total = 0
+
+
 class _Auth(asyncssh.SSHServer):
     """Password check against the login name's user part; the `bad_password` fault rejects everything."""
 
-    def __init__(self, router: Router, connections: set[asyncssh.SSHServerConnection]) -> None:
+    def __init__(self, router: Router, connections: set[asyncssh.SSHServerConnection],
+                 handshakes: Handshakes | None = None) -> None:
         self._router = router
         self._connections = connections
         self._conn: asyncssh.SSHServerConnection | None = None
+        self._handshakes = handshakes or Handshakes()
+        self._in_handshake = False
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
+        faults = self._router.faults
+        if faults.reset_next > 0:  # like an sshd over MaxStartups: the connection is dropped before login
+            faults.reset_next -= 1
+            conn.abort()
+            return
         self._connections.add(conn)
+        self._in_handshake = True
+        self._handshakes.begin()
+
+    def auth_completed(self) -> None:
+        self._done()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._done()
         self._connections.discard(self._conn)  # type: ignore[arg-type]
+
+    def _done(self) -> None:
+        if self._in_handshake:
+            self._in_handshake = False
+            self._handshakes.end()
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -198,6 +240,7 @@ class RouterServer:
     listener: asyncssh.SSHAcceptor | None = None
     port: int = 0
     connections: set[asyncssh.SSHServerConnection] = field(default_factory=set)
+    handshakes: Handshakes = field(default_factory=Handshakes)
 
     async def start(self) -> None:
         if self.router.faults.refuse:
@@ -208,7 +251,7 @@ class RouterServer:
             self.router.spec.host,
             port,
             server_host_keys=[self.key],
-            server_factory=lambda: _Auth(self.router, self.connections),
+            server_factory=lambda: _Auth(self.router, self.connections, self.handshakes),
             process_factory=self._handle,
             sftp_factory=lambda chan: RouterFiles(chan, self.router),
             allow_scp=True,

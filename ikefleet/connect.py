@@ -1,0 +1,188 @@
+"""How a run opens its SSH sessions: timeouts, retries with backoff for connection errors, a bounded gate.
+
+A fleet run opens one session per router. Routers come and go (reboots, flapping WAN, a jump host's
+MaxStartups), so a *connection* error (refused, TCP timeout, the SSH handshake reset before login) is
+retried with exponential backoff and jitter. Nothing else is: a wrong password stays wrong (and retrying
+it may lock the account), and once logged in a command is never sent twice by this module. At most
+`max_concurrent` handshakes are in flight across the whole run, whatever Nornir's worker count, so a
+hundred branches do not hammer one jump host.
+
+Settings: `ikefleet.connect` in config.yaml (fleet-wide), `connect_timeout` / `command_timeout` in the
+inventory `data:` of a host, a group or defaults (per host).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from ikefleet.validate import FLEET, InventoryError, Problem, suggest
+
+DATA_KEY = "ikefleet_connect"  # inventory defaults.data key holding the run's Connector
+ATTEMPTS_KEY = "connect_attempts"  # host.data: connection attempts this run (all openings)
+
+# key -> (kind, default, minimum, maximum, what it is); seconds unless said otherwise
+SETTINGS: dict[str, tuple[type, float, float, float, str]] = {
+    "conn_timeout": (float, 10, 0.1, 600, "seconds to open the TCP connection"),
+    "auth_timeout": (float, 10, 0.1, 600, "seconds the router may take to accept the login"),
+    "banner_timeout": (float, 15, 0.1, 600, "seconds to the SSH banner"),
+    "command_timeout": (float, 60, 1, 3600, "seconds one command may take to answer"),
+    "attempts": (int, 3, 1, 20, "connection attempts per opening (connection errors only)"),
+    "backoff": (float, 1.0, 0, 300, "seconds before the first retry, doubled for each further one"),
+    "max_backoff": (float, 30, 0, 3600, "longest wait between two attempts"),
+    "max_concurrent": (int, 10, 1, 1000, "SSH handshakes in flight at once across the run"),
+}
+# per-host inventory keys -> the setting they override
+HOST_KEYS = {"connect_timeout": "conn_timeout", "command_timeout": "command_timeout"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    conn_timeout: float = 10
+    auth_timeout: float = 10
+    banner_timeout: float = 15
+    command_timeout: float = 60
+    attempts: int = 3
+    backoff: float = 1.0
+    max_backoff: float = 30
+    max_concurrent: int = 10
+
+    def netmiko_extras(self) -> dict[str, float]:
+        """ConnectHandler keywords (netmiko's own names)."""
+        return {"conn_timeout": self.conn_timeout, "auth_timeout": self.auth_timeout,
+                "banner_timeout": self.banner_timeout}
+
+    def delay(self, retry: int, rng: random.Random) -> float:
+        """Wait before retry number `retry` (1-based): exponential, capped, jittered to 50..100%."""
+        base = min(self.max_backoff, self.backoff * 2 ** (retry - 1))
+        return base * rng.uniform(0.5, 1.0)
+
+
+def parse_policy(data: Any, source: str) -> Policy:
+    """`ikefleet.connect` of config.yaml as a Policy; InventoryError naming every bad key and its fix."""
+    if data is None:
+        return Policy()
+    if not isinstance(data, Mapping):
+        raise InventoryError([Problem(source, FLEET, "ikefleet.connect", "expected a mapping",
+                                      f"write it as key: value pairs ({', '.join(SETTINGS)})")])
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key not in SETTINGS:
+            problems.append(Problem(source, FLEET, f"ikefleet.connect.{key}", "unknown key",
+                                    suggest(str(key), SETTINGS)))
+            continue
+        value, message = check_value(key, raw)
+        if message:
+            problems.append(Problem(source, FLEET, f"ikefleet.connect.{key}", message, _fix(key)))
+        else:
+            values[key] = value
+    if problems:
+        raise InventoryError(problems)
+    return Policy(**values)
+
+
+def check_value(key: str, raw: Any) -> tuple[Any, str]:
+    """(parsed value, '') or (None, what is wrong) for one setting."""
+    kind, _, low, high, _ = SETTINGS[key]
+    number_ok = isinstance(raw, int | float) and not isinstance(raw, bool)
+    if not number_ok or (kind is int and not isinstance(raw, int)):
+        return None, f"bad value {raw!r}: expected {'an integer' if kind is int else 'a number'}"
+    if not low <= raw <= high:
+        return None, f"{raw!r} is out of range {low:g}..{high:g}"
+    return kind(raw), ""
+
+
+def _fix(key: str) -> str:
+    kind, _, low, high, what = SETTINGS[key]
+    return f"set {key} ({what}) to {'an integer' if kind is int else 'a number'} from {low:g} to {high:g}"
+
+
+class ConnectFailed(Exception):
+    """Every attempt to open the session failed; `cause` is the last error, `attempts` how many were made."""
+
+    def __init__(self, host: str, attempts: int, cause: BaseException) -> None:
+        self.host, self.attempts, self.cause = host, attempts, cause
+        super().__init__(f"{host}: {type(cause).__name__} after {attempts} attempt(s)")
+
+
+def retryable(exc: BaseException) -> bool:
+    """A connection error worth another attempt: refused, unreachable, timed out, reset before login.
+
+    Never an authentication failure (paramiko's AuthenticationException is itself an SSHException, so it
+    is tested first) and never a refused host key.
+    """
+    import paramiko
+    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
+
+    from ikefleet.hostkeys import HostKeyChanged
+
+    if isinstance(exc, NetmikoAuthenticationException | paramiko.AuthenticationException | HostKeyChanged):
+        return False
+    if isinstance(exc, ReadTimeout):  # logged in already: the session is up, the router is slow
+        return False
+    return isinstance(
+        exc,
+        NetmikoTimeoutException | paramiko.SSHException | ConnectionError | TimeoutError
+        | EOFError | OSError,
+    )
+
+
+T = TypeVar("T")
+
+
+class Connector:
+    """One run's connection policy and its gate: the semaphore bounding handshakes in flight."""
+
+    def __init__(self, policy: Policy, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None) -> None:
+        self.policy = policy
+        self.gate = threading.BoundedSemaphore(policy.max_concurrent)
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+
+    def for_host(self, host: Any) -> Policy:
+        """The policy with this host's `connect_timeout` / `command_timeout` (host, group, defaults)."""
+        changes = {setting: float(host.get(key)) for key, setting in HOST_KEYS.items()
+                   if host.get(key) is not None}
+        return replace(self.policy, **changes)
+
+    def open(self, name: str, attempt: Callable[[], T], counted: Callable[[int], None] = lambda _: None) -> T:
+        """Run `attempt` (one whole connection opening) until it succeeds, a non-connection error occurs
+        or the attempts are used up; the gate is held only while an attempt runs, never while waiting."""
+        tries = self.policy.attempts
+        for number in range(1, tries + 1):
+            counted(1)
+            try:
+                with self.gate:
+                    return attempt()
+            except Exception as exc:
+                if not retryable(exc):
+                    raise
+                if number == tries:
+                    raise ConnectFailed(name, number, exc) from exc
+            self.sleep(self.policy.delay(number, self.rng))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def enable(nornir: Any, policy: Policy) -> Connector:
+    """Give this Nornir object (and every filter of it: they share the inventory) one Connector."""
+    connector = Connector(policy)
+    nornir.inventory.defaults.data[DATA_KEY] = connector
+    return connector
+
+
+def connector_of(host: Any) -> Connector:
+    """The run's Connector (a default one for a Nornir object made without `enable`, e.g. in a test)."""
+    with _LOCK:
+        found = host.get(DATA_KEY)
+        if not isinstance(found, Connector):
+            found = host.defaults.data[DATA_KEY] = Connector(Policy())
+        return found
+
+
+_LOCK = threading.Lock()

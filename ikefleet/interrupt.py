@@ -1,0 +1,90 @@
+"""Ctrl-C (SIGINT) stops a run cleanly instead of killing it mid-push.
+
+The first SIGINT only raises a flag: no new host is started (`tasks.device` refuses to open a session),
+a host in the middle of a push is stopped at its next command and its open safe-mode window is undone
+(`Device.send` raises `Interrupted` once per host; the restore that follows runs normally), and the
+runbook records who was done, undone or never started, then exits 130. A second SIGINT is the
+operator insisting: Python's KeyboardInterrupt, as without this module.
+
+SIGINT is process-wide, so the flag is too (`STOP`); `sigint_stops()` clears it when a run starts.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl-C'd command
+MESSAGE = "interrupted by SIGINT"
+
+
+class Interrupted(Exception):
+    """The operator pressed Ctrl-C (SIGINT) during the run."""
+
+    def __init__(self, what: str = "") -> None:
+        super().__init__(f"{MESSAGE}{': ' + what if what else ''}")
+
+
+class Stop:
+    """The run's stop flag, and which hosts were already stopped mid-command (once each)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._claimed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def set(self) -> None:
+        self.event.set()
+
+    def clear(self) -> None:
+        with self._lock:
+            self.event.clear()
+            self._claimed.clear()
+
+    def claim(self, host: str) -> bool:
+        """True the first time `host` asks after the flag was raised: stop it now (later work, such as
+        restoring what an earlier window released, then runs to its end)."""
+        if not self.event.is_set():
+            return False
+        with self._lock:
+            if host in self._claimed:
+                return False
+            self._claimed.add(host)
+            return True
+
+
+STOP = Stop()
+
+
+@contextmanager
+def sigint_stops(announce: bool = True) -> Iterator[Stop]:
+    """During the block the first SIGINT sets STOP, the second raises KeyboardInterrupt.
+
+    Signal handlers can only be installed from the main thread; elsewhere (a test calling a runbook
+    from a worker thread) STOP still works, set by whoever holds it.
+    """
+    STOP.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield STOP
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if STOP.is_set():
+            raise KeyboardInterrupt
+        STOP.set()
+        if announce:
+            print("ikefleet: SIGINT: finishing or undoing the hosts in flight, starting no new one "
+                  "(Ctrl-C again to abort at once)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield STOP
+    finally:
+        signal.signal(signal.SIGINT, previous)

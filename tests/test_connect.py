@@ -1,0 +1,333 @@
+"""Opening sessions: timeouts from config and inventory, retries of connection errors only, the gate.
+
+Unit tests drive `ikefleet.connect.Connector` with instrumented attempts; the lab tests count from the
+routers' side (`Lab.handshakes`, the `reset-next` fault) what a real run did.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import paramiko
+import pytest
+from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
+from nornir.core.task import Result, Task
+from ruamel.yaml import YAML
+from tests_support import fast_keys
+
+from ikefleet import connect
+from ikefleet.cli import main
+from ikefleet.connect import ConnectFailed, Connector, Policy, parse_policy, retryable
+from ikefleet.device import describe
+from ikefleet.hostkeys import HostKeyChanged
+from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.lab.manager import Lab
+from ikefleet.runbooks.verify import Verify, VerifyOptions
+from ikefleet.tasks.device import device
+from ikefleet.validate import InventoryError
+
+# --- policy from config ----------------------------------------------------------------------------------
+
+
+def test_policy_defaults_and_values() -> None:
+    assert parse_policy(None, "c.yaml") == Policy()
+    policy = parse_policy({"conn_timeout": 3, "attempts": 5, "max_concurrent": 2, "backoff": 0.5}, "c.yaml")
+    assert (policy.conn_timeout, policy.attempts, policy.max_concurrent, policy.backoff) == (3, 5, 2, 0.5)
+    assert policy.netmiko_extras() == {"conn_timeout": 3, "auth_timeout": 10, "banner_timeout": 15}
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "words"),
+    [
+        ({"attempt": 3}, "ikefleet.connect.attempt", "did you mean"),
+        ({"attempts": 0}, "ikefleet.connect.attempts", "out of range"),
+        ({"attempts": 2.5}, "ikefleet.connect.attempts", "integer"),
+        ({"conn_timeout": "10s"}, "ikefleet.connect.conn_timeout", "number"),
+        ({"max_concurrent": True}, "ikefleet.connect.max_concurrent", "integer"),
+        ([1, 2], "ikefleet.connect", "mapping"),
+    ],
+)
+def test_bad_policy_names_field_and_fix(data: object, field: str, words: str) -> None:
+    with pytest.raises(InventoryError) as err:
+        parse_policy(data, "config.yaml")
+    (problem,) = err.value.problems
+    assert problem.field == field and problem.source == "config.yaml"
+    assert words in (problem.message + problem.fix).lower() and problem.fix
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    policy = Policy(backoff=1, max_backoff=5)
+    rng = random.Random(7)
+    delays = [[policy.delay(retry, rng) for retry in (1, 2, 3, 4, 5)] for _ in range(50)]
+    for retry, bound in enumerate((1, 2, 4, 5, 5)):
+        seen = [d[retry] for d in delays]
+        assert all(bound / 2 <= d <= bound for d in seen)
+        assert len(set(seen)) > 1  # jitter: a fleet does not retry in lockstep
+
+
+# --- what is retried -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        ConnectionResetError(104, "reset"),
+        OSError(113, "No route to host"),
+        TimeoutError(),
+        NetmikoTimeoutException("TCP connection to device failed"),
+        paramiko.SSHException("Error reading SSH protocol banner"),
+        EOFError(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_connection_errors_are_retried(exc: BaseException) -> None:
+    assert retryable(exc)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        NetmikoAuthenticationException("Authentication to device failed"),
+        paramiko.AuthenticationException("bad"),
+        HostKeyChanged("r1: key changed"),
+        ReadTimeout("pattern never detected"),
+        ValueError("a bug"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_other_errors_are_not(exc: BaseException) -> None:
+    assert not retryable(exc)
+
+
+class Flaky:
+    """An attempt that fails with `error` the first `failures` times."""
+
+    def __init__(self, failures: int, error: BaseException) -> None:
+        self.failures, self.error, self.calls = failures, error, 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        return "session"
+
+
+def connector(**policy: object) -> tuple[Connector, list[float]]:
+    waits: list[float] = []
+    return Connector(Policy(**policy), sleep=waits.append, rng=random.Random(1)), waits  # type: ignore[arg-type]
+
+
+def test_refused_then_accepted_succeeds_after_retries() -> None:
+    conn, waits = connector(attempts=4, backoff=2)
+    attempt, counted = Flaky(2, ConnectionRefusedError(111, "refused")), []
+    assert conn.open("br1", attempt, counted.append) == "session"
+    assert attempt.calls == 3 and sum(counted) == 3
+    assert len(waits) == 2 and 1 <= waits[0] <= 2 and 2 <= waits[1] <= 4
+
+
+def test_authentication_failure_is_tried_once() -> None:
+    conn, waits = connector(attempts=5)
+    attempt = Flaky(9, NetmikoAuthenticationException("Authentication to device failed."))
+    with pytest.raises(NetmikoAuthenticationException):
+        conn.open("br1", attempt)
+    assert attempt.calls == 1 and waits == []
+
+
+def test_gives_up_after_the_attempts_and_says_so() -> None:
+    conn, waits = connector(attempts=3)
+    attempt = Flaky(9, ConnectionRefusedError(111, "refused"))
+    with pytest.raises(ConnectFailed) as err:
+        conn.open("br1", attempt)
+    assert attempt.calls == 3 and len(waits) == 2  # no wait after the last attempt
+    words = describe(err.value)
+    assert "connection refused" in words and "3 connection attempt" in words
+
+
+def test_gate_bounds_attempts_in_flight_across_threads() -> None:
+    """20 threads, a gate of 3: each attempt waits until 3 are inside, so an unbounded gate shows 20."""
+    bound = 3
+    conn, _ = connector(max_concurrent=bound)
+    lock = threading.Condition()
+    inside, peak, done = [0], [0], []
+
+    def attempt() -> str:
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+            lock.notify_all()
+            lock.wait_for(lambda: inside[0] >= bound or len(done) >= 20 - bound, timeout=5)
+            inside[0] -= 1
+        return "ok"
+
+    def worker() -> None:
+        done.append(conn.open("h", attempt))
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(done) == 20 and peak[0] == bound
+
+
+# --- against the lab -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("connect") / "lab", branches=5, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        yield lab
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Backoff waits recorded instead of slept (the policy's numbers are unit-tested above)."""
+    waits: list[float] = []
+    monkeypatch.setattr(connect.Connector, "__init__", _init_recording(waits))
+    return waits
+
+
+def _init_recording(waits: list[float]):  # type: ignore[no-untyped-def]
+    original = connect.Connector.__init__
+
+    def init(self: Connector, policy: Policy, sleep: object = None, rng: object = None) -> None:
+        original(self, policy, sleep=waits.append, rng=random.Random(3))
+
+    return init
+
+
+def _edit(path: Path, change) -> str:  # type: ignore[no-untyped-def]
+    """Apply `change` to a YAML file's data; returns the old text to restore."""
+    old = path.read_text()
+    yaml = YAML()
+    data = yaml.load(old)
+    change(data)
+    with path.open("w") as out:
+        yaml.dump(data, out)
+    return old
+
+
+def verify_hosts(lab: Lab, *hosts: str) -> dict:
+    lab.settle()
+    options = VerifyOptions(lab.directory / "config.yaml", limit=hosts, record=False)
+    return Verify(options).gather()
+
+
+def attempts_of(nr_host_data: dict) -> int:
+    return int(nr_host_data.get(connect.ATTEMPTS_KEY, 0))
+
+
+def _connect(lab: Lab, host: str) -> tuple[object, int, object]:
+    """Open one host's session the way a run does; (Device, attempts, exception)."""
+    nr = init_nornir(lab.directory / "config.yaml")
+    box: dict[str, object] = {}
+
+    def task(task: Task) -> Result:
+        box["device"] = device(task)
+        return Result(host=task.host)
+
+    try:
+        res = nr.filter(name=host).run(task=task)
+        return box.get("device"), attempts_of(nr.inventory.hosts[host].data), res[host][0].exception
+    finally:
+        nr.close_connections(on_failed=True)
+
+
+def test_reset_connections_are_retried_until_accepted(lab: Lab, fast_retries: list[float]) -> None:
+    lab.fault("br1", "reset-next", 2)
+    try:
+        dev, attempts, exc = _connect(lab, "br1")
+    finally:
+        left = lab.routers["br1"].faults.reset_next
+        lab.clear_faults("br1")
+    assert exc is None and dev is not None
+    assert left == 0 and attempts == 3 and len(fast_retries) == 2
+
+
+def test_refused_gives_up_with_the_count(lab: Lab, fast_retries: list[float]) -> None:
+    lab.fault("br2", "refuse")
+    try:
+        _, attempts, exc = _connect(lab, "br2")
+    finally:
+        lab.clear_faults("br2")
+    assert isinstance(exc, ConnectFailed) and attempts == 3
+    assert "refused" in describe(exc) and "3 connection attempt" in describe(exc)
+
+
+def test_wrong_password_is_one_attempt_seen_by_the_router(lab: Lab, fast_retries: list[float]) -> None:
+    before = lab.handshakes.total
+    verify_hosts(lab, "br3")
+    per_attempt = lab.handshakes.total - before  # host key check + login, however many that takes
+    lab.fault("br3", "bad-password")
+    try:
+        before = lab.handshakes.total
+        _, attempts, exc = _connect(lab, "br3")
+        seen = lab.handshakes.total - before
+    finally:
+        lab.clear_faults("br3")
+    assert isinstance(exc, NetmikoAuthenticationException) and attempts == 1
+    assert per_attempt >= 1 and seen == per_attempt and fast_retries == []
+
+
+def test_concurrent_handshakes_bounded_on_the_router_side(lab: Lab) -> None:
+    config = lab.directory / "config.yaml"
+    old = _edit(config, lambda d: d.setdefault("ikefleet", {}).__setitem__("connect", {"max_concurrent": 2}))
+    try:
+        lab.handshakes.reset()
+        states = verify_hosts(lab)
+    finally:
+        config.write_text(old)
+    hosts = {s.name for s in load_inventory(config).sites}
+    assert set(states) == hosts and not any(s.error for s in states.values())
+    assert lab.handshakes.total >= len(hosts) and 1 <= lab.handshakes.peak <= 2
+
+
+def test_timeouts_reach_netmiko_per_host(lab: Lab) -> None:
+    config = lab.directory / "config.yaml"
+    hosts = lab.directory / "inventory" / "hosts.yaml"
+    old_config = _edit(config, lambda d: d.setdefault("ikefleet", {}).__setitem__(
+        "connect", {"auth_timeout": 7, "banner_timeout": 9, "command_timeout": 33}))
+    old_hosts = _edit(hosts, lambda d: d["br4"].setdefault("data", {}).update(
+        connect_timeout=4, command_timeout=21))
+    try:
+        load_inventory(config)  # the per-host keys are valid inventory
+        br4, _, exc4 = _connect(lab, "br4")
+        br5, _, exc5 = _connect(lab, "br5")
+    finally:
+        config.write_text(old_config)
+        hosts.write_text(old_hosts)
+    assert exc4 is None and exc5 is None
+    c4, c5 = br4.connection, br5.connection  # type: ignore[attr-defined]
+    assert (c4.conn_timeout, c4.auth_timeout, c4.banner_timeout) == (4, 7, 9)
+    assert (c5.conn_timeout, c5.auth_timeout, c5.banner_timeout) == (10, 7, 9)
+    assert br4.read_timeout == 21 and br5.read_timeout == 33  # type: ignore[attr-defined]
+
+
+def test_bad_host_timeout_is_an_inventory_error(lab: Lab) -> None:
+    hosts = lab.directory / "inventory" / "hosts.yaml"
+    old = _edit(hosts, lambda d: d["br4"].setdefault("data", {}).update(command_timeout="slow"))
+    try:
+        with pytest.raises(InventoryError) as err:
+            load_inventory(lab.directory / "config.yaml")
+    finally:
+        hosts.write_text(old)
+    (problem,) = err.value.problems
+    assert problem.host == "br4" and problem.field == "command_timeout" and "seconds" in problem.fix
+
+
+def test_bad_config_stops_the_cli_before_contact(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    config = lab.directory / "config.yaml"
+    old = _edit(config, lambda d: d.setdefault("ikefleet", {}).__setitem__("connect", {"attempts": -1}))
+    try:
+        before = lab.handshakes.total
+        code = main(["rollout", "-c", str(config)])
+        err = capsys.readouterr().err
+    finally:
+        config.write_text(old)
+    assert code == 2 and "ikefleet.connect.attempts" in err and "Fix:" in err
+    assert lab.handshakes.total == before
