@@ -7,8 +7,9 @@ drift apart. `future(config, remediation)` applies the operations to a model (ro
 
 Rules (why they are safe):
 - items are matched by the menu's natural key (schema), compared on effective values (unset = default);
-- only owned items are ever removed: marked `comment=ikefleet` (or what `owned` says); default/factory
-  items and items the intent `set`s are only changed in the fields the intent names;
+- only owned items are ever removed: marked `comment=ikefleet`, or, in menus without a comment field,
+  named only by marked items (`ownership`; or what `owned` says); default/factory items and items the
+  intent `set`s are only changed in the fields the intent names;
 - on owned items every field the intent leaves out goes back to its default (or is unset), except the
   ones the router assigns itself (`ROUTER_ASSIGNED`: an EoIP tunnel's mac-address...) and fields the
   schema does not know;
@@ -77,6 +78,10 @@ ROUTER_ASSIGNED: dict[str, frozenset[str]] = {
     "/interface ethernet": frozenset({"mac-address", "orig-mac-address"}),
     "/ip address": frozenset({"network"}),
 }
+# Menus whose items have no comment field in RouterOS 6.49/7 (no marker possible): see `ownership`.
+UNMARKED_MENUS = frozenset(
+    {"/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile", "/ip ipsec mode-config"}
+)
 ORDERED_MENUS = frozenset(
     {"/ip firewall filter", "/ip firewall nat", "/ip firewall mangle", "/ip firewall raw", "/routing filter"}
 )
@@ -386,8 +391,46 @@ def _label(menu: Any, item: Item) -> str:
 
 
 def is_marked(path: str, item: Item) -> bool:
-    """Default ownership test: the item carries the `comment=ikefleet` marker."""
+    """The item carries the `comment=ikefleet` marker."""
     return item.comment == MARKER
+
+
+def ownership(
+    current: Config, schema: Any, marked: Callable[[str, Item], bool] = is_marked
+) -> Callable[[str, Item], bool]:
+    """Who owns what on `current`. Marked items are ikefleet's. Items of menus without a comment field
+    (`UNMARKED_MENUS`) cannot carry the marker: one is ikefleet's when a marked item names it in a
+    reference field (schema `ref`: a hub identity's mode-config, a peer's profile, the policy template's
+    proposal and group) and no other item does. So a revoked or deleted branch's mode-config goes with the
+    identity that named it, an old profile with the peer that switched away from it, while an item the
+    operator made (named by nothing of ikefleet's, or also by one of the operator's own items) stays."""
+    ours: dict[str, set[str]] = {}
+    theirs: dict[str, set[str]] = {}
+    for path, items in current.menus.items():
+        menu = _menu(schema, path)
+        refs = {n: f.ref for n, f in _fields(menu).items() if getattr(f, "ref", None) in UNMARKED_MENUS}
+        if not refs or path in UNMARKED_MENUS:
+            continue
+        for item in items:
+            if item.dynamic:
+                continue
+            names = ours if marked(path, item) else theirs
+            for name, ref in refs.items():
+                value = _effective(menu, item, name)
+                names.setdefault(ref, set()).update(v for v in (value or "").split(",") if v)
+
+    def owns(path: str, item: Item) -> bool:
+        if marked(path, item):
+            return True
+        name = item.values.get("name")
+        return (
+            path in UNMARKED_MENUS
+            and name is not None
+            and name in ours.get(path, ())
+            and name not in theirs.get(path, ())
+        )
+
+    return owns
 
 
 # ------------------------------------------------------------------------------------------ remediation
@@ -511,7 +554,7 @@ def remediate(
     owned: Callable[[str, Item], bool] | None = None,
 ) -> Remediation:
     """Commands turning the managed part of `current` into `intended`, their diff and their rollback."""
-    return _remediate(current, intended, schema, owned or is_marked, exact=False)
+    return _remediate(current, intended, schema, owned or ownership(current, schema), exact=False)
 
 
 def restore(current: Config, snapshot: Config, schema: Any) -> Remediation:
@@ -726,6 +769,7 @@ def _split(args: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dict[str,
 __all__ = [
     "MARKER",
     "ORDER",
+    "UNMARKED_MENUS",
     "Change",
     "Op",
     "Remediation",
@@ -733,6 +777,7 @@ __all__ = [
     "future",
     "is_marked",
     "normalized",
+    "ownership",
     "remediate",
     "restore",
 ]
