@@ -114,3 +114,76 @@ def test_fill_leaves_other_dynamic_items_alone(tmp_path: Path) -> None:
     state.fill(hub, state.parse_list_sas(HUB_SAS), [])
     state.fill(hub, state.parse_list_sas(HUB_SAS), [])
     assert route in hub.config.items("/ip route") and len(hub.config.items("/ip ipsec active-peers")) == 1
+
+
+# `show ip route ospf json` / `show ip ospf route json` / `show bfd peers json` on a lab hub (FRR 8.4.4),
+# trimmed to the fields read: a filtered tunnel /30 (no active next hop), the hub's own LAN (connected, no
+# gateway) and a branch LAN learnt over the tunnel.
+ZEBRA_ROUTES = {
+    "172.16.0.0/30": [
+        {"prefix": "172.16.0.0/30", "protocol": "ospf", "distance": 110, "metric": 1,
+         "nexthops": [{"flags": 0, "directlyConnected": True, "interfaceName": "eoip-br1"}]}
+    ],
+    "192.168.1.0/24": [
+        {"prefix": "192.168.1.0/24", "protocol": "ospf", "metric": 1,
+         "nexthops": [{"directlyConnected": True, "interfaceName": "bridge", "active": True}]}
+    ],
+    "192.168.2.0/24": [
+        {"prefix": "192.168.2.0/24", "protocol": "ospf", "selected": True, "metric": 2, "installed": True,
+         "nexthops": [{"ip": "172.16.0.2", "interfaceName": "eoip-br1", "active": True}]}
+    ],
+}
+OSPF_ROUTES = {
+    "172.16.0.0/30": {"routeType": "N", "cost": 1},
+    "192.168.2.0/24": {"routeType": "N", "cost": 2},
+    "192.168.9.0/24": {"routeType": "N E2", "cost": 20},
+    "192.168.2.1": {"routeType": "R ", "cost": 1, "routerType": "asbr"},
+}
+BFD_PEERS = [
+    {"peer": "172.16.0.2", "interface": "eoip-br1", "status": "up", "uptime": 12, "receive-interval": 300,
+     "transmit-interval": 300, "detect-multiplier": 3},
+    {"peer": "172.16.0.6", "interface": "eoip-br2", "status": "down", "uptime": 0},
+]
+
+
+def test_two_vtysh_documents_in_one_output() -> None:
+    text = json.dumps(BFD_PEERS, indent=2) + "\n" + json.dumps(OSPF_ROUTES) + "\n"
+    assert state.parse_vtysh_json(text) == [BFD_PEERS, OSPF_ROUTES]
+
+
+def test_zebra_routes_keep_only_what_the_ospf_in_filter_let_through() -> None:
+    types = state.parse_ospf_types(OSPF_ROUTES)
+    assert types == {"172.16.0.0/30": "intra-area", "192.168.2.0/24": "intra-area",
+                     "192.168.9.0/24": "external-type-2"}
+    (route,) = state.parse_ospf_routes(ZEBRA_ROUTES, types)
+    assert route == {"prefix": "192.168.2.0/24", "metric": 2, "hops": [("172.16.0.2", "eoip-br1")],
+                     "selected": True, "type": "intra-area"}
+
+
+def test_fill_replaces_the_fabrics_ospf_routes_and_bfd_and_sets_eoip_running(tmp_path: Path) -> None:
+    hub = build(tmp_path, 2).hub
+    stale = hub.config.add("/ip route", {"dst-address": "192.168.7.0/24", "gateway": "172.16.0.2"},
+                           dynamic=True)
+    stale.status["ospf"] = "yes"  # what the fabric computed: must not survive
+    connected = hub.config.add("/ip route", {"dst-address": "192.168.1.0/24", "gateway": "bridge"},
+                               dynamic=True)
+    sas = state.parse_list_sas(HUB_SAS)  # one installed child: 10.0.0.1 <-> 10.0.0.3
+    routes = state.parse_ospf_routes(ZEBRA_ROUTES, state.parse_ospf_types(OSPF_ROUTES))
+    eoips = {i.get("name"): i.get("remote-address") for i in hub.config.items("/interface eoip")}
+    links = dict.fromkeys(eoips, True)
+    state.fill(hub, sas, [], state.parse_bfd_peers(BFD_PEERS), routes, links)
+    shown = {(r.get("dst-address"), r.status.get("ospf")) for r in hub.config.items("/ip route") if r.dynamic}
+    assert shown == {("192.168.1.0/24", None), ("192.168.2.0/24", "yes")} and connected.dynamic
+    bfd = {b.get("address"): b for b in hub.config.items("/routing bfd neighbor")}
+    assert bfd["172.16.0.2"].status["up"] == "yes" and bfd["172.16.0.2"].get("uptime") == "12s"
+    assert bfd["172.16.0.6"].status["up"] == "no"
+    running = {i.get("name"): i.status.get("running") for i in hub.config.items("/interface eoip")}
+    # running only where an installed child SA carries the far end (10.0.0.3 in HUB_SAS)
+    assert sorted(running.values()) == ["no", "yes"]
+    assert running == {name: "yes" if remote == "10.0.0.3" else "no" for name, remote in eoips.items()}
+    (policy,) = [p for p in hub.config.items("/ip ipsec policy") if p.dynamic]
+    assert (policy.get("src-address"), policy.get("dst-address"), policy.get("ph2-state")) == (
+        "10.0.0.1/32", "10.0.0.3/32", "established")
+    (peer,) = hub.config.items("/ip ipsec active-peers")
+    assert peer.get("uptime") == "10s"
+    assert {sa.get("expires-in") for sa in hub.config.items(state.INSTALLED_SA)} == {"32m50s"}

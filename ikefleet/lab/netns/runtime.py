@@ -26,7 +26,9 @@ from .namespaces import NetnsError, Registry, alive, cleanup, require_root, run
 
 CHARON, FRR_DIR = "/usr/lib/ipsec/charon", "/usr/lib/frr"
 FRR_DAEMONS = ("zebra", "bfdd", "ospfd")
-FRR_QUERIES = ("show ip ospf neighbor json", "show bfd peers json", "show ip route ospf json")
+FRR_QUERIES = (
+    "show ip ospf neighbor json", "show bfd peers json", "show ip route ospf json", "show ip ospf route json"
+)
 FRR_BASE = Path("/run/ikefleet-netns")  # the frr user must reach its sockets: not under a 0700 temp dir
 VXLAN_MTU, VXLAN_PORT = 1300, 4789
 UNDERLAY_NETS = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
@@ -219,7 +221,8 @@ class Node:
         failures = state.ike_failures(text[self.log_offset :])
         self.log_offset = len(text)
         self.snapshot = Snapshot(
-            sas, neighbors, state.parse_bfd_peers(docs[1]), state.parse_ospf_routes(docs[2]), links, failures
+            sas, neighbors, state.parse_bfd_peers(docs[1]),
+            state.parse_ospf_routes(docs[2], state.parse_ospf_types(docs[3])), links, failures,
         )
         self.read_at = time.monotonic()
         return self.snapshot

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from ipaddress import ip_address, ip_network
 
-from ..fabric.common import enabled, host, value
+from ..fabric.common import enabled, format_date, format_duration, host, value
 from ..fabric.ike import sa_algorithms
 from ..fabric.items import (
     ACTIVE_PEERS,
@@ -46,6 +47,7 @@ _CHILD = re.compile(r"^\s+(?P<name>\S+): #\d+, reqid \d+, (?P<state>[A-Z_]+), \S
 _TRAFFIC = re.compile(
     r"^\s+(?P<dir>in|out)\s+(?P<spi>[0-9a-f]+)(?:_i)?,\s+(?P<bytes>\d+) bytes,\s+(?P<pkts>\d+) packets"
 )
+_AGE = re.compile(r"^\s+(?:established|installed) (?P<ago>\d+)s ago(?:.*expires in (?P<expires>\d+)s)?")
 _TS = re.compile(r"^\s+(?P<side>local|remote)\s+(?P<ts>\d[\d./, ]*)$")
 
 
@@ -57,6 +59,8 @@ class ChildSa:
     bytes: dict[str, int] = field(default_factory=dict)
     packets: dict[str, int] = field(default_factory=dict)
     ts: dict[str, str] = field(default_factory=dict)  # local/remote -> selectors
+    installed_s: int = 0  # seconds since installed (charon's "installed Ns ago")
+    expires_s: int = 0  # hard lifetime left
 
 
 @dataclass
@@ -68,6 +72,7 @@ class IkeSa:
     addresses: dict[str, str] = field(default_factory=dict)
     vips: dict[str, str] = field(default_factory=dict)
     children: list[ChildSa] = field(default_factory=list)
+    established_s: int = 0
 
 
 def parse_list_sas(text: str) -> list[IkeSa]:
@@ -88,6 +93,12 @@ def parse_list_sas(text: str) -> list[IkeSa]:
             child = sas[-1].children[-1]
             child.spi[m["dir"]], child.bytes[m["dir"]] = m["spi"], int(m["bytes"])
             child.packets[m["dir"]] = int(m["pkts"])
+        elif (m := _AGE.match(line)) is not None:
+            if sas[-1].children:
+                child = sas[-1].children[-1]
+                child.installed_s, child.expires_s = int(m["ago"]), int(m["expires"] or 0)
+            else:
+                sas[-1].established_s = int(m["ago"])
         elif (m := _TS.match(line)) is not None and sas[-1].children:
             sas[-1].children[-1].ts[m["side"]] = m["ts"].strip()
     return sas
@@ -116,6 +127,7 @@ def parse_ospf_neighbors(text: str) -> list[dict[str, str]]:
                     "interface": str(entry.get("ifaceName") or "").split(":")[0],
                     "state": OSPF_STATES.get(state, state),
                     "priority": str(entry.get("priority", entry.get("nbrPriority", 1))),
+                    "adjacency": format_duration(int(entry.get("upTimeInMsec", 0)) // 1000),
                 }
             )
     return out
@@ -173,12 +185,27 @@ def parse_bfd_peers(data: object) -> list[dict[str, str]]:
                 "multiplier": str(peer.get("detect-multiplier", peer.get("remote-detect-multiplier", 3))),
                 "tx": str(peer.get("transmit-interval", 300)),
                 "rx": str(peer.get("receive-interval", 300)),
+                "uptime": format_duration(int(peer.get("uptime", 0))) if peer.get("status") == "up" else "0s",
             }
         )
     return out
 
 
-def parse_ospf_routes(data: object) -> list[dict[str, object]]:
+OSPF_TYPES = (("E1", "external-type-1"), ("E2", "external-type-2"), ("IA", "inter-area"), ("N", "intra-area"))
+
+
+def parse_ospf_types(data: object) -> dict[str, str]:
+    """`show ip ospf route json` -> prefix -> RouterOS ospf-type (intra-area, inter-area, external-type-N)."""
+    out = {}
+    for prefix, entry in data.items() if isinstance(data, dict) else []:
+        kind = str(entry.get("routeType", "")) if isinstance(entry, dict) else ""
+        found = next((name for code, name in OSPF_TYPES if code in kind.split()), "")
+        if found and "/" in prefix:
+            out[prefix] = found
+    return out
+
+
+def parse_ospf_routes(data: object, types: dict[str, str] | None = None) -> list[dict[str, object]]:
     """`show ip route ospf json` -> the routes zebra took from ospfd: prefix, metric, selected, and the
     next hops (gateway, interface) that are active. Routes the `ospf-in` route map refused have no active
     next hop and are left out, as RouterOS's filter leaves them out of `/ip route`."""
@@ -194,7 +221,8 @@ def parse_ospf_routes(data: object) -> list[dict[str, object]]:
                 continue
             selected = bool(entry.get("selected")) and bool(entry.get("installed", True))
             metric = int(entry.get("metric", 0))
-            out.append({"prefix": prefix, "metric": metric, "hops": hops, "selected": selected})
+            kind = (types or {}).get(prefix, "")
+            out.append({"prefix": prefix, "metric": metric, "hops": hops, "selected": selected, "type": kind})
     return out
 
 
@@ -281,14 +309,15 @@ def fill_bfd(router: Router, peers: list[dict[str, str]]) -> None:
         tx, rx = f"{int(peer['tx']) / 1000:g}sec", f"{int(peer['rx']) / 1000:g}sec"
         if router.major_version >= 7:
             values = {"remote-address": peer["address"], "interface": peer["interface"], "vrf": "main"}
-            values |= {"state": peer["state"], "state-changes": "1" if up else "0", "uptime": "0s"}
+            values |= {"state": peer["state"], "state-changes": "1" if up else "0", "uptime": peer["uptime"]}
             values |= {"multihop": "no", "desired-tx-interval": f"{peer['tx']}ms"}
             values |= {"required-min-rx": f"{peer['rx']}ms", "multiplier": peer["multiplier"]}
             values |= {"hold-time": "", "packets-rx": "0", "packets-tx": "0"}
             add(router, BFD_V7, values, "U" if up else "")
             continue
         values = {"state": peer["state"], "address": peer["address"], "interface": peer["interface"]}
-        values |= {"protocols": "ospf", "multihop": "no", "state-changes": "1" if up else "0", "uptime": "0s"}
+        values |= {"protocols": "ospf", "multihop": "no", "state-changes": "1" if up else "0"}
+        values["uptime"] = peer["uptime"]
         values |= {"desired-tx-interval": tx, "actual-tx-interval": tx, "required-min-rx": rx}
         values |= {"remote-min-rx": rx if up else "0sec", "multiplier": peer["multiplier"], "hold-time": ""}
         values |= {"packets-rx": "0", "packets-tx": "0"}
@@ -306,6 +335,8 @@ def fill_routes(router: Router, routes: list[dict[str, object]]) -> None:
         values |= {"gateway-status": ",".join(f"{gw} reachable via  {iface}" for gw, iface in hops)}
         values |= {"distance": "110", "scope": "20", "target-scope": "10"}
         values["ospf-metric"] = str(route["metric"])
+        if route.get("type"):
+            values["ospf-type"] = str(route["type"])
         add(router, ROUTE, values, ("A" if route["selected"] else "") + "Do")
     dynamic = [i for i in items if i.dynamic]
     dynamic.sort(key=lambda i: (int(ip_network(i.get("dst-address"), strict=False).network_address),
@@ -343,7 +374,7 @@ def fill(
         values |= {"state": "established", "side": "initiator" if sa.initiator else "responder"}
         if not sa.initiator and "remote" in sa.vips:
             values["dynamic-address"] = sa.vips["remote"]
-        values |= {"uptime": "0s", "ph2-total": str(len(installed))}
+        values |= {"uptime": format_duration(sa.established_s), "ph2-total": str(len(installed))}
         add(router, ACTIVE_PEERS, values, "" if sa.initiator else "R")
         for child in installed:
             enc, auth = proposal_names(child.algorithms)
@@ -351,7 +382,9 @@ def fill(
             for direction, (src, dst) in (("in", (remote, local)), ("out", (local, remote))):
                 v = {"spi": "0x" + (child.spi.get(direction, "0").upper().lstrip("0") or "0")}
                 v |= {"src-address": src, "dst-address": dst, "state": "mature", **algorithms}
-                v |= {"addtime": "", "expires-in": "", "add-lifetime": ""}
+                added = router.now() - timedelta(seconds=child.installed_s)
+                v |= {"addtime": format_date(added), "expires-in": format_duration(child.expires_s)}
+                v["add-lifetime"] = ""  # charon reports time left, not the configured soft/hard pair
                 v |= {"current-bytes": str(child.bytes.get(direction, 0))}
                 v |= {"current-packets": str(child.packets.get(direction, 0)), "replay": "128"}
                 add(router, INSTALLED_SA, v, "E")
@@ -359,5 +392,5 @@ def fill(
         values = {"instance": "default", **{k: nb[k] for k in ("router-id", "address", "interface", "state")}}
         values |= {"priority": nb["priority"], "dr-address": "0.0.0.0", "backup-dr-address": "0.0.0.0"}
         values |= {"state-changes": "1", "ls-retransmits": "0", "ls-requests": "0", "db-summaries": "0"}
-        values["adjacency"] = "0s"
+        values["adjacency"] = nb.get("adjacency", "0s")
         add(router, OSPF_NEIGHBOR, values, "")
