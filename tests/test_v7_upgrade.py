@@ -1,16 +1,18 @@
-"""Upgrade scenario: a branch moved from RouterOS 6 to 7 between runs converges on the next rollout, and no
-v6-era item is left behind (the items the upgrade converted are replaced by the v7 design's)."""
+"""Upgrade scenario: a branch moved from RouterOS 6 to 7 between runs (`Lab.upgrade`, the lab's imitation
+of RouterOS's own upgrade) converges on the next rollout with no v6-era item left behind, and verifies."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from ruamel.yaml import YAML
+import pytest
 from tests_support import fast_keys
 
 from ikefleet.lab.manager import Lab
-from ikefleet.lab.router import Router
+from ikefleet.lab.upgrade import UpgradeError
+from ikefleet.routeros.schema import load_schema
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.runbooks.verify import Verify, VerifyOptions
 
@@ -22,52 +24,85 @@ def rollout(lab: Lab) -> Summary:
     return Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30.0)).run()
 
 
-def upgrade(router: Router) -> None:
-    """What the RouterOS 7 upgrade does to the OSPF part (roughly): the default instance becomes
-    `default-v2`, each `/routing ospf network` an interface-template (comment kept); v6-only menus go."""
-    config = router.config
-    old = next(i for i in config.items("/routing ospf instance") if i.default)
-    networks = config.items("/routing ospf network")
-    for path in (*V6_ONLY, "/routing ospf instance", "/routing ospf area"):
-        config.menus.pop(path, None)
-    config.add("/routing ospf instance", {"name": "default-v2", "router-id": old.get("router-id"),
-                                          "redistribute": "connected"})
-    config.add("/routing ospf area", {"name": "backbone", "instance": "default-v2"})
-    for net in networks:
-        config.add("/routing ospf interface-template", {"area": "backbone", "networks": net.get("network")},
-                   comment=net.comment)
-    for item in config.items("/system ntp client"):
-        for name in ("primary-ntp", "secondary-ntp", "server-dns-names"):
-            item.values.pop(name, None)
-    router.spec = replace(router.spec, version="7.16.1")
-    router.changed()
-
-
-def test_branch_upgraded_to_v7_converges(tmp_path: Path) -> None:
-    with Lab.start(tmp_path / "lab", branches=2, version="7.16.1,6.49.2", convergence_delay=0.05) as lab:
+@pytest.fixture(scope="module")
+def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    directory: Path = tmp_path_factory.mktemp("upgrade")
+    with Lab.start(directory / "lab", branches=2, version="7.16.1,6.49.2", convergence_delay=0.05) as lab:
         fast_keys(lab.directory)
-        assert not rollout(lab).failed
+        first = rollout(lab)
+        lab.settle()
         branch = lab.routers["br1"]
-        assert branch.major_version == 6
+        before = {p: [dict(i.values) for i in branch.config.items(p)] for p in V6_ONLY}
+        notes = lab.upgrade("br1", "7.16.1")
         lab.settle()
-        upgrade(branch)
-        converted = [i.get("networks") for i in branch.config.items("/routing ospf interface-template")]
-        assert converted  # the leftovers the next rollout must clear
-        hosts = lab.directory / "inventory" / "hosts.yaml"
-        yaml = YAML()
-        data = yaml.load(hosts.read_text())
-        data["br1"]["data"]["ros_version"] = "7.16.1"
-        yaml.dump(data, hosts)
-
-        summary = rollout(lab)
-        assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
-        assert summary.hosts["br1"].status == "changed" and summary.hosts["br2"].status == "unchanged"
+        converted = {p: [dict(i.values) for i in branch.config.items(p)] for p in
+                     ("/routing ospf instance", "/routing ospf area", "/routing ospf interface-template",
+                      "/routing filter rule", "/routing bfd configuration", "/system ntp client servers")}
+        second = rollout(lab)  # the inventory still says 6.49.2: detection picks v7
         lab.settle()
-        templates = branch.config.items("/routing ospf interface-template")
-        assert all(t.get("interfaces") for t in templates)  # every converted networks-only template is gone
-        assert {t.get("interfaces") for t in templates} == {"eoip-hub", "bridge"}
-        assert [i.get("name") for i in branch.config.items("/routing ospf instance")] == ["default-v2"]
-        assert branch.config.items("/routing filter rule")
         report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
-        assert report.compliant, [(r.host, r.check, r.observed) for r in report.results if r.status != "pass"]
-        assert rollout(lab).hosts["br1"].status == "unchanged"
+        third = rollout(lab)
+        yield {"lab": lab, "first": first, "before": before, "notes": notes, "converted": converted,
+               "second": second, "report": report, "third": third}
+
+
+def test_upgrade_converts_the_v6_configuration(upgraded: dict[str, Any]) -> None:
+    assert not upgraded["first"].failed
+    before, converted = upgraded["before"], upgraded["converted"]
+    assert before["/routing ospf network"] and before["/routing filter"]  # there was something to convert
+    assert [i["name"] for i in converted["/routing ospf instance"]] == ["default-v2"]
+    assert converted["/routing ospf instance"][0]["router-id"]  # the v6 router id carried over
+    assert [(a["name"], a["instance"]) for a in converted["/routing ospf area"]] == [("backbone-v2",
+                                                                                     "default-v2")]
+    networks = {t.get("networks") for t in converted["/routing ospf interface-template"]}
+    assert {n["network"] for n in before["/routing ospf network"]} <= networks
+    templates = converted["/routing ospf interface-template"]
+    assert any(t.get("interfaces") and t.get("type") == "ptp" for t in templates)
+    rules = [(r["chain"], r["rule"]) for r in converted["/routing filter rule"]]
+    assert len(rules) == len([f for f in before["/routing filter"] if f.get("action") != "passthrough"])
+    assert any(rule.startswith("if (dst in ") and rule.endswith("{ accept }") for _, rule in rules)
+    assert converted["/system ntp client servers"]
+    assert any("default-v2" in n for n in upgraded["notes"])
+
+
+def test_upgraded_router_speaks_v7(upgraded: dict[str, Any]) -> None:
+    lab: Lab = upgraded["lab"]
+    branch = lab.routers["br1"]
+    assert branch.major_version == 7 and lab.spec("br1").version == "7.16.1"
+    assert lab.plan.upgraded == {"br1": "7.16.1"}  # kept in lab.json: a restarted lab stays upgraded
+    schema = load_schema(7)
+    assert all(schema.has_menu(p) for p in branch.config.menus if branch.config.menus[p])
+
+
+def test_next_rollout_converges_with_no_leftovers(upgraded: dict[str, Any]) -> None:
+    second, lab = upgraded["second"], upgraded["lab"]
+    assert not second.failed, {h: o.error for h, o in second.hosts.items() if o.error}
+    assert second.hosts["br1"].status == "changed" and second.hosts["br2"].status == "unchanged"
+    assert "runs RouterOS 7.16.1 but the inventory says ros_version 6.49.2" in second.hosts["br1"].warnings[0]
+    config = lab.routers["br1"].config
+    for path in V6_ONLY:
+        assert not config.menus.get(path)
+    templates = config.items("/routing ospf interface-template")
+    assert {t.get("interfaces") for t in templates} == {"eoip-hub", "bridge"}  # converted ones replaced
+    assert [i.get("name") for i in config.items("/routing ospf instance")] == ["default-v2"]
+    # The upgrade's `backbone-v2` carries no ikefleet marker, so ikefleet leaves it (unused: no template
+    # names it). Known gap, see docs/v7.md.
+    assert [a.get("name") for a in config.items("/routing ospf area")] == ["backbone-v2", "backbone"]
+    assert {t.get("area") for t in templates} == {"backbone"}
+    assert [r.get("rule") for r in config.items("/routing filter rule")][-1] == "accept"
+    assert upgraded["third"].hosts["br1"].status == "unchanged"
+
+
+def test_upgraded_branch_verifies_compliant(upgraded: dict[str, Any]) -> None:
+    report = upgraded["report"]
+    assert report.compliant, [(r.host, r.check, r.observed) for r in report.results if r.status != "pass"]
+
+
+def test_refused_upgrades(upgraded: dict[str, Any]) -> None:
+    lab: Lab = upgraded["lab"]
+    for version, words in (("8.1", "7.11 or later"), ("7.9", "7.11 or later"), ("seven", "not a RouterOS"),
+                           ("7.12", "downgrade")):
+        with pytest.raises(UpgradeError, match=words):
+            lab.upgrade("br1", version)
+    with pytest.raises(KeyError):
+        lab.upgrade("nope", "7.16.1")

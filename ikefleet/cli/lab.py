@@ -1,4 +1,4 @@
-"""`ikefleet lab up|status|down|fault`: run the built-in lab as one background process per lab directory."""
+"""`ikefleet lab up|status|down|fault|upgrade`: the built-in lab, one background process per lab directory."""
 
 from __future__ import annotations
 
@@ -58,6 +58,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     fault.add_argument("--clear", action="store_true", help="clear all faults of ROUTER")
     _dir(fault)
     fault.set_defaults(func=cmd_fault)
+
+    upgrade = sub.add_parser("upgrade", help="upgrade one router to RouterOS 7 as RouterOS's upgrade does "
+                             "(configuration converted, router rebooted)")
+    upgrade.add_argument("router")
+    upgrade.add_argument("--ros", required=True, metavar="VERSION", help="target version, e.g. 7.16.1")
+    _dir(upgrade)
+    upgrade.set_defaults(func=cmd_upgrade)
 
 
 def _dir(parser: argparse.ArgumentParser) -> None:
@@ -169,6 +176,20 @@ def cmd_fault(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     print(f"{args.router}: {'faults cleared' if args.clear else args.fault + ' on'}")
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    """`lab upgrade ROUTER --ros 7.16.1`: what was converted, one line each (docs/v7.md, "Lab upgrade")."""
+    message = {"op": "upgrade", "router": args.router, "version": args.ros}
+    try:
+        answer = control.request(args.dir.resolve(), message, timeout=30)
+    except control.ControlError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for note in answer.get("notes") or []:
+        print(f"  {note}")
+    print(f"{args.router}: upgraded to RouterOS {args.ros} and rebooted")
     return 0
 
 

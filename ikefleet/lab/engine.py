@@ -107,6 +107,18 @@ class IdList:
         return ";".join(f"*{i:X}" for i in self.ids)
 
 
+class AsValue(str):
+    """What `print as-value` returns: its console text (`.id=*1;address=...`), plus the typed items
+    `:serialize` turns into JSON."""
+
+    items: list[dict[str, Any]]
+
+    def __new__(cls, text: str, items: list[dict[str, Any]]) -> AsValue:
+        obj = super().__new__(cls, text)
+        obj.items = items
+        return obj
+
+
 Result = str | IdList
 
 
@@ -321,10 +333,28 @@ class Session:
                 raise _col_err("syntax error", tokens[0].col)
             self.router.log(f"script,{args[0].word}", str(self._token_value(args[1], cwd, local)))
             return "", ""
+        if name == "serialize" and self.schema.major >= 7:
+            return "", self._serialize(tokens[0], args, cwd, local)
         if name == "len":
             value = str(self._value(args[0].value, cwd, local)) if args else ""
             return "", str(len(value))
         raise _col_err("bad", tokens[0].col, word)
+
+    def _serialize(self, word: Token, args: list[Token], cwd: str, local: dict[str, str]) -> str:
+        """v7 `:serialize to=json value=[... print as-value]` (or the value positional): the JSON text."""
+        to, value, seen = "", None, False
+        for token in args:
+            if token.name == "to":
+                to = str(self._value(token.value, cwd, local))
+            elif token.name == "value" or (token.name is None and not seen):
+                value, seen = self._value(token.value, cwd, local), True
+            else:
+                raise _col_err("expected end of command", token.col)
+        if to != "json":
+            raise _err("invalid value for argument to")
+        if isinstance(value, AsValue):
+            return render.serialize_json(value.items)
+        return render.serialize_json(None if value in ("", None) else str(value))
 
     def _token_value(self, token: Token, cwd: str, local: dict[str, str]) -> Result:
         if token.name is not None:
@@ -905,7 +935,7 @@ class Session:
         ]
         if "as-value" in words:
             text = render.print_as_value(menu, rows, version=self.schema.major)
-            return text, text
+            return text, AsValue(text, render.as_value_items(menu, rows))
         if "terse" in words:
             text = render.print_terse(menu, rows, version=self.schema.major)
         elif "detail" in words:

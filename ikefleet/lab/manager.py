@@ -106,6 +106,7 @@ class LabPlan:
     version: str = DEFAULT_VERSION
     model: str = DEFAULT_MODEL
     ports: dict[str, int] | None = None
+    upgraded: dict[str, str] | None = None  # router -> version after `lab upgrade` (overrides `version`)
     backend: str = "model"  # "netns": IPsec/EoIP/OSPF state from strongSwan + FRR (ikefleet/lab/netns)
 
     @classmethod
@@ -138,7 +139,7 @@ class LabPlan:
                 password=self.password,
                 wan_address=wan_address(i),
                 lan_prefix=lan_prefix(i),
-                version=self.router_version(i),
+                version=(self.upgraded or {}).get(router_name(i)) or self.router_version(i),
                 model=self.model,
             )
             for i in range(self.branches + 1)
@@ -454,6 +455,26 @@ class Lab:
         await self.servers[name].apply_faults()
         self._schedule()
 
+    # -- upgrade ----------------------------------------------------------------------------------------
+
+    def upgrade(self, router: str, version: str) -> list[str]:
+        """`ikefleet lab upgrade ROUTER --ros 7.16.1`: convert its configuration as RouterOS's upgrade does
+        and reboot it on the new version (sessions dropped). Returns notes on the conversion."""
+        return self._call(self._upgrade(router, version))  # type: ignore[no-any-return]
+
+    async def _upgrade(self, name: str, version: str) -> list[str]:
+        from .upgrade import upgrade_router
+
+        if name not in self.routers:
+            raise KeyError(f"no router {name!r} in this lab")
+        notes = upgrade_router(self.routers[name], version)
+        for conn in list(self.servers[name].connections):  # the reboot ends every session
+            conn.abort()
+        self.plan.upgraded = {**(self.plan.upgraded or {}), name: version}
+        _save_plan(self.directory / "lab.json", self.plan)
+        self._mark_dirty(name)
+        return notes
+
     # -- persistence and fabric -------------------------------------------------------------------------
 
     def _on_changed(self, router: Router) -> None:
@@ -536,6 +557,8 @@ class Lab:
         if op == "clear":
             await self._set_faults(msg["router"], lambda f: Faults())
             return {"ok": True}
+        if op == "upgrade":
+            return {"ok": True, "notes": await self._upgrade(msg["router"], msg["version"])}
         if op == "stop":
             self.loop.call_later(0.05, self.stopped.set)
             return {"ok": True}

@@ -9,6 +9,7 @@ Output lines are joined with "\\n" and carry no final newline (the SSH layer tur
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,10 +95,18 @@ class Layout:
     quoted: frozenset[str] = field(default_factory=frozenset)
 
 
+def _read(name: str) -> dict[str, Any]:
+    text = (resources.files("ikefleet.lab") / name).read_text(encoding="utf-8")
+    return YAML(typ="safe", pure=True).load(text) or {}
+
+
 @cache
-def _layouts() -> dict[str, Layout]:
-    text = (resources.files("ikefleet.lab") / "layouts.yaml").read_text(encoding="utf-8")
-    data = YAML(typ="safe", pure=True).load(text) or {}
+def _layouts(version: int = 6) -> dict[str, Layout]:
+    """Layouts of a RouterOS major: layouts.yaml, with layouts_v7.yaml's keys replacing them on v7."""
+    data = _read("layouts.yaml")
+    if version >= 7:
+        for path, spec in _read("layouts_v7.yaml").items():
+            data[path] = {**data.get(path, {}), **spec}
     layouts = {}
     for path, spec in data.items():
         flags = spec.get("flags")
@@ -113,14 +122,14 @@ def _layouts() -> dict[str, Layout]:
     return layouts
 
 
-def layout(path: str) -> Layout:
+def layout(path: str, version: int = 6) -> Layout:
     """The print layout of `path` (an empty layout for menus the captures do not cover)."""
-    return _layouts().get(path, Layout())
+    return _layouts(7 if version >= 7 else 6).get(path, Layout())
 
 
-def columns(path: str) -> tuple[str, ...]:
+def columns(path: str, version: int = 6) -> tuple[str, ...]:
     """Fields a plain `print` of `path` shows as table columns; () when it prints key=value items."""
-    return tuple(c.field for c in layout(path).columns)
+    return tuple(c.field for c in layout(path, version).columns)
 
 
 # ---------------------------------------------------------------------------------------------- values
@@ -152,17 +161,26 @@ def _flag_cells(groups: Sequence[str], active: str) -> str:
     return "".join(next((c for c in group if c in active), " ") for group in groups)
 
 
-def _legend(menu: MenuLike, lay: Layout, width: int, version: int = 6) -> list[str]:
+def _legend(
+    menu: MenuLike, lay: Layout, width: int, version: int = 6, rows: Sequence[Row] | None = None
+) -> list[str]:
     """`Flags: X - disabled, D - dynamic ` wrapped between legend units, each line ending in a space.
-    v7 separates the units (flag columns) with `;` (`Flags: X - disabled, I - inactive; D - dynamic`)."""
+    v7 separates the units (flag columns) with `;` (`Flags: X - disabled, I - inactive, D - dynamic; T -
+    transit-capable`). A v7 table (`rows` given) names only the flags its rows show, in capitals
+    (`Flags: D - DYNAMIC` over an address table; the detail form of the same menu lists them all)."""
     if not menu.flags:
         return []
     names = {f.letter: f.name for f in menu.flags}
+    if version >= 7 and rows is not None:
+        shown = "".join(r.flags for r in rows)
+        names = {k: v.upper() for k, v in names.items() if k in shown}
+        if not names:
+            return []
     units = lay.legend if lay.legend is not None else _flag_groups(menu, lay)
     covered = "".join(units)
     units = (*units, *(f.letter for f in menu.flags if f.letter not in covered))
     order = [f.letter for f in menu.flags]
-    pieces = [[letter for letter in order if letter in unit] for unit in units]
+    pieces = [[letter for letter in order if letter in unit and letter in names] for unit in units]
     pieces = [p for p in pieces if p]
     lines: list[str] = []
     line = "Flags: "
@@ -255,7 +273,7 @@ def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, version
         for c, w in zip(lay.columns, widths, strict=True)
     ]
     lines = [
-        *_legend(menu, lay, width, version),
+        *_legend(menu, lay, width, version, rows if version >= 7 else None),
         *(["Columns: " + ", ".join(c.header for c in lay.columns)] if version >= 7 else []),
         _compose("#".rjust(digits).ljust(head_len), lay.columns, widths, headers),
     ]
@@ -323,7 +341,7 @@ def _items(
 
 def print_table(menu: MenuLike, rows: Sequence[Row], *, width: int = 80, version: int = 6) -> str:
     """Plain `print`: a column table where the menu has one, else RouterOS's key=value item list."""
-    lay = layout(menu.path)
+    lay = layout(menu.path, version)
     if menu.path == "/log":
         return "\n".join(_log_lines(rows))
     if lay.columns:
@@ -339,7 +357,7 @@ def _log_lines(rows: Sequence[Row]) -> list[str]:
 
 def print_detail(menu: MenuLike, rows: Sequence[Row], *, width: int = 80, version: int = 6) -> str:
     """`print detail`: every item as wrapped key=value words, a blank line after each."""
-    return "\n".join(_items(menu, layout(menu.path), rows, width, detail=True, version=version))
+    return "\n".join(_items(menu, layout(menu.path, version), rows, width, detail=True, version=version))
 
 
 def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str:
@@ -347,7 +365,7 @@ def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str
 
     No legend. The v6 prefix is the same "NN FLAGS " head as print (unverified: no v6 capture).
     """
-    groups = _flag_groups(menu, layout(menu.path))
+    groups = _flag_groups(menu, layout(menu.path, version))
     lines = []
     for row in rows:
         words = [f"{k}={quote(v)}" for k, v in row.values.items()]
@@ -377,6 +395,53 @@ def print_as_value(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> 
     return ";".join(parts)
 
 
+def as_value_items(menu: MenuLike, rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """`print as-value` as the array RouterOS keeps internally: per item `.id`, then its properties in
+    alphabetical order, typed: flags and yes/no fields booleans, whole numbers numbers, unset values None."""
+    items: list[dict[str, Any]] = []
+    for row in rows:
+        props: dict[str, Any] = {}
+        for k, v in row.values.items():
+            text = _as_value(menu, k, v)
+            props[k] = (text == "true") if text in ("true", "false") and text != v else _typed(text)
+        for flag in menu.flags:
+            if flag.letter != "*":
+                props[flag.name] = flag.letter in row.flags
+            else:
+                props["default"] = flag.letter in row.flags
+        if row.comment:
+            props["comment"] = row.comment
+        item: dict[str, Any] = {".id": f"*{row.id:X}"} if row.id is not None else {}
+        item.update((k, props[k]) for k in sorted(props))
+        items.append(item)
+    return items
+
+
+def _typed(value: str) -> Any:
+    """A console value as its script type: digits are a number, '' is unset (nil), the rest a string."""
+    if value == "":
+        return None
+    if value.isdigit() and (value == "0" or not value.startswith("0")):
+        return int(value)
+    return value
+
+
+def serialize_json(value: Any) -> str:
+    """v7 `:serialize to=json`: compact JSON; numbers come out as floats (`1.000000`) and unset values as
+    null, as the facts note says RouterOS does (the float spelling is a guess: no capture shows it)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:.6f}"
+    if isinstance(value, list):
+        return "[" + ",".join(serialize_json(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{serialize_json(v)}" for k, v in value.items()) + "}"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
 def _as_value(menu: MenuLike, name: str, value: str) -> str:
     fld = menu.fields.get(name) if menu.fields else None
     if fld is not None and getattr(fld, "type", "") == "bool" and value in ("yes", "no"):
@@ -396,9 +461,13 @@ def print_settings(menu: MenuLike | None, values: dict[str, str], *, width: int 
 
 
 def export_header(header: ExportHeader) -> list[str]:
-    """`# oct/18/2025 07:40:52 by RouterOS 6.49.19` and the id/model/serial lines ("#" when unknown)."""
+    """`# oct/18/2025 07:40:52 by RouterOS 6.49.19` and the id/model/serial lines ("#" when unknown).
+    v7 dates are ISO (`# 2024-11-05 11:00:48 by RouterOS 7.16.1`, v7__export_eoip_ipsec_excerpt capture)."""
     when = header.when
-    stamp = f"{_MONTHS[when.month - 1]}/{when.day:02d}/{when.year} {when:%H:%M:%S}"
+    if header.version.split(".")[0].isdigit() and int(header.version.split(".")[0]) >= 7:
+        stamp = f"{when:%Y-%m-%d %H:%M:%S}"
+    else:
+        stamp = f"{_MONTHS[when.month - 1]}/{when.day:02d}/{when.year} {when:%H:%M:%S}"
     return [
         f"# {stamp} by RouterOS {header.version}",
         f"# software id = {header.software_id}",

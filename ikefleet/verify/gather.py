@@ -35,13 +35,34 @@ COMMANDS: dict[str, str] = {
     "config": "/export terse hide-sensitive",
 }
 
-# RouterOS 7 names some of the same state differently (BFD sessions replaced `/routing bfd neighbor`).
-V7_COMMANDS: dict[str, str] = {"bfd": "/routing bfd session print detail without-paging"}
 
 
-def commands(major: int = 6) -> dict[str, str]:
-    """section -> command for a RouterOS `major` router."""
-    return {**COMMANDS, **V7_COMMANDS} if major >= 7 else COMMANDS
+def _json(menu: str, where: str = "") -> str:
+    """A v7 read as JSON: `:put [:serialize to=json value=[<menu> print as-value]]` (no wrapping, no
+    column cuts, typed values; the parsers normalise floats and nulls)."""
+    return f":put [:serialize to=json value=[{menu} print as-value{' where ' + where if where else ''}]]"
+
+
+# RouterOS 7: the list reads as JSON (`:serialize`, v7 only); BFD sessions replaced `/routing bfd neighbor`.
+V7_COMMANDS: dict[str, str] = {
+    "active_peers": _json("/ip ipsec active-peers"),
+    "installed_sa": _json("/ip ipsec installed-sa"),
+    "policy": _json("/ip ipsec policy"),
+    "eoip": _json("/interface eoip"),
+    "ospf_neighbor": _json("/routing ospf neighbor"),
+    "ospf_interface": _json("/routing ospf interface"),
+    "route": _json("/ip route", "ospf"),
+    "bfd": _json("/routing bfd session"),
+}
+# The same reads as text (`print detail`), for comparing and for consoles without `:serialize`.
+V7_TEXT_COMMANDS: dict[str, str] = {"bfd": "/routing bfd session print detail without-paging"}
+
+
+def commands(major: int = 6, json: bool = True) -> dict[str, str]:
+    """section -> command for a RouterOS `major` router (v7: JSON reads unless `json=False`)."""
+    if major < 7:
+        return COMMANDS
+    return {**COMMANDS, **(V7_COMMANDS if json else V7_TEXT_COMMANDS)}
 
 
 MARKER = "<<ikefleet:{}>>"
@@ -83,11 +104,13 @@ PARSERS: dict[str, Callable[[str], list[Any]]] = {
 VERSION_SECTION, VERSION_COMMAND = "resource", "/system resource print"
 
 
-def batch_command(sections: list[str] | None = None, major: int = 6, version: bool = False) -> str:
+def batch_command(
+    sections: list[str] | None = None, major: int = 6, version: bool = False, json: bool = True
+) -> str:
     """One console line reading every section: `:put "<<ikefleet:x>>"; <command>; ...`; with `version`,
     `/system resource print` first (the running version, in the same round trip)."""
     names = sections or list(COMMANDS)
-    table = {**({VERSION_SECTION: VERSION_COMMAND} if version else {}), **commands(major)}
+    table = {**({VERSION_SECTION: VERSION_COMMAND} if version else {}), **commands(major, json)}
     if version:
         names = [VERSION_SECTION, *names]
     return "; ".join(f':put "{MARKER.format(n)}"; {table[n]}' for n in names)

@@ -1,0 +1,105 @@
+"""v7 `:serialize to=json` in the lab, and the verify gather reading v7 state as JSON: the same records as
+the text path once normalised (floats to ints, null to absent)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests_support import fast_keys
+
+from ikefleet.lab.engine import Session
+from ikefleet.lab.manager import Lab
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.verify.gather import COMMANDS, PARSERS, V7_COMMANDS, batch_command, commands
+
+# Fields only one form can carry: flags the text legend knows but the v7 menu does not print
+# (`seen_traffic`, `blackhole`...), and `active` of a dynamic policy, which the text hides behind its `D`
+# (one flag column for X/D/I/A, as in the v7 capture).
+ONE_FORM_ONLY = {"index", "object_id", "extra", "seen_traffic", "blackhole", "unreachable", "prohibit",
+                 "backup", "active"}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    directory: Path = tmp_path_factory.mktemp("json")
+    with Lab.start(directory / "lab", branches=1, version="7.16.1", convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30.0)).run()
+        assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
+        lab.settle()
+        yield lab
+
+
+def console(lab: Lab, name: str) -> Session:
+    return Session(lab.routers[name], "admin", width=200)
+
+
+def test_serialize_is_json_with_routeros_types(lab: Lab) -> None:
+    hub = console(lab, "hub")
+    out = hub.execute(":put [:serialize to=json value=[/ip ipsec installed-sa print as-value]]")
+    assert '"replay":128.000000' in out  # numbers come out as floats
+    items = json.loads(out)
+    assert len(items) == 2 and all(i[".id"].startswith("*") for i in items)
+    assert {type(i["ESP"]) for i in items} == {bool} and {i["state"] for i in items} == {"mature"}
+    positional = console(lab, "hub").execute(":put [:serialize to=json [/ip/address/print as-value]]")
+    assert json.loads(positional)[0]["address"] == "203.0.113.1/24"
+
+
+def test_serialize_nulls_and_refusals(lab: Lab) -> None:
+    hub = console(lab, "hub")
+    assert hub.execute(":put [:serialize to=json value=\"\"]") == "null"
+    assert hub.execute(":put [:serialize to=xml value=1]") == "invalid value for argument to"
+    with_blank = json.loads(hub.execute(":put [:serialize to=json value=[/interface eoip print as-value]]"))
+    assert all(v is not None for v in with_blank[0].values())
+    hub.execute("/ip address add address=10.9.9.1/24 interface=bridge comment=\"\"")
+    rows = json.loads(hub.execute(":put [:serialize to=json value=[/ip address print as-value where "
+                                  "address=10.9.9.1/24]]"))
+    assert rows and "network" in rows[0]
+    hub.execute("/ip address remove [find address=10.9.9.1/24]")
+
+
+def test_v6_has_no_serialize(tmp_path: Path) -> None:
+    with Lab.start(tmp_path / "lab6", branches=0, version="6.49.2", control_socket=False) as lab6:
+        out = Session(lab6.routers["hub"], "admin").execute(":put [:serialize to=json value=1]")
+    assert out.startswith("bad command name")
+
+
+def _common(text: list[dict[str, Any]], js: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    def strip(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k not in ONE_FORM_ONLY} for r in recs]
+
+    return strip(text), strip(js)
+
+
+@pytest.mark.parametrize("section", sorted(V7_COMMANDS))
+def test_json_and_text_reads_agree(lab: Lab, section: str) -> None:
+    for name in ("hub", "br1"):
+        session = console(lab, name)
+        text_command = commands(7, json=False)[section]
+        text = PARSERS[section](session.execute(text_command))
+        js = PARSERS[section](session.execute(V7_COMMANDS[section]))
+        assert V7_COMMANDS[section].startswith(":put [:serialize to=json")
+        a, b = _common(text, js)
+        assert a == b, (name, section)
+        if section in ("active_peers", "installed_sa", "eoip", "route", "ospf_neighbor", "bfd"):
+            assert js, (name, section)  # a rolled-out router has this state: the comparison is not empty
+        assert all(isinstance(v, int) for r in js for k, v in r.items() if k in ("replay", "distance"))
+
+
+def test_gather_batch_uses_json_on_v7_only() -> None:
+    assert ":serialize" in batch_command(major=7) and ":serialize" not in batch_command(major=6)
+    assert commands(6) == COMMANDS
+
+
+def test_route_table_legend_as_captured(lab: Lab) -> None:
+    """v7__ip_route_print_ospf_ecmp__pt-lab-mtk1: "Flags: D - DYNAMIC; A - ACTIVE; c - CONNECT, o - OSPF; ..."
+    (only the flags shown, one `;` per flag column); OSPF routes carry D, A and o."""
+    lines = console(lab, "hub").execute("/ip route print").splitlines()
+    assert lines[0] == "Flags: D - DYNAMIC; A - ACTIVE; c - CONNECT, o - OSPF "
+    assert any(re.match(r"^\s*\d+ DAo\s+192\.168\.2\.0/24", line) for line in lines)
