@@ -37,7 +37,7 @@ from typing import Any
 from ikefleet.routeros.config import Config, Item
 from ikefleet.routeros.quoting import quote, quoted
 from ikefleet.routeros.schema import ValueProblem, normalize_value
-from ikefleet.routeros.script import NUMBER
+from ikefleet.routeros.script import NUMBER, apply, split_flags
 
 MARKER = "ikefleet"
 MASK = "********"
@@ -521,12 +521,7 @@ def _sequence(
 def _modify(item: Item, verb: str, args: tuple[tuple[str, str], ...]) -> None:
     """Apply a set/unset to an item of the model."""
     if verb == "set":
-        values, flags = _split(args)
-        item.values.update(values)
-        if "comment" in flags:
-            item.comment = str(flags["comment"])
-        if "disabled" in flags:
-            item.disabled = bool(flags["disabled"])
+        apply(item, *split_flags(args))
     elif verb == "unset":
         name = dict(args)["value-name"]
         if name == "comment":
@@ -725,7 +720,7 @@ def future(current: Config, remediation: Remediation) -> Config:
         menu = _menu(schema, op.path)
         items = config.items(op.path)
         if op.verb == "add":
-            values, flags = _split(op.args)
+            values, flags = split_flags(op.args)
             item = config.add(op.path, values, **flags)
             if op.place_before is not None:
                 items.remove(item)
@@ -751,19 +746,6 @@ def future(current: Config, remediation: Remediation) -> Config:
             else:
                 _modify(item, op.verb, op.args)
     return config
-
-
-def _split(args: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dict[str, Any]]:
-    values: dict[str, str] = {}
-    flags: dict[str, Any] = {}
-    for key, value in args:
-        if key == "comment":
-            flags["comment"] = value
-        elif key == "disabled":
-            flags["disabled"] = value in ("yes", "true")
-        else:
-            values[key] = value
-    return values, flags
 
 
 __all__ = [

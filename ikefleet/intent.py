@@ -1,42 +1,32 @@
 """A host's intended configuration: the RouterOS 6.49 script rendered from `templates/*.j2`.
 
 `render_host(fleet, plan, host)` gives the full script (export-style: section headers, one `add`/`set` per
-line, arguments sorted by name); `intended_lines(...)` gives the same as data for the diff engine.
+line, arguments sorted by name, quoted by `ikefleet.routeros.quoting`); `intended_lines(...)` gives its
+commands and `intended_config(...)` its items, both read by the one RouterOS script parser
+(`ikefleet.routeros.script`), the latter with values normalised to the form RouterOS stores.
 Certificates are not created here (the PKI step does it); the script only refers to the plan's names.
 """
 
 from __future__ import annotations
 
-import re
-import shlex
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ikefleet.diff import UNMARKED_MENUS
 from ikefleet.inventory import Fleet
 from ikefleet.plan import Plan
 from ikefleet.routeros.config import Config
+from ikefleet.routeros.quoting import quote
 from ikefleet.routeros.schema import load_schema, normalize_value
+from ikefleet.routeros.script import Command, parse_commands, parse_script
 from ikefleet.validate import parse_host_address
 
 OWNER = "ikefleet"  # comment=ikefleet marks items ikefleet manages
-# Menus whose items have no comment field in 6.49 (as far as we know): ikefleet owns these items by the
-# names in the plan / defaults (policy group, proposal, profile, one mode-config per branch).
-UNMARKED_MENUS = frozenset({"/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile",
-                            "/ip ipsec mode-config"})
-_BARE = re.compile(r"^[A-Za-z0-9._:/,@+*-]+$")
-
-
-def ros_value(value: Any) -> str:
-    """A value as RouterOS export writes it: bare when safe, else double-quoted with \\ escapes."""
-    text = str(value)
-    if _BARE.match(text):
-        return text
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("?", "\\?")
-    return f'"{escaped}"'
+# Items of UNMARKED_MENUS (no comment field) are ikefleet's when only marked items name them: see
+# `ikefleet.diff.ownership`.
 
 
 def ros_args(args: dict[str, Any], owned: bool = True) -> str:
@@ -44,7 +34,7 @@ def ros_args(args: dict[str, Any], owned: bool = True) -> str:
     values = {k: v for k, v in args.items() if v is not None}
     if owned:
         values["comment"] = OWNER
-    return " ".join(f"{k}={ros_value(v)}" for k, v in sorted(values.items()))
+    return " ".join(f"{k}={quote(str(v))}" for k, v in sorted(values.items()))
 
 
 @cache
@@ -110,81 +100,36 @@ def render_host(fleet: Fleet, plan: Plan, host: str) -> str:
     return environment().get_template(folder + template).render(context)
 
 
-@dataclass(frozen=True)
-class ScriptLine:
-    """One configuration line of a rendered script: `/path` + `add`/`set` [selector] + arguments."""
-
-    path: str
-    command: str
-    args: dict[str, str] = field(default_factory=dict)
-    selector: str = ""
+def intended_lines(fleet: Fleet, plan: Plan, host: str) -> list[Command]:
+    """`render_host` as commands (path, verb, selector, arguments): what the templates wrote."""
+    return parse_commands(render_host(fleet, plan, host))
 
 
-_SELECTOR = re.compile(r"^(\[ [^\]]* \])\s*")
-
-
-def parse_script(text: str) -> list[ScriptLine]:
-    """Export-style script text -> lines as data (comments and blank lines skipped)."""
-    lines: list[ScriptLine] = []
-    path = "/"
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("/"):
-            path = line
-            continue
-        command, _, rest = line.partition(" ")
-        selector = ""
-        found = _SELECTOR.match(rest)
-        if found:
-            selector, rest = found.group(1), rest[found.end():]
-        args = {}
-        for word in shlex.split(rest.replace("\\$", "$").replace("\\?", "?"), posix=True):
-            key, _, value = word.partition("=")
-            args[key] = value
-        lines.append(ScriptLine(path=path, command=command, args=args, selector=selector))
-    return lines
-
-
-def intended_lines(fleet: Fleet, plan: Plan, host: str) -> list[ScriptLine]:
-    """`render_host` as data: what the diff engine compares a router's configuration against."""
-    return parse_script(render_host(fleet, plan, host))
-
-
-def lines_to_config(lines: list[ScriptLine], major: int = 6) -> Config:
-    """Script lines as a `Config` (path -> items), values normalised by the menu schema the way RouterOS
-    stores them, so they compare equal to a router's configuration. `set [ find default=yes ]` gives a
-    `default=True` item; a plain `set` the menu's single settings item."""
+def normalized(config: Config, major: int = 6) -> Config:
+    """The normalisation step on top of the parser: values in the form RouterOS stores them (`30m` for
+    `00:30:00`), so an intended configuration compares equal to a router's. An unknown field raises
+    KeyError: the templates wrote something the menu schema does not have."""
     schema = load_schema(major)
-    config = Config()
-    for line in lines:
-        menu = schema.menu(line.path)
-        values = {}
-        for key, value in line.args.items():
-            if key != "comment":
-                values[key] = normalize_value(menu.field(key), value)
-        config.add(line.path, values, comment=line.args.get("comment", ""),
-                   default=line.selector == "[ find default=yes ]")
+    for path, items in config.menus.items():
+        menu = schema.menu(path)
+        for item in items:
+            item.values = {k: normalize_value(menu.field(k), v) for k, v in item.values.items()}
     return config
 
 
 def intended_config(fleet: Fleet, plan: Plan, host: str) -> Config:
-    """The host's intended configuration as a `Config` (see `lines_to_config`)."""
-    return lines_to_config(intended_lines(fleet, plan, host), host_major(fleet, host))
+    """The host's intended configuration as a `Config`, values normalised (see `normalized`)."""
+    return normalized(parse_script(render_host(fleet, plan, host)), host_major(fleet, host))
 
 
 __all__ = [
     "OWNER",
     "UNMARKED_MENUS",
-    "ScriptLine",
     "host_major",
     "intended_config",
     "intended_lines",
-    "lines_to_config",
-    "parse_script",
+    "normalized",
     "render_host",
     "ros_args",
     "ros_major",
-    "ros_value",
 ]

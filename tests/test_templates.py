@@ -14,17 +14,15 @@ from ikefleet.cli import render as render_cli
 from ikefleet.intent import (
     OWNER,
     UNMARKED_MENUS,
-    ScriptLine,
     intended_config,
     intended_lines,
-    parse_script,
     render_host,
     ros_args,
-    ros_value,
 )
 from ikefleet.inventory import load_inventory
 from ikefleet.plan import build_plan
 from ikefleet.routeros.schema import load_schema, normalize_value
+from ikefleet.routeros.script import Command, parse_commands
 
 DATA = Path(__file__).parent / "data"
 # tests/data/seed_R2.txt and seed_R1.txt: the seed's commands for R2 (initiator) and R1 (responder),
@@ -46,19 +44,19 @@ EXPORT_FORM = {
 
 
 
-def seed_lines(text: str) -> list[ScriptLine]:
+def seed_lines(text: str) -> list[Command]:
     lines = []
-    for raw in text.strip().splitlines():
+    for number, raw in enumerate(text.strip().splitlines(), start=1):
         match = re.match(r"^(/[a-z -]+?) (add|set) (.*)$", raw)
         assert match, raw
         path, command, rest = match.groups()
         args = dict(word.partition("=")[::2] for word in shlex.split(rest))
-        lines.append(ScriptLine(path=path, command=command, args=args))
+        lines.append(Command(number, path, command, args=args))
     return lines
 
 
-def covers(rendered: ScriptLine, seed: ScriptLine) -> bool:
-    if (rendered.path, rendered.command) != (seed.path, seed.command):
+def covers(rendered: Command, seed: Command) -> bool:
+    if (rendered.path, rendered.verb) != (seed.path, seed.verb):
         return False
     for key, value in seed.args.items():
         if rendered.args.get(key) != EXPORT_FORM.get((key, value), value):
@@ -97,7 +95,7 @@ def test_branch_script_exact_lines(seed_fleet) -> None:  # type: ignore[no-untyp
 def test_every_managed_item_is_marked_where_the_menu_has_comments(seed_fleet) -> None:  # type: ignore[no-untyped-def]
     for host in ("R1", "R2"):
         for line in intended_lines(*seed_fleet, host):
-            if line.command != "add":
+            if line.verb != "add":
                 continue
             if line.path in UNMARKED_MENUS:
                 assert "comment" not in line.args, line
@@ -151,14 +149,14 @@ def test_ntp_addresses_use_primary_and_secondary(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("value", "printed"), [("ether1", "ether1"), ("WAN port", '"WAN port"'),
                                                 ('say "hi"', '"say \\"hi\\""'), ("$x", '"\\$x"'), ("", '""')])
-def test_ros_value_quoting(value: str, printed: str) -> None:
-    assert ros_value(value) == printed
+def test_values_quoted_like_export(value: str, printed: str) -> None:
+    assert ros_args({"name": value}, owned=False) == f"name={printed}"
 
 
 def test_ros_args_sorted_with_owner_and_round_trips() -> None:
     text = ros_args({"name": "a b", "action": "accept", "skip": None})
     assert text == 'action=accept comment=ikefleet name="a b"'
-    (line,) = parse_script(f"/ip firewall filter\nadd {text}\n")
+    (line,) = parse_commands(f"/ip firewall filter\nadd {text}\n")
     assert line.args == {"action": "accept", "comment": "ikefleet", "name": "a b"}
 
 

@@ -14,7 +14,8 @@ Item conventions (shared with `ikefleet.diff`): `comment=` goes to `Item.comment
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from ikefleet.routeros.config import Config, Item
 
@@ -38,14 +39,15 @@ class ExportInterrupted(ScriptError):
 
 @dataclass(frozen=True)
 class Command:
-    """One logical line: path, verb, selector conditions, positional words and `key=value` arguments."""
+    """One logical line: path, verb, selector conditions, positional words and `key=value` arguments
+    (in the order written; a repeated key keeps its last value, as RouterOS does)."""
 
     line: int
     path: str
     verb: str
     where: tuple[tuple[str, str], ...] = ()  # from `[ find k=v ... ]`
     positional: tuple[str, ...] = ()
-    args: tuple[tuple[str, str], ...] = ()
+    args: dict[str, str] = field(default_factory=dict)
     selected: bool = False  # a `[ find ... ]` selector was given (even one without conditions)
 
 
@@ -213,21 +215,23 @@ def parse_commands(text: str) -> list[Command]:
         where: tuple[tuple[str, str], ...] = ()
         selected = False
         positional: list[str] = []
-        args: list[tuple[str, str]] = []
+        args: dict[str, str] = {}
         for key, value in words[1:]:
             if key == "[":
                 where, selected = _selector(value, number), True  # type: ignore[arg-type]
             elif key is None:
                 positional.append(str(value))
             else:
-                args.append((key, str(value)))
-        commands.append(Command(number, path, verb, where, tuple(positional), tuple(args), selected))
+                args[key] = str(value)
+        commands.append(Command(number, path, verb, where, tuple(positional), args, selected))
     return commands
 
 
-def _split_flags(args: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dict[str, object]]:
+def split_flags(args: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, bool | str]]:
+    """Command arguments -> (item values, item attributes `comment`/`disabled`); `place-before` says where
+    to insert, it is not stored."""
     values: dict[str, str] = {}
-    flags: dict[str, object] = {}
+    flags: dict[str, bool | str] = {}
     for key, value in args:
         if key == "comment":
             flags["comment"] = value
@@ -254,7 +258,8 @@ def _identity(cmd: Command) -> tuple[dict[str, str], bool]:
     return ident, default
 
 
-def _apply(item: Item, values: dict[str, str], flags: dict[str, object]) -> None:
+def apply(item: Item, values: dict[str, str], flags: dict[str, bool | str]) -> None:
+    """Set values and attributes on an item of the model (what `set` does)."""
     item.values.update(values)
     if "comment" in flags:
         item.comment = str(flags["comment"])
@@ -266,7 +271,7 @@ def parse_script(text: str) -> Config:
     """`/export`, `/export terse` or export-style script text -> Config (raises ScriptError)."""
     config = Config()
     for cmd in parse_commands(text):
-        values, flags = _split_flags(cmd.args)
+        values, flags = split_flags(cmd.args.items())
         if cmd.verb == "add":
             if cmd.selected or cmd.positional:
                 raise ScriptError(f"line {cmd.line}: add takes no selector")
@@ -284,7 +289,7 @@ def parse_script(text: str) -> Config:
                     break
         if target is None:
             target = config.add(cmd.path, dict(ident), default=default)
-        _apply(target, values, flags)
+        apply(target, values, flags)
     return config
 
 
@@ -299,9 +304,11 @@ __all__ = [
     "Command",
     "ExportInterrupted",
     "ScriptError",
+    "apply",
     "export_version",
     "logical_lines",
     "parse_commands",
     "parse_script",
+    "split_flags",
     "tokenize",
 ]
