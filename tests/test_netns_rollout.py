@@ -139,17 +139,37 @@ def test_a_cut_wan_fails_verify_for_that_branch_only(fleet: tuple[Lab, Summary])
     assert {r.subject for r in hub_ospf if r.status != "pass"} == {"br2"}
 
 
-def test_a_proposal_mismatch_fails_ike_for_real_and_verify_says_why(fleet: tuple[Lab, Summary]) -> None:
-    lab, _ = fleet
-    spec = lab.spec("br3")
+def push(lab: Lab, name: str, command: str) -> str:
+    """One command over SSH, as an operator would type it."""
+    spec = lab.spec(name)
     conn = ConnectHandler(
         device_type="mikrotik_routeros", host=spec.host, port=spec.port,
         username=spec.username, password=spec.password, fast_cli=False,
     )
     try:
-        conn.send_command("/ip ipsec proposal set [find name=ikefleet] enc-algorithms=aes-128-cbc")
+        return str(conn.send_command(command))
     finally:
         conn.disconnect()
+
+
+def test_an_untranslatable_change_is_refused_by_name_and_the_tunnel_stays(fleet: tuple[Lab, Summary]) -> None:
+    lab, _ = fleet
+    before = {i.get("spi") for i in lab.routers["br3"].config.items("/ip ipsec installed-sa")}
+    assert len(before) == 2
+    push(lab, "br3", "/ip ipsec proposal set [find name=ikefleet] enc-algorithms=blowfish")
+    lab.settle()
+    logs = [(topics, message) for _, topics, message in lab.routers["br3"].logs]
+    assert any(
+        topics == "system,error" and "/ip ipsec proposal enc-algorithms=blowfish cannot run" in message
+        for topics, message in logs
+    ), logs[-5:]
+    # charon kept the last configuration it could run: same SAs, nothing renegotiated.
+    assert {i.get("spi") for i in lab.routers["br3"].config.items("/ip ipsec installed-sa")} == before
+
+
+def test_a_proposal_mismatch_fails_ike_for_real_and_verify_says_why(fleet: tuple[Lab, Summary]) -> None:
+    lab, _ = fleet
+    push(lab, "br3", "/ip ipsec proposal set [find name=ikefleet] enc-algorithms=aes-128-cbc")
     report = poll(
         lambda: verify(lab),
         lambda r: any(x.host == "br3" and x.check == "ipsec.sa" and "proposal" in x.hint for x in failing(r)),
