@@ -4,7 +4,8 @@ The pins live in `<config dir>/.ikefleet/known_hosts` (OpenSSH format, `[host]:p
 netmiko enforces them on the real session (`netmiko_options`). `check` fetches the key the router offers
 before any login: the first contact pins it and says so; a different key later is refused with the fix
 in the message, unless the operator passes `--accept-new-hostkeys`
-for an intentional change (router replaced, reinstalled).
+for an intentional change (router replaced, reinstalled). Routers behind jump hosts are checked through the
+same hops as their session (`ikefleet.jump`); the jump hosts' own keys are OpenSSH's business.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
+
+from ikefleet import jump
 
 _LOCK = threading.Lock()  # Nornir runs hosts in threads; one writer of the file at a time
 
@@ -134,13 +137,10 @@ DATA_KEY = "ikefleet_hostkeys"  # in the Nornir inventory defaults: where the pi
 def enable(nornir: Any, config_path: str | Path, accept_new: bool = False) -> None:
     """Make every connection of this Nornir object check and enforce the pins of config.yaml's directory.
 
-    Not applied when an ssh_config is in use: the pre-check connects directly, which a ProxyJump /
-    ProxyCommand path does not allow (those sessions keep netmiko's defaults).
+    Routers behind jump hosts (`ikefleet.jump.enable` ran first) are checked through the same path.
     """
     from nornir.core.inventory import ConnectionOptions
 
-    if getattr(nornir.config.ssh, "config_file", None) and Path(nornir.config.ssh.config_file).is_file():
-        return
     known = known_hosts_path(config_path)
     defaults = nornir.inventory.defaults
     defaults.data[DATA_KEY] = {"file": str(known), "accept_new": accept_new}
@@ -157,7 +157,12 @@ def precheck(host: Any) -> Pin | None:
     settings = host.get(DATA_KEY)
     if not settings:
         return None
-    pin = check(host.name, host.hostname, host.port or 22, Path(settings["file"]), settings["accept_new"])
+    path, port = jump.route_of(host), host.port or 22
+    if path is None:
+        pin = check(host.name, host.hostname, port, Path(settings["file"]), settings["accept_new"])
+    else:  # behind jump hosts: the key comes through the same hops as the session will
+        pin = check_key(host.name, host.hostname, port, jump.offered_key(path), Path(settings["file"]),
+                        settings["accept_new"])
     host.data["hostkey"] = pin.message()
     if pin.action != "known":  # trust on first use / an accepted change is said, on stderr
         print(f"ikefleet: {pin.message()}", file=sys.stderr, flush=True)

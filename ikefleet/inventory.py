@@ -426,12 +426,17 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     """
     from nornir import InitNornir
 
-    from ikefleet import hostkeys
+    from ikefleet import hostkeys, jump
     from ikefleet.secrets import apply_credentials, load_secrets
 
     config = read_config(config_path)
     nornir = InitNornir(config_file=str(config.path), **{**nornir_options(config), **kwargs})
     apply_credentials(nornir, load_secrets(secrets_file or config.secrets_file))
+    try:  # routers behind jump hosts, as ikefleet.ssh_config says (ikefleet.jump)
+        jump.enable(nornir, config.path)
+    except jump.JumpHostError as exc:
+        raise InventoryError([Problem(str(config.ssh_config), FLEET, "ikefleet.ssh_config", str(exc),
+                                      "fix the ssh_config (check it with `ssh -F FILE -G HOST`)")]) from None
     # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.hostkeys); --accept-new-hostkeys
     # sets IKEFLEET_ACCEPT_NEW_HOSTKEYS=1 for intentional key changes
     accept_new = os.environ.get("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "") not in ("", "0")

@@ -154,3 +154,29 @@ def test_cli_says_first_contact_and_takes_the_accept_flag(
     import os
 
     assert os.environ.pop("IKEFLEET_ACCEPT_NEW_HOSTKEYS") == "1"
+
+
+@pytest.mark.skipif(__import__("shutil").which("ssh") is None, reason="needs the OpenSSH client (ssh)")
+def test_pins_stay_on_when_an_ssh_config_is_used(lab: Lab, tmp_path: Path) -> None:
+    """An ssh_config no longer switches pinning off: routers it routes are checked through their hops."""
+    import shutil
+
+    from ruamel.yaml import YAML
+
+    from ikefleet import jump
+    from ikefleet.hostkeys import DATA_KEY
+    from ikefleet.inventory import init_nornir
+
+    data = tmp_path / "data"
+    shutil.copytree(lab.directory, data, ignore=shutil.ignore_patterns(".ikefleet", "*.sock"))
+    (data / "ssh_config").write_text("Host 192.0.2.*\n    ProxyJump jump1\n")  # matches no lab router
+    yaml = YAML()
+    config = yaml.load((data / "config.yaml").read_text())
+    config["ikefleet"]["ssh_config"] = "ssh_config"
+    with (data / "config.yaml").open("w") as out:
+        yaml.dump(config, out)
+    nornir = init_nornir(data / "config.yaml")
+    hub = nornir.inventory.hosts["hub"]
+    assert hub.get(DATA_KEY)["file"] == str(known_hosts_path(data / "config.yaml"))
+    assert jump.route_of(hub) is None  # reached directly: the plain pre-check applies
+    assert nornir.config.ssh.config_file == str(data / ".ikefleet" / jump.NETMIKO)
