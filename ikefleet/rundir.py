@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 class LockedError(RuntimeError):
@@ -43,34 +43,40 @@ def exclusive(data_dir: Path, name: str = "rollout") -> Iterator[None]:
 
 
 class RunDir:
-    """`<data_dir>/runs/<UTC time>-<command>/`: plan.json, diffs/, backups/, results.jsonl."""
+    """`<data_dir>/runs/<UTC time>-<command>/`: plan.json, diffs/, backups/, results.jsonl.
+
+    The directory is 0700 and every file in it 0600: backups and exports describe the routers in detail."""
 
     def __init__(self, data_dir: Path, command: str, *, now: datetime | None = None) -> None:
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
         self.path = data_dir / "runs" / f"{stamp}-{command}"
         self.path.mkdir(parents=True, exist_ok=False, mode=0o700)
 
-    def write_json(self, name: str, data: Any) -> Path:
+    def open(self, name: str, mode: str = "w") -> IO[Any]:
+        """`name` opened owner-only (0600, also when it existed), its folders created (0700)."""
         path = self.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-        return path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
+        fd = os.open(path, flags, 0o600)
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, mode)
+
+    def write_json(self, name: str, data: Any) -> Path:
+        return self.write_text(name, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
     def write_text(self, name: str, text: str) -> Path:
-        path = self.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return path
+        with self.open(name) as out:
+            out.write(text)
+        return self.path / name
 
     def write_bytes(self, name: str, data: bytes) -> Path:
-        path = self.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        return path
+        with self.open(name, "wb") as out:
+            out.write(data)
+        return self.path / name
 
     def append_result(self, record: dict[str, Any]) -> None:
         """One JSON line per host result, flushed at once so a killed run keeps what it did."""
-        with (self.path / "results.jsonl").open("a") as out:
+        with self.open("results.jsonl", "a") as out:
             out.write(json.dumps(record, sort_keys=True, default=str) + "\n")
             out.flush()
             os.fsync(out.fileno())

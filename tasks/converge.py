@@ -1,5 +1,11 @@
 """Bring one router's managed configuration to the intended one: read, diff, back up, push in safe mode.
 
+Before the first command the router is backed up twice into the run directory (0600): the `/export terse
+hide-sensitive` just read (`backups/<host>.rsc`, what an operator diffs) and, when the secrets hold a
+`backup_password`, an encrypted `/system backup save` downloaded over SFTP (`backups/<host>.backup`).
+The router keeps the newest KEEP_BACKUPS of ikefleet's backups (names matching BACKUP_NAME; any other
+file is never touched). No backup, no push: a host whose backup fails is left as it was.
+
 Only the minimal add/set/remove commands are sent. Each safe-mode window holds at most SAFE_MODE_BATCH
 changes (RouterOS keeps 100 actions of safe-mode history); the router's own post-check (re-read, diff again:
 nothing may be left) runs before the last window is released. Any refusal, drop or failed post-check
@@ -9,6 +15,7 @@ configuration read at the start, so a failed host ends as it began.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,14 +26,19 @@ from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError
 from ikefleet.diff import Remediation, remediate, restore
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
+from ikefleet.routeros.quoting import quote
 from ikefleet.routeros.schema import load_schema
 from ikefleet.routeros.script import parse_script
 from ikefleet.rundir import RunDir
 
 from .device import device, drop
+from .pki import file_channel, storage
 from .version import detected
 
 READ_CONFIG = "/export terse hide-sensitive"
+KEEP_BACKUPS = 3  # ikefleet backups left on each router (the newest)
+BACKUP_NAME = re.compile(r"^ikefleet-\d{8}-\d{6}\.backup$")  # the names ikefleet gives, and only those
+NO_BACKUP = "no backup_password in the secrets: no encrypted /system backup was taken before the push"
 
 
 @dataclass
@@ -92,11 +104,18 @@ def converge(
         outcome = Outcome(host, "would-change", 0, changes, warnings=warnings)
         return Result(host=task.host, changed=True, diff="\n".join(changes), result=outcome)
 
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     if run is not None:
         run.write_text(f"backups/{host}.rsc", before_text)
-    if backup_password:
-        dev.send(f"/system backup save name=ikefleet-{stamp} password={backup_password}")
+    if not backup_password:
+        warnings.append(NO_BACKUP)
+    else:
+        try:
+            back_up(dev, backup_password, run, host)
+        except Exception as exc:  # nothing sent yet: the router is as it was
+            why = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
+            message = scrub(f"backup failed, nothing changed: {why}")
+            outcome = Outcome(host, "failed", 0, changes, message, warnings)
+            return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
 
     def post_check() -> None:
         _, now = read_config(dev)
@@ -123,6 +142,26 @@ def converge(
         diff="\n".join(changes),
         result=Outcome(host, "changed", sent[0], changes, warnings=warnings),
     )
+
+
+def back_up(dev: Device, password: str, run: RunDir | None, host: str, keep: int = KEEP_BACKUPS) -> str:
+    """Save an encrypted backup on the router, download it to `backups/<host>.backup` of the run (0600),
+    and remove ikefleet's older backups beyond `keep`. Returns the backup's name on the router."""
+    prefix = storage(dev)
+    stem = f"ikefleet-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    name = f"{stem}.backup"  # RouterOS adds the extension
+    dev.send(f"/system backup save name={quote(prefix + stem)} password={quote(password)}")
+    with file_channel(dev) as sftp:
+        if run is not None:
+            with run.open(f"backups/{host}.backup", "wb") as out:
+                sftp.getfo(prefix + name, out)
+                size = out.tell()
+            if sftp.stat(prefix + name).st_size != size:
+                raise OSError(f"get {prefix}{name}: size on the router differs after the transfer")
+        ours = sorted(n for n in sftp.listdir(prefix.rstrip("/") or ".") if BACKUP_NAME.match(n))
+    for old in ours[: max(len(ours) - keep, 0)]:
+        dev.send(f'/file remove [find where name="{prefix}{old}"]')
+    return prefix + name
 
 
 def _restore(task: Task, before: Config, major: int) -> str:
