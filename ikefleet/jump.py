@@ -17,6 +17,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from select import select
@@ -95,8 +96,12 @@ def _expand(command: str, options: dict[str, str], name: str) -> str:
     return re.sub(r"%(.)", lambda m: tokens.get(m.group(1), m.group(0)), command)
 
 
-def route(name: str, hostname: str, port: int, ssh_config: Path, wrapper: Path) -> Route | None:
-    """The path to one router under the operator's ssh_config, or None when it is reached directly."""
+def route(name: str, hostname: str, port: int, ssh_config: Path, wrapper: Path,
+          hops_seen: dict[str, dict[str, str]] | None = None) -> Route | None:
+    """The path to one router under the operator's ssh_config, or None when it is reached directly.
+
+    `hops_seen` caches the jump hosts' own lookups across the routers of a run (most share their hops).
+    """
     options = resolved(wrapper, hostname, port)
     target, port = options.get("hostname", hostname), int(options.get("port", port))
     proxy_command = options.get("proxycommand", "none")
@@ -109,7 +114,8 @@ def route(name: str, hostname: str, port: int, ssh_config: Path, wrapper: Path) 
     hops = tuple(h.strip() for h in jumps.split(",") if h.strip())
     earlier = ("-J", ",".join(hops[:-1])) if len(hops) > 1 else ()
     command = (_ssh(), "-F", str(wrapper), *earlier, "-W", f"[{target}]:{port}", destination(hops[-1]))
-    ends = [resolved(wrapper, hop) for hop in hops]
+    seen = {} if hops_seen is None else hops_seen
+    ends = [seen[hop] if hop in seen else seen.setdefault(hop, resolved(wrapper, hop)) for hop in hops]
     addresses, ports = tuple(e.get("hostname", "") for e in ends), tuple(int(e.get("port", 22)) for e in ends)
     return Route(name, target, port, command, hops, addresses, ports, str(ssh_config), str(wrapper))
 
@@ -139,8 +145,11 @@ def netmiko_config(routes: list[Route], directory: Path) -> Path:
     """`.ikefleet/netmiko_ssh_config`: netmiko (paramiko's parser) opens each router through its route.
 
     paramiko matches on the host name only, so two routers with one address but different routes cannot
-    be told apart: refused with the fix.
+    be told apart: refused with the fix. Each command runs under `setsid`: Ctrl-C at the terminal signals
+    the whole foreground process group, and the ssh under a live session must not die before ikefleet's
+    own orderly stop (a direct TCP session would not either); it still ends when ikefleet closes its pipe.
     """
+    setsid = ("setsid",) if shutil.which("setsid") else ()
     by_target: dict[str, Route] = {}
     lines = ["# Written by ikefleet on each run from your ssh_config; read by netmiko. Do not edit."]
     for r in routes:
@@ -150,7 +159,8 @@ def netmiko_config(routes: list[Route], directory: Path) -> Path:
                 raise JumpHostError(f"{r.host}: hostname {r.target} is also {other.host}'s, behind another "
                                     "path; give each router behind a jump host its own hostname")
             continue
-        lines += [f"Host {r.target}", f"    HostName {r.target}", f"    ProxyCommand {shlex.join(r.command)}"]
+        command = shlex.join((*setsid, *r.command))
+        lines += [f"Host {r.target}", f"    HostName {r.target}", f"    ProxyCommand {command}"]
     return _write(directory / NETMIKO, "\n".join(lines) + "\n")
 
 
@@ -166,11 +176,15 @@ def enable(nornir: Any, config_path: str | Path) -> dict[str, Route]:
     ssh_config = Path(configured).expanduser()
     directory = Path(config_path).resolve().parent / ".ikefleet"
     wrapper = write_wrapper(ssh_config, directory)
-    routes: dict[str, Route] = {}
-    for name, host in nornir.inventory.hosts.items():
-        found = route(name, host.hostname or name, host.port or 22, ssh_config, wrapper)
-        if found is not None:
-            routes[name] = found
+    hops_seen: dict[str, dict[str, str]] = {}
+
+    def lookup(item: tuple[str, Any]) -> Route | None:
+        name, host = item
+        return route(name, host.hostname or name, host.port or 22, ssh_config, wrapper, hops_seen)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one `ssh -G` per router: a few ms each, overlapped
+        found = list(pool.map(lookup, nornir.inventory.hosts.items()))
+    routes = {r.host: r for r in found if r is not None}
     nornir.config.ssh.config_file = str(netmiko_config(list(routes.values()), directory))
     nornir.inventory.defaults.data[DATA_KEY] = {name: r.as_data() for name, r in routes.items()}
     return routes

@@ -549,3 +549,27 @@ def test_the_failing_hop_of_two_is_named(
     said = in_namespace(site.ns["C"], fetch)
     assert isinstance(said, str) and said.startswith(f"br1 ({spec.host}:{port}) via jump1 -> jump2: "), said
     assert words in said, said
+
+
+@needs_root_sshd
+def test_netmikos_proxy_reaches_the_router_from_its_own_session(site: Site) -> None:
+    """What netmiko runs per router (paramiko's ProxyCommand from the written file) gets the router's banner,
+    in a session of its own: Ctrl-C at the terminal must not cut a live router session under ikefleet."""
+    from ikefleet.inventory import init_nornir
+
+    site.operator_config("ProxyJump jump1,jump2")
+    nornir = init_nornir(site.lab.directory / "config.yaml")
+    spec = site.lab.spec("br1")
+    line = paramiko.SSHConfig.from_path(nornir.config.ssh.config_file).lookup(spec.host)["proxycommand"]
+
+    def banner() -> tuple[bytes, bool]:
+        proxy = paramiko.ProxyCommand(line)
+        try:
+            proxy.settimeout(15)
+            return proxy.recv(4), os.getsid(proxy.process.pid) == proxy.process.pid
+        finally:
+            proxy.close()
+            proxy.process.wait(10)
+
+    got, own_session = in_namespace(site.ns["C"], banner)  # type: ignore[misc]
+    assert got == b"SSH-" and own_session
