@@ -1,4 +1,5 @@
-"""Nornir task: read a router's verification state over the run's one SSH session, in one round trip."""
+"""Nornir task: read a router's verification state over the run's one SSH session, in one round trip
+(RouterOS 7: a few, see `batch_lines`), after the run's one read of the RouterOS version."""
 
 from __future__ import annotations
 
@@ -7,46 +8,32 @@ from datetime import UTC, datetime
 from nornir.core.task import Result, Task
 
 from ikefleet.device import Device, DeviceError, describe
-from ikefleet.intent import ros_major
 from ikefleet.redact import scrub
-from ikefleet.verify.gather import (
-    COMMANDS,
-    VERSION_SECTION,
-    HostState,
-    batch_command,
-    commands,
-    parse_sections,
-    split_sections,
-)
+from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections, split_sections
 
 from .device import device
-from .version import cached, detected, inventory_version, remember
+from .version import detected
 
 
-def _batch(dev: Device, host: str, major: int, version: bool) -> dict[str, str]:
-    """Every section in one round trip; {} when RouterOS refuses the line or answers only part of it."""
+def _batch(dev: Device, major: int) -> dict[str, str]:
+    """Every section from the batch lines; {} when RouterOS refuses one or answers only part of it."""
+    raw: dict[str, str] = {}
     try:
-        raw = split_sections(dev.send(batch_command(major=major, version=version)))
+        for line in batch_lines(major=major):
+            raw.update(split_sections(dev.send(line)))
     except DeviceError:
         return {}
     return raw if set(COMMANDS) <= set(raw) else {}
 
 
 def gather(task: Task) -> Result:
-    """HostState of this host. The batch line first; if RouterOS refuses it, each command on its own.
-    When the run has not read the host's RouterOS version yet, the batch reads it too (inventory's dialect
-    as the guess); a wrong guess is read again in the router's dialect.
+    """HostState of this host, read in the dialect the router reports (templates, gather commands and
+    JSON follow it). The batch first; if RouterOS refuses it, each command on its own.
     A host that cannot be reached or logged into gives a HostState with `error` (never an exception)."""
     try:
         dev = device(task)
-        known = cached(task)
-        guess = known.major if known else ros_major(inventory_version(task))
-        raw = _batch(dev, task.host.name, guess, version=known is None)
-        if known is None:
-            # From the batch when it was answered (a reply without the section: the inventory's word).
-            known = remember(task, raw.get(VERSION_SECTION)) if raw else detected(task, dev)
-            if known.major != guess:
-                raw = _batch(dev, task.host.name, known.major, version=False)
+        known = detected(task, dev)
+        raw = _batch(dev, known.major)
         if not raw:
             for name, command in commands(known.major).items():
                 try:

@@ -15,7 +15,15 @@ from tests_support import fast_keys
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
-from ikefleet.verify.gather import COMMANDS, PARSERS, V7_COMMANDS, batch_command, commands
+from ikefleet.verify.gather import (
+    COMMANDS,
+    MAX_V7_LINE,
+    PARSERS,
+    V7_COMMANDS,
+    batch_command,
+    batch_lines,
+    commands,
+)
 
 # Fields only one form can carry: flags the text legend knows but the v7 menu does not print
 # (`seen_traffic`, `blackhole`...), and `active` of a dynamic policy, which the text hides behind its `D`
@@ -103,3 +111,12 @@ def test_route_table_legend_as_captured(lab: Lab) -> None:
     lines = console(lab, "hub").execute("/ip route print").splitlines()
     assert lines[0] == "Flags: D - DYNAMIC; A - ACTIVE; c - CONNECT, o - OSPF "
     assert any(re.match(r"^\s*\d+ DAo\s+192\.168\.2\.0/24", line) for line in lines)
+
+
+def test_v7_batch_lines_fit_the_console() -> None:
+    """v7 scrolls lines wider than the terminal (the lab reproduces it): each batch line stays short, and
+    together they read every section once."""
+    lines = batch_lines(major=7)
+    assert len(lines) > 1 and all(len(line) <= MAX_V7_LINE for line in lines)
+    assert "; ".join(lines) == batch_command(major=7)
+    assert batch_lines(major=6) == [batch_command(major=6)]

@@ -121,6 +121,9 @@ class ConsoleQuirks:
     blank_line_after_output: bool = False
     crlf_is_one_enter: bool = True
     paging: bool = True  # output taller than the terminal stops at PAGER_PROMPT unless `without-paging`
+    # RouterOS 7 (facts note; netmiko #3285): a line longer than the terminal scrolls sideways, shown as
+    # "<" + its tail, so its echo never holds the whole command (v7 routers only).
+    v7_scroll_long_lines: bool = True
 
 
 def has_flash(model: str) -> bool:
@@ -402,7 +405,15 @@ class Terminal:
                     if ch == "\t":
                         continue
                     buffer += ch
-                    self._write(ch, raw=True)
+                    view = self._view(self.session.prompt, buffer)
+                    self._write(ch if view == buffer else "\r" + self.session.prompt + view, raw=True)
+
+    def _view(self, prompt: str, line: str) -> str:
+        """The input line as shown: all of it, or on v7 past the terminal width "<" + the tail that fits."""
+        room = self.width - len(prompt) - 1
+        if not self.quirks.v7_scroll_long_lines or self.router.major_version < 7 or len(line) <= room:
+            return line
+        return "<" + line[len(line) - room + 1 :]
 
     async def _read(self) -> str | None:
         try:
@@ -438,7 +449,7 @@ class Terminal:
         if line.strip() and drop_after is not None and self.commands >= drop_after:
             self.process.channel.get_connection().abort()
             return True
-        head = f"\r{prompt}{line}\r\n" if self.quirks.redraw_on_enter else "\r\n"
+        head = f"\r{prompt}{self._view(prompt, line)}\r\n" if self.quirks.redraw_on_enter else "\r\n"
         if not line.strip():
             self._write(head + self.session.prompt, raw=True)
             return None

@@ -100,20 +100,34 @@ PARSERS: dict[str, Callable[[str], list[Any]]] = {
 }
 
 
-# Read first in the batch when the run does not know the host's RouterOS yet (see tasks/version.py).
-VERSION_SECTION, VERSION_COMMAND = "resource", "/system resource print"
+# RouterOS 7 scrolls a console line longer than the terminal sideways, so its echo never holds the whole
+# command and netmiko gives up on it (see ikefleet/lab/sshd.py, netmiko #3285). netmiko logs in 511 columns
+# wide; v7 batches are cut into lines of at most this many characters (room for a long prompt).
+MAX_V7_LINE = 400
 
 
-def batch_command(
-    sections: list[str] | None = None, major: int = 6, version: bool = False, json: bool = True
-) -> str:
-    """One console line reading every section: `:put "<<ikefleet:x>>"; <command>; ...`; with `version`,
-    `/system resource print` first (the running version, in the same round trip)."""
-    names = sections or list(COMMANDS)
-    table = {**({VERSION_SECTION: VERSION_COMMAND} if version else {}), **commands(major, json)}
-    if version:
-        names = [VERSION_SECTION, *names]
-    return "; ".join(f':put "{MARKER.format(n)}"; {table[n]}' for n in names)
+def batch_command(sections: list[str] | None = None, major: int = 6, json: bool = True) -> str:
+    """One console line reading every section: `:put "<<ikefleet:x>>"; <command>; ...`."""
+    return "; ".join(_parts(sections, major, json))
+
+
+def batch_lines(sections: list[str] | None = None, major: int = 6, json: bool = True) -> list[str]:
+    """The batch as console lines: one on v6; on v7 as few as fit in MAX_V7_LINE characters each."""
+    parts = _parts(sections, major, json)
+    if major < 7:
+        return ["; ".join(parts)]
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 2 + len(part) <= MAX_V7_LINE:
+            lines[-1] += "; " + part
+        else:
+            lines.append(part)
+    return lines
+
+
+def _parts(sections: list[str] | None, major: int, json: bool) -> list[str]:
+    table = commands(major, json)
+    return [f':put "{MARKER.format(n)}"; {table[n]}' for n in sections or list(COMMANDS)]
 
 
 def split_sections(output: str) -> dict[str, str]:

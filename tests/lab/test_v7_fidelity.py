@@ -8,12 +8,15 @@ import re
 from pathlib import Path
 
 import pytest
+from netmiko import ConnectHandler
 
 from ikefleet.cli import main
 from ikefleet.lab.engine import Session
 from ikefleet.lab.factory import initial_config
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.router import Router, RouterSpec
+
+from .test_sshd import read_until, shell
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "routeros-samples"
 
@@ -95,3 +98,28 @@ def test_lab_upgrade_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         assert lab.routers["br1"].major_version == 7 and lab.routers["hub"].major_version == 6
         assert main(["lab", "upgrade", "br1", "--ros", "6.48", "--dir", str(lab.directory)]) == 2
         assert "7.11 or later" in capsys.readouterr().err
+
+
+def test_v7_scrolls_long_lines_and_ikefleet_pushes_survive(tmp_path: Path) -> None:
+    """The facts note / netmiko #3285: on v7 a line wider than the terminal is shown as "<" + its tail, so
+    its echo is not the command. v6 echoes it whole. ikefleet's own lines fit netmiko's 511 columns: a long
+    `/routing filter rule` push goes through netmiko (echo verified) and lands."""
+    with Lab.start(tmp_path / "lab", branches=1, version="7.16.1,6.49.2", control_socket=False) as lab:
+        line = ':put "' + "x" * 100 + 'END"'
+        for name, scrolled in (("hub", True), ("br1", False)):
+            prompt = f"[admin@{name}] > ".encode()
+            with shell(lab, name) as (chan, _):  # an 80-column terminal
+                chan.send(line + "\r\n")
+                echo = read_until(chan, prompt + b"\r" + prompt)
+            assert (line.encode() not in echo) is scrolled, name
+            if scrolled:
+                assert b"<" + line[-(80 - len(prompt) - 2):].encode() in echo
+        spec = lab.spec("hub")
+        conn = ConnectHandler(device_type="mikrotik_routeros", host=spec.host, port=spec.port,
+                              username=spec.username, password=spec.password)
+        rule = "if (dst in 192.168.100.0/24 && dst-len in 24-32) { accept }"
+        push = f'/routing filter rule add chain=ospf-out comment="{"long line " * 20}" rule="{rule}"'
+        assert len(push) > 240
+        assert conn.send_command(push, cmd_verify=True, expect_string=r"\] >\s*$") == ""
+        conn.disconnect()
+        assert [r.get("rule") for r in lab.routers["hub"].config.items("/routing filter rule")] == [rule]

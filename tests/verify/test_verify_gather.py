@@ -38,13 +38,14 @@ def run(monkeypatch: pytest.MonkeyPatch, dev: Any) -> Any:
 def test_one_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
     dev = FakeDevice("br1")
     state = run(monkeypatch, dev)
-    assert len(dev.sent) == 1 and state.reachable and not state.problems and state.read_at
+    # the run's one RouterOS version read, then every section in one batch line
+    assert len(dev.sent) == 2 and state.reachable and not state.problems and state.read_at
 
 
 def test_refused_batch_reads_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     dev = FakeDevice("br2", refuse="routing bfd")
     state = run(monkeypatch, dev)
-    assert len(dev.sent) == 2 + len(COMMANDS)  # the refused batch, the version read, one per command
+    assert len(dev.sent) == 2 + len(COMMANDS)  # the version read, the refused batch, one per command
     assert set(state.problems) == {"bfd"} and "simulated" in state.problems["bfd"]
     assert state.get("eoip")[0]["tunnel_id"] == 2
 
