@@ -97,6 +97,24 @@ def test_deleted_branch_leaves_nothing_and_hand_made_items_stay(tmp_path: Path) 
     assert normalized(future(after, rem.inverse()), SCHEMA) == normalized(before, SCHEMA)
 
 
+def test_deleted_branch_on_a_v7_hub(tmp_path: Path) -> None:
+    """The same ownership with the v7 schema (its identity, peer and policy name the same menus)."""
+    schema = load_schema(7)
+
+    def intent(root: Path, numbers: list[int]) -> Config:
+        hosts = {"R1": hub(ros_version="7.16.1"), **{f"R{n}": branch(n) for n in numbers}}
+        fleet = load_inventory(write_inventory(root, hosts=hosts))
+        return parse_script(render_host(fleet, build_plan(fleet), "R1"))
+
+    current = parse_script(HAND_MADE)
+    before = future(current, remediate(current, intent(tmp_path / "a", [2, 3]), schema))
+    after = future(before, remediate(before, intent(tmp_path / "b", [2]), schema))
+    assert "R3" in names(before, "/ip ipsec mode-config")
+    assert mentions(after, "R3") == []
+    assert names(after, "/ip ipsec mode-config") == {"R2", "guests"}
+    assert {"legacy-ike", "legacy-p2"} <= crypto_names(after)
+
+
 def test_removal_order_is_dependency_safe(tmp_path: Path) -> None:
     """Identity before its mode-config, peer before its profile, policy before its proposal and group."""
     before = deployed(hub_intent(tmp_path / "a", [2, 3]))
