@@ -50,7 +50,9 @@ class Route:
 
     @property
     def via(self) -> str:
-        return " -> ".join(self.hops) if self.hops else f"ProxyCommand `{self.command[-1]}`"
+        if self.hops:
+            return " -> ".join(self.hops)
+        return f"ProxyCommand `{self.command[-1].removeprefix('exec ')}`"
 
     def as_data(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -76,8 +78,8 @@ def destination(hop: str) -> str:
 
 
 def resolved(ssh_config: Path, name: str, port: int | None = None) -> dict[str, str]:
-    """OpenSSH's own evaluation of the config for `name` (`ssh -G`): lower-case keyword -> first value."""
-    argv = [_ssh(), "-F", str(ssh_config), "-G", *(["-p", str(port)] if port else []), destination(name)]
+    """OpenSSH's own evaluation of the config for destination `name` (`ssh -G`): keyword -> first value."""
+    argv = [_ssh(), "-F", str(ssh_config), "-G", *(["-p", str(port)] if port else []), "--", name]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise JumpHostError(f"ssh_config {ssh_config}: OpenSSH cannot read it for {name}: "
@@ -115,7 +117,7 @@ def route(name: str, hostname: str, port: int, ssh_config: Path, wrapper: Path,
     earlier = ("-J", ",".join(hops[:-1])) if len(hops) > 1 else ()
     command = (_ssh(), "-F", str(wrapper), *earlier, "-W", f"[{target}]:{port}", destination(hops[-1]))
     seen = {} if hops_seen is None else hops_seen
-    ends = [seen[hop] if hop in seen else seen.setdefault(hop, resolved(wrapper, hop)) for hop in hops]
+    ends = [seen[h] if h in seen else seen.setdefault(h, resolved(wrapper, destination(h))) for h in hops]
     addresses, ports = tuple(e.get("hostname", "") for e in ends), tuple(int(e.get("port", 22)) for e in ends)
     return Route(name, target, port, command, hops, addresses, ports, str(ssh_config), str(wrapper))
 
@@ -126,7 +128,7 @@ def write_wrapper(ssh_config: Path, directory: Path) -> Path:
         "# Written by ikefleet on each run: your ssh_config, never prompting (unattended runs).\n"
         "# Edit the file it includes, not this one.\n"
         "Host *\n    BatchMode yes\n"
-        f"Include {shlex.quote(str(ssh_config.resolve()))}\n"
+        f'Include "{ssh_config.resolve()}"\n'
     )
     return _write(directory / WRAPPER, text)
 

@@ -67,7 +67,8 @@ Host alias-br9
 
 @pytest.fixture
 def operator_config(tmp_path: Path) -> tuple[Path, Path]:
-    config = tmp_path / "ssh_config"
+    config = tmp_path / "my configs" / "ssh_config"  # a space in the path: the Include is quoted
+    config.parent.mkdir()
     config.write_text(OPERATOR)
     return config, jump.write_wrapper(config, tmp_path / ".ikefleet")
 
@@ -118,7 +119,7 @@ def test_wrapper_forces_batch_mode_and_includes_the_operators_file(
 ) -> None:
     config, wrapper = operator_config
     text = wrapper.read_text()
-    assert "BatchMode yes" in text and f"Include {config.resolve()}" in text
+    assert "BatchMode yes" in text and f'Include "{config.resolve()}"' in text
     assert wrapper.stat().st_mode & 0o777 == 0o600
     assert jump.resolved(wrapper, "j1")["batchmode"] == "yes"
     assert jump.resolved(config, "j1")["batchmode"] == "no"  # the operator's own file is untouched
