@@ -20,7 +20,9 @@ from tests_support import fast_keys
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
-from ikefleet.verify.gather import batch_command, parse_sections, split_sections
+from ikefleet.verify.gather import batch_lines, parse_sections, split_sections
+
+PROMPT = r"\] >\s*$"
 
 
 def median_ms(runs: list[float]) -> float:
@@ -44,22 +46,23 @@ def main() -> None:
                               username=spec.username, password=spec.password)
         rows = []
         for label, use_json in (("text", False), ("json", True)):
-            command = batch_command(major=7, json=use_json)
+            lines = batch_lines(major=7, json=use_json)
             wire, parse = [], []
             for _ in range(opts.runs):
                 start = time.perf_counter()
-                reply = conn.send_command(command, expect_string=r"\] >\s*$", read_timeout=60)
+                replies = [conn.send_command(line, expect_string=PROMPT, read_timeout=60) for line in lines]
                 wire.append(time.perf_counter() - start)
+                reply = "\n".join(replies)
                 start = time.perf_counter()
                 state = parse_sections("hub", split_sections(reply))
                 parse.append(time.perf_counter() - start)
                 assert not state.problems, state.problems
-            rows.append((label, median_ms(wire), median_ms(parse), len(reply)))
+            rows.append((label, median_ms(wire), median_ms(parse), len(reply), len(lines)))
         conn.disconnect()
     print(f"hub of a v7 lab with {opts.branches} branches, median of {opts.runs} runs")
-    print(f"{'form':6} {'round trip ms':>14} {'parse ms':>9} {'reply bytes':>12}")
-    for label, wire_ms, parse_ms, size in rows:
-        print(f"{label:6} {wire_ms:14.1f} {parse_ms:9.2f} {size:12d}")
+    print(f"{'form':6} {'lines':>5} {'round trips ms':>15} {'parse ms':>9} {'reply bytes':>12}")
+    for label, wire_ms, parse_ms, size, count in rows:
+        print(f"{label:6} {count:5d} {wire_ms:15.1f} {parse_ms:9.2f} {size:12d}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """What one router is: its state read in one round trip and parsed (pure; the I/O is in tasks/gather.py).
 
-All reads go on one console line, separated by `;` with a `:put` marker before each, so a router answers
-every section in a single exchange; `split_sections` cuts the reply at the markers. Detail forms
+All reads go on one console line (RouterOS 7: a few, `batch_lines`), separated by `;` with a `:put` marker
+before each, so a router answers every section in a single exchange; `split_sections` cuts the reply at the
+markers. On v7 the list reads come as JSON (`:serialize`), which the parsers normalise. Detail forms
 (`print detail without-paging`) are used because they parse robustly (no column widths, no paging).
 """
 
@@ -38,9 +39,9 @@ COMMANDS: dict[str, str] = {
 
 
 def _json(menu: str, where: str = "") -> str:
-    """A v7 read as JSON: `:put [:serialize to=json value=[<menu> print as-value]]` (no wrapping, no
-    column cuts, typed values; the parsers normalise floats and nulls)."""
-    return f":put [:serialize to=json value=[{menu} print as-value{' where ' + where if where else ''}]]"
+    """A v7 read as JSON: `:put [:serialize to=json [<menu> print as-value]]` (the facts note's form; no
+    wrapping, no column cuts, typed values; the parsers normalise floats and nulls)."""
+    return f":put [:serialize to=json [{menu} print as-value{' where ' + where if where else ''}]]"
 
 
 # RouterOS 7: the list reads as JSON (`:serialize`, v7 only); BFD sessions replaced `/routing bfd neighbor`.
@@ -102,8 +103,8 @@ PARSERS: dict[str, Callable[[str], list[Any]]] = {
 
 # RouterOS 7 scrolls a console line longer than the terminal sideways, so its echo never holds the whole
 # command and netmiko gives up on it (see ikefleet/lab/sshd.py, netmiko #3285). netmiko logs in 511 columns
-# wide; v7 batches are cut into lines of at most this many characters (room for a long prompt).
-MAX_V7_LINE = 400
+# wide; v7 batches are cut into lines of at most this many characters (room for a 60-character prompt).
+MAX_V7_LINE = 450
 
 
 def batch_command(sections: list[str] | None = None, major: int = 6, json: bool = True) -> str:
