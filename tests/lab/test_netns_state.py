@@ -149,6 +149,8 @@ BFD_PEERS = [
 def test_two_vtysh_documents_in_one_output() -> None:
     text = json.dumps(BFD_PEERS, indent=2) + "\n" + json.dumps(OSPF_ROUTES) + "\n"
     assert state.parse_vtysh_json(text) == [BFD_PEERS, OSPF_ROUTES]
+    # a daemon without the instance answers in words: that position reads as nothing, the next still parse
+    assert state.parse_vtysh_json("% OSPF instance not found\n" + text) == [None, BFD_PEERS, OSPF_ROUTES]
 
 
 def test_zebra_routes_keep_only_what_the_ospf_in_filter_let_through() -> None:

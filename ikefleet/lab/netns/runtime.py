@@ -216,16 +216,24 @@ class Node:
         docs += [None] * (len(FRR_QUERIES) - len(docs))
         neighbors = state.parse_ospf_neighbors(json.dumps(docs[0] or {}))
         links = state.parse_links(json.loads(run(["ip", "-j", "link", "show"], ns=self.ns) or "[]"))
-        log = self.run_dir / "charon.log"
-        text = log.read_text(errors="replace") if log.exists() else ""
-        failures = state.ike_failures(text[self.log_offset :])
-        self.log_offset = len(text)
+        failures = state.ike_failures(self.new_log())
         self.snapshot = Snapshot(
             sas, neighbors, state.parse_bfd_peers(docs[1]),
             state.parse_ospf_routes(docs[2], state.parse_ospf_types(docs[3])), links, failures,
         )
         self.read_at = time.monotonic()
         return self.snapshot
+
+    def new_log(self) -> str:
+        """What charon logged since the last call (the file only grows: read from where we stopped)."""
+        path = self.run_dir / "charon.log"
+        if not path.exists():
+            return ""
+        with path.open("rb") as fh:
+            fh.seek(self.log_offset)
+            data = fh.read()
+        self.log_offset += len(data)
+        return data.decode(errors="replace")
 
     def fill(self) -> None:
         """Write the last snapshot into the router's dynamic items (after the fabric wrote its own)."""

@@ -161,13 +161,17 @@ def ike_failures(log: str) -> list[str]:
 
 
 def parse_vtysh_json(text: str) -> list[object]:
-    """The JSON documents one `vtysh -c A -c B ...` printed one after the other."""
+    """The JSON documents one `vtysh -c A -c B ...` printed one after the other. A command that answered
+    with text instead (`% OSPF instance not found`) counts as None, so positions still match the commands."""
     decoder, out, pos = json.JSONDecoder(), [], 0
     text = text.strip()
     while pos < len(text):
-        doc, end = decoder.raw_decode(text, pos)
+        try:
+            doc, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            doc, end = None, text.find("\n", pos)
+            pos = len(text) if end < 0 else end
         out.append(doc)
-        pos = end
         while pos < len(text) and text[pos].isspace():
             pos += 1
     return out
