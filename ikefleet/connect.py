@@ -135,10 +135,15 @@ def retryable(exc: BaseException) -> bool:
 T = TypeVar("T")
 
 
+def wait(seconds: float) -> None:
+    """The backoff wait (looked up at each call, so a test can watch the waits instead of sleeping)."""
+    time.sleep(seconds)
+
+
 class Connector:
     """One run's connection policy and its gate: the semaphore bounding handshakes in flight."""
 
-    def __init__(self, policy: Policy, sleep: Callable[[float], None] = time.sleep,
+    def __init__(self, policy: Policy, sleep: Callable[[float], None] | None = None,
                  rng: random.Random | None = None) -> None:
         self.policy = policy
         self.gate = threading.BoundedSemaphore(policy.max_concurrent)
@@ -165,7 +170,7 @@ class Connector:
                     raise
                 if number == tries:
                     raise ConnectFailed(name, number, exc) from exc
-            self.sleep(self.policy.delay(number, self.rng))
+            (self.sleep or wait)(self.policy.delay(number, self.rng))
         raise AssertionError("unreachable")  # pragma: no cover
 
 

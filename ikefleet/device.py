@@ -60,7 +60,8 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, interrupt.Interrupted):
         return str(exc)
     if isinstance(exc, ConnectFailed):
-        return f"{describe(exc.cause)}; gave up after {exc.attempts} connection attempt(s)"
+        tries = f"{exc.attempts} connection attempt" + ("s" if exc.attempts != 1 else "")
+        return f"{describe(exc.cause)}; gave up after {tries}"
     if isinstance(exc, DeviceError):
         return exc.error
     if isinstance(exc, HostKeyChanged):

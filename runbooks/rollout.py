@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from ikefleet.tasks.converge import Outcome, converge
 from ikefleet.tasks.device import device
 from ikefleet.tasks.state import TunnelState, tunnel_state
 from ikefleet.tasks.version import detect_version, detected, with_versions
+from ikefleet.verify.checks import router_time
+from ikefleet.verify.gather import parse_sections
 from ikefleet.waves import Amount, over_budget, plan_waves
 
 
@@ -181,7 +184,7 @@ class Rollout:
             self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
             for outcome in self._converge_wave(nr, hub, wave, run):
                 self._record(summary, run, outcome)
-            if not opts.dry_run:
+            if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
             if over_budget(len(summary.failed), len(branches) + int(hub_selected), opts.max_fail):
                 rest = [h for w in waves[number:] for h in w]
@@ -326,9 +329,11 @@ class Rollout:
             if not pending or time.monotonic() > deadline or interrupt.STOP.is_set():
                 break
             time.sleep(0.5)
-        for name in [] if interrupt.STOP.is_set() else pending:  # interrupted: tunnels not waited for
+        clocks = _clock_skew(nr, pending) if pending and not interrupt.STOP.is_set() else {}
+        for name in [] if interrupt.STOP.is_set() else pending:
             state = states.get(name)
             why = state.describe() if state else "state could not be read"
+            why += clocks.get(name, "")
             outcome = summary.hosts[name]
             outcome.status = "failed"
             outcome.error = f"tunnel not up after {self.options.gate_timeout_s:.0f}s: {why}"
@@ -342,6 +347,32 @@ def _failure(result: AggregatedResult, host: str) -> str:
     failed = next((r for r in reversed(multi) if r.failed and r.exception), None)
     failed = failed or next((r for r in multi if r.failed), multi[0])
     return scrub(describe(failed.exception) if failed.exception else str(failed.result))
+
+
+CLOCK_TOLERANCE_S = 60  # as verify's clock.sync (ikefleet/verify/checks.yaml)
+
+
+def _clock_skew(nr: Nornir, hosts: list[str]) -> dict[str, str]:
+    """Why a tunnel may stay down although the push went well: a router clock far off makes the
+    certificates not yet valid (or expired) from its point of view, and RouterOS refuses IKE_AUTH."""
+    res = nr.filter(F(name__in=hosts)).run(task=_read_clock, on_failed=True)
+    words: dict[str, str] = {}
+    for name in hosts:
+        at = None if res[name].failed else res[name][0].result
+        if at is None:
+            continue
+        skew = (at - datetime.now(UTC)).total_seconds()
+        if abs(skew) > CLOCK_TOLERANCE_S:
+            amount = f"{abs(skew) / 86400:.0f} days" if abs(skew) >= 86400 else f"{abs(skew):.0f}s"
+            side, cert = ("behind", "not yet valid") if skew < 0 else ("ahead", "expired")  # past the end
+            words[name] = (f"; its clock is {amount} {side} (certificates may be {cert} from its point of"
+                           " view): fix /system clock or NTP (/system ntp client), then run again")
+    return words
+
+
+def _read_clock(task: Task) -> Result:
+    text = device(task).send("/system clock print")
+    return Result(host=task.host, result=router_time(parse_sections(task.host.name, {"clock": text})))
 
 
 def _hub_fingerprints(task: Task, plan: Plan) -> Result:

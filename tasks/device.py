@@ -18,10 +18,11 @@ def device(task: Task) -> Device:
     connector = connector_of(host)
     policy = connector.for_host(host)
     if CONNECTION not in host.connections:
-        if interrupt.STOP.is_set():  # after Ctrl-C no new host is started
-            raise interrupt.Interrupted("not started")
+        fresh = not host.data.get(ATTEMPTS_KEY)  # (a reconnect after a safe-mode abort is not fresh)
 
         def attempt() -> None:
+            if fresh and interrupt.STOP.is_set():  # after Ctrl-C no new host is started
+                raise interrupt.Interrupted("not started")
             hostkeys.precheck(host)  # pin on first contact, refuse a changed key before any login
             params = host.get_connection_parameters(CONNECTION)
             extras = {**(params.extras or {}), **policy.netmiko_extras()}

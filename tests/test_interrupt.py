@@ -1,0 +1,149 @@
+"""Ctrl-C (SIGINT) during a real `ikefleet rollout` / `ikefleet verify` process against a lab.
+
+The signal is sent once the slowed-down branch's push has visibly started (its configuration changed in
+the lab), so it lands mid-push: the run must undo that router (safe mode), start no other host, record
+what happened in the run directory, exit 130, and the next run must converge. Verify must not print a
+report nor record history when interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from tests_support import fast_keys
+
+from ikefleet.interrupt import EXIT_INTERRUPTED, STOP, Stop, sigint_stops
+from ikefleet.lab.manager import Lab
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.verify.history import history_path
+
+CERTIFICATES = "/certificate"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("interrupt") / "lab", branches=2, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        yield lab
+
+
+def configuration(lab: Lab, router: str) -> dict:
+    """What a push changes: the stored menus (certificates are handed over before the push, outside it)."""
+    for _ in range(20):  # the lab's thread may be changing the dict while we copy it
+        try:
+            menus = lab.routers[router].config.to_json()["menus"]
+            return {p: items for p, items in menus.items() if items and p != CERTIFICATES}
+        except RuntimeError:
+            time.sleep(0.01)
+    raise AssertionError("could not read the lab router's configuration")
+
+
+def start(lab: Lab, *argv: str) -> subprocess.Popen[str]:
+    lab.settle()
+    return subprocess.Popen(
+        [sys.executable, "-m", "ikefleet", *argv, "-c", str(lab.directory / "config.yaml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str], limit: float = 120
+             ) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before {what}: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"never saw {what}")
+        time.sleep(0.05)
+
+
+def rollout(lab: Lab) -> dict:
+    lab.settle()
+    return Rollout(RolloutOptions(lab.directory / "config.yaml", gate_timeout_s=30.0)).run().to_json()
+
+
+def latest_run(lab: Lab) -> Path:
+    runs = sorted((lab.directory / ".ikefleet" / "runs").iterdir())
+    return runs[-1]
+
+
+def test_sigint_mid_push_undoes_the_router_and_starts_no_other(lab: Lab) -> None:
+    before = configuration(lab, "br1")
+    lab.fault("br1", "latency", 150)  # ~40 commands: seconds of push to land the signal in
+    proc = start(lab, "rollout", "--json", "--canary", "1")  # br1 alone in wave 1, br2 in wave 2
+    try:
+        wait_for(lambda: configuration(lab, "br1") != before, "br1's push start", proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        lab.clear_faults("br1")
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert "Traceback" not in err and "SIGINT" in err
+    lab.settle()
+    assert configuration(lab, "br1") == before  # the half-pushed router is as it was
+    summary = json.loads(out)
+    hosts = summary["hosts"]
+    assert summary["interrupted"] is True and "interrupted by SIGINT" in summary["stopped"]
+    assert hosts["hub"]["status"] == "changed"
+    assert hosts["br1"]["status"] == "interrupted" and "safe mode" in hosts["br1"]["error"]
+    assert "restoring failed" not in hosts["br1"]["error"]
+    assert hosts["br2"]["status"] == "interrupted" and "not started" in hosts["br2"]["error"]
+    assert hosts["br2"]["connect_attempts"] == 0  # never contacted
+    recorded = json.loads((latest_run(lab) / "summary.json").read_text())
+    assert recorded["interrupted"] is True
+    assert {h: o["status"] for h, o in recorded["hosts"].items()} == {
+        "hub": "changed", "br1": "interrupted", "br2": "interrupted"}
+    lines = [json.loads(line) for line in (latest_run(lab) / "results.jsonl").read_text().splitlines()]
+    assert {line["host"] for line in lines} == {"hub", "br1", "br2"}
+    again = rollout(lab)  # the next run converges
+    assert {h: o["status"] for h, o in again["hosts"].items()} == {
+        "hub": "unchanged", "br1": "changed", "br2": "changed"}, again
+    assert {o["status"] for o in rollout(lab)["hosts"].values()} == {"unchanged"}
+
+
+def test_sigint_during_verify_gives_no_report_and_no_history(lab: Lab) -> None:
+    assert {o["status"] for o in rollout(lab)["hosts"].values()} <= {"unchanged", "changed"}
+    history = history_path(lab.directory / "config.yaml")
+    recorded = history.stat().st_mtime_ns if history.exists() else None
+    for name in ("hub", "br1", "br2"):
+        lab.fault(name, "latency", 1000)
+    lab.handshakes.reset()
+    proc = start(lab, "verify", "--format", "json")
+    try:
+        wait_for(lambda: lab.handshakes.total > 0, "verify connecting", proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        for name in ("hub", "br1", "br2"):
+            lab.clear_faults(name)
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert out == "" and "interrupted by SIGINT" in err and "Traceback" not in err
+    assert (history.stat().st_mtime_ns if history.exists() else None) == recorded
+    proc = start(lab, "verify", "--format", "json", "--no-history")  # a later run is complete
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["compliant"] is True
+
+
+def test_second_sigint_aborts_at_once() -> None:
+    previous = signal.getsignal(signal.SIGINT)
+    with sigint_stops(announce=False) as stop:
+        assert isinstance(stop, Stop) and not stop.is_set()
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.is_set() and stop.claim("r1") and not stop.claim("r1")
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs between bytecodes; never reached
+    assert signal.getsignal(signal.SIGINT) is previous and STOP is stop
