@@ -138,6 +138,8 @@ class Node:
     # --- daemons ------------------------------------------------------------------------------------
     def start_charon(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in ("charon.vici", "charon.pid", "charon.log"):  # a previous run's: not this charon's
+            (self.run_dir / stale).unlink(missing_ok=True)
         conf = self.dir / "strongswan.conf"
         conf.write_text(strongswan.strongswan_conf(str(self.run_dir)))
         self.lab.registry.pidfile(self.run_dir / "charon.pid")
