@@ -3,7 +3,8 @@
 status: every certificate the hub issued, days left, and whether each branch holds the hub's current one.
 renew BRANCH: issue the branch a new certificate and hand it over (also after a revocation).
 revoke BRANCH: revoke its certificate on the hub (the CRL then rejects it), and converge the hub without the
-branch, which removes its identity; rollouts leave it alone until it is renewed.
+branch, which removes its identity, mode-config, EoIP and OSPF interface; rollouts leave it alone until it
+is renewed.
 """
 
 from __future__ import annotations
