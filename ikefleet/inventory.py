@@ -432,11 +432,14 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     config = read_config(config_path)
     nornir = InitNornir(config_file=str(config.path), **{**nornir_options(config), **kwargs})
     apply_credentials(nornir, load_secrets(secrets_file or config.secrets_file))
-    try:  # routers behind jump hosts, as ikefleet.ssh_config says (ikefleet.jump)
+    try:  # routers behind jump hosts as ikefleet.ssh_config (else ~/.ssh/config) says: ikefleet.jump
+        if config.ssh_config is not None and not config.ssh_config.is_file():
+            raise jump.JumpHostError(f"{config.ssh_config} does not exist (or is not a file)")
         jump.enable(nornir, config.path)
     except jump.JumpHostError as exc:
-        raise InventoryError([Problem(str(config.ssh_config), FLEET, "ikefleet.ssh_config", str(exc),
-                                      "fix the ssh_config (check it with `ssh -F FILE -G HOST`)")]) from None
+        fix = "point ikefleet.ssh_config at your OpenSSH client config; check it with `ssh -F FILE -G HOST`"
+        source = str(config.ssh_config or nornir.config.ssh.config_file)
+        raise InventoryError([Problem(source, FLEET, "ikefleet.ssh_config", str(exc), fix)]) from None
     # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.hostkeys); --accept-new-hostkeys
     # sets IKEFLEET_ACCEPT_NEW_HOSTKEYS=1 for intentional key changes
     accept_new = os.environ.get("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "") not in ("", "0")

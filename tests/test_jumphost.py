@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -155,19 +156,23 @@ def test_one_hostname_behind_two_paths_is_refused(operator_config: tuple[Path, P
 
 
 @needs_ssh
-def test_an_ssh_config_openssh_rejects_stops_the_run_before_any_contact(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("text", "words"), [("Host 127.*\n    ProxyJump\n", "OpenSSH cannot read it"), (None, "does not exist")]
+)
+def test_an_ssh_config_openssh_rejects_or_a_missing_one_stops_the_run_before_any_contact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str | None, words: str
 ) -> None:
     from ikefleet.cli import main
 
     with Lab.start(tmp_path / "lab", branches=1, control_socket=False) as lab:
-        (tmp_path / "ssh_config").write_text("Host 127.*\n    ProxyJump\n")
+        if text is not None:
+            (tmp_path / "ssh_config").write_text(text)
         _use_ssh_config(lab.directory / "config.yaml", tmp_path / "ssh_config")
         before = _snapshot_of(lab, "hub")
         code = main(["verify", "-c", str(lab.directory / "config.yaml"), "--no-history"])
         assert code == 2
         err = capsys.readouterr().err
-        assert "ikefleet.ssh_config" in err and "OpenSSH cannot read it" in err and "ssh -F FILE -G" in err
+        assert "ikefleet.ssh_config" in err and words in err and "ssh -F FILE -G" in err
         assert _snapshot_of(lab, "hub") == before
         assert not known_hosts_path(lab.directory / "config.yaml").exists()
 
@@ -328,8 +333,9 @@ def _sshd(tmp: Path, ns: str, name: str, addresses: tuple[str, ...]) -> tuple[su
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = Path(tmp_path_factory.mktemp("jumphost"))
-    tag = f"ikj{os.getpid() % 100000}"
+    tag = f"ikj{os.getpid()}"  # the pid: a later run sweeps what a killed one left (_sweep_leftovers)
     ns = {short: f"{tag}{short}" for short in ("C", "J1", "R")}
+    _sweep_leftovers()
     with contextlib.ExitStack() as stack:
         for real in ns.values():
             try:
@@ -363,6 +369,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         site = Site(tmp, ns, lab, host_keys)
         _use_ssh_config(lab.directory / "config.yaml", tmp / "operator_ssh_config")
         yield site
+
+
+def _sweep_leftovers() -> None:
+    """Namespaces (and their sshds) of an earlier run of this module that was killed before its cleanup."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+    for name in listed:
+        match = re.fullmatch(r"ikj(\d+)(C|J1|R)", name)
+        if not match or Path(f"/proc/{match.group(1)}").exists():
+            continue
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), 9)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
