@@ -63,6 +63,9 @@ def test_upgrade_converts_the_v6_configuration(upgraded: dict[str, Any]) -> None
     assert any(rule.startswith("if (dst in ") and rule.endswith("{ accept }") for _, rule in rules)
     assert converted["/system ntp client servers"]
     assert any("default-v2" in n for n in upgraded["notes"])
+    assert not any(n.startswith("/certificate") for n in upgraded["notes"])  # certificates carried whole
+    keys = [c.get("private-key") for c in upgraded["lab"].routers["br1"].config.items("/certificate")]
+    assert "yes" in keys  # the branch's own certificate still has its key (K flag)
 
 
 def test_upgraded_router_speaks_v7(upgraded: dict[str, Any]) -> None:

@@ -201,10 +201,11 @@ CONVERSIONS: dict[str, Callable[[Upgrade, list[Item]], None]] = {
 def _carry(up: Upgrade, path: str, items: list[Item]) -> None:
     """A menu both versions have: items as they are, minus fields v7 does not know."""
     menu = up.schema.menu(path)
+    known = set(menu.fields) | {f.name for f in menu.flags}  # flags live in values too (`private-key`)
     dropped: set[str] = set()
     for item in _kept(items):
-        values = {k: v for k, v in item.values.items() if k in menu.fields}
-        dropped.update(k for k in item.values if k not in menu.fields)
+        values = {k: v for k, v in item.values.items() if k in known}
+        dropped.update(k for k in item.values if k not in known)
         copy = Item(id=item.id, values=values, disabled=item.disabled, default=item.default,
                     comment=item.comment, private=dict(item.private), status=dict(item.status))
         up.new.menus.setdefault(path, []).append(copy)
