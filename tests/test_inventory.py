@@ -89,6 +89,7 @@ def test_relative_paths_resolve_against_config_dir(tmp_path: Path, monkeypatch: 
 
 def test_init_nornir_binds_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = write_inventory(tmp_path, ikefleet={"ssh_config": "jump.conf"})
+    (tmp_path / "jump.conf").write_text("Host jump1\n    HostName 192.0.2.1\n")  # routes no seed router
     password = "init-nornir-" + os.urandom(6).hex()
     monkeypatch.setenv("IKEFLEET_USERNAME", "netops")
     monkeypatch.setenv("IKEFLEET_PASSWORD", password)
@@ -99,5 +100,8 @@ def test_init_nornir_binds_credentials(tmp_path: Path, monkeypatch: pytest.Monke
     assert nr.inventory.hosts["R1"].username == "netops"
     assert nr.inventory.hosts["R1"].password == password
     assert nr.inventory.hosts["R2"].password == password + "-r2"
-    assert nr.config.ssh.config_file == str(tmp_path / "jump.conf")
+    # resolved against config.yaml's directory; netmiko reads ikefleet's per-router file (ikefleet.jump)
+    data = Path(config).parent / ".ikefleet"
+    assert f'Include "{tmp_path / "jump.conf"}"' in (data / "ssh_config").read_text()
+    assert nr.config.ssh.config_file == str(data / "netmiko_ssh_config")
     assert nr.inventory.hosts["R2"]["branch_id"] == 1
