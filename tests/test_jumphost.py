@@ -594,3 +594,40 @@ def test_netmikos_proxy_reaches_the_router_from_its_own_session(site: Site) -> N
 
     got, own_session = in_namespace(site.ns["C"], banner)  # type: ignore[misc]
     assert got == b"SSH-" and own_session
+
+
+def _bench() -> None:
+    """`python tests/test_jumphost.py` (root): verify's wall time over 0, 1 and 2 hops, best of 3.
+
+    Figures only, never asserted: speed belongs outside the tests."""
+    import tempfile
+
+    class Factory:
+        def mktemp(self, name: str) -> Path:
+            return Path(tempfile.mkdtemp(prefix=name))
+
+    fixture = site.__wrapped__(Factory())  # type: ignore[attr-defined]
+    place: Site = next(fixture)
+    try:
+        place.operator_config("ProxyJump jump2-direct")
+        assert place.run("rollout", "--json").returncode == 0
+        paths = (("0 hops (run inside jump2's namespace)", "R", "User root"),
+                 ("1 hop", "C", "ProxyJump jump2-direct"), ("2 hops", "C", "ProxyJump jump1,jump2"))
+        for label, ns, line in paths:
+            place.operator_config(line)
+            argv = ["ip", "netns", "exec", place.ns[ns], sys.executable, "-m", "ikefleet", "verify",
+                    "--no-history", "--format", "json", "-c", str(place.lab.directory / "config.yaml")]
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+                times.append(time.perf_counter() - start)
+                assert done.returncode == 0, done.stderr
+            print(f"verify, hub + 2 branches, {label}: {min(times):.2f} s (best of 3)")
+    finally:
+        with contextlib.suppress(StopIteration):
+            next(fixture)
+
+
+if __name__ == "__main__":
+    _bench()
