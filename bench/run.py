@@ -140,6 +140,12 @@ async def _floor(targets: list[tuple[str, int]], user: str, password: str, comma
     return sum(await asyncio.gather(*(one(t) for t in targets)))
 
 
+def floor_command(batch: str) -> str:
+    """verify's reads on one line: the version read it makes at connect (`/system resource print`, see
+    tasks/version.py) joined to the gather's batch line, as a minimal client would."""
+    return f':put "<<ikefleet:resource>>"; /system resource print; {batch}'
+
+
 def lower_bound(config: Path) -> tuple[float, int]:
     """(seconds, workers): the verify gather's reads with a bare asyncssh client at Nornir's concurrency."""
     from ikefleet.inventory import init_nornir
@@ -151,7 +157,7 @@ def lower_bound(config: Path) -> tuple[float, int]:
     targets = [(h.hostname, int(h.port or 22)) for h in hosts]
     user, password = hosts[0].username, hosts[0].password
     start = time.perf_counter()
-    asyncio.run(_floor(targets, user, password, batch_command(), workers))
+    asyncio.run(_floor(targets, user, password, floor_command(batch_command()), workers))
     return time.perf_counter() - start, workers
 
 
