@@ -928,10 +928,14 @@ class Session:
             items = [i for i in items if i.id in wanted]
         if "count-only" in words:
             return str(len(items)), str(len(items))
-        self.numbers[menu.path] = [i.id for i in items]
+        # v7 numbers only the configured routes ("0   AS" under unnumbered "DAC" rows, v7 capture)
+        skip = render.layout(menu.path, self.schema.major).unnumbered_dynamic
+        numbered = [i for i in items if not (skip and i.dynamic)]
+        self.numbers[menu.path] = [i.id for i in numbered]
+        number = {i.id: n for n, i in enumerate(numbered)}
         rows = [
-            render.Row(n, self.effective(menu, i), self.flags(menu, i), i.comment, i.id)
-            for n, i in enumerate(items)
+            render.Row(number.get(i.id), self.effective(menu, i), self.flags(menu, i), i.comment, i.id)
+            for i in items
         ]
         if "as-value" in words:
             text = render.print_as_value(menu, rows, version=self.schema.major)

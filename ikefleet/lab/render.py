@@ -45,7 +45,7 @@ class MenuLike(Protocol):
 class Row:
     """One item as print shows it."""
 
-    number: int  # the print number
+    number: int | None  # the print number; None: printed without one (v7 dynamic routes)
     values: dict[str, str]  # effective values in menu field order (only the ones to show)
     flags: str = ""  # active flag letters in legend order, e.g. "XD", "R", "KLAT", "*"
     comment: str = ""
@@ -93,6 +93,7 @@ class Layout:
     blank: bool = True  # False: never blank lines between items of plain print
     indent: int | None = None
     quoted: frozenset[str] = field(default_factory=frozenset)
+    unnumbered_dynamic: bool = False  # v7 /ip route: dynamic rows carry no print number
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -118,6 +119,7 @@ def _layouts(version: int = 6) -> dict[str, Layout]:
             blank=bool(spec.get("blank", True)),
             indent=spec.get("indent"),
             quoted=frozenset(spec.get("quoted", ())),
+            unnumbered_dynamic=bool(spec.get("unnumbered_dynamic", False)),
         )
     return layouts
 
@@ -198,12 +200,12 @@ def _legend(
 
 def _digits(rows: Sequence[Row]) -> int:
     """Width of the number column: 2, or more once numbers reach 100 (so columns stay aligned)."""
-    return max([2, *(len(str(r.number)) for r in rows)])
+    return max([2, *(len(str(r.number)) for r in rows if r.number is not None)])
 
 
-def _prefix(number: int, groups: Sequence[str], flags: str, digits: int = 2) -> str:
+def _prefix(number: int | None, groups: Sequence[str], flags: str, digits: int = 2) -> str:
     """The "NN FLAGS " head of an item's first line."""
-    head = f"{number:>{digits}} "
+    head = f"{'' if number is None else number:>{digits}} "
     if groups:
         head += _flag_cells(groups, flags) + " "
     return head
@@ -275,7 +277,8 @@ def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, version
     lines = [
         *_legend(menu, lay, width, version, rows if version >= 7 else None),
         *(["Columns: " + ", ".join(c.header for c in lay.columns)] if version >= 7 else []),
-        _compose("#".rjust(digits).ljust(head_len), lay.columns, widths, headers),
+        _compose(("" if lay.unnumbered_dynamic else "#").rjust(digits).ljust(head_len), lay.columns, widths,
+                 headers),
     ]
     for row in rows:
         head = _prefix(row.number, groups, row.flags, digits)

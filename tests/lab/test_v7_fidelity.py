@@ -123,3 +123,14 @@ def test_v7_scrolls_long_lines_and_ikefleet_pushes_survive(tmp_path: Path) -> No
         assert conn.send_command(push, cmd_verify=True, expect_string=r"\] >\s*$") == ""
         conn.disconnect()
         assert [r.get("rule") for r in lab.routers["hub"].config.items("/routing filter rule")] == [rule]
+
+
+def test_v7_routes_number_only_configured_rows(v7: Session) -> None:
+    """v7__ip_route_add_then_print: dynamic rows carry no number, the static route is `0`."""
+    v7.router.config.add("/ip route", {"dst-address": "10.1.1.0/24", "gateway": "ether1"}, dynamic=True)
+    assert v7.execute("/ip route add dst-address=192.168.2.0/24 gateway=203.0.113.254") == ""
+    rows = v7.execute("/ip route print").splitlines()[3:]
+    assert rows[0].split()[:2] == ["D", "10.1.1.0/24"] and not rows[0][:2].strip()
+    assert rows[1].split()[:2] == ["0", "192.168.2.0/24"]
+    assert v7.execute("/ip route remove 0") == ""
+    assert [r.get("dst-address") for r in v7.router.config.items("/ip route")] == ["10.1.1.0/24"]
