@@ -230,6 +230,7 @@ class Rollout:
                         "clients": [b.client_certificate for b in self.plan.branches],
                         "ca": h.ca_certificate,
                         "policy": self.policy,
+                        "retire": True,  # deleted branches' certificates are revoked
                     },
                 ),
             )

@@ -21,6 +21,7 @@ from nornir.core.task import Result, Task
 
 from ikefleet.device import Device, DeviceError
 from ikefleet.parsers.certificate import Certificate, parse_certificate
+from ikefleet.plan import NAMES
 from ikefleet.redact import register
 
 from .device import device
@@ -142,9 +143,18 @@ def storage(dev: Device) -> str:
 
 
 def ensure_clients(
-    task: Task, *, clients: list[str], ca: str, policy: CertPolicy, renew: tuple[str, ...] = ()
+    task: Task,
+    *,
+    clients: list[str],
+    ca: str,
+    policy: CertPolicy,
+    renew: tuple[str, ...] = (),
+    retire: bool = False,
 ) -> Result:
     """On the hub: every branch's client certificate exists and is valid (the hub's identities name them).
+    With `retire` (`clients` is then the whole fleet), client certificates `ca` issued for branches no
+    longer in the fleet are revoked (`retired`): a deleted branch keeps nothing valid on the hub; if it
+    comes back, its revoked certificate is reissued like any other.
 
     `Result.result` maps each client certificate name to its fingerprint on the hub.
     """
@@ -152,6 +162,9 @@ def ensure_clients(
     certs = read_certificates(dev)
     now = datetime.now(UTC)
     issued: list[str] = []
+    gone = retired(certs, clients, ca) if retire else []
+    for name in gone:
+        dev.send(f'/certificate issued-revoke [find where name="{name}"]')
     for client in clients:
         reason = "renewal requested" if client in renew else renewal_reason(certs.get(client), policy, now)
         if not reason:
@@ -166,7 +179,19 @@ def ensure_clients(
         certs = read_certificates(dev)
     fingerprints = {c: certs[c].get("fingerprint", "") for c in clients if c in certs}
     summary = f"issued {', '.join(issued)}" if issued else "client certificates valid"
-    return Result(host=task.host, changed=bool(issued), result=fingerprints, diff=summary)
+    if gone:
+        summary += f"; revoked {', '.join(gone)} (their branches are no longer in the inventory)"
+    return Result(host=task.host, changed=bool(issued or gone), result=fingerprints, diff=summary)
+
+
+def retired(certs: dict[str, Certificate], clients: list[str], ca: str) -> list[str]:
+    """Client certificates (named `<branch>-client`) that `ca` issued, not revoked, and not in `clients`."""
+    suffix = NAMES["branch_certificate"].format(branch="")
+    return sorted(
+        name
+        for name, cert in certs.items()
+        if name.endswith(suffix) and name not in clients and cert.get("ca") == ca and not cert.get("revoked")
+    )
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from tests_support import fast_keys
 from ikefleet.diff import future, normalized, remediate
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory
+from ikefleet.lab.certificates import cert_flags
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import build_plan
@@ -30,6 +31,7 @@ from ikefleet.runbooks.certs import Certs
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 
 SCHEMA = load_schema(6)
+DELETED: dict[str, Any] = {}  # inventory entries a lab test took out, for the next one to put back
 
 # What an operator made by hand next to ikefleet's items: a proposal and a profile nothing of ikefleet's
 # names, a mode-config and policy group their own identity and policy use.
@@ -207,7 +209,7 @@ def test_deleted_branch_dry_run_shows_removals_then_rollout_removes_everything(l
     hosts = lab.directory / "inventory" / "hosts.yaml"
     yaml = YAML()
     data = yaml.load(hosts.read_text())
-    del data["br3"]
+    DELETED["br3"] = data.pop("br3")
     with hosts.open("w") as out:
         yaml.dump(data, out)
     dry = rollout(lab, dry_run=True, limit=("responder",))
@@ -222,3 +224,33 @@ def test_deleted_branch_dry_run_shows_removals_then_rollout_removes_everything(l
     assert "by-hand" in hub_names(lab, "/ip ipsec mode-config")
     again = rollout(lab, limit=("responder",))
     assert again.hosts["hub"].status == "unchanged"
+    # its certificate is revoked on the hub (the revoked br2's stays revoked, the others valid)
+    lab.settle()
+    certs = {i.values["name"]: cert_flags(i, lab.routers["hub"].now()) for i in
+             lab.routers["hub"].config.items("/certificate")}
+    assert "R" in certs["br3-client"] and "R" in certs["br2-client"] and "R" not in certs["br1-client"]
+    assert "R" not in certs["hub-server"] and "R" not in certs["ca"]
+
+
+def test_a_deleted_branch_that_comes_back_gets_a_new_certificate(lab: Lab) -> None:
+    hosts = lab.directory / "inventory" / "hosts.yaml"
+    yaml = YAML()
+    data = yaml.load(hosts.read_text())
+    if "br3" not in data:
+        data["br3"] = DELETED["br3"]
+        with hosts.open("w") as out:
+            yaml.dump(data, out)
+    summary = rollout(lab, limit=("responder", "br3"))
+    assert not summary.failed, {h: o.error for h, o in summary.hosts.items()}  # its tunnel passed the gate
+    assert summary.hosts["hub"].status == "changed"
+    lab.settle()
+
+    def client(router: str) -> Any:
+        items = lab.routers[router].config.items("/certificate")
+        (cert,) = [i for i in items if i.values["name"] == "br3-client"]
+        return cert
+
+    assert "R" not in cert_flags(client("hub"), lab.routers["hub"].now())
+    assert client("hub").values.get("fingerprint")
+    assert client("br3").values.get("fingerprint") == client("hub").values.get("fingerprint")
+    assert "br3" in hub_names(lab, "/ip ipsec mode-config")
