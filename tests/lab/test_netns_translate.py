@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,12 @@ def test_filters_frr_cannot_reproduce_are_refused(
     with pytest.raises(Untranslatable) as err:
         frr.translate(lab.branches[0])
     assert err.value.setting == setting
+
+
+def test_a_routeros_7_router_is_refused_not_run_without_its_ospf(tmp_path: Path) -> None:
+    router = build(tmp_path, 1).branches[0]
+    router.spec = replace(router.spec, version="7.16.1")
+    for translate in (strongswan.translate, frr.translate):
+        with pytest.raises(Untranslatable) as err:
+            translate(router)
+        assert err.value.setting == "/system resource version" and err.value.value == "7.16.1"

@@ -14,7 +14,7 @@ from ikefleet.routeros.config import Item
 
 from ..fabric.common import enabled, value
 from ..router import Router
-from .errors import Untranslatable
+from .errors import Untranslatable, refuse_v7
 
 INSTANCE, AREA, NETWORK = "/routing ospf instance", "/routing ospf area", "/routing ospf network"
 INTERFACE, FILTER = "/routing ospf interface", "/routing filter"
@@ -77,6 +77,7 @@ def _filters(router: Router) -> tuple[list[str], dict[str, str]]:
 
 def translate(router: Router) -> str:
     """frr.conf for `router`; empty when it runs no OSPF. Raises `Untranslatable`."""
+    refuse_v7(router, router.spec.version)
     networks = enabled(router.config.items(NETWORK))
     if not networks:
         return ""

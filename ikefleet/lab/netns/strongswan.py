@@ -19,7 +19,7 @@ from ikefleet.routeros.config import Item
 from .. import pki
 from ..fabric.common import enabled, host, parse_duration, value, words
 from ..router import Router
-from .errors import Untranslatable
+from .errors import Untranslatable, refuse_v7
 
 PEER, IDENTITY, PROFILE = "/ip ipsec peer", "/ip ipsec identity", "/ip ipsec profile"
 PROPOSAL, MODE_CONFIG, POLICY = "/ip ipsec proposal", "/ip ipsec mode-config", "/ip ipsec policy"
@@ -133,6 +133,7 @@ def _seconds(text: str) -> int:
 
 def translate(router: Router) -> Charon:
     """The charon of `router`; raises `Untranslatable` naming the first setting that cannot run."""
+    refuse_v7(router, router.spec.version)
     charon = Charon(swanctl="")
     _trust(router, charon)
     eoips = enabled(router.config.items(EOIP))
