@@ -30,7 +30,7 @@ them. Log commands only through `ikefleet.redact`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -396,15 +396,20 @@ def is_marked(path: str, item: Item) -> bool:
 
 
 def ownership(
-    current: Config, schema: Any, marked: Callable[[str, Item], bool] = is_marked
+    current: Config,
+    schema: Any,
+    marked: Callable[[str, Item], bool] = is_marked,
+    known: Mapping[str, Iterable[str]] | None = None,
 ) -> Callable[[str, Item], bool]:
     """Who owns what on `current`. Marked items are ikefleet's. Items of menus without a comment field
     (`UNMARKED_MENUS`) cannot carry the marker: one is ikefleet's when a marked item names it in a
     reference field (schema `ref`: a hub identity's mode-config, a peer's profile, the policy template's
     proposal and group) and no other item does. So a revoked or deleted branch's mode-config goes with the
     identity that named it, an old profile with the peer that switched away from it, while an item the
-    operator made (named by nothing of ikefleet's, or also by one of the operator's own items) stays."""
-    ours: dict[str, set[str]] = {}
+    operator made (named by nothing of ikefleet's, or also by one of the operator's own items) stays.
+    `known` adds names ikefleet gave that nothing marked names any more (path -> names: a revoked branch's
+    mode-config orphaned by an older version); the operator's own references still keep them."""
+    ours: dict[str, set[str]] = {path: set(names) for path, names in (known or {}).items()}
     theirs: dict[str, set[str]] = {}
     for path, items in current.menus.items():
         menu = _menu(schema, path)

@@ -24,7 +24,7 @@ from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe
 from ikefleet.intent import render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
-from ikefleet.plan import Plan, build_plan
+from ikefleet.plan import NAMES, Plan, build_plan
 from ikefleet.redact import scrub
 from ikefleet.rundir import RunDir, exclusive
 from ikefleet.secrets import load_secrets
@@ -252,6 +252,7 @@ class Rollout:
             run=run,
             dry_run=self.options.dry_run,
             backup_password=self.secrets.backup_password,
+            known={"/ip ipsec mode-config": [NAMES["mode_config"].format(branch=b) for b in self.revoked]},
         )
         return _outcome(res, h.name)
 

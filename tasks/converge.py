@@ -16,6 +16,7 @@ configuration read at the start, so a failed host ends as it began.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError
-from ikefleet.diff import Remediation, remediate, restore
+from ikefleet.diff import Remediation, ownership, remediate, restore
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.quoting import quote
@@ -61,8 +62,14 @@ def read_config(dev: Device) -> tuple[str, Config]:
     return text, parse_script(text)
 
 
-def plan_changes(current: Config, intended_script: str, major: int = 6) -> Remediation:
-    return remediate(current, parse_script(intended_script), load_schema(major))
+def plan_changes(
+    current: Config, intended_script: str, major: int = 6, known: Mapping[str, Iterable[str]] | None = None
+) -> Remediation:
+    """The remediation; `known`: names ikefleet gave in menus without a comment field (see
+    `ikefleet.diff.ownership`)."""
+    schema = load_schema(major)
+    owned = ownership(current, schema, known=known)
+    return remediate(current, parse_script(intended_script), schema, owned=owned)
 
 
 def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int]) -> None:
@@ -86,6 +93,7 @@ def converge(
     dry_run: bool = False,
     backup_password: str | None = None,
     major: int | None = None,
+    known: Mapping[str, Iterable[str]] | None = None,
 ) -> Result:
     host = task.host.name
     found = detected(task)  # the RouterOS the router runs (read once per run), not the inventory's claim
@@ -94,7 +102,7 @@ def converge(
     warnings = [found.warning] if found.warning else []
     dev = device(task)
     before_text, before = read_config(dev)
-    remediation = plan_changes(before, intended_script, major)
+    remediation = plan_changes(before, intended_script, major, known)
     changes = remediation.diff()
     if run is not None:
         run.write_text(f"diffs/{host}.diff", "\n".join(changes) + ("\n" if changes else ""))
@@ -119,7 +127,7 @@ def converge(
 
     def post_check() -> None:
         _, now = read_config(dev)
-        left = plan_changes(now, intended_script, major)
+        left = plan_changes(now, intended_script, major, known)
         if left.commands:
             raise DeviceError(
                 host, "post-check", "configuration differs after the push: " + "; ".join(left.diff()[:5])

@@ -17,7 +17,7 @@ from fleet_factory import SEED_DEFAULTS, branch, hub, write_inventory
 from ruamel.yaml import YAML
 from tests_support import fast_keys
 
-from ikefleet.diff import future, normalized, remediate
+from ikefleet.diff import future, normalized, ownership, remediate
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.certificates import cert_flags
@@ -161,6 +161,16 @@ def test_an_item_nothing_marked_names_is_not_ikefleets(tmp_path: Path) -> None:
     assert "R8" in names(before, "/ip ipsec mode-config")
 
 
+def test_names_ikefleet_knows_it_gave_are_its_own(tmp_path: Path) -> None:
+    """`known` (a revoked branch's mode-config name) claims an orphan; the operator's reference still wins."""
+    intended = hub_intent(tmp_path / "a", [2])
+    extra = HAND_MADE + "/ip ipsec mode-config\nadd address=10.0.0.9 name=R8 responder=yes\n"
+    before = deployed(intended, extra)
+    known = {"/ip ipsec mode-config": ["R8", "guests"]}
+    rem = remediate(before, intended, SCHEMA, owned=ownership(before, SCHEMA, known=known))
+    assert names(future(before, rem), "/ip ipsec mode-config") == {"R2", "guests"}
+
+
 # ------------------------------------------------------------------------------------------ on the lab
 
 
@@ -203,6 +213,20 @@ def test_revoked_branch_mode_config_and_identity_leave_the_hub(lab: Lab) -> None
     assert [i for i in identities if i.values.get("mode-config") == "br2"] == []
     assert {"hand-made"} <= hub_names(lab, "/ip ipsec proposal")
     assert {"by-hand", "br1", "br3"} <= hub_names(lab, "/ip ipsec mode-config")
+
+
+def test_a_revoked_branch_mode_config_left_by_an_older_version_goes(lab: Lab) -> None:
+    """Older ikefleet left a revoked branch's mode-config behind, with nothing naming it: the rollout knows
+    the name it gave (the revoked list) and removes it."""
+    line = "/ip ipsec mode-config add name=br2 address=10.0.0.3 responder=yes system-dns=no"
+    assert Session(lab.routers["hub"], "admin").execute(line) == ""
+    dry = rollout(lab, dry_run=True, limit=("responder",))
+    assert [c for c in dry.hosts["hub"].changes if "mode-config" in c] == [
+        "- /ip ipsec mode-config [name=br2] address=10.0.0.3 name=br2 responder=yes system-dns=no"
+    ]
+    rollout(lab, limit=("responder",))
+    assert "br2" not in hub_names(lab, "/ip ipsec mode-config")
+    assert "by-hand" in hub_names(lab, "/ip ipsec mode-config")
 
 
 def test_deleted_branch_dry_run_shows_removals_then_rollout_removes_everything(lab: Lab) -> None:
