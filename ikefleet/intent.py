@@ -105,7 +105,7 @@ def intended_lines(fleet: Fleet, plan: Plan, host: str) -> list[Command]:
     return parse_commands(render_host(fleet, plan, host))
 
 
-def normalized(config: Config, major: int = 6) -> Config:
+def as_stored(config: Config, major: int = 6) -> Config:
     """The normalisation step on top of the parser: values in the form RouterOS stores them (`30m` for
     `00:30:00`), so an intended configuration compares equal to a router's. An unknown field raises
     KeyError: the templates wrote something the menu schema does not have."""
@@ -118,17 +118,17 @@ def normalized(config: Config, major: int = 6) -> Config:
 
 
 def intended_config(fleet: Fleet, plan: Plan, host: str) -> Config:
-    """The host's intended configuration as a `Config`, values normalised (see `normalized`)."""
-    return normalized(parse_script(render_host(fleet, plan, host)), host_major(fleet, host))
+    """The host's intended configuration as a `Config`, values normalised (see `as_stored`)."""
+    return as_stored(parse_script(render_host(fleet, plan, host)), host_major(fleet, host))
 
 
 __all__ = [
     "OWNER",
     "UNMARKED_MENUS",
+    "as_stored",
     "host_major",
     "intended_config",
     "intended_lines",
-    "normalized",
     "render_host",
     "ros_args",
     "ros_major",
