@@ -63,8 +63,30 @@ def test_ospf_config_keeps_router_id_networks_bfd_and_filters(seed: Lab) -> None
     assert f"ospf router-id {inst.get('router-id')}" in text
     for net in seed.branches[0].config.items("/routing ospf network"):
         assert f"network {net.get('network')} area 0.0.0.0" in text
-    assert "interface EoIP-Tunnel\n ip ospf network point-to-point\n ip ospf bfd" in text
+    block = text[text.index("interface EoIP-Tunnel\n") :].split("!")[0].splitlines()
+    # RouterOS's defaults written out (FRR's own differ: cost from link speed), then p2p and BFD
+    assert block[1:] == [
+        " ip ospf network point-to-point", " ip ospf cost 10", " ip ospf priority 1",
+        " ip ospf hello-interval 10", " ip ospf dead-interval 40", " ip ospf retransmit-interval 5",
+        " ip ospf transmit-delay 1", " ip ospf bfd",
+    ]
     assert "route-map ospf-out" in text and "ip protocol ospf route-map ospf-in" in text
+
+
+@pytest.mark.parametrize(
+    ("field", "setting", "why"),
+    [("authentication", "md5", "not translated"), ("hello-interval", "500ms", "whole seconds")],
+)
+def test_ospf_interface_settings_frr_would_not_match_are_refused(
+    tmp_path: Path, field: str, setting: str, why: str
+) -> None:
+    branch = build(tmp_path, 1).branches[0]
+    items = branch.config.items("/routing ospf interface")
+    item = next(i for i in items if i.get("interface") == "EoIP-Tunnel")
+    item.values[field] = setting
+    with pytest.raises(Untranslatable, match=why) as err:
+        frr.translate(branch)
+    assert err.value.setting == f"/routing ospf interface {field}" and err.value.router == branch.name
 
 
 def test_filter_prefix_lengths_become_prefix_list_ranges(tmp_path: Path) -> None:

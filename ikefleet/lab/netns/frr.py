@@ -12,7 +12,7 @@ import ipaddress
 
 from ikefleet.routeros.config import Item
 
-from ..fabric.common import enabled, value
+from ..fabric.common import enabled, parse_duration, value
 from ..router import Router
 from .errors import Untranslatable, refuse_v7
 
@@ -75,6 +75,36 @@ def _filters(router: Router) -> tuple[list[str], dict[str, str]]:
     return lines, {chain: chain for chain in lists}
 
 
+def _interface(router: Router, item: Item) -> list[str]:
+    """One configured `/routing ospf interface` entry. Timers, cost and priority are always written (RouterOS
+    defaults included: FRR's differ, e.g. its cost comes from the link speed where RouterOS says 10)."""
+    name = item.get("interface")
+    if name == "all":
+        raise Untranslatable(router.spec.name, f"{INTERFACE} interface", name, "FRR needs interface names")
+    out = [f"interface {name}"]
+    kind = value(item, INTERFACE, "network-type") or "default"
+    if kind not in NETWORK_TYPES:
+        raise Untranslatable(router.spec.name, f"{INTERFACE} network-type", kind, "not in FRR")
+    for field, allowed in (("authentication", "none"), ("instance-id", "0")):
+        if (value(item, INTERFACE, field) or allowed) != allowed:
+            raise Untranslatable(router.spec.name, f"{INTERFACE} {field}", item.get(field), "not translated")
+    if NETWORK_TYPES[kind]:
+        out.append(f" ip ospf network {NETWORK_TYPES[kind]}")
+    out.append(f" ip ospf cost {value(item, INTERFACE, 'cost') or '10'}")
+    out.append(f" ip ospf priority {value(item, INTERFACE, 'priority') or '1'}")
+    for field in ("hello-interval", "dead-interval", "retransmit-interval", "transmit-delay"):
+        seconds = parse_duration(value(item, INTERFACE, field) or "")
+        if seconds != int(seconds) or seconds < 1:
+            raise Untranslatable(router.spec.name, f"{INTERFACE} {field}", item.get(field), "whole seconds")
+        out.append(f" ip ospf {field} {int(seconds)}")
+    if value(item, INTERFACE, "use-bfd") == "yes":
+        out.append(" ip ospf bfd")
+    if value(item, INTERFACE, "passive") == "yes":
+        out.append(" ip ospf passive")
+    out.append("!")
+    return out
+
+
 def translate(router: Router) -> str:
     """frr.conf for `router`; empty when it runs no OSPF. Raises `Untranslatable`."""
     refuse_v7(router, router.spec.version)
@@ -86,18 +116,8 @@ def translate(router: Router) -> str:
     prefix_lists, maps = _filters(router)
     out += prefix_lists
     for item in enabled(router.config.items(INTERFACE)):
-        name = item.get("interface")
-        out.append(f"interface {name}")
-        kind = value(item, INTERFACE, "network-type") or "default"
-        if kind not in NETWORK_TYPES:
-            raise Untranslatable(router.spec.name, f"{INTERFACE} network-type", kind, "not in FRR")
-        if NETWORK_TYPES[kind]:
-            out.append(f" ip ospf network {NETWORK_TYPES[kind]}")
-        if value(item, INTERFACE, "use-bfd") == "yes":
-            out.append(" ip ospf bfd")
-        if value(item, INTERFACE, "passive") == "yes":
-            out.append(" ip ospf passive")
-        out.append("!")
+        if not item.dynamic:  # the fabric's computed (D) entries are state, not configuration
+            out += _interface(router, item)
     out.append("router ospf")
     if inst is not None and value(inst, INSTANCE, "router-id") not in ("", "0.0.0.0"):
         out.append(f" ospf router-id {value(inst, INSTANCE, 'router-id')}")

@@ -93,9 +93,11 @@ class Node:
         for item in enabled(self.router.config.items(strongswan.EOIP)):
             local, remote = host(item.get("local-address")), host(item.get("remote-address"))
             eoips[linux_name(item.get("name"))] = (item.get("tunnel-id") or "0", local, remote)
+        # configured addresses only: a dynamic (D) one is the fabric's verdict; charon installs its own
         addresses = [
             (linux_name(item.get("interface")), item.get("address"))
             for item in enabled(self.router.config.items("/ip address"))
+            if not item.dynamic
         ]
         return eoips, addresses
 
