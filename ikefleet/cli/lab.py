@@ -79,7 +79,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 2
     except control.ControlError:
         pass
-    if args.backend == "netns":
+    if (args.backend or _saved_backend(directory)) == "netns":  # a netns lab comes back as one
         from ikefleet.lab.netns.backend import NetnsError, check_host
 
         try:
@@ -152,6 +152,13 @@ def cmd_down(args: argparse.Namespace) -> int:
     _netns_leftovers(directory)
     print(f"lab in {directory} stopped")
     return 0
+
+
+def _saved_backend(directory: Path) -> str:
+    try:
+        return str(json.loads((directory / "lab.json").read_text()).get("backend", "model"))
+    except (OSError, ValueError, AttributeError):
+        return "model"
 
 
 def _netns_leftovers(directory: Path) -> list[str]:

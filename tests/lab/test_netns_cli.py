@@ -48,3 +48,14 @@ def test_down_without_a_lab_or_leftovers_fails(tmp_path: Path, capsys: pytest.Ca
     (tmp_path / "lab").mkdir()
     assert main(["lab", "down", "--dir", str(tmp_path / "lab")]) == 2
     assert capsys.readouterr().err
+
+
+def test_a_netns_lab_directory_brought_back_without_the_option_is_checked_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "lab"
+    directory.mkdir()
+    (directory / "lab.json").write_text('{"backend": "netns", "lab_octet": 40}')
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert main(["lab", "up", "--dir", str(directory)]) == 2
+    assert "needs root" in capsys.readouterr().err
