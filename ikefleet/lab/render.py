@@ -430,19 +430,21 @@ def _typed(value: str) -> Any:
 
 
 def serialize_json(value: Any) -> str:
-    """v7 `:serialize to=json`: compact JSON; numbers come out as floats (`1.000000`) and unset values as
-    null, as the facts note says RouterOS does (the float spelling is a guess: no capture shows it)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    """v7 `:serialize to=json`: compact JSON; numbers come out as floats (`128.0`) and unset values as null,
+    as the facts note says RouterOS does (the float spelling is a guess: no capture shows it)."""
+    return json.dumps(_floats(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def _floats(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
     if isinstance(value, int):
-        return f"{value:.6f}"
+        return float(value)
     if isinstance(value, list):
-        return "[" + ",".join(serialize_json(v) for v in value) + "]"
+        return [_floats(v) for v in value]
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{serialize_json(v)}" for k, v in value.items()) + "}"
-    return json.dumps(str(value), ensure_ascii=False)
+        return {str(k): _floats(v) for k, v in value.items()}
+    return value if isinstance(value, str) else str(value)
 
 
 def _as_value(menu: MenuLike, name: str, value: str) -> str:
