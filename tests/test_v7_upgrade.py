@@ -109,3 +109,14 @@ def test_refused_upgrades(upgraded: dict[str, Any]) -> None:
             lab.upgrade("br1", version)
     with pytest.raises(KeyError):
         lab.upgrade("nope", "7.16.1")
+
+
+def test_upgrade_survives_a_lab_restart(tmp_path: Path) -> None:
+    directory = tmp_path / "lab"
+    with Lab.start(directory, branches=1, version="6.49.2", control_socket=False) as lab:
+        lab.upgrade("br1", "7.16.1")
+        lab.settle()
+    with Lab.start(directory, control_socket=False) as again:
+        assert again.routers["br1"].major_version == 7 and again.routers["hub"].major_version == 6
+        assert not again.routers["br1"].config.menus.get("/routing bfd interface")
+        assert again.status()[1]["version"] == "7.16.1"
