@@ -13,6 +13,8 @@ inventory `data:` of a host, a group or defaults (per host).
 
 from __future__ import annotations
 
+import errno
+import logging
 import random
 import threading
 import time
@@ -21,6 +23,10 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from ikefleet.validate import FLEET, InventoryError, Problem, suggest
+
+# paramiko's transport thread logs a handshake cut before login as an ERROR with a stack trace; with no
+# logging configured Python would print it on stderr. The host's result already says it in operator words.
+logging.getLogger("paramiko.transport").addHandler(logging.NullHandler())
 
 DATA_KEY = "ikefleet_connect"  # inventory defaults.data key holding the run's Connector
 ATTEMPTS_KEY = "connect_attempts"  # host.data: connection attempts this run (all openings)
@@ -125,14 +131,15 @@ def retryable(exc: BaseException) -> bool:
         return False
     if isinstance(exc, ReadTimeout):  # logged in already: the session is up, the router is slow
         return False
-    return isinstance(
-        exc,
-        NetmikoTimeoutException | paramiko.SSHException | ConnectionError | TimeoutError
-        | EOFError | OSError,
-    )
+    if isinstance(exc, NetmikoTimeoutException | paramiko.SSHException | ConnectionError | TimeoutError
+                  | EOFError):
+        return True
+    # other socket errors: only the network's (a missing file or an unknown host name stays wrong)
+    return isinstance(exc, OSError) and exc.errno in NETWORK_ERRNOS
 
 
 T = TypeVar("T")
+NETWORK_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN, errno.ETIMEDOUT}
 
 
 def wait(seconds: float) -> None:

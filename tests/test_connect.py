@@ -95,6 +95,7 @@ def test_connection_errors_are_retried(exc: BaseException) -> None:
         paramiko.AuthenticationException("bad"),
         HostKeyChanged("r1: key changed"),
         ReadTimeout("pattern never detected"),
+        FileNotFoundError(2, "No such file or directory"),
         ValueError("a bug"),
     ],
     ids=lambda e: type(e).__name__,
@@ -268,11 +269,16 @@ def test_wrong_password_is_one_attempt_seen_by_the_router(lab: Lab, fast_retries
 def test_concurrent_handshakes_bounded_on_the_router_side(lab: Lab) -> None:
     config = lab.directory / "config.yaml"
     old = _edit(config, lambda d: d.setdefault("ikefleet", {}).__setitem__("connect", {"max_concurrent": 2}))
+    routers = list(lab.routers)
+    for name in routers:  # slow logins: without the gate all of them would overlap
+        lab.fault(name, "login-delay", 300)
     try:
         lab.handshakes.reset()
         states = verify_hosts(lab)
     finally:
         config.write_text(old)
+        for name in routers:
+            lab.clear_faults(name)
     hosts = {s.name for s in load_inventory(config).sites}
     assert set(states) == hosts and not any(s.error for s in states.values())
     assert lab.handshakes.total >= len(hosts) and 1 <= lab.handshakes.peak <= 2

@@ -170,6 +170,7 @@ FAULTS: dict[str, tuple[str, type]] = {
     "reset-next": ("reset_next", int),
     "bad-password": ("bad_password", bool),
     "latency": ("latency_ms", int),
+    "login-delay": ("login_delay_ms", int),
     "drop-after": ("drop_after", int),
     "fail-command": ("fail_command", str),
     "wan-down": ("wan_down", bool),

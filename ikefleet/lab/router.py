@@ -37,6 +37,7 @@ class Faults:
     reset_next: int = 0  # the next N connections are reset before the SSH handshake (rate limit, MaxStartups)
     bad_password: bool = False
     latency_ms: int = 0
+    login_delay_ms: int = 0  # each password check takes this long
     drop_after: int | None = None
     fail_command: str | None = None  # regex; matching commands fail with `fail_error`
     fail_error: str = "failure: simulated fault"
