@@ -39,6 +39,7 @@ class Route:
     """How one router is reached: the command whose stdin/stdout is the router's SSH port."""
 
     host: str  # inventory name
+    hostname: str  # inventory hostname: what netmiko looks up and what the router's pin is filed under
     target: str  # the router's address as the last hop sees it (ssh_config HostName)
     port: int
     command: tuple[str, ...]
@@ -109,7 +110,7 @@ def route(name: str, hostname: str, port: int, ssh_config: Path, wrapper: Path,
     proxy_command = options.get("proxycommand", "none")
     if proxy_command != "none":
         command = ("/bin/sh", "-c", "exec " + _expand(proxy_command, options, hostname))
-        return Route(name, target, port, command, (), (), (), str(ssh_config), str(wrapper))
+        return Route(name, hostname, target, port, command, (), (), (), str(ssh_config), str(wrapper))
     jumps = options.get("proxyjump", "none")
     if jumps == "none":
         return None
@@ -119,7 +120,7 @@ def route(name: str, hostname: str, port: int, ssh_config: Path, wrapper: Path,
     seen = {} if hops_seen is None else hops_seen
     ends = [seen[h] if h in seen else seen.setdefault(h, resolved(wrapper, destination(h))) for h in hops]
     addresses, ports = tuple(e.get("hostname", "") for e in ends), tuple(int(e.get("port", 22)) for e in ends)
-    return Route(name, target, port, command, hops, addresses, ports, str(ssh_config), str(wrapper))
+    return Route(name, hostname, target, port, command, hops, addresses, ports, str(ssh_config), str(wrapper))
 
 
 def write_wrapper(ssh_config: Path, directory: Path) -> Path:
@@ -146,23 +147,25 @@ def _write(path: Path, text: str) -> Path:
 def netmiko_config(routes: list[Route], directory: Path) -> Path:
     """`.ikefleet/netmiko_ssh_config`: netmiko (paramiko's parser) opens each router through its route.
 
-    paramiko matches on the host name only, so two routers with one address but different routes cannot
-    be told apart: refused with the fix. Each command runs under `setsid`: Ctrl-C at the terminal signals
-    the whole foreground process group, and the ssh under a live session must not die before ikefleet's
-    own orderly stop (a direct TCP session would not either); it still ends when ikefleet closes its pipe.
+    Keyed and named by the inventory hostname (an ssh_config alias stays the alias: the sock carries the
+    path, and paramiko files the host key under that name, as the pins are). paramiko matches on the
+    name only, so two routers with one hostname but different routes cannot be told apart: refused.
+    Each command runs under `setsid`: Ctrl-C at the terminal signals the whole foreground process group,
+    and the ssh under a live session must not die before ikefleet's own orderly stop (a direct TCP session
+    would not either); it still ends when ikefleet closes its pipe.
     """
     setsid = ("setsid",) if shutil.which("setsid") else ()
-    by_target: dict[str, Route] = {}
+    by_name: dict[str, Route] = {}
     lines = ["# Written by ikefleet on each run from your ssh_config; read by netmiko. Do not edit."]
     for r in routes:
-        other = by_target.setdefault(r.target, r)
+        other = by_name.setdefault(r.hostname, r)
         if other is not r:
             if other.command != r.command:
-                raise JumpHostError(f"{r.host}: hostname {r.target} is also {other.host}'s, behind another "
+                raise JumpHostError(f"{r.host}: hostname {r.hostname} is also {other.host}'s, behind another "
                                     "path; give each router behind a jump host its own hostname")
             continue
         command = shlex.join((*setsid, *r.command))
-        lines += [f"Host {r.target}", f"    HostName {r.target}", f"    ProxyCommand {command}"]
+        lines += [f"Host {r.hostname}", f"    HostName {r.hostname}", f"    ProxyCommand {command}"]
     return _write(directory / NETMIKO, "\n".join(lines) + "\n")
 
 

@@ -112,6 +112,9 @@ def test_an_alias_hostname_is_resolved_by_the_config(operator_config: tuple[Path
     config, wrapper = operator_config
     r = jump.route("br9", "alias-br9", 22, config, wrapper)
     assert r is not None and r.target == "10.9.0.9" and r.command[-2:] == ("[10.9.0.9]:22", "j2")
+    netmiko = paramiko.SSHConfig.from_path(str(jump.netmiko_config([r], wrapper.parent))).lookup("alias-br9")
+    assert netmiko["hostname"] == "alias-br9"  # the pin's name; the path is in the ProxyCommand
+    assert shlex.split(netmiko["proxycommand"])[-2:] == ["[10.9.0.9]:22", "j2"]
 
 
 @needs_ssh
@@ -178,7 +181,8 @@ def test_an_ssh_config_openssh_rejects_or_a_missing_one_stops_the_run_before_any
 
 
 def _two_hops() -> jump.Route:
-    return jump.Route("br1", "10.2.0.2", 22, ("ssh", "-J", "j1", "-W", "[10.2.0.2]:22", "j2"), ("j1", "j2"),
+    command = ("ssh", "-J", "j1", "-W", "[10.2.0.2]:22", "j2")
+    return jump.Route("br1", "10.2.0.2", "10.2.0.2", 22, command, ("j1", "j2"),
                       ("192.0.2.10", "198.51.100.20"), (22, 22), "/etc/ikefleet/ssh_config", "/x/ssh_config")
 
 
@@ -219,7 +223,8 @@ def test_openssh_complaints_name_the_hop_and_the_fix(
 
 
 def test_a_failing_proxycommand_is_said_with_its_last_words() -> None:
-    r = jump.Route("br3", "10.3.0.2", 22, ("/bin/sh", "-c", "exec nc 10.3.0.2 22"), (), (), (), "/cfg", "/w")
+    command = ("/bin/sh", "-c", "exec nc 10.3.0.2 22")
+    r = jump.Route("br3", "10.3.0.2", "10.3.0.2", 22, command, (), (), (), "/cfg", "/w")
     message = jump.explain(r, "nc: connect to 10.3.0.2 port 22 (tcp) failed: Connection refused\n")
     assert "the ProxyCommand failed (nc: connect to 10.3.0.2" in message and "fix it in /cfg" in message
 
