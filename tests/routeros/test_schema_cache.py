@@ -1,0 +1,52 @@
+"""The menu schema's JSON cache gives exactly the YAML's data, survives a corrupt cache file, and the
+remembered normalisation answers as the computation does (refusals included)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from ikefleet.routeros import schema
+
+
+def _yaml_data(major: int) -> list[tuple[str, object]]:
+    base = resources.files("ikefleet.routeros") / "menus" / f"v{major}"
+    yaml = YAML(typ="safe", pure=True)
+    entries = sorted((e for e in base.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
+    return [(e.name, yaml.load(e.read_text(encoding="utf-8"))) for e in entries]
+
+
+@pytest.mark.parametrize("major", [6, 7])
+def test_cached_menu_data_is_the_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, major: int) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    base = resources.files("ikefleet.routeros") / "menus" / f"v{major}"
+    first = schema._menu_files(base)  # loads the YAML, writes the cache
+    cached = list((tmp_path / "ikefleet").glob("menus-*.json"))
+    assert len(cached) == 1
+    assert schema._menu_files(base) == first == _yaml_data(major)  # second read from the cache
+    cached[0].write_text("{not json", encoding="utf-8")  # a corrupt cache is ignored and rewritten
+    assert schema._menu_files(base) == first
+
+
+def test_unwritable_cache_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file where the directory should be
+    base = resources.files("ikefleet.routeros") / "menus" / "v6"
+    assert schema._menu_files(base) == _yaml_data(6)
+
+
+def test_remembered_normalisation_matches_and_refuses_alike() -> None:
+    menu = schema.load_schema(6).menu("/ip ipsec peer")
+    cases = (("passive", "true", "yes"), ("port", "0x1f4", "500"), ("address", "10.0.0.7", None))
+    for name, raw, stored in cases:
+        fld = menu.fields[name]
+        first = schema.normalize_value(fld, raw)
+        assert first == schema.normalize_value(fld, raw) == schema._normalize(fld, raw)  # second from memo
+        assert stored is None or first == stored
+    for _ in range(2):  # a refused value is refused every time (refusals are not remembered)
+        with pytest.raises(schema.ValueProblem):
+            schema.normalize_value(menu.fields["passive"], "maybe")
