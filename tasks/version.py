@@ -16,7 +16,7 @@ from nornir.core.task import Result, Task
 
 from ikefleet.device import Device
 from ikefleet.intent import ros_major
-from ikefleet.inventory import Fleet, Site
+from ikefleet.inventory import Fleet, Site, _supported_version
 from ikefleet.parsers import parse_resource
 
 from .device import device
@@ -45,6 +45,9 @@ class Detected:
         if not self.read:
             return (f"{self.host}: could not read the RouterOS version from `{READ}`; using the inventory's "
                     f"ros_version {self.inventory or '6 (not given)'}")
+        if not _supported_version(tuple(int(p) for p in self.version.split("."))[:2]):
+            return (f"{self.host}: runs RouterOS {self.version}, which ikefleet does not support "
+                    "(6.43..6.49, 7.11+): commands may be refused; upgrade the router")
         if self.inventory is None:
             return "" if self.major == 6 else (
                 f"{self.host}: runs RouterOS {self.version} but the inventory gives no ros_version "

@@ -45,6 +45,11 @@ def test_warning_words(running: str, inventory: str | None, says: str) -> None:
         assert warning.startswith("br1: runs RouterOS " + running) and "ros_version" in warning
 
 
+def test_unsupported_running_version_is_said() -> None:
+    assert "does not support" in Detected("br1", "7.8", "7.16.1").warning
+    assert "does not support" in Detected("br1", "6.40.1", None).warning
+
+
 def test_unreadable_reply_falls_back_to_the_inventory_and_says_so() -> None:
     task = SimpleNamespace(host=SimpleNamespace(name="br1", data={"ros_version": "7.16.1"}))
     found = remember(task, "garbage that is no resource print")  # type: ignore[arg-type]
