@@ -127,6 +127,9 @@ class Rollout:
                 nr.close_connections(on_failed=True)
             summary.attempts = {h: nr.inventory.hosts[h].data.get(ATTEMPTS_KEY, 0)
                                 for h in summary.hosts if h in nr.inventory.hosts}
+            for name, count in summary.attempts.items():
+                if count > 1 and summary.hosts[name].status != "failed":  # failures say it in their error
+                    self.progress(f"{name}: reached after {count} connection attempts")
             run.write_json("summary.json", summary.to_json())
             return summary
 

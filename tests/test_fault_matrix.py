@@ -96,10 +96,13 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         yield lab
 
 
+STDERR: list[str] = [""]  # the last run's progress lines
+
+
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
     capsys.readouterr()
     code = main(argv)
-    out = capsys.readouterr().out
+    out, STDERR[0] = capsys.readouterr()
     return code, json.loads(out)
 
 
@@ -128,6 +131,7 @@ def test_rollout_under_fault(
     assert set(hosts) == {"hub", "br1", "br2"}  # the run finished and reported every host
     if case.back_after_retry:  # reached by the retry: one refused attempt, one that worked
         assert hosts[case.router]["connect_attempts"] == 2 and len(waits) == 1
+        assert f"{case.router}: reached after 2 connection attempts" in STDERR[0]
     if case.words is None:
         assert code == EXIT_OK and {h["status"] for h in hosts.values()} == {"changed"}
     else:
