@@ -23,9 +23,11 @@ def device(task: Task) -> Device:
         def attempt() -> None:
             if fresh and interrupt.STOP.is_set():  # after Ctrl-C no new host is started
                 raise interrupt.Interrupted("not started")
-            hostkeys.precheck(host)  # pin on first contact, refuse a changed key before any login
+            pin = hostkeys.precheck(host)  # pin on first contact, refuse a changed key before any login
             params = host.get_connection_parameters(CONNECTION)
             extras = {**(params.extras or {}), **policy.netmiko_extras()}
+            if pin is not None:  # the session enforces this host's pin alone (see hostkeys.host_pin_file)
+                extras["alt_key_file"] = pin.file
             host.open_connection(CONNECTION, task.nornir.config, extras=extras)
 
         def counted(n: int) -> None:

@@ -180,3 +180,24 @@ def test_pins_stay_on_when_an_ssh_config_is_used(lab: Lab, tmp_path: Path) -> No
     assert hub.get(DATA_KEY)["file"] == str(known_hosts_path(data / "config.yaml"))
     assert jump.route_of(hub) is None  # reached directly: the plain pre-check applies
     assert nornir.config.ssh.config_file == str(data / ".ikefleet" / jump.NETMIKO)
+
+
+def test_many_pins_read_back_and_each_host_file_holds_only_its_own(tmp_path: Path) -> None:
+    """A large pin file is read linearly (own parser, cached by mtime) and answers like OpenSSH's format:
+    every pin found again, a changed one refused, and each host's session file carries its one pin."""
+    known = tmp_path / "known_hosts"
+    keys = {f"192.0.2.{i}": other_key() for i in range(1, 21)}
+    for host, key in keys.items():
+        assert check_key(host, host, 2200, key, known).action == "pinned"
+    parsed = paramiko.HostKeys(str(known))  # the file stays OpenSSH's format
+    assert len(parsed.keys()) == 20
+    for host, key in keys.items():
+        pin = check_key(host, host, 2200, key, known)
+        assert pin.action == "known"
+        assert Path(pin.file).read_text().split() == [entry_name(host, 2200), key.get_name(), key.get_base64()]
+    with pytest.raises(HostKeyChanged):
+        check_key("192.0.2.7", "192.0.2.7", 2200, keys["192.0.2.8"], known)
+    replaced = check_key("192.0.2.7", "192.0.2.7", 2200, keys["192.0.2.8"], known, accept_new=True)
+    assert replaced.action == "replaced"
+    assert paramiko.HostKeys(str(known)).lookup("[192.0.2.7]:2200")["ssh-rsa"] == keys["192.0.2.8"]
+    assert len(paramiko.HostKeys(str(known)).keys()) == 20
