@@ -56,8 +56,9 @@ def describe(exc: BaseException) -> str:
 
     from ikefleet.connect import ConnectFailed
     from ikefleet.hostkeys import HostKeyChanged
+    from ikefleet.jump import JumpHostError
 
-    if isinstance(exc, interrupt.Interrupted):
+    if isinstance(exc, interrupt.Interrupted | JumpHostError):  # their messages are already operator words
         return str(exc)
     if isinstance(exc, ConnectFailed):
         tries = f"{exc.attempts} connection attempt" + ("s" if exc.attempts != 1 else "")
