@@ -66,7 +66,7 @@ def test_hub_has_a_ptp_bfd_template_per_branch(mixed) -> None:  # type: ignore[n
     templates = [ln for ln in lines if ln.path == "/routing ospf interface-template"]
     ptp = [ln for ln in templates if ln.args.get("type") == "ptp"]
     assert {ln.args["interfaces"] for ln in ptp} == tunnels
-    assert all(ln.args["use-bfd"] == "yes" and ln.args["area"] == "backbone" for ln in ptp)
+    assert all(ln.args["use-bfd"] == "yes" and ln.args["area"] == "backbone-v2" for ln in ptp)
     bfd = [ln.args["interfaces"] for ln in lines if ln.path == "/routing bfd configuration"]
     assert sorted(bfd) == sorted(tunnels)
     lan = [ln for ln in lines if ln.path == "/routing ospf interface-template" and ln.args.get("passive")]

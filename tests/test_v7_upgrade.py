@@ -88,10 +88,9 @@ def test_next_rollout_converges_with_no_leftovers(upgraded: dict[str, Any]) -> N
     templates = config.items("/routing ospf interface-template")
     assert {t.get("interfaces") for t in templates} == {"eoip-hub", "bridge"}  # converted ones replaced
     assert [i.get("name") for i in config.items("/routing ospf instance")] == ["default-v2"]
-    # The upgrade's `backbone-v2` carries no ikefleet marker, so ikefleet leaves it (unused: no template
-    # names it). Known gap, see docs/v7.md.
-    assert [a.get("name") for a in config.items("/routing ospf area")] == ["backbone-v2", "backbone"]
-    assert {t.get("area") for t in templates} == {"backbone"}
+    # The upgrade's area `backbone-v2` is the one ikefleet's v7 templates name: kept, not doubled.
+    assert [a.get("name") for a in config.items("/routing ospf area")] == ["backbone-v2"]
+    assert {t.get("area") for t in templates} == {"backbone-v2"}
     assert [r.get("rule") for r in config.items("/routing filter rule")][-1] == "accept"
     assert upgraded["third"].hosts["br1"].status == "unchanged"
 
