@@ -8,6 +8,7 @@ Commands are always absolute (`/ip ipsec peer add ...`), so the prompt only ever
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 from ikefleet import interrupt
@@ -17,6 +18,11 @@ from ikefleet.redact import mask_command
 # "[admin@R1] > ", "[admin@R1] /ip ipsec> ", "[admin@R1] <SAFE> ", "[admin@R1] /ip route<SAFE> "
 PROMPT = r"\[[^\]\r\n]+@[^\]\r\n]+\][^\r\n]*>\s*$"
 SAFE_PROMPT = r"\[[^\]\r\n]+@[^\]\r\n]+\][^\r\n]*<SAFE>\s*$"
+# Output taller than the terminal (netmiko asks for 4,098 lines: a 700-branch hub's export is taller)
+# stops at RouterOS's pager; `D` dumps the rest. The pager erases its prompt with `\r` + spaces + `\r`.
+PAGER = r"-- \[Q quit\|D dump\|down\]\s*$"
+_PAGER_ERASE = re.compile(r"^\n? +\n")
+_LAST_PROMPT = re.compile(r"(?:\n?\[[^\]\n]+@[^\]\n]+\][^\n]*>[ \t]*)+$")  # one or a repainted pair
 CTRL_X = "\x18"
 CTRL_D = "\x04"
 # RouterOS keeps at most 100 actions of safe-mode history and silently leaves safe mode beyond that
@@ -104,12 +110,14 @@ class Device:
         try:
             output: str = self.connection.send_command(
                 command,
-                expect_string=PROMPT,
+                expect_string=f"{PROMPT}|{PAGER}",
                 read_timeout=self.read_timeout,
                 strip_prompt=True,
                 strip_command=True,
                 cmd_verify=True,
             )
+            if re.search(PAGER, output):
+                output = self._dump_pages(output)
         except Exception as exc:
             if self._dropped():  # a closed channel reads as silence: say what really happened
                 raise EOFError("the SSH session dropped") from exc
@@ -119,6 +127,20 @@ class Device:
         if error is not None:
             raise DeviceError(self.host, command, error.text)
         return output
+
+    def _dump_pages(self, output: str) -> str:
+        """Answer the pager with `D` (dump the rest) until the prompt comes; the pages joined, no prompt."""
+        pages = [re.sub(PAGER, "", output)]
+        while True:
+            self.connection.write_channel("D")
+            more = self.connection.read_until_pattern(
+                pattern=f"{PROMPT}|{PAGER}", read_timeout=self.read_timeout
+            )
+            more = _PAGER_ERASE.sub("", more)
+            if not re.search(PAGER, more):
+                pages.append(_LAST_PROMPT.sub("", more))
+                return "".join(pages)
+            pages.append(re.sub(PAGER, "", more))
 
     def _dropped(self) -> bool:
         """True when the SSH channel or transport under this session is gone."""
