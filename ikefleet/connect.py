@@ -5,7 +5,9 @@ MaxStartups), so a *connection* error (refused, TCP timeout, the SSH handshake r
 retried with exponential backoff and jitter. Nothing else is: a wrong password stays wrong (and retrying
 it may lock the account), and once logged in a command is never sent twice by this module. At most
 `max_concurrent` handshakes are in flight across the whole run, whatever Nornir's worker count, so a
-hundred branches do not hammer one jump host.
+hundred branches do not hammer one jump host. Unset, it is 10 when routers sit behind jump hosts (OpenSSH's
+MaxStartups default: sshd starts dropping unauthenticated connections past 10) and Nornir's worker count
+when every router is reached directly (no shared door to protect; each router takes its own handshake).
 
 Settings: `ikefleet.connect` in config.yaml (fleet-wide), `connect_timeout` / `command_timeout` in the
 inventory `data:` of a host, a group or defaults (per host).
@@ -40,7 +42,7 @@ SETTINGS: dict[str, tuple[type, float, float, float, str]] = {
     "attempts": (int, 3, 1, 20, "connection attempts per opening (connection errors only)"),
     "backoff": (float, 1.0, 0, 300, "seconds before the first retry, doubled for each further one"),
     "max_backoff": (float, 30, 0, 3600, "longest wait between two attempts"),
-    "max_concurrent": (int, 10, 1, 1000, "SSH handshakes in flight at once across the run"),
+    "max_concurrent": (int, 0, 1, 1000, "SSH handshakes in flight at once across the run"),
 }
 # per-host inventory keys -> the setting they override
 HOST_KEYS = {"connect_timeout": "conn_timeout", "command_timeout": "command_timeout"}
@@ -55,7 +57,7 @@ class Policy:
     attempts: int = 3
     backoff: float = 1.0
     max_backoff: float = 30
-    max_concurrent: int = 10
+    max_concurrent: int | None = None  # None: JUMP_MAX_STARTUPS behind jump hosts, else the worker count
 
     def netmiko_extras(self) -> dict[str, float]:
         """ConnectHandler keywords (netmiko's own names)."""
@@ -139,6 +141,7 @@ def retryable(exc: BaseException) -> bool:
 
 
 T = TypeVar("T")
+JUMP_MAX_STARTUPS = 10  # OpenSSH sshd's MaxStartups default (10:30:100)
 NETWORK_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN, errno.ETIMEDOUT}
 
 
@@ -153,7 +156,7 @@ class Connector:
     def __init__(self, policy: Policy, sleep: Callable[[float], None] | None = None,
                  rng: random.Random | None = None) -> None:
         self.policy = policy
-        self.gate = threading.BoundedSemaphore(policy.max_concurrent)
+        self.gate = threading.BoundedSemaphore(policy.max_concurrent or JUMP_MAX_STARTUPS)
         self.sleep = sleep
         self.rng = rng or random.Random()
 
@@ -181,8 +184,12 @@ class Connector:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def enable(nornir: Any, policy: Policy) -> Connector:
-    """Give this Nornir object (and every filter of it: they share the inventory) one Connector."""
+def enable(nornir: Any, policy: Policy, behind_jump: bool = False) -> Connector:
+    """Give this Nornir object (and every filter of it: they share the inventory) one Connector; an unset
+    `max_concurrent` becomes JUMP_MAX_STARTUPS when hosts sit behind jump hosts, else the worker count."""
+    if policy.max_concurrent is None:
+        workers = int((nornir.config.runner.options or {}).get("num_workers", 20))
+        policy = replace(policy, max_concurrent=JUMP_MAX_STARTUPS if behind_jump else workers)
     connector = Connector(policy)
     nornir.inventory.defaults.data[DATA_KEY] = connector
     return connector

@@ -435,7 +435,7 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     try:  # routers behind jump hosts as ikefleet.ssh_config (else ~/.ssh/config) says: ikefleet.jump
         if config.ssh_config is not None and not config.ssh_config.is_file():
             raise jump.JumpHostError(f"{config.ssh_config} does not exist (or is not a file)")
-        jump.enable(nornir, config.path)
+        routes = jump.enable(nornir, config.path)
     except jump.JumpHostError as exc:
         fix = "point ikefleet.ssh_config at your OpenSSH client config; check it with `ssh -F FILE -G HOST`"
         source = str(config.ssh_config or nornir.config.ssh.config_file)
@@ -448,5 +448,5 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     from ikefleet import connect
 
     connect.enable(nornir, connect.parse_policy((config.nornir.get("ikefleet") or {}).get("connect"),
-                                                str(config.path)))
+                                                str(config.path)), behind_jump=bool(routes))
     return nornir

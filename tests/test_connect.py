@@ -328,3 +328,15 @@ def test_bad_config_stops_the_cli_before_contact(lab: Lab, capsys: pytest.Captur
         config.write_text(old)
     assert code == 2 and "ikefleet.connect.attempts" in err and "Fix:" in err
     assert lab.handshakes.total == before
+
+
+def test_unset_bound_is_the_worker_count_direct_and_max_startups_behind_jump_hosts(lab: Lab) -> None:
+    """No `max_concurrent` in config.yaml: routers reached directly share no door (the worker count
+    bounds the run), routers behind jump hosts share sshd's MaxStartups (10); a set value always wins."""
+    nr = init_nornir(lab.directory / "config.yaml")
+    workers = int(nr.config.runner.options["num_workers"])
+    assert parse_policy(None, "c.yaml").max_concurrent is None
+    assert connect.enable(nr, Policy()).policy.max_concurrent == workers
+    assert connect.enable(nr, Policy(), behind_jump=True).policy.max_concurrent == connect.JUMP_MAX_STARTUPS
+    assert connect.enable(nr, Policy(max_concurrent=3), behind_jump=True).policy.max_concurrent == 3
+    assert connect.connector_of(nr.inventory.hosts["br1"]).policy.max_concurrent == 3
