@@ -208,5 +208,6 @@ def precheck(host: Any) -> Pin | None:
                         settings["accept_new"])
     host.data["hostkey"] = pin.message()
     if pin.action != "known":  # trust on first use / an accepted change is said, on stderr
-        print(f"ikefleet: {pin.message()}", file=sys.stderr, flush=True)
+        sys.stderr.write(f"ikefleet: {pin.message()}\n")  # one write: hosts run in threads
+        sys.stderr.flush()
     return pin
