@@ -109,7 +109,7 @@ def test_route_table_legend_as_captured(lab: Lab) -> None:
     """v7__ip_route_print_ospf_ecmp__pt-lab-mtk1: "Flags: D - DYNAMIC; A - ACTIVE; c - CONNECT, o - OSPF; ..."
     (only the flags shown, one `;` per flag column); OSPF routes carry D, A and o."""
     lines = console(lab, "hub").execute("/ip route print").splitlines()
-    assert lines[0] == "Flags: D - DYNAMIC; A - ACTIVE; c - CONNECT, o - OSPF "
+    assert lines[0] == "Flags: D - DYNAMIC; A - ACTIVE; c - CONNECT, o - OSPF"
     # dynamic routes print without a number (v7__ip_route_add_then_print: "    DAC 10.1.1.0/24 ...")
     assert any(re.match(r"^\s+DAo\s+192\.168\.2\.0/24", line) for line in lines)
     assert not lines[2].lstrip().startswith("#")

@@ -94,6 +94,7 @@ class Layout:
     indent: int | None = None
     quoted: frozenset[str] = field(default_factory=frozenset)
     unnumbered_dynamic: bool = False  # v7 /ip route: dynamic rows carry no print number
+    fit_content: bool = False  # v7 tables sized to their content: columns as wide as header or widest value
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -120,6 +121,7 @@ def _layouts(version: int = 6) -> dict[str, Layout]:
             indent=spec.get("indent"),
             quoted=frozenset(spec.get("quoted", ())),
             unnumbered_dynamic=bool(spec.get("unnumbered_dynamic", False)),
+            fit_content=bool(spec.get("fit_content", False)),
         )
     return layouts
 
@@ -166,14 +168,16 @@ def _flag_cells(groups: Sequence[str], active: str) -> str:
 def _legend(
     menu: MenuLike, lay: Layout, width: int, version: int = 6, rows: Sequence[Row] | None = None
 ) -> list[str]:
-    """`Flags: X - disabled, D - dynamic ` wrapped between legend units, each line ending in a space.
+    """`Flags: X - disabled, D - dynamic ` wrapped between legend units, each line ending in a space (not
+    a v7 table's).
     v7 separates the units (flag columns) with `;` (`Flags: X - disabled, I - inactive, D - dynamic; T -
     transit-capable`). A v7 table (`rows` given) names only the flags its rows show, in capitals
     (`Flags: D - DYNAMIC` over an address table; the detail form of the same menu lists them all)."""
     if not menu.flags:
         return []
     names = {f.letter: f.name for f in menu.flags}
-    if version >= 7 and rows is not None:
+    table = version >= 7 and rows is not None
+    if table:
         shown = "".join(r.flags for r in rows)
         names = {k: v.upper() for k, v in names.items() if k in shown}
         if not names:
@@ -189,7 +193,8 @@ def _legend(
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1
         glue = "; " if version >= 7 else ", "
-        text = ", ".join(f"{letter} - {names[letter]}" for letter in piece) + (" " if last else glue)
+        end = "" if table else " "  # the capital table legends end bare (pt-lab-mtk1 route, porotnikov)
+        text = ", ".join(f"{letter} - {names[letter]}" for letter in piece) + (end if last else glue)
         if line.strip() and line != "Flags: " and len(line) + len(text) > width - 1:
             lines.append(line)
             line = ""
@@ -267,9 +272,14 @@ def _compose(head: str, columns: Sequence[Column], widths: Sequence[int], cells:
 
 def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, version: int = 6) -> list[str]:
     groups = _flag_groups(menu, lay)
-    digits = _digits(rows)
+    if lay.fit_content:
+        digits = max([1, *(len(str(r.number)) for r in rows if r.number is not None)])
+        widths = [max([len(c.header), *(len(r.values.get(c.field, "")) for r in rows)]) for c in lay.columns]
+    else:
+        digits = _digits(rows)
     head_len = len(_prefix(0, groups, "", digits))
-    widths = _fit(lay.columns, width - 1 - head_len)
+    if not lay.fit_content:
+        widths = _fit(lay.columns, width - 1 - head_len)
     headers = [
         _header_text(c.header, w).rjust(w) if c.align == "right" else _header_text(c.header, w)
         for c, w in zip(lay.columns, widths, strict=True)
@@ -366,7 +376,9 @@ def print_detail(menu: MenuLike, rows: Sequence[Row], *, width: int = 80, versio
 def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str:
     """`print terse`: one unwrapped line per item, values quoted only where export would quote them.
 
-    No legend. The v6 prefix is the same "NN FLAGS " head as print (unverified: no v6 capture).
+    No legend. The v6 prefix is the same "NN FLAGS " head as print (unverified: no v6 capture). v7 writes
+    the bare number and the flags shown, one space each (`0 D address=...`, the harness-A1M terse captures;
+    a row without flags is a guess: no capture shows one).
     """
     groups = _flag_groups(menu, layout(menu.path, version))
     lines = []
@@ -374,6 +386,10 @@ def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str
         words = [f"{k}={quote(v)}" for k, v in row.values.items()]
         if row.comment:
             words.insert(0, f"comment={quote(row.comment)}")
+        if version >= 7:
+            head = " ".join(p for p in ("" if row.number is None else str(row.number), row.flags) if p)
+            lines.append(head + " " + " ".join(words) if head else " ".join(words))
+            continue
         lines.append(_prefix(row.number, groups, row.flags) + " ".join(words))
     return "\n".join(lines)
 

@@ -51,7 +51,7 @@ def test_v7_legend_groups_and_columns_line(v7: Session) -> None:
     assert lines[0] == "Columns: ADDRESS, NETWORK, INTERFACE"  # a v7 table names only flags its rows show
     assert v7.execute("/ip address add address=10.9.9.1/24 interface=bridge disabled=yes") == ""
     lines = v7.execute("/ip address print").splitlines()
-    assert lines[0] == "Flags: X - DISABLED " and lines[1] == "Columns: ADDRESS, NETWORK, INTERFACE"
+    assert lines[0] == "Flags: X - DISABLED" and lines[1] == "Columns: ADDRESS, NETWORK, INTERFACE"
     area = v7.execute("/routing ospf area print").splitlines()[0]
     assert ";" in area and "T - transit-capable" in area
 

@@ -63,7 +63,7 @@ def test_policy_legend_groups(v7: Session) -> None:
 
 def test_v7_table_legend_names_only_flags_shown(v7: Session) -> None:
     assert v7.execute("/ip address add address=10.9.9.1/24 interface=bridge disabled=yes") == ""
-    assert v7.execute("/ip address print").splitlines()[0] == "Flags: X - DISABLED "
+    assert v7.execute("/ip address print").splitlines()[0] == "Flags: X - DISABLED"
     # the detail form lists every flag of the menu, grouped
     detail = v7.execute("/ip address print detail").splitlines()[0]
     assert detail.startswith("Flags: X - disabled, I - invalid; D - dynamic")

@@ -25,7 +25,7 @@ DYNAMIC_IDS = 1 << 24  # ids of computed items start above any configuration's i
 # "yes"); `status["flags"]` keeps the letters too.
 FLAG_FIELDS = {
     ACTIVE_PEERS: {"R": "responder", "N": "natt-peer"},
-    INSTALLED_SA: {"H": "hw-aead", "A": "AH", "E": "ESP"},
+    INSTALLED_SA: {"S": "seen-traffic", "H": "hw-aead", "A": "AH", "E": "ESP"},  # S: v7 only
     POLICY: {"A": "active", "I": "invalid"},
     ROUTE: {"A": "active", "C": "connect", "S": "static", "o": "ospf"},
     OSPF_INTERFACE: {"I": "inactive", "P": "passive"},

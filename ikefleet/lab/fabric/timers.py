@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from ..router import Router
+from . import ospf_state
 from .common import clock, format_date, format_duration, memory, number, token
-from .items import ACTIVE_PEERS, BFD, INSTALLED_SA, OSPF_NEIGHBOR
+from .items import ACTIVE_PEERS, BFD, INSTALLED_SA, OSPF_NEIGHBOR, set_flags
 
 SA_SOFT = 0.8  # RouterOS rekeys an SA at 80% of its lifetime (add-lifetime=soft/hard)
 SA_BYTES_PER_S = 96  # EoIP keepalives + OSPF hellos + BFD over an idle tunnel, per direction
@@ -38,6 +39,9 @@ def age(router: Router, now: datetime) -> None:
             "current-bytes": str(age * SA_BYTES_PER_S),
             "current-packets": str(packets),
         }
+        if router.major_version >= 7:  # v7 S: this SA (this generation) has carried traffic
+            letters = item.status.get("flags", "").replace("S", "")
+            set_flags(item, INSTALLED_SA, ("S" if age else "") + letters)
         key_size = number(item.values.get("enc-key-size", "0"), 0)
         item.private["enc-key"] = f"{token(seed, generation, 'enc', size=32):064x}"[: max(key_size // 4, 0)]
         if "auth-algorithm" in item.values:
@@ -46,6 +50,8 @@ def age(router: Router, now: datetime) -> None:
         since = mem.since.get(item.private.get("session", ""))
         if since is not None:
             item.values["adjacency"] = format_duration((now - since).total_seconds())
+            if "dead" in item.private:  # v7
+                ospf_state.timeout(item, (now - since).total_seconds())
     for item in router.config.items(BFD):
         since = mem.since.get(item.private.get("session", ""))
         if since is not None and item.values.get("state") == "up":

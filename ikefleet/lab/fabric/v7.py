@@ -19,6 +19,7 @@ from ..router import Router
 
 TEMPLATE, RULE, ADDRESS = "/routing ospf interface-template", "/routing filter rule", "/ip address"
 V6_TYPE = {"ptp": "point-to-point", "broadcast": "broadcast", "nbma": "nbma", "ptmp": "ptmp"}
+V7_DEFAULTS = {"priority": "128", "cost": "1"}  # interface-template defaults that differ from v6's
 _IF = re.compile(r"^if \(dst in (\S+) && dst-len (?:in (\d+)-(\d+)|== (\d+))\) \{ ?(accept|reject) ?\}$")
 
 
@@ -54,7 +55,7 @@ def _templates(config: Config, out: Config) -> None:
             seen.add(name)
             out.add("/routing ospf network", {"network": str(addr.network), "area": tpl.get("area")})
             kind = V6_TYPE.get(tpl.get("type") or "broadcast", "broadcast")
-            values = {"interface": name, "network-type": kind}
+            values = {"interface": name, "network-type": kind, **V7_DEFAULTS}
             for v7_name, v6_name in (("passive", "passive"), ("use-bfd", "use-bfd"), ("cost", "cost"),
                                      ("priority", "priority"), ("hello-interval", "hello-interval"),
                                      ("dead-interval", "dead-interval"), ("auth", "authentication"),

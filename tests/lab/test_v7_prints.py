@@ -1,0 +1,171 @@
+"""v7 print layouts the verify reads, against the captures: `/routing ospf neighbor` (table, terse, JSON) with
+`area`, `dr`/`bdr` where a DR is elected and `timeout`, computed by the fabric; `/ip ipsec installed-sa` as a
+`Columns:` table for plain `print` and items for `print detail`; ikefleet's parsers and verify checks read
+the lab's output as they read the captures."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests_support import fast_keys
+
+from ikefleet.lab.engine import Session
+from ikefleet.lab.fabric import ospf_state
+from ikefleet.lab.fabric.common import memory
+from ikefleet.lab.manager import Lab
+from ikefleet.parsers import parse_installed_sa, parse_ospf_neighbor
+from ikefleet.routeros.config import Item
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.runbooks.verify import Verify, VerifyOptions
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "routeros-samples"
+PTP = "v7__routing_ospf_interface_and_neighbor_print__itmo-lab-chr1_ospf.txt"  # neighbour over a ptp link
+BROADCAST = "v7__routing_ospf_neighbor_print__pt-lab-mtk2.txt"
+TERSE = "v7__routing_ospf_neighbor_print_terse__harness-A1M.txt"
+SA = "v7__ip_ipsec_installed-sa_print__porotnikov.txt"
+
+
+def capture(name: str) -> list[str]:
+    return (SAMPLES / name).read_text().splitlines()
+
+
+def names(text: str) -> list[str]:
+    """Field names in print order."""
+    return re.findall(r"([a-z-]+)=", text)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    directory: Path = tmp_path_factory.mktemp("v7prints")
+    with Lab.start(directory / "lab", branches=1, version="7.16.1", convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30.0)).run()
+        assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
+        lab.settle()
+        yield lab
+
+
+def run(lab: Lab, name: str, command: str, width: int = 80) -> str:
+    return Session(lab.routers[name], "admin", width=width).execute(command)
+
+
+# --- /routing ospf neighbor ------------------------------------------------------------------------------
+
+
+def test_ptp_neighbour_prints_the_captured_fields(lab: Lab) -> None:
+    text = run(lab, "br1", "/routing ospf neighbor print")
+    lines = text.splitlines()
+    assert lines[0] == capture(BROADCAST)[1]  # "Flags: V - virtual; D - dynamic "
+    assert lines[1].startswith(" 0  D instance=") and lines[2].startswith("      ")  # number, V/D, indent 6
+    # itmo chr1: instance area address router-id state state-changes adjacency timeout (no DR on ptp)
+    assert names(text) == names("\n".join(capture(PTP)[12:15]))
+    assert 'state="Full"' in text and "interface=" not in text and "dr-address" not in text
+    record = parse_ospf_neighbor(text)[0]
+    area = lab.routers["br1"].config.items("/routing ospf area")[0].get("name")
+    assert (record["area"], record["address"], record["router_id"]) == (area, "172.16.0.1", "192.168.1.1")
+    assert 31 <= record["timeout"] <= 40  # dead-interval 40s less < one hello-interval (10s) since a hello
+
+
+def test_detail_terse_and_json_carry_the_same_fields(lab: Lab) -> None:
+    detail = parse_ospf_neighbor(run(lab, "hub", "/routing ospf neighbor print detail"))
+    terse_text = run(lab, "hub", "/routing ospf neighbor print terse")
+    line = terse_text.splitlines()[0]
+    captured = capture(TERSE)[1]
+    assert line.split(" instance=")[0] == captured.split(" instance=")[0] == "0 D"  # bare "0 D" head
+    assert "state=Full " in line  # terse quotes nothing
+    js = json.loads(run(lab, "hub", ":put [:serialize to=json [/routing ospf neighbor print as-value]]"))
+    assert set(js[0]) == {".id", "dynamic", "virtual", *names(line)}
+    terse = parse_ospf_neighbor(terse_text)
+    volatile = {"adjacency", "timeout"}
+    strip = [{k: v for k, v in r.items() if k not in volatile} for r in (detail[0], terse[0])]
+    assert strip[0] == strip[1] and detail[0]["address"] == "172.16.0.2"
+
+
+def test_timeout_counts_down_from_the_dead_interval() -> None:
+    item = Item(0, {"timeout": ""}, dynamic=True)
+    item.private |= {"hello": "10", "dead": "40"}
+    seen = []
+    for elapsed in (0, 3, 9.5, 10, 13, 600):
+        ospf_state.timeout(item, elapsed)
+        seen.append(item.get("timeout"))
+    assert seen == ["40s", "37s", "31s", "40s", "37s", "40s"]
+
+
+def test_verify_reads_the_lab_neighbours(lab: Lab) -> None:
+    lab.settle()
+    report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
+    assert report.compliant, [(r.host, r.check, r.observed) for r in report.results if r.status != "pass"]
+    passed = {(r.host, r.check) for r in report.results if r.status == "pass"}
+    assert {("br1", "ospf.neighbor"), ("hub", "hub.ospf")} <= passed
+
+
+def test_broadcast_neighbour_prints_priority_and_the_elected_dr(lab: Lab) -> None:
+    """On a broadcast link v7 prints priority, dr and bdr (pt-lab-mtk2): both ends at the v7 default
+    priority 128, the higher router id (br1, 192.168.2.1) is DR."""
+    set_type = "/routing ospf interface-template set [find interfaces={}] type={}"
+    try:
+        for name, iface in (("hub", "eoip-br1"), ("br1", "eoip-hub")):
+            assert run(lab, name, set_type.format(iface, "broadcast")) == ""
+        lab.settle()
+        text = run(lab, "hub", "/routing ospf neighbor print", width=120)
+        assert names(text) == names("\n".join(capture(BROADCAST)[2:5]))
+        record = parse_ospf_neighbor(text)[0]
+        assert (record["priority"], record["dr"], record["bdr"]) == (128, "172.16.0.2", "172.16.0.1")
+        assert record["state"] == "Full"
+    finally:
+        for name, iface in (("hub", "eoip-br1"), ("br1", "eoip-hub")):
+            run(lab, name, set_type.format(iface, "ptp"))
+        lab.settle()
+    assert "dr=" not in run(lab, "hub", "/routing ospf neighbor print")
+
+
+# --- /ip ipsec installed-sa ------------------------------------------------------------------------------
+
+
+def carried_traffic(lab: Lab, name: str) -> None:
+    """Date br1's SAs a minute back: they have carried keepalives since (the S flag, current-bytes)."""
+    mem = memory(lab.routers[name])
+    for item in lab.routers[name].config.items("/ip ipsec installed-sa"):
+        mem.since[item.private["session"]] -= timedelta(seconds=60)
+
+
+def test_installed_sa_print_is_the_captured_table(lab: Lab) -> None:
+    lab.settle()
+    carried_traffic(lab, "br1")
+    lines = run(lab, "br1", "/ip ipsec installed-sa print").splitlines()
+    want = capture(SA)
+    assert lines[:2] == want[1:3]  # legend (S: traffic seen, H: hardware AEAD, E: ESP) and Columns:
+    # header: widths from the values (the capture's addresses, NAT-T "ip:4500", are wider than the lab's)
+    head, captured = lines[2], want[3]
+    assert head.split() == captured.split()
+    assert head.startswith("#     SPI         STATE   SRC-ADDRESS ") and captured.startswith(head[:26])
+    assert head.endswith("  AUTH-ALGORITHM  ENC-ALGORITHM  ENC-KEY-SIZE") and captured.endswith(head[-44:])
+    assert len(lines) == 5
+    for line in lines[3:]:
+        # "0 SHE 0x9965D31   mature  ..." : one-digit number, the 3 flag cells, columns two spaces apart
+        assert re.match(r"^[01] SHE 0x[0-9A-F]+ +mature  ", line)
+        assert line.endswith("sha256          aes-cbc                 256")
+        assert line.index("mature") == want[3].index("STATE")
+    for line in lines[3:]:  # every value starts under its header (content-sized columns)
+        src, dst = line.split()[4:6]
+        assert (line.index(src), line.index(dst)) == (head.index("SRC-ADDRESS"), head.index("DST-ADDRESS"))
+
+
+def test_installed_sa_table_and_detail_parse_alike(lab: Lab) -> None:
+    carried_traffic(lab, "br1")
+    table = parse_installed_sa(run(lab, "br1", "/ip ipsec installed-sa print"))
+    detail = parse_installed_sa(run(lab, "br1", "/ip ipsec installed-sa print detail"))
+    captured = parse_installed_sa((SAMPLES / SA).read_text())
+    assert set(table[0]) == set(captured[0])  # the table carries what the captured table carries
+    assert [(r["spi"], r["src_address"], r["seen_traffic"]) for r in table] == [
+        (r["spi"], r["src_address"], r["seen_traffic"]) for r in detail
+    ]
+    assert all(r["seen_traffic"] and r["hw_aead"] and r["esp"] for r in table)
+    detail_text = run(lab, "br1", "/ip ipsec installed-sa print detail")
+    assert "Columns:" not in detail_text and " 0 SHE spi=" in detail_text
