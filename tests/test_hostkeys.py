@@ -194,7 +194,8 @@ def test_many_pins_read_back_and_each_host_file_holds_only_its_own(tmp_path: Pat
     for host, key in keys.items():
         pin = check_key(host, host, 2200, key, known)
         assert pin.action == "known"
-        assert Path(pin.file).read_text().split() == [entry_name(host, 2200), key.get_name(), key.get_base64()]
+        own = [entry_name(host, 2200), key.get_name(), key.get_base64()]
+        assert Path(pin.file).read_text().split() == own
     with pytest.raises(HostKeyChanged):
         check_key("192.0.2.7", "192.0.2.7", 2200, keys["192.0.2.8"], known)
     replaced = check_key("192.0.2.7", "192.0.2.7", 2200, keys["192.0.2.8"], known, accept_new=True)
