@@ -210,7 +210,7 @@ def _digits(rows: Sequence[Row]) -> int:
 
 def _prefix(number: int | None, groups: Sequence[str], flags: str, digits: int = 2) -> str:
     """The "NN FLAGS " head of an item's first line."""
-    head = f"{'' if number is None else number:>{digits}} "
+    head = f"{'' if number is None else number:>{digits}} " if digits else ""
     if groups:
         head += _flag_cells(groups, flags) + " "
     return head
@@ -272,8 +272,9 @@ def _compose(head: str, columns: Sequence[Column], widths: Sequence[int], cells:
 
 def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, version: int = 6) -> list[str]:
     groups = _flag_groups(menu, lay)
-    if lay.fit_content:
-        digits = max([1, *(len(str(r.number)) for r in rows if r.number is not None)])
+    if lay.fit_content:  # v7 (pt-lab-mtk1 routes, porotnikov SAs): only the flag columns and numbers shown
+        groups = tuple(g for g in groups if any(c in r.flags for r in rows for c in g))
+        digits = max([0, *(len(str(r.number)) for r in rows if r.number is not None)])
         widths = [max([len(c.header), *(len(r.values.get(c.field, "")) for r in rows)]) for c in lay.columns]
     else:
         digits = _digits(rows)

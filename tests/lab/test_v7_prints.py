@@ -18,7 +18,7 @@ from ikefleet.lab.engine import Session
 from ikefleet.lab.fabric import ospf_state
 from ikefleet.lab.fabric.common import memory
 from ikefleet.lab.manager import Lab
-from ikefleet.parsers import parse_installed_sa, parse_ospf_neighbor
+from ikefleet.parsers import parse_installed_sa, parse_ospf_neighbor, parse_route
 from ikefleet.routeros.config import Item
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.runbooks.verify import Verify, VerifyOptions
@@ -169,3 +169,51 @@ def test_installed_sa_table_and_detail_parse_alike(lab: Lab) -> None:
     assert all(r["seen_traffic"] and r["hw_aead"] and r["esp"] for r in table)
     detail_text = run(lab, "br1", "/ip ipsec installed-sa print detail")
     assert "Columns:" not in detail_text and " 0 SHE spi=" in detail_text
+
+
+# --- /ip route -------------------------------------------------------------------------------------------
+
+ROUTES = "v7__ip_route_print_ospf_ecmp__pt-lab-mtk1.txt"
+
+
+def test_route_table_as_captured(lab: Lab) -> None:
+    """pt-lab-mtk1: `Columns: DST-ADDRESS, GATEWAY, DISTANCE`, columns as wide as their content two spaces
+    apart, OSPF next hops as `address%interface`, no number column when no route is configured."""
+    lab.settle()
+    text = run(lab, "br1", "/ip route print")
+    lines = text.splitlines()
+    assert lines[1] == capture(ROUTES)[2]
+    header, rows = lines[2], lines[3:]
+    dst, gw = header.index("DST-ADDRESS"), header.index("GATEWAY")
+    assert header.startswith("    DST-ADDRESS") and header.endswith("DISTANCE")  # "DAo " then the column
+    assert gw == dst + max(len(r.split()[1]) for r in rows) + 2
+    for row in rows:
+        flags, prefix, gateway, distance = row.split()
+        assert row.index(prefix) == dst and row.index(gateway) == gw and row.endswith(distance)
+        assert len(row) == len(header) and flags in ("DAc", "DAo")
+    ospf = [r.split() for r in rows if r.startswith("DAo")]
+    assert [r[1:3] for r in ospf] == [["192.168.1.0/24", "172.16.0.1%eoip-hub"]]  # the hub's LAN
+    records = parse_route(text)
+    assert [(r["dst_address"], r["gateway"]) for r in records if r.get("ospf")] == [
+        ("192.168.1.0/24", ["172.16.0.1%eoip-hub"])
+    ]
+
+
+def test_static_routes_show_active_and_static(lab: Lab) -> None:
+    """v7__ip_route_add_then_print: a configured route is numbered and flagged `A` (active) and `s`
+    (static, v7's lower-case protocol letter); one whose gateway is unreachable is not active."""
+    try:
+        assert run(lab, "br1", "/ip route add dst-address=10.99.0.0/16 gateway=198.51.100.254") == ""
+        assert run(lab, "br1", "/ip route add dst-address=10.98.0.0/16 gateway=192.0.2.77") == ""
+        lab.settle()
+        lines = run(lab, "br1", "/ip route print").splitlines()
+        assert "s - STATIC" in lines[0]
+        assert lines[3].split()[:3] == ["0", "As", "10.99.0.0/16"]
+        assert lines[4].split()[:3] == ["1", "s", "10.98.0.0/16"]
+        assert re.match(r"^  DAc ", lines[5])  # dynamic rows keep the (empty) number column
+        records = {r["dst_address"]: r for r in parse_route("\n".join(lines))}
+        assert records["10.99.0.0/16"]["static"] and records["10.99.0.0/16"]["active"]
+        assert records["10.98.0.0/16"]["static"] and not records["10.98.0.0/16"].get("active")
+    finally:
+        run(lab, "br1", "/ip route remove [find static]")
+        lab.settle()

@@ -48,10 +48,11 @@ def materialize(router: Router) -> None:
             "scope": "10",
         }
         candidates.append((addr.network, 0, up, values, "C"))
+    v7 = router.major_version >= 7  # v7 names the interface an OSPF next hop is on: 172.16.1.103%ether3
     for route in ospf.routes_for(domain, router.name):
         values = {
             "dst-address": str(route.prefix),
-            "gateway": ",".join(gw for gw, _ in route.hops),
+            "gateway": ",".join(f"{gw}%{iface}" if v7 else gw for gw, iface in route.hops),
             "gateway-status": ",".join(f"{gw} reachable via  {iface}" for gw, iface in route.hops),
             "distance": "110",
             "scope": "20",
