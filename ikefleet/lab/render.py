@@ -293,7 +293,9 @@ def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, version
     ]
     for row in rows:
         head = _prefix(row.number, groups, row.flags, digits)
-        if row.comment:
+        if row.comment and lay.fit_content:  # v7: the comment on a line of its own (harness-A1M, ru-audit)
+            lines.append(";;; " + row.comment)
+        elif row.comment:
             lines.append(head + ";;; " + row.comment)
             head = " " * len(head)
         stacks = [

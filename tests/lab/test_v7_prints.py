@@ -18,7 +18,13 @@ from ikefleet.lab.engine import Session
 from ikefleet.lab.fabric import ospf_state
 from ikefleet.lab.fabric.common import memory
 from ikefleet.lab.manager import Lab
-from ikefleet.parsers import parse_installed_sa, parse_ospf_neighbor, parse_route
+from ikefleet.parsers import (
+    parse_active_peers,
+    parse_address,
+    parse_installed_sa,
+    parse_ospf_neighbor,
+    parse_route,
+)
 from ikefleet.routeros.config import Item
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.runbooks.verify import Verify, VerifyOptions
@@ -217,3 +223,38 @@ def test_static_routes_show_active_and_static(lab: Lab) -> None:
     finally:
         run(lab, "br1", "/ip route remove [find static]")
         lab.settle()
+
+
+# --- other v7 tables: /ip address, /ip ipsec active-peers ----------------------------------------------
+
+
+def test_address_table_as_captured(lab: Lab) -> None:
+    """id-blog-spoke: "#   ADDRESS           NETWORK        INTERFACE" / "2 D 172.16.0.2/24 ...": a one-digit
+    number column, only the D flag column, content-sized columns; a comment on its own line (harness-A1M)."""
+    lines = run(lab, "br1", "/ip address print").splitlines()
+    want = capture("v7__ip_address_print__id-blog-spoke.txt")
+    assert lines[:2] == want[1:3]
+    header = lines[2]
+    assert header.startswith("#   ADDRESS ")
+    rows = [line for line in lines[3:] if not line.startswith(";;;")]
+    assert [r.split()[0] for r in rows] == [str(n) for n in range(len(rows))]
+    dynamic = next(r for r in rows if r[2] == "D")
+    assert dynamic.split()[2:] == ["10.0.0.2/32", "10.0.0.2", "ether1"]  # the mode-config address
+    widest = max(len(r[4:].split()[0]) for r in rows)
+    assert header.index("NETWORK") == 4 + widest + 2
+    commented = lines.index(";;; ikefleet")
+    assert lines[commented + 1].split()[1] == "172.16.0.2/30"
+    records = parse_address(run(lab, "br1", "/ip address print"))
+    assert [r["address"] for r in records if r.get("comment") == "ikefleet"] == ["172.16.0.2/30"]
+
+
+def test_active_peers_table_as_captured(lab: Lab) -> None:
+    lines = run(lab, "hub", "/ip ipsec active-peers print").splitlines()
+    want = capture("v7__ip_ipsec_active-peers_print__id-blog-hub.txt")
+    assert lines[:2] == want[1:3]  # "Flags: R - RESPONDER", the Columns: line
+    assert lines[2].split() == want[3].split()
+    row = lines[3].split()
+    assert row[:2] == ["0", "R"] and row[3] == "established" and row[-2:] == ["198.51.100.2", "10.0.0.2"]
+    assert lines[2].index("STATE") == lines[3].index("established")
+    peers = parse_active_peers("\n".join(lines))
+    assert [(p["remote_address"], p["state"]) for p in peers] == [("198.51.100.2", "established")]
