@@ -18,7 +18,7 @@ from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.tasks.version import Detected, remember, running_version, with_versions
 from ikefleet.verify.engine import Report
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "routeros-samples"
+SAMPLES = Path(__file__).resolve().parent / "parsers" / "golden"  # copies of shared/routeros-samples
 
 
 def _sample(name: str) -> str:

@@ -18,12 +18,16 @@ from ikefleet.lab.router import Router, RouterSpec
 
 from .test_sshd import read_until, shell
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "routeros-samples"
+# Copies of shared/routeros-samples in the repository (CI's clone has no ../shared): the parsers' golden
+# samples, and tests/data for captures no parser reads.
+SAMPLES = Path(__file__).resolve().parents[1] / "parsers" / "golden"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def capture_line(name: str, number: int) -> str:
     """Line `number` (1 = the command) of a capture, trailing spaces kept."""
-    return (SAMPLES / name).read_text().splitlines()[number - 1]
+    path = SAMPLES / name if (SAMPLES / name).exists() else DATA / name
+    return path.read_text().splitlines()[number - 1]
 
 
 @pytest.fixture

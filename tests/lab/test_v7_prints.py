@@ -29,7 +29,7 @@ from ikefleet.routeros.config import Item
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.runbooks.verify import Verify, VerifyOptions
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "routeros-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "parsers" / "golden"  # copies of shared/routeros-samples
 PTP = "v7__routing_ospf_interface_and_neighbor_print__itmo-lab-chr1_ospf.txt"  # neighbour over a ptp link
 BROADCAST = "v7__routing_ospf_neighbor_print__pt-lab-mtk2.txt"
 TERSE = "v7__routing_ospf_neighbor_print_terse__harness-A1M.txt"
