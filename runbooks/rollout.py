@@ -321,16 +321,21 @@ class Rollout:
         pending = list(wave)
         states: dict[str, TunnelState] = {}
         while pending:
+            # on_failed: a poll that failed (a read timing out on a busy router) is polled again
             res = nr.filter(F(name__in=pending)).run(
                 task=tunnel_state,
+                on_failed=True,
                 hub_wan=str(self.plan.hub.wan_address),
                 hub_router_id=str(self.plan.hub.router_id),
             )
             for name in list(pending):
-                if not res[name].failed and res[name][0].result.up:
+                got = res.get(name)
+                if got is None or got.failed:
+                    continue
+                if got[0].result.up:
                     pending.remove(name)
-                elif not res[name].failed:
-                    states[name] = res[name][0].result
+                else:
+                    states[name] = got[0].result
             if not pending or time.monotonic() > deadline or interrupt.STOP.is_set():
                 break
             time.sleep(0.5)

@@ -11,7 +11,7 @@ from ikefleet.parsers.ipsec import parse_active_peers
 from ikefleet.parsers.ospf import parse_ospf_neighbor
 from ikefleet.verify.gather import MARKER, split_sections
 
-from .device import device
+from .device import device, drop
 
 # The gate polls every branch of a wave until it is up: both reads go on one console line (one round trip).
 READS = {
@@ -45,11 +45,15 @@ def tunnel_state(task: Task, *, hub_wan: str, hub_router_id: str) -> Result:
     """The branch's view: an established IKE peer at the hub's WAN address and a Full neighbour."""
     dev = device(task)
     try:
-        raw = split_sections(dev.send(BATCH))
-        if set(raw) != set(READS):
-            raise DeviceError(task.host.name, "batch", "incomplete reply")
-    except DeviceError:  # a console that refuses the batch line: one command at a time
-        raw = {name: dev.send(command) for name, command in READS.items()}
+        try:
+            raw = split_sections(dev.send(BATCH))
+            if set(raw) != set(READS):
+                raise DeviceError(task.host.name, "batch", "incomplete reply")
+        except DeviceError:  # a console that refuses the batch line: one command at a time
+            raw = {name: dev.send(command) for name, command in READS.items()}
+    except Exception:  # a read that timed out leaves the session out of step: the next poll reconnects
+        drop(task)
+        raise
     peers = parse_active_peers(raw["active_peers"])
     ike = any(
         p.get("state") == "established" and str(p.get("remote_address", "")).split(":")[0] == hub_wan
