@@ -147,3 +147,4 @@ def test_second_sigint_aborts_at_once() -> None:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)  # the handler runs between bytecodes; never reached
     assert signal.getsignal(signal.SIGINT) is previous and STOP is stop
+    STOP.clear()  # the flag is process-wide: later tests in this worker must not start "interrupted"
