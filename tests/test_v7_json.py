@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_support import fast_keys
+from tests_support import rolled_out_lab
 
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
-from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.verify.gather import (
     COMMANDS,
     MAX_V7_LINE,
@@ -35,12 +34,7 @@ ONE_FORM_ONLY = {"index", "object_id", "extra", "seen_traffic", "blackhole", "un
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     directory: Path = tmp_path_factory.mktemp("json")
-    with Lab.start(directory / "lab", branches=1, version="7.16.1", convergence_delay=0.05) as lab:
-        fast_keys(lab.directory)
-        lab.settle()
-        summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30.0)).run()
-        assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
-        lab.settle()
+    with rolled_out_lab(directory / "lab", branches=1, version="7.16.1", convergence_delay=0.05) as lab:
         yield lab
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -15,3 +18,18 @@ def fast_keys(lab_dir: Path) -> None:
     data.setdefault("data", {})["certificates"] = {"key_size": 2048}
     with path.open("w") as out:
         yaml.dump(data, out)
+
+
+@contextmanager
+def rolled_out_lab(directory: Path, **lab_options: Any) -> Iterator[Any]:
+    """A lab (Lab.start options) with fast keys, rolled out once and settled: the fleet tests read."""
+    from ikefleet.lab.manager import Lab
+    from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+
+    with Lab.start(directory, **lab_options) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30.0)).run()
+        assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
+        lab.settle()
+        yield lab

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests_support import fast_keys
+from tests_support import rolled_out_lab
 
 from ikefleet.lab.engine import Session
 from ikefleet.lab.fabric import ospf_state
@@ -26,7 +26,6 @@ from ikefleet.parsers import (
     parse_route,
 )
 from ikefleet.routeros.config import Item
-from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.runbooks.verify import Verify, VerifyOptions
 
 SAMPLES = Path(__file__).resolve().parents[1] / "parsers" / "golden"  # copies of shared/routeros-samples
@@ -48,12 +47,7 @@ def names(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     directory: Path = tmp_path_factory.mktemp("v7prints")
-    with Lab.start(directory / "lab", branches=1, version="7.16.1", convergence_delay=0.05) as lab:
-        fast_keys(lab.directory)
-        lab.settle()
-        summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30.0)).run()
-        assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
-        lab.settle()
+    with rolled_out_lab(directory / "lab", branches=1, version="7.16.1", convergence_delay=0.05) as lab:
         yield lab
 
 
