@@ -8,6 +8,7 @@ are established and OSPF is Full, and stop when failures exceed --max-fail.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,14 @@ from ikefleet.tasks.version import detect_version, detected, with_versions
 from ikefleet.verify.checks import router_time
 from ikefleet.verify.gather import parse_sections
 from ikefleet.waves import Amount, over_budget, plan_waves
+
+
+def release(nr: Nornir, hosts: list[str]) -> None:
+    """A wave's branches are done for this run: close their sessions, so the sessions (a paramiko transport
+    and thread each) a run holds are bounded by its wave, not by the fleet (1,000 branches: 1.5 GB)."""
+    for name in hosts:
+        with contextlib.suppress(Exception):  # an already dropped session is closed either way
+            nr.inventory.hosts[name].close_connections()
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,7 @@ class Rollout:
                 self._record(summary, run, outcome)
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
+            release(nr, wave)
             if over_budget(len(summary.failed), len(branches) + int(hub_selected), opts.max_fail):
                 rest = [h for w in waves[number:] for h in w]
                 summary.stopped = (

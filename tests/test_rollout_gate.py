@@ -15,6 +15,7 @@ from ikefleet.lab.manager import Lab
 from ikefleet.runbooks import rollout as rollout_module
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.tasks.state import tunnel_state
+from ikefleet.waves import Amount
 
 
 def test_a_failed_gate_poll_is_polled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,3 +35,26 @@ def test_a_failed_gate_poll_is_polled_again(tmp_path: Path, monkeypatch: pytest.
     assert failed == ["br1"]  # the fault was injected
     assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
     assert {summary.hosts[b].status for b in ("br1", "br2")} == {"changed"}
+
+
+def test_finished_waves_hold_no_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each branch's session is closed once its wave is done, so a run holds sessions for one wave, not
+    for the fleet (a paramiko transport and thread each)."""
+    open_before_gate: list[tuple[list[str], list[str]]] = []
+    real_gate = Rollout._gate
+
+    def watching_gate(self: Rollout, nr: Any, wave: list[str], summary: Any, run: Any) -> None:
+        others = [h for h in nr.inventory.hosts if h != "hub" and h not in wave]
+        open_before_gate.append((wave, [h for h in others if nr.inventory.hosts[h].connections]))
+        real_gate(self, nr, wave, summary, run)
+
+    monkeypatch.setattr(Rollout, "_gate", watching_gate)
+    with Lab.start(tmp_path / "lab", branches=3, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        options = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30.0,
+                                 wave_size=Amount(1, False))
+        summary = Rollout(options).run()
+    assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
+    assert [w for w, _ in open_before_gate] == [["br1"], ["br2"], ["br3"]]
+    assert all(still_open == [] for _, still_open in open_before_gate), open_before_gate
