@@ -130,12 +130,13 @@ async def _gather_one(target: tuple[str, int], user: str, password: str, command
         return len(reply)
 
 
-async def _floor(targets: list[tuple[str, int]], user: str, password: str, command: str, workers: int) -> int:
+async def _floor(targets: list[tuple[str, int, str]], user: str, password: str, workers: int) -> int:
     gate = asyncio.Semaphore(workers)
 
-    async def one(target: tuple[str, int]) -> int:
+    async def one(target: tuple[str, int, str]) -> int:
+        host, port, command = target
         async with gate:
-            return await _gather_one(target, user, password, command)
+            return await _gather_one((host, port), user, password, command)
 
     return sum(await asyncio.gather(*(one(t) for t in targets)))
 
@@ -148,16 +149,21 @@ def floor_command(batch: str) -> str:
 
 def lower_bound(config: Path) -> tuple[float, int]:
     """(seconds, workers): the verify gather's reads with a bare asyncssh client at Nornir's concurrency."""
-    from ikefleet.inventory import init_nornir
+    from ikefleet.inventory import init_nornir, load_inventory
+    from ikefleet.plan import build_plan
+    from ikefleet.verify.expected import route_reads
     from ikefleet.verify.gather import batch_command
 
     nr = init_nornir(config)
+    fleet = load_inventory(config)
+    routes = route_reads(fleet, build_plan(fleet))  # each host's route read, as verify sends it
     workers = int(nr.config.runner.options.get("num_workers", 20))
     hosts = list(nr.inventory.hosts.values())
-    targets = [(h.hostname, int(h.port or 22)) for h in hosts]
+    targets = [(h.hostname, int(h.port or 22), floor_command(batch_command(routes=routes[h.name])))
+               for h in hosts]
     user, password = hosts[0].username, hosts[0].password
     start = time.perf_counter()
-    asyncio.run(_floor(targets, user, password, floor_command(batch_command()), workers))
+    asyncio.run(_floor(targets, user, password, workers))
     return time.perf_counter() - start, workers
 
 

@@ -17,7 +17,7 @@ from ikefleet.plan import build_plan
 from ikefleet.tasks.gather import gather
 from ikefleet.tasks.version import with_versions
 from ikefleet.verify.engine import Report, Result, evaluate
-from ikefleet.verify.expected import expected_state
+from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.verify.history import History, history_path
 
@@ -47,7 +47,9 @@ class Verify:
         hosts = self.hosts()
         nr = init_nornir(self.options.config, self.options.secrets_file)
         try:
-            result = nr.filter(F(name__in=hosts)).run(task=gather, on_failed=True)
+            result = nr.filter(F(name__in=hosts)).run(
+                task=gather, routes=route_reads(self.fleet, self.plan), on_failed=True
+            )
         finally:
             nr.close_connections(on_failed=True)
         states: dict[str, HostState] = {}

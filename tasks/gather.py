@@ -1,8 +1,13 @@
 """Nornir task: read a router's verification state over the run's one SSH session, in one round trip
-(RouterOS 7: a few, see `batch_lines`), after the run's one read of the RouterOS version."""
+(RouterOS 7: a few, see `batch_lines`), after the run's one read of the RouterOS version.
+
+The version read stays a round trip of its own: the batch's dialect depends on it, and a v6 batch line is
+longer than a v7 console shows (v7 scrolls it sideways and the echo never completes), so guessing the
+dialect from the inventory would turn a wrong `ros_version` into a read timeout instead of a warning."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from nornir.core.task import Result, Task
@@ -15,27 +20,29 @@ from .device import device
 from .version import detected
 
 
-def _batch(dev: Device, major: int) -> dict[str, str]:
+def _batch(dev: Device, major: int, routes: str) -> dict[str, str]:
     """Every section from the batch lines; {} when RouterOS refuses one or answers only part of it."""
     raw: dict[str, str] = {}
     try:
-        for line in batch_lines(major=major):
+        for line in batch_lines(major=major, routes=routes):
             raw.update(split_sections(dev.send(line)))
     except DeviceError:
         return {}
     return raw if set(COMMANDS) <= set(raw) else {}
 
 
-def gather(task: Task) -> Result:
+def gather(task: Task, routes: Mapping[str, str] | None = None) -> Result:
     """HostState of this host, read in the dialect the router reports (templates, gather commands and
     JSON follow it). The batch first; if RouterOS refuses it, each command on its own.
-    A host that cannot be reached or logged into gives a HostState with `error` (never an exception)."""
+    `routes`: host -> the route read's `where` (ikefleet.verify.expected.route_reads; default: every OSPF
+    route). A host that cannot be reached or logged into gives a HostState with `error` (no exception)."""
+    where = (routes or {}).get(task.host.name, "ospf")
     try:
         dev = device(task)
         known = detected(task, dev)
-        raw = _batch(dev, known.major)
+        raw = _batch(dev, known.major, where)
         if not raw:
-            for name, command in commands(known.major).items():
+            for name, command in commands(known.major, routes=where).items():
                 try:
                     raw[name] = dev.send(command)
                 except DeviceError as exc:

@@ -18,10 +18,10 @@ from ikefleet.device import Device
 from ikefleet.intent import ros_major
 from ikefleet.inventory import Fleet, Site, _supported_version
 from ikefleet.parsers import parse_resource
+from ikefleet.verify.gather import VERSION_COMMAND as READ
 
 from .device import device
 
-READ = "/system resource print"
 CACHE = "_ikefleet_detected_ros"
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 

@@ -15,6 +15,7 @@ from ikefleet.inventory import Fleet
 from ikefleet.plan import Plan
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
+from ikefleet.verify.gather import route_filter
 
 _ENC = re.compile(r"^(?P<family>[a-z0-9]+)-(?P<bits>\d+)-(?P<mode>[a-z]+)$")  # aes-256-cbc
 
@@ -113,3 +114,11 @@ def expected_state(fleet: Fleet, plan: Plan, hosts: list[str] | None = None) -> 
         ntp_expected=bool(d.ntp_servers),
         intended={n: parse_script(render_host(fleet, plan, n)) for n in names},
     )
+
+
+def route_reads(fleet: Fleet, plan: Plan) -> dict[str, str]:
+    """host -> the `where` of its route read: what the route checks look at. The hub checks every
+    branch's LANs (all OSPF routes); a branch checks the hub's LANs and that nothing inside the EoIP pool
+    leaked, so it reads only those (not every other branch's LAN: the fleet squared)."""
+    branch = route_filter([*plan.hub.lan_prefixes, fleet.defaults.pools.eoip])
+    return {plan.hub.name: "ospf", **{b.name: branch for b in plan.branches}}

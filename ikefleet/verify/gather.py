@@ -9,9 +9,10 @@ markers. On v7 the list reads come as JSON (`:serialize`), which the parsers nor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from ipaddress import IPv4Network
 from typing import Any
 
 from ikefleet import parsers as p
@@ -35,7 +36,7 @@ COMMANDS: dict[str, str] = {
     "log": '/log print without-paging where topics~"ipsec"',
     "config": "/export terse hide-sensitive",
 }
-
+ROUTE_READ = "/ip route print detail without-paging where {where}"
 
 
 def _json(menu: str, where: str = "") -> str:
@@ -59,11 +60,14 @@ V7_COMMANDS: dict[str, str] = {
 V7_TEXT_COMMANDS: dict[str, str] = {"bfd": "/routing bfd session print detail without-paging"}
 
 
-def commands(major: int = 6, json: bool = True) -> dict[str, str]:
-    """section -> command for a RouterOS `major` router (v7: JSON reads unless `json=False`)."""
-    if major < 7:
-        return COMMANDS
-    return {**COMMANDS, **(V7_COMMANDS if json else V7_TEXT_COMMANDS)}
+def commands(major: int = 6, json: bool = True, routes: str = "ospf") -> dict[str, str]:
+    """section -> command for a RouterOS `major` router (v7: JSON reads unless `json=False`); `routes` is
+    the route read's `where` (route_filter)."""
+    table = COMMANDS if major < 7 else {**COMMANDS, **(V7_COMMANDS if json else V7_TEXT_COMMANDS)}
+    if routes == "ospf":
+        return table
+    route = _json("/ip route", routes) if major >= 7 and json else ROUTE_READ.format(where=routes)
+    return {**table, "route": route}
 
 
 MARKER = "<<ikefleet:{}>>"
@@ -107,14 +111,32 @@ PARSERS: dict[str, Callable[[str], list[Any]]] = {
 MAX_V7_LINE = 450
 
 
-def batch_command(sections: list[str] | None = None, major: int = 6, json: bool = True) -> str:
+# The run's RouterOS version read (tasks/version.py): its own round trip, before the batch (the dialect).
+VERSION_COMMAND = "/system resource print"
+MAX_ROUTE_PREFIXES = 8
+
+
+def route_filter(prefixes: Sequence[IPv4Network]) -> str:
+    """The route read's `where` limited to OSPF routes inside `prefixes` (RouterOS `in`: the prefix itself
+    and everything more specific). A branch's checks look only at the hub's LANs and the EoIP pool; reading
+    every branch's LAN on every branch made verify grow with the fleet squared. More than
+    MAX_ROUTE_PREFIXES would not fit a v7 console line (MAX_V7_LINE): then every OSPF route is read."""
+    if not prefixes or len(prefixes) > MAX_ROUTE_PREFIXES:
+        return "ospf"
+    return "ospf and (" + " or ".join(f"dst-address in {p}" for p in prefixes) + ")"
+
+
+def batch_command(sections: list[str] | None = None, major: int = 6, json: bool = True,
+                  routes: str = "ospf") -> str:
     """One console line reading every section: `:put "<<ikefleet:x>>"; <command>; ...`."""
-    return "; ".join(_parts(sections, major, json))
+    return "; ".join(_parts(sections, major, json, routes))
 
 
-def batch_lines(sections: list[str] | None = None, major: int = 6, json: bool = True) -> list[str]:
-    """The batch as console lines: one on v6; on v7 as few as fit in MAX_V7_LINE characters each."""
-    parts = _parts(sections, major, json)
+def batch_lines(sections: list[str] | None = None, major: int = 6, json: bool = True,
+                routes: str = "ospf") -> list[str]:
+    """The batch as console lines: one on v6; on v7 as few as fit in MAX_V7_LINE characters each.
+    `routes`: the route read's `where` (see route_filter)."""
+    parts = _parts(sections, major, json, routes)
     if major < 7:
         return ["; ".join(parts)]
     lines: list[str] = []
@@ -126,8 +148,8 @@ def batch_lines(sections: list[str] | None = None, major: int = 6, json: bool = 
     return lines
 
 
-def _parts(sections: list[str] | None, major: int, json: bool) -> list[str]:
-    table = commands(major, json)
+def _parts(sections: list[str] | None, major: int, json: bool, routes: str) -> list[str]:
+    table = commands(major, json, routes)
     return [f':put "{MARKER.format(n)}"; {table[n]}' for n in sections or list(COMMANDS)]
 
 

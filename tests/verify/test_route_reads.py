@@ -1,0 +1,87 @@
+"""The route read follows what the checks look at: the hub reads every OSPF route (each branch's LANs), a
+branch reads only the hub's LANs and the EoIP pool, so a verify no longer parses every branch's LAN on
+every branch (the fleet squared). A mixed v6/v7 lab: the text read and the JSON read filter alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from ipaddress import ip_network
+from pathlib import Path
+
+import pytest
+from tests_support import rolled_out_lab
+
+from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.lab.manager import Lab
+from ikefleet.plan import build_plan
+from ikefleet.runbooks.verify import Verify, VerifyOptions
+from ikefleet.tasks.gather import gather
+from ikefleet.verify.expected import route_reads
+from ikefleet.verify.gather import MAX_V7_LINE, HostState, batch_lines, commands, route_filter
+
+BRANCHES = ("br1", "br2", "br3")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    directory: Path = tmp_path_factory.mktemp("routes")
+    # hub 6.49.2, br1 7.16.1, br2 6.49.2, br3 7.16.1
+    options = {"branches": 3, "version": "6.49.2,7.16.1", "convergence_delay": 0.05}
+    with rolled_out_lab(directory / "lab", **options) as lab:
+        yield lab
+
+
+def ospf_prefixes(state: HostState) -> set[str]:
+    return {str(r.get("dst_address")) for r in state.get("route") if r.get("ospf")}
+
+
+def lan(lab: Lab, name: str) -> str:
+    return str(lab.spec(name).lan_prefix)
+
+
+def test_each_host_reads_the_routes_its_checks_need(lab: Lab) -> None:
+    verify = Verify(VerifyOptions(lab.directory / "config.yaml", record=False))
+    states = verify.gather()
+    assert {h: s.ros_version for h, s in states.items()} == {
+        "hub": "6.49.2", "br1": "7.16.1", "br2": "6.49.2", "br3": "7.16.1"}
+    assert {lan(lab, b) for b in BRANCHES} <= ospf_prefixes(states["hub"])
+    for branch in BRANCHES:
+        seen = ospf_prefixes(states[branch])
+        assert lan(lab, "hub") in seen, (branch, seen)
+        # without the filter every branch learns the other branches' LANs from the hub
+        assert not seen & {lan(lab, other) for other in BRANCHES}, (branch, seen)
+
+
+def test_unfiltered_read_still_holds_every_branch_lan(lab: Lab) -> None:
+    """The filter is what keeps the other LANs out: the plain `where ospf` read on a branch has them."""
+    nr = init_nornir(lab.directory / "config.yaml")
+    try:
+        result = nr.filter(name="br1").run(task=gather, on_failed=True)
+    finally:
+        nr.close_connections(on_failed=True)
+    assert {lan(lab, "br2"), lan(lab, "br3")} <= ospf_prefixes(result["br1"][0].result)
+
+
+def test_the_filtered_fleet_is_compliant(lab: Lab) -> None:
+    report = Verify(VerifyOptions(lab.directory / "config.yaml", record=False)).run()
+    assert report.compliant, [(r.host, r.check, r.observed) for r in report.results if r.status != "pass"]
+
+
+def test_route_reads_name_the_hub_lans_and_the_pool(lab: Lab) -> None:
+    fleet = load_inventory(lab.directory / "config.yaml")
+    reads = route_reads(fleet, build_plan(fleet))
+    assert reads["hub"] == "ospf"
+    pool = fleet.defaults.pools.eoip
+    assert reads["br1"] == f"ospf and (dst-address in {lan(lab, 'hub')} or dst-address in {pool})"
+    assert set(reads) == {"hub", *BRANCHES}
+
+
+def test_the_filter_fits_a_v7_console_line() -> None:
+    many = [ip_network(f"10.{n}.0.0/16") for n in range(8)]
+    for line in batch_lines(major=7, routes=route_filter(many)):
+        assert len(line) <= MAX_V7_LINE
+    assert route_filter([]) == "ospf"
+    assert route_filter([*many, ip_network("10.9.0.0/16")]) == "ospf"  # too long for a v7 line: read all
+    assert commands(6, routes="ospf")["route"].endswith("where ospf")
+    v7_read = commands(7, routes=route_filter(many[:1]))["route"]
+    assert v7_read.startswith(":put [:serialize to=json [/ip route print as-value where ospf and (")
