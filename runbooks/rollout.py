@@ -8,7 +8,6 @@ are established and OSPF is Full, and stop when failures exceed --max-fail.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from ikefleet.rundir import RunDir, exclusive
 from ikefleet.secrets import load_secrets
 from ikefleet.tasks import pki
 from ikefleet.tasks.converge import Outcome, converge
-from ikefleet.tasks.device import device
+from ikefleet.tasks.device import close, device
 from ikefleet.tasks.state import TunnelState, tunnel_state
 from ikefleet.tasks.version import detect_version, detected, with_versions
 from ikefleet.verify.checks import router_time
@@ -40,11 +39,10 @@ from ikefleet.waves import Amount, over_budget, plan_waves
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
-    """A wave's branches are done for this run: close their sessions, so the sessions (a paramiko transport
-    and thread each) a run holds are bounded by its wave, not by the fleet (1,000 branches: 1.5 GB)."""
+    """A wave's branches are done for this run: close their sessions, so the sessions a run holds are
+    bounded by its wave, not by the fleet."""
     for name in hosts:
-        with contextlib.suppress(Exception):  # an already dropped session is closed either way
-            nr.inventory.hosts[name].close_connections()
+        close(nr.inventory.hosts[name])
 
 
 @dataclass(frozen=True)

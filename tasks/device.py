@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from nornir.core.inventory import Host
 from nornir.core.task import Task
 
 from ikefleet import hostkeys, interrupt
@@ -45,3 +48,10 @@ def drop(task: Task) -> None:
             task.host.close_connection(CONNECTION)
         except Exception:  # the session may already be gone; it is dropped either way
             task.host.connections.pop(CONNECTION, None)
+
+
+def close(host: Host) -> None:
+    """Close a host's sessions once the run is done with it: a session is a paramiko transport and thread,
+    so a run that kept every host's until its end would hold the fleet's (1,000 branches: 1.5 GB)."""
+    with contextlib.suppress(Exception):  # an already dropped session is closed either way
+        host.close_connections()

@@ -1,16 +1,22 @@
-"""The route read follows what the checks look at: the hub reads every OSPF route (each branch's LANs), a
+"""What verify reads and how long it holds a session, on a mixed v6/v7 lab (text and JSON reads alike).
+
+The route read follows what the checks look at: the hub reads every OSPF route (each branch's LANs), a
 branch reads only the hub's LANs and the EoIP pool, so a verify no longer parses every branch's LAN on
-every branch (the fleet squared). A mixed v6/v7 lab: the text read and the JSON read filter alike."""
+every branch (the fleet squared). Each router's session is closed once it is read, so a run holds at most
+its workers' sessions, not the fleet's."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 from tests_support import rolled_out_lab
 
+import ikefleet.runbooks.verify as verify_runbook
 from ikefleet.inventory import init_nornir, load_inventory
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import build_plan
@@ -85,3 +91,30 @@ def test_the_filter_fits_a_v7_console_line() -> None:
     assert commands(6, routes="ospf")["route"].endswith("where ospf")
     v7_read = commands(7, routes=route_filter(many[:1]))["route"]
     assert v7_read.startswith(":put [:serialize to=json [/ip route print as-value where ospf and (")
+
+
+def live_sessions() -> int:
+    """paramiko transports still running in this process (one thread each)."""
+    return sum(1 for t in threading.enumerate() if type(t).__name__ == "Transport" and t.is_alive())
+
+
+def test_a_session_is_closed_once_its_router_is_read(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = lab.directory / "one-worker.yaml"  # the lab's config, one router at a time
+    yaml = YAML()
+    data = yaml.load((lab.directory / "config.yaml").read_text())
+    data["runner"] = {"plugin": "threaded", "options": {"num_workers": 1}}
+    with config.open("w") as out:
+        yaml.dump(data, out)
+    seen: list[int] = []
+    original = verify_runbook.gather
+
+    def counting(task, routes=None):  # type: ignore[no-untyped-def]
+        seen.append(live_sessions())  # before this router's session opens: the earlier ones' are closed
+        return original(task, routes=routes)
+
+    monkeypatch.setattr(verify_runbook, "gather", counting)
+    before = live_sessions()
+    states = Verify(VerifyOptions(config, record=False)).gather()
+    assert all(s.reachable for s in states.values()) and len(seen) == 4
+    # a closed transport's thread may take a moment to end: one may linger, never one per router read
+    assert max(seen) <= before + 1, seen  # kept to the end of the run: [0, 1, 2, 3]
