@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -21,6 +22,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,8 +74,7 @@ class LabProcess:
     def peak_rss_mib(self) -> float | None:
         """The lab process's own peak RSS (VmHWM), to tell the lab's memory from ikefleet's."""
         try:
-            pid = int((self.directory / "lab.pid").read_text().split()[0])
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            for line in Path(f"/proc/{self._pid()}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     return round(int(line.split()[1]) / 1024, 1)
         except (OSError, ValueError, IndexError):
@@ -81,9 +82,21 @@ class LabProcess:
         return None
 
     def down(self) -> None:
-        subprocess.run([sys.executable, "-m", "ikefleet", "lab", "down", "--dir", str(self.directory)],
-                       cwd=ROOT, capture_output=True, timeout=120)
+        """`lab down`; a lab too busy to stop in time (1,000 routers) is killed, never left running."""
+        pid = self._pid()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run([sys.executable, "-m", "ikefleet", "lab", "down", "--dir", str(self.directory)],
+                           cwd=ROOT, capture_output=True, timeout=120)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _pid(self) -> int | None:
+        try:
+            return int((self.directory / "lab.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     @property
     def config(self) -> Path:
