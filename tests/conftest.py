@@ -35,8 +35,10 @@ class FakeSession:
         identity = name.get("name") if name else self.router.name
         return f"[{self.user}@{identity}] {'<SAFE>' if self.safe else '>'} "
 
-    def execute(self, line: str) -> str:
+    def execute(self, line: str, refuse: tuple[str, str] | None = None) -> str:
         line = line.strip()
+        if refuse is not None and re.search(refuse[0], line):  # one statement per line here
+            return refuse[1]
         if m := re.fullmatch(r"/?system identity set name=(\S+)", line):
             items = self.router.config.items("/system identity")
             items.clear()

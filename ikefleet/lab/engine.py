@@ -10,6 +10,7 @@ at once), so a script keeps its order without stalling the lab.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import ipaddress
 import re
@@ -205,12 +206,20 @@ class Session:
         items = self.router.config.menus.get("/system identity") or []
         return items[0].values.get("name", "MikroTik") if items else "MikroTik"
 
-    def execute(self, line: str) -> str:
-        """Run one console line; the output (or RouterOS error text) without the prompt."""
+    def execute(self, line: str, refuse: tuple[str, str] | None = None) -> str:
+        """Run one console line; the output (or RouterOS error text) without the prompt. Its statements run
+        one by one until one fails (MikroTik scripting manual: "until a runtime error occurs"); the ones
+        before it stay done. `refuse` (regex, error): statements matching it fail with that error (the
+        `fail-command` fault)."""
         try:
             out: list[str] = []
             local: dict[str, str] = {}  # `:local` lives for the whole line, like a script body
-            for statement in tokenize(line):
+            statements = tokenize(line)
+            for n, statement in enumerate(statements):
+                if refuse is not None:
+                    end = statements[n + 1].col - 1 if n + 1 < len(statements) else len(line)
+                    if re.search(refuse[0], line[statement.col - 1 : end]):
+                        raise CommandError(refuse[1])
                 text, _ = self._statement(statement, self.path, local, top=True)
                 if text:
                     out.append(text)
@@ -1074,6 +1083,17 @@ class Session:
         return {}
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _inside(inner_text: str, outer_text: str) -> bool:
+    """`inner in outer` for addresses and prefixes; cached: a route read asks it of every route."""
+    try:
+        outer = ipaddress.ip_network(outer_text, strict=False)
+        inner = ipaddress.ip_network(inner_text, strict=False)
+    except ValueError:
+        return False
+    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
 class _Expr:
     """`where`/`find` expressions: `a=b`, `a!=b`, `a~"re"`, `a<n`, `!flag`, `and`/`or`/`&&`/`||`, `( )`."""
 
@@ -1137,13 +1157,7 @@ class _Expr:
 
     def _contains(self, have: str, token: Token) -> bool:
         """`address in 10.0.0.0/8`: the field's address or prefix lies inside the given prefix."""
-        raw = str(self.session._value(token.value, self.menu.path, self.local))
-        try:
-            outer = ipaddress.ip_network(raw, strict=False)
-            inner = ipaddress.ip_network(have, strict=False)
-        except ValueError:
-            return False
-        return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+        return _inside(have, str(self.session._value(token.value, self.menu.path, self.local)))
 
     def _field(self, name: str, col: int) -> str:
         item = self.item

@@ -60,7 +60,9 @@ class ConsoleSession(Protocol):
     @property
     def prompt(self) -> str: ...
 
-    def execute(self, line: str) -> str: ...
+    def execute(self, line: str, refuse: tuple[str, str] | None = None) -> str:
+        """Run a console line; statements matching `refuse[0]` fail with `refuse[1]` (fail-command)."""
+        ...
 
     def toggle_safe_mode(self) -> str: ...
 
@@ -498,10 +500,9 @@ class Terminal:
         faults = self.router.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
-        if faults.fail_command and re.search(faults.fail_command, line):
-            return faults.fail_error
+        refuse = (faults.fail_command, faults.fail_error) if faults.fail_command else None
         try:
-            return self.session.execute(line)
+            return self.session.execute(line, refuse)
         except Exception:  # the engine answers errors as text; a crash must not kill the lab
             log.exception("%s: console engine failed on a command", self.router.name)
             return "failure: lab console error (see the lab log)"
