@@ -16,6 +16,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from ikefleet import parsers as p
+from ikefleet.device import MAX_V7_LINE
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
 
@@ -105,10 +106,6 @@ PARSERS: dict[str, Callable[[str], list[Any]]] = {
 }
 
 
-# RouterOS 7 scrolls a console line longer than the terminal sideways, so its echo never holds the whole
-# command and netmiko gives up on it (see ikefleet/lab/sshd.py, netmiko #3285). netmiko logs in 511 columns
-# wide; v7 batches are cut into lines of at most this many characters (room for a 60-character prompt).
-MAX_V7_LINE = 450
 
 
 # The run's RouterOS version read (tasks/version.py): its own round trip, before the batch (the dialect).
