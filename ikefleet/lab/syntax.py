@@ -9,6 +9,7 @@ and blocks keep their source text and its column, so the engine parses them lazi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .errors import CommandError
 
@@ -38,7 +39,7 @@ class Value:
     source: str = ""  # inner text of a sub-command or block
     inner_col: int = 0  # column of the first inner character
 
-    @property
+    @cached_property  # asked for every item a `where` tests
     def literal(self) -> str:
         """The text with variables left as `$name` (for command words and checks)."""
         return "".join(p if isinstance(p, str) else f"${p.name}" for p in self.parts) or self.source
@@ -54,7 +55,7 @@ class Token:
     op: str = ""
     negated: bool = False  # `!name` in expressions
 
-    @property
+    @cached_property
     def word(self) -> str | None:
         """The bare word text when the token is a plain unquoted word without variables."""
         value = self.value
