@@ -1,9 +1,10 @@
 """Router SSH host keys pinned per data directory: trust on first use, refuse a changed key.
 
 The pins live in `<config dir>/.ikefleet/known_hosts` (OpenSSH format, `[host]:port` for non-22 ports), so
-netmiko enforces them on the real session (`netmiko_options`). `check` fetches the key the router offers
-before any login: the first contact pins it and says so; a different key later is refused with the fix
-in the message, unless the operator passes `--accept-new-hostkeys`
+netmiko enforces them on the real session (`netmiko_options`). On first contact `check` fetches the key the
+router offers before any login and pins it, and says so; a pinned router is not fetched again: its session
+refuses a different key before authenticating, and that refusal carries the fix in its message, unless the
+operator passes `--accept-new-hostkeys` (the key is then fetched and re-pinned)
 for an intentional change (router replaced, reinstalled). Routers behind jump hosts are checked through the
 same hops as their session (`ikefleet.jump`); the jump hosts' own keys are OpenSSH's business.
 """
@@ -117,14 +118,47 @@ def _append(entry: str, key: paramiko.PKey, path: Path) -> None:
     _CACHE.pop(path, None)
 
 
-def host_pin_file(known_hosts: Path, name: str, entry: str, key: paramiko.PKey) -> str:
-    """Write the one pin of this host where its netmiko session loads it (a file per host: netmiko would
-    parse the whole pin file, quadratically, on every connection)."""
+def host_pin_file(known_hosts: Path, name: str, entry: str, *keys: paramiko.PKey) -> str:
+    """Write the pins of this host where its netmiko session loads them (a file per host: netmiko would
+    parse the whole pin file, quadratically, on every connection); rewritten only when they changed."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     path = known_hosts.parent / "pins" / safe
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_line(entry, key))
+    text = "".join(_line(entry, key) for key in keys)
+    try:
+        if path.read_text() == text:
+            return str(path)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
     return str(path)
+
+
+def _changed(name: str, host: str, port: int, offered: paramiko.PKey, pinned: paramiko.PKey,
+             known_hosts: Path) -> HostKeyChanged:
+    return HostKeyChanged(
+        f"{name}: host key changed ({host}:{port} offers {fingerprint(offered)}, pinned "
+        f"{fingerprint(pinned)}); refusing to connect. If the router was replaced or reinstalled on "
+        f"purpose, run again with --accept-new-hostkeys (or delete its line from {known_hosts})"
+    )
+
+
+def refused_by_session(host: Any, exc: paramiko.BadHostKeyException) -> HostKeyChanged:
+    """The session's own refusal of a key that differs from the pin, in the words of `check_key`."""
+    known = Path((host.get(DATA_KEY) or {}).get("file") or "known_hosts")
+    return _changed(host.name, host.hostname, host.port or 22, exc.key, exc.expected_key, known)
+
+
+def known_pin(name: str, host: str, port: int, known_hosts: Path) -> Pin | None:
+    """The Pin of an already pinned router, without contacting it (None: not pinned yet). Its session
+    enforces the pin itself (paramiko refuses a different key before authenticating), so fetching the key
+    first would only double every handshake."""
+    entry = entry_name(host, port)
+    with _LOCK:
+        pinned = _load(known_hosts).get(entry)
+    if not pinned:
+        return None
+    keys = list(pinned.values())
+    return Pin(name, "known", fingerprint(keys[0]), host_pin_file(known_hosts, name, entry, *keys))
 
 
 def check_key(
@@ -138,12 +172,7 @@ def check_key(
         if pinned is not None and pinned.get(key.get_name()) == key:
             action = "known"
         elif pinned and not accept_new:
-            old = next(iter(pinned.values()))
-            raise HostKeyChanged(
-                f"{name}: host key changed ({host}:{port} offers {fingerprint(key)}, pinned "
-                f"{fingerprint(old)}); refusing to connect. If the router was replaced or reinstalled on "
-                f"purpose, run again with --accept-new-hostkeys (or delete its line from {known_hosts})"
-            )
+            raise _changed(name, host, port, key, next(iter(pinned.values())), known_hosts)
         elif pinned:
             _save({**pins, entry: {key.get_name(): key}}, known_hosts)
             action = "replaced"
@@ -200,12 +229,14 @@ def precheck(host: Any) -> Pin | None:
     settings = host.get(DATA_KEY)
     if not settings:
         return None
-    path, port = jump.route_of(host), host.port or 22
-    if path is None:
-        pin = check(host.name, host.hostname, port, Path(settings["file"]), settings["accept_new"])
+    path, port, file = jump.route_of(host), host.port or 22, Path(settings["file"])
+    known = None if settings["accept_new"] else known_pin(host.name, host.hostname, port, file)
+    if known is not None:  # the session enforces it (see known_pin)
+        pin = known
+    elif path is None:
+        pin = check(host.name, host.hostname, port, file, settings["accept_new"])
     else:  # behind jump hosts: the key comes through the same hops as the session will
-        pin = check_key(host.name, host.hostname, port, jump.offered_key(path), Path(settings["file"]),
-                        settings["accept_new"])
+        pin = check_key(host.name, host.hostname, port, jump.offered_key(path), file, settings["accept_new"])
     host.data["hostkey"] = pin.message()
     if pin.action != "known":  # trust on first use / an accepted change is said, on stderr
         sys.stderr.write(f"ikefleet: {pin.message()}\n")  # one write: hosts run in threads

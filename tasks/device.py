@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+import paramiko
 from nornir.core.inventory import Host
 from nornir.core.task import Task
 
@@ -31,7 +32,13 @@ def device(task: Task) -> Device:
             extras = {**(params.extras or {}), **policy.netmiko_extras()}
             if pin is not None:  # the session enforces this host's pin alone (see hostkeys.host_pin_file)
                 extras["alt_key_file"] = pin.file
-            host.open_connection(CONNECTION, task.nornir.config, extras=extras)
+            try:
+                host.open_connection(CONNECTION, task.nornir.config, extras=extras)
+            except Exception as exc:  # netmiko re-raises paramiko's refusal of a key that is not the pin
+                refused = exc if isinstance(exc, paramiko.BadHostKeyException) else exc.__context__
+                if isinstance(refused, paramiko.BadHostKeyException):
+                    raise hostkeys.refused_by_session(host, refused) from None
+                raise
 
         def counted(n: int) -> None:
             host.data[ATTEMPTS_KEY] = host.data.get(ATTEMPTS_KEY, 0) + n

@@ -202,3 +202,34 @@ def test_many_pins_read_back_and_each_host_file_holds_only_its_own(tmp_path: Pat
     assert replaced.action == "replaced"
     assert paramiko.HostKeys(str(known)).lookup("[192.0.2.7]:2200")["ssh-rsa"] == keys["192.0.2.8"]
     assert len(paramiko.HostKeys(str(known)).keys()) == 20
+
+
+def test_a_pinned_router_is_not_fetched_again(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """First contact fetches each router's key and pins it; later runs do not fetch it again (its session
+    refuses a different key itself), so a run makes one key exchange per router, not two."""
+    import shutil
+
+    from ikefleet import hostkeys
+    from ikefleet.runbooks.verify import Verify, VerifyOptions
+
+    fleet = tmp_path / "fleet"
+    shutil.copytree(lab.directory / "inventory", fleet / "inventory")
+    for name in ("config.yaml", "secrets.yaml"):
+        shutil.copy(lab.directory / name, fleet / name)
+    fetched: list[str] = []
+    real = hostkeys.offered_key
+
+    def counting(host: str, port: int, *args: object, **kwargs: object) -> paramiko.PKey:
+        fetched.append(f"{host}:{port}")
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hostkeys, "offered_key", counting)
+    options = VerifyOptions(fleet / "config.yaml", record=False)
+    first = Verify(options).gather()
+    assert len(fetched) == 2 and all(s.reachable for s in first.values())
+    again = Verify(options).gather()
+    assert len(fetched) == 2 and all(s.reachable for s in again.values())
+    pins = (known_hosts_path(fleet / "config.yaml").parent / "pins").iterdir()
+    assert sorted(p.name for p in pins) == ["br1", "hub"]
