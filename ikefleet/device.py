@@ -111,6 +111,10 @@ def describe(exc: BaseException) -> str:
         return "could not connect: TCP connection timed out (router down or unreachable)"
     if isinstance(exc, ConnectionRefusedError):
         return "could not connect: connection refused (SSH service down or wrong port)"
+    if isinstance(exc, TimeoutError):  # the TCP connect itself (ikefleet.connect.tcp_socket)
+        return "could not connect: TCP connection timed out (router down or unreachable)"
+    if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, ConnectionError | EOFError):
+        return f"could not connect: {exc.strerror.lower()}"
     if "SSH protocol banner" in str(exc) or "Error reading SSH" in str(exc):  # paramiko, before any login
         return "could not connect: the SSH handshake was cut before login (router busy or rate-limiting SSH)"
     if isinstance(exc, EOFError | ConnectionResetError) or "Socket is closed" in str(exc):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
 import sys
 import threading
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 import paramiko
 
 from ikefleet import jump
+from ikefleet.connect import tcp_socket
 
 _LOCK = threading.Lock()  # Nornir runs hosts in threads; one writer of the file at a time
 
@@ -66,7 +66,7 @@ def entry_name(host: str, port: int) -> str:
 
 def offered_key(host: str, port: int, timeout: float = 10.0, sock: Any = None) -> paramiko.PKey:
     """The host key the SSH server presents (key exchange only, no authentication)."""
-    sock = sock or socket.create_connection((host, port), timeout=timeout)
+    sock = sock or tcp_socket(host, port, timeout)
     transport = paramiko.Transport(sock)
     try:
         transport.start_client(timeout=timeout)

@@ -8,8 +8,8 @@ import paramiko
 from nornir.core.inventory import Host
 from nornir.core.task import Task
 
-from ikefleet import hostkeys, interrupt
-from ikefleet.connect import ATTEMPTS_KEY, connector_of
+from ikefleet import hostkeys, interrupt, jump
+from ikefleet.connect import ATTEMPTS_KEY, connector_of, tcp_socket
 from ikefleet.device import Device
 
 CONNECTION = "netmiko"
@@ -32,9 +32,13 @@ def device(task: Task) -> Device:
             extras = {**(params.extras or {}), **policy.netmiko_extras()}
             if pin is not None:  # the session enforces this host's pin alone (see hostkeys.host_pin_file)
                 extras["alt_key_file"] = pin.file
+            if jump.route_of(host) is None:  # (behind jump hosts OpenSSH carries the session)
+                extras["sock"] = tcp_socket(host.hostname, host.port or 22, policy.conn_timeout)
             try:
                 host.open_connection(CONNECTION, task.nornir.config, extras=extras)
             except Exception as exc:  # netmiko re-raises paramiko's refusal of a key that is not the pin
+                if "sock" in extras:
+                    extras["sock"].close()
                 refused = exc if isinstance(exc, paramiko.BadHostKeyException) else exc.__context__
                 if isinstance(refused, paramiko.BadHostKeyException):
                     raise hostkeys.refused_by_session(host, refused) from None

@@ -340,3 +340,25 @@ def test_unset_bound_is_the_worker_count_direct_and_max_startups_behind_jump_hos
     assert connect.enable(nr, Policy(), behind_jump=True).policy.max_concurrent == connect.JUMP_MAX_STARTUPS
     assert connect.enable(nr, Policy(max_concurrent=3), behind_jump=True).policy.max_concurrent == 3
     assert connect.connector_of(nr.inventory.hosts["br1"]).policy.max_concurrent == 3
+
+
+def test_direct_sessions_run_without_nagle(lab: Lab) -> None:
+    """paramiko leaves Nagle's algorithm on: each small write after another then waits for the router's
+    delayed ACK (about 40 ms per key exchange and per command). A directly reached router's session runs
+    over ikefleet's own socket with TCP_NODELAY."""
+    import socket
+
+    nr = init_nornir(lab.directory / "config.yaml")
+    seen: dict[str, int] = {}
+
+    def task(task: Task) -> Result:
+        conn = device(task).connection
+        sock = conn.remote_conn.get_transport().sock  # type: ignore[attr-defined]
+        seen[task.host.name] = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        return Result(host=task.host)
+
+    try:
+        nr.filter(name="hub").run(task=task)
+    finally:
+        nr.close_connections(on_failed=True)
+    assert seen == {"hub": 1}
