@@ -8,6 +8,7 @@ are established and OSPF is Full, and stop when failures exceed --max-fail.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from ikefleet.tasks.version import detect_version, detected, with_versions
 from ikefleet.verify.checks import router_time
 from ikefleet.verify.gather import parse_sections
 from ikefleet.waves import Amount, over_budget, plan_waves
+
+UP_KEY = "_ikefleet_tunnel_up"  # host data: the converge task found the branch's tunnel up
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -326,7 +329,8 @@ class Rollout:
         if not wave:
             return
         deadline = time.monotonic() + self.options.gate_timeout_s
-        pending = list(wave)
+        # branches the converge task already found up (untouched ones, read in the same session)
+        pending = [h for h in wave if not nr.inventory.hosts[h].data.pop(UP_KEY, False)]
         states: dict[str, TunnelState] = {}
         while pending:
             # on_failed: a poll that failed (a read timing out on a busy router) is polled again
@@ -424,10 +428,19 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
             return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=error))
     version = detected(task).version  # the RouterOS the branch runs decides its templates
     script = render_host(with_versions(rollout.fleet, {name: version}), rollout.plan, name)
-    return task.run(
+    result = task.run(
         task=converge,
         intended_script=script,
         run=run,
         dry_run=rollout.options.dry_run,
         backup_password=rollout.secrets.backup_password,
     )[0]
+    untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
+    if untouched and not rollout.options.dry_run:
+        # the gate's first poll, in this task and session: an untouched branch is usually up already, and a
+        # re-run then waits for no extra Nornir run per wave (the gate polls the others as before)
+        with contextlib.suppress(Exception):  # not up or not read: the gate polls it
+            h = rollout.plan.hub
+            state = tunnel_state(task, hub_wan=str(h.wan_address), hub_router_id=str(h.router_id)).result
+            task.host.data[UP_KEY] = state.up
+    return result

@@ -218,3 +218,35 @@ def test_cli_json_summary(fleet: tuple[Lab, Summary, Summary], capsys: pytest.Ca
     assert code == 0 and data["dry_run"] is True
     assert {h["status"] for h in data["hosts"].values()} == {"unchanged"}
     assert all(h["commands"] == 0 and h["changes"] == [] for h in data["hosts"].values())
+
+
+def test_rerun_reads_untouched_tunnels_in_the_converge_task(
+    fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-run finds every untouched branch up in the converge task's own session: the gate then needs no
+    extra Nornir run per wave. A branch found down is still polled by the gate and fails it."""
+    from nornir.core import Nornir
+
+    import ikefleet.runbooks.rollout as rollout_module
+
+    lab, _, _ = fleet
+    gate_runs: list[int] = []
+    real_run = Nornir.run
+
+    def counting(self: Nornir, task, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if task is rollout_module.tunnel_state:
+            gate_runs.append(len(self.inventory.hosts))
+        return real_run(self, task, *args, **kwargs)
+
+    monkeypatch.setattr(Nornir, "run", counting)
+    again = rollout(lab)
+    assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
+    assert gate_runs == []
+    lab.fault("br3", "wan-down")
+    try:
+        lab.settle()
+        down = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=2.0)).run()
+    finally:
+        lab.clear_faults("br3")
+    assert down.failed == ["br3"] and "tunnel not up" in down.hosts["br3"].error
+    assert gate_runs and all(n == 1 for n in gate_runs)  # only br3 polled
