@@ -22,6 +22,7 @@ from typing import Any
 from ikefleet.routeros.config import Config, Item
 from ikefleet.routeros.schema import (
     Field,
+    Flag,
     Menu,
     Schema,
     ValueProblem,
@@ -528,6 +529,16 @@ class Session:
             if value in ("yes", "true"):
                 active.add(flag.letter)
         return "".join(f.letter for f in menu.flags if f.letter in active)
+
+    def has_flag(self, menu: Menu, item: Item, flag: Flag) -> bool:
+        """`flag.letter in flags(menu, item)`, without working out every other flag of the item."""
+        if menu.path == "/certificate":
+            return flag.letter in self.flags(menu, item)
+        if flag.letter in item.status.get("flags", ""):
+            return True
+        if flag.name in ("disabled", "dynamic", "default") and getattr(item, flag.name, None):
+            return True
+        return item.values.get(flag.name, item.status.get(flag.name)) in ("yes", "true")
 
     def _matches(self, menu: Menu, item: Item, expr: list[Token], local: dict[str, str]) -> bool:
         return _Expr(self, menu, item, expr, local).evaluate()
@@ -1101,7 +1112,11 @@ class _Expr:
         self.session, self.menu, self.item, self.local = session, menu, item, local
         self.tokens = tokens
         self.pos = 0
-        self.values = session.effective(menu, item)
+
+    @functools.cached_property
+    def values(self) -> dict[str, str]:
+        """The item's effective values, computed only when a condition names a field (not for flags)."""
+        return self.session.effective(self.menu, self.item)
 
     def evaluate(self) -> bool:
         if not self.tokens:
@@ -1185,10 +1200,10 @@ class _Expr:
             word = token.word
             if word is None:
                 raise _col_err("syntax error", token.col)
-            value = self._field(word, token.col)
             flag = next((f for f in self.menu.flags if f.name == word), None)
-            if flag is not None and flag.letter in self.session.flags(self.menu, self.item):
+            if flag is not None and self.session.has_flag(self.menu, self.item, flag):
                 return True
+            value = self._field(word, token.col)
             fld = self.menu.fields.get(word)
             if word == "comment" or (fld is not None and fld.type != "bool"):
                 return value != ""  # a bare non-boolean property: set and not empty (unverified)
