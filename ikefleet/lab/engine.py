@@ -540,13 +540,18 @@ class Session:
             return True
         return item.values.get(flag.name, item.status.get(flag.name)) in ("yes", "true")
 
-    def _matches(self, menu: Menu, item: Item, expr: list[Token], local: dict[str, str]) -> bool:
-        return _Expr(self, menu, item, expr, local).evaluate()
+    def _matching(self, menu: Menu, expr: list[Token], local: dict[str, str]) -> Callable[[Item], bool]:
+        """The test of one item against a `where` (parsed once, not once per item)."""
+        if not expr:
+            return lambda item: True
+        tree = _Parser(expr).parse()
+        return lambda item: _Expr(self, menu, item, local).evaluate(tree)
 
     def _find(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> IdList:
         if tokens and tokens[0].word == "where":
             tokens = tokens[1:]
-        return IdList([i.id for i in self.items(menu.path) if self._matches(menu, i, tokens, local)])
+        matches = self._matching(menu, tokens, local)
+        return IdList([i.id for i in self.items(menu.path) if matches(i)])
 
     def _targets(self, menu: Menu, value: Result) -> list[Item]:
         """Items named by numbers from the last print, ids (`*1A`), names, or a `[find]` result."""
@@ -942,7 +947,8 @@ class Session:
             certificates = _optional("ikefleet.lab.certificates")
             if certificates is not None:
                 certificates.refresh_status(self.router)
-        items = [i for i in self.items(menu.path) if not where or self._matches(menu, i, where, local)]
+        matches = self._matching(menu, where, local)
+        items = [i for i in self.items(menu.path) if matches(i)]
         if "from" in named:
             wanted = {i.id for i in self._targets(menu, named["from"][1])}
             items = [i for i in items if i.id in wanted]
@@ -1105,58 +1111,53 @@ def _inside(inner_text: str, outer_text: str) -> bool:
     return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
 
 
-class _Expr:
-    """`where`/`find` expressions: `a=b`, `a!=b`, `a~"re"`, `a<n`, `!flag`, `and`/`or`/`&&`/`||`, `( )`."""
+# A parsed `where`: ("or"|"and", [nodes]), ("not", node), ("in", field token, container token), ("is", token).
+Node = tuple[Any, ...]
 
-    def __init__(self, session: Session, menu: Menu, item: Item, tokens: list[Token], local: dict[str, str]):
-        self.session, self.menu, self.item, self.local = session, menu, item, local
+
+class _Parser:
+    """`where`/`find` expressions: `a=b`, `a!=b`, `a~"re"`, `a<n`, `!flag`, `and`/`or`/`&&`/`||`, `( )`,
+    `a in prefix`. Parsed once per command, then evaluated for each item (`_Expr`)."""
+
+    def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.pos = 0
 
-    @functools.cached_property
-    def values(self) -> dict[str, str]:
-        """The item's effective values, computed only when a condition names a field (not for flags)."""
-        return self.session.effective(self.menu, self.item)
-
-    def evaluate(self) -> bool:
-        if not self.tokens:
-            return True
-        result = self._or()
+    def parse(self) -> Node:
+        tree = self._or()
         if self.pos < len(self.tokens):
             raise _col_err("expected end of command", self.tokens[self.pos].col)
-        return result
+        return tree
 
     def _peek(self) -> str | None:
         return self.tokens[self.pos].word if self.pos < len(self.tokens) else None
 
-    def _or(self) -> bool:
-        result = self._and()
+    def _or(self) -> Node:
+        nodes = [self._and()]
         while self._peek() in ("or", "||"):
             self.pos += 1
-            right = self._and()
-            result = result or right
-        return result
+            nodes.append(self._and())
+        return ("or", nodes) if len(nodes) > 1 else nodes[0]
 
-    def _and(self) -> bool:
-        result = self._not()
+    def _and(self) -> Node:
+        nodes = [self._not()]
         while self.pos < len(self.tokens) and self._peek() not in ("or", "||", ")"):
             if self._peek() in ("and", "&&"):
                 self.pos += 1
-            right = self._not()
-            result = result and right
-        return result
+            nodes.append(self._not())
+        return ("and", nodes) if len(nodes) > 1 else nodes[0]
 
-    def _not(self) -> bool:
+    def _not(self) -> Node:
         if self._peek() in ("!", "not"):
             self.pos += 1
-            return not self._not()
+            return ("not", self._not())
         if self._peek() == "(":
             self.pos += 1
-            result = self._or()
+            node = self._or()
             if self._peek() != ")":
                 raise _col_err("syntax error", self.tokens[self.pos - 1].col)
             self.pos += 1
-            return result
+            return node
         if self.pos >= len(self.tokens):
             col = self.tokens[-1].col if self.tokens else 1
             raise _col_err("syntax error", col)
@@ -1165,10 +1166,34 @@ class _Expr:
         if token.word is not None and self._peek() == "in" and self.pos + 1 < len(self.tokens):
             container = self.tokens[self.pos + 1]
             self.pos += 2
-            result = self._contains(self._field(token.word, token.col), container)
+            node: Node = ("in", token, container)
         else:
-            result = self._condition(token)
-        return not result if token.negated else result
+            node = ("is", token)
+        return ("not", node) if token.negated else node
+
+
+class _Expr:
+    """One item against a parsed `where` (`_Parser`). Every condition is evaluated, as RouterOS reports
+    an unknown property whatever the other conditions say."""
+
+    def __init__(self, session: Session, menu: Menu, item: Item, local: dict[str, str]):
+        self.session, self.menu, self.item, self.local = session, menu, item, local
+
+    @functools.cached_property
+    def values(self) -> dict[str, str]:
+        """The item's effective values, computed only when a condition names a field (not for flags)."""
+        return self.session.effective(self.menu, self.item)
+
+    def evaluate(self, node: Node) -> bool:
+        kind = node[0]
+        if kind == "is":
+            return self._condition(node[1])
+        if kind == "in":
+            return self._contains(self._field(node[1].word, node[1].col), node[2])
+        if kind == "not":
+            return not self.evaluate(node[1])
+        results = [self.evaluate(child) for child in node[1]]
+        return any(results) if kind == "or" else all(results)
 
     def _contains(self, have: str, token: Token) -> bool:
         """`address in 10.0.0.0/8`: the field's address or prefix lies inside the given prefix."""
