@@ -20,6 +20,11 @@ from ikefleet.device import MAX_V7_LINE
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
 
+# The run's RouterOS version read (tasks/version.py): its own round trip, before the batch (the dialect).
+VERSION_COMMAND = "/system resource print"
+ROUTE_READ = "/ip route print detail without-paging where {where}"  # `where`: see route_filter
+MAX_ROUTE_PREFIXES = 8
+
 # section -> command; order is the order of the batch.
 COMMANDS: dict[str, str] = {
     "active_peers": "/ip ipsec active-peers print detail without-paging",
@@ -30,14 +35,13 @@ COMMANDS: dict[str, str] = {
     "eoip": "/interface eoip print detail without-paging",
     "ospf_neighbor": "/routing ospf neighbor print detail without-paging",
     "ospf_interface": "/routing ospf interface print detail without-paging",
-    "route": "/ip route print detail without-paging where ospf",
+    "route": ROUTE_READ.format(where="ospf"),
     "bfd": "/routing bfd neighbor print detail without-paging",
     "clock": "/system clock print",
     "ntp": "/system ntp client print",
     "log": '/log print without-paging where topics~"ipsec"',
     "config": "/export terse hide-sensitive",
 }
-ROUTE_READ = "/ip route print detail without-paging where {where}"
 
 
 def _json(menu: str, where: str = "") -> str:
@@ -65,8 +69,6 @@ def commands(major: int = 6, json: bool = True, routes: str = "ospf") -> dict[st
     """section -> command for a RouterOS `major` router (v7: JSON reads unless `json=False`); `routes` is
     the route read's `where` (route_filter)."""
     table = COMMANDS if major < 7 else {**COMMANDS, **(V7_COMMANDS if json else V7_TEXT_COMMANDS)}
-    if routes == "ospf":
-        return table
     route = _json("/ip route", routes) if major >= 7 and json else ROUTE_READ.format(where=routes)
     return {**table, "route": route}
 
@@ -104,13 +106,6 @@ PARSERS: dict[str, Callable[[str], list[Any]]] = {
     "log": _log,
     "config": _config,
 }
-
-
-
-
-# The run's RouterOS version read (tasks/version.py): its own round trip, before the batch (the dialect).
-VERSION_COMMAND = "/system resource print"
-MAX_ROUTE_PREFIXES = 8
 
 
 def route_filter(prefixes: Sequence[IPv4Network]) -> str:
