@@ -520,25 +520,13 @@ class Session:
             certificates = _optional("ikefleet.lab.certificates")
             if certificates is not None:
                 return str(certificates.cert_flags(item, self.router.now()))
-        active = set(item.status.get("flags", ""))
-        for flag in menu.flags:
-            attr = getattr(item, flag.name, None) if flag.name in ("disabled", "dynamic", "default") else None
-            if attr:
-                active.add(flag.letter)
-            value = item.values.get(flag.name, item.status.get(flag.name))
-            if value in ("yes", "true"):
-                active.add(flag.letter)
-        return "".join(f.letter for f in menu.flags if f.letter in active)
+        return "".join(f.letter for f in menu.flags if _flag_set(item, f))
 
     def has_flag(self, menu: Menu, item: Item, flag: Flag) -> bool:
         """`flag.letter in flags(menu, item)`, without working out every other flag of the item."""
         if menu.path == "/certificate":
             return flag.letter in self.flags(menu, item)
-        if flag.letter in item.status.get("flags", ""):
-            return True
-        if flag.name in ("disabled", "dynamic", "default") and getattr(item, flag.name, None):
-            return True
-        return item.values.get(flag.name, item.status.get(flag.name)) in ("yes", "true")
+        return _flag_set(item, flag)
 
     def _matching(self, menu: Menu, expr: list[Token], local: dict[str, str]) -> Callable[[Item], bool]:
         """The test of one item against a `where` (parsed once, not once per item)."""
@@ -1098,6 +1086,15 @@ class Session:
             name = item.values.get("name")
             return next(({k: v for k, v in s.items()} for s in menu.factory if s.get("name") == name), {})
         return {}
+
+
+def _flag_set(item: Item, flag: Flag) -> bool:
+    """One flag of an item: its letter in the computed status, its attribute, or its property `yes`."""
+    if flag.letter in item.status.get("flags", ""):
+        return True
+    if flag.name in ("disabled", "dynamic", "default") and getattr(item, flag.name, None):
+        return True
+    return item.values.get(flag.name, item.status.get(flag.name)) in ("yes", "true")
 
 
 @functools.lru_cache(maxsize=1 << 16)
