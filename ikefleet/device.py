@@ -105,13 +105,12 @@ def describe(exc: BaseException) -> str:
         )
     if isinstance(exc, ReadTimeout):
         return "the router stopped answering mid-command (read timeout); safe mode undoes an open change"
-    if isinstance(exc, NetmikoTimeoutException):
-        if _refused(exc.__context__):  # netmiko re-raises paramiko's socket errors as a timeout
-            return "could not connect: connection refused (SSH service down or wrong port)"
-        return "could not connect: TCP connection timed out (router down or unreachable)"
-    if isinstance(exc, ConnectionRefusedError):
+    # netmiko re-raises paramiko's socket errors as a timeout; ikefleet.connect.tcp_socket raises them as is
+    if isinstance(exc, ConnectionRefusedError) or (
+        isinstance(exc, NetmikoTimeoutException) and _refused(exc.__context__)
+    ):
         return "could not connect: connection refused (SSH service down or wrong port)"
-    if isinstance(exc, TimeoutError):  # the TCP connect itself (ikefleet.connect.tcp_socket)
+    if isinstance(exc, NetmikoTimeoutException | TimeoutError):
         return "could not connect: TCP connection timed out (router down or unreachable)"
     if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, ConnectionError | EOFError):
         return f"could not connect: {exc.strerror.lower()}"
