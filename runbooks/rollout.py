@@ -324,6 +324,11 @@ class Rollout:
                 bundle.discard()
         return failed + [_outcome(result, name) for name in ok]
 
+    @property
+    def hub_tunnel(self) -> dict[str, str]:
+        """tunnel_state's keywords: the hub a branch's IKE peer and OSPF neighbour must be."""
+        return {"hub_wan": str(self.plan.hub.wan_address), "hub_router_id": str(self.plan.hub.router_id)}
+
     def _gate(self, nr: Nornir, wave: list[str], summary: Summary, run: RunDir) -> None:
         """Wait until every branch of the wave shows IKE established and OSPF Full, or time out."""
         if not wave:
@@ -334,12 +339,7 @@ class Rollout:
         states: dict[str, TunnelState] = {}
         while pending:
             # on_failed: a poll that failed (a read timing out on a busy router) is polled again
-            res = nr.filter(F(name__in=pending)).run(
-                task=tunnel_state,
-                on_failed=True,
-                hub_wan=str(self.plan.hub.wan_address),
-                hub_router_id=str(self.plan.hub.router_id),
-            )
+            res = nr.filter(F(name__in=pending)).run(task=tunnel_state, on_failed=True, **self.hub_tunnel)
             for name in list(pending):
                 got = res.get(name)
                 if got is None or got.failed:
@@ -440,7 +440,5 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         # the gate's first poll, in this task and session: an untouched branch is usually up already, and a
         # re-run then waits for no extra Nornir run per wave (the gate polls the others as before)
         with contextlib.suppress(Exception):  # not up or not read: the gate polls it
-            h = rollout.plan.hub
-            state = tunnel_state(task, hub_wan=str(h.wan_address), hub_router_id=str(h.router_id)).result
-            task.host.data[UP_KEY] = state.up
+            task.host.data[UP_KEY] = tunnel_state(task, **rollout.hub_tunnel).result.up
     return result
