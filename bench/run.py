@@ -157,7 +157,9 @@ async def _floor(targets: list[tuple[str, int, str]], user: str, password: str, 
 def floor_command(batch: str) -> str:
     """verify's reads on one line: the version read it makes at connect (`/system resource print`, see
     tasks/version.py) joined to the gather's batch line, as a minimal client would."""
-    return f':put "<<ikefleet:resource>>"; /system resource print; {batch}'
+    from ikefleet.verify.gather import MARKER, VERSION_COMMAND
+
+    return f':put "{MARKER.format("resource")}"; {VERSION_COMMAND}; {batch}'
 
 
 def lower_bound(config: Path) -> tuple[float, int]:
