@@ -31,11 +31,11 @@ def interfaces(router: Router, speaker: ospf.Speaker) -> None:
             item.status["area"] = iface.area
 
 
-def v6_neighbor(router: Router, nb: ospf.Neighbor, inst: Item | None) -> dict[str, str]:
+def v6_neighbor(router: Router, nb: ospf.Neighbor, instance: str) -> dict[str, str]:
     """v6 `/routing ospf neighbor`: the neighbour's interface, DR fields named `dr-address` and
     `backup-dr-address` (0.0.0.0 on point-to-point links)."""
     return {
-        "instance": inst.get("name") or "default" if inst else "default",
+        "instance": instance,
         "router-id": nb.router_id,
         "address": nb.address,
         "interface": nb.iface.name,
@@ -51,12 +51,11 @@ def v6_neighbor(router: Router, nb: ospf.Neighbor, inst: Item | None) -> dict[st
     }
 
 
-def v7_neighbor(router: Router, nb: ospf.Neighbor, inst: Item | None) -> dict[str, str]:
+def v7_neighbor(router: Router, nb: ospf.Neighbor, instance: str) -> dict[str, str]:
     """v7 `/routing ospf neighbor` (v7__routing_ospf_neighbor_print captures): no interface; the area by
     name; `priority`, `dr`, `bdr` only where a DR is elected (broadcast: pt-lab-mtk2, mt-docs-vrf), absent on
     point-to-point links (itmo-lab captures); `timeout` counts down from the dead interval."""
-    values = {"instance": inst.get("name") or "default" if inst else "default",
-              "area": area_name(router, nb.iface.area), "address": nb.address}
+    values = {"instance": instance, "area": area_name(router, nb.iface.area), "address": nb.address}
     elected = nb.iface.network_type == "broadcast"
     if elected:
         values["priority"] = nb.priority or "128"
@@ -83,12 +82,13 @@ def timeout(item: Item, elapsed: float) -> None:
 def write(router: Router, speaker: ospf.Speaker, now: datetime, seen: set[str]) -> None:
     mem = memory(router)
     inst = ospf.instance(router)
+    instance = (inst.get("name") or "default") if inst else "default"
     interfaces(router, speaker)
     for nb in speaker.neighbors:
         session = f"ospf:{nb.iface.name}:{nb.router_id}:{nb.state}"
         mem.up(session, now, seen)
         since = mem.since.get(session, now)
-        values = (v7_neighbor if router.major_version >= 7 else v6_neighbor)(router, nb, inst)
+        values = (v7_neighbor if router.major_version >= 7 else v6_neighbor)(router, nb, instance)
         values["state-changes"] = str(mem.state_changes.get(session, 1) + (4 if nb.state == "Full" else 1))
         values["adjacency"] = "0s"
         item = add(router, OSPF_NEIGHBOR, values, "", session)
