@@ -162,8 +162,8 @@ def floor_command(batch: str) -> str:
     return f':put "{MARKER.format("resource")}"; {VERSION_COMMAND}; {batch}'
 
 
-def lower_bound(config: Path) -> tuple[float, int]:
-    """(seconds, workers): the verify gather's reads with a bare asyncssh client at Nornir's concurrency."""
+def floor_targets(config: Path) -> tuple[dict[str, tuple[str, int, str]], str, str, int]:
+    """({host: (address, port, verify's reads)}, user, password, Nornir's num_workers) for the floor."""
     from ikefleet.inventory import init_nornir, load_inventory
     from ikefleet.plan import build_plan
     from ikefleet.verify.expected import route_reads
@@ -174,11 +174,16 @@ def lower_bound(config: Path) -> tuple[float, int]:
     routes = route_reads(fleet, build_plan(fleet))  # each host's route read, as verify sends it
     workers = int(nr.config.runner.options.get("num_workers", 20))
     hosts = list(nr.inventory.hosts.values())
-    targets = [(h.hostname, int(h.port or 22), floor_command(batch_command(routes=routes[h.name])))
-               for h in hosts]
-    user, password = hosts[0].username, hosts[0].password
+    targets = {h.name: (h.hostname, int(h.port or 22), floor_command(batch_command(routes=routes[h.name])))
+               for h in hosts}
+    return targets, hosts[0].username, hosts[0].password, workers
+
+
+def lower_bound(config: Path) -> tuple[float, int]:
+    """(seconds, workers): the verify gather's reads with a bare asyncssh client at Nornir's concurrency."""
+    targets, user, password, workers = floor_targets(config)
     start = time.perf_counter()
-    asyncio.run(_floor(targets, user, password, workers))
+    asyncio.run(_floor(list(targets.values()), user, password, workers))
     return time.perf_counter() - start, workers
 
 
