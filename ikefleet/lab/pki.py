@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import itertools
 import secrets
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -290,15 +291,35 @@ def key_to_pem(key: PrivateKey, passphrase: str = "") -> str:
         else serialization.NoEncryption()
     )
     data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    if not passphrase:
+        _remember(data.decode(), key)
     return data.decode()
 
 
 def load_key(pem: str, passphrase: str = "") -> PrivateKey:
     """Raises ValueError/TypeError on a wrong or missing passphrase."""
+    if not passphrase and (known := _PLAIN_KEYS.get(pem)) is not None:
+        return known
     key = serialization.load_pem_private_key(pem.encode(), passphrase.encode() or None)
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise PkiError("unsupported key type")
+    if not passphrase:
+        _remember(pem, key)
     return key
+
+
+# Unencrypted PEM -> key, for keys this process wrote or read: loading checks an RSA key, which costs more
+# than signing with it, and a hub loads its CA key per signature and each branch's key per export.
+_PLAIN_KEYS: dict[str, PrivateKey] = {}
+_PLAIN_KEYS_LOCK = threading.Lock()
+MAX_PLAIN_KEYS = 4096
+
+
+def _remember(pem: str, key: PrivateKey) -> None:
+    with _PLAIN_KEYS_LOCK:
+        if len(_PLAIN_KEYS) >= MAX_PLAIN_KEYS:
+            _PLAIN_KEYS.pop(next(iter(_PLAIN_KEYS)))
+        _PLAIN_KEYS[pem] = key
 
 
 def public_key_bytes(key: object) -> bytes:
