@@ -92,6 +92,18 @@ class Speaker:
     stubs: list[tuple[ipaddress.IPv4Network, int]] = field(default_factory=list)
     externals: list[tuple[ipaddress.IPv4Network, int, str]] = field(default_factory=list)
 
+    @cached_property
+    def advertised(self) -> list[tuple[tuple[int, int], ipaddress.IPv4Network, int, str]]:
+        """(key, prefix, cost or metric, kind) of every prefix this router originates, read once per SPF
+        of every other router: `key` hashes and sorts like the prefix, at a fraction of its cost."""
+        out = [(prefix_key(p), p, cost, "intra-area") for p, cost in self.stubs]
+        return out + [(prefix_key(p), p, metric, kind) for p, metric, kind in self.externals]
+
+
+def prefix_key(prefix: ipaddress.IPv4Network) -> tuple[int, int]:
+    """Orders like IPv4Network (address, then mask length) and hashes in C."""
+    return int(prefix.network_address), prefix.prefixlen
+
 
 @dataclass
 class Domain:
@@ -143,14 +155,19 @@ def _rule_matches(rule: Item, prefix: ipaddress.IPv4Network) -> bool:
     return True
 
 
-def filter_accepts(router: Router, chain: str, prefix: ipaddress.IPv4Network, depth: int = 0) -> bool | None:
+def filter_accepts(
+    router: Router, chain: str, prefix: ipaddress.IPv4Network, depth: int = 0, rules: list[Item] | None = None
+) -> bool | None:
     """Run `chain` like RouterOS v6: first matching accept/discard/reject wins, jump/return, fall through.
 
-    Returns True (accept), False (discard or reject) or None (chain ended without a verdict).
+    Returns True (accept), False (discard or reject) or None (chain ended without a verdict). `rules`: the
+    router's enabled `/routing filter` rules, when the caller runs many prefixes through them.
     """
     if depth > 16:
         return None
-    for rule in enabled(v6_view(router).items(FILTER)):
+    if rules is None:
+        rules = enabled(v6_view(router).items(FILTER))
+    for rule in rules:
         if rule.get("chain") != chain or not _rule_matches(rule, prefix):
             continue
         action = value(rule, FILTER, "action")
@@ -161,14 +178,16 @@ def filter_accepts(router: Router, chain: str, prefix: ipaddress.IPv4Network, de
         if action == "return":
             return None
         if action == "jump":
-            verdict = filter_accepts(router, rule.get("jump-target"), prefix, depth + 1)
+            verdict = filter_accepts(router, rule.get("jump-target"), prefix, depth + 1, rules)
             if verdict is not None:
                 return verdict
     return None
 
 
-def accepted(router: Router, chain: str, prefix: ipaddress.IPv4Network) -> bool:
-    return filter_accepts(router, chain, prefix) is not False
+def accepted(
+    router: Router, chain: str, prefix: ipaddress.IPv4Network, rules: list[Item] | None = None
+) -> bool:
+    return filter_accepts(router, chain, prefix, rules=rules) is not False
 
 
 # --- interfaces and adjacencies ----------------------------------------------------------------------
@@ -328,27 +347,28 @@ def routes_for(domain: Domain, name: str) -> list[OspfRoute]:
                 heapq.heappush(heap, (cost, other))
             elif cost == dist.get(other) and other not in done:
                 hops[other] |= first
-    own = {net for net, _ in source.stubs}
-    best: dict[ipaddress.IPv4Network, OspfRoute] = {}
-
-    def offer(prefix: ipaddress.IPv4Network, metric: int, kind: str, via: set[tuple[str, str]]) -> None:
-        if prefix in own:
-            return
-        current = best.get(prefix)
-        rank = (TYPE_ORDER[kind], metric)
-        if current is None or rank < (TYPE_ORDER[current.kind], current.metric):
-            best[prefix] = OspfRoute(prefix, metric, kind, sorted(via))
-        elif rank == (TYPE_ORDER[current.kind], current.metric):
-            current.hops = sorted(set(current.hops) | via)
-
+    # Best per prefix: the lowest (type, metric); equal ones add their next hops (ECMP). Every router's
+    # table holds every branch's LANs, so this loop runs fleet-squared times over a lab: keep it lean.
+    own = {prefix_key(net) for net, _ in source.stubs}
+    best: dict[tuple[int, int], tuple[tuple[int, int], ipaddress.IPv4Network, str, set[tuple[str, str]]]] = {}
     for other, d in dist.items():
         if other == name:
             continue
-        origin = domain.speakers[other]
-        for prefix, cost in origin.stubs:
-            offer(prefix, d + cost, "intra-area", hops[other])
-        for prefix, metric, kind in origin.externals:
-            offer(prefix, d + metric if kind == "external-type-1" else metric, kind, hops[other])
+        via = hops[other]
+        for key, prefix, cost, kind in domain.speakers[other].advertised:
+            if key in own:
+                continue
+            rank = (TYPE_ORDER[kind], cost if kind == "external-type-2" else d + cost)
+            current = best.get(key)
+            if current is None or rank < current[0]:
+                best[key] = (rank, prefix, kind, via)
+            elif rank == current[0]:
+                best[key] = (rank, prefix, kind, current[3] | via)
     inst = instance(source.router)
     chain = value(inst, INSTANCE, "in-filter") if inst else "ospf-in"
-    return [r for _, r in sorted(best.items()) if accepted(source.router, chain, r.prefix)]
+    rules = enabled(v6_view(source.router).items(FILTER))
+    return [
+        OspfRoute(prefix, rank[1], kind, sorted(via))
+        for _, (rank, prefix, kind, via) in sorted(best.items())
+        if accepted(source.router, chain, prefix, rules)
+    ]
