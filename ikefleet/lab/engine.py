@@ -926,7 +926,7 @@ class Session:
             if token.name not in ("file", "from", "proplist", "interval", "value-list"):
                 raise _col_err("expected end of command", token.col)
         if self.router.refresh_state is not None:
-            self.router.refresh_state(self.router)
+            self.router.refresh_state(self.router, menu.path)
         if menu.kind == "settings":
             values = self.effective(menu, self._settings_item(menu, create=False))
             text = render.print_settings(menu, values, width=self.width)

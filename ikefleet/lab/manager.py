@@ -236,12 +236,13 @@ def _fabric_recompute() -> Callable[..., Any] | None:
     return getattr(_fabric(), "recompute", None)
 
 
-def _fabric_refresh() -> Callable[[Router], None] | None:
-    """`fabric.refresh(router, now)` as `Router.refresh_state`: time-driven fields current before a print."""
+def _fabric_refresh() -> Callable[[Router, str], None] | None:
+    """`fabric.refresh(router, now, path)` as `Router.refresh_state`: time-driven fields (and, for a route
+    print, the routing table) current before a print."""
     refresh = getattr(_fabric(), "refresh", None)
     if refresh is None:
         return None
-    return lambda router: refresh(router, datetime.now(UTC))
+    return lambda router, path: refresh(router, datetime.now(UTC), path)
 
 
 class Lab:
@@ -363,9 +364,9 @@ class Lab:
         for router in self.routers.values():
             router.refresh_state = self._refresh_netns
 
-    def _refresh_netns(self, router: Router) -> None:
+    def _refresh_netns(self, router: Router, path: str) -> None:
         if self._refresh is not None:
-            self._refresh(router)
+            self._refresh(router, path)
         self._netns.refresh(router)
 
     def stop(self) -> None:

@@ -89,9 +89,9 @@ class Router:
     faults: Faults = field(default_factory=Faults)
     listeners: list[Callable[[Router], None]] = field(default_factory=list)
     booted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    # Called by the engine before it prints operational state, so time-driven fields (uptime,
+    # Called by the engine before it prints a menu (router, menu path), so time-driven fields (uptime,
     # expires-in, byte counters) are current. The lab manager points it at the fabric.
-    refresh_state: Callable[[Router], None] | None = None
+    refresh_state: Callable[[Router, str], None] | None = None
     # `/log print` entries: (time, topics, message); the fabric and the engine append.
     logs: deque[tuple[datetime, str, str]] = field(default_factory=lambda: deque(maxlen=1000))
 

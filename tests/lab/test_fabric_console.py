@@ -104,7 +104,7 @@ def test_seed_pasted_into_two_consoles(tmp_path: Path) -> None:
     # until the end), so `copy-from=[find where interface=...]` relies on the fabric's local update.
     settle()
     for router in routers:
-        router.refresh_state = lambda r: fabric.refresh(r, datetime.now(UTC))
+        router.refresh_state = lambda r, path: fabric.refresh(r, datetime.now(UTC), path)
     s1, s2 = engine.Session(r1, "admin"), engine.Session(r2, "admin")
     paste(s1, R1_CERTS)
     for name in ("client.p12", "server.crt"):

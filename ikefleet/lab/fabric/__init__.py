@@ -19,7 +19,7 @@ from datetime import datetime
 from ..router import Router
 from . import eoip, ike, ipsec_state, ospf, ospf_state, routes, timers
 from .common import Memory, enabled, generate_mac, host, interface_address, memory
-from .items import ADDRESS, INTERFACE_MENUS, OSPF_INTERFACE, add, clear_dynamic
+from .items import ADDRESS, INTERFACE_MENUS, OSPF_INTERFACE, ROUTE, add, clear_dynamic
 
 __all__ = ["generate_mac", "local_update", "recompute", "refresh"]
 
@@ -183,7 +183,10 @@ def recompute(routers: list[Router], now: datetime) -> None:
 # --- time-driven fields -----------------------------------------------------------------------------
 
 
-def refresh(router: Router, now: datetime) -> None:
-    """Bring uptimes, SA lifetimes/counters, adjacency and BFD uptime to lab time `now`."""
-    routes.materialize(router)
+def refresh(router: Router, now: datetime, path: str | None = None) -> None:
+    """Bring uptimes, SA lifetimes/counters, adjacency and BFD uptime to lab time `now`, and the routing
+    table up to date when `path` (the menu about to be printed) is `/ip route` or not given. Only a route
+    print pays for SPF: a branch's table holds every other branch's LAN."""
+    if path is None or path == ROUTE:
+        routes.materialize(router)
     timers.age(router, now)
