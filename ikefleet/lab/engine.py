@@ -415,6 +415,12 @@ class Session:
             raise _err(f"failure: {command} is not implemented in the lab")
         return method(menu, tokens, local)
 
+    def _menu_snapshot(self, path: str) -> tuple[int, list[dict[str, Any]]]:
+        """What a handler may change: its own menu (a script's lines report their own changes). The whole
+        configuration was copied twice per command before, a hub's thousand certificates included."""
+        items = self.router.config.menus.get(path, [])
+        return self.router.config.next_id, [i.to_json() for i in items if not i.dynamic]
+
     def _handler(
         self, path: str, command: str, handler: Callable[..., str], tokens: list[Token], local: dict[str, str]
     ) -> tuple[str, Result]:
@@ -440,10 +446,10 @@ class Session:
                 targets = self._targets(menu, self._value(token.value, path, local))
                 continue
             args[token.name] = str(self._value(token.value, path, local))
-        before = self.router.config.to_json()
+        before = self._menu_snapshot(path)
         now = self.router.now()
         out = handler(Context(router=self.router, path=path, now=now), args, targets)
-        if self.router.config.to_json() != before:
+        if self._menu_snapshot(path) != before:
             self.router.changed()
         if "do" in args and args["do"].strip():
             block = Value("block", 1, (), args["do"], 1)
