@@ -501,25 +501,28 @@ class Session:
 
     def effective(self, menu: Menu, item: Item, show_secret: bool = True) -> dict[str, str]:
         """Field values as print detail shows them: set values, then status, then defaults."""
-        flag_names = {f.name for f in menu.flags}
         values: dict[str, str] = {}
         for name, fld in menu.fields.items():
-            if fld.read_only and name in flag_names:
-                continue
-            if name in item.values:
-                value = item.values[name]
-            elif name in item.status:
-                value = item.status[name]
-            elif name == "type" and menu.path == "/interface":
-                value = INTERFACE_TYPES.get(self._menu_of(menu.path, item), "")
-            elif fld.default is not None:
-                value = fld.default
-            else:
-                continue
             if fld.secret and not show_secret:
                 continue
-            values[name] = value
+            value = self.effective_value(menu, item, name)
+            if value is not None:
+                values[name] = value
         return values
+
+    def effective_value(self, menu: Menu, item: Item, name: str) -> str | None:
+        """One field of `effective` (None where print detail shows nothing): a `where` names one or two
+        fields of each item, and working out all of them for every route of a large table is the cost."""
+        fld = menu.fields.get(name)
+        if fld is None or (fld.read_only and any(f.name == name for f in menu.flags)):
+            return None
+        if name in item.values:
+            return item.values[name]
+        if name in item.status:
+            return item.status[name]
+        if name == "type" and menu.path == "/interface":
+            return INTERFACE_TYPES.get(self._menu_of(menu.path, item), "")
+        return fld.default
 
     def flags(self, menu: Menu, item: Item) -> str:
         if menu.path == "/certificate":
@@ -539,7 +542,8 @@ class Session:
         if not expr:
             return lambda item: True
         tree = _Parser(expr).parse()
-        return lambda item: _Expr(self, menu, item, local).evaluate(tree)
+        constants: dict[int, Result] = {}  # shared by the items: a `$var` or literal resolves once
+        return lambda item: _Expr(self, menu, item, local, constants).evaluate(tree)
 
     def _find(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> IdList:
         if tokens and tokens[0].word == "where":
@@ -1114,6 +1118,7 @@ def _inside(inner_text: str, outer_text: str) -> bool:
     return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
 
 
+ITEM_ATTRIBUTES = frozenset({"disabled", "dynamic", "default", "comment", ".id"})  # not in item.values
 # A parsed `where`: ("or"|"and", [nodes]), ("not", node), ("in", field token, container token), ("is", token).
 Node = tuple[Any, ...]
 
@@ -1179,13 +1184,21 @@ class _Expr:
     """One item against a parsed `where` (`_Parser`). Every condition is evaluated, as RouterOS reports
     an unknown property whatever the other conditions say."""
 
-    def __init__(self, session: Session, menu: Menu, item: Item, local: dict[str, str]):
+    def __init__(
+        self, session: Session, menu: Menu, item: Item, local: dict[str, str], constants: dict[int, Result]
+    ):
         self.session, self.menu, self.item, self.local = session, menu, item, local
+        self.constants = constants
 
-    @functools.cached_property
-    def values(self) -> dict[str, str]:
-        """The item's effective values, computed only when a condition names a field (not for flags)."""
-        return self.session.effective(self.menu, self.item)
+    def _resolve(self, value: Value | None) -> Result:
+        """A condition's right-hand side. Literals and variables are the same for every item of one
+        command; a `[...]` substitution runs for each, as it may read the item's neighbours."""
+        if value is None or value.kind == "sub":
+            return self.session._value(value, self.menu.path, self.local)
+        key = id(value)
+        if key not in self.constants:
+            self.constants[key] = self.session._value(value, self.menu.path, self.local)
+        return self.constants[key]
 
     def evaluate(self, node: Node) -> bool:
         kind = node[0]
@@ -1200,21 +1213,22 @@ class _Expr:
 
     def _contains(self, have: str, token: Token) -> bool:
         """`address in 10.0.0.0/8`: the field's address or prefix lies inside the given prefix."""
-        return _inside(have, str(self.session._value(token.value, self.menu.path, self.local)))
+        return _inside(have, str(self._resolve(token.value)))
 
     def _field(self, name: str, col: int) -> str:
         item = self.item
-        special = {
-            "disabled": "yes" if item.disabled else "no",
-            "dynamic": "yes" if item.dynamic else "no",
-            "default": "yes" if item.default else "no",
-            "comment": item.comment,
-            ".id": item_id(item),
-        }
-        if name in special:
+        if name in ITEM_ATTRIBUTES:
+            special = {
+                "disabled": "yes" if item.disabled else "no",
+                "dynamic": "yes" if item.dynamic else "no",
+                "default": "yes" if item.default else "no",
+                "comment": item.comment,
+                ".id": item_id(item),
+            }
             return special[name]
-        if name in self.values:
-            return self.values[name]
+        value = self.session.effective_value(self.menu, item, name)
+        if value is not None:
+            return value
         if name in item.values:
             return item.values[name]
         if name in item.status:
@@ -1237,7 +1251,7 @@ class _Expr:
                 return value != ""  # a bare non-boolean property: set and not empty (unverified)
             return value in ("yes", "true")
         have = self._field(token.name, token.col)
-        raw = self.session._value(token.value, self.menu.path, self.local)
+        raw = self._resolve(token.value)
         if isinstance(raw, IdList):
             raw = str(raw)
         want = self._normal(token.name, raw)
