@@ -23,7 +23,7 @@ from .items import ADDRESS, INTERFACE_MENUS, OSPF_INTERFACE, ROUTE, add, clear_d
 
 __all__ = ["generate_mac", "local_update", "recompute", "refresh"]
 
-EAGER_ROUTES_LIMIT = 200  # larger labs build /ip route on refresh (first print) instead of on recompute
+EAGER_ROUTES_LIMIT = 20  # larger labs build /ip route on its first print after a recompute, not in it
 
 
 def wan_up(router: Router, interface: str) -> bool:
