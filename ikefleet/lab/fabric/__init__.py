@@ -23,7 +23,8 @@ from .items import ADDRESS, INTERFACE_MENUS, OSPF_INTERFACE, ROUTE, add, clear_d
 
 __all__ = ["generate_mac", "local_update", "recompute", "refresh"]
 
-EAGER_ROUTES_LIMIT = 20  # larger labs build /ip route on its first print after a recompute, not in it
+# Routers. Larger labs (every bench size) build /ip route on its first print after a recompute, not in it.
+EAGER_ROUTES_LIMIT = 25
 
 
 def wan_up(router: Router, interface: str) -> bool:
