@@ -269,6 +269,7 @@ class RouterServer:
             line_editor=False,
             encoding="utf-8",
             keepalive_interval=0,
+            gss_host=None,  # no Kerberos; the default looks up this host's FQDN at every login
         )
         self.port = self.listener.sockets[0].getsockname()[1]
 
