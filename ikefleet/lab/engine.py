@@ -10,7 +10,6 @@ at once), so a script keeps its order without stalling the lab.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import ipaddress
 import re
@@ -36,6 +35,7 @@ from .commands import HANDLERS, Context
 from .errors import CommandError
 from .router import Router
 from .syntax import Statement, Token, Value, Var, tokenize
+from .where import col_error, compile_where
 
 MAX_DELAY_S = 2.0
 INTERFACE_MENUS = (
@@ -134,9 +134,7 @@ def _err(text: str) -> CommandError:
 
 
 def _col_err(kind: str, col: int, word: str = "") -> CommandError:
-    if kind == "bad":
-        return CommandError(f"bad command name {word} (line 1 column {col})")
-    return CommandError(f"{kind} (line 1 column {col})")
+    return col_error(f"bad command name {word}" if kind == "bad" else kind, col)
 
 
 def _pick(word: str, names: tuple[str, ...] | list[str]) -> str | None:
@@ -538,12 +536,22 @@ class Session:
         return _flag_set(item, flag)
 
     def _matching(self, menu: Menu, expr: list[Token], local: dict[str, str]) -> Callable[[Item], bool]:
-        """The test of one item against a `where` (parsed once, not once per item)."""
-        if not expr:
-            return lambda item: True
-        tree = _Parser(expr).parse()
-        constants: dict[int, Result] = {}  # shared by the items: a `$var` or literal resolves once
-        return lambda item: _Expr(self, menu, item, local, constants).evaluate(tree)
+        """The test of one item against a `where` (compiled once per command, see `where`)."""
+        return compile_where(expr, menu, self, local)
+
+    def resolve(self, value: Value | None, menu: Menu, local: dict[str, str]) -> str:
+        """A `where` condition's right-hand side, as text."""
+        return str(self._value(value, menu.path, local))
+
+    def normal(self, menu: Menu, name: str, raw: str) -> str:
+        """A `where` value in the form the item holds it (`yes` for `true`, `1s` for `1000ms`)."""
+        fld = menu.fields.get(name)
+        if fld is None or fld.type in ("ref", "str", "name", "text"):
+            return raw
+        try:
+            return normalize_value(fld, raw)
+        except ValueProblem:
+            return raw
 
     def _find(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> IdList:
         if tokens and tokens[0].word == "where":
@@ -1105,180 +1113,3 @@ def _flag_set(item: Item, flag: Flag) -> bool:
     if flag.name in ("disabled", "dynamic", "default") and getattr(item, flag.name, None):
         return True
     return item.values.get(flag.name, item.status.get(flag.name)) in ("yes", "true")
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _inside(inner_text: str, outer_text: str) -> bool:
-    """`inner in outer` for addresses and prefixes; cached: a route read asks it of every route."""
-    try:
-        outer = ipaddress.ip_network(outer_text, strict=False)
-        inner = ipaddress.ip_network(inner_text, strict=False)
-    except ValueError:
-        return False
-    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
-
-
-ITEM_ATTRIBUTES = frozenset({"disabled", "dynamic", "default", "comment", ".id"})  # not in item.values
-# A parsed `where`: ("or"|"and", [nodes]), ("not", node), ("in", field token, container token), ("is", token).
-Node = tuple[Any, ...]
-
-
-class _Parser:
-    """`where`/`find` expressions: `a=b`, `a!=b`, `a~"re"`, `a<n`, `!flag`, `and`/`or`/`&&`/`||`, `( )`,
-    `a in prefix`. Parsed once per command, then evaluated for each item (`_Expr`)."""
-
-    def __init__(self, tokens: list[Token]) -> None:
-        self.tokens = tokens
-        self.pos = 0
-
-    def parse(self) -> Node:
-        tree = self._or()
-        if self.pos < len(self.tokens):
-            raise _col_err("expected end of command", self.tokens[self.pos].col)
-        return tree
-
-    def _peek(self) -> str | None:
-        return self.tokens[self.pos].word if self.pos < len(self.tokens) else None
-
-    def _or(self) -> Node:
-        nodes = [self._and()]
-        while self._peek() in ("or", "||"):
-            self.pos += 1
-            nodes.append(self._and())
-        return ("or", nodes) if len(nodes) > 1 else nodes[0]
-
-    def _and(self) -> Node:
-        nodes = [self._not()]
-        while self.pos < len(self.tokens) and self._peek() not in ("or", "||", ")"):
-            if self._peek() in ("and", "&&"):
-                self.pos += 1
-            nodes.append(self._not())
-        return ("and", nodes) if len(nodes) > 1 else nodes[0]
-
-    def _not(self) -> Node:
-        if self._peek() in ("!", "not"):
-            self.pos += 1
-            return ("not", self._not())
-        if self._peek() == "(":
-            self.pos += 1
-            node = self._or()
-            if self._peek() != ")":
-                raise _col_err("syntax error", self.tokens[self.pos - 1].col)
-            self.pos += 1
-            return node
-        if self.pos >= len(self.tokens):
-            col = self.tokens[-1].col if self.tokens else 1
-            raise _col_err("syntax error", col)
-        token = self.tokens[self.pos]
-        self.pos += 1
-        if token.word is not None and self._peek() == "in" and self.pos + 1 < len(self.tokens):
-            container = self.tokens[self.pos + 1]
-            self.pos += 2
-            node: Node = ("in", token, container)
-        else:
-            node = ("is", token)
-        return ("not", node) if token.negated else node
-
-
-class _Expr:
-    """One item against a parsed `where` (`_Parser`). Every condition is evaluated, as RouterOS reports
-    an unknown property whatever the other conditions say."""
-
-    def __init__(
-        self, session: Session, menu: Menu, item: Item, local: dict[str, str], constants: dict[int, Result]
-    ):
-        self.session, self.menu, self.item, self.local = session, menu, item, local
-        self.constants = constants
-
-    def _resolve(self, value: Value | None) -> Result:
-        """A condition's right-hand side. Literals and variables are the same for every item of one
-        command; a `[...]` substitution runs for each, as it may read the item's neighbours."""
-        if value is None or value.kind == "sub":
-            return self.session._value(value, self.menu.path, self.local)
-        key = id(value)
-        if key not in self.constants:
-            self.constants[key] = self.session._value(value, self.menu.path, self.local)
-        return self.constants[key]
-
-    def evaluate(self, node: Node) -> bool:
-        kind = node[0]
-        if kind == "is":
-            return self._condition(node[1])
-        if kind == "in":
-            return self._contains(self._field(node[1].word, node[1].col), node[2])
-        if kind == "not":
-            return not self.evaluate(node[1])
-        results = [self.evaluate(child) for child in node[1]]
-        return any(results) if kind == "or" else all(results)
-
-    def _contains(self, have: str, token: Token) -> bool:
-        """`address in 10.0.0.0/8`: the field's address or prefix lies inside the given prefix."""
-        return _inside(have, str(self._resolve(token.value)))
-
-    def _field(self, name: str, col: int) -> str:
-        item = self.item
-        if name in ITEM_ATTRIBUTES:
-            special = {
-                "disabled": "yes" if item.disabled else "no",
-                "dynamic": "yes" if item.dynamic else "no",
-                "default": "yes" if item.default else "no",
-                "comment": item.comment,
-                ".id": item_id(item),
-            }
-            return special[name]
-        value = self.session.effective_value(self.menu, item, name)
-        if value is not None:
-            return value
-        if name in item.values:
-            return item.values[name]
-        if name in item.status:
-            return item.status[name]
-        if name in self.menu.fields or any(f.name == name for f in self.menu.flags):
-            return ""
-        raise _col_err("expected end of command", col)
-
-    def _condition(self, token: Token) -> bool:
-        if token.name is None:
-            word = token.word
-            if word is None:
-                raise _col_err("syntax error", token.col)
-            flag = next((f for f in self.menu.flags if f.name == word), None)
-            if flag is not None and self.session.has_flag(self.menu, self.item, flag):
-                return True
-            value = self._field(word, token.col)
-            fld = self.menu.fields.get(word)
-            if word == "comment" or (fld is not None and fld.type != "bool"):
-                return value != ""  # a bare non-boolean property: set and not empty (unverified)
-            return value in ("yes", "true")
-        have = self._field(token.name, token.col)
-        raw = self._resolve(token.value)
-        if isinstance(raw, IdList):
-            raw = str(raw)
-        want = self._normal(token.name, raw)
-        if token.op == "=":
-            return (
-                have == want
-                or (want in ("true", "yes") and have in ("true", "yes"))
-                or (want in ("false", "no") and have in ("false", "no", ""))
-            )
-        if token.op == "!=":
-            return have != want
-        if token.op == "~":
-            try:
-                return re.search(raw, have) is not None
-            except re.error:
-                raise _col_err("syntax error", token.col) from None
-        try:
-            left, right = float(have), float(want)
-        except ValueError:
-            left, right = have, want  # type: ignore[assignment]
-        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[token.op]
-
-    def _normal(self, name: str, raw: str) -> str:
-        fld = self.menu.fields.get(name)
-        if fld is None or fld.type in ("ref", "str", "name", "text"):
-            return raw
-        try:
-            return normalize_value(fld, raw)
-        except ValueProblem:
-            return raw
