@@ -214,6 +214,19 @@ def test_find_variants(session: Session) -> None:
 
 def test_where_on_unknown_field_is_an_error(session: Session) -> None:
     assert session.execute("/ip address print where bogus=1").startswith("expected end of command")
+    # every condition is evaluated: a false one before it does not hide the unknown property
+    assert session.execute("/ip address print where disabled=yes and bogus=1").startswith(
+        "expected end of command"
+    )
+
+
+def test_where_values_from_variables_and_substitutions(session: Session) -> None:
+    run(session, "/ip ipsec policy group add name=IKEv2", "/ip ipsec policy group add name=other")
+    run(session, ':global wanted "IKEv2"')
+    assert session.execute("/ip ipsec policy group print count-only where name=$wanted") == "1"
+    assert session.execute("/ip ipsec policy group print count-only where name!=$wanted") == "2"
+    got = session.execute(":put [/ip ipsec policy group get [find where name=[:put other]] name]")
+    assert got == "other"
 
 
 # --- variables and scripting ------------------------------------------------------------------------
