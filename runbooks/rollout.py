@@ -20,7 +20,7 @@ from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.task import AggregatedResult, Result, Task
 
-from ikefleet import interrupt, revoked
+from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe
 from ikefleet.intent import render_host
@@ -126,7 +126,7 @@ class Rollout:
         self.fingerprints: dict[str, str] = {}
 
     def run(self) -> Summary:
-        with exclusive(self.data_dir):
+        with exclusive(self.data_dir), gc_policy.fleet_run():
             run = RunDir(self.data_dir, "rollout")
             run.write_json("plan.json", self.plan.to_json())
             nr = init_nornir(self.options.config, self.options.secrets_file)

@@ -13,7 +13,7 @@ from nornir.core.filter import F
 from nornir.core.task import Result as TaskResult
 from nornir.core.task import Task
 
-from ikefleet import interrupt, revoked
+from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.inventory import init_nornir, load_inventory, read_config
 from ikefleet.plan import build_plan
 from ikefleet.tasks.device import close
@@ -72,6 +72,10 @@ class Verify:
         return states
 
     def run(self) -> Report:
+        with gc_policy.fleet_run():
+            return self._run()
+
+    def _run(self) -> Report:
         with interrupt.sigint_stops() as stop:
             states = self.gather()
         if stop.is_set():  # some hosts were never read: no report, nothing recorded

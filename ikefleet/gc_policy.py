@@ -1,0 +1,26 @@
+"""Garbage collection sized for a fleet run.
+
+A run's parsed state only grows until its report: every router's sections, the hub's thousands of SAs and
+its 5,000-line export. CPython's default (a young-generation pass every 700 new containers) walks that
+state again and again: at 1,000 branches verify made 12 full collections costing 1.3 s of a 20 s run, all
+with the GIL held. A larger young generation leaves the long-lived state alone; cycles are still collected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+
+RUN_THRESHOLD = 50_000  # new container objects between young-generation collections (CPython: 700)
+
+
+@contextlib.contextmanager
+def fleet_run() -> Iterator[None]:
+    """The run's collector setting, restored afterwards (the process may be a test or a notebook)."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(RUN_THRESHOLD, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
