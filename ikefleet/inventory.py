@@ -20,6 +20,7 @@ from nornir.core.inventory import Host, Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 from ruamel.yaml import YAML
 
+from ikefleet import gc_policy
 from ikefleet.validate import (
     FLEET,
     InventoryError,
@@ -413,7 +414,8 @@ def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
 def load_inventory(config_path: str | Path = "config.yaml") -> Fleet:
     """Load and validate the fleet described by config.yaml; raises InventoryError listing all problems."""
     config = read_config(config_path)
-    return build_fleet(_load_nornir_inventory(config), config)
+    with gc_policy.fleet_run():  # a thousand hosts' data, all of it kept
+        return build_fleet(_load_nornir_inventory(config), config)
 
 
 def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Path | None = None,
