@@ -1,6 +1,7 @@
 """`/ip route`: connected, static and OSPF routes of one router with RouterOS's best-route choice.
 
-Built from the last recompute's snapshot (`Memory.ospf`); large labs build it on first print.
+Built from the last recompute's snapshot (`Memory.ospf`): in the recompute for small labs, on the first
+`/ip route` print after it for larger ones (`EAGER_ROUTES_LIMIT`).
 """
 
 from __future__ import annotations
