@@ -16,7 +16,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from ikefleet import parsers as p
-from ikefleet.device import MAX_V7_LINE
+from ikefleet.device import MAX_V7_LINE, pack
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
 
@@ -131,13 +131,7 @@ def batch_lines(sections: list[str] | None = None, major: int = 6, json: bool = 
     parts = _parts(sections, major, json, routes)
     if major < 7:
         return ["; ".join(parts)]
-    lines: list[str] = []
-    for part in parts:
-        if lines and len(lines[-1]) + 2 + len(part) <= MAX_V7_LINE:
-            lines[-1] += "; " + part
-        else:
-            lines.append(part)
-    return lines
+    return ["; ".join(line) for line in pack(parts, MAX_V7_LINE)]
 
 
 def _parts(sections: list[str] | None, major: int, json: bool, routes: str) -> list[str]:
