@@ -96,7 +96,7 @@ def _is_error(text: str) -> bool:
 
 
 def item_id(item: Item) -> str:
-    return f"*{item.id:X}"
+    return render.format_id(item.id)
 
 
 @dataclass
@@ -106,7 +106,7 @@ class IdList:
     ids: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return ";".join(f"*{i:X}" for i in self.ids)
+        return ";".join(render.format_id(i) for i in self.ids)
 
 
 class AsValue(str):

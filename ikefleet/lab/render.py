@@ -21,6 +21,12 @@ from ruamel.yaml import YAML
 
 from ikefleet.routeros.quoting import quote, quoted
 
+
+def format_id(number: int) -> str:
+    """An item's internal id as RouterOS prints it (`*1A`)."""
+    return f"*{number:X}"
+
+
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
@@ -433,7 +439,7 @@ def as_value_items(menu: MenuLike, rows: Sequence[Row]) -> list[dict[str, Any]]:
                 props["default"] = flag.letter in row.flags
         if row.comment:
             props["comment"] = row.comment
-        item: dict[str, Any] = {".id": f"*{row.id:X}"} if row.id is not None else {}
+        item: dict[str, Any] = {".id": format_id(row.id)} if row.id is not None else {}
         item.update((k, props[k]) for k in sorted(props))
         items.append(item)
     return items

@@ -19,6 +19,7 @@ from ikefleet.routeros.config import Item
 from ikefleet.routeros.schema import Flag, Menu
 
 from .errors import CommandError
+from .render import format_id
 from .syntax import Token, Value
 
 # A parsed `where`: ("or"|"and", [nodes]), ("not", node), ("in", field token, container token), ("is", token).
@@ -29,7 +30,7 @@ ITEM_ATTRIBUTES: dict[str, Callable[[Item], str]] = {  # fields an item holds as
     "dynamic": lambda item: "yes" if item.dynamic else "no",
     "default": lambda item: "yes" if item.default else "no",
     "comment": lambda item: item.comment,
-    ".id": lambda item: f"*{item.id:X}",
+    ".id": lambda item: format_id(item.id),
 }
 TRUE, FALSE = ("true", "yes"), ("false", "no")
 
