@@ -143,17 +143,17 @@ class _Compiler:
             return lambda item: any([child(item) for child in children])
         return lambda item: all([child(item) for child in children])
 
-    def _operand(self, value: Value | None) -> Callable[[], str]:
-        """A right-hand side: resolved at first use (never for an empty table), then kept, unless it is a
-        `[...]` substitution."""
+    def _operand(self, value: Value | None, then: Callable[[str], str] = str) -> Callable[[], str]:
+        """A right-hand side, passed through `then`: worked out at first use (never for an empty table),
+        then kept, unless it is a `[...]` substitution."""
         console, menu, local = self.console, self.menu, self.local
         if value is not None and value.kind == "sub":
-            return lambda: console.resolve(value, menu, local)
+            return lambda: then(console.resolve(value, menu, local))
         kept: list[str] = []
 
         def once() -> str:
             if not kept:
-                kept.append(console.resolve(value, menu, local))
+                kept.append(then(console.resolve(value, menu, local)))
             return kept[0]
 
         return once
@@ -202,11 +202,11 @@ class _Compiler:
         name, op = token.name, token.op
         have = self._field(name, token.col)
         raw = self._operand(token.value)
-        normal = functools.lru_cache(maxsize=4)(lambda text: self.console.normal(menu, name, text))
+        normal = self._operand(token.value, lambda text: self.console.normal(menu, name, text))
         if op == "=":
 
             def equal(item: Item) -> bool:
-                value, want = have(item), normal(raw())
+                value, want = have(item), normal()
                 return (
                     value == want
                     or (want in TRUE and value in TRUE)
@@ -215,7 +215,7 @@ class _Compiler:
 
             return equal
         if op == "!=":
-            return lambda item: have(item) != normal(raw())
+            return lambda item: have(item) != normal()
         if op == "~":
 
             def matches(item: Item) -> bool:
@@ -229,7 +229,7 @@ class _Compiler:
         compare = COMPARISONS[op]
 
         def ordered(item: Item) -> bool:
-            value, want = have(item), normal(raw())
+            value, want = have(item), normal()
             try:
                 return compare(float(value), float(want))
             except ValueError:
