@@ -553,9 +553,15 @@ class Session:
         except ValueProblem:
             return raw
 
+    def _refresh(self, menu: Menu) -> None:
+        """Operational state of `menu` current before it is read (print, find)."""
+        if self.router.refresh_state is not None:
+            self.router.refresh_state(self.router, menu.path)
+
     def _find(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> IdList:
         if tokens and tokens[0].word == "where":
             tokens = tokens[1:]
+        self._refresh(menu)
         matches = self._matching(menu, tokens, local)
         return IdList([i.id for i in self.items(menu.path) if matches(i)])
 
@@ -943,8 +949,7 @@ class Session:
         for token, _ in named.values():
             if token.name not in ("file", "from", "proplist", "interval", "value-list"):
                 raise _col_err("expected end of command", token.col)
-        if self.router.refresh_state is not None:
-            self.router.refresh_state(self.router, menu.path)
+        self._refresh(menu)
         if menu.kind == "settings":
             values = self.effective(menu, self._settings_item(menu, create=False))
             text = render.print_settings(menu, values, width=self.width)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ikefleet.lab import fabric
+from ikefleet.lab.engine import Session
 from ikefleet.lab.fabric import common, ike, ospf
 
 from .test_fabric_seed import build, find, make_router
@@ -171,6 +172,18 @@ def test_static_route_flags_and_best_route(tmp_path: Path) -> None:
         i for i in r2.config.items("/ip route") if i.dynamic and i.get("dst-address") == "192.168.1.0/24"
     ]
     assert ospf_lan.status["flags"] == "ADo"
+
+
+def test_find_reads_a_large_lab_routing_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`[find]` sees the routes a print would: the table is built for the read, not only for a print."""
+    monkeypatch.setattr(fabric, "EAGER_ROUTES_LIMIT", 1)
+    lab = build(tmp_path)
+    fabric.recompute(lab.routers, NOW)
+    lab.hub.refresh_state = lambda router, path: fabric.refresh(router, NOW, path)
+    console = Session(lab.hub, "admin")
+    found = console.execute(":put [/ip route find where ospf]")
+    assert found.startswith("*") and found.count("*") == 1, found
+    assert console.execute(":put [/ip route get [find where ospf] dst-address]") == "192.168.2.0/24"
 
 
 def test_large_labs_build_routes_on_refresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -185,9 +185,11 @@ def recompute(routers: list[Router], now: datetime) -> None:
 
 
 def refresh(router: Router, now: datetime, path: str | None = None) -> None:
-    """Bring uptimes, SA lifetimes/counters, adjacency and BFD uptime to lab time `now`, and the routing
-    table up to date when `path` (the menu about to be printed) is `/ip route` or not given. Only a route
-    print pays for SPF: a branch's table holds every other branch's LAN."""
+    """Bring `path` (the menu about to be read; None: all of them) up to date: uptimes, SA lifetimes and
+    counters, adjacency and BFD uptime to lab time `now`, the routing table to the last recompute. Only a
+    route read pays for SPF (a branch's table holds every other branch's LAN), and only a read of the
+    timed menus ages the hub's thousands of sessions."""
     if path is None or path == ROUTE:
         routes.materialize(router)
-    timers.age(router, now)
+    if path is None or path in timers.AGED:
+        timers.age(router, now)

@@ -11,6 +11,7 @@ from .items import ACTIVE_PEERS, BFD, INSTALLED_SA, OSPF_NEIGHBOR, set_flags
 
 SA_SOFT = 0.8  # RouterOS rekeys an SA at 80% of its lifetime (add-lifetime=soft/hard)
 SA_BYTES_PER_S = 96  # EoIP keepalives + OSPF hellos + BFD over an idle tunnel, per direction
+AGED = (ACTIVE_PEERS, INSTALLED_SA, OSPF_NEIGHBOR, BFD)  # the menus `age` brings to lab time
 
 
 def age(router: Router, now: datetime) -> None:
