@@ -238,7 +238,7 @@ def _fabric_recompute() -> Callable[..., Any] | None:
 
 def _fabric_refresh() -> Callable[[Router, str], None] | None:
     """`fabric.refresh(router, now, path)` as `Router.refresh_state`: time-driven fields (and, for a route
-    print, the routing table) current before a print."""
+    print, the routing table) current before a print or find."""
     refresh = getattr(_fabric(), "refresh", None)
     if refresh is None:
         return None

@@ -89,8 +89,8 @@ class Router:
     faults: Faults = field(default_factory=Faults)
     listeners: list[Callable[[Router], None]] = field(default_factory=list)
     booted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    # Called by the engine before it prints a menu (router, menu path), so time-driven fields (uptime,
-    # expires-in, byte counters) are current. The lab manager points it at the fabric.
+    # Called by the engine (router, menu path) before it reads a menu (print, find), so time-driven fields
+    # (uptime, expires-in, byte counters) and the routing table are current. The lab manager sets it.
     refresh_state: Callable[[Router, str], None] | None = None
     # `/log print` entries: (time, topics, message); the fabric and the engine append.
     logs: deque[tuple[datetime, str, str]] = field(default_factory=lambda: deque(maxlen=1000))

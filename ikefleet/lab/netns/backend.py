@@ -104,7 +104,8 @@ class NetnsBackend:
         logs.extend(e for e in reversed(new) if e[1] not in FABRIC_LOG_TOPICS)
 
     def refresh(self, router: Router) -> None:
-        """Before a print: the router's protocol items from its daemons (a reading at most READ_TTL_S old)."""
+        """Before a print or find: the router's protocol items from its daemons (a reading at most
+        READ_TTL_S old)."""
         node = self.lab.nodes.get(router.name)
         if node is not None:
             self._read(node, force=time.monotonic() - node.read_at > READ_TTL_S)
