@@ -27,6 +27,10 @@ NUMBER = ".number"  # pseudo-field for `set 0 ...` (a print number)
 _ESCAPES = {'"': '"', "\\": "\\", "$": "$", "?": "?", "n": "\n", "r": "\r", "t": "\t", "_": " ", "a": "\a"}
 _PROMPT = re.compile(r"^\[[^\]@]+@[^\]]+\] ?(<SAFE>)?[^>]*> ")
 _HEX = frozenset("0123456789abcdefABCDEF")
+# Runs of plain characters, scanned by the regex engine rather than a character at a time.
+_QUOTED_RUN = re.compile(r'[^"\\]*')  # inside quotes, up to the closing quote or an escape
+_BARE_RUN = re.compile(r"[^ \t\\]*")  # a bare value, up to a blank or an escape
+_WORD_RUN = re.compile(r'[^ \t="\[]*')  # a word or key, up to a blank, `=`, quote or `[`
 
 
 class ScriptError(ValueError):
@@ -81,6 +85,10 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
 
 def _unquote(text: str, i: int, number: int) -> tuple[str, int]:
     """Parse a quoted value starting at the opening quote; returns (value, index after closing quote)."""
+    plain = _QUOTED_RUN.match(text, i + 1)
+    end = plain.end()  # type: ignore[union-attr]
+    if end < len(text) and text[end] == '"':  # no escapes: the common case, one slice
+        return text[i + 1 : end], end + 1
     out: list[str] = []
     i += 1
     while i < len(text):
@@ -106,6 +114,9 @@ def _unquote(text: str, i: int, number: int) -> tuple[str, int]:
 
 
 def _bare(text: str, i: int) -> tuple[str, int]:
+    end = _BARE_RUN.match(text, i).end()  # type: ignore[union-attr]
+    if end == len(text) or text[end] != "\\":  # no escapes: the common case, one slice
+        return text[i:end], end
     out: list[str] = []
     while i < len(text) and text[i] not in " \t":
         if text[i] == "\\" and i + 1 < len(text):
@@ -153,9 +164,7 @@ def tokenize(text: str, number: int = 0) -> list[tuple[str | None, str] | tuple[
             value, i = _unquote(text, i, number)
             tokens.append((None, value))
             continue
-        j = i
-        while j < len(text) and text[j] not in ' \t="[':
-            j += 1
+        j = _WORD_RUN.match(text, i).end()  # type: ignore[union-attr]
         if j < len(text) and text[j] == "=":
             key = text[i:j]
             j += 1
