@@ -81,10 +81,15 @@ _SCAN = 2048
 def detect_error(text: str) -> RouterOSError | None:
     """Return the first RouterOS error reply found in `text` (one line of it), or None."""
     # an error reply replaces the output: it sits at the start (after the echo) or, for scripts, the end
-    head, tail = text[:_SCAN], text[-_SCAN:]
-    if not (_HINT_RE.search(head) or _HINT_RE.search(tail)):
-        return None
-    lines = head.splitlines()[:-1] + tail.splitlines()[1:] if len(text) > 2 * _SCAN else text.splitlines()
+    if len(text) <= 2 * _SCAN:  # short: one pass over the whole text (head and tail would overlap)
+        if not _HINT_RE.search(text):
+            return None
+        lines = text.splitlines()
+    else:
+        head, tail = text[:_SCAN], text[-_SCAN:]
+        if not (_HINT_RE.search(head) or _HINT_RE.search(tail)):
+            return None
+        lines = head.splitlines()[:-1] + tail.splitlines()[1:]
     for raw in lines:
         # an Ansible `stdout_lines` capture quotes each line: '"expected end of command (...)",'
         line = raw.rstrip("\r").strip().rstrip(",").strip('"').strip()
