@@ -46,6 +46,20 @@ LOGIN_OPTIONS = "+ct511w4098h"  # what netmiko's RouterOS driver appends: no col
 # ---------------------------------------------------------------------------------------------- the lab
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (/proc/<pid>/stat), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class LabProcess:
     """`ikefleet lab up` in a temporary directory; `down` stops it and removes the directory."""
 
@@ -80,6 +94,11 @@ class LabProcess:
         except (OSError, ValueError, IndexError):
             return None
         return None
+
+    def cpu_s(self) -> float:
+        """The lab process's CPU seconds so far (0 when it is gone)."""
+        pid = self._pid()
+        return process_cpu_s(pid) if pid is not None else 0.0
 
     def down(self) -> None:
         """`lab down`; a lab too busy to stop in time (1,000 routers) is killed, never left running."""
@@ -231,12 +250,17 @@ def measure(branches: int) -> dict[str, Any]:
         # floor below both read a warm lab, as they would read real routers.
         figures["warm_up_s"] = round(lower_bound(lab.config)[0], 2)
 
-        start = time.perf_counter()
+        start, own, lab_cpu = time.perf_counter(), own_cpu_s(), lab.cpu_s()
         report = Verify(VerifyOptions(config=lab.config)).run()
         figures["verify_s"] = round(time.perf_counter() - start, 2)
         figures["verify_ok"] = _report_ok(report)
+        # CPU seconds of the two processes sharing the machine: where verify's time went.
+        figures["verify_cpu_s"] = round(own_cpu_s() - own, 2)
+        figures["verify_lab_cpu_s"] = round(lab.cpu_s() - lab_cpu, 2)
 
+        lab_cpu = lab.cpu_s()
         floor, workers = lower_bound(lab.config)
+        figures["lower_bound_lab_cpu_s"] = round(lab.cpu_s() - lab_cpu, 2)
         figures["lower_bound_s"] = round(floor, 2)
         figures["num_workers"] = workers
         figures["ratio"] = round(figures["verify_s"] / floor, 2)

@@ -11,8 +11,6 @@ Prints, each run twice (the first read after a lab start also builds every route
 from __future__ import annotations
 
 import asyncio
-import os
-import resource
 import socket
 import sys
 import time
@@ -24,16 +22,6 @@ import paramiko
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-
-def lab_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def key_exchange_ms(host: str, port: int, nodelay: bool) -> float:
@@ -50,6 +38,7 @@ def key_exchange_ms(host: str, port: int, nodelay: bool) -> float:
 
 def main(directory: Path) -> None:
     import run as bench_run
+    from run import own_cpu_s, process_cpu_s
 
     from ikefleet.inventory import load_inventory
     from ikefleet.runbooks.verify import Verify, VerifyOptions
@@ -65,10 +54,10 @@ def main(directory: Path) -> None:
 
     def measured(label: str, job: Callable[[], object]) -> None:
         for _ in range(2):
-            lab0, own0, start = lab_cpu(pid), own_cpu(), time.perf_counter()
+            lab0, own0, start = process_cpu_s(pid), own_cpu_s(), time.perf_counter()
             job()
             print(f"{label}: {time.perf_counter() - start:.2f} s wall, ikefleet/client CPU "
-                  f"{own_cpu() - own0:.2f} s, lab CPU {lab_cpu(pid) - lab0:.2f} s")
+                  f"{own_cpu_s() - own0:.2f} s, lab CPU {process_cpu_s(pid) - lab0:.2f} s")
 
     def floor(keep: Callable[[str], bool]) -> Callable[[], object]:
         chosen = [t for name, t in targets.items() if keep(name)]
