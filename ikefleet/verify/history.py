@@ -34,7 +34,13 @@ CREATE TABLE IF NOT EXISTS results (
     since TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS results_key ON results(host, check_id, subject, run_id);
+CREATE INDEX IF NOT EXISTS results_run ON results(run_id);
 """
+# The previous run's results, the reference for each result's `since`. Compliance checks run every few
+# minutes over hundreds of routers: by run_id's own index, not a scan of every result ever kept.
+LAST_RUN = (
+    "SELECT host, check_id, subject, status, since FROM results WHERE run_id = (SELECT MAX(id) FROM runs)"
+)
 FILE_NAME = "history.sqlite"
 
 
@@ -71,13 +77,7 @@ class History:
     def record(self, report: Report) -> int:
         """Store the report's results and fill in each result's `since`; returns the run id."""
         with self._db() as db:
-            last = {
-                (h, c, s): (status, since)
-                for h, c, s, status, since in db.execute(
-                    "SELECT host, check_id, subject, status, since FROM results "
-                    "WHERE run_id = (SELECT MAX(id) FROM runs)"
-                )
-            }
+            last = {(h, c, s): (status, since) for h, c, s, status, since in db.execute(LAST_RUN)}
             cur = db.execute(
                 "INSERT INTO runs (started, finished, compliant) VALUES (?, ?, ?)",
                 (report.started.isoformat(), report.finished.isoformat(), int(report.compliant)),
@@ -87,21 +87,11 @@ class History:
             for r in report.results:
                 previous = last.get((r.host, r.check, r.subject))
                 r.since = previous[1] if previous and previous[0] == r.status else now
-                db.execute(
-                    "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run_id,
-                        now,
-                        r.check,
-                        r.host,
-                        r.subject,
-                        r.status,
-                        r.expected,
-                        r.observed,
-                        r.hint,
-                        r.since,
-                    ),
-                )
+            db.executemany(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((run_id, now, r.check, r.host, r.subject, r.status, r.expected, r.observed, r.hint, r.since)
+                 for r in report.results),
+            )
         return run_id
 
     def host(self, host: str, limit: int = 20) -> list[Entry]:

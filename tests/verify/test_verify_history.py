@@ -8,7 +8,7 @@ from pathlib import Path
 from recorded import report
 
 from ikefleet.verify.engine import Report
-from ikefleet.verify.history import History, history_path
+from ikefleet.verify.history import LAST_RUN, History, history_path
 
 T0 = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
@@ -56,3 +56,14 @@ def test_host_history_newest_first_and_limited(tmp_path: Path) -> None:
 
 def test_history_lives_beside_the_config() -> None:
     assert history_path(Path("/srv/fleet/config.yaml")) == Path("/srv/fleet/.ikefleet/history.sqlite")
+
+
+def test_the_previous_run_is_found_by_index_not_by_scanning_all_history(tmp_path: Path) -> None:
+    """A compliance check every five minutes keeps millions of results: finding the last run's must not
+    read them all."""
+    history = History(tmp_path / "h.sqlite")
+    history.record(at(report(), T0))
+    with history._db() as db:
+        plan = " | ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + LAST_RUN))
+    assert "results USING INDEX results_run" in plan, plan
+    assert "SCAN results" not in plan, plan
