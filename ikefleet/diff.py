@@ -457,7 +457,7 @@ def _add_args(menu: Any, item: Item) -> tuple[tuple[str, str], ...]:
 
 
 def _field_ops(
-    path: str, menu: Any, label: str, cur: Item, want: Item, only_named: bool, exact: bool = False
+    path: str, menu: Any, cur: Item, want: Item, only_named: bool, exact: bool = False
 ) -> tuple[list[Op], list[Op], list[Change]]:
     """set/unset ops (forward and rollback) and changes turning `cur` into `want`: forward commands find
     the item as it is now, rollback commands as it will be."""
@@ -470,7 +470,8 @@ def _field_ops(
             names.append("comment")
         if menu.kind != "settings":  # an item the intent configures is meant to be in effect
             names.append("disabled")
-    sets, unsets, back_sets, back_unsets, changes = [], [], [], [], []
+    sets, unsets, back_sets, back_unsets = [], [], [], []
+    differ: list[tuple[str, str | None, str | None]] = []  # (field, old, new)
     for name in dict.fromkeys(names):
         if name == NUMBER or name == "default-name" or not _writable(menu, name):
             continue
@@ -492,7 +493,11 @@ def _field_ops(
             back_unsets.append(name)
         else:
             back_sets.append((name, old_raw))
-        changes.append(Change("~", path, label, name, old_raw, new_raw, _is_secret(menu, name)))
+        differ.append((name, old_raw, new_raw))
+    if not differ:  # the common case on a converged router: no label, no ops to build
+        return [], [], []
+    label = _label(menu, want)
+    changes = [Change("~", path, label, n, old, new, _is_secret(menu, n)) for n, old, new in differ]
     fwd_plan = [("unset", (("value-name", n),)) for n in unsets] + ([("set", tuple(sets))] if sets else [])
     back_plan = [("unset", (("value-name", n),)) for n in back_unsets]
     back_plan += [("set", tuple(back_sets))] if back_sets else []
@@ -600,9 +605,7 @@ def _remediate(
                 back = Op("remove", path, _selector(menu, want, precise=True))
                 steps.append(_Step(path, "add", [fwd], [back], [change]))
                 continue
-            fwd_ops, back_ops, changes = _field_ops(
-                path, menu, _label(menu, want), cur, want, set_item and not exact, exact
-            )
+            fwd_ops, back_ops, changes = _field_ops(path, menu, cur, want, set_item and not exact, exact)
             if fwd_ops:
                 steps.append(_Step(path, "set", fwd_ops, back_ops, changes))
         for position, item in enumerate(cur_items):
