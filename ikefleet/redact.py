@@ -18,14 +18,27 @@ _SECRET_ARG = re.compile(
     r"authentication-key|private-key)=)(?P<value>\"(?:[^\"\\]|\\.)*\"|\S+)"
 )
 
+MIN_LENGTH = 6  # shorter values are masked only as arguments (mask_command): "admin" is everywhere
+
 _known: set[str] = set()
+_longest_first: tuple[str, ...] = ()  # _known, longest first (a secret holding another is masked whole)
+_by_prefix: dict[str, tuple[str, ...]] = {}  # first MIN_LENGTH characters -> those secrets, longest first
 _lock = threading.Lock()
 
 
 def register(*secrets: str | None) -> None:
     """Remember secret values so `scrub` masks them anywhere (short values are masked only as arguments)."""
+    global _longest_first, _by_prefix
     with _lock:
-        _known.update(s for s in secrets if s and len(s) >= 6)
+        new = {s for s in secrets if s and len(s) >= MIN_LENGTH} - _known
+        if not new:
+            return
+        _known.update(new)
+        _longest_first = tuple(sorted(_known, key=len, reverse=True))
+        by_prefix: dict[str, list[str]] = {}
+        for secret in _longest_first:
+            by_prefix.setdefault(secret[:MIN_LENGTH], []).append(secret)
+        _by_prefix = {prefix: tuple(group) for prefix, group in by_prefix.items()}
 
 
 def mask_command(command: str) -> str:
@@ -34,11 +47,19 @@ def mask_command(command: str) -> str:
 
 
 def scrub(text: str) -> str:
-    """Mask secret arguments and every registered secret value in free text."""
+    """Mask secret arguments and every registered secret value in free text.
+
+    A rollout registers a PKCS#12 passphrase per branch and a report scrubs every result: the work per text
+    is the smaller of its length (each position's first characters looked up) and the number of secrets
+    (each searched for), never their product."""
     text = mask_command(text)
-    with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for secret in known:
+    every, by_prefix = _longest_first, _by_prefix  # replaced whole by register: a consistent pair
+    if len(text) < len(every):
+        found = {text[i : i + MIN_LENGTH] for i in range(len(text) - MIN_LENGTH + 1)} & by_prefix.keys()
+        candidates = sorted((s for prefix in found for s in by_prefix[prefix]), key=len, reverse=True)
+    else:
+        candidates = list(every)
+    for secret in candidates:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
