@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,16 @@ class Fleet:
     def sites(self) -> tuple[Site, ...]:
         return (self.hub, *self.branches)
 
+    @cached_property
+    def _by_name(self) -> dict[str, Site]:  # per-host lookups over a fleet stay linear in total
+        return {site.name: site for site in self.sites}
+
     def site(self, name: str) -> Site:
-        for site in self.sites:
-            if site.name == name:
-                return site
-        raise KeyError(f"no host {name!r} in the inventory (hosts: {', '.join(s.name for s in self.sites)})")
+        try:
+            return self._by_name[name]
+        except KeyError:
+            hosts = ", ".join(s.name for s in self.sites)
+            raise KeyError(f"no host {name!r} in the inventory (hosts: {hosts})") from None
 
 
 @dataclass(frozen=True)

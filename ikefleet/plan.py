@@ -8,6 +8,7 @@ EoIP tunnel-id is the branch_id. Adding or removing a branch never moves another
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
@@ -65,11 +66,15 @@ class Plan:
     hub: HubPlan
     branches: tuple[BranchPlan, ...]
 
+    @cached_property
+    def _by_name(self) -> dict[str, BranchPlan]:  # per-host lookups over a fleet stay linear in total
+        return {b.name: b for b in self.branches}
+
     def branch(self, name: str) -> BranchPlan:
-        for b in self.branches:
-            if b.name == name:
-                return b
-        raise KeyError(f"no branch {name!r} in the plan")
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"no branch {name!r} in the plan") from None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: addresses as strings, branches keyed by name in branch_id order."""
