@@ -31,6 +31,11 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _QUOTED_RUN = re.compile(r'[^"\\]*')  # inside quotes, up to the closing quote or an escape
 _BARE_RUN = re.compile(r"[^ \t\\]*")  # a bare value, up to a blank or an escape
 _WORD_RUN = re.compile(r'[^ \t="\[]*')  # a word or key, up to a blank, `=`, quote or `[`
+# One word of a line without escapes or `[`: key=value (quoted or bare), a quoted word, or a bare word (which
+# may hold a quote after its first character, as _bare reads it). An unterminated quote matches nothing.
+_PLAIN_TOKEN = re.compile(
+    r'[ \t]*(?:([^ \t="\[]*)=(?:"([^"]*)"|(?!")([^ \t]*))|"([^"]*)"|([^ \t="]+(?:"[^ \t]*)?))'
+)
 
 
 class ScriptError(ValueError):
@@ -131,6 +136,28 @@ def _bare(text: str, i: int) -> tuple[str, int]:
 def tokenize(text: str, number: int = 0) -> list[tuple[str | None, str] | tuple[str, list]]:
     """Words of a line: ("key", value) for `key=value`, (None, word) for bare words, ("[", words) for a
     `[ ... ]` sub-command."""
+    plain = _plain_tokens(text)
+    return plain if plain is not None else _scan_tokens(text, number)
+
+
+def _plain_tokens(text: str) -> list | None:
+    """`tokenize` of a line without escapes or sub-commands (nearly every export line), one regex match a
+    word; None when the line needs `_scan_tokens` (escapes, `[`, or an error to report)."""
+    if "[" in text or "\\" in text:
+        return None
+    tokens: list = []
+    pos = 0
+    while (m := _PLAIN_TOKEN.match(text, pos)) is not None:
+        key, quoted_value, bare_value, quoted, word = m.groups()
+        if key is not None:
+            tokens.append((key, quoted_value if quoted_value is not None else bare_value))
+        else:
+            tokens.append((None, quoted if quoted is not None else word))
+        pos = m.end()
+    return tokens if not text[pos:].strip(" \t") else None
+
+
+def _scan_tokens(text: str, number: int) -> list:
     tokens: list = []
     i = 0
     while i < len(text):

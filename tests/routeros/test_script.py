@@ -203,3 +203,28 @@ def test_lab_export_round_trips(values: list[tuple[str, str]], width: int, terse
     expected = dict(values)
     assert item.comment == expected.pop("comment", "")
     assert item.values == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet='ab1-="  \t/.', max_size=40))
+def test_the_one_regex_word_reader_agrees_with_the_character_scanner(line: str) -> None:
+    """Lines without escapes or `[`: the fast reader gives the scanner's words, or steps aside (None)
+    where the scanner has an error to report (an unterminated quote)."""
+    from ikefleet.routeros.script import _plain_tokens, _scan_tokens
+
+    try:
+        scanned = _scan_tokens(line, 1)
+    except ScriptError:
+        assert _plain_tokens(line) is None
+        return
+    assert _plain_tokens(line) in (None, scanned)
+
+
+def test_export_lines_take_the_one_regex_reader() -> None:
+    from ikefleet.routeros.script import _plain_tokens, _scan_tokens
+
+    text = (Path(__file__).parent.parent / "data" / "seed_R1.txt").read_text(encoding="utf-8")
+    lines = [line for _, line in logical_lines(text) if "[" not in line and "\\" not in line]
+    assert len(lines) > 20
+    for line in lines:
+        assert _plain_tokens(line) == _scan_tokens(line, 1), line
