@@ -35,7 +35,8 @@ def device(task: Task) -> Device:
             if jump.route_of(host) is None:  # (behind jump hosts OpenSSH carries the session)
                 extras["sock"] = tcp_socket(host.hostname, host.port or 22, policy.conn_timeout)
             try:
-                host.open_connection(CONNECTION, task.nornir.config, extras=extras)
+                host.open_connection(CONNECTION, task.nornir.config, extras={**extras, "auto_connect": False})
+                login(host)
             except Exception as exc:  # netmiko re-raises paramiko's refusal of a key that is not the pin
                 if "sock" in extras:
                     extras["sock"].close()
@@ -50,6 +51,22 @@ def device(task: Task) -> Device:
         connector.open(host.name, attempt, counted)
     connection = host.connections[CONNECTION].connection
     return Device(host.name, connection, read_timeout=policy.command_timeout)
+
+
+def login(host: Host) -> None:
+    """netmiko's own login (`BaseConnection._open`) without its fixed 0.1 s wait after an extra Enter: the
+    RouterOS driver's login handler has read the prompt by then, and finding the prompt sends its own Enter.
+    That wait was on every session's path, hence on every rollout wave's. A failed login leaves no session."""
+    connection = host.connections[CONNECTION].connection
+    try:
+        connection._modify_connection_params()  # the RouterOS login options (+ct511w4098h)
+        connection.establish_connection()
+        connection._try_session_preparation(force_data=False)
+    except Exception:
+        with contextlib.suppress(Exception):
+            connection.disconnect()
+        host.connections.pop(CONNECTION, None)
+        raise
 
 
 def drop(task: Task) -> None:

@@ -266,6 +266,31 @@ def test_wrong_password_is_one_attempt_seen_by_the_router(lab: Lab, fast_retries
     assert per_attempt >= 1 and seen == per_attempt and fast_retries == []
 
 
+def test_a_failed_login_leaves_no_session_for_the_next_task(lab: Lab, fast_retries: list[float]) -> None:
+    """ikefleet completes netmiko's login itself (without its fixed wait): a login that fails must not leave
+    a half-open session in Nornir's cache for the run's next task to use."""
+    nr = init_nornir(lab.directory / "config.yaml")
+    replies: list[str] = []
+
+    def task(task: Task) -> Result:
+        replies.append(device(task).send("/system identity print"))
+        return Result(host=task.host)
+
+    lab.fault("br3", "bad-password")
+    try:
+        failed = nr.filter(name="br3").run(task=task)
+    finally:
+        lab.clear_faults("br3")
+    try:
+        assert isinstance(failed["br3"][0].exception, NetmikoAuthenticationException)
+        assert "netmiko" not in nr.inventory.hosts["br3"].connections
+        again = nr.filter(name="br3").run(task=task, on_failed=True)
+        assert again["br3"][0].exception is None
+        assert len(replies) == 1 and "name: br3" in replies[0]
+    finally:
+        nr.close_connections(on_failed=True)
+
+
 def test_concurrent_handshakes_bounded_on_the_router_side(lab: Lab) -> None:
     config = lab.directory / "config.yaml"
     old = _edit(config, lambda d: d.setdefault("ikefleet", {}).__setitem__("connect", {"max_concurrent": 2}))
