@@ -271,58 +271,43 @@ class Rollout:
         return _outcome(res, h.name)
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir) -> list[Outcome]:
-        """Certificates the wave lacks are exported on the hub in one task (one hub session, one SFTP
-        channel), then every branch of the wave installs them and converges in parallel."""
-        h = self.plan.hub
-        bundles: dict[str, pki.Bundle] = {}
+        """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
+        one pass); the certificates the others lack are then exported on the hub in one task (one hub
+        session, one SFTP channel), and those branches install them and converge."""
+        if self.options.dry_run:
+            result = nr.filter(F(name__in=wave)).run(task=_converge_branch, rollout=self, bundles={}, run=run)
+            return [_outcome(result, name) for name in wave]
+        first = nr.filter(F(name__in=wave)).run(task=_certified_then_converge, rollout=self, run=run)
+        done: list[Outcome] = []
         wanting: dict[str, str] = {}  # branch -> client certificate to hand over
-        failed: list[Outcome] = []
-        if not self.options.dry_run:
-            installed = nr.filter(F(name__in=wave)).run(task=_installed_fingerprint, plan=self.plan)
-            for name in wave:
-                b = self.plan.branch(name)
-                if installed[name].failed:  # could not even read its certificates: nothing to hand over
-                    failed.append(Outcome(name, "failed", error=_failure(installed, name)))
-                    continue
-                wanted = self.fingerprints.get(b.client_certificate)
-                if wanted is None:
-                    failed.append(
-                        Outcome(
-                            name,
-                            "failed",
-                            error=f"the hub has no certificate {b.client_certificate}"
-                            " for it yet: roll out the hub first (--limit responder)",
-                        )
-                    )
-                    continue
-                if installed[name][0].result == self.fingerprints.get(b.client_certificate):
-                    continue
-                wanting[name] = b.client_certificate
-            if wanting:
-                res = hub.run(
-                    task=pki.export_bundles,
-                    on_failed=True,
-                    clients=wanting,
-                    ca=h.ca_certificate,
-                    server=h.server_certificate,
-                )
-                exported = {} if res[h.name].failed else res[h.name][0].result
-                for name in wanting:
-                    got = exported.get(name) or _failure(res, h.name)
-                    if isinstance(got, pki.Bundle):
-                        bundles[name] = got
-                    else:
-                        why = f"exporting its certificate on the hub failed: {got}"
-                        failed.append(Outcome(name, "failed", error=why))
-        ok = [n for n in wave if n not in {o.host for o in failed}]
+        for name in wave:
+            wants = first[name][0].result
+            if isinstance(wants, WantsCertificate):
+                wanting[name] = wants.client
+            else:
+                done.append(_outcome(first, name))
+        if not wanting:
+            return done
+        h = self.plan.hub
+        res = hub.run(task=pki.export_bundles, on_failed=True, clients=wanting, ca=h.ca_certificate,
+                      server=h.server_certificate)
+        exported = {} if res[h.name].failed else res[h.name][0].result
+        bundles: dict[str, pki.Bundle] = {}
+        for name in wanting:
+            got = exported.get(name) or _failure(res, h.name)
+            if isinstance(got, pki.Bundle):
+                bundles[name] = got
+            else:
+                why = f"exporting its certificate on the hub failed: {got}"
+                done.append(Outcome(name, "failed", error=why))
         try:
-            result = nr.filter(F(name__in=ok)).run(
+            result = nr.filter(F(name__in=list(bundles))).run(
                 task=_converge_branch, rollout=self, bundles=bundles, run=run
             )
         finally:
             for bundle in bundles.values():
                 bundle.discard()
-        return failed + [_outcome(result, name) for name in ok]
+        return done + [_outcome(result, name) for name in bundles]
 
     @property
     def hub_tunnel(self) -> dict[str, str]:
@@ -406,9 +391,25 @@ def _hub_fingerprints(task: Task, plan: Plan) -> Result:
     )
 
 
-def _installed_fingerprint(task: Task, plan: Plan) -> Result:
-    client = plan.branch(task.host.name).client_certificate
-    return Result(host=task.host, result=pki.installed_fingerprint(task, client))
+@dataclass(frozen=True)
+class WantsCertificate:
+    """A branch's answer before converging: the hub's client certificate it lacks (to be exported)."""
+
+    client: str
+
+
+def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Result:
+    """Converge the branch if it holds its client certificate as the hub issued it; else say which it
+    wants (WantsCertificate), in the same session, without touching anything."""
+    name = task.host.name
+    client = rollout.plan.branch(name).client_certificate
+    wanted = rollout.fingerprints.get(client)
+    if wanted is None:
+        why = f"the hub has no certificate {client} for it yet: roll out the hub first (--limit responder)"
+        return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=why))
+    if pki.installed_fingerprint(task, client) != wanted:
+        return Result(host=task.host, result=WantsCertificate(client))
+    return _converge_branch(task, rollout=rollout, bundles={}, run=run)
 
 
 def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bundle], run: RunDir) -> Result:
