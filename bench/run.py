@@ -176,9 +176,9 @@ async def _floor(targets: list[tuple[str, int, str]], user: str, password: str, 
 def floor_command(batch: str) -> str:
     """verify's reads on one line: the version read it makes at connect (`/system resource print`, see
     tasks/version.py) joined to the gather's batch line, as a minimal client would."""
-    from ikefleet.verify.gather import MARKER, VERSION_COMMAND
+    from ikefleet.verify.gather import VERSION_COMMAND, marked
 
-    return f':put "{MARKER.format("resource")}"; {VERSION_COMMAND}; {batch}'
+    return f"{marked('resource', VERSION_COMMAND)}; {batch}"
 
 
 def floor_targets(config: Path) -> tuple[dict[str, tuple[str, int, str]], str, str, int]:

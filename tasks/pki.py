@@ -23,7 +23,9 @@ from ikefleet.device import Device, DeviceError
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.plan import NAMES
 from ikefleet.redact import register
+from ikefleet.verify.gather import VERSION_COMMAND, marked, split_sections
 
+from . import version
 from .device import device
 
 CA_KEY_USAGE = "key-cert-sign,crl-sign"
@@ -41,8 +43,15 @@ class CertPolicy:
     renew_window_days: int
 
 
+CERTIFICATE_READ = "/certificate print detail without-paging"
+
+
 def read_certificates(dev: Device) -> dict[str, Certificate]:
-    return {c["name"]: c for c in parse_certificate(dev.send("/certificate print detail without-paging"))}
+    return _by_name(dev.send(CERTIFICATE_READ))
+
+
+def _by_name(text: str) -> dict[str, Certificate]:
+    return {c["name"]: c for c in parse_certificate(text)}
 
 
 def renewal_reason(cert: Certificate | None, policy: CertPolicy, now: datetime) -> str | None:
@@ -302,10 +311,29 @@ def export_bundle(task: Task, *, branch: str, client: str, ca: str, server: str)
 
 def installed_fingerprint(task: Task, client: str) -> str | None:
     """The fingerprint of the branch's client certificate when it has it with its private key."""
-    cert = read_certificates(device(task)).get(client)
+    cert = _certificates_and_version(task).get(client)
     if cert is None or not cert.get("private_key"):
         return None
     return cert.get("fingerprint")
+
+
+def _certificates_and_version(task: Task) -> dict[str, Certificate]:
+    """The router's certificates; the run's RouterOS version read (tasks/version.py) rides on the same
+    round trip while it is still to be made (a re-run's branch spent one on each). Either refused: each is
+    read on its own, as `detected` and `read_certificates` do."""
+    dev = device(task)
+    if version.cached(task) is not None:
+        return read_certificates(dev)
+    try:
+        reply = dev.send(f"{marked('resource', VERSION_COMMAND)}; {marked('certificate', CERTIFICATE_READ)}")
+    except DeviceError:
+        version.detected(task, dev)
+        return read_certificates(dev)
+    sections = split_sections(reply)
+    version.remember(task, sections.get("resource"))
+    if "certificate" not in sections:
+        raise DeviceError(task.host.name, CERTIFICATE_READ, "no output for the certificate read")
+    return _by_name(sections["certificate"])
 
 
 def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: str) -> Result:

@@ -9,7 +9,7 @@ from nornir.core.task import Result, Task
 from ikefleet.device import DeviceError
 from ikefleet.parsers.ipsec import parse_active_peers
 from ikefleet.parsers.ospf import parse_ospf_neighbor
-from ikefleet.verify.gather import MARKER, split_sections
+from ikefleet.verify.gather import marked, split_sections
 
 from .device import device, drop
 
@@ -18,7 +18,7 @@ READS = {
     "active_peers": "/ip ipsec active-peers print detail without-paging",
     "ospf_neighbor": "/routing ospf neighbor print detail without-paging",
 }
-BATCH = "; ".join(f':put "{MARKER.format(name)}"; {command}' for name, command in READS.items())
+BATCH = "; ".join(marked(name, command) for name, command in READS.items())
 
 
 @dataclass(frozen=True)

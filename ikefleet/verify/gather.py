@@ -136,7 +136,13 @@ def batch_lines(sections: list[str] | None = None, major: int = 6, json: bool = 
 
 def _parts(sections: list[str] | None, major: int, json: bool, routes: str) -> list[str]:
     table = commands(major, json, routes)
-    return [f':put "{MARKER.format(n)}"; {table[n]}' for n in sections or list(COMMANDS)]
+    return [marked(n, table[n]) for n in sections or list(COMMANDS)]
+
+
+def marked(section: str, command: str) -> str:
+    """`command` after its section marker: joined with `; ` into one console line, the reads come back in
+    one round trip and `split_sections` cuts the reply apart again."""
+    return f':put "{MARKER.format(section)}"; {command}'
 
 
 def split_sections(output: str) -> dict[str, str]:
