@@ -27,10 +27,8 @@ NUMBER = ".number"  # pseudo-field for `set 0 ...` (a print number)
 _ESCAPES = {'"': '"', "\\": "\\", "$": "$", "?": "?", "n": "\n", "r": "\r", "t": "\t", "_": " ", "a": "\a"}
 _PROMPT = re.compile(r"^\[[^\]@]+@[^\]]+\] ?(<SAFE>)?[^>]*> ")
 _HEX = frozenset("0123456789abcdefABCDEF")
-# Runs of plain characters, scanned by the regex engine rather than a character at a time.
-_QUOTED_RUN = re.compile(r'[^"\\]*')  # inside quotes, up to the closing quote or an escape
-_BARE_RUN = re.compile(r"[^ \t\\]*")  # a bare value, up to a blank or an escape
-_WORD_RUN = re.compile(r'[^ \t="\[]*')  # a word or key, up to a blank, `=`, quote or `[`
+# The character scanner's word or key, up to a blank, `=`, quote or `[` (one regex match).
+_WORD_RUN = re.compile(r'[^ \t="\[]*')
 # One word of a line without escapes or `[`: key=value (quoted or bare), a quoted word, or a bare word (which
 # may hold a quote after its first character, as _bare reads it). An unterminated quote matches nothing.
 _PLAIN_TOKEN = re.compile(
@@ -90,10 +88,6 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
 
 def _unquote(text: str, i: int, number: int) -> tuple[str, int]:
     """Parse a quoted value starting at the opening quote; returns (value, index after closing quote)."""
-    plain = _QUOTED_RUN.match(text, i + 1)
-    end = plain.end()  # type: ignore[union-attr]
-    if end < len(text) and text[end] == '"':  # no escapes: the common case, one slice
-        return text[i + 1 : end], end + 1
     out: list[str] = []
     i += 1
     while i < len(text):
@@ -119,9 +113,6 @@ def _unquote(text: str, i: int, number: int) -> tuple[str, int]:
 
 
 def _bare(text: str, i: int) -> tuple[str, int]:
-    end = _BARE_RUN.match(text, i).end()  # type: ignore[union-attr]
-    if end == len(text) or text[end] != "\\":  # no escapes: the common case, one slice
-        return text[i:end], end
     out: list[str] = []
     while i < len(text) and text[i] not in " \t":
         if text[i] == "\\" and i + 1 < len(text):
