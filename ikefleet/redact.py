@@ -21,24 +21,34 @@ _SECRET_ARG = re.compile(
 MIN_LENGTH = 6  # shorter values are masked only as arguments (mask_command): "admin" is everywhere
 
 _known: set[str] = set()
-_longest_first: tuple[str, ...] = ()  # _known, longest first (a secret holding another is masked whole)
 _by_prefix: dict[str, tuple[str, ...]] = {}  # first MIN_LENGTH characters -> those secrets, longest first
+_longest_first: tuple[str, ...] | None = ()  # _known, longest first; None: to sort again at the next use
 _lock = threading.Lock()
 
 
 def register(*secrets: str | None) -> None:
-    """Remember secret values so `scrub` masks them anywhere (short values are masked only as arguments)."""
-    global _longest_first, _by_prefix
+    """Remember secret values so `scrub` masks them anywhere (short values are masked only as arguments).
+    A rollout registers one per branch: only the new secrets' prefix groups are touched."""
+    global _by_prefix, _longest_first
     with _lock:
         new = {s for s in secrets if s and len(s) >= MIN_LENGTH} - _known
         if not new:
             return
         _known.update(new)
-        _longest_first = tuple(sorted(_known, key=len, reverse=True))
-        by_prefix: dict[str, list[str]] = {}
-        for secret in _longest_first:
-            by_prefix.setdefault(secret[:MIN_LENGTH], []).append(secret)
-        _by_prefix = {prefix: tuple(group) for prefix, group in by_prefix.items()}
+        by_prefix = dict(_by_prefix)
+        for secret in new:
+            group = (*by_prefix.get(secret[:MIN_LENGTH], ()), secret)
+            by_prefix[secret[:MIN_LENGTH]] = tuple(sorted(group, key=len, reverse=True))
+        _by_prefix, _longest_first = by_prefix, None
+
+
+def _every_secret() -> tuple[str, ...]:
+    """Every registered secret, longest first (a secret holding another is masked whole)."""
+    global _longest_first
+    with _lock:
+        if _longest_first is None:
+            _longest_first = tuple(sorted(_known, key=len, reverse=True))
+        return _longest_first
 
 
 def mask_command(command: str) -> str:
@@ -53,12 +63,12 @@ def scrub(text: str) -> str:
     is the smaller of its length (each position's first characters looked up) and the number of secrets
     (each searched for), never their product."""
     text = mask_command(text)
-    every, by_prefix = _longest_first, _by_prefix  # replaced whole by register: a consistent pair
-    if len(text) < len(every):
+    by_prefix = _by_prefix  # replaced whole by register
+    if len(text) < len(_known):
         found = {text[i : i + MIN_LENGTH] for i in range(len(text) - MIN_LENGTH + 1)} & by_prefix.keys()
         candidates = sorted((s for prefix in found for s in by_prefix[prefix]), key=len, reverse=True)
     else:
-        candidates = list(every)
+        candidates = list(_every_secret())
     for secret in candidates:
         if secret in text:
             text = text.replace(secret, MASK)
