@@ -62,6 +62,16 @@ def inside(inner_text: str, outer_text: str) -> bool:
     return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def inside_any(inner_text: str, outer_texts: tuple[str, ...]) -> bool:
+    return any([inside(inner_text, outer) for outer in outer_texts])
+
+
+def _one_field_in(nodes: list[Node]) -> bool:
+    """Every node is `<field> in <container>`, on the same field."""
+    return all(node[0] == "in" for node in nodes) and len({node[1].word for node in nodes}) == 1
+
+
 class Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
@@ -132,16 +142,41 @@ class _Compiler:
         if kind == "is":
             return self._condition(node[1])
         if kind == "in":
-            get = self._field(node[1].word, node[1].col)
-            container = self._operand(node[2].value)
-            return lambda item: inside(get(item), container())
+            return self._inside([node])
         if kind == "not":
             inner = self.node(node[1])
             return lambda item: not inner(item)
+        if kind == "or" and _one_field_in(node[1]):
+            return self._inside(node[1])
         children = [self.node(child) for child in node[1]]
+        # `&`/`|` of two tests, like all/any of a list, work out both: no short-circuit (see the docstring)
+        if len(children) == 2:
+            first, second = children
+            if kind == "or":
+                return lambda item: first(item) | second(item)
+            return lambda item: first(item) & second(item)
         if kind == "or":
             return lambda item: any([child(item) for child in children])
         return lambda item: all([child(item) for child in children])
+
+    def _inside(self, nodes: list[Node]) -> Test:
+        """`f in A or f in B ...` (one field, containers without `[...]`): the field read once per item
+        and tested against all containers in one cached call; a branch's route read is this."""
+        get = self._field(nodes[0][1].word, nodes[0][1].col)
+        operands = [self._operand(node[2].value) for node in nodes]
+        if len(operands) == 1:
+            operand = operands[0]
+            return lambda item: inside(get(item), operand())
+        if any(node[2].value is not None and node[2].value.kind == "sub" for node in nodes):
+            return lambda item: any([inside(get(item), operand()) for operand in operands])
+        kept: list[tuple[str, ...]] = []
+
+        def test(item: Item) -> bool:
+            if not kept:
+                kept.append(tuple(operand() for operand in operands))
+            return inside_any(get(item), kept[0])
+
+        return test
 
     def _operand(self, value: Value | None, then: Callable[[str], str] = str) -> Callable[[], str]:
         """A right-hand side, passed through `then`: worked out at first use (never for an empty table),
