@@ -44,6 +44,10 @@ def test_two_branch_run_prints_the_required_figures() -> None:
     assert figures["ratio"] > 0
     assert figures["verify_ok"] is True
     assert figures["lab_peak_rss_mib"] > 0  # the lab's memory, measured apart from ikefleet's
+    for key in ("verify", "lower_bound", "rerun"):  # each figure is the median of its runs, all kept
+        runs = figures[f"{key}_runs_s"]
+        assert len(runs) == 3
+        assert figures[f"{key}_s"] == sorted(runs)[1]
 
 
 def test_sweep_reaches_a_thousand_branches() -> None:
