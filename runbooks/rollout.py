@@ -30,15 +30,18 @@ from ikefleet.redact import scrub
 from ikefleet.rundir import RunDir, exclusive
 from ikefleet.secrets import load_secrets
 from ikefleet.tasks import pki
-from ikefleet.tasks.converge import Outcome, converge
+from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge
 from ikefleet.tasks.device import close, device
-from ikefleet.tasks.state import TunnelState, tunnel_state
-from ikefleet.tasks.version import detect_version, detected, with_versions
+from ikefleet.tasks.state import READS, TunnelState, read_state, tunnel_state
+from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
 from ikefleet.verify.checks import router_time
 from ikefleet.verify.gather import parse_sections
 from ikefleet.waves import Amount, over_budget, plan_waves
 
 UP_KEY = "_ikefleet_tunnel_up"  # host data: the converge task found the branch's tunnel up
+# A branch's first console line: whether its certificate is the hub's, what its configuration is, and
+# whether its tunnel is up (the gate's first poll). A re-run's branch needs no other read.
+FIRST_READ = {"certificate": pki.CERTIFICATE_READ, "config": READ_CONFIG, **READS}
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -400,19 +403,23 @@ class WantsCertificate:
 
 def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Result:
     """Converge the branch if it holds its client certificate as the hub issued it; else say which it
-    wants (WantsCertificate), in the same session, without touching anything."""
+    wants (WantsCertificate), in the same session, without touching anything. One round trip reads the
+    version, the certificates, the configuration and the tunnel state: a re-run's branch needs no other."""
     name = task.host.name
     client = rollout.plan.branch(name).client_certificate
     wanted = rollout.fingerprints.get(client)
     if wanted is None:
         why = f"the hub has no certificate {client} for it yet: roll out the hub first (--limit responder)"
         return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=why))
-    if pki.installed_fingerprint(task, client) != wanted:
+    first = read_with_version(task, FIRST_READ)
+    if pki.client_fingerprint(first["certificate"], client) != wanted:
         return Result(host=task.host, result=WantsCertificate(client))
-    return _converge_branch(task, rollout=rollout, bundles={}, run=run)
+    return _converge_branch(task, rollout=rollout, bundles={}, run=run, first=first)
 
 
-def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bundle], run: RunDir) -> Result:
+def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bundle], run: RunDir,
+                     first: dict[str, str] | None = None) -> Result:
+    """`first`: FIRST_READ's replies, read in this session with nothing sent since."""
     name = task.host.name
     h = rollout.plan.hub
     bundle = bundles.get(name)
@@ -435,11 +442,14 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         run=run,
         dry_run=rollout.options.dry_run,
         backup_password=rollout.secrets.backup_password,
+        config_text=first["config"] if first else None,
     )[0]
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
     if untouched and not rollout.options.dry_run:
         # the gate's first poll, in this task and session: an untouched branch is usually up already, and a
         # re-run then waits for no extra Nornir run per wave (the gate polls the others as before)
         with contextlib.suppress(Exception):  # not up or not read: the gate polls it
-            task.host.data[UP_KEY] = tunnel_state(task, **rollout.hub_tunnel).result.up
+            up = (read_state(first, **rollout.hub_tunnel) if first else
+                  tunnel_state(task, **rollout.hub_tunnel).result)
+            task.host.data[UP_KEY] = up.up
     return result

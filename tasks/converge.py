@@ -95,14 +95,20 @@ def converge(
     backup_password: str | None = None,
     major: int | None = None,
     known: Mapping[str, Iterable[str]] | None = None,
+    config_text: str | None = None,
 ) -> Result:
+    """`config_text`: the router's `READ_CONFIG` reply, read in this session with nothing sent since (a
+    branch's first round trip carries it); None: read it here."""
     host = task.host.name
     found = detected(task)  # the RouterOS the router runs (read once per run), not the inventory's claim
     if major is None:
         major = found.major
     warnings = [found.warning] if found.warning else []
     dev = device(task)
-    before_text, before = read_config(dev)
+    if config_text is None:
+        config_text, before = read_config(dev)
+    else:
+        before = parse_script(config_text)
     remediation = plan_changes(before, intended_script, major, known)
     changes = remediation.diff()
     if run is not None:
@@ -114,7 +120,7 @@ def converge(
         return Result(host=task.host, changed=True, diff="\n".join(changes), result=outcome)
 
     if run is not None:
-        run.write_text(f"backups/{host}.rsc", before_text)
+        run.write_text(f"backups/{host}.rsc", config_text)
     if not backup_password:
         warnings.append(NO_BACKUP)
     else:

@@ -23,7 +23,6 @@ from ikefleet.device import Device, DeviceError
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.plan import NAMES
 from ikefleet.redact import register
-from ikefleet.verify.gather import VERSION_COMMAND, marked, split_sections
 
 from . import version
 from .device import device
@@ -310,30 +309,18 @@ def export_bundle(task: Task, *, branch: str, client: str, ca: str, server: str)
 
 
 def installed_fingerprint(task: Task, client: str) -> str | None:
-    """The fingerprint of the branch's client certificate when it has it with its private key."""
-    cert = _certificates_and_version(task).get(client)
+    """The fingerprint of the branch's client certificate when it has it with its private key (the run's
+    version read rides on the same round trip)."""
+    read = version.read_with_version(task, {"certificate": CERTIFICATE_READ})
+    return client_fingerprint(read["certificate"], client)
+
+
+def client_fingerprint(certificates: str, client: str) -> str | None:
+    """From a `/certificate print detail` reply: the client certificate's fingerprint if its key is there."""
+    cert = _by_name(certificates).get(client)
     if cert is None or not cert.get("private_key"):
         return None
     return cert.get("fingerprint")
-
-
-def _certificates_and_version(task: Task) -> dict[str, Certificate]:
-    """The router's certificates; the run's RouterOS version read (tasks/version.py) rides on the same
-    round trip while it is still to be made (a re-run's branch spent one on each). Either refused: each is
-    read on its own, as `detected` and `read_certificates` do."""
-    dev = device(task)
-    if version.cached(task) is not None:
-        return read_certificates(dev)
-    try:
-        reply = dev.send(f"{marked('resource', VERSION_COMMAND)}; {marked('certificate', CERTIFICATE_READ)}")
-    except DeviceError:
-        version.detected(task, dev)
-        return read_certificates(dev)
-    sections = split_sections(reply)
-    version.remember(task, sections.get("resource"))
-    if "certificate" not in sections:
-        raise DeviceError(task.host.name, CERTIFICATE_READ, "no output for the certificate read")
-    return _by_name(sections["certificate"])
 
 
 def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: str) -> Result:

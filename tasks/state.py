@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nornir.core.task import Result, Task
@@ -54,6 +55,11 @@ def tunnel_state(task: Task, *, hub_wan: str, hub_router_id: str) -> Result:
     except Exception:  # a read that timed out leaves the session out of step: the next poll reconnects
         drop(task)
         raise
+    return Result(host=task.host, result=read_state(raw, hub_wan=hub_wan, hub_router_id=hub_router_id))
+
+
+def read_state(raw: Mapping[str, str], *, hub_wan: str, hub_router_id: str) -> TunnelState:
+    """TunnelState from the replies to READS (section -> text)."""
     peers = parse_active_peers(raw["active_peers"])
     ike = any(
         p.get("state") == "established" and str(p.get("remote_address", "")).split(":")[0] == hub_wan
@@ -61,5 +67,4 @@ def tunnel_state(task: Task, *, hub_wan: str, hub_router_id: str) -> Result:
     )
     neighbours = parse_ospf_neighbor(raw["ospf_neighbor"])
     full = any(n.get("router_id") == hub_router_id and n.get("state") == "Full" for n in neighbours)
-    state = TunnelState(ike, full)
-    return Result(host=task.host, result=state, failed=False)
+    return TunnelState(ike, full)

@@ -9,16 +9,18 @@ gather and verify pay for one read per host.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from nornir.core.task import Result, Task
 
-from ikefleet.device import Device
+from ikefleet.device import Device, DeviceError
 from ikefleet.intent import ros_major
 from ikefleet.inventory import Fleet, Site, _supported_version
 from ikefleet.parsers import parse_resource
 from ikefleet.verify.gather import VERSION_COMMAND as READ
+from ikefleet.verify.gather import marked, split_sections
 
 from .device import device
 
@@ -110,6 +112,25 @@ def detected(task: Task, dev: Device | None = None) -> Detected:
     except Exception:  # refused or timed out: the next command says whether the host is gone
         reply = None
     return remember(task, reply)
+
+
+def read_with_version(task: Task, reads: Mapping[str, str]) -> dict[str, str]:
+    """section -> reply of each of `reads` (section -> command), on one console line that also carries the
+    run's version read while it is still to be made: a branch's first round trip. A line RouterOS refuses:
+    each read on its own (the version as `detected` reads it); a reply without a section is an error."""
+    dev = device(task)
+    line = dict(reads) if cached(task) is not None else {"resource": READ, **reads}
+    try:
+        sections = split_sections(dev.send("; ".join(marked(name, cmd) for name, cmd in line.items())))
+    except DeviceError:
+        detected(task, dev)
+        return {name: dev.send(command) for name, command in reads.items()}
+    if "resource" in line:
+        remember(task, sections.get("resource"))
+    missing = [name for name in reads if name not in sections]
+    if missing:
+        raise DeviceError(task.host.name, reads[missing[0]], "no output for this read")
+    return {name: sections[name] for name in reads}
 
 
 def detect_version(task: Task) -> Result:

@@ -68,8 +68,27 @@ def test_a_refused_version_read_falls_back_to_each_read_on_its_own(monkeypatch: 
 
 def test_a_version_already_read_is_not_read_again(monkeypatch: pytest.MonkeyPatch, branch: Session) -> None:
     console = Console(branch)
-    monkeypatch.setattr(pki, "device", lambda task: console)
+    monkeypatch.setattr(version, "device", lambda task: console)
     task = SimpleNamespace(host=SimpleNamespace(name="br1", data={}))
     version.remember(task, branch.execute("/system resource print"))  # type: ignore[arg-type]
     pki.installed_fingerprint(task, "br1-client")  # type: ignore[arg-type]
-    assert console.sent == [pki.CERTIFICATE_READ]
+    assert len(console.sent) == 1 and pki.CERTIFICATE_READ in console.sent[0]
+    assert "/system resource" not in console.sent[0]
+
+
+def test_a_reply_missing_a_read_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch,
+                                                       branch: Session) -> None:
+    """A reply cut short (a section's marker never came) is not taken for an empty answer."""
+
+    class CutShort(Console):
+        def send(self, line: str) -> str:
+            return super().send(line).split("<<ikefleet:config>>")[0]
+
+    console = CutShort(branch)
+    monkeypatch.setattr(version, "device", lambda task: console)
+    task = SimpleNamespace(host=SimpleNamespace(name="br1", data={}))
+    with pytest.raises(DeviceError) as caught:
+        version.read_with_version(task, {"certificate": pki.CERTIFICATE_READ,  # type: ignore[arg-type]
+                                         "config": "/export terse hide-sensitive"})
+    assert "/export terse hide-sensitive" in str(caught.value) and "no output" in str(caught.value)
+    assert version.cached(task) is not None  # type: ignore[arg-type]  # the version that did come is kept

@@ -220,6 +220,31 @@ def test_cli_json_summary(fleet: tuple[Lab, Summary, Summary], capsys: pytest.Ca
     assert all(h["commands"] == 0 and h["changes"] == [] for h in data["hosts"].values())
 
 
+def test_a_rerun_branch_reads_everything_on_one_console_line(
+    fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A converged branch is read with one console line (version, certificates, configuration, tunnel
+    state) and sent nothing else: a re-run's round trips are verify's."""
+    from ikefleet.device import Device
+
+    lab, _, _ = fleet
+    sent: dict[str, list[str]] = {}
+    real_send = Device.send
+
+    def recording(self: Device, command: str) -> str:
+        sent.setdefault(self.host, []).append(command)
+        return real_send(self, command)
+
+    monkeypatch.setattr(Device, "send", recording)
+    again = rollout(lab)
+    assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
+    for n in range(1, BRANCHES + 1):
+        lines = sent[f"br{n}"]
+        assert len(lines) == 1, lines
+        assert all(f"<<ikefleet:{section}>>" in lines[0]
+                   for section in ("resource", "certificate", "config", "active_peers", "ospf_neighbor"))
+
+
 def test_rerun_reads_untouched_tunnels_in_the_converge_task(
     fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
 ) -> None:
