@@ -172,6 +172,20 @@ def test_refresh_ages_sessions_and_rekeys_sas(seed: Lab) -> None:
     assert peer.get("uptime") == "6h24m8s"
 
 
+def test_a_read_ages_its_own_menu(seed: Lab) -> None:
+    """refresh(path) brings the menu about to be read to time; the other timed menus wait for their read
+    (a hub's batch reads four, each over every branch's sessions)."""
+    r2 = seed.branches[0]
+    fabric.refresh(r2, NOW + timedelta(minutes=7))
+    fabric.refresh(r2, NOW + timedelta(minutes=9), "/ip ipsec active-peers")
+    (peer,) = r2.config.items("/ip ipsec active-peers")
+    (neighbor,) = r2.config.items("/routing ospf neighbor")
+    assert peer.get("uptime") == "9m" and neighbor.get("adjacency") == "7m"
+    fabric.refresh(r2, NOW + timedelta(minutes=10), "/routing ospf neighbor")
+    assert neighbor.get("adjacency") == "10m" and peer.get("uptime") == "9m"
+    assert r2.config.items("/ip ipsec installed-sa")[0].get("expires-in") == "23m"  # aged at 7m
+
+
 def test_uptime_survives_recompute_but_restarts_after_an_outage(seed: Lab) -> None:
     r2 = seed.branches[0]
     fabric.recompute(seed.routers, NOW + timedelta(minutes=1))

@@ -192,4 +192,4 @@ def refresh(router: Router, now: datetime, path: str | None = None) -> None:
     if path is None or path == ROUTE:
         routes.materialize(router)
     if path is None or path in timers.AGED:
-        timers.age(router, now)
+        timers.age(router, now, path)
