@@ -34,7 +34,7 @@ from . import render, system_menus
 from .commands import HANDLERS, Context
 from .errors import CommandError
 from .router import Router
-from .syntax import Statement, Token, Value, Var, tokenize
+from .syntax import Statement, Token, Value, Var, tokenize, tokenize_line
 from .where import col_error, compile_where
 
 MAX_DELAY_S = 2.0
@@ -213,7 +213,7 @@ class Session:
         try:
             out: list[str] = []
             local: dict[str, str] = {}  # `:local` lives for the whole line, like a script body
-            statements = tokenize(line)
+            statements = tokenize_line(line)
             for n, statement in enumerate(statements):
                 if refuse is not None:
                     end = statements[n + 1].col - 1 if n + 1 < len(statements) else len(line)

@@ -9,7 +9,7 @@ and blocks keep their source text and its column, so the engine parses them lazi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .errors import CommandError
 
@@ -238,3 +238,10 @@ def tokenize(text: str, base: int = 1) -> list[Statement]:
             raise syntax_error(base + i)
         i = _skip_ws(text, k)
     return [s for s in statements if s.tokens]
+
+
+@lru_cache(maxsize=1024)
+def tokenize_line(line: str) -> tuple[Statement, ...]:
+    """`tokenize` of a whole console line, kept (statements are never changed once read): every branch of
+    a fleet sends the same read lines on every run."""
+    return tuple(tokenize(line))

@@ -512,3 +512,13 @@ def test_bare_property_in_where_means_set_and_not_empty(tmp_path: Path) -> None:
     assert session.execute("/ip firewall filter print count-only where !comment") == "0"
     session.execute("/ip firewall filter add chain=input action=accept")
     assert session.execute("/ip firewall filter print count-only where !comment") == "1"
+
+
+def test_a_line_sent_again_runs_again(session: Session, router: Router) -> None:
+    """Lines are read once and kept (every branch sends the same reads): running one is still running it."""
+    before = len(router.config.items("/interface bridge"))
+    line = "/interface bridge add; /interface bridge print count-only"
+    assert [session.execute(line) for _ in range(3)] == [str(before + n) for n in (1, 2, 3)]
+    broken = '/interface bridge add comment="x'  # a line that does not read runs nothing, every time
+    assert [session.execute(broken) for _ in range(2)] == ["syntax error (line 1 column 33)"] * 2
+    assert len(router.config.items("/interface bridge")) == before + 3
