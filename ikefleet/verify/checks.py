@@ -574,13 +574,15 @@ def fleet_tunnel_ids(ctx: Context) -> list[Finding]:
     names = {t.hub_interface: t for t in e.tunnels.values()}
     problems = []
     seen: dict[int, str] = {}
+    hub_ids: dict[str, Any] = {}  # interface -> tunnel id (the first of a name, as the hub lists them)
     for i in hub.get("eoip"):
         tid = i.get("tunnel_id")
         if tid in seen:
             problems.append(f"tunnel-id {tid} used by {seen[tid]} and {i.get('name')} on the hub")
         seen[tid] = str(i.get("name"))
+        hub_ids.setdefault(i.get("name"), tid)
     for iface, t in names.items():
-        hub_id = next((i.get("tunnel_id") for i in hub.get("eoip") if i.get("name") == iface), None)
+        hub_id = hub_ids.get(iface)
         branch = ctx.states.get(t.branch)
         if branch is None or not branch.reachable or "eoip" in branch.problems:
             continue
