@@ -7,19 +7,18 @@ from dataclasses import dataclass
 
 from nornir.core.task import Result, Task
 
-from ikefleet.device import DeviceError
 from ikefleet.parsers.ipsec import parse_active_peers
 from ikefleet.parsers.ospf import parse_ospf_neighbor
-from ikefleet.verify.gather import marked, split_sections
 
-from .device import device, drop
+from .device import drop
+from .version import read_with_version
 
-# The gate polls every branch of a wave until it is up: both reads go on one console line (one round trip).
+# The gate polls every branch of a wave until it is up: both reads go on one console line (one round trip;
+# a console that refuses it: each on its own, see read_with_version).
 READS = {
     "active_peers": "/ip ipsec active-peers print detail without-paging",
     "ospf_neighbor": "/routing ospf neighbor print detail without-paging",
 }
-BATCH = "; ".join(marked(name, command) for name, command in READS.items())
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,8 @@ class TunnelState:
 
 def tunnel_state(task: Task, *, hub_wan: str, hub_router_id: str) -> Result:
     """The branch's view: an established IKE peer at the hub's WAN address and a Full neighbour."""
-    dev = device(task)
     try:
-        try:
-            raw = split_sections(dev.send(BATCH))
-            if set(raw) != set(READS):
-                raise DeviceError(task.host.name, "batch", "incomplete reply")
-        except DeviceError:  # a console that refuses the batch line: one command at a time
-            raw = {name: dev.send(command) for name, command in READS.items()}
+        raw = read_with_version(task, READS)
     except Exception:  # a read that timed out leaves the session out of step: the next poll reconnects
         drop(task)
         raise
