@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import paramiko
 from nornir.core.inventory import Host
@@ -13,6 +14,7 @@ from ikefleet.connect import ATTEMPTS_KEY, connector_of, tcp_socket
 from ikefleet.device import Device
 
 CONNECTION = "netmiko"
+ESC = "\x1b"
 
 
 def device(task: Task) -> Device:
@@ -60,6 +62,7 @@ def login(host: Host) -> None:
     connection = host.connections[CONNECTION].connection
     try:
         connection._modify_connection_params()  # the RouterOS login options (+ct511w4098h)
+        skip_plain_reads(connection)
         connection.establish_connection()
         connection._try_session_preparation(force_data=False)
     except Exception:
@@ -67,6 +70,14 @@ def login(host: Host) -> None:
             connection.disconnect()
         host.connections.pop(CONNECTION, None)
         raise
+
+
+def skip_plain_reads(connection: Any) -> None:
+    """netmiko's RouterOS driver strips terminal codes from every read with some 35 regex passes (16 µs
+    on an empty read, 0.6 ms on 60 KB: 5 % of verify's CPU). Every code it strips starts with ESC, so a
+    read without one is returned as it came; a read with one goes through netmiko's own stripping."""
+    strip = connection.strip_ansi_escape_codes
+    connection.strip_ansi_escape_codes = lambda text: strip(text) if ESC in text else text
 
 
 def drop(task: Task) -> None:

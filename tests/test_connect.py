@@ -13,7 +13,10 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
+from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 from nornir.core.task import Result, Task
 from ruamel.yaml import YAML
 from tests_support import fast_keys
@@ -21,7 +24,7 @@ from tests_support import fast_keys
 from ikefleet import connect
 from ikefleet.cli import main
 from ikefleet.connect import ConnectFailed, Connector, Policy, parse_policy, retryable
-from ikefleet.device import describe
+from ikefleet.device import Device, describe
 from ikefleet.hostkeys import HostKeyChanged
 from ikefleet.inventory import init_nornir, load_inventory
 from ikefleet.lab.manager import Lab
@@ -289,6 +292,45 @@ def test_a_failed_login_leaves_no_session_for_the_next_task(lab: Lab, fast_retri
         assert len(replies) == 1 and "name: br3" in replies[0]
     finally:
         nr.close_connections(on_failed=True)
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="\x1b"), max_size=300))
+def test_netmiko_leaves_text_without_esc_as_is(text: str) -> None:
+    """The premise of tasks.device.skip_plain_reads: netmiko's RouterOS stripping changes nothing in a read
+    without ESC (a netmiko upgrade that strips a code without ESC fails here)."""
+    driver = MikrotikRouterOsSSH.__new__(MikrotikRouterOsSSH)
+    driver.RETURN = "\r\n"
+    assert driver.strip_ansi_escape_codes(text) == text
+
+
+def test_a_session_strips_terminal_codes_and_passes_plain_reads(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """netmiko's stripping runs only on reads that hold ESC, and still strips them."""
+    seen: list[str] = []
+    netmikos = MikrotikRouterOsSSH.strip_ansi_escape_codes
+
+    def counted(self: MikrotikRouterOsSSH, text: str) -> str:
+        seen.append(text)
+        return netmikos(self, text)
+
+    monkeypatch.setattr(MikrotikRouterOsSSH, "strip_ansi_escape_codes", counted)
+    nr = init_nornir(lab.directory / "config.yaml")
+    box: dict[str, Device] = {}
+
+    def task(task: Task) -> Result:
+        box["device"] = device(task)
+        return Result(host=task.host, result=box["device"].send("/system identity print"))
+
+    try:
+        res = nr.filter(name="br2").run(task=task)
+    finally:
+        nr.close_connections(on_failed=True)
+    assert "name: br2" in res["br2"][0].result
+    assert all("\x1b" in text for text in seen)
+    strip = box["device"].connection.strip_ansi_escape_codes
+    assert strip("[admin@br2] > \x1b[K\x1b[9999B/ip route print") == "[admin@br2] > /ip route print"
+    assert seen[-1] == "[admin@br2] > \x1b[K\x1b[9999B/ip route print"
 
 
 def test_concurrent_handshakes_bounded_on_the_router_side(lab: Lab) -> None:
