@@ -121,6 +121,17 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def dropped(connection: Any) -> bool:
+    """True when the SSH channel or transport under a netmiko session is gone (a closed channel reads as
+    silence, so netmiko reports a drop as a read timeout)."""
+    try:
+        channel = connection.remote_conn
+        transport = channel.get_transport()
+        return bool(channel.closed or transport is None or not transport.is_active())
+    except Exception:
+        return False
+
+
 class Device:
     """Send commands to one router and know when it said no."""
 
@@ -148,7 +159,7 @@ class Device:
             if re.search(PAGER, output):
                 output = self._dump_pages(output)
         except Exception as exc:
-            if self._dropped():  # a closed channel reads as silence: say what really happened
+            if dropped(self.connection):  # a closed channel reads as silence: say what really happened
                 raise EOFError("the SSH session dropped") from exc
             raise
         output = _strip_echo(output, command)
@@ -170,15 +181,6 @@ class Device:
                 pages.append(_LAST_PROMPT.sub("", more))
                 return "".join(pages)
             pages.append(re.sub(PAGER, "", more))
-
-    def _dropped(self) -> bool:
-        """True when the SSH channel or transport under this session is gone."""
-        try:
-            channel = self.connection.remote_conn
-            transport = channel.get_transport()
-            return bool(channel.closed or transport is None or not transport.is_active())
-        except Exception:
-            return False
 
     def enter_safe_mode(self) -> None:
         self.connection.write_channel(CTRL_X)

@@ -11,10 +11,12 @@ from nornir.core.task import Task
 
 from ikefleet import hostkeys, interrupt, jump
 from ikefleet.connect import ATTEMPTS_KEY, connector_of, tcp_socket
-from ikefleet.device import Device
+from ikefleet.device import PROMPT, Device, dropped
+from ikefleet.verify.gather import VERSION_COMMAND
 
 CONNECTION = "netmiko"
 ESC = "\x1b"
+LOGIN_READ = "_ikefleet_login_read"  # host.data: the login's version read reply (tasks/version.py)
 
 
 def device(task: Task) -> Device:
@@ -38,7 +40,7 @@ def device(task: Task) -> Device:
                 extras["sock"] = tcp_socket(host.hostname, host.port or 22, policy.conn_timeout)
             try:
                 host.open_connection(CONNECTION, task.nornir.config, extras={**extras, "auto_connect": False})
-                login(host)
+                login(host, policy.command_timeout)
             except Exception as exc:  # netmiko re-raises paramiko's refusal of a key that is not the pin
                 if "sock" in extras:
                     extras["sock"].close()
@@ -55,16 +57,29 @@ def device(task: Task) -> Device:
     return Device(host.name, connection, read_timeout=policy.command_timeout)
 
 
-def login(host: Host) -> None:
-    """netmiko's own login (`BaseConnection._open`) without its fixed 0.1 s wait after an extra Enter: the
-    RouterOS driver's login handler has read the prompt by then, and finding the prompt sends its own Enter.
-    That wait was on every session's path, hence on every rollout wave's. A failed login leaves no session."""
+def login(host: Host, read_timeout: float = 60.0) -> None:
+    """netmiko's own login (`BaseConnection._open`), but the round trip that finds the prompt carries the
+    run's version read: netmiko sends a bare Enter, with two fixed 10 ms waits around it, for a prompt the
+    version read's reply also ends with. The reply is kept in `host.data[LOGIN_READ]` for tasks/version.py,
+    so a run's first command is its own. A failed login leaves no session."""
     connection = host.connections[CONNECTION].connection
     try:
         connection._modify_connection_params()  # the RouterOS login options (+ct511w4098h)
         skip_plain_reads(connection)
         connection.establish_connection()
-        connection._try_session_preparation(force_data=False)
+        connection.ansi_escape_codes = True  # as the RouterOS driver's session_preparation
+        try:
+            reply = connection.send_command(VERSION_COMMAND, expect_string=PROMPT, read_timeout=read_timeout,
+                                            strip_prompt=False, strip_command=True, cmd_verify=True)
+        except Exception as exc:
+            if dropped(connection):
+                raise EOFError("the SSH session dropped") from exc
+            raise
+        text, _, prompt = reply.rstrip().rpartition("\n")
+        if not prompt.strip().endswith(">"):
+            raise ValueError(f"Router prompt not found: {prompt!r}")
+        connection.base_prompt = prompt.strip()[:-1].strip()  # as the driver's set_base_prompt: `[admin@R1]`
+        host.data[LOGIN_READ] = text
     except Exception:
         with contextlib.suppress(Exception):
             connection.disconnect()

@@ -1,9 +1,10 @@
 """Nornir task: read a router's verification state over the run's one SSH session, in one round trip
-(RouterOS 7: a few, see `batch_lines`), after the run's one read of the RouterOS version.
+(RouterOS 7: a few, see `batch_lines`), after the login's read of the RouterOS version.
 
-The version read stays a round trip of its own: the batch's dialect depends on it, and a v6 batch line is
+The version read is not folded into the batch: the batch's dialect depends on it, and a v6 batch line is
 longer than a v7 console shows (v7 scrolls it sideways and the echo never completes), so guessing the
-dialect from the inventory would turn a wrong `ros_version` into a read timeout instead of a warning."""
+dialect from the inventory would turn a wrong `ros_version` into a read timeout instead of a warning. The
+login's prompt-finding round trip carries it instead (tasks.device.login)."""
 
 from __future__ import annotations
 

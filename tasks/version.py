@@ -1,9 +1,9 @@
-"""Which RouterOS a host really runs, read once per run from `/system resource print`.
+"""Which RouterOS a host really runs, read once per run from `/system resource print` (by the login).
 
 The inventory's `ros_version` is a claim; the router's own answer decides the dialect (templates, schema,
 gather commands). A disagreement is reported as a warning in the host's result, never silently trusted
-either way. The answer is cached on the Nornir host for the run (`host.data[CACHE]`), so rollout, converge,
-gather and verify pay for one read per host.
+either way. The login makes the read in the round trip that finds the prompt (tasks.device.login) and the
+answer is cached on the Nornir host for the run (`host.data[CACHE]`), so no task pays a round trip for it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ikefleet.parsers import parse_resource
 from ikefleet.verify.gather import VERSION_COMMAND as READ
 from ikefleet.verify.gather import marked, split_sections
 
-from .device import device
+from .device import LOGIN_READ, device
 
 CACHE = "_ikefleet_detected_ros"
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
@@ -81,9 +81,13 @@ def inventory_version(task: Task) -> str | None:
 
 
 def cached(task: Task) -> Detected | None:
-    """The version already read in this run, or None."""
-    found = _data(task).get(CACHE)
-    return found if isinstance(found, Detected) else None
+    """The version already read in this run (by the host's login, see tasks.device.login), or None."""
+    data = _data(task)
+    found = data.get(CACHE)
+    if isinstance(found, Detected):
+        return found
+    reply = data.pop(LOGIN_READ, None)
+    return remember(task, reply) if isinstance(reply, str) else None
 
 
 def remember(task: Task, reply: str | None) -> Detected:
@@ -101,12 +105,15 @@ def remember(task: Task, reply: str | None) -> Detected:
 
 
 def detected(task: Task, dev: Device | None = None) -> Detected:
-    """The host's Detected version: the cached answer, else one read of `/system resource print`.
+    """The host's Detected version: the answer its login read, else one read of `/system resource print`.
     A router that does not answer it falls back to the inventory, with a warning."""
     found = cached(task)
     if found is not None:
         return found
-    dev = dev or device(task)
+    dev = dev or device(task)  # opening the session reads the version (tasks.device.login)
+    found = cached(task)
+    if found is not None:
+        return found
     try:
         reply: str | None = dev.send(READ)
     except Exception:  # refused or timed out: the next command says whether the host is gone
@@ -115,18 +122,15 @@ def detected(task: Task, dev: Device | None = None) -> Detected:
 
 
 def read_with_version(task: Task, reads: Mapping[str, str]) -> dict[str, str]:
-    """section -> reply of each of `reads` (section -> command), on one console line that also carries the
-    run's version read while it is still to be made: a branch's first round trip. A line RouterOS refuses:
-    each read on its own (the version as `detected` reads it); a reply without a section is an error."""
+    """section -> reply of each of `reads` (section -> command), on one console line, once the run knows
+    the version (its login read it: a branch's first round trip after the login is this line). A line
+    RouterOS refuses: each read on its own; a reply without a section is an error that names the read."""
     dev = device(task)
-    line = dict(reads) if cached(task) is not None else {"resource": READ, **reads}
+    detected(task, dev)
     try:
-        sections = split_sections(dev.send("; ".join(marked(name, cmd) for name, cmd in line.items())))
+        sections = split_sections(dev.send("; ".join(marked(name, cmd) for name, cmd in reads.items())))
     except DeviceError:
-        detected(task, dev)
         return {name: dev.send(command) for name, command in reads.items()}
-    if "resource" in line:
-        remember(task, sections.get("resource"))
     missing = [name for name in reads if name not in sections]
     if missing:
         raise DeviceError(task.host.name, reads[missing[0]], "no output for this read")

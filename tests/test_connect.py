@@ -333,6 +333,38 @@ def test_a_session_strips_terminal_codes_and_passes_plain_reads(
     assert seen[-1] == "[admin@br2] > \x1b[K\x1b[9999B/ip route print"
 
 
+def test_the_login_reads_the_version_in_the_round_trip_that_finds_the_prompt(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a session runs one console line, the version read, and leaves netmiko its prompt; the run's
+    version comes from it (no task reads it again)."""
+    from ikefleet.lab.sshd import Terminal
+    from ikefleet.tasks import version
+
+    ran: list[str] = []
+    real_run_line = Terminal._run_line
+
+    async def recording(self: Terminal, line: str) -> str:
+        ran.append(line)
+        return await real_run_line(self, line)
+
+    monkeypatch.setattr(Terminal, "_run_line", recording)
+    nr = init_nornir(lab.directory / "config.yaml")
+
+    def task(task: Task) -> Result:
+        dev = device(task)
+        return Result(host=task.host, result=(dev.connection.base_prompt, version.detected(task)))
+
+    try:
+        res = nr.filter(name="br4").run(task=task)
+    finally:
+        nr.close_connections(on_failed=True)
+    prompt, found = res["br4"][0].result
+    assert ran == ["/system resource print"]
+    assert prompt == "[admin@br4]"
+    assert found.read and found.version == lab.routers["br4"].spec.version
+
+
 def test_concurrent_handshakes_bounded_on_the_router_side(lab: Lab) -> None:
     config = lab.directory / "config.yaml"
     old = _edit(config, lambda d: d.setdefault("ikefleet", {}).__setitem__("connect", {"max_concurrent": 2}))

@@ -1,5 +1,5 @@
-"""A branch's certificate read carries the run's RouterOS version read on the same console line (one round
-trip where a re-run spent two), and falls back to the two reads on their own when RouterOS refuses one."""
+"""A branch's reads go on one console line after its login (whose round trip carries the run's RouterOS
+version read, tasks.device.login), and fall back to each read on its own when RouterOS refuses the line."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ikefleet.lab.factory import initial_config
 from ikefleet.lab.router import Router, RouterSpec
 from ikefleet.parsers.errors import detect_error
 from ikefleet.tasks import pki, version
+from ikefleet.tasks.device import LOGIN_READ
 
 
 class Console:
@@ -39,31 +40,47 @@ def branch(tmp_path: Path) -> Session:
     return session
 
 
-def read(monkeypatch: pytest.MonkeyPatch, console: Console) -> tuple[Any, Any]:
+def logged_in(console: Console, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """A task whose host's login read the version (as tasks.device.login leaves it), over `console`."""
     monkeypatch.setattr(pki, "device", lambda task: console)
     monkeypatch.setattr(version, "device", lambda task: console)
-    task = SimpleNamespace(host=SimpleNamespace(name="br1", data={"ros_version": "6.49.2"}))
+    login_read = console.session.execute("/system resource print", console.refuse)
+    return SimpleNamespace(host=SimpleNamespace(name="br1", data={"ros_version": "6.49.2",
+                                                                   LOGIN_READ: login_read}))
+
+
+def read(monkeypatch: pytest.MonkeyPatch, console: Console) -> tuple[Any, Any]:
+    task = logged_in(console, monkeypatch)
     return pki.installed_fingerprint(task, "br1-client"), version.cached(task)  # type: ignore[arg-type]
 
 
-def test_certificates_and_the_version_come_in_one_round_trip(monkeypatch: pytest.MonkeyPatch,
-                                                              branch: Session) -> None:
+def test_certificates_come_in_one_round_trip_after_the_login(monkeypatch: pytest.MonkeyPatch,
+                                                             branch: Session) -> None:
     console = Console(branch)
     fingerprint, found = read(monkeypatch, console)
-    assert len(console.sent) == 1
+    assert len(console.sent) == 1 and "/system resource" not in console.sent[0]
     assert found is not None and found.read and found.version == branch.router.spec.version
     expected = pki.read_certificates(Console(branch))["br1-client"]  # type: ignore[arg-type]
     assert fingerprint == (expected.get("fingerprint") if expected.get("private_key") else None)
 
 
-def test_a_refused_version_read_falls_back_to_each_read_on_its_own(monkeypatch: pytest.MonkeyPatch,
-                                                                    branch: Session) -> None:
-    console = Console(branch, refuse=("^/system resource", "bad command name resource (line 1 column 9)"))
+def test_a_refused_line_falls_back_to_each_read_on_its_own(monkeypatch: pytest.MonkeyPatch,
+                                                            branch: Session) -> None:
+    console = Console(branch, refuse=("^:put", "bad command name put (line 1 column 2)"))
     fingerprint, found = read(monkeypatch, console)
-    assert [line.startswith(":put") for line in console.sent] == [True, False, False]
-    assert console.sent[2] == pki.CERTIFICATE_READ
-    assert found is not None and not found.read and found.version == "6.49.2"  # the inventory's, said so
+    assert console.sent[0].startswith(":put") and console.sent[1:] == [pki.CERTIFICATE_READ]
+    assert found is not None and found.read
     assert fingerprint == read(monkeypatch, Console(branch))[0]
+
+
+def test_a_login_whose_version_read_was_refused_uses_the_inventorys_and_says_so(
+        monkeypatch: pytest.MonkeyPatch, branch: Session) -> None:
+    console = Console(branch, refuse=("^/system resource", "bad command name resource (line 1 column 9)"))
+    task = logged_in(console, monkeypatch)
+    found = version.detected(task)  # type: ignore[arg-type]
+    assert not found.read and found.version == "6.49.2"
+    assert "could not read the RouterOS version" in found.warning
+    assert console.sent == []  # the login's answer stands: not asked again
 
 
 def test_a_version_already_read_is_not_read_again(monkeypatch: pytest.MonkeyPatch, branch: Session) -> None:
@@ -84,11 +101,8 @@ def test_a_reply_missing_a_read_is_an_error_naming_it(monkeypatch: pytest.Monkey
         def send(self, line: str) -> str:
             return super().send(line).split("<<ikefleet:config>>")[0]
 
-    console = CutShort(branch)
-    monkeypatch.setattr(version, "device", lambda task: console)
-    task = SimpleNamespace(host=SimpleNamespace(name="br1", data={}))
+    task = logged_in(CutShort(branch), monkeypatch)
     with pytest.raises(DeviceError) as caught:
         version.read_with_version(task, {"certificate": pki.CERTIFICATE_READ,  # type: ignore[arg-type]
                                          "config": "/export terse hide-sensitive"})
     assert "/export terse hide-sensitive" in str(caught.value) and "no output" in str(caught.value)
-    assert version.cached(task) is not None  # type: ignore[arg-type]  # the version that did come is kept

@@ -223,26 +223,27 @@ def test_cli_json_summary(fleet: tuple[Lab, Summary, Summary], capsys: pytest.Ca
 def test_a_rerun_branch_reads_everything_on_one_console_line(
     fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A converged branch is read with one console line (version, certificates, configuration, tunnel
-    state) and sent nothing else: a re-run's round trips are verify's."""
-    from ikefleet.device import Device
+    """A converged branch runs two console lines, as the routers see them: the login's version read (the
+    round trip that finds the prompt) and one line reading certificates, configuration and tunnel state.
+    A re-run's round trips are verify's."""
+    from ikefleet.lab.sshd import Terminal
 
     lab, _, _ = fleet
-    sent: dict[str, list[str]] = {}
-    real_send = Device.send
+    ran: dict[str, list[str]] = {}
+    real_run_line = Terminal._run_line
 
-    def recording(self: Device, command: str) -> str:
-        sent.setdefault(self.host, []).append(command)
-        return real_send(self, command)
+    async def recording(self: Terminal, line: str) -> str:
+        ran.setdefault(self.router.name, []).append(line)
+        return await real_run_line(self, line)
 
-    monkeypatch.setattr(Device, "send", recording)
+    monkeypatch.setattr(Terminal, "_run_line", recording)
     again = rollout(lab)
     assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
     for n in range(1, BRANCHES + 1):
-        lines = sent[f"br{n}"]
-        assert len(lines) == 1, lines
-        assert all(f"<<ikefleet:{section}>>" in lines[0]
-                   for section in ("resource", "certificate", "config", "active_peers", "ospf_neighbor"))
+        lines = ran[f"br{n}"]
+        assert len(lines) == 2 and lines[0] == "/system resource print", lines
+        assert all(f"<<ikefleet:{section}>>" in lines[1]
+                   for section in ("certificate", "config", "active_peers", "ospf_neighbor"))
 
 
 def test_rerun_reads_untouched_tunnels_in_the_converge_task(

@@ -20,7 +20,7 @@ from ikefleet.device import MAX_V7_LINE, pack
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
 
-# The run's RouterOS version read (tasks/version.py): its own round trip, before the batch (the dialect).
+# The run's RouterOS version read: made by the login (tasks/device.py), before the batch (the dialect).
 VERSION_COMMAND = "/system resource print"
 ROUTE_READ = "/ip route print detail without-paging where {where}"  # `where`: see route_filter
 MAX_ROUTE_PREFIXES = 8
