@@ -2,9 +2,11 @@
 
 `a=b`, `a!=b`, `a~"re"`, `a<n`, bare flags and properties, `!`/`not`, `and`/`or`/`&&`/`||`, `( )` and
 `a in prefix`. Every condition is evaluated for every item, as RouterOS reports an unknown property whatever
-the other conditions say. A right-hand side that is a literal or a variable is resolved once per command; a
-`[...]` substitution runs for each item. A branch's route read tests every route of a fleet-sized table, so
-the tests are closures built once, not a tree walked per item.
+the other conditions say; unless none can fail or run anything (known properties, literal values, no
+regex): then `and`/`or` stop at the first false/true, prefix tests first. A right-hand side that is a
+literal or a variable is resolved once per command; a `[...]` substitution runs for each item. A branch's
+route read (`ospf and (dst-address in ...)`) tests every route of a fleet-sized table, so the tests are
+closures built once, not a tree walked per item, and the flag is asked only of the routes in the prefixes.
 """
 
 from __future__ import annotations
@@ -70,6 +72,17 @@ def inside_any(inner_text: str, outer_texts: tuple[str, ...]) -> bool:
 def _one_field_in(nodes: list[Node]) -> bool:
     """Every node is `<field> in <container>`, on the same field."""
     return all(node[0] == "in" for node in nodes) and len({node[1].word for node in nodes}) == 1
+
+
+def _literal(value: Value | None) -> bool:
+    """Text as written: no variable, no `[...]` (nothing to resolve that could fail)."""
+    if value is None or value.kind not in ("word", "quoted"):
+        return False
+    return all(isinstance(part, str) for part in value.parts)
+
+
+def _prefix_test(node: Node) -> bool:
+    return node[0] == "in" or (node[0] == "or" and _one_field_in(node[1]))
 
 
 class Parser:
@@ -148,6 +161,14 @@ class _Compiler:
             return lambda item: not inner(item)
         if kind == "or" and _one_field_in(node[1]):
             return self._inside(node[1])
+        if self._pure(node):  # may stop early and go in any order: prefix tests first
+            tests = [self.node(child) for child in sorted(node[1], key=lambda n: not _prefix_test(n))]
+            if kind == "or":
+                return lambda item: any(test(item) for test in tests)
+            if len(tests) == 2:
+                first, second = tests
+                return lambda item: first(item) and second(item)
+            return lambda item: all(test(item) for test in tests)
         children = [self.node(child) for child in node[1]]
         # `&`/`|` of two tests, like all/any of a list, work out both: no short-circuit (see the docstring)
         if len(children) == 2:
@@ -158,6 +179,26 @@ class _Compiler:
         if kind == "or":
             return lambda item: any([child(item) for child in children])
         return lambda item: all([child(item) for child in children])
+
+    def _pure(self, node: Node) -> bool:
+        """Can the test neither fail nor run anything, whatever the item (see the module docstring)?"""
+        kind = node[0]
+        if kind in ("and", "or"):
+            return all(self._pure(child) for child in node[1])
+        if kind == "not":
+            return self._pure(node[1])
+        if kind == "in":
+            return self._known(node[1].word) and _literal(node[2].value)
+        token = node[1]
+        if token.name is None:
+            return token.word is not None and self._known(token.word)
+        return token.op != "~" and self._known(token.name) and _literal(token.value)
+
+    def _known(self, name: str | None) -> bool:
+        menu = self.menu
+        return name is not None and (
+            name in ITEM_ATTRIBUTES or name in menu.fields or any(f.name == name for f in menu.flags)
+        )
 
     def _inside(self, nodes: list[Node]) -> Test:
         """`f in A or f in B ...` (one field, containers without `[...]`): the field read once per item

@@ -68,3 +68,25 @@ def test_containers_from_a_variable_and_a_substitution(session: Session) -> None
 def test_an_unknown_field_in_an_or_of_in_is_an_error(session: Session) -> None:
     reply = session.execute("/ip route print where bogus in 10.0.0.0/8 or bogus in 10.1.0.0/16")
     assert reply.startswith("expected end of command"), reply
+
+
+def test_a_where_that_cannot_fail_asks_the_flag_only_of_routes_in_the_prefixes(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known properties and literal values: `and` stops at the first false test, the prefix test first (a
+    branch's route read asks its flag of a handful of a fleet's routes, not of all)."""
+    asked: list[int] = []
+    real = Session.has_flag
+
+    def counted(self: Session, menu, item, flag) -> bool:  # type: ignore[no-untyped-def]
+        asked.append(item.id)
+        return real(self, menu, item, flag)
+
+    monkeypatch.setattr(Session, "has_flag", counted)
+    got = session.execute("/ip route print count-only where disabled and dst-address in 10.3.0.0/16")
+    assert got == str(expected(["10.3.0.0/16"], only_disabled=True, negated=False))
+    inside = [p for p in ROUTES if ipaddress.ip_network(p).subnet_of(ipaddress.ip_network("10.3.0.0/16"))]
+    assert len(asked) == len(inside) < len(ROUTES)
+    # an unknown property: every condition of every item, so the error shows whatever the others say
+    unknown = session.execute("/ip route print count-only where disabled and dst-address in 10.3.0.0/16 x")
+    assert unknown.startswith("expected end of command")
