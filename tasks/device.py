@@ -89,8 +89,9 @@ def login(host: Host, read_timeout: float = 60.0) -> None:
 
 def skip_plain_reads(connection: Any) -> None:
     """netmiko's RouterOS driver strips terminal codes from every read with some 35 regex passes (16 µs
-    on an empty read, 0.6 ms on 60 KB: 5 % of verify's CPU). Every code it strips starts with ESC, so a
-    read without one is returned as it came; a read with one goes through netmiko's own stripping."""
+    on an empty read, 0.6 ms on 60 KB; a 200-branch verify's reads took 0.16 s of CPU, now 0.07). Every
+    code it strips starts with ESC, so a read without one is returned as it came; a read with one goes
+    through netmiko's own stripping."""
     strip = connection.strip_ansi_escape_codes
     connection.strip_ansi_escape_codes = lambda text: strip(text) if ESC in text else text
 
