@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from typing import Any
 
 from ikefleet import interrupt
@@ -21,6 +22,9 @@ SAFE_PROMPT = r"\[[^\]\r\n]+@[^\]\r\n]+\][^\r\n]*<SAFE>\s*$"
 # Output taller than the terminal (netmiko asks for 4,098 lines: a 700-branch hub's export is taller)
 # stops at RouterOS's pager; `D` dumps the rest. The pager erases its prompt with `\r` + spaces + `\r`.
 PAGER = r"-- \[Q quit\|D dump\|down\]\s*$"
+_REPLY_END = re.compile(f"{PROMPT}|{PAGER}")
+_PROMPT_ROOM = 4096  # characters before a read searched again: a prompt and its trailing blanks fit
+_POLL_S = 0.025  # netmiko's send_command poll
 _PAGER_ERASE = re.compile(r"^\n? +\n")
 _LAST_PROMPT = re.compile(r"(?:\n?\[[^\]\n]+@[^\]\n]+\][^\n]*>[ \t]*)+$")  # one or a repainted pair
 CTRL_X = "\x18"
@@ -148,14 +152,7 @@ class Device:
             why = f"{interrupt.MESSAGE}: stopped mid-push, safe mode undid the open change"
             raise DeviceError(self.host, command, why)
         try:
-            output: str = self.connection.send_command(
-                command,
-                expect_string=f"{PROMPT}|{PAGER}",
-                read_timeout=self.read_timeout,
-                strip_prompt=True,
-                strip_command=True,
-                cmd_verify=True,
-            )
+            output = self._exchange(command)
             if re.search(PAGER, output):
                 output = self._dump_pages(output)
         except Exception as exc:
@@ -167,6 +164,27 @@ class Device:
         if error is not None:
             raise DeviceError(self.host, command, error.text)
         return output
+
+    def _exchange(self, command: str) -> str:
+        """netmiko's `send_command` (command echo read first, prompt and command stripped), but each read is
+        searched for the prompt from just before it: netmiko searches the whole reply again after every
+        read, which is quadratic in its size (the 1000-branch hub's 4 MB reply: 0.4 s of CPU)."""
+        conn = self.connection
+        line = conn.normalize_cmd(command)
+        start = time.monotonic()
+        conn.write_channel(line)
+        echo = conn.command_echo_read(cmd=command.strip(), read_timeout=10)
+        output, _ = conn._first_line_handler(echo, _REPLY_END.pattern)
+        searched = 0
+        while _REPLY_END.search(output, max(0, searched - _PROMPT_ROOM)) is None:
+            if time.monotonic() - start >= self.read_timeout:
+                from netmiko.exceptions import ReadTimeout
+
+                raise ReadTimeout(f"Pattern not detected: {_REPLY_END.pattern!r} in output.")
+            searched = len(output)
+            time.sleep(_POLL_S)
+            output += conn.read_channel()
+        return str(conn._sanitize_output(output, strip_command=True, command_string=line, strip_prompt=True))
 
     def _dump_pages(self, output: str) -> str:
         """Answer the pager with `D` (dump the rest) until the prompt comes; the pages joined, no prompt."""

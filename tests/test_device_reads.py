@@ -1,0 +1,77 @@
+"""Device.send reads a reply until the prompt the way netmiko's send_command does (echo first, prompt and
+command stripped), but searches each read only from just before it: a reply in many reads costs its size,
+not its size times the number of reads."""
+
+from __future__ import annotations
+
+import pytest
+from netmiko.exceptions import ReadTimeout
+from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
+
+from ikefleet import device
+from ikefleet.device import Device
+
+PROMPT = "[admin@hub] > "
+
+
+class Scripted(MikrotikRouterOsSSH):
+    """netmiko's RouterOS driver over a scripted console: each read returns the next chunk."""
+
+    def __init__(self, chunks: list[str]) -> None:  # no session: only what send_command's helpers use
+        self.chunks, self.written = list(chunks), []  # type: ignore[var-annotated]
+        self.RETURN, self.RESPONSE_RETURN = "\r\n", "\n"
+        self.base_prompt, self.ansi_escape_codes = "[admin@hub]", True
+        self._read_buffer, self.read_timeout_override, self.session_log = "", None, None
+        self.global_cmd_verify, self.delay_factor_compat, self.device_type = None, False, "mikrotik_routeros"
+
+    def write_channel(self, out_data: str) -> None:
+        self.written.append(out_data)
+
+    def read_channel(self) -> str:  # as netmiko's: what a pattern read left over comes first
+        out, self._read_buffer = self._read_buffer + (self.chunks.pop(0) if self.chunks else ""), ""
+        return out
+
+
+def reply_in_reads(command: str, lines: int, per_read: int) -> list[str]:
+    text = f"{PROMPT}{command}\n" + "".join(f"line {n} name=peer{n} value=x\n" for n in range(lines)) + PROMPT
+    return [text[i : i + per_read] for i in range(0, len(text), per_read)]
+
+
+@pytest.fixture(autouse=True)
+def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(device, "_POLL_S", 0, raising=False)
+
+
+def test_a_reply_in_many_reads_comes_back_whole_without_prompt_or_echo() -> None:
+    command = "/ip ipsec active-peers print detail without-paging"
+    conn = Scripted(reply_in_reads(command, 500, 97))  # reads that split lines and the final prompt
+    out = Device("hub", conn).send(command)
+    assert conn.written == [command + "\r\n"]
+    assert out.splitlines() == [f"line {n} name=peer{n} value=x" for n in range(500)]
+
+
+def test_each_read_is_searched_from_just_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    searched: list[int] = []
+    real = device._REPLY_END
+
+    class Counting:
+        pattern = real.pattern
+
+        def search(self, text: str, pos: int = 0):  # type: ignore[no-untyped-def]
+            searched.append(len(text) - pos)
+            return real.search(text, pos)
+
+    monkeypatch.setattr(device, "_REPLY_END", Counting())
+    command = "/export terse hide-sensitive"
+    chunks = reply_in_reads(command, 20_000, 1000)
+    Device("hub", Scripted(chunks)).send(command)
+    total = sum(map(len, chunks))
+    assert sum(searched) <= total + len(chunks) * (device._PROMPT_ROOM + 1000)
+    assert sum(searched) < total * 10  # netmiko's whole-reply search: about total * reads / 2
+
+
+def test_a_reply_that_never_ends_is_a_read_timeout() -> None:
+    command = "/system resource print"
+    conn = Scripted([f"{PROMPT}{command}\n", "uptime: 1d\n"])
+    with pytest.raises(ReadTimeout):
+        Device("hub", conn, read_timeout=0.05).send(command)
