@@ -94,8 +94,10 @@ def test_the_filter_fits_a_v7_console_line() -> None:
 
 
 def live_sessions() -> int:
-    """paramiko transports still running in this process (one thread each)."""
-    return sum(1 for t in threading.enumerate() if type(t).__name__ == "Transport" and t.is_alive())
+    """paramiko transports still open in this process (one thread each; a closed one's thread may take up
+    to its 0.1 s socket poll to end, so closed is what `is_active` says)."""
+    transports = [t for t in threading.enumerate() if type(t).__name__ == "Transport" and t.is_alive()]
+    return sum(1 for t in transports if t.is_active())  # type: ignore[attr-defined]
 
 
 def test_a_session_is_closed_once_its_router_is_read(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,5 +118,4 @@ def test_a_session_is_closed_once_its_router_is_read(lab: Lab, monkeypatch: pyte
     before = live_sessions()
     states = Verify(VerifyOptions(config, record=False)).gather()
     assert all(s.reachable for s in states.values()) and len(seen) == 4
-    # a closed transport's thread may take a moment to end: one may linger, never one per router read
-    assert max(seen) <= before + 1, seen  # kept to the end of the run: [0, 1, 2, 3]
+    assert max(seen) <= before, seen  # kept to the end of the run: [0, 1, 2, 3]
