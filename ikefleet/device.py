@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ikefleet import interrupt
@@ -125,15 +126,26 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def dropped(connection: Any) -> bool:
-    """True when the SSH channel or transport under a netmiko session is gone (a closed channel reads as
-    silence, so netmiko reports a drop as a read timeout)."""
+def _dropped(connection: Any) -> bool:
+    """True when the SSH channel or transport under a netmiko session is gone."""
     try:
         channel = connection.remote_conn
         transport = channel.get_transport()
         return bool(channel.closed or transport is None or not transport.is_active())
     except Exception:
         return False
+
+
+@contextlib.contextmanager
+def drop_said(connection: Any) -> Iterator[None]:
+    """A failure of the block on a session that is gone is re-raised as "the SSH session dropped": a closed
+    channel reads as silence, so netmiko reports a drop as a read timeout."""
+    try:
+        yield
+    except Exception as exc:
+        if _dropped(connection):
+            raise EOFError("the SSH session dropped") from exc
+        raise
 
 
 class Device:
@@ -151,14 +163,10 @@ class Device:
         if self.in_safe_mode and interrupt.STOP.claim(self.host):
             why = f"{interrupt.MESSAGE}: stopped mid-push, safe mode undid the open change"
             raise DeviceError(self.host, command, why)
-        try:
+        with drop_said(self.connection):
             output = self._exchange(command)
             if re.search(PAGER, output):
                 output = self._dump_pages(output)
-        except Exception as exc:
-            if dropped(self.connection):  # a closed channel reads as silence: say what really happened
-                raise EOFError("the SSH session dropped") from exc
-            raise
         output = _strip_echo(output, command)
         error = detect_error(output)
         if error is not None:

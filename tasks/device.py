@@ -11,7 +11,7 @@ from nornir.core.task import Task
 
 from ikefleet import hostkeys, interrupt, jump
 from ikefleet.connect import ATTEMPTS_KEY, connector_of, tcp_socket
-from ikefleet.device import PROMPT, Device, dropped
+from ikefleet.device import PROMPT, Device, drop_said
 from ikefleet.verify.gather import VERSION_COMMAND
 
 CONNECTION = "netmiko"
@@ -68,13 +68,9 @@ def login(host: Host, read_timeout: float = 60.0) -> None:
         skip_plain_reads(connection)
         connection.establish_connection()
         connection.ansi_escape_codes = True  # as the RouterOS driver's session_preparation
-        try:
+        with drop_said(connection):
             reply = connection.send_command(VERSION_COMMAND, expect_string=PROMPT, read_timeout=read_timeout,
                                             strip_prompt=False, strip_command=True, cmd_verify=True)
-        except Exception as exc:
-            if dropped(connection):
-                raise EOFError("the SSH session dropped") from exc
-            raise
         text, _, prompt = reply.rstrip().rpartition("\n")
         if not prompt.strip().endswith(">"):
             raise ValueError(f"Router prompt not found: {prompt!r}")
