@@ -12,6 +12,8 @@ from pathlib import Path
 
 from ikefleet.routeros.config import Config
 
+from .clock import LabClock
+
 
 @dataclass(frozen=True)
 class RouterSpec:
@@ -50,8 +52,9 @@ class Faults:
 class FileStore:
     """The router's `/file` store, kept as real files under the router's directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, clock: LabClock) -> None:
         self.root = root
+        self.clock = clock  # a file's creation-time is the lab's time, not the jump host's
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, name: str) -> Path:
@@ -71,6 +74,8 @@ class FileStore:
         path = self._path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        stamp = self.clock.now().timestamp()
+        os.utime(path, (stamp, stamp))
 
     def remove(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
@@ -88,7 +93,9 @@ class Router:
     config: Config = field(default_factory=Config)
     faults: Faults = field(default_factory=Faults)
     listeners: list[Callable[[Router], None]] = field(default_factory=list)
-    booted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The lab's shared clock (one per lab): the router's time is the clock's plus its `clock-offset` fault.
+    clock: LabClock = field(default_factory=LabClock)
+    booted_at: datetime = field(init=False)  # when the router object is made, on its clock
     # Called by the engine (router, menu path) before it reads a menu (print, find), so time-driven fields
     # (uptime, expires-in, byte counters) and the routing table are current. The lab manager sets it.
     refresh_state: Callable[[Router, str], None] | None = None
@@ -96,7 +103,8 @@ class Router:
     logs: deque[tuple[datetime, str, str]] = field(default_factory=lambda: deque(maxlen=1000))
 
     def __post_init__(self) -> None:
-        self.files = FileStore(self.directory / "files")
+        self.booted_at = self.clock.now()
+        self.files = FileStore(self.directory / "files", self.clock)
 
     def log(self, topics: str, message: str) -> None:
         """Append a `/log` entry, e.g. `log("ipsec,error", "identity not found for peer: ...")`."""
@@ -111,8 +119,8 @@ class Router:
         return int(self.spec.version.split(".")[0])
 
     def now(self) -> datetime:
-        """The router's clock: real time plus the `clock-offset` fault."""
-        return datetime.now(UTC) + timedelta(seconds=self.faults.clock_offset_s)
+        """The router's clock: the lab's clock plus the `clock-offset` fault."""
+        return self.clock.now() + timedelta(seconds=self.faults.clock_offset_s)
 
     def changed(self) -> None:
         for listener in self.listeners:

@@ -96,8 +96,13 @@ def router_time(state: HostState) -> datetime | None:
     clock = next(iter(state.get("clock")), None)
     if not clock:
         return None
-    local = ros_datetime(f"{clock.get('date', '')} {clock.get('time', '')}")
-    m = _OFFSET.match(str(clock.get("gmt_offset", "+00:00")))
+    return router_utc(state, ros_datetime(f"{clock.get('date', '')} {clock.get('time', '')}"))
+
+
+def router_utc(state: HostState, local: datetime | None) -> datetime | None:
+    """A time the router printed (its local time, as every RouterOS date is) in UTC, by its `gmt-offset`."""
+    clock = next(iter(state.get("clock")), None)
+    m = _OFFSET.match(str(clock.get("gmt_offset", "+00:00"))) if clock else None
     if local is None or m is None:
         return local
     offset = timedelta(hours=int(m["h"]), minutes=int(m["m"]))
@@ -386,7 +391,8 @@ def cert_valid(ctx: Context, host: str) -> list[Finding]:
     expected = f"{name} with key, issued by {e.ca_certificate}, > {e.min_certificate_days} days left"
     if cert is None:
         return [Finding("fail", expected, "missing", facts=facts)]
-    end = ros_datetime(str(cert.get("invalid_after", "")))
+    # invalid-after is printed in the router's local time, like its clock: both go to UTC the same way.
+    end = router_utc(state, ros_datetime(str(cert.get("invalid_after", ""))))
     days = (end - now).total_seconds() / 86400 if end else float("nan")
     facts["days_left"] = f"{days:.0f}"
     metrics = {"certificate_days_left": days}
