@@ -254,3 +254,14 @@ def test_one_broken_branch_leaves_the_others_alone(tmp_path: Path) -> None:
     routes = ospf_routes(lab.branches[0])
     assert "192.168.6.0/24" not in routes and "192.168.7.0/24" in routes
     assert ospf_routes(lab.branches[4]) == {}
+
+
+@pytest.mark.parametrize("days", [365, 3650 - 30 + 1])
+def test_the_seed_fabric_on_another_date(tmp_path: Path, days: int) -> None:
+    """Held a year ahead, or with the certificates inside their renewal window: the same clock signs and
+    checks, so the tunnels come up whatever the date."""
+    clock = LabClock.held(CLOCK.now() + timedelta(days=days))
+    lab = build(tmp_path, clock=clock)
+    fabric.recompute(lab.routers, clock.now())
+    (peer,) = lab.hub.config.items("/ip ipsec active-peers")
+    assert peer.get("state") == "established"
