@@ -183,7 +183,7 @@ class FleetConfig:
     nornir: Mapping[str, Any] = field(default_factory=dict)
 
 
-IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config", "connect")
+IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config", "connect", "backups", "runs")
 
 
 def read_config(config_path: str | Path) -> FleetConfig:

@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     "ikefleet.cli.certs",
     "ikefleet.cli.parse",
     "ikefleet.cli.verify",
+    "ikefleet.cli.backup",
 ]
 # Subcommands that connect to routers: they take --accept-new-hostkeys (ikefleet.hostkeys).
 HOSTKEY_COMMANDS = ("rollout", "verify", "compliance", "certs")
