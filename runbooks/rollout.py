@@ -27,7 +27,7 @@ from ikefleet.intent import render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
 from ikefleet.plan import NAMES, Plan, build_plan
 from ikefleet.redact import scrub
-from ikefleet.rundir import RunDir, exclusive
+from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.tasks import pki
 from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge
@@ -120,6 +120,8 @@ class Rollout:
         self.progress = progress
         self.fleet_config = read_config(options.config)
         self.data_dir = self.fleet_config.path.parent / ".ikefleet"
+        self.keep_runs = keep_runs((self.fleet_config.nornir.get("ikefleet") or {}).get("runs"),
+                                   str(self.fleet_config.path))
         self.inventory = load_inventory(options.config)
         self.revoked = revoked.load(self.data_dir)
         self.fleet = revoked.active(self.inventory, self.revoked)
@@ -130,7 +132,7 @@ class Rollout:
 
     def run(self) -> Summary:
         with exclusive(self.data_dir), gc_policy.fleet_run():
-            run = RunDir(self.data_dir, "rollout")
+            run = RunDir(self.data_dir, "rollout", keep=self.keep_runs)
             run.write_json("plan.json", self.plan.to_json())
             nr = init_nornir(self.options.config, self.options.secrets_file)
             try:
