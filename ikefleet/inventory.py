@@ -46,7 +46,7 @@ def _supported_version(major_minor: tuple[int, ...]) -> bool:
 
 # A branch's name becomes a hub mode-config name: it must not be one RouterOS already has.
 RESERVED_NAMES = {"request-only": "the factory /ip ipsec mode-config", "default": "factory items' name"}
-SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$")
+SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,50}")  # fullmatch: `$` would let "br1\n" pass
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,7 @@ class FleetConfig:
 
 
 IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config", "connect")
+FILE_OPTIONS = ("host_file", "group_file", "defaults_file")
 
 
 def read_config(config_path: str | Path) -> FleetConfig:
@@ -202,10 +203,24 @@ def read_config(config_path: str | Path) -> FleetConfig:
                           "write config.yaml as in docs/inventory.md")
         raise InventoryError([problem])
     base = path.parent
-    options = (data.get("inventory") or {}).get("options") or {}
+    inventory = data.get("inventory") or {}
+    options = (inventory.get("options") if isinstance(inventory, dict) else None) or {}
     extra = data.get("ikefleet") or {}
     problems = [Problem(str(path), FLEET, f"ikefleet.{k}", "unknown key", suggest(k, IKEFLEET_CONFIG_KEYS))
                 for k in extra if k not in IKEFLEET_CONFIG_KEYS]
+    if not isinstance(inventory, dict):
+        fix = ("write inventory: options: host_file/group_file/defaults_file as in docs/inventory.md "
+               "(or leave it out for inventory/*.yaml)")
+        problems.append(Problem(str(path), FLEET, "inventory",
+                                f"is {type(inventory).__name__}, not a mapping", fix))
+    elif not isinstance(options, dict):
+        fix = "write options: host_file: ..., group_file: ..., defaults_file: ..."
+        problems.append(Problem(str(path), FLEET, "inventory.options",
+                                f"is {type(options).__name__}, not a mapping", fix))
+    else:
+        problems += [Problem(str(path), FLEET, f"inventory.options.{k}", f"is {type(v).__name__}, not a path",
+                             f"give {k} as a file name relative to config.yaml")
+                     for k, v in options.items() if k in FILE_OPTIONS and not isinstance(v, str)]
     if problems:
         raise InventoryError(problems)
     from ikefleet.connect import parse_policy
@@ -322,7 +337,7 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
     if host.name.lower() in RESERVED_NAMES:
         used_by = RESERVED_NAMES[host.name.lower()]
         checker.fail("name", f"{host.name!r} is a RouterOS built-in name ({used_by})", "rename the host")
-    elif not SITE_NAME.match(host.name):
+    elif not SITE_NAME.fullmatch(host.name):
         checker.fail("name", f"{host.name!r} cannot name RouterOS objects (eoip-<name>, <name>-client)",
                      "rename the host using letters, digits, '.', '_' or '-'")
     port = host.port if host.port is not None else 22

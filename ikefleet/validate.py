@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 FLEET = "-"  # host column for fleet-wide problems
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")  # \Z: `$` would also match before a final newline
+_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?\Z")
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _CLOCK = re.compile(r"^(\d+):(\d\d):(\d\d)$")
 

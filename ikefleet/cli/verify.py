@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ikefleet.cli.values import count
 from ikefleet.interrupt import EXIT_INTERRUPTED, Interrupted
 from ikefleet.redact import scrub
 from ikefleet.secrets import SecretsError
@@ -44,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     h = subparsers.add_parser("history", help="past verification results of one host")
     h.add_argument("host")
     h.add_argument("-c", "--config", default="config.yaml", help="Nornir/ikefleet config (%(default)s)")
-    h.add_argument("--runs", type=int, default=10, help="how many past runs (%(default)s)")
+    h.add_argument("--runs", type=count("--runs", "10", minimum=1), default=10,
+                   help="how many past runs (%(default)s)")
     h.add_argument("--all", action="store_true", help="passing checks too")
     h.set_defaults(func=history)
 
