@@ -153,6 +153,8 @@ class Fleet:
     hub: Site
     branches: tuple[Site, ...]
     defaults: Defaults
+    # host -> its groups, for --limit (ikefleet.selection)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def sites(self) -> tuple[Site, ...]:
@@ -423,7 +425,8 @@ def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
         raise InventoryError(problems)
     hub = next(s for s in sites if s.is_hub)
     branches = tuple(sorted((s for s in sites if not s.is_hub), key=lambda s: (s.branch_id, s.name)))
-    fleet = Fleet(hub=hub, branches=branches, defaults=defaults)
+    groups = {h.name: tuple(g.name for g in h.extended_groups()) for h in inv.hosts.values()}
+    fleet = Fleet(hub=hub, branches=branches, defaults=defaults, groups=groups)
     sources = {s.name: str(config.host_file) for s in sites}
     sources[FLEET] = str(config.defaults_file)
     problems = check_fleet(fleet, sources)

@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="append",
         default=[],
         metavar="HOST|GROUP",
-        help="only these hosts or groups (repeatable; groups: responder, initiators)",
+        help="only these hosts or groups (repeatable, or comma-separated; groups: responder, initiators, "
+        "and those of groups.yaml)",
     )
     p.add_argument(
         "--canary",

@@ -16,6 +16,7 @@ from ikefleet.cli.values import count
 from ikefleet.interrupt import EXIT_INTERRUPTED, Interrupted
 from ikefleet.redact import scrub
 from ikefleet.secrets import SecretsError
+from ikefleet.selection import SelectionError
 from ikefleet.validate import InventoryError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
@@ -38,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "--format", choices=FORMATS, default=default_format, help="report format (%(default)s)"
         )
         p.add_argument("--output", type=Path, help="write the report to FILE (default: standard output)")
-        p.add_argument("--limit", action="append", default=[], metavar="HOST", help="only these hosts")
+        p.add_argument("--limit", action="append", default=[], metavar="HOST|GROUP",
+                       help="only these hosts or groups (repeatable, or comma-separated)")
         p.add_argument("--verbose", action="store_true", help="console: list passing checks too")
         p.add_argument("--no-history", action="store_true", help="do not record this run in the history")
         p.set_defaults(func=run, quiet=name == "compliance")
@@ -81,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     except SecretsError as exc:
         print(f"secrets: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except SelectionError as exc:
+        print(f"ikefleet {getattr(args, 'command', 'verify')}: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except Interrupted as exc:  # Ctrl-C: no report (a partial one could read as compliant), no history
         print(f"ikefleet verify: {exc}", file=sys.stderr)
