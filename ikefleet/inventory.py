@@ -27,6 +27,7 @@ from ikefleet.validate import (
     InventoryError,
     Problem,
     ValueChecker,
+    check_endpoints,
     check_fleet,
     check_section,
     schema,
@@ -45,6 +46,7 @@ def _supported_version(major_minor: tuple[int, ...]) -> bool:
     return MIN_VERSION <= major_minor < (7, 0) or major_minor >= MIN_V7
 
 # A branch's name becomes a hub mode-config name: it must not be one RouterOS already has.
+HOSTNAME = re.compile(r"[^\s\x00-\x1f\x7f]+")  # an address or DNS name: no blanks, no control characters
 RESERVED_NAMES = {"request-only": "the factory /ip ipsec mode-config", "default": "factory items' name"}
 SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,50}")  # fullmatch: `$` would let "br1\n" pass
 
@@ -187,6 +189,7 @@ class FleetConfig:
 
 IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config", "connect")
 FILE_OPTIONS = ("host_file", "group_file", "defaults_file")
+NAMES_KEY = "_ikefleet_inventory_names"  # Nornir defaults data: every inventory host (ikefleet.identity)
 
 
 def read_config(config_path: str | Path) -> FleetConfig:
@@ -336,6 +339,9 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
                          "remove it; use IKEFLEET_USERNAME/IKEFLEET_PASSWORD or the secrets file")
     if not host.hostname:
         checker.fail("hostname", "missing", "set hostname to the router's management address")
+    elif not isinstance(host.hostname, str) or not HOSTNAME.fullmatch(host.hostname):
+        checker.fail("hostname", f"{host.hostname!r} is not a host name or address (blank or control "
+                     "characters)", "set hostname to the router's management address, without spaces")
     if host.name.lower() in RESERVED_NAMES:
         used_by = RESERVED_NAMES[host.name.lower()]
         checker.fail("name", f"{host.name!r} is a RouterOS built-in name ({used_by})", "rename the host")
@@ -429,7 +435,7 @@ def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
     fleet = Fleet(hub=hub, branches=branches, defaults=defaults, groups=groups)
     sources = {s.name: str(config.host_file) for s in sites}
     sources[FLEET] = str(config.defaults_file)
-    problems = check_fleet(fleet, sources)
+    problems = check_fleet(fleet, sources) + check_endpoints(fleet, sources)
     if problems:
         raise InventoryError(problems)
     return fleet
@@ -470,6 +476,8 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     # sets IKEFLEET_ACCEPT_NEW_HOSTKEYS=1 for intentional key changes
     accept_new = os.environ.get("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "") not in ("", "0")
     hostkeys.enable(nornir, config.path, accept_new=accept_new)
+    # lower-case name -> name: a login refuses a router whose identity is another host's (ikefleet.identity)
+    nornir.inventory.defaults.data[NAMES_KEY] = {name.lower(): name for name in nornir.inventory.hosts}
     # timeouts, retries with backoff, the run's bound on concurrent handshakes (ikefleet.connect)
     from ikefleet import connect
 
