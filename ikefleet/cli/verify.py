@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ikefleet import private
 from ikefleet.cli.values import count
 from ikefleet.interrupt import EXIT_INTERRUPTED, Interrupted
 from ikefleet.redact import scrub
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             if args.format == "prom":
                 write_textfile(args.output, text)
             else:
-                args.output.write_text(text)
+                private.write_text(args.output, text)  # owner-only, whatever the umask
         elif args.format == "console":
             print_report(report, Console(), verbose=args.verbose)
         else:
