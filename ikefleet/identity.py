@@ -47,3 +47,13 @@ def check(host: Any, base_prompt: str) -> str:
             f"(/system identity set name={host.name})"))
     host.data[IDENTITY_KEY] = identity
     return identity
+
+
+def warning(host: Any) -> str:
+    """Operator words when the login read an identity other than the host's name ('' when it is the name,
+    or when no login of this run read one): such a router passes the check without being told apart."""
+    identity = (getattr(host, "data", None) or {}).get(IDENTITY_KEY)
+    if identity is None or identity.lower() == host.name.lower():
+        return ""
+    return (f"{host.name}: the router's identity is {identity!r}, not {host.name}: ikefleet cannot tell it "
+            f"from another host's router; set /system identity name={host.name}")

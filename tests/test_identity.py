@@ -108,3 +108,16 @@ def test_a_router_named_as_its_host_or_as_no_host_is_accepted(lab: Lab) -> None:
     finally:
         name_router(lab, "br1", "br1")
     assert states["br1"].reachable and states["br2"].reachable, (states["br1"].error, states["br2"].error)
+
+
+def test_a_router_not_named_as_its_host_is_rolled_out_with_a_warning(lab: Lab) -> None:
+    config = lab.directory / "config.yaml"
+    name_router(lab, "br1", "MikroTik")
+    try:
+        summary = Rollout(RolloutOptions(config, limit=("responder", "br1"), gate_timeout_s=30.0)).run()
+    finally:
+        name_router(lab, "br1", "br1")
+    assert not summary.failed, {h: o.error for h, o in summary.hosts.items()}
+    assert all("identity" not in w for w in summary.hosts["hub"].warnings)
+    assert any("the router's identity is 'MikroTik', not br1" in w and "set /system identity name=br1" in w
+               for w in summary.hosts["br1"].warnings)
