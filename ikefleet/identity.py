@@ -6,8 +6,8 @@ reads the router's `/system identity` from its prompt (`[admin@br1] > `: RouterO
 so the check costs no round trip) and refuses a router whose identity is ANOTHER inventory host's name (case
 ignored, as for site names). ikefleet expects each router's identity to be its inventory name; it does not
 set it. An identity that names no inventory host (a factory `MikroTik`, an operator's own scheme) is
-accepted: it cannot be told apart from the right router, so naming routers as the inventory does is what
-makes the check complete (the lab does).
+accepted with a rollout warning (`warning`): it cannot be told apart from the right router, so naming
+routers as the inventory does is what makes the check complete (the lab does).
 """
 
 from __future__ import annotations
