@@ -53,10 +53,11 @@ class Verify:
         self.fleet = revoked.active(inventory, gone)
         self.plan = build_plan(self.fleet)
         self.history = History(history_path(options.config))
-        self.selected = [n for n in select(inventory, options.limit) if n not in gone]
+        chosen = select(inventory, options.limit)
+        self.selected = [n for n in chosen if n not in gone]
         if not self.selected:  # before any connection: a report over no router would read as compliant
             raise SelectionError(f"--limit {','.join(options.limit)} selects only revoked branches "
-                                 f"({', '.join(sorted(gone))}): nothing to verify; fix: `ikefleet certs "
+                                 f"({', '.join(chosen)}): nothing to verify; fix: `ikefleet certs "
                                  "renew BRANCH` brings one back, or select other hosts")
 
     def hosts(self) -> list[str]:
