@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from ikefleet import private
+
 
 class LockedError(RuntimeError):
     """Another rollout holds the lock."""
@@ -25,10 +27,11 @@ class LockedError(RuntimeError):
 @contextmanager
 def exclusive(data_dir: Path, name: str = "rollout") -> Iterator[None]:
     """Hold `<data_dir>/<name>.lock` for the duration, or raise LockedError naming the holder."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private.directory(data_dir)
     path = data_dir / f"{name}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, private.FILE_MODE)
     try:
+        os.fchmod(fd, private.FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -86,17 +89,17 @@ class RunDir:
     ) -> None:
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
         self.path = data_dir / "runs" / f"{stamp}-{command}"
-        self.path.mkdir(parents=True, exist_ok=False, mode=0o700)
+        private.directory(private.directory(data_dir) / "runs")
+        self.path.mkdir(exist_ok=False, mode=private.DIR_MODE)
         prune_runs(data_dir, keep)
 
     def open(self, name: str, mode: str = "w") -> IO[Any]:
         """`name` opened owner-only (0600, also when it existed), its folders created (0700)."""
         path = self.path / name
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
-        fd = os.open(path, flags, 0o600)
-        os.fchmod(fd, 0o600)
-        return os.fdopen(fd, mode)
+        folder = self.path
+        for part in Path(name).parts[:-1]:
+            folder = private.directory(folder / part)
+        return private.open_file(path, mode)
 
     def write_json(self, name: str, data: Any) -> Path:
         return self.write_text(name, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")

@@ -29,6 +29,7 @@ from ikefleet.plan import NAMES, Plan, build_plan
 from ikefleet.redact import scrub
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
+from ikefleet.selection import select
 from ikefleet.tasks import pki
 from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge
 from ikefleet.tasks.device import close, device
@@ -55,7 +56,7 @@ def release(nr: Nornir, hosts: list[str]) -> None:
 class RolloutOptions:
     config: Path
     dry_run: bool = False
-    limit: tuple[str, ...] = ()  # host or group names
+    limit: tuple[str, ...] = ()  # host or group names, or comma lists of them (ikefleet.selection)
     canary: int = 1
     wave_size: Amount = field(default_factory=lambda: Amount(25, True))
     max_fail: Amount | None = None
@@ -96,14 +97,10 @@ Progress = Callable[[str], None]
 
 
 def _selected(fleet: Fleet, limit: tuple[str, ...]) -> tuple[bool, list[str]]:
-    """(hub selected, branches selected) for --limit host/group names (empty: everything)."""
-    names = [b.name for b in fleet.branches]
-    if not limit:
-        return True, names
-    wanted = set(limit)
-    hub = fleet.hub.name in wanted or "responder" in wanted
-    branches = names if "initiators" in wanted else [n for n in names if n in wanted]
-    return hub, branches
+    """(hub selected, branches selected) for --limit (ikefleet.selection: hosts, groups, comma lists;
+    SelectionError for a name that matches nothing)."""
+    chosen = set(select(fleet, limit))
+    return fleet.hub.name in chosen, [b.name for b in fleet.branches if b.name in chosen]
 
 
 def _outcome(result: AggregatedResult, host: str) -> Outcome:
@@ -123,6 +120,7 @@ class Rollout:
         self.keep_runs = keep_runs((self.fleet_config.nornir.get("ikefleet") or {}).get("runs"),
                                    str(self.fleet_config.path))
         self.inventory = load_inventory(options.config)
+        _selected(self.inventory, options.limit)  # a --limit that matches nothing: exit 2 before the lock
         self.revoked = revoked.load(self.data_dir)
         self.fleet = revoked.active(self.inventory, self.revoked)
         self.plan: Plan = build_plan(self.fleet)

@@ -23,6 +23,7 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
+from ikefleet import identity
 from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, max_line, pack
 from ikefleet.diff import Remediation, ownership, remediate, restore
 from ikefleet.redact import scrub
@@ -103,7 +104,7 @@ def converge(
     found = detected(task)  # the RouterOS the router runs (read once per run), not the inventory's claim
     if major is None:
         major = found.major
-    warnings = [found.warning] if found.warning else []
+    warnings = [w for w in (found.warning, identity.warning(task.host)) if w]
     dev = device(task)
     if config_text is None:
         config_text, before = read_config(dev)

@@ -9,7 +9,7 @@ import paramiko
 from nornir.core.inventory import Host
 from nornir.core.task import Task
 
-from ikefleet import hostkeys, interrupt, jump
+from ikefleet import hostkeys, identity, interrupt, jump
 from ikefleet.connect import ATTEMPTS_KEY, connector_of, tcp_socket
 from ikefleet.device import PROMPT, Device, drop_said
 from ikefleet.verify.gather import VERSION_COMMAND
@@ -75,6 +75,7 @@ def login(host: Host, read_timeout: float = 60.0) -> None:
         if not prompt.strip().endswith(">"):
             raise ValueError(f"Router prompt not found: {prompt!r}")
         connection.base_prompt = prompt.strip()[:-1].strip()  # as the driver's set_base_prompt: `[admin@R1]`
+        identity.check(host, connection.base_prompt)  # another inventory host's router: refused, nothing sent
         host.data[LOGIN_READ] = text
     except Exception:
         with contextlib.suppress(Exception):

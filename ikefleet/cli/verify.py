@@ -12,9 +12,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ikefleet import private
+from ikefleet.cli.values import count
 from ikefleet.interrupt import EXIT_INTERRUPTED, Interrupted
 from ikefleet.redact import scrub
 from ikefleet.secrets import SecretsError
+from ikefleet.selection import SelectionError
 from ikefleet.validate import InventoryError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
@@ -37,14 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "--format", choices=FORMATS, default=default_format, help="report format (%(default)s)"
         )
         p.add_argument("--output", type=Path, help="write the report to FILE (default: standard output)")
-        p.add_argument("--limit", action="append", default=[], metavar="HOST", help="only these hosts")
+        p.add_argument("--limit", action="append", default=[], metavar="HOST|GROUP",
+                       help="only these hosts or groups (repeatable, or comma-separated)")
         p.add_argument("--verbose", action="store_true", help="console: list passing checks too")
         p.add_argument("--no-history", action="store_true", help="do not record this run in the history")
         p.set_defaults(func=run, quiet=name == "compliance")
     h = subparsers.add_parser("history", help="past verification results of one host")
     h.add_argument("host")
     h.add_argument("-c", "--config", default="config.yaml", help="Nornir/ikefleet config (%(default)s)")
-    h.add_argument("--runs", type=int, default=10, help="how many past runs (%(default)s)")
+    h.add_argument("--runs", type=count("--runs", "10", minimum=1), default=10,
+                   help="how many past runs (%(default)s)")
     h.add_argument("--all", action="store_true", help="passing checks too")
     h.set_defaults(func=history)
 
@@ -80,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     except SecretsError as exc:
         print(f"secrets: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except SelectionError as exc:
+        print(f"ikefleet {getattr(args, 'command', 'verify')}: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     except Interrupted as exc:  # Ctrl-C: no report (a partial one could read as compliant), no history
         print(f"ikefleet verify: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -92,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             if args.format == "prom":
                 write_textfile(args.output, text)
             else:
-                args.output.write_text(text)
+                private.write_text(args.output, text)  # owner-only, whatever the umask
         elif args.format == "console":
             print_report(report, Console(), verbose=args.verbose)
         else:

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ikefleet import private
+
 from .engine import Report
 
 SCHEMA = """
@@ -65,7 +67,8 @@ class History:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private.directory(self.path.parent)
+        private.open_file(self.path, "a").close()  # 0600 before SQLite creates it 0644 (its journals copy it)
         db = sqlite3.connect(self.path, timeout=30)
         try:
             db.executescript(SCHEMA)
