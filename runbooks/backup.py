@@ -17,6 +17,7 @@ from ikefleet.config_repo import Commit, ConfigRepo, RepoSettings
 from ikefleet.device import describe
 from ikefleet.inventory import init_nornir, load_inventory, read_config
 from ikefleet.redact import scrub
+from ikefleet.selection import select
 from ikefleet.tasks.backup import read_export
 
 
@@ -40,10 +41,10 @@ def settings(config: Path) -> RepoSettings:
 def backup(
     config: Path, secrets_file: Path | None = None, limit: tuple[str, ...] = (), title: str = ""
 ) -> BackupSummary:
-    """Read the routers (all, or `limit`) and commit their exports; `title` names the commit."""
+    """Read the routers (all, or the `--limit` selection) and commit their exports; `title` names the commit.
+    A selection that matches nothing raises SelectionError before any contact."""
     where = settings(config)
-    fleet = load_inventory(config)
-    hosts = [s.name for s in fleet.sites if not limit or s.name in limit]
+    hosts = select(load_inventory(config), limit)
     summary = BackupSummary(where.path)
     texts: dict[str, str] = {}
     with interrupt.sigint_stops():

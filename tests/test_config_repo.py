@@ -108,3 +108,9 @@ def test_an_unreadable_router_is_named_and_fails_the_backup(
         lab.clear_faults("br1")
     out = capsys.readouterr()
     assert code == 1 and "br1: could not be read, not backed up" in out.err
+
+
+def test_a_limit_that_matches_nothing_contacts_nobody(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    lab.handshakes.reset()
+    assert main(["backup", "-c", str(lab.directory / "config.yaml"), "--limit", "bt7"]) == 2
+    assert "bt7" in capsys.readouterr().err and lab.handshakes.total == 0

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ikefleet.cli.inventory_args import add_config_argument, add_secrets_argument, report_inventory_error
 from ikefleet.config_repo import RepoError
+from ikefleet.secrets import SecretsError
+from ikefleet.selection import SelectionError
 from ikefleet.validate import InventoryError
 
 
@@ -15,11 +17,11 @@ def run(args: argparse.Namespace) -> int:
     from ikefleet.runbooks.backup import backup
 
     try:
-        summary = backup(Path(args.config), Path(args.secrets) if args.secrets else None)
+        summary = backup(Path(args.config), Path(args.secrets) if args.secrets else None, tuple(args.limit))
     except InventoryError as exc:
         report_inventory_error(exc)
         return 2
-    except RepoError as exc:
+    except (RepoError, SelectionError, SecretsError) as exc:
         print(f"backup: {exc}", file=sys.stderr)
         return 2
     commit = summary.commit
@@ -43,4 +45,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_config_argument(parser)
     add_secrets_argument(parser)
+    parser.add_argument("--limit", action="append", default=[], metavar="HOST|GROUP",
+                        help="only these hosts or groups (repeatable, or comma-separated)")
     parser.set_defaults(func=run)
