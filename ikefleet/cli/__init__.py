@@ -18,6 +18,7 @@ SUBCOMMANDS = [
     "ikefleet.cli.certs",
     "ikefleet.cli.parse",
     "ikefleet.cli.verify",
+    "ikefleet.cli.report",
 ]
 # Subcommands that connect to routers: they take --accept-new-hostkeys (ikefleet.hostkeys).
 HOSTKEY_COMMANDS = ("rollout", "verify", "compliance", "certs")

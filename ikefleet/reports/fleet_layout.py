@@ -9,10 +9,12 @@ the list view. The map is drawn in a fixed WIDTH x HEIGHT box that the page scal
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 
 WIDTH, HEIGHT = 1600.0, 1000.0
 RING_MAX = 100
@@ -110,26 +112,50 @@ def _label(chunk: list[str], whole: bool) -> str:
 def _clustered(hub: Node, names: list[str]) -> Layout:
     chunks = _chunks(names)
     sizes = Counter(group_key(n) for n in names)
-    rx, ry = WIDTH / 2 - 180, HEIGHT / 2 - 120
-    perimeter = math.pi * (3 * (rx + ry) - math.sqrt((3 * rx + ry) * (rx + 3 * ry)))
-    cluster_r = min(60.0, perimeter / len(chunks) * 0.42)
-    biggest = max(len(c) for c in chunks)
-    node_r = max(1.5, min(8.0, cluster_r / math.sqrt(biggest) * 0.7))
+    centres = _around(len(chunks), hub, WIDTH / 2 - 180, HEIGHT / 2 - 120)
+    gaps = [math.dist(centres[i], centres[i - 1]) for i in range(1, len(centres))]
+    cluster_r = min(60.0, 0.45 * min(gaps, default=200.0))
+    spread = cluster_r * 0.88
+    node_r = max(1.0, min(8.0, 0.45 * spread * min(_sunflower_gap(len(c)) for c in chunks)))
     clusters: list[Cluster] = []
     nodes: list[Node] = []
-    for index, chunk in enumerate(chunks):
-        a = -math.pi / 2 + index * 2 * math.pi / len(chunks)
-        cx, cy = hub.x + rx * math.cos(a), hub.y + ry * math.sin(a)
+    for index, (chunk, (cx, cy)) in enumerate(zip(chunks, centres, strict=True)):
+        a = math.atan2(cy - hub.y, cx - hub.x)
         here = Counter(group_key(n) for n in chunk)
         whole = all(sizes[g] == count for g, count in here.items())
         clusters.append(Cluster(_label(chunk, whole), _r(cx), _r(cy), _r(cluster_r), _r(math.degrees(a))))
-        spread = cluster_r - node_r
-        for i, name in enumerate(chunk):  # a sunflower: even density, no two dots closer than ~node_r*2
-            d = spread * math.sqrt((i + 0.5) / len(chunk))
-            t = i * GOLDEN_ANGLE
-            nodes.append(Node(name, _r(cx + d * math.cos(t)), _r(cy + d * math.sin(t)),
-                              _r(math.degrees(a)), index))
+        for name, (ux, uy) in zip(chunk, _sunflower(len(chunk)), strict=True):
+            nodes.append(Node(name, _r(cx + spread * ux), _r(cy + spread * uy), _r(math.degrees(a)), index))
     return Layout(hub, nodes, clusters, _r(node_r), False)
+
+
+def _around(count: int, hub: Node, rx: float, ry: float) -> list[tuple[float, float]]:
+    """`count` points on an ellipse around the hub, equally spaced along its length (equal angles would
+    crowd them at the ends of the long axis), the first at the top."""
+    steps = 3600
+    angles = [-math.pi / 2 + 2 * math.pi * i / steps for i in range(steps + 1)]
+    points = [(hub.x + rx * math.cos(t), hub.y + ry * math.sin(t)) for t in angles]
+    lengths = [0.0]
+    for i in range(1, len(points)):
+        lengths.append(lengths[-1] + math.dist(points[i - 1], points[i]))
+    return [points[bisect.bisect_left(lengths, k * lengths[-1] / count)] for k in range(count)]
+
+
+@cache
+def _sunflower(count: int) -> tuple[tuple[float, float], ...]:
+    """`count` points evenly spread over the unit disc (Vogel's spiral)."""
+    return tuple(
+        (math.sqrt((i + 0.5) / count) * math.cos(i * GOLDEN_ANGLE),
+         math.sqrt((i + 0.5) / count) * math.sin(i * GOLDEN_ANGLE))
+        for i in range(count)
+    )
+
+
+@cache
+def _sunflower_gap(count: int) -> float:
+    """The smallest distance between two of its points (the innermost ones are the closest)."""
+    points = _sunflower(count)
+    return min((math.dist(p, q) for i, p in enumerate(points) for q in points[i + 1 :]), default=2.0)
 
 
 def _r(value: float) -> float:

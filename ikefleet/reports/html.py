@@ -10,20 +10,24 @@ branches stay well under 2 MB.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from ikefleet.verify.engine import Report, Result
+from ikefleet.verify.history import History
 
 from .fleet_layout import layout, short
 
 # A host's worst result status -> its state on the map.
 STATE = {"error": "down", "fail": "down", "warn": "degraded", "skip": "compliant", "pass": "compliant"}
 # History strips travel as one letter per run (1,000 hosts x 20 runs of words would be most of the file).
+STRIP_RUNS = 20  # runs in each host's history strip
 LETTER = {"error": "e", "fail": "f", "warn": "w", "skip": "s", "pass": "p"}
 
 
@@ -127,6 +131,32 @@ def render_html(
     data = fleet_data(report, strips, fleet_hosts)
     verdict = "compliant" if report.compliant else "not compliant"
     return _template().render(
-        title=f"ikefleet fleet map — {verdict} — {report.finished.strftime('%Y-%m-%d %H:%M')} UTC",
+        title=f"ikefleet fleet map — {verdict} — {report.finished.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
         data=_script_json(data),
     )
+
+
+def render_html_with_history(report: Report, history: Path, runs: int = STRIP_RUNS) -> str:
+    """The map with each host's strip of its last `runs` runs from the history (none yet: no strips).
+
+    Hosts of those runs that this report did not check (`--limit`) are drawn as "not checked"."""
+    strips = History(history).strips(runs) if history.exists() else {}
+    return render_html(report, strips, [h for h in strips if h != "fleet"])
+
+
+def write_private(path: Path, text: str) -> None:
+    """Owner-only under any umask (the map names every router and its faults), written beside the target
+    and renamed, so a reader never sees half a file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fd = -1
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        tmp.unlink(missing_ok=True)

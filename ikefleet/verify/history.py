@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .engine import STATUSES, Report, Result, load_checks
+from .engine import Report, Result, load_checks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -43,6 +43,7 @@ LAST_RUN = (
     "SELECT host, check_id, subject, status, since FROM results WHERE run_id = (SELECT MAX(id) FROM runs)"
 )
 FILE_NAME = "history.sqlite"
+STRIP_STATUSES = ("error", "fail", "warn", "pass")  # worst first
 
 
 def history_path(config: Path) -> Path:
@@ -107,20 +108,21 @@ class History:
         return [Entry(*row) for row in rows]
 
     def strips(self, limit: int = 20) -> dict[str, list[tuple[str, str]]]:
-        """Each host's worst status in each of the last `limit` runs, oldest first: the map's history strip.
+        """Each host's worst status in each of the last `limit` runs, oldest first: the map's history strip
+        (skip is not applicable, so it counts as pass as in the verdict).
 
         One query over those runs' rows (by the run index), worst status per host and run in SQL."""
-        rank = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STATUSES))
+        rank = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STRIP_STATUSES))
         with self._db() as db:
             rows = db.execute(
-                f"SELECT run_id, host, MIN(CASE status {rank} ELSE {len(STATUSES)} END), MIN(time) "
+                f"SELECT run_id, host, MIN(CASE status {rank} ELSE {len(STRIP_STATUSES) - 1} END), MIN(time) "
                 "FROM results WHERE run_id IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?) "
                 "GROUP BY run_id, host ORDER BY run_id",
                 (limit,),
             ).fetchall()
         strips: dict[str, list[tuple[str, str]]] = {}
         for _run, host, worst, time in rows:
-            strips.setdefault(host, []).append((time, STATUSES[worst] if worst < len(STATUSES) else "error"))
+            strips.setdefault(host, []).append((time, STRIP_STATUSES[worst]))
         return strips
 
     def latest(self) -> Report | None:
