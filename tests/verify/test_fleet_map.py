@@ -236,6 +236,19 @@ def test_thousand_branches_in_chromium(thousand: Path, tmp_path: Path) -> None:
         assert browser.js("document.title") != "owned" and browser.console_errors() == []
 
 
+@needs_browser
+def test_fifty_branches_keep_their_names_on_the_map(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.html"
+    path.write_text(render_html(big_report(50, T0)))
+    with Browser(1400, 900) as browser:
+        browser.open(path)
+        geometry = browser.js(GEOMETRY_JS)
+        assert browser.console_errors() == []
+        names = sorted(lab["text"] for lab in geometry["labels"])
+        assert names == sorted(["hub", *(f"br{i}" for i in range(1, 51))])
+        assert_layout(geometry)
+
+
 # ---- a real lab verify at 5 branches --------------------------------------------------------------
 
 
