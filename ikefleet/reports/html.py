@@ -37,11 +37,15 @@ def _template() -> jinja2.Template:
     return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(text)
 
 
-def hub_of(report: Report) -> str:
-    """The host the hub-scope checks ran on; else the first host that is not a branch."""
-    hub = next((r.host for r in report.results if r.check.startswith("hub.")), "")
+UNKNOWN_HUB = "(hub)"  # no run checked the hub yet: the centre of the map has no name
+
+
+def hub_of(report: Report, known: str = "") -> str:
+    """The host the hub-scope checks ran on; else `known` (from the history: `--limit` left the hub
+    out); else the first host that is not a branch."""
+    hub = next((r.host for r in report.results if r.check.startswith("hub.")), "") or known
     branches = {r.host for r in report.results if r.check == "ike.peer"}
-    return hub or next((h for h in report.hosts if h not in branches), "hub")
+    return hub or next((h for h in report.hosts if h not in branches and h != "fleet"), UNKNOWN_HUB)
 
 
 def _problem(r: Result) -> dict[str, str]:
@@ -69,6 +73,7 @@ def fleet_data(
     report: Report,
     strips: dict[str, list[tuple[str, str]]] | None = None,
     fleet_hosts: list[str] | None = None,
+    hub: str = "",
 ) -> dict[str, Any]:
     """Everything the page shows, as data: hosts with state, problems, strip and map position.
 
@@ -77,7 +82,7 @@ def fleet_data(
     by_host: dict[str, list[Result]] = {}
     for r in report.results:
         by_host.setdefault(r.host, []).append(r)
-    hub = hub_of(report)
+    hub = hub_of(report, hub)
     hosts = list(dict.fromkeys([*report.hosts, *(fleet_hosts or [])]))
     branches = [h for h in hosts if h != hub and h != "fleet"]
     runs = sorted({t for strip in strips.values() for t, _ in strip})
@@ -127,8 +132,9 @@ def render_html(
     report: Report,
     strips: dict[str, list[tuple[str, str]]] | None = None,
     fleet_hosts: list[str] | None = None,
+    hub: str = "",
 ) -> str:
-    data = fleet_data(report, strips, fleet_hosts)
+    data = fleet_data(report, strips, fleet_hosts, hub)
     verdict = "compliant" if report.compliant else "not compliant"
     return _template().render(
         title=f"ikefleet fleet map — {verdict} — {report.finished.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
@@ -140,8 +146,11 @@ def render_html_with_history(report: Report, history: Path, runs: int = STRIP_RU
     """The map with each host's strip of its last `runs` runs from the history (none yet: no strips).
 
     Hosts of those runs that this report did not check (`--limit`) are drawn as "not checked"."""
-    strips = History(history).strips(runs) if history.exists() else {}
-    return render_html(report, strips, [h for h in strips if h != "fleet"])
+    if not history.exists():
+        return render_html(report)
+    known = History(history)
+    strips = known.strips(runs)
+    return render_html(report, strips, [h for h in strips if h != "fleet"], known.hub())
 
 
 def write_private(path: Path, text: str) -> None:

@@ -125,6 +125,14 @@ class History:
             strips.setdefault(host, []).append((time, STRIP_STATUSES[worst]))
         return strips
 
+    def hub(self) -> str:
+        """The host the hub checks last ran on ("" if none did): the map's centre when a run left it out."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT host FROM results WHERE check_id LIKE 'hub.%' ORDER BY run_id DESC LIMIT 1"
+            ).fetchone()
+        return str(row[0]) if row else ""
+
     def latest(self) -> Report | None:
         """The last recorded run as a Report (titles and severities from checks.yaml; no metrics kept)."""
         specs = {s.id: s for s in load_checks()[0]}

@@ -155,13 +155,13 @@ def branch_results(host: str, index: int) -> list[Result]:
     return results
 
 
-def big_report(branches: int, when: datetime, skip: frozenset[str] = frozenset()) -> Report:
+def big_report(branches: int, when: datetime, skip: frozenset[str] = frozenset(), hub: str = "hub") -> Report:
     names = [f"br{i}" for i in range(1, branches + 1) if f"br{i}" not in skip]
-    results = [Result("host.reachable", "reachable", "hub", "pass", "critical"),
-               Result("hub.peers", "hub peers", "hub", "pass", "major")]
+    results = [Result("host.reachable", "reachable", hub, "pass", "critical"),
+               Result("hub.peers", "hub peers", hub, "pass", "major")]
     for name in names:
         results.extend(branch_results(name, int(name[2:])))
-    return Report(when, when + timedelta(seconds=40), ["hub", *names], results)
+    return Report(when, when + timedelta(seconds=40), [hub, *names], results)
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +249,18 @@ def test_fifty_branches_keep_their_names_on_the_map(tmp_path: Path) -> None:
         assert_layout(geometry)
 
 
+def test_the_hub_is_named_from_the_history_when_a_run_left_it_out(tmp_path: Path) -> None:
+    history = History(tmp_path / "history.sqlite")
+    history.record(big_report(3, T0, hub="core1"))
+    full = big_report(3, T0 + timedelta(hours=1), hub="core1")
+    limited = Report(full.started, full.finished, ["br1"], [r for r in full.results if r.host == "br1"])
+    data = page_data(render_html_with_history(limited, history.path))
+    assert [(n["name"], n["role"], n["state"]) for n in data["nodes"]] == [
+        ("core1", "hub", "unchecked"), ("br1", "branch", "compliant"),
+        ("br2", "branch", "unchecked"), ("br3", "branch", "unchecked")]
+    assert page_data(render_html(limited))["nodes"][0]["name"] == "(hub)"  # no history: no name to give
+
+
 # ---- a real lab verify at 5 branches --------------------------------------------------------------
 
 
@@ -302,6 +314,24 @@ def test_report_renders_the_latest_run_from_history(lab_map: Path, tmp_path: Pat
         (n["name"], n["state"], n["strip"]) for n in first["nodes"]]
     (cause,) = next(n for n in again["nodes"] if n["name"] == "br2")["problems"]
     assert cause["check"] == "host.reachable" and cause["since"] and cause["hint"]
+
+
+def test_a_limited_run_shows_the_rest_as_not_checked(lab_map: Path, tmp_path: Path) -> None:
+    """`--limit br1`: the hub (named from the history) and the other branches are drawn, not checked."""
+    out = tmp_path / "br1.html"
+    config = lab_map.parent / "config.yaml"
+    assert main(["verify", "-c", str(config), "--limit", "br1", "--no-history", "--format", "html",
+                 "--output", str(out)]) == 0
+    states = {n["name"]: n["state"] for n in page_data(out.read_text())["nodes"]}
+    assert states == {"hub": "unchecked", "br1": "compliant", "br2": "unchecked", "br3": "unchecked",
+                      "br4": "unchecked", "br5": "unchecked"}
+    assert next(iter(states)) == "hub"  # the centre of the map
+
+
+def test_report_prints_the_latest_run(lab_map: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "-c", str(lab_map.parent / "config.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "NOT COMPLIANT" in out and "COULD NOT CHECK" in out and "br2" in out
 
 
 def test_report_without_history_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
