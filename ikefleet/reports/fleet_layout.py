@@ -20,7 +20,7 @@ WIDTH, HEIGHT = 1600.0, 1000.0
 RING_MAX = 100
 MAX_CLUSTERS = 30
 CLUSTER_MIN = 40  # branches per cluster before the cluster count grows to MAX_CLUSTERS
-LABEL_CHARS = 24  # longer names are cut on the map (full name on hover and in the list)
+LABEL_CHARS = 24  # longer names are cut in the middle on the map (full name on hover and in the list)
 CHAR_WIDTH = 6.6  # px per character at the map's 11 px label font, generous
 GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
 
@@ -64,7 +64,12 @@ def group_key(name: str) -> str:
 
 
 def short(name: str) -> str:
-    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
+    """A name cut in the middle: site names share their beginnings (`branch-office-...`) and differ at
+    the end (numbers), so the end is what tells two labels apart."""
+    if len(name) <= LABEL_CHARS:
+        return name
+    head = (LABEL_CHARS - 1) // 3
+    return name[:head] + "…" + name[-(LABEL_CHARS - 1 - head) :]
 
 
 def layout(hub: str, branches: list[str]) -> Layout:

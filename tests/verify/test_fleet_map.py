@@ -236,16 +236,24 @@ def test_thousand_branches_in_chromium(thousand: Path, tmp_path: Path) -> None:
         assert browser.js("document.title") != "owned" and browser.console_errors() == []
 
 
+LONG = [f"branch-office-frankfurt-main-{i:03d}-router" for i in range(100)]  # alike but for the number
+
+
 @needs_browser
-def test_fifty_branches_keep_their_names_on_the_map(tmp_path: Path) -> None:
+@pytest.mark.parametrize("names", [[f"br{i}" for i in range(1, 51)], LONG], ids=["50-short", "100-long"])
+def test_up_to_a_hundred_branches_keep_telling_names_on_the_map(names: list[str], tmp_path: Path) -> None:
+    results = [Result("hub.peers", "hub peers", "hub", "pass", "major")]
+    results += [Result("ike.peer", "ike peer", n, "fail" if i % 5 == 0 else "pass", "major")
+                for i, n in enumerate(names)]
     path = tmp_path / "fleet.html"
-    path.write_text(render_html(big_report(50, T0)))
+    path.write_text(render_html(Report(T0, T0, ["hub", *names], results)))
     with Browser(1400, 900) as browser:
         browser.open(path)
         geometry = browser.js(GEOMETRY_JS)
         assert browser.console_errors() == []
-        names = sorted(lab["text"] for lab in geometry["labels"])
-        assert names == sorted(["hub", *(f"br{i}" for i in range(1, 51))])
+        labels = [lab["text"] for lab in geometry["labels"]]
+        assert len(labels) == len(set(labels)) == len(names) + 1  # one distinct name per router
+        assert all(len(label) <= 24 for label in labels)
         assert_layout(geometry)
 
 
