@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     "ikefleet.cli.certs",
     "ikefleet.cli.parse",
     "ikefleet.cli.verify",
+    "ikefleet.cli.report",
     "ikefleet.cli.backup",
 ]
 # Subcommands that connect to routers: they take --accept-new-hostkeys (ikefleet.hostkeys).

@@ -21,7 +21,7 @@ from ikefleet.selection import SelectionError
 from ikefleet.validate import InventoryError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
-FORMATS = ("console", "json", "junit", "prom")
+FORMATS = ("console", "json", "junit", "prom", "html")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,11 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     h.set_defaults(func=history)
 
 
-def render(report: object, fmt: str, verbose: bool = False) -> str:
+def render(report: object, fmt: str, verbose: bool = False, config: Path | None = None) -> str:
     from ikefleet.reports.console import render_console
+    from ikefleet.reports.html import render_html_with_history
     from ikefleet.reports.json_report import render_json
     from ikefleet.reports.junit import render_junit
     from ikefleet.reports.prometheus import render_prometheus
+    from ikefleet.verify.history import history_path
 
     if fmt == "json":
         return render_json(report)  # type: ignore[arg-type]
@@ -66,11 +68,14 @@ def render(report: object, fmt: str, verbose: bool = False) -> str:
         return render_junit(report)  # type: ignore[arg-type]
     if fmt == "prom":
         return render_prometheus(report)  # type: ignore[arg-type]
+    if fmt == "html":  # the fleet map, with each host's strip from the history beside the config
+        return render_html_with_history(report, history_path(config or Path("config.yaml")))  # type: ignore[arg-type]
     return render_console(report, verbose=verbose)  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace) -> int:
     from ikefleet.reports.console import print_report
+    from ikefleet.reports.html import write_private
     from ikefleet.reports.prometheus import write_textfile
     from ikefleet.runbooks.verify import Verify, VerifyOptions
 
@@ -96,15 +101,17 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     try:
         if args.output is not None:
-            text = render(report, args.format, args.verbose)
+            text = render(report, args.format, args.verbose, Path(args.config))
             if args.format == "prom":
                 write_textfile(args.output, text)
+            elif args.format == "html":
+                write_private(args.output, text)
             else:
                 private.write_text(args.output, text)  # owner-only, whatever the umask
         elif args.format == "console":
             print_report(report, Console(), verbose=args.verbose)
         else:
-            sys.stdout.write(render(report, args.format, args.verbose))
+            sys.stdout.write(render(report, args.format, args.verbose, Path(args.config)))
     except OSError as exc:
         print(f"cannot write the report: {exc}", file=sys.stderr)
         return EXIT_INPUT
