@@ -11,6 +11,7 @@ import contextlib
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ikefleet import interrupt
@@ -148,6 +149,48 @@ def drop_said(connection: Any) -> Iterator[None]:
         raise
 
 
+SAFE_STATE = "_ikefleet_safe_mode"  # attribute of the netmiko connection: its SafeMode
+
+
+@dataclass
+class SafeMode:
+    """Safe mode on one SSH session. Kept on the connection, not the Device: every task makes its own Device,
+    and whoever closes the session (a failed task, Nornir's close_connections, the second Ctrl-C from the
+    main thread) must know whether closing it has to undo."""
+
+    held: bool = False  # from the Ctrl-X that takes it until its release is seen
+    released: int = 0  # windows released (kept) in this session
+
+
+def safe_mode(connection: Any) -> SafeMode | None:
+    """The session's safe-mode state; None when it never asked for safe mode."""
+    state = getattr(connection, SAFE_STATE, None)
+    return state if isinstance(state, SafeMode) else None
+
+
+def _guarded(connection: Any) -> SafeMode:
+    """The session's SafeMode, its close made safe first: netmiko ends a RouterOS session with `quit`
+    (MikrotikBase.cleanup), and RouterOS keeps safe-mode changes on `quit`; only Ctrl-D or a dropped session
+    undoes them (MikroTik manual, Console: Safe Mode). While safe mode is held, netmiko's `disconnect` (every
+    close path: Nornir's close_connection(s), a failed task's drop) sends Ctrl-D instead, then closes the
+    transport."""
+    state = safe_mode(connection)
+    if state is not None:
+        return state
+    state = SafeMode()
+    cleanup = connection.cleanup
+
+    def guarded_cleanup(command: str = "quit") -> None:
+        if state.held:
+            connection.write_channel(CTRL_D)
+            return
+        cleanup(command)
+
+    connection.cleanup = guarded_cleanup
+    setattr(connection, SAFE_STATE, state)
+    return state
+
+
 class Device:
     """Send commands to one router and know when it said no."""
 
@@ -155,11 +198,18 @@ class Device:
         self.host = host
         self.connection = connection
         self.read_timeout = read_timeout
-        self.in_safe_mode = False
+
+    @property
+    def in_safe_mode(self) -> bool:
+        state = safe_mode(self.connection)
+        return state is not None and state.held
 
     def send(self, command: str) -> str:
         """Run one command; raise DeviceError when RouterOS answers with an error line, or instead of the
-        command when the run was interrupted mid-push (once: the caller undoes the window, then restores)."""
+        command when the run was interrupted mid-push (once: the caller undoes the window, then restores),
+        or Interrupted after a second Ctrl-C (nothing more is sent to any router)."""
+        if interrupt.STOP.aborted.is_set():
+            raise interrupt.Interrupted("aborted, nothing more sent")
         if self.in_safe_mode and interrupt.STOP.claim(self.host):
             why = f"{interrupt.MESSAGE}: stopped mid-push, safe mode undid the open change"
             raise DeviceError(self.host, command, why)
@@ -209,17 +259,34 @@ class Device:
             pages.append(re.sub(PAGER, "", more))
 
     def enter_safe_mode(self) -> None:
+        """Ctrl-X takes safe mode. Held from before the key is sent: a session closed while the answer is
+        awaited is ended by Ctrl-D, which undoes nothing a `quit` would keep if safe mode was not taken."""
+        state = _guarded(self.connection)
+        state.held = True
         self.connection.write_channel(CTRL_X)
         out = self.connection.read_until_pattern(pattern=SAFE_PROMPT, read_timeout=self.read_timeout)
         if "Hijacking Safe Mode" in out:
             raise DeviceError(self.host, "<Ctrl-X>", "another session holds safe mode on this router")
-        self.in_safe_mode = True
 
     def leave_safe_mode(self) -> None:
-        """Keep the changes: Ctrl-X again releases safe mode."""
+        """Keep the changes: Ctrl-X again releases safe mode (held until the plain prompt says so)."""
         self.connection.write_channel(CTRL_X)
         self.connection.read_until_pattern(pattern=r"\][^\r\n<]*>\s*$", read_timeout=self.read_timeout)
-        self.in_safe_mode = False
+        state = _guarded(self.connection)
+        state.held = False
+        state.released += 1
+
+    @contextlib.contextmanager
+    def safe_mode_window(self) -> Iterator[None]:
+        """Safe mode for the block, released at its end; any exception in it (KeyboardInterrupt too) undoes
+        the window by ending the session with Ctrl-D (`abort`) before it propagates."""
+        self.enter_safe_mode()
+        try:
+            yield
+        except BaseException:
+            self.abort()
+            raise
+        self.leave_safe_mode()
 
     def abort(self) -> None:
         """Undo everything done in this safe-mode window: Ctrl-D ends the session and RouterOS unrolls.
@@ -229,7 +296,9 @@ class Device:
         """
         with contextlib.suppress(Exception):
             self.connection.write_channel(CTRL_D)
-        self.in_safe_mode = False
+        state = safe_mode(self.connection)
+        if state is not None:
+            state.held = False  # undone: the session is gone
         for handle in ("remote_conn", "remote_conn_pre"):
             with contextlib.suppress(Exception):
                 getattr(self.connection, handle).close()

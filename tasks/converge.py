@@ -77,13 +77,12 @@ def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int], ma
     hub takes 5,000 commands); raise on the first refusal. `sent[0]` counts the commands sent."""
     batches = [commands[i : i + SAFE_MODE_BATCH] for i in range(0, len(commands), SAFE_MODE_BATCH)]
     for number, batch in enumerate(batches, start=1):
-        dev.enter_safe_mode()
-        for line in pack(batch, max_line(major)):
-            sent[0] += len(line)
-            dev.send("; ".join(line))
-        if number == len(batches):
-            post_check()
-        dev.leave_safe_mode()
+        with dev.safe_mode_window():  # any exception in it undoes the window (Ctrl-D), never `quit`
+            for line in pack(batch, max_line(major)):
+                sent[0] += len(line)
+                dev.send("; ".join(line))
+            if number == len(batches):
+                post_check()
 
 
 def converge(
