@@ -23,7 +23,7 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
-from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, max_line, pack
+from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, SafeModeHeld, max_line, pack, safe_mode
 from ikefleet.diff import Remediation, ownership, remediate, restore
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
@@ -118,6 +118,11 @@ def converge(
         outcome = Outcome(host, "would-change", 0, changes, warnings=warnings)
         return Result(host=task.host, changed=True, diff="\n".join(changes), result=outcome)
 
+    try:
+        dev.probe_safe_mode()  # another session in safe mode: stop before the backup, change nothing
+    except SafeModeHeld as exc:
+        outcome = Outcome(host, "failed", 0, changes, scrub(exc.error), warnings)
+        return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     if run is not None:
         run.write_text(f"backups/{host}.rsc", config_text)
     if not backup_password:
@@ -144,9 +149,16 @@ def converge(
         _push(dev, remediation.commands, post_check, sent, major)
     except Exception as exc:  # refusal, drop, timeout, failed post-check: undo and report
         error = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
+        state = safe_mode(dev.connection)
+        released = state.released if state is not None else 0
         dev.abort()
         drop(task)
-        restore_error = _restore(task, before, major)
+        restore_error = ""
+        if not isinstance(exc, SafeModeHeld):
+            restore_error = _restore(task, before, major)
+        elif released:  # taken by another session between two windows: a restore would need safe mode too,
+            # and would push back that session's changes along with ours
+            error += f"; {released} safe-mode window(s) released before it stay: run again"
         message = scrub(f"{error}" + (f"; restoring failed: {restore_error}" if restore_error else ""))
         outcome = Outcome(host, "failed", sent[0], changes, message, warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)

@@ -180,6 +180,7 @@ def test_second_sigint_mid_push_drops_the_session_undoing_it_and_records_every_h
     proc = start(lab, "rollout", "--json", "--canary", "1")  # br1 alone in wave 1, br2 in wave 2
     try:
         wait_for(lambda: configuration(lab, "br1") != before, "br1's push start", proc)
+        time.sleep(0.3)  # its next line (or the post-check) is on its way: both signals land while it runs
         proc.send_signal(signal.SIGINT)
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)

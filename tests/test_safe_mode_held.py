@@ -1,0 +1,89 @@
+"""Another session holds safe mode on a router (a second config directory's run, an operator): RouterOS
+asks the next Ctrl-X to hijack it. ikefleet answers `d`, stops the host, names who is logged in, changes
+nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import paramiko
+import pytest
+from tests_support import fast_keys
+
+from ikefleet.lab.engine import Session
+from ikefleet.lab.manager import Lab
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+
+OTHERS_CHANGE = "192.0.2.77/32"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("held") / "lab", branches=1, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        yield lab
+
+
+def rollout(lab: Lab, *limit: str) -> dict:
+    lab.settle()
+    options = RolloutOptions(lab.directory / "config.yaml", limit=limit, gate_timeout_s=30.0)
+    return Rollout(options).run().to_json()
+
+
+def read_until(chan: paramiko.Channel, end: bytes, limit: float = 10) -> bytes:
+    data, deadline = b"", time.monotonic() + limit
+    while not data.endswith(end) and time.monotonic() < deadline:
+        if chan.recv_ready():
+            data += chan.recv(65536)
+        else:
+            time.sleep(0.01)
+    return data
+
+
+def addresses(lab: Lab) -> list[str]:
+    return [i.get("address") for i in lab.routers["br1"].config.items("/ip address")]
+
+
+def test_safe_mode_held_by_another_session_fails_the_host_and_changes_nothing(lab: Lab) -> None:
+    assert {o["status"] for o in rollout(lab)["hosts"].values()} == {"changed"}
+    router = lab.routers["br1"]
+    console = Session(router, "admin")  # drift: the next run has a push to make on br1
+    assert console.execute("/interface eoip remove [find comment=ikefleet]") == ""
+    spec = lab.spec("br1")
+    other = paramiko.SSHClient()
+    other.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    other.connect(spec.host, spec.port, username=spec.username + "+ct80w", password=spec.password,
+                  look_for_keys=False, allow_agent=False, timeout=10)
+    try:
+        shell = other.invoke_shell(width=120)
+        name = router.config.items("/system identity")[0].get("name")
+        safe = f"[admin@{name}] <SAFE> ".encode()
+        read_until(shell, f"[admin@{name}] > ".encode())
+        shell.send(b"\x18")
+        read_until(shell, safe)
+        shell.send(f"/ip address add address={OTHERS_CHANGE} interface=ether1\r\n".encode())
+        read_until(shell, safe + b"\r" + safe)
+        lab.settle()
+        before, files = router.config.to_json(), router.files.names()
+
+        summary = rollout(lab, "br1")
+
+        br1 = summary["hosts"]["br1"]
+        assert br1["status"] == "failed" and br1["commands"] == 0, br1
+        assert "another session holds safe mode" in br1["error"]
+        assert "answered RouterOS's hijack prompt with 'd'" in br1["error"]
+        assert "logged in besides this run: admin from 127.0.0.1 via ssh;" in br1["error"]
+        lab.settle()
+        assert router.config.to_json() == before and router.files.names() == files  # nothing applied
+        assert not (lab.directory / summary["run_dir"] / "backups" / "br1.backup").exists()
+        shell.send(b"/ip address print\r\n")  # the other session still holds safe mode, its change in place
+        assert read_until(shell, safe + b"\r" + safe).endswith(safe)
+        assert OTHERS_CHANGE in addresses(lab)
+    finally:
+        other.close()  # its drop: RouterOS undoes its window
+    deadline = time.monotonic() + 10
+    while OTHERS_CHANGE in addresses(lab) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert OTHERS_CHANGE not in addresses(lab)
+    assert rollout(lab, "br1")["hosts"]["br1"]["status"] == "changed"  # free again: the next run converges
