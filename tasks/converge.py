@@ -145,21 +145,20 @@ def converge(
             )
 
     sent = [0]
+    start = _released(dev)
     try:
         _push(dev, remediation.commands, post_check, sent, major)
     except Exception as exc:  # refusal, drop, timeout, failed post-check: undo and report
         error = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
-        state = safe_mode(dev.connection)
-        released = state.released if state is not None else 0
+        released = _released(dev) - start
         dev.abort()
         drop(task)
-        restore_error = ""
-        if not isinstance(exc, SafeModeHeld):
-            restore_error = _restore(task, before, major)
-        elif released:  # taken by another session between two windows: a restore would need safe mode too,
-            # and would push back that session's changes along with ours
-            error += f"; {released} safe-mode window(s) released before it stay: run again"
-        message = scrub(f"{error}" + (f"; restoring failed: {restore_error}" if restore_error else ""))
+        if isinstance(exc, SafeModeHeld):  # taken by another session between two windows: a restore would
+            # need safe mode too, and would push back that session's changes along with ours
+            note = f"{released} safe-mode window(s) released before it stay: run again" if released else ""
+        else:
+            note = _restore(task, before, major, push_back=released > 0)
+        message = scrub(f"{error}" + (f"; {note}" if note else ""))
         outcome = Outcome(host, "failed", sent[0], changes, message, warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     return Result(
@@ -190,15 +189,26 @@ def back_up(dev: Device, password: str, run: RunDir | None, host: str, keep: int
     return prefix + name
 
 
-def _restore(task: Task, before: Config, major: int) -> str:
-    """Undo windows already released: push the way back to `before`. Returns an error text or ''."""
+def _released(dev: Device) -> int:
+    state = safe_mode(dev.connection)
+    return state.released if state is not None else 0
+
+
+def _restore(task: Task, before: Config, major: int, push_back: bool) -> str:
+    """Undo windows already released: push the way back to `before`. With none released the router's own
+    undo (the dropped window) left it as `before`: that is only checked, never pushed, since a difference
+    is then another session's work (a second run that pushed since our read) and pushing back would undo
+    it. Returns what the operator must know, or ''."""
     try:
         dev = device(task)
         _, now = read_config(dev)
         back = restore(now, before, load_schema(major))
+        if back.commands and not push_back:
+            return (f"not restored: after the undo {len(back.commands)} item(s) still differ from the "
+                    "configuration read before the push, changed by another session since; left as they are")
         if back.commands:
             _push(dev, back.commands, lambda: None, [0], major)
         return ""
     except Exception as exc:
         drop(task)
-        return str(exc.error if isinstance(exc, DeviceError) else exc)
+        return "restoring failed: " + str(exc.error if isinstance(exc, DeviceError) else exc)

@@ -11,9 +11,12 @@ import paramiko
 import pytest
 from tests_support import fast_keys
 
+from ikefleet.intent import render_host
+from ikefleet.inventory import init_nornir
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.tasks.converge import converge
 
 OTHERS_CHANGE = "192.0.2.77/32"
 
@@ -87,3 +90,32 @@ def test_safe_mode_held_by_another_session_fails_the_host_and_changes_nothing(la
         time.sleep(0.05)
     assert OTHERS_CHANGE not in addresses(lab)
     assert rollout(lab, "br1")["hosts"]["br1"]["status"] == "changed"  # free again: the next run converges
+
+
+def configuration(lab: Lab) -> dict:
+    menus = lab.routers["br1"].config.to_json()["menus"]
+    return {p: items for p, items in menus.items() if items and p != "/certificate"}
+
+
+def test_a_push_refused_after_another_runs_push_leaves_that_work_in_place(lab: Lab) -> None:
+    """Our read came before another run's push (released before our Ctrl-X): our stale diff is refused in
+    the first window, RouterOS undoes that window, and the restore must not push the other run's work back."""
+    assert {o["status"] for o in rollout(lab)["hosts"].values()} <= {"changed", "unchanged"}
+    console = Session(lab.routers["br1"], "admin")
+    assert console.execute("/interface eoip remove [find comment=ikefleet]") == ""
+    stale = console.execute("/export terse hide-sensitive")  # this run's read
+    assert rollout(lab, "br1")["hosts"]["br1"]["status"] == "changed"  # the other run puts the tunnel back
+    lab.settle()
+    theirs = configuration(lab)
+    plan = Rollout(RolloutOptions(lab.directory / "config.yaml"))
+    nr = init_nornir(lab.directory / "config.yaml").filter(name="br1")
+    try:
+        result = nr.run(task=converge, intended_script=render_host(plan.fleet, plan.plan, "br1"),
+                        config_text=stale)
+    finally:
+        nr.close_connections()
+    outcome = result["br1"][0].result
+    assert outcome.status == "failed" and "already have" in outcome.error, outcome
+    assert "not restored" in outcome.error and "changed by another session" in outcome.error
+    lab.settle()
+    assert configuration(lab) == theirs
