@@ -306,8 +306,8 @@ class Device:
         except Exception as exc:  # the reason stands without the list
             others = f"not readable ({type(exc).__name__})"
         return (f"another session holds safe mode on the router{named}: answered RouterOS's hijack prompt "
-                f"with '{DONT_TAKE}' (safe mode not taken, its changes left alone, nothing changed here); "
-                f"logged in besides this run: {others}; run again once that session has left safe mode")
+                f"with '{DONT_TAKE}' (safe mode not taken, that session's changes left alone); logged in "
+                f"besides this run: {others}; run again once that session has left safe mode")
 
     def _other_logins(self) -> list[str]:
         """`/user active` without this session (its user, from its local address when known)."""

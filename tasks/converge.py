@@ -121,7 +121,7 @@ def converge(
     try:
         dev.probe_safe_mode()  # another session in safe mode: stop before the backup, change nothing
     except SafeModeHeld as exc:
-        outcome = Outcome(host, "failed", 0, changes, scrub(exc.error), warnings)
+        outcome = Outcome(host, "failed", 0, changes, scrub(f"{exc.error}; nothing changed here"), warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     if run is not None:
         run.write_text(f"backups/{host}.rsc", config_text)

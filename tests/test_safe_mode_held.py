@@ -77,6 +77,7 @@ def test_safe_mode_held_by_another_session_fails_the_host_and_changes_nothing(la
         assert "another session holds safe mode" in br1["error"]
         assert "answered RouterOS's hijack prompt with 'd'" in br1["error"]
         assert "logged in besides this run: admin from 127.0.0.1 via ssh;" in br1["error"]
+        assert br1["error"].endswith("; nothing changed here")
         lab.settle()
         assert router.config.to_json() == before and router.files.names() == files  # nothing applied
         assert not (lab.directory / summary["run_dir"] / "backups" / "br1.backup").exists()
