@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import paramiko
 import pytest
 from tests_support import fast_keys
 
+import ikefleet.tasks.converge as converging
+from ikefleet.device import Device, safe_mode
 from ikefleet.intent import render_host
 from ikefleet.inventory import init_nornir
 from ikefleet.lab.engine import Session
@@ -44,6 +47,23 @@ def read_until(chan: paramiko.Channel, end: bytes, limit: float = 10) -> bytes:
     return data
 
 
+@contextmanager
+def other_session(lab: Lab) -> Iterator[tuple[paramiko.Channel, bytes]]:
+    """An operator's SSH console on br1 (its channel and its safe-mode prompt); closing it is a drop."""
+    spec = lab.spec("br1")
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(spec.host, spec.port, username=spec.username + "+ct80w", password=spec.password,
+                   look_for_keys=False, allow_agent=False, timeout=10)
+    try:
+        shell = client.invoke_shell(width=120)
+        name = lab.routers["br1"].config.items("/system identity")[0].get("name")
+        read_until(shell, f"[admin@{name}] > ".encode())
+        yield shell, f"[admin@{name}] <SAFE> ".encode()
+    finally:
+        client.close()
+
+
 def addresses(lab: Lab) -> list[str]:
     return [i.get("address") for i in lab.routers["br1"].config.items("/ip address")]
 
@@ -53,16 +73,7 @@ def test_safe_mode_held_by_another_session_fails_the_host_and_changes_nothing(la
     router = lab.routers["br1"]
     console = Session(router, "admin")  # drift: the next run has a push to make on br1
     assert console.execute("/interface eoip remove [find comment=ikefleet]") == ""
-    spec = lab.spec("br1")
-    other = paramiko.SSHClient()
-    other.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    other.connect(spec.host, spec.port, username=spec.username + "+ct80w", password=spec.password,
-                  look_for_keys=False, allow_agent=False, timeout=10)
-    try:
-        shell = other.invoke_shell(width=120)
-        name = router.config.items("/system identity")[0].get("name")
-        safe = f"[admin@{name}] <SAFE> ".encode()
-        read_until(shell, f"[admin@{name}] > ".encode())
+    with other_session(lab) as (shell, safe):
         shell.send(b"\x18")
         read_until(shell, safe)
         shell.send(f"/ip address add address={OTHERS_CHANGE} interface=ether1\r\n".encode())
@@ -84,8 +95,7 @@ def test_safe_mode_held_by_another_session_fails_the_host_and_changes_nothing(la
         shell.send(b"/ip address print\r\n")  # the other session still holds safe mode, its change in place
         assert read_until(shell, safe + b"\r" + safe).endswith(safe)
         assert OTHERS_CHANGE in addresses(lab)
-    finally:
-        other.close()  # its drop: RouterOS undoes its window
+    # its drop: RouterOS undoes its window
     deadline = time.monotonic() + 10
     while OTHERS_CHANGE in addresses(lab) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -120,3 +130,39 @@ def test_a_push_refused_after_another_runs_push_leaves_that_work_in_place(lab: L
     assert "not restored" in outcome.error and "changed by another session" in outcome.error
     lab.settle()
     assert configuration(lab) == theirs
+
+
+def test_safe_mode_taken_between_two_windows_stops_the_push_without_a_restore(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another session takes safe mode after our first window was released: the second window is not
+    taken, and what the first released stays (a restore would need safe mode, and would push back the
+    other session's changes with ours), said in the host's error."""
+    assert {o["status"] for o in rollout(lab)["hosts"].values()} <= {"changed", "unchanged"}
+    router = lab.routers["br1"]
+    console = Session(router, "admin")
+    assert console.execute("/interface eoip remove [find comment=ikefleet]") == ""
+    assert console.execute("/routing filter remove [find comment=ikefleet]") == ""
+    lab.settle()
+    released = Device.leave_safe_mode
+    with other_session(lab) as (shell, safe):
+
+        def leave_then_someone_takes_it(self: Device) -> None:
+            released(self)
+            state = safe_mode(self.connection)
+            if self.host == "br1" and state is not None and state.released == 1 and not taken:
+                taken.append(True)
+                shell.send(b"\x18")  # the other session takes safe mode now
+                read_until(shell, safe)
+
+        taken: list[bool] = []
+        monkeypatch.setattr(Device, "leave_safe_mode", leave_then_someone_takes_it)
+        monkeypatch.setattr(converging, "SAFE_MODE_BATCH", 1)  # one command per window
+        br1 = rollout(lab, "br1")["hosts"]["br1"]
+        assert taken and br1["status"] == "failed", br1
+        assert "another session holds safe mode" in br1["error"]
+        assert "1 safe-mode window(s) released before it stay: run again" in br1["error"]
+        assert "nothing changed here" not in br1["error"] and "restor" not in br1["error"]
+        assert router.safe_mode_holder is not None  # the other session's safe mode was not taken over
+    monkeypatch.undo()
+    assert rollout(lab, "br1")["hosts"]["br1"]["status"] == "changed"
