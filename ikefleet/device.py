@@ -320,7 +320,8 @@ class Device:
         mine = [r for r in mine if r.get("address") == local] or mine
         if mine:
             rows.remove(mine[-1])  # the newest such login is this one
-        return [f"{r.get('name', '?')} from {r.get('address') or '?'} via {r.get('via', '?')}" for r in rows]
+        return [f"{r.get('name', '?')} from {r.get('address') or '?'} via {r.get('via', '?')}"
+                + (f" since {r['when']}" if r.get("when") else "") for r in rows]
 
     def leave_safe_mode(self) -> None:
         """Keep the changes: Ctrl-X again releases safe mode (held until the plain prompt says so)."""
