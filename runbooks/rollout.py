@@ -22,7 +22,7 @@ from nornir.core.task import AggregatedResult, Result, Task
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.connect import ATTEMPTS_KEY
-from ikefleet.device import describe
+from ikefleet.device import describe, safe_mode
 from ikefleet.intent import render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
 from ikefleet.plan import NAMES, Plan, build_plan
@@ -32,7 +32,7 @@ from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
 from ikefleet.tasks import pki
 from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge
-from ikefleet.tasks.device import close, device
+from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.state import READS, TunnelState, read_state, tunnel_state
 from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
 from ikefleet.verify.checks import router_time
@@ -133,9 +133,13 @@ class Rollout:
             run = RunDir(self.data_dir, "rollout", keep=self.keep_runs)
             run.write_json("plan.json", self.plan.to_json())
             nr = init_nornir(self.options.config, self.options.secrets_file)
+            summary = Summary(run.path, self.options.dry_run)
             try:
                 with interrupt.sigint_stops():
-                    summary = self._run(nr, run)
+                    try:
+                        self._run(nr, run, summary)
+                    except KeyboardInterrupt:  # the second Ctrl-C: cut every host now, record each
+                        self._cut(nr, run, summary)
             finally:
                 nr.close_connections(on_failed=True)
             summary.attempts = {h: nr.inventory.hosts[h].data.get(ATTEMPTS_KEY, 0)
@@ -155,9 +159,8 @@ class Rollout:
         for warning in outcome.warnings:
             self.progress(f"warning: {warning}")
 
-    def _run(self, nr: Nornir, run: RunDir) -> Summary:
+    def _run(self, nr: Nornir, run: RunDir, summary: Summary) -> Summary:
         opts = self.options
-        summary = Summary(run.path, opts.dry_run)
         hub_selected, branches = _selected(self.inventory, opts.limit)
         for name in [b for b in branches if b in self.revoked]:
             branches.remove(name)
@@ -225,6 +228,38 @@ class Rollout:
         stopped = sorted(h for h, o in summary.hosts.items() if o.status == "interrupted")
         summary.stopped = f"{interrupt.MESSAGE}: not finished: {', '.join(stopped) or 'none'}; run again"
         return summary
+
+    def _cut(self, nr: Nornir, run: RunDir, summary: Summary) -> None:
+        """The second SIGINT: no command goes to any router any more (interrupt.STOP is aborted), every
+        session still open is closed now, one in safe mode by Ctrl-D and the drop so that RouterOS undoes
+        its window (ikefleet.device), and every host of the run without a record gets one saying how it
+        was left. Tasks still running in Nornir's threads end at their next command; their results are
+        not waited for."""
+        summary.interrupted = True
+        hub_selected, branches = _selected(self.inventory, self.options.limit)
+        hosts = ([self.fleet.hub.name] if hub_selected else []) + branches
+        for name in [h for h in hosts if h not in summary.hosts and h in nr.inventory.hosts]:
+            host = nr.inventory.hosts[name]
+            plugin = host.connections.get(CONNECTION)
+            state = safe_mode(plugin.connection) if plugin is not None else None
+            held, released = (state.held, state.released) if state is not None else (False, 0)
+            close(host)
+            if held:
+                why = "safe-mode changes undone by dropping the session (Ctrl-D, not quit)"
+            elif plugin is not None:
+                why = "session closed outside safe mode (nothing open to undo)"
+            elif host.data.get(ATTEMPTS_KEY):
+                why = "no session open at the cut"
+            else:
+                why = "not started"
+            if released:
+                why += f"; {released} safe-mode window(s) released before stay: run again to converge"
+            elif why != "not started":
+                why += "; run again to converge"
+            outcome = Outcome(name, "interrupted", error=f"{interrupt.MESSAGE} twice: {why}")
+            self._record(summary, run, outcome)
+        done = sorted(h for h, o in summary.hosts.items() if o.status == "interrupted")
+        summary.stopped = f"{interrupt.MESSAGE} twice: cut at once: {', '.join(done) or 'none'}; run again"
 
     def _converge_hub(self, hub: Nornir, run: RunDir) -> Outcome:
         """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),

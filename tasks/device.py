@@ -31,6 +31,8 @@ def device(task: Task) -> Device:
         def attempt() -> None:
             if fresh and interrupt.STOP.is_set():  # after Ctrl-C no new host is started
                 raise interrupt.Interrupted("not started")
+            if interrupt.STOP.aborted.is_set():  # after the second, no session at all (no restore either)
+                raise interrupt.Interrupted("aborted, no session opened")
             pin = hostkeys.precheck(host)  # pin on first contact, refuse a changed key before any login
             params = host.get_connection_parameters(CONNECTION)
             extras = {**(params.extras or {}), **policy.netmiko_extras()}

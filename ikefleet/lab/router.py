@@ -84,6 +84,17 @@ class FileStore:
         return datetime.fromtimestamp(self._path(name).stat().st_mtime, tz=UTC)
 
 
+@dataclass(frozen=True)
+class ActiveLogin:
+    """One row of `/user active`: a console login now open (the SSH server adds and removes them)."""
+
+    when: datetime
+    name: str
+    address: str
+    via: str = "ssh"
+    group: str = "full"
+
+
 @dataclass
 class Router:
     """One lab router. The engine changes `config`; `changed()` tells the lab to persist and recompute."""
@@ -101,6 +112,10 @@ class Router:
     refresh_state: Callable[[Router, str], None] | None = None
     # `/log print` entries: (time, topics, message); the fabric and the engine append.
     logs: deque[tuple[datetime, str, str]] = field(default_factory=lambda: deque(maxlen=1000))
+    # `/user active` rows: the logins now open, in login order.
+    active_logins: list[ActiveLogin] = field(default_factory=list)
+    # The console session holding safe mode: at most one per router (a second one is asked to hijack it).
+    safe_mode_holder: object | None = None
 
     def __post_init__(self) -> None:
         self.booted_at = self.clock.now()
