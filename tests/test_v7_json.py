@@ -19,6 +19,7 @@ from ikefleet.verify.gather import (
     MAX_V7_LINE,
     PARSERS,
     V7_COMMANDS,
+    V7_PARSERS,
     batch_command,
     batch_lines,
     commands,
@@ -84,8 +85,9 @@ def test_json_and_text_reads_agree(lab: Lab, section: str) -> None:
     for name in ("hub", "br1"):
         session = console(lab, name)
         text_command = commands(7, json=False)[section]
-        text = PARSERS[section](session.execute(text_command))
-        js = PARSERS[section](session.execute(V7_COMMANDS[section]))
+        parse = {**PARSERS, **V7_PARSERS}[section]
+        text = parse(session.execute(text_command))
+        js = parse(session.execute(V7_COMMANDS[section]))
         assert V7_COMMANDS[section].startswith(":put [:serialize to=json")
         a, b = _common(text, js)
         assert a == b, (name, section)

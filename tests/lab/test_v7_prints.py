@@ -21,6 +21,7 @@ from ikefleet.lab.manager import Lab
 from ikefleet.parsers import (
     parse_active_peers,
     parse_address,
+    parse_bfd_session,
     parse_installed_sa,
     parse_ospf_neighbor,
     parse_route,
@@ -252,3 +253,24 @@ def test_active_peers_table_as_captured(lab: Lab) -> None:
     assert lines[2].index("STATE") == lines[3].index("established")
     peers = parse_active_peers("\n".join(lines))
     assert [(p["remote_address"], p["state"]) for p in peers] == [("198.51.100.2", "established")]
+
+
+# --- /routing bfd session -------------------------------------------------------------------------------
+
+BFD = "v7__routing_bfd_session_print__helpmt-bfd.txt"
+
+
+def test_bfd_sessions_print_as_the_capture(lab: Lab) -> None:
+    """help.mikrotik.com "BFD": legend `U - up, I - inactive`, rows ` 1   multihop=...`, no `interface=`;
+    the interface is part of the address (`remote-address=IP%iface`)."""
+    text = run(lab, "hub", "/routing bfd session print", width=200)
+    lines, captured = text.splitlines(), capture(BFD)
+    assert lines[0] == captured[1]  # "Flags: U - up, I - inactive "
+    head = " 0 U multihop=no remote-address=172.16.0.2%eoip-br1 local-address=172.16.0.1 "
+    assert lines[1].startswith(head)
+    assert "interface=" not in text and "vrf=" not in text
+    order = names("\n".join(captured[5:]))  # the down session: every field it prints, in its order
+    assert [n for n in names(text) if n in order] == order
+    (record,) = parse_bfd_session(text)
+    assert (record["address"], record["interface"], record["vrf"], record["up"]) == (
+        "172.16.0.2", "eoip-br1", "main", True)

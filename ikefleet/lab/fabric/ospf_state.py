@@ -65,6 +65,25 @@ def v7_neighbor(router: Router, nb: ospf.Neighbor, instance: str) -> dict[str, s
     return values | {"state": nb.state, "state-changes": "", "adjacency": "", "timeout": ""}
 
 
+def v7_bfd_session(nb: ospf.Neighbor, state_changes: str) -> dict[str, str]:
+    """v7 `/routing bfd session` (help.mikrotik.com "BFD" capture): no `interface=`, the interface is part
+    of the address (`remote-address=172.16.0.2%eoip-hub`, `@vrf` only outside main), the fields in the
+    capture's order. `uptime`, `actual-tx-interval` and `hold-time` of an up session are placed by guess
+    (the capture's sessions are down or inactive, which print none of them)."""
+    up = nb.bfd == "up"
+    values = {"multihop": "no", "remote-address": f"{nb.address}%{nb.iface.name}",
+              "local-address": str(nb.iface.address.ip), "state": nb.bfd, "state-changes": state_changes}
+    if up:
+        values["uptime"] = "0s"
+    values |= {"desired-tx-interval": "200ms"}
+    if up:
+        values["actual-tx-interval"] = "200ms"
+    values |= {"required-min-rx": "200ms", "remote-min-rx": "200ms" if up else "1us", "multiplier": "5"}
+    if up:
+        values["hold-time"] = "1s"
+    return values | {"packets-rx": "0", "packets-tx": "0"}
+
+
 def area_name(router: Router, area_id: str) -> str:
     """The name of the area with this id (v7 prints neighbours' areas by name)."""
     for item in v6_view(router).items(ospf.AREA):
@@ -116,12 +135,9 @@ def write(router: Router, speaker: ospf.Speaker, now: datetime, seen: set[str]) 
                 "packets-rx": "0",
                 "packets-tx": "0",
             }
-            if router.major_version >= 7:  # v7: /routing bfd session, the far end as remote-address
-                values = {"remote-address": nb.address, "interface": nb.iface.name, "vrf": "main",
-                          "state": nb.bfd, "state-changes": values["state-changes"], "uptime": "0s",
-                          "multihop": "no", "desired-tx-interval": "200ms", "required-min-rx": "200ms",
-                          "multiplier": "5", "hold-time": "1s", "packets-rx": "0", "packets-tx": "0"}
-                add(router, BFD_V7, values, "U" if nb.bfd == "up" else "", bfd_session)
+            if router.major_version >= 7:
+                session_values = v7_bfd_session(nb, values["state-changes"])
+                add(router, BFD_V7, session_values, "U" if nb.bfd == "up" else "", bfd_session)
                 continue
             add(router, BFD, values, "U" if nb.bfd == "up" else "", bfd_session)
 
