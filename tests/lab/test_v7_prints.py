@@ -23,6 +23,7 @@ from ikefleet.parsers import (
     parse_address,
     parse_bfd_session,
     parse_installed_sa,
+    parse_ospf_interface,
     parse_ospf_neighbor,
     parse_route,
 )
@@ -274,3 +275,52 @@ def test_bfd_sessions_print_as_the_capture(lab: Lab) -> None:
     (record,) = parse_bfd_session(text)
     assert (record["address"], record["interface"], record["vrf"], record["up"]) == (
         "172.16.0.2", "eoip-br1", "main", True)
+
+
+# --- /routing ospf interface ----------------------------------------------------------------------------
+
+A1M_TERSE = "v7__routing_ospf_interface_print_terse__harness-A1M.txt"
+
+
+def test_ospf_interfaces_are_the_dynamic_rows_of_the_templates(lab: Lab) -> None:
+    """itmo chr1 (ptp rows) and harness-A1M (a passive broadcast row): v7 lists one dynamic row per
+    interface a template matched, `address=IP%iface area= state= network-type= cost= [priority=] use-bfd=`;
+    no v6 table. `state=passive` is the string RouterOS prints."""
+    text = run(lab, "hub", "/routing ospf interface print")
+    lines = text.splitlines()
+    assert lines[0].rstrip() == capture(PTP)[2].rstrip()  # "Flags: D - dynamic"
+    assert not any(line.startswith(("Columns:", " #")) for line in lines)
+    blocks = [b for b in text.split("\n\n") if "address=" in b]
+    tunnel = next(b for b in blocks if "%eoip-br1" in b)
+    lan = next(b for b in blocks if "state=passive" in b)
+    assert tunnel.startswith(" 0 D address=") or tunnel.startswith(" 1 D address=")
+    assert names(tunnel) == names("\n".join(capture(PTP)[3:6]))  # ptp: no priority, no dr/bdr
+    assert names(lan) == names(capture(A1M_TERSE)[3])  # passive broadcast: priority, no dr/bdr
+    records = {r["interface"]: r for r in parse_ospf_interface(text)}
+    assert (records["eoip-br1"]["state"], records["eoip-br1"]["network_type"]) == ("ptp", "ptp")
+    assert records["eoip-br1"]["use_bfd"] is True and records["eoip-br1"]["address"] == "172.16.0.1%eoip-br1"
+    assert records["bridge"]["state"] == "passive" and records["bridge"]["passive"] is True
+    terse = run(lab, "hub", "/routing ospf interface print terse")
+    assert re.search(r"^\d D address=172\.16\.0\.1%eoip-br1 area=", terse, re.M)  # bare, as A1M prints it
+    as_json = ":put [:serialize to=json [/routing ospf interface print as-value]]"
+    js = parse_ospf_interface(run(lab, "hub", as_json))
+    assert sorted(r["state"] for r in js) == ["passive", "ptp"]
+
+
+def test_broadcast_ospf_interface_names_the_other_router(lab: Lab) -> None:
+    """harness-A1M: a broadcast row prints `dr=`/`bdr=` of the other router and its own `state=dr|bdr`."""
+    set_type = "/routing ospf interface-template set [find interfaces={}] type={}"
+    try:
+        for name, iface in (("hub", "eoip-br1"), ("br1", "eoip-hub")):
+            assert run(lab, name, set_type.format(iface, "broadcast")) == ""
+        lab.settle()
+        text = run(lab, "hub", "/routing ospf interface print terse")
+        row = next(line for line in text.splitlines() if "%eoip-br1" in line)
+        # the hub (192.168.1.1) has the lower router id: br1 is DR, the hub BDR (as the neighbour test)
+        assert "state=bdr network-type=broadcast dr=172.16.0.2 cost=1 priority=128 " in row
+        captured = capture(A1M_TERSE)[1]
+        assert names(row) == names(captured)
+    finally:
+        for name, iface in (("hub", "eoip-br1"), ("br1", "eoip-hub")):
+            run(lab, name, set_type.format(iface, "ptp"))
+        lab.settle()
