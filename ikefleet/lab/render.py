@@ -90,6 +90,16 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Omit:
+    """Fields a kind of item does not print: items showing one of `flags` (any item when empty) whose
+    values match every `when` pair."""
+
+    fields: frozenset[str]
+    flags: str = ""
+    when: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Layout:
     """How one menu prints (see layouts.yaml)."""
 
@@ -101,6 +111,7 @@ class Layout:
     quoted: frozenset[str] = field(default_factory=frozenset)
     unnumbered_dynamic: bool = False  # v7 /ip route: dynamic rows carry no print number
     fit_content: bool = False  # v7 tables sized to their content: columns as wide as header or widest value
+    omit: tuple[Omit, ...] = ()  # fields some kinds of item leave out of print/detail/terse
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -128,6 +139,9 @@ def _layouts(version: int = 6) -> dict[str, Layout]:
             quoted=frozenset(spec.get("quoted", ())),
             unnumbered_dynamic=bool(spec.get("unnumbered_dynamic", False)),
             fit_content=bool(spec.get("fit_content", False)),
+            omit=tuple(Omit(frozenset(o["fields"]), str(o.get("flags", "")),
+                            tuple((str(k), str(v)) for k, v in (o.get("when") or {}).items()))
+                       for o in spec.get("omit", ())),
         )
     return layouts
 
@@ -143,6 +157,17 @@ def columns(path: str, version: int = 6) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------- values
+
+
+def _shown(lay: Layout, row: Row) -> dict[str, str]:
+    """The row's values without the fields its kind of item does not print (`omit` in the layout)."""
+    hidden: set[str] = set()
+    for rule in lay.omit:
+        if (not rule.flags or any(c in row.flags for c in rule.flags)) and all(
+            row.values.get(k) == v for k, v in rule.when
+        ):
+            hidden |= rule.fields
+    return {k: v for k, v in row.values.items() if k not in hidden} if hidden else row.values
 
 
 def _print_value(menu: MenuLike, lay: Layout, name: str, value: str) -> str:
@@ -346,7 +371,7 @@ def _items(
         if row.comment:
             block.append(head + ";;; " + row.comment)
             head = " " * len(head)
-        pairs = (f"{k}={_print_value(menu, lay, k, v)}" for k, v in row.values.items())
+        pairs = (f"{k}={_print_value(menu, lay, k, v)}" for k, v in _shown(lay, row).items())
         block.extend(_wrap_pairs(head, indent, pairs, width))
         blocks.append(block)
     blank = detail or (lay.blank and any(len(b) > 1 for b in blocks))
@@ -389,10 +414,11 @@ def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str
     the bare number and the flags shown, one space each (`0 D address=...`, the harness-A1M terse captures;
     a row without flags is a guess: no capture shows one).
     """
-    groups = _flag_groups(menu, layout(menu.path, version))
+    lay = layout(menu.path, version)
+    groups = _flag_groups(menu, lay)
     lines = []
     for row in rows:
-        words = [f"{k}={quote(v)}" for k, v in row.values.items()]
+        words = [f"{k}={quote(v)}" for k, v in _shown(lay, row).items()]
         if row.comment:
             words.insert(0, f"comment={quote(row.comment)}")
         if version >= 7:

@@ -324,3 +324,42 @@ def test_broadcast_ospf_interface_names_the_other_router(lab: Lab) -> None:
         for name, iface in (("hub", "eoip-br1"), ("br1", "eoip-hub")):
             run(lab, name, set_type.format(iface, "ptp"))
         lab.settle()
+
+
+# --- /ip route print detail -----------------------------------------------------------------------------
+
+ROUTE_DETAIL = "v7__ip_route_print_detail__helpmt-policyrouting.txt"
+
+
+def test_route_detail_prints_the_v7_fields(lab: Lab) -> None:
+    """helpmt-policyrouting: `dst-address routing-table [pref-src] gateway immediate-gw distance scope
+    target-scope ...`; connected rows without target-scope, with `local-address=IP%iface`; no v6
+    `gateway-status`, `ospf-metric`, `ospf-type`."""
+    text = run(lab, "hub", "/ip route print detail", width=200)
+    assert not re.search(r"gateway-status|ospf-metric|ospf-type|pref-src=", text)
+    ours = re.split(r"\n\s*\n", text)
+    theirs = re.split(r"\n\s*\n", "\n".join(capture(ROUTE_DETAIL)))  # blank lines hold spaces there
+    connected = next(b for b in ours if "dst-address=172.16.0.0/30" in b)
+    assert names(connected) == names(next(b for b in theirs if "dst-address=172.16.1.0/24" in b))
+    ospf = next(b for b in ours if "dst-address=192.168.2.0/24" in b)
+    static = next(b for b in theirs if " As " in b)
+    assert names(ospf) == [n for n in names(static) if n != "pref-src"]
+    assert ospf.split()[0] == "DAo"
+    assert "gateway=172.16.0.2%eoip-br1 immediate-gw=172.16.0.2%eoip-br1 " in ospf
+    route = next(r for r in parse_route(text) if r["dst_address"] == "192.168.2.0/24")
+    assert (route["gateway"], route["routing_table"], route["ospf"], route["active"]) == (
+        ["172.16.0.2%eoip-br1"], "main", True, True)
+
+
+def test_static_route_detail_names_its_immediate_gateway(lab: Lab) -> None:
+    """helpmt-policyrouting `As` rows: `gateway=172.16.1.1 immediate-gw=172.16.1.1%ether8`."""
+    hub = lab.routers["hub"]
+    try:
+        assert run(lab, "hub", "/ip route add dst-address=198.51.100.0/24 gateway=203.0.113.254") == ""
+        lab.settle()
+        text = run(lab, "hub", "/ip route print detail where dst-address=198.51.100.0/24", width=200)
+        want = "gateway=203.0.113.254 immediate-gw=203.0.113.254%ether1 distance=1 scope=30 target-scope=10"
+        assert want in text
+    finally:
+        run(lab, "hub", "/ip route remove [find dst-address=198.51.100.0/24]")
+        assert not [i for i in hub.config.items("/ip route") if not i.dynamic]

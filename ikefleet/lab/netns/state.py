@@ -335,6 +335,12 @@ def fill_routes(router: Router, routes: list[dict[str, object]]) -> None:
     for route in routes:
         hops = route["hops"]
         assert isinstance(hops, list)
+        if router.major_version >= 7:  # v7: next hops as IP%iface, no gateway-status (as the fabric)
+            gateways = ",".join(f"{gw}%{iface}" for gw, iface in hops)
+            values = {"dst-address": str(route["prefix"]), "gateway": gateways, "immediate-gw": gateways}
+            values |= {"distance": "110", "scope": "20", "target-scope": "10"}
+            add(router, ROUTE, values, ("A" if route["selected"] else "") + "Do")
+            continue
         values = {"dst-address": str(route["prefix"]), "gateway": ",".join(gw for gw, _ in hops)}
         values |= {"gateway-status": ",".join(f"{gw} reachable via  {iface}" for gw, iface in hops)}
         values |= {"distance": "110", "scope": "20", "target-scope": "10"}
