@@ -112,6 +112,7 @@ class Layout:
     unnumbered_dynamic: bool = False  # v7 /ip route: dynamic rows carry no print number
     fit_content: bool = False  # v7 tables sized to their content: columns as wide as header or widest value
     omit: tuple[Omit, ...] = ()  # fields some kinds of item leave out of print/detail/terse
+    print_as: dict[str, str] = field(default_factory=dict)  # field -> the name print shows (two `port=`)
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -142,6 +143,7 @@ def _layouts(version: int = 6) -> dict[str, Layout]:
             omit=tuple(Omit(frozenset(o["fields"]), str(o.get("flags", "")),
                             tuple((str(k), str(v)) for k, v in (o.get("when") or {}).items()))
                        for o in spec.get("omit", ())),
+            print_as={str(k): str(v) for k, v in (spec.get("print_as") or {}).items()},
         )
     return layouts
 
@@ -371,7 +373,8 @@ def _items(
         if row.comment:
             block.append(head + ";;; " + row.comment)
             head = " " * len(head)
-        pairs = (f"{k}={_print_value(menu, lay, k, v)}" for k, v in _shown(lay, row).items())
+        shown = _shown(lay, row).items()
+        pairs = (f"{lay.print_as.get(k, k)}={_print_value(menu, lay, k, v)}" for k, v in shown)
         block.extend(_wrap_pairs(head, indent, pairs, width))
         blocks.append(block)
     blank = detail or (lay.blank and any(len(b) > 1 for b in blocks))
@@ -418,7 +421,7 @@ def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str
     groups = _flag_groups(menu, lay)
     lines = []
     for row in rows:
-        words = [f"{k}={quote(v)}" for k, v in _shown(lay, row).items()]
+        words = [f"{lay.print_as.get(k, k)}={quote(v)}" for k, v in _shown(lay, row).items()]
         if row.comment:
             words.insert(0, f"comment={quote(row.comment)}")
         if version >= 7:

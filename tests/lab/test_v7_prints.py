@@ -25,6 +25,7 @@ from ikefleet.parsers import (
     parse_installed_sa,
     parse_ospf_interface,
     parse_ospf_neighbor,
+    parse_policy,
     parse_route,
 )
 from ikefleet.routeros.config import Item
@@ -363,3 +364,46 @@ def test_static_route_detail_names_its_immediate_gateway(lab: Lab) -> None:
     finally:
         run(lab, "hub", "/ip route remove [find dst-address=198.51.100.0/24]")
         assert not [i for i in hub.config.items("/ip route") if not i.dynamic]
+
+
+# --- IPsec policies and active peers, EoIP --------------------------------------------------------------
+
+POLICY = "v7__ip_ipsec_policy_print_detail__id-blog-hub.txt"
+PEERS = "v7__ip_ipsec_active-peers_print_detail__id-blog-hub.txt"
+EOIP = "v7__interface_eoip_print__mt-docs-eoip-AP.txt"
+
+
+def test_policy_detail_prints_each_kind_with_its_own_fields(lab: Lab) -> None:
+    """id-blog-hub: the template row has no tunnel/ports/action/level/ipsec-protocols; a generated policy
+    no group and no template field."""
+    text = run(lab, "hub", "/ip ipsec policy print detail", width=200)
+    ours = [b for b in text.split("\n\n") if "=" in b]
+    theirs = "\n".join(capture(POLICY)).split("\n\n")
+    template = next(b for b in ours if " 0 T  * " in b)
+    assert names(template) == names(next(b for b in theirs if " 0 T  * " in b))
+    dynamic = next(b for b in ours if "   D  peer=" in b)
+    assert names(dynamic) == names(next(b for b in theirs if " 1   D  peer=" in b))
+    records = parse_policy(text)
+    assert {r.get("ph2_state") for r in records if r["dynamic"]} == {"established"}
+
+
+def test_active_peer_detail_prints_ports_last_seen_and_spis(lab: Lab) -> None:
+    """id-blog-hub: `id="..."` quoted, `port=` after each address, `last-seen`, `spii`/`spir`."""
+    text = run(lab, "hub", "/ip ipsec active-peers print detail", width=200)
+    head = ' id="CN=br1-client" local-address=203.0.113.1 port=500 remote-address=198.51.100.2 port=500 '
+    assert head in text
+    captured = names("\n".join(capture(PEERS)[2:]))
+    assert names(text) == captured[: captured.index("spir") + 1]  # the capture repeats spii/spir
+    (peer,) = parse_active_peers(text)
+    assert (peer["local_port"], peer["remote_port"], peer["last_seen"]) == (500, 500, 0)
+    assert re.fullmatch(r"[0-9a-f]{16}", peer["spii"]) and re.fullmatch(r"[0-9a-f]{16}", peer["spir"])
+    as_json = ":put [:serialize to=json [/ip ipsec active-peers print as-value]]"
+    js = parse_active_peers(run(lab, "hub", as_json))
+    assert (js[0]["local_port"], js[0]["spii"]) == (500, peer["spii"])
+
+
+def test_eoip_print_has_l2mtu_and_loop_protect_status(lab: Lab) -> None:
+    """mt-docs-eoip-AP (v7) and ru-notes (v6): `actual-mtu=1458 l2mtu=65535`, `loop-protect-status=off`."""
+    text = run(lab, "hub", "/interface eoip print", width=200)
+    assert names(text) == names("\n".join(capture(EOIP)[2:]))
+    assert " l2mtu=65535 " in text and " loop-protect-status=off " in text
