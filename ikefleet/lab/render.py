@@ -9,6 +9,7 @@ Output lines are joined with "\\n" and carry no final newline (the SSH layer tur
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class Column:
     expand: bool = False
     gap: int = 1
     split: str = ""
+    cut: bool = False  # a value wider than the column is cut to "abc..." instead of wrapped
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class Layout:
     fit_content: bool = False  # v7 tables sized to their content: columns as wide as header or widest value
     omit: tuple[Omit, ...] = ()  # fields some kinds of item leave out of print/detail/terse
     print_as: dict[str, str] = field(default_factory=dict)  # field -> the name print shows (two `port=`)
+    drop_empty: bool = False  # v7 certificate table: a column no row fills is not printed
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -144,6 +147,7 @@ def _layouts(version: int = 6) -> dict[str, Layout]:
                             tuple((str(k), str(v)) for k, v in (o.get("when") or {}).items()))
                        for o in spec.get("omit", ())),
             print_as={str(k): str(v) for k, v in (spec.get("print_as") or {}).items()},
+            drop_empty=bool(spec.get("drop_empty", False)),
         )
     return layouts
 
@@ -280,6 +284,8 @@ def _header_text(header: str, width: int) -> str:
 def _cell_lines(col: Column, value: str, width: int) -> list[str]:
     if col.split and value:
         return value.split(col.split)
+    if col.cut and len(value) > width > 3:
+        return [value[: width - 3] + "..."]
     if col.align == "left" and len(value) > width > 0:
         return [value[i : i + width] for i in range(0, len(value), width)]
     return [value]
@@ -304,6 +310,9 @@ def _compose(head: str, columns: Sequence[Column], widths: Sequence[int], cells:
 
 
 def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, version: int = 6) -> list[str]:
+    if lay.drop_empty:
+        kept = tuple(c for c in lay.columns if any(r.values.get(c.field) for r in rows))
+        lay = dataclasses.replace(lay, columns=kept)
     groups = _flag_groups(menu, lay)
     if lay.fit_content:  # v7 (pt-lab-mtk1 routes, porotnikov SAs): only the flag columns and numbers shown
         groups = tuple(g for g in groups if any(c in r.flags for r in rows for c in g))
