@@ -54,3 +54,29 @@ def test_v7_bfd_session_on_another_interface_is_not_the_tunnel() -> None:
     result = bfd_result(with_section("br1", "bfd", bfd_capture("172.16.0.1%ovpn-out1", up=True), 7))
     assert (result.status, result.observed) == ("fail", "no BFD session")
     assert not re.search(r"interface=", (GOLDEN / BFD).read_text())  # the capture has no interface= field
+
+
+def check_result(state: HostState, check: str):  # type: ignore[no-untyped-def]
+    (result,) = [r for r in report(br1=state).results if r.check == check and r.host == "br1"]
+    return result
+
+
+def test_v7_ptp_neighbour_capture_maps_to_the_tunnel_by_address() -> None:
+    """itmo chr1: a v7 neighbour has no `interface=`; its address (the hub's tunnel end) places it."""
+    lines = (GOLDEN / "v7__routing_ospf_interface_and_neighbor_print__itmo-lab-chr1_ospf.txt").read_text()
+    block = "\n".join(lines.splitlines()[11:15])  # the neighbour print
+    text = block.replace("address=10.10.10.3", "address=172.16.0.1").replace("router-id=2.2.2.2",
+                                                                              "router-id=192.168.1.1")
+    assert check_result(with_section("br1", "ospf_neighbor", text, 7), "ospf.neighbor").status == "pass"
+    elsewhere = text.replace("address=172.16.0.1", "address=10.10.10.3")
+    result = check_result(with_section("br1", "ospf_neighbor", elsewhere, 7), "ospf.neighbor")
+    assert result.status == "fail"
+
+
+def test_v7_ospf_route_capture_counts_as_learned() -> None:
+    """helpmt-ospf: a v7 OSPF route table row (`DAo`, gateway `IP%iface`) is a learned hub LAN."""
+    text = (GOLDEN / "v7__ip_route_print_where__helpmt-ospf.txt").read_text().split("\n", 1)[1]
+    learned = text.replace("192.168.0.0/24", "192.168.1.0/24")
+    assert check_result(with_section("br1", "route", learned, 7), "routes.learned").status == "pass"
+    result = check_result(with_section("br1", "route", text, 7), "routes.learned")
+    assert (result.status, result.observed) == ("fail", "missing 192.168.1.0/24")
