@@ -407,3 +407,28 @@ def test_eoip_print_has_l2mtu_and_loop_protect_status(lab: Lab) -> None:
     text = run(lab, "hub", "/interface eoip print", width=200)
     assert names(text) == names("\n".join(capture(EOIP)[2:]))
     assert " l2mtu=65535 " in text and " loop-protect-status=off " in text
+
+
+def test_forbidden_bfd_session_is_inactive_with_its_reason(lab: Lab) -> None:
+    """help.mikrotik.com "BFD": a session a `/routing bfd configuration` forbids prints `I` and its reason on
+    a `;;;` line, no state, zero timers; verify names it instead of "no BFD session"."""
+    forbid = "/routing bfd configuration set [find interfaces=eoip-hub] forbid-bfd={}"
+    try:
+        assert run(lab, "br1", forbid.format("yes")) == ""
+        lab.settle()
+        text = run(lab, "br1", "/routing bfd session print", width=200)
+        lines, captured = text.splitlines(), capture(BFD)
+        assert lines[1] == captured[2]  # " 0 I ;;; BFD forbidden for destination address"
+        assert names(lines[2]) == names("\n".join(captured[3:5]))
+        assert "remote-address=172.16.0.1%eoip-hub " in lines[2]
+        (record,) = parse_bfd_session(text)
+        assert record["inactive"] and not record["up"] and "state" not in record
+        assert [r.get("state") for r in parse_bfd_session(run(lab, "hub", "/routing bfd session print"))] == [
+            "down"]
+        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
+        (bfd,) = [r for r in report.results if r.check == "bfd.neighbor" and r.host == "br1"]
+        assert (bfd.status, bfd.observed) == ("fail", "inactive (BFD forbidden for destination address)")
+    finally:
+        run(lab, "br1", forbid.format("no"))
+        lab.settle()
+    assert parse_bfd_session(run(lab, "br1", "/routing bfd session print"))[0]["up"]

@@ -112,14 +112,21 @@ def v7_neighbor(router: Router, nb: ospf.Neighbor, instance: str) -> dict[str, s
     return values | {"state": nb.state, "state-changes": "", "adjacency": "", "timeout": ""}
 
 
+BFD_FORBIDDEN = "BFD forbidden for destination address"  # help.mikrotik.com "BFD" capture's reason
+
+
 def v7_bfd_session(nb: ospf.Neighbor, state_changes: str) -> dict[str, str]:
     """v7 `/routing bfd session` (help.mikrotik.com "BFD" capture): no `interface=`, the interface is part
     of the address (`remote-address=172.16.0.2%eoip-hub`, `@vrf` only outside main), the fields in the
     capture's order. `uptime`, `actual-tx-interval` and `hold-time` of an up session are placed by guess
     (the capture's sessions are down or inactive, which print none of them)."""
+    remote = f"{nb.address}%{nb.iface.name}"
+    if nb.bfd == "inactive":  # the capture's forbidden session: no state, zero timers
+        return {"multihop": "no", "remote-address": remote, "local-address": "", "desired-tx-interval": "0ms",
+                "required-min-rx": "0ms", "multiplier": "0"}
     up = nb.bfd == "up"
-    values = {"multihop": "no", "remote-address": f"{nb.address}%{nb.iface.name}",
-              "local-address": str(nb.iface.address.ip), "state": nb.bfd, "state-changes": state_changes}
+    values = {"multihop": "no", "remote-address": remote, "local-address": str(nb.iface.address.ip),
+              "state": nb.bfd, "state-changes": state_changes}
     if up:
         values["uptime"] = "0s"
     values |= {"desired-tx-interval": "200ms"}
@@ -184,7 +191,10 @@ def write(router: Router, speaker: ospf.Speaker, now: datetime, seen: set[str]) 
             }
             if router.major_version >= 7:
                 session_values = v7_bfd_session(nb, values["state-changes"])
-                add(router, BFD_V7, session_values, "U" if nb.bfd == "up" else "", bfd_session)
+                flags = {"up": "U", "inactive": "I"}.get(nb.bfd, "")
+                item = add(router, BFD_V7, session_values, flags, bfd_session)
+                if nb.bfd == "inactive":
+                    item.comment = BFD_FORBIDDEN
                 continue
             add(router, BFD, values, "U" if nb.bfd == "up" else "", bfd_session)
 
