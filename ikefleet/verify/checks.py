@@ -325,6 +325,13 @@ def ospf_neighbor(ctx: Context, host: str) -> list[Finding]:
     return [_neighbour(ctx, host, t.hub_router_id, t.branch_interface, "", t.hub_eoip)]
 
 
+def _bfd_state(session: dict[str, Any]) -> str:
+    """A session's state as the operator reads it; a v7 inactive session prints no state, only its reason."""
+    if session.get("inactive"):
+        return f"inactive ({session['comment']})" if session.get("comment") else "inactive"
+    return str(session.get("state", "unknown"))
+
+
 @check("bfd.neighbor", "bfd")
 def bfd_neighbor(ctx: Context, host: str) -> list[Finding]:
     t = _tunnel(ctx, host)
@@ -332,7 +339,7 @@ def bfd_neighbor(ctx: Context, host: str) -> list[Finding]:
     facts = {"interface": t.branch_interface}
     if any(b.get("up") or b.get("state") == "up" for b in rows):
         return [Finding("pass", f"up on {t.branch_interface}", "up", facts=facts)]
-    observed = ", ".join(str(b.get("state")) for b in rows) or "no BFD session"
+    observed = ", ".join(_bfd_state(b) for b in rows) or "no BFD session"
     return [Finding("fail", f"up on {t.branch_interface}", observed, facts=facts)]
 
 
