@@ -26,10 +26,10 @@ def _since(r: Result) -> str:
     return f" (since {r.since[:19].replace('T', ' ')})" if r.since and r.status != "pass" else ""
 
 
-def _where(r: Result, story: Story) -> str:
-    """A symptom seen on another router (the hub's view of a branch) says where."""
+def _where(r: Result, router: str) -> str:
+    """A result seen on another router than the story's (the hub's view of a branch) says where."""
     subject = f" ({r.subject})" if r.subject else ""
-    return f"{r.check}{subject}" + (f" on {r.host}" if r.host != story.host else "")
+    return f"{r.check}{subject}" + (f" on {r.host}" if r.host != router else "")
 
 
 def _line(console: Console, text: str) -> None:
@@ -44,7 +44,7 @@ def _story(console: Console, story: Story, verbose: bool) -> None:
         highlight=False,
     )
     console.print(
-        f"  [{STYLE[cause.status]}]{LABEL[cause.status]}[/] {escape(_where(cause, story))}: "
+        f"  [{STYLE[cause.status]}]{LABEL[cause.status]}[/] {escape(_where(cause, story.host))}: "
         f"{escape(cause.title)}{escape(_since(cause))}",
         highlight=False,
     )
@@ -63,7 +63,8 @@ def _story(console: Console, story: Story, verbose: bool) -> None:
         if s in unread:
             continue
         console.print(
-            f"{PAD}[{STYLE[s.status]}]{LABEL[s.status]}[/] {escape(_where(s, story))}: {escape(s.observed)}",
+            f"{PAD}[{STYLE[s.status]}]{LABEL[s.status]}[/] "
+            f"{escape(_where(s, story.host))}: {escape(s.observed)}",
             highlight=False,
         )
         if verbose and s.hint:
@@ -93,7 +94,7 @@ def print_report(report: Report, console: Console, *, verbose: bool = False) -> 
         for host in routers:
             passed_checks = [r for r in report.results if (r.about or r.host) == host and r.status == "pass"]
             if passed_checks:
-                names = ", ".join(_where(r, Story(host, "pass", r, ())) for r in passed_checks)
+                names = ", ".join(_where(r, host) for r in passed_checks)
                 _line(console, f"\n{host} passed: {names}")
     counts = report.counts
     verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"

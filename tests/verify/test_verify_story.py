@@ -166,3 +166,11 @@ def test_a_healthy_fleet_has_no_story() -> None:
     rep = report()
     assert rep.compliant and rep.stories() == []
     assert json.loads(render_json(rep))["stories"] == {}
+
+
+def test_verbose_console_adds_symptom_hints_and_passed_checks() -> None:
+    rep = wan_cut()
+    plain, verbose = render_console(rep, width=400), render_console(rep, width=400, verbose=True)
+    hub_ospf_hint = next(r.hint for r in rep.failures() if r.check == "hub.ospf")
+    assert hub_ospf_hint not in plain and hub_ospf_hint in verbose
+    assert "br1 passed: host.reachable, ike.peer" in verbose and "br1 passed" not in plain
