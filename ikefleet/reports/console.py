@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ikefleet.verify.engine import STATUSES, Report, Result
-from ikefleet.verify.story import Story
+from ikefleet.verify.engine import STATUSES, Report
+from ikefleet.verify.story import Outcome, Story
 
 STYLE = {"error": "bold magenta", "fail": "bold red", "warn": "yellow", "skip": "dim", "pass": "green"}
 NOTHING = "no router was checked"
@@ -22,11 +22,11 @@ def _rank(status: str) -> int:
     return STATUSES.index(status)
 
 
-def _since(r: Result) -> str:
+def _since(r: Outcome) -> str:
     return f" (since {r.since[:19].replace('T', ' ')})" if r.since and r.status != "pass" else ""
 
 
-def _where(r: Result, router: str) -> str:
+def _where(r: Outcome, router: str) -> str:
     """A result seen on another router than the story's (the hub's view of a branch) says where."""
     subject = f" ({r.subject})" if r.subject else ""
     return f"{r.check}{subject}" + (f" on {r.host}" if r.host != router else "")
@@ -37,7 +37,7 @@ def _line(console: Console, text: str) -> None:
 
 
 def _story(console: Console, story: Story, verbose: bool) -> None:
-    cause: Result = story.cause  # type: ignore[assignment]
+    cause = story.cause
     console.print(
         f"\n[bold]{escape(story.host)}[/]: [{STYLE[story.status]}]{LABEL[story.status]}[/], "
         f"cause in layer {escape(cause.layer or '-')}",
@@ -52,15 +52,16 @@ def _story(console: Console, story: Story, verbose: bool) -> None:
         _line(console, f"{PAD}hint: {cause.hint}")
     _line(console, f"{PAD}expected: {cause.expected}")
     _line(console, f"{PAD}observed: {cause.observed}")
-    symptoms: list[Result] = list(story.symptoms)  # type: ignore[arg-type]
+    symptoms = list(story.symptoms)
     if not symptoms:
         return
     _line(console, f"  {len(symptoms)} more, explained by the cause above:")
-    unread = [s for s in symptoms if cause.check == "host.reachable" and s.host == story.host]
+    unreachable = cause.check == "host.reachable" and cause.status == "error"
+    unread = [s for s in symptoms if unreachable and s.host == story.host and s.status == "error"]
     if unread:  # one line, not one "could not check" per check of an unreachable router
         _line(console, f"{PAD}{len(unread)} checks could not run: {', '.join(s.check for s in unread)}")
     for s in symptoms:
-        if s in unread:
+        if any(s is u for u in unread):
             continue
         console.print(
             f"{PAD}[{STYLE[s.status]}]{LABEL[s.status]}[/] "
