@@ -93,7 +93,7 @@ class Verify:
         report = evaluate(expected_state(fleet, self.plan, list(states)), states)
         report.results.extend(
             Result("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
-                   observed=s.ros_version or "unknown", hint=w)
+                   observed=s.ros_version or "unknown", hint=w, layer="settings")
             for h, s in states.items() for w in s.warnings
         )
         if self.options.record:

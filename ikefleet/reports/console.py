@@ -1,4 +1,5 @@
-"""Console summary: one line per host (worst first), then each host's problems with their hints."""
+"""Console summary: one line per router (worst first), then each router's story: the cause with its hint
+first, the failures it explains folded under it (ikefleet/verify/story.py)."""
 
 from __future__ import annotations
 
@@ -8,65 +9,94 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ikefleet.verify.engine import STATUSES, Report, Result
+from ikefleet.verify.engine import STATUSES, Report
+from ikefleet.verify.story import Outcome, Story
 
 STYLE = {"error": "bold magenta", "fail": "bold red", "warn": "yellow", "skip": "dim", "pass": "green"}
 NOTHING = "no router was checked"
 LABEL = {"error": "COULD NOT CHECK", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "pass": "OK"}
+PAD = " " * 8
 
 
 def _rank(status: str) -> int:
     return STATUSES.index(status)
 
 
-def _since(r: Result) -> str:
+def _since(r: Outcome) -> str:
     return f" (since {r.since[:19].replace('T', ' ')})" if r.since and r.status != "pass" else ""
 
 
-def _reachable(report: Report, host: str) -> bool:
-    return all(r.status != "error" for r in report.results if r.host == host and r.check == "host.reachable")
+def _where(r: Outcome, router: str) -> str:
+    """A result seen on another router than the story's (the hub's view of a branch) says where."""
+    subject = f" ({r.subject})" if r.subject else ""
+    return f"{r.check}{subject}" + (f" on {r.host}" if r.host != router else "")
+
+
+def _line(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False)
+
+
+def _story(console: Console, story: Story, verbose: bool) -> None:
+    cause = story.cause
+    console.print(
+        f"\n[bold]{escape(story.host)}[/]: [{STYLE[story.status]}]{LABEL[story.status]}[/], "
+        f"cause in layer {escape(cause.layer or '-')}",
+        highlight=False,
+    )
+    console.print(
+        f"  [{STYLE[cause.status]}]{LABEL[cause.status]}[/] {escape(_where(cause, story.host))}: "
+        f"{escape(cause.title)}{escape(_since(cause))}",
+        highlight=False,
+    )
+    if cause.hint:
+        _line(console, f"{PAD}hint: {cause.hint}")
+    _line(console, f"{PAD}expected: {cause.expected}")
+    _line(console, f"{PAD}observed: {cause.observed}")
+    symptoms = list(story.symptoms)
+    if not symptoms:
+        return
+    _line(console, f"  {len(symptoms)} more, explained by the cause above:")
+    unreachable = cause.check == "host.reachable" and cause.status == "error"
+    unread = [s for s in symptoms if unreachable and s.host == story.host and s.status == "error"]
+    if unread:  # one line, not one "could not check" per check of an unreachable router
+        _line(console, f"{PAD}{len(unread)} checks could not run: {', '.join(s.check for s in unread)}")
+    for s in symptoms:
+        if any(s is u for u in unread):
+            continue
+        console.print(
+            f"{PAD}[{STYLE[s.status]}]{LABEL[s.status]}[/] "
+            f"{escape(_where(s, story.host))}: {escape(s.observed)}",
+            highlight=False,
+        )
+        if verbose and s.hint:
+            _line(console, f"{PAD}  hint: {s.hint}")
 
 
 def print_report(report: Report, console: Console, *, verbose: bool = False) -> None:
-    hosts = sorted(report.hosts, key=lambda h: (_rank(report.host_status(h)), h))
-    if any(r.host == "fleet" for r in report.results):
-        hosts.append("fleet")
+    stories = {s.host: s for s in report.stories()}
+    routers = [*report.hosts, *(h for h in stories if h not in report.hosts)]
+    routers.sort(key=lambda h: (h == "fleet", _rank(stories[h].status) if h in stories else _rank("pass"), h))
     table = Table(title="ikefleet verify", show_lines=False)
-    for column in ("host", "status", "pass", "problems"):
+    for column in ("router", "status", "pass", "cause"):
         table.add_column(column)
-    for host in hosts:
-        mine = [r for r in report.results if r.host == host]
-        worst = min((r.status for r in mine), key=_rank, default="pass")
-        bad = [r for r in mine if r.status in ("error", "fail", "warn")]
-        if not _reachable(report, host):
-            names = "host.reachable (nothing else could be checked)"
-        else:
-            names = ", ".join(sorted({r.check for r in bad}))
-        passed = str(sum(1 for r in mine if r.status == "pass"))
-        table.add_row(escape(host), f"[{STYLE[worst]}]{LABEL[worst]}[/]", passed, escape(names))
+    for host in routers:
+        story = stories.get(host)
+        passed = sum(1 for r in report.results if (r.about or r.host) == host and r.status == "pass")
+        status = story.status if story else "pass"
+        cause = f"{story.layer}: {story.cause.check}" if story else ""
+        if story and story.symptoms:
+            cause += f" (+{len(story.symptoms)} explained)"
+        table.add_row(escape(host), f"[{STYLE[status]}]{LABEL[status]}[/]", str(passed), escape(cause))
     console.print(table)
-    for host in hosts:
-        shown = [
-            r for r in report.results if r.host == host and (verbose or r.status not in ("pass", "skip"))
-        ]
-        if not _reachable(report, host):  # one line, not one "could not check" per check
-            shown = [r for r in shown if r.check == "host.reachable"]
-        if not shown:
-            continue
-        console.print(f"\n[bold]{escape(host)}[/]")
-        for r in sorted(shown, key=lambda r: (_rank(r.status), r.check, r.subject)):
-            subject = f" ({r.subject})" if r.subject else ""
-            text = escape(f"{r.check}{subject}: {r.title}{_since(r)}")
-            console.print(
-                f"  [{STYLE[r.status]}]{LABEL[r.status]:>15}[/] {text}",
-                markup=True,
-                highlight=False,
-            )
-            if r.status != "pass":
-                console.print(f"{'':18}expected: {r.expected}", markup=False, highlight=False)
-                console.print(f"{'':18}observed: {r.observed}", markup=False, highlight=False)
-                if r.hint:
-                    console.print(f"{'':18}hint: {r.hint}", markup=False, highlight=False)
+    for host in routers:
+        if host in stories:
+            _story(console, stories[host], verbose)
+    if verbose:
+        for host in routers:
+            passed_checks = [r for r in report.results if (r.about or r.host) == host and r.status == "pass"]
+            if passed_checks:
+                names = ", ".join(_where(r, host) for r in passed_checks)
+                _line(console, f"\n{host} passed: {names}")
     counts = report.counts
     verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
     summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]) if report.hosts else NOTHING

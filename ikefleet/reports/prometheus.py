@@ -1,5 +1,6 @@
 """Prometheus textfile for node_exporter's textfile collector: tunnel health per branch, certificate
-days left, check outcomes and the time of the last check. Write it atomically (`write_textfile`)."""
+days left, check outcomes, each router's cause (its first failing layer) and the time of the last check.
+Write it atomically (`write_textfile`)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,11 @@ def render_prometheus(report: Report) -> str:
             )
             for r in report.results
         ],
+    )
+    family(
+        "ikefleet_host_cause",
+        "1 for each router with a problem, labelled with the first failing layer and its check (the cause).",
+        [({"host": s.host, "layer": s.layer, "check": s.cause.check}, 1.0) for s in report.stories()],
     )
     family("ikefleet_compliant", "1 when every check passed.", [({}, 1.0 if report.compliant else 0.0)])
     family(

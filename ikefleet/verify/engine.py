@@ -2,7 +2,7 @@
 
 A host that could not be read gets `host.reachable` = error and every other check on it `error` ("could
 not check"): an unreachable router is never compliant. A section that could not be read or parsed makes
-the checks needing it `error` too.
+the checks needing it `error` too. `Report.stories()` tells each router's problems as one story (story.py).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ikefleet.redact import scrub
 from .checks import EVALUATORS, NEEDS, Context, Finding
 from .expected import Expected
 from .gather import HostState
+from .story import Story, tell
 
 STATUSES = ("error", "fail", "warn", "skip", "pass")  # worst first
 SCHEMA_VERSION = 1
@@ -33,23 +34,33 @@ class CheckSpec:
     title: str
     scope: str  # host | hub | branch | fleet
     severity: str
+    layer: str  # where in the tunnel's stack it looks: checks.yaml `layers`
     hint: dict[str, str]
 
 
 def load_checks() -> tuple[list[CheckSpec], dict[str, Any]]:
-    specs, settings = _checks()
+    specs, settings, _ = _checks()
     return list(specs), copy.deepcopy(settings)
 
 
+def layer_order() -> tuple[str, ...]:
+    """The layers of checks.yaml, lowest first: the first failing one is a router's cause."""
+    return _checks()[2]
+
+
 @cache
-def _checks() -> tuple[tuple[CheckSpec, ...], dict[str, Any]]:
+def _checks() -> tuple[tuple[CheckSpec, ...], dict[str, Any], tuple[str, ...]]:
     """checks.yaml, read once per process (`compliance --every` evaluates again and again)."""
     data = YAML(typ="safe").load(resources.files("ikefleet.verify").joinpath("checks.yaml").read_text())
     specs = tuple(CheckSpec(**c) for c in data["checks"])
+    layers = tuple(data["layers"])
     missing = [c.id for c in specs if c.id not in EVALUATORS and c.id != "host.reachable"]
     if missing:
         raise RuntimeError(f"checks.yaml names checks without an evaluator: {missing}")
-    return specs, dict(data.get("settings") or {})
+    unlayered = [f"{c.id}: {c.layer}" for c in specs if c.layer not in layers]
+    if unlayered:
+        raise RuntimeError(f"checks.yaml gives checks a layer not in `layers`: {unlayered}")
+    return specs, dict(data.get("settings") or {}), layers
 
 
 @dataclass
@@ -65,6 +76,8 @@ class Result:
     hint: str = ""
     since: str = ""  # when this check started failing (from history), ISO time
     metrics: dict[str, float] = field(default_factory=dict)
+    layer: str = ""  # the check's layer (checks.yaml); "" sorts after every layer
+    about: str = ""  # the router the result is about: a hub result names its branch; "" = `host`
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,6 +116,10 @@ class Report:
     def failures(self) -> list[Result]:
         return [r for r in self.results if r.status in ("error", "fail", "warn")]
 
+    def stories(self) -> list[Story]:
+        """Each router's problems as one story, cause first (worst routers first, the fleet last)."""
+        return tell(self.results, layer_order())
+
     def to_json(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
@@ -112,6 +129,7 @@ class Report:
             "counts": self.counts,
             "hosts": {h: self.host_status(h) for h in self.hosts},
             "results": [r.to_json() for r in self.results],
+            "stories": {s.host: s.to_json() for s in self.stories()},
         }
 
 
@@ -150,6 +168,8 @@ def _result(spec: CheckSpec, host: str, f: Finding) -> Result:
         observed=scrub(f.observed),
         hint=_hint(spec, host, f),
         metrics=dict(f.metrics),
+        layer=spec.layer,
+        about=f.subject if spec.scope == "hub" and f.subject else host,
     )
 
 

@@ -3,7 +3,9 @@ right check on the right host with a useful hint; nothing secret appears in any 
 
 from __future__ import annotations
 
+import json
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -253,3 +255,58 @@ def test_refused_command_falls_back_to_one_command_at_a_time(fleet: Lab) -> None
     assert failing(report) == {("bfd.neighbor", "br1")}
     (bfd,) = results(report, "bfd.neighbor", "br1")
     assert bfd.status == "error" and "simulated" in bfd.observed
+
+
+def test_wan_cut_is_one_story_in_every_report(
+    fleet: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator reads br2's story, its cause and hint first: not a dozen failures sorted by check id."""
+    config = str(fleet.directory / "config.yaml")
+    with fault(fleet, "br2", "wan-down"):
+        report = verify(fleet)
+        for fmt in ("console", "json", "junit"):
+            args = ["verify", "-c", config, "--no-history", "--format", fmt]
+            assert main([*args, "--output", str(tmp_path / f"report.{fmt}")]) == 1
+    capsys.readouterr()
+    stories = {s.host: s for s in report.stories()}
+    assert "br1" not in stories and "br3" not in stories and "hub" not in stories
+    br2 = stories["br2"]
+    assert br2.layer in ("reachability", "ike") and br2.cause.hint.startswith("br2's WAN is down")
+    about_br2 = {(r.check, r.host, r.subject) for r in report.failures() if "br2" in (r.host, r.subject)}
+    assert {(r.check, r.host, r.subject) for r in (br2.cause, *br2.symptoms)} == about_br2
+    assert {"hub.peers", "hub.ospf"} <= {r.check for r in br2.symptoms if r.host == "hub"}
+
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert set(data["stories"]) <= {"br2", "fleet"}
+    cause = data["stories"]["br2"]["cause"]
+    assert cause["check"] == "ike.peer" and cause["hint"].startswith("br2's WAN is down")
+    assert len(data["stories"]["br2"]["symptoms"]) == len(about_br2) - 1
+
+    text = (tmp_path / "report.console").read_text()
+    block = text[text.index("\nbr2: ") :]
+    assert block.index("hint: br2's WAN is down") < block.index("explained by the cause above")
+    assert block.index("explained by the cause above") < block.index("hub.peers (br2) on hub")
+
+    root = ET.fromstring((tmp_path / "report.junit").read_text())
+    suite = next(s for s in root.iter("testsuite") if s.get("name") == "stories")
+    failed = {c.get("name"): c.find("failure") for c in suite.iter("testcase")}
+    failed = {name: f for name, f in failed.items() if f is not None}
+    assert set(failed) <= {"br2", "fleet"}
+    assert (failed["br2"].get("message") or "").startswith("br2's WAN is down")  # type: ignore[union-attr]
+    assert "hub.ospf [br2] on hub" in (failed["br2"].text or "")  # type: ignore[union-attr]
+
+
+def test_removed_routing_filter_is_its_own_cause(fleet: Lab) -> None:
+    ssh(fleet, "br3", "/routing filter remove [find chain=ospf-in]")
+    try:
+        report = verify(fleet)
+    finally:
+        ssh(
+            fleet,
+            "br3",
+            "/routing filter add action=discard chain=ospf-in comment=ikefleet "
+            "prefix=172.16.0.0/20 prefix-length=30",
+        )
+    (story,) = report.stories()
+    assert (story.host, story.layer, story.cause.check) == ("br3", "filters", "routes.no-tunnel-nets")
+    assert [s.check for s in story.symptoms] == ["config.drift"]  # the removed filter, told under it

@@ -69,12 +69,12 @@ def test_junit_validates_and_counts(broken: Report) -> None:
     root = ET.fromstring(render_junit(broken))
     validate_junit(root)
     suites = {s.get("name"): s for s in root.iter("testsuite")}
-    assert set(suites) == {"hub", "br1", "br2", "br3", "fleet"}
+    assert set(suites) == {"stories", "hub", "br1", "br2", "br3", "fleet"}
     assert int(suites["br1"].get("errors", 0)) == int(suites["br1"].get("tests", -1)) > 0
     assert suites["br2"].get("failures") == "1" and suites["br3"].get("failures") == "0"
     (case,) = [c for c in suites["br2"] if c.get("name") == "ospf.neighbor"]
     assert "MTU" in (case.find("failure").get("message") or "")  # type: ignore[union-attr]
-    assert int(root.get("tests", -1)) == len(broken.results)
+    assert int(root.get("tests", -1)) == len(broken.results) + len(broken.hosts)  # + one story per router
 
 
 def test_prometheus_file_parses(broken: Report, tmp_path: Path) -> None:
@@ -112,15 +112,17 @@ def test_json_report_schema(broken: Report) -> None:
         "hint",
         "since",
         "metrics",
+        "layer",
+        "about",
     }
     assert all(set(r) == keys for r in data["results"])
 
 
 def test_console_lists_problem_hosts_first_with_hints(broken: Report) -> None:
     text = render_console(broken, width=200)
-    order = [text.index(f"\n{h}\n") for h in ("br1", "br2")]
+    order = [text.index(f"\n{h}: ") for h in ("br1", "br2")]
     assert order == sorted(order)
-    table = text[: text.index("\nbr1\n")]
+    table = text[: text.index("\nbr1: ")]
     assert table.index("br1") < table.index("br2") < table.index("br3")
     assert "COULD NOT CHECK" in text and "MTU" in text
     assert text.rstrip().endswith(f"{broken.counts['pass']} pass")
