@@ -86,6 +86,9 @@ ROUTER_ASSIGNED: dict[str, frozenset[str]] = {
 UNMARKED_MENUS = frozenset(
     {"/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile", "/ip ipsec mode-config"}
 )
+# Items older ikefleet versions marked without having made them (they took over the router's masquerade):
+# still marked, never ikefleet's to remove.
+TAKEN_OVER: dict[str, tuple[dict[str, str], ...]] = {"/ip firewall nat": ({"action": "masquerade"},)}
 ORDERED_MENUS = frozenset(
     {"/ip firewall filter", "/ip firewall nat", "/ip firewall mangle", "/ip firewall raw", "/routing filter"}
 )
@@ -448,7 +451,8 @@ def ownership(
 
     def owns(path: str, item: Item) -> bool:
         if marked(path, item):
-            return True
+            taken = TAKEN_OVER.get(path, ())
+            return not any(all(item.values.get(k) == v for k, v in t.items()) for t in taken)
         name = item.values.get("name")
         return (
             path in UNMARKED_MENUS

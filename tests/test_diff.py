@@ -340,6 +340,16 @@ def test_a_defconf_masquerade_keeps_its_comment_and_fields() -> None:
     assert comments == ["ikefleet", "ikefleet", "defconf: masquerade"]
 
 
+def test_a_masquerade_an_older_version_took_over_stays(scripts: dict[str, str]) -> None:
+    """Older versions marked the router's masquerade ikefleet's; the intent no longer has one, and removing
+    it would cut the LAN off: it stays."""
+    intended = parse_script(scripts["R2"])
+    current = future(Config(), remediate(Config(), intended, SCHEMA))
+    current.add("/ip firewall nat", {"action": "masquerade", "chain": "srcnat", "ipsec-policy": "out,none",
+                                     "out-interface-list": "WAN"}, comment="ikefleet")  # fmt: skip
+    assert remediate(current, intended, SCHEMA).commands == []
+
+
 def test_secrets_masked_in_the_diff_but_present_in_commands() -> None:
     tunnel = "/interface eoip\nadd comment=ikefleet ipsec-secret={} name=e remote-address=192.0.2.1"
     current = parse_script(tunnel.format("Old-Key-1"))
