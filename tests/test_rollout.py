@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
-from tests_support import fast_keys
+from tests_support import assert_defconf_untouched, fast_keys
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
@@ -63,6 +63,17 @@ def test_full_rollout_brings_every_tunnel_up(fleet: tuple[Lab, Summary, Summary]
         assert [x.get("state") for x in neighbours] == ["Full"], branch
         sas = state(lab, branch, "/ip ipsec installed-sa")
         assert len(sas) == 2 and {s.get("state") for s in sas} == {"mature"}, branch
+
+
+def test_rollout_leaves_every_defconf_item_as_it_was(fleet: tuple[Lab, Summary, Summary]) -> None:
+    """Issue 18.5: the factory's `defconf` items keep their comment, fields and order; the hub's IKE
+    accept rules and IPsec NAT exemption are ikefleet's own, placed above the defconf rules."""
+    lab, *_ = fleet
+    assert_defconf_untouched(lab)
+    nat = lab.routers["br1"].config.items("/ip firewall nat")
+    assert [(i.comment, i.values.get("action")) for i in nat] == [
+        ("ikefleet", "accept"), ("defconf: masquerade", "masquerade")
+    ]
 
 
 def test_second_run_sends_no_configuration_command(fleet: tuple[Lab, Summary, Summary]) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import fast_keys
+from tests_support import assert_defconf_untouched, fast_keys
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
@@ -41,6 +41,11 @@ def test_rollout_converges_and_is_idempotent(rolled) -> None:  # type: ignore[no
     assert {o.status for o in first.hosts.values()} == {"changed"}
     assert {o.status for o in second.hosts.values()} == {"unchanged"}
     assert lab.routers["hub"].major_version == 7
+
+
+def test_v7_rollout_leaves_every_defconf_item_as_it_was(rolled) -> None:  # type: ignore[no-untyped-def]
+    lab, *_ = rolled
+    assert_defconf_untouched(lab)
 
 
 def test_v7_routers_hold_v7_items_only(rolled) -> None:  # type: ignore[no-untyped-def]

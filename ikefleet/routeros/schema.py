@@ -439,9 +439,9 @@ def _normalize(fld: Field, raw: str) -> str:
     if t == "enum":
         if raw == "" and "" in (fld.default, *fld.values):
             return ""
-        return _match_word(raw, fld.values)
+        return neg + _match_word(raw, fld.values)
     if t == "enum-list":
-        return ",".join(_match_word(w, fld.values) for w in raw.split(",")) if raw else ""
+        return neg + ",".join(_match_word(w, fld.values) for w in raw.split(",")) if raw else ""
     if t == "mac":
         if not re.fullmatch(r"([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}", raw):
             raise ValueProblem("invalid")
