@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from tests_support import assert_defconf_untouched, fast_keys
 
+from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.runbooks.verify import Verify, VerifyOptions
@@ -46,6 +47,26 @@ def test_rollout_converges_and_is_idempotent(rolled) -> None:  # type: ignore[no
 def test_v7_rollout_leaves_every_defconf_item_as_it_was(rolled) -> None:  # type: ignore[no-untyped-def]
     lab, *_ = rolled
     assert_defconf_untouched(lab)
+
+
+def test_v7_redistributed_networks_arrive_as_type_1_externals(rolled) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.6: the inventory's as-type-1 holds on v7 too (set by the ospf-out rule that accepts the
+    route). A second LAN network on br1's bridge, outside its OSPF templates, is redistributed as a connected
+    route: every other router learns it as external type 1."""
+    lab, *_ = rolled
+    add = "/ip address add address=192.168.200.1/24 interface=bridge"
+    assert Session(lab.routers["br1"], "admin").execute(add) == ""
+    try:
+        lab.settle()
+        for name, router in lab.routers.items():
+            if name == "br1":
+                continue
+            learnt = [i.values.get("ospf-type") for i in router.config.items("/ip route")
+                      if i.values.get("dst-address") == "192.168.200.0/24"]
+            assert learnt == ["external-type-1"], name
+    finally:
+        Session(lab.routers["br1"], "admin").execute("/ip address remove [ find address=192.168.200.1/24 ]")
+        lab.settle()
 
 
 def test_v7_routers_hold_v7_items_only(rolled) -> None:  # type: ignore[no-untyped-def]
