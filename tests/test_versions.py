@@ -1,0 +1,65 @@
+"""Issue 18.7: what each RouterOS version can do (ikefleet.routeros.versions), and validation refusing what
+a version cannot do, with the reason and the fix (exit 2, nothing contacted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fleet_factory import branch, hub, write_inventory
+
+from ikefleet.cli import main
+from ikefleet.inventory import load_inventory
+from ikefleet.routeros.versions import has, json_reads, version_tuple
+from ikefleet.validate import InventoryError
+
+
+def test_version_tuple() -> None:
+    assert version_tuple("7.16.1") == (7, 16, 1)
+    assert version_tuple("7.16") == (7, 16, 0)
+    assert version_tuple("6.49.19 (long-term)") == (6, 49, 19)
+    with pytest.raises(ValueError):
+        version_tuple("stable")
+
+
+@pytest.mark.parametrize(
+    ("version", "feature", "expected"),
+    [
+        ("6.43.16", "mode-config-address", False),  # the docs claim 6.43
+        ("6.44", "mode-config-address", True),
+        ("7.12.2", "serialize", False),
+        ("7.13", "serialize", True),
+        ("7.16.2", "serialize-no-string-conversion", False),
+        ("7.17", "serialize-no-string-conversion", True),
+        ("7.20.8", "show-sensitive", False),
+        ("7.21", "show-sensitive", True),
+    ],
+)
+def test_features_by_version(version: str, feature: str, expected: bool) -> None:
+    assert has(version, feature) is expected
+
+
+def test_json_reads_only_where_every_value_survives() -> None:
+    assert [json_reads(v) for v in ("6.49.2", "7.11", "7.12.2", "7.13", "7.16.1", "7.17", "7.21.4")] == [
+        False, False, False, False, False, True, True
+    ]
+
+
+def test_a_hub_on_6_43_is_refused_with_the_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The hub gives every branch a fixed address with mode-config address=, which 6.43 does not take."""
+    config = write_inventory(tmp_path, hosts={"R1": hub(ros_version="6.43.16"), "R2": branch(1)})
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(config)
+    [problem] = [p for p in caught.value.problems if p.field == "ros_version"]
+    assert problem.host == "R1"
+    assert "RouterOS 6.43.16 cannot do the hub's /ip ipsec mode-config address=" in problem.message
+    assert "exists from 6.44" in problem.message
+    assert "run RouterOS 6.44 or later on this responder" in problem.fix
+    assert main(["plan", "-c", str(config)]) == 2
+    assert "mode-config address=" in capsys.readouterr().err
+
+
+def test_a_branch_on_6_43_and_a_hub_on_6_44_pass(tmp_path: Path) -> None:
+    hosts = {"R1": hub(ros_version="6.44"), "R2": branch(1, ros_version="6.43.16")}
+    fleet = load_inventory(write_inventory(tmp_path, hosts=hosts))
+    assert fleet.site("R2").ros_version == "6.43.16"
