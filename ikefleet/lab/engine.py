@@ -29,6 +29,7 @@ from ikefleet.routeros.schema import (
     normalize_value,
     parse_time_ms,
 )
+from ikefleet.routeros.versions import has, version_tuple
 
 from . import render, system_menus
 from .commands import HANDLERS, Context
@@ -341,7 +342,7 @@ class Session:
                 raise _col_err("syntax error", tokens[0].col)
             self.router.log(f"script,{args[0].word}", str(self._token_value(args[1], cwd, local)))
             return "", ""
-        if name == "serialize" and self.schema.major >= 7:
+        if name == "serialize" and has(self.router.spec.version, "serialize"):
             return "", self._serialize(tokens[0], args, cwd, local)
         if name == "len":
             value = str(self._value(args[0].value, cwd, local)) if args else ""
@@ -349,20 +350,30 @@ class Session:
         raise _col_err("bad", tokens[0].col, word)
 
     def _serialize(self, word: Token, args: list[Token], cwd: str, local: dict[str, str]) -> str:
-        """v7 `:serialize to=json value=[... print as-value]` (or the value positional): the JSON text."""
-        to, value, seen = "", None, False
+        """v7 `:serialize to=json value=[... print as-value]` (or the value positional): the JSON text.
+        `options=` exists from 7.16, json.no-string-conversion from 7.17 (RAML inspect); 7.13+ only."""
+        to, value, seen, options = "", None, False, ""
+        version = self.router.spec.version
         for token in args:
             if token.name == "to":
                 to = str(self._value(token.value, cwd, local))
+            elif token.name == "options" and version_tuple(version) >= (7, 16):
+                options = str(self._value(token.value, cwd, local))
             elif token.name == "value" or (token.name is None and not seen):
                 value, seen = self._value(token.value, cwd, local), True
             else:
                 raise _col_err("expected end of command", token.col)
         if to != "json":
             raise _err("invalid value for argument to")
+        # json.pretty (7.16+) is not modelled (no capture shows its indentation): refused like a bad value.
+        known = {"json.no-string-conversion"} if has(version, "serialize-no-string-conversion") else set()
+        chosen = {o for o in options.split(",") if o}
+        if chosen - known:
+            raise _err("invalid value for argument options")
+        convert = "json.no-string-conversion" not in chosen
         if isinstance(value, AsValue):
-            return render.serialize_json(value.items)
-        return render.serialize_json(None if value in ("", None) else str(value))
+            return render.serialize_json(value.items, convert)
+        return render.serialize_json(None if value in ("", None) else str(value), convert)
 
     def _token_value(self, token: Token, cwd: str, local: dict[str, str]) -> Result:
         if token.name is not None:
