@@ -10,6 +10,9 @@ from fleet_factory import branch, hub, write_inventory
 
 from ikefleet.cli import main
 from ikefleet.inventory import load_inventory
+from ikefleet.lab.engine import Session
+from ikefleet.lab.factory import initial_config
+from ikefleet.lab.router import Router, RouterSpec
 from ikefleet.routeros.versions import has, json_reads, version_tuple
 from ikefleet.validate import InventoryError
 
@@ -63,3 +66,23 @@ def test_a_branch_on_6_43_and_a_hub_on_6_44_pass(tmp_path: Path) -> None:
     hosts = {"R1": hub(ros_version="6.44"), "R2": branch(1, ros_version="6.43.16")}
     fleet = load_inventory(write_inventory(tmp_path, hosts=hosts))
     assert fleet.site("R2").ros_version == "6.43.16"
+
+
+def lab_console(tmp_path: Path, version: str) -> Session:
+    spec = RouterSpec(name="R1", role="responder", host="127.0.0.1", port=1, username="admin", password="pw",
+                      wan_address="203.0.113.1/24", lan_prefix="192.168.1.0/24", version=version)
+    session = Session(Router(spec, tmp_path, config=initial_config(spec)), "admin", width=200)
+    add = "/interface eoip add name=t1 remote-address=198.51.100.9 tunnel-id=9 ipsec-secret=Eoip-Secret-1"
+    assert session.execute(add) == ""
+    return session
+
+
+def test_print_hides_sensitive_values_from_7_21(tmp_path: Path) -> None:
+    """7.21 changelog: print hides sensitive settings unless show-sensitive (which older prints refuse)."""
+    new = lab_console(tmp_path / "new", "7.21.4")
+    assert "Eoip-Secret-1" not in new.execute("/interface eoip print detail")
+    assert "Eoip-Secret-1" not in new.execute("/interface eoip print as-value")
+    assert 'ipsec-secret="Eoip-Secret-1"' in new.execute("/interface eoip print detail show-sensitive")
+    old = lab_console(tmp_path / "old", "7.20.8")
+    assert "Eoip-Secret-1" in old.execute("/interface eoip print detail")
+    assert old.execute("/interface eoip print detail show-sensitive").startswith("expected end of command")

@@ -954,15 +954,19 @@ class Session:
             if token.word == "where":
                 tokens, where = tokens[:n], tokens[n + 1 :]
                 break
-        positional, named, words = self._split(menu, tokens, local, PRINT_WORDS)
+        # 7.21+ print hides sensitive values unless `show-sensitive` (7.21 changelog; RAML 7.20.8 -> 7.21)
+        sensitive = has(self.router.spec.version, "show-sensitive")
+        known = PRINT_WORDS | {"show-sensitive"} if sensitive else PRINT_WORDS
+        positional, named, words = self._split(menu, tokens, local, known)
         if positional:
             raise _col_err("expected end of command", positional[0][0].col)
         for token, _ in named.values():
             if token.name not in ("file", "from", "proplist", "interval", "value-list"):
                 raise _col_err("expected end of command", token.col)
+        show = not sensitive or "show-sensitive" in words
         self._refresh(menu)
         if menu.kind == "settings":
-            values = self.effective(menu, self._settings_item(menu, create=False))
+            values = self.effective(menu, self._settings_item(menu, create=False), show)
             text = render.print_settings(menu, values, width=self.width)
             return self._print_out(text, named), ""
         if menu.path == "/certificate":
@@ -982,7 +986,7 @@ class Session:
         self.numbers[menu.path] = [i.id for i in numbered]
         number = {i.id: n for n, i in enumerate(numbered)}
         rows = [
-            render.Row(number.get(i.id), self.effective(menu, i), self.flags(menu, i), i.comment, i.id)
+            render.Row(number.get(i.id), self.effective(menu, i, show), self.flags(menu, i), i.comment, i.id)
             for i in items
         ]
         if "as-value" in words:
