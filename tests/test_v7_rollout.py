@@ -25,7 +25,7 @@ def verify(lab: Lab) -> Report:
     return Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
 
 
-@pytest.fixture(scope="module", params=["7.16.1", "7.16.1,6.49.2", "7.12.2,7.17.1"],
+@pytest.fixture(scope="module", params=["7.16.1", "7.16.1,6.49.2", "7.12.2,7.17.1,7.21.4"],
                 ids=["all-v7", "mixed", "text-and-json-reads"])
 def rolled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[Lab, Summary, Summary, Report]]:
