@@ -14,6 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 from tests_support import assert_defconf_untouched, fast_keys
 
+from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.waves import Amount
@@ -149,6 +150,26 @@ def test_max_fail_stops_later_waves(small_lab: Lab) -> None:
     assert summary.hosts["br3"].status == summary.hosts["br4"].status == "skipped"
     assert "--max-fail" in summary.stopped
     assert state(small_lab, "br3", "/ip ipsec peer") == []
+
+
+def test_an_operators_item_in_the_way_fails_the_host_before_any_change(small_lab: Lab) -> None:
+    """Issue 18.5: a peer the operator made under the name ikefleet needs, with the operator's comment, is
+    neither taken over nor duplicated: br1 fails naming it, nothing is sent, the others go on."""
+    rollout(small_lab, limit=("hub",))
+    console = Session(small_lab.routers["br1"], "admin")
+    assert console.execute('/ip ipsec peer add name=hub address=192.0.2.77/32 comment="ours: old vpn"') == ""
+    before = snapshot(small_lab, "br1")
+    summary = rollout(small_lab, limit=("br1", "br2"))
+    assert summary.failed == ["br1"] and summary.hosts["br1"].commands == 0
+    error = summary.hosts["br1"].error
+    assert error.startswith("nothing changed: /ip ipsec peer [name=hub]: the router has an item ikefleet")
+    assert 'comment="ours: old vpn"' in error and "rename or remove it" in error
+    after, expected = json.loads(snapshot(small_lab, "br1")), json.loads(before)
+    for config in (after, expected):  # the PKI step imports the certificates before the push, on purpose
+        config["menus"].pop("/certificate", None)
+        config.pop("next_id", None)
+    assert after == expected
+    assert summary.hosts["br2"].status == "changed"
 
 
 def test_command_error_mid_push_leaves_the_router_as_before(small_lab: Lab) -> None:
