@@ -410,6 +410,8 @@ def is_foreign(item: Item) -> bool:
 
 def _clash(menu: Any, want: Item, foreign: list[Item]) -> Item | None:
     """The foreign item an add of `want` would collide with on one of the menu's unique fields."""
+    if not foreign:
+        return None
     for fields in getattr(menu, "unique", ()):
         wanted = tuple(_effective(menu, want, n) for n in fields)
         if None in wanted:
@@ -638,7 +640,8 @@ def _remediate(
                     f"{path} {_label(menu, want)}: the router has an item ikefleet did not create with the "
                     f"same {_label(menu, clash) or 'key'} (comment={quote(clash.comment)}); rename or remove "
                     "it, or set comment=ikefleet on it to hand it over"
-                )
+                )  # still missing: the diff and the drift check say so, no command adds it
+                steps.append(_Step(path, "add", [], [], [Change("+", path, _describe(menu, want))]))
                 continue
             if cur is None:
                 before = _place_before(path, menu, want_items, index, matched, cur_items, owns)
