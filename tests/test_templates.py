@@ -169,10 +169,10 @@ def test_ros_args_sorted_with_owner_and_round_trips() -> None:
 
 def test_render_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(write_inventory(tmp_path))
-    assert render_cli.run(argparse.Namespace(config=config, host="R2")) == 0
+    assert render_cli.run(argparse.Namespace(config=config, host="R2", against=None)) == 0
     fleet = load_inventory(config)
     assert capsys.readouterr().out == render_host(fleet, build_plan(fleet), "R2")
-    assert render_cli.run(argparse.Namespace(config=config, host="R9")) == 2
+    assert render_cli.run(argparse.Namespace(config=config, host="R9", against=None)) == 2
     assert "R9" in capsys.readouterr().err
 
 
