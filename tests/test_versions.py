@@ -86,3 +86,11 @@ def test_print_hides_sensitive_values_from_7_21(tmp_path: Path) -> None:
     old = lab_console(tmp_path / "old", "7.20.8")
     assert "Eoip-Secret-1" in old.execute("/interface eoip print detail")
     assert old.execute("/interface eoip print detail show-sensitive").startswith("expected end of command")
+
+
+@pytest.mark.parametrize(("version", "says"), [("6.43.16", "expected end of command"), ("6.44.6", "")])
+def test_the_lab_takes_mode_config_address_from_6_44(tmp_path: Path, version: str, says: str) -> None:
+    """A 6.43 lab router refuses what the real one refuses, so a rollout there fails where it would fail."""
+    console = lab_console(tmp_path, version)
+    out = console.execute("/ip ipsec mode-config add name=br1 address=10.0.0.2 responder=yes system-dns=no")
+    assert out.startswith(says) if says else out == ""

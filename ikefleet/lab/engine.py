@@ -624,7 +624,9 @@ class Session:
         return positional, named, flags
 
     def _arg_field(self, menu: Menu, token: Token, extra: tuple[str, ...] = ()) -> str:
-        names = [n for n, f in menu.fields.items() if not f.read_only] + list(extra)
+        version = version_tuple(self.router.spec.version)
+        names = [n for n, f in menu.fields.items()
+                 if not f.read_only and (not f.since or version >= version_tuple(f.since))] + list(extra)
         if menu.kind == "list":
             names += ["comment"]
             if any(f.name == "disabled" for f in menu.flags):

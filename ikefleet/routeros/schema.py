@@ -63,6 +63,7 @@ class Field:
     always: bool = False  # `add` stores the default and export writes it even then (filter action=accept)
     auto_name: str | None = None  # `add` without it names the item <auto_name><n> (bridge1, peer1)
     aliases: tuple[tuple[str, str], ...] = ()  # input -> stored form, e.g. ipsec policy protocol 255 -> all
+    since: str = ""  # first RouterOS version that has it within its major ("6.44"); "" = the whole major
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def _field(name: str, spec: dict[str, Any] | str | None) -> Field:
         always=bool(spec.get("always", False)),
         auto_name=spec.get("auto-name"),
         aliases=tuple((str(k), str(v)) for k, v in (spec.get("aliases") or {}).items()),
+        since=str(spec.get("since", "")),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ FEATURES: dict[str, Feature] = {
 _VERSION = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 
 
+@cache
 def version_tuple(version: str) -> tuple[int, ...]:
     """`7.16.1` -> (7, 16, 1); `7.16` -> (7, 16, 0); ValueError when it is no version."""
     found = _VERSION.match(version.strip())
