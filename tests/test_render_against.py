@@ -14,6 +14,9 @@ from ikefleet.cli.render import exported_version, offline_plan
 from ikefleet.diff import future, is_foreign, remediate
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory
+from ikefleet.lab.engine import Session
+from ikefleet.lab.factory import initial_config
+from ikefleet.lab.router import Router, RouterSpec
 from ikefleet.plan import build_plan
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.schema import load_schema
@@ -156,3 +159,23 @@ def test_exported_version_reads_the_export_header() -> None:
     assert exported_version((SAMPLES / "v6__export__mplslab-PE1.txt").read_text()) == "6.49.19"
     assert exported_version((SAMPLES / "v7__export_ospf__vanoha-router2.txt").read_text()) == "7.6"
     assert exported_version("/ip address\nadd address=192.0.2.1/24 interface=ether1\n") is None
+
+
+@pytest.mark.parametrize("version", ["6.49.2", "7.16.1"])
+def test_terse_and_wrapped_exports_of_one_router_give_the_same_plan(
+    config_path: Path, tmp_path: Path, version: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lab router in its factory state (real defconf), exported both ways by its console."""
+    spec = RouterSpec(name="R2", role="initiator", host="127.0.0.1", port=1, username="admin", password="pw",
+                      wan_address="198.51.100.2/24", lan_prefix="192.168.2.0/24", version=version)
+    console = Session(Router(spec, tmp_path / "R2", config=initial_config(spec)), "admin", width=80)
+    printed = []
+    for form in ("/export", "/export terse"):
+        path = tmp_path / f"{form.replace('/', '').replace(' ', '-')}.rsc"
+        path.write_text(console.execute(form))
+        assert main(["render", "R2", "-c", str(config_path), "--against", str(path)]) == 0
+        printed.append(capsys.readouterr().out.splitlines())
+    wrapped, terse = printed
+    assert wrapped == terse and wrapped
+    assert any(line.endswith("\\") for line in (tmp_path / "export.rsc").read_text().splitlines())
+    assert not any("defconf" in c.split(" place-before=")[0] for c in terse)  # only ever an anchor
