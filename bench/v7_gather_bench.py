@@ -35,7 +35,7 @@ def main() -> None:
     args.add_argument("--runs", type=int, default=15)
     opts = args.parse_args()
     with tempfile.TemporaryDirectory() as tmp, Lab.start(Path(tmp) / "lab", branches=opts.branches,
-                                                        version="7.16.1", convergence_delay=0.05) as lab:
+                                                        version="7.17.1", convergence_delay=0.05) as lab:
         fast_keys(lab.directory)
         lab.settle()
         summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=60)).run()

@@ -10,6 +10,10 @@ Rules (why they are safe):
 - only owned items are ever removed: marked `comment=ikefleet`, or, in menus without a comment field,
   named only by marked items (`ownership`; or what `owned` says); default/factory items and items the
   intent `set`s are only changed in the fields the intent names;
+- an item whose comment is not the marker (`defconf: masquerade`, the operator's note) belongs to whoever
+  wrote it: it is never matched to an intended item, so its comment and fields are never changed; an
+  intended item that would clash with it on a unique field is a conflict (`Remediation.conflicts`), which
+  the caller refuses before sending anything;
 - on owned items every field the intent leaves out goes back to its default (or is unset), except the
   ones the router assigns itself (`ROUTER_ASSIGNED`: an EoIP tunnel's mac-address...) and fields the
   schema does not know;
@@ -82,6 +86,9 @@ ROUTER_ASSIGNED: dict[str, frozenset[str]] = {
 UNMARKED_MENUS = frozenset(
     {"/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile", "/ip ipsec mode-config"}
 )
+# Items older ikefleet versions marked without having made them (they took over the router's masquerade):
+# still marked, never ikefleet's to remove.
+TAKEN_OVER: dict[str, tuple[dict[str, str], ...]] = {"/ip firewall nat": ({"action": "masquerade"},)}
 ORDERED_MENUS = frozenset(
     {"/ip firewall filter", "/ip firewall nat", "/ip firewall mangle", "/ip firewall raw", "/routing filter"}
 )
@@ -187,6 +194,7 @@ class Remediation:
     rollback_ops: list[Op] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     schema: Any = field(default=None, repr=False)
+    conflicts: list[str] = field(default_factory=list)  # intended items a foreign item blocks (no add)
 
     @property
     def commands(self) -> list[str]:
@@ -395,6 +403,25 @@ def is_marked(path: str, item: Item) -> bool:
     return item.comment == MARKER
 
 
+def is_foreign(item: Item) -> bool:
+    """The item carries someone else's comment (`defconf: ...`, an operator's note): never ikefleet's."""
+    return bool(item.comment) and item.comment != MARKER
+
+
+def _clash(menu: Any, want: Item, foreign: list[Item]) -> Item | None:
+    """The foreign item an add of `want` would collide with on one of the menu's unique fields."""
+    if not foreign:
+        return None
+    for fields in getattr(menu, "unique", ()):
+        wanted = tuple(_effective(menu, want, n) for n in fields)
+        if None in wanted:
+            continue
+        for item in foreign:
+            if tuple(_effective(menu, item, n) for n in fields) == wanted:
+                return item
+    return None
+
+
 def ownership(
     current: Config,
     schema: Any,
@@ -426,7 +453,8 @@ def ownership(
 
     def owns(path: str, item: Item) -> bool:
         if marked(path, item):
-            return True
+            taken = TAKEN_OVER.get(path, ())
+            return not any(all(item.values.get(k) == v for k, v in t.items()) for t in taken)
         name = item.values.get("name")
         return (
             path in UNMARKED_MENUS
@@ -576,6 +604,7 @@ def _remediate(
     paths = _menu_order(list(dict.fromkeys([*intended.menus, *current.menus])))
     steps: list[_Step] = []
     removes: list[_Step] = []
+    conflicts: list[str] = []
     for path in paths:
         menu = _menu(schema, path)
         if menu.kind == "state":
@@ -588,7 +617,15 @@ def _remediate(
                 if _is_set_item(menu, item) and _identity(menu, item) not in listed:
                     ident = {k: v for k, v in item.values.items() if k in ("default-name", NUMBER, "name")}
                     want_items.append(Item(id=0, values=ident, default=item.default))
-        matched = _match(path, menu, cur_items, want_items)
+        # Items the intent adds never match a foreign item; the ones it `set`s (factory, settings) do, and
+        # get only the fields it names.
+        foreign = [] if exact else [i for i in cur_items if is_foreign(i)]
+        adds = [w for w in want_items if not _is_set_item(menu, w)]
+        mine = [i for i in cur_items if exact or not is_foreign(i)]
+        matched = _match(path, menu, mine, adds)
+        taken = {id(i) for i in matched.values()}
+        sets = [w for w in want_items if _is_set_item(menu, w)]
+        matched.update(_match(path, menu, [i for i in cur_items if id(i) not in taken], sets))
         used = {id(i) for i in matched.values()}
         if path in ORDERED_MENUS:
             steps.extend(_moves(path, menu, want_items, matched, cur_items))
@@ -598,6 +635,14 @@ def _remediate(
             if cur is None and set_item:  # absent from the export = factory state
                 ident = {k: v for k, v in want.values.items() if k in ("default-name", NUMBER, "name")}
                 cur = Item(id=0, values=ident, default=want.default)
+            if cur is None and (clash := _clash(menu, want, foreign)) is not None:
+                conflicts.append(
+                    f"{path} {_label(menu, want)}: the router has an item ikefleet did not create with the "
+                    f"same {_label(menu, clash) or 'key'} (comment={quote(clash.comment)}); rename or remove "
+                    "it, or set comment=ikefleet on it to hand it over"
+                )  # still missing: the diff and the drift check say so, no command adds it
+                steps.append(_Step(path, "add", [], [], [Change("+", path, _describe(menu, want))]))
+                continue
             if cur is None:
                 before = _place_before(path, menu, want_items, index, matched, cur_items, owns)
                 fwd = Op("add", path, Selector(), _add_args(menu, want), before)
@@ -617,7 +662,9 @@ def _remediate(
             change = Change("-", path, _describe(menu, item))
             fwd = Op("remove", path, _selector(menu, item, precise=True))
             removes.append(_Step(path, "remove", [fwd], [back], [change]))
-    return _assemble(steps, removes, schema)
+    remediation = _assemble(steps, removes, schema)
+    remediation.conflicts = conflicts
+    return remediation
 
 
 def _describe(menu: Any, item: Item) -> str:
@@ -765,6 +812,7 @@ __all__ = [
     "Remediation",
     "Selector",
     "future",
+    "is_foreign",
     "is_marked",
     "normalized",
     "ownership",

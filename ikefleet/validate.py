@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 
+from ikefleet.routeros.versions import FEATURES, has, since
+
 if TYPE_CHECKING:
     from ikefleet.inventory import Fleet
 
@@ -306,6 +308,30 @@ def check_fleet(fleet: Fleet, sources: Mapping[str, str]) -> list[Problem]:
                 add(site.name, "lan_prefixes", f"{prefix} is outside ospf.export_prefixes "
                     f"({', '.join(map(str, d.ospf.export_prefixes))}) and would not be advertised",
                     "add a covering prefix to ospf.export_prefixes in defaults.yaml or renumber the LAN")
+    problems.extend(version_problems(fleet, sources))
+    return problems
+
+
+# What each role's configuration needs of its RouterOS (ikefleet.routeros.versions.FEATURES keys).
+ROLE_FEATURES: dict[str, tuple[str, ...]] = {"responder": ("mode-config-address",), "initiator": ()}
+
+
+def version_problems(fleet: Fleet, sources: Mapping[str, str]) -> list[Problem]:
+    """Sites whose inventory ros_version lacks a feature their role's configuration uses, with the reason."""
+    problems = []
+    for site in fleet.sites:
+        if not site.ros_version:
+            continue
+        for name in ROLE_FEATURES.get(site.role, ()):
+            if has(site.ros_version, name):
+                continue
+            feature = FEATURES[name]
+            problems.append(Problem(
+                sources.get(site.name, sources.get(FLEET, "defaults.yaml")), site.name, "ros_version",
+                f"RouterOS {site.ros_version} cannot do {feature.what}: it exists from {since(name)} "
+                f"({feature.source})",
+                f"run RouterOS {since(name)} or later on this {site.role}, or correct ros_version",
+            ))  # fmt: skip
     return problems
 
 

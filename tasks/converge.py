@@ -113,6 +113,10 @@ def converge(
     changes = remediation.diff()
     if run is not None:
         run.write_text(f"diffs/{host}.diff", "\n".join(changes) + ("\n" if changes else ""))
+    if remediation.conflicts:  # an item ikefleet did not create is in the way: nothing is sent
+        message = scrub("nothing changed: " + "; ".join(remediation.conflicts))
+        outcome = Outcome(host, "failed", 0, changes, message, warnings)
+        return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     if not remediation.commands:
         return Result(host=task.host, changed=False, result=Outcome(host, "unchanged", warnings=warnings))
     if dry_run:

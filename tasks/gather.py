@@ -15,17 +15,18 @@ from nornir.core.task import Result, Task
 
 from ikefleet.device import Device, DeviceError, describe
 from ikefleet.redact import scrub
+from ikefleet.routeros.versions import json_reads
 from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections, split_sections
 
 from .device import device
 from .version import detected
 
 
-def _batch(dev: Device, major: int, routes: str) -> dict[str, str]:
+def _batch(dev: Device, major: int, routes: str, json: bool) -> dict[str, str]:
     """Every section from the batch lines; {} when RouterOS refuses one or answers only part of it."""
     raw: dict[str, str] = {}
     try:
-        for line in batch_lines(major=major, routes=routes):
+        for line in batch_lines(major=major, json=json, routes=routes):
             raw.update(split_sections(dev.send(line)))
     except DeviceError:
         return {}
@@ -41,9 +42,10 @@ def gather(task: Task, routes: Mapping[str, str] | None = None) -> Result:
     try:
         dev = device(task)
         known = detected(task, dev)
-        raw = _batch(dev, known.major, where)
+        json = json_reads(known.version)  # JSON only where every value survives it (7.17+)
+        raw = _batch(dev, known.major, where, json)
         if not raw:
-            for name, command in commands(known.major, routes=where).items():
+            for name, command in commands(known.major, json=json, routes=where).items():
                 try:
                     raw[name] = dev.send(command)
                 except DeviceError as exc:

@@ -289,14 +289,69 @@ def test_set_by_print_number_only_touches_that_item() -> None:
     assert same(future(after, rem.inverse()), current)
 
 
-def test_unmarked_item_matching_the_intent_is_adopted(scripts: dict[str, str]) -> None:
+def test_uncommented_item_matching_the_intent_is_adopted(scripts: dict[str, str]) -> None:
+    """An item nobody labelled, with the intent's unique name (what a v6->v7 upgrade converts ikefleet's
+    own items into), is marked rather than duplicated: RouterOS would refuse a second `name=hub`."""
     intended = parse_script(scripts["R2"])
     current = future(Config(), remediate(Config(), intended, SCHEMA))
-    peer = next(current.find("/ip ipsec peer", name="hub"))
-    peer.comment = "set up by hand"
+    next(current.find("/ip ipsec peer", name="hub")).comment = ""
     rem = remediate(current, intended, SCHEMA)
     assert rem.commands == ['/ip ipsec peer set [ find where name="hub" ] comment=ikefleet']
-    assert rem.rollback == ['/ip ipsec peer set [ find where name="hub" ] comment="set up by hand"']
+    assert rem.conflicts == []
+
+
+def test_an_item_with_someone_elses_comment_is_never_taken_over(scripts: dict[str, str]) -> None:
+    """Its comment says whose it is: no set, no remove; the clash on the unique name is reported."""
+    intended = parse_script(scripts["R2"])
+    current = future(Config(), remediate(Config(), intended, SCHEMA))
+    next(current.find("/ip ipsec peer", name="hub")).comment = "set up by hand"
+    rem = remediate(current, intended, SCHEMA)
+    assert [c for c in rem.commands if "peer" in c] == []
+    assert len(rem.conflicts) == 1
+    assert rem.conflicts[0].startswith("/ip ipsec peer [name=hub]: the router has an item ikefleet did not")
+    assert 'comment="set up by hand"' in rem.conflicts[0]
+    assert [c for c in rem.diff() if "peer" in c] == [  # still missing: never reported as in place
+        "+ /ip ipsec peer [name=hub] address=203.0.113.1/32 comment=ikefleet exchange-mode=ike2 name=hub "
+        "passive=no profile=SHA256 send-initial-contact=yes"
+    ]
+
+
+def test_a_defconf_masquerade_keeps_its_comment_and_fields() -> None:
+    """The real defconf masquerade (6.46 export) is never matched to an intended masquerade: ikefleet adds its
+    own rules above it and leaves it as it is."""
+    intended = parse_script(
+        "/ip firewall nat\nadd action=accept chain=srcnat comment=ikefleet ipsec-policy=out,ipsec\n"
+        "add action=masquerade chain=srcnat comment=ikefleet ipsec-policy=out,none out-interface-list=WAN\n"
+    )
+    current = parse_script(
+        '/ip firewall nat\nadd action=masquerade chain=srcnat comment="defconf: masquerade" \\\n'
+        "    ipsec-policy=out,none out-interface-list=WAN\n"
+    )
+    rem = remediate(current, intended, SCHEMA)
+    defconf = (
+        '[ find where chain="srcnat" and action="masquerade" and src-address="" and dst-address="" and '
+        'out-interface="" and out-interface-list="WAN" and ipsec-policy="out,none" and '
+        'comment="defconf: masquerade" ]'
+    )
+    assert rem.commands == [
+        "/ip firewall nat add action=accept chain=srcnat comment=ikefleet ipsec-policy=out,ipsec "
+        f"place-before={defconf}",
+        "/ip firewall nat add action=masquerade chain=srcnat comment=ikefleet ipsec-policy=out,none "
+        f"out-interface-list=WAN place-before={defconf}",
+    ]
+    after = future(current, rem)
+    comments = [i.comment for i in after.items("/ip firewall nat")]
+    assert comments == ["ikefleet", "ikefleet", "defconf: masquerade"]
+
+
+def test_a_masquerade_an_older_version_took_over_stays(scripts: dict[str, str]) -> None:
+    """Older versions marked the router's masquerade ikefleet's; the intent no longer has one, and removing
+    it would cut the LAN off: it stays."""
+    intended = parse_script(scripts["R2"])
+    current = future(Config(), remediate(Config(), intended, SCHEMA))
+    current.add("/ip firewall nat", {"action": "masquerade", "chain": "srcnat", "ipsec-policy": "out,none",
+                                     "out-interface-list": "WAN"}, comment="ikefleet")  # fmt: skip
+    assert remediate(current, intended, SCHEMA).commands == []
 
 
 def test_secrets_masked_in_the_diff_but_present_in_commands() -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
-from tests_support import fast_keys
+from tests_support import assert_defconf_untouched, fast_keys
 
+from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.waves import Amount
@@ -63,6 +64,17 @@ def test_full_rollout_brings_every_tunnel_up(fleet: tuple[Lab, Summary, Summary]
         assert [x.get("state") for x in neighbours] == ["Full"], branch
         sas = state(lab, branch, "/ip ipsec installed-sa")
         assert len(sas) == 2 and {s.get("state") for s in sas} == {"mature"}, branch
+
+
+def test_rollout_leaves_every_defconf_item_as_it_was(fleet: tuple[Lab, Summary, Summary]) -> None:
+    """Issue 18.5: the factory's `defconf` items keep their comment, fields and order; the hub's IKE
+    accept rules and IPsec NAT exemption are ikefleet's own, placed above the defconf rules."""
+    lab, *_ = fleet
+    assert_defconf_untouched(lab)
+    nat = lab.routers["br1"].config.items("/ip firewall nat")
+    assert [(i.comment, i.values.get("action")) for i in nat] == [
+        ("ikefleet", "accept"), ("defconf: masquerade", "masquerade")
+    ]
 
 
 def test_second_run_sends_no_configuration_command(fleet: tuple[Lab, Summary, Summary]) -> None:
@@ -138,6 +150,26 @@ def test_max_fail_stops_later_waves(small_lab: Lab) -> None:
     assert summary.hosts["br3"].status == summary.hosts["br4"].status == "skipped"
     assert "--max-fail" in summary.stopped
     assert state(small_lab, "br3", "/ip ipsec peer") == []
+
+
+def test_an_operators_item_in_the_way_fails_the_host_before_any_change(small_lab: Lab) -> None:
+    """Issue 18.5: a peer the operator made under the name ikefleet needs, with the operator's comment, is
+    neither taken over nor duplicated: br1 fails naming it, nothing is sent, the others go on."""
+    rollout(small_lab, limit=("hub",))
+    console = Session(small_lab.routers["br1"], "admin")
+    assert console.execute('/ip ipsec peer add name=hub address=192.0.2.77/32 comment="ours: old vpn"') == ""
+    before = snapshot(small_lab, "br1")
+    summary = rollout(small_lab, limit=("br1", "br2"))
+    assert summary.failed == ["br1"] and summary.hosts["br1"].commands == 0
+    error = summary.hosts["br1"].error
+    assert error.startswith("nothing changed: /ip ipsec peer [name=hub]: the router has an item ikefleet")
+    assert 'comment="ours: old vpn"' in error and "rename or remove it" in error
+    after, expected = json.loads(snapshot(small_lab, "br1")), json.loads(before)
+    for config in (after, expected):  # the PKI step imports the certificates before the push, on purpose
+        config["menus"].pop("/certificate", None)
+        config.pop("next_id", None)
+    assert after == expected
+    assert summary.hosts["br2"].status == "changed"
 
 
 def test_command_error_mid_push_leaves_the_router_as_before(small_lab: Lab) -> None:

@@ -1,5 +1,7 @@
-"""v7 `:serialize to=json` in the lab, and the verify gather reading v7 state as JSON: the same records as
-the text path once normalised (floats to ints, null to absent)."""
+"""v7 `:serialize to=json` in the lab as RouterOS prints it (help.mikrotik.com Scripting: numbers stay
+integers, number-looking strings become `1234.000000` unless options=json.no-string-conversion; 7.13+, the
+option 7.17+), and the verify gather reading 7.17+ state as JSON: the same records as the text path once
+normalised (null to absent)."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ ONE_FORM_ONLY = {"index", "object_id", "extra", "seen_traffic", "blackhole", "un
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     directory: Path = tmp_path_factory.mktemp("json")
-    with rolled_out_lab(directory / "lab", branches=1, version="7.16.1", convergence_delay=0.05) as lab:
+    with rolled_out_lab(directory / "lab", branches=1, version="7.17.1", convergence_delay=0.05) as lab:
         yield lab
 
 
@@ -46,7 +48,7 @@ def console(lab: Lab, name: str) -> Session:
 def test_serialize_is_json_with_routeros_types(lab: Lab) -> None:
     hub = console(lab, "hub")
     out = hub.execute(":put [:serialize to=json value=[/ip ipsec installed-sa print as-value]]")
-    assert '"replay":128.0' in out  # numbers come out as floats
+    assert '"replay":128,' in out  # numbers stay integers
     items = json.loads(out)
     assert len(items) == 2 and all(i[".id"].startswith("*") for i in items)
     assert {type(i["ESP"]) for i in items} == {bool} and {i["state"] for i in items} == {"mature"}
@@ -65,6 +67,44 @@ def test_serialize_nulls_and_refusals(lab: Lab) -> None:
                                   "address=10.9.9.1/24]]"))
     assert rows and "network" in rows[0]
     hub.execute("/ip address remove [find address=10.9.9.1/24]")
+
+
+def test_number_looking_strings_as_routeros_converts_them(lab: Lab) -> None:
+    """The Scripting page's example: `{"string"="1234"; "number"=1234}` ->
+    `{"number":1234,"string":1234.000000}`; with json.no-string-conversion `{"number":1234,"string":"1234"}`.
+    A comment is a string: `0123` would come back as 123.000000, losing the value."""
+    hub = console(lab, "hub")
+    hub.execute('/ip address add address=10.9.9.1/24 interface=bridge comment="0123"')
+    read = "[/ip address print as-value where address=10.9.9.1/24]"
+    try:
+        converted = hub.execute(f":put [:serialize to=json value={read}]")
+        kept = hub.execute(f":put [:serialize to=json options=json.no-string-conversion value={read}]")
+    finally:
+        hub.execute("/ip address remove [find address=10.9.9.1/24]")
+    assert '"comment":123.000000' in converted
+    assert json.loads(kept)[0]["comment"] == "0123"
+    parsed = PARSERS["eoip"](console(lab, "hub").execute(V7_COMMANDS["eoip"]))
+    assert parsed and all(isinstance(r["tunnel_id"], int) for r in parsed)
+
+
+@pytest.mark.parametrize(
+    ("version", "says"),
+    [
+        ("7.12.2", "bad command name"),  # :serialize is 7.13+
+        ("7.16.1", "invalid value for argument options"),  # options= has only json.pretty before 7.17
+        ("7.15.3", "expected end of command"),  # no options= at all before 7.16
+    ],
+)
+def test_serialize_by_version(tmp_path: Path, version: str, says: str) -> None:
+    with Lab.start(tmp_path / "lab", branches=0, version=version, control_socket=False) as old:
+        out = Session(old.routers["hub"], "admin").execute(V7_COMMANDS["eoip"])
+    assert says in out
+
+
+def test_gather_reads_json_only_where_every_value_survives() -> None:
+    """7.11..7.16 read as text (no `:serialize`, or one that turns number-looking strings into floats)."""
+    assert all("options=json.no-string-conversion" in c for c in V7_COMMANDS.values())
+    assert ":serialize" not in batch_command(major=7, json=False)
 
 
 def test_v6_has_no_serialize(tmp_path: Path) -> None:

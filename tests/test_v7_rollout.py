@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import fast_keys
+from tests_support import assert_defconf_untouched, fast_keys
 
+from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.runbooks.verify import Verify, VerifyOptions
@@ -24,7 +25,8 @@ def verify(lab: Lab) -> Report:
     return Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
 
 
-@pytest.fixture(scope="module", params=["7.16.1", "7.16.1,6.49.2"], ids=["all-v7", "mixed"])
+@pytest.fixture(scope="module", params=["7.16.1", "7.16.1,6.49.2", "7.12.2,7.17.1,7.21.4"],
+                ids=["all-v7", "mixed", "text-and-json-reads"])
 def rolled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[Lab, Summary, Summary, Report]]:
     directory: Path = tmp_path_factory.mktemp("v7")
@@ -41,6 +43,31 @@ def test_rollout_converges_and_is_idempotent(rolled) -> None:  # type: ignore[no
     assert {o.status for o in first.hosts.values()} == {"changed"}
     assert {o.status for o in second.hosts.values()} == {"unchanged"}
     assert lab.routers["hub"].major_version == 7
+
+
+def test_v7_rollout_leaves_every_defconf_item_as_it_was(rolled) -> None:  # type: ignore[no-untyped-def]
+    lab, *_ = rolled
+    assert_defconf_untouched(lab)
+
+
+def test_v7_redistributed_networks_arrive_as_type_1_externals(rolled) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.6: the inventory's as-type-1 holds on v7 too (set by the ospf-out rule that accepts the
+    route). A second LAN network on br1's bridge, outside its OSPF templates, is redistributed as a connected
+    route: every other router learns it as external type 1."""
+    lab, *_ = rolled
+    add = "/ip address add address=192.168.200.1/24 interface=bridge"
+    assert Session(lab.routers["br1"], "admin").execute(add) == ""
+    try:
+        lab.settle()
+        for name, router in lab.routers.items():
+            if name == "br1":
+                continue
+            learnt = [i.values.get("ospf-type") for i in router.config.items("/ip route")
+                      if i.values.get("dst-address") == "192.168.200.0/24"]
+            assert learnt == ["external-type-1"], name
+    finally:
+        Session(lab.routers["br1"], "admin").execute("/ip address remove [ find address=192.168.200.1/24 ]")
+        lab.settle()
 
 
 def test_v7_routers_hold_v7_items_only(rolled) -> None:  # type: ignore[no-untyped-def]

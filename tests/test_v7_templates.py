@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
 from pathlib import Path
 
 import pytest
-from fleet_factory import branch, hub, write_inventory
+from fleet_factory import SEED_DEFAULTS, branch, hub, write_inventory
 
 from ikefleet.intent import host_major, intended_config, intended_lines, render_host, ros_major
 from ikefleet.inventory import load_inventory
@@ -76,22 +77,43 @@ def test_hub_has_a_ptp_bfd_template_per_branch(mixed) -> None:  # type: ignore[n
     assert instance["router-id"] == str(fleet.site("R1").effective_router_id)
 
 
-RULE = re.compile(r"^if \(dst in (\S+) && dst-len (in|==) (\d+)(?:-(\d+))?\) \{ (accept|reject) \}$")
+RULE = re.compile(r"^if \(dst in (\S+) && dst-len (in|==) (\d+)(?:-(\d+))?\) "
+                  r"\{ (?:set ospf-ext-type (type1|type2); )?(accept|reject) \}$")
 
 
-def decide(rules: list[str], route: str) -> str:
-    """What a v7 chain does with `route` (first matching rule; a chain without a verdict rejects)."""
+def decide(rules: list[str], route: str, ext_type: list[str] | None = None) -> str:
+    """What a v7 chain does with `route` (first matching rule; a chain without a verdict rejects);
+    `ext_type` receives the OSPF external type the matching rule sets (type2, RouterOS's default, if none)."""
     net = ipaddress.ip_network(route)
     for rule in rules:
         if rule in ("accept", "reject"):
             return rule
         found = RULE.match(rule)
         assert found, rule
-        prefix, _op, lo, hi, verdict = found.groups()
+        prefix, _op, lo, hi, sets, verdict = found.groups()
         hi = hi or lo
         if net.subnet_of(ipaddress.ip_network(prefix)) and int(lo) <= net.prefixlen <= int(hi):
+            if ext_type is not None:
+                ext_type.append(sets or "type2")
             return verdict
     return "reject"
+
+
+@pytest.mark.parametrize(("redistribute", "expected"), [("as-type-1", "type1"), ("as-type-2", "type2")])
+def test_v7_exports_lans_with_the_inventorys_external_type(tmp_path: Path, redistribute: str, expected: str
+                                                           ) -> None:  # fmt: skip
+    """Issue 18.6: v7 has no `redistribute-connected=as-type-1`; the ospf-out rule that accepts a LAN sets
+    its type (`set ospf-ext-type type1`), else every external would be type 2."""
+    defaults = copy.deepcopy(SEED_DEFAULTS)
+    defaults["ospf"]["redistribute_connected"] = redistribute
+    hosts = {"R1": hub(ros_version="7.16.1"), "R2": branch(1, ros_version="7.16.1")}
+    fleet = load_inventory(write_inventory(tmp_path, hosts=hosts, defaults_data=defaults))
+    for host in ("R1", "R2"):
+        lines = intended_lines(fleet, build_plan(fleet), host)
+        rules = [ln.args["rule"] for ln in lines
+                 if ln.path == "/routing filter rule" and ln.args["chain"] == "ospf-out"]
+        found: list[str] = []
+        assert decide(rules, "192.168.2.0/24", found) == "accept" and found == [expected]
 
 
 @pytest.mark.parametrize(

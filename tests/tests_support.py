@@ -33,3 +33,25 @@ def rolled_out_lab(directory: Path, **lab_options: Any) -> Iterator[Any]:
         assert not summary.failed, {h: o.error for h, o in summary.hosts.items() if o.error}
         lab.settle()
         yield lab
+
+
+def defconf_items(config: Any) -> list[tuple[str, str, dict[str, str], bool]]:
+    """Every item RouterOS's default configuration made (comment `defconf` or `defconf: ...`), in order:
+    (menu, comment, values, disabled)."""
+    return [
+        (path, item.comment, dict(item.values), item.disabled)
+        for path, items in config.menus.items()
+        for item in items
+        if item.comment == "defconf" or item.comment.startswith("defconf:")
+    ]
+
+
+def assert_defconf_untouched(lab: Any) -> None:
+    """Each lab router still holds its factory defconf items, comments, fields and order unchanged."""
+    from ikefleet.lab.factory import initial_config
+
+    lab.settle()
+    for name, router in lab.routers.items():
+        before = defconf_items(initial_config(router.spec))
+        assert len(before) >= 18, name  # bridge, 4 ports, 2 lists, 2 members, address, 11 rules, masquerade
+        assert defconf_items(router.config) == before, name

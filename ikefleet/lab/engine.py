@@ -29,6 +29,7 @@ from ikefleet.routeros.schema import (
     normalize_value,
     parse_time_ms,
 )
+from ikefleet.routeros.versions import has, version_tuple
 
 from . import render, system_menus
 from .commands import HANDLERS, Context
@@ -381,7 +382,7 @@ class Session:
                 raise _col_err("syntax error", tokens[0].col)
             self.router.log(f"script,{args[0].word}", str(self._token_value(args[1], cwd, local)))
             return "", ""
-        if name == "serialize" and self.schema.major >= 7:
+        if name == "serialize" and has(self.router.spec.version, "serialize"):
             return "", self._serialize(tokens[0], args, cwd, local)
         if name == "len":
             value = str(self._value(args[0].value, cwd, local)) if args else ""
@@ -389,20 +390,30 @@ class Session:
         raise _col_err("bad", tokens[0].col, word)
 
     def _serialize(self, word: Token, args: list[Token], cwd: str, local: dict[str, str]) -> str:
-        """v7 `:serialize to=json value=[... print as-value]` (or the value positional): the JSON text."""
-        to, value, seen = "", None, False
+        """v7 `:serialize to=json value=[... print as-value]` (or the value positional): the JSON text.
+        `options=` exists from 7.16, json.no-string-conversion from 7.17 (RAML inspect); 7.13+ only."""
+        to, value, seen, options = "", None, False, ""
+        version = self.router.spec.version
         for token in args:
             if token.name == "to":
                 to = str(self._value(token.value, cwd, local))
+            elif token.name == "options" and version_tuple(version) >= (7, 16):
+                options = str(self._value(token.value, cwd, local))
             elif token.name == "value" or (token.name is None and not seen):
                 value, seen = self._value(token.value, cwd, local), True
             else:
                 raise _col_err("expected end of command", token.col)
         if to != "json":
             raise _err("invalid value for argument to")
+        # json.pretty (7.16+) is not modelled (no capture shows its indentation): refused like a bad value.
+        known = {"json.no-string-conversion"} if has(version, "serialize-no-string-conversion") else set()
+        chosen = {o for o in options.split(",") if o}
+        if chosen - known:
+            raise _err("invalid value for argument options")
+        convert = "json.no-string-conversion" not in chosen
         if isinstance(value, AsValue):
-            return render.serialize_json(value.items)
-        return render.serialize_json(None if value in ("", None) else str(value))
+            return render.serialize_json(value.items, convert)
+        return render.serialize_json(None if value in ("", None) else str(value), convert)
 
     def _token_value(self, token: Token, cwd: str, local: dict[str, str]) -> Result:
         if token.name is not None:
@@ -655,7 +666,9 @@ class Session:
         return positional, named, flags
 
     def _arg_field(self, menu: Menu, token: Token, extra: tuple[str, ...] = ()) -> str:
-        names = [n for n, f in menu.fields.items() if not f.read_only] + list(extra)
+        version = version_tuple(self.router.spec.version)
+        names = [n for n, f in menu.fields.items()
+                 if not f.read_only and (not f.since or version >= version_tuple(f.since))] + list(extra)
         if menu.kind == "list":
             names += ["comment"]
             if any(f.name == "disabled" for f in menu.flags):
@@ -985,15 +998,19 @@ class Session:
             if token.word == "where":
                 tokens, where = tokens[:n], tokens[n + 1 :]
                 break
-        positional, named, words = self._split(menu, tokens, local, PRINT_WORDS)
+        # 7.21+ print hides sensitive values unless `show-sensitive` (7.21 changelog; RAML 7.20.8 -> 7.21)
+        sensitive = has(self.router.spec.version, "show-sensitive")
+        known = PRINT_WORDS | {"show-sensitive"} if sensitive else PRINT_WORDS
+        positional, named, words = self._split(menu, tokens, local, known)
         if positional:
             raise _col_err("expected end of command", positional[0][0].col)
         for token, _ in named.values():
             if token.name not in ("file", "from", "proplist", "interval", "value-list"):
                 raise _col_err("expected end of command", token.col)
+        show = not sensitive or "show-sensitive" in words
         self._refresh(menu)
         if menu.kind == "settings":
-            values = self.effective(menu, self._settings_item(menu, create=False))
+            values = self.effective(menu, self._settings_item(menu, create=False), show)
             text = render.print_settings(menu, values, width=self.width)
             return self._print_out(text, named), ""
         if menu.path == "/certificate":
@@ -1013,7 +1030,7 @@ class Session:
         self.numbers[menu.path] = [i.id for i in numbered]
         number = {i.id: n for n, i in enumerate(numbered)}
         rows = [
-            render.Row(number.get(i.id), self.effective(menu, i), self.flags(menu, i), i.comment, i.id)
+            render.Row(number.get(i.id), self.effective(menu, i, show), self.flags(menu, i), i.comment, i.id)
             for i in items
         ]
         if "as-value" in words:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -492,22 +493,28 @@ def _typed(value: str) -> Any:
     return value
 
 
-def serialize_json(value: Any) -> str:
-    """v7 `:serialize to=json`: compact JSON; numbers come out as floats (`128.0`) and unset values as null,
-    as the facts note says RouterOS does (the float spelling is a guess: no capture shows it)."""
-    return json.dumps(_floats(value), separators=(",", ":"), ensure_ascii=False)
-
-
-def _floats(value: Any) -> Any:
+def serialize_json(value: Any, string_conversion: bool = True) -> str:
+    """v7 `:serialize to=json`, as help.mikrotik.com's Scripting page shows it: compact, keys in order,
+    numbers as integers (`"replay":128`), unset values null; a string that looks like a number becomes a
+    number with six decimals (`"1234"` -> `1234.000000`) unless `options=json.no-string-conversion`
+    (`string_conversion=False`) keeps it a string."""
     if isinstance(value, bool) or value is None:
-        return value
+        return json.dumps(value)
     if isinstance(value, int):
-        return float(value)
+        return str(value)
     if isinstance(value, list):
-        return [_floats(v) for v in value]
+        return "[" + ",".join(serialize_json(v, string_conversion) for v in value) + "]"
     if isinstance(value, dict):
-        return {str(k): _floats(v) for k, v in value.items()}
-    return value if isinstance(value, str) else str(value)
+        pairs = (f"{json.dumps(str(k), ensure_ascii=False)}:{serialize_json(v, string_conversion)}"
+                 for k, v in value.items())
+        return "{" + ",".join(pairs) + "}"
+    text = str(value)
+    if string_conversion and _NUMBER_LIKE.match(text):
+        return f"{float(text):.6f}"
+    return json.dumps(text, ensure_ascii=False)
+
+
+_NUMBER_LIKE = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 def _as_value(menu: MenuLike, name: str, value: str) -> str:

@@ -63,6 +63,7 @@ class Field:
     always: bool = False  # `add` stores the default and export writes it even then (filter action=accept)
     auto_name: str | None = None  # `add` without it names the item <auto_name><n> (bridge1, peer1)
     aliases: tuple[tuple[str, str], ...] = ()  # input -> stored form, e.g. ipsec policy protocol 255 -> all
+    since: str = ""  # first RouterOS version that has it within its major ("6.44"); "" = the whole major
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def _field(name: str, spec: dict[str, Any] | str | None) -> Field:
         always=bool(spec.get("always", False)),
         auto_name=spec.get("auto-name"),
         aliases=tuple((str(k), str(v)) for k, v in (spec.get("aliases") or {}).items()),
+        since=str(spec.get("since", "")),
     )
 
 
@@ -439,9 +441,9 @@ def _normalize(fld: Field, raw: str) -> str:
     if t == "enum":
         if raw == "" and "" in (fld.default, *fld.values):
             return ""
-        return _match_word(raw, fld.values)
+        return neg + _match_word(raw, fld.values)
     if t == "enum-list":
-        return ",".join(_match_word(w, fld.values) for w in raw.split(",")) if raw else ""
+        return neg + ",".join(_match_word(w, fld.values) for w in raw.split(",")) if raw else ""
     if t == "mac":
         if not re.fullmatch(r"([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}", raw):
             raise ValueProblem("invalid")

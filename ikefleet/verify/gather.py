@@ -2,7 +2,7 @@
 
 All reads go on one console line (RouterOS 7: a few, `batch_lines`), separated by `;` with a `:put` marker
 before each, so a router answers every section in a single exchange; `split_sections` cuts the reply at the
-markers. On v7 the list reads come as JSON (`:serialize`), which the parsers normalise. Detail forms
+markers. On 7.17+ the list reads come as JSON (`:serialize`), which the parsers normalise. Detail forms
 (`print detail without-paging`) are used because they parse robustly (no column widths, no paging).
 """
 
@@ -45,12 +45,15 @@ COMMANDS: dict[str, str] = {
 
 
 def _json(menu: str, where: str = "") -> str:
-    """A v7 read as JSON: `:put [:serialize to=json [<menu> print as-value]]` (the facts note's form; no
-    wrapping, no column cuts, typed values; the parsers normalise floats and nulls)."""
-    return f":put [:serialize to=json [{menu} print as-value{' where ' + where if where else ''}]]"
+    """A v7 read as JSON: `:put [:serialize to=json options=json.no-string-conversion [<menu> print
+    as-value]]` (no wrapping, no column cuts, typed values). Without the option RouterOS turns a string that
+    looks like a number into `1234.000000`, and `0123` or `1.10` cannot be read back: JSON reads are for
+    7.17+ only (`ikefleet.routeros.versions.json_reads`)."""
+    return (f":put [:serialize to=json options=json.no-string-conversion "
+            f"[{menu} print as-value{' where ' + where if where else ''}]]")
 
 
-# RouterOS 7: the list reads as JSON (`:serialize`, v7 only); BFD sessions replaced `/routing bfd neighbor`.
+# RouterOS 7.17+: the list reads as JSON (`:serialize`); BFD sessions replaced `/routing bfd neighbor`.
 V7_COMMANDS: dict[str, str] = {
     "active_peers": _json("/ip ipsec active-peers"),
     "installed_sa": _json("/ip ipsec installed-sa"),
@@ -61,7 +64,7 @@ V7_COMMANDS: dict[str, str] = {
     "route": _json("/ip route", "ospf"),
     "bfd": _json("/routing bfd session"),
 }
-# The same reads as text (`print detail`), for comparing and for consoles without `:serialize`.
+# The same reads as text (`print detail`): 7.11..7.16 (no lossless `:serialize`), and for comparing.
 V7_TEXT_COMMANDS: dict[str, str] = {"bfd": "/routing bfd session print detail without-paging"}
 
 

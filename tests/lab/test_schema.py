@@ -87,3 +87,15 @@ def test_schema_rejects_bad_key() -> None:
 def test_unknown_major_version_is_reported() -> None:
     with pytest.raises(ValueError, match="v5"):
         load_schema(5)
+
+
+@pytest.mark.parametrize("major", [6, 7])
+def test_negated_enum_matchers_keep_their_negation(major: int) -> None:
+    """defconf's `connection-nat-state=!dstnat` is not `dstnat`: dropping the `!` made the two compare equal
+    and the lab's export/import turn the defconf forward drop into its opposite."""
+    from ikefleet.routeros.schema import normalize_value
+
+    menu = load_schema(major).menu("/ip firewall filter")
+    assert normalize_value(menu.field("connection-nat-state"), "!dstnat") == "!dstnat"
+    assert normalize_value(menu.field("connection-state"), "!established,related") == "!established,related"
+    assert normalize_value(menu.field("connection-state"), "new") == "new"

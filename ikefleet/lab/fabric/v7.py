@@ -3,8 +3,8 @@
 v7 `/routing ospf interface-template` (interfaces and/or networks), `/routing filter rule` (`if (...)
 {accept}` text) and instance `redistribute=connected` become the v6 `/routing ospf network|interface`,
 `/routing filter` and `redistribute-connected` items the model in `ospf.py` reads. Only what the design
-uses is translated (rules of the form `if (dst in P && dst-len in A-B|== N) { accept|reject }`, bare
-`accept`/`reject`); anything else is left out, which the model treats as no verdict.
+uses is translated (rules of the form `if (dst in P && dst-len in A-B|== N) { [set ospf-ext-type typeN; ]
+accept|reject }`, bare `accept`/`reject`); anything else is left out, which the model treats as no verdict.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from ..router import Router
 TEMPLATE, RULE, ADDRESS = "/routing ospf interface-template", "/routing filter rule", "/ip address"
 V6_TYPE = {"ptp": "point-to-point", "broadcast": "broadcast", "nbma": "nbma", "ptmp": "ptmp"}
 V7_DEFAULTS = {"priority": "128", "cost": "1"}  # interface-template defaults that differ from v6's
-_IF = re.compile(r"^if \(dst in (\S+) && dst-len (?:in (\d+)-(\d+)|== (\d+))\) \{ ?(accept|reject) ?\}$")
+_IF = re.compile(r"^if \(dst in (\S+) && dst-len (?:in (\d+)-(\d+)|== (\d+))\) "
+                 r"\{ ?(?:set ospf-ext-type (type1|type2); ?)?(accept|reject) ?\}$")
 
 
 def _on(items: list[Item]) -> list[Item]:
@@ -29,15 +30,26 @@ def _on(items: list[Item]) -> list[Item]:
 
 def _instances(config: Config, out: Config) -> None:
     for inst in _on(config.items("/routing ospf instance")):
+        kind = "as-type-1" if _sets_type1(config, inst.get("out-filter-chain")) else "as-type-2"
         values = {"name": inst.get("name") or "default",
                   "in-filter": inst.get("in-filter-chain"), "out-filter": inst.get("out-filter-chain"),
-                  "redistribute-connected": "as-type-2" if "connected" in inst.get("redistribute") else "no"}
+                  "redistribute-connected": kind if "connected" in inst.get("redistribute") else "no"}
         rid = inst.get("router-id")
         with contextlib.suppress(ValueError):  # an /routing id name or `main`: the lowest address
             values["router-id"] = str(ipaddress.IPv4Address(rid))
         out.add("/routing ospf instance", values)
     for area in _on(config.items("/routing ospf area")):
         out.add("/routing ospf area", {"name": area.get("name"), "area-id": area.get("area-id") or "0.0.0.0"})
+
+
+def _sets_type1(config: Config, chain: str) -> bool:
+    """The out chain's accepting rules make externals type 1 (`set ospf-ext-type type1`); v6's one
+    instance-wide type stands for it, as the design sets it on every rule that accepts."""
+    for rule in _on(config.items(RULE)):
+        found = _IF.match(rule.get("rule").strip())
+        if chain and rule.get("chain") == chain and found and found.group(6) == "accept":
+            return found.group(5) == "type1"
+    return False
 
 
 def _templates(config: Config, out: Config) -> None:
@@ -74,7 +86,7 @@ def _rules(config: Config, out: Config) -> None:
             continue
         found = _IF.match(text)
         if found:
-            prefix, low, high, exact, verdict = found.groups()
+            prefix, low, high, exact, _, verdict = found.groups()
             lengths = exact or f"{low}-{high}"
             out.add("/routing filter", {"chain": chain, "prefix": prefix, "prefix-length": lengths,
                                         "action": "accept" if verdict == "accept" else "discard"})
