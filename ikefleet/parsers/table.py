@@ -51,7 +51,7 @@ def assign_cells(tokens: list[re.Match[str]], table: Table, line: str) -> dict[s
     Wider values overflow their header (right-aligned numbers start left of it); two spaces or more
     between tokens always mean a new column, one space may join words of one value ("dot1x CA").
     """
-    cells: dict[int, list[str]] = {}
+    cells: dict[int, list[tuple[int, int]]] = {}  # column -> where its values lie in `line`
     current = -1
     previous_end = -1
     spans, last = table.spans, len(table.spans) - 1
@@ -71,8 +71,8 @@ def assign_cells(tokens: list[re.Match[str]], table: Table, line: str) -> dict[s
             left = bisect_right(table.starts, a) - 1  # the last column starting at or left of the token
             best = left if left >= lowest else min(lowest, last)
         if best == current and cells.get(best):
-            cells[best][-1] += line[previous_end:a] + token.group()
+            cells[best][-1] = (cells[best][-1][0], b)  # one value of several words: cut once, at the end
         else:
-            cells.setdefault(best, []).append(token.group())
+            cells.setdefault(best, []).append((a, b))
         current, previous_end = best, b
-    return {table.names[i]: v for i, v in cells.items()}
+    return {table.names[i]: [line[start:end] for start, end in v] for i, v in cells.items()}
