@@ -70,18 +70,24 @@ def wrapped_cell(kb: int) -> str:
     return "\n".join(["Flags: X - disabled", " #  NAME       TYPE", " 0  abcdefghij ether", *rows]) + "\n"
 
 
+def many_word_cell(kb: int) -> str:
+    """A table value of single-space-separated words, kb KiB of them."""
+    return "Flags: X - disabled\n #  NAME  COMMENT\n 0  x     " + "ab " * (kb * 341) + "\n"
+
+
 def long_setting(kb: int) -> str:
     """A settings print whose value has a kb KiB run of blanks inside."""
     return f"  time-zone-name: a{' ' * (kb * 1024)}b\n            time: 00:18:21\n"
 
 
 def route_table(kb: int) -> str:
-    """v6 `/ip route print` of OSPF /32s, kb KiB."""
+    """v6 `/ip route print` of OSPF /32s, kb KiB, its columns as wide as a 7-digit index needs."""
     lines = ["Flags: X - disabled, A - active, D - dynamic, C - connect, S - static, o - ospf",
-             " #      DST-ADDRESS        PREF-SRC        GATEWAY            DISTANCE"]
+             f"{'#':>7}      {'DST-ADDRESS':<19}{'PREF-SRC':<16}{'GATEWAY':<19}{'DISTANCE':>8}"]
     size, i = 0, 0
     while size < kb * 1024:
-        line = f"{i:>2} ADo  10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}/32{'':24}198.51.100.2{'':10}110"
+        dst = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}/32"
+        line = f"{i:>7} ADo  {dst:<19}{'':16}{'198.51.100.2':<19}{110:>8}"
         lines.append(line)
         size += len(line) + 1
         i += 1
@@ -116,6 +122,7 @@ SHAPES: dict[str, Shape] = {
     "prompt-like line": (prompt_like, parse(parse_generic, "/x print"), "KiB"),
     "flags line": (flags_line, parse(parse_generic, "/x print"), "KiB"),
     "table: wrapped cell": (wrapped_cell, parse(parse_generic, "/x print"), "KiB"),
+    "table: cell of words": (many_word_cell, parse(parse_generic, "/x print"), "KiB"),
     "settings: long value": (long_setting, parse(parse_clock), "KiB"),
     "table: rows (route)": (route_table, parse(parse_route), "KiB"),
     "validate: shared WAN": (shared_wan, overlaps, "sites"),
