@@ -75,6 +75,12 @@ def many_word_cell(kb: int) -> str:
     return "Flags: X - disabled\n #  NAME  COMMENT\n 0  x     " + "ab " * (kb * 341) + "\n"
 
 
+def long_legend(kb: int) -> str:
+    """A `Flags:` legend going on over kb*1024/12 lines."""
+    lines = "".join(f" Y - y{i},\n" for i in range(kb * 1024 // 12))
+    return f"Flags: X - disabled,\n{lines} 0 X name=a\n"
+
+
 def long_setting(kb: int) -> str:
     """A settings print whose value has a kb KiB run of blanks inside."""
     return f"  time-zone-name: a{' ' * (kb * 1024)}b\n            time: 00:18:21\n"
@@ -123,6 +129,7 @@ SHAPES: dict[str, Shape] = {
     "flags line": (flags_line, parse(parse_generic, "/x print"), "KiB"),
     "table: wrapped cell": (wrapped_cell, parse(parse_generic, "/x print"), "KiB"),
     "table: cell of words": (many_word_cell, parse(parse_generic, "/x print"), "KiB"),
+    "legend: many lines": (long_legend, parse(parse_generic, "/x print"), "KiB"),
     "settings: long value": (long_setting, parse(parse_clock), "KiB"),
     "table: rows (route)": (route_table, parse(parse_route), "KiB"),
     "validate: shared WAN": (shared_wan, overlaps, "sites"),

@@ -217,9 +217,14 @@ class _Reader:
                 continue
             self._add_cell(record, name, " ".join(parts) if len(parts) == 1 else ",".join(parts))
 
+    def _end_legend(self, legend: list[str] | None) -> None:
+        """Read a legend that went on over several lines (parsing it again at each line was quadratic)."""
+        if legend is not None and len(legend) > 1:
+            self.legend = {**self.default_legend, **parse_legend("".join(legend))}
+
     def read(self, lines: Iterable[str]) -> Iterator[RawRecord]:
         """The items of `lines`, each as soon as it is complete."""
-        legend_text: str | None = None
+        legend: list[str] | None = None  # a legend's pieces, line by line, read as a whole once it ends
         in_columns = False
         for lineno, line in enumerate(lines, start=1):
             if self.done:
@@ -227,30 +232,32 @@ class _Reader:
                 self.done.clear()
             if not line or line.isspace():
                 self._finish()
-                legend_text = None
+                self._end_legend(legend)
+                legend = None
                 in_columns = False
                 continue
-            if self.current is not None and self.table is None and line[0] == " " and legend_text is None:
+            if self.current is not None and self.table is None and line[0] == " " and legend is None:
                 # the common case, first: a detail continuation line starting with a key=value pair
                 stripped = line.lstrip()
                 end = stripped.find(" ")
                 if "=" in (stripped if end < 0 else stripped[:end]):
                     self.body.append(stripped)
                     continue
-            if legend_text is not None and _is_legend_continuation(line, legend_text):
-                legend_text += ("" if not legend_text.endswith((",", ";")) else " ") + line.strip()
-                self.legend = {**self.default_legend, **parse_legend(legend_text)}
+            if legend is not None and _is_legend_continuation(line, legend[-1]):
+                legend.append(("" if not legend[-1].endswith((",", ";")) else " ") + line.strip())
                 continue
-            legend_text = None
+            self._end_legend(legend)
+            legend = None
             if in_columns and ("," in line) and "=" not in line:
-                self.columns = (self.columns or []) + [c.strip() for c in line.split(",") if c.strip()]
+                self.columns = self.columns if self.columns is not None else []
+                self.columns.extend(c.strip() for c in line.split(",") if c.strip())
                 continue
             in_columns = False
-            legend = _LEGEND_RE.match(line)
-            if legend:
+            flags = _LEGEND_RE.match(line)
+            if flags:
                 self._finish()
-                legend_text = legend["rest"]
-                self.legend = {**self.default_legend, **parse_legend(legend_text)}
+                legend = [flags["rest"]]
+                self.legend = {**self.default_legend, **parse_legend(flags["rest"])}
                 self.table = None
                 self.columns = None
                 continue

@@ -211,6 +211,11 @@ def _many_word_cell(kb: int) -> str:
     return "Flags: X - disabled\n #  NAME  COMMENT\n 0  x     " + "ab " * (kb * 341) + "\n"
 
 
+def _long_legend(kb: int) -> str:
+    lines = "".join(f" Y - y{i},\n" for i in range(kb * 1024 // 12))
+    return f"Flags: X - disabled,\n{lines} 0 X name=a\n"
+
+
 def _blank_run(kb: int) -> str:
     return "  time-zone-name: a" + " " * kb * 1024 + "b\n"
 
@@ -227,6 +232,7 @@ SHAPES: dict[str, tuple[Callable[[str], object], Callable[[int], str], int]] = {
     "table-wrapped-cell": (_generic, _wrapped_cell, 16),
     "settings-blank-run": (PARSER_BY_NAME["parse_clock"], _blank_run, 8),
     "route-rows": (PARSER_BY_NAME["parse_route"], _routes, 16),
+    "legend-over-many-lines": (_generic, _long_legend, 8),
 }
 
 
