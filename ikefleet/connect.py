@@ -9,8 +9,8 @@ hundred branches do not hammer one jump host. Unset, it is 10 when routers sit b
 MaxStartups default: sshd starts dropping unauthenticated connections past 10) and Nornir's worker count
 when every router is reached directly (no shared door to protect; each router takes its own handshake).
 
-Settings: `ikefleet.connect` in config.yaml (fleet-wide), `connect_timeout` / `command_timeout` in the
-inventory `data:` of a host, a group or defaults (per host).
+Settings: `ikefleet.connect` in config.yaml (fleet-wide), `connect_timeout` / `auth_timeout` /
+`command_timeout` in the inventory `data:` of a host, a group or defaults (per host).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -46,7 +46,8 @@ SETTINGS: dict[str, tuple[type, float, float, float, str]] = {
     "max_concurrent": (int, 0, 1, 1000, "SSH handshakes in flight at once across the run"),
 }
 # per-host inventory keys -> the setting they override
-HOST_KEYS = {"connect_timeout": "conn_timeout", "command_timeout": "command_timeout"}
+HOST_KEYS = {"connect_timeout": "conn_timeout", "auth_timeout": "auth_timeout",
+             "command_timeout": "command_timeout"}
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,61 @@ def _fix(key: str) -> str:
     return f"set {key} ({what}) to {'an integer' if kind is int else 'a number'} from {low:g} to {high:g}"
 
 
+class LoginTimedOut(Exception):
+    """The router did not accept the login within auth_timeout. paramiko raises this as an authentication
+    failure, but nothing was refused: a busy router (or its RADIUS) was slow, and a longer wait fixes it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"login timed out after {seconds:g} s (auth_timeout): the router was slower to accept the login"
+            " than allowed, the password was not refused; raise auth_timeout in config.yaml"
+            " (ikefleet.connect.auth_timeout) or in the host's data (auth_timeout)"
+        )
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and the ones it was raised from or during, innermost last (netmiko re-raises paramiko's
+    errors as its own, so the telling one is often a cause)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def login_timed_out(exc: BaseException) -> bool:
+    """paramiko's "Authentication timeout." (auth_timeout ran out), as such or inside netmiko's error."""
+    import paramiko
+
+    return any(isinstance(e, paramiko.AuthenticationException) and "timeout" in str(e).lower()
+               for e in causes(exc))
+
+
+def _banner_read_failed(exc: BaseException) -> list[BaseException] | None:
+    """The chain from paramiko's "Error reading SSH protocol banner" down, or None when it is not one."""
+    chain = list(causes(exc))
+    for index, error in enumerate(chain):
+        if "SSH protocol banner" in str(error):
+            return chain[index:]
+    return None
+
+
+def handshake_reset(exc: BaseException) -> bool:
+    """The TCP connection was accepted and then closed or reset before the SSH banner: what an sshd over
+    its MaxStartups, or a router rate-limiting new SSH connections, does. (A timeout waiting for the banner
+    is a slow router, not a reset.)"""
+    chain = _banner_read_failed(exc)
+    return chain is not None and not any(isinstance(e, TimeoutError) for e in chain)
+
+
+def banner_timed_out(exc: BaseException) -> bool:
+    """The TCP connection was accepted but no SSH banner came within banner_timeout."""
+    chain = _banner_read_failed(exc)
+    return chain is not None and any(isinstance(e, TimeoutError) for e in chain)
+
+
 class ConnectFailed(Exception):
     """Every attempt to open the session failed; `cause` is the last error, `attempts` how many were made."""
 
@@ -171,7 +227,7 @@ class Connector:
         self.rng = rng or random.Random()
 
     def for_host(self, host: Any) -> Policy:
-        """The policy with this host's `connect_timeout` / `command_timeout` (host, group, defaults)."""
+        """The policy with this host's timeouts (HOST_KEYS; host, group, defaults)."""
         changes = {setting: float(host.get(key)) for key, setting in HOST_KEYS.items()
                    if host.get(key) is not None}
         return replace(self.policy, **changes)

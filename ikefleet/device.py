@@ -92,6 +92,19 @@ class SafeModeHeld(DeviceError):
     """Another session holds safe mode on the router: ikefleet did not take it and changed nothing."""
 
 
+TIMEOUT_ATTR = "command_timeout"  # on a netmiko ReadTimeout: the seconds that ran out
+
+
+def timed_out(seconds: float, error: BaseException | None = None) -> BaseException:
+    """A netmiko ReadTimeout (the given one, or a new one) that knows the command timeout that ran out, so
+    its words can name the setting to raise (netmiko is imported here only, as elsewhere in this module)."""
+    from netmiko.exceptions import ReadTimeout
+
+    error = error or ReadTimeout(f"no answer within {seconds:g} s (command_timeout)")
+    setattr(error, TIMEOUT_ATTR, seconds)
+    return error
+
+
 def _refused(exc: BaseException | None) -> bool:
     """Connection refused, directly or inside paramiko's NoValidConnectionsError (one error per address)."""
     errors = getattr(exc, "errors", None)
@@ -104,14 +117,16 @@ def describe(exc: BaseException) -> str:
     """An exception as words an operator acts on (no stack trace, no secrets)."""
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 
-    from ikefleet.connect import ConnectFailed
+    from ikefleet.connect import ConnectFailed, LoginTimedOut, banner_timed_out, handshake_reset
     from ikefleet.hostkeys import HostKeyChanged
     from ikefleet.jump import JumpHostError
 
-    if isinstance(exc, interrupt.Interrupted | JumpHostError):  # their messages are already operator words
+    if isinstance(exc, interrupt.Interrupted | JumpHostError | LoginTimedOut):  # already operator words
         return str(exc)
     if isinstance(exc, ConnectFailed):
         tries = f"{exc.attempts} connection attempt" + ("s" if exc.attempts != 1 else "")
+        if handshake_reset(exc.cause):
+            return _reset_words(exc.attempts)
         return f"{describe(exc.cause)}; gave up after {tries}"
     if isinstance(exc, DeviceError):
         return exc.error
@@ -121,6 +136,10 @@ def describe(exc: BaseException) -> str:
         return (
             "authentication failed: wrong username or password (check the secrets file / IKEFLEET_PASSWORD)"
         )
+    if isinstance(exc, ReadTimeout) and isinstance(getattr(exc, TIMEOUT_ATTR, None), int | float):
+        return (f"the router stopped answering mid-command: no answer within {getattr(exc, TIMEOUT_ATTR):g} s"
+                " (command_timeout); if it is only slow, raise command_timeout in config.yaml"
+                " (ikefleet.connect.command_timeout) or in the host's data; safe mode undoes an open change")
     if isinstance(exc, ReadTimeout):
         return "the router stopped answering mid-command (read timeout); safe mode undoes an open change"
     # netmiko re-raises paramiko's socket errors as a timeout; ikefleet.connect.tcp_socket raises them as is
@@ -128,11 +147,15 @@ def describe(exc: BaseException) -> str:
         isinstance(exc, NetmikoTimeoutException) and _refused(exc.__context__)
     ):
         return "could not connect: connection refused (SSH service down or wrong port)"
+    if handshake_reset(exc):  # before the timeout: netmiko re-raises a reset banner read as a timeout too
+        return _reset_words(1)
+    if banner_timed_out(exc):
+        return "could not connect: no SSH banner within banner_timeout (router busy or not an SSH server)"
     if isinstance(exc, NetmikoTimeoutException | TimeoutError):
         return "could not connect: TCP connection timed out (router down or unreachable)"
     if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, ConnectionError | EOFError):
         return f"could not connect: {exc.strerror.lower()}"
-    if "SSH protocol banner" in str(exc) or "Error reading SSH" in str(exc):  # paramiko, before any login
+    if "Error reading SSH" in str(exc):  # paramiko, before any login
         return "could not connect: the SSH handshake was cut before login (router busy or rate-limiting SSH)"
     if isinstance(exc, EOFError | ConnectionResetError) or "Socket is closed" in str(exc):
         return "the SSH session dropped"
@@ -145,6 +168,11 @@ def _local_address(connection: Any) -> str:
         return str(connection.remote_conn.get_transport().sock.getsockname()[0])
     except Exception:  # behind a jump host the socket is OpenSSH's pipe
         return ""
+
+
+def _reset_words(attempts: int) -> str:
+    return (f"could not connect: connection reset before the SSH handshake ({attempts} attempt"
+            f"{'s' if attempts != 1 else ''}) — rate limit or MaxStartups on the router/jump host?")
 
 
 def _dropped(connection: Any) -> bool:
@@ -259,9 +287,7 @@ class Device:
         searched = 0
         while _REPLY_END.search(output, max(0, searched - _PROMPT_ROOM)) is None:
             if time.monotonic() - start >= self.read_timeout:
-                from netmiko.exceptions import ReadTimeout
-
-                raise ReadTimeout(f"Pattern not detected: {_REPLY_END.pattern!r} in output.")
+                raise timed_out(self.read_timeout)
             searched = len(output)
             time.sleep(_POLL_S)
             output += conn.read_channel()

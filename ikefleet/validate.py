@@ -217,16 +217,27 @@ def check_section(data: Any, node: Mapping[str, Any], checker: ValueChecker, pre
     return result
 
 
-def overlaps(named: list[tuple[str, str, IPv4Network]]) -> list[tuple[int, int]]:
-    """Index pairs of overlapping prefixes (sorted sweep: fine for thousands of sites)."""
-    order = sorted(range(len(named)), key=lambda i: (named[i][2].network_address, -named[i][2].prefixlen))
-    pairs = []
-    active: list[int] = []
+def overlaps(named: list[tuple[str, str, IPv4Network]],
+             shared: frozenset[str] = frozenset({"wan_address"})) -> list[tuple[int, int]]:
+    """Index pairs (container, prefix) of overlapping prefixes, at most one per prefix: the nearest one
+    containing it (or equal), skipping pairs whose two fields are both in `shared` (sites may share a WAN
+    segment). Two prefixes overlap only when one contains the other, so one sorted sweep with a stack of
+    the enclosing prefixes does it in n log n; every pair would be quadratic (5,000 sites on one WAN subnet:
+    12.5 M pairs, 1 GB)."""
+    spans = [(int(net.network_address), int(net.broadcast_address)) for _, _, net in named]
+    order = sorted(range(len(named)), key=lambda i: (spans[i][0], -spans[i][1], i))
+    pairs: list[tuple[int, int]] = []
+    stack: list[tuple[int, int | None]] = []  # (prefix, nearest prefix at or below it outside `shared`)
     for i in order:
-        net = named[i][2]
-        active = [j for j in active if named[j][2].broadcast_address >= net.network_address]
-        pairs.extend((j, i) for j in active if named[j][2].overlaps(net))
-        active.append(i)
+        start = spans[i][0]
+        while stack and spans[stack[-1][0]][1] < start:
+            stack.pop()
+        own = named[i][1] not in shared
+        if stack:
+            partner = stack[-1][0] if own else stack[-1][1]
+            if partner is not None:
+                pairs.append((partner, i))
+        stack.append((i, i if own else (stack[-1][1] if stack else None)))
     return pairs
 
 

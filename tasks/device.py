@@ -6,12 +6,13 @@ import contextlib
 from typing import Any
 
 import paramiko
+from netmiko.exceptions import ReadTimeout
 from nornir.core.inventory import Host
 from nornir.core.task import Task
 
 from ikefleet import hostkeys, identity, interrupt, jump
-from ikefleet.connect import ATTEMPTS_KEY, connector_of, tcp_socket
-from ikefleet.device import PROMPT, Device, drop_said
+from ikefleet.connect import ATTEMPTS_KEY, LoginTimedOut, connector_of, login_timed_out, tcp_socket
+from ikefleet.device import PROMPT, Device, drop_said, timed_out
 from ikefleet.verify.gather import VERSION_COMMAND
 
 CONNECTION = "netmiko"
@@ -49,6 +50,8 @@ def device(task: Task) -> Device:
                 refused = exc if isinstance(exc, paramiko.BadHostKeyException) else exc.__context__
                 if isinstance(refused, paramiko.BadHostKeyException):
                     raise hostkeys.refused_by_session(host, refused) from None
+                if login_timed_out(exc):  # paramiko calls it an authentication failure: nothing was refused
+                    raise LoginTimedOut(policy.auth_timeout) from exc
                 raise
 
         def counted(n: int) -> None:
@@ -71,8 +74,13 @@ def login(host: Host, read_timeout: float = 60.0) -> None:
         connection.establish_connection()
         connection.ansi_escape_codes = True  # as the RouterOS driver's session_preparation
         with drop_said(connection):
-            reply = connection.send_command(VERSION_COMMAND, expect_string=PROMPT, read_timeout=read_timeout,
-                                            strip_prompt=False, strip_command=True, cmd_verify=True)
+            try:
+                reply = connection.send_command(VERSION_COMMAND, expect_string=PROMPT,
+                                                read_timeout=read_timeout, strip_prompt=False,
+                                                strip_command=True, cmd_verify=True)
+            except ReadTimeout as exc:  # the words name command_timeout, the setting that ran out
+                timed_out(read_timeout, exc)
+                raise
         text, _, prompt = reply.rstrip().rpartition("\n")
         if not prompt.strip().endswith(">"):
             raise ValueError(f"Router prompt not found: {prompt!r}")

@@ -6,6 +6,7 @@ routers' side (`Lab.handshakes`, the `reset-next` fault) what a real run did.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from collections.abc import Iterator
@@ -105,6 +106,37 @@ def test_connection_errors_are_retried(exc: BaseException) -> None:
 )
 def test_other_errors_are_not(exc: BaseException) -> None:
     assert not retryable(exc)
+
+
+def _raised(*chain: BaseException) -> BaseException:
+    """The last exception, raised while handling the one before it (as paramiko and netmiko chain them)."""
+    for inner, outer in itertools.pairwise(chain):
+        outer.__context__ = inner
+    return chain[-1]
+
+
+@pytest.mark.parametrize(
+    ("chain", "words"),
+    [  # netmiko re-raises paramiko's banner error as a NetmikoTimeoutException: the cause tells which it was
+        ((ConnectionResetError(104, "reset"), paramiko.SSHException("Error reading SSH protocol banner"),
+          NetmikoTimeoutException("A paramiko SSHException occurred")), "connection reset before the ssh"),
+        ((EOFError(), paramiko.SSHException("Error reading SSH protocol banner")), "connection reset before"),
+        ((TimeoutError(), paramiko.SSHException("Error reading SSH protocol banner"),
+          NetmikoTimeoutException("A paramiko SSHException occurred")), "no ssh banner within"),
+        ((paramiko.AuthenticationException("Authentication timeout."),
+          NetmikoAuthenticationException("Authentication to device failed")), "login timed out after 7 s"),
+        ((paramiko.AuthenticationException("Authentication failed."),
+          NetmikoAuthenticationException("Authentication to device failed")), "wrong username or password"),
+    ],
+    ids=["reset", "eof", "banner-timeout", "login-timeout", "wrong-password"],
+)
+def test_the_cause_under_netmikos_error_decides_the_words(chain: tuple[BaseException, ...],
+                                                          words: str) -> None:
+    exc = _raised(*chain)
+    if connect.login_timed_out(exc):  # as tasks.device raises it, with the host's auth_timeout
+        exc = _raised(exc, connect.LoginTimedOut(7))
+    assert words in describe(exc).lower()
+    assert not retryable(exc) if "login" in words or "password" in words else retryable(exc)
 
 
 class Flaky:

@@ -73,5 +73,7 @@ def test_each_read_is_searched_from_just_before_it(monkeypatch: pytest.MonkeyPat
 def test_a_reply_that_never_ends_is_a_read_timeout() -> None:
     command = "/system resource print"
     conn = Scripted([f"{PROMPT}{command}\n", "uptime: 1d\n"])
-    with pytest.raises(ReadTimeout):
+    with pytest.raises(ReadTimeout) as err:
         Device("hub", conn, read_timeout=0.05).send(command)
+    words = device.describe(err.value)  # the setting that ran out, and where to raise it
+    assert "no answer within 0.05 s (command_timeout)" in words and "raise command_timeout" in words

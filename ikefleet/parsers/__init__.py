@@ -56,7 +56,7 @@ from ikefleet.parsers.registry import (
     supported_commands,
     volatile_fields,
 )
-from ikefleet.parsers.routes import Route, parse_route
+from ikefleet.parsers.routes import Route, iter_route, parse_route
 from ikefleet.parsers.system import Clock, NtpClient, Resource, parse_clock, parse_ntp_client, parse_resource
 from ikefleet.parsers.system import Identity as SystemIdentity
 from ikefleet.parsers.system import parse_identity as parse_system_identity
@@ -86,6 +86,7 @@ __all__ = [
     "RouterOSError",
     "SystemIdentity",
     "detect_error",
+    "iter_route",
     "menu_of",
     "parse_active_peers",
     "parse_address",

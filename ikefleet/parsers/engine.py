@@ -8,17 +8,18 @@ Secret fields are dropped while reading, so no caller can ever see them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.keyvalue import quotes_open, split_pairs
 from ikefleet.parsers.raw import RawRecord
 from ikefleet.parsers.structured import parse_as_value, parse_json, parse_settings
 from ikefleet.parsers.table import TOKEN_RE, Table, assign_cells, parse_header
-from ikefleet.parsers.text import clean_lines
+from ikefleet.parsers.text import iter_clean_lines
 from ikefleet.parsers.values import is_secret
 
-__all__ = ["RawRecord", "parse_as_value", "parse_json", "parse_legend", "parse_print", "parse_settings"]
+__all__ = ["RawRecord", "iter_print", "parse_as_value", "parse_json", "parse_legend", "parse_print",
+           "parse_settings"]
 
 
 # "Flags: X - disabled, A - active, D - dynamic,"  /  "Flags: D - DYNAMIC; X - DISABLED, I - INACTIVE"
@@ -28,7 +29,7 @@ _COLUMNS_RE = re.compile(r"^\s*Columns:\s*(?P<rest>.*)$")
 # "X - disabled, A - active; D - dynamic": pairs split on "," (v6) and ";" (v7 groups)
 _LEGEND_SEP_RE = re.compile(r"[,;]")
 # "K - private-key"  /  "+ - ecmp"  /  "y - COPY"
-_LEGEND_PAIR_RE = re.compile(r"^\s*(?P<letter>\S)\s+-\s+(?P<name>\S.*?)\s*$")
+_LEGEND_PAIR_RE = re.compile(r"^\s*+(?P<letter>\S)\s++-\s++(?P<name>\S.*+)$")  # the name rstripped after
 # " 0 ADo  dst-address=0.0.0.0/0", "10 ADo  ...", "*1 KAET local-root-cert", "0 D address=..."
 _ITEM_RE = re.compile(r"^(?P<indent>\s*)(?P<index>\d+|\*[0-9A-Fa-f]+)(?=\s|$)(?P<rest>.*)$")
 # "ADo", "TX*", "DAo+", "K"
@@ -47,7 +48,7 @@ def parse_legend(text: str) -> dict[str, str]:
     for piece in _LEGEND_SEP_RE.split(text):
         match = _LEGEND_PAIR_RE.match(piece)
         if match:
-            legend[match["letter"]] = match["name"].lower()
+            legend[match["letter"]] = match["name"].rstrip().lower()
     return legend
 
 
@@ -58,13 +59,20 @@ def _is_legend_continuation(line: str, previous: str) -> bool:
 
 
 class _Reader:
-    """Walks cleaned lines once, switching between key=value items and table rows as the output does."""
+    """Walks cleaned lines once, switching between key=value items and table rows as the output does.
+    An item is handed on once the next one starts (a table's continuation rows still add to the last)."""
 
     def __init__(self, command: str, default_legend: Mapping[str, str]) -> None:
         self.command = command
         self.default_legend = dict(default_legend)
         self.legend: dict[str, str] = dict(default_legend)
-        self.records: list[RawRecord] = []
+        self.last: RawRecord | None = None  # the item being read
+        self.done: list[RawRecord] = []  # items complete, not yet handed on
+        # the table cells of `cells_of` as pieces, joined once it is complete: a value wrapped over many
+        # rows is not copied again at each row; `tails`: length of each cell's last comma-separated value
+        self.cells_of: RawRecord | None = None
+        self.cells: dict[str, list[list[str]]] = {}
+        self.tails: dict[str, int] = {}
         self.table: Table | None = None
         self.columns: list[str] | None = None
         self.pending_comment: str | None = None
@@ -82,6 +90,36 @@ class _Reader:
             self.current.values.update(split_pairs(self._joined(), self.command, self.body_line))
         self.current = None
         self.body = []
+        self._flush_cells()
+
+    def _flush_cells(self) -> None:
+        if self.cells_of is not None:
+            for name, values in self.cells.items():
+                self.cells_of.values[name] = ",".join(map("".join, values))
+        self.cells_of, self.cells, self.tails = None, {}, {}
+
+    def _add_cell(self, record: RawRecord, name: str, value: str) -> None:
+        """A table cell's text for `record`: its column's first, the rest of a value that filled its
+        column and wrapped ("eoip-tunne" / "l"), or another value of a list column (v6 ECMP gateways)."""
+        if self.cells_of is not record:
+            self._flush_cells()
+            self.cells_of = record
+        values = self.cells.get(name)
+        if values is None:
+            old = record.values.get(name)  # (a table under a detail item, or after a blank line)
+            if old:
+                values = self.cells[name] = [[old]]
+                self.tails[name] = len(old) - old.rfind(",") - 1
+        comma = value.rfind(",")
+        if not values:
+            self.cells[name] = [[value]]
+            self.tails[name] = len(value) - comma - 1
+        elif self.table is not None and self.tails[name] >= self.table.widths.get(name, 1 << 30):
+            values[-1].append(value)
+            self.tails[name] = self.tails[name] + len(value) if comma < 0 else len(value) - comma - 1
+        else:
+            values.append([value])
+            self.tails[name] = len(value) - comma - 1
 
     def _joined(self) -> str:
         """Continuation lines joined: with a space between pairs, with nothing inside a quoted value
@@ -105,7 +143,9 @@ class _Reader:
             else:
                 record.index = int(index)
         self.pending_comment = None
-        self.records.append(record)
+        if self.last is not None:
+            self.done.append(self.last)
+        self.last = record
         self.current = record
         self.body_line = lineno
         return record
@@ -136,10 +176,10 @@ class _Reader:
         if index is None and (not flags or len(flags) == len(tokens)):
             return False  # an item without index needs flags *and* a body on its line
         self._start(index, "".join(flags), lineno)
-        remainder = rest
+        at = 0
         for token in flags:
-            remainder = remainder.split(token, 1)[1]
-        self._body(remainder)
+            at = rest.index(token, at) + len(token)
+        self._body(rest[at:])
         return True
 
     def _table_line(self, line: str, lineno: int) -> None:
@@ -170,54 +210,56 @@ class _Reader:
             if comment is not None:
                 record.comment = comment
             self.current = None
-        elif self.records and (comment is None):
-            record = self.records[-1]
+        elif self.last is not None and (comment is None):
+            record = self.last
         else:
             raise ParseError(self.command, f"table row without an item {stripped[:40]!r}", lineno)
         for name, parts in assign_cells(rest, self.table, line).items():
             if is_secret(name):
                 continue
-            value = " ".join(parts) if len(parts) == 1 else ",".join(parts)
-            old = record.values.get(name)
-            if not old:
-                record.values[name] = value
-            elif len(old.rsplit(",", 1)[-1]) >= self.table.widths.get(name, 1 << 30):
-                # the value filled its column and wrapped ("eoip-tunne" / "l"): one value
-                record.values[name] = old + value
-            else:
-                # another value of a list column (v6 ECMP gateways on continuation rows)
-                record.values[name] = f"{old},{value}"
+            self._add_cell(record, name, " ".join(parts) if len(parts) == 1 else ",".join(parts))
 
-    def read(self, lines: list[str]) -> list[RawRecord]:
-        legend_text: str | None = None
+    def _end_legend(self, legend: list[str] | None) -> None:
+        """Read a legend that went on over several lines (parsing it again at each line was quadratic)."""
+        if legend is not None and len(legend) > 1:
+            self.legend = {**self.default_legend, **parse_legend("".join(legend))}
+
+    def read(self, lines: Iterable[str]) -> Iterator[RawRecord]:
+        """The items of `lines`, each as soon as it is complete."""
+        legend: list[str] | None = None  # a legend's pieces, line by line, read as a whole once it ends
         in_columns = False
         for lineno, line in enumerate(lines, start=1):
+            if self.done:
+                yield from self.done
+                self.done.clear()
             if not line or line.isspace():
                 self._finish()
-                legend_text = None
+                self._end_legend(legend)
+                legend = None
                 in_columns = False
                 continue
-            if self.current is not None and self.table is None and line[0] == " " and legend_text is None:
+            if self.current is not None and self.table is None and line[0] == " " and legend is None:
                 # the common case, first: a detail continuation line starting with a key=value pair
                 stripped = line.lstrip()
                 end = stripped.find(" ")
                 if "=" in (stripped if end < 0 else stripped[:end]):
                     self.body.append(stripped)
                     continue
-            if legend_text is not None and _is_legend_continuation(line, legend_text):
-                legend_text += ("" if not legend_text.endswith((",", ";")) else " ") + line.strip()
-                self.legend = {**self.default_legend, **parse_legend(legend_text)}
+            if legend is not None and _is_legend_continuation(line, legend[-1]):
+                legend.append(("" if not legend[-1].endswith((",", ";")) else " ") + line.strip())
                 continue
-            legend_text = None
+            self._end_legend(legend)
+            legend = None
             if in_columns and ("," in line) and "=" not in line:
-                self.columns = (self.columns or []) + [c.strip() for c in line.split(",") if c.strip()]
+                self.columns = self.columns if self.columns is not None else []
+                self.columns.extend(c.strip() for c in line.split(",") if c.strip())
                 continue
             in_columns = False
-            legend = _LEGEND_RE.match(line)
-            if legend:
+            flags = _LEGEND_RE.match(line)
+            if flags:
                 self._finish()
-                legend_text = legend["rest"]
-                self.legend = {**self.default_legend, **parse_legend(legend_text)}
+                legend = [flags["rest"]]
+                self.legend = {**self.default_legend, **parse_legend(flags["rest"])}
                 self.table = None
                 self.columns = None
                 continue
@@ -248,7 +290,9 @@ class _Reader:
                 continue
             raise ParseError(self.command, f"unrecognised line {stripped[:60]!r}", lineno)
         self._finish()
-        return self.records
+        yield from self.done
+        if self.last is not None:
+            yield self.last
 
 
 def parse_print(text: str, command: str, legend: Mapping[str, str] | None = None) -> list[RawRecord]:
@@ -257,11 +301,31 @@ def parse_print(text: str, command: str, legend: Mapping[str, str] | None = None
     `legend` gives the flag letters to assume when the output prints none (terse, detail without legend);
     a printed `Flags:` legend overrides it letter by letter.
     """
-    lines = clean_lines(text)
-    body = "\n".join(lines).strip()
-    if _JSON_START_RE.match(body):
-        return parse_json(body, command)
-    data = [line for line in lines if line.strip()]
-    if data and _AS_VALUE_RE.match(data[0].strip()):
-        return parse_as_value("\n".join(data), command)
-    return _Reader(command, legend or {}).read(lines)
+    return list(iter_print(text, command, legend))
+
+
+def iter_print(text: str, command: str, legend: Mapping[str, str] | None = None) -> Iterator[RawRecord]:
+    """parse_print one item at a time, reading the text once: memory for one item, not for all of them
+    (a ParseError may come after the items before the bad line)."""
+    lines = iter_clean_lines(text)
+    head: list[str] = []  # the lines up to the first that is not blank
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    first = head[-1].strip() if head else ""
+    if first.startswith(("[", "{")):
+        head += lines  # (read whole: JSON is parsed as a whole)
+        body = "\n".join(head).strip()
+        if _JSON_START_RE.match(body):
+            yield from parse_json(body, command)
+            return
+    elif _AS_VALUE_RE.match(first):
+        yield from parse_as_value("\n".join(line for line in [*head, *lines] if line.strip()), command)
+        return
+    yield from _Reader(command, legend or {}).read(_chain(head, lines))
+
+
+def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
+    yield from head
+    yield from rest

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from ikefleet.parsers.schema import Common, Spec, run
+from collections.abc import Iterator
+
+from ikefleet.parsers.schema import Common, Spec, iter_run, run
 
 
 class Route(Common, total=False):
@@ -76,3 +78,8 @@ ROUTE = Spec(command="/ip route print", record=Route, legend=_LEGEND, flags=_FLA
 
 def parse_route(text: str) -> list[Route]:
     return run(text, ROUTE)
+
+
+def iter_route(text: str) -> Iterator[Route]:
+    """parse_route one route at a time, for a reader that keeps only some (a full table is 10x its text)."""
+    return iter_run(text, ROUTE)

@@ -7,14 +7,14 @@ nothing is silently lost; secrets never reach this point (the engine drops them)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypedDict, get_args, get_origin, get_type_hints
 
-from ikefleet.parsers.engine import RawRecord, parse_print, parse_settings
+from ikefleet.parsers.engine import RawRecord, iter_print, parse_settings
 from ikefleet.parsers.errors import CommandFailed, ParseError, detect_error
-from ikefleet.parsers.text import clean_lines, cut_at_width
+from ikefleet.parsers.text import cut_at_width, iter_clean_lines
 from ikefleet.parsers.values import (
     SECRET_FIELDS,
     Bytes,
@@ -205,25 +205,40 @@ def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
 
 def run(text: str, spec: Spec) -> list[Any]:
     """Parse `text` as `spec.command`'s output: error replies raise `CommandFailed`, garbage `ParseError`."""
+    return list(iter_run(text, spec))
+
+
+def iter_run(text: str, spec: Spec) -> Iterator[Any]:
+    """run one record at a time: the text is read once and only the records themselves are kept, by the
+    caller (a 50 MB route print never exists as lines, raw records and typed records at once)."""
     if not isinstance(text, str):
         raise ParseError(spec.command, f"expected text, got {type(text).__name__}")
     error = detect_error(text)
     if error is not None:
         raise CommandFailed(spec.command, error)
-    if ">" in text and cut_at_width(clean_lines(text)):
+    if ">" in text and cut_at_width(iter_clean_lines(text)):
         raise ParseError(
             spec.command, "lines were cut at the terminal width: print again on a wider terminal"
         )
     if spec.settings:
-        raws = parse_settings(text, spec.command)
+        raws: Iterable[RawRecord] = parse_settings(text, spec.command)
     else:
-        raws = parse_print(text, spec.command, spec.legend)
-    records = [convert(raw, spec) for raw in raws]
-    if records and not any(_recognised(record, spec) for record in records):
+        raws = iter_print(text, spec.command, spec.legend)
+    waiting: list[Any] | None = []  # records before the first with a known field; None once one came
+    for raw in raws:
+        record = convert(raw, spec)
+        if waiting is None:
+            yield record
+        elif _recognised(record, spec):
+            yield from waiting
+            yield record
+            waiting = None
+        else:
+            waiting.append(record)
+    if waiting:
         # well-formed output of another command (a route table given to the SA parser)
-        unknown = sorted({k for record in records for k in record.get("extra", {})})[:5]
+        unknown = sorted({k for record in waiting for k in record.get("extra", {})})[:5]
         raise ParseError(spec.command, f"output of another command? no known field, only {unknown}")
-    return records
 
 
 def _recognised(record: dict[str, Any], spec: Spec) -> bool:

@@ -11,7 +11,8 @@ from ikefleet.parsers.text import clean_lines
 from ikefleet.parsers.values import is_secret
 
 # "                   uptime: 6w5d11h55m45s", "  l2tpv3-circuit-id:"
-_SETTING_RE = re.compile(r"^(?P<indent>\s*)(?P<key>[a-z][\w.\-]*):(?:\s+(?P<val>.*?))?\s*$")
+# (no lazy `.*?\s*$`: it retries the trailing blanks at every character, quadratic in a long value)
+_SETTING_RE = re.compile(r"^(?P<indent>\s*+)(?P<key>[a-z][\w.\-]*+):(?:\s++(?P<val>.*+))?$")
 # ".id=*1;address=10.0.0.1/24" / "\n": as-value pairs and items
 _AS_VALUE_SEP_RE = re.compile(r";|\n")
 # "dst-address", ".id", "bgp.peer-cache-id": a field name
@@ -24,6 +25,8 @@ def parse_settings(text: str, command: str) -> list[RawRecord]:
     record = RawRecord()
     key: str | None = None
     key_indent = 0
+    pieces: dict[str, list[str]] = {}  # a value's lines, joined once at the end (not once per line)
+    last: dict[str, str] = {}  # the last character of each value so far ("" while empty)
     for lineno, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped:
@@ -35,19 +38,20 @@ def parse_settings(text: str, command: str) -> list[RawRecord]:
         if match:
             key = match["key"]
             key_indent = len(match["indent"]) + len(key) + 1
-            record.values[key] = match["val"] or ""
+            value = (match["val"] or "").rstrip()
+            pieces[key], last[key] = [value], value[-1:]
             continue
         if key is not None and line[: key_indent + 1].isspace():
             # a list value prints one element per line under the first ("authentication: mschap1"
             # / "mschap2"); a value wrapped after its comma just continues
-            old = record.values[key]
-            joiner = "" if old.endswith(",") or not old else ","
-            record.values[key] = old + joiner + stripped
+            joiner = "" if last[key] in (",", "") else ","
+            pieces[key] += [joiner, stripped]
+            last[key] = stripped[-1]
             continue
         raise ParseError(command, f"expected 'name: value', got {stripped[:60]!r}", lineno)
-    if not record.values and record.comment is None:
+    if not pieces and record.comment is None:
         return []
-    record.values = {k: v for k, v in record.values.items() if not is_secret(k)}
+    record.values = {k: "".join(v) for k, v in pieces.items() if not is_secret(k)}
     return [record]
 
 

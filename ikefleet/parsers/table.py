@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 # " #     NAME     TYPE   ACTUAL-MTU", "     DST-ADDRESS  GATEWAY  DISTANCE", "AUT... AUTHENTICATIO..."
@@ -21,6 +22,8 @@ class Table:
     spans: list[tuple[int, int]]
     first: int  # column where the first named column starts: index and flags lie left of it
     widths: dict[str, int] = field(default_factory=dict)  # room before the next column, by name
+    starts: list[int] = field(default_factory=list)  # spans' starts and ends, for bisect
+    ends: list[int] = field(default_factory=list)
 
 
 def parse_header(line: str, columns: list[str] | None) -> Table | None:
@@ -38,7 +41,8 @@ def parse_header(line: str, columns: list[str] | None) -> Table | None:
         names = [c.lower() for c in columns]
     spans = [(t.start(), t.end()) for t in named]
     widths = {names[i]: spans[i + 1][0] - spans[i][0] - 1 for i in range(len(spans) - 1)}
-    return Table(names=names, spans=spans, first=named[0].start(), widths=widths)
+    return Table(names=names, spans=spans, first=named[0].start(), widths=widths,
+                 starts=[a for a, _ in spans], ends=[b for _, b in spans])
 
 
 def assign_cells(tokens: list[re.Match[str]], table: Table, line: str) -> dict[str, list[str]]:
@@ -47,25 +51,28 @@ def assign_cells(tokens: list[re.Match[str]], table: Table, line: str) -> dict[s
     Wider values overflow their header (right-aligned numbers start left of it); two spaces or more
     between tokens always mean a new column, one space may join words of one value ("dot1x CA").
     """
-    cells: dict[int, list[str]] = {}
+    cells: dict[int, list[tuple[int, int]]] = {}  # column -> where its values lie in `line`
     current = -1
     previous_end = -1
+    spans, last = table.spans, len(table.spans) - 1
     for token in tokens:
         a, b = token.start(), token.end()
         gap_new = previous_end >= 0 and a - previous_end >= 2
         lowest = current + 1 if gap_new else max(current, 0)
+        # the columns under the token, by bisection: the first ending after its start up to the last
+        # starting before its end (columns never overlap), so a row costs its tokens, not tokens x columns
         best, best_overlap = None, 0
-        for i in range(lowest, len(table.spans)):
-            s, e = table.spans[i]
+        for i in range(max(lowest, bisect_right(table.ends, a)), bisect_left(table.starts, b)):
+            s, e = spans[i]
             overlap = min(b, e) - max(a, s)
             if overlap > best_overlap:
                 best, best_overlap = i, overlap
         if best is None:
-            left = [i for i in range(lowest, len(table.spans)) if table.spans[i][0] <= a]
-            best = left[-1] if left else min(lowest, len(table.spans) - 1)
+            left = bisect_right(table.starts, a) - 1  # the last column starting at or left of the token
+            best = left if left >= lowest else min(lowest, last)
         if best == current and cells.get(best):
-            cells[best][-1] += line[previous_end:a] + token.group()
+            cells[best][-1] = (cells[best][-1][0], b)  # one value of several words: cut once, at the end
         else:
-            cells.setdefault(best, []).append(token.group())
+            cells.setdefault(best, []).append((a, b))
         current, previous_end = best, b
-    return {table.names[i]: v for i, v in cells.items()}
+    return {table.names[i]: [line[start:end] for start, end in v] for i, v in cells.items()}

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 # "\x1b[9999B", "\x1b[K", "\x1b[?25h": terminal control sequences of a live session
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>Z]")
 # "-- [Q quit|D dump|down]" / "-- [Q quit|D dump|C-z pause|down]": the pager line
 _PAGER_RE = re.compile(r"-- \[Q quit\|[^\]]*\]")
 # "[admin@PE1] > interface print", "[admin@R1] /ip/route> print", "[admin@A1M] > ", "> ip ipsec ... print"
-_PROMPT_RE = re.compile(r"^\s*(?:\[[^\]\n]*@[^\]\n]*\][^>\n]*>|>(?:\s|$))")
+# (possessive, and no "@" before the first: a long line of "@" without "]" would be quadratic)
+_PROMPT_RE = re.compile(r"^\s*+(?:\[[^\]\n@]*+@[^\]\n]*+\][^>\n]*+>|>(?:\s|$))")
 # "routing ospf neighbor print detail", "/ip/route/print", "ip ipsec/active-peers/print", ":put [...]"
+# The atomic group keeps the first print word: the rest of the line is then read once, where trying each
+# later word as the print word would read it again each time (quadratic in a long first line). The first
+# decides: the menu words before a later one hold no "=", so if the first's rest fails, every later's does.
 _ECHO_RE = re.compile(
-    r"^\s*(?::[a-z]+\b.*|/?(?:[a-z][\w-]*[ /]+)*(?:print|pr|p|get|run|export)\b[^=]*(?:where\b.*)?)$"
+    r"^\s*(?::[a-z]+\b.*|/?(?>(?:[a-z][\w-]*[ /]+)*?(?:print|pr|p|get|run|export)\b)[^=]*(?:where\b.*)?)$"
 )
 
 
@@ -21,34 +26,59 @@ def clean_lines(text: str) -> list[str]:
 
     Trailing spaces go; leading spaces stay (tables and detail continuation lines depend on them).
     """
-    text = text.lstrip("\ufeff")
-    lines: list[str] = []
-    for raw in text.replace("\r\n", "\n").split("\n"):
-        line = raw
-        if "\r" in line:
-            # a carriage return repaints the line: what follows the last one is what the terminal shows
-            parts = [p for p in line.split("\r") if p.strip()]
-            line = parts[-1] if parts else ""
-        if "\x1b" in line:
-            line = _ANSI_RE.sub("", line)
-        if "-- [" in line:
-            line = _PAGER_RE.sub("", line)
-        line = line.rstrip()
-        if ("@" in line or ">" in line) and _PROMPT_RE.match(line):
-            continue
-        lines.append(line)
-    # the command echoed without a prompt (a saved session or a note) precedes everything else
-    for i, line in enumerate(lines):
-        if line.strip():
-            if _ECHO_RE.match(line) and "=" not in line.split(" where ", 1)[0]:
-                del lines[i]
-            break
+    lines = list(iter_clean_lines(text))
     while lines and not lines[-1].strip():
         lines.pop()
     return lines
 
 
-def cut_at_width(lines: list[str]) -> bool:
+def iter_clean_lines(text: str) -> Iterator[str]:
+    """clean_lines one line at a time (trailing blank lines included): a 50 MB route print is never held
+    as a list of lines, nor copied to change its line endings."""
+    echo_checked = False
+    for raw in _raw_lines(text.lstrip("\ufeff")):
+        line = _clean(raw)
+        if line is None:
+            continue
+        if not echo_checked and line.strip():
+            # the command echoed without a prompt (a saved session or a note) precedes everything else
+            echo_checked = True
+            if "=" not in line.split(" where ", 1)[0] and _ECHO_RE.match(line):
+                continue
+        yield line
+
+
+def _raw_lines(text: str) -> Iterator[str]:
+    """`text` split at "\\n" with the "\\r" of each "\\r\\n" dropped, as text.replace("\\r\\n",
+    "\\n").split("\\n") but without the copy and the list."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start : end - 1] if end > start and text[end - 1] == "\r" else text[start:end]
+        start = end + 1
+
+
+def _clean(raw: str) -> str | None:
+    """One line as the terminal shows it, without codes and pager; None for a prompt line."""
+    line = raw
+    if "\r" in line:
+        # a carriage return repaints the line: what follows the last one is what the terminal shows
+        parts = [p for p in line.split("\r") if p.strip()]
+        line = parts[-1] if parts else ""
+    if "\x1b" in line:
+        line = _ANSI_RE.sub("", line)
+    if "-- [" in line:
+        line = _PAGER_RE.sub("", line)
+    line = line.rstrip()
+    if ("@" in line or ">" in line) and _PROMPT_RE.match(line):
+        return None
+    return line
+
+
+def cut_at_width(lines: Iterable[str]) -> bool:
     """True when v7 cut lines at the terminal width, marking each with a final ">": their values are lost.
 
     Seen as lines of one length (at least 79 columns) ending in a non-space followed by ">".
