@@ -21,6 +21,7 @@ from ikefleet.inventory import init_nornir, load_inventory, read_config
 from ikefleet.plan import build_plan
 from ikefleet.redact import scrub
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
+from ikefleet.rundir import exclusive
 from ikefleet.tasks import pki
 from ikefleet.tasks.device import device
 
@@ -115,7 +116,13 @@ class Certs:
         return CertRow(name, role, branch, days, cert.get("fingerprint", ""), ",".join(flags), where)
 
     def renew(self, branch: str) -> str:
+        """Under the rollout lock: a rollout converging the same routers would race the handover."""
         client = self._branch(branch)
+        with exclusive(self.data_dir):
+            pki.sweep_temporary()
+            return self._renew(branch, client)
+
+    def _renew(self, branch: str, client: str) -> str:
         h = self.plan.hub
         nr = init_nornir(self.config, self.secrets_file)
         try:
@@ -164,16 +171,18 @@ class Certs:
         return f"{branch}: new certificate {client} issued and installed"
 
     def revoke(self, branch: str) -> Summary:
+        """Under the rollout lock, held until the hub has converged without the branch."""
         client = self._branch(branch)
-        nr = init_nornir(self.config, self.secrets_file)
-        try:
-            self._hub_run(nr, _revoke, client=client)
-        finally:
-            nr.close_connections(on_failed=True)
-        revoked.save(self.data_dir, revoked.load(self.data_dir) | {branch})
-        return Rollout(
-            RolloutOptions(config=self.config, limit=("responder",), secrets_file=self.secrets_file)
-        ).run()
+        with exclusive(self.data_dir):
+            nr = init_nornir(self.config, self.secrets_file)
+            try:
+                self._hub_run(nr, _revoke, client=client)
+            finally:
+                nr.close_connections(on_failed=True)
+            revoked.save(self.data_dir, revoked.load(self.data_dir) | {branch})
+            return Rollout(
+                RolloutOptions(config=self.config, limit=("responder",), secrets_file=self.secrets_file)
+            ).run_locked()
 
 
 def _installed_on_branch(task: Task, plan: object) -> Result:

@@ -129,7 +129,13 @@ class Rollout:
         self.fingerprints: dict[str, str] = {}
 
     def run(self) -> Summary:
-        with exclusive(self.data_dir), gc_policy.fleet_run():
+        with exclusive(self.data_dir):
+            return self.run_locked()
+
+    def run_locked(self) -> Summary:
+        """`run` for a caller that already holds the rollout lock (`ikefleet certs revoke`)."""
+        with gc_policy.fleet_run():
+            pki.sweep_temporary()  # key material a killed run left on this jump host
             run = RunDir(self.data_dir, "rollout")
             run.write_json("plan.json", self.plan.to_json())
             nr = init_nornir(self.options.config, self.options.secrets_file)

@@ -7,9 +7,11 @@ routers and locally. Re-runs reuse valid certificates and renew those inside the
 
 from __future__ import annotations
 
+import os
 import secrets as random
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,9 @@ from .device import device
 CA_KEY_USAGE = "key-cert-sign,crl-sign"
 TUNNEL_KEY_USAGE = "digital-signature,key-encipherment,key-agreement,ipsec-tunnel"
 EXPORT_PREFIX = "ikefleet-"
+TEMP_PREFIX = "ikefleet-pki-"  # the jump host's private temporary directories of certificate files
+OWNER_FILE = "owner.pid"  # in each of them: the process that made it (the sweep leaves live ones alone)
+ORPHAN_AGE_S = 3600  # a directory without its pid file (killed between mkdir and write) older than this
 
 
 @dataclass(frozen=True)
@@ -213,8 +218,60 @@ def file_channel(dev: Device) -> Iterator[Any]:
         sftp.close()
 
 
+def private_directory() -> Path:
+    """A 0700 temporary directory named TEMP_PREFIX... holding the pid of this process (OWNER_FILE), so the
+    next run can tell a killed run's key material from a running one's (`sweep_temporary`)."""
+    directory = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    with _private_open(directory / OWNER_FILE) as out:
+        out.write(f"{os.getpid()}\n".encode())
+    return directory
+
+
+def _private_open(path: Path) -> Any:
+    """`path` created for writing, owner-only (0600) whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_temporary(root: Path | None = None, now: float | None = None) -> list[Path]:
+    """Remove this user's TEMP_PREFIX directories whose owning process is gone (a run killed with -9
+    leaves a PKCS#12 and its CA files there); returns what was removed. Live runs' directories stay."""
+    root = Path(tempfile.gettempdir()) if root is None else root
+    now = time.time() if now is None else now
+    removed = []
+    for directory in root.glob(f"{TEMP_PREFIX}*"):
+        try:
+            info = directory.lstat()
+            if not directory.is_dir() or directory.is_symlink() or info.st_uid != os.getuid():
+                continue
+            owner = directory / OWNER_FILE
+            if owner.exists():
+                text = owner.read_text().strip()
+                if text.isdigit() and _alive(int(text)):
+                    continue
+            elif now - info.st_mtime < ORPHAN_AGE_S:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(directory, ignore_errors=True)
+        removed.append(directory)
+    return removed
+
+
 def _fetch(sftp: Any, remote: str, local: Path) -> None:
-    sftp.get(remote, str(local))
+    with _private_open(local) as out:
+        sftp.getfo(remote, out)
     if sftp.stat(remote).st_size != local.stat().st_size:
         raise OSError(f"get {remote}: size on the router differs after the transfer")
 
@@ -236,7 +293,7 @@ def export_bundles(task: Task, *, clients: dict[str, str], ca: str, server: str)
     dev = device(task)
     certs = read_certificates(dev)
     prefix = storage(dev)
-    shared = Path(tempfile.mkdtemp(prefix="ikefleet-pki-"))
+    shared = private_directory()
     remote: list[str] = []  # every file written on the hub, removed whatever happens
     out: dict[str, Bundle | str] = {}
     try:
@@ -285,14 +342,15 @@ def _bundle(
     sftp: Any, prefix: str, branch: str, passphrase: str, pems: dict[str, Path], cert: Certificate
 ) -> Bundle:
     """One branch's files in their own private directory (the branch-side names stay per branch)."""
-    directory = Path(tempfile.mkdtemp(prefix="ikefleet-pki-"))
+    directory = private_directory()
     base = f"{EXPORT_PREFIX}{branch}"
     try:
         client_p12 = directory / f"{base}-client.p12"
         _fetch(sftp, f"{prefix}{base}-client.p12", client_p12)
         ca_pem, server_pem = directory / f"{base}-ca.crt", directory / f"{base}-server.crt"
-        shutil.copyfile(pems["ca"], ca_pem)
-        shutil.copyfile(pems["server"], server_pem)
+        for source, target in ((pems["ca"], ca_pem), (pems["server"], server_pem)):
+            with _private_open(target) as out:
+                out.write(source.read_bytes())
     except Exception:
         shutil.rmtree(directory, ignore_errors=True)
         raise

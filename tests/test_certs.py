@@ -13,6 +13,7 @@ from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs, CertsError
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.runbooks.verify import Verify, VerifyOptions
+from ikefleet.rundir import LockedError, exclusive
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +113,20 @@ def test_rollout_renews_certificates_inside_the_renewal_window(tmp_path: Path) -
         assert not summary.failed, summary.to_json()
         assert fingerprint("hub") != first
         assert fingerprint("br1") == fingerprint("hub")
+
+
+@pytest.mark.parametrize("action", ["renew", "revoke"])
+def test_renew_and_revoke_refuse_while_a_rollout_holds_the_lock(rolled: Lab, action: str) -> None:
+    config = rolled.directory / "config.yaml"
+    before = fingerprints(rolled)
+    with exclusive(rolled.directory / ".ikefleet"), pytest.raises(LockedError, match="another rollout"):
+        getattr(Certs(config), action)("br1")
+    assert fingerprints(rolled) == before  # nothing issued, revoked or installed
+    assert "br1-client" in identities(rolled)
+
+
+def fingerprints(lab: Lab) -> dict[str, list[str]]:
+    lab.settle()
+    return {name: sorted(i.values.get("fingerprint", "") + i.values.get("revoked", "")
+                         for i in router.config.items("/certificate"))
+            for name, router in lab.routers.items()}
