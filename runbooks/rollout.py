@@ -25,7 +25,7 @@ from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe
 from ikefleet.intent import render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
-from ikefleet.plan import NAMES, Plan, build_plan
+from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
 from ikefleet.redact import scrub
 from ikefleet.rundir import RunDir, exclusive
 from ikefleet.secrets import load_secrets
@@ -41,7 +41,9 @@ from ikefleet.waves import Amount, over_budget, plan_waves
 UP_KEY = "_ikefleet_tunnel_up"  # host data: the converge task found the branch's tunnel up
 # A branch's first console line: whether its certificate is the hub's, what its configuration is, and
 # whether its tunnel is up (the gate's first poll). A re-run's branch needs no other read.
-FIRST_READ = {"certificate": pki.CERTIFICATE_READ, "config": READ_CONFIG, **READS}
+# "files": hand-over files a killed run left there (removed at this run's certificate step).
+FIRST_READ = {"certificate": pki.CERTIFICATE_READ, "config": READ_CONFIG, **READS,
+              "files": f"/file print count-only where {pki.LEFTOVER_FILES}"}
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -126,7 +128,13 @@ class Rollout:
         self.plan: Plan = build_plan(self.fleet)
         self.secrets = load_secrets(options.secrets_file or self.fleet_config.secrets_file)
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
-        self.fingerprints: dict[str, str] = {}
+        self.fingerprints: dict[str, str] = {}  # current client certificate name -> its fingerprint
+
+    def _resolve(self, clients: dict[str, pki.Client]) -> None:
+        """The branches' client certificates as the hub has them now (renewals have new names): the names
+        every identity is rendered with, and the fingerprints the branches must hold."""
+        self.plan = resolve_clients(self.plan, [c.name for c in clients.values()])
+        self.fingerprints = {c.name: c.fingerprint for c in clients.values()}
 
     def run(self) -> Summary:
         with exclusive(self.data_dir):
@@ -189,7 +197,7 @@ class Rollout:
                     self._record(summary, run, Outcome(name, "skipped", error="hub failed"))
                 return summary
         elif branches and not opts.dry_run:
-            res = hub.run(task=_hub_fingerprints, on_failed=True, plan=self.plan)
+            res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
             if res[hub_name].failed:
                 summary.stopped = (
                     f"hub {hub_name}: its certificates could not be read: {_failure(res, hub_name)}"
@@ -197,7 +205,7 @@ class Rollout:
                 for name in branches:
                     self._record(summary, run, Outcome(name, "skipped", error="hub certificates unreadable"))
                 return summary
-            self.fingerprints = res[hub_name][0].result
+            self._resolve(res[hub_name][0].result)
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size)
         summary.waves = waves
         for number, wave in enumerate(waves, start=1):
@@ -236,7 +244,13 @@ class Rollout:
         """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),
         then the hub's configuration."""
         h = self.plan.hub
-        if not self.options.dry_run:
+        work: list[str] = []  # certificate work: a change, reported with the configuration's
+        if self.options.dry_run:  # the names the identities use, read only
+            res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
+            if res[h.name].failed:
+                return Outcome(h.name, "failed", error=_failure(res, h.name))
+            self._resolve(res[h.name][0].result)
+        else:
             steps = (
                 (
                     pki.ensure_authority,
@@ -260,9 +274,11 @@ class Rollout:
             for step, params in steps:
                 res = hub.run(task=step, on_failed=True, **params)
                 if res[h.name].failed:
-                    return Outcome(h.name, "failed", error=_failure(res, h.name))
+                    failed = Outcome(h.name, "failed", error=_failure(res, h.name))
+                    return _certificate_work(failed, work, run)
+                work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
                 if step is pki.ensure_clients:
-                    self.fingerprints = res[h.name][0].result
+                    self._resolve(res[h.name][0].result)
         found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
         if found[h.name].failed:
             return Outcome(h.name, "failed", error=_failure(found, h.name))
@@ -277,7 +293,18 @@ class Rollout:
             backup_password=self.secrets.backup_password,
             known={"/ip ipsec mode-config": [NAMES["mode_config"].format(branch=b) for b in self.revoked]},
         )
-        return _outcome(res, h.name)
+        outcome = _outcome(res, h.name)
+        if outcome.status == "changed" or (outcome.status == "unchanged" and not self.options.dry_run):
+            # the hub's identities now name the current certificates: the ones renewals replaced can go
+            clients = {NAMES["branch_certificate"].format(branch=b.name): b.client_certificate
+                       for b in self.plan.branches}
+            gone = hub.run(task=pki.remove_superseded, on_failed=True, clients=clients)
+            if gone[h.name].failed:
+                why = _failure(gone, h.name)
+                outcome.warnings.append(f"superseded client certificates not removed (next run): {why}")
+            else:
+                work += gone[h.name][0].result
+        return _certificate_work(outcome, work, run)
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir) -> list[Outcome]:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
@@ -391,13 +418,30 @@ def _read_clock(task: Task) -> Result:
     return Result(host=task.host, result=router_time(parse_sections(task.host.name, {"clock": text})))
 
 
-def _hub_fingerprints(task: Task, plan: Plan) -> Result:
-    """The hub's client certificates (when the hub itself is not part of this run)."""
+def _hub_clients(task: Task, plan: Plan) -> Result:
+    """The branches' current client certificates on the hub, read only (when the hub is not converged in
+    this run, or on a dry run): base name -> pki.Client."""
     certs = pki.read_certificates(device(task))
-    names = {b.client_certificate for b in plan.branches}
-    return Result(
-        host=task.host, result={n: c.get("fingerprint", "") for n, c in certs.items() if n in names}
-    )
+    out = {}
+    for b in resolve_clients(plan, certs).branches:
+        cert = certs.get(b.client_certificate)
+        if cert is not None:
+            base = NAMES["branch_certificate"].format(branch=b.name)
+            out[base] = pki.Client(b.client_certificate, cert.get("fingerprint", ""),
+                                   cert.get("serial_number", ""))
+    return Result(host=task.host, result=out)
+
+
+def _certificate_work(outcome: Outcome, work: list[str], run: RunDir) -> Outcome:
+    """Certificate work is a change: listed before the configuration's changes, in the outcome (results.jsonl,
+    summary.json) and in the host's diff file."""
+    if not work:
+        return outcome
+    outcome.changes = [*work, *outcome.changes]
+    if outcome.status == "unchanged":
+        outcome.status = "changed"
+    run.write_text(f"diffs/{outcome.host}.diff", "\n".join(outcome.changes) + "\n")
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -428,18 +472,21 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
     """`first`: FIRST_READ's replies, read in this session with nothing sent since."""
     name = task.host.name
     h = rollout.plan.hub
+    client = rollout.plan.branch(name).client_certificate
     bundle = bundles.get(name)
+    work: list[str] = []
     if bundle is not None:
         res = task.run(
             task=pki.install_branch,
             bundle=bundle,
-            client=rollout.plan.branch(name).client_certificate,
+            client=client,
             ca=h.ca_certificate,
             server=h.server_certificate,
         )
         if res.failed:
             error = scrub(str(res[0].exception or res[0].result))
             return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=error))
+        work += res[0].result
     version = detected(task).version  # the RouterOS the branch runs decides its templates
     script = render_host(with_versions(rollout.fleet, {name: version}), rollout.plan, name)
     result = task.run(
@@ -451,6 +498,11 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         config_text=first["config"] if first else None,
     )[0]
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
+    done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
+    if done and not rollout.options.dry_run:
+        work += _tidy_branch(task, client, first if bundle is None else None)
+        _certificate_work(result.result, work, run)
+        result.changed = result.changed or bool(work)
     if untouched and not rollout.options.dry_run:
         # the gate's first poll, in this task and session: an untouched branch is usually up already, and a
         # re-run then waits for no extra Nornir run per wave (the gate polls the others as before)
@@ -459,3 +511,17 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
                   tunnel_state(task, **rollout.hub_tunnel).result)
             task.host.data[UP_KEY] = up.up
     return result
+
+
+def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[str]:
+    """Once the branch's identity names `client`: remove the client certificates it replaced, and the
+    hand-over files a killed run left (`first`: this run's first read, still current; None: read here)."""
+    dev = device(task)
+    certs = pki._by_name(first["certificate"]) if first else pki.read_certificates(dev)
+    done = pki.supersede(dev, certs, {client_base(client): client})
+    files = first["files"].strip() if first else ""
+    if not first or (files.isdigit() and int(files) > 0):
+        pki.remove_leftover_files(dev)
+        if first:
+            done.append(f"{files} hand-over file(s) a stopped run left removed")
+    return done
