@@ -26,6 +26,7 @@ from ikefleet.device import Device, DeviceError
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.plan import NAMES, client_base, client_versions, renewal_name
 from ikefleet.redact import register
+from ikefleet.routeros.quoting import quoted
 
 from . import version
 from .device import device, drop
@@ -242,8 +243,8 @@ def supersede(dev: Device, certs: dict[str, Certificate], clients: dict[str, str
 
 
 # Files ikefleet writes on routers for a hand-over (`export_bundles`, `install_branch`): the PEMs and the
-# PKCS#12 (its backups, `ikefleet-<date>.backup`, do not match). `[.]`: no backslash escapes to quote.
-LEFTOVER_FILES = f'name~"^(flash/)?{EXPORT_PREFIX}.*[.](crt|p12|key)"'
+# PKCS#12 (its backups, `ikefleet-<date>.backup`, do not match). Quoted with RouterOS escapes (`\?`, `\$`).
+LEFTOVER_FILES = "name~" + quoted(rf"^(flash/)?{EXPORT_PREFIX}.*\.(crt|p12|key)$")
 
 
 def remove_leftover_files(dev: Device) -> None:
