@@ -500,7 +500,11 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
     done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
     if done and not rollout.options.dry_run:
-        work += _tidy_branch(task, client, first if bundle is None else None)
+        try:
+            work += _tidy_branch(task, client, first if bundle is None else None)
+        except Exception as exc:  # the configuration is done: what is left over goes at the next run
+            why = scrub(describe(exc))
+            result.result.warnings.append(f"superseded certificates or hand-over files not removed: {why}")
         _certificate_work(result.result, work, run)
         result.changed = result.changed or bool(work)
     if untouched and not rollout.options.dry_run:

@@ -112,6 +112,12 @@ def test_renewal_moves_both_identities_then_removes_the_old_certificate(converge
     assert name in identity_certificates(lab, "hub", "remote-certificate")
     assert_working(lab)
     assert_converges(lab)
+    config = lab.directory / "config.yaml"
+    for options in (RolloutOptions(config=config, dry_run=True),
+                    RolloutOptions(config=config, limit=("br2",))):
+        quiet = Rollout(options).run()  # the renewed names resolve from the hub in every kind of run
+        assert {h: (o.status, o.changes) for h, o in quiet.hosts.items()} == {
+            h: ("unchanged", []) for h in quiet.hosts}
 
 
 def _upload_fails(monkeypatch: pytest.MonkeyPatch, lab: Lab) -> None:
