@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,12 @@ from nornir.core.task import AggregatedResult, Result, Task
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe
-from ikefleet.intent import render_host
+from ikefleet.intent import OWNER, render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
 from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
 from ikefleet.redact import scrub
+from ikefleet.routeros.config import Config
+from ikefleet.routeros.script import parse_script
 from ikefleet.rundir import RunDir, exclusive
 from ikefleet.secrets import load_secrets
 from ikefleet.tasks import pki
@@ -129,6 +131,7 @@ class Rollout:
         self.secrets = load_secrets(options.secrets_file or self.fleet_config.secrets_file)
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
         self.fingerprints: dict[str, str] = {}  # current client certificate name -> its fingerprint
+        self.hub_in_use: dict[str, str] = {}  # branch -> the older certificate its hub identity still names
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -214,6 +217,8 @@ class Rollout:
             self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
             for outcome in self._converge_wave(nr, hub, wave, run):
                 self._record(summary, run, outcome)
+            if not opts.dry_run:
+                self._move_hub_identities(hub, wave, summary, run)
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
             release(nr, wave)
@@ -283,7 +288,15 @@ class Rollout:
         if found[h.name].failed:
             return Outcome(h.name, "failed", error=_failure(found, h.name))
         version = found[h.name][0].result.version
-        script = render_host(with_versions(self.fleet, {h.name: version}), self.plan, h.name)
+        read = hub.run(task=_hub_reads, on_failed=True)
+        if read[h.name].failed:
+            return _certificate_work(Outcome(h.name, "failed", error=_failure(read, h.name)), work, run)
+        config_text, certs = read[h.name][0].result
+        # a renewed branch's hub identity keeps the certificate the branch still uses until the branch has
+        # moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over fails
+        self.hub_in_use = _in_use(parse_script(config_text), certs, self.plan)
+        hub_plan = _named(self.plan, self.hub_in_use)
+        script = render_host(with_versions(self.fleet, {h.name: version}), hub_plan, h.name)
         res = hub.run(
             task=converge,
             on_failed=True,
@@ -292,12 +305,13 @@ class Rollout:
             dry_run=self.options.dry_run,
             backup_password=self.secrets.backup_password,
             known={"/ip ipsec mode-config": [NAMES["mode_config"].format(branch=b) for b in self.revoked]},
+            config_text=config_text,
         )
         outcome = _outcome(res, h.name)
         if outcome.status == "changed" or (outcome.status == "unchanged" and not self.options.dry_run):
             # the hub's identities now name the current certificates: the ones renewals replaced can go
             clients = {NAMES["branch_certificate"].format(branch=b.name): b.client_certificate
-                       for b in self.plan.branches}
+                       for b in self.plan.branches if b.name not in self.hub_in_use}
             gone = hub.run(task=pki.remove_superseded, on_failed=True, clients=clients)
             if gone[h.name].failed:
                 why = _failure(gone, h.name)
@@ -344,6 +358,29 @@ class Rollout:
             for bundle in bundles.values():
                 bundle.discard()
         return done + [_outcome(result, name) for name in bundles]
+
+    def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> None:
+        """The wave's renewed branches now use their new certificate: move their hub identities to it (safe
+        mode, read back) and remove the replaced certificate on the hub. A branch whose move fails is
+        failed (its tunnel waits for the next run, which moves it again)."""
+        moves = {n: (self.hub_in_use[n], self.plan.branch(n).client_certificate) for n in wave
+                 if n in self.hub_in_use and summary.hosts[n].status in ("changed", "unchanged")}
+        if not moves:
+            return
+        h = self.plan.hub
+        res = hub.run(task=_hub_moves, on_failed=True, moves=moves)
+        done: dict[str, list[str]] = res[h.name][0].result if not res[h.name].failed else {}
+        for name, (old, new) in moves.items():
+            outcome = summary.hosts[name]
+            if name in done:
+                self.hub_in_use.pop(name)
+                _certificate_work(outcome, done[name], run)
+            else:
+                outcome.status = "failed"
+                outcome.error = f"the hub's identity could not be moved from {old} to {new}: " + (
+                    _failure(res, h.name) if res[h.name].failed else "not done")
+            run.append_result(outcome.to_json())
+            self.progress(f"{name}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
 
     @property
     def hub_tunnel(self) -> dict[str, str]:
@@ -529,3 +566,50 @@ def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[
         if first:
             done.append(f"{files} hand-over file(s) a stopped run left removed")
     return done
+
+
+def _hub_reads(task: Task) -> Result:
+    """The hub's configuration (its identities name the certificates in use) and certificates, one round
+    trip: (export text, certificates by name)."""
+    got = read_with_version(task, {"config": READ_CONFIG, "certificate": pki.CERTIFICATE_READ})
+    return Result(host=task.host, result=(got["config"], pki._by_name(got["certificate"])))
+
+
+def _in_use(config: Config, certs: dict[str, Any], plan: Plan) -> dict[str, str]:
+    """branch -> the older client certificate its hub identity names while a newer one exists on the hub,
+    when that older one still authenticates (not revoked, not expired): the branch may not have the new
+    one yet."""
+    named = {}
+    for item in config.items("/ip ipsec identity"):
+        remote = str(item.get("remote-certificate") or "")
+        if item.comment == OWNER and remote:
+            named[client_base(remote)] = remote
+    out = {}
+    for b in plan.branches:
+        old = named.get(client_base(b.client_certificate), b.client_certificate)
+        cert = certs.get(old)
+        if old != b.client_certificate and cert and not cert.get("revoked") and not cert.get("expired"):
+            out[b.name] = old
+    return out
+
+
+def _named(plan: Plan, names: dict[str, str]) -> Plan:
+    """The plan with the client certificate of each branch in `names` (branch -> certificate) replaced."""
+    return replace(plan, branches=tuple(replace(b, client_certificate=names.get(b.name, b.client_certificate))
+                                        for b in plan.branches))
+
+
+def _hub_moves(task: Task, moves: dict[str, tuple[str, str]]) -> Result:
+    """On the hub: each branch's identity from its old certificate to its new one (`pki.switch_identities`),
+    then the old one removed. branch -> what was done, for the branches whose move succeeded."""
+    done: dict[str, list[str]] = {}
+    for branch, (old, new) in moves.items():
+        try:
+            pki.switch_identities(task, field="remote-certificate", old=old, new=new)
+        except Exception:  # undone by safe mode; the others still move
+            continue
+        work = [f"hub identity moved from certificate {old} to {new}"]
+        with contextlib.suppress(Exception):  # left for the next run's removal
+            work += pki.remove_superseded(task, clients={client_base(new): new}).result
+        done[branch] = work
+    return Result(host=task.host, result=done)

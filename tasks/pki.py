@@ -231,12 +231,14 @@ def remove_superseded(task: Task, *, clients: dict[str, str]) -> Result:
 
 def supersede(dev: Device, certs: dict[str, Certificate], clients: dict[str, str]) -> list[str]:
     """Remove the client certificates a renewal replaced (`clients`: base name -> current name), once the
-    identities on this router name the current ones; revoked ones stay (the CA's record). Returns what
-    was done, one line each."""
+    identities on this router name the current ones: the versions older than the current one (a newer one
+    is a renewal still on its way); revoked ones stay (the CA's record). Returns what was done."""
     removed = []
     for base, current in clients.items():
-        for name in client_versions(certs, base):
-            if name != current and not certs[name].get("revoked"):
+        versions = client_versions(certs, base)
+        older = versions[: versions.index(current)] if current in versions else []  # never a newer one
+        for name in older:
+            if not certs[name].get("revoked"):
                 dev.send(f'/certificate remove [find where name="{name}"]')
                 removed.append(f"certificate {name} removed (superseded by {current})")
     return removed

@@ -256,3 +256,47 @@ def test_kill_9_during_renew_is_repaired_by_the_next_run(
     assert not [n for name in ("hub", "br2") for n in lab.routers[name].files.names()
                 if n.startswith("ikefleet-") and n.endswith((".p12", ".crt"))]
     assert len(clients(lab, "br2")) == 1 and len(clients(lab, "hub")) == 1
+
+
+def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch_has_the_new(
+    tmp_path: Path,
+) -> None:
+    """Inside the renewal window the rollout renews; a branch that cannot import the new certificate keeps
+    its tunnel on the old one (the hub's identity moves only once the branch has moved), and the next
+    rollout finishes the hand-over."""
+    from ruamel.yaml import YAML
+
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        defaults = lab.directory / "inventory" / "defaults.yaml"
+        yaml = YAML()
+
+        def certificates(days: int, window: int) -> None:
+            data = yaml.load(defaults.read_text())
+            data.setdefault("data", {})["certificates"] = {
+                "key_size": 2048, "days_valid": days, "renew_window_days": window}
+            with defaults.open("w") as out:
+                yaml.dump(data, out)
+
+        def versions(router: str) -> list[str]:
+            lab.settle()
+            return sorted(i.values["name"] for i in lab.routers[router].config.items("/certificate")
+                          if i.values["name"].startswith("br1-client"))
+
+        certificates(100, 30)
+        assert not rollout(lab).failed
+        (old,) = versions("hub")
+        certificates(1000, 200)  # 100 days left: inside the window now
+        lab.fault("br1", "fail-command", r"certificate import.*client", "failure: no space left on device")
+        broken = rollout(lab)
+        lab.clear_faults("br1")
+        assert broken.hosts["br1"].status == "failed" and "no space" in broken.hosts["br1"].error
+        assert any("issued" in c for c in broken.hosts["hub"].changes)
+        assert identity_certificates(lab, "hub", "remote-certificate") == [old]
+        assert versions("br1") == [old]
+        assert_working(lab, drift=True)  # the tunnel is up on the old certificate
+
+        repair = assert_converges(lab)
+        (new,) = versions("hub")
+        assert new != old and versions("br1") == [new]
+        assert f"hub identity moved from certificate {old} to {new}" in repair.hosts["br1"].changes
+        assert identity_certificates(lab, "hub", "remote-certificate") == [new]
