@@ -54,8 +54,14 @@ def _installed(task: Task, client: str) -> Result:
 
 
 def _revoke(task: Task, client: str) -> Result:
-    device(task).send(f'/certificate issued-revoke [find where name="{client}"]')
-    return Result(host=task.host, changed=True)
+    """Revoke every version of the branch's client certificate (`client` is the base name: renewals have
+    their own names, and one still on its way must not authenticate either)."""
+    dev = device(task)
+    versions = [n for n, c in pki.read_certificates(dev).items()
+                if n in client_versions([n], client) and not c.get("revoked")]
+    for name in versions:
+        dev.send(f'/certificate issued-revoke [find where name="{name}"]')
+    return Result(host=task.host, changed=bool(versions), result=versions)
 
 
 class Certs:

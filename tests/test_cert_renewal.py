@@ -300,3 +300,19 @@ def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch
         assert new != old and versions("br1") == [new]
         assert f"hub identity moved from certificate {old} to {new}" in repair.hosts["br1"].changes
         assert identity_certificates(lab, "hub", "remote-certificate") == [new]
+
+
+def test_revoke_after_a_renewal_revokes_the_certificate_in_use(converged: Lab) -> None:
+    lab = converged
+    config = lab.directory / "config.yaml"
+    certs = Certs(config)
+    certs.renew("br2")
+    (current,) = clients(lab, "hub")
+    assert current != "br2-client"
+    try:
+        assert certs.revoke("br2").hosts["hub"].status == "changed"
+        rows = {r.name: r for r in certs.status()}
+        assert "revoked" in rows[current].flags
+        assert not [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
+    finally:
+        certs.renew("br2")  # back in the fleet for the tests after this one
