@@ -1,7 +1,17 @@
-"""Packages: ikefleet and its subpackages, plus tasks/, runbooks/ and templates/ under ikefleet's name."""
+"""Packages: ikefleet and its subpackages, plus tasks/, runbooks/ and templates/ under ikefleet's name.
 
-from setuptools import find_packages, setup
+Namespace discovery, so data-only folders (the menu schemas under ikefleet/routeros/menus/v6, v7) are
+packages too and setuptools installs them without a warning per folder.
+"""
 
-MAPPED = ["ikefleet.tasks", "ikefleet.runbooks", "ikefleet.templates"]  # see package-dir in pyproject.toml
+from setuptools import find_namespace_packages, setup
 
-setup(packages=[*find_packages(include=["ikefleet", "ikefleet.*"]), *MAPPED])
+# See package-dir in pyproject.toml.
+MAPPED = ["ikefleet.tasks", "ikefleet.runbooks", "ikefleet.templates", "ikefleet.templates.v7"]
+
+setup(
+    packages=[
+        *find_namespace_packages(include=["ikefleet", "ikefleet.*"], exclude=["*.__pycache__"]),
+        *MAPPED,
+    ]
+)

@@ -11,6 +11,7 @@ import contextlib
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ikefleet import interrupt
@@ -30,6 +31,14 @@ _PAGER_ERASE = re.compile(r"^\n? +\n")
 _LAST_PROMPT = re.compile(r"(?:\n?\[[^\]\n]+@[^\]\n]+\][^\n]*>[ \t]*)+$")  # one or a repainted pair
 CTRL_X = "\x18"
 CTRL_D = "\x04"
+# Ctrl-X while another session holds safe mode: RouterOS asks "Hijacking Safe Mode from someone -
+# unroll/release/don't take it [u/r/d]:" and waits for a key (MikroTik manual, wiki Manual:Console,
+# "Safe Mode": `u` undoes the holder's changes and takes safe mode, `r` keeps them and takes it, `d` not).
+# ikefleet answers `d`: it never takes over, nor undoes, another session's work.
+HIJACK = r"Hijacking Safe Mode from [^\r\n]*\[u/r/d\]:?[ \t]*$"  # no groups: netmiko splits reads on it
+_HOLDER = re.compile(r"Hijacking Safe Mode from (.*?) - ")
+DONT_TAKE = "d"
+ACTIVE_READ = "/user active print terse"  # who is logged in, from where, via what
 # RouterOS keeps at most 100 actions of safe-mode history and silently leaves safe mode beyond that
 # (MikroTik manual, Console: Safe Mode); stay well under it per safe-mode window.
 SAFE_MODE_BATCH = 80
@@ -79,6 +88,10 @@ class DeviceError(Exception):
         super().__init__(f"{host}: `{self.command}` failed: {error}")
 
 
+class SafeModeHeld(DeviceError):
+    """Another session holds safe mode on the router: ikefleet did not take it and changed nothing."""
+
+
 def _refused(exc: BaseException | None) -> bool:
     """Connection refused, directly or inside paramiko's NoValidConnectionsError (one error per address)."""
     errors = getattr(exc, "errors", None)
@@ -126,6 +139,14 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _local_address(connection: Any) -> str:
+    """This session's own address (as a router reached directly sees it); '' when not known."""
+    try:
+        return str(connection.remote_conn.get_transport().sock.getsockname()[0])
+    except Exception:  # behind a jump host the socket is OpenSSH's pipe
+        return ""
+
+
 def _dropped(connection: Any) -> bool:
     """True when the SSH channel or transport under a netmiko session is gone."""
     try:
@@ -148,6 +169,49 @@ def drop_said(connection: Any) -> Iterator[None]:
         raise
 
 
+SAFE_STATE = "_ikefleet_safe_mode"  # attribute of the netmiko connection: its SafeMode
+
+
+@dataclass
+class SafeMode:
+    """Safe mode on one SSH session. Kept on the connection, not the Device: every task makes its own Device,
+    and whoever closes the session (a failed task, Nornir's close_connections, the second Ctrl-C from the
+    main thread) must know whether closing it has to undo."""
+
+    held: bool = False  # from the Ctrl-X that takes it until its release is seen
+    sent: bool = False  # a command was sent in the window held now
+    released: int = 0  # windows with commands in them released (kept) in this session
+
+
+def safe_mode(connection: Any) -> SafeMode | None:
+    """The session's safe-mode state; None when it never asked for safe mode."""
+    state = getattr(connection, SAFE_STATE, None)
+    return state if isinstance(state, SafeMode) else None
+
+
+def _guarded(connection: Any) -> SafeMode:
+    """The session's SafeMode, its close made safe first: netmiko ends a RouterOS session with `quit`
+    (MikrotikBase.cleanup), and RouterOS keeps safe-mode changes on `quit`; only Ctrl-D or a dropped session
+    undoes them (MikroTik manual, Console: Safe Mode). While safe mode is held, netmiko's `disconnect` (every
+    close path: Nornir's close_connection(s), a failed task's drop) sends Ctrl-D instead, then closes the
+    transport."""
+    state = safe_mode(connection)
+    if state is not None:
+        return state
+    state = SafeMode()
+    cleanup = connection.cleanup
+
+    def guarded_cleanup(command: str = "quit") -> None:
+        if state.held:
+            connection.write_channel(CTRL_D)
+            return
+        cleanup(command)
+
+    connection.cleanup = guarded_cleanup
+    setattr(connection, SAFE_STATE, state)
+    return state
+
+
 class Device:
     """Send commands to one router and know when it said no."""
 
@@ -155,14 +219,23 @@ class Device:
         self.host = host
         self.connection = connection
         self.read_timeout = read_timeout
-        self.in_safe_mode = False
+
+    @property
+    def in_safe_mode(self) -> bool:
+        state = safe_mode(self.connection)
+        return state is not None and state.held
 
     def send(self, command: str) -> str:
         """Run one command; raise DeviceError when RouterOS answers with an error line, or instead of the
-        command when the run was interrupted mid-push (once: the caller undoes the window, then restores)."""
+        command when the run was interrupted mid-push (once: the caller undoes the window, then restores),
+        or Interrupted after a second Ctrl-C (nothing more is sent to any router)."""
+        if interrupt.STOP.aborted.is_set():
+            raise interrupt.Interrupted("aborted, nothing more sent")
         if self.in_safe_mode and interrupt.STOP.claim(self.host):
             why = f"{interrupt.MESSAGE}: stopped mid-push, safe mode undid the open change"
             raise DeviceError(self.host, command, why)
+        if self.in_safe_mode:
+            _guarded(self.connection).sent = True
         with drop_said(self.connection):
             output = self._exchange(command)
             if re.search(PAGER, output):
@@ -209,17 +282,72 @@ class Device:
             pages.append(re.sub(PAGER, "", more))
 
     def enter_safe_mode(self) -> None:
+        """Ctrl-X takes safe mode. Held from before the key is sent: a session closed while the answer is
+        awaited is ended by Ctrl-D, which undoes nothing a `quit` would keep if safe mode was not taken."""
+        state = _guarded(self.connection)
+        state.held = True
         self.connection.write_channel(CTRL_X)
-        out = self.connection.read_until_pattern(pattern=SAFE_PROMPT, read_timeout=self.read_timeout)
-        if "Hijacking Safe Mode" in out:
-            raise DeviceError(self.host, "<Ctrl-X>", "another session holds safe mode on this router")
-        self.in_safe_mode = True
+        out = self.connection.read_until_pattern(pattern=f"{SAFE_PROMPT}|{HIJACK}",
+                                                 read_timeout=self.read_timeout)
+        if re.search(HIJACK, out) is None:
+            return
+        self.connection.write_channel(DONT_TAKE)
+        self.connection.read_until_pattern(pattern=PROMPT, read_timeout=self.read_timeout)
+        state.held = False
+        holder = _HOLDER.search(out)
+        raise SafeModeHeld(self.host, "<Ctrl-X>", self._held_by(holder[1].strip() if holder else ""))
+
+    def _held_by(self, holder: str) -> str:
+        """Why the host stops, naming who may hold safe mode: RouterOS's prompt says "someone" (the
+        manual's wording), so the other logins of `/user active` are listed (it does not say which)."""
+        named = "" if holder in ("", "someone") else f" ({holder})"
+        try:
+            others = ", ".join(self._other_logins()) or "none listed"
+        except Exception as exc:  # the reason stands without the list
+            others = f"not readable ({type(exc).__name__})"
+        return (f"another session holds safe mode on the router{named}: answered RouterOS's hijack prompt "
+                f"with '{DONT_TAKE}' (safe mode not taken, that session's changes left alone); logged in "
+                f"besides this run: {others}; run again once that session has left safe mode")
+
+    def _other_logins(self) -> list[str]:
+        """`/user active` without this session (its user, from its local address when known)."""
+        from ikefleet.parsers.generic import parse_terse
+
+        rows = [r["values"] for r in parse_terse(self.send(ACTIVE_READ), ACTIVE_READ)]
+        me = str(getattr(self.connection, "username", "")).partition("+")[0]
+        mine = [r for r in rows if r.get("name") == me]
+        local = _local_address(self.connection)
+        mine = [r for r in mine if r.get("address") == local] or mine
+        if mine:
+            rows.remove(mine[-1])  # the newest such login is this one
+        return [f"{r.get('name', '?')} from {r.get('address') or '?'} via {r.get('via', '?')}"
+                + (f" since {r['when']}" if r.get("when") else "") for r in rows]
 
     def leave_safe_mode(self) -> None:
-        """Keep the changes: Ctrl-X again releases safe mode."""
+        """Keep the changes: Ctrl-X again releases safe mode (held until the plain prompt says so)."""
         self.connection.write_channel(CTRL_X)
         self.connection.read_until_pattern(pattern=r"\][^\r\n<]*>\s*$", read_timeout=self.read_timeout)
-        self.in_safe_mode = False
+        state = _guarded(self.connection)
+        state.released += state.sent
+        state.held = state.sent = False
+
+    def probe_safe_mode(self) -> None:
+        """Take safe mode and release it at once, nothing sent: SafeModeHeld when another session holds it,
+        before anything (a backup included) is done to the router."""
+        self.enter_safe_mode()
+        self.leave_safe_mode()
+
+    @contextlib.contextmanager
+    def safe_mode_window(self) -> Iterator[None]:
+        """Safe mode for the block, released at its end; any exception in it (KeyboardInterrupt too) undoes
+        the window by ending the session with Ctrl-D (`abort`) before it propagates."""
+        self.enter_safe_mode()
+        try:
+            yield
+        except BaseException:
+            self.abort()
+            raise
+        self.leave_safe_mode()
 
     def abort(self) -> None:
         """Undo everything done in this safe-mode window: Ctrl-D ends the session and RouterOS unrolls.
@@ -229,7 +357,9 @@ class Device:
         """
         with contextlib.suppress(Exception):
             self.connection.write_channel(CTRL_D)
-        self.in_safe_mode = False
+        state = safe_mode(self.connection)
+        if state is not None:
+            state.held = state.sent = False  # undone: the session is gone
         for handle in ("remote_conn", "remote_conn_pre"):
             with contextlib.suppress(Exception):
                 getattr(self.connection, handle).close()

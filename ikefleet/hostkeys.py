@@ -12,6 +12,7 @@ same hops as their session (`ikefleet.jump`); the jump hosts' own keys are OpenS
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import sys
 import threading
@@ -21,7 +22,7 @@ from typing import Any
 
 import paramiko
 
-from ikefleet import jump
+from ikefleet import jump, private
 from ikefleet.connect import tcp_socket
 
 _LOCK = threading.Lock()  # Nornir runs hosts in threads; one writer of the file at a time
@@ -104,16 +105,14 @@ def _line(entry: str, key: paramiko.PKey) -> str:
 
 
 def _save(pins: dict[str, dict[str, paramiko.PKey]], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(_line(e, k) for e, keys in pins.items() for k in keys.values()))
-    tmp.replace(path)
+    private.directory(path.parent)
+    private.replace_text(path, "".join(_line(e, k) for e, keys in pins.items() for k in keys.values()))
     _CACHE.pop(path, None)
 
 
 def _append(entry: str, key: paramiko.PKey, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as f:
+    private.directory(path.parent)
+    with private.open_file(path, "a") as f:
         f.write(_line(entry, key))
     _CACHE.pop(path, None)
 
@@ -124,12 +123,11 @@ def host_pin_file(known_hosts: Path, name: str, entry: str, *keys: paramiko.PKey
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     path = known_hosts.parent / "pins" / safe
     text = "".join(_line(entry, key) for key in keys)
-    try:
-        if path.read_text() == text:
+    with contextlib.suppress(FileNotFoundError):
+        if path.read_text() == text and path.stat().st_mode & 0o777 == private.FILE_MODE:
             return str(path)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    private.directory(private.directory(known_hosts.parent) / "pins")
+    private.write_text(path, text)
     return str(path)
 
 
@@ -214,6 +212,9 @@ def enable(nornir: Any, config_path: str | Path, accept_new: bool = False) -> No
     from nornir.core.inventory import ConnectionOptions
 
     known = known_hosts_path(config_path)
+    if known.exists():  # pins an older ikefleet (or a umask-000 shell) left open to others
+        private.directory(known.parent)
+        known.chmod(private.FILE_MODE)
     defaults = nornir.inventory.defaults
     defaults.data[DATA_KEY] = {"file": str(known), "accept_new": accept_new}
     current = defaults.connection_options.get("netmiko") or ConnectionOptions()

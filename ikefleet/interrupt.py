@@ -4,7 +4,10 @@ The first SIGINT only raises a flag: no new host is started (`tasks.device` refu
 a host in the middle of a push is stopped at its next command and its open safe-mode window is undone
 (`Device.send` raises `Interrupted` once per host; the restore that follows runs normally), and the
 runbook records who was done, undone or never started, then exits 130. A second SIGINT is the
-operator insisting: Python's KeyboardInterrupt, as without this module.
+operator insisting: the flag becomes an abort (no command is sent to any router any more, no session is
+opened) and the main thread gets KeyboardInterrupt; the runbook then drops every session still open, safe
+mode's changes undone by the drop (Ctrl-D, never `quit`), and records every host. Further SIGINTs are
+ignored until the runbook is done with that (seconds): cutting it short would leave hosts unrecorded.
 
 SIGINT is process-wide, so the flag is too (`STOP`); `sigint_stops()` clears it when a run starts.
 """
@@ -34,6 +37,7 @@ class Stop:
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.aborted = threading.Event()  # the second SIGINT: nothing more is sent to any router
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
@@ -43,9 +47,14 @@ class Stop:
     def set(self) -> None:
         self.event.set()
 
+    def abort(self) -> None:
+        self.event.set()
+        self.aborted.set()
+
     def clear(self) -> None:
         with self._lock:
             self.event.clear()
+            self.aborted.clear()
             self._claimed.clear()
 
     def claim(self, host: str) -> bool:
@@ -65,7 +74,8 @@ STOP = Stop()
 
 @contextmanager
 def sigint_stops(announce: bool = True) -> Iterator[Stop]:
-    """During the block the first SIGINT sets STOP, the second raises KeyboardInterrupt.
+    """During the block the first SIGINT sets STOP, the second aborts it and raises KeyboardInterrupt, later
+    ones are ignored (the runbook is dropping sessions and writing records).
 
     Signal handlers can only be installed from the main thread; elsewhere (a test calling a runbook
     from a worker thread) STOP still works, set by whoever holds it.
@@ -76,7 +86,10 @@ def sigint_stops(announce: bool = True) -> Iterator[Stop]:
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        if STOP.aborted.is_set():
+            return
         if STOP.is_set():
+            STOP.abort()
             raise KeyboardInterrupt
         STOP.set()
         if announce:

@@ -27,6 +27,7 @@ from ikefleet.validate import (
     InventoryError,
     Problem,
     ValueChecker,
+    check_endpoints,
     check_fleet,
     check_section,
     schema,
@@ -45,8 +46,9 @@ def _supported_version(major_minor: tuple[int, ...]) -> bool:
     return MIN_VERSION <= major_minor < (7, 0) or major_minor >= MIN_V7
 
 # A branch's name becomes a hub mode-config name: it must not be one RouterOS already has.
+HOSTNAME = re.compile(r"[^\s\x00-\x1f\x7f]+")  # an address or DNS name: no blanks, no control characters
 RESERVED_NAMES = {"request-only": "the factory /ip ipsec mode-config", "default": "factory items' name"}
-SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$")
+SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,50}")  # fullmatch: `$` would let "br1\n" pass
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class Fleet:
     hub: Site
     branches: tuple[Site, ...]
     defaults: Defaults
+    # host -> its groups, for --limit (ikefleet.selection)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def sites(self) -> tuple[Site, ...]:
@@ -183,7 +187,9 @@ class FleetConfig:
     nornir: Mapping[str, Any] = field(default_factory=dict)
 
 
-IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config", "connect")
+IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config", "connect", "backups", "runs")
+FILE_OPTIONS = ("host_file", "group_file", "defaults_file")
+NAMES_KEY = "_ikefleet_inventory_names"  # Nornir defaults data: every inventory host (ikefleet.identity)
 
 
 def read_config(config_path: str | Path) -> FleetConfig:
@@ -202,10 +208,24 @@ def read_config(config_path: str | Path) -> FleetConfig:
                           "write config.yaml as in docs/inventory.md")
         raise InventoryError([problem])
     base = path.parent
-    options = (data.get("inventory") or {}).get("options") or {}
+    inventory = data.get("inventory") or {}
+    options = (inventory.get("options") if isinstance(inventory, dict) else None) or {}
     extra = data.get("ikefleet") or {}
     problems = [Problem(str(path), FLEET, f"ikefleet.{k}", "unknown key", suggest(k, IKEFLEET_CONFIG_KEYS))
                 for k in extra if k not in IKEFLEET_CONFIG_KEYS]
+    if not isinstance(inventory, dict):
+        fix = ("write inventory: options: host_file/group_file/defaults_file as in docs/inventory.md "
+               "(or leave it out for inventory/*.yaml)")
+        problems.append(Problem(str(path), FLEET, "inventory",
+                                f"is {type(inventory).__name__}, not a mapping", fix))
+    elif not isinstance(options, dict):
+        fix = "write options: host_file: ..., group_file: ..., defaults_file: ..."
+        problems.append(Problem(str(path), FLEET, "inventory.options",
+                                f"is {type(options).__name__}, not a mapping", fix))
+    else:
+        problems += [Problem(str(path), FLEET, f"inventory.options.{k}", f"is {type(v).__name__}, not a path",
+                             f"give {k} as a file name relative to config.yaml")
+                     for k, v in options.items() if k in FILE_OPTIONS and not isinstance(v, str)]
     if problems:
         raise InventoryError(problems)
     from ikefleet.connect import parse_policy
@@ -319,10 +339,13 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
                          "remove it; use IKEFLEET_USERNAME/IKEFLEET_PASSWORD or the secrets file")
     if not host.hostname:
         checker.fail("hostname", "missing", "set hostname to the router's management address")
+    elif not isinstance(host.hostname, str) or not HOSTNAME.fullmatch(host.hostname):
+        checker.fail("hostname", f"{host.hostname!r} is not a host name or address (blank or control "
+                     "characters)", "set hostname to the router's management address, without spaces")
     if host.name.lower() in RESERVED_NAMES:
         used_by = RESERVED_NAMES[host.name.lower()]
         checker.fail("name", f"{host.name!r} is a RouterOS built-in name ({used_by})", "rename the host")
-    elif not SITE_NAME.match(host.name):
+    elif not SITE_NAME.fullmatch(host.name):
         checker.fail("name", f"{host.name!r} cannot name RouterOS objects (eoip-<name>, <name>-client)",
                      "rename the host using letters, digits, '.', '_' or '-'")
     port = host.port if host.port is not None else 22
@@ -408,10 +431,11 @@ def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
         raise InventoryError(problems)
     hub = next(s for s in sites if s.is_hub)
     branches = tuple(sorted((s for s in sites if not s.is_hub), key=lambda s: (s.branch_id, s.name)))
-    fleet = Fleet(hub=hub, branches=branches, defaults=defaults)
+    groups = {h.name: tuple(g.name for g in h.extended_groups()) for h in inv.hosts.values()}
+    fleet = Fleet(hub=hub, branches=branches, defaults=defaults, groups=groups)
     sources = {s.name: str(config.host_file) for s in sites}
     sources[FLEET] = str(config.defaults_file)
-    problems = check_fleet(fleet, sources)
+    problems = check_fleet(fleet, sources) + check_endpoints(fleet, sources)
     if problems:
         raise InventoryError(problems)
     return fleet
@@ -452,6 +476,8 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     # sets IKEFLEET_ACCEPT_NEW_HOSTKEYS=1 for intentional key changes
     accept_new = os.environ.get("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "") not in ("", "0")
     hostkeys.enable(nornir, config.path, accept_new=accept_new)
+    # lower-case name -> name: a login refuses a router whose identity is another host's (ikefleet.identity)
+    nornir.inventory.defaults.data[NAMES_KEY] = {name.lower(): name for name in nornir.inventory.hosts}
     # timeouts, retries with backoff, the run's bound on concurrent handshakes (ikefleet.connect)
     from ikefleet import connect
 

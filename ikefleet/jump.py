@@ -25,6 +25,8 @@ from typing import Any
 
 import paramiko
 
+from ikefleet import private
+
 DATA_KEY = "ikefleet_jump"  # in the Nornir inventory defaults: the route of each host behind a jump host
 WRAPPER = "ssh_config"  # in <data dir>/.ikefleet: the operator's config, BatchMode on
 NETMIKO = "netmiko_ssh_config"  # in <data dir>/.ikefleet: one ProxyCommand per routed router, for netmiko
@@ -135,13 +137,8 @@ def write_wrapper(ssh_config: Path, directory: Path) -> Path:
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    tmp.replace(path)
-    return path
+    private.directory(path.parent)
+    return private.replace_text(path, text)
 
 
 def netmiko_config(routes: list[Route], directory: Path) -> Path:

@@ -11,6 +11,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from ikefleet import private
 from ikefleet.inventory import Fleet
 
 FILE = "revoked.json"
@@ -22,8 +23,7 @@ def load(data_dir: Path) -> set[str]:
 
 
 def save(data_dir: Path, names: set[str]) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / FILE).write_text(json.dumps(sorted(names)) + "\n")
+    private.replace_text(private.directory(data_dir) / FILE, json.dumps(sorted(names)) + "\n")
 
 
 def active(fleet: Fleet, revoked: set[str]) -> Fleet:

@@ -111,7 +111,8 @@ def check_permissions(path: Path) -> None:
 def read_secrets_file(path: Path) -> dict[str, Any]:
     try:
         check_permissions(path)
-        data = YAML(typ="safe").load(path.read_text())
+        # every scalar as the text written: YAML's safe types would read `password: 0123` as the integer 123
+        data = YAML(typ="base").load(path.read_text())
     except OSError as exc:
         raise SecretsError(f"cannot read secrets file {path}: {exc.strerror}") from exc
     except SecretsError:

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 FLEET = "-"  # host column for fleet-wide problems
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")  # \Z: `$` would also match before a final newline
+_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?\Z")
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _CLOCK = re.compile(r"^(\d+):(\d\d):(\d\d)$")
 
@@ -316,3 +316,21 @@ def parse_host_address(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def check_endpoints(fleet: Fleet, sources: Mapping[str, str]) -> list[Problem]:
+    """Two hosts at one hostname:port would be one router driven as two sites (the second run rewrites the
+    first's tunnel-id, router-id and OSPF networks). Host names compare as DNS does: case and a final dot
+    ignored. Aliases that differ in spelling are the login's identity check's (ikefleet.identity)."""
+    problems: list[Problem] = []
+    seen: dict[tuple[str, int], str] = {}
+    for site in fleet.sites:
+        key = (site.hostname.lower().rstrip("."), site.port)
+        if key in seen:
+            problems.append(Problem(
+                sources.get(site.name, sources.get(FLEET, "hosts.yaml")), site.name, "hostname",
+                f"{site.hostname}:{site.port} is also {seen[key]}'s: one router would be configured as two "
+                "sites", f"give {site.name} its own router's hostname/port, or remove one of the two hosts"))
+        else:
+            seen[key] = site.name
+    return problems

@@ -22,18 +22,19 @@ from nornir.core.task import AggregatedResult, Result, Task
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.connect import ATTEMPTS_KEY
-from ikefleet.device import describe
+from ikefleet.device import describe, safe_mode
 from ikefleet.intent import OWNER, render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
 from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
-from ikefleet.rundir import RunDir, exclusive
+from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
+from ikefleet.selection import select
 from ikefleet.tasks import pki
 from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge
-from ikefleet.tasks.device import close, device
+from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.state import READS, TunnelState, read_state, tunnel_state
 from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
 from ikefleet.verify.checks import router_time
@@ -59,7 +60,7 @@ def release(nr: Nornir, hosts: list[str]) -> None:
 class RolloutOptions:
     config: Path
     dry_run: bool = False
-    limit: tuple[str, ...] = ()  # host or group names
+    limit: tuple[str, ...] = ()  # host or group names, or comma lists of them (ikefleet.selection)
     canary: int = 1
     wave_size: Amount = field(default_factory=lambda: Amount(25, True))
     max_fail: Amount | None = None
@@ -100,14 +101,10 @@ Progress = Callable[[str], None]
 
 
 def _selected(fleet: Fleet, limit: tuple[str, ...]) -> tuple[bool, list[str]]:
-    """(hub selected, branches selected) for --limit host/group names (empty: everything)."""
-    names = [b.name for b in fleet.branches]
-    if not limit:
-        return True, names
-    wanted = set(limit)
-    hub = fleet.hub.name in wanted or "responder" in wanted
-    branches = names if "initiators" in wanted else [n for n in names if n in wanted]
-    return hub, branches
+    """(hub selected, branches selected) for --limit (ikefleet.selection: hosts, groups, comma lists;
+    SelectionError for a name that matches nothing)."""
+    chosen = set(select(fleet, limit))
+    return fleet.hub.name in chosen, [b.name for b in fleet.branches if b.name in chosen]
 
 
 def _outcome(result: AggregatedResult, host: str) -> Outcome:
@@ -124,7 +121,10 @@ class Rollout:
         self.progress = progress
         self.fleet_config = read_config(options.config)
         self.data_dir = self.fleet_config.path.parent / ".ikefleet"
+        self.keep_runs = keep_runs((self.fleet_config.nornir.get("ikefleet") or {}).get("runs"),
+                                   str(self.fleet_config.path))
         self.inventory = load_inventory(options.config)
+        _selected(self.inventory, options.limit)  # a --limit that matches nothing: exit 2 before the lock
         self.revoked = revoked.load(self.data_dir)
         self.fleet = revoked.active(self.inventory, self.revoked)
         self.plan: Plan = build_plan(self.fleet)
@@ -147,12 +147,16 @@ class Rollout:
         """`run` for a caller that already holds the rollout lock (`ikefleet certs revoke`)."""
         with gc_policy.fleet_run():
             pki.sweep_temporary()  # key material a killed run left on this jump host
-            run = RunDir(self.data_dir, "rollout")
+            run = RunDir(self.data_dir, "rollout", keep=self.keep_runs)
             run.write_json("plan.json", self.plan.to_json())
             nr = init_nornir(self.options.config, self.options.secrets_file)
+            summary = Summary(run.path, self.options.dry_run)
             try:
                 with interrupt.sigint_stops():
-                    summary = self._run(nr, run)
+                    try:
+                        self._run(nr, run, summary)
+                    except KeyboardInterrupt:  # the second Ctrl-C: cut every host now, record each
+                        self._cut(nr, run, summary)
             finally:
                 nr.close_connections(on_failed=True)
             summary.attempts = {h: nr.inventory.hosts[h].data.get(ATTEMPTS_KEY, 0)
@@ -172,9 +176,8 @@ class Rollout:
         for warning in outcome.warnings:
             self.progress(f"warning: {warning}")
 
-    def _run(self, nr: Nornir, run: RunDir) -> Summary:
+    def _run(self, nr: Nornir, run: RunDir, summary: Summary) -> Summary:
         opts = self.options
-        summary = Summary(run.path, opts.dry_run)
         hub_selected, branches = _selected(self.inventory, opts.limit)
         for name in [b for b in branches if b in self.revoked]:
             branches.remove(name)
@@ -244,6 +247,38 @@ class Rollout:
         stopped = sorted(h for h, o in summary.hosts.items() if o.status == "interrupted")
         summary.stopped = f"{interrupt.MESSAGE}: not finished: {', '.join(stopped) or 'none'}; run again"
         return summary
+
+    def _cut(self, nr: Nornir, run: RunDir, summary: Summary) -> None:
+        """The second SIGINT: no command goes to any router any more (interrupt.STOP is aborted), every
+        session still open is closed now, one in safe mode by Ctrl-D and the drop so that RouterOS undoes
+        its window (ikefleet.device), and every host of the run without a record gets one saying how it
+        was left. Tasks still running in Nornir's threads end at their next command; their results are
+        not waited for."""
+        summary.interrupted = True
+        hub_selected, branches = _selected(self.inventory, self.options.limit)
+        hosts = ([self.fleet.hub.name] if hub_selected else []) + branches
+        for name in [h for h in hosts if h not in summary.hosts and h in nr.inventory.hosts]:
+            host = nr.inventory.hosts[name]
+            plugin = host.connections.get(CONNECTION)
+            state = safe_mode(plugin.connection) if plugin is not None else None
+            held, released = (state.held, state.released) if state is not None else (False, 0)
+            close(host)
+            if held:
+                why = "safe-mode changes undone by dropping the session (Ctrl-D, not quit)"
+            elif plugin is not None:
+                why = "session closed outside safe mode (nothing open to undo)"
+            elif host.data.get(ATTEMPTS_KEY):
+                why = "no session open at the cut"
+            else:
+                why = "not started"
+            if released:
+                why += f"; {released} safe-mode window(s) released before stay: run again to converge"
+            elif why != "not started":
+                why += "; run again to converge"
+            outcome = Outcome(name, "interrupted", error=f"{interrupt.MESSAGE} twice: {why}")
+            self._record(summary, run, outcome)
+        done = sorted(h for h, o in summary.hosts.items() if o.status == "interrupted")
+        summary.stopped = f"{interrupt.MESSAGE} twice: cut at once: {', '.join(done) or 'none'}; run again"
 
     def _converge_hub(self, hub: Nornir, run: RunDir) -> Outcome:
         """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),

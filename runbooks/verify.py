@@ -16,6 +16,7 @@ from nornir.core.task import Task
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.inventory import init_nornir, load_inventory, read_config
 from ikefleet.plan import Plan, build_plan, resolve_clients
+from ikefleet.selection import SelectionError, select
 from ikefleet.tasks.device import close
 from ikefleet.tasks.gather import gather
 from ikefleet.tasks.version import with_versions
@@ -38,7 +39,7 @@ def read_once(task: Task, routes: dict[str, str]) -> TaskResult:
 class VerifyOptions:
     config: Path
     secrets_file: Path | None = None
-    limit: tuple[str, ...] = ()  # host names (empty: the whole fleet)
+    limit: tuple[str, ...] = ()  # hosts, groups, comma lists (ikefleet.selection; empty: the whole fleet)
     record: bool = True  # keep the results in the history database
 
 
@@ -47,13 +48,20 @@ class Verify:
         self.options = options
         # Revoked branches (`ikefleet certs revoke`) are meant to be down: they are not expected anywhere.
         data_dir = read_config(options.config).path.parent / ".ikefleet"
-        self.fleet = revoked.active(load_inventory(options.config), revoked.load(data_dir))
+        inventory = load_inventory(options.config)
+        gone = revoked.load(data_dir)
+        self.fleet = revoked.active(inventory, gone)
         self.plan = build_plan(self.fleet)
         self.history = History(history_path(options.config))
+        chosen = select(inventory, options.limit)
+        self.selected = [n for n in chosen if n not in gone]
+        if not self.selected:  # before any connection: a report over no router would read as compliant
+            raise SelectionError(f"--limit {','.join(options.limit)} selects only revoked branches "
+                                 f"({', '.join(chosen)}): nothing to verify; fix: `ikefleet certs "
+                                 "renew BRANCH` brings one back, or select other hosts")
 
     def hosts(self) -> list[str]:
-        names = [s.name for s in self.fleet.sites]
-        return [n for n in names if n in self.options.limit] if self.options.limit else names
+        return list(self.selected)
 
     def gather(self) -> dict[str, HostState]:
         hosts = self.hosts()

@@ -23,7 +23,8 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
-from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, max_line, pack
+from ikefleet import identity
+from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, SafeModeHeld, max_line, pack, safe_mode
 from ikefleet.diff import Remediation, ownership, remediate, restore
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
@@ -77,13 +78,12 @@ def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int], ma
     hub takes 5,000 commands); raise on the first refusal. `sent[0]` counts the commands sent."""
     batches = [commands[i : i + SAFE_MODE_BATCH] for i in range(0, len(commands), SAFE_MODE_BATCH)]
     for number, batch in enumerate(batches, start=1):
-        dev.enter_safe_mode()
-        for line in pack(batch, max_line(major)):
-            sent[0] += len(line)
-            dev.send("; ".join(line))
-        if number == len(batches):
-            post_check()
-        dev.leave_safe_mode()
+        with dev.safe_mode_window():  # any exception in it undoes the window (Ctrl-D), never `quit`
+            for line in pack(batch, max_line(major)):
+                sent[0] += len(line)
+                dev.send("; ".join(line))
+            if number == len(batches):
+                post_check()
 
 
 def converge(
@@ -103,7 +103,7 @@ def converge(
     found = detected(task)  # the RouterOS the router runs (read once per run), not the inventory's claim
     if major is None:
         major = found.major
-    warnings = [found.warning] if found.warning else []
+    warnings = [w for w in (found.warning, identity.warning(task.host)) if w]
     dev = device(task)
     if config_text is None:
         config_text, before = read_config(dev)
@@ -119,6 +119,11 @@ def converge(
         outcome = Outcome(host, "would-change", 0, changes, warnings=warnings)
         return Result(host=task.host, changed=True, diff="\n".join(changes), result=outcome)
 
+    try:
+        dev.probe_safe_mode()  # another session in safe mode: stop before the backup, change nothing
+    except SafeModeHeld as exc:
+        outcome = Outcome(host, "failed", 0, changes, scrub(f"{exc.error}; nothing changed here"), warnings)
+        return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     if run is not None:
         run.write_text(f"backups/{host}.rsc", config_text)
     if not backup_password:
@@ -141,14 +146,20 @@ def converge(
             )
 
     sent = [0]
+    start = _released(dev)
     try:
         _push(dev, remediation.commands, post_check, sent, major)
     except Exception as exc:  # refusal, drop, timeout, failed post-check: undo and report
         error = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
+        released = _released(dev) - start
         dev.abort()
         drop(task)
-        restore_error = _restore(task, before, major)
-        message = scrub(f"{error}" + (f"; restoring failed: {restore_error}" if restore_error else ""))
+        if isinstance(exc, SafeModeHeld):  # taken by another session between two windows: a restore would
+            # need safe mode too, and would push back that session's changes along with ours
+            note = f"{released} safe-mode window(s) released before it stay: run again" if released else ""
+        else:
+            note = _restore(task, before, major, push_back=released > 0)
+        message = scrub(f"{error}" + (f"; {note}" if note else ""))
         outcome = Outcome(host, "failed", sent[0], changes, message, warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     return Result(
@@ -179,15 +190,26 @@ def back_up(dev: Device, password: str, run: RunDir | None, host: str, keep: int
     return prefix + name
 
 
-def _restore(task: Task, before: Config, major: int) -> str:
-    """Undo windows already released: push the way back to `before`. Returns an error text or ''."""
+def _released(dev: Device) -> int:
+    state = safe_mode(dev.connection)
+    return state.released if state is not None else 0
+
+
+def _restore(task: Task, before: Config, major: int, push_back: bool) -> str:
+    """Undo windows already released: push the way back to `before`. With none released the router's own
+    undo (the dropped window) left it as `before`: that is only checked, never pushed, since a difference
+    is then another session's work (a second run that pushed since our read) and pushing back would undo
+    it. Returns what the operator must know, or ''."""
     try:
         dev = device(task)
         _, now = read_config(dev)
         back = restore(now, before, load_schema(major))
+        if back.commands and not push_back:
+            return (f"not restored: after the undo {len(back.commands)} item(s) still differ from the "
+                    "configuration read before the push, changed by another session since; left as they are")
         if back.commands:
             _push(dev, back.commands, lambda: None, [0], major)
         return ""
     except Exception as exc:
         drop(task)
-        return str(exc.error if isinstance(exc, DeviceError) else exc)
+        return "restoring failed: " + str(exc.error if isinstance(exc, DeviceError) else exc)

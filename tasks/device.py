@@ -9,7 +9,7 @@ import paramiko
 from nornir.core.inventory import Host
 from nornir.core.task import Task
 
-from ikefleet import hostkeys, interrupt, jump
+from ikefleet import hostkeys, identity, interrupt, jump
 from ikefleet.connect import ATTEMPTS_KEY, connector_of, tcp_socket
 from ikefleet.device import PROMPT, Device, drop_said
 from ikefleet.verify.gather import VERSION_COMMAND
@@ -31,6 +31,8 @@ def device(task: Task) -> Device:
         def attempt() -> None:
             if fresh and interrupt.STOP.is_set():  # after Ctrl-C no new host is started
                 raise interrupt.Interrupted("not started")
+            if interrupt.STOP.aborted.is_set():  # after the second, no session at all (no restore either)
+                raise interrupt.Interrupted("aborted, no session opened")
             pin = hostkeys.precheck(host)  # pin on first contact, refuse a changed key before any login
             params = host.get_connection_parameters(CONNECTION)
             extras = {**(params.extras or {}), **policy.netmiko_extras()}
@@ -75,6 +77,7 @@ def login(host: Host, read_timeout: float = 60.0) -> None:
         if not prompt.strip().endswith(">"):
             raise ValueError(f"Router prompt not found: {prompt!r}")
         connection.base_prompt = prompt.strip()[:-1].strip()  # as the driver's set_base_prompt: `[admin@R1]`
+        identity.check(host, connection.base_prompt)  # another inventory host's router: refused, nothing sent
         host.data[LOGIN_READ] = text
     except Exception:
         with contextlib.suppress(Exception):

@@ -48,7 +48,7 @@ def gather(task: Task, routes: Mapping[str, str] | None = None) -> Result:
                     raw[name] = dev.send(command)
                 except DeviceError as exc:
                     raw[name] = exc.error
-        state = parse_sections(task.host.name, raw)
+        state = parse_sections(task.host.name, raw, known.major)
         state.read_at = datetime.now(UTC)
         state.ros_version = known.version if known.read else ""
         state.warnings = [known.warning] if known.warning else []

@@ -22,6 +22,7 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
+from ikefleet import private
 from ikefleet.device import Device, DeviceError
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.plan import NAMES, client_base, client_versions, renewal_name
@@ -282,16 +283,9 @@ def private_directory() -> Path:
     """A 0700 temporary directory named TEMP_PREFIX... holding the pid of this process (OWNER_FILE), so the
     next run can tell a killed run's key material from a running one's (`sweep_temporary`)."""
     directory = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
-    with _private_open(directory / OWNER_FILE) as out:
+    with private.open_file(directory / OWNER_FILE, "wb") as out:
         out.write(f"{os.getpid()}\n".encode())
     return directory
-
-
-def _private_open(path: Path) -> Any:
-    """`path` created for writing, owner-only (0600) whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    return os.fdopen(fd, "wb")
 
 
 def _alive(pid: int) -> bool:
@@ -330,7 +324,7 @@ def sweep_temporary(root: Path | None = None, now: float | None = None) -> list[
 
 
 def _fetch(sftp: Any, remote: str, local: Path) -> None:
-    with _private_open(local) as out:
+    with private.open_file(local, "wb") as out:
         sftp.getfo(remote, out)
     if sftp.stat(remote).st_size != local.stat().st_size:
         raise OSError(f"get {remote}: size on the router differs after the transfer")
@@ -411,7 +405,7 @@ def _bundle(
         _fetch(sftp, f"{prefix}{base}-client.p12", client_p12)
         ca_pem, server_pem = directory / f"{base}-ca.crt", directory / f"{base}-server.crt"
         for source, target in ((pems["ca"], ca_pem), (pems["server"], server_pem)):
-            with _private_open(target) as out:
+            with private.open_file(target, "wb") as out:
                 out.write(source.read_bytes())
     except Exception:
         shutil.rmtree(directory, ignore_errors=True)
@@ -500,18 +494,16 @@ def switch_identities(task: Task, *, field: str, old: str, new: str) -> Result:
     count = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{old}"')
     if not count:
         return Result(host=task.host, changed=False, result=0)
-    dev.enter_safe_mode()
     try:
-        dev.send(f'/ip ipsec identity set [find where {mine} and {field}="{old}"] {field}="{new}"')
-        moved = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{new}"')
-        if moved < count:
-            raise DeviceError(task.host.name, "/ip ipsec identity print",
-                              f"{count} identities should name {new} after the switch, {moved} do")
+        with dev.safe_mode_window():  # an exception in it undoes the window (Ctrl-D)
+            dev.send(f'/ip ipsec identity set [find where {mine} and {field}="{old}"] {field}="{new}"')
+            moved = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{new}"')
+            if moved < count:
+                raise DeviceError(task.host.name, "/ip ipsec identity print",
+                                  f"{count} identities should name {new} after the switch, {moved} do")
     except BaseException:
-        dev.abort()
-        drop(task)
+        drop(task)  # the aborted session is gone: the next task reconnects
         raise
-    dev.leave_safe_mode()
     return Result(host=task.host, changed=True, result=count)
 
 

@@ -16,13 +16,20 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests_support import fast_keys
 
+from ikefleet.device import Device
+from ikefleet.intent import render_host
 from ikefleet.interrupt import EXIT_INTERRUPTED, STOP, Stop, sigint_stops
+from ikefleet.inventory import init_nornir
+from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.tasks.converge import converge
+from ikefleet.tasks.device import device
 from ikefleet.verify.history import history_path
 
 CERTIFICATES = "/certificate"
@@ -148,3 +155,98 @@ def test_second_sigint_aborts_at_once() -> None:
             time.sleep(1)  # the handler runs between bytecodes; never reached
     assert signal.getsignal(signal.SIGINT) is previous and STOP is stop
     STOP.clear()  # the flag is process-wide: later tests in this worker must not start "interrupted"
+
+
+def drift(lab: Lab, router: str) -> None:
+    """Someone removed ikefleet's EoIP tunnel, OSPF and route filters on the router: a dozen items to push."""
+    console = Session(lab.routers[router], "admin")
+    for menu in ("/routing filter", "/routing ospf interface", "/routing ospf network", "/interface eoip"):
+        assert console.execute(f"{menu} remove [find comment=ikefleet]") == ""
+    lab.settle()
+
+
+def wait_until(condition: Callable[[], bool], what: str, limit: float = 15) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.05)
+
+
+def test_second_sigint_mid_push_drops_the_session_undoing_it_and_records_every_host(lab: Lab) -> None:
+    rollout(lab)
+    drift(lab, "br1")
+    before = configuration(lab, "br1")
+    lab.fault("br1", "latency", 1500)  # each console line takes 1.5 s: both signals land inside one
+    proc = start(lab, "rollout", "--json", "--canary", "1")  # br1 alone in wave 1, br2 in wave 2
+    try:
+        wait_for(lambda: configuration(lab, "br1") != before, "br1's push start", proc)
+        time.sleep(0.3)  # its next line (or the post-check) is on its way: both signals land while it runs
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        lab.clear_faults("br1")
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert "Traceback" not in err
+    wait_until(lambda: configuration(lab, "br1") == before, "br1 back as it was (the drop undoes safe mode)")
+    hosts = json.loads(out)["hosts"]
+    assert hosts["br1"]["status"] == "interrupted"
+    assert "safe-mode changes undone by dropping the session" in hosts["br1"]["error"]
+    assert hosts["br2"]["status"] == "interrupted" and "not started" in hosts["br2"]["error"]
+    recorded = json.loads((latest_run(lab) / "summary.json").read_text())
+    assert recorded["interrupted"] is True
+    assert {h: o["status"] for h, o in recorded["hosts"].items()} == {
+        "hub": "unchanged", "br1": "interrupted", "br2": "interrupted"}
+    lines = [json.loads(line) for line in (latest_run(lab) / "results.jsonl").read_text().splitlines()]
+    assert {line["host"]: line["status"] for line in lines} == {
+        "hub": "unchanged", "br1": "interrupted", "br2": "interrupted"}
+    assert {o["status"] for o in rollout(lab)["hosts"].values()} <= {"unchanged", "changed"}
+    assert configuration(lab, "br1") != before  # the next run converges
+
+
+PROBE = "/interface bridge add name=probe comment=probe"
+
+
+def _probe_in_safe_mode(task: Any) -> None:
+    dev = device(task)
+    dev.enter_safe_mode()
+    dev.send(PROBE)
+
+
+def test_closing_a_session_in_safe_mode_undoes_it(lab: Lab) -> None:
+    """Nornir's close_connections (netmiko's disconnect sends `quit`) on a session holding safe mode."""
+    before = configuration(lab, "br2")
+    nr = init_nornir(lab.directory / "config.yaml").filter(name="br2")
+    result = nr.run(task=_probe_in_safe_mode)
+    assert not result.failed, result["br2"][0].exception
+    assert configuration(lab, "br2") != before
+    nr.close_connections()
+    wait_until(lambda: configuration(lab, "br2") == before, "the probe undone")
+
+
+def test_an_exception_during_a_push_undoes_its_window(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even one no task catches (a Ctrl-C reaching the pushing thread) ends the window with Ctrl-D."""
+    rollout(lab)
+    drift(lab, "br2")
+    before = configuration(lab, "br2")
+    plan = Rollout(RolloutOptions(lab.directory / "config.yaml"))
+    script = render_host(plan.fleet, plan.plan, "br2")
+    sent = Device.send
+
+    def send_then_interrupted(self: Device, command: str) -> str:
+        out = sent(self, command)
+        if self.in_safe_mode:
+            raise KeyboardInterrupt
+        return out
+
+    monkeypatch.setattr(Device, "send", send_then_interrupted)
+    nr = init_nornir(lab.directory / "config.yaml").filter(name="br2")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            nr.run(task=converge, intended_script=script)
+        wait_until(lambda: configuration(lab, "br2") == before, "the window undone")
+    finally:
+        nr.close_connections()
+    monkeypatch.undo()
+    assert rollout(lab)["hosts"]["br2"]["status"] == "changed"

@@ -4,6 +4,8 @@ and the restore see the same partial change as with one command per line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +53,9 @@ class Console:
             raise DeviceError("R1", line, out)
         return out
 
-    def enter_safe_mode(self) -> None: ...
-
-    def leave_safe_mode(self) -> None: ...
+    @contextmanager
+    def safe_mode_window(self) -> Iterator[None]:
+        yield
 
 
 def hub_router(tmp_path: Path, branches: int) -> tuple[Session, Any]:

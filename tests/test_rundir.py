@@ -43,3 +43,23 @@ def test_run_dir_keeps_results_as_json_lines(tmp_path: Path) -> None:
     assert json.loads((run.path / "plan.json").read_text()) == {"hosts": 2}
     assert run.path.parent == tmp_path / "runs" and run.path.name.endswith("-rollout")
     assert (run.path.stat().st_mode & 0o077) == 0
+
+
+def test_run_directories_are_pruned_to_the_newest_kept(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    made = [RunDir(tmp_path, "rollout", now=start + timedelta(minutes=i), keep=3).path for i in range(5)]
+    left = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert left == [p.name for p in made[-3:]]
+
+
+def test_the_retention_setting_is_checked() -> None:
+    import pytest
+
+    from ikefleet.rundir import DEFAULT_KEEP_RUNS, SettingError, keep_runs
+
+    assert keep_runs(None) == DEFAULT_KEEP_RUNS and keep_runs({"keep": 7}) == 7
+    for bad in ({"keep": 0}, {"keep": "10"}, {"keep": True}, {"kept": 3}, "10"):
+        with pytest.raises(SettingError, match=r"ikefleet\.runs"):
+            keep_runs(bad)

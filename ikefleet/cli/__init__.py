@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
 import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 # Each module defines `register(subparsers) -> None`; the parser it adds sets `func(args) -> int`.
 SUBCOMMANDS = [
@@ -18,6 +21,8 @@ SUBCOMMANDS = [
     "ikefleet.cli.certs",
     "ikefleet.cli.parse",
     "ikefleet.cli.verify",
+    "ikefleet.cli.report",
+    "ikefleet.cli.backup",
 ]
 # Subcommands that connect to routers: they take --accept-new-hostkeys (ikefleet.hostkeys).
 HOSTKEY_COMMANDS = ("rollout", "verify", "compliance", "certs")
@@ -28,7 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ikefleet",
         description="Roll out, verify and keep compliant a MikroTik RouterOS IKEv2 + EoIP + OSPF VPN.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_parser = subparsers.add_parser
+
+    def described(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """Every subcommand's --help opens with a description: its one-line help unless it has more."""
+        kwargs.setdefault("description", kwargs.get("help"))
+        return add_parser(name, **kwargs)
+
+    subparsers.add_parser = described  # type: ignore[method-assign]
     for name in SUBCOMMANDS:
         importlib.import_module(name).register(subparsers)
     for command in HOSTKEY_COMMANDS:
@@ -38,6 +52,53 @@ def build_parser() -> argparse.ArgumentParser:
                 help="a router's SSH host key changed on purpose (replaced/reinstalled): pin the new key",
             )
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("ikefleet")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+class _ReaderGone(io.TextIOBase):
+    """stdout that outlives its reader: once the pipe is closed (`ikefleet plan --json | head`), output is
+    dropped instead of raising BrokenPipeError, so a run in progress is never cut short by its pager."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self.stream.write(text)
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        self.gone = True
+        devnull = os.open(os.devnull, os.O_WRONLY)  # the interpreter's own flush at exit goes there too
+        os.dup2(devnull, self.stream.fileno())
+        os.close(devnull)
+
+    def isatty(self) -> bool:
+        return bool(self.stream.isatty())
+
+    def fileno(self) -> int:
+        return int(self.stream.fileno())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(self.stream.encoding)
 
 
 def quiet_libraries() -> None:
@@ -50,6 +111,8 @@ def quiet_libraries() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
+    if not isinstance(sys.stdout, _ReaderGone):
+        sys.stdout = _ReaderGone(sys.stdout)
     args = build_parser().parse_args(argv)
     if getattr(args, "accept_new_hostkeys", False):  # read by inventory.init_nornir (ikefleet.hostkeys)
         os.environ["IKEFLEET_ACCEPT_NEW_HOSTKEYS"] = "1"

@@ -75,7 +75,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     directory = args.dir.resolve()
     try:
         control.request(directory, {"op": "status"}, timeout=5)
-        print(f"a lab is already running in {directory}", file=sys.stderr)
+        print(f"a lab is already running in {directory}: `ikefleet lab status --dir {args.dir}` shows it, "
+              f"`ikefleet lab down --dir {args.dir}` stops it", file=sys.stderr)
         return 2
     except control.ControlError:
         pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(plan.to_json(), indent=2))
     else:
-        Console(width=200).print(plan_table(fleet, plan))
+        # The terminal's width; piped to a file or a pager, a wide table rather than one wrapped at 80.
+        Console(width=None if sys.stdout.isatty() else 200).print(plan_table(fleet, plan))
     return 0
 
 

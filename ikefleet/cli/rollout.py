@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ikefleet.cli.values import count, seconds
 from ikefleet.interrupt import EXIT_INTERRUPTED
 from ikefleet.runbooks.rollout import Summary
 from ikefleet.rundir import LockedError
@@ -38,10 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="append",
         default=[],
         metavar="HOST|GROUP",
-        help="only these hosts or groups (repeatable; groups: responder, initiators)",
+        help="only these hosts or groups (repeatable, or comma-separated; groups: responder, initiators, "
+        "and those of groups.yaml)",
     )
     p.add_argument(
-        "--canary", type=int, default=1, metavar="N", help="branches in the first wave (%(default)s)"
+        "--canary",
+        type=count("--canary", "1"),
+        default=1,
+        metavar="N",
+        help="branches in the first wave (%(default)s)",
     )
     p.add_argument(
         "--wave-size",
@@ -57,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument(
         "--gate-timeout",
-        type=float,
+        type=seconds("--gate-timeout", "120"),
         default=120.0,
         metavar="SECONDS",
         help="how long a wave may take to bring its tunnels up (%(default)s)",

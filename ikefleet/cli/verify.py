@@ -12,13 +12,16 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ikefleet import private
+from ikefleet.cli.values import count
 from ikefleet.interrupt import EXIT_INTERRUPTED, Interrupted
 from ikefleet.redact import scrub
 from ikefleet.secrets import SecretsError
+from ikefleet.selection import SelectionError
 from ikefleet.validate import InventoryError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
-FORMATS = ("console", "json", "junit", "prom")
+FORMATS = ("console", "json", "junit", "prom", "html")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,23 +40,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "--format", choices=FORMATS, default=default_format, help="report format (%(default)s)"
         )
         p.add_argument("--output", type=Path, help="write the report to FILE (default: standard output)")
-        p.add_argument("--limit", action="append", default=[], metavar="HOST", help="only these hosts")
+        p.add_argument("--limit", action="append", default=[], metavar="HOST|GROUP",
+                       help="only these hosts or groups (repeatable, or comma-separated)")
         p.add_argument("--verbose", action="store_true", help="console: list passing checks too")
         p.add_argument("--no-history", action="store_true", help="do not record this run in the history")
         p.set_defaults(func=run, quiet=name == "compliance")
     h = subparsers.add_parser("history", help="past verification results of one host")
     h.add_argument("host")
     h.add_argument("-c", "--config", default="config.yaml", help="Nornir/ikefleet config (%(default)s)")
-    h.add_argument("--runs", type=int, default=10, help="how many past runs (%(default)s)")
+    h.add_argument("--runs", type=count("--runs", "10", minimum=1), default=10,
+                   help="how many past runs (%(default)s)")
     h.add_argument("--all", action="store_true", help="passing checks too")
     h.set_defaults(func=history)
 
 
-def render(report: object, fmt: str, verbose: bool = False) -> str:
+def render(report: object, fmt: str, verbose: bool = False, config: Path | None = None) -> str:
     from ikefleet.reports.console import render_console
+    from ikefleet.reports.html import render_html_with_history
     from ikefleet.reports.json_report import render_json
     from ikefleet.reports.junit import render_junit
     from ikefleet.reports.prometheus import render_prometheus
+    from ikefleet.verify.history import history_path
 
     if fmt == "json":
         return render_json(report)  # type: ignore[arg-type]
@@ -61,11 +68,14 @@ def render(report: object, fmt: str, verbose: bool = False) -> str:
         return render_junit(report)  # type: ignore[arg-type]
     if fmt == "prom":
         return render_prometheus(report)  # type: ignore[arg-type]
+    if fmt == "html":  # the fleet map, with each host's strip from the history beside the config
+        return render_html_with_history(report, history_path(config or Path("config.yaml")))  # type: ignore[arg-type]
     return render_console(report, verbose=verbose)  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace) -> int:
     from ikefleet.reports.console import print_report
+    from ikefleet.reports.html import write_private
     from ikefleet.reports.prometheus import write_textfile
     from ikefleet.runbooks.verify import Verify, VerifyOptions
 
@@ -80,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
     except SecretsError as exc:
         print(f"secrets: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except SelectionError as exc:
+        print(f"ikefleet {getattr(args, 'command', 'verify')}: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     except Interrupted as exc:  # Ctrl-C: no report (a partial one could read as compliant), no history
         print(f"ikefleet verify: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -88,15 +101,17 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     try:
         if args.output is not None:
-            text = render(report, args.format, args.verbose)
+            text = render(report, args.format, args.verbose, Path(args.config))
             if args.format == "prom":
                 write_textfile(args.output, text)
+            elif args.format == "html":
+                write_private(args.output, text)
             else:
-                args.output.write_text(text)
+                private.write_text(args.output, text)  # owner-only, whatever the umask
         elif args.format == "console":
             print_report(report, Console(), verbose=args.verbose)
         else:
-            sys.stdout.write(render(report, args.format, args.verbose))
+            sys.stdout.write(render(report, args.format, args.verbose, Path(args.config)))
     except OSError as exc:
         print(f"cannot write the report: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -38,6 +38,9 @@ from .syntax import Statement, Token, Value, Var, tokenize, tokenize_line
 from .where import col_error, compile_where
 
 MAX_DELAY_S = 2.0
+# Ctrl-X while another session holds safe mode; RouterOS then waits for u, r or d. Wording from the MikroTik
+# manual (wiki Manual:Console, "Safe Mode"), which prints "someone", not a user name.
+HIJACK_PROMPT = "Hijacking Safe Mode from someone - unroll/release/don't take it [u/r/d]: "
 INTERFACE_MENUS = (
     "/interface ethernet",
     "/interface bridge",
@@ -186,6 +189,8 @@ class Session:
         self.schema: Schema = load_schema(router.major_version)
         self.path = "/"
         self.safe_mode = False
+        self.hijacking = False  # Ctrl-X asked HIJACK_PROMPT: the next key answers it
+        self.notices: list[str] = []  # lines the console shows before its next prompt
         self._snapshot: dict | None = None
         self.numbers: dict[str, list[int]] = {}
         self.max_delay_s = MAX_DELAY_S
@@ -232,20 +237,55 @@ class Session:
             return "failure: internal error"
 
     def toggle_safe_mode(self) -> str:
+        """Ctrl-X. While another session holds safe mode the answer is HIJACK_PROMPT and the console waits
+        for one key, given to `answer_hijack`."""
         if self.safe_mode:
-            self.safe_mode = False
-            self._snapshot = None
+            self._give_up()
             return "[Safe Mode released]"
+        holder = self.router.safe_mode_holder
+        if isinstance(holder, Session) and holder is not self and holder.safe_mode:
+            self.hijacking = True
+            return HIJACK_PROMPT
+        self._take()
+        return "[Safe Mode taken]"
+
+    def answer_hijack(self, key: str) -> str | None:
+        """The key typed at HIJACK_PROMPT. Verified (MikroTik manual, wiki Manual:Console, "Safe Mode"): `u`
+        undoes the holder's changes and takes safe mode, `r` keeps them and takes it and the holder is told
+        "[Safe mode released by another user]", `d` does not take it. Assumed: after `r` the holder's changes
+        are released (a later drop of this session does not undo them), the holder is told the same after
+        `u`, the key is echoed before the answer, other keys are ignored while RouterOS keeps asking."""
+        key = key.lower()
+        holder = self.router.safe_mode_holder
+        if key not in ("u", "r", "d"):
+            return None
+        self.hijacking = False
+        if key == "d" or not isinstance(holder, Session):
+            return ""
+        if key == "u":
+            holder.close(dropped=True)
+        holder._give_up()
+        holder.notices.append("[Safe mode released by another user]")
+        self._take()
+        return "[Safe Mode taken]"
+
+    def _take(self) -> None:
         self.safe_mode = True
         self._snapshot = self.router.config.to_json()
-        return "[Safe Mode taken]"
+        self.router.safe_mode_holder = self
+
+    def _give_up(self) -> None:
+        """Leave safe mode keeping the changes."""
+        self.safe_mode = False
+        self._snapshot = None
+        if self.router.safe_mode_holder is self:
+            self.router.safe_mode_holder = None
 
     def close(self, dropped: bool) -> None:
         if dropped and self.safe_mode and self._snapshot is not None:
             self.router.config = Config.from_json(self._snapshot)
             self.router.changed()
-        self.safe_mode = False
-        self._snapshot = None
+        self._give_up()
 
     # --- statements ------------------------------------------------------------------------------------
 
@@ -487,6 +527,8 @@ class Session:
             return system_menus.file_items(self.router)
         if path == "/log":
             return system_menus.log_items(self.router)
+        if path == "/user active":
+            return system_menus.active_items(self.router)
         return self.router.config.items(path)
 
     def _menu_of(self, path: str, item: Item) -> str:

@@ -24,7 +24,6 @@ import sys
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from ikefleet.routeros.config import Config
 
 from . import control
+from .clock import LabClock
 from .inventory_writer import write_inventory
 from .router import Faults, Router, RouterSpec
 from .sshd import (
@@ -242,7 +242,7 @@ def _fabric_refresh() -> Callable[[Router, str], None] | None:
     refresh = getattr(_fabric(), "refresh", None)
     if refresh is None:
         return None
-    return lambda router, path: refresh(router, datetime.now(UTC), path)
+    return lambda router, path: refresh(router, router.clock.now(), path)
 
 
 class Lab:
@@ -256,8 +256,10 @@ class Lab:
         session_factory: SessionFactory = engine_session_factory,
         quirks: ConsoleQuirks | None = None,
         convergence_delay: float = 0.2,
+        clock: LabClock | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self.clock = clock or LabClock()
         self.plan = plan
         self.session_factory = session_factory
         self.quirks = quirks or ConsoleQuirks()
@@ -291,6 +293,7 @@ class Lab:
         convergence_delay: float = 0.2,
         control_socket: bool = True,
         backend: str | None = None,
+        clock: LabClock | None = None,
     ) -> Lab:
         """Start (or restart) the lab in `directory`: same addresses, credentials, keys and configs."""
         directory = Path(directory).resolve()
@@ -312,7 +315,7 @@ class Lab:
             raise ValueError(f"branches must be 0..{MAX_BRANCHES}")
         lab = cls(
             directory, plan, session_factory=session_factory, quirks=quirks,
-            convergence_delay=convergence_delay,
+            convergence_delay=convergence_delay, clock=clock,
         )
         lab._thread = threading.Thread(target=lab.loop.run_forever, name="ikefleet-lab", daemon=True)
         lab._thread.start()
@@ -329,7 +332,7 @@ class Lab:
     async def _start(self, control_socket: bool) -> None:
         key = host_key(self.directory)
         for index, spec in enumerate(self.plan.specs()):
-            router = Router(spec=spec, directory=self.directory / "routers" / spec.name)
+            router = Router(spec=spec, directory=self.directory / "routers" / spec.name, clock=self.clock)
             if not router.load():
                 router.config = _initial_config(spec)
                 router.save()
@@ -505,7 +508,7 @@ class Lab:
                 log.exception("%s: could not save configuration", name)
         if self._recompute is not None:
             try:
-                self._recompute(list(self.routers.values()), datetime.now(UTC))
+                self._recompute(list(self.routers.values()), self.clock.now())
             except Exception:
                 log.exception("fabric recompute failed")
         if self._netns is not None:

@@ -9,6 +9,7 @@ Output lines are joined with "\\n" and carry no final newline (the SSH layer tur
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,17 @@ class Column:
     expand: bool = False
     gap: int = 1
     split: str = ""
+    cut: bool = False  # a value wider than the column is cut to "abc..." instead of wrapped
+
+
+@dataclass(frozen=True)
+class Omit:
+    """Fields a kind of item does not print: items showing one of `flags` (any item when empty) whose
+    values match every `when` pair."""
+
+    fields: frozenset[str]
+    flags: str = ""
+    when: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,9 @@ class Layout:
     quoted: frozenset[str] = field(default_factory=frozenset)
     unnumbered_dynamic: bool = False  # v7 /ip route: dynamic rows carry no print number
     fit_content: bool = False  # v7 tables sized to their content: columns as wide as header or widest value
+    omit: tuple[Omit, ...] = ()  # fields some kinds of item leave out of print/detail/terse
+    print_as: dict[str, str] = field(default_factory=dict)  # field -> the name print shows (two `port=`)
+    drop_empty: bool = False  # v7 certificate table: a column no row fills is not printed
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -128,6 +143,11 @@ def _layouts(version: int = 6) -> dict[str, Layout]:
             quoted=frozenset(spec.get("quoted", ())),
             unnumbered_dynamic=bool(spec.get("unnumbered_dynamic", False)),
             fit_content=bool(spec.get("fit_content", False)),
+            omit=tuple(Omit(frozenset(o["fields"]), str(o.get("flags", "")),
+                            tuple((str(k), str(v)) for k, v in (o.get("when") or {}).items()))
+                       for o in spec.get("omit", ())),
+            print_as={str(k): str(v) for k, v in (spec.get("print_as") or {}).items()},
+            drop_empty=bool(spec.get("drop_empty", False)),
         )
     return layouts
 
@@ -143,6 +163,17 @@ def columns(path: str, version: int = 6) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------- values
+
+
+def _shown(lay: Layout, row: Row) -> dict[str, str]:
+    """The row's values without the fields its kind of item does not print (`omit` in the layout)."""
+    hidden: set[str] = set()
+    for rule in lay.omit:
+        if (not rule.flags or any(c in row.flags for c in rule.flags)) and all(
+            row.values.get(k) == v for k, v in rule.when
+        ):
+            hidden |= rule.fields
+    return {k: v for k, v in row.values.items() if k not in hidden} if hidden else row.values
 
 
 def _print_value(menu: MenuLike, lay: Layout, name: str, value: str) -> str:
@@ -253,6 +284,8 @@ def _header_text(header: str, width: int) -> str:
 def _cell_lines(col: Column, value: str, width: int) -> list[str]:
     if col.split and value:
         return value.split(col.split)
+    if col.cut and len(value) > width > 3:
+        return [value[: width - 3] + "..."]
     if col.align == "left" and len(value) > width > 0:
         return [value[i : i + width] for i in range(0, len(value), width)]
     return [value]
@@ -277,6 +310,9 @@ def _compose(head: str, columns: Sequence[Column], widths: Sequence[int], cells:
 
 
 def _table(menu: MenuLike, lay: Layout, rows: Sequence[Row], width: int, version: int = 6) -> list[str]:
+    if lay.drop_empty:
+        kept = tuple(c for c in lay.columns if any(r.values.get(c.field) for r in rows))
+        lay = dataclasses.replace(lay, columns=kept)
     groups = _flag_groups(menu, lay)
     if lay.fit_content:  # v7 (pt-lab-mtk1 routes, porotnikov SAs): only the flag columns and numbers shown
         groups = tuple(g for g in groups if any(c in r.flags for r in rows for c in g))
@@ -346,7 +382,8 @@ def _items(
         if row.comment:
             block.append(head + ";;; " + row.comment)
             head = " " * len(head)
-        pairs = (f"{k}={_print_value(menu, lay, k, v)}" for k, v in row.values.items())
+        shown = _shown(lay, row).items()
+        pairs = (f"{lay.print_as.get(k, k)}={_print_value(menu, lay, k, v)}" for k, v in shown)
         block.extend(_wrap_pairs(head, indent, pairs, width))
         blocks.append(block)
     blank = detail or (lay.blank and any(len(b) > 1 for b in blocks))
@@ -389,10 +426,11 @@ def print_terse(menu: MenuLike, rows: Sequence[Row], *, version: int = 6) -> str
     the bare number and the flags shown, one space each (`0 D address=...`, the harness-A1M terse captures;
     a row without flags is a guess: no capture shows one).
     """
-    groups = _flag_groups(menu, layout(menu.path, version))
+    lay = layout(menu.path, version)
+    groups = _flag_groups(menu, lay)
     lines = []
     for row in rows:
-        words = [f"{k}={quote(v)}" for k, v in row.values.items()]
+        words = [f"{lay.print_as.get(k, k)}={quote(v)}" for k, v in _shown(lay, row).items()]
         if row.comment:
             words.insert(0, f"comment={quote(row.comment)}")
         if version >= 7:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from ikefleet.routeros.config import Config
 
+from .clock import LabClock
+
 
 @dataclass(frozen=True)
 class RouterSpec:
@@ -50,8 +52,9 @@ class Faults:
 class FileStore:
     """The router's `/file` store, kept as real files under the router's directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, clock: LabClock) -> None:
         self.root = root
+        self.clock = clock  # a file's creation-time is the lab's time, not the jump host's
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, name: str) -> Path:
@@ -71,12 +74,25 @@ class FileStore:
         path = self._path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        stamp = self.clock.now().timestamp()
+        os.utime(path, (stamp, stamp))
 
     def remove(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
 
     def mtime(self, name: str) -> datetime:
         return datetime.fromtimestamp(self._path(name).stat().st_mtime, tz=UTC)
+
+
+@dataclass(frozen=True)
+class ActiveLogin:
+    """One row of `/user active`: a console login now open (the SSH server adds and removes them)."""
+
+    when: datetime
+    name: str
+    address: str
+    via: str = "ssh"
+    group: str = "full"
 
 
 @dataclass
@@ -88,15 +104,22 @@ class Router:
     config: Config = field(default_factory=Config)
     faults: Faults = field(default_factory=Faults)
     listeners: list[Callable[[Router], None]] = field(default_factory=list)
-    booted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The lab's shared clock (one per lab): the router's time is the clock's plus its `clock-offset` fault.
+    clock: LabClock = field(default_factory=LabClock)
+    booted_at: datetime = field(init=False)  # when the router object is made, on its clock
     # Called by the engine (router, menu path) before it reads a menu (print, find), so time-driven fields
     # (uptime, expires-in, byte counters) and the routing table are current. The lab manager sets it.
     refresh_state: Callable[[Router, str], None] | None = None
     # `/log print` entries: (time, topics, message); the fabric and the engine append.
     logs: deque[tuple[datetime, str, str]] = field(default_factory=lambda: deque(maxlen=1000))
+    # `/user active` rows: the logins now open, in login order.
+    active_logins: list[ActiveLogin] = field(default_factory=list)
+    # The console session holding safe mode: at most one per router (a second one is asked to hijack it).
+    safe_mode_holder: object | None = None
 
     def __post_init__(self) -> None:
-        self.files = FileStore(self.directory / "files")
+        self.booted_at = self.clock.now()
+        self.files = FileStore(self.directory / "files", self.clock)
 
     def log(self, topics: str, message: str) -> None:
         """Append a `/log` entry, e.g. `log("ipsec,error", "identity not found for peer: ...")`."""
@@ -111,8 +134,8 @@ class Router:
         return int(self.spec.version.split(".")[0])
 
     def now(self) -> datetime:
-        """The router's clock: real time plus the `clock-offset` fault."""
-        return datetime.now(UTC) + timedelta(seconds=self.faults.clock_offset_s)
+        """The router's clock: the lab's clock plus the `clock-offset` fault."""
+        return self.clock.now() + timedelta(seconds=self.faults.clock_offset_s)
 
     def changed(self) -> None:
         for listener in self.listeners:

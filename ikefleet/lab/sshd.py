@@ -3,7 +3,8 @@
 The console engine (`ikefleet.lab.engine.Session`) turns a command line into output text; this module only
 does what the SSH server of a real RouterOS v6 does around it: login-name suffix options, banner, echo,
 line editing, prompt painting, safe-mode key, `quit`, exec requests, file transfer into `Router.files`, and
-the session faults of `Router.faults`. Facts: `/work/shared/notes/routeros-cli-facts.md`.
+the session faults of `Router.faults`, and `/user active`'s list of open logins. Facts:
+`/work/shared/notes/routeros-cli-facts.md`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 import asyncssh
 
-from .router import Router
+from .router import ActiveLogin, Router
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +327,9 @@ class Terminal:
     async def run(self) -> None:
         self.session = self.server.session_factory(self.router, self.login.user, self.width)
         dropped = True  # unless the session ends cleanly (quit, Ctrl-D, exec done): even when cancelled
+        peer = self.process.get_extra_info("peername") or ("", 0)
+        login = ActiveLogin(self.router.now(), self.login.user, str(peer[0]))
+        self.router.active_logins.append(login)  # `/user active` lists it until the session ends
         try:
             if self.process.command is not None:
                 await self._exec(self.process.command)
@@ -335,6 +339,7 @@ class Terminal:
             dropped = await self._interactive()
         finally:
             self.session.close(dropped=dropped)
+            self.router.active_logins.remove(login)
 
     # -- exec -----------------------------------------------------------------------------------------------
 
@@ -371,7 +376,12 @@ class Terminal:
             while i < len(data):
                 ch = data[i]
                 i += 1
-                if self.pager:
+                if getattr(self.session, "hijacking", False):  # at HIJACK_PROMPT: one key answers
+                    answer = self.session.answer_hijack(ch)  # type: ignore[attr-defined]
+                    if answer is not None:
+                        shown = ch + "\r\n" + (answer + "\r\n" if answer else "")
+                        self._write(shown + self.session.prompt + buffer, raw=True)
+                elif self.pager:
                     if ch == ESC:
                         down = data[i : i + 2] == "[B"
                         i = _skip_escape(data, i)
@@ -404,6 +414,9 @@ class Terminal:
                         return True
                 elif ch == CTRL_X:
                     text = self.session.toggle_safe_mode()
+                    if getattr(self.session, "hijacking", False):  # another session holds safe mode
+                        self._write("\r\n" + text, raw=True)
+                        continue
                     shown = "\r\n" + (text.replace("\n", "\r\n") + "\r\n" if text else "")
                     self._write(shown + self.session.prompt + buffer, raw=True)
                 elif ch in BACKSPACES:
@@ -459,6 +472,10 @@ class Terminal:
             self.process.channel.get_connection().abort()
             return True
         head = f"\r{prompt}{self._view(prompt, line)}\r\n" if self.quirks.redraw_on_enter else "\r\n"
+        # e.g. safe mode taken over by another session; RouterOS prints it at once, the lab at the next Enter
+        notices: list[str] = getattr(self.session, "notices", [])
+        head += "".join(n + "\r\n" for n in notices)
+        notices.clear()
         if not line.strip():
             self._write(head + self.session.prompt, raw=True)
             return None

@@ -2,8 +2,8 @@
 
 `/system backup save` writes an opaque binary: with `password=` it is AES-GCM encrypted under a key derived
 from the password (the password itself is never stored); without one, private keys are left out, as the
-seed warns. `/file` and `/log` are read-only menus whose items are built from the router's file store and
-log on each command.
+seed warns. `/file`, `/log` and `/user active` are read-only menus whose items are built from the router's
+file store, log and open logins on each command.
 """
 
 from __future__ import annotations
@@ -230,4 +230,15 @@ def log_items(router: Router) -> list[Item]:
     for n, (moment, topics, message) in enumerate(router.logs, start=1):
         stamp = f"{moment:%H:%M:%S}" if moment.date() == today else router_date(moment)
         items.append(Item(id=n, values={"time": stamp, "topics": topics, "message": message}))
+    return items
+
+
+def active_items(router: Router) -> list[Item]:
+    """`/user active` rows from the logins now open (v6 dates `dec/06/2026 18:01:02`, v7 ISO)."""
+    items = []
+    for n, login in enumerate(router.active_logins):
+        when = router_date(login.when) if router.major_version < 7 else f"{login.when:%Y-%m-%d %H:%M:%S}"
+        values = {"when": when, "name": login.name, "address": login.address, "via": login.via,
+                  "group": login.group}
+        items.append(Item(id=n + 1, values=values))
     return items

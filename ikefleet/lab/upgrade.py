@@ -24,7 +24,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 from ikefleet.routeros.config import Config, Item
 from ikefleet.routeros.schema import Schema, load_schema
@@ -260,7 +259,7 @@ def upgrade_router(router: Router, version: str) -> list[str]:
     if router.major_version < 7:
         router.config, notes = upgrade_config(router.config)
     router.spec = replace(router.spec, version=version)
-    router.booted_at = datetime.now(UTC)
+    router.booted_at = router.clock.now()
     router.__dict__.pop("_console_globals", None)
     router.log("system,info", f"router rebooted after upgrade to {version}")
     return notes

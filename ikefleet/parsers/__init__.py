@@ -11,7 +11,7 @@ raises `CommandFailed` (its `.error` is the structured `RouterOSError`); anythin
 of another command, raises `ParseError` naming the command. Menus without a typed parser: `parse_generic`.
 """
 
-from ikefleet.parsers.bfd import BfdNeighbor, parse_bfd_neighbor
+from ikefleet.parsers.bfd import BfdNeighbor, parse_bfd_neighbor, parse_bfd_session
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.parsers.errors import CommandFailed, ParseError, RouterOSError, detect_error
 from ikefleet.parsers.generic import (
@@ -91,6 +91,7 @@ __all__ = [
     "parse_address",
     "parse_as_value_text",
     "parse_bfd_neighbor",
+    "parse_bfd_session",
     "parse_certificate",
     "parse_clock",
     "parse_command_output",

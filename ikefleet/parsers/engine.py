@@ -33,6 +33,8 @@ _LEGEND_PAIR_RE = re.compile(r"^\s*(?P<letter>\S)\s+-\s+(?P<name>\S.*?)\s*$")
 _ITEM_RE = re.compile(r"^(?P<indent>\s*)(?P<index>\d+|\*[0-9A-Fa-f]+)(?=\s|$)(?P<rest>.*)$")
 # "ADo", "TX*", "DAo+", "K"
 _FLAGS_TOKEN_RE = re.compile(r"^[A-Za-z*+]{1,8}$")
+# 'auth-method=pre-shared-key generate-policy=port-strict': a line of key=value pairs only
+_PAIRS_RE = re.compile(r'^[a-z][\w.\-]*=(?:"[^"]*"|\S*)(?:\s+[a-z][\w.\-]*=(?:"[^"]*"|\S*))*\s*$')
 # ".id=*1;address=10.0.0.1/24;interface=ether1" (as-value, one or more items on a line)
 _AS_VALUE_RE = re.compile(r"^\.?[A-Za-z][\w.\-]*=[^\n]*;")
 # '[{".id":"*1",...}]', '[]', '{"name":"R1"}': v7 `:serialize to=json`
@@ -240,7 +242,8 @@ class _Reader:
                 self._finish()
                 self.pending_comment = stripped[3:].strip()
                 continue
-            if self.current is not None and line[0].isspace():
+            if self.current is not None and (line[0].isspace() or _PAIRS_RE.match(line)):
+                # a continuation line; pasted captures often lost its indent (helpmt-ipsec-l2tp, vkcloud)
                 self._body(line)
                 continue
             raise ParseError(self.command, f"unrecognised line {stripped[:60]!r}", lineno)

@@ -66,6 +66,14 @@ def _interface_from_address(record: dict[str, Any]) -> None:
         record["interface"] = address.split("%", 1)[1]
 
 
+def _interface_fields(record: dict[str, Any]) -> None:
+    """v7 interface rows: the interface from the address; `state=passive` (harness-A1M) is a state, kept as
+    the string, and also what the v6 `P` flag says: the interface is passive."""
+    _interface_from_address(record)
+    if "%" in record.get("address", "") and "state" in record:  # a v7 row: no P flag, the state says it
+        record["passive"] = record["state"] == "passive"
+
+
 _DR = {"dr-address": "dr", "backup-dr-address": "bdr"}
 
 NEIGHBOR = Spec(
@@ -86,7 +94,7 @@ INTERFACE = Spec(
     legend={"X": "disabled", "I": "inactive", "D": "dynamic", "P": "passive"},
     flags={n: n for n in ("disabled", "inactive", "dynamic", "passive")},
     aliases=_DR,
-    post=_interface_from_address,
+    post=_interface_fields,
     # v6 table: "INTERFACE COST PRI NETWORK-TYPE AUT... AUTHENTICATIO..." at 80 columns
     columns=("interface", "cost", "priority", "network-type", "authentication", "authentication-key"),
 )

@@ -30,6 +30,7 @@ _TABLE: tuple[tuple[str, Parser, Spec], ...] = (
     ("ip route", routes.parse_route, routes.ROUTE),
     ("routing route", routes.parse_route, routes.ROUTE),
     ("routing bfd neighbor", bfd.parse_bfd_neighbor, bfd.BFD_NEIGHBOR),
+    ("routing bfd session", bfd.parse_bfd_session, bfd.BFD_SESSION),
     ("system resource", system.parse_resource, system.RESOURCE),
     ("system identity", system.parse_identity, system.IDENTITY),
     ("system clock", system.parse_clock, system.CLOCK),

@@ -20,6 +20,8 @@ class Route(Common, total=False):
     routing_mark: str
     routing_table: str
     vrf_interface: str
+    local_address: str
+    suppress_hw_offload: bool
     check_gateway: str
     type: str
     ospf_metric: int

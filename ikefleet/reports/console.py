@@ -11,6 +11,7 @@ from rich.table import Table
 from ikefleet.verify.engine import STATUSES, Report, Result
 
 STYLE = {"error": "bold magenta", "fail": "bold red", "warn": "yellow", "skip": "dim", "pass": "green"}
+NOTHING = "no router was checked"
 LABEL = {"error": "COULD NOT CHECK", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "pass": "OK"}
 
 
@@ -68,7 +69,7 @@ def print_report(report: Report, console: Console, *, verbose: bool = False) -> 
                     console.print(f"{'':18}hint: {r.hint}", markup=False, highlight=False)
     counts = report.counts
     verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
-    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]) if report.hosts else NOTHING
     console.print(f"\n{verdict}: {summary}", markup=False, highlight=False)
 
 

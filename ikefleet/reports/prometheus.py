@@ -4,9 +4,9 @@ days left, check outcomes and the time of the last check. Write it atomically (`
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
+from ikefleet import private
 from ikefleet.verify.engine import Report
 
 TUNNEL_CHECKS = ("ike.peer", "eoip.tunnel", "ospf.neighbor")
@@ -95,8 +95,5 @@ def render_prometheus(report: Report) -> str:
 
 
 def write_textfile(path: Path, text: str) -> None:
-    """node_exporter must never read a half-written file: write beside it, then rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """node_exporter must never read a half-written file: write beside it, then rename (owner-only, 0600)."""
+    private.replace_text(Path(path), text)

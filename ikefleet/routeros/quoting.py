@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-# Characters that let a value stand bare; `!` too: negated matchers export bare (`in-interface-list=!LAN`).
-BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/,@+!")
+# Characters that let a value stand bare; `!` too: negated matchers export bare (`in-interface-list=!LAN`),
+# and `%`: an address with its interface stands bare (v7 export `address=10.100.100.2%wg0`, chr-7.21.4; v7
+# terse `address=10.1.1.1%ether2`, harness-A1M).
+BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/,@+!%")
 ESCAPES = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

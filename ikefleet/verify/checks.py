@@ -98,8 +98,13 @@ def router_time(state: HostState) -> datetime | None:
     clock = next(iter(state.get("clock")), None)
     if not clock:
         return None
-    local = ros_datetime(f"{clock.get('date', '')} {clock.get('time', '')}")
-    m = _OFFSET.match(str(clock.get("gmt_offset", "+00:00")))
+    return router_utc(state, ros_datetime(f"{clock.get('date', '')} {clock.get('time', '')}"))
+
+
+def router_utc(state: HostState, local: datetime | None) -> datetime | None:
+    """A time the router printed (its local time, as every RouterOS date is) in UTC, by its `gmt-offset`."""
+    clock = next(iter(state.get("clock")), None)
+    m = _OFFSET.match(str(clock.get("gmt_offset", "+00:00"))) if clock else None
     if local is None or m is None:
         return local
     offset = timedelta(hours=int(m["h"]), minutes=int(m["m"]))
@@ -322,6 +327,13 @@ def ospf_neighbor(ctx: Context, host: str) -> list[Finding]:
     return [_neighbour(ctx, host, t.hub_router_id, t.branch_interface, "", t.hub_eoip)]
 
 
+def _bfd_state(session: dict[str, Any]) -> str:
+    """A session's state as the operator reads it; a v7 inactive session prints no state, only its reason."""
+    if session.get("inactive"):
+        return f"inactive ({session['comment']})" if session.get("comment") else "inactive"
+    return str(session.get("state", "unknown"))
+
+
 @check("bfd.neighbor", "bfd")
 def bfd_neighbor(ctx: Context, host: str) -> list[Finding]:
     t = _tunnel(ctx, host)
@@ -329,7 +341,7 @@ def bfd_neighbor(ctx: Context, host: str) -> list[Finding]:
     facts = {"interface": t.branch_interface}
     if any(b.get("up") or b.get("state") == "up" for b in rows):
         return [Finding("pass", f"up on {t.branch_interface}", "up", facts=facts)]
-    observed = ", ".join(str(b.get("state")) for b in rows) or "no BFD session"
+    observed = ", ".join(_bfd_state(b) for b in rows) or "no BFD session"
     return [Finding("fail", f"up on {t.branch_interface}", observed, facts=facts)]
 
 
@@ -390,7 +402,8 @@ def cert_valid(ctx: Context, host: str) -> list[Finding]:
     expected = f"{name} with key, issued by {e.ca_certificate}, > {e.min_certificate_days} days left"
     if cert is None:
         return [Finding("fail", expected, "missing", facts=facts)]
-    end = ros_datetime(str(cert.get("invalid_after", "")))
+    # invalid-after is printed in the router's local time, like its clock: both go to UTC the same way.
+    end = router_utc(state, ros_datetime(str(cert.get("invalid_after", ""))))
     days = (end - now).total_seconds() / 86400 if end else float("nan")
     facts["days_left"] = f"{days:.0f}"
     metrics = {"certificate_days_left": days}

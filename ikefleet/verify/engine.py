@@ -85,14 +85,14 @@ class Report:
 
     @property
     def compliant(self) -> bool:
-        return all(r.status in ("pass", "skip", "warn") for r in self.results)
+        """Every check passed, on at least one router: a report that checked none is never compliant."""
+        return bool(self.hosts) and all(r.status in ("pass", "skip", "warn") for r in self.results)
 
     @property
     def could_not_run(self) -> bool:
-        """Nothing could be checked: every host unreachable."""
-        return (
-            bool(self.hosts)
-            and all(r.status == "error" for r in self.results if r.check == "host.reachable")
+        """Nothing could be checked: no host was asked, or every host was unreachable."""
+        return not self.hosts or (
+            all(r.status == "error" for r in self.results if r.check == "host.reachable")
             and len([r for r in self.results if r.check == "host.reachable"]) == len(self.hosts)
         )
 

@@ -181,9 +181,15 @@ class HostState:
         return configs[0] if configs else None
 
 
-def parse_sections(host: str, raw: dict[str, str]) -> HostState:
-    """Parse every section's text; one unreadable section does not spoil the others."""
+# RouterOS 7 sections read from another menu than on v6 (its parser names that menu in its errors)
+V7_PARSERS: dict[str, Callable[[str], list[Any]]] = {"bfd": p.parse_bfd_session}
+
+
+def parse_sections(host: str, raw: dict[str, str], major: int = 6) -> HostState:
+    """Parse every section's text (as a RouterOS `major` router prints it); one unreadable section does not
+    spoil the others."""
     state = HostState(host)
+    parsers = {**PARSERS, **V7_PARSERS} if major >= 7 else PARSERS
     for name in COMMANDS:
         if name not in raw:
             state.problems[name] = "no output"
@@ -193,7 +199,7 @@ def parse_sections(host: str, raw: dict[str, str]) -> HostState:
             if error is not None and name not in ("log", "config"):
                 state.problems[name] = error.text
                 continue
-            state.sections[name] = PARSERS[name](raw[name])
+            state.sections[name] = parsers[name](raw[name])
         except Exception as exc:  # parser errors are data here: the checks on this section say 'error'
             state.problems[name] = f"{type(exc).__name__}: {exc}"
     return state

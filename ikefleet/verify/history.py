@@ -10,9 +10,12 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from .engine import Report
+from ikefleet import private
+
+from .engine import Report, Result, load_checks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -42,6 +45,7 @@ LAST_RUN = (
     "SELECT host, check_id, subject, status, since FROM results WHERE run_id = (SELECT MAX(id) FROM runs)"
 )
 FILE_NAME = "history.sqlite"
+STRIP_STATUSES = ("error", "fail", "warn", "pass")  # worst first
 
 
 def history_path(config: Path) -> Path:
@@ -65,7 +69,8 @@ class History:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private.directory(self.path.parent)
+        private.open_file(self.path, "a").close()  # 0600 before SQLite creates it 0644 (its journals copy it)
         db = sqlite3.connect(self.path, timeout=30)
         try:
             db.executescript(SCHEMA)
@@ -104,3 +109,51 @@ class History:
                 (host, host, limit),
             ).fetchall()
         return [Entry(*row) for row in rows]
+
+    def strips(self, limit: int = 20) -> dict[str, list[tuple[str, str]]]:
+        """Each host's worst status in each of the last `limit` runs, oldest first: the map's history strip
+        (skip is not applicable, so it counts as pass as in the verdict).
+
+        One query over those runs' rows (by the run index), worst status per host and run in SQL."""
+        rank = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STRIP_STATUSES))
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT run_id, host, MIN(CASE status {rank} ELSE {len(STRIP_STATUSES) - 1} END), MIN(time) "
+                "FROM results WHERE run_id IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?) "
+                "GROUP BY run_id, host ORDER BY run_id",
+                (limit,),
+            ).fetchall()
+        strips: dict[str, list[tuple[str, str]]] = {}
+        for _run, host, worst, time in rows:
+            strips.setdefault(host, []).append((time, STRIP_STATUSES[worst]))
+        return strips
+
+    def hub(self) -> str:
+        """The host the hub checks last ran on ("" if none did): the map's centre when a run left it out."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT host FROM results WHERE check_id LIKE 'hub.%' ORDER BY run_id DESC LIMIT 1"
+            ).fetchone()
+        return str(row[0]) if row else ""
+
+    def latest(self) -> Report | None:
+        """The last recorded run as a Report (titles and severities from checks.yaml; no metrics kept)."""
+        specs = {s.id: s for s in load_checks()[0]}
+        with self._db() as db:
+            run = db.execute("SELECT id, started, finished FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+            if run is None:
+                return None
+            rows = db.execute(
+                "SELECT check_id, host, subject, status, expected, observed, hint, since FROM results "
+                "WHERE run_id = ? ORDER BY rowid",
+                (run[0],),
+            ).fetchall()
+        results = []
+        for check, host, subject, status, expected, observed, hint, since in rows:
+            spec = specs.get(check)
+            title, severity = (spec.title, spec.severity) if spec else (check, "minor")
+            results.append(
+                Result(check, title, host, status, severity, subject, expected, observed, hint, since)
+            )
+        hosts = list(dict.fromkeys(r.host for r in results if r.host != "fleet"))
+        return Report(datetime.fromisoformat(run[1]), datetime.fromisoformat(run[2]), hosts, results)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ikefleet.lab.engine import Session, console_globals
+from ikefleet.lab.engine import HIJACK_PROMPT, Session, console_globals
 from ikefleet.lab.factory import initial_config
-from ikefleet.lab.router import Router, RouterSpec
+from ikefleet.lab.router import ActiveLogin, Router, RouterSpec
+from ikefleet.parsers.generic import parse_terse
 
 
 @pytest.fixture
@@ -365,6 +367,50 @@ def test_safe_mode_release_keeps_changes(session: Session, router: Router) -> No
     assert session.toggle_safe_mode() == "[Safe Mode released]"
     session.close(dropped=True)
     assert any(i.values.get("name") == "IKEv2" for i in router.config.items("/ip ipsec policy group"))
+
+
+def _groups(router: Router) -> set[str]:
+    return {i.values.get("name", "") for i in router.config.items("/ip ipsec policy group")}
+
+
+def test_second_session_is_asked_to_hijack_safe_mode_d_leaves_it(session: Session, router: Router) -> None:
+    assert session.toggle_safe_mode() == "[Safe Mode taken]"
+    session.execute("/ip ipsec policy group add name=first")
+    second = Session(router, "ops")
+    assert second.toggle_safe_mode() == HIJACK_PROMPT and second.hijacking
+    assert second.answer_hijack("x") is None and second.hijacking  # any other key: still asking
+    assert second.answer_hijack("d") == ""
+    assert not second.hijacking and not second.safe_mode and second.prompt == "[ops@R1] > "
+    assert session.safe_mode and router.safe_mode_holder is session and "first" in _groups(router)
+    second.close(dropped=True)  # not in safe mode: its drop undoes nothing
+    assert "first" in _groups(router)
+    session.close(dropped=True)  # the holder's drop still undoes its window
+    assert "first" not in _groups(router) and router.safe_mode_holder is None
+
+
+@pytest.mark.parametrize(("key", "kept"), [("u", False), ("r", True)])
+def test_hijacking_safe_mode_unrolls_or_releases_the_holders_changes(
+    session: Session, router: Router, key: str, kept: bool
+) -> None:
+    session.toggle_safe_mode()
+    session.execute("/ip ipsec policy group add name=first")
+    second = Session(router, "ops")
+    assert second.toggle_safe_mode() == HIJACK_PROMPT
+    assert second.answer_hijack(key) == "[Safe Mode taken]"
+    assert second.safe_mode and not session.safe_mode and router.safe_mode_holder is second
+    assert ("first" in _groups(router)) is kept
+    assert session.notices == ["[Safe mode released by another user]"]
+    second.execute("/ip ipsec policy group add name=second")
+    second.close(dropped=True)
+    assert "second" not in _groups(router) and ("first" in _groups(router)) is kept
+
+
+def test_user_active_lists_the_open_logins(session: Session, router: Router) -> None:
+    router.active_logins.append(ActiveLogin(datetime(2026, 12, 6, 18, 1, 2, tzinfo=UTC), "ops", "192.0.2.7"))
+    rows = parse_terse(session.execute("/user active print terse"))
+    assert [r["values"] for r in rows] == [{"when": "dec/06/2026 18:01:02", "name": "ops",
+                                            "address": "192.0.2.7", "via": "ssh", "group": "full"}]
+    assert "192.0.2.7" in session.execute("/user active print")
 
 
 def test_quit(session: Session) -> None:

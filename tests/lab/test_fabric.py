@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from ikefleet.lab import fabric
+from ikefleet.lab.clock import LabClock
 from ikefleet.lab.router import Router
 
 from .test_fabric_seed import Lab, build, find
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+# The lab's routers and CA and these tests read one clock, held at the moment the module loads.
+CLOCK = LabClock.held()
+NOW = CLOCK.now()
 
 
 def ospf_routes(router: Router) -> dict[str, dict[str, str]]:
@@ -32,7 +35,7 @@ def active_route(router: Router, dst: str) -> dict[str, str] | None:
 
 @pytest.fixture
 def seed(tmp_path: Path) -> Lab:
-    lab = build(tmp_path)
+    lab = build(tmp_path, clock=CLOCK)
     fabric.recompute(lab.routers, NOW)
     return lab
 
@@ -136,7 +139,7 @@ def test_lan_routes_cross_the_tunnel_and_tunnel_nets_do_not(seed: Lab) -> None:
 
 
 def test_hub_with_twenty_branches(tmp_path: Path) -> None:
-    lab = build(tmp_path, branches=20)
+    lab = build(tmp_path, branches=20, clock=CLOCK)
     fabric.recompute(lab.routers, NOW)
     neighbors = lab.hub.config.items("/routing ospf neighbor")
     assert len(neighbors) == 20 and {n.get("state") for n in neighbors} == {"Full"}
@@ -243,7 +246,7 @@ def test_two_equal_paths_give_an_ecmp_route(seed: Lab) -> None:
 
 
 def test_one_broken_branch_leaves_the_others_alone(tmp_path: Path) -> None:
-    lab = build(tmp_path, branches=20)
+    lab = build(tmp_path, branches=20, clock=CLOCK)
     lab.branches[4].faults.wan_down = True  # R6, LAN 192.168.6.0/24
     fabric.recompute(lab.routers, NOW)
     assert len(lab.hub.config.items("/ip ipsec active-peers")) == 19
@@ -251,3 +254,14 @@ def test_one_broken_branch_leaves_the_others_alone(tmp_path: Path) -> None:
     routes = ospf_routes(lab.branches[0])
     assert "192.168.6.0/24" not in routes and "192.168.7.0/24" in routes
     assert ospf_routes(lab.branches[4]) == {}
+
+
+@pytest.mark.parametrize("days", [365, 3650 - 30 + 1])
+def test_the_seed_fabric_on_another_date(tmp_path: Path, days: int) -> None:
+    """Held a year ahead, or with the certificates inside their renewal window: the same clock signs and
+    checks, so the tunnels come up whatever the date."""
+    clock = LabClock.held(CLOCK.now() + timedelta(days=days))
+    lab = build(tmp_path, clock=clock)
+    fabric.recompute(lab.routers, clock.now())
+    (peer,) = lab.hub.config.items("/ip ipsec active-peers")
+    assert peer.get("state") == "established"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ikefleet.lab import fabric, pki
+from ikefleet.lab.clock import LabClock
 from ikefleet.lab.router import Router
 
 from .test_fabric_seed import Authority, Lab, build, find, store_cert
@@ -17,7 +18,7 @@ NOW = datetime.now(UTC)
 
 @pytest.fixture
 def seed(tmp_path: Path) -> Lab:
-    return build(tmp_path)
+    return build(tmp_path, clock=LabClock.held(NOW.replace(microsecond=0)))
 
 
 def logs(router: Router) -> list[str]:

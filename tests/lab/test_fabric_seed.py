@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ikefleet.lab import pki
+from ikefleet.lab.clock import LabClock
 from ikefleet.lab.router import Router, RouterSpec
 from ikefleet.routeros.config import Item
 
@@ -68,7 +69,13 @@ def store_cert(router: Router, name: str, cert_pem: str, key_pem: str | None) ->
 
 
 def make_router(
-    tmp_path: Path, name: str, role: str, wan: str, lan: str, model: str = "CCR1009-7G-1C-1S+"
+    tmp_path: Path,
+    name: str,
+    role: str,
+    wan: str,
+    lan: str,
+    model: str = "CCR1009-7G-1C-1S+",
+    clock: LabClock | None = None,
 ) -> Router:
     spec = RouterSpec(
         name=name,
@@ -81,7 +88,7 @@ def make_router(
         lan_prefix=lan,
         model=model,
     )
-    router = Router(spec=spec, directory=tmp_path / name)
+    router = Router(spec=spec, directory=tmp_path / name, clock=clock or LabClock())
     add = router.config.add
     add("/interface ethernet", {"name": "ether1", "default-name": "ether1"})
     add("/interface bridge", {"name": "bridge"})
@@ -178,6 +185,7 @@ class Lab:
     hub: Router
     branches: list[Router]
     ca: Authority
+    clock: LabClock
 
     @property
     def routers(self) -> list[Router]:
@@ -198,10 +206,17 @@ def branch_numbers(k: int) -> dict[str, str]:
     }
 
 
-def build(tmp_path: Path, branches: int = 1, ca: Authority | None = None) -> Lab:
-    """The seed applied to a hub and `branches` branches: the state every command of the seed leaves."""
-    ca = ca or Authority()
-    hub = make_router(tmp_path, "R1", "responder", f"{HUB_WAN}/24", "192.168.1.0/24")
+def build(
+    tmp_path: Path, branches: int = 1, ca: Authority | None = None, clock: LabClock | None = None
+) -> Lab:
+    """The seed applied to a hub and `branches` branches: the state every command of the seed leaves.
+
+    The routers and the CA share `clock` (default: one held at this moment), so the certificates are valid at
+    the times a test derives from it, on any date.
+    """
+    clock = clock or LabClock.held()
+    ca = ca or Authority(now=clock.now())
+    hub = make_router(tmp_path, "R1", "responder", f"{HUB_WAN}/24", "192.168.1.0/24", clock=clock)
     add = hub.config.add
     store_cert(hub, "ca", ca.pem, pki.key_to_pem(ca.key))
     server_pem, server_key = ca.issue("server")
@@ -221,7 +236,7 @@ def build(tmp_path: Path, branches: int = 1, ca: Authority | None = None) -> Lab
     template(hub)
     add("/interface bridge", {"name": "IPsec", "protocol-mode": "none"})
     add("/ip address", {"address": "10.0.0.1/32", "network": "10.0.0.1", "interface": "IPsec"})
-    lab = Lab(hub, [], ca)
+    lab = Lab(hub, [], ca, clock)
     tunnels = []
     for k in range(1, branches + 1):
         n = branch_numbers(k)
@@ -256,16 +271,22 @@ def build(tmp_path: Path, branches: int = 1, ca: Authority | None = None) -> Lab
         )
         add("/ip address", {"address": n["hub_tunnel"], "network": n["tunnel_net"], "interface": n["eoip"]})
         tunnels.append(n["eoip"])
-        lab.branches.append(branch(tmp_path, k, ca, client_pem, client_key, server_pem))
+        lab.branches.append(branch(tmp_path, k, ca, client_pem, client_key, server_pem, clock))
     ospf_and_filters(hub, "192.168.1.0/24", "192.168.1.1", tunnels)
     return lab
 
 
 def branch(
-    tmp_path: Path, k: int, ca: Authority, client_pem: str, client_key: str, server_pem: str
+    tmp_path: Path,
+    k: int,
+    ca: Authority,
+    client_pem: str,
+    client_key: str,
+    server_pem: str,
+    clock: LabClock | None = None,
 ) -> Router:
     n = branch_numbers(k)
-    router = make_router(tmp_path, f"R{k + 1}", "initiator", n["wan"], n["lan"])
+    router = make_router(tmp_path, f"R{k + 1}", "initiator", n["wan"], n["lan"], clock=clock)
     add = router.config.add
     store_cert(router, n["client"], client_pem, client_key)
     store_cert(router, "ca", ca.pem, None)  # came with the PKCS#12 bundle

@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from ikefleet.lab import fabric
+from ikefleet.lab.clock import LabClock
 from ikefleet.lab.engine import Session
 from ikefleet.lab.fabric import common, ike, ospf
 
 from .test_fabric_seed import build, find, make_router
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+# The lab's routers and CA and these tests read one clock, held at the moment the module loads.
+CLOCK = LabClock.held()
+NOW = CLOCK.now()
 
 
 @pytest.mark.parametrize(
@@ -120,7 +123,7 @@ def test_first_match_wins_and_jump_return(tmp_path: Path) -> None:
 
 
 def test_no_h_flag_without_acceleration(tmp_path: Path) -> None:
-    lab = build(tmp_path)
+    lab = build(tmp_path, clock=CLOCK)
     for router in lab.routers:
         router.spec = type(router.spec)(**{**router.spec.__dict__, "model": "CHR"})
     fabric.recompute(lab.routers, NOW)
@@ -129,7 +132,7 @@ def test_no_h_flag_without_acceleration(tmp_path: Path) -> None:
 
 
 def test_gcm_proposal_without_auth_algorithm(tmp_path: Path) -> None:
-    lab = build(tmp_path)
+    lab = build(tmp_path, clock=CLOCK)
     for router in lab.routers:
         (proposal,) = find(router, "/ip ipsec proposal", name="SHA256")
         proposal.values["enc-algorithms"] = "aes-256-gcm"
@@ -140,7 +143,7 @@ def test_gcm_proposal_without_auth_algorithm(tmp_path: Path) -> None:
 
 
 def test_eoip_without_keepalive_shows_running_but_carries_nothing(tmp_path: Path) -> None:
-    lab = build(tmp_path)
+    lab = build(tmp_path, clock=CLOCK)
     (eoip,) = lab.branches[0].config.items("/interface eoip")
     eoip.values |= {"keepalive": "", "tunnel-id": "9"}
     fabric.recompute(lab.routers, NOW)
@@ -150,7 +153,7 @@ def test_eoip_without_keepalive_shows_running_but_carries_nothing(tmp_path: Path
 
 
 def test_static_route_flags_and_best_route(tmp_path: Path) -> None:
-    lab = build(tmp_path)
+    lab = build(tmp_path, clock=CLOCK)
     r2 = lab.branches[0]
     r2.config.add("/ip route", {"dst-address": "0.0.0.0/0", "gateway": "198.51.100.1"})
     r2.config.add(
@@ -177,7 +180,7 @@ def test_static_route_flags_and_best_route(tmp_path: Path) -> None:
 def test_find_reads_a_large_lab_routing_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`[find]` sees the routes a print would: the table is built for the read, not only for a print."""
     monkeypatch.setattr(fabric, "EAGER_ROUTES_LIMIT", 1)
-    lab = build(tmp_path)
+    lab = build(tmp_path, clock=CLOCK)
     fabric.recompute(lab.routers, NOW)
     lab.hub.refresh_state = lambda router, path: fabric.refresh(router, NOW, path)
     console = Session(lab.hub, "admin")
@@ -188,7 +191,7 @@ def test_find_reads_a_large_lab_routing_table(tmp_path: Path, monkeypatch: pytes
 
 def test_large_labs_build_routes_on_refresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fabric, "EAGER_ROUTES_LIMIT", 1)
-    lab = build(tmp_path)
+    lab = build(tmp_path, clock=CLOCK)
     fabric.recompute(lab.routers, NOW)
     assert lab.hub.config.items("/ip route") == []
     fabric.refresh(lab.hub, NOW)
@@ -199,7 +202,7 @@ def test_large_labs_build_routes_on_refresh(tmp_path: Path, monkeypatch: pytest.
 
 def test_configured_policies_between_lans(tmp_path: Path) -> None:
     """Without mode-config: a configured policy on each end, or a template the hub generates from."""
-    lab = build(tmp_path)
+    lab = build(tmp_path, clock=CLOCK)
     hub, r2 = lab.hub, lab.branches[0]
     (identity,) = r2.config.items("/ip ipsec identity")
     identity.values["mode-config"] = "none"

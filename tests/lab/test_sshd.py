@@ -12,6 +12,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from ikefleet.lab.engine import HIJACK_PROMPT
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.router import Router
 from ikefleet.lab.sshd import LoginName, SessionFactory, map_file_name
@@ -333,6 +334,41 @@ def test_engine_safe_mode_drop_undoes_changes(lab: Lab) -> None:
     while _identity(lab, "br2") != before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _identity(lab, "br2") == before
+
+
+def test_engine_second_session_gets_the_hijack_prompt_and_d_takes_nothing(lab: Lab) -> None:
+    name = _identity(lab, "br2")
+    plain, safe = f"[admin@{name}] > ".encode(), f"[admin@{name}] <SAFE> ".encode()
+    holder, other = connect(lab, "br2"), connect(lab, "br2")
+    try:
+        first = holder.invoke_shell()
+        read_until(first, plain)
+        first.send(b"\x18")
+        read_until(first, safe)
+        first.send(b"/ip address add address=192.0.2.77/32 interface=ether1\r\n")
+        read_until(first, safe + b"\r" + safe)
+        second = other.invoke_shell()
+        read_until(second, plain)
+        second.send(b"\x18")
+        asked = read_until(second, b"[u/r/d]: ")
+        assert asked.endswith(b"\r\n" + HIJACK_PROMPT.encode())
+        second.send(b"d")
+        assert read_until(second, plain).endswith(b"d\r\n" + plain)  # not taken: the plain prompt
+        second.send(b"/user active print terse\r\n")
+        logins = read_until(second, plain + b"\r" + plain)
+        assert logins.count(b"name=admin address=127.0.0.1 via=ssh") == 2
+        first.send(b"/ip address print\r\n")  # the holder is still in safe mode, its change in place
+        assert read_until(first, safe + b"\r" + safe).endswith(safe)
+        assert "192.0.2.77/32" in _addresses(lab, "br2")
+    finally:
+        other.close()
+        holder.close()  # a drop: RouterOS undoes the holder's window
+    deadline = time.monotonic() + READ_LIMIT_S
+    while ("192.0.2.77/32" in _addresses(lab, "br2") or lab.routers["br2"].active_logins) and (
+            time.monotonic() < deadline):
+        time.sleep(0.02)
+    assert "192.0.2.77/32" not in _addresses(lab, "br2")
+    assert lab.routers["br2"].active_logins == []  # both sessions ended: /user active lists neither
 
 
 def test_crlf_split_across_reads_is_one_enter(fake_lab: Lab) -> None:

@@ -21,8 +21,11 @@ from ikefleet.lab.manager import Lab
 from ikefleet.parsers import (
     parse_active_peers,
     parse_address,
+    parse_bfd_session,
     parse_installed_sa,
+    parse_ospf_interface,
     parse_ospf_neighbor,
+    parse_policy,
     parse_route,
 )
 from ikefleet.routeros.config import Item
@@ -252,3 +255,180 @@ def test_active_peers_table_as_captured(lab: Lab) -> None:
     assert lines[2].index("STATE") == lines[3].index("established")
     peers = parse_active_peers("\n".join(lines))
     assert [(p["remote_address"], p["state"]) for p in peers] == [("198.51.100.2", "established")]
+
+
+# --- /routing bfd session -------------------------------------------------------------------------------
+
+BFD = "v7__routing_bfd_session_print__helpmt-bfd.txt"
+
+
+def test_bfd_sessions_print_as_the_capture(lab: Lab) -> None:
+    """help.mikrotik.com "BFD": legend `U - up, I - inactive`, rows ` 1   multihop=...`, no `interface=`;
+    the interface is part of the address (`remote-address=IP%iface`)."""
+    text = run(lab, "hub", "/routing bfd session print", width=200)
+    lines, captured = text.splitlines(), capture(BFD)
+    assert lines[0] == captured[1]  # "Flags: U - up, I - inactive "
+    head = " 0 U multihop=no remote-address=172.16.0.2%eoip-br1 local-address=172.16.0.1 "
+    assert lines[1].startswith(head)
+    assert "interface=" not in text and "vrf=" not in text
+    order = names("\n".join(captured[5:]))  # the down session: every field it prints, in its order
+    assert [n for n in names(text) if n in order] == order
+    (record,) = parse_bfd_session(text)
+    assert (record["address"], record["interface"], record["vrf"], record["up"]) == (
+        "172.16.0.2", "eoip-br1", "main", True)
+
+
+# --- /routing ospf interface ----------------------------------------------------------------------------
+
+A1M_TERSE = "v7__routing_ospf_interface_print_terse__harness-A1M.txt"
+
+
+def test_ospf_interfaces_are_the_dynamic_rows_of_the_templates(lab: Lab) -> None:
+    """itmo chr1 (ptp rows) and harness-A1M (a passive broadcast row): v7 lists one dynamic row per
+    interface a template matched, `address=IP%iface area= state= network-type= cost= [priority=] use-bfd=`;
+    no v6 table. `state=passive` is the string RouterOS prints."""
+    text = run(lab, "hub", "/routing ospf interface print")
+    lines = text.splitlines()
+    assert lines[0].rstrip() == capture(PTP)[2].rstrip()  # "Flags: D - dynamic"
+    assert not any(line.startswith(("Columns:", " #")) for line in lines)
+    blocks = [b for b in text.split("\n\n") if "address=" in b]
+    tunnel = next(b for b in blocks if "%eoip-br1" in b)
+    lan = next(b for b in blocks if "state=passive" in b)
+    assert tunnel.startswith(" 0 D address=") or tunnel.startswith(" 1 D address=")
+    assert names(tunnel) == names("\n".join(capture(PTP)[3:6]))  # ptp: no priority, no dr/bdr
+    assert names(lan) == names(capture(A1M_TERSE)[3])  # passive broadcast: priority, no dr/bdr
+    records = {r["interface"]: r for r in parse_ospf_interface(text)}
+    assert (records["eoip-br1"]["state"], records["eoip-br1"]["network_type"]) == ("ptp", "ptp")
+    assert records["eoip-br1"]["use_bfd"] is True and records["eoip-br1"]["address"] == "172.16.0.1%eoip-br1"
+    assert records["bridge"]["state"] == "passive" and records["bridge"]["passive"] is True
+    terse = run(lab, "hub", "/routing ospf interface print terse")
+    assert re.search(r"^\d D address=172\.16\.0\.1%eoip-br1 area=", terse, re.M)  # bare, as A1M prints it
+    as_json = ":put [:serialize to=json [/routing ospf interface print as-value]]"
+    js = parse_ospf_interface(run(lab, "hub", as_json))
+    assert sorted(r["state"] for r in js) == ["passive", "ptp"]
+
+
+def test_broadcast_ospf_interface_names_the_other_router(lab: Lab) -> None:
+    """harness-A1M: a broadcast row prints `dr=`/`bdr=` of the other router and its own `state=dr|bdr`."""
+    set_type = "/routing ospf interface-template set [find interfaces={}] type={}"
+    try:
+        for name, iface in (("hub", "eoip-br1"), ("br1", "eoip-hub")):
+            assert run(lab, name, set_type.format(iface, "broadcast")) == ""
+        lab.settle()
+        text = run(lab, "hub", "/routing ospf interface print terse")
+        row = next(line for line in text.splitlines() if "%eoip-br1" in line)
+        # the hub (192.168.1.1) has the lower router id: br1 is DR, the hub BDR (as the neighbour test)
+        assert "state=bdr network-type=broadcast dr=172.16.0.2 cost=1 priority=128 " in row
+        captured = capture(A1M_TERSE)[1]
+        assert names(row) == names(captured)
+    finally:
+        for name, iface in (("hub", "eoip-br1"), ("br1", "eoip-hub")):
+            run(lab, name, set_type.format(iface, "ptp"))
+        lab.settle()
+
+
+# --- /ip route print detail -----------------------------------------------------------------------------
+
+ROUTE_DETAIL = "v7__ip_route_print_detail__helpmt-policyrouting.txt"
+
+
+def test_route_detail_prints_the_v7_fields(lab: Lab) -> None:
+    """helpmt-policyrouting: `dst-address routing-table [pref-src] gateway immediate-gw distance scope
+    target-scope ...`; connected rows without target-scope, with `local-address=IP%iface`; no v6
+    `gateway-status`, `ospf-metric`, `ospf-type`."""
+    text = run(lab, "hub", "/ip route print detail", width=200)
+    assert not re.search(r"gateway-status|ospf-metric|ospf-type|pref-src=", text)
+    ours = re.split(r"\n\s*\n", text)
+    theirs = re.split(r"\n\s*\n", "\n".join(capture(ROUTE_DETAIL)))  # blank lines hold spaces there
+    connected = next(b for b in ours if "dst-address=172.16.0.0/30" in b)
+    assert names(connected) == names(next(b for b in theirs if "dst-address=172.16.1.0/24" in b))
+    ospf = next(b for b in ours if "dst-address=192.168.2.0/24" in b)
+    static = next(b for b in theirs if " As " in b)
+    assert names(ospf) == [n for n in names(static) if n != "pref-src"]
+    assert ospf.split()[0] == "DAo"
+    assert "gateway=172.16.0.2%eoip-br1 immediate-gw=172.16.0.2%eoip-br1 " in ospf
+    route = next(r for r in parse_route(text) if r["dst_address"] == "192.168.2.0/24")
+    assert (route["gateway"], route["routing_table"], route["ospf"], route["active"]) == (
+        ["172.16.0.2%eoip-br1"], "main", True, True)
+
+
+def test_static_route_detail_names_its_immediate_gateway(lab: Lab) -> None:
+    """helpmt-policyrouting `As` rows: `gateway=172.16.1.1 immediate-gw=172.16.1.1%ether8`."""
+    hub = lab.routers["hub"]
+    try:
+        assert run(lab, "hub", "/ip route add dst-address=198.51.100.0/24 gateway=203.0.113.254") == ""
+        lab.settle()
+        text = run(lab, "hub", "/ip route print detail where dst-address=198.51.100.0/24", width=200)
+        want = "gateway=203.0.113.254 immediate-gw=203.0.113.254%ether1 distance=1 scope=30 target-scope=10"
+        assert want in text
+    finally:
+        run(lab, "hub", "/ip route remove [find dst-address=198.51.100.0/24]")
+        assert not [i for i in hub.config.items("/ip route") if not i.dynamic]
+
+
+# --- IPsec policies and active peers, EoIP --------------------------------------------------------------
+
+POLICY = "v7__ip_ipsec_policy_print_detail__id-blog-hub.txt"
+PEERS = "v7__ip_ipsec_active-peers_print_detail__id-blog-hub.txt"
+EOIP = "v7__interface_eoip_print__mt-docs-eoip-AP.txt"
+
+
+def test_policy_detail_prints_each_kind_with_its_own_fields(lab: Lab) -> None:
+    """id-blog-hub: the template row has no tunnel/ports/action/level/ipsec-protocols; a generated policy
+    no group and no template field."""
+    text = run(lab, "hub", "/ip ipsec policy print detail", width=200)
+    ours = [b for b in text.split("\n\n") if "=" in b]
+    theirs = "\n".join(capture(POLICY)).split("\n\n")
+    template = next(b for b in ours if " 0 T  * " in b)
+    assert names(template) == names(next(b for b in theirs if " 0 T  * " in b))
+    dynamic = next(b for b in ours if "   D  peer=" in b)
+    assert names(dynamic) == names(next(b for b in theirs if " 1   D  peer=" in b))
+    records = parse_policy(text)
+    assert {r.get("ph2_state") for r in records if r["dynamic"]} == {"established"}
+
+
+def test_active_peer_detail_prints_ports_last_seen_and_spis(lab: Lab) -> None:
+    """id-blog-hub: `id="..."` quoted, `port=` after each address, `last-seen`, `spii`/`spir`."""
+    text = run(lab, "hub", "/ip ipsec active-peers print detail", width=200)
+    head = ' id="CN=br1-client" local-address=203.0.113.1 port=500 remote-address=198.51.100.2 port=500 '
+    assert head in text
+    captured = names("\n".join(capture(PEERS)[2:]))
+    assert names(text) == captured[: captured.index("spir") + 1]  # the capture repeats spii/spir
+    (peer,) = parse_active_peers(text)
+    assert (peer["local_port"], peer["remote_port"], peer["last_seen"]) == (500, 500, 0)
+    assert re.fullmatch(r"[0-9a-f]{16}", peer["spii"]) and re.fullmatch(r"[0-9a-f]{16}", peer["spir"])
+    as_json = ":put [:serialize to=json [/ip ipsec active-peers print as-value]]"
+    js = parse_active_peers(run(lab, "hub", as_json))
+    assert (js[0]["local_port"], js[0]["spii"]) == (500, peer["spii"])
+
+
+def test_eoip_print_has_l2mtu_and_loop_protect_status(lab: Lab) -> None:
+    """mt-docs-eoip-AP (v7) and ru-notes (v6): `actual-mtu=1458 l2mtu=65535`, `loop-protect-status=off`."""
+    text = run(lab, "hub", "/interface eoip print", width=200)
+    assert names(text) == names("\n".join(capture(EOIP)[2:]))
+    assert " l2mtu=65535 " in text and " loop-protect-status=off " in text
+
+
+def test_forbidden_bfd_session_is_inactive_with_its_reason(lab: Lab) -> None:
+    """help.mikrotik.com "BFD": a session a `/routing bfd configuration` forbids prints `I` and its reason on
+    a `;;;` line, no state, zero timers; verify names it instead of "no BFD session"."""
+    forbid = "/routing bfd configuration set [find interfaces=eoip-hub] forbid-bfd={}"
+    try:
+        assert run(lab, "br1", forbid.format("yes")) == ""
+        lab.settle()
+        text = run(lab, "br1", "/routing bfd session print", width=200)
+        lines, captured = text.splitlines(), capture(BFD)
+        assert lines[1] == captured[2]  # " 0 I ;;; BFD forbidden for destination address"
+        assert names(lines[2]) == names("\n".join(captured[3:5]))
+        assert "remote-address=172.16.0.1%eoip-hub " in lines[2]
+        (record,) = parse_bfd_session(text)
+        assert record["inactive"] and not record["up"] and "state" not in record
+        assert [r.get("state") for r in parse_bfd_session(run(lab, "hub", "/routing bfd session print"))] == [
+            "down"]
+        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
+        (bfd,) = [r for r in report.results if r.check == "bfd.neighbor" and r.host == "br1"]
+        assert (bfd.status, bfd.observed) == ("fail", "inactive (BFD forbidden for destination address)")
+    finally:
+        run(lab, "br1", forbid.format("no"))
+        lab.settle()
+    assert parse_bfd_session(run(lab, "br1", "/routing bfd session print"))[0]["up"]

@@ -22,6 +22,15 @@ def test_parses_a_saved_file_to_json(capsys: pytest.CaptureFixture[str]) -> None
     ]
 
 
+def test_parses_v7_bfd_sessions(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 18: `/routing bfd session print` had no parser; the interface comes out of the address."""
+    sample = GOLDEN / "v7__routing_bfd_session_print__helpmt-bfd.txt"
+    assert main(["parse", "--command", "/routing/bfd/session/print", str(sample)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [(r.get("interface"), r.get("vrf"), r["inactive"]) for r in records] == [
+        (None, "main", True), ("ovpn-out1", "vrf1", False)]
+
+
 def test_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("  name: hub-1\n"))
     assert main(["parse", "--command", "/system identity print", "-"]) == 0

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ikefleet.lab import fabric
+from ikefleet.lab.clock import LabClock
 from ikefleet.lab.engine import Session
 from ikefleet.lab.router import Router
 from ikefleet.parsers import parser_for, stable, volatile_fields
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+# The lab's routers and CA and these tests read one clock, held at the moment the module loads.
+CLOCK = LabClock.held()
+NOW = CLOCK.now()
 
 
 def _seed_module() -> Any:
@@ -37,7 +40,7 @@ def _seed_module() -> Any:
 
 @pytest.fixture(scope="module")
 def routers(tmp_path_factory: pytest.TempPathFactory) -> list[Router]:
-    lab = _seed_module().build(tmp_path_factory.mktemp("lab"), branches=2)
+    lab = _seed_module().build(tmp_path_factory.mktemp("lab"), branches=2, clock=CLOCK)
     fabric.recompute(lab.routers, NOW)
     return [lab.hub, lab.branches[0]]
 
@@ -162,7 +165,7 @@ def test_settings_menus(routers: list[Router]) -> None:
     ],
 )
 def test_time_changes_only_volatile_fields(tmp_path: Path, command: str) -> None:
-    lab = _seed_module().build(tmp_path, branches=1)
+    lab = _seed_module().build(tmp_path, branches=1, clock=CLOCK)
     fabric.recompute(lab.routers, NOW)
     branch = lab.branches[0]
     parser = parser_for(command)

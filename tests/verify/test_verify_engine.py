@@ -172,3 +172,22 @@ def test_certificate_inside_the_renew_window_warns() -> None:
     assert r.status == "warn" and "expires in 10 days" in r.hint and rep.compliant
     assert 9.9 < r.metrics["certificate_days_left"] <= 10.0
     assert {r.status for r in rep.results if r.check == "cert.valid" and r.host != "br2"} == {"pass"}
+
+
+def test_certificate_days_left_do_not_depend_on_the_routers_time_zone() -> None:
+    """invalid-after is printed in the router's local time, like its clock: a router ten hours east of UTC
+    has the same days left as the same router on UTC (the expiry was read as UTC, the clock as local)."""
+
+    def east(text: str) -> str:
+        text = text.replace("invalid-after=nov/24/2036 00:34:47", "invalid-after=nov/24/2036 10:34:47")
+        text = text.replace("time: 00:34:50", "time: 10:34:50")
+        return text.replace("gmt-offset: +00:00", "gmt-offset: +10:00")
+
+    def days_left(host_state: HostState) -> float:
+        (r,) = [r for r in report(br1=host_state).results if r.check == "cert.valid" and r.host == "br1"]
+        return float(r.metrics["certificate_days_left"])
+
+    utc, shifted = state("br1"), state("br1", east)
+    edited = east(raw("br1"))
+    assert "gmt-offset: +10:00" in edited and "time: 10:34:50" in edited and "10:34:47" in edited
+    assert days_left(shifted) == pytest.approx(days_left(utc), abs=1e-6)

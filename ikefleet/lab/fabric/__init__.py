@@ -81,6 +81,9 @@ def _set_interface_status(router: Router, running: dict[str, bool], ends: dict[s
             if path == eoip.PATH:
                 item.status["actual-mtu"] = str(end.actual_mtu if end else eoip.actual_mtu(router, item))
                 item.status["mac-address"] = end.mac if end else eoip.mac_of(router, item)
+                # v6 ru-notes and v7 mt-docs-eoip-AP captures: "l2mtu=65535", "loop-protect-status=off"
+                item.status["l2mtu"] = "65535"
+                item.status["loop-protect-status"] = "on" if item.get("loop-protect") == "on" else "off"
 
 
 def local_update(router: Router) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from functools import cache
 
@@ -11,6 +12,20 @@ from ..router import Router
 from . import ike
 from .common import data, host, memory
 from .items import ACTIVE_PEERS, INSTALLED_SA, POLICY, add, set_flags
+
+
+def v7_peer(key: str, rid: str, local: str, remote: str, side: str, mode_address: str | None, ph2: int
+            ) -> dict[str, str]:
+    """v7 active peer (v7__ip_ipsec_active-peers_print_detail__id-blog-hub): each address with its port
+    (`local-port`/`remote-port`, printed `port=` as RouterOS does), `dynamic-address` before `uptime`,
+    `last-seen`, the IKE SPIs. Port 500: the lab has no NAT (the capture's 4500 is NAT-T)."""
+    spi = hashlib.sha256(key.encode()).hexdigest()
+    values = {"id": rid, "local-address": local, "local-port": "500", "remote-address": remote,
+              "remote-port": "500", "state": "established", "side": side}
+    if side == "responder" and mode_address:
+        values["dynamic-address"] = host(mode_address)
+    return values | {"uptime": "0s", "last-seen": "0s", "ph2-total": str(ph2), "spii": spi[:16],
+                     "spir": spi[16:32]}
 
 
 def write(t: ike.Tunnel, now: datetime, seen: dict[str, set[str]]) -> dict[str, list[tuple[str, str]]]:
@@ -23,11 +38,14 @@ def write(t: ike.Tunnel, now: datetime, seen: dict[str, set[str]]) -> dict[str, 
         mem = memory(router)
         session = f"{t.key}:peer"
         mem.up(session, now, seen[router.name])
-        values = {"id": rid, "local-address": local, "remote-address": remote}
-        values |= {"state": "established", "side": side}
-        if side == "responder" and t.mode_address:
-            values["dynamic-address"] = host(t.mode_address)
-        values |= {"uptime": "0s", "ph2-total": str(len(ph2_ok))}
+        if router.major_version >= 7:
+            values = v7_peer(t.key, rid, local, remote, side, t.mode_address, len(ph2_ok))
+        else:
+            values = {"id": rid, "local-address": local, "remote-address": remote}
+            values |= {"state": "established", "side": side}
+            if side == "responder" and t.mode_address:
+                values["dynamic-address"] = host(t.mode_address)
+            values |= {"uptime": "0s", "ph2-total": str(len(ph2_ok))}
         add(router, ACTIVE_PEERS, values, "R" if side == "responder" else "", session)
         peer_name = (t.i_peer if side == "initiator" else t.r_peer).get("name")  # type: ignore[union-attr]
         for p in t.phase2:

@@ -30,7 +30,7 @@ FLAG_FIELDS = {
     ROUTE: {"A": "active", "C": "connect", "S": "static", "o": "ospf"},
     OSPF_INTERFACE: {"I": "inactive", "P": "passive"},
     BFD: {"U": "up"},
-    BFD_V7: {"U": "up"},
+    BFD_V7: {"U": "up", "I": "inactive"},
 }
 
 

@@ -17,7 +17,7 @@ from ikefleet.routeros.config import Item
 from ..router import Router
 from .common import enabled, network, number, parse_duration, value
 from .eoip import End
-from .v7 import v6_view
+from .v7 import bfd_forbidden, v6_view
 
 INSTANCE, NETWORK, AREA = "/routing ospf instance", "/routing ospf network", "/routing ospf area"
 INTERFACE, FILTER = "/routing ospf interface", "/routing filter"
@@ -78,7 +78,7 @@ class Neighbor:
     state: str
     dr: str = "0.0.0.0"
     bdr: str = "0.0.0.0"
-    bfd: str = ""  # "" no BFD session, "up" / "down"
+    bfd: str = ""  # "" no BFD session, "up" / "down" / "inactive" (v7: forbidden by its configuration)
 
 
 @dataclass
@@ -303,8 +303,10 @@ def build(
             )
             nb.dr, nb.bdr = ranked[0][2], ranked[1][2]
         if ia.get("use-bfd") == "yes":
-            both = ib.get("use-bfd") == "yes"
+            both = ib.get("use-bfd") == "yes" and not bfd_forbidden(b.router, ib.name)
             nb.bfd = "up" if both and state == "Full" else "down"
+            if bfd_forbidden(a.router, ia.name):
+                nb.bfd = "inactive"
         a.neighbors.append(nb)
     return domain
 

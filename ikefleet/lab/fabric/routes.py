@@ -25,6 +25,13 @@ def _gateway_reachable(gateway: str, connected: list[tuple[str, ipaddress.IPv4In
     return ""
 
 
+def _v7_connected(iface: str, addr: ipaddress.IPv4Interface) -> dict[str, str]:
+    """A v7 connected route (helpmt-policyrouting "DAc"): no pref-src, no target-scope (the layout leaves
+    it out of `c` rows), the router's own address as `local-address=IP%iface`."""
+    return {"dst-address": str(addr.network), "gateway": iface, "immediate-gw": iface, "distance": "0",
+            "scope": "10", "local-address": f"{addr.ip}%{iface}"}
+
+
 def materialize(router: Router) -> None:
     mem = memory(router)
     if not mem.routes_stale or mem.ospf is None:
@@ -36,11 +43,12 @@ def materialize(router: Router) -> None:
     connected = [(iface, addr, running.get(iface, True)) for iface, addr in addresses]
     candidates: list[tuple[ipaddress.IPv4Network, int, bool, Item | dict[str, str], str]] = []
     seen: set[ipaddress.IPv4Network] = set()
+    v7 = router.major_version >= 7
     for iface, addr, up in connected:
         if addr.network in seen:
             continue
         seen.add(addr.network)
-        values = {
+        values = _v7_connected(iface, addr) if v7 else {
             "dst-address": str(addr.network),
             "pref-src": str(addr.ip),
             "gateway": iface,
@@ -49,24 +57,30 @@ def materialize(router: Router) -> None:
             "scope": "10",
         }
         candidates.append((addr.network, 0, up, values, "C"))
-    v7 = router.major_version >= 7  # v7 names the interface an OSPF next hop is on: 172.16.1.103%ether3
     for route in ospf.routes_for(domain, router.name):
-        values = {
-            "dst-address": str(route.prefix),
-            "gateway": ",".join(f"{gw}%{iface}" if v7 else gw for gw, iface in route.hops),
-            "gateway-status": ",".join(f"{gw} reachable via  {iface}" for gw, iface in route.hops),
-            "distance": "110",
-            "scope": "20",
-            "target-scope": "10",
-            "ospf-metric": str(route.metric),
-            "ospf-type": route.kind,
-        }
+        if v7:  # v7 names the interface an OSPF next hop is on: 172.16.1.103%ether3 (pt-lab-mtk1)
+            hops = ",".join(f"{gw}%{iface}" for gw, iface in route.hops)
+            values = {"dst-address": str(route.prefix), "gateway": hops, "immediate-gw": hops,
+                      "distance": "110", "scope": "20", "target-scope": "10"}
+        else:
+            values = {
+                "dst-address": str(route.prefix),
+                "gateway": ",".join(gw for gw, _ in route.hops),
+                "gateway-status": ",".join(f"{gw} reachable via  {iface}" for gw, iface in route.hops),
+                "distance": "110",
+                "scope": "20",
+                "target-scope": "10",
+                "ospf-metric": str(route.metric),
+                "ospf-type": route.kind,
+            }
         candidates.append((route.prefix, 110, True, values, "o"))
     for item in enabled(items):
         net = ospf.network(item.get("dst-address") or "0.0.0.0/0")
         gateway = item.get("gateway")
         via = _gateway_reachable(gateway, connected) if gateway else ""
-        if gateway:
+        if gateway and v7:  # v7: the next hop and its interface (helpmt-policyrouting "172.16.1.1%ether8")
+            item.status["immediate-gw"] = (gateway if gateway == via else f"{gateway}%{via}") if via else ""
+        elif gateway:
             status = f"{gateway} reachable via  {via}" if via else f"{gateway} unreachable"
             item.status["gateway-status"] = status
         if net is not None:

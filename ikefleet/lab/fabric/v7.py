@@ -103,3 +103,21 @@ def v6_view(router: Router) -> Config:
     _templates(router.config, out)
     _rules(router.config, out)
     return out
+
+
+BFD_CONFIGURATION = "/routing bfd configuration"
+
+
+def bfd_forbidden(router: Router, interface: str) -> bool:
+    """v7 `/routing bfd configuration`: the first enabled entry whose `interfaces` (default `all`) names the
+    interface decides; `forbid-bfd=yes` there makes the session inactive (help.mikrotik.com "BFD": "BFD
+    forbidden for destination address"). Entries limited by `addresses` are not modelled. v6: never."""
+    if router.major_version < 7:
+        return False
+    for item in _on(router.config.items(BFD_CONFIGURATION)):
+        if item.get("addresses"):
+            continue
+        names = {n.strip() for n in (item.get("interfaces") or "all").split(",") if n.strip()}
+        if "all" in names or interface in names:
+            return item.get("forbid-bfd") == "yes"
+    return False

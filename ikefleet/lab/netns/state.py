@@ -312,11 +312,11 @@ def fill_bfd(router: Router, peers: list[dict[str, str]]) -> None:
         up = peer["state"] == "up"
         tx, rx = f"{int(peer['tx']) / 1000:g}sec", f"{int(peer['rx']) / 1000:g}sec"
         if router.major_version >= 7:
-            values = {"remote-address": peer["address"], "interface": peer["interface"], "vrf": "main"}
+            # the real v7 form: no interface=, the interface in the address (helpmt-bfd capture)
+            values = {"multihop": "no", "remote-address": f"{peer['address']}%{peer['interface']}"}
             values |= {"state": peer["state"], "state-changes": "1" if up else "0", "uptime": peer["uptime"]}
-            values |= {"multihop": "no", "desired-tx-interval": f"{peer['tx']}ms"}
-            values |= {"required-min-rx": f"{peer['rx']}ms", "multiplier": peer["multiplier"]}
-            values |= {"hold-time": "", "packets-rx": "0", "packets-tx": "0"}
+            values |= {"desired-tx-interval": f"{peer['tx']}ms", "required-min-rx": f"{peer['rx']}ms"}
+            values |= {"multiplier": peer["multiplier"], "packets-rx": "0", "packets-tx": "0"}
             add(router, BFD_V7, values, "U" if up else "")
             continue
         values = {"state": peer["state"], "address": peer["address"], "interface": peer["interface"]}
@@ -335,6 +335,12 @@ def fill_routes(router: Router, routes: list[dict[str, object]]) -> None:
     for route in routes:
         hops = route["hops"]
         assert isinstance(hops, list)
+        if router.major_version >= 7:  # v7: next hops as IP%iface, no gateway-status (as the fabric)
+            gateways = ",".join(f"{gw}%{iface}" for gw, iface in hops)
+            values = {"dst-address": str(route["prefix"]), "gateway": gateways, "immediate-gw": gateways}
+            values |= {"distance": "110", "scope": "20", "target-scope": "10"}
+            add(router, ROUTE, values, ("A" if route["selected"] else "") + "Do")
+            continue
         values = {"dst-address": str(route["prefix"]), "gateway": ",".join(gw for gw, _ in hops)}
         values |= {"gateway-status": ",".join(f"{gw} reachable via  {iface}" for gw, iface in hops)}
         values |= {"distance": "110", "scope": "20", "target-scope": "10"}
