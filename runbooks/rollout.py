@@ -593,7 +593,7 @@ def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[
     """Once the branch's identity names `client`: remove the client certificates it replaced, and the
     hand-over files a killed run left (`first`: this run's first read, still current; None: read here)."""
     dev = device(task)
-    certs = pki._by_name(first["certificate"]) if first else pki.read_certificates(dev)
+    certs = pki.certificates_by_name(first["certificate"]) if first else pki.read_certificates(dev)
     done = pki.supersede(dev, certs, {client_base(client): client})
     files = first["files"].strip() if first else ""
     if not first or (files.isdigit() and int(files) > 0):
@@ -607,7 +607,7 @@ def _hub_reads(task: Task) -> Result:
     """The hub's configuration (its identities name the certificates in use) and certificates, one round
     trip: (export text, certificates by name)."""
     got = read_with_version(task, {"config": READ_CONFIG, "certificate": pki.CERTIFICATE_READ})
-    return Result(host=task.host, result=(got["config"], pki._by_name(got["certificate"])))
+    return Result(host=task.host, result=(got["config"], pki.certificates_by_name(got["certificate"])))
 
 
 def _in_use(config: Config, certs: dict[str, Any], plan: Plan) -> dict[str, str]:

@@ -54,10 +54,11 @@ CERTIFICATE_READ = "/certificate print detail without-paging"
 
 
 def read_certificates(dev: Device) -> dict[str, Certificate]:
-    return _by_name(dev.send(CERTIFICATE_READ))
+    return certificates_by_name(dev.send(CERTIFICATE_READ))
 
 
-def _by_name(text: str) -> dict[str, Certificate]:
+def certificates_by_name(text: str) -> dict[str, Certificate]:
+    """A `/certificate print detail` reply (CERTIFICATE_READ) as certificates by name."""
     return {c["name"]: c for c in parse_certificate(text)}
 
 
@@ -431,7 +432,7 @@ def installed_fingerprint(task: Task, client: str) -> str | None:
 
 def client_fingerprint(certificates: str, client: str) -> str | None:
     """From a `/certificate print detail` reply: the client certificate's fingerprint if its key is there."""
-    cert = _by_name(certificates).get(client)
+    cert = certificates_by_name(certificates).get(client)
     if cert is None or not cert.get("private_key"):
         return None
     return cert.get("fingerprint")
