@@ -71,11 +71,12 @@ class Outcome:
 
 def configuration(lab: Lab, name: str) -> list[str]:
     """A router's `/export terse` as the router prints it, without the header and with the IPsec identities'
-    certificate names left out (a renewed certificate may carry a new name; certificates are not exported)."""
+    certificate names left out, the hub's remote-certificate too (a renewed certificate carries a new name on
+    both ends; certificates are not exported)."""
     lab.settle()
     text = Session(lab.routers[name], "admin").execute("/export terse")
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return [re.sub(r" certificate=\S+", "", line) if line.startswith("/ip ipsec identity") else line
+    return [re.sub(r" (remote-)?certificate=\S+", "", line) if line.startswith("/ip ipsec identity") else line
             for line in lines]
 
 

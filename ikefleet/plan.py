@@ -7,7 +7,10 @@ EoIP tunnel-id is the branch_id. Adding or removing a branch never moves another
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
@@ -145,3 +148,43 @@ def build_plan(fleet: Fleet) -> Plan:
         lan_prefixes=fleet.hub.lan_prefixes,
     )
     return Plan(hub=hub, branches=tuple(plan_branch(fleet, b) for b in fleet.branches))
+
+
+# A renewed client certificate gets a new name, `<branch>-client-<UTC time>` (the common name stays
+# `<branch>-client`): the old one keeps the tunnel working until the identities name the new one.
+RENEWED = re.compile(r"-(\d{14})$")
+
+
+def client_base(name: str) -> str:
+    """`br2-client-20261206183000` -> `br2-client` (names without the time are returned as they are)."""
+    return RENEWED.sub("", name)
+
+
+def client_versions(names: Iterable[str], base: str) -> list[str]:
+    """The names in `names` that are `base` or a renewal of it, oldest first (`base` itself is oldest)."""
+    ours = [n for n in names if n == base or (client_base(n) == base and n != base)]
+    return sorted(ours, key=lambda n: (n != base, n))
+
+
+def renewal_name(base: str, taken: Iterable[str], now: datetime) -> str:
+    """A name for `base`'s next certificate, later than every version in `taken`."""
+    versions = client_versions(taken, base)
+    stamp = int(f"{now:%Y%m%d%H%M%S}")
+    last = RENEWED.search(versions[-1]) if versions else None
+    if last and int(last[1]) >= stamp:
+        stamp = int(last[1]) + 1
+    return f"{base}-{stamp}"
+
+
+def resolve_clients(plan: Plan, names: Iterable[str]) -> Plan:
+    """The plan with each branch's client certificate named as its newest version among `names` (the
+    certificates the hub holds): the name both identities use. Branches without one keep the base name."""
+    present = list(names)
+    by_base: dict[str, list[str]] = {}
+    for name in present:
+        by_base.setdefault(client_base(name), []).append(name)
+    branches = []
+    for b in plan.branches:
+        versions = client_versions(by_base.get(b.client_certificate, []), b.client_certificate)
+        branches.append(replace(b, client_certificate=versions[-1]) if versions else b)
+    return Plan(hub=plan.hub, branches=tuple(branches))

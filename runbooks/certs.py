@@ -9,8 +9,11 @@ is renewed.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nornir.core.filter import F
 from nornir.core.task import Result, Task
@@ -18,11 +21,13 @@ from nornir.core.task import Result, Task
 from ikefleet import revoked
 from ikefleet.device import describe
 from ikefleet.inventory import init_nornir, load_inventory, read_config
-from ikefleet.plan import build_plan
+from ikefleet.plan import build_plan, client_versions, resolve_clients
 from ikefleet.redact import scrub
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
+from ikefleet.rundir import exclusive
 from ikefleet.tasks import pki
 from ikefleet.tasks.device import device
+from ikefleet.tasks.state import tunnel_state
 
 
 class CertsError(RuntimeError):
@@ -49,8 +54,14 @@ def _installed(task: Task, client: str) -> Result:
 
 
 def _revoke(task: Task, client: str) -> Result:
-    device(task).send(f'/certificate issued-revoke [find where name="{client}"]')
-    return Result(host=task.host, changed=True)
+    """Revoke every version of the branch's client certificate (`client` is the base name: renewals have
+    their own names, and one still on its way must not authenticate either)."""
+    dev = device(task)
+    versions = [n for n, c in pki.read_certificates(dev).items()
+                if n in client_versions([n], client) and not c.get("revoked")]
+    for name in versions:
+        dev.send(f'/certificate issued-revoke [find where name="{name}"]')
+    return Result(host=task.host, changed=bool(versions), result=versions)
 
 
 class Certs:
@@ -61,6 +72,7 @@ class Certs:
         self.plan = build_plan(self.fleet)
         self.data_dir = read_config(config).path.parent / ".ikefleet"
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
+        self.tunnel_timeout_s = 60.0  # renew: how long the tunnel may take to come back
 
     def _branch(self, name: str) -> str:
         try:
@@ -70,27 +82,30 @@ class Certs:
             raise CertsError(f"no branch {name!r} in the inventory (branches: {known})") from None
 
     def _hub_run(self, nr: object, task: object, **params: object) -> object:
-        hub = self.fleet.hub.name
-        res = nr.filter(name=hub).run(task=task, on_failed=True, **params)  # type: ignore[attr-defined]
-        if res[hub].failed:
-            failed = next(r for r in res[hub] if r.failed)
+        return self._run_on(nr, self.fleet.hub.name, task, **params)
+
+    def _run_on(self, nr: object, host: str, task: object, **params: object) -> Any:
+        res = nr.filter(name=host).run(task=task, on_failed=True, **params)  # type: ignore[attr-defined]
+        if res[host].failed:
+            failed = next((r for r in reversed(res[host]) if r.failed and r.exception), res[host][0])
             why = describe(failed.exception) if failed.exception else str(failed.result)
-            raise CertsError(scrub(f"hub {hub}: {why}"))
-        return res[hub][0].result
+            raise CertsError(scrub(f"{'hub ' if host == self.fleet.hub.name else ''}{host}: {why}"))
+        return res[host][0].result
 
     def status(self) -> list[CertRow]:
         nr = init_nornir(self.config, self.secrets_file)
         try:
             certs = self._hub_run(nr, _hub_certificates)
+            plan = resolve_clients(self.plan, certs)  # type: ignore[arg-type]
             gone = revoked.load(self.data_dir)
             rows = []
-            h = self.plan.hub
+            h = plan.hub
             for name, role in ((h.ca_certificate, "ca"), (h.server_certificate, "hub")):
                 rows.append(self._row(certs.get(name), name, role, "", "n/a"))  # type: ignore[attr-defined]
-            installed = nr.filter(F(name__in=[b.name for b in self.plan.branches])).run(
-                task=_installed_on_branch, plan=self.plan, on_failed=True
+            installed = nr.filter(F(name__in=[b.name for b in plan.branches])).run(
+                task=_installed_on_branch, plan=plan, on_failed=True
             )
-            for b in self.plan.branches:
+            for b in plan.branches:
                 cert = certs.get(b.client_certificate)  # type: ignore[attr-defined]
                 if installed[b.name].failed:
                     where = "unreachable"
@@ -115,67 +130,135 @@ class Certs:
         return CertRow(name, role, branch, days, cert.get("fingerprint", ""), ",".join(flags), where)
 
     def renew(self, branch: str) -> str:
+        """Under the rollout lock: a rollout converging the same routers would race the handover."""
         client = self._branch(branch)
+        with exclusive(self.data_dir):
+            pki.sweep_temporary()
+            return self._renew(branch, client)
+
+    def _renew(self, branch: str, base: str) -> str:
+        """Issue a new certificate under a new name, import it on the branch next to the one in use, move
+        the branch's identity to it, then the hub's, check the tunnel comes back, and only then remove the
+        old one on both. A failure before the end moves the identities back and takes the new certificate
+        away again, so the old one stays in use; a kill leaves at worst an unused certificate, or the two
+        identities naming different certificates, which the next rollout converges."""
         h = self.plan.hub
         nr = init_nornir(self.config, self.secrets_file)
         try:
-            self._hub_run(
-                nr,
-                pki.ensure_clients,
-                clients=[client],
-                ca=h.ca_certificate,
-                policy=self.policy,
-                renew=(client,),
-            )
-            bundle = self._hub_run(
-                nr,
-                pki.export_bundle,
-                branch=branch,
-                client=client,
-                ca=h.ca_certificate,
-                server=h.server_certificate,
-            )
-            res = nr.filter(name=branch).run(
-                task=pki.install_branch,
-                bundle=bundle,
-                client=client,
-                ca=h.ca_certificate,
-                server=h.server_certificate,
-                on_failed=True,
-            )
-            if res[branch].failed:
-                failed = res[branch][0]
-                why = describe(failed.exception) if failed.exception else str(failed.result)
-                raise CertsError(
-                    scrub(
-                        f"{branch}: the new certificate was issued but not installed: {why}; "
-                        f"run `ikefleet rollout --limit {branch}` once it is reachable"
-                    )
-                )
+            before = self._hub_run(nr, _hub_certificates)
+            versions = client_versions(before, base)  # type: ignore[arg-type]
+            old = versions[-1] if versions else base
+            clients = self._hub_run(nr, pki.ensure_clients, clients=[base], ca=h.ca_certificate,
+                                    policy=self.policy, renew=(base,))
+            new = clients[base].name  # type: ignore[index]
+            undo = _Undo(self, nr, branch, old, new)
+            try:
+                bundle = self._hub_run(nr, pki.export_bundle, branch=branch, client=new, ca=h.ca_certificate,
+                                       server=h.server_certificate)
+                self._run_on(nr, branch, pki.install_branch, bundle=bundle, client=new, ca=h.ca_certificate,
+                             server=h.server_certificate)
+                undo.installed = True
+                was_up = self._tunnel_up(nr, branch)
+                if not self._run_on(nr, branch, pki.switch_identities, field="certificate", old=old, new=new):
+                    raise CertsError(f"{branch}: no identity of ikefleet's names certificate {old}; run "
+                                     f"`ikefleet rollout --limit {branch}` first")
+                undo.branch_switched = True
+                self._hub_run(nr, pki.switch_identities, field="remote-certificate", old=old, new=new)
+                undo.hub_switched = True
+                if was_up and not self._tunnel_up(nr, branch, wait_s=self.tunnel_timeout_s):
+                    raise CertsError(f"{branch}: the tunnel did not come back within "
+                                     f"{self.tunnel_timeout_s:.0f}s with the new certificate")
+            except BaseException as exc:
+                why = str(exc) if isinstance(exc, CertsError) else f"{type(exc).__name__}: {exc}"
+                raise CertsError(scrub(f"{why}; {undo.run()}")) from None
+            removed = []
+            leftovers = []
+            for host in (branch, self.fleet.hub.name):
+                try:
+                    removed += self._run_on(nr, host, pki.remove_superseded, clients={base: new})
+                except CertsError as exc:
+                    leftovers.append(str(exc))
         finally:
             nr.close_connections(on_failed=True)
+        serials = (_serial(before.get(old)), _serial(clients[base]))  # type: ignore[attr-defined,index]
+        message = f"{branch}: certificate {base} renewed ({old} -> {new}), in use on both ends"
+        if serials[0]:
+            message += f" (serial {serials[0]} -> {serials[1]})"
+        if leftovers:
+            message += ("; the old certificate could not be removed everywhere (the next rollout removes "
+                        "it): " + "; ".join(leftovers))
         gone = revoked.load(self.data_dir)
         if branch in gone:
             revoked.save(self.data_dir, gone - {branch})
-            return (
-                f"{branch}: new certificate {client} issued and installed; it was revoked, so run "
-                f"`ikefleet rollout` to restore its identity on the hub"
-            )
-        return f"{branch}: new certificate {client} issued and installed"
+            message += "; it was revoked, so run `ikefleet rollout` to restore its identity on the hub"
+        return message
+
+    def _tunnel_up(self, nr: object, branch: str, wait_s: float = 0.0) -> bool:
+        """Whether the branch's tunnel to the hub is up (IKE established, OSPF Full), polled for `wait_s`."""
+        h = self.plan.hub
+        deadline = time.monotonic() + wait_s
+        while True:
+            with contextlib.suppress(CertsError):
+                if self._run_on(nr, branch, tunnel_state, hub_wan=str(h.wan_address),
+                                hub_router_id=str(h.router_id)).up:
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
 
     def revoke(self, branch: str) -> Summary:
+        """Under the rollout lock, held until the hub has converged without the branch."""
         client = self._branch(branch)
-        nr = init_nornir(self.config, self.secrets_file)
-        try:
-            self._hub_run(nr, _revoke, client=client)
-        finally:
-            nr.close_connections(on_failed=True)
-        revoked.save(self.data_dir, revoked.load(self.data_dir) | {branch})
-        return Rollout(
-            RolloutOptions(config=self.config, limit=("responder",), secrets_file=self.secrets_file)
-        ).run()
+        with exclusive(self.data_dir):
+            nr = init_nornir(self.config, self.secrets_file)
+            try:
+                self._hub_run(nr, _revoke, client=client)
+            finally:
+                nr.close_connections(on_failed=True)
+            revoked.save(self.data_dir, revoked.load(self.data_dir) | {branch})
+            return Rollout(
+                RolloutOptions(config=self.config, limit=("responder",), secrets_file=self.secrets_file)
+            ).run_locked()
 
 
 def _installed_on_branch(task: Task, plan: object) -> Result:
     client = plan.branch(task.host.name).client_certificate  # type: ignore[attr-defined]
     return _installed(task, client)
+
+
+def _serial(cert: object) -> str:
+    if isinstance(cert, pki.Client):
+        return cert.serial
+    return str(cert.get("serial_number", "")) if isinstance(cert, dict) else ""
+
+
+class _Undo:
+    """What a renewal that did not finish takes back, last step first, so the old certificate stays in use:
+    the identities switched back (in safe mode), then the new certificate removed from both routers."""
+
+    def __init__(self, certs: Certs, nr: object, branch: str, old: str, new: str) -> None:
+        self.certs, self.nr, self.branch, self.old, self.new = certs, nr, branch, old, new
+        self.installed = self.branch_switched = self.hub_switched = False
+
+    def run(self) -> str:
+        hub = self.certs.fleet.hub.name
+        steps: list[tuple[str, str, object, dict[str, str]]] = []
+        if self.hub_switched:
+            steps.append((hub, "hub identity", pki.switch_identities,
+                          {"field": "remote-certificate", "old": self.new, "new": self.old}))
+        if self.branch_switched:
+            steps.append((self.branch, "branch identity", pki.switch_identities,
+                          {"field": "certificate", "old": self.new, "new": self.old}))
+        if self.installed:
+            steps.append((self.branch, "new certificate", pki.remove_certificate, {"certificate": self.new}))
+        steps.append((hub, "new certificate", pki.remove_certificate, {"certificate": self.new}))
+        failed = []
+        for host, what, task, params in steps:
+            try:
+                self.certs._run_on(self.nr, host, task, **params)
+            except CertsError as exc:
+                failed.append(f"{what} on {host}: {exc}")
+        if failed:
+            return (f"undoing the renewal failed ({'; '.join(failed)}): run `ikefleet rollout --limit "
+                    f"{self.branch}` once it is reachable")
+        return f"nothing changed: {self.old} is still in use"

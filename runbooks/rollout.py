@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,12 @@ from nornir.core.task import AggregatedResult, Result, Task
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe, safe_mode
-from ikefleet.intent import render_host
+from ikefleet.intent import OWNER, render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
-from ikefleet.plan import NAMES, Plan, build_plan
+from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
 from ikefleet.redact import scrub
+from ikefleet.routeros.config import Config
+from ikefleet.routeros.script import parse_script
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
@@ -42,7 +44,9 @@ from ikefleet.waves import Amount, over_budget, plan_waves
 UP_KEY = "_ikefleet_tunnel_up"  # host data: the converge task found the branch's tunnel up
 # A branch's first console line: whether its certificate is the hub's, what its configuration is, and
 # whether its tunnel is up (the gate's first poll). A re-run's branch needs no other read.
-FIRST_READ = {"certificate": pki.CERTIFICATE_READ, "config": READ_CONFIG, **READS}
+# "files": hand-over files a killed run left there (removed at this run's certificate step).
+FIRST_READ = {"certificate": pki.CERTIFICATE_READ, "config": READ_CONFIG, **READS,
+              "files": f"/file print count-only where {pki.LEFTOVER_FILES}"}
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -126,10 +130,23 @@ class Rollout:
         self.plan: Plan = build_plan(self.fleet)
         self.secrets = load_secrets(options.secrets_file or self.fleet_config.secrets_file)
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
-        self.fingerprints: dict[str, str] = {}
+        self.fingerprints: dict[str, str] = {}  # current client certificate name -> its fingerprint
+        self.hub_in_use: dict[str, str] = {}  # branch -> the older certificate its hub identity still names
+
+    def _resolve(self, clients: dict[str, pki.Client]) -> None:
+        """The branches' client certificates as the hub has them now (renewals have new names): the names
+        every identity is rendered with, and the fingerprints the branches must hold."""
+        self.plan = resolve_clients(self.plan, [c.name for c in clients.values()])
+        self.fingerprints = {c.name: c.fingerprint for c in clients.values()}
 
     def run(self) -> Summary:
-        with exclusive(self.data_dir), gc_policy.fleet_run():
+        with exclusive(self.data_dir):
+            return self.run_locked()
+
+    def run_locked(self) -> Summary:
+        """`run` for a caller that already holds the rollout lock (`ikefleet certs revoke`)."""
+        with gc_policy.fleet_run():
+            pki.sweep_temporary()  # key material a killed run left on this jump host
             run = RunDir(self.data_dir, "rollout", keep=self.keep_runs)
             run.write_json("plan.json", self.plan.to_json())
             nr = init_nornir(self.options.config, self.options.secrets_file)
@@ -186,7 +203,7 @@ class Rollout:
                     self._record(summary, run, Outcome(name, "skipped", error="hub failed"))
                 return summary
         elif branches and not opts.dry_run:
-            res = hub.run(task=_hub_fingerprints, on_failed=True, plan=self.plan)
+            res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
             if res[hub_name].failed:
                 summary.stopped = (
                     f"hub {hub_name}: its certificates could not be read: {_failure(res, hub_name)}"
@@ -194,7 +211,7 @@ class Rollout:
                 for name in branches:
                     self._record(summary, run, Outcome(name, "skipped", error="hub certificates unreadable"))
                 return summary
-            self.fingerprints = res[hub_name][0].result
+            self._resolve(res[hub_name][0].result)
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size)
         summary.waves = waves
         for number, wave in enumerate(waves, start=1):
@@ -203,6 +220,8 @@ class Rollout:
             self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
             for outcome in self._converge_wave(nr, hub, wave, run):
                 self._record(summary, run, outcome)
+            if not opts.dry_run:
+                self._move_hub_identities(hub, wave, summary, run)
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
             release(nr, wave)
@@ -265,7 +284,13 @@ class Rollout:
         """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),
         then the hub's configuration."""
         h = self.plan.hub
-        if not self.options.dry_run:
+        work: list[str] = []  # certificate work: a change, reported with the configuration's
+        if self.options.dry_run:  # the names the identities use, read only
+            res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
+            if res[h.name].failed:
+                return Outcome(h.name, "failed", error=_failure(res, h.name))
+            self._resolve(res[h.name][0].result)
+        else:
             steps = (
                 (
                     pki.ensure_authority,
@@ -289,14 +314,24 @@ class Rollout:
             for step, params in steps:
                 res = hub.run(task=step, on_failed=True, **params)
                 if res[h.name].failed:
-                    return Outcome(h.name, "failed", error=_failure(res, h.name))
+                    failed = Outcome(h.name, "failed", error=_failure(res, h.name))
+                    return _certificate_work(failed, work, run)
+                work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
                 if step is pki.ensure_clients:
-                    self.fingerprints = res[h.name][0].result
+                    self._resolve(res[h.name][0].result)
         found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
         if found[h.name].failed:
             return Outcome(h.name, "failed", error=_failure(found, h.name))
         version = found[h.name][0].result.version
-        script = render_host(with_versions(self.fleet, {h.name: version}), self.plan, h.name)
+        read = hub.run(task=_hub_reads, on_failed=True)
+        if read[h.name].failed:
+            return _certificate_work(Outcome(h.name, "failed", error=_failure(read, h.name)), work, run)
+        config_text, certs = read[h.name][0].result
+        # a renewed branch's hub identity keeps the certificate the branch still uses until the branch has
+        # moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over fails
+        self.hub_in_use = _in_use(parse_script(config_text), certs, self.plan)
+        hub_plan = _named(self.plan, self.hub_in_use)
+        script = render_host(with_versions(self.fleet, {h.name: version}), hub_plan, h.name)
         res = hub.run(
             task=converge,
             on_failed=True,
@@ -305,8 +340,20 @@ class Rollout:
             dry_run=self.options.dry_run,
             backup_password=self.secrets.backup_password,
             known={"/ip ipsec mode-config": [NAMES["mode_config"].format(branch=b) for b in self.revoked]},
+            config_text=config_text,
         )
-        return _outcome(res, h.name)
+        outcome = _outcome(res, h.name)
+        if outcome.status == "changed" or (outcome.status == "unchanged" and not self.options.dry_run):
+            # the hub's identities now name the current certificates: the ones renewals replaced can go
+            clients = {NAMES["branch_certificate"].format(branch=b.name): b.client_certificate
+                       for b in self.plan.branches if b.name not in self.hub_in_use}
+            gone = hub.run(task=pki.remove_superseded, on_failed=True, clients=clients)
+            if gone[h.name].failed:
+                why = _failure(gone, h.name)
+                outcome.warnings.append(f"superseded client certificates not removed (next run): {why}")
+            else:
+                work += gone[h.name][0].result
+        return _certificate_work(outcome, work, run)
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir) -> list[Outcome]:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
@@ -346,6 +393,29 @@ class Rollout:
             for bundle in bundles.values():
                 bundle.discard()
         return done + [_outcome(result, name) for name in bundles]
+
+    def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> None:
+        """The wave's renewed branches now use their new certificate: move their hub identities to it (safe
+        mode, read back) and remove the replaced certificate on the hub. A branch whose move fails is
+        failed (its tunnel waits for the next run, which moves it again)."""
+        moves = {n: (self.hub_in_use[n], self.plan.branch(n).client_certificate) for n in wave
+                 if n in self.hub_in_use and summary.hosts[n].status in ("changed", "unchanged")}
+        if not moves:
+            return
+        h = self.plan.hub
+        res = hub.run(task=_hub_moves, on_failed=True, moves=moves)
+        done: dict[str, list[str]] = res[h.name][0].result if not res[h.name].failed else {}
+        for name, (old, new) in moves.items():
+            outcome = summary.hosts[name]
+            if name in done:
+                self.hub_in_use.pop(name)
+                _certificate_work(outcome, done[name], run)
+            else:
+                outcome.status = "failed"
+                outcome.error = f"the hub's identity could not be moved from {old} to {new}: " + (
+                    _failure(res, h.name) if res[h.name].failed else "not done")
+            run.append_result(outcome.to_json())
+            self.progress(f"{name}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
 
     @property
     def hub_tunnel(self) -> dict[str, str]:
@@ -420,13 +490,30 @@ def _read_clock(task: Task) -> Result:
     return Result(host=task.host, result=router_time(parse_sections(task.host.name, {"clock": text})))
 
 
-def _hub_fingerprints(task: Task, plan: Plan) -> Result:
-    """The hub's client certificates (when the hub itself is not part of this run)."""
+def _hub_clients(task: Task, plan: Plan) -> Result:
+    """The branches' current client certificates on the hub, read only (when the hub is not converged in
+    this run, or on a dry run): base name -> pki.Client."""
     certs = pki.read_certificates(device(task))
-    names = {b.client_certificate for b in plan.branches}
-    return Result(
-        host=task.host, result={n: c.get("fingerprint", "") for n, c in certs.items() if n in names}
-    )
+    out = {}
+    for b in resolve_clients(plan, certs).branches:
+        cert = certs.get(b.client_certificate)
+        if cert is not None:
+            base = NAMES["branch_certificate"].format(branch=b.name)
+            out[base] = pki.Client(b.client_certificate, cert.get("fingerprint", ""),
+                                   cert.get("serial_number", ""))
+    return Result(host=task.host, result=out)
+
+
+def _certificate_work(outcome: Outcome, work: list[str], run: RunDir) -> Outcome:
+    """Certificate work is a change: listed before the configuration's changes, in the outcome (results.jsonl,
+    summary.json) and in the host's diff file."""
+    if not work:
+        return outcome
+    outcome.changes = [*work, *outcome.changes]
+    if outcome.status == "unchanged":
+        outcome.status = "changed"
+    run.write_text(f"diffs/{outcome.host}.diff", "\n".join(outcome.changes) + "\n")
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -457,18 +544,21 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
     """`first`: FIRST_READ's replies, read in this session with nothing sent since."""
     name = task.host.name
     h = rollout.plan.hub
+    client = rollout.plan.branch(name).client_certificate
     bundle = bundles.get(name)
+    work: list[str] = []
     if bundle is not None:
         res = task.run(
             task=pki.install_branch,
             bundle=bundle,
-            client=rollout.plan.branch(name).client_certificate,
+            client=client,
             ca=h.ca_certificate,
             server=h.server_certificate,
         )
         if res.failed:
             error = scrub(str(res[0].exception or res[0].result))
             return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=error))
+        work += res[0].result
     version = detected(task).version  # the RouterOS the branch runs decides its templates
     script = render_host(with_versions(rollout.fleet, {name: version}), rollout.plan, name)
     result = task.run(
@@ -480,6 +570,15 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         config_text=first["config"] if first else None,
     )[0]
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
+    done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
+    if done and not rollout.options.dry_run:
+        try:
+            work += _tidy_branch(task, client, first if bundle is None else None)
+        except Exception as exc:  # the configuration is done: what is left over goes at the next run
+            why = scrub(describe(exc))
+            result.result.warnings.append(f"superseded certificates or hand-over files not removed: {why}")
+        _certificate_work(result.result, work, run)
+        result.changed = result.changed or bool(work)
     if untouched and not rollout.options.dry_run:
         # the gate's first poll, in this task and session: an untouched branch is usually up already, and a
         # re-run then waits for no extra Nornir run per wave (the gate polls the others as before)
@@ -488,3 +587,64 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
                   tunnel_state(task, **rollout.hub_tunnel).result)
             task.host.data[UP_KEY] = up.up
     return result
+
+
+def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[str]:
+    """Once the branch's identity names `client`: remove the client certificates it replaced, and the
+    hand-over files a killed run left (`first`: this run's first read, still current; None: read here)."""
+    dev = device(task)
+    certs = pki.certificates_by_name(first["certificate"]) if first else pki.read_certificates(dev)
+    done = pki.supersede(dev, certs, {client_base(client): client})
+    files = first["files"].strip() if first else ""
+    if not first or (files.isdigit() and int(files) > 0):
+        pki.remove_leftover_files(dev)
+        if first:
+            done.append(f"{files} hand-over file(s) a stopped run left removed")
+    return done
+
+
+def _hub_reads(task: Task) -> Result:
+    """The hub's configuration (its identities name the certificates in use) and certificates, one round
+    trip: (export text, certificates by name)."""
+    got = read_with_version(task, {"config": READ_CONFIG, "certificate": pki.CERTIFICATE_READ})
+    return Result(host=task.host, result=(got["config"], pki.certificates_by_name(got["certificate"])))
+
+
+def _in_use(config: Config, certs: dict[str, Any], plan: Plan) -> dict[str, str]:
+    """branch -> the older client certificate its hub identity names while a newer one exists on the hub,
+    when that older one still authenticates (not revoked, not expired): the branch may not have the new
+    one yet."""
+    named = {}
+    for item in config.items("/ip ipsec identity"):
+        remote = str(item.get("remote-certificate") or "")
+        if item.comment == OWNER and remote:
+            named[client_base(remote)] = remote
+    out = {}
+    for b in plan.branches:
+        old = named.get(client_base(b.client_certificate), b.client_certificate)
+        cert = certs.get(old)
+        if old != b.client_certificate and cert and not cert.get("revoked") and not cert.get("expired"):
+            out[b.name] = old
+    return out
+
+
+def _named(plan: Plan, names: dict[str, str]) -> Plan:
+    """The plan with the client certificate of each branch in `names` (branch -> certificate) replaced."""
+    return replace(plan, branches=tuple(replace(b, client_certificate=names.get(b.name, b.client_certificate))
+                                        for b in plan.branches))
+
+
+def _hub_moves(task: Task, moves: dict[str, tuple[str, str]]) -> Result:
+    """On the hub: each branch's identity from its old certificate to its new one (`pki.switch_identities`),
+    then the old one removed. branch -> what was done, for the branches whose move succeeded."""
+    done: dict[str, list[str]] = {}
+    for branch, (old, new) in moves.items():
+        try:
+            pki.switch_identities(task, field="remote-certificate", old=old, new=new)
+        except Exception:  # undone by safe mode; the others still move
+            continue
+        work = [f"hub identity moved from certificate {old} to {new}"]
+        with contextlib.suppress(Exception):  # left for the next run's removal
+            work += pki.remove_superseded(task, clients={client_base(new): new}).result
+        done[branch] = work
+    return Result(host=task.host, result=done)

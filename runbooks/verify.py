@@ -15,7 +15,7 @@ from nornir.core.task import Task
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.inventory import init_nornir, load_inventory, read_config
-from ikefleet.plan import build_plan
+from ikefleet.plan import Plan, build_plan, resolve_clients
 from ikefleet.selection import SelectionError, select
 from ikefleet.tasks.device import close
 from ikefleet.tasks.gather import gather
@@ -79,6 +79,14 @@ class Verify:
             states[name] = value if isinstance(value, HostState) else HostState(name, error="no result")
         return states
 
+    def _resolved(self, states: dict[str, HostState]) -> Plan:
+        """The plan with the client certificate names the hub holds now (a renewal gives a new name); the
+        branches' own lists when the hub was not read."""
+        hub = states.get(self.fleet.hub.name)
+        sources = [hub] if hub is not None and not hub.error else list(states.values())
+        names = [c.get("name", "") for s in sources if not s.error for c in s.get("certificate")]
+        return resolve_clients(self.plan, names)
+
     def run(self) -> Report:
         with gc_policy.fleet_run():
             return self._run()
@@ -90,7 +98,7 @@ class Verify:
             raise interrupt.Interrupted("verify stopped; no report written, nothing recorded in the history")
         # Expected state in the dialect each router really runs (its reported version, not the inventory's).
         fleet = with_versions(self.fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
-        report = evaluate(expected_state(fleet, self.plan, list(states)), states)
+        report = evaluate(expected_state(fleet, self._resolved(states), list(states)), states)
         report.results.extend(
             Result("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
                    observed=s.ros_version or "unknown", hint=w, layer="settings")

@@ -7,29 +7,37 @@ routers and locally. Re-runs reuse valid certificates and renew those inside the
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets as random
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from nornir.core.task import Result, Task
 
+from ikefleet import private
 from ikefleet.device import Device, DeviceError
 from ikefleet.parsers.certificate import Certificate, parse_certificate
-from ikefleet.plan import NAMES
+from ikefleet.plan import NAMES, client_base, client_versions, renewal_name
 from ikefleet.redact import register
+from ikefleet.routeros.quoting import quoted
 
 from . import version
-from .device import device
+from .device import device, drop
 
 CA_KEY_USAGE = "key-cert-sign,crl-sign"
 TUNNEL_KEY_USAGE = "digital-signature,key-encipherment,key-agreement,ipsec-tunnel"
 EXPORT_PREFIX = "ikefleet-"
+TEMP_PREFIX = "ikefleet-pki-"  # the jump host's private temporary directories of certificate files
+OWNER_FILE = "owner.pid"  # in each of them: the process that made it (the sweep leaves live ones alone)
+ORPHAN_AGE_S = 3600  # a directory without its pid file (killed between mkdir and write) older than this
 
 
 @dataclass(frozen=True)
@@ -46,10 +54,11 @@ CERTIFICATE_READ = "/certificate print detail without-paging"
 
 
 def read_certificates(dev: Device) -> dict[str, Certificate]:
-    return _by_name(dev.send(CERTIFICATE_READ))
+    return certificates_by_name(dev.send(CERTIFICATE_READ))
 
 
-def _by_name(text: str) -> dict[str, Certificate]:
+def certificates_by_name(text: str) -> dict[str, Certificate]:
+    """A `/certificate print detail` reply (CERTIFICATE_READ) as certificates by name."""
     return {c["name"]: c for c in parse_certificate(text)}
 
 
@@ -78,8 +87,10 @@ def _issue(
     key_size: int,
     ca: str | None,
     san: str | None = None,
+    common_name: str | None = None,
 ) -> None:
-    args = f"name={name} common-name={name} key-size={key_size} key-usage={key_usage} days-valid={days}"
+    args = (f"name={name} common-name={common_name or name} key-size={key_size} key-usage={key_usage} "
+            f"days-valid={days}")
     if san:
         args += f" subject-alt-name={san}"
     dev.send(f"/certificate add {args}")
@@ -139,6 +150,8 @@ class Bundle:
     server_pem: Path
     passphrase: str
     client_fingerprint: str
+    ca_fingerprint: str = ""
+    server_fingerprint: str = ""
 
     def discard(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -148,6 +161,15 @@ def storage(dev: Device) -> str:
     """`flash/` on RouterBOARDs whose persistent storage is that directory, else '' (CCR, CHR)."""
     count = dev.send('/file print count-only where name="flash"').strip()
     return "flash/" if count.isdigit() and int(count) > 0 else ""
+
+
+@dataclass(frozen=True)
+class Client:
+    """A branch's current client certificate on the hub: the name the identities use, its fingerprint."""
+
+    name: str
+    fingerprint: str
+    serial: str = ""
 
 
 def ensure_clients(
@@ -160,45 +182,90 @@ def ensure_clients(
     retire: bool = False,
 ) -> Result:
     """On the hub: every branch's client certificate exists and is valid (the hub's identities name them).
-    With `retire` (`clients` is then the whole fleet), client certificates `ca` issued for branches no
-    longer in the fleet are revoked (`retired`): a deleted branch keeps nothing valid on the hub; if it
-    comes back, its revoked certificate is reissued like any other.
+    `clients` are the plan's base names (`<branch>-client`). A renewal issues the new certificate under a
+    new name (`plan.renewal_name`) and leaves the old one: the identities move to the new one later, and
+    the old one goes only then (`remove_superseded`). With `retire` (`clients` is then the whole fleet),
+    client certificates `ca` issued for branches no longer in the fleet are revoked (`retired`).
+    Also removes the files a killed run left on the hub (`remove_leftover_files`).
 
-    `Result.result` maps each client certificate name to its fingerprint on the hub.
+    `Result.result` maps each base name to its current Client.
     """
     dev = device(task)
+    remove_leftover_files(dev)
     certs = read_certificates(dev)
     now = datetime.now(UTC)
     issued: list[str] = []
     gone = retired(certs, clients, ca) if retire else []
     for name in gone:
         dev.send(f'/certificate issued-revoke [find where name="{name}"]')
-    for client in clients:
-        reason = "renewal requested" if client in renew else renewal_reason(certs.get(client), policy, now)
+    for base in clients:
+        versions = client_versions(certs, base)
+        current = versions[-1] if versions else None
+        reason = "renewal requested" if base in renew else renewal_reason(
+            certs.get(current) if current else None, policy, now)
         if not reason:
             continue
-        if client in certs:
-            dev.send(f'/certificate remove [find where name="{client}"]')
-        _issue(
-            dev, client, key_usage=TUNNEL_KEY_USAGE, days=policy.days_valid, key_size=policy.key_size, ca=ca
-        )
-        issued.append(f"{client} ({reason})")
+        name = renewal_name(base, certs, now) if current else base
+        _issue(dev, name, key_usage=TUNNEL_KEY_USAGE, days=policy.days_valid, key_size=policy.key_size, ca=ca,
+               common_name=base)
+        serial = certs[current].get("serial_number", "?") if current else ""
+        issued.append(f"certificate {name} issued ({reason}" + (f"; replaces {current} serial {serial})"
+                                                                if current else ")"))
     if issued:
         certs = read_certificates(dev)
-    fingerprints = {c: certs[c].get("fingerprint", "") for c in clients if c in certs}
-    summary = f"issued {', '.join(issued)}" if issued else "client certificates valid"
-    if gone:
-        summary += f"; revoked {', '.join(gone)} (their branches are no longer in the inventory)"
-    return Result(host=task.host, changed=bool(issued or gone), result=fingerprints, diff=summary)
+    current_clients = {}
+    for base in clients:
+        versions = client_versions(certs, base)
+        if versions:
+            cert = certs[versions[-1]]
+            current_clients[base] = Client(versions[-1], cert.get("fingerprint", ""),
+                                           cert.get("serial_number", ""))
+    changes = issued + [f"certificate {n} revoked (its branch is no longer in the inventory)" for n in gone]
+    return Result(host=task.host, changed=bool(changes), result=current_clients, diff="\n".join(changes))
+
+
+def remove_superseded(task: Task, *, clients: dict[str, str]) -> Result:
+    """Nornir task for `supersede` (the certificates read here)."""
+    dev = device(task)
+    removed = supersede(dev, read_certificates(dev), clients)
+    return Result(host=task.host, changed=bool(removed), result=removed)
+
+
+def supersede(dev: Device, certs: dict[str, Certificate], clients: dict[str, str]) -> list[str]:
+    """Remove the client certificates a renewal replaced (`clients`: base name -> current name), once the
+    identities on this router name the current ones: the versions older than the current one (a newer one
+    is a renewal still on its way); revoked ones stay (the CA's record). Returns what was done."""
+    removed = []
+    for base, current in clients.items():
+        versions = client_versions(certs, base)
+        older = versions[: versions.index(current)] if current in versions else []  # never a newer one
+        for name in older:
+            if not certs[name].get("revoked"):
+                dev.send(f'/certificate remove [find where name="{name}"]')
+                removed.append(f"certificate {name} removed (superseded by {current})")
+    return removed
+
+
+# Files ikefleet writes on routers for a hand-over (`export_bundles`, `install_branch`): the PEMs and the
+# PKCS#12 (its backups, `ikefleet-<date>.backup`, do not match). Quoted with RouterOS escapes (`\?`, `\$`).
+LEFTOVER_FILES = "name~" + quoted(rf"^(flash/)?{EXPORT_PREFIX}.*\.(crt|p12|key)$")
+
+
+def remove_leftover_files(dev: Device) -> None:
+    """Remove the hand-over files a killed run left on this router (normally removed as they are used)."""
+    dev.send(f"/file remove [find where {LEFTOVER_FILES}]")
 
 
 def retired(certs: dict[str, Certificate], clients: list[str], ca: str) -> list[str]:
-    """Client certificates (named `<branch>-client`) that `ca` issued, not revoked, and not in `clients`."""
+    """Client certificates (named `<branch>-client`, or a renewal of it) that `ca` issued, not revoked,
+    whose base name is not in `clients`."""
     suffix = NAMES["branch_certificate"].format(branch="")
+    wanted = set(clients)
     return sorted(
         name
         for name, cert in certs.items()
-        if name.endswith(suffix) and name not in clients and cert.get("ca") == ca and not cert.get("revoked")
+        if client_base(name).endswith(suffix) and client_base(name) not in wanted and cert.get("ca") == ca
+        and not cert.get("revoked")
     )
 
 
@@ -213,8 +280,53 @@ def file_channel(dev: Device) -> Iterator[Any]:
         sftp.close()
 
 
+def private_directory() -> Path:
+    """A 0700 temporary directory named TEMP_PREFIX... holding the pid of this process (OWNER_FILE), so the
+    next run can tell a killed run's key material from a running one's (`sweep_temporary`)."""
+    directory = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    with private.open_file(directory / OWNER_FILE, "wb") as out:
+        out.write(f"{os.getpid()}\n".encode())
+    return directory
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_temporary(root: Path | None = None, now: float | None = None) -> list[Path]:
+    """Remove this user's TEMP_PREFIX directories whose owning process is gone (a run killed with -9
+    leaves a PKCS#12 and its CA files there); returns what was removed. Live runs' directories stay."""
+    root = Path(tempfile.gettempdir()) if root is None else root
+    now = time.time() if now is None else now
+    removed = []
+    for directory in root.glob(f"{TEMP_PREFIX}*"):
+        try:
+            info = directory.lstat()
+            if not directory.is_dir() or directory.is_symlink() or info.st_uid != os.getuid():
+                continue
+            owner = directory / OWNER_FILE
+            if owner.exists():
+                text = owner.read_text().strip()
+                if text.isdigit() and _alive(int(text)):
+                    continue
+            elif now - info.st_mtime < ORPHAN_AGE_S:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(directory, ignore_errors=True)
+        removed.append(directory)
+    return removed
+
+
 def _fetch(sftp: Any, remote: str, local: Path) -> None:
-    sftp.get(remote, str(local))
+    with private.open_file(local, "wb") as out:
+        sftp.getfo(remote, out)
     if sftp.stat(remote).st_size != local.stat().st_size:
         raise OSError(f"get {remote}: size on the router differs after the transfer")
 
@@ -236,7 +348,7 @@ def export_bundles(task: Task, *, clients: dict[str, str], ca: str, server: str)
     dev = device(task)
     certs = read_certificates(dev)
     prefix = storage(dev)
-    shared = Path(tempfile.mkdtemp(prefix="ikefleet-pki-"))
+    shared = private_directory()
     remote: list[str] = []  # every file written on the hub, removed whatever happens
     out: dict[str, Bundle | str] = {}
     try:
@@ -268,7 +380,9 @@ def export_bundles(task: Task, *, clients: dict[str, str], ca: str, server: str)
                 pems[role] = shared / f"{role}.crt"
                 _fetch(sftp, f"{prefix}{EXPORT_PREFIX}{role}.crt", pems[role])
             for branch, passphrase in exported.items():
-                out[branch] = _bundle(sftp, prefix, branch, passphrase, pems, certs[clients[branch]])
+                bundle = _bundle(sftp, prefix, branch, passphrase, pems, certs[clients[branch]])
+                out[branch] = replace(bundle, ca_fingerprint=certs.get(ca, {}).get("fingerprint", ""),
+                                      server_fingerprint=certs.get(server, {}).get("fingerprint", ""))
     except BaseException:
         for bundle in out.values():
             if isinstance(bundle, Bundle):
@@ -285,14 +399,15 @@ def _bundle(
     sftp: Any, prefix: str, branch: str, passphrase: str, pems: dict[str, Path], cert: Certificate
 ) -> Bundle:
     """One branch's files in their own private directory (the branch-side names stay per branch)."""
-    directory = Path(tempfile.mkdtemp(prefix="ikefleet-pki-"))
+    directory = private_directory()
     base = f"{EXPORT_PREFIX}{branch}"
     try:
         client_p12 = directory / f"{base}-client.p12"
         _fetch(sftp, f"{prefix}{base}-client.p12", client_p12)
         ca_pem, server_pem = directory / f"{base}-ca.crt", directory / f"{base}-server.crt"
-        shutil.copyfile(pems["ca"], ca_pem)
-        shutil.copyfile(pems["server"], server_pem)
+        for source, target in ((pems["ca"], ca_pem), (pems["server"], server_pem)):
+            with private.open_file(target, "wb") as out:
+                out.write(source.read_bytes())
     except Exception:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -317,39 +432,90 @@ def installed_fingerprint(task: Task, client: str) -> str | None:
 
 def client_fingerprint(certificates: str, client: str) -> str | None:
     """From a `/certificate print detail` reply: the client certificate's fingerprint if its key is there."""
-    cert = _by_name(certificates).get(client)
+    cert = certificates_by_name(certificates).get(client)
     if cert is None or not cert.get("private_key"):
         return None
     return cert.get("fingerprint")
 
 
 def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: str) -> Result:
-    """On the branch: import the CA, the hub's server certificate and the branch's own (with key); the
-    files go up over one SFTP channel of the branch's session."""
+    """On the branch: import the CA, the hub's server certificate and the branch's own (with key) as the hub
+    has them; the files go up over one SFTP channel of the branch's session and are removed at once.
+
+    The client certificate is imported under its own (new) name next to the one in use, which nothing
+    here touches: the identity moves to it in safe mode afterwards (`converge`, `switch_identities`). A
+    CA or server certificate is replaced only when it differs from the hub's (the old one no longer
+    authenticates anything then). Any failure removes what this import added. `Result.result`: what was
+    done, one line each."""
     dev = device(task)
+    remove_leftover_files(dev)
     certs = read_certificates(dev)
     prefix = storage(dev)
+    done: list[str] = []
     try:
         with file_channel(dev) as sftp:
-            for local, name, passphrase in (
-                (bundle.ca_pem, ca, ""),
-                (bundle.server_pem, server, ""),
-                (bundle.client_p12, client, bundle.passphrase),
+            for local, name, passphrase, wanted in (
+                (bundle.ca_pem, ca, "", bundle.ca_fingerprint),
+                (bundle.server_pem, server, "", bundle.server_fingerprint),
+                (bundle.client_p12, client, bundle.passphrase, bundle.client_fingerprint),
             ):
-                if name in certs:
+                have = certs.get(name)
+                if have and have.get("fingerprint") == wanted and (have.get("private_key") or not passphrase):
+                    continue  # already there (a run stopped after importing it)
+                if have is not None:
                     dev.send(f'/certificate remove [find where name="{name}"]')
                 remote = prefix + local.name
                 try:
                     _put(sftp, local, remote)
-                    out = dev.send(
-                        f'/certificate import file-name={remote} name={name} passphrase="{passphrase}"'
-                    )
+                    dev.send(f'/certificate import file-name={remote} name={name} passphrase="{passphrase}"')
                 finally:
                     dev.send(f'/file remove [find where name="{remote}"]')
-                if "decryption-failures: 0" not in out and passphrase:
-                    return Result(
-                        host=task.host, failed=True, result=f"import of {name} failed: {out.strip()}"
-                    )
+                old = f" (replaces fingerprint {have.get('fingerprint', '?')[:16]})" if have else ""
+                done.append(f"certificate {name} imported{old}")
+        got = read_certificates(dev).get(client)
+        if got is None or got.get("fingerprint") != bundle.client_fingerprint or not got.get("private_key"):
+            raise DeviceError(task.host.name, "/certificate print",
+                              f"{client} is not there with its private key after the import")
+    except BaseException:
+        with contextlib.suppress(Exception):  # the one in use stays; the half-imported new one goes
+            if client not in certs:
+                dev.send(f'/certificate remove [find where name="{client}"]')
+        raise
     finally:
         bundle.discard()
-    return Result(host=task.host, changed=True, result=f"installed {client}, {server}, {ca}")
+    return Result(host=task.host, changed=bool(done), result=done)
+
+
+def switch_identities(task: Task, *, field: str, old: str, new: str) -> Result:
+    """In safe mode: ikefleet's IPsec identities naming certificate `old` in `field` (`certificate` on a
+    branch, `remote-certificate` on the hub) name `new`, read back before safe mode is released; a refusal,
+    a drop or a wrong read-back undoes it (Ctrl-D). `Result.result`: how many identities moved."""
+    dev = device(task)
+    mine = 'comment="ikefleet"'
+    count = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{old}"')
+    if not count:
+        return Result(host=task.host, changed=False, result=0)
+    try:
+        with dev.safe_mode_window():  # an exception in it undoes the window (Ctrl-D)
+            dev.send(f'/ip ipsec identity set [find where {mine} and {field}="{old}"] {field}="{new}"')
+            moved = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{new}"')
+            if moved < count:
+                raise DeviceError(task.host.name, "/ip ipsec identity print",
+                                  f"{count} identities should name {new} after the switch, {moved} do")
+    except BaseException:
+        drop(task)  # the aborted session is gone: the next task reconnects
+        raise
+    return Result(host=task.host, changed=True, result=count)
+
+
+def _count(dev: Device, command: str) -> int:
+    reply = dev.send(command).strip()
+    if not reply.isdigit():
+        raise DeviceError(dev.host, command, f"expected a count, got {reply[:80]!r}")
+    return int(reply)
+
+
+def remove_certificate(task: Task, *, certificate: str) -> Result:
+    """Remove one certificate by name (a renewal that did not finish takes its new certificate back)."""
+    device(task).send(f'/certificate remove [find where name="{certificate}"]')
+    return Result(host=task.host, changed=True)

@@ -13,6 +13,7 @@ from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs, CertsError
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.runbooks.verify import Verify, VerifyOptions
+from ikefleet.rundir import LockedError, exclusive
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +58,13 @@ def test_revoke_then_renew(rolled: Lab) -> None:
     assert Verify(VerifyOptions(config=config, record=False)).run().compliant  # br2 is meant to be down
 
     message = certs.renew("br2")
-    assert "issued and installed" in message
+    assert "renewed (br2-client -> br2-client-" in message and "restore its identity" in message
     back = Rollout(RolloutOptions(config=config, gate_timeout_s=30)).run()
     assert not back.failed and back.hosts["hub"].status == "changed"
-    assert "br2-client" in identities(rolled)
+    renewed = [n for n in identities(rolled) if n.startswith("br2-client-")]
+    assert len(renewed) == 1
     rows = {r.name: r for r in Certs(config).status()}
-    assert rows["br2-client"].on_branch == "current" and not rows["br2-client"].flags
+    assert rows[renewed[0]].on_branch == "current" and not rows[renewed[0]].flags
 
 
 def test_unknown_branch_is_refused(rolled: Lab) -> None:
@@ -97,7 +99,8 @@ def test_rollout_renews_certificates_inside_the_renewal_window(tmp_path: Path) -
         def fingerprint(router: str) -> str:
             lab.settle()
             items = lab.routers[router].config.items("/certificate")
-            return next(i.values["fingerprint"] for i in items if i.values["name"] == "br1-client")
+            (only,) = [i.values["fingerprint"] for i in items if i.values["name"].startswith("br1-client")]
+            return only  # the renewal's new certificate, the one it replaced removed
 
         config = lab.directory / "config.yaml"
         certificates(100, 30)
@@ -112,3 +115,20 @@ def test_rollout_renews_certificates_inside_the_renewal_window(tmp_path: Path) -
         assert not summary.failed, summary.to_json()
         assert fingerprint("hub") != first
         assert fingerprint("br1") == fingerprint("hub")
+
+
+@pytest.mark.parametrize("action", ["renew", "revoke"])
+def test_renew_and_revoke_refuse_while_a_rollout_holds_the_lock(rolled: Lab, action: str) -> None:
+    config = rolled.directory / "config.yaml"
+    before = fingerprints(rolled)
+    with exclusive(rolled.directory / ".ikefleet"), pytest.raises(LockedError, match="another rollout"):
+        getattr(Certs(config), action)("br1")
+    assert fingerprints(rolled) == before  # nothing issued, revoked or installed
+    assert "br1-client" in identities(rolled)
+
+
+def fingerprints(lab: Lab) -> dict[str, list[str]]:
+    lab.settle()
+    return {name: sorted(i.values.get("fingerprint", "") + i.values.get("revoked", "")
+                         for i in router.config.items("/certificate"))
+            for name, router in lab.routers.items()}

@@ -23,7 +23,7 @@ from ikefleet.inventory import load_inventory
 from ikefleet.lab.certificates import cert_flags
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
-from ikefleet.plan import build_plan
+from ikefleet.plan import build_plan, client_versions
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.schema import load_schema
 from ikefleet.routeros.script import parse_script
@@ -270,9 +270,9 @@ def test_a_deleted_branch_that_comes_back_gets_a_new_certificate(lab: Lab) -> No
     lab.settle()
 
     def client(router: str) -> Any:
-        items = lab.routers[router].config.items("/certificate")
-        (cert,) = [i for i in items if i.values["name"] == "br3-client"]
-        return cert
+        """The newest br3-client (a renewal has a new name; the revoked one stays on the hub, the CA's)."""
+        items = {i.values["name"]: i for i in lab.routers[router].config.items("/certificate")}
+        return items[client_versions(items, "br3-client")[-1]]
 
     assert "R" not in cert_flags(client("hub"), lab.routers["hub"].now())
     assert client("hub").values.get("fingerprint")

@@ -3,7 +3,13 @@ copies of the CA and server PEM), one branch's failure leaves the others' bundle
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from tests_support import fast_keys
@@ -72,3 +78,66 @@ def test_single_export_for_certs_renew(hub_pki: tuple[Lab, object]) -> None:
     failed = hub.run(task=pki.export_bundle, branch="br3", client="nope", ca=h.ca_certificate,
                      server=h.server_certificate)
     assert failed["hub"].failed and "nope" in str(failed["hub"][0].result)
+
+
+def test_bundle_files_are_owner_only_under_any_umask(hub_pki: tuple[Lab, object]) -> None:
+    _, (hub, plan) = hub_pki  # type: ignore[misc]
+    h = plan.hub
+    old = os.umask(0)
+    try:
+        res = hub.run(task=pki.export_bundle, branch="br1", client="br1-client", ca=h.ca_certificate,
+                      server=h.server_certificate, on_failed=True)
+    finally:
+        os.umask(old)
+    bundle = res["hub"][0].result
+    try:
+        assert stat.S_IMODE(bundle.directory.stat().st_mode) == 0o700
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in bundle.directory.iterdir()}
+        assert set(modes) >= {bundle.client_p12.name, bundle.ca_pem.name, bundle.server_pem.name}
+        assert set(modes.values()) == {0o600}, modes
+    finally:
+        bundle.discard()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_sweep_removes_only_the_temporary_directories_of_dead_runs(tmp_path: Path) -> None:
+    def made(name: str, pid: int | None) -> Path:
+        directory = tmp_path / f"{pki.TEMP_PREFIX}{name}"
+        directory.mkdir(mode=0o700)
+        (directory / "ikefleet-br2-client.p12").write_bytes(b"key material")
+        if pid is not None:
+            (directory / pki.OWNER_FILE).write_text(f"{pid}\n")
+        return directory
+
+    dead, live = made("dead", _dead_pid()), made("live", os.getpid())
+    fresh, stale = made("fresh", None), made("stale", None)
+    os.utime(stale, (time.time() - 2 * pki.ORPHAN_AGE_S,) * 2)
+    other = tmp_path / "someone-else"
+    other.mkdir()
+    removed = pki.sweep_temporary(tmp_path)
+    assert sorted(removed) == sorted([dead, stale])
+    assert not dead.exists() and not stale.exists()
+    assert live.exists() and fresh.exists() and other.exists()
+
+
+def test_a_run_killed_with_9_leaves_key_material_the_next_run_sweeps(tmp_path: Path) -> None:
+    code = (
+        "import sys; from ikefleet.tasks import pki\n"
+        "d = pki.private_directory(); (d / 'ikefleet-br2-client.p12').write_bytes(b'k')\n"
+        "print(d, flush=True); sys.stdin.read()\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, env=env)
+    assert child.stdout is not None
+    left = Path(child.stdout.readline().strip())
+    assert left.parent == tmp_path and (left / "ikefleet-br2-client.p12").exists()
+    assert pki.sweep_temporary(tmp_path) == []  # its run is still going
+    child.kill()
+    child.wait()
+    assert pki.sweep_temporary(tmp_path) == [left] and not left.exists()

@@ -123,3 +123,32 @@ def test_plan_carries_each_sites_lans_for_route_checks(tmp_path: Path) -> None:
     assert plan.branch("b2").lan_prefixes == (IPv4Network("192.168.3.0/24"),)
     assert plan.to_json()["branches"]["b2"]["lan_prefixes"] == ["192.168.3.0/24"]
     assert plan.to_json()["branches"]["b2"]["wan_address"] == "198.51.100.3"
+
+
+def test_client_certificate_versions_and_renewal_names() -> None:
+    from datetime import UTC, datetime
+
+    from ikefleet.plan import client_base, client_versions, renewal_name
+
+    names = ["br11-client", "br1-client-20261206183000", "br1-client", "br1-client-old", "hub-server",
+             "br1-client-20251206183000"]
+    assert client_versions(names, "br1-client") == [
+        "br1-client", "br1-client-20251206183000", "br1-client-20261206183000"]
+    assert client_base("br1-client-20261206183000") == "br1-client" == client_base("br1-client")
+    now = datetime(2026, 12, 6, 18, 30, 0, tzinfo=UTC)
+    assert renewal_name("br2-client", names, now) == "br2-client-20261206183000"
+    # a renewal in the same second as the newest version still sorts after it
+    assert renewal_name("br1-client", names, now) == "br1-client-20261206183001"
+
+
+def test_resolve_clients_names_each_branch_by_its_newest_version(tmp_path: Path) -> None:
+    from ikefleet.plan import resolve_clients
+
+    plan = build_plan(fleet_with(tmp_path, [1, 2]))
+    first, second = plan.branches[0], plan.branches[1]
+    renewed = f"{first.client_certificate}-20261206183000"
+    held = [first.client_certificate, renewed, "unrelated", second.client_certificate]
+    resolved = resolve_clients(plan, held)
+    assert resolved.branch(first.name).client_certificate == renewed
+    assert resolved.branch(second.name).client_certificate == second.client_certificate
+    assert resolve_clients(plan, []).branches == plan.branches

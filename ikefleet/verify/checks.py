@@ -14,7 +14,9 @@ from functools import lru_cache
 from ipaddress import IPv4Network, ip_network
 from typing import Any
 
-from ikefleet.diff import remediate
+from ikefleet.diff import MARKER, remediate
+from ikefleet.plan import client_base
+from ikefleet.routeros.config import Config
 from ikefleet.routeros.schema import load_schema
 
 from .expected import Expected, Tunnel
@@ -131,7 +133,7 @@ def tunnel_log(ctx: Context, t: Tunnel, kinds: dict[str, tuple[str, ...]]) -> tu
         line
         for line in (hub.get("log") if hub else [])
         if t.branch_wan in line
-        or t.client_certificate in line
+        or client_base(t.client_certificate) in line
         or not _IPV4.search(line.split("message=")[-1])
     ]
     for lines in (ctx.state(t.branch).get("log"), hub_lines):
@@ -387,6 +389,8 @@ def cert_valid(ctx: Context, host: str) -> list[Finding]:
     name = e.certificate_of(host)
     state = ctx.state(host)
     certs = {c.get("name"): c for c in state.get("certificate")}
+    if host != e.hub:
+        name = _in_use(state.config, certs, name)
     cert, ca = certs.get(name), certs.get(e.ca_certificate)
     now = router_time(state) or ctx.now
     facts: dict[str, Any] = {
@@ -459,6 +463,17 @@ def clock_sync(ctx: Context, host: str) -> list[Finding]:
     ]
 
 
+def _in_use(config: Config | None, certs: dict[Any, Any], expected: str) -> str:
+    """The client certificate the branch's own identity names, when it holds one by that name (during a
+    renewal it may still be the old one, or already the new one: config.drift tells which the rollout
+    wants); else `expected`."""
+    for item in config.items("/ip ipsec identity") if config is not None else []:
+        used = item.get("certificate")
+        if item.comment == MARKER and used in certs and client_base(used) == client_base(expected):
+            return str(used)
+    return expected
+
+
 @check("config.drift", "config")
 def config_drift(ctx: Context, host: str) -> list[Finding]:
     """One finding per managed item that is missing (`+` to add), extra (`-` to remove) or different."""
@@ -508,7 +523,7 @@ def _peer_branch(ctx: Context, peer: dict[str, Any]) -> str | None:
 
 def _peer_indexes(ctx: Context) -> tuple[dict[str, str], dict[str, str]]:
     tunnels = ctx.expected.tunnels.values()
-    return {f"CN={t.client_certificate}": t.branch for t in tunnels}, {
+    return {f"CN={client_base(t.client_certificate)}": t.branch for t in tunnels}, {
         t.branch_wan: t.branch for t in tunnels
     }
 

@@ -1,0 +1,318 @@
+"""`ikefleet certs renew` never leaves a branch without a working certificate: the new one is imported under
+a new name next to the old, the identities move to it in safe mode, and the old one goes last. A failure at
+any step, or a kill, leaves the old one in use (or what the next rollout converges); certificate work is a
+reported change; what a killed run leaves behind (key material on the jump host, hand-over files on the
+routers) is removed by the next run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests_support import fast_keys
+
+from ikefleet.lab.manager import Lab
+from ikefleet.runbooks.certs import Certs, CertsError
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
+from ikefleet.runbooks.verify import Verify, VerifyOptions
+from ikefleet.tasks import pki
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("renewal"), branches=2, convergence_delay=0.05) as started:
+        fast_keys(started.directory)
+        started.settle()
+        yield started
+
+
+@pytest.fixture
+def converged(lab: Lab) -> Lab:
+    """The lab rolled out and compliant, whatever the test before left."""
+    for name in lab.routers:
+        lab.clear_faults(name)
+    summary = rollout(lab)
+    assert not summary.failed, summary.to_json()
+    assert_working(lab)
+    return lab
+
+
+def rollout(lab: Lab) -> Summary:
+    return Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30)).run()
+
+
+def assert_working(lab: Lab, drift: bool = False) -> None:
+    """Every tunnel up on valid certificates: verify's ike, ipsec, eoip, ospf and cert checks all pass, and
+    config.drift too unless `drift` (a renewal stopped half-way is drift the next rollout converges)."""
+    deadline = time.monotonic() + 20
+    while True:
+        lab.settle()
+        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
+        failing = [(r.host, r.check, r.observed) for r in report.results
+                   if r.status not in ("pass", "skip", "warn") and not (drift and r.check == "config.drift")]
+        if not failing or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert not failing
+
+
+def clients(lab: Lab, router: str) -> dict[str, str]:
+    """The router's client certificates of br2: name -> fingerprint."""
+    lab.settle()
+    items = lab.routers[router].config.items("/certificate")
+    return {i.values["name"]: i.values.get("fingerprint", "") for i in items
+            if i.values["name"].startswith("br2-client")}
+
+
+def identity_certificates(lab: Lab, router: str, field: str) -> list[str]:
+    return [i.values.get(field, "") for i in lab.routers[router].config.items("/ip ipsec identity")]
+
+
+def assert_converges(lab: Lab) -> Summary:
+    """The next rollout repairs what is left, and the one after it has nothing to do."""
+    first = rollout(lab)
+    assert not first.failed, first.to_json()
+    again = rollout(lab)
+    assert {h: (o.status, o.commands) for h, o in again.hosts.items()} == {
+        h: ("unchanged", 0) for h in again.hosts}
+    assert_working(lab)
+    return first
+
+
+def test_a_refused_import_leaves_the_old_certificate_in_use_and_the_tunnel_up(converged: Lab) -> None:
+    lab = converged
+    before_branch, before_hub = clients(lab, "br2"), clients(lab, "hub")
+    lab.fault("br2", "fail-command", r"certificate import.*client", "failure: no space left on device")
+    with pytest.raises(CertsError, match=r"no space left on device.*is still in use"):
+        Certs(lab.directory / "config.yaml").renew("br2")
+    lab.clear_faults("br2")
+    assert clients(lab, "br2") == before_branch and clients(lab, "hub") == before_hub
+    assert_working(lab)
+    assert not [n for n in lab.routers["br2"].files.names() if n.startswith("ikefleet-br2")]
+
+
+def test_renewal_moves_both_identities_then_removes_the_old_certificate(converged: Lab) -> None:
+    lab = converged
+    old = clients(lab, "br2")
+    message = Certs(lab.directory / "config.yaml").renew("br2")
+    new = clients(lab, "br2")
+    assert len(new) == 1 and not set(new) & set(old) and set(new.values()) != set(old.values())
+    assert clients(lab, "hub") == new
+    (name,) = new
+    assert f"-> {name}" in message and "serial" in message
+    assert name in identity_certificates(lab, "br2", "certificate")
+    assert name in identity_certificates(lab, "hub", "remote-certificate")
+    assert_working(lab)
+    assert_converges(lab)
+    config = lab.directory / "config.yaml"
+    for options in (RolloutOptions(config=config, dry_run=True),
+                    RolloutOptions(config=config, limit=("br2",))):
+        quiet = Rollout(options).run()  # the renewed names resolve from the hub in every kind of run
+        assert {h: (o.status, o.changes) for h, o in quiet.hosts.items()} == {
+            h: ("unchanged", []) for h in quiet.hosts}
+
+
+def _upload_fails(monkeypatch: pytest.MonkeyPatch, lab: Lab) -> None:
+    def refuse(sftp: Any, local: Path, remote: str) -> None:
+        raise OSError(f"put {remote}: no space left on device")
+
+    monkeypatch.setattr(pki, "_put", refuse)
+
+
+STEPS: dict[str, Callable[[pytest.MonkeyPatch, Lab], None]] = {
+    "upload": _upload_fails,
+    "import": lambda _, lab: lab.fault("br2", "fail-command", r"certificate import", "failure: bad file"),
+    "branch identity": lambda _, lab: lab.fault("br2", "fail-command", "ipsec identity set", "failure: busy"),
+    "hub identity": lambda _, lab: lab.fault("hub", "fail-command", "ipsec identity set", "failure: busy"),
+}
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_failure_at_any_step_leaves_the_old_certificate_working(
+    converged: Lab, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    lab = converged
+    before_branch, before_hub = clients(lab, "br2"), clients(lab, "hub")
+    identities = (identity_certificates(lab, "br2", "certificate"),
+                  identity_certificates(lab, "hub", "remote-certificate"))
+    STEPS[step](monkeypatch, lab)
+    with pytest.raises(CertsError, match=r"nothing changed: .* is still in use"):
+        Certs(lab.directory / "config.yaml").renew("br2")
+    monkeypatch.undo()
+    for name in lab.routers:
+        lab.clear_faults(name)
+    assert clients(lab, "br2") == before_branch and clients(lab, "hub") == before_hub
+    assert (identity_certificates(lab, "br2", "certificate"),
+            identity_certificates(lab, "hub", "remote-certificate")) == identities
+    assert_working(lab)
+    assert_converges(lab)
+
+
+def test_a_failed_removal_keeps_the_new_certificate_and_the_next_rollout_removes_the_old(
+    converged: Lab,
+) -> None:
+    lab = converged
+    old = clients(lab, "br2")
+    lab.fault("br2", "fail-command", r"certificate remove", "failure: busy")
+    message = Certs(lab.directory / "config.yaml").renew("br2")
+    lab.clear_faults("br2")
+    assert "could not be removed everywhere" in message
+    left = clients(lab, "br2")
+    assert set(old) < set(left) and len(left) == 2  # the old one is still there, unused
+    assert_working(lab)
+    repair = assert_converges(lab)
+    assert repair.hosts["br2"].status == "changed"
+    assert any(f"certificate {o} removed (superseded" in c for o in old for c in repair.hosts["br2"].changes)
+    assert len(clients(lab, "br2")) == 1
+
+
+def test_the_repairing_rollout_reports_the_certificate_work(converged: Lab) -> None:
+    """A branch that lost its client certificate (what the old renewal did on a failed import) is repaired
+    by the rollout, and the rollout says so: changed, in the summary, results.jsonl and the diff."""
+    lab = converged
+    branch = lab.routers["br2"]
+    items = branch.config.items("/certificate")
+    items[:] = [i for i in items if not i.values["name"].startswith("br2-client")]
+    branch.changed()
+    summary = rollout(lab)
+    outcome = summary.hosts["br2"]
+    assert outcome.status == "changed", summary.to_json()
+    work = [c for c in outcome.changes if c.startswith("certificate br2-client") and "imported" in c]
+    assert work, outcome.changes
+    run = summary.run_dir
+    assert json.loads((run / "summary.json").read_text())["hosts"]["br2"]["changes"][: len(work)] == work
+    lines = [json.loads(x) for x in (run / "results.jsonl").read_text().splitlines()]
+    assert any(r["host"] == "br2" and r["status"] == "changed" and work[0] in r["changes"] for r in lines)
+    assert work[0] in (run / "diffs" / "br2.diff").read_text()
+    assert_converges(lab)
+
+
+def test_files_a_killed_run_left_on_the_routers_go_at_the_next_rollout(converged: Lab) -> None:
+    lab = converged
+    hub, branch = lab.routers["hub"].files, lab.routers["br2"].files
+    hub.write("ikefleet-br2-client.p12", b"key material")
+    hub.write("ikefleet-ca.crt", b"pem")
+    branch.write("ikefleet-br2-server.crt", b"pem")
+    branch.write("ikefleet-br2-client.p12", b"key material")
+    branch.write("ikefleet-20261206-101010.backup", b"a backup ikefleet keeps")
+    branch.write("operator.crt", b"not ikefleet's")
+    summary = rollout(lab)
+    assert not summary.failed
+    assert not [n for n in hub.names() if n.endswith((".p12", ".crt"))]
+    assert sorted(n for n in branch.names() if n.endswith((".p12", ".crt", "101010.backup"))) == [
+        "ikefleet-20261206-101010.backup", "operator.crt"]
+    assert any("hand-over file" in c for c in summary.hosts["br2"].changes)
+    assert_converges(lab)
+    branch.remove("operator.crt")
+    branch.remove("ikefleet-20261206-101010.backup")
+
+
+MOMENTS: dict[str, Callable[[Lab, set[str]], bool]] = {
+    # the new certificate issued on the hub, nothing on the branch yet
+    "issued": lambda lab, old: len(set(clients(lab, "hub")) - old) > 0,
+    # imported on the branch, its identity still on the old one
+    "imported": lambda lab, old: len(set(clients(lab, "br2")) - old) > 0,
+    # the branch's identity switched, the hub's not yet
+    "switched": lambda lab, old: not set(identity_certificates(lab, "br2", "certificate")) & old,
+}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_kill_9_during_renew_is_repaired_by_the_next_run(
+    converged: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    lab = converged
+    old = set(clients(lab, "br2"))
+    for name in ("hub", "br2"):
+        lab.fault(name, "latency", 150)  # every command 150 ms: each step lasts long enough to be caught
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    renew = subprocess.Popen(
+        [sys.executable, "-m", "ikefleet", "certs", "renew", "br2", "-c", str(lab.directory / "config.yaml")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not MOMENTS[moment](lab, old) and renew.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert renew.poll() is None, "the renewal ended before the moment came"
+    finally:
+        renew.kill()
+        renew.wait()
+    for name in ("hub", "br2"):
+        lab.clear_faults(name)
+    if moment != "switched":  # nothing in use changed yet: the old certificate still works
+        assert set(identity_certificates(lab, "br2", "certificate")) & old
+        assert_working(lab, drift=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert_converges(lab)
+    assert not list(tmp_path.glob(f"{pki.TEMP_PREFIX}*"))  # the killed run's key material swept
+    assert not [n for name in ("hub", "br2") for n in lab.routers[name].files.names()
+                if n.startswith("ikefleet-") and n.endswith((".p12", ".crt"))]
+    assert len(clients(lab, "br2")) == 1 and len(clients(lab, "hub")) == 1
+
+
+def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch_has_the_new(
+    tmp_path: Path,
+) -> None:
+    """Inside the renewal window the rollout renews; a branch that cannot import the new certificate keeps
+    its tunnel on the old one (the hub's identity moves only once the branch has moved), and the next
+    rollout finishes the hand-over."""
+    from ruamel.yaml import YAML
+
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        defaults = lab.directory / "inventory" / "defaults.yaml"
+        yaml = YAML()
+
+        def certificates(days: int, window: int) -> None:
+            data = yaml.load(defaults.read_text())
+            data.setdefault("data", {})["certificates"] = {
+                "key_size": 2048, "days_valid": days, "renew_window_days": window}
+            with defaults.open("w") as out:
+                yaml.dump(data, out)
+
+        def versions(router: str) -> list[str]:
+            lab.settle()
+            return sorted(i.values["name"] for i in lab.routers[router].config.items("/certificate")
+                          if i.values["name"].startswith("br1-client"))
+
+        certificates(100, 30)
+        assert not rollout(lab).failed
+        (old,) = versions("hub")
+        certificates(1000, 200)  # 100 days left: inside the window now
+        lab.fault("br1", "fail-command", r"certificate import.*client", "failure: no space left on device")
+        broken = rollout(lab)
+        lab.clear_faults("br1")
+        assert broken.hosts["br1"].status == "failed" and "no space" in broken.hosts["br1"].error
+        assert any("issued" in c for c in broken.hosts["hub"].changes)
+        assert identity_certificates(lab, "hub", "remote-certificate") == [old]
+        assert versions("br1") == [old]
+        assert_working(lab, drift=True)  # the tunnel is up on the old certificate
+
+        repair = assert_converges(lab)
+        (new,) = versions("hub")
+        assert new != old and versions("br1") == [new]
+        assert f"hub identity moved from certificate {old} to {new}" in repair.hosts["br1"].changes
+        assert identity_certificates(lab, "hub", "remote-certificate") == [new]
+
+
+def test_revoke_after_a_renewal_revokes_the_certificate_in_use(converged: Lab) -> None:
+    lab = converged
+    config = lab.directory / "config.yaml"
+    certs = Certs(config)
+    certs.renew("br2")
+    (current,) = clients(lab, "hub")
+    assert current != "br2-client"
+    try:
+        assert certs.revoke("br2").hosts["hub"].status == "changed"
+        rows = {r.name: r for r in certs.status()}
+        assert "revoked" in rows[current].flags
+        assert not [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
+    finally:
+        certs.renew("br2")  # back in the fleet for the tests after this one
