@@ -70,3 +70,24 @@ def backup(
             texts, title or f"backup {stamp}", body=body, remote=where.remote
         )
     return summary
+
+
+AFTER = ".after.rsc"  # tasks/converge.py: the post-check's read of a changed router
+
+
+def commit_run(config: Path, run_dir: Path) -> list[Commit]:
+    """A rollout's exports into the backups repository: the changed routers as found (the exports read
+    before the change), then as the run left them (the post-check's reads); a commit only where something
+    differs from the last one, each naming the run. Returns the commits made."""
+    where = settings(config)
+    backups = run_dir / "backups"
+    found = {p.name[: -len(".rsc")]: p.read_text() for p in sorted(backups.glob("*.rsc"))
+             if not p.name.endswith(AFTER)}
+    left = {p.name[: -len(AFTER)]: p.read_text() for p in sorted(backups.glob(f"*{AFTER}"))}
+    repo = ConfigRepo(where.path)
+    made = []
+    for texts, state in ((found, "as found"), (left, "as left")):
+        commit = repo.commit(texts, f"{run_dir.name} {state}", remote=where.remote) if texts else None
+        if commit is not None:
+            made.append(commit)
+    return made

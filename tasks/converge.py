@@ -141,8 +141,11 @@ def converge(
             outcome = Outcome(host, "failed", 0, changes, message, warnings)
             return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
 
+    after: list[str] = []  # the post-check's read: the configuration as the push left it (the git backup)
+
     def post_check() -> None:
-        _, now = read_config(dev)
+        text, now = read_config(dev)
+        after[:] = [text]
         left = plan_changes(now, intended_script, major, known)
         if left.commands:
             raise DeviceError(
@@ -166,6 +169,8 @@ def converge(
         message = scrub(f"{error}" + (f"; {note}" if note else ""))
         outcome = Outcome(host, "failed", sent[0], changes, message, warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
+    if run is not None and after:
+        run.write_text(f"backups/{host}.after.rsc", after[0])
     return Result(
         host=task.host,
         changed=True,

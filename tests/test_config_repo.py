@@ -114,3 +114,21 @@ def test_a_limit_that_matches_nothing_contacts_nobody(lab: Lab, capsys: pytest.C
     lab.handshakes.reset()
     assert main(["backup", "-c", str(lab.directory / "config.yaml"), "--limit", "bt7"]) == 2
     assert "bt7" in capsys.readouterr().err and lab.handshakes.total == 0
+
+
+def test_a_runs_exports_are_committed_as_found_then_as_left(tmp_path: Path) -> None:
+    from ikefleet.runbooks.backup import commit_run
+
+    config = tmp_path / "config.yaml"
+    config.write_text("ikefleet: {}\n")
+    run = tmp_path / ".ikefleet" / "runs" / "20261206T100000.000000Z-rollout"
+    (run / "backups").mkdir(parents=True)
+    (run / "backups" / "br1.rsc").write_text("/ip address\nadd address=192.0.2.1/24 comment=hand\n")
+    (run / "backups" / "br1.after.rsc").write_text("/ip address\nadd address=192.0.2.1/24 comment=ikefleet\n")
+    (run / "backups" / "br1.backup").write_bytes(b"\x00binary")  # the encrypted backup stays out of git
+    made = commit_run(config, run)
+    repo = ConfigRepo(tmp_path / ".ikefleet" / "backups.git")
+    assert [s for _, s in repo.log()] == [
+        "20261206T100000.000000Z-rollout as left: br1", "20261206T100000.000000Z-rollout as found: br1"]
+    assert len(made) == 2 and "comment=ikefleet" in repo.show("br1")
+    assert "comment=hand" in repo.show("br1", "main~1")
