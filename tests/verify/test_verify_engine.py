@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from recorded import HOSTS, expected, raw, report, state
 
+from ikefleet.routeros.console import split_sections
 from ikefleet.verify.checks import router_time
 from ikefleet.verify.engine import load_checks
 from ikefleet.verify.expected import sa_algorithms
-from ikefleet.verify.gather import COMMANDS, HostState, batch_command, split_sections
+from ikefleet.verify.gather import COMMANDS, HostState, batch_command
 
 
 def statuses(rep, check: str, host: str) -> set[str]:  # type: ignore[no-untyped-def]
