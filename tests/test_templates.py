@@ -11,9 +11,9 @@ import pytest
 from fleet_factory import branch, hub, write_inventory
 
 from ikefleet.cli import render as render_cli
+from ikefleet.diff import UNMARKED_MENUS
 from ikefleet.intent import (
     OWNER,
-    UNMARKED_MENUS,
     intended_config,
     intended_lines,
     render_host,
