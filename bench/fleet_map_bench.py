@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ikefleet.reports.html import render_html_with_history
-from ikefleet.verify.engine import Report, Result
+from ikefleet.verify.engine import CheckResult, Report
 from ikefleet.verify.history import History
 
 CHECKS = ("host.reachable", "ike.peer", "ipsec.sa", "eoip.tunnel", "ospf.neighbor", "cert.valid")
@@ -24,11 +24,11 @@ RUNS = 20
 def fleet_report(branches: int, when: datetime) -> Report:
     """One result per check and branch; every 7th branch's OSPF fails with a hint of realistic length."""
     names = [f"site{i // 8}-br{i}" for i in range(branches)]
-    results = [Result("hub.peers", "hub peers", "hub", "pass", "major")]
+    results = [CheckResult("hub.peers", "hub peers", "hub", "pass", "major")]
     for i, name in enumerate(names):
         for check in CHECKS:
             bad = check == "ospf.neighbor" and i % 7 == 0
-            results.append(Result(
+            results.append(CheckResult(
                 check, check, name, "fail" if bad else "pass", "major", expected="Full",
                 observed="ExStart" if bad else "Full",
                 hint=f"OSPF with {name} stuck in ExStart: compare the EoIP MTU on both ends" if bad else "",

@@ -178,7 +178,7 @@ async def _floor(targets: list[tuple[str, int, str]], user: str, password: str, 
 def floor_command(batch: str) -> str:
     """verify's reads on one line: the version read its login makes (`/system resource print`, see
     tasks/device.py) joined to the gather's batch line, as a minimal client would."""
-    from ikefleet.verify.gather import VERSION_COMMAND, marked
+    from ikefleet.routeros.console import VERSION_COMMAND, marked
 
     return f"{marked('resource', VERSION_COMMAND)}; {batch}"
 

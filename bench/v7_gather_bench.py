@@ -19,8 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from tests_support import fast_keys
 
 from ikefleet.lab.manager import Lab
+from ikefleet.routeros.console import split_sections
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
-from ikefleet.verify.gather import batch_lines, parse_sections, split_sections
+from ikefleet.verify.gather import batch_lines, parse_sections
 
 PROMPT = r"\] >\s*$"
 

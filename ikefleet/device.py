@@ -42,32 +42,6 @@ ACTIVE_READ = "/user active print terse"  # who is logged in, from where, via wh
 # RouterOS keeps at most 100 actions of safe-mode history and silently leaves safe mode beyond that
 # (MikroTik manual, Console: Safe Mode); stay well under it per safe-mode window.
 SAFE_MODE_BATCH = 80
-# RouterOS 7 scrolls a console line longer than the terminal sideways, so its echo never holds the whole
-# command and netmiko gives up on it (see ikefleet/lab/sshd.py, netmiko #3285). netmiko logs in 511 columns
-# wide; v7 lines stay under MAX_V7_LINE (room for a 60-character prompt). v6 takes long lines (the verify
-# batch is one); pushed lines stay under MAX_V6_LINE all the same.
-MAX_V7_LINE = 450
-MAX_V6_LINE = 1000
-
-
-def max_line(major: int) -> int:
-    return MAX_V7_LINE if major >= 7 else MAX_V6_LINE
-
-
-def pack(commands: list[str], limit: int) -> list[list[str]]:
-    """Commands grouped into console lines (`; ` between) of at most `limit` characters, in order. RouterOS
-    runs a line's commands one by one until one fails (MikroTik scripting manual), so a refused command
-    leaves the ones after it unsent, as one command per line did; a longer command has a line of its own."""
-    lines: list[list[str]] = []
-    length = 0
-    for command in commands:
-        if lines and length + 2 + len(command) <= limit:
-            lines[-1].append(command)
-            length += 2 + len(command)
-        else:
-            lines.append([command])
-            length = len(command)
-    return lines
 
 
 def _strip_echo(output: str, command: str) -> str:

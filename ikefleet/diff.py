@@ -15,7 +15,7 @@ Rules (why they are safe):
   intended item that would clash with it on a unique field is a conflict (`Remediation.conflicts`), which
   the caller refuses before sending anything;
 - on owned items every field the intent leaves out goes back to its default (or is unset), except the
-  ones the router assigns itself (`ROUTER_ASSIGNED`: an EoIP tunnel's mac-address...) and fields the
+  ones the router assigns itself (rules `router-assigned`: an EoIP tunnel's mac-address...) and fields the
   schema does not know;
 - adds and sets run in dependency order (policy group -> proposal -> profile -> peer -> identity -> policy,
   bridge/eoip -> address -> ospf), removes afterwards in reverse order, so references always resolve;
@@ -40,61 +40,12 @@ from typing import Any
 
 from ikefleet.routeros.config import Config, Item
 from ikefleet.routeros.quoting import quote, quoted
-from ikefleet.routeros.schema import ValueProblem, normalize_value
+from ikefleet.routeros.schema import ValueProblem, load_rules, normalize_value
 from ikefleet.routeros.script import NUMBER, apply, split_flags
 
 MARKER = "ikefleet"
 MASK = "********"
 
-# Dependency order of menus for add/set (removes run in reverse). Menus not listed follow, in intent order.
-ORDER: tuple[str, ...] = (
-    "/interface bridge",
-    "/interface eoip",
-    "/interface list",
-    "/interface list member",
-    "/interface bridge port",
-    "/certificate settings",
-    "/ip ipsec policy group",
-    "/ip ipsec proposal",
-    "/ip ipsec mode-config",
-    "/ip ipsec profile",
-    "/ip ipsec peer",
-    "/ip ipsec identity",
-    "/ip ipsec policy",
-    "/ip address",
-    "/ip route",
-    "/ip firewall filter",
-    "/ip firewall nat",
-    "/ip firewall mangle",
-    "/ip firewall raw",
-    "/routing filter",
-    "/routing ospf instance",
-    "/routing ospf area",
-    "/routing ospf interface",
-    "/routing ospf network",
-    "/routing bfd interface",
-    "/system ntp client",
-)
-# Fields the router fills in by itself on items ikefleet adds: never reset them (every run would).
-ROUTER_ASSIGNED: dict[str, frozenset[str]] = {
-    "/interface eoip": frozenset({"mac-address"}),
-    "/interface bridge": frozenset({"mac-address", "admin-mac", "auto-mac"}),
-    "/interface ethernet": frozenset({"mac-address", "orig-mac-address"}),
-    "/ip address": frozenset({"network"}),
-}
-# Menus whose items have no comment field in RouterOS 6.49/7 (no marker possible): see `ownership`.
-UNMARKED_MENUS = frozenset(
-    {"/ip ipsec policy group", "/ip ipsec proposal", "/ip ipsec profile", "/ip ipsec mode-config"}
-)
-# Items older ikefleet versions marked without having made them (they took over the router's masquerade):
-# still marked, never ikefleet's to remove.
-TAKEN_OVER: dict[str, tuple[dict[str, str], ...]] = {"/ip firewall nat": ({"action": "masquerade"},)}
-ORDERED_MENUS = frozenset(
-    {"/ip firewall filter", "/ip firewall nat", "/ip firewall mangle", "/ip firewall raw", "/routing filter"}
-)
-SECRET_NAMES = frozenset(
-    {"secret", "password", "passphrase", "ipsec-secret", "authentication-key", "auth-key", "private-key"}
-)
 # Item attributes carried as command arguments next to the values.
 _ATTRS = ("comment", "disabled")
 # `find where` literals RouterOS reads as typed values; everything else is quoted, since a bare `16-32`
@@ -143,7 +94,8 @@ class Op:
     place_before: Selector | None = None
 
     def __repr__(self) -> str:
-        args = tuple((k, MASK if k in SECRET_NAMES else v) for k, v in self.args)
+        secret = load_rules().secret_names
+        args = tuple((k, MASK if k in secret else v) for k, v in self.args)
         return f"Op({self.verb!r}, {self.path!r}, {self.selector!r}, {args!r}, {self.place_before!r})"
 
     def command(self, schema: Any) -> str:
@@ -277,7 +229,7 @@ def _raw(menu: Any, item: Item, name: str) -> str | None:
 
 def _is_secret(menu: Any, name: str) -> bool:
     fld = _fields(menu).get(name)
-    return bool(getattr(fld, "secret", False)) or name in SECRET_NAMES
+    return bool(getattr(fld, "secret", False)) or name in load_rules().secret_names
 
 
 def _writable(menu: Any, name: str) -> bool:
@@ -290,7 +242,7 @@ def _writable(menu: Any, name: str) -> bool:
 
 def _signature(path: str, menu: Any, item: Item) -> tuple[Any, ...]:
     """What an item effectively holds (non-default, non-router-assigned values, comment, disabled)."""
-    skip = ROUTER_ASSIGNED.get(path, frozenset())
+    skip = load_rules().router_assigned.get(path, frozenset())
     values = []
     for name in sorted(item.values):
         value = _effective(menu, item, name)
@@ -429,19 +381,20 @@ def ownership(
     known: Mapping[str, Iterable[str]] | None = None,
 ) -> Callable[[str, Item], bool]:
     """Who owns what on `current`. Marked items are ikefleet's. Items of menus without a comment field
-    (`UNMARKED_MENUS`) cannot carry the marker: one is ikefleet's when a marked item names it in a
+    (rules `unmarked`) cannot carry the marker: one is ikefleet's when a marked item names it in a
     reference field (schema `ref`: a hub identity's mode-config, a peer's profile, the policy template's
     proposal and group) and no other item does. So a revoked or deleted branch's mode-config goes with the
     identity that named it, an old profile with the peer that switched away from it, while an item the
     operator made (named by nothing of ikefleet's, or also by one of the operator's own items) stays.
     `known` adds names ikefleet gave that nothing marked names any more (path -> names: a revoked branch's
     mode-config orphaned by an older version); the operator's own references still keep them."""
+    rules = load_rules()
     ours: dict[str, set[str]] = {path: set(names) for path, names in (known or {}).items()}
     theirs: dict[str, set[str]] = {}
     for path, items in current.menus.items():
         menu = _menu(schema, path)
-        refs = {n: f.ref for n, f in _fields(menu).items() if getattr(f, "ref", None) in UNMARKED_MENUS}
-        if not refs or path in UNMARKED_MENUS:
+        refs = {n: f.ref for n, f in _fields(menu).items() if getattr(f, "ref", None) in rules.unmarked}
+        if not refs or path in rules.unmarked:
             continue
         for item in items:
             if item.dynamic:
@@ -453,11 +406,11 @@ def ownership(
 
     def owns(path: str, item: Item) -> bool:
         if marked(path, item):
-            taken = TAKEN_OVER.get(path, ())
+            taken = rules.taken_over.get(path, ())
             return not any(all(item.values.get(k) == v for k, v in t.items()) for t in taken)
         name = item.values.get("name")
         return (
-            path in UNMARKED_MENUS
+            path in rules.unmarked
             and name is not None
             and name in ours.get(path, ())
             and name not in theirs.get(path, ())
@@ -470,8 +423,9 @@ def ownership(
 
 
 def _menu_order(paths: list[str]) -> list[str]:
-    rank = {p: i for i, p in enumerate(ORDER)}
-    return sorted(paths, key=lambda p: (rank.get(p, len(ORDER)), paths.index(p)))
+    order = load_rules().order
+    rank = {p: i for i, p in enumerate(order)}
+    return sorted(paths, key=lambda p: (rank.get(p, len(order)), paths.index(p)))
 
 
 def _add_args(menu: Any, item: Item) -> tuple[tuple[str, str], ...]:
@@ -504,7 +458,7 @@ def _field_ops(
         if name == NUMBER or name == "default-name" or not _writable(menu, name):
             continue
         unknown = not exact and bool(_fields(menu)) and name not in _fields(menu)
-        skip = name in ROUTER_ASSIGNED.get(path, ()) or unknown
+        skip = name in load_rules().router_assigned.get(path, ()) or unknown
         if name not in want.values and name not in _ATTRS and skip:
             continue  # assigned by the router, or unknown to the schema: nothing to compare it with
         new, old = _effective(menu, want, name), _effective(menu, cur, name)
@@ -627,7 +581,7 @@ def _remediate(
         sets = [w for w in want_items if _is_set_item(menu, w)]
         matched.update(_match(path, menu, [i for i in cur_items if id(i) not in taken], sets))
         used = {id(i) for i in matched.values()}
-        if path in ORDERED_MENUS:
+        if path in load_rules().ordered:
             steps.extend(_moves(path, menu, want_items, matched, cur_items))
         for index, want in enumerate(want_items):
             cur = matched.get(id(want))
@@ -657,7 +611,8 @@ def _remediate(
             if id(item) in used or item.default or not owns(path, item):
                 continue
             later = [i for i in cur_items[position + 1 :] if id(i) in used or not owns(path, i)]
-            before = _selector(menu, later[0], full=True) if (later and path in ORDERED_MENUS) else None
+            ordered = later and path in load_rules().ordered
+            before = _selector(menu, later[0], full=True) if ordered else None
             back = Op("add", path, Selector(), _add_args(menu, item), before)
             change = Change("-", path, _describe(menu, item))
             fwd = Op("remove", path, _selector(menu, item, precise=True))
@@ -710,7 +665,7 @@ def _place_before(
 ) -> Selector | None:
     """In ordered menus: before the next intended rule that exists; else before the first user rule after
     the previous intended rule (so new rules go above the user's rules); else at the end."""
-    if path not in ORDERED_MENUS:
+    if path not in load_rules().ordered:
         return None
     for later in want_items[index + 1 :]:
         if id(later) in matched:
@@ -805,8 +760,6 @@ def future(current: Config, remediation: Remediation) -> Config:
 
 __all__ = [
     "MARKER",
-    "ORDER",
-    "UNMARKED_MENUS",
     "Change",
     "Op",
     "Remediation",
@@ -850,5 +803,5 @@ def normalized(config: Config, schema: Any) -> dict[str, list[tuple[Any, ...]]]:
                 continue
             rows.append((item.default, item.disabled, item.comment, values))
         if rows:
-            out[path] = rows if path in ORDERED_MENUS else sorted(rows, key=repr)
+            out[path] = rows if path in load_rules().ordered else sorted(rows, key=repr)
     return out

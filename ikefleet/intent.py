@@ -15,7 +15,6 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ikefleet.diff import UNMARKED_MENUS
 from ikefleet.inventory import Fleet
 from ikefleet.plan import Plan
 from ikefleet.routeros.config import Config
@@ -25,8 +24,8 @@ from ikefleet.routeros.script import Command, parse_commands, parse_script
 from ikefleet.validate import parse_host_address
 
 OWNER = "ikefleet"  # comment=ikefleet marks items ikefleet manages
-# Items of UNMARKED_MENUS (no comment field) are ikefleet's when only marked items name them: see
-# `ikefleet.diff.ownership`.
+# Items of menus without a comment field (the menu rules' `unmarked`) are ikefleet's when only marked items
+# name them: see `ikefleet.diff.ownership`.
 
 
 def ros_args(args: dict[str, Any], owned: bool = True) -> str:
@@ -124,7 +123,6 @@ def intended_config(fleet: Fleet, plan: Plan, host: str) -> Config:
 
 __all__ = [
     "OWNER",
-    "UNMARKED_MENUS",
     "as_stored",
     "host_major",
     "intended_config",

@@ -27,6 +27,7 @@ from ikefleet.intent import OWNER, render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
 from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
 from ikefleet.redact import scrub
+from ikefleet.routeros.clock import read_clock
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
 from ikefleet.rundir import RunDir, exclusive, keep_runs
@@ -37,8 +38,6 @@ from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge
 from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.state import READS, TunnelState, read_state, tunnel_state
 from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
-from ikefleet.verify.checks import router_time
-from ikefleet.verify.gather import parse_sections
 from ikefleet.waves import Amount, over_budget, plan_waves
 
 UP_KEY = "_ikefleet_tunnel_up"  # host data: the converge task found the branch's tunnel up
@@ -487,7 +486,7 @@ def _clock_skew(nr: Nornir, hosts: list[str]) -> dict[str, str]:
 
 def _read_clock(task: Task) -> Result:
     text = device(task).send("/system clock print")
-    return Result(host=task.host, result=router_time(parse_sections(task.host.name, {"clock": text})))
+    return Result(host=task.host, result=read_clock(text))
 
 
 def _hub_clients(task: Task, plan: Plan) -> Result:

@@ -20,7 +20,7 @@ from ikefleet.selection import SelectionError, select
 from ikefleet.tasks.device import close
 from ikefleet.tasks.gather import gather
 from ikefleet.tasks.version import with_versions
-from ikefleet.verify.engine import Report, Result, evaluate
+from ikefleet.verify.engine import CheckResult, Report, evaluate
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.verify.history import History, history_path
@@ -100,7 +100,7 @@ class Verify:
         fleet = with_versions(self.fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
         report = evaluate(expected_state(fleet, self._resolved(states), list(states)), states)
         report.results.extend(
-            Result("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
+            CheckResult("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
                    observed=s.ros_version or "unknown", hint=w, layer="settings")
             for h, s in states.items() for w in s.warnings
         )

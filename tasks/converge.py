@@ -24,10 +24,11 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from ikefleet import identity
-from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, SafeModeHeld, max_line, pack, safe_mode
+from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, SafeModeHeld, safe_mode
 from ikefleet.diff import Remediation, ownership, remediate, restore
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
+from ikefleet.routeros.console import max_line, pack
 from ikefleet.routeros.quoting import quote
 from ikefleet.routeros.schema import load_schema
 from ikefleet.routeros.script import parse_script

@@ -13,7 +13,7 @@ from nornir.core.task import Task
 from ikefleet import hostkeys, identity, interrupt, jump
 from ikefleet.connect import ATTEMPTS_KEY, LoginTimedOut, connector_of, login_timed_out, tcp_socket
 from ikefleet.device import PROMPT, Device, drop_said, timed_out
-from ikefleet.verify.gather import VERSION_COMMAND
+from ikefleet.routeros.console import VERSION_COMMAND
 
 CONNECTION = "netmiko"
 ESC = "\x1b"

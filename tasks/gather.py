@@ -15,8 +15,9 @@ from nornir.core.task import Result, Task
 
 from ikefleet.device import Device, DeviceError, describe
 from ikefleet.redact import scrub
+from ikefleet.routeros.console import split_sections
 from ikefleet.routeros.versions import json_reads
-from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections, split_sections
+from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections
 
 from .device import device
 from .version import detected

@@ -19,8 +19,8 @@ from ikefleet.device import Device, DeviceError
 from ikefleet.intent import ros_major
 from ikefleet.inventory import Fleet, Site, _supported_version
 from ikefleet.parsers import parse_resource
-from ikefleet.verify.gather import VERSION_COMMAND as READ
-from ikefleet.verify.gather import marked, split_sections
+from ikefleet.routeros.console import VERSION_COMMAND as READ
+from ikefleet.routeros.console import marked, split_sections
 
 from .device import LOGIN_READ, device
 

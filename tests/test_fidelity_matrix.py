@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ikefleet.parsers.registry import menu_of
+from ikefleet.routeros.console import VERSION_COMMAND
 from ikefleet.verify import gather
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def rows() -> dict[str, tuple[str, str]]:
 
 def commands_read() -> set[str]:
     """Every read: the gather's tables (both dialects, JSON and text) and the literals of the senders."""
-    found = {gather.VERSION_COMMAND, gather.ROUTE_READ}
+    found = {VERSION_COMMAND, gather.ROUTE_READ}
     for major in (6, 7):
         for json in (True, False):
             found |= set(gather.commands(major, json=json).values())

@@ -21,7 +21,7 @@ from ikefleet.lab.manager import Lab
 from ikefleet.lab.netns import backend, namespaces
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.runbooks.verify import Verify, VerifyOptions
-from ikefleet.verify.engine import Report, Result
+from ikefleet.verify.engine import CheckResult, Report
 
 
 def _host_ready() -> str:
@@ -52,11 +52,11 @@ def verify(lab: Lab) -> Report:
     return Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
 
 
-def failing(report: Report) -> list[Result]:
+def failing(report: Report) -> list[CheckResult]:
     return [r for r in report.results if r.status != "pass"]
 
 
-def about(result: Result, branch: str) -> bool:
+def about(result: CheckResult, branch: str) -> bool:
     """Is this result about `branch`: on the branch itself, a hub check naming it, or the fleet's totals."""
     return result.host in (branch, "fleet") or result.subject == branch
 

@@ -14,7 +14,7 @@ from fleet_factory import branch, hub, write_inventory
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ikefleet.device import MAX_V6_LINE, MAX_V7_LINE, DeviceError, pack
+from ikefleet.device import DeviceError
 from ikefleet.diff import remediate
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory
@@ -23,6 +23,7 @@ from ikefleet.lab.factory import initial_config
 from ikefleet.lab.router import Router, RouterSpec
 from ikefleet.parsers.errors import detect_error
 from ikefleet.plan import build_plan
+from ikefleet.routeros.console import MAX_V6_LINE, MAX_V7_LINE, pack
 from ikefleet.routeros.schema import load_schema
 from ikefleet.routeros.script import parse_script
 from ikefleet.tasks.converge import _push

@@ -13,7 +13,6 @@ from fleet_factory import branch, hub, write_inventory
 from ikefleet.cli import render as render_cli
 from ikefleet.intent import (
     OWNER,
-    UNMARKED_MENUS,
     intended_config,
     intended_lines,
     render_host,
@@ -21,7 +20,7 @@ from ikefleet.intent import (
 )
 from ikefleet.inventory import load_inventory
 from ikefleet.plan import build_plan
-from ikefleet.routeros.schema import load_schema, normalize_value
+from ikefleet.routeros.schema import load_rules, load_schema, normalize_value
 from ikefleet.routeros.script import Command, parse_commands
 
 DATA = Path(__file__).parent / "data"
@@ -104,7 +103,7 @@ def test_every_managed_item_is_marked_where_the_menu_has_comments(seed_fleet) ->
         for line in intended_lines(*seed_fleet, host):
             if line.verb != "add":
                 continue
-            if line.path in UNMARKED_MENUS:
+            if line.path in load_rules().unmarked:
                 assert "comment" not in line.args, line
             else:
                 assert line.args.get("comment") == OWNER, line

@@ -16,9 +16,9 @@ from tests_support import rolled_out_lab
 
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
+from ikefleet.routeros.console import MAX_V7_LINE
 from ikefleet.verify.gather import (
     COMMANDS,
-    MAX_V7_LINE,
     PARSERS,
     V7_COMMANDS,
     V7_PARSERS,

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from ikefleet.verify.engine import Report, Result
+from ikefleet.verify.engine import CheckResult, Report
 from ikefleet.verify.history import History
 
 from .fleet_layout import layout, short
@@ -48,7 +48,7 @@ def hub_of(report: Report, known: str = "") -> str:
     return hub or next((h for h in report.hosts if h not in branches and h != "fleet"), UNKNOWN_HUB)
 
 
-def _problem(r: Result) -> dict[str, str]:
+def _problem(r: CheckResult) -> dict[str, str]:
     return {
         "check": r.check,
         "subject": r.subject,
@@ -61,7 +61,7 @@ def _problem(r: Result) -> dict[str, str]:
     }
 
 
-def _problems(results: list[Result]) -> list[dict[str, str]]:
+def _problems(results: list[CheckResult]) -> list[dict[str, str]]:
     bad = [r for r in results if r.status in ("error", "fail", "warn")]
     if any(r.check == "host.reachable" and r.status == "error" for r in bad):
         bad = [r for r in bad if r.check == "host.reachable"]  # one cause, not one per check
@@ -79,7 +79,7 @@ def fleet_data(
 
     `fleet_hosts` (the inventory) adds the hosts this run did not check (`--limit`): "not checked"."""
     strips = strips or {}
-    by_host: dict[str, list[Result]] = {}
+    by_host: dict[str, list[CheckResult]] = {}
     for r in report.results:
         by_host.setdefault(r.host, []).append(r)
     hub = hub_of(report, hub)

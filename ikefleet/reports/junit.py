@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ikefleet.verify.engine import Report, Result
+from ikefleet.verify.engine import CheckResult, Report
 from ikefleet.verify.story import Story
 
 
-def _case(suite: ET.Element, r: Result) -> None:
+def _case(suite: ET.Element, r: CheckResult) -> None:
     name = r.check + (f"[{r.subject}]" if r.subject else "")
     case = ET.SubElement(suite, "testcase", name=name, classname=f"ikefleet.{r.host}", time="0")
     text = f"expected: {r.expected}\nobserved: {r.observed}" + (f"\nhint: {r.hint}" if r.hint else "")

@@ -1,8 +1,9 @@
 """RouterOS menus as data: fields, defaults, allowed values, natural keys, flags and factory items.
 
 The lab validates, prints and exports from it; the diff engine reads natural keys and defaults from it.
-The data lives in `menus/v<major>/*.yaml`; this module only loads it into frozen dataclasses. Adding a menu
-means adding a table there, not code here.
+The data lives in `menus/v<major>/*.yaml`, and how the diff treats each menu (order, ownership, secret
+names) in `menus/rules.yaml`; this module only loads it into frozen dataclasses. Adding a menu means adding
+a table there, not code here.
 """
 
 from __future__ import annotations
@@ -274,6 +275,64 @@ def _menu_files(base: Any) -> list[tuple[str, Any]]:
     except (OSError, TypeError, ValueError):
         pass
     return loaded
+
+
+RULES_FILE = "rules.yaml"
+
+
+@dataclass(frozen=True)
+class MenuRules:
+    """How the diff treats menus (menus/rules.yaml): the same on every major, so kept beside the schemas
+    rather than in each; see the file for what each rule means."""
+
+    order: tuple[str, ...]  # add/set dependency order (removes reversed)
+    ordered: frozenset[str]  # item order is behaviour: place-before, move
+    unmarked: frozenset[str]  # no comment field: owned by reference
+    taken_over: dict[str, tuple[dict[str, str], ...]]  # marked items that are never ikefleet's to remove
+    router_assigned: dict[str, frozenset[str]]  # fields the router fills in: never reset
+    secret_names: frozenset[str]  # argument names masked in any menu
+
+
+@cache
+def load_rules() -> MenuRules:
+    """menus/rules.yaml, loaded once per process; ValueError naming the file and the key on a key it does
+    not know or a value of the wrong shape (a typo must not silently drop a rule)."""
+    text = (resources.files("ikefleet.routeros") / "menus" / RULES_FILE).read_text(encoding="utf-8")
+    return parse_rules(YAML(typ="safe", pure=True).load(text) or {})
+
+
+def parse_rules(data: dict[str, Any]) -> MenuRules:
+    """The rules file's data as MenuRules (see load_rules)."""
+    known = {"order", "ordered", "unmarked", "taken-over", "router-assigned", "secret-names"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"menus/{RULES_FILE}: unknown key(s) {unknown}; known: {sorted(known)}")
+
+    def paths(key: str) -> list[str]:
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"menus/{RULES_FILE}: {key} must be a list of names")
+        return value
+
+    def by_menu(key: str) -> dict[str, list[Any]]:
+        value = data.get(key) or {}
+        if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+            raise ValueError(f"menus/{RULES_FILE}: {key} must map a menu path to a list")
+        return value
+
+    return MenuRules(
+        order=tuple(paths("order")),
+        ordered=frozenset(paths("ordered")),
+        unmarked=frozenset(paths("unmarked")),
+        taken_over={
+            path: tuple({str(k): str(v) for k, v in item.items()} for item in items)
+            for path, items in by_menu("taken-over").items()
+        },
+        router_assigned={
+            path: frozenset(map(str, names)) for path, names in by_menu("router-assigned").items()
+        },
+        secret_names=frozenset(paths("secret-names")),
+    )
 
 
 def _cache_dir() -> Path:

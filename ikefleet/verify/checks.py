@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from ipaddress import IPv4Network, ip_network
 from typing import Any
 
 from ikefleet.diff import MARKER, remediate
 from ikefleet.plan import client_base
+from ikefleet.routeros.clock import clock_utc, ros_datetime, to_utc
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.schema import load_schema
 
@@ -71,44 +72,14 @@ def check(check_id: str, *needs: str) -> Callable[[Evaluator], Evaluator]:
 
 # --- helpers -----------------------------------------------------------------------------------------------
 
-MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
-    )
-}
-
-
-def ros_datetime(text: str) -> datetime | None:
-    """RouterOS `nov/24/2036 00:24:24` (or date and time given apart) as an aware UTC datetime."""
-    try:
-        date, _, clock = text.strip().partition(" ")
-        mon, day, year = date.split("/")
-        hh, mm, ss = (int(x) for x in (clock or "00:00:00").split(":"))
-        return datetime(int(year), MONTHS[mon.lower()], int(day), hh, mm, ss, tzinfo=UTC)
-    except (ValueError, KeyError):
-        return None
-
-
-_OFFSET = re.compile(r"^(?P<sign>[+-])(?P<h>\d{1,2}):(?P<m>\d{2})$")
-
-
 def router_time(state: HostState) -> datetime | None:
     """The router's clock in UTC: `/system clock` shows local time; `gmt-offset` says how far from UTC."""
-    clock = next(iter(state.get("clock")), None)
-    if not clock:
-        return None
-    return router_utc(state, ros_datetime(f"{clock.get('date', '')} {clock.get('time', '')}"))
+    return clock_utc(next(iter(state.get("clock")), None))
 
 
 def router_utc(state: HostState, local: datetime | None) -> datetime | None:
     """A time the router printed (its local time, as every RouterOS date is) in UTC, by its `gmt-offset`."""
-    clock = next(iter(state.get("clock")), None)
-    m = _OFFSET.match(str(clock.get("gmt_offset", "+00:00"))) if clock else None
-    if local is None or m is None:
-        return local
-    offset = timedelta(hours=int(m["h"]), minutes=int(m["m"]))
-    return local - offset if m["sign"] == "+" else local + offset
+    return to_utc(next(iter(state.get("clock")), None), local)
 
 
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")

@@ -64,7 +64,10 @@ def _checks() -> tuple[tuple[CheckSpec, ...], dict[str, Any], tuple[str, ...]]:
 
 
 @dataclass
-class Result:
+class CheckResult:
+    """One check's verdict on one host (and subject). Not Nornir's `Result`, which carries a task's return
+    value: a verify run's Nornir results hold HostStates, its Report holds these."""
+
     check: str
     title: str
     host: str
@@ -90,7 +93,7 @@ class Report:
     started: datetime
     finished: datetime
     hosts: list[str]
-    results: list[Result]
+    results: list[CheckResult]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -113,7 +116,7 @@ class Report:
         mine = [r.status for r in self.results if r.host == host]
         return next((s for s in STATUSES if s in mine), "pass")
 
-    def failures(self) -> list[Result]:
+    def failures(self) -> list[CheckResult]:
         return [r for r in self.results if r.status in ("error", "fail", "warn")]
 
     def stories(self) -> list[Story]:
@@ -156,8 +159,8 @@ def _scope_hosts(spec: CheckSpec, expected: Expected, hosts: list[str]) -> list[
     return list(hosts)
 
 
-def _result(spec: CheckSpec, host: str, f: Finding) -> Result:
-    return Result(
+def _result(spec: CheckSpec, host: str, f: Finding) -> CheckResult:
+    return CheckResult(
         check=spec.id,
         title=spec.title,
         host=host,
@@ -179,14 +182,14 @@ def evaluate(expected: Expected, states: dict[str, HostState], now: datetime | N
     specs, settings = load_checks()
     ctx = Context(expected, states, settings, started)
     hosts = [h for h in expected.hosts if h in states]
-    results: list[Result] = []
+    results: list[CheckResult] = []
     for spec in specs:
         for host in _scope_hosts(spec, expected, hosts):
             results.extend(_run(spec, ctx, host))
     return Report(started, datetime.now(UTC), hosts, results)
 
 
-def _run(spec: CheckSpec, ctx: Context, host: str) -> list[Result]:
+def _run(spec: CheckSpec, ctx: Context, host: str) -> list[CheckResult]:
     target = ctx.expected.hub if host == "fleet" else host
     state = ctx.states[target]
     if spec.id == "host.reachable":

@@ -1,14 +1,13 @@
 """What one router is: its state read in one round trip and parsed (pure; the I/O is in tasks/gather.py).
 
 All reads go on one console line (RouterOS 7: a few, `batch_lines`), separated by `;` with a `:put` marker
-before each, so a router answers every section in a single exchange; `split_sections` cuts the reply at the
-markers. On 7.17+ the list reads come as JSON (`:serialize`), which the parsers normalise. Detail forms
-(`print detail without-paging`) are used because they parse robustly (no column widths, no paging).
+before each (`ikefleet.routeros.console`), so a router answers every section in a single exchange. On 7.17+
+the list reads come as JSON (`:serialize`), which the parsers normalise. Detail forms (`print detail
+without-paging`) are used because they parse robustly (no column widths, no paging).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,12 +15,10 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from ikefleet import parsers as p
-from ikefleet.device import MAX_V7_LINE, pack
 from ikefleet.routeros.config import Config
+from ikefleet.routeros.console import MAX_V7_LINE, marked, pack
 from ikefleet.routeros.script import parse_script
 
-# The run's RouterOS version read: made by the login (tasks/device.py), before the batch (the dialect).
-VERSION_COMMAND = "/system resource print"
 ROUTE_READ = "/ip route print detail without-paging where {where}"  # `where`: see route_filter
 MAX_ROUTE_PREFIXES = 8
 
@@ -74,10 +71,6 @@ def commands(major: int = 6, json: bool = True, routes: str = "ospf") -> dict[st
     table = COMMANDS if major < 7 else {**COMMANDS, **(V7_COMMANDS if json else V7_TEXT_COMMANDS)}
     route = _json("/ip route", routes) if major >= 7 and json else ROUTE_READ.format(where=routes)
     return {**table, "route": route}
-
-
-MARKER = "<<ikefleet:{}>>"
-_MARKER_RE = re.compile(r"^<<ikefleet:([a-z_]+)>>\s*$", re.MULTILINE)
 
 
 def _settings(text: str) -> list[dict[str, str]]:
@@ -140,22 +133,6 @@ def batch_lines(sections: list[str] | None = None, major: int = 6, json: bool = 
 def _parts(sections: list[str] | None, major: int, json: bool, routes: str) -> list[str]:
     table = commands(major, json, routes)
     return [marked(n, table[n]) for n in sections or list(COMMANDS)]
-
-
-def marked(section: str, command: str) -> str:
-    """`command` after its section marker: joined with `; ` into one console line, the reads come back in
-    one round trip and `split_sections` cuts the reply apart again."""
-    return f':put "{MARKER.format(section)}"; {command}'
-
-
-def split_sections(output: str) -> dict[str, str]:
-    """The batch reply cut at its markers: section -> that command's output."""
-    parts: dict[str, str] = {}
-    matches = list(_MARKER_RE.finditer(output))
-    for at, m in enumerate(matches):
-        end = matches[at + 1].start() if at + 1 < len(matches) else len(output)
-        parts[m[1]] = output[m.end() : end].strip("\r\n")
-    return parts
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ikefleet import private
 
-from .engine import Report, Result, load_checks
+from .engine import CheckResult, Report, load_checks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -153,7 +153,7 @@ class History:
             spec = specs.get(check)
             title, severity = (spec.title, spec.severity) if spec else (check, "minor")
             results.append(
-                Result(check, title, host, status, severity, subject, expected, observed, hint, since)
+                CheckResult(check, title, host, status, severity, subject, expected, observed, hint, since)
             )
         hosts = list(dict.fromkeys(r.host for r in results if r.host != "fleet"))
         return Report(datetime.fromisoformat(run[1]), datetime.fromisoformat(run[2]), hosts, results)

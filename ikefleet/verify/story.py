@@ -17,7 +17,7 @@ PROBLEMS = ("error", "fail", "warn")  # worst first, as engine.STATUSES
 
 
 class Outcome(Protocol):
-    """What a story reads of a check result (engine.Result; the engine imports this module, not back)."""
+    """What a story reads of a check result (engine.CheckResult; the engine imports this module, not back)."""
 
     check: str
     title: str

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from ikefleet.inventory import load_inventory
 from ikefleet.plan import build_plan
+from ikefleet.routeros.console import split_sections
 from ikefleet.verify.checks import router_time
 from ikefleet.verify.engine import Report, evaluate
 from ikefleet.verify.expected import Expected, expected_state
-from ikefleet.verify.gather import HostState, parse_sections, split_sections
+from ikefleet.verify.gather import HostState, parse_sections
 
 DATA = Path(__file__).parent / "data"
 HOSTS = ("hub", "br1", "br2", "br3")

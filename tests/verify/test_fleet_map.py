@@ -23,7 +23,7 @@ from ikefleet.cli import main
 from ikefleet.lab.manager import Lab
 from ikefleet.reports.fleet_layout import layout
 from ikefleet.reports.html import render_html, render_html_with_history
-from ikefleet.verify.engine import Report, Result
+from ikefleet.verify.engine import CheckResult, Report
 from ikefleet.verify.gather import HostState
 from ikefleet.verify.history import History
 
@@ -129,10 +129,10 @@ def search(browser: Browser, text: str) -> None:
 # ---- a built report of 1,000 branches with a recorded history -------------------------------------
 
 
-def branch_results(host: str, index: int) -> list[Result]:
+def branch_results(host: str, index: int) -> list[CheckResult]:
     """Every 13th branch unreachable, every 7th with OSPF stuck, every 11th a certificate warning."""
     if index % 13 == 0:
-        return [Result(c, c, host, "error", "critical", observed=f"{host} unreachable",
+        return [CheckResult(c, c, host, "error", "critical", observed=f"{host} unreachable",
                        hint=f"could not check {c} on {host}: TimeoutError: no answer on port 22")
                 for c in CHECKS]
     results = []
@@ -150,15 +150,15 @@ def branch_results(host: str, index: int) -> list[Result]:
         if check == "ospf.neighbor" and index == 7:
             observed = HOSTILE
         results.append(
-            Result(check, check, host, status, "major", expected="Full", observed=observed, hint=hint)
+            CheckResult(check, check, host, status, "major", expected="Full", observed=observed, hint=hint)
         )
     return results
 
 
 def big_report(branches: int, when: datetime, skip: frozenset[str] = frozenset(), hub: str = "hub") -> Report:
     names = [f"br{i}" for i in range(1, branches + 1) if f"br{i}" not in skip]
-    results = [Result("host.reachable", "reachable", hub, "pass", "critical"),
-               Result("hub.peers", "hub peers", hub, "pass", "major")]
+    results = [CheckResult("host.reachable", "reachable", hub, "pass", "critical"),
+               CheckResult("hub.peers", "hub peers", hub, "pass", "major")]
     for name in names:
         results.extend(branch_results(name, int(name[2:])))
     return Report(when, when + timedelta(seconds=40), [hub, *names], results)
@@ -242,8 +242,8 @@ LONG = [f"branch-office-frankfurt-main-{i:03d}-router" for i in range(100)]  # a
 @needs_browser
 @pytest.mark.parametrize("names", [[f"br{i}" for i in range(1, 51)], LONG], ids=["50-short", "100-long"])
 def test_up_to_a_hundred_branches_keep_telling_names_on_the_map(names: list[str], tmp_path: Path) -> None:
-    results = [Result("hub.peers", "hub peers", "hub", "pass", "major")]
-    results += [Result("ike.peer", "ike peer", n, "fail" if i % 5 == 0 else "pass", "major")
+    results = [CheckResult("hub.peers", "hub peers", "hub", "pass", "major")]
+    results += [CheckResult("ike.peer", "ike peer", n, "fail" if i % 5 == 0 else "pass", "major")
                 for i, n in enumerate(names)]
     path = tmp_path / "fleet.html"
     path.write_text(render_html(Report(T0, T0, ["hub", *names], results)))

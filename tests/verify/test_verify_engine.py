@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from recorded import HOSTS, expected, raw, report, state
 
+from ikefleet.routeros.console import split_sections
 from ikefleet.verify.checks import router_time
 from ikefleet.verify.engine import load_checks
 from ikefleet.verify.expected import sa_algorithms
-from ikefleet.verify.gather import COMMANDS, HostState, batch_command, split_sections
+from ikefleet.verify.gather import COMMANDS, HostState, batch_command
 
 
 def statuses(rep, check: str, host: str) -> set[str]:  # type: ignore[no-untyped-def]
@@ -191,3 +192,11 @@ def test_certificate_days_left_do_not_depend_on_the_routers_time_zone() -> None:
     edited = east(raw("br1"))
     assert "gmt-offset: +10:00" in edited and "time: 10:34:50" in edited and "10:34:47" in edited
     assert days_left(shifted) == pytest.approx(days_left(utc), abs=1e-6)
+
+
+def test_check_results_are_not_named_like_nornirs_result() -> None:
+    """A Nornir user reads `Result` as nornir.core.task.Result: the check verdict is CheckResult, no alias."""
+    from ikefleet.verify import engine
+
+    assert not hasattr(engine, "Result")
+    assert engine.CheckResult("hub.peers", "hub peers", "hub", "pass", "major").status == "pass"

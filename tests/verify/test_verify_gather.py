@@ -10,8 +10,9 @@ import pytest
 from recorded import raw
 
 from ikefleet.device import DeviceError
+from ikefleet.routeros.console import split_sections
 from ikefleet.tasks import gather as gather_task
-from ikefleet.verify.gather import COMMANDS, split_sections
+from ikefleet.verify.gather import COMMANDS
 
 
 class FakeDevice:

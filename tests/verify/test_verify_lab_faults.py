@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from ikefleet.cli import main
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.verify import Verify, VerifyOptions
-from ikefleet.verify.engine import Report, Result
+from ikefleet.verify.engine import CheckResult, Report
 
 
 def verify(lab: Lab, config: Path | None = None) -> Report:
@@ -44,7 +44,7 @@ def ssh(lab: Lab, router: str, *commands: str) -> None:
         conn.disconnect()
 
 
-def results(report: Report, check: str, host: str | None = None) -> list[Result]:
+def results(report: Report, check: str, host: str | None = None) -> list[CheckResult]:
     return [r for r in report.results if r.check == check and (host is None or r.host == host)]
 
 

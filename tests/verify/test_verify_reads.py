@@ -20,10 +20,11 @@ import ikefleet.runbooks.verify as verify_runbook
 from ikefleet.inventory import init_nornir, load_inventory
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import build_plan
+from ikefleet.routeros.console import MAX_V7_LINE
 from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.tasks.gather import gather
 from ikefleet.verify.expected import route_reads
-from ikefleet.verify.gather import MAX_V7_LINE, HostState, batch_lines, commands, route_filter
+from ikefleet.verify.gather import HostState, batch_lines, commands, route_filter
 
 BRANCHES = ("br1", "br2", "br3")
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from recorded import raw, report
 
+from ikefleet.routeros.console import split_sections
 from ikefleet.verify.checks import router_time
-from ikefleet.verify.gather import HostState, parse_sections, split_sections
+from ikefleet.verify.gather import HostState, parse_sections
 
 GOLDEN = Path(__file__).resolve().parents[1] / "parsers" / "golden"
 BFD = "v7__routing_bfd_session_print__helpmt-bfd.txt"

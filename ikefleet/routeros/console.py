@@ -1,0 +1,59 @@
+"""The RouterOS console line: how long one may be, how commands share one, and how their replies are told
+apart. Push (`tasks/converge.py`) and reads (`tasks/version.py`, `tasks/gather.py`) both batch commands into
+few lines to save round trips; what a console accepts is RouterOS knowledge, so it lives here, not on either
+side.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The run's RouterOS version read: made by the login (tasks/device.py), before the batch (the dialect).
+VERSION_COMMAND = "/system resource print"
+
+# RouterOS 7 scrolls a console line longer than the terminal sideways, so its echo never holds the whole
+# command and netmiko gives up on it (see ikefleet/lab/sshd.py, netmiko #3285). netmiko logs in 511 columns
+# wide; v7 lines stay under MAX_V7_LINE (room for a 60-character prompt). v6 takes long lines (the verify
+# batch is one); pushed lines stay under MAX_V6_LINE all the same.
+MAX_V7_LINE = 450
+MAX_V6_LINE = 1000
+
+
+def max_line(major: int) -> int:
+    return MAX_V7_LINE if major >= 7 else MAX_V6_LINE
+
+
+def pack(commands: list[str], limit: int) -> list[list[str]]:
+    """Commands grouped into console lines (`; ` between) of at most `limit` characters, in order. RouterOS
+    runs a line's commands one by one until one fails (MikroTik scripting manual), so a refused command
+    leaves the ones after it unsent, as one command per line did; a longer command has a line of its own."""
+    lines: list[list[str]] = []
+    length = 0
+    for command in commands:
+        if lines and length + 2 + len(command) <= limit:
+            lines[-1].append(command)
+            length += 2 + len(command)
+        else:
+            lines.append([command])
+            length = len(command)
+    return lines
+
+
+MARKER = "<<ikefleet:{}>>"
+_MARKER_RE = re.compile(r"^<<ikefleet:([a-z_]+)>>\s*$", re.MULTILINE)
+
+
+def marked(section: str, command: str) -> str:
+    """`command` after its section marker: joined with `; ` into one console line, the reads come back in
+    one round trip and `split_sections` cuts the reply apart again."""
+    return f':put "{MARKER.format(section)}"; {command}'
+
+
+def split_sections(output: str) -> dict[str, str]:
+    """The batch reply cut at its markers: section -> that command's output."""
+    parts: dict[str, str] = {}
+    matches = list(_MARKER_RE.finditer(output))
+    for at, m in enumerate(matches):
+        end = matches[at + 1].start() if at + 1 < len(matches) else len(output)
+        parts[m[1]] = output[m.end() : end].strip("\r\n")
+    return parts

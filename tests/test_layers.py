@@ -1,0 +1,83 @@
+"""The folders show the flow (inventory -> plan -> intent -> diff -> push -> gather -> parse -> checks ->
+report): a step imports only what comes before it or shared RouterOS knowledge (`ikefleet/routeros/`), so
+the push side can be read, changed and reused without the verify side, and the intent without the diff.
+Imports are read from the AST, at module and at function level alike."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Installed names of the top-level folders (pyproject.toml's package-dir).
+PACKAGES = {"ikefleet": "ikefleet", "tasks": "ikefleet.tasks", "runbooks": "ikefleet.runbooks"}
+
+# The push side: what renders, diffs and pushes a router's configuration and its certificates. It runs
+# before verify and must work (and be reusable) without it.
+PUSH_MODULES = (
+    "ikefleet/device.py",
+    "ikefleet/diff.py",
+    "ikefleet/intent.py",
+    "tasks/converge.py",
+    "tasks/pki.py",
+    "tasks/device.py",
+    "tasks/version.py",
+    "runbooks/rollout.py",
+    "runbooks/certs.py",
+)
+# file -> packages it must not import (a package stands for everything under it).
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    **{path: ("ikefleet.verify",) for path in PUSH_MODULES},
+    # The intent is what the diff compares against: it comes first and never needs the diff.
+    "ikefleet/intent.py": ("ikefleet.verify", "ikefleet.diff"),
+}
+
+
+def module_name(path: str) -> str:
+    top, *rest = Path(path).with_suffix("").parts
+    return ".".join([PACKAGES[top], *rest])
+
+
+def imported(source: str, module: str) -> set[str]:
+    """Every module (and `from` package's name) `source` imports, anywhere in it, relative ones resolved
+    against `module`."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = module.split(".")[: -node.level]
+                base = ".".join([*package, base] if base else package)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def violations(path: str) -> list[str]:
+    found = imported((ROOT / path).read_text(), module_name(path))
+    return sorted(name for name in found for banned in FORBIDDEN[path]
+                  if name == banned or name.startswith(banned + "."))
+
+
+@pytest.mark.parametrize("path", sorted(FORBIDDEN))
+def test_flow_only_goes_forward(path: str) -> None:
+    assert (ROOT / path).is_file(), f"{path} is gone: update FORBIDDEN"
+    assert violations(path) == [], f"{path} imports a later step of the flow"
+
+
+def test_imports_are_found_anywhere_in_any_form() -> None:
+    """The reader itself: function-level, relative and `from package import module` imports all count."""
+    source = '''
+import os
+def f():
+    from ..verify.gather import marked
+def g():
+    from ikefleet import verify
+    import ikefleet.diff as d
+'''
+    names = imported(source, "ikefleet.tasks.version")
+    assert {"ikefleet.verify.gather.marked", "ikefleet.verify", "ikefleet.diff", "os"} <= names
