@@ -23,7 +23,7 @@ from typing import Any
 import paramiko
 
 from ikefleet import jump, private
-from ikefleet.connect import tcp_socket
+from ikefleet.connection.transport import offered_key
 
 _LOCK = threading.Lock()  # Nornir runs hosts in threads; one writer of the file at a time
 
@@ -63,17 +63,6 @@ def fingerprint(key: paramiko.PKey) -> str:
 
 def entry_name(host: str, port: int) -> str:
     return host if port == 22 else f"[{host}]:{port}"
-
-
-def offered_key(host: str, port: int, timeout: float = 10.0, sock: Any = None) -> paramiko.PKey:
-    """The host key the SSH server presents (key exchange only, no authentication)."""
-    sock = sock or tcp_socket(host, port, timeout)
-    transport = paramiko.Transport(sock)
-    try:
-        transport.start_client(timeout=timeout)
-        return transport.get_remote_server_key()
-    finally:
-        transport.close()
 
 
 # path -> (mtime_ns, size, pins): the pin file parsed once per change, not once per connection.

@@ -12,26 +12,34 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
+from nornir import InitNornir
 from nornir.core.inventory import Host, Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 from ruamel.yaml import YAML
 
-from ikefleet import gc_policy
+from ikefleet import connect, gc_policy, hostkeys, jump
+from ikefleet.fleet import (
+    Certificates,
+    Crypto,
+    Defaults,
+    Fleet,
+    Ospf,
+    Pools,
+    Profile,
+    Proposal,
+    Site,
+)
+from ikefleet.problems import FLEET, InventoryError, Problem, suggest
+from ikefleet.secrets import apply_credentials, load_secrets
 from ikefleet.validate import (
-    FLEET,
-    InventoryError,
-    Problem,
     ValueChecker,
     check_endpoints,
     check_fleet,
     check_section,
     schema,
-    suggest,
 )
 
 RESPONDER_GROUP = "responder"
@@ -49,129 +57,6 @@ def _supported_version(major_minor: tuple[int, ...]) -> bool:
 HOSTNAME = re.compile(r"[^\s\x00-\x1f\x7f]+")  # an address or DNS name: no blanks, no control characters
 RESERVED_NAMES = {"request-only": "the factory /ip ipsec mode-config", "default": "factory items' name"}
 SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,50}")  # fullmatch: `$` would let "br1\n" pass
-
-
-@dataclass(frozen=True)
-class Site:
-    """One router: the hub (IKEv2 responder + CA) or a branch (initiator)."""
-
-    name: str
-    role: str  # "responder" | "initiator"
-    hostname: str
-    port: int
-    wan_address: IPv4Interface
-    lan_prefixes: tuple[IPv4Network, ...]
-    lan_interface: str
-    branch_id: int | None = None
-    router_id: IPv4Address | None = None
-    ros_version: str | None = None
-
-    @property
-    def is_hub(self) -> bool:
-        return self.role == "responder"
-
-    @property
-    def wan_ip(self) -> IPv4Address:
-        return self.wan_address.ip
-
-    @property
-    def lan_gateway(self) -> IPv4Address:
-        """The LAN bridge address: the first host of the first LAN prefix (the seed's 192.168.1.1)."""
-        net = self.lan_prefixes[0]
-        return net.network_address + 1 if net.prefixlen < 31 else net.network_address
-
-    @property
-    def effective_router_id(self) -> IPv4Address:
-        return self.router_id or self.lan_gateway
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """IPsec phase 2 proposal (`/ip ipsec proposal`)."""
-
-    name: str
-    auth_algorithms: tuple[str, ...]
-    enc_algorithms: tuple[str, ...]
-    pfs_group: str
-    lifetime: str  # RouterOS form, e.g. "30m"
-
-
-@dataclass(frozen=True)
-class Profile:
-    """IKE phase 1 profile (`/ip ipsec profile`)."""
-
-    name: str
-    hash_algorithm: str
-    prf_algorithm: str
-    enc_algorithm: tuple[str, ...]
-    dh_group: tuple[str, ...]
-    lifetime: str
-    dpd_interval: str
-
-
-@dataclass(frozen=True)
-class Crypto:
-    policy_group: str
-    proposal: Proposal
-    profile: Profile
-
-
-@dataclass(frozen=True)
-class Pools:
-    ipsec: IPv4Network  # IPsec inner addresses: hub = first host, branch k = first host + k
-    eoip: IPv4Network  # EoIP /30s: branch k gets the k-th /30 (hub .1, branch .2)
-
-
-@dataclass(frozen=True)
-class Ospf:
-    area: str
-    redistribute_connected: str
-    export_prefixes: tuple[IPv4Network, ...]  # ospf-out accepts these (and longer); discards the rest
-
-
-@dataclass(frozen=True)
-class Certificates:
-    key_size: int
-    ca_days_valid: int
-    days_valid: int
-    renew_window_days: int
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """Fleet-wide settings from defaults.yaml `data:`."""
-
-    crypto: Crypto
-    pools: Pools
-    ospf: Ospf
-    certificates: Certificates
-    ntp_servers: tuple[str, ...]
-    wan_interface_list: str
-    lan_interface: str
-
-
-@dataclass(frozen=True)
-class Fleet:
-    hub: Site
-    branches: tuple[Site, ...]
-    defaults: Defaults
-    # host -> its groups, for --limit (ikefleet.selection)
-    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def sites(self) -> tuple[Site, ...]:
-        return (self.hub, *self.branches)
-
-    @cached_property
-    def _by_name(self) -> dict[str, Site]:  # per-host lookups over a fleet stay linear in total
-        return {site.name: site for site in self.sites}
-
-    def site(self, name: str) -> Site:
-        try:
-            return self._by_name[name]
-        except KeyError:
-            hosts = ", ".join(s.name for s in self.sites)
-            raise KeyError(f"no host {name!r} in the inventory (hosts: {hosts})") from None
 
 
 @dataclass(frozen=True)
@@ -228,9 +113,8 @@ def read_config(config_path: str | Path) -> FleetConfig:
                      for k, v in options.items() if k in FILE_OPTIONS and not isinstance(v, str)]
     if problems:
         raise InventoryError(problems)
-    from ikefleet.connect import parse_policy
-
-    parse_policy(extra.get("connect"), str(path))  # timeouts/retries: bad values stop the run before contact
+    # timeouts/retries: bad values stop the run before contact
+    connect.parse_policy(extra.get("connect"), str(path))
 
     def resolve(value: Any, default: str | None) -> Path | None:
         if value is None and default is None:
@@ -456,11 +340,6 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     `ssh.config_file` (netmiko's `ssh_config_file`). `secrets_file` (e.g. from --secrets) overrides
     `ikefleet.secrets_file`. Raises InventoryError or SecretsError (CLI exit code 2).
     """
-    from nornir import InitNornir
-
-    from ikefleet import hostkeys, jump
-    from ikefleet.secrets import apply_credentials, load_secrets
-
     config = read_config(config_path)
     nornir = InitNornir(config_file=str(config.path), **{**nornir_options(config), **kwargs})
     apply_credentials(nornir, load_secrets(secrets_file or config.secrets_file))
@@ -479,8 +358,6 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     # lower-case name -> name: a login refuses a router whose identity is another host's (ikefleet.identity)
     nornir.inventory.defaults.data[NAMES_KEY] = {name.lower(): name for name in nornir.inventory.hosts}
     # timeouts, retries with backoff, the run's bound on concurrent handshakes (ikefleet.connect)
-    from ikefleet import connect
-
     connect.enable(nornir, connect.parse_policy((config.nornir.get("ikefleet") or {}).get("connect"),
                                                 str(config.path)), behind_jump=bool(routes))
     return nornir

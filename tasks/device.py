@@ -11,7 +11,8 @@ from nornir.core.inventory import Host
 from nornir.core.task import Task
 
 from ikefleet import hostkeys, identity, interrupt, jump
-from ikefleet.connect import ATTEMPTS_KEY, LoginTimedOut, connector_of, login_timed_out, tcp_socket
+from ikefleet.connect import ATTEMPTS_KEY, LoginTimedOut, connector_of, login_timed_out
+from ikefleet.connection.transport import tcp_socket
 from ikefleet.device import PROMPT, Device, drop_said, timed_out
 from ikefleet.verify.gather import VERSION_COMMAND
 

@@ -29,9 +29,9 @@ from ikefleet.device import Device, describe
 from ikefleet.hostkeys import HostKeyChanged
 from ikefleet.inventory import init_nornir, load_inventory
 from ikefleet.lab.manager import Lab
+from ikefleet.problems import InventoryError
 from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.tasks.device import device
-from ikefleet.validate import InventoryError
 
 # --- policy from config ----------------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ import sys
 from typing import Any
 
 from ikefleet.inventory import Fleet, init_nornir, load_inventory
+from ikefleet.problems import InventoryError
 from ikefleet.secrets import SecretsError
-from ikefleet.validate import InventoryError
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:

@@ -13,10 +13,10 @@ from rich.text import Text
 
 from ikefleet.cli.values import count, seconds
 from ikefleet.interrupt import EXIT_INTERRUPTED
+from ikefleet.problems import InventoryError
 from ikefleet.runbooks.rollout import Summary
 from ikefleet.rundir import LockedError
 from ikefleet.secrets import SecretsError
-from ikefleet.validate import InventoryError
 from ikefleet.waves import Amount
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2

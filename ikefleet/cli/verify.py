@@ -15,10 +15,10 @@ from rich.console import Console
 from ikefleet import private
 from ikefleet.cli.values import count
 from ikefleet.interrupt import EXIT_INTERRUPTED, Interrupted
+from ikefleet.problems import InventoryError
 from ikefleet.redact import scrub
 from ikefleet.secrets import SecretsError
 from ikefleet.selection import SelectionError
-from ikefleet.validate import InventoryError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 FORMATS = ("console", "json", "junit", "prom", "html")
