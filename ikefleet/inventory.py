@@ -8,19 +8,17 @@ The file layout and field names are documented in docs/inventory.md.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nornir import InitNornir
 from nornir.core.inventory import Host, Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 from ruamel.yaml import YAML
 
-from ikefleet import connect, gc_policy, hostkeys, jump
+from ikefleet import connect, gc_policy
 from ikefleet.fleet import (
     Certificates,
     Crypto,
@@ -33,7 +31,6 @@ from ikefleet.fleet import (
     Site,
 )
 from ikefleet.problems import FLEET, InventoryError, Problem, suggest
-from ikefleet.secrets import apply_credentials, load_secrets
 from ikefleet.validate import (
     ValueChecker,
     check_endpoints,
@@ -138,9 +135,9 @@ def nornir_options(config: FleetConfig) -> dict[str, Any]:
     inventory["plugin"] = inventory.get("plugin", "SimpleInventory")
     inventory["options"] = {
         **(inventory.get("options") or {}),
-        "host_file": str(config.host_file),
-        "group_file": str(config.group_file),
-        "defaults_file": str(config.defaults_file),
+        "host_file": str(config.host_file.absolute()),  # absolute: IkefleetInventory joins them to the base
+        "group_file": str(config.group_file.absolute()),
+        "defaults_file": str(config.defaults_file.absolute()),
     }
     options: dict[str, Any] = {"inventory": inventory}
     if "logging" not in config.nornir:
@@ -150,16 +147,17 @@ def nornir_options(config: FleetConfig) -> dict[str, Any]:
     return options
 
 
-def _load_nornir_inventory(config: FleetConfig) -> Inventory:
-    for file in (config.host_file, config.group_file, config.defaults_file):
+def load_nornir_inventory(host_file: Path, group_file: Path, defaults_file: Path) -> Inventory:
+    """Nornir's SimpleInventory of these files; InventoryError naming the file and the fix."""
+    for file in (host_file, group_file, defaults_file):
         if not file.is_file():
             raise InventoryError([Problem(str(file), FLEET, "file", "missing",
                                           "create it or fix inventory.options in config.yaml")])
-    files = (str(config.host_file), str(config.group_file), str(config.defaults_file))
+    files = (str(host_file), str(group_file), str(defaults_file))
     try:
         return SimpleInventory(*files).load()
     except KeyError as exc:
-        fix = f"define it in {config.group_file.name} or fix the host's groups"
+        fix = f"define it in {group_file.name} or fix the host's groups"
         problem = Problem(files[0], FLEET, "groups", f"unknown group {exc}", fix)
         raise InventoryError([problem]) from exc
     except Exception as exc:  # duplicate keys, YAML syntax
@@ -329,35 +327,5 @@ def load_inventory(config_path: str | Path = "config.yaml") -> Fleet:
     """Load and validate the fleet described by config.yaml; raises InventoryError listing all problems."""
     config = read_config(config_path)
     with gc_policy.fleet_run():  # a thousand hosts' data, all of it kept
-        return build_fleet(_load_nornir_inventory(config), config)
-
-
-def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Path | None = None,
-                **kwargs: Any) -> Any:
-    """A Nornir object for config.yaml with credentials bound from the environment / secrets file.
-
-    Paths in config.yaml are resolved against its directory; `ikefleet.ssh_config` becomes Nornir's
-    `ssh.config_file` (netmiko's `ssh_config_file`). `secrets_file` (e.g. from --secrets) overrides
-    `ikefleet.secrets_file`. Raises InventoryError or SecretsError (CLI exit code 2).
-    """
-    config = read_config(config_path)
-    nornir = InitNornir(config_file=str(config.path), **{**nornir_options(config), **kwargs})
-    apply_credentials(nornir, load_secrets(secrets_file or config.secrets_file))
-    try:  # routers behind jump hosts as ikefleet.ssh_config (else ~/.ssh/config) says: ikefleet.jump
-        if config.ssh_config is not None and not config.ssh_config.is_file():
-            raise jump.JumpHostError(f"{config.ssh_config} does not exist (or is not a file)")
-        routes = jump.enable(nornir, config.path)
-    except jump.JumpHostError as exc:
-        fix = "point ikefleet.ssh_config at your OpenSSH client config; check it with `ssh -F FILE -G HOST`"
-        source = str(config.ssh_config or nornir.config.ssh.config_file)
-        raise InventoryError([Problem(source, FLEET, "ikefleet.ssh_config", str(exc), fix)]) from None
-    # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.hostkeys); --accept-new-hostkeys
-    # sets IKEFLEET_ACCEPT_NEW_HOSTKEYS=1 for intentional key changes
-    accept_new = os.environ.get("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "") not in ("", "0")
-    hostkeys.enable(nornir, config.path, accept_new=accept_new)
-    # lower-case name -> name: a login refuses a router whose identity is another host's (ikefleet.identity)
-    nornir.inventory.defaults.data[NAMES_KEY] = {name.lower(): name for name in nornir.inventory.hosts}
-    # timeouts, retries with backoff, the run's bound on concurrent handshakes (ikefleet.connect)
-    connect.enable(nornir, connect.parse_policy((config.nornir.get("ikefleet") or {}).get("connect"),
-                                                str(config.path)), behind_jump=bool(routes))
-    return nornir
+        files = load_nornir_inventory(config.host_file, config.group_file, config.defaults_file)
+        return build_fleet(files, config)

@@ -20,7 +20,8 @@ from nornir.core.task import Result, Task
 
 from ikefleet import revoked
 from ikefleet.device import describe
-from ikefleet.inventory import init_nornir, load_inventory, read_config
+from ikefleet.inventory import load_inventory, read_config
+from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan, client_versions, resolve_clients
 from ikefleet.redact import scrub
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary

@@ -24,7 +24,8 @@ from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe, safe_mode
 from ikefleet.intent import OWNER, render_host
-from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
+from ikefleet.inventory import Fleet, load_inventory, read_config
+from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config

@@ -14,7 +14,8 @@ from nornir.core.task import Result as TaskResult
 from nornir.core.task import Task
 
 from ikefleet import gc_policy, interrupt, revoked
-from ikefleet.inventory import init_nornir, load_inventory, read_config
+from ikefleet.inventory import load_inventory, read_config
+from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import Plan, build_plan, resolve_clients
 from ikefleet.selection import SelectionError, select
 from ikefleet.tasks.device import close

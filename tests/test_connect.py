@@ -27,8 +27,9 @@ from ikefleet.cli import main
 from ikefleet.connect import ConnectFailed, Connector, Policy, parse_policy, retryable
 from ikefleet.device import Device, describe
 from ikefleet.hostkeys import HostKeyChanged
-from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.inventory import load_inventory
 from ikefleet.lab.manager import Lab
+from ikefleet.nornir_init import init_nornir
 from ikefleet.problems import InventoryError
 from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.tasks.device import device

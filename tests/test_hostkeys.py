@@ -165,7 +165,7 @@ def test_pins_stay_on_when_an_ssh_config_is_used(lab: Lab, tmp_path: Path) -> No
 
     from ikefleet import jump
     from ikefleet.hostkeys import DATA_KEY
-    from ikefleet.inventory import init_nornir
+    from ikefleet.nornir_init import init_nornir
 
     data = tmp_path / "data"
     shutil.copytree(lab.directory, data, ignore=shutil.ignore_patterns(".ikefleet", "*.sock"))
