@@ -23,6 +23,7 @@ from typing import Any
 import paramiko
 
 from ikefleet import jump, private
+from ikefleet.connection import CONNECTION_NAME
 from ikefleet.connection.transport import offered_key
 
 _LOCK = threading.Lock()  # Nornir runs hosts in threads; one writer of the file at a time
@@ -206,9 +207,9 @@ def enable(nornir: Any, config_path: str | Path, accept_new: bool = False) -> No
         known.chmod(private.FILE_MODE)
     defaults = nornir.inventory.defaults
     defaults.data[DATA_KEY] = {"file": str(known), "accept_new": accept_new}
-    current = defaults.connection_options.get("netmiko") or ConnectionOptions()
+    current = defaults.connection_options.get(CONNECTION_NAME) or ConnectionOptions()
     extras = {**(current.extras or {}), **netmiko_options(known)}
-    defaults.connection_options["netmiko"] = ConnectionOptions(
+    defaults.connection_options[CONNECTION_NAME] = ConnectionOptions(
         hostname=current.hostname, port=current.port, username=current.username,
         password=current.password, platform=current.platform, extras=extras,
     )

@@ -25,6 +25,14 @@ result = nr.run(task=gather)
 print_result(result)
 print("FAILED HOSTS:", ",".join(sorted(result.failed_hosts)))
 print("HUB CONFIG EXPORTS:", len(result["hub"][0].result.get("config")))
+
+
+def prompt(task):
+    session = task.host.get_connection("routeros", task.nornir.config)  # the plugin, by its Nornir name
+    return session.base_prompt + " " + session.login_reply.splitlines()[0]
+
+
+print("HUB PROMPT:", nr.filter(name="hub").run(task=prompt)["hub"][0].result)
 """
 
 
@@ -49,6 +57,7 @@ def test_plain_initnornir_gathers_from_another_directory_and_a_bad_password_fail
     out = plain(done.stdout)
     assert "FAILED HOSTS: br1\n" in out  # refused login: failed, not green with the error inside
     assert "HUB CONFIG EXPORTS: 1\n" in out  # the data stays on the Result
+    assert "HUB PROMPT: [admin@hub] " in out  # a user's own task on the routeros session, logged in
     assert "authentication" in out.lower() or "password" in out.lower()  # the reason is printed
     assert len(out) < 8_000, f"print_result printed {len(out)} characters"
     assert "sections={" in out and "ros_version=" in out  # a summary of what was read
@@ -77,3 +86,12 @@ def test_the_inventory_plugin_is_found_through_its_entry_point() -> None:
 
     InventoryPluginRegister.auto_register()
     assert InventoryPluginRegister.available["IkefleetInventory"] is IkefleetInventory
+
+
+def test_the_routeros_connection_plugin_is_found_through_its_entry_point() -> None:
+    from nornir.core.plugins.connections import ConnectionPluginRegister
+
+    from ikefleet.connection.plugin import RouterOS
+
+    ConnectionPluginRegister.auto_register()
+    assert ConnectionPluginRegister.available["routeros"] is RouterOS
