@@ -7,7 +7,6 @@ connection policy of config.yaml.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,13 @@ from ikefleet.problems import FLEET, InventoryError, Problem
 
 
 def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Path | None = None,
-                **kwargs: Any) -> Any:
+                accept_new_hostkeys: bool = False, **kwargs: Any) -> Any:
     """A Nornir object for config.yaml with credentials bound from the environment / secrets file.
 
     Paths in config.yaml are resolved against its directory; `ikefleet.ssh_config` becomes Nornir's
     `ssh.config_file` (netmiko's `ssh_config_file`). `secrets_file` (e.g. from --secrets) overrides
-    `ikefleet.secrets_file`. Raises InventoryError or SecretsError (CLI exit code 2).
+    `ikefleet.secrets_file`. `accept_new_hostkeys` (--accept-new-hostkeys): a router's changed host key is
+    pinned instead of refused. Raises InventoryError or SecretsError (CLI exit code 2).
     """
     config = read_config(config_path)
     options = nornir_options(config)
@@ -43,10 +43,8 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
         fix = "point ikefleet.ssh_config at your OpenSSH client config; check it with `ssh -F FILE -G HOST`"
         source = str(config.ssh_config or nornir.config.ssh.config_file)
         raise InventoryError([Problem(source, FLEET, "ikefleet.ssh_config", str(exc), fix)]) from None
-    # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.hostkeys); --accept-new-hostkeys
-    # sets IKEFLEET_ACCEPT_NEW_HOSTKEYS=1 for intentional key changes
-    accept_new = os.environ.get("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "") not in ("", "0")
-    hostkeys.enable(nornir, config.path, accept_new=accept_new)
+    # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.hostkeys)
+    hostkeys.enable(nornir, config.path, accept_new=accept_new_hostkeys)
     # lower-case name -> name: a login refuses a router whose identity is another host's (ikefleet.identity)
     nornir.inventory.defaults.data[NAMES_KEY] = {name.lower(): name for name in nornir.inventory.hosts}
     # timeouts, retries with backoff, the run's bound on concurrent handshakes (ikefleet.connect)

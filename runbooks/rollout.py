@@ -67,6 +67,7 @@ class RolloutOptions:
     max_fail: Amount | None = None
     gate_timeout_s: float = 120.0
     secrets_file: Path | None = None
+    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a router's changed key (ikefleet.hostkeys)
 
 
 @dataclass
@@ -150,7 +151,7 @@ class Rollout:
             pki.sweep_temporary()  # key material a killed run left on this jump host
             run = RunDir(self.data_dir, "rollout", keep=self.keep_runs)
             run.write_json("plan.json", self.plan.to_json())
-            nr = init_nornir(self.options.config, self.options.secrets_file)
+            nr = init_nornir(self.options.config, self.options.secrets_file, self.options.accept_new_hostkeys)
             summary = Summary(run.path, self.options.dry_run)
             try:
                 with interrupt.sigint_stops():

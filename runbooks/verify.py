@@ -42,6 +42,7 @@ class VerifyOptions:
     secrets_file: Path | None = None
     limit: tuple[str, ...] = ()  # hosts, groups, comma lists (ikefleet.selection; empty: the whole fleet)
     record: bool = True  # keep the results in the history database
+    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a router's changed key (ikefleet.hostkeys)
 
 
 class Verify:
@@ -66,7 +67,7 @@ class Verify:
 
     def gather(self) -> dict[str, HostState]:
         hosts = self.hosts()
-        nr = init_nornir(self.options.config, self.options.secrets_file)
+        nr = init_nornir(self.options.config, self.options.secrets_file, self.options.accept_new_hostkeys)
         try:
             result = nr.filter(F(name__in=hosts)).run(
                 task=read_once, routes=route_reads(self.fleet, self.plan), on_failed=True

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_INPUT
     try:
-        certs = Certs(Path(args.config), args.secrets)
+        certs = Certs(Path(args.config), args.secrets, args.accept_new_hostkeys)
         if args.action == "status":
             rows = certs.status()
             if args.json:

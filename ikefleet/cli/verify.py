@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from ikefleet.runbooks.verify import Verify, VerifyOptions
 
     try:
-        options = VerifyOptions(Path(args.config), args.secrets, tuple(args.limit), not args.no_history)
+        options = VerifyOptions(Path(args.config), args.secrets, tuple(args.limit), not args.no_history,
+                                accept_new_hostkeys=args.accept_new_hostkeys)
         report = Verify(options).run()
     except InventoryError as exc:
         print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)
