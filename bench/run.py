@@ -185,7 +185,8 @@ def floor_command(batch: str) -> str:
 
 def floor_targets(config: Path) -> tuple[dict[str, tuple[str, int, str]], str, str, int]:
     """({host: (address, port, verify's reads)}, user, password, Nornir's num_workers) for the floor."""
-    from ikefleet.inventory import init_nornir, load_inventory
+    from ikefleet.inventory import load_inventory
+    from ikefleet.nornir_init import init_nornir
     from ikefleet.plan import build_plan
     from ikefleet.verify.expected import route_reads
     from ikefleet.verify.gather import batch_command

@@ -18,14 +18,14 @@ from __future__ import annotations
 import errno
 import logging
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from ikefleet.validate import FLEET, InventoryError, Problem, suggest
+from ikefleet.hostkeys import HostKeyChanged
+from ikefleet.problems import FLEET, InventoryError, Problem, suggest
 
 # paramiko's transport thread logs a handshake cut before login as an ERROR with a stack trace; with no
 # logging configured Python would print it on stderr. The host's result already says it in operator words.
@@ -70,15 +70,6 @@ class Policy:
         """Wait before retry number `retry` (1-based): exponential, capped, jittered to 50..100%."""
         base = min(self.max_backoff, self.backoff * 2 ** (retry - 1))
         return base * rng.uniform(0.5, 1.0)
-
-
-def tcp_socket(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection to a router reached directly, with Nagle's algorithm off. paramiko leaves it on,
-    and then each small write that follows another waits for the peer's delayed ACK: about 40 ms per key
-    exchange and per command (a key exchange with the lab: 43 ms with Nagle, 2 ms without)."""
-    sock = socket.create_connection((host, port), timeout=timeout)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
 
 
 def parse_policy(data: Any, source: str) -> Policy:
@@ -193,7 +184,6 @@ def retryable(exc: BaseException) -> bool:
     import paramiko
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 
-    from ikefleet.hostkeys import HostKeyChanged
 
     if isinstance(exc, NetmikoAuthenticationException | paramiko.AuthenticationException | HostKeyChanged):
         return False

@@ -257,7 +257,7 @@ class Device:
         start = time.monotonic()
         conn.write_channel(line)
         echo = conn.command_echo_read(cmd=command.strip(), read_timeout=10)
-        output, _ = conn._first_line_handler(echo, _REPLY_END.pattern)
+        output = unpainted(echo, _REPLY_END.pattern, conn.RETURN)
         searched = 0
         while _REPLY_END.search(output, max(0, searched - _PROMPT_ROOM)) is None:
             if time.monotonic() - start >= self.read_timeout:
@@ -265,7 +265,7 @@ class Device:
             searched = len(output)
             time.sleep(_POLL_S)
             output += conn.read_channel()
-        return str(conn._sanitize_output(output, strip_command=True, command_string=line, strip_prompt=True))
+        return str(conn.strip_prompt(conn.strip_command(line, output)))
 
     def _dump_pages(self, output: str) -> str:
         """Answer the pager with `D` (dump the rest) until the prompt comes; the pages joined, no prompt."""
@@ -363,3 +363,13 @@ class Device:
         for handle in ("remote_conn", "remote_conn_pre"):
             with contextlib.suppress(Exception):
                 getattr(self.connection, handle).close()
+
+
+def unpainted(data: str, reply_end: str, newline: str) -> str:
+    """The reply without a repainted first line: a console that redraws the echoed command (backspaces in
+    it) can show what looks like the prompt there, so from the prompt pattern on that line is dropped
+    (what netmiko's send_command does with its own first-line handling)."""
+    first, sep, rest = data.partition(newline)
+    if "\x08" not in first:
+        return data
+    return re.sub(reply_end + r".*$", "", first) + sep + rest

@@ -23,7 +23,8 @@ from typing import Any
 import paramiko
 
 from ikefleet import jump, private
-from ikefleet.connect import tcp_socket
+from ikefleet.connection import CONNECTION_NAME
+from ikefleet.connection.transport import offered_key
 
 _LOCK = threading.Lock()  # Nornir runs hosts in threads; one writer of the file at a time
 
@@ -63,17 +64,6 @@ def fingerprint(key: paramiko.PKey) -> str:
 
 def entry_name(host: str, port: int) -> str:
     return host if port == 22 else f"[{host}]:{port}"
-
-
-def offered_key(host: str, port: int, timeout: float = 10.0, sock: Any = None) -> paramiko.PKey:
-    """The host key the SSH server presents (key exchange only, no authentication)."""
-    sock = sock or tcp_socket(host, port, timeout)
-    transport = paramiko.Transport(sock)
-    try:
-        transport.start_client(timeout=timeout)
-        return transport.get_remote_server_key()
-    finally:
-        transport.close()
 
 
 # path -> (mtime_ns, size, pins): the pin file parsed once per change, not once per connection.
@@ -217,9 +207,9 @@ def enable(nornir: Any, config_path: str | Path, accept_new: bool = False) -> No
         known.chmod(private.FILE_MODE)
     defaults = nornir.inventory.defaults
     defaults.data[DATA_KEY] = {"file": str(known), "accept_new": accept_new}
-    current = defaults.connection_options.get("netmiko") or ConnectionOptions()
+    current = defaults.connection_options.get(CONNECTION_NAME) or ConnectionOptions()
     extras = {**(current.extras or {}), **netmiko_options(known)}
-    defaults.connection_options["netmiko"] = ConnectionOptions(
+    defaults.connection_options[CONNECTION_NAME] = ConnectionOptions(
         hostname=current.hostname, port=current.port, username=current.username,
         password=current.password, platform=current.platform, extras=extras,
     )

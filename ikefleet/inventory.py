@@ -8,12 +8,9 @@ The file layout and field names are documented in docs/inventory.md.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +18,25 @@ from nornir.core.inventory import Host, Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 from ruamel.yaml import YAML
 
-from ikefleet import gc_policy
+from ikefleet import connect, gc_policy
+from ikefleet.fleet import (
+    Certificates,
+    Crypto,
+    Defaults,
+    Fleet,
+    Ospf,
+    Pools,
+    Profile,
+    Proposal,
+    Site,
+)
+from ikefleet.problems import FLEET, InventoryError, Problem, suggest
 from ikefleet.validate import (
-    FLEET,
-    InventoryError,
-    Problem,
     ValueChecker,
     check_endpoints,
     check_fleet,
     check_section,
     schema,
-    suggest,
 )
 
 RESPONDER_GROUP = "responder"
@@ -49,129 +54,6 @@ def _supported_version(major_minor: tuple[int, ...]) -> bool:
 HOSTNAME = re.compile(r"[^\s\x00-\x1f\x7f]+")  # an address or DNS name: no blanks, no control characters
 RESERVED_NAMES = {"request-only": "the factory /ip ipsec mode-config", "default": "factory items' name"}
 SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,50}")  # fullmatch: `$` would let "br1\n" pass
-
-
-@dataclass(frozen=True)
-class Site:
-    """One router: the hub (IKEv2 responder + CA) or a branch (initiator)."""
-
-    name: str
-    role: str  # "responder" | "initiator"
-    hostname: str
-    port: int
-    wan_address: IPv4Interface
-    lan_prefixes: tuple[IPv4Network, ...]
-    lan_interface: str
-    branch_id: int | None = None
-    router_id: IPv4Address | None = None
-    ros_version: str | None = None
-
-    @property
-    def is_hub(self) -> bool:
-        return self.role == "responder"
-
-    @property
-    def wan_ip(self) -> IPv4Address:
-        return self.wan_address.ip
-
-    @property
-    def lan_gateway(self) -> IPv4Address:
-        """The LAN bridge address: the first host of the first LAN prefix (the seed's 192.168.1.1)."""
-        net = self.lan_prefixes[0]
-        return net.network_address + 1 if net.prefixlen < 31 else net.network_address
-
-    @property
-    def effective_router_id(self) -> IPv4Address:
-        return self.router_id or self.lan_gateway
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """IPsec phase 2 proposal (`/ip ipsec proposal`)."""
-
-    name: str
-    auth_algorithms: tuple[str, ...]
-    enc_algorithms: tuple[str, ...]
-    pfs_group: str
-    lifetime: str  # RouterOS form, e.g. "30m"
-
-
-@dataclass(frozen=True)
-class Profile:
-    """IKE phase 1 profile (`/ip ipsec profile`)."""
-
-    name: str
-    hash_algorithm: str
-    prf_algorithm: str
-    enc_algorithm: tuple[str, ...]
-    dh_group: tuple[str, ...]
-    lifetime: str
-    dpd_interval: str
-
-
-@dataclass(frozen=True)
-class Crypto:
-    policy_group: str
-    proposal: Proposal
-    profile: Profile
-
-
-@dataclass(frozen=True)
-class Pools:
-    ipsec: IPv4Network  # IPsec inner addresses: hub = first host, branch k = first host + k
-    eoip: IPv4Network  # EoIP /30s: branch k gets the k-th /30 (hub .1, branch .2)
-
-
-@dataclass(frozen=True)
-class Ospf:
-    area: str
-    redistribute_connected: str
-    export_prefixes: tuple[IPv4Network, ...]  # ospf-out accepts these (and longer); discards the rest
-
-
-@dataclass(frozen=True)
-class Certificates:
-    key_size: int
-    ca_days_valid: int
-    days_valid: int
-    renew_window_days: int
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """Fleet-wide settings from defaults.yaml `data:`."""
-
-    crypto: Crypto
-    pools: Pools
-    ospf: Ospf
-    certificates: Certificates
-    ntp_servers: tuple[str, ...]
-    wan_interface_list: str
-    lan_interface: str
-
-
-@dataclass(frozen=True)
-class Fleet:
-    hub: Site
-    branches: tuple[Site, ...]
-    defaults: Defaults
-    # host -> its groups, for --limit (ikefleet.selection)
-    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def sites(self) -> tuple[Site, ...]:
-        return (self.hub, *self.branches)
-
-    @cached_property
-    def _by_name(self) -> dict[str, Site]:  # per-host lookups over a fleet stay linear in total
-        return {site.name: site for site in self.sites}
-
-    def site(self, name: str) -> Site:
-        try:
-            return self._by_name[name]
-        except KeyError:
-            hosts = ", ".join(s.name for s in self.sites)
-            raise KeyError(f"no host {name!r} in the inventory (hosts: {hosts})") from None
 
 
 @dataclass(frozen=True)
@@ -228,9 +110,8 @@ def read_config(config_path: str | Path) -> FleetConfig:
                      for k, v in options.items() if k in FILE_OPTIONS and not isinstance(v, str)]
     if problems:
         raise InventoryError(problems)
-    from ikefleet.connect import parse_policy
-
-    parse_policy(extra.get("connect"), str(path))  # timeouts/retries: bad values stop the run before contact
+    # timeouts/retries: bad values stop the run before contact
+    connect.parse_policy(extra.get("connect"), str(path))
 
     def resolve(value: Any, default: str | None) -> Path | None:
         if value is None and default is None:
@@ -254,9 +135,9 @@ def nornir_options(config: FleetConfig) -> dict[str, Any]:
     inventory["plugin"] = inventory.get("plugin", "SimpleInventory")
     inventory["options"] = {
         **(inventory.get("options") or {}),
-        "host_file": str(config.host_file),
-        "group_file": str(config.group_file),
-        "defaults_file": str(config.defaults_file),
+        "host_file": str(config.host_file.absolute()),  # absolute: IkefleetInventory joins them to the base
+        "group_file": str(config.group_file.absolute()),
+        "defaults_file": str(config.defaults_file.absolute()),
     }
     options: dict[str, Any] = {"inventory": inventory}
     if "logging" not in config.nornir:
@@ -266,16 +147,17 @@ def nornir_options(config: FleetConfig) -> dict[str, Any]:
     return options
 
 
-def _load_nornir_inventory(config: FleetConfig) -> Inventory:
-    for file in (config.host_file, config.group_file, config.defaults_file):
+def load_nornir_inventory(host_file: Path, group_file: Path, defaults_file: Path) -> Inventory:
+    """Nornir's SimpleInventory of these files; InventoryError naming the file and the fix."""
+    for file in (host_file, group_file, defaults_file):
         if not file.is_file():
             raise InventoryError([Problem(str(file), FLEET, "file", "missing",
                                           "create it or fix inventory.options in config.yaml")])
-    files = (str(config.host_file), str(config.group_file), str(config.defaults_file))
+    files = (str(host_file), str(group_file), str(defaults_file))
     try:
         return SimpleInventory(*files).load()
     except KeyError as exc:
-        fix = f"define it in {config.group_file.name} or fix the host's groups"
+        fix = f"define it in {group_file.name} or fix the host's groups"
         problem = Problem(files[0], FLEET, "groups", f"unknown group {exc}", fix)
         raise InventoryError([problem]) from exc
     except Exception as exc:  # duplicate keys, YAML syntax
@@ -445,42 +327,5 @@ def load_inventory(config_path: str | Path = "config.yaml") -> Fleet:
     """Load and validate the fleet described by config.yaml; raises InventoryError listing all problems."""
     config = read_config(config_path)
     with gc_policy.fleet_run():  # a thousand hosts' data, all of it kept
-        return build_fleet(_load_nornir_inventory(config), config)
-
-
-def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Path | None = None,
-                **kwargs: Any) -> Any:
-    """A Nornir object for config.yaml with credentials bound from the environment / secrets file.
-
-    Paths in config.yaml are resolved against its directory; `ikefleet.ssh_config` becomes Nornir's
-    `ssh.config_file` (netmiko's `ssh_config_file`). `secrets_file` (e.g. from --secrets) overrides
-    `ikefleet.secrets_file`. Raises InventoryError or SecretsError (CLI exit code 2).
-    """
-    from nornir import InitNornir
-
-    from ikefleet import hostkeys, jump
-    from ikefleet.secrets import apply_credentials, load_secrets
-
-    config = read_config(config_path)
-    nornir = InitNornir(config_file=str(config.path), **{**nornir_options(config), **kwargs})
-    apply_credentials(nornir, load_secrets(secrets_file or config.secrets_file))
-    try:  # routers behind jump hosts as ikefleet.ssh_config (else ~/.ssh/config) says: ikefleet.jump
-        if config.ssh_config is not None and not config.ssh_config.is_file():
-            raise jump.JumpHostError(f"{config.ssh_config} does not exist (or is not a file)")
-        routes = jump.enable(nornir, config.path)
-    except jump.JumpHostError as exc:
-        fix = "point ikefleet.ssh_config at your OpenSSH client config; check it with `ssh -F FILE -G HOST`"
-        source = str(config.ssh_config or nornir.config.ssh.config_file)
-        raise InventoryError([Problem(source, FLEET, "ikefleet.ssh_config", str(exc), fix)]) from None
-    # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.hostkeys); --accept-new-hostkeys
-    # sets IKEFLEET_ACCEPT_NEW_HOSTKEYS=1 for intentional key changes
-    accept_new = os.environ.get("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "") not in ("", "0")
-    hostkeys.enable(nornir, config.path, accept_new=accept_new)
-    # lower-case name -> name: a login refuses a router whose identity is another host's (ikefleet.identity)
-    nornir.inventory.defaults.data[NAMES_KEY] = {name.lower(): name for name in nornir.inventory.hosts}
-    # timeouts, retries with backoff, the run's bound on concurrent handshakes (ikefleet.connect)
-    from ikefleet import connect
-
-    connect.enable(nornir, connect.parse_policy((config.nornir.get("ikefleet") or {}).get("connect"),
-                                                str(config.path)), behind_jump=bool(routes))
-    return nornir
+        files = load_nornir_inventory(config.host_file, config.group_file, config.defaults_file)
+        return build_fleet(files, config)

@@ -26,6 +26,7 @@ from typing import Any
 import paramiko
 
 from ikefleet import private
+from ikefleet.connection import transport
 
 DATA_KEY = "ikefleet_jump"  # in the Nornir inventory defaults: the route of each host behind a jump host
 WRAPPER = "ssh_config"  # in <data dir>/.ikefleet: the operator's config, BatchMode on
@@ -320,11 +321,9 @@ def explain(r: Route, stderr: str, reason: str = "") -> str:
 
 def offered_key(r: Route, timeout: float = 10.0) -> paramiko.PKey:
     """The router's host key, fetched through its route (key exchange only); JumpHostError if a hop fails."""
-    from ikefleet.hostkeys import offered_key as fetch
-
     channel = open_channel(r)
     try:
-        return fetch(r.target, r.port, timeout, sock=channel)
+        return transport.offered_key(r.target, r.port, timeout, sock=channel)
     except Exception as exc:
         raise JumpHostError(explain(r, channel.errors(), f"{type(exc).__name__}: {exc}")) from None
     finally:

@@ -156,12 +156,6 @@ def load_secrets(secrets_file: str | Path | None = None, env: Mapping[str, str] 
     return secrets
 
 
-def apply_credentials(nornir: Any, secrets: Secrets) -> None:
-    """Set username/password on every Nornir host (in memory only), so connection plugins can log in."""
-    for name, host in nornir.inventory.hosts.items():
-        host.username, host.password = secrets.credentials(name)
-
-
 def load_secrets_or_report(secrets_file: str | Path | None = None, stream: Any = None) -> Secrets | None:
     """For CLI commands: the secrets, or None after printing why (with the fix); the caller exits 2."""
     try:

@@ -7,11 +7,9 @@ the host, the field and the fix, so one run of `ikefleet plan` lists everything 
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -19,39 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 
+from ikefleet.problems import FLEET, Problem, suggest
 from ikefleet.routeros.versions import FEATURES, has, since
 
 if TYPE_CHECKING:
-    from ikefleet.inventory import Fleet
-
-FLEET = "-"  # host column for fleet-wide problems
+    from ikefleet.fleet import Fleet
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")  # \Z: `$` would also match before a final newline
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?\Z")
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _CLOCK = re.compile(r"^(\d+):(\d\d):(\d\d)$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One inventory error: where it is, what is wrong, how to fix it."""
-
-    source: str  # file the value came from, e.g. "inventory/hosts.yaml"
-    host: str  # host or group name; FLEET for fleet-wide settings
-    field: str  # dotted key, e.g. "crypto.proposal.pfs_group"
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.host}: {self.field}: {self.message}. Fix: {self.fix}"
-
-
-class InventoryError(Exception):
-    """The inventory cannot be used; `problems` lists every reason (CLI exit code 2)."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 @cache
@@ -63,15 +38,6 @@ def schema() -> dict[str, Any]:
 
 def is_leaf(node: Mapping[str, Any]) -> bool:
     return "type" in node
-
-
-def suggest(key: str, valid: Iterable[str]) -> str:
-    """'did you mean X?' for a mistyped key, or the list of valid keys."""
-    valid = sorted(valid)
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    if close:
-        return f"rename it to '{close[0]}' (did you mean '{close[0]}'?)"
-    return f"remove it; valid keys here: {', '.join(valid)}"
 
 
 def format_duration(seconds: int) -> str:

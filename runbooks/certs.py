@@ -20,7 +20,8 @@ from nornir.core.task import Result, Task
 
 from ikefleet import revoked
 from ikefleet.device import describe
-from ikefleet.inventory import init_nornir, load_inventory, read_config
+from ikefleet.inventory import load_inventory, read_config
+from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan, client_versions, resolve_clients
 from ikefleet.redact import scrub
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
@@ -65,9 +66,11 @@ def _revoke(task: Task, client: str) -> Result:
 
 
 class Certs:
-    def __init__(self, config: Path, secrets_file: Path | None = None) -> None:
+    def __init__(self, config: Path, secrets_file: Path | None = None,
+                 accept_new_hostkeys: bool = False) -> None:
         self.config = config
         self.secrets_file = secrets_file
+        self.accept_new_hostkeys = accept_new_hostkeys  # pin a router's changed key (ikefleet.hostkeys)
         self.fleet = load_inventory(config)
         self.plan = build_plan(self.fleet)
         self.data_dir = read_config(config).path.parent / ".ikefleet"
@@ -93,7 +96,7 @@ class Certs:
         return res[host][0].result
 
     def status(self) -> list[CertRow]:
-        nr = init_nornir(self.config, self.secrets_file)
+        nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
         try:
             certs = self._hub_run(nr, _hub_certificates)
             plan = resolve_clients(self.plan, certs)  # type: ignore[arg-type]
@@ -143,7 +146,7 @@ class Certs:
         away again, so the old one stays in use; a kill leaves at worst an unused certificate, or the two
         identities naming different certificates, which the next rollout converges."""
         h = self.plan.hub
-        nr = init_nornir(self.config, self.secrets_file)
+        nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
         try:
             before = self._hub_run(nr, _hub_certificates)
             versions = client_versions(before, base)  # type: ignore[arg-type]
@@ -210,14 +213,15 @@ class Certs:
         """Under the rollout lock, held until the hub has converged without the branch."""
         client = self._branch(branch)
         with exclusive(self.data_dir):
-            nr = init_nornir(self.config, self.secrets_file)
+            nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
             try:
                 self._hub_run(nr, _revoke, client=client)
             finally:
                 nr.close_connections(on_failed=True)
             revoked.save(self.data_dir, revoked.load(self.data_dir) | {branch})
             return Rollout(
-                RolloutOptions(config=self.config, limit=("responder",), secrets_file=self.secrets_file)
+                RolloutOptions(config=self.config, limit=("responder",), secrets_file=self.secrets_file,
+                               accept_new_hostkeys=self.accept_new_hostkeys)
             ).run_locked()
 
 

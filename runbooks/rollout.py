@@ -24,7 +24,8 @@ from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe, safe_mode
 from ikefleet.intent import OWNER, render_host
-from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
+from ikefleet.inventory import Fleet, load_inventory, read_config
+from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
 from ikefleet.redact import scrub
 from ikefleet.routeros.clock import read_clock
@@ -65,6 +66,7 @@ class RolloutOptions:
     max_fail: Amount | None = None
     gate_timeout_s: float = 120.0
     secrets_file: Path | None = None
+    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a router's changed key (ikefleet.hostkeys)
 
 
 @dataclass
@@ -148,7 +150,7 @@ class Rollout:
             pki.sweep_temporary()  # key material a killed run left on this jump host
             run = RunDir(self.data_dir, "rollout", keep=self.keep_runs)
             run.write_json("plan.json", self.plan.to_json())
-            nr = init_nornir(self.options.config, self.options.secrets_file)
+            nr = init_nornir(self.options.config, self.options.secrets_file, self.options.accept_new_hostkeys)
             summary = Summary(run.path, self.options.dry_run)
             try:
                 with interrupt.sigint_stops():

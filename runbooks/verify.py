@@ -14,7 +14,8 @@ from nornir.core.task import Result as TaskResult
 from nornir.core.task import Task
 
 from ikefleet import gc_policy, interrupt, revoked
-from ikefleet.inventory import init_nornir, load_inventory, read_config
+from ikefleet.inventory import load_inventory, read_config
+from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import Plan, build_plan, resolve_clients
 from ikefleet.selection import SelectionError, select
 from ikefleet.tasks.device import close
@@ -41,6 +42,7 @@ class VerifyOptions:
     secrets_file: Path | None = None
     limit: tuple[str, ...] = ()  # hosts, groups, comma lists (ikefleet.selection; empty: the whole fleet)
     record: bool = True  # keep the results in the history database
+    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a router's changed key (ikefleet.hostkeys)
 
 
 class Verify:
@@ -65,7 +67,7 @@ class Verify:
 
     def gather(self) -> dict[str, HostState]:
         hosts = self.hosts()
-        nr = init_nornir(self.options.config, self.options.secrets_file)
+        nr = init_nornir(self.options.config, self.options.secrets_file, self.options.accept_new_hostkeys)
         try:
             result = nr.filter(F(name__in=hosts)).run(
                 task=read_once, routes=route_reads(self.fleet, self.plan), on_failed=True

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 import paramiko
-from netmiko.exceptions import ReadTimeout
 from nornir.core.inventory import Host
 from nornir.core.task import Task
 
 from ikefleet import hostkeys, identity, interrupt, jump
-from ikefleet.connect import ATTEMPTS_KEY, LoginTimedOut, connector_of, login_timed_out, tcp_socket
-from ikefleet.device import PROMPT, Device, drop_said, timed_out
-from ikefleet.routeros.console import VERSION_COMMAND
+from ikefleet.connect import ATTEMPTS_KEY, LoginTimedOut, connector_of, login_timed_out
+from ikefleet.connection import CONNECTION_NAME
+from ikefleet.connection.transport import tcp_socket
+from ikefleet.device import Device
 
-CONNECTION = "netmiko"
-ESC = "\x1b"
+CONNECTION = CONNECTION_NAME  # ikefleet.connection.plugin: login with the version read
 LOGIN_READ = "_ikefleet_login_read"  # host.data: the login's version read reply (tasks/version.py)
 
 
@@ -41,9 +39,10 @@ def device(task: Task) -> Device:
                 extras["alt_key_file"] = pin.file
             if jump.route_of(host) is None:  # (behind jump hosts OpenSSH carries the session)
                 extras["sock"] = tcp_socket(host.hostname, host.port or 22, policy.conn_timeout)
+            extras["command_timeout"] = policy.command_timeout  # the login's version read
             try:
-                host.open_connection(CONNECTION, task.nornir.config, extras={**extras, "auto_connect": False})
-                login(host, policy.command_timeout)
+                host.open_connection(CONNECTION, task.nornir.config, extras=extras)
+                logged_in(host)
             except Exception as exc:  # netmiko re-raises paramiko's refusal of a key that is not the pin
                 if "sock" in extras:
                     extras["sock"].close()
@@ -62,45 +61,18 @@ def device(task: Task) -> Device:
     return Device(host.name, connection, read_timeout=policy.command_timeout)
 
 
-def login(host: Host, read_timeout: float = 60.0) -> None:
-    """netmiko's own login (`BaseConnection._open`), but the round trip that finds the prompt carries the
-    run's version read: netmiko sends a bare Enter, with two fixed 10 ms waits around it, for a prompt the
-    version read's reply also ends with. The reply is kept in `host.data[LOGIN_READ]` for tasks/version.py,
-    so a run's first command is its own. A failed login leaves no session."""
+def logged_in(host: Host) -> None:
+    """After the plugin's login: refuse a router whose identity is another inventory host's (nothing is
+    sent to it), and keep the login's version read for tasks/version.py. A refusal leaves no session."""
     connection = host.connections[CONNECTION].connection
     try:
-        connection._modify_connection_params()  # the RouterOS login options (+ct511w4098h)
-        skip_plain_reads(connection)
-        connection.establish_connection()
-        connection.ansi_escape_codes = True  # as the RouterOS driver's session_preparation
-        with drop_said(connection):
-            try:
-                reply = connection.send_command(VERSION_COMMAND, expect_string=PROMPT,
-                                                read_timeout=read_timeout, strip_prompt=False,
-                                                strip_command=True, cmd_verify=True)
-            except ReadTimeout as exc:  # the words name command_timeout, the setting that ran out
-                timed_out(read_timeout, exc)
-                raise
-        text, _, prompt = reply.rstrip().rpartition("\n")
-        if not prompt.strip().endswith(">"):
-            raise ValueError(f"Router prompt not found: {prompt!r}")
-        connection.base_prompt = prompt.strip()[:-1].strip()  # as the driver's set_base_prompt: `[admin@R1]`
-        identity.check(host, connection.base_prompt)  # another inventory host's router: refused, nothing sent
-        host.data[LOGIN_READ] = text
+        identity.check(host, connection.base_prompt)
     except Exception:
         with contextlib.suppress(Exception):
             connection.disconnect()
         host.connections.pop(CONNECTION, None)
         raise
-
-
-def skip_plain_reads(connection: Any) -> None:
-    """netmiko's RouterOS driver strips terminal codes from every read with some 35 regex passes (16 µs
-    on an empty read, 0.6 ms on 60 KB; a 200-branch verify's reads took 0.16 s of CPU, now 0.07). Every
-    code it strips starts with ESC, so a read without one is returned as it came; a read with one goes
-    through netmiko's own stripping."""
-    strip = connection.strip_ansi_escape_codes
-    connection.strip_ansi_escape_codes = lambda text: strip(text) if ESC in text else text
+    host.data[LOGIN_READ] = connection.login_reply
 
 
 def drop(task: Task) -> None:

@@ -38,7 +38,8 @@ def gather(task: Task, routes: Mapping[str, str] | None = None) -> Result:
     """HostState of this host, read in the dialect the router reports (templates, gather commands and
     JSON follow it). The batch first; if RouterOS refuses it, each command on its own.
     `routes`: host -> the route read's `where` (ikefleet.verify.expected.route_reads; default: every OSPF
-    route). A host that cannot be reached or logged into gives a HostState with `error` (no exception)."""
+    route). A host that cannot be reached or logged into gives a HostState with `error` in a failed
+    Result (no exception): what was not checked is never green."""
     where = (routes or {}).get(task.host.name, "ospf")
     try:
         dev = device(task)
@@ -57,4 +58,4 @@ def gather(task: Task, routes: Mapping[str, str] | None = None) -> Result:
         state.warnings = [known.warning] if known.warning else []
     except Exception as exc:  # unreachable, refused, bad password, timeout: "could not check"
         state = HostState(task.host.name, error=scrub(describe(exc)))  # operator words, no stack
-    return Result(host=task.host, result=state)
+    return Result(host=task.host, result=state, failed=bool(state.error))  # could not check: failed

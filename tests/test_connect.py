@@ -27,11 +27,12 @@ from ikefleet.cli import main
 from ikefleet.connect import ConnectFailed, Connector, Policy, parse_policy, retryable
 from ikefleet.device import Device, describe
 from ikefleet.hostkeys import HostKeyChanged
-from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.inventory import load_inventory
 from ikefleet.lab.manager import Lab
+from ikefleet.nornir_init import init_nornir
+from ikefleet.problems import InventoryError
 from ikefleet.runbooks.verify import Verify, VerifyOptions
-from ikefleet.tasks.device import device
-from ikefleet.validate import InventoryError
+from ikefleet.tasks.device import CONNECTION, device
 
 # --- policy from config ----------------------------------------------------------------------------------
 
@@ -318,7 +319,7 @@ def test_a_failed_login_leaves_no_session_for_the_next_task(lab: Lab, fast_retri
         lab.clear_faults("br3")
     try:
         assert isinstance(failed["br3"][0].exception, NetmikoAuthenticationException)
-        assert "netmiko" not in nr.inventory.hosts["br3"].connections
+        assert CONNECTION not in nr.inventory.hosts["br3"].connections
         again = nr.filter(name="br3").run(task=task, on_failed=True)
         assert again["br3"][0].exception is None
         assert len(replies) == 1 and "name: br3" in replies[0]

@@ -3,6 +3,7 @@ intentional change, and netmiko itself enforcing the pins."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,11 +128,9 @@ def test_rollout_pins_then_refuses_a_changed_key_then_accepts_on_request(
         assert "host key changed" in refused.hosts["br2"].error
         assert "--accept-new-hostkeys" in refused.hosts["br2"].error
         assert lab.routers["br2"].config.items("/ip ipsec peer") == []  # never logged in, nothing pushed
-        monkeypatch.setenv("IKEFLEET_ACCEPT_NEW_HOSTKEYS", "1")
         lab.settle()
-        accepted = Rollout(RolloutOptions(config=config, gate_timeout_s=30.0)).run()
+        accepted = Rollout(RolloutOptions(config=config, gate_timeout_s=30.0, accept_new_hostkeys=True)).run()
         assert not accepted.failed, {h: o.error for h, o in accepted.hosts.items() if o.error}
-        monkeypatch.delenv("IKEFLEET_ACCEPT_NEW_HOSTKEYS")
         assert check("br2", spec.host, spec.port, known).action == "known"
 
 
@@ -144,16 +143,21 @@ def test_cli_says_first_contact_and_takes_the_accept_flag(
 
     data = tmp_path / "data"
     shutil.copytree(lab.directory, data, ignore=shutil.ignore_patterns(".ikefleet", "*.sock"))
-    monkeypatch.delenv("IKEFLEET_ACCEPT_NEW_HOSTKEYS", raising=False)
     main(["verify", "-c", str(data / "config.yaml"), "--no-history", "--format", "json"])
     err = capsys.readouterr().err
     assert "first contact" in err and "pinned" in err
     main(["verify", "-c", str(data / "config.yaml"), "--no-history", "--format", "json"])
     assert "first contact" not in capsys.readouterr().err
-    main(["verify", "-c", str(data / "config.yaml"), "--no-history", "--accept-new-hostkeys"])
-    import os
-
-    assert os.environ.pop("IKEFLEET_ACCEPT_NEW_HOSTKEYS") == "1"
+    spec = lab.spec("br1")  # br1's pin no longer matches what it offers: refused, then accepted by the flag
+    check_key("br1", spec.host, spec.port, other_key(), known_hosts_path(data / "config.yaml"), True)
+    verify = ["verify", "-c", str(data / "config.yaml"), "--no-history", "--format", "json"]
+    main(verify)
+    assert "host key changed" in capsys.readouterr().out
+    main([*verify, "--accept-new-hostkeys"])
+    captured = capsys.readouterr()
+    assert "br1: host key changed to" in captured.err and "accepted (--accept-new-hostkeys)" in captured.err
+    assert "host key changed (" not in captured.out
+    assert "IKEFLEET_ACCEPT_NEW_HOSTKEYS" not in os.environ  # the flag travels as a parameter
 
 
 @pytest.mark.skipif(__import__("shutil").which("ssh") is None, reason="needs the OpenSSH client (ssh)")
@@ -165,7 +169,7 @@ def test_pins_stay_on_when_an_ssh_config_is_used(lab: Lab, tmp_path: Path) -> No
 
     from ikefleet import jump
     from ikefleet.hostkeys import DATA_KEY
-    from ikefleet.inventory import init_nornir
+    from ikefleet.nornir_init import init_nornir
 
     data = tmp_path / "data"
     shutil.copytree(lab.directory, data, ignore=shutil.ignore_patterns(".ikefleet", "*.sock"))

@@ -24,9 +24,9 @@ from tests_support import fast_keys
 from ikefleet.device import Device
 from ikefleet.intent import render_host
 from ikefleet.interrupt import EXIT_INTERRUPTED, STOP, Stop, sigint_stops
-from ikefleet.inventory import init_nornir
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
+from ikefleet.nornir_init import init_nornir
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.tasks.converge import converge
 from ikefleet.tasks.device import device

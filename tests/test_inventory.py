@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fleet_factory import branch, hub, seed_hosts, write_inventory
 
-from ikefleet.inventory import Fleet, init_nornir, load_inventory, nornir_options, read_config
+from ikefleet.inventory import Fleet, load_inventory, nornir_options, read_config
+from ikefleet.nornir_init import init_nornir
 
 REPO = Path(__file__).resolve().parents[1]
 

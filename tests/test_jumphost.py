@@ -598,7 +598,7 @@ def test_the_failing_hop_of_two_is_named(
 def test_netmikos_proxy_reaches_the_router_from_its_own_session(site: Site) -> None:
     """What netmiko runs per router (paramiko's ProxyCommand from the written file) gets the router's banner,
     in a session of its own: Ctrl-C at the terminal must not cut a live router session under ikefleet."""
-    from ikefleet.inventory import init_nornir
+    from ikefleet.nornir_init import init_nornir
 
     site.operator_config("ProxyJump jump1,jump2")
     nornir = init_nornir(site.lab.directory / "config.yaml")

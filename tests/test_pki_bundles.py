@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from tests_support import fast_keys
 
-from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.inventory import load_inventory
 from ikefleet.lab.manager import Lab
+from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan
 from ikefleet.tasks import pki
 

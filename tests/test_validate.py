@@ -12,7 +12,8 @@ from fleet_factory import SEED_DEFAULTS, branch, forbid_network, hub, seed_hosts
 
 from ikefleet.cli import plan as plan_cli
 from ikefleet.inventory import load_inventory
-from ikefleet.validate import InventoryError, Problem, format_duration, parse_duration
+from ikefleet.problems import InventoryError, Problem
+from ikefleet.validate import format_duration, parse_duration
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ from ikefleet.inventory import load_inventory
 from ikefleet.lab.engine import Session
 from ikefleet.lab.factory import initial_config
 from ikefleet.lab.router import Router, RouterSpec
+from ikefleet.problems import InventoryError
 from ikefleet.routeros.versions import has, json_reads, version_tuple
-from ikefleet.validate import InventoryError
 
 
 def test_version_tuple() -> None:

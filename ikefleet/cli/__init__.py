@@ -114,8 +114,6 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(sys.stdout, _ReaderGone):
         sys.stdout = _ReaderGone(sys.stdout)
     args = build_parser().parse_args(argv)
-    if getattr(args, "accept_new_hostkeys", False):  # read by inventory.init_nornir (ikefleet.hostkeys)
-        os.environ["IKEFLEET_ACCEPT_NEW_HOSTKEYS"] = "1"
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

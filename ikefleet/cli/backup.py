@@ -8,9 +8,9 @@ from pathlib import Path
 
 from ikefleet.cli.inventory_args import add_config_argument, add_secrets_argument, report_inventory_error
 from ikefleet.config_repo import RepoError
+from ikefleet.problems import InventoryError
 from ikefleet.secrets import SecretsError
 from ikefleet.selection import SelectionError
-from ikefleet.validate import InventoryError
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ikefleet.problems import InventoryError
 from ikefleet.rundir import LockedError
 from ikefleet.secrets import SecretsError
-from ikefleet.validate import InventoryError
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_INPUT
     try:
-        certs = Certs(Path(args.config), args.secrets)
+        certs = Certs(Path(args.config), args.secrets, args.accept_new_hostkeys)
         if args.action == "status":
             rows = certs.status()
             if args.json:

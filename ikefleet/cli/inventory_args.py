@@ -10,9 +10,10 @@ import argparse
 import sys
 from typing import Any
 
-from ikefleet.inventory import Fleet, init_nornir, load_inventory
+from ikefleet.inventory import Fleet, load_inventory
+from ikefleet.nornir_init import init_nornir
+from ikefleet.problems import InventoryError
 from ikefleet.secrets import SecretsError
-from ikefleet.validate import InventoryError
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:

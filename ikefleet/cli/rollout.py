@@ -13,10 +13,10 @@ from rich.text import Text
 
 from ikefleet.cli.values import count, seconds
 from ikefleet.interrupt import EXIT_INTERRUPTED
+from ikefleet.problems import InventoryError
 from ikefleet.runbooks.rollout import Summary
 from ikefleet.rundir import LockedError
 from ikefleet.secrets import SecretsError
-from ikefleet.validate import InventoryError
 from ikefleet.waves import Amount
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             max_fail=None if args.max_fail is None else Amount.parse(args.max_fail, option="--max-fail"),
             gate_timeout_s=args.gate_timeout,
             secrets_file=args.secrets,
+            accept_new_hostkeys=args.accept_new_hostkeys,
         )
         console = Console(stderr=True)
         # On a terminal a spinner shows the step in progress; elsewhere (cron, CI) only the plain lines.

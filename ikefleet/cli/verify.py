@@ -15,10 +15,10 @@ from rich.console import Console
 from ikefleet import private
 from ikefleet.cli.values import count
 from ikefleet.interrupt import EXIT_INTERRUPTED, Interrupted
+from ikefleet.problems import InventoryError
 from ikefleet.redact import scrub
 from ikefleet.secrets import SecretsError
 from ikefleet.selection import SelectionError
-from ikefleet.validate import InventoryError
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 FORMATS = ("console", "json", "junit", "prom", "html")
@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from ikefleet.runbooks.verify import Verify, VerifyOptions
 
     try:
-        options = VerifyOptions(Path(args.config), args.secrets, tuple(args.limit), not args.no_history)
+        options = VerifyOptions(Path(args.config), args.secrets, tuple(args.limit), not args.no_history,
+                                accept_new_hostkeys=args.accept_new_hostkeys)
         report = Verify(options).run()
     except InventoryError as exc:
         print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)

@@ -55,7 +55,7 @@ def workers_for(routers: int) -> int:
 def nornir_config(routers: int = 0) -> dict[str, Any]:
     return {
         "inventory": {
-            "plugin": "SimpleInventory",
+            "plugin": "IkefleetInventory",  # ikefleet.inventory_plugin: paths from here, credentials bound
             "options": {
                 "host_file": "inventory/hosts.yaml",
                 "group_file": "inventory/groups.yaml",

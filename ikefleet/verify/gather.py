@@ -148,6 +148,13 @@ class HostState:
     ros_version: str = ""  # the RouterOS version the router reported ("" when unknown)
     warnings: list[str] = field(default_factory=list)  # e.g. the inventory's ros_version is wrong
 
+    def __repr__(self) -> str:
+        """What was read, not all of it: nornir_utils' print_result pprints a result (all of a router's
+        parsed state printed some 100 KB per host). The data stays on the object."""
+        counts = {name: len(items) for name, items in self.sections.items()}
+        return (f"HostState(host={self.host!r}, ros_version={self.ros_version!r}, error={self.error!r}, "
+                f"sections={counts!r}, problems={self.problems!r}, warnings={self.warnings!r})")
+
     @property
     def reachable(self) -> bool:
         return not self.error

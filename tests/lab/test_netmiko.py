@@ -10,9 +10,9 @@ from netmiko import BaseConnection, ConnectHandler, file_transfer
 from nornir.core.filter import F
 from nornir_netmiko.tasks import netmiko_file_transfer, netmiko_send_command, netmiko_send_config
 
-from ikefleet.inventory import init_nornir
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.sshd import SessionFactory
+from ikefleet.nornir_init import init_nornir
 
 # A RouterBOARD whose persistent storage is `flash/`, which is where netmiko's MikroTik transfer writes.
 FLASH_MODEL = "RB750Gr3"

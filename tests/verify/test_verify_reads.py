@@ -17,8 +17,9 @@ from ruamel.yaml import YAML
 from tests_support import rolled_out_lab
 
 import ikefleet.runbooks.verify as verify_runbook
-from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.inventory import load_inventory
 from ikefleet.lab.manager import Lab
+from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan
 from ikefleet.routeros.console import MAX_V7_LINE
 from ikefleet.runbooks.verify import Verify, VerifyOptions

@@ -1,0 +1,57 @@
+"""netmiko's RouterOS driver, logging in with the run's version read and reading without needless work.
+
+A subclass, so ikefleet calls only netmiko's public methods and overrides its documented hooks:
+`open_session` is netmiko's own login (`BaseConnection._open`), but the round trip that finds the prompt
+carries the RouterOS version read (netmiko would send a bare Enter, with two fixed waits around it, for a
+prompt the version read's reply ends with too); the reply is kept as `login_reply`, so a run's first
+command is its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from netmiko.exceptions import ReadTimeout
+from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
+
+from ikefleet.device import PROMPT, drop_said, timed_out
+from ikefleet.routeros.console import VERSION_COMMAND
+
+ESC = "\x1b"
+
+
+class RouterOSDriver(MikrotikRouterOsSSH):
+    """The session object of the `routeros` connection plugin (a netmiko connection: Device drives it)."""
+
+    login_reply = ""  # the version read's reply, without echo and prompt
+
+    def open_session(self, read_timeout: float = 60.0) -> None:
+        """Log in (RouterOS login options, SSH, version read, prompt); a failed login leaves no session."""
+        try:
+            self._modify_connection_params()  # the driver's own hook: RouterOS login options (+ct511w4098h)
+            self.establish_connection()
+            self.ansi_escape_codes = True  # as the driver's session_preparation
+            with drop_said(self):
+                try:
+                    reply = self.send_command(VERSION_COMMAND, expect_string=PROMPT,
+                                              read_timeout=read_timeout,
+                                              strip_prompt=False, strip_command=True, cmd_verify=True)
+                except ReadTimeout as exc:  # the words name command_timeout, the setting that ran out
+                    timed_out(read_timeout, exc)
+                    raise
+            text, _, prompt = reply.rstrip().rpartition("\n")
+            if not prompt.strip().endswith(">"):
+                raise ValueError(f"Router prompt not found: {prompt!r}")
+            self.base_prompt = prompt.strip()[:-1].strip()  # as the driver's set_base_prompt: `[admin@R1]`
+            self.login_reply = text
+        except Exception:
+            with contextlib.suppress(Exception):
+                self.disconnect()
+            raise
+
+    def strip_ansi_escape_codes(self, string_buffer: str) -> str:
+        """netmiko strips terminal codes from every read with some 35 regex passes (16 µs on an empty read,
+        0.6 ms on 60 KB; a 200-branch verify's reads took 0.16 s of CPU, now 0.07). Every code it strips
+        starts with ESC, so a read without one is returned as it came."""
+        return super().strip_ansi_escape_codes(string_buffer) if ESC in string_buffer else string_buffer
+

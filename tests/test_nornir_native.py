@@ -1,0 +1,97 @@
+"""ikefleet used as a Nornir user would: plain InitNornir on a lab's config.yaml, from another directory,
+ikefleet's tasks from the package's face, nornir_utils' print_result."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ikefleet.lab.manager import Lab
+
+SCRIPT = """\
+import sys
+
+from nornir import InitNornir
+from nornir_utils.plugins.functions import print_result
+
+from ikefleet.tasks import gather
+
+nr = InitNornir(config_file=sys.argv[1])
+result = nr.run(task=gather)
+print_result(result)
+print("FAILED HOSTS:", ",".join(sorted(result.failed_hosts)))
+print("HUB CONFIG EXPORTS:", len(result["hub"][0].result.get("config")))
+
+
+def prompt(task):
+    session = task.host.get_connection("routeros", task.nornir.config)  # the plugin, by its Nornir name
+    return session.base_prompt + " " + session.login_reply.splitlines()[0]
+
+
+print("HUB PROMPT:", nr.filter(name="hub").run(task=prompt)["hub"][0].result)
+"""
+
+
+def plain(text: str) -> str:
+    """Without the colour codes print_result writes (colorama stays on for the rest of the script)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def run_user_script(config: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    (cwd / "user_script.py").write_text(SCRIPT)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("IKEFLEET_")}
+    return subprocess.run([sys.executable, "user_script.py", str(config)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env={**clean, **env})
+
+
+def test_plain_initnornir_gathers_from_another_directory_and_a_bad_password_fails_the_host(
+    lab: Lab, tmp_path: Path
+) -> None:
+    wrong = "not-the-password-" + os.urandom(4).hex()
+    done = run_user_script(lab.directory / "config.yaml", tmp_path, IKEFLEET_PASSWORD_BR1=wrong)
+    assert done.returncode == 0, done.stderr
+    out = plain(done.stdout)
+    assert "FAILED HOSTS: br1\n" in out  # refused login: failed, not green with the error inside
+    assert "HUB CONFIG EXPORTS: 1\n" in out  # the data stays on the Result
+    assert "HUB PROMPT: [admin@hub] " in out  # a user's own task on the routeros session, logged in
+    assert "authentication" in out.lower() or "password" in out.lower()  # the reason is printed
+    assert len(out) < 8_000, f"print_result printed {len(out)} characters"
+    assert "sections={" in out and "ros_version=" in out  # a summary of what was read
+    assert wrong not in out + done.stderr and lab.specs()[0].password not in out + done.stderr
+
+
+def test_missing_credentials_stop_initnornir_before_any_connection(lab: Lab, tmp_path: Path) -> None:
+    copy = tmp_path / "site"
+    shutil.copytree(lab.directory / "inventory", copy / "inventory")
+    text = (lab.directory / "config.yaml").read_text().replace("secrets_file: secrets.yaml", "secrets_file:")
+    (copy / "config.yaml").write_text(text)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_user_script(copy / "config.yaml", elsewhere)
+    assert done.returncode != 0
+    assert "FAILED HOSTS" not in done.stdout  # no task ran
+    last = plain(done.stderr).strip().splitlines()[-1]
+    assert last.startswith("ikefleet.secrets.SecretsError: no password for hosts "), last
+    assert "hub" in last and "br1" in last and "IKEFLEET_PASSWORD" in last and "secrets_file" in last
+
+
+def test_the_inventory_plugin_is_found_through_its_entry_point() -> None:
+    from nornir.core.plugins.inventory import InventoryPluginRegister
+
+    from ikefleet.inventory_plugin import IkefleetInventory
+
+    InventoryPluginRegister.auto_register()
+    assert InventoryPluginRegister.available["IkefleetInventory"] is IkefleetInventory
+
+
+def test_the_routeros_connection_plugin_is_found_through_its_entry_point() -> None:
+    from nornir.core.plugins.connections import ConnectionPluginRegister
+
+    from ikefleet.connection.plugin import RouterOS
+
+    ConnectionPluginRegister.auto_register()
+    assert ConnectionPluginRegister.available["routeros"] is RouterOS
