@@ -30,8 +30,9 @@ def traced(work: Callable[[], object]) -> tuple[object, int, int]:
     return result, kept, peak
 
 
-def peak(measure: tuple[object, int, int]) -> int:
-    return measure[2]
+def least(work: Callable[[], object]) -> tuple[object, int, int]:
+    """`traced` of the run with the lowest peak of three."""
+    return min((traced(work) for _ in range(3)), key=lambda measure: measure[2])
 
 
 def test_parsing_a_route_print_holds_little_more_than_its_routes() -> None:
@@ -45,8 +46,8 @@ def test_reading_routes_one_at_a_time_holds_one_route() -> None:
     small, large = route_print(1000), route_print(8000)
     # tracemalloc counts every thread's allocations (a lab thread another test left may still allocate):
     # the least of three runs is the parser's own.
-    count, _, peak_small = min((traced(lambda: sum(1 for _ in iter_route(small))) for _ in range(3)), key=peak)
-    count_large, _, peak_large = min((traced(lambda: sum(1 for _ in iter_route(large))) for _ in range(3)), key=peak)
+    count, _, peak_small = least(lambda: sum(1 for _ in iter_route(small)))
+    count_large, _, peak_large = least(lambda: sum(1 for _ in iter_route(large)))
     assert (count, count_large) == (1000, 8000)
     growth = peak_large - peak_small  # a list of the routes would grow by about the text's growth
     assert growth < (len(large) - len(small)) / 20, (peak_small, peak_large)
