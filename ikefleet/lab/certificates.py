@@ -8,14 +8,16 @@ has it, `key` (PEM). Private keys and passphrases never reach logs or output.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from ikefleet.routeros.config import Item
 
-from . import pki
+from . import keygen, pki
 from .commands import Context, handler
 from .errors import CommandError
-from .router import Router
+from .router import Router, Work
 
 PATH = "/certificate"
 CRL_PATH = "/certificate crl"
@@ -48,6 +50,7 @@ ERRORS: dict[str, str] = {
     "ca-no-key": "failure: CA certificate has no private key",  # unverified
     "not-a-ca": "failure: certificate is not a CA",  # unverified
     "already-signed": "failure: certificate is already signed",  # unverified
+    "busy": "failure: certificate is being signed",  # unverified
     "no-common-name": "failure: common-name is required",  # unverified
     "not-signed": "failure: certificate is not signed",  # unverified
     "short-passphrase": "failure: export passphrase must be at least 8 characters long",  # unverified
@@ -249,9 +252,23 @@ def _unique_name(router: Router, wanted: str) -> str:
 # --- handlers ----------------------------------------------------------------------------------------
 
 
+def busy(router: Router, item: Item) -> bool:
+    """True while `item` is being signed (`Router.work`): print shows it as the template it still is."""
+    return any(work.subject is item for work in router.work)
+
+
 @handler(PATH, "sign")
 def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
-    """Turn templates into certificates: self-signed without `ca=`, else signed by that CA's key."""
+    """Turn templates into certificates: self-signed without `ca=`, else signed by that CA's key.
+
+    Timing as on a real router (`keygen.seconds` for the model and key size, times the lab's time scale):
+    the template stays a template (no flags, `print` shows its template fields) until the key is made.
+    `sign` is a monitor-style command: without `once` it holds the console and ends with `  progress: done`
+    (verified: MikroTik WebFig page, captured in routeros-samples/v7-more/v7__certificate_sign__helpmt-
+    webfig-ca.txt; the intermediate progress lines are not documented, so none are printed); with `once`
+    (the seed's `once do={}`) the console returns at once and the work goes on (the seed's reason for
+    `:delay 130`). Assumed, unverified: `once` prints nothing; a template being signed cannot be signed
+    again (ERRORS["busy"]); removing it meanwhile drops the work."""
     router = ctx.router
     ca: Item | None = None
     if args.get("ca"):
@@ -266,6 +283,9 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
     for item in items:
         if is_signed(item):
             raise _fail("already-signed")
+        if busy(router, item):
+            raise _fail("busy")
+    start = time.monotonic()
     for item in items:
         request = _request(item, _crl_url(ca) if ca else "")
         try:
@@ -284,9 +304,32 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
             extra["ca-crl-host"] = args["ca-crl-host"]
         if args.get("name"):
             extra["name"] = args["name"]
-        _store(item, cert_pem, pki.key_to_pem(key), **extra)
+        finish = _finisher(router, item, cert_pem, pki.key_to_pem(key), extra)
+        took = keygen.seconds(router.spec.model, request.key_size) * router.clock.time_scale
+        if not ctx.timed or took <= 0:
+            finish()
+            continue
+        start += took  # one key after another, as the router's one signing process does
+        router.work.append(Work(deadline=start, finish=finish, subject=item))
+    if "once" in args or "do" in args:
+        return ""
+    ctx.wait_until = max(ctx.wait_until, start)
+    return "  progress: done"
+
+
+def _finisher(
+    router: Router, item: Item, cert_pem: str, key_pem: str, extra: dict[str, str]
+) -> Callable[[], None]:
+    """Store the signed certificate on `item` when the key is made, if the template is still there (a
+    removal, or a safe-mode undo that replaced the configuration, dropped it)."""
+
+    def finish() -> None:
+        if is_signed(item) or not any(other is item for other in certificates(router)):
+            return
+        _store(item, cert_pem, key_pem, **extra)
         router.log("certificate,info", f"certificate {item.get('name')} signed")
-    return "" if "do" in args else "  progress: done"
+
+    return finish
 
 
 @handler(PATH, "export-certificate")
