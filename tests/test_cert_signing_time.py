@@ -7,9 +7,12 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from ikefleet.inventory import init_nornir, load_inventory
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
+from ikefleet.plan import build_plan
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.tasks import pki
 
 
 def certificate_policy(lab: Lab, **values: int) -> None:
@@ -38,6 +41,23 @@ def test_the_hub_waits_for_every_key_it_makes(tmp_path: Path) -> None:
         on_hub = names(lab, hub)
         assert len(on_hub) >= 3 and all(on_hub.values()), on_hub
         assert names(lab, branch) and all(names(lab, branch).values())
+
+        # A renewal whose sign does not finish in time keeps the certificate in use and leaves no template.
+        lab.clock.time_scale = 100
+        certificate_policy(lab, sign_timeout_s=1)
+        config = lab.directory / "config.yaml"
+        fleet = load_inventory(config)
+        plan = build_plan(fleet)
+        nr = init_nornir(config)
+        try:
+            client = plan.branches[0].client_certificate
+            res = nr.filter(name=hub).run(task=pki.ensure_clients, clients=[client],
+                                          ca=plan.hub.ca_certificate, renew=(client,),
+                                          policy=pki.CertPolicy(**vars(fleet.defaults.certificates)))
+        finally:
+            nr.close_connections(on_failed=True)
+        assert res.failed and "was not signed within 1 s" in str(res[hub][0].exception)
+        assert names(lab, hub) == on_hub  # the same certificates, all signed: nothing added, nothing lost
 
 
 def test_a_sign_that_never_finishes_fails_clearly_and_leaves_nothing(tmp_path: Path) -> None:
