@@ -1,4 +1,5 @@
-"""`/certificate` commands of the lab routers: sign, export-certificate, import, remove, issued-revoke.
+"""`/certificate` commands of the lab routers: sign, create-certificate-request, export-certificate, import,
+remove, issued-revoke.
 
 Generic add/set/print come from the menu schema; these handlers turn templates into real certificates
 (`ikefleet.lab.pki`) and keep the storage contract: a certificate is an `Item` of `/certificate` whose
@@ -51,6 +52,8 @@ ERRORS: dict[str, str] = {
     "not-a-ca": "failure: certificate is not a CA",  # unverified
     "already-signed": "failure: certificate is already signed",  # unverified
     "busy": "failure: certificate is being signed",  # unverified
+    "missing-template": "missing value for template",  # unverified
+    "no-such-template": "input does not match any value of template",  # unverified
     "no-common-name": "failure: common-name is required",  # unverified
     "not-signed": "failure: certificate is not signed",  # unverified
     "short-passphrase": "failure: export passphrase must be at least 8 characters long",  # unverified
@@ -61,9 +64,8 @@ ERRORS: dict[str, str] = {
     "bad-value": "invalid value for argument {arg}",
     "unsupported": "failure: {command} is not available on this router",  # lab-only text
 }
-# Menu commands the schema lists that the lab does not model (smart cards, SCEP, certificate requests).
-UNSUPPORTED = ("card-reinstall", "card-verify", "scep-renew", "create-certificate-request",
-               "sign-certificate-request")  # fmt: skip
+# Menu commands the schema lists that the lab does not model (smart cards, SCEP, signing requests).
+UNSUPPORTED = ("card-reinstall", "card-verify", "scep-renew", "sign-certificate-request")
 IMPORT_COUNTERS = (
     "certificates-imported",
     "private-keys-imported",
@@ -305,15 +307,28 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
         if args.get("name"):
             extra["name"] = args["name"]
         finish = _finisher(router, item, cert_pem, pki.key_to_pem(key), extra)
-        took = keygen.seconds(router.spec.model, request.key_size) * router.clock.time_scale
-        if not ctx.timed or took <= 0:
-            finish()
-            continue
-        start += took  # one key after another, as the router's one signing process does
-        router.work.append(Work(deadline=start, finish=finish, subject=item))
+        start = _schedule(ctx, item, request.key_size, finish, start)
+    return _monitor_end(ctx, args, start)
+
+
+def _schedule(ctx: Context, item: Item, key_size: str, finish: Callable[[], None], start: float) -> float:
+    """Run `finish` once the router would have made a `key_size` key, counted from `start` (monotonic): at
+    once for a direct handler call or a zero time scale. Returns when this key is done (one key after
+    another, as the router's one certificate process does)."""
+    took = keygen.seconds(ctx.router.spec.model, key_size) * ctx.router.clock.time_scale
+    if not ctx.timed or took <= 0:
+        finish()
+        return start
+    ctx.router.work.append(Work(deadline=start + took, finish=finish, subject=item))
+    return start + took
+
+
+def _monitor_end(ctx: Context, args: dict[str, str], until: float) -> str:
+    """A monitor-style command's answer: with `once`/`do` at once and nothing printed (assumed), else the
+    console is held until `until` and shows `  progress: done` (verified, see `sign`)."""
     if "once" in args or "do" in args:
         return ""
-    ctx.wait_until = max(ctx.wait_until, start)
+    ctx.wait_until = max(ctx.wait_until, until)
     return "  progress: done"
 
 
@@ -330,6 +345,54 @@ def _finisher(
         router.log("certificate,info", f"certificate {item.get('name')} signed")
 
     return finish
+
+
+REQUEST_FILE = "certificate-request.pem"
+REQUEST_KEY_FILE = "certificate-request_key.pem"
+
+
+@handler(PATH, "create-certificate-request")
+def create_certificate_request(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    """Make the template's key and a PKCS#10 request: the files `certificate-request.pem` and
+    `certificate-request_key.pem` (the key, encrypted with `key-passphrase` when given), then the template
+    goes. Verified: the file names (blog "Create a Self-Signed Certificate on MikroTik", cyberjunky.nl,
+    2019); the args template/key-passphrase/challenge-passphrase (MikroTik CLI reference, RAML 7.13.5); "the
+    certificate template is deleted right after ... a certificate request command is executed" (MikroTik,
+    Certificates); that it is monitor-style (RAML: interval/duration/once/do) and that the files appear
+    later (a provisioning script polls for the file). Assumed, unverified: it ends with `progress: done`
+    like `sign`; the files appear only once the key is made; an empty key-passphrase writes the key in clear;
+    the error texts (ERRORS)."""
+    router = ctx.router
+    name = args.get("template", "")
+    if not name:
+        raise _fail("missing-template")
+    item = find_cert(router, name)
+    if item is None or is_signed(item):
+        raise _fail("no-such-template")
+    if busy(router, item):
+        raise _fail("busy")
+    passphrase = args.get("key-passphrase", "")
+    if passphrase and len(passphrase) < pki.MIN_PASSPHRASE:
+        raise _fail("short-passphrase")
+    request = _request(item, "")
+    try:
+        key = pki.generate_key(request.key_size)
+        csr_pem = pki.build_csr(request, key)
+    except pki.PkiError as exc:
+        raise CommandError(f"failure: {exc}") from exc
+    key_pem = pki.key_to_pem(key, passphrase)
+
+    def finish() -> None:
+        items = certificates(router)
+        if not any(other is item for other in items):
+            return  # the template was removed meanwhile
+        router.files.write(REQUEST_FILE, csr_pem.encode())
+        router.files.write(REQUEST_KEY_FILE, key_pem.encode())
+        items[:] = [other for other in items if other is not item]
+        router.log("certificate,info", f"certificate request for {name} created")
+
+    until = _schedule(ctx, item, request.key_size, finish, time.monotonic())
+    return _monitor_end(ctx, args, until)
 
 
 @handler(PATH, "export-certificate")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from netmiko import BaseConnection, ConnectHandler
 
 from ikefleet.lab import certificates, keygen
@@ -40,6 +42,16 @@ def router(tmp_path: Path, scale: float) -> Router:
     return r
 
 
+def eventually(check: Callable[[], bool], within: float = 10.0) -> bool:
+    """True as soon as `check` is (the lab's scaled wait plus its own crypto on a loaded machine)."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def signed(r: Router, name: str) -> bool:
     item = certificates.find_cert(r, name)
     return item is not None and certificates.is_signed(item)
@@ -49,7 +61,7 @@ ADD = "/certificate add name=ca common-name=ca key-size=2048 key-usage=key-cert-
 
 
 def test_once_returns_and_the_template_stays_a_template_until_the_key_is_made(tmp_path: Path) -> None:
-    r = router(tmp_path, 0.02)  # CCR, 2048 bits: 10 s real, 0.2 s here
+    r = router(tmp_path, 0.1)  # CCR, 2048 bits: 10 s real, 1 s here
     session = Session(r, "admin")
     assert session.execute(ADD) == ""
     assert session.execute('/certificate sign [find where name="ca"] once do={}') == ""
@@ -57,9 +69,8 @@ def test_once_returns_and_the_template_stays_a_template_until_the_key_is_made(tm
     assert "fingerprint" not in meanwhile and "key-size=2048" in meanwhile  # still the template, no flags
     again = session.execute('/certificate sign [find where name="ca"]')
     assert again == "failure: certificate is being signed"
-    time.sleep(0.25)
-    after = session.execute("/certificate print detail without-paging")
-    assert "fingerprint" in after and signed(r, "ca")
+    assert eventually(lambda: "fingerprint" in session.execute("/certificate print detail without-paging"))
+    assert signed(r, "ca")
 
 
 def test_a_template_removed_while_it_is_signed_stays_removed(tmp_path: Path) -> None:
@@ -68,8 +79,8 @@ def test_a_template_removed_while_it_is_signed_stays_removed(tmp_path: Path) -> 
     session.execute(ADD)
     session.execute('/certificate sign [find where name="ca"] once do={}')
     session.execute('/certificate remove [find where name="ca"]')
-    time.sleep(0.25)
-    assert session.execute("/certificate print count-only") == "0"
+    time.sleep(0.3)
+    assert session.execute("/certificate print count-only") == "0" and not r.work
 
 
 def test_a_monitor_sign_ends_with_progress_done_once_signed(tmp_path: Path) -> None:
@@ -112,3 +123,32 @@ def test_while_the_hub_makes_a_key_its_console_waits_and_the_other_routers_answe
     finally:
         hub.disconnect()
         branch.disconnect()
+
+
+REQUEST_TEMPLATE = ("/certificate add name=br1 common-name=br1 key-size=2048 "
+                    "key-usage=digital-signature,key-encipherment,key-agreement,ipsec-tunnel")
+
+
+def test_a_certificate_request_appears_once_the_key_is_made_and_the_template_goes(tmp_path: Path) -> None:
+    r = router(tmp_path, 0.1)
+    session = Session(r, "admin")
+    session.execute(REQUEST_TEMPLATE)
+    line = "/certificate create-certificate-request template=br1 key-passphrase=branch-key-pass once do={}"
+    assert session.execute(line) == ""
+    assert not r.files.exists(certificates.REQUEST_FILE)  # still making the key
+    assert certificates.find_cert(r, "br1") is not None
+    assert eventually(lambda: session.execute("/certificate print count-only") == "0")  # the template went
+    csr = x509.load_pem_x509_csr(r.files.read(certificates.REQUEST_FILE))
+    key = serialization.load_pem_private_key(r.files.read(certificates.REQUEST_KEY_FILE), b"branch-key-pass")
+    assert csr.is_signature_valid and csr.public_key() == key.public_key()
+    assert csr.subject.rfc4514_string() == "CN=br1"
+
+
+def test_a_certificate_request_monitor_ends_with_progress_done(tmp_path: Path) -> None:
+    r = router(tmp_path, 0.01)
+    session = Session(r, "admin")
+    session.execute(REQUEST_TEMPLATE)
+    answer = session.execute("/certificate create-certificate-request template=br1 key-passphrase=k3y-pass-1")
+    assert answer == "  progress: done" and r.files.exists(certificates.REQUEST_FILE)
+    assert session.execute("/certificate create-certificate-request template=br1") == (
+        "input does not match any value of template")
