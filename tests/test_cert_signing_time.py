@@ -3,12 +3,16 @@ sign that does not finish in time fails with a clear error and leaves no half-ma
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from ruamel.yaml import YAML
 
 from ikefleet.inventory import init_nornir, load_inventory
 from ikefleet.lab import certificates
+from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import build_plan
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
@@ -72,3 +76,54 @@ def test_a_sign_that_never_finishes_fails_clearly_and_leaves_nothing(tmp_path: P
         assert "sign_timeout_s" in error  # the fix
         assert names(lab, hub) == {}  # the unsigned CA template was removed
         assert names(lab, branch) == {}
+
+
+def hub_task(lab: Lab, task: Any, kwargs: Any) -> Any:
+    """Run a pki task on the hub (serial runner: an interrupt reaches the caller as it would the CLI)."""
+    config = lab.directory / "config.yaml"
+    fleet = load_inventory(config)
+    plan = build_plan(fleet)
+    nr = init_nornir(config)
+    policy = pki.CertPolicy(**vars(fleet.defaults.certificates))
+    try:
+        return nr.filter(name=plan.hub.name).run(task=task, policy=policy, **kwargs(plan))
+    finally:
+        nr.close_connections(on_failed=True)
+
+
+def authority(plan: Any) -> dict[str, Any]:
+    h = plan.hub
+    return {"ca": h.ca_certificate, "server": h.server_certificate, "hub_wan": str(h.wan_address)}
+
+
+def test_an_interrupt_while_the_hub_signs_removes_the_template(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    sleep, pressed = time.sleep, []
+
+    with Lab.start(tmp_path / "lab", branches=1, time_scale=100, convergence_delay=0.05) as lab:
+        hub = lab.routers[lab.plan.specs()[0].name]
+
+        def ctrl_c_while_the_hub_makes_a_key(seconds: float) -> None:
+            if hub.work and not pressed:  # once, as an operator would
+                pressed.append(True)
+                raise KeyboardInterrupt
+            sleep(seconds)
+
+        certificate_policy(lab)
+        monkeypatch.setattr(time, "sleep", ctrl_c_while_the_hub_makes_a_key)
+        with pytest.raises(KeyboardInterrupt):
+            hub_task(lab, pki.ensure_authority, kwargs=authority)
+        monkeypatch.undo()
+        assert pressed and names(lab, hub.name) == {}
+
+
+def test_a_template_a_killed_run_left_is_replaced_by_a_signed_certificate(tmp_path: Path) -> None:
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        certificate_policy(lab)
+        hub = lab.plan.specs()[0].name
+        plan = build_plan(load_inventory(lab.directory / "config.yaml"))
+        session = Session(lab.routers[hub], "admin")  # a run killed while the hub was making the CA's key
+        session.execute(f"/certificate add name={plan.hub.ca_certificate} common-name=x key-size=2048")
+        res = hub_task(lab, pki.ensure_authority, kwargs=authority)
+        assert not res.failed, res[hub][0].result
+        assert names(lab, hub) == {plan.hub.ca_certificate: True, plan.hub.server_certificate: True}
