@@ -152,3 +152,22 @@ def test_a_certificate_request_monitor_ends_with_progress_done(tmp_path: Path) -
     assert answer == "  progress: done" and r.files.exists(certificates.REQUEST_FILE)
     assert session.execute("/certificate create-certificate-request template=br1") == (
         "input does not match any value of template")
+
+
+def test_lab_up_takes_a_time_scale_and_refuses_a_negative_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from ikefleet.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["lab", "up", "--time-scale", "0.01"]).time_scale == 0.01
+    assert parser.parse_args(["lab", "up"]).time_scale is None  # the lab's default: 1 (real timing)
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["lab", "up", "--time-scale", "-1"])
+    assert exit_info.value.code == 2 and "--time-scale" in capsys.readouterr().err
+
+
+def test_a_lab_started_with_a_time_scale_keeps_it(tmp_path: Path) -> None:
+    with Lab.start(tmp_path / "lab", branches=0, time_scale=0.5) as lab:
+        assert lab.clock.time_scale == 0.5
+        assert all(r.clock is lab.clock for r in lab.routers.values())
+    with pytest.raises(ValueError, match="time scale"):
+        Lab.start(tmp_path / "other", branches=0, time_scale=-1)
