@@ -316,12 +316,14 @@ class Lab:
             raise ValueError(f"lab backend {plan.backend!r}: use one of {', '.join(BACKENDS)}")
         if plan.branches > MAX_BRANCHES or plan.branches < 0:
             raise ValueError(f"branches must be 0..{MAX_BRANCHES}")
+        if time_scale is not None:
+            check_time_scale(time_scale)
         lab = cls(
             directory, plan, session_factory=session_factory, quirks=quirks,
             convergence_delay=convergence_delay, clock=clock,
         )
         if time_scale is not None:
-            lab.clock.time_scale = check_time_scale(time_scale)
+            lab.clock.time_scale = time_scale
         lab._thread = threading.Thread(target=lab.loop.run_forever, name="ikefleet-lab", daemon=True)
         lab._thread.start()
         try:
