@@ -4,9 +4,9 @@ Menus, fields and defaults come from the schema (`ikefleet.routeros.schema`); th
 `syntax`; layouts from `render`. Menu-specific commands are handlers in `commands.HANDLERS` (certificates,
 backups, files, ...). Errors come back as RouterOS's own text and never raise out of `execute`.
 
-`:delay` really sleeps (unscaled: it blocks the lab's event loop), but at most `MAX_DELAY_S` seconds (the
-seed waits 130 s for signing; the lab's signing takes `keygen_timing.yaml` times the lab's time scale), so a
-script keeps its order without stalling the lab.
+`:delay` really sleeps, scaled like the lab's key generation (the seed's `:delay 130` after a sign is 130 ms
+at time scale 0.001, while a 4096-bit key takes 80 ms on the lab's CCR), but at most `MAX_DELAY_S` seconds:
+the sleep blocks the lab's event loop, so at time scale 1 a script's long `:delay` is cut short.
 """
 
 from __future__ import annotations
@@ -390,7 +390,7 @@ class Session:
                 ms = parse_time_ms(raw)
             except ValueProblem:
                 raise _err("invalid value for argument delay-time") from None
-            time.sleep(min(ms / 1000, self.max_delay_s))
+            time.sleep(min(ms / 1000 * self.router.clock.time_scale, self.max_delay_s))
             return "", ""
         if name == "log":
             if len(args) < 2 or args[0].word not in ("info", "warning", "error", "debug"):
