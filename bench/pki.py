@@ -6,12 +6,16 @@ Prints one JSON object: per flow (`hub`; `branch` is null until the branch-made 
 `first_rollout_real_s` (the hub makes the CA, its server certificate and every branch's certificate) and
 `renewal_real_s` (every branch's certificate renewed at once), plus the time scale, model and key size.
 
-Scaling back: the lab makes each key in `keygen_timing.yaml` seconds times the time scale. Each flow runs
-twice on fresh labs, at the chosen scale and at scale 0 (no waits): real_s = (wall_scaled - wall_zero) /
-time_scale, i.e. the time the routers spend making keys plus ikefleet's waiting for them, as real routers
-would take it. Not included (they are not scaled, so they cancel out in the difference): SSH round trips,
-the lab's own crypto in Python, and the rest of a rollout (configuration push, waves, gates, hand-over).
-The figures are only as good as the timing table's estimates (see its sources).
+Scaling back: the lab makes each key in `keygen_timing.yaml` seconds times the time scale, counted after
+its own crypto. Each flow runs twice on fresh labs, at the chosen scale and at scale 0 (no waits):
+real_s = (wall_scaled - wall_zero) / time_scale, i.e. the time the routers spend making keys plus ikefleet's
+waiting for them, as real routers would take it. ikefleet's poll schedule (POLL_FIRST_S, POLL_MAX_S) is
+scaled too, so the slack between a key being done and ikefleet seeing it is scaled back with the rest (to
+within one lab round trip per sign). The lab's RSA keys come from a pool made before the clock starts (the
+time Python takes to make a 4096-bit key varies by seconds; that noise divided by the scale would swamp
+the figure). Not included (not scaled, so they cancel out in the difference): SSH round trips, the lab's
+crypto, and the rest of a rollout (configuration push, waves, gates, hand-over). The figures are only as good
+as the timing table's estimates (see its sources).
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ruamel.yaml import YAML
 
 from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.lab import pki as lab_pki
 from ikefleet.lab.manager import DEFAULT_MODEL, Lab
 from ikefleet.plan import build_plan
 from ikefleet.tasks import pki
+
+POLL = (pki.POLL_FIRST_S, pki.POLL_MAX_S)
 
 
 def _key_size(lab: Lab, key_size: int) -> None:
@@ -43,8 +50,28 @@ def _key_size(lab: Lab, key_size: int) -> None:
         yaml.dump(data, out)
 
 
+class KeyPool:
+    """Keys made before the clock starts, handed out in order by the lab's `generate_key` (`reset`: again)."""
+
+    def __init__(self, key_size: int, count: int) -> None:
+        self.key_size = str(key_size)
+        self.keys = [lab_pki.generate_key(self.key_size) for _ in range(count)]
+        self.next = 0
+        self.real = lab_pki.generate_key
+
+    def reset(self) -> None:
+        self.next = 0
+
+    def generate_key(self, key_size: str) -> Any:
+        if key_size != self.key_size or self.next >= len(self.keys):
+            return self.real(key_size)
+        self.next += 1
+        return self.keys[self.next - 1]
+
+
 def hub_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, float]:
     """Wall seconds of (first issue, mass renewal) of the hub-made flow on a fresh lab at `time_scale`."""
+    pki.POLL_FIRST_S, pki.POLL_MAX_S = POLL[0] * time_scale, POLL[1] * time_scale
     with tempfile.TemporaryDirectory(prefix="ikefleet-bench-pki-") as tmp, \
             Lab.start(Path(tmp) / "lab", branches=branches, model=model, time_scale=time_scale,
                       convergence_delay=0.05) as lab:
@@ -74,8 +101,15 @@ def hub_flow(branches: int, time_scale: float, key_size: int, model: str) -> tup
 
 
 def measure(branches: int, time_scale: float, key_size: int, model: str) -> dict[str, Any]:
-    scaled = hub_flow(branches, time_scale, key_size, model)
-    zero = hub_flow(branches, 0.0, key_size, model)
+    pool = KeyPool(key_size, 2 * branches + 2)  # CA, server, each branch's first and renewed certificate
+    lab_pki.generate_key = pool.generate_key
+    try:
+        scaled = hub_flow(branches, time_scale, key_size, model)
+        pool.reset()
+        zero = hub_flow(branches, 0.0, key_size, model)
+    finally:
+        lab_pki.generate_key = pool.real
+        pki.POLL_FIRST_S, pki.POLL_MAX_S = POLL
     first, renewal = ((s - z) / time_scale for s, z in zip(scaled, zero, strict=True))
     return {
         "branches": branches,

@@ -287,7 +287,7 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
             raise _fail("already-signed")
         if busy(router, item):
             raise _fail("busy")
-    start = time.monotonic()
+    start = 0.0
     for item in items:
         request = _request(item, _crl_url(ca) if ca else "")
         try:
@@ -311,16 +311,18 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
     return _monitor_end(ctx, args, start)
 
 
-def _schedule(ctx: Context, item: Item, key_size: str, finish: Callable[[], None], start: float) -> float:
-    """Run `finish` once the router would have made a `key_size` key, counted from `start` (monotonic): at
-    once for a direct handler call or a zero time scale. Returns when this key is done (one key after
-    another, as the router's one certificate process does)."""
+def _schedule(ctx: Context, item: Item, key_size: str, finish: Callable[[], None], after: float) -> float:
+    """Run `finish` once the router would have made a `key_size` key: the table's time (scaled) from now,
+    after the lab's own crypto (so that does not hide the router's time), and not before `after` (the
+    previous key of the same command: one after another, as the router's one certificate process does). At
+    once for a direct handler call or a zero time scale. Returns when this key is done (monotonic)."""
     took = keygen.seconds(ctx.router.spec.model, key_size) * ctx.router.clock.time_scale
     if not ctx.timed or took <= 0:
         finish()
-        return start
-    ctx.router.work.append(Work(deadline=start + took, finish=finish, subject=item))
-    return start + took
+        return after
+    deadline = max(after, time.monotonic()) + took
+    ctx.router.work.append(Work(deadline=deadline, finish=finish, subject=item))
+    return deadline
 
 
 def _monitor_end(ctx: Context, args: dict[str, str], until: float) -> str:
@@ -391,7 +393,7 @@ def create_certificate_request(ctx: Context, args: dict[str, str], targets: list
         items[:] = [other for other in items if other is not item]
         router.log("certificate,info", f"certificate request for {name} created")
 
-    until = _schedule(ctx, item, request.key_size, finish, time.monotonic())
+    until = _schedule(ctx, item, request.key_size, finish, 0.0)
     return _monitor_end(ctx, args, until)
 
 
