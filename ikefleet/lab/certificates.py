@@ -314,13 +314,16 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
 def _schedule(ctx: Context, item: Item, key_size: str, finish: Callable[[], None], after: float) -> float:
     """Run `finish` once the router would have made a `key_size` key: the table's time (scaled) from now,
     after the lab's own crypto (so that does not hide the router's time), and not before `after` (the
-    previous key of the same command: one after another, as the router's one certificate process does). At
-    once for a direct handler call or a zero time scale. Returns when this key is done (monotonic)."""
+    previous key of the same command) nor before the keys the router is already making: one key at a time
+    per router (assumed, unverified: a conservative model; parallel key generation on a multi-core router
+    would only make things faster). At once for a direct handler call or a zero time scale. Returns when
+    this key is done (monotonic)."""
     took = keygen.seconds(ctx.router.spec.model, key_size) * ctx.router.clock.time_scale
     if not ctx.timed or took <= 0:
         finish()
         return after
-    deadline = max(after, time.monotonic()) + took
+    busy_until = max((work.deadline for work in ctx.router.work), default=0.0)
+    deadline = max(after, busy_until, time.monotonic()) + took
     ctx.router.work.append(Work(deadline=deadline, finish=finish, subject=item))
     return deadline
 

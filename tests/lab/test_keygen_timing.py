@@ -171,3 +171,13 @@ def test_a_lab_started_with_a_time_scale_keeps_it(tmp_path: Path) -> None:
         assert all(r.clock is lab.clock for r in lab.routers.values())
     with pytest.raises(ValueError, match="time scale"):
         Lab.start(tmp_path / "other", branches=0, time_scale=-1)
+
+
+def test_a_router_makes_one_key_at_a_time(tmp_path: Path) -> None:
+    r = router(tmp_path, 0.1)  # 1 s per 2048-bit key here
+    session = Session(r, "admin")
+    for name in ("a", "b"):
+        session.execute(f"/certificate add name={name} common-name={name} key-size=2048")
+        session.execute(f'/certificate sign [find where name="{name}"] once do={{}}')
+    first, second = sorted(work.deadline for work in r.work)
+    assert second - first >= 0.1 * keygen.seconds(r.spec.model, 2048)  # b waits for a's key
