@@ -4,6 +4,7 @@ sign that does not finish in time fails with a clear error and leaves no half-ma
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,21 @@ def test_a_template_a_killed_run_left_is_replaced_by_a_signed_certificate(tmp_pa
         res = hub_task(lab, pki.ensure_authority, kwargs=authority)
         assert not res.failed, res[hub][0].result
         assert names(lab, hub) == {plan.hub.ca_certificate: True, plan.hub.server_certificate: True}
+
+
+def test_the_sign_timeout_comes_from_the_slowest_router_unless_the_inventory_sets_it() -> None:
+    from ikefleet.lab import keygen
+
+    policy = pki.CertPolicy(key_size=4096, ca_days_valid=5890, days_valid=3650, renew_window_days=30)
+    assert pki.sign_timeout(policy) == keygen.slowest(4096) * pki.SIGN_MARGIN >= 130 * pki.SIGN_MARGIN
+    assert pki.sign_timeout(replace(policy, key_size=2048)) < pki.sign_timeout(policy)
+    assert pki.sign_timeout(replace(policy, sign_timeout_s=45)) == 45
+
+
+def test_a_negative_sign_timeout_is_refused_naming_the_field(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from fleet_factory import write_inventory
+    from test_validate import assert_reported, defaults_with
+
+    config = write_inventory(tmp_path, defaults_data=defaults_with("certificates.sign_timeout_s", -1))
+    assert_reported(config, capsys, "-", "certificates.sign_timeout_s")
