@@ -96,6 +96,7 @@ class Certificates:
     ca_days_valid: int
     days_valid: int
     renew_window_days: int
+    sign_timeout_s: int = 0  # 0: derived from the key size (tasks/pki.sign_timeout)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,11 @@
 The CA's private key never leaves the hub. A branch's certificate travels as PKCS#12 with a random
 passphrase: hub → jump host (a private temporary directory) → branch, then the files are removed on both
 routers and locally. Re-runs reuse valid certificates and renew those inside the renewal window.
+
+Signing is not instant on a router: making a 4096-bit key takes tens of seconds to minutes
+(`ikefleet/lab/keygen_timing.yaml`). Each sign is sent with `once do={}` (the console returns at once, as in
+the seed) and the certificate is then polled until it is signed, within `sign_timeout`; on a timeout the
+unsigned template is removed and the step fails with the host, the certificate and the fix.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from nornir.core.task import Result, Task
 
 from ikefleet import private
 from ikefleet.device import Device, DeviceError
+from ikefleet.lab import keygen
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.plan import NAMES, client_base, client_versions, renewal_name
 from ikefleet.redact import register
@@ -40,6 +46,11 @@ OWNER_FILE = "owner.pid"  # in each of them: the process that made it (the sweep
 ORPHAN_AGE_S = 3600  # a directory without its pid file (killed between mkdir and write) older than this
 
 
+SIGN_MARGIN = 3  # times the slowest router's time for the key size (keygen_timing.yaml)
+POLL_FIRST_S = 0.02  # the first look after a sign; doubled up to POLL_MAX_S
+POLL_MAX_S = 2.0
+
+
 @dataclass(frozen=True)
 class CertPolicy:
     """What the inventory asks of certificates."""
@@ -48,6 +59,13 @@ class CertPolicy:
     ca_days_valid: int
     days_valid: int
     renew_window_days: int
+    sign_timeout_s: int = 0  # 0: `sign_timeout` derives it from the key size
+
+
+def sign_timeout(policy: CertPolicy) -> float:
+    """Seconds to wait for one sign: the inventory's `sign_timeout_s`, else the slowest router class's time
+    for the key size times SIGN_MARGIN (ikefleet does not know how fast the hub's CPU is)."""
+    return float(policy.sign_timeout_s) or keygen.slowest(policy.key_size) * SIGN_MARGIN
 
 
 CERTIFICATE_READ = "/certificate print detail without-paging"
@@ -86,27 +104,74 @@ def _issue(
     days: int,
     key_size: int,
     ca: str | None,
+    timeout_s: float,
     san: str | None = None,
     common_name: str | None = None,
 ) -> None:
+    """Add a template and sign it; return once it is signed. Any failure or interruption while it is being
+    signed removes the template (nothing half-made stays on the router)."""
     args = (f"name={name} common-name={common_name or name} key-size={key_size} key-usage={key_usage} "
             f"days-valid={days}")
     if san:
         args += f" subject-alt-name={san}"
     dev.send(f"/certificate add {args}")
-    sign = f'/certificate sign [find where name="{name}"]'
-    dev.send(f"{sign} ca={ca}" if ca else sign)
+    sign = f'/certificate sign [find where name="{name}"]' + (f" ca={ca}" if ca else "")
+    try:
+        dev.send(f"{sign} once do={{}}")
+        wait_signed(dev, name, timeout_s, sign)
+    except BaseException:
+        with contextlib.suppress(Exception):  # a dropped session cannot; the next run removes it
+            dev.send(f'/certificate remove [find where name="{name}"]')
+        raise
+
+
+def signed(cert: Certificate | None) -> bool:
+    """A signed certificate with its key (a template, or one still being signed, has neither)."""
+    return cert is not None and bool(cert.get("private_key")) and bool(cert.get("fingerprint"))
+
+
+def wait_signed(dev: Device, name: str, timeout_s: float, command: str) -> None:
+    """Poll `name` until it is signed (first after POLL_FIRST_S, then doubling up to POLL_MAX_S); raise a
+    DeviceError naming the certificate, the time waited and the fix when `timeout_s` runs out."""
+    deadline = time.monotonic() + timeout_s
+    pause = POLL_FIRST_S
+    while True:
+        if signed(certificates_by_name(dev.send(f'{CERTIFICATE_READ} where name="{name}"')).get(name)):
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DeviceError(
+                dev.host, command,
+                f"certificate {name} was not signed within {timeout_s:g} s (the router makes its key); its "
+                "unsigned template is removed. If the router is only slow, raise certificates.sign_timeout_s "
+                "in the inventory's defaults.yaml")
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, POLL_MAX_S)
+
+
+def remove_templates(dev: Device, certs: dict[str, Certificate], names: list[str]) -> dict[str, Certificate]:
+    """Remove unsigned templates named `names` (a run killed while the router was signing leaves one) and
+    return `certs` without them, so they count as missing, never as a certificate to keep or renew."""
+    kept = dict(certs)
+    for name in names:
+        cert = certs.get(name)
+        if cert is not None and not cert.get("fingerprint"):
+            dev.send(f'/certificate remove [find where name="{name}"]')
+            del kept[name]
+    return kept
 
 
 def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: CertPolicy) -> Result:
     """On the hub: the CA and the hub's server certificate (subject-alt-name = the hub's WAN address)."""
     dev = device(task)
     now = datetime.now(UTC)
-    certs = read_certificates(dev)
+    certs = remove_templates(dev, read_certificates(dev), [ca, server])
     done: list[str] = []
+    timeout = sign_timeout(policy)
     ca_reason = renewal_reason(certs.get(ca), policy, now)
     if ca_reason == "missing":
-        _issue(dev, ca, key_usage=CA_KEY_USAGE, days=policy.ca_days_valid, key_size=policy.key_size, ca=None)
+        _issue(dev, ca, key_usage=CA_KEY_USAGE, days=policy.ca_days_valid, key_size=policy.key_size, ca=None,
+               timeout_s=timeout)
         done.append(f"created CA {ca}")
     elif ca_reason:
         # Replacing a CA re-keys the whole fleet: never done implicitly.
@@ -133,6 +198,7 @@ def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: Cer
             key_size=policy.key_size,
             ca=ca,
             san=san,
+            timeout_s=timeout,
         )
         done.append(f"issued {server} ({reason})")
     return Result(
@@ -193,6 +259,8 @@ def ensure_clients(
     dev = device(task)
     remove_leftover_files(dev)
     certs = read_certificates(dev)
+    wanted = set(clients)
+    certs = remove_templates(dev, certs, [name for name in certs if client_base(name) in wanted])
     now = datetime.now(UTC)
     issued: list[str] = []
     gone = retired(certs, clients, ca) if retire else []
@@ -207,7 +275,7 @@ def ensure_clients(
             continue
         name = renewal_name(base, certs, now) if current else base
         _issue(dev, name, key_usage=TUNNEL_KEY_USAGE, days=policy.days_valid, key_size=policy.key_size, ca=ca,
-               common_name=base)
+               common_name=base, timeout_s=sign_timeout(policy))
         serial = certs[current].get("serial_number", "?") if current else ""
         issued.append(f"certificate {name} issued ({reason}" + (f"; replaces {current} serial {serial})"
                                                                 if current else ")"))

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ikefleet.lab.clock import TIME_SCALE_ENV
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.router import Router
 from ikefleet.lab.sshd import ConsoleSession, SessionFactory, engine_session_factory
 from ikefleet.routeros.config import Config
+
+# Key generation in every lab, console and router the tests make (and `ikefleet lab up` they start) takes
+# 1/1000 of a real router's time (ikefleet/lab/keygen_timing.yaml): real waits, kept short. Tests of the
+# timing itself pass their own `time_scale`.
+TEST_TIME_SCALE = "0.001"
+os.environ.setdefault(TIME_SCALE_ENV, TEST_TIME_SCALE)
 
 HAVE_ENGINE = importlib.util.find_spec("ikefleet.lab.engine") is not None
 

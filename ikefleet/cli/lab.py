@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ikefleet.lab import control
+from ikefleet.lab.clock import check_time_scale
 from ikefleet.lab.manager import BACKENDS, DEFAULT_VERSION, FAULTS
 
 START_TIMEOUT_S = 60.0
@@ -27,6 +28,14 @@ def ros_versions(text: str) -> str:
         raise argparse.ArgumentTypeError(f"RouterOS major versions are {known}") from None
 
 
+def time_scale(text: str) -> float:
+    """`--time-scale`: a number >= 0."""
+    try:
+        return check_time_scale(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number >= 0, e.g. 0.01 (1 = real timing)") from exc
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lab = subparsers.add_parser("lab", help="run the built-in RouterOS lab (simulated routers over SSH)")
     sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
@@ -37,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     help="RouterOS major: 6, 7, or a mix like 7,6 (hub on the first, branches in turn)")
     up.add_argument("--backend", choices=BACKENDS, default=None,
                     help="model (default: computed state) or netns (real strongSwan + FRR; root only)")
+    up.add_argument("--time-scale", type=time_scale, default=None, metavar="SCALE",
+                    help="how long key generation takes, as a fraction of a real router's time "
+                         "(ikefleet/lab/keygen_timing.yaml): 1 (default) = real, 0.01 = 100x faster")
     _dir(up)
     up.set_defaults(func=cmd_up)
 
@@ -95,6 +107,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         cmd += ["--backend", args.backend]
     if args.branches is not None:
         cmd += ["--branches", str(args.branches)]
+    if args.time_scale is not None:
+        cmd += ["--time-scale", str(args.time_scale)]
     with open(directory / "lab.log", "ab") as logfile:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
                                 start_new_session=True, cwd=directory)

@@ -1,4 +1,5 @@
-"""`/certificate` commands of the lab routers: sign, export-certificate, import, remove, issued-revoke.
+"""`/certificate` commands of the lab routers: sign, create-certificate-request, export-certificate, import,
+remove, issued-revoke.
 
 Generic add/set/print come from the menu schema; these handlers turn templates into real certificates
 (`ikefleet.lab.pki`) and keep the storage contract: a certificate is an `Item` of `/certificate` whose
@@ -8,14 +9,16 @@ has it, `key` (PEM). Private keys and passphrases never reach logs or output.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from ikefleet.routeros.config import Item
 
-from . import pki
+from . import keygen, pki
 from .commands import Context, handler
 from .errors import CommandError
-from .router import Router
+from .router import Router, Work
 
 PATH = "/certificate"
 CRL_PATH = "/certificate crl"
@@ -48,6 +51,9 @@ ERRORS: dict[str, str] = {
     "ca-no-key": "failure: CA certificate has no private key",  # unverified
     "not-a-ca": "failure: certificate is not a CA",  # unverified
     "already-signed": "failure: certificate is already signed",  # unverified
+    "busy": "failure: certificate is being signed",  # unverified
+    "missing-template": "missing value for template",  # unverified
+    "no-such-template": "input does not match any value of template",  # unverified
     "no-common-name": "failure: common-name is required",  # unverified
     "not-signed": "failure: certificate is not signed",  # unverified
     "short-passphrase": "failure: export passphrase must be at least 8 characters long",  # unverified
@@ -58,9 +64,8 @@ ERRORS: dict[str, str] = {
     "bad-value": "invalid value for argument {arg}",
     "unsupported": "failure: {command} is not available on this router",  # lab-only text
 }
-# Menu commands the schema lists that the lab does not model (smart cards, SCEP, certificate requests).
-UNSUPPORTED = ("card-reinstall", "card-verify", "scep-renew", "create-certificate-request",
-               "sign-certificate-request")  # fmt: skip
+# Menu commands the schema lists that the lab does not model (smart cards, SCEP, signing requests).
+UNSUPPORTED = ("card-reinstall", "card-verify", "scep-renew", "sign-certificate-request")
 IMPORT_COUNTERS = (
     "certificates-imported",
     "private-keys-imported",
@@ -249,9 +254,23 @@ def _unique_name(router: Router, wanted: str) -> str:
 # --- handlers ----------------------------------------------------------------------------------------
 
 
+def busy(router: Router, item: Item) -> bool:
+    """True while `item` is being signed (`Router.work`): print shows it as the template it still is."""
+    return any(work.subject is item for work in router.work)
+
+
 @handler(PATH, "sign")
 def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
-    """Turn templates into certificates: self-signed without `ca=`, else signed by that CA's key."""
+    """Turn templates into certificates: self-signed without `ca=`, else signed by that CA's key.
+
+    Timing as on a real router (`keygen.seconds` for the model and key size, times the lab's time scale):
+    the template stays a template (no flags, `print` shows its template fields) until the key is made.
+    `sign` is a monitor-style command: without `once` it holds the console and ends with `  progress: done`
+    (verified: MikroTik WebFig page, captured in routeros-samples/v7-more/v7__certificate_sign__helpmt-
+    webfig-ca.txt; the intermediate progress lines are not documented, so none are printed); with `once`
+    (the seed's `once do={}`) the console returns at once and the work goes on (the seed's reason for
+    `:delay 130`). Assumed, unverified: `once` prints nothing; a template being signed cannot be signed
+    again (ERRORS["busy"]); removing it meanwhile drops the work."""
     router = ctx.router
     ca: Item | None = None
     if args.get("ca"):
@@ -266,6 +285,9 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
     for item in items:
         if is_signed(item):
             raise _fail("already-signed")
+        if busy(router, item):
+            raise _fail("busy")
+    start = 0.0
     for item in items:
         request = _request(item, _crl_url(ca) if ca else "")
         try:
@@ -284,9 +306,98 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
             extra["ca-crl-host"] = args["ca-crl-host"]
         if args.get("name"):
             extra["name"] = args["name"]
-        _store(item, cert_pem, pki.key_to_pem(key), **extra)
+        finish = _finisher(router, item, cert_pem, pki.key_to_pem(key), extra)
+        start = _schedule(ctx, item, request.key_size, finish, start)
+    return _monitor_end(ctx, args, start)
+
+
+def _schedule(ctx: Context, item: Item, key_size: str, finish: Callable[[], None], after: float) -> float:
+    """Run `finish` once the router would have made a `key_size` key: the table's time (scaled) from now,
+    after the lab's own crypto (so that does not hide the router's time), and not before `after` (the
+    previous key of the same command) nor before the keys the router is already making: one key at a time
+    per router (assumed, unverified: a conservative model; parallel key generation on a multi-core router
+    would only make things faster). At once for a direct handler call or a zero time scale. Returns when
+    this key is done (monotonic)."""
+    took = keygen.seconds(ctx.router.spec.model, key_size) * ctx.router.clock.time_scale
+    if not ctx.timed or took <= 0:
+        finish()
+        return after
+    busy_until = max((work.deadline for work in ctx.router.work), default=0.0)
+    deadline = max(after, busy_until, time.monotonic()) + took
+    ctx.router.work.append(Work(deadline=deadline, finish=finish, subject=item))
+    return deadline
+
+
+def _monitor_end(ctx: Context, args: dict[str, str], until: float) -> str:
+    """A monitor-style command's answer: with `once`/`do` at once and nothing printed (assumed), else the
+    console is held until `until` and shows `  progress: done` (verified, see `sign`)."""
+    if "once" in args or "do" in args:
+        return ""
+    ctx.wait_until = max(ctx.wait_until, until)
+    return "  progress: done"
+
+
+def _finisher(
+    router: Router, item: Item, cert_pem: str, key_pem: str, extra: dict[str, str]
+) -> Callable[[], None]:
+    """Store the signed certificate on `item` when the key is made, if the template is still there (a
+    removal, or a safe-mode undo that replaced the configuration, dropped it)."""
+
+    def finish() -> None:
+        if is_signed(item) or not any(other is item for other in certificates(router)):
+            return
+        _store(item, cert_pem, key_pem, **extra)
         router.log("certificate,info", f"certificate {item.get('name')} signed")
-    return "" if "do" in args else "  progress: done"
+
+    return finish
+
+
+REQUEST_FILE = "certificate-request.pem"
+REQUEST_KEY_FILE = "certificate-request_key.pem"
+
+
+@handler(PATH, "create-certificate-request")
+def create_certificate_request(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    """Make the template's key and a PKCS#10 request: the files `certificate-request.pem` and
+    `certificate-request_key.pem` (the key, encrypted with `key-passphrase` when given), then the template
+    goes. Verified: the file names (blog "Create a Self-Signed Certificate on MikroTik", cyberjunky.nl,
+    2019); the args template/key-passphrase/challenge-passphrase (MikroTik CLI reference, RAML 7.13.5); "the
+    certificate template is deleted right after ... a certificate request command is executed" (MikroTik,
+    Certificates); that it is monitor-style (RAML: interval/duration/once/do) and that the files appear
+    later (a provisioning script polls for the file). Assumed, unverified: it ends with `progress: done`
+    like `sign`; the files appear only once the key is made; an empty key-passphrase writes the key in clear;
+    the error texts (ERRORS)."""
+    router = ctx.router
+    name = args.get("template", "")
+    if not name:
+        raise _fail("missing-template")
+    item = find_cert(router, name)
+    if item is None or is_signed(item):
+        raise _fail("no-such-template")
+    if busy(router, item):
+        raise _fail("busy")
+    passphrase = args.get("key-passphrase", "")
+    if passphrase and len(passphrase) < pki.MIN_PASSPHRASE:
+        raise _fail("short-passphrase")
+    request = _request(item, "")
+    try:
+        key = pki.generate_key(request.key_size)
+        csr_pem = pki.build_csr(request, key)
+    except pki.PkiError as exc:
+        raise CommandError(f"failure: {exc}") from exc
+    key_pem = pki.key_to_pem(key, passphrase)
+
+    def finish() -> None:
+        items = certificates(router)
+        if not any(other is item for other in items):
+            return  # the template was removed meanwhile
+        router.files.write(REQUEST_FILE, csr_pem.encode())
+        router.files.write(REQUEST_KEY_FILE, key_pem.encode())
+        items[:] = [other for other in items if other is not item]
+        router.log("certificate,info", f"certificate request for {name} created")
+
+    until = _schedule(ctx, item, request.key_size, finish, 0.0)
+    return _monitor_end(ctx, args, until)
 
 
 @handler(PATH, "export-certificate")

@@ -18,11 +18,17 @@ from .router import Router
 
 @dataclass
 class Context:
-    """What a handler may use: the router, the menu path it runs in, and the router's clock."""
+    """What a handler may use: the router, the menu path it runs in, and the router's clock.
+
+    `timed`: the console runs the command, so work that takes time on a real router takes (scaled) time
+    here (`Router.work`); a direct handler call (unit tests of the crypto) finishes at once. A monitor-style
+    command that must hold the console until its work ends sets `wait_until` (monotonic seconds)."""
 
     router: Router
     path: str
     now: datetime
+    timed: bool = False
+    wait_until: float = 0.0
 
 
 # (ctx, named arguments, target items resolved from positional numbers/names/[find]) -> output text

@@ -4,8 +4,9 @@ Menus, fields and defaults come from the schema (`ikefleet.routeros.schema`); th
 `syntax`; layouts from `render`. Menu-specific commands are handlers in `commands.HANDLERS` (certificates,
 backups, files, ...). Errors come back as RouterOS's own text and never raise out of `execute`.
 
-`:delay` really sleeps, but at most `MAX_DELAY_S` seconds (the seed waits 130 s for signing; the lab signs
-at once), so a script keeps its order without stalling the lab.
+`:delay` really sleeps, scaled like the lab's key generation (the seed's `:delay 130` after a sign is 130 ms
+at time scale 0.001, while a 4096-bit key takes 80 ms on the lab's CCR), but at most `MAX_DELAY_S` seconds:
+the sleep blocks the lab's event loop, so at time scale 1 a script's long `:delay` is cut short.
 """
 
 from __future__ import annotations
@@ -195,6 +196,11 @@ class Session:
         self._snapshot: dict | None = None
         self.numbers: dict[str, list[int]] = {}
         self.max_delay_s = MAX_DELAY_S
+        # A monitor-style command (`/certificate sign`) holds the console until this monotonic time. The SSH
+        # layer sets `waits_async` and awaits it with asyncio when the command ends its line (`take_wait`);
+        # otherwise (an in-process session, or more statements after it on the line) the engine sleeps.
+        self.busy_until = 0.0
+        self.waits_async = False
 
     # --- the contract with the SSH layer ---------------------------------------------------------------
 
@@ -225,7 +231,11 @@ class Session:
                     end = statements[n + 1].col - 1 if n + 1 < len(statements) else len(line)
                     if re.search(refuse[0], line[statement.col - 1 : end]):
                         raise CommandError(refuse[1])
+                self.router.finish_due()
                 text, _ = self._statement(statement, self.path, local, top=True)
+                if self.busy_until and (n + 1 < len(statements) or not self.waits_async):
+                    time.sleep(self.take_wait())
+                    self.router.finish_due()
                 if text:
                     out.append(text)
             return "\n".join(out)
@@ -236,6 +246,11 @@ class Session:
         except Exception as exc:
             self.router.log("system,error", f"console: internal error {type(exc).__name__}")
             return "failure: internal error"
+
+    def take_wait(self) -> float:
+        """Seconds the console must still hold the last line's answer (a monitor-style command's work)."""
+        until, self.busy_until = self.busy_until, 0.0
+        return max(0.0, until - time.monotonic())
 
     def toggle_safe_mode(self) -> str:
         """Ctrl-X. While another session holds safe mode the answer is HIJACK_PROMPT and the console waits
@@ -375,7 +390,7 @@ class Session:
                 ms = parse_time_ms(raw)
             except ValueProblem:
                 raise _err("invalid value for argument delay-time") from None
-            time.sleep(min(ms / 1000, self.max_delay_s))
+            time.sleep(min(ms / 1000 * self.router.clock.time_scale, self.max_delay_s))
             return "", ""
         if name == "log":
             if len(args) < 2 or args[0].word not in ("info", "warning", "error", "debug"):
@@ -497,7 +512,9 @@ class Session:
             args[token.name] = str(self._value(token.value, path, local))
         before = self._menu_snapshot(path)
         now = self.router.now()
-        out = handler(Context(router=self.router, path=path, now=now), args, targets)
+        ctx = Context(router=self.router, path=path, now=now, timed=True)
+        out = handler(ctx, args, targets)
+        self.busy_until = max(self.busy_until, ctx.wait_until)
         if self._menu_snapshot(path) != before:
             self.router.changed()
         if "do" in args and args["do"].strip():

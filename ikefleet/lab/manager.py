@@ -31,7 +31,7 @@ from typing import Any
 from ikefleet.routeros.config import Config
 
 from . import control
-from .clock import LabClock
+from .clock import LabClock, check_time_scale
 from .inventory_writer import write_inventory
 from .router import Faults, Router, RouterSpec
 from .sshd import (
@@ -294,8 +294,11 @@ class Lab:
         control_socket: bool = True,
         backend: str | None = None,
         clock: LabClock | None = None,
+        time_scale: float | None = None,
     ) -> Lab:
-        """Start (or restart) the lab in `directory`: same addresses, credentials, keys and configs."""
+        """Start (or restart) the lab in `directory`: same addresses, credentials, keys and configs.
+        `time_scale`: key generation takes this fraction of a real router's time (`keygen_timing.yaml`);
+        None keeps the clock's (IKEFLEET_LAB_TIME_SCALE, else 1)."""
         directory = Path(directory).resolve()
         directory.mkdir(parents=True, exist_ok=True)
         plan_path = directory / "lab.json"
@@ -313,10 +316,14 @@ class Lab:
             raise ValueError(f"lab backend {plan.backend!r}: use one of {', '.join(BACKENDS)}")
         if plan.branches > MAX_BRANCHES or plan.branches < 0:
             raise ValueError(f"branches must be 0..{MAX_BRANCHES}")
+        if time_scale is not None:
+            check_time_scale(time_scale)
         lab = cls(
             directory, plan, session_factory=session_factory, quirks=quirks,
             convergence_delay=convergence_delay, clock=clock,
         )
+        if time_scale is not None:
+            lab.clock.time_scale = time_scale
         lab._thread = threading.Thread(target=lab.loop.run_forever, name="ikefleet-lab", daemon=True)
         lab._thread.start()
         try:
@@ -573,9 +580,12 @@ class Lab:
 # --- service entry point ---------------------------------------------------------------------------------
 
 
-def serve(directory: Path, branches: int | None, version: str, backend: str | None = None) -> int:
+def serve(
+    directory: Path, branches: int | None, version: str, backend: str | None = None,
+    time_scale: float | None = None,
+) -> int:
     """Run a lab in the foreground until `lab down` (control socket) or SIGTERM/SIGINT."""
-    lab = Lab.start(directory, branches, version=version, backend=backend)
+    lab = Lab.start(directory, branches, version=version, backend=backend, time_scale=time_scale)
     stop_requested = lab.stopped
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop_requested.set())
@@ -599,9 +609,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--branches", type=int, default=None)
     run.add_argument("--version", default=DEFAULT_VERSION)
     run.add_argument("--backend", choices=BACKENDS, default=None)
+    run.add_argument("--time-scale", type=float, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return serve(args.directory, args.branches, args.version, args.backend)
+    return serve(args.directory, args.branches, args.version, args.backend, args.time_scale)
 
 
 if __name__ == "__main__":

@@ -276,6 +276,22 @@ def build_certificate(
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
+def build_csr(request: Request, key: PrivateKey) -> str:
+    """A PKCS#10 request for `key` with the template's subject, subject-alt-name and key usage (what
+    `/certificate create-certificate-request` writes; the issuer decides validity and CA constraints)."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(_name(request))
+    ku, eku = key_usage_extensions(request.key_usage)
+    if ku is not None:
+        builder = builder.add_extension(ku, critical=False)
+    if eku is not None:
+        builder = builder.add_extension(eku, critical=False)
+    if request.subject_alt_name:
+        names = parse_subject_alt_name(request.subject_alt_name)
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    csr = builder.sign(key, _sign_algorithm(key, request.digest))
+    return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
 # --- encoding ---------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -13,6 +14,16 @@ from pathlib import Path
 from ikefleet.routeros.config import Config
 
 from .clock import LabClock
+
+
+@dataclass(frozen=True)
+class Work:
+    """Something the router is busy with (a key being made): `finish` runs once the monotonic clock passes
+    `deadline` (`Router.finish_due`), never earlier, whoever looks first."""
+
+    deadline: float
+    finish: Callable[[], None]
+    subject: object = None  # what it works on (a certificate item), so a second command can see it busy
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,9 @@ class Router:
     active_logins: list[ActiveLogin] = field(default_factory=list)
     # The console session holding safe mode: at most one per router (a second one is asked to hijack it).
     safe_mode_holder: object | None = None
+    # Work in progress (`/certificate sign` making a key): finished lazily by `finish_due`, so the lab never
+    # blocks its event loop while a key is being made and other routers and sessions keep answering.
+    work: list[Work] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.booted_at = self.clock.now()
@@ -136,6 +150,19 @@ class Router:
     def now(self) -> datetime:
         """The router's clock: the lab's clock plus the `clock-offset` fault."""
         return self.clock.now() + timedelta(seconds=self.faults.clock_offset_s)
+
+    def finish_due(self) -> None:
+        """Finish the work whose time has come (the console calls it before every statement)."""
+        if not self.work:
+            return
+        now = time.monotonic()
+        due = [w for w in self.work if w.deadline <= now]
+        if not due:
+            return
+        self.work = [w for w in self.work if w.deadline > now]
+        for work in sorted(due, key=lambda w: w.deadline):
+            work.finish()
+        self.changed()
 
     def changed(self) -> None:
         for listener in self.listeners:

@@ -77,7 +77,9 @@ def engine_session_factory(router: Router, user: str, width: int) -> ConsoleSess
     """The real console engine (imported late: it is a heavier module and not needed for file transfer)."""
     from .engine import Session
 
-    return Session(router, user, width=width)
+    session = Session(router, user, width=width)
+    session.waits_async = True  # `Terminal._run_line` awaits a monitor's work instead of blocking the loop
+    return session
 
 
 @dataclass(frozen=True)
@@ -520,10 +522,16 @@ class Terminal:
             await asyncio.sleep(faults.latency_ms / 1000)
         refuse = (faults.fail_command, faults.fail_error) if faults.fail_command else None
         try:
-            return self.session.execute(line, refuse)
+            out = self.session.execute(line, refuse)
         except Exception:  # the engine answers errors as text; a crash must not kill the lab
             log.exception("%s: console engine failed on a command", self.router.name)
             return "failure: lab console error (see the lab log)"
+        take_wait = getattr(self.session, "take_wait", None)
+        wait = take_wait() if take_wait is not None else 0.0
+        if wait > 0:  # a monitor-style command's work: the other routers and sessions keep answering
+            await asyncio.sleep(wait)
+            self.router.finish_due()
+        return out
 
     async def _quit(self) -> None:
         self._write("\r\ninterrupted\r\n", raw=True)

@@ -256,7 +256,7 @@ def test_status_shows_time_left(hub: Router) -> None:
 
 
 # The seed's certificate steps (RouterOS 6.49), typed into the console. Changed from the seed: the WAN
-# address (documentation range), `:delay 130` (the lab signs at once), the leaf key size (2048 instead of
+# address (documentation range), the leaf key size (2048 instead of
 # 4096, for speed; the CA keeps 4096), `settings set` instead of the interactive `settings edit`, and the
 # imported file names, which carry the extensions export-certificate gives them.
 TUNNEL_USAGE = "key-usage=digital-signature,key-encipherment,key-agreement,ipsec-tunnel"
@@ -270,12 +270,12 @@ SEED_HUB = (
     f"/certificate add name=$certserver key-size=2048 common-name=$certserver {TUNNEL_USAGE}"
     " days-valid=3650 subject-alt-name=IP:203.0.113.1",
     "/certificate sign [find where name=$certserver] ca=$certca once do={}",
-    ":delay 10ms",
+    ":delay 130",
     "/certificate export-certificate [find where name=$certserver] type=pem file-name=$certserver",
     ':global certclient "client"',
     f"/certificate add name=$certclient key-size=2048 common-name=$certclient {TUNNEL_USAGE} days-valid=3650",
     "/certificate sign [find where name=$certclient] ca=$certca once do={}",
-    ":delay 10ms",
+    ":delay 130",
     "/certificate export-certificate [find where name=$certclient] type=pkcs12 export-passphrase=12345678"
     " file-name=$certclient",
 )

@@ -3,8 +3,9 @@
 changed: 1.1.1.1 -> 203.0.113.1), certificate files carried between the routers, then state via `print`.
 
 The seed writes `ip ipsec policy group add` without the leading `/` right after the `/ip firewall filter`
-block; pasted in one go RouterOS answers `bad command name ip`, so the slash is added here. `:delay 130`
-and the interactive `settings edit crl-use` are replaced by nothing and `settings set crl-use=yes`."""
+block; pasted in one go RouterOS answers `bad command name ip`, so the slash is added here. The interactive
+`settings edit crl-use` is replaced by `settings set crl-use=yes`. `:delay 130` stays: the lab's signing takes
+time (scaled, as `:delay` is)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,12 @@ R1_CERTS = """
 :global certserver "server"
 /certificate add name=$certserver key-size=4096 common-name=$certserver key-usage=digital-signature,key-encipherment,key-agreement,ipsec-tunnel days-valid=3650 subject-alt-name=IP:203.0.113.1
 /certificate sign [find where name=$certserver] ca=$certca once do={}
+:delay 130
 /certificate export-certificate [find where name=$certserver] type=pem file-name=$certserver
 :global certclient "client"
 /certificate add name=$certclient key-size=4096 common-name=$certclient key-usage=digital-signature,key-encipherment,key-agreement,ipsec-tunnel days-valid=3650
 /certificate sign [find where name=$certclient] ca=$certca once do={}
+:delay 130
 /certificate export-certificate [find where name=$certclient] type=pkcs12 export-passphrase=12345678 file-name=$certclient
 """
 R2_CERTS = """

@@ -1,0 +1,142 @@
+"""Benchmark: the key work of a first rollout and of a mass renewal, on the lab's real-router timing.
+
+Run: .venv/bin/python bench/pki.py --branches 50 --json [--time-scale 0.001] [--key-size 4096]
+
+Prints one JSON object: per flow (`hub`; `branch` is null until the branch-made flow exists),
+`first_rollout_real_s` (the hub makes the CA, its server certificate and every branch's certificate) and
+`renewal_real_s` (every branch's certificate renewed at once), plus the time scale, model and key size.
+
+Scaling back: the lab makes each key in `keygen_timing.yaml` seconds times the time scale, counted after
+its own crypto. Each flow runs twice on fresh labs, at the chosen scale and at scale 0 (no waits):
+real_s = (wall_scaled - wall_zero) / time_scale, i.e. the time the routers spend making keys plus ikefleet's
+waiting for them, as real routers would take it. ikefleet's poll schedule (POLL_FIRST_S, POLL_MAX_S) is
+scaled too, so the slack between a key being done and ikefleet seeing it is scaled back with the rest (to
+within one lab round trip per sign). The lab's RSA keys come from a pool made before the clock starts (the
+time Python takes to make a 4096-bit key varies by seconds; that noise divided by the scale would swamp
+the figure). Not included (not scaled, so they cancel out in the difference): SSH round trips, the lab's
+crypto, and the rest of a rollout (configuration push, waves, gates, hand-over). The figures are only as good
+as the timing table's estimates (see its sources).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ruamel.yaml import YAML
+
+from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.lab import pki as lab_pki
+from ikefleet.lab.manager import DEFAULT_MODEL, Lab
+from ikefleet.plan import build_plan
+from ikefleet.tasks import pki
+
+POLL = (pki.POLL_FIRST_S, pki.POLL_MAX_S)
+
+
+def _key_size(lab: Lab, key_size: int) -> None:
+    path = lab.directory / "inventory" / "defaults.yaml"
+    yaml = YAML()
+    data = yaml.load(path.read_text())
+    data.setdefault("data", {})["certificates"] = {"key_size": key_size}
+    with path.open("w") as out:
+        yaml.dump(data, out)
+
+
+class KeyPool:
+    """Keys made before the clock starts, handed out in order by the lab's `generate_key` (`reset`: again)."""
+
+    def __init__(self, key_size: int, count: int) -> None:
+        self.key_size = str(key_size)
+        self.keys = [lab_pki.generate_key(self.key_size) for _ in range(count)]
+        self.next = 0
+        self.real = lab_pki.generate_key
+
+    def reset(self) -> None:
+        self.next = 0
+
+    def generate_key(self, key_size: str) -> Any:
+        if key_size != self.key_size or self.next >= len(self.keys):
+            return self.real(key_size)
+        self.next += 1
+        return self.keys[self.next - 1]
+
+
+def hub_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, float]:
+    """Wall seconds of (first issue, mass renewal) of the hub-made flow on a fresh lab at `time_scale`."""
+    pki.POLL_FIRST_S, pki.POLL_MAX_S = POLL[0] * time_scale, POLL[1] * time_scale
+    with tempfile.TemporaryDirectory(prefix="ikefleet-bench-pki-") as tmp, \
+            Lab.start(Path(tmp) / "lab", branches=branches, model=model, time_scale=time_scale,
+                      convergence_delay=0.05) as lab:
+        _key_size(lab, key_size)
+        config = lab.directory / "config.yaml"
+        fleet = load_inventory(config)
+        plan = build_plan(fleet)
+        policy = pki.CertPolicy(**vars(fleet.defaults.certificates))
+        nr = init_nornir(config)
+        hub = nr.filter(name=plan.hub.name)
+        h = plan.hub
+        clients = [b.client_certificate for b in plan.branches]
+        try:
+            start = time.perf_counter()
+            hub.run(task=pki.ensure_authority, ca=h.ca_certificate, server=h.server_certificate,
+                    hub_wan=str(h.wan_address), policy=policy, raise_on_error=True)
+            hub.run(task=pki.ensure_clients, clients=clients, ca=h.ca_certificate, policy=policy,
+                    raise_on_error=True)
+            first = time.perf_counter() - start
+            start = time.perf_counter()
+            hub.run(task=pki.ensure_clients, clients=clients, ca=h.ca_certificate, policy=policy,
+                    renew=tuple(clients), raise_on_error=True)
+            renewal = time.perf_counter() - start
+        finally:
+            nr.close_connections(on_failed=True)
+    return first, renewal
+
+
+def measure(branches: int, time_scale: float, key_size: int, model: str) -> dict[str, Any]:
+    pool = KeyPool(key_size, 2 * branches + 2)  # CA, server, each branch's first and renewed certificate
+    lab_pki.generate_key = pool.generate_key
+    try:
+        scaled = hub_flow(branches, time_scale, key_size, model)
+        pool.reset()
+        zero = hub_flow(branches, 0.0, key_size, model)
+    finally:
+        lab_pki.generate_key = pool.real
+        pki.POLL_FIRST_S, pki.POLL_MAX_S = POLL
+    first, renewal = ((s - z) / time_scale for s, z in zip(scaled, zero, strict=True))
+    return {
+        "branches": branches,
+        "time_scale": time_scale,
+        "model": model,
+        "key_size": key_size,
+        "hub": {"first_rollout_real_s": round(first, 1), "renewal_real_s": round(renewal, 1),
+                "wall_s": [round(x, 2) for x in scaled], "wall_at_scale_0_s": [round(x, 2) for x in zero]},
+        "branch": None,
+        "note": "branch-made flow (create-certificate-request on the branches, 7.9+) not implemented yet",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--branches", type=int, default=50)
+    parser.add_argument("--time-scale", type=float, default=0.001)
+    parser.add_argument("--key-size", type=int, default=4096, choices=(1024, 1536, 2048, 4096, 8192))
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="lab router model (keygen_timing.yaml class)")
+    parser.add_argument("--json", action="store_true", help="one JSON object (the default prints it too)")
+    args = parser.parse_args(argv)
+    if args.time_scale <= 0:
+        parser.error("--time-scale must be > 0 (the figures are scaled back by it)")
+    result = measure(args.branches, args.time_scale, args.key_size, args.model)
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
