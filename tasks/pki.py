@@ -5,8 +5,8 @@ passphrase: hub → jump host (a private temporary directory) → branch, then t
 routers and locally. Re-runs reuse valid certificates and renew those inside the renewal window.
 
 Signing is not instant on a router: making a 4096-bit key takes tens of seconds to minutes
-(`ikefleet/lab/keygen_timing.yaml`). Each sign is sent with `once do={}` (the console returns at once, as in
-the seed) and the certificate is then polled until it is signed, within `sign_timeout`; on a timeout the
+(`ikefleet/routeros/keygen_timing.yaml`). Each sign is sent with `once do={}` (the console returns at once,
+as in the seed) and the certificate is then polled until it is signed, within `sign_timeout`; on a timeout the
 unsigned template is removed and the step fails with the host, the certificate and the fix.
 """
 
@@ -29,10 +29,10 @@ from nornir.core.task import Result, Task
 
 from ikefleet import private
 from ikefleet.device import Device, DeviceError
-from ikefleet.lab import keygen
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.plan import NAMES, client_base, client_versions, renewal_name
 from ikefleet.redact import register
+from ikefleet.routeros import keygen
 from ikefleet.routeros.quoting import quoted
 
 from . import version

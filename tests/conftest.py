@@ -22,7 +22,7 @@ from ikefleet.lab.sshd import ConsoleSession, SessionFactory, engine_session_fac
 from ikefleet.routeros.config import Config
 
 # Key generation in every lab, console and router the tests make (and `ikefleet lab up` they start) takes
-# 1/1000 of a real router's time (ikefleet/lab/keygen_timing.yaml): real waits, kept short. Tests of the
+# 1/1000 of a real router's time (ikefleet/routeros/keygen_timing.yaml): real waits, kept short. Tests of the
 # timing itself pass their own `time_scale`.
 TEST_TIME_SCALE = "0.001"
 os.environ.setdefault(TIME_SCALE_ENV, TEST_TIME_SCALE)

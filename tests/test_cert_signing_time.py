@@ -131,7 +131,7 @@ def test_a_template_a_killed_run_left_is_replaced_by_a_signed_certificate(tmp_pa
 
 
 def test_the_sign_timeout_comes_from_the_slowest_router_unless_the_inventory_sets_it() -> None:
-    from ikefleet.lab import keygen
+    from ikefleet.routeros import keygen
 
     policy = pki.CertPolicy(key_size=4096, ca_days_valid=5890, days_valid=3650, renew_window_days=30)
     assert pki.sign_timeout(policy) == keygen.slowest(4096) * pki.SIGN_MARGIN >= 130 * pki.SIGN_MARGIN

@@ -33,6 +33,15 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # The intent is what the diff compares against: it comes first and never needs the diff.
     "ikefleet/intent.py": ("ikefleet.verify", "ikefleet.diff"),
 }
+# The lab stands in for real routers: only its command line (`ikefleet lab`) and the tests may import it,
+# so nothing ikefleet does on a real router can depend on it.
+LAB_USERS = ("ikefleet/lab/", "ikefleet/cli/")
+PRODUCT = sorted(
+    str(file.relative_to(ROOT)) for top in PACKAGES for file in (ROOT / top).rglob("*.py")
+    if not str(file.relative_to(ROOT)).startswith(LAB_USERS)
+)
+for _path in PRODUCT:
+    FORBIDDEN[_path] = (*FORBIDDEN.get(_path, ()), "ikefleet.lab")
 
 
 def module_name(path: str) -> str:

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     help="model (default: computed state) or netns (real strongSwan + FRR; root only)")
     up.add_argument("--time-scale", type=time_scale, default=None, metavar="SCALE",
                     help="how long key generation takes, as a fraction of a real router's time "
-                         "(ikefleet/lab/keygen_timing.yaml): 1 (default) = real, 0.01 = 100x faster")
+                         "(ikefleet/routeros/keygen_timing.yaml): 1 (default) = real, 0.01 = 100x faster")
     _dir(up)
     up.set_defaults(func=cmd_up)
 

@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from ikefleet.routeros import keygen
 from ikefleet.routeros.config import Item
 
-from . import keygen, pki
+from . import pki
 from .commands import Context, handler
 from .errors import CommandError
 from .router import Router, Work

@@ -14,10 +14,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from netmiko import BaseConnection, ConnectHandler
 
-from ikefleet.lab import certificates, keygen
+from ikefleet.lab import certificates
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.router import Router, RouterSpec
+from ikefleet.routeros import keygen
 
 SIZES = ("1024", "1536", "2048", "4096", "8192")
 

@@ -1,8 +1,8 @@
 """How long a RouterOS router takes to make a key and sign a certificate (`keygen_timing.yaml`).
 
-The lab waits this long (scaled by its time scale) so tests and benchmarks see the cost that dominates a
-real first rollout; ikefleet derives its signing timeout from the slowest class, since it does not know
-how fast an unknown router is.
+RouterOS knowledge, so it lives here: ikefleet derives its signing timeout from the slowest class (it does
+not know how fast an unknown router is), and the lab waits this long (scaled by its time scale) so tests and
+benchmarks see the cost that dominates a real first rollout.
 """
 
 from __future__ import annotations
