@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from ikefleet.inventory import init_nornir, load_inventory
+from ikefleet.inventory import load_inventory
+from ikefleet.nornir_init import init_nornir
 from ikefleet.lab import certificates
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
