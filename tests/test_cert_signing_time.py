@@ -12,10 +12,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from ikefleet.inventory import load_inventory
-from ikefleet.nornir_init import init_nornir
 from ikefleet.lab import certificates
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
+from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.tasks import pki
