@@ -16,7 +16,7 @@ configuration read at the start, so a failed host ends as it began.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, max_line, pack
-from ikefleet.diff import Remediation, ownership, remediate, restore
+from ikefleet.diff import Remediation, managed_part, ownership, remediate, restore
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.quoting import quote
@@ -132,31 +132,72 @@ def converge(
             outcome = Outcome(host, "failed", 0, changes, message, warnings)
             return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
 
-    def post_check() -> None:
-        _, now = read_config(dev)
-        left = plan_changes(now, intended_script, major, known)
-        if left.commands:
-            raise DeviceError(
-                host, "post-check", "configuration differs after the push: " + "; ".join(left.diff()[:5])
-            )
+    def left(now: Config) -> Remediation:
+        return plan_changes(now, intended_script, major, known)
 
-    sent = [0]
-    try:
-        _push(dev, remediation.commands, post_check, sent, major)
-    except Exception as exc:  # refusal, drop, timeout, failed post-check: undo and report
-        error = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
-        dev.abort()
-        drop(task)
-        restore_error = _restore(task, before, major)
-        message = scrub(f"{error}" + (f"; restoring failed: {restore_error}" if restore_error else ""))
-        outcome = Outcome(host, "failed", sent[0], changes, message, warnings)
+    sent, error = _apply(task, dev, before, remediation.commands, left, major)
+    if error:
+        outcome = Outcome(host, "failed", sent, changes, error, warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     return Result(
         host=task.host,
         changed=True,
         diff="\n".join(changes),
-        result=Outcome(host, "changed", sent[0], changes, warnings=warnings),
+        result=Outcome(host, "changed", sent, changes, warnings=warnings),
     )
+
+
+def _apply(task: Task, dev: Device, before: Config, commands: list[str],
+           left: Callable[[Config], Remediation], major: int) -> tuple[int, str]:
+    """Push `commands` in safe mode; the post-check (re-read: `left` of it must be empty) runs before the
+    last window is released. A refusal, drop, timeout or failed post-check undoes the open window and
+    pushes earlier windows back to `before`. Returns (commands sent, error text or '')."""
+    host = task.host.name
+
+    def post_check() -> None:
+        _, now = read_config(dev)
+        rest = left(now)
+        if rest.commands:
+            raise DeviceError(
+                host, "post-check", "configuration differs after the push: " + "; ".join(rest.diff()[:5])
+            )
+
+    sent = [0]
+    try:
+        _push(dev, commands, post_check, sent, major)
+    except Exception as exc:  # refusal, drop, timeout, failed post-check: undo and report
+        error = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
+        dev.abort()
+        drop(task)
+        restore_error = _restore(task, before, major)
+        return sent[0], scrub(f"{error}" + (f"; restoring failed: {restore_error}" if restore_error else ""))
+    return sent[0], ""
+
+
+def put_back(task: Task, *, snapshot_text: str, intended_script: str, major: int | None = None) -> Result:
+    """Nornir task: put the router's managed configuration back to what it was when `snapshot_text` (the
+    export read before this run changed it) was read, by the path a change takes: read, diff, safe mode,
+    post-check by re-read. Only what ikefleet manages moves (`managed_part`). Outcome status: changed (put
+    back), unchanged (nothing to put back) or failed (the run's change is still on the router)."""
+    host = task.host.name
+    if major is None:
+        major = detected(task).major
+    schema = load_schema(major)
+    target = managed_part(parse_script(snapshot_text), parse_script(intended_script), schema)
+
+    def left(now: Config) -> Remediation:
+        return remediate(now, target, schema)
+
+    dev = device(task)
+    _, now = read_config(dev)
+    back = left(now)
+    if not back.commands:
+        return Result(host=task.host, result=Outcome(host, "unchanged"))
+    sent, error = _apply(task, dev, now, back.commands, left, major)
+    if error:
+        outcome = Outcome(host, "failed", sent, back.diff(), error)
+        return Result(host=task.host, failed=True, result=outcome, exception=None)
+    return Result(host=task.host, changed=True, result=Outcome(host, "changed", sent, back.diff()))
 
 
 def back_up(dev: Device, password: str, run: RunDir | None, host: str, keep: int = KEEP_BACKUPS) -> str:

@@ -32,26 +32,39 @@ def _batch(dev: Device, major: int, routes: str) -> dict[str, str]:
     return raw if set(COMMANDS) <= set(raw) else {}
 
 
+def read_raw(task: Task, routes: str = "ospf") -> dict[str, str]:
+    """section -> reply of every verify read (COMMANDS), in the dialect the router reports: the batch
+    first; if RouterOS refuses it, each command on its own. Raises when the session fails."""
+    dev = device(task)
+    known = detected(task, dev)
+    raw = _batch(dev, known.major, routes)
+    if not raw:
+        for name, command in commands(known.major, routes=routes).items():
+            try:
+                raw[name] = dev.send(command)
+            except DeviceError as exc:
+                raw[name] = exc.error
+    return raw
+
+
+def host_state(task: Task, raw: Mapping[str, str]) -> HostState:
+    """The HostState verify's checks read, from read_raw's replies (read just now)."""
+    known = detected(task)
+    state = parse_sections(task.host.name, dict(raw))
+    state.read_at = datetime.now(UTC)
+    state.ros_version = known.version if known.read else ""
+    state.warnings = [known.warning] if known.warning else []
+    return state
+
+
 def gather(task: Task, routes: Mapping[str, str] | None = None) -> Result:
     """HostState of this host, read in the dialect the router reports (templates, gather commands and
-    JSON follow it). The batch first; if RouterOS refuses it, each command on its own.
-    `routes`: host -> the route read's `where` (ikefleet.verify.expected.route_reads; default: every OSPF
-    route). A host that cannot be reached or logged into gives a HostState with `error` (no exception)."""
+    JSON follow it). `routes`: host -> the route read's `where` (ikefleet.verify.expected.route_reads;
+    default: every OSPF route). A host that cannot be reached or logged into gives a HostState with
+    `error` (no exception)."""
     where = (routes or {}).get(task.host.name, "ospf")
     try:
-        dev = device(task)
-        known = detected(task, dev)
-        raw = _batch(dev, known.major, where)
-        if not raw:
-            for name, command in commands(known.major, routes=where).items():
-                try:
-                    raw[name] = dev.send(command)
-                except DeviceError as exc:
-                    raw[name] = exc.error
-        state = parse_sections(task.host.name, raw)
-        state.read_at = datetime.now(UTC)
-        state.ros_version = known.version if known.read else ""
-        state.warnings = [known.warning] if known.warning else []
+        state = host_state(task, read_raw(task, where))
     except Exception as exc:  # unreachable, refused, bad password, timeout: "could not check"
         state = HostState(task.host.name, error=scrub(describe(exc)))  # operator words, no stack
     return Result(host=task.host, result=state)
