@@ -575,16 +575,22 @@ def managed_part(
 ) -> Config:
     """What ikefleet managed on a router when `snapshot` (its export) was read: the items it owned then
     (`ownership` on the snapshot) and, of each item the intent `set`s (settings, factory items), the
-    fields the intent names, with their values then. `remediate(now, managed_part(...))` puts back what a
-    run changed: its items leave, the owned items it changed or removed come back, and items it does not
-    own are never touched, whoever changed them since."""
+    fields the intent names, with their values then; items the intent matched by natural key (a run may
+    adopt one: mark it, set a field) come back as they were. `remediate(now, managed_part(...))` puts back
+    what a run changed: its items leave, the items it changed, adopted or removed come back, and items it
+    did not manage are never touched, whoever changed them since."""
     owns = ownership(snapshot, schema, known=known)
     menus: dict[str, list[Item]] = {}
     for path, items in snapshot.menus.items():
         menu = _menu(schema, path)
         if menu.kind == "state":
             continue
-        kept = [i for i in items if not i.dynamic and not _is_set_item(menu, i) and owns(path, i)]
+        items = [i for i in items if not i.dynamic and not _is_set_item(menu, i)]
+        # an item the intent matches is the run's to change (it may adopt it: the marker, a field), so it
+        # comes back as it was, whoever owned it
+        wanted = [i for i in intended.menus.get(path, []) if not i.dynamic]
+        adopted = {id(i) for i in _match(path, menu, items, wanted).values()}
+        kept = [i for i in items if owns(path, i) or id(i) in adopted]
         if kept:
             menus[path] = [_copy(i) for i in kept]
     for path, items in intended.menus.items():
