@@ -201,14 +201,14 @@ class Rollout:
             branches = [b for b in branches if b not in unreachable]
             first = [b for b in branches if reached[b] == "new"]
             first += [b for b in branches if reached[b] == "changes"]
-            if over_budget(len(summary.failed), total, opts.max_fail):
-                summary.stopped = (f"{len(summary.failed)} branch(es) unreachable, {_budget(opts.max_fail)}: "
-                                   "stopped before the hub was changed")
-                for name in ([hub_name] if hub_selected else []) + branches:
-                    self._record(summary, run, Outcome(name, "skipped", error="branches unreachable"))
-                return summary
         if interrupt.STOP.is_set():
             return self._interrupted(summary, run, ([hub_name] if hub_selected else []) + branches)
+        if over_budget(len(summary.failed), total, opts.max_fail):
+            summary.stopped = (f"{len(summary.failed)} branch(es) unreachable, {_budget(opts.max_fail)}: "
+                               "stopped before the hub was changed")
+            for name in ([hub_name] if hub_selected else []) + branches:
+                self._record(summary, run, Outcome(name, "skipped", error="branches unreachable"))
+            return summary
         if hub_selected:
             outcome = self._converge_hub(hub, run)
             self._record(summary, run, outcome)
@@ -417,7 +417,7 @@ class Rollout:
         for name in hosts:
             snapshot = run.path / "backups" / f"{name}.rsc"
             if summary.hosts[name].status != "changed":
-                words[name] = "this run changed nothing on it"
+                words[name] = "this run did not change its configuration"
             elif self.options.keep_failed:
                 words[name] = "this run's change is kept (--keep-failed)"
             elif not snapshot.is_file():
