@@ -28,19 +28,18 @@ from ikefleet.device import describe
 from ikefleet.diff import is_marked
 from ikefleet.intent import render_host
 from ikefleet.inventory import Fleet, init_nornir, load_inventory, read_config
-from ikefleet.parsers import parse_certificate
 from ikefleet.plan import NAMES, Plan, build_plan
 from ikefleet.redact import scrub
 from ikefleet.routeros.script import parse_script
 from ikefleet.rundir import RunDir, exclusive
 from ikefleet.secrets import load_secrets
 from ikefleet.tasks import pki
-from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge, plan_changes, put_back
+from ikefleet.tasks.converge import Outcome, converge, plan_changes, put_back
 from ikefleet.tasks.device import close, device
 from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.state import blocking, branch_state
 from ikefleet.tasks.state import describe as findings
-from ikefleet.tasks.version import CACHE, Detected, detect_version, detected, read_with_version, with_versions
+from ikefleet.tasks.version import CACHE, Detected, detect_version, detected, with_versions
 from ikefleet.verify.checks import router_time
 from ikefleet.verify.engine import evaluate
 from ikefleet.verify.expected import expected_state, route_reads
@@ -51,9 +50,20 @@ from ikefleet.waves import Amount, over_budget, plan_waves
 # (the gate's first poll, in the same session: a re-run's branch needs no other read)
 STATE_KEY = "_ikefleet_first_state"
 REACH_ATTEMPTS = "_ikefleet_reach_attempts"  # host data: connection attempts of the reach before the hub
-# What reaching a branch before the hub reads: whether this run changes it, and whether it is new.
-REACH_READ = {"certificate": pki.CERTIFICATE_READ, "config": READ_CONFIG}
 PUT_BACK = "configuration put back to before this run (checked by re-read)"
+
+
+@dataclass(frozen=True)
+class Reached:
+    """A branch as the reach before the hub found it. `kind`: "new" (nothing of ikefleet's on it),
+    "changes" (this run changes its configuration or certificate) or "unchanged"; `fingerprint`: its client
+    certificate's; `state`: verify's view of an unchanged branch (the gate's first poll, when the hub does
+    not change either: such a branch needs no second session)."""
+
+    kind: str
+    fingerprint: str | None = None
+    state: HostState | None = None
+    warning: str = ""
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -193,14 +203,15 @@ class Rollout:
         if interrupt.STOP.is_set():
             return self._interrupted(summary, run, ([hub_name] if hub_selected else []) + branches)
         first: list[str] = []  # branches this run changes, new ones first: the canary's
+        reached: dict[str, Reached] = {}
         if not opts.dry_run:
             reached, unreachable = self._reach(nr, branches)
             for name, why in unreachable.items():
                 why = f"unreachable before the hub was changed, nothing changed on it: {why}"
                 self._record(summary, run, Outcome(name, "failed", error=why))
             branches = [b for b in branches if b not in unreachable]
-            first = [b for b in branches if reached[b] == "new"]
-            first += [b for b in branches if reached[b] == "changes"]
+            first = [b for b in branches if reached[b].kind == "new"]
+            first += [b for b in branches if reached[b].kind == "changes"]
         if interrupt.STOP.is_set():
             return self._interrupted(summary, run, ([hub_name] if hub_selected else []) + branches)
         if over_budget(len(summary.failed), total, opts.max_fail):
@@ -227,13 +238,21 @@ class Rollout:
                     self._record(summary, run, Outcome(name, "skipped", error="hub certificates unreadable"))
                 return summary
             self.fingerprints = res[hub_name][0].result
+        hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
+        settled = {b for b, r in reached.items() if hub_untouched and r.state is not None
+                   and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)}
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
         summary.waves = waves
         for number, wave in enumerate(waves, start=1):
             if interrupt.STOP.is_set():
                 return self._interrupted(summary, run, [h for w in waves[number - 1:] for h in w])
             self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
-            for outcome in self._converge_wave(nr, hub, wave, run):
+            for name in [b for b in wave if b in settled]:  # nothing changes on it: read once, before the hub
+                nr.inventory.hosts[name].data[STATE_KEY] = reached[name].state
+                run.write_text(f"diffs/{name}.diff", "")
+                warnings = [reached[name].warning] if reached[name].warning else []
+                self._record(summary, run, Outcome(name, "unchanged", warnings=warnings))
+            for outcome in self._converge_wave(nr, hub, [b for b in wave if b not in settled], run):
                 self._record(summary, run, outcome)
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
@@ -348,15 +367,14 @@ class Rollout:
                 bundle.discard()
         return done + [_outcome(result, name) for name in bundles]
 
-    def _reach(self, nr: Nornir, branches: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    def _reach(self, nr: Nornir, branches: list[str]) -> tuple[dict[str, Reached], dict[str, str]]:
         """Every branch of the run, in parallel, before the hub is changed: log in (the version read), read
-        its certificates and configuration, close the session. Returns (branch -> "new": nothing of
-        ikefleet's on it, "changes": this run changes it, or "unchanged"; branch -> why it was not reached)
-        """
+        what verify reads (certificates and configuration with it), close the session. Returns (branch ->
+        Reached; branch -> why it was not reached)."""
         if not branches:
             return {}, {}
         res = nr.filter(F(name__in=branches)).run(task=_reach, on_failed=True, rollout=self)
-        reached: dict[str, str] = {}
+        reached: dict[str, Reached] = {}
         unreachable: dict[str, str] = {}
         for name in branches:
             host = nr.inventory.hosts[name]
@@ -535,24 +553,24 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
 
 
 def _reach(task: Task, *, rollout: Rollout) -> Result:
-    """Before the hub is changed: log in (the version read), read the branch's certificates and
-    configuration, and say whether this run changes it ("new", "changes", "unchanged"). The session is
-    closed: the wave opens its own, so a run holds sessions for one wave, not for the fleet."""
+    """Before the hub is changed: log in (the version read), read what verify reads, and say whether this
+    run changes the branch (Reached). The session is closed: the wave opens its own if the branch changes,
+    so a run holds sessions for one wave, not for the fleet."""
     name = task.host.name
     try:
-        raw = read_with_version(task, REACH_READ)
+        raw = read_raw(task, rollout.routes[name])
     finally:
         close(task.host)
-    version = detected(task).version
+    found = detected(task)
     current = parse_script(raw["config"])
     if not any(is_marked(path, item) for path, items in current.menus.items() for item in items):
-        return Result(host=task.host, result="new")
-    script = render_host(with_versions(rollout.fleet, {name: version}), rollout.plan, name)
-    client = rollout.plan.branch(name).client_certificate
-    certificates = parse_certificate(raw["certificate"])
-    holds = any(c.get("name") == client and c.get("private_key") for c in certificates)
-    changes = not holds or bool(plan_changes(current, script, detected(task).major).commands)
-    return Result(host=task.host, result="changes" if changes else "unchanged")
+        return Result(host=task.host, result=Reached("new"))
+    script = render_host(with_versions(rollout.fleet, {name: found.version}), rollout.plan, name)
+    fingerprint = pki.client_fingerprint(raw["certificate"], rollout.plan.branch(name).client_certificate)
+    if fingerprint is None or plan_changes(current, script, found.major).commands:
+        return Result(host=task.host, result=Reached("changes", fingerprint))
+    state = host_state(task, raw)
+    return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning))
 
 
 def _put_back(task: Task, *, rollout: Rollout, snapshots: dict[str, str]) -> Result:
