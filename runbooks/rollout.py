@@ -503,8 +503,9 @@ class WantsCertificate:
 
 def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Result:
     """Converge the branch if it holds its client certificate as the hub issued it; else say which it
-    wants (WantsCertificate), in the same session, without touching anything. One round trip reads the
-    version, the certificates, the configuration and the tunnel state: a re-run's branch needs no other."""
+    wants (WantsCertificate), in the same session, without touching anything. One round trip (after the
+    login's version read) reads what verify reads: the certificates, the configuration and the state the
+    gate checks."""
     name = task.host.name
     client = rollout.plan.branch(name).client_certificate
     wanted = rollout.fingerprints.get(client)
@@ -519,7 +520,7 @@ def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Re
 
 def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bundle], run: RunDir,
                      first: dict[str, str] | None = None) -> Result:
-    """`first`: FIRST_READ's replies, read in this session with nothing sent since."""
+    """`first`: the replies to read_raw (verify's reads), read in this session with nothing sent since."""
     name = task.host.name
     h = rollout.plan.hub
     bundle = bundles.get(name)
