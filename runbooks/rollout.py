@@ -407,8 +407,7 @@ class Rollout:
             if polled:
                 time.sleep(0.5)
             # on_failed: a poll that failed (a read timing out on a busy router) is polled again
-            res = nr.filter(F(name__in=pending)).run(task=branch_state, on_failed=True,
-                                                     routes=self.routes[pending[0]])
+            res = nr.filter(F(name__in=pending)).run(task=branch_state, on_failed=True, routes=self.routes)
             got = {n: res[n][0].result for n in pending if n in res and not res[n].failed}
             last.update(got)
             polled = True

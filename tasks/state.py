@@ -4,6 +4,8 @@ followed by a clean verify of those branches (a BFD session that comes up after 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from nornir.core.task import Result, Task
 
 from ikefleet.verify.engine import Report
@@ -15,10 +17,10 @@ from .gather import host_state, read_raw
 BLOCKING = ("fail", "error")  # verify's statuses that make a run non-compliant (warn and skip do not)
 
 
-def branch_state(task: Task, *, routes: str) -> Result:
-    """The branch's HostState, read as verify reads it (`routes`: the route read's `where`)."""
+def branch_state(task: Task, *, routes: Mapping[str, str]) -> Result:
+    """The branch's HostState, read as verify reads it (`routes`: host -> the route read's `where`)."""
     try:
-        raw = read_raw(task, routes)
+        raw = read_raw(task, routes.get(task.host.name, "ospf"))
     except Exception:  # a read that timed out leaves the session out of step: the next poll reconnects
         drop(task)
         raise
