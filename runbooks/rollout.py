@@ -511,7 +511,7 @@ def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Re
     if wanted is None:
         why = f"the hub has no certificate {client} for it yet: roll out the hub first (--limit responder)"
         return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=why))
-    first = read_raw(task, rollout.routes[name])
+    first, _ = read_raw(task, rollout.routes[name])
     if pki.client_fingerprint(first["certificate"], client) != wanted:
         return Result(host=task.host, result=WantsCertificate(client))
     return _converge_branch(task, rollout=rollout, bundles={}, run=run, first=first)
@@ -548,7 +548,7 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
     if untouched and first and not rollout.options.dry_run:
         # the gate's first poll: this read was verify's, and nothing was sent since. An untouched branch
         # usually passes at once, and a re-run then waits for no extra Nornir run per wave.
-        task.host.data[STATE_KEY] = host_state(task, first)
+        task.host.data[STATE_KEY] = host_state(name, first, detected(task))
     return result
 
 
@@ -558,10 +558,9 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
     so a run holds sessions for one wave, not for the fleet."""
     name = task.host.name
     try:
-        raw = read_raw(task, rollout.routes[name])
+        raw, found = read_raw(task, rollout.routes[name])
     finally:
         close(task.host)
-    found = detected(task)
     current = parse_script(raw["config"])
     if not any(is_marked(path, item) for path, items in current.menus.items() for item in items):
         return Result(host=task.host, result=Reached("new"))
@@ -569,7 +568,7 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
     fingerprint = pki.client_fingerprint(raw["certificate"], rollout.plan.branch(name).client_certificate)
     if fingerprint is None or plan_changes(current, script, found.major).commands:
         return Result(host=task.host, result=Reached("changes", fingerprint))
-    state = host_state(task, raw)
+    state = host_state(name, raw, found)
     return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning))
 
 

@@ -18,7 +18,7 @@ from ikefleet.redact import scrub
 from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections, split_sections
 
 from .device import device
-from .version import detected
+from .version import Detected, detected
 
 
 def _batch(dev: Device, major: int, routes: str) -> dict[str, str]:
@@ -32,9 +32,10 @@ def _batch(dev: Device, major: int, routes: str) -> dict[str, str]:
     return raw if set(COMMANDS) <= set(raw) else {}
 
 
-def read_raw(task: Task, routes: str = "ospf") -> dict[str, str]:
-    """section -> reply of every verify read (COMMANDS), in the dialect the router reports: the batch
-    first; if RouterOS refuses it, each command on its own. Raises when the session fails."""
+def read_raw(task: Task, routes: str = "ospf") -> tuple[dict[str, str], Detected]:
+    """section -> reply of every verify read (COMMANDS), in the dialect the router reports (and that
+    version): the batch first; if RouterOS refuses it, each command on its own. Raises when the session
+    fails."""
     dev = device(task)
     known = detected(task, dev)
     raw = _batch(dev, known.major, routes)
@@ -44,13 +45,12 @@ def read_raw(task: Task, routes: str = "ospf") -> dict[str, str]:
                 raw[name] = dev.send(command)
             except DeviceError as exc:
                 raw[name] = exc.error
-    return raw
+    return raw, known
 
 
-def host_state(task: Task, raw: Mapping[str, str]) -> HostState:
+def host_state(host: str, raw: Mapping[str, str], known: Detected) -> HostState:
     """The HostState verify's checks read, from read_raw's replies (read just now)."""
-    known = detected(task)
-    state = parse_sections(task.host.name, dict(raw))
+    state = parse_sections(host, dict(raw))
     state.read_at = datetime.now(UTC)
     state.ros_version = known.version if known.read else ""
     state.warnings = [known.warning] if known.warning else []
@@ -64,7 +64,7 @@ def gather(task: Task, routes: Mapping[str, str] | None = None) -> Result:
     `error` (no exception)."""
     where = (routes or {}).get(task.host.name, "ospf")
     try:
-        state = host_state(task, read_raw(task, where))
+        state = host_state(task.host.name, *read_raw(task, where))
     except Exception as exc:  # unreachable, refused, bad password, timeout: "could not check"
         state = HostState(task.host.name, error=scrub(describe(exc)))  # operator words, no stack
     return Result(host=task.host, result=state)

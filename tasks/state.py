@@ -20,11 +20,11 @@ BLOCKING = ("fail", "error")  # verify's statuses that make a run non-compliant 
 def branch_state(task: Task, *, routes: Mapping[str, str]) -> Result:
     """The branch's HostState, read as verify reads it (`routes`: host -> the route read's `where`)."""
     try:
-        raw = read_raw(task, routes.get(task.host.name, "ospf"))
+        raw, known = read_raw(task, routes.get(task.host.name, "ospf"))
     except Exception:  # a read that timed out leaves the session out of step: the next poll reconnects
         drop(task)
         raise
-    return Result(host=task.host, result=host_state(task, raw))
+    return Result(host=task.host, result=host_state(task.host.name, raw, known))
 
 
 def blocking(report: Report, host: str) -> list[Check]:
