@@ -332,6 +332,8 @@ class Rollout:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
         one pass); the certificates the others lack are then exported on the hub in one task (one hub
         session, one SFTP channel), and those branches install them and converge."""
+        if not wave:  # every branch of the wave was settled by the reach
+            return []
         if self.options.dry_run:
             result = nr.filter(F(name__in=wave)).run(task=_converge_branch, rollout=self, bundles={}, run=run)
             return [_outcome(result, name) for name in wave]
