@@ -5,6 +5,7 @@ changed; the gate waits for everything verify checks, BFD included."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from netmiko import ConnectHandler
 from tests_support import fast_keys
 
+from ikefleet.cli import main
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.router import Faults
 from ikefleet.lab.sshd import Terminal
@@ -69,15 +71,19 @@ def test_a_failed_gate_puts_the_branch_back_and_stops_later_waves(lab: Lab) -> N
     assert "gate failed" in results and "configuration put back to before this run" in results
 
 
-def test_keep_failed_keeps_the_change_for_debugging(lab: Lab) -> None:
+def test_keep_failed_keeps_the_change_for_debugging(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
     before = export(lab, "br1")
     lab.fault("br1", "wan-down")
-    summary = rollout(lab, gate_timeout_s=3.0, keep_failed=True)
-    assert summary.failed == ["br1"], errors(summary)
-    assert "kept (--keep-failed)" in summary.hosts["br1"].error
+    lab.settle()
+    capsys.readouterr()
+    code = main(["rollout", "-c", str(lab.directory / "config.yaml"), "--json", "--gate-timeout", "3",
+                 "--keep-failed"])
+    hosts = json.loads(capsys.readouterr().out)["hosts"]
+    assert code == 1 and [h for h, o in hosts.items() if o["status"] == "failed"] == ["br1"], hosts
+    assert "gate failed" in hosts["br1"]["error"] and "kept (--keep-failed)" in hosts["br1"]["error"]
     after = export(lab, "br1")
     assert after != before and "comment=ikefleet" in after
-    assert summary.hosts["br2"].status == "skipped"
+    assert hosts["br2"]["status"] == "skipped"
 
 
 def test_a_failed_canary_stops_later_waves_without_max_fail(lab: Lab) -> None:
