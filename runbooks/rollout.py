@@ -263,9 +263,7 @@ class Rollout:
                 return summary
             self._resolve(res[hub_name][0].result)
         hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
-        # settled: nothing changes on it and its hub identity moves in no hand-over
         settled = {b for b, r in reached.items() if hub_untouched and r.state is not None
-                   and b not in self.hub_in_use
                    and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)}
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
         summary.waves = waves
@@ -281,7 +279,8 @@ class Rollout:
             for outcome in self._converge_wave(nr, hub, [b for b in wave if b not in settled], run):
                 self._record(summary, run, outcome)
             if not opts.dry_run:
-                self._move_hub_identities(hub, wave, summary, run)
+                for name in self._move_hub_identities(hub, wave, summary, run):
+                    nr.inventory.hosts[name].data.pop(STATE_KEY, None)  # read before the move: poll again
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
             release(nr, wave)
@@ -457,14 +456,15 @@ class Rollout:
                 bundle.discard()
         return done + [_outcome(result, name) for name in bundles]
 
-    def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> None:
+    def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> list[str]:
         """The wave's renewed branches now use their new certificate: move their hub identities to it (safe
         mode, read back) and remove the replaced certificate on the hub. A branch whose move fails is
-        failed (its tunnel waits for the next run, which moves it again)."""
+        failed (its tunnel waits for the next run, which moves it again). Returns the branches it tried:
+        a state read before is not the gate's to judge."""
         moves = {n: (self.hub_in_use[n], self.plan.branch(n).client_certificate) for n in wave
                  if n in self.hub_in_use and summary.hosts[n].status in ("changed", "unchanged")}
         if not moves:
-            return
+            return []
         h = self.plan.hub
         res = hub.run(task=_hub_moves, on_failed=True, moves=moves)
         done: dict[str, list[str]] = res[h.name][0].result if not res[h.name].failed else {}
@@ -479,6 +479,7 @@ class Rollout:
                     _failure(res, h.name) if res[h.name].failed else "not done")
             run.append_result(outcome.to_json())
             self.progress(f"{name}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
+        return list(moves)
 
     def _reach(self, nr: Nornir, branches: list[str]) -> tuple[dict[str, Reached], dict[str, str]]:
         """Every branch of the run, in parallel, before the hub is changed: log in (the version read), read
