@@ -552,6 +552,51 @@ def restore(current: Config, snapshot: Config, schema: Any) -> Remediation:
     return _remediate(current, snapshot, schema, lambda path, item: True, exact=True)
 
 
+def managed_part(
+    snapshot: Config, intended: Config, schema: Any, known: Mapping[str, Iterable[str]] | None = None
+) -> Config:
+    """What ikefleet managed on a router when `snapshot` (its export) was read: the items it owned then
+    (`ownership` on the snapshot) and, of each item the intent `set`s (settings, factory items), the
+    fields the intent names, with their values then; items the intent matched by natural key (a run may
+    adopt one: mark it, set a field) come back as they were. `remediate(now, managed_part(...))` puts back
+    what a run changed: its items leave, the items it changed, adopted or removed come back, and items it
+    did not manage are never touched, whoever changed them since."""
+    owns = ownership(snapshot, schema, known=known)
+    menus: dict[str, list[Item]] = {}
+    for path, items in snapshot.menus.items():
+        menu = _menu(schema, path)
+        if menu.kind == "state":
+            continue
+        items = [i for i in items if not i.dynamic and not _is_set_item(menu, i)]
+        # an item the intent matches is the run's to change (it may adopt it: the marker, a field), so it
+        # comes back as it was, whoever owned it
+        wanted = [i for i in intended.menus.get(path, []) if not i.dynamic]
+        adopted = {id(i) for i in _match(path, menu, items, wanted).values()}
+        kept = [i for i in items if owns(path, i) or id(i) in adopted]
+        if kept:
+            menus[path] = [_copy(i) for i in kept]
+    for path, items in intended.menus.items():
+        menu = _menu(schema, path)
+        if menu.kind == "state":
+            continue
+        then = [i for i in snapshot.menus.get(path, []) if not i.dynamic and _is_set_item(menu, i)]
+        for want in items:
+            if want.dynamic or not _is_set_item(menu, want):
+                continue
+            cur = next((i for i in then if _identity(menu, i) == _identity(menu, want)), None)
+            ident = {k: v for k, v in want.values.items() if k in ("default-name", NUMBER, "name")}
+            values = dict(ident)
+            for name in want.values:
+                value = _raw(menu, cur, name) if cur is not None else _default(menu, name)
+                if name not in ident and value is not None:
+                    values[name] = value
+            menus.setdefault(path, []).append(Item(
+                id=0, values=values, default=want.default, disabled=bool(cur and cur.disabled),
+                comment=cur.comment if cur is not None else "",
+            ))
+    return Config(menus=menus)
+
+
 def _remediate(
     current: Config, intended: Config, schema: Any, owns: Callable[[str, Item], bool], exact: bool
 ) -> Remediation:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _AMOUNT = re.compile(r"^(?P<n>\d+)(?P<pct>%?)$")
@@ -40,22 +41,27 @@ class Amount:
         return f"{self.value}{'%' if self.percent else ''}"
 
 
-def plan_waves(branches: list[str], *, canary: int, wave_size: Amount) -> list[list[str]]:
-    """Split branches (in inventory order) into a canary wave then waves of `wave_size` hosts each."""
+def plan_waves(
+    branches: list[str], *, canary: int, wave_size: Amount, first: Sequence[str] = ()
+) -> list[list[str]]:
+    """Split branches into a canary wave then waves of `wave_size` hosts each. `first`: the branches this
+    run changes, new ones first: they lead, and the canary holds only them (up to `canary`), since a
+    canary that changes nothing proves nothing. Without any, the canary is the first `canary` branches."""
     if not branches:
         return []
+    leading = list(dict.fromkeys(b for b in first if b in branches))
+    rest = leading + [b for b in branches if b not in set(leading)]
     waves: list[list[str]] = []
-    rest = list(branches)
     if canary > 0:
-        waves.append(rest[:canary])
-        rest = rest[canary:]
+        size = min(canary, len(leading)) if leading else canary
+        waves.append(rest[:size])
+        rest = rest[size:]
     size = max(1, wave_size.of(len(branches)))
     waves.extend(rest[i : i + size] for i in range(0, len(rest), size))
     return waves
 
 
 def over_budget(failed: int, total: int, max_fail: Amount | None) -> bool:
-    """True when the run has failed on more hosts than --max-fail allows (None: no limit)."""
-    if max_fail is None:
-        return False
-    return failed > max_fail.of(total)
+    """True when the run has failed on more hosts than --max-fail allows (None, not given: no failure is
+    allowed, so a failed canary or gate stops the later waves)."""
+    return failed > (0 if max_fail is None else max_fail.of(total))

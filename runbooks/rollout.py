@@ -1,9 +1,12 @@
 """`ikefleet rollout`: hub first, then branches in waves, each wave gated on its tunnels coming up.
 
 The order of a run: validate the inventory (nothing contacted on error), take the lock, write the plan to a
-new run directory, converge the hub (PKI, then configuration), then for each wave: issue the wave's
-certificates on the hub, install them and converge the branches in parallel, wait until the wave's tunnels
-are established and OSPF is Full, and stop when failures exceed --max-fail.
+new run directory, reach every branch of the run (login, version, configuration: an unreachable one is
+failed before the hub is changed for it; the ones this run changes, new ones first, make the canary),
+converge the hub (PKI, then configuration), then for each wave: issue the wave's certificates on the hub,
+install them and converge the branches in parallel, wait until the wave's branches pass verify's checks
+(the gate); a branch that does not is put back to its configuration before this run (unless
+--keep-failed), and later waves stop once failures exceed --max-fail (none allowed when it is not given).
 """
 
 from __future__ import annotations
@@ -23,30 +26,53 @@ from nornir.core.task import AggregatedResult, Result, Task
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe, safe_mode
+from ikefleet.diff import is_marked
 from ikefleet.intent import OWNER, render_host
 from ikefleet.inventory import Fleet, load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
-from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
+from ikefleet.plan import NAMES, Plan, build_plan, client_base, client_versions, resolve_clients
 from ikefleet.redact import scrub
-from ikefleet.routeros.clock import read_clock
+from ikefleet.routeros.clock import clock_utc
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
 from ikefleet.tasks import pki
-from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge
+from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge, plan_changes, put_back
 from ikefleet.tasks.device import CONNECTION, close, device
-from ikefleet.tasks.state import READS, TunnelState, read_state, tunnel_state
-from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
+from ikefleet.tasks.gather import host_state, read_raw
+from ikefleet.tasks.state import blocking, branch_state
+from ikefleet.tasks.state import describe as findings
+from ikefleet.tasks.version import CACHE, Detected, detect_version, detected, read_with_version, with_versions
+from ikefleet.verify.engine import evaluate
+from ikefleet.verify.expected import expected_state, route_reads
+from ikefleet.verify.gather import HostState
 from ikefleet.waves import Amount, over_budget, plan_waves
 
-UP_KEY = "_ikefleet_tunnel_up"  # host data: the converge task found the branch's tunnel up
-# A branch's first console line: whether its certificate is the hub's, what its configuration is, and
-# whether its tunnel is up (the gate's first poll). A re-run's branch needs no other read.
-# "files": hand-over files a killed run left there (removed at this run's certificate step).
-FIRST_READ = {"certificate": pki.CERTIFICATE_READ, "config": READ_CONFIG, **READS,
-              "files": f"/file print count-only where {pki.LEFTOVER_FILES}"}
+# host data: the branch's state from the converge task's first read, when that task changed nothing on it
+# (the gate's first poll, in the same session: a re-run's branch needs no other read)
+STATE_KEY = "_ikefleet_first_state"
+REACH_ATTEMPTS = "_ikefleet_reach_attempts"  # host data: connection attempts of the reach before the hub
+PUT_BACK = "configuration put back to before this run (checked by re-read)"
+# hand-over files a killed run left on a branch (removed at this run's certificate step): counted by the
+# reach on verify's batch line
+FILES_READ = f"/file print count-only where {pki.LEFTOVER_FILES}"
+
+
+@dataclass(frozen=True)
+class Reached:
+    """A branch as the reach before the hub found it. `kind`: "new" (nothing of ikefleet's on it),
+    "changes" (this run changes its configuration or certificates, or removes leftovers) or "unchanged";
+    `fingerprint`: its client certificate's; `state`: verify's view of an unchanged branch (the gate's first
+    poll, when the hub does not change either: such a branch needs no second session); `files`: the
+    hand-over files a killed run left on it (None: not counted)."""
+
+    kind: str
+    fingerprint: str | None = None
+    state: HostState | None = None
+    warning: str = ""
+    files: int | None = None
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -67,6 +93,7 @@ class RolloutOptions:
     gate_timeout_s: float = 120.0
     secrets_file: Path | None = None
     accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a router's changed key (ikefleet.hostkeys)
+    keep_failed: bool = False  # a branch that fails its gate keeps this run's change (for debugging)
 
 
 @dataclass
@@ -133,6 +160,8 @@ class Rollout:
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
         self.fingerprints: dict[str, str] = {}  # current client certificate name -> its fingerprint
         self.hub_in_use: dict[str, str] = {}  # branch -> the older certificate its hub identity still names
+        self.routes = route_reads(self.fleet, self.plan)  # host -> its route read's `where`, as verify's
+        self.reached: dict[str, Reached] = {}  # branch -> what the reach before the hub found
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -150,7 +179,8 @@ class Rollout:
             pki.sweep_temporary()  # key material a killed run left on this jump host
             run = RunDir(self.data_dir, "rollout", keep=self.keep_runs)
             run.write_json("plan.json", self.plan.to_json())
-            nr = init_nornir(self.options.config, self.options.secrets_file, self.options.accept_new_hostkeys)
+            nr = init_nornir(self.options.config, self.options.secrets_file,
+                             self.options.accept_new_hostkeys)
             summary = Summary(run.path, self.options.dry_run)
             try:
                 with interrupt.sigint_stops():
@@ -160,8 +190,11 @@ class Rollout:
                         self._cut(nr, run, summary)
             finally:
                 nr.close_connections(on_failed=True)
-            summary.attempts = {h: nr.inventory.hosts[h].data.get(ATTEMPTS_KEY, 0)
-                                for h in summary.hosts if h in nr.inventory.hosts}
+            summary.attempts = {  # the most one opening of its sessions took (the reach's, the wave's)
+                h: max(nr.inventory.hosts[h].data.get(ATTEMPTS_KEY, 0),
+                       nr.inventory.hosts[h].data.get(REACH_ATTEMPTS, 0))
+                for h in summary.hosts if h in nr.inventory.hosts
+            }
             for name, count in summary.attempts.items():
                 if count > 1 and summary.hosts[name].status != "failed":  # failures say it in their error
                     self.progress(f"{name}: reached after {count} connection attempts")
@@ -193,8 +226,27 @@ class Rollout:
             )
         hub_name = self.fleet.hub.name
         hub = nr.filter(name=hub_name)
+        total = len(branches) + int(hub_selected)  # what --max-fail is a share of
         if interrupt.STOP.is_set():
             return self._interrupted(summary, run, ([hub_name] if hub_selected else []) + branches)
+        first: list[str] = []  # branches this run changes, new ones first: the canary's
+        reached: dict[str, Reached] = {}
+        if not opts.dry_run:
+            reached, unreachable = self._reach(nr, branches)
+            for name, why in unreachable.items():
+                why = f"unreachable before the hub was changed, nothing changed on it: {why}"
+                self._record(summary, run, Outcome(name, "failed", error=why))
+            branches = [b for b in branches if b not in unreachable]
+            first = [b for b in branches if reached[b].kind == "new"]
+            first += [b for b in branches if reached[b].kind == "changes"]
+        if interrupt.STOP.is_set():
+            return self._interrupted(summary, run, ([hub_name] if hub_selected else []) + branches)
+        if over_budget(len(summary.failed), total, opts.max_fail):
+            summary.stopped = (f"{len(summary.failed)} branch(es) unreachable, {_budget(opts.max_fail)}: "
+                               "stopped before the hub was changed")
+            for name in ([hub_name] if hub_selected else []) + branches:
+                self._record(summary, run, Outcome(name, "skipped", error="branches unreachable"))
+            return summary
         if hub_selected:
             outcome = self._converge_hub(hub, run)
             self._record(summary, run, outcome)
@@ -213,27 +265,37 @@ class Rollout:
                     self._record(summary, run, Outcome(name, "skipped", error="hub certificates unreadable"))
                 return summary
             self._resolve(res[hub_name][0].result)
-        waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size)
+        hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
+        settled = {b for b, r in reached.items() if hub_untouched and r.state is not None
+                   and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)}
+        waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
         summary.waves = waves
         for number, wave in enumerate(waves, start=1):
             if interrupt.STOP.is_set():
                 return self._interrupted(summary, run, [h for w in waves[number - 1:] for h in w])
             self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
-            for outcome in self._converge_wave(nr, hub, wave, run):
+            for name in [b for b in wave if b in settled]:  # nothing changes on it: read once, before the hub
+                nr.inventory.hosts[name].data[STATE_KEY] = reached[name].state
+                run.write_text(f"diffs/{name}.diff", "")
+                warnings = [reached[name].warning] if reached[name].warning else []
+                self._record(summary, run, Outcome(name, "unchanged", warnings=warnings))
+            for outcome in self._converge_wave(nr, hub, [b for b in wave if b not in settled], run):
                 self._record(summary, run, outcome)
             if not opts.dry_run:
-                self._move_hub_identities(hub, wave, summary, run)
+                for name in self._move_hub_identities(hub, wave, summary, run):
+                    nr.inventory.hosts[name].data.pop(STATE_KEY, None)  # read before the move: poll again
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
             release(nr, wave)
-            if over_budget(len(summary.failed), len(branches) + int(hub_selected), opts.max_fail):
+            if over_budget(len(summary.failed), total, opts.max_fail):
                 rest = [h for w in waves[number:] for h in w]
                 summary.stopped = (
-                    f"{len(summary.failed)} host(s) failed, more than --max-fail "
-                    f"{opts.max_fail}: {len(rest)} host(s) in later waves not touched"
+                    f"{len(summary.failed)} host(s) failed, {_budget(opts.max_fail)}: "
+                    f"{len(rest)} host(s) in later waves not touched"
                 )
                 for name in rest:
-                    self._record(summary, run, Outcome(name, "skipped", error="stopped by --max-fail"))
+                    why = "stopped by --max-fail" if opts.max_fail else "stopped: an earlier wave failed"
+                    self._record(summary, run, Outcome(name, "skipped", error=why))
                 break
         if interrupt.STOP.is_set():  # during the last wave
             return self._interrupted(summary, run, [])
@@ -360,6 +422,8 @@ class Rollout:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
         one pass); the certificates the others lack are then exported on the hub in one task (one hub
         session, one SFTP channel), and those branches install them and converge."""
+        if not wave:  # every branch of the wave was settled by the reach
+            return []
         if self.options.dry_run:
             result = nr.filter(F(name__in=wave)).run(task=_converge_branch, rollout=self, bundles={}, run=run)
             return [_outcome(result, name) for name in wave]
@@ -395,14 +459,15 @@ class Rollout:
                 bundle.discard()
         return done + [_outcome(result, name) for name in bundles]
 
-    def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> None:
+    def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> list[str]:
         """The wave's renewed branches now use their new certificate: move their hub identities to it (safe
         mode, read back) and remove the replaced certificate on the hub. A branch whose move fails is
-        failed (its tunnel waits for the next run, which moves it again)."""
+        failed (its tunnel waits for the next run, which moves it again). Returns the branches it tried:
+        a state read before is not the gate's to judge."""
         moves = {n: (self.hub_in_use[n], self.plan.branch(n).client_certificate) for n in wave
                  if n in self.hub_in_use and summary.hosts[n].status in ("changed", "unchanged")}
         if not moves:
-            return
+            return []
         h = self.plan.hub
         res = hub.run(task=_hub_moves, on_failed=True, moves=moves)
         done: dict[str, list[str]] = res[h.name][0].result if not res[h.name].failed else {}
@@ -417,44 +482,95 @@ class Rollout:
                     _failure(res, h.name) if res[h.name].failed else "not done")
             run.append_result(outcome.to_json())
             self.progress(f"{name}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
+        return list(moves)
 
-    @property
-    def hub_tunnel(self) -> dict[str, str]:
-        """tunnel_state's keywords: the hub a branch's IKE peer and OSPF neighbour must be."""
-        return {"hub_wan": str(self.plan.hub.wan_address), "hub_router_id": str(self.plan.hub.router_id)}
+    def _reach(self, nr: Nornir, branches: list[str]) -> tuple[dict[str, Reached], dict[str, str]]:
+        """Every branch of the run, in parallel, before the hub is changed: log in (the version read), read
+        what verify reads (certificates and configuration with it), close the session. Returns (branch ->
+        Reached; branch -> why it was not reached)."""
+        if not branches:
+            return {}, {}
+        res = nr.filter(F(name__in=branches)).run(task=_reach, on_failed=True, rollout=self)
+        reached: dict[str, Reached] = {}
+        unreachable: dict[str, str] = {}
+        for name in branches:
+            host = nr.inventory.hosts[name]
+            host.data[REACH_ATTEMPTS] = host.data.pop(ATTEMPTS_KEY, 0)  # the wave's login is a fresh start
+            if res[name].failed:
+                unreachable[name] = _failure(res, name)
+            else:
+                reached[name] = res[name][0].result
+        self.reached = reached
+        return reached, unreachable
 
     def _gate(self, nr: Nornir, wave: list[str], summary: Summary, run: RunDir) -> None:
-        """Wait until every branch of the wave shows IKE established and OSPF Full, or time out."""
+        """Wait until every branch of the wave passes verify's checks on it (verify's reads, its checks:
+        IKE, SAs, EoIP, OSPF Full, BFD up, routes, certificate, clock, configuration), or time out. A
+        branch that does not is failed and put back to its configuration before this run."""
         if not wave:
             return
         deadline = time.monotonic() + self.options.gate_timeout_s
-        # branches the converge task already found up (untouched ones, read in the same session)
-        pending = [h for h in wave if not nr.inventory.hosts[h].data.pop(UP_KEY, False)]
-        states: dict[str, TunnelState] = {}
-        while pending:
-            # on_failed: a poll that failed (a read timing out on a busy router) is polled again
-            res = nr.filter(F(name__in=pending)).run(task=tunnel_state, on_failed=True, **self.hub_tunnel)
-            for name in list(pending):
-                got = res.get(name)
-                if got is None or got.failed:
-                    continue
-                if got[0].result.up:
-                    pending.remove(name)
-                else:
-                    states[name] = got[0].result
+        hosts = nr.inventory.hosts
+        versions = {h: d.version for h in wave if isinstance(d := hosts[h].data.get(CACHE), Detected)}
+        expected = expected_state(with_versions(self.fleet, versions), self.plan, list(wave))
+        # branches the converge task left untouched were read in its session: the gate's first poll
+        got: dict[str, HostState] = {h: s for h in wave if (s := hosts[h].data.pop(STATE_KEY, None))}
+        pending, last, polled = list(wave), dict(got), False
+        while True:
+            if got:
+                report = evaluate(expected, got)
+                pending = [h for h in pending if h not in got or blocking(report, h)]
             if not pending or time.monotonic() > deadline or interrupt.STOP.is_set():
                 break
-            time.sleep(0.5)
-        clocks = _clock_skew(nr, pending) if pending and not interrupt.STOP.is_set() else {}
-        for name in [] if interrupt.STOP.is_set() else pending:
-            state = states.get(name)
-            why = state.describe() if state else "state could not be read"
-            why += clocks.get(name, "")
+            if polled:
+                time.sleep(0.5)
+            # on_failed: a poll that failed (a read timing out on a busy router) is polled again
+            res = nr.filter(F(name__in=pending)).run(task=branch_state, on_failed=True, routes=self.routes)
+            got = {n: res[n][0].result for n in pending if n in res and not res[n].failed}
+            last.update(got)
+            polled = True
+        if interrupt.STOP.is_set() or not pending:
+            return
+        report = evaluate(expected, {n: last[n] for n in pending if n in last})
+        why = {n: findings(blocking(report, n)) if n in last else "its state could not be read"
+               for n in pending}
+        clocks = _clock_skew({n: last[n] for n in pending if n in last})
+        backs = self._put_back(nr, pending, summary, run)
+        for name in pending:
             outcome = summary.hosts[name]
             outcome.status = "failed"
-            outcome.error = f"tunnel not up after {self.options.gate_timeout_s:.0f}s: {why}"
+            outcome.error = (f"gate failed: not as verify checks after {self.options.gate_timeout_s:.0f}s: "
+                             f"{why[name]}{clocks.get(name, '')}; {backs[name]}")
             run.append_result(outcome.to_json())
             self.progress(f"{name}: failed ({outcome.error})")
+
+    def _put_back(self, nr: Nornir, hosts: list[str], summary: Summary, run: RunDir) -> dict[str, str]:
+        """Branches that failed their gate: the ones this run changed are put back to the configuration
+        read before the change (`backups/<host>.rsc`), unless --keep-failed. host -> what became of it."""
+        words: dict[str, str] = {}
+        snapshots: dict[str, str] = {}
+        for name in hosts:
+            snapshot = run.path / "backups" / f"{name}.rsc"
+            if summary.hosts[name].status != "changed" or not snapshot.is_file():
+                # converge writes the export before it pushes: none means only certificate work was done
+                words[name] = "this run did not change its configuration"
+            elif self.options.keep_failed:
+                words[name] = "this run's change is kept (--keep-failed)"
+            else:
+                snapshots[name] = snapshot.read_text()
+        if not snapshots:
+            return words
+        res = nr.filter(F(name__in=list(snapshots))).run(task=_put_back, on_failed=True, rollout=self,
+                                                         snapshots=snapshots)
+        for name in snapshots:
+            outcome = _outcome(res, name)
+            words[name] = PUT_BACK if outcome.status != "failed" else (
+                f"putting the configuration back failed, this run's change is still on it: {outcome.error}")
+        return words
+
+
+def _budget(max_fail: Amount | None) -> str:
+    return f"more than --max-fail {max_fail}" if max_fail is not None else "and no --max-fail allows any"
 
 
 def _failure(result: AggregatedResult, host: str) -> str:
@@ -468,27 +584,21 @@ def _failure(result: AggregatedResult, host: str) -> str:
 CLOCK_TOLERANCE_S = 60  # as verify's clock.sync (ikefleet/verify/checks.yaml)
 
 
-def _clock_skew(nr: Nornir, hosts: list[str]) -> dict[str, str]:
+def _clock_skew(states: dict[str, HostState]) -> dict[str, str]:
     """Why a tunnel may stay down although the push went well: a router clock far off makes the
     certificates not yet valid (or expired) from its point of view, and RouterOS refuses IKE_AUTH."""
-    res = nr.filter(F(name__in=hosts)).run(task=_read_clock, on_failed=True)
     words: dict[str, str] = {}
-    for name in hosts:
-        at = None if res[name].failed else res[name][0].result
+    for name, state in states.items():
+        at = clock_utc(next(iter(state.get("clock")), None)) if state.reachable else None
         if at is None:
             continue
-        skew = (at - datetime.now(UTC)).total_seconds()
+        skew = (at - (state.read_at or datetime.now(UTC))).total_seconds()
         if abs(skew) > CLOCK_TOLERANCE_S:
             amount = f"{abs(skew) / 86400:.0f} days" if abs(skew) >= 86400 else f"{abs(skew):.0f}s"
             side, cert = ("behind", "not yet valid") if skew < 0 else ("ahead", "expired")  # past the end
             words[name] = (f"; its clock is {amount} {side} (certificates may be {cert} from its point of"
                            " view): fix /system clock or NTP (/system ntp client), then run again")
     return words
-
-
-def _read_clock(task: Task) -> Result:
-    text = device(task).send("/system clock print")
-    return Result(host=task.host, result=read_clock(text))
 
 
 def _hub_clients(task: Task, plan: Plan) -> Result:
@@ -526,15 +636,19 @@ class WantsCertificate:
 
 def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Result:
     """Converge the branch if it holds its client certificate as the hub issued it; else say which it
-    wants (WantsCertificate), in the same session, without touching anything. One round trip reads the
-    version, the certificates, the configuration and the tunnel state: a re-run's branch needs no other."""
+    wants (WantsCertificate), in the same session, without touching anything. One round trip (after the
+    login's version read) reads what verify reads: the certificates, the configuration and the state the
+    gate checks."""
     name = task.host.name
     client = rollout.plan.branch(name).client_certificate
     wanted = rollout.fingerprints.get(client)
     if wanted is None:
         why = f"the hub has no certificate {client} for it yet: roll out the hub first (--limit responder)"
         return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=why))
-    first = read_with_version(task, FIRST_READ)
+    raw, _ = read_raw(task, rollout.routes[name])
+    reached = rollout.reached.get(name)
+    files = reached.files if reached is not None else None
+    first = {**raw, "files": "" if files is None else str(files)}  # the reach's count, still current
     if pki.client_fingerprint(first["certificate"], client) != wanted:
         return Result(host=task.host, result=WantsCertificate(client))
     return _converge_branch(task, rollout=rollout, bundles={}, run=run, first=first)
@@ -542,7 +656,7 @@ def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Re
 
 def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bundle], run: RunDir,
                      first: dict[str, str] | None = None) -> Result:
-    """`first`: FIRST_READ's replies, read in this session with nothing sent since."""
+    """`first`: the replies to read_raw (verify's reads), read in this session with nothing sent since."""
     name = task.host.name
     h = rollout.plan.hub
     client = rollout.plan.branch(name).client_certificate
@@ -580,26 +694,24 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
             result.result.warnings.append(f"superseded certificates or hand-over files not removed: {why}")
         _certificate_work(result.result, work, run)
         result.changed = result.changed or bool(work)
-    if untouched and not rollout.options.dry_run:
-        # the gate's first poll, in this task and session: an untouched branch is usually up already, and a
-        # re-run then waits for no extra Nornir run per wave (the gate polls the others as before)
-        with contextlib.suppress(Exception):  # not up or not read: the gate polls it
-            up = (read_state(first, **rollout.hub_tunnel) if first else
-                  tunnel_state(task, **rollout.hub_tunnel).result)
-            task.host.data[UP_KEY] = up.up
+    if untouched and not work and first and not rollout.options.dry_run:
+        # the gate's first poll: this read was verify's, and nothing was sent since. An untouched branch
+        # usually passes at once, and a re-run then waits for no extra Nornir run per wave.
+        task.host.data[STATE_KEY] = host_state(name, first, detected(task))
     return result
 
 
 def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[str]:
     """Once the branch's identity names `client`: remove the client certificates it replaced, and the
-    hand-over files a killed run left (`first`: this run's first read, still current; None: read here)."""
+    hand-over files a killed run left (`first`: this run's first read, still current, with the reach's count
+    of those files; None: read here)."""
     dev = device(task)
     certs = pki.certificates_by_name(first["certificate"]) if first else pki.read_certificates(dev)
     done = pki.supersede(dev, certs, {client_base(client): client})
-    files = first["files"].strip() if first else ""
-    if not first or (files.isdigit() and int(files) > 0):
+    files = first.get("files", "").strip() if first else ""
+    if not files.isdigit() or int(files) > 0:  # not counted: removed anyway (nothing there is harmless)
         pki.remove_leftover_files(dev)
-        if first:
+        if files.isdigit():
             done.append(f"{files} hand-over file(s) a stopped run left removed")
     return done
 
@@ -649,3 +761,41 @@ def _hub_moves(task: Task, moves: dict[str, tuple[str, str]]) -> Result:
             work += pki.remove_superseded(task, clients={client_base(new): new}).result
         done[branch] = work
     return Result(host=task.host, result=done)
+
+
+def _reach(task: Task, *, rollout: Rollout) -> Result:
+    """Before the hub is changed: log in (the version read), read what verify reads and count the hand-over
+    files a killed run left (in the same round trip), and say whether this run changes the branch
+    (Reached). The session is closed: the wave opens its own if the branch changes, so a run holds sessions
+    for one wave, not for the fleet.
+    The branch is rendered with the newest of its own client certificates (the hub's are read later; the
+    gate's `settled` compares the fingerprints)."""
+    name = task.host.name
+    try:
+        raw, found = read_raw(task, rollout.routes[name], extra={"files": FILES_READ})
+        files = raw.pop("files").strip()
+    finally:
+        close(task.host)
+    count = int(files) if files.isdigit() else None
+    current = parse_script(raw["config"])
+    if not any(is_marked(path, item) for path, items in current.menus.items() for item in items):
+        return Result(host=task.host, result=Reached("new", files=count))
+    certs = pki.certificates_by_name(raw["certificate"])
+    plan = resolve_clients(rollout.plan, certs)
+    client = plan.branch(name).client_certificate
+    script = render_host(with_versions(rollout.fleet, {name: found.version}), plan, name)
+    fingerprint = pki.client_fingerprint(raw["certificate"], client)
+    versions = client_versions(certs, client_base(client))
+    superseded = [n for n in versions[: versions.index(client)] if not certs[n].get("revoked")] \
+        if client in versions else []
+    if fingerprint is None or count != 0 or superseded or plan_changes(current, script, found.major).commands:
+        return Result(host=task.host, result=Reached("changes", fingerprint, files=count))
+    state = host_state(name, raw, found)
+    return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count))
+
+
+def _put_back(task: Task, *, rollout: Rollout, snapshots: dict[str, str]) -> Result:
+    """tasks.converge.put_back with the branch's intended script (the items the intent sets)."""
+    name = task.host.name
+    script = render_host(with_versions(rollout.fleet, {name: detected(task).version}), rollout.plan, name)
+    return task.run(task=put_back, snapshot_text=snapshots[name], intended_script=script)[0]

@@ -16,7 +16,7 @@ configuration read at the start, so a failed host ends as it began.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from nornir.core.task import Result, Task
 
 from ikefleet import identity
 from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, SafeModeHeld, safe_mode
-from ikefleet.diff import Remediation, ownership, remediate, restore
+from ikefleet.diff import Remediation, managed_part, ownership, remediate, restore
 from ikefleet.redact import scrub
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.console import max_line, pack
@@ -142,33 +142,13 @@ def converge(
             outcome = Outcome(host, "failed", 0, changes, message, warnings)
             return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
 
+    def left(now: Config) -> Remediation:
+        return plan_changes(now, intended_script, major, known)
+
     after: list[str] = []  # the post-check's read: the configuration as the push left it (the git backup)
-
-    def post_check() -> None:
-        text, now = read_config(dev)
-        after[:] = [text]
-        left = plan_changes(now, intended_script, major, known)
-        if left.commands:
-            raise DeviceError(
-                host, "post-check", "configuration differs after the push: " + "; ".join(left.diff()[:5])
-            )
-
-    sent = [0]
-    start = _released(dev)
-    try:
-        _push(dev, remediation.commands, post_check, sent, major)
-    except Exception as exc:  # refusal, drop, timeout, failed post-check: undo and report
-        error = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
-        released = _released(dev) - start
-        dev.abort()
-        drop(task)
-        if isinstance(exc, SafeModeHeld):  # taken by another session between two windows: a restore would
-            # need safe mode too, and would push back that session's changes along with ours
-            note = f"{released} safe-mode window(s) released before it stay: run again" if released else ""
-        else:
-            note = _restore(task, before, major, push_back=released > 0)
-        message = scrub(f"{error}" + (f"; {note}" if note else ""))
-        outcome = Outcome(host, "failed", sent[0], changes, message, warnings)
+    sent, error = _apply(task, dev, before, remediation.commands, left, major, after)
+    if error:
+        outcome = Outcome(host, "failed", sent, changes, error, warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     if run is not None and after:
         run.write_text(f"backups/{host}.after.rsc", after[0])
@@ -176,8 +156,71 @@ def converge(
         host=task.host,
         changed=True,
         diff="\n".join(changes),
-        result=Outcome(host, "changed", sent[0], changes, warnings=warnings),
+        result=Outcome(host, "changed", sent, changes, warnings=warnings),
     )
+
+
+def _apply(task: Task, dev: Device, before: Config, commands: list[str],
+           left: Callable[[Config], Remediation], major: int, after: list[str] | None = None
+           ) -> tuple[int, str]:
+    """Push `commands` in safe mode; the post-check (re-read: `left` of it must be empty) runs before the
+    last window is released, its read kept in `after`. A refusal, drop, timeout or failed post-check undoes
+    the open window (Ctrl-D and the drop, never `quit`) and pushes windows already released back to
+    `before`; when another session took safe mode between two windows nothing is pushed back (that would
+    need safe mode and would undo that session's work). Returns (commands sent, error text or '')."""
+    host = task.host.name
+
+    def post_check() -> None:
+        text, now = read_config(dev)
+        if after is not None:
+            after[:] = [text]
+        rest = left(now)
+        if rest.commands:
+            raise DeviceError(
+                host, "post-check", "configuration differs after the push: " + "; ".join(rest.diff()[:5])
+            )
+
+    sent = [0]
+    start = _released(dev)
+    try:
+        _push(dev, commands, post_check, sent, major)
+    except Exception as exc:  # refusal, drop, timeout, failed post-check: undo and report
+        error = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
+        released = _released(dev) - start
+        dev.abort()
+        drop(task)
+        if isinstance(exc, SafeModeHeld):
+            note = f"{released} safe-mode window(s) released before it stay: run again" if released else ""
+        else:
+            note = _restore(task, before, major, push_back=released > 0)
+        return sent[0], scrub(f"{error}" + (f"; {note}" if note else ""))
+    return sent[0], ""
+
+
+def put_back(task: Task, *, snapshot_text: str, intended_script: str, major: int | None = None) -> Result:
+    """Nornir task: put the router's managed configuration back to what it was when `snapshot_text` (the
+    export read before this run changed it) was read, by the path a change takes: read, diff, safe mode,
+    post-check by re-read. Only what ikefleet manages moves (`managed_part`). Outcome status: changed (put
+    back), unchanged (nothing to put back) or failed (the run's change is still on the router)."""
+    host = task.host.name
+    if major is None:
+        major = detected(task).major
+    schema = load_schema(major)
+    target = managed_part(parse_script(snapshot_text), parse_script(intended_script), schema)
+
+    def left(now: Config) -> Remediation:
+        return remediate(now, target, schema)
+
+    dev = device(task)
+    _, now = read_config(dev)
+    back = left(now)
+    if not back.commands:
+        return Result(host=task.host, result=Outcome(host, "unchanged"))
+    sent, error = _apply(task, dev, now, back.commands, left, major)
+    if error:
+        outcome = Outcome(host, "failed", sent, back.diff(), error)
+        return Result(host=task.host, failed=True, result=outcome, exception=None)
+    return Result(host=task.host, changed=True, result=Outcome(host, "changed", sent, back.diff()))
 
 
 def back_up(dev: Device, password: str, run: RunDir | None, host: str, keep: int = KEEP_BACKUPS) -> str:

@@ -15,47 +15,69 @@ from nornir.core.task import Result, Task
 
 from ikefleet.device import Device, DeviceError, describe
 from ikefleet.redact import scrub
-from ikefleet.routeros.console import split_sections
+from ikefleet.routeros.console import marked, split_sections
 from ikefleet.routeros.versions import json_reads
-from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections
+from ikefleet.verify.gather import COMMANDS, MAX_V7_LINE, HostState, batch_lines, commands, parse_sections
 
 from .device import device
-from .version import detected
+from .version import Detected, detected
 
 
-def _batch(dev: Device, major: int, routes: str, json: bool) -> dict[str, str]:
-    """Every section from the batch lines; {} when RouterOS refuses one or answers only part of it."""
+def _batch(dev: Device, major: int, routes: str, json: bool, extra: Mapping[str, str]) -> dict[str, str]:
+    """Every section from the batch lines; {} when RouterOS refuses one or answers only part of it.
+    `extra` sections ride on the last line when it has room (v6: always), else on a line of their own."""
+    lines = batch_lines(major=major, json=json, routes=routes)
+    for name, command in extra.items():
+        part = marked(name, command)
+        if major < 7 or len(lines[-1]) + 2 + len(part) <= MAX_V7_LINE:
+            lines[-1] += "; " + part
+        else:
+            lines.append(part)
     raw: dict[str, str] = {}
     try:
-        for line in batch_lines(major=major, json=json, routes=routes):
+        for line in lines:
             raw.update(split_sections(dev.send(line)))
     except DeviceError:
         return {}
-    return raw if set(COMMANDS) <= set(raw) else {}
+    return raw if set(COMMANDS) | set(extra) <= set(raw) else {}
+
+
+def read_raw(task: Task, routes: str = "ospf", extra: Mapping[str, str] | None = None
+             ) -> tuple[dict[str, str], Detected]:
+    """section -> reply of every verify read (COMMANDS), in the dialect the router reports (and that
+    version): the batch first; if RouterOS refuses it, each command on its own. `extra`: section -> command
+    read in the same round trip (the rollout's count of leftover files); not verify's, its caller's to
+    take out. Raises when the session fails."""
+    dev = device(task)
+    known = detected(task, dev)
+    json = json_reads(known.version)  # JSON only where every value survives it (7.17+)
+    raw = _batch(dev, known.major, routes, json, extra or {})
+    if not raw:
+        for name, command in {**commands(known.major, json=json, routes=routes), **(extra or {})}.items():
+            try:
+                raw[name] = dev.send(command)
+            except DeviceError as exc:
+                raw[name] = exc.error
+    return raw, known
+
+
+def host_state(host: str, raw: Mapping[str, str], known: Detected) -> HostState:
+    """The HostState verify's checks read, from read_raw's replies (read just now)."""
+    state = parse_sections(host, dict(raw), known.major)
+    state.read_at = datetime.now(UTC)
+    state.ros_version = known.version if known.read else ""
+    state.warnings = [known.warning] if known.warning else []
+    return state
 
 
 def gather(task: Task, routes: Mapping[str, str] | None = None) -> Result:
     """HostState of this host, read in the dialect the router reports (templates, gather commands and
-    JSON follow it). The batch first; if RouterOS refuses it, each command on its own.
-    `routes`: host -> the route read's `where` (ikefleet.verify.expected.route_reads; default: every OSPF
-    route). A host that cannot be reached or logged into gives a HostState with `error` in a failed
-    Result (no exception): what was not checked is never green."""
+    JSON follow it). `routes`: host -> the route read's `where` (ikefleet.verify.expected.route_reads;
+    default: every OSPF route). A host that cannot be reached or logged into gives a HostState with
+    `error` in a failed Result (no exception): what was not checked is never green."""
     where = (routes or {}).get(task.host.name, "ospf")
     try:
-        dev = device(task)
-        known = detected(task, dev)
-        json = json_reads(known.version)  # JSON only where every value survives it (7.17+)
-        raw = _batch(dev, known.major, where, json)
-        if not raw:
-            for name, command in commands(known.major, json=json, routes=where).items():
-                try:
-                    raw[name] = dev.send(command)
-                except DeviceError as exc:
-                    raw[name] = exc.error
-        state = parse_sections(task.host.name, raw, known.major)
-        state.read_at = datetime.now(UTC)
-        state.ros_version = known.version if known.read else ""
-        state.warnings = [known.warning] if known.warning else []
+        state = host_state(task.host.name, *read_raw(task, where))
     except Exception as exc:  # unreachable, refused, bad password, timeout: "could not check"
         state = HostState(task.host.name, error=scrub(describe(exc)))  # operator words, no stack
     return Result(host=task.host, result=state, failed=bool(state.error))  # could not check: failed

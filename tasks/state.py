@@ -1,4 +1,8 @@
-"""Is a branch's tunnel up? The rollout's convergence gate asks this after each wave."""
+"""Is a branch up? The rollout's gate asks whether it passes what verify checks, after each wave: verify's
+own reads (tasks/gather.py) and its own checks (ikefleet/verify/checks.yaml), so a rollout that passes its
+gate is followed by a clean verify of those branches (a BFD session that comes up after OSPF Full is waited
+for). `ikefleet certs` asks the narrower question of a certificate hand-over: is its tunnel up (IKE
+established with the hub, OSPF Full)?"""
 
 from __future__ import annotations
 
@@ -9,16 +13,40 @@ from nornir.core.task import Result, Task
 
 from ikefleet.parsers.ipsec import parse_active_peers
 from ikefleet.parsers.ospf import parse_ospf_neighbor
+from ikefleet.verify.engine import CheckResult, Report
 
 from .device import drop
+from .gather import host_state, read_raw
 from .version import read_with_version
 
-# The gate polls every branch of a wave until it is up: both reads go on one console line (one round trip;
-# a console that refuses it: each on its own, see read_with_version).
+BLOCKING = ("fail", "error")  # verify's statuses that make a run non-compliant (warn and skip do not)
+
+# The tunnel check's two reads go on one console line (one round trip; a console that refuses it: each on
+# its own, see read_with_version).
 READS = {
     "active_peers": "/ip ipsec active-peers print detail without-paging",
     "ospf_neighbor": "/routing ospf neighbor print detail without-paging",
 }
+
+
+def branch_state(task: Task, *, routes: Mapping[str, str]) -> Result:
+    """The branch's HostState, read as verify reads it (`routes`: host -> the route read's `where`)."""
+    try:
+        raw, known = read_raw(task, routes.get(task.host.name, "ospf"))
+    except Exception:  # a read that timed out leaves the session out of step: the next poll reconnects
+        drop(task)
+        raise
+    return Result(host=task.host, result=host_state(task.host.name, raw, known))
+
+
+def blocking(report: Report, host: str) -> list[CheckResult]:
+    """The results on `host` that would make verify fail (none: the host passes the gate)."""
+    return [r for r in report.results if r.host == host and r.status in BLOCKING]
+
+
+def describe(checks: list[CheckResult]) -> str:
+    """`bfd.neighbor init; routes.learned ...`: what verify would report, in a line."""
+    return "; ".join(f"{c.check} {c.observed}" for c in checks) or "passes"
 
 
 @dataclass(frozen=True)

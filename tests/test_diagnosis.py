@@ -111,13 +111,13 @@ def test_each_lab_fault_gets_its_diagnosis(lab: Lab, case: Case, capsys: pytest.
 
 def test_diagnosis_table_covers_every_session_fault() -> None:
     """A new lab fault of the SSH session gets a row here (the others are the router's state: wan-down,
-    clock-offset, fail-command, mtu, ike-drop: test_fault_matrix.py and others)."""
+    clock-offset, fail-command, mtu, ike-drop, bfd-drop: test_fault_matrix.py and others)."""
     from dataclasses import fields
 
     from ikefleet.lab.router import Faults
 
     session = {"refuse", "reset_next", "bad_password", "login_delay_ms", "drop_after", "latency_ms"}
-    state = {"wan_down", "clock_offset_s", "fail_command", "fail_error", "mtu", "ike_drop"}
+    state = {"wan_down", "clock_offset_s", "fail_command", "fail_error", "mtu", "ike_drop", "bfd_drop"}
     assert {f.name for f in fields(Faults)} <= session | state, "add the new fault to CASES or to `state`"
     assert {c.fault.replace("-", "_") for c in CASES.values()} >= {"refuse", "reset_next", "bad_password",
                                                                     "login_delay", "drop_after", "latency"}

@@ -11,7 +11,7 @@ from fleet_factory import branch, hub, write_inventory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ikefleet.diff import MASK, Remediation, future, normalized, remediate, restore
+from ikefleet.diff import MASK, Remediation, future, managed_part, normalized, remediate, restore
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.engine import Session
@@ -560,3 +560,33 @@ def test_restore_on_the_lab_router(scripts: dict[str, str], tmp_path: Path) -> N
     assert any(c.startswith("/ip ipsec proposal remove") for c in back.commands)  # unmarked, still undone
     _run(session, back.commands)
     assert same(parse_script(session.execute("/export terse")), snapshot)
+
+
+USER_LATER = """
+/ip address
+add address=192.0.2.9/24 interface=bridge network=192.0.2.0
+/ip ipsec peer
+set [ find name=legacy ] address=198.51.100.8/32
+"""
+
+
+@pytest.mark.parametrize("host", ["R1", "R2"])
+@pytest.mark.parametrize("user", [False, True])
+def test_putting_back_a_run_touches_only_what_it_managed(
+    scripts: dict[str, str], host: str, user: bool
+) -> None:
+    """A run converged the router; the operator changed their own items since. Converging toward
+    `managed_part` of the pre-run export takes out what the run added (marked and unmarked items), brings
+    back what it changed (default items' fields, an adopted item) and leaves the operator's later changes."""
+    snapshot = parse_script(USER_CONFIG) if user else Config()
+    intended = parse_script(scripts[host])
+    after_run = future(snapshot, remediate(snapshot, intended, SCHEMA))
+    later = parse_script(USER_LATER)
+    operator = remediate(after_run, later, SCHEMA, owned=lambda path, item: False)  # sets and adds only
+    now = future(after_run, operator)
+    target = managed_part(snapshot, intended, SCHEMA)
+    back = remediate(now, target, SCHEMA)
+    assert back.commands
+    put_back = future(now, back)
+    assert not remediate(put_back, target, SCHEMA)  # the post-check: nothing left
+    assert same(put_back, future(snapshot, operator))  # the pre-run router plus the operator's changes

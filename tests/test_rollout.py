@@ -135,10 +135,13 @@ def small_lab(tmp_path: Path) -> Iterator[Lab]:
 
 
 def test_wrong_password_fails_alone(small_lab: Lab) -> None:
+    """With --max-fail allowing it, a branch that cannot be logged into fails alone (before the hub is
+    changed) and the others are rolled out."""
     small_lab.fault("br2", "bad-password")
-    summary = rollout(small_lab, wave_size=Amount(3, False))
+    summary = rollout(small_lab, wave_size=Amount(3, False), max_fail=Amount(1, False))
     assert summary.failed == ["br2"]
     assert "auth" in summary.hosts["br2"].error.lower()
+    assert "unreachable before the hub was changed" in summary.hosts["br2"].error
     assert {summary.hosts[b].status for b in ("hub", "br1", "br3", "br4")} == {"changed"}
 
 
@@ -159,7 +162,8 @@ def test_an_operators_item_in_the_way_fails_the_host_before_any_change(small_lab
     console = Session(small_lab.routers["br1"], "admin")
     assert console.execute('/ip ipsec peer add name=hub address=192.0.2.77/32 comment="ours: old vpn"') == ""
     before = snapshot(small_lab, "br1")
-    summary = rollout(small_lab, limit=("br1", "br2"))
+    # --max-fail 1: without it the first failure stops later waves (issue 17.6), and br2 is in the next one
+    summary = rollout(small_lab, limit=("br1", "br2"), max_fail=Amount(1, False))
     assert summary.failed == ["br1"] and summary.hosts["br1"].commands == 0
     error = summary.hosts["br1"].error
     assert error.startswith("nothing changed: /ip ipsec peer [name=hub]: the router has an item ikefleet")
@@ -255,9 +259,10 @@ def test_cli_json_summary(fleet: tuple[Lab, Summary, Summary], capsys: pytest.Ca
 def test_a_rerun_branch_reads_everything_on_one_console_line(
     fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A converged branch runs two console lines, as the routers see them: the login's version read (the
-    round trip that finds the prompt) and one line reading certificates, configuration and tunnel state.
-    A re-run's round trips are verify's."""
+    """A converged branch runs two console lines, as the routers see them, both before the hub is changed:
+    the login's version read (the round trip that finds the prompt) and one batch reading everything verify
+    reads (certificates and configuration: does this run change it; the state the gate checks). When
+    neither the hub nor the branch changes, that is all: no second session in its wave."""
     from ikefleet.lab.sshd import Terminal
 
     lab, _, _ = fleet
@@ -275,14 +280,15 @@ def test_a_rerun_branch_reads_everything_on_one_console_line(
         lines = ran[f"br{n}"]
         assert len(lines) == 2 and lines[0] == "/system resource print", lines
         assert all(f"<<ikefleet:{section}>>" in lines[1]
-                   for section in ("certificate", "config", "active_peers", "ospf_neighbor"))
+                   for section in ("certificate", "config", "active_peers", "ospf_neighbor", "bfd", "route"))
 
 
 def test_rerun_reads_untouched_tunnels_in_the_converge_task(
     fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A re-run finds every untouched branch up in the converge task's own session: the gate then needs no
-    extra Nornir run per wave. A branch found down is still polled by the gate and fails it."""
+    """A re-run finds every untouched branch passing verify's checks in the converge task's own read: the
+    gate then needs no extra Nornir run per wave. A branch found down is still polled by the gate and
+    fails it."""
     from nornir.core import Nornir
 
     import ikefleet.runbooks.rollout as rollout_module
@@ -292,7 +298,7 @@ def test_rerun_reads_untouched_tunnels_in_the_converge_task(
     real_run = Nornir.run
 
     def counting(self: Nornir, task, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if task is rollout_module.tunnel_state:
+        if task is rollout_module.branch_state:
             gate_runs.append(len(self.inventory.hosts))
         return real_run(self, task, *args, **kwargs)
 
@@ -306,5 +312,7 @@ def test_rerun_reads_untouched_tunnels_in_the_converge_task(
         down = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=2.0)).run()
     finally:
         lab.clear_faults("br3")
-    assert down.failed == ["br3"] and "tunnel not up" in down.hosts["br3"].error
+    error = down.hosts["br3"].error
+    assert down.failed == ["br3"] and "gate failed" in error
+    assert "ike.peer" in error and "this run did not change its configuration" in error
     assert gate_runs and all(n == 1 for n in gate_runs)  # only br3 polled

@@ -14,7 +14,7 @@ from tests_support import fast_keys
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks import rollout as rollout_module
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
-from ikefleet.tasks.state import tunnel_state
+from ikefleet.tasks.state import branch_state
 from ikefleet.waves import Amount
 
 
@@ -25,9 +25,9 @@ def test_a_failed_gate_poll_is_polled_again(tmp_path: Path, monkeypatch: pytest.
         if task.host.name == "br1" and not failed:
             failed.append(task.host.name)
             raise ReadTimeout("the command echo was not detected within the read timeout")
-        return tunnel_state(task, **kwargs)
+        return branch_state(task, **kwargs)
 
-    monkeypatch.setattr(rollout_module, "tunnel_state", flaky)
+    monkeypatch.setattr(rollout_module, "branch_state", flaky)
     with Lab.start(tmp_path / "lab", branches=2, convergence_delay=0.05) as lab:
         fast_keys(lab.directory)
         lab.settle()

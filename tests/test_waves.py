@@ -41,8 +41,23 @@ def test_max_fail_budget(text: str, failed: int, total: int, stop: bool) -> None
     assert over_budget(failed, total, Amount.parse(text, option="--max-fail")) is stop
 
 
-def test_no_budget_never_stops() -> None:
-    assert over_budget(100, 100, None) is False
+def test_without_max_fail_the_first_failure_stops() -> None:
+    """No --max-fail: a failed canary (or any failed wave) stops the later waves."""
+    assert over_budget(0, 100, None) is False
+    assert over_budget(1, 100, None) is True
+
+
+def test_the_canary_holds_branches_this_run_changes_new_ones_first() -> None:
+    """A converged branch with nothing to change proves nothing as a canary: the branches the run changes
+    lead (new ones first, as given), the canary holds only them, the rest follow in inventory order."""
+    waves = plan_waves(names(6), canary=2, wave_size=Amount(2, False), first=["br5", "br3", "br4"])
+    assert waves == [["br5", "br3"], ["br4", "br1"], ["br2", "br6"]]
+    # fewer changing branches than --canary: the canary is those alone
+    assert plan_waves(names(4), canary=3, wave_size=Amount(2, False), first=["br4"]) == [
+        ["br4"], ["br1", "br2"], ["br3"],
+    ]
+    # nothing changes: the canary is the first branches, as before
+    assert plan_waves(names(3), canary=1, wave_size=Amount(2, False), first=[]) == [["br1"], ["br2", "br3"]]
 
 
 @pytest.mark.parametrize("text", ["", "x", "5x", "-1", "150%"])

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "rollout",
         help="converge the hub, then the branches in waves (idempotent, safe mode, dry run)",
         description="Roll the intended configuration out: hub first, then a canary wave and waves of "
-        "branches; each wave waits until its tunnels are up. Re-runs send only what differs.",
+        "branches; each wave waits until its branches pass verify's checks. Re-runs send only what differs.",
     )
     p.add_argument(
         "-c", "--config", default="config.yaml", help="Nornir/ikefleet config (default: %(default)s)"
@@ -59,7 +59,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--max-fail",
         default=None,
         metavar="N|P%",
-        help="stop further waves once more hosts than this have failed (count or percent)",
+        help="stop further waves once more hosts than this have failed (count or percent; "
+        "default: the first failure stops them)",
+    )
+    p.add_argument(
+        "--keep-failed",
+        action="store_true",
+        help="a branch that fails its wave's gate keeps this run's change, for debugging (default: it is "
+        "put back to its configuration before this run)",
     )
     p.add_argument(
         "--gate-timeout",
@@ -96,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             gate_timeout_s=args.gate_timeout,
             secrets_file=args.secrets,
             accept_new_hostkeys=args.accept_new_hostkeys,
+            keep_failed=args.keep_failed,
         )
         console = Console(stderr=True)
         # On a terminal a spinner shows the step in progress; elsewhere (cron, CI) only the plain lines.

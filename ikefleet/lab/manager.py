@@ -177,6 +177,7 @@ FAULTS: dict[str, tuple[str, type]] = {
     "clock-offset": ("clock_offset_s", int),
     "mtu": ("mtu", int),
     "ike-drop": ("ike_drop", bool),
+    "bfd-drop": ("bfd_drop", bool),
 }
 
 

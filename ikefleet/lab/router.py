@@ -58,6 +58,7 @@ class Faults:
     clock_offset_s: int = 0
     mtu: int | None = None
     ike_drop: bool = False
+    bfd_drop: bool = False  # BFD control packets (UDP 3784) lost: the session stays down, OSPF stays Full
 
 
 class FileStore:

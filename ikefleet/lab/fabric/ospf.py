@@ -304,7 +304,8 @@ def build(
             nb.dr, nb.bdr = ranked[0][2], ranked[1][2]
         if ia.get("use-bfd") == "yes":
             both = ib.get("use-bfd") == "yes" and not bfd_forbidden(b.router, ib.name)
-            nb.bfd = "up" if both and state == "Full" else "down"
+            lost = a.router.faults.bfd_drop or b.router.faults.bfd_drop  # BFD control packets dropped
+            nb.bfd = "up" if both and state == "Full" and not lost else "down"
             if bfd_forbidden(a.router, ia.name):
                 nb.bfd = "inactive"
         a.neighbors.append(nb)
