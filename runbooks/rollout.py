@@ -24,6 +24,7 @@ from nornir.core.filter import F
 from nornir.core.task import AggregatedResult, Result, Task
 
 from ikefleet import gc_policy, interrupt, revoked
+from ikefleet.config_repo import RepoError
 from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe, safe_mode
 from ikefleet.diff import is_marked
@@ -35,6 +36,7 @@ from ikefleet.redact import scrub
 from ikefleet.routeros.clock import clock_utc
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
+from ikefleet.runbooks.backup import AFTER, commit_run
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
@@ -161,6 +163,7 @@ class Rollout:
         self.fingerprints: dict[str, str] = {}  # current client certificate name -> its fingerprint
         self.hub_in_use: dict[str, str] = {}  # branch -> the older certificate its hub identity still names
         self.routes = route_reads(self.fleet, self.plan)  # host -> its route read's `where`, as verify's
+        self.warned: dict[str, list[str]] = {}  # warning text -> the hosts that had it, in order
         self.reached: dict[str, Reached] = {}  # branch -> what the reach before the hub found
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
@@ -198,8 +201,22 @@ class Rollout:
             for name, count in summary.attempts.items():
                 if count > 1 and summary.hosts[name].status != "failed":  # failures say it in their error
                     self.progress(f"{name}: reached after {count} connection attempts")
+            for warning, hosts in self.warned.items():
+                if len(hosts) > 1:
+                    self.progress(f"warning on {len(hosts)} hosts ({', '.join(hosts)}): {warning}")
             run.write_json("summary.json", summary.to_json())
+            if not self.options.dry_run:
+                self._commit_backups(run)
             return summary
+
+    def _commit_backups(self, run: RunDir) -> None:
+        """The run's exports (changed routers as found, then as left) into the backups repository; a
+        failure there is a warning: the routers are as the summary says whatever git does."""
+        try:
+            for commit in commit_run(self.options.config, run.path):
+                self.progress(f"backups: committed {commit.rev[:12]} ({', '.join(commit.changed)})")
+        except (RepoError, OSError) as exc:
+            self.progress(f"warning: this run's exports are not in the backups repository: {exc}")
 
     def _record(self, summary: Summary, run: RunDir, outcome: Outcome) -> None:
         if interrupt.MESSAGE in outcome.error:  # stopped by Ctrl-C: undone by safe mode or never started
@@ -207,8 +224,11 @@ class Rollout:
         summary.hosts[outcome.host] = outcome
         run.append_result(outcome.to_json())
         self.progress(f"{outcome.host}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
-        for warning in outcome.warnings:
-            self.progress(f"warning: {warning}")
+        for warning in outcome.warnings:  # said once; the hosts that share it are named at the end
+            hosts = self.warned.setdefault(warning, [])
+            hosts.append(outcome.host)
+            if len(hosts) == 1:
+                self.progress(f"warning: {warning}")
 
     def _run(self, nr: Nornir, run: RunDir, summary: Summary) -> Summary:
         opts = self.options
@@ -566,6 +586,8 @@ class Rollout:
             outcome = _outcome(res, name)
             words[name] = PUT_BACK if outcome.status != "failed" else (
                 f"putting the configuration back failed, this run's change is still on it: {outcome.error}")
+            if outcome.status != "failed":  # as found again: the backups repository gets no "as left"
+                (run.path / "backups" / f"{name}{AFTER}").unlink(missing_ok=True)
         return words
 
 

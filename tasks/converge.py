@@ -197,11 +197,14 @@ def _apply(task: Task, dev: Device, before: Config, commands: list[str],
     return sent[0], ""
 
 
-def put_back(task: Task, *, snapshot_text: str, intended_script: str, major: int | None = None) -> Result:
+def put_back(
+    task: Task, *, snapshot_text: str, intended_script: str, major: int | None = None, dry_run: bool = False
+) -> Result:
     """Nornir task: put the router's managed configuration back to what it was when `snapshot_text` (the
     export read before this run changed it) was read, by the path a change takes: read, diff, safe mode,
     post-check by re-read. Only what ikefleet manages moves (`managed_part`). Outcome status: changed (put
-    back), unchanged (nothing to put back) or failed (the run's change is still on the router)."""
+    back), unchanged (nothing to put back), would-change (`dry_run`: nothing sent) or failed (the run's
+    change is still on the router)."""
     host = task.host.name
     if major is None:
         major = detected(task).major
@@ -216,6 +219,9 @@ def put_back(task: Task, *, snapshot_text: str, intended_script: str, major: int
     back = left(now)
     if not back.commands:
         return Result(host=task.host, result=Outcome(host, "unchanged"))
+    if dry_run:
+        outcome = Outcome(host, "would-change", 0, back.diff())
+        return Result(host=task.host, changed=True, diff="\n".join(back.diff()), result=outcome)
     sent, error = _apply(task, dev, now, back.commands, left, major)
     if error:
         outcome = Outcome(host, "failed", sent, back.diff(), error)

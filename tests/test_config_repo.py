@@ -132,3 +132,23 @@ def test_a_runs_exports_are_committed_as_found_then_as_left(tmp_path: Path) -> N
         "20261206T100000.000000Z-rollout as left: br1", "20261206T100000.000000Z-rollout as found: br1"]
     assert len(made) == 2 and "comment=ikefleet" in repo.show("br1")
     assert "comment=hand" in repo.show("br1", "main~1")
+
+
+def test_a_rollout_commits_what_it_found_and_what_it_left_and_warns_once(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(lab.directory / "config.yaml")
+    assert main(["rollout", "-c", config]) == 0  # converged (earlier tests changed br2's identity only)
+    for host in ("br1", "br2"):
+        Session(lab.routers[host], "admin").execute("/routing filter remove [find where comment=ikefleet]")
+    lab.settle()
+    capsys.readouterr()
+    assert main(["rollout", "-c", config]) == 0
+    err = capsys.readouterr().err
+    assert err.count("no backup_password") == 2, err  # said once, then once with the hosts that share it
+    assert "warning on 2 hosts (br1, br2): no backup_password" in err
+    repo = ConfigRepo(lab.directory / ".ikefleet" / "backups.git")
+    (found_rev, found), (left_rev, left) = repo.log()[1], repo.log()[0]
+    assert found.endswith("-rollout as found: br1, br2") and left.endswith("-rollout as left: br1, br2")
+    assert repo.show("br1", left_rev).count("comment=ikefleet") > repo.show("br1", found_rev).count(
+        "comment=ikefleet")

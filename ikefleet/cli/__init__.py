@@ -23,9 +23,10 @@ SUBCOMMANDS = [
     "ikefleet.cli.verify",
     "ikefleet.cli.report",
     "ikefleet.cli.backup",
+    "ikefleet.cli.restore",
 ]
 # Subcommands that connect to routers: they take --accept-new-hostkeys (ikefleet.hostkeys).
-HOSTKEY_COMMANDS = ("rollout", "verify", "compliance", "certs")
+HOSTKEY_COMMANDS = ("rollout", "verify", "compliance", "certs", "restore")
 
 
 def build_parser() -> argparse.ArgumentParser:
