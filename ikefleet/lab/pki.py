@@ -233,7 +233,6 @@ def build_certificate(
     RouterOS's own CAs (self-signed roots, or intermediates signed by another CA). The validity starts
     at `now` (the router's clock) and ends `days_valid` days later, never after 2038-01-19 03:14:07 UTC.
     """
-    ku, eku = key_usage_extensions(request.key_usage)
     subject = _name(request)
     not_before = now.astimezone(UTC).replace(microsecond=0)
     not_after = min(not_before + timedelta(days=request.days_valid), MAX_NOT_AFTER)
@@ -261,13 +260,8 @@ def build_certificate(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
         )
     )
-    if ku is not None:
-        builder = builder.add_extension(ku, critical=False)
-    if eku is not None:
-        builder = builder.add_extension(eku, critical=False)
-    if request.subject_alt_name:
-        names = parse_subject_alt_name(request.subject_alt_name)
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    for extension in _template_extensions(request):
+        builder = builder.add_extension(extension, critical=False)
     if request.crl_url and issuer_pem is not None:
         uri = x509.UniformResourceIdentifier(request.crl_url)
         point = x509.DistributionPoint([uri], None, None, None)
@@ -276,18 +270,22 @@ def build_certificate(
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
+def _template_extensions(request: Request) -> list[x509.ExtensionType]:
+    """What a template asks for, in a certificate and in a request alike: key usage, extended key usage,
+    subject-alt-name."""
+    ku, eku = key_usage_extensions(request.key_usage)
+    found: list[x509.ExtensionType] = [e for e in (ku, eku) if e is not None]
+    if request.subject_alt_name:
+        found.append(x509.SubjectAlternativeName(parse_subject_alt_name(request.subject_alt_name)))
+    return found
+
+
 def build_csr(request: Request, key: PrivateKey) -> str:
     """A PKCS#10 request for `key` with the template's subject, subject-alt-name and key usage (what
     `/certificate create-certificate-request` writes; the issuer decides validity and CA constraints)."""
     builder = x509.CertificateSigningRequestBuilder().subject_name(_name(request))
-    ku, eku = key_usage_extensions(request.key_usage)
-    if ku is not None:
-        builder = builder.add_extension(ku, critical=False)
-    if eku is not None:
-        builder = builder.add_extension(eku, critical=False)
-    if request.subject_alt_name:
-        names = parse_subject_alt_name(request.subject_alt_name)
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    for extension in _template_extensions(request):
+        builder = builder.add_extension(extension, critical=False)
     csr = builder.sign(key, _sign_algorithm(key, request.digest))
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
