@@ -208,8 +208,13 @@ def one_run(
     if not ok:
         outcome.problems.append(f"the next rollout failed: {why}")
     for name in lab.routers:
-        if configuration(lab, name) != reference[name]:
-            outcome.problems.append(f"{name}: not converged after the next rollout")
+        now = configuration(lab, name)
+        if now != reference[name]:
+            extra = sorted(set(now) - set(reference[name]))[:2]
+            missing = sorted(set(reference[name]) - set(now))[:2]
+            outcome.problems.append(
+                f"{name}: not converged after the next rollout (has {extra}, lacks {missing})"
+            )
     return outcome
 
 
