@@ -60,6 +60,9 @@ PUT_BACK = "configuration put back to before this run (checked by re-read)"
 # hand-over files a killed run left on a branch (removed at this run's certificate step): counted by the
 # reach on verify's batch line
 FILES_READ = f"/file print count-only where {pki.LEFTOVER_FILES}"
+# the logins open now, this run's included: another one may be a killed run's session whose safe-mode
+# changes RouterOS has not undone yet (it is still running its last command), so what is read is not settled
+LOGINS_READ = "/user active print count-only"
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,15 @@ class Reached:
     "changes" (this run changes its configuration or certificates, or removes leftovers) or "unchanged";
     `fingerprint`: its client certificate's; `state`: verify's view of an unchanged branch (the gate's first
     poll, when the hub does not change either: such a branch needs no second session); `files`: the
-    hand-over files a killed run left on it (None: not counted)."""
+    hand-over files a killed run left on it (None: not counted); `others`: another login was open (or the
+    logins could not be counted), so the wave takes safe mode before it reads (tasks.converge `settle`)."""
 
     kind: str
     fingerprint: str | None = None
     state: HostState | None = None
     warning: str = ""
     files: int | None = None
+    others: bool = False
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -409,7 +414,7 @@ class Rollout:
         read = hub.run(task=_hub_reads, on_failed=True)
         if read[h.name].failed:
             return _certificate_work(Outcome(h.name, "failed", error=_failure(read, h.name)), work, run)
-        config_text, certs = read[h.name][0].result
+        config_text, certs, others = read[h.name][0].result
         # a renewed branch's hub identity keeps the certificate the branch still uses until the branch has
         # moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over fails
         self.hub_in_use = _in_use(parse_script(config_text), certs, self.plan)
@@ -423,7 +428,8 @@ class Rollout:
             dry_run=self.options.dry_run,
             backup_password=self.secrets.backup_password,
             known={"/ip ipsec mode-config": [NAMES["mode_config"].format(branch=b) for b in self.revoked]},
-            config_text=config_text,
+            config_text=None if others else config_text,
+            settle=others and not self.options.dry_run,
         )
         outcome = _outcome(res, h.name)
         if outcome.status == "changed" or (outcome.status == "unchanged" and not self.options.dry_run):
@@ -678,8 +684,14 @@ def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Re
 
 def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bundle], run: RunDir,
                      first: dict[str, str] | None = None) -> Result:
-    """`first`: the replies to read_raw (verify's reads), read in this session with nothing sent since."""
+    """`first`: the replies to read_raw (verify's reads), read in this session with nothing sent since.
+    When the reach saw another login, `first` may show a killed run's changes that RouterOS is about to
+    undo: the converge task takes safe mode first and reads afresh (`settle`)."""
     name = task.host.name
+    reached = rollout.reached.get(name)
+    settle = reached is not None and reached.others
+    if settle:
+        first = None
     h = rollout.plan.hub
     client = rollout.plan.branch(name).client_certificate
     bundle = bundles.get(name)
@@ -705,6 +717,7 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         dry_run=rollout.options.dry_run,
         backup_password=rollout.secrets.backup_password,
         config_text=first["config"] if first else None,
+        settle=settle,
     )[0]
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
     done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
@@ -740,9 +753,13 @@ def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[
 
 def _hub_reads(task: Task) -> Result:
     """The hub's configuration (its identities name the certificates in use) and certificates, one round
-    trip: (export text, certificates by name)."""
-    got = read_with_version(task, {"config": READ_CONFIG, "certificate": pki.CERTIFICATE_READ})
-    return Result(host=task.host, result=(got["config"], pki.certificates_by_name(got["certificate"])))
+    trip: (export text, certificates by name, whether another login is open: see LOGINS_READ)."""
+    got = read_with_version(task, {"config": READ_CONFIG, "certificate": pki.CERTIFICATE_READ,
+                                   "logins": LOGINS_READ})
+    logins = got["logins"].strip()
+    others = not logins.isdigit() or int(logins) > 1
+    certs = pki.certificates_by_name(got["certificate"])
+    return Result(host=task.host, result=(got["config"], certs, others))
 
 
 def _in_use(config: Config, certs: dict[str, Any], plan: Plan) -> dict[str, str]:
@@ -794,14 +811,16 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
     gate's `settled` compares the fingerprints)."""
     name = task.host.name
     try:
-        raw, found = read_raw(task, rollout.routes[name], extra={"files": FILES_READ})
+        raw, found = read_raw(task, rollout.routes[name], extra={"files": FILES_READ, "logins": LOGINS_READ})
         files = raw.pop("files").strip()
+        logins = raw.pop("logins").strip()
     finally:
         close(task.host)
     count = int(files) if files.isdigit() else None
+    others = not logins.isdigit() or int(logins) > 1
     current = parse_script(raw["config"])
     if not any(is_marked(path, item) for path, items in current.menus.items() for item in items):
-        return Result(host=task.host, result=Reached("new", files=count))
+        return Result(host=task.host, result=Reached("new", files=count, others=others))
     certs = pki.certificates_by_name(raw["certificate"])
     plan = resolve_clients(rollout.plan, certs)
     client = plan.branch(name).client_certificate
@@ -810,8 +829,9 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
     versions = client_versions(certs, client_base(client))
     superseded = [n for n in versions[: versions.index(client)] if not certs[n].get("revoked")] \
         if client in versions else []
-    if fingerprint is None or count != 0 or superseded or plan_changes(current, script, found.major).commands:
-        return Result(host=task.host, result=Reached("changes", fingerprint, files=count))
+    if (fingerprint is None or count != 0 or superseded or others
+            or plan_changes(current, script, found.major).commands):
+        return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others))
     state = host_state(name, raw, found)
     return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count))
 

@@ -97,15 +97,26 @@ def converge(
     major: int | None = None,
     known: Mapping[str, Iterable[str]] | None = None,
     config_text: str | None = None,
+    settle: bool = False,
 ) -> Result:
     """`config_text`: the router's `READ_CONFIG` reply, read in this session with nothing sent since (a
-    branch's first round trip carries it); None: read it here."""
+    branch's first round trip carries it); None: read it here. `settle`: another login is open, perhaps a
+    killed run's session whose safe-mode changes RouterOS has yet to undo: take safe mode (and release it)
+    before reading, so what is read stays, or fail the host while that session holds it."""
     host = task.host.name
     found = detected(task)  # the RouterOS the router runs (read once per run), not the inventory's claim
     if major is None:
         major = found.major
     warnings = [w for w in (found.warning, identity.warning(task.host)) if w]
     dev = device(task)
+    if settle:
+        try:
+            dev.probe_safe_mode()
+        except SafeModeHeld as exc:
+            message = scrub(f"{exc.error}; nothing changed here")
+            outcome = Outcome(host, "failed", 0, [], message, warnings)
+            return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
+        config_text = None
     if config_text is None:
         config_text, before = read_config(dev)
     else:

@@ -51,16 +51,16 @@ def read_until(chan: paramiko.Channel, end: bytes, limit: float = 10) -> bytes:
 
 
 @contextmanager
-def other_session(lab: Lab) -> Iterator[tuple[paramiko.Channel, bytes]]:
-    """An operator's SSH console on br1 (its channel and its safe-mode prompt); closing it is a drop."""
-    spec = lab.spec("br1")
+def other_session(lab: Lab, host: str = "br1") -> Iterator[tuple[paramiko.Channel, bytes]]:
+    """An operator's SSH console on `host` (its channel and its safe-mode prompt); closing it is a drop."""
+    spec = lab.spec(host)
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     client.connect(spec.host, spec.port, username=spec.username + "+ct80w", password=spec.password,
                    look_for_keys=False, allow_agent=False, timeout=10)
     try:
         shell = client.invoke_shell(width=120)
-        name = lab.routers["br1"].config.items("/system identity")[0].get("name")
+        name = lab.routers[host].config.items("/system identity")[0].get("name")
         read_until(shell, f"[admin@{name}] > ".encode())
         yield shell, f"[admin@{name}] <SAFE> ".encode()
     finally:
@@ -170,3 +170,43 @@ def test_safe_mode_taken_between_two_windows_stops_the_push_without_a_restore(
         assert router.safe_mode_holder is not None  # the other session's safe mode was not taken over
     monkeypatch.undo()
     assert rollout(lab, "br1")["hosts"]["br1"]["status"] == "changed"
+
+
+def present(router: object, address: str) -> bool:
+    return any(i.get("address") == address for i in router.config.items("/ip address"))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("role", ["initiator", "responder"])
+def test_a_session_whose_safe_mode_change_looks_converged_is_not_settled(lab: Lab, role: str) -> None:
+    """A killed run's session still open (RouterOS is running its last command) holds safe mode, and its
+    change is what the intent wants: read now, the router looks converged, and RouterOS undoes the change
+    when that session ends. The next run must not call the router unchanged (the soak's run 9 of seed
+    20261206): it takes safe mode before it reads, and fails the host while the other session holds it."""
+    assert {o["status"] for o in rollout(lab)["hosts"].values()} <= {"changed", "unchanged"}
+    name = next(n for n, r in lab.routers.items() if r.spec.role == role)
+    router = lab.routers[name]
+    item = next(i for i in router.config.items("/ip address") if i.comment == "ikefleet")
+    address = str(item.get("address"))
+    console = Session(router, "admin")
+    assert console.execute(f"/ip address remove [find address=\"{address}\"]") == ""
+    lab.settle()
+    with other_session(lab, name) as (shell, safe):
+        shell.send(b"\x18")
+        read_until(shell, safe)
+        shell.send(f"/ip address add address={address} interface={item.get('interface')} comment=ikefleet\r\n"
+                   .encode())
+        read_until(shell, safe + b"\r" + safe)
+        lab.settle()
+        assert present(router, address)  # converged, as far as a read can tell
+
+        outcome = rollout(lab, name)["hosts"][name]
+
+        assert outcome["status"] == "failed" and outcome["commands"] == 0, outcome
+        assert "another session holds safe mode" in outcome["error"], outcome
+    deadline = time.monotonic() + 10  # its drop: RouterOS undoes the window, the address is gone again
+    while present(router, address):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert rollout(lab, name)["hosts"][name]["status"] == "changed"  # free again: the next run puts it back
+    lab.settle()
+    assert present(router, address)
