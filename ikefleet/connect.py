@@ -68,7 +68,7 @@ class Policy:
 
     def delay(self, retry: int, rng: random.Random) -> float:
         """Wait before retry number `retry` (1-based): exponential, capped, jittered to 50..100%."""
-        base = min(self.max_backoff, self.backoff * 2 ** (retry - 1))
+        base: float = min(self.max_backoff, self.backoff * 2 ** (retry - 1))
         return base * rng.uniform(0.5, 1.0)
 
 
@@ -218,7 +218,7 @@ class Connector:
 
     def for_host(self, host: Any) -> Policy:
         """The policy with this host's timeouts (HOST_KEYS; host, group, defaults)."""
-        changes = {setting: float(host.get(key)) for key, setting in HOST_KEYS.items()
+        changes: dict[str, Any] = {setting: float(host.get(key)) for key, setting in HOST_KEYS.items()
                    if host.get(key) is not None}
         return replace(self.policy, **changes)
 

@@ -263,6 +263,7 @@ def _match(path: str, menu: Any, cur_items: list[Item], want_items: list[Item]) 
         exact.setdefault((key, _signature(path, menu, item)), []).append(item)
     matched: dict[int, Item] = {}
     taken: set[int] = set()
+    hit: Item | None
     for want in want_items:
         key = _identity(menu, want)
         if key not in by_key:
@@ -480,8 +481,13 @@ def _field_ops(
         return [], [], []
     label = _label(menu, want)
     changes = [Change("~", path, label, n, old, new, _is_secret(menu, n)) for n, old, new in differ]
-    fwd_plan = [("unset", (("value-name", n),)) for n in unsets] + ([("set", tuple(sets))] if sets else [])
-    back_plan = [("unset", (("value-name", n),)) for n in back_unsets]
+    fwd_plan: list[tuple[str, tuple[tuple[str, str], ...]]] = [
+        ("unset", (("value-name", n),)) for n in unsets
+    ]
+    fwd_plan += [("set", tuple(sets))] if sets else []
+    back_plan: list[tuple[str, tuple[tuple[str, str], ...]]] = [
+        ("unset", (("value-name", n),)) for n in back_unsets
+    ]
     back_plan += [("set", tuple(back_sets))] if back_sets else []
     state = _copy(cur)
     fwd = _sequence(path, menu, state, fwd_plan)

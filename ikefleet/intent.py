@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ikefleet.inventory import Fleet
+from ikefleet.fleet import Fleet
 from ikefleet.plan import Plan
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.quoting import quote

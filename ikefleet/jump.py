@@ -63,7 +63,8 @@ class Route:
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Route:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**fields)
 
 
 def _ssh() -> str:
@@ -209,10 +210,12 @@ class Channel(paramiko.ProxyCommand):
         self.timeout = None
 
     def recv(self, size: int) -> bytes:
-        ready, _, _ = select([self.process.stdout], [], [], self.timeout)
+        stdout = self.process.stdout
+        assert stdout is not None  # Popen(stdout=PIPE)
+        ready, _, _ = select([stdout], [], [], self.timeout)
         if not ready:
             raise TimeoutError()
-        return os.read(self.process.stdout.fileno(), size)  # type: ignore[union-attr]  # b"" = EOF
+        return os.read(stdout.fileno(), size)  # b"" = EOF
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -261,8 +264,9 @@ def _banner(command: list[str] | None, address: str, port: int, timeout: float =
         with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, start_new_session=True) as process:
             try:
+                assert process.stdout is not None  # Popen(stdout=PIPE)
                 ready, _, _ = select([process.stdout], [], [], timeout)
-                return bool(ready) and os.read(process.stdout.fileno(), 4) == b"SSH-"  # type: ignore[union-attr]
+                return bool(ready) and os.read(process.stdout.fileno(), 4) == b"SSH-"
             finally:
                 process.kill()
     except OSError:

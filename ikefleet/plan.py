@@ -15,7 +15,7 @@ from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
-from ikefleet.inventory import Fleet, Site
+from ikefleet.fleet import Fleet, Site
 
 # Names ikefleet gives to the RouterOS objects it manages (documented in docs/inventory.md).
 NAMES = {

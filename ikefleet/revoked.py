@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ikefleet import private
-from ikefleet.inventory import Fleet
+from ikefleet.fleet import Fleet
 
 FILE = "revoked.json"
 

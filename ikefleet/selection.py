@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from ikefleet.inventory import INITIATOR_GROUP, RESPONDER_GROUP, Fleet
+from ikefleet.fleet import Fleet
+from ikefleet.inventory import INITIATOR_GROUP, RESPONDER_GROUP
 
 
 class SelectionError(ValueError):

@@ -33,7 +33,8 @@ _CLOCK = re.compile(r"^(\d+):(\d\d):(\d\d)$")
 def schema() -> dict[str, Any]:
     """The inventory schema (site keys, fleet settings) loaded once from the package data."""
     text = resources.files("ikefleet").joinpath("inventory_schema.yaml").read_text()
-    return YAML(typ="safe").load(text)
+    data: dict[str, Any] = YAML(typ="safe").load(text)
+    return data
 
 
 def is_leaf(node: Mapping[str, Any]) -> bool:
@@ -225,6 +226,7 @@ def check_fleet(fleet: Fleet, sources: Mapping[str, str]) -> list[Problem]:
 
     seen_ids: dict[int, str] = {}
     for b in fleet.branches:
+        assert b.branch_id is not None  # an initiator's branch_id is required (inventory_schema.yaml)
         if b.branch_id in seen_ids:
             message = f"duplicate branch_id {b.branch_id} (also used by {seen_ids[b.branch_id]})"
             add(b.name, "branch_id", message, "give each branch a unique branch_id")
@@ -253,6 +255,7 @@ def check_fleet(fleet: Fleet, sources: Mapping[str, str]) -> list[Problem]:
     max_ipsec = d.pools.ipsec.num_addresses - 3  # network, hub, broadcast
     max_eoip = d.pools.eoip.num_addresses // 4
     for b in fleet.branches:
+        assert b.branch_id is not None
         if b.branch_id > max_ipsec:
             add(b.name, "branch_id", f"branch_id {b.branch_id} does not fit the IPsec pool {d.pools.ipsec} "
                 f"(room for ids 1..{max_ipsec})", "enlarge pools.ipsec in defaults.yaml or use a smaller id")

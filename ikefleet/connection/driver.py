@@ -10,6 +10,7 @@ command is its own.
 from __future__ import annotations
 
 import contextlib
+from typing import cast
 
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
@@ -33,9 +34,10 @@ class RouterOSDriver(MikrotikRouterOsSSH):
             self.ansi_escape_codes = True  # as the driver's session_preparation
             with drop_said(self):
                 try:
-                    reply = self.send_command(VERSION_COMMAND, expect_string=PROMPT,
-                                              read_timeout=read_timeout,
-                                              strip_prompt=False, strip_command=True, cmd_verify=True)
+                    # str: netmiko returns a list or dict only from a textfsm/ttp/genie parse
+                    reply = cast(str, self.send_command(VERSION_COMMAND, expect_string=PROMPT,
+                                                        read_timeout=read_timeout, strip_prompt=False,
+                                                        strip_command=True, cmd_verify=True))
                 except ReadTimeout as exc:  # the words name command_timeout, the setting that ran out
                     timed_out(read_timeout, exc)
                     raise

@@ -11,7 +11,7 @@ Seconds = NewType("Seconds", int)
 Milliseconds = NewType("Milliseconds", int)
 Bytes = NewType("Bytes", int)
 Percent = NewType("Percent", int)
-CommaList = NewType("CommaList", list)
+CommaList = NewType("CommaList", list[str])
 
 # Field names whose values are secrets: dropped at parse time, never returned.
 SECRET_FIELDS = frozenset(

@@ -98,13 +98,15 @@ def render_junit(report: Report) -> str:
         suite = ET.SubElement(
             root,
             "testsuite",
-            name=host,
-            id=str(index),
-            package="ikefleet",
-            timestamp=stamp,
-            hostname=host,
-            time=duration,
-            **{k: str(v) for k, v in counts.items()},
+            {
+                "name": host,
+                "id": str(index),
+                "package": "ikefleet",
+                "timestamp": stamp,
+                "hostname": host,
+                "time": duration,
+                **{k: str(v) for k, v in counts.items()},
+            },
         )
         ET.SubElement(suite, "properties")
         for r in mine:

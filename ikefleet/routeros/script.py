@@ -34,6 +34,8 @@ _WORD_RUN = re.compile(r'[^ \t="\[]*')
 _PLAIN_TOKEN = re.compile(
     r'[ \t]*(?:([^ \t="\[]*)=(?:"([^"]*)"|(?!")([^ \t]*))|"([^"]*)"|([^ \t="]+(?:"[^ \t]*)?))'
 )
+# A word of a line as `tokenize` returns it: (key, value), (None, word), or ("[", the sub-command's words).
+Token = tuple[str | None, str] | tuple[str, "list[Token]"]
 
 
 class ScriptError(ValueError):
@@ -124,19 +126,19 @@ def _bare(text: str, i: int) -> tuple[str, int]:
     return "".join(out), i
 
 
-def tokenize(text: str, number: int = 0) -> list[tuple[str | None, str] | tuple[str, list]]:
+def tokenize(text: str, number: int = 0) -> list[Token]:
     """Words of a line: ("key", value) for `key=value`, (None, word) for bare words, ("[", words) for a
     `[ ... ]` sub-command."""
     plain = _plain_tokens(text)
     return plain if plain is not None else _scan_tokens(text, number)
 
 
-def _plain_tokens(text: str) -> list | None:
+def _plain_tokens(text: str) -> list[Token] | None:
     """`tokenize` of a line without escapes or sub-commands (nearly every export line), one regex match a
     word; None when the line needs `_scan_tokens` (escapes, `[`, or an error to report)."""
     if "[" in text or "\\" in text:
         return None
-    tokens: list = []
+    tokens: list[Token] = []
     pos = 0
     while (m := _PLAIN_TOKEN.match(text, pos)) is not None:
         key, quoted_value, bare_value, quoted, word = m.groups()
@@ -148,8 +150,8 @@ def _plain_tokens(text: str) -> list | None:
     return tokens if not text[pos:].strip(" \t") else None
 
 
-def _scan_tokens(text: str, number: int) -> list:
-    tokens: list = []
+def _scan_tokens(text: str, number: int) -> list[Token]:
+    tokens: list[Token] = []
     i = 0
     while i < len(text):
         ch = text[i]
@@ -197,7 +199,7 @@ def _scan_tokens(text: str, number: int) -> list:
     return tokens
 
 
-def _selector(sub: list, number: int) -> tuple[tuple[str, str], ...]:
+def _selector(sub: list[Token], number: int) -> tuple[tuple[str, str], ...]:
     words = list(sub)
     if not words or words[0] != (None, "find"):
         raise ScriptError(f"line {number}: only [ find ... ] selectors are supported")
@@ -205,7 +207,7 @@ def _selector(sub: list, number: int) -> tuple[tuple[str, str], ...]:
     for key, value in words[1:]:
         if key is None and value in ("where", "and"):
             continue
-        if key is None or key == "[":
+        if key is None or key == "[" or isinstance(value, list):  # a "[" key's value is the list
             raise ScriptError(f"line {number}: unsupported find condition {value!r}")
         conditions.append((key, value))
     return tuple(conditions)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from ipaddress import IPv4Network, ip_network
-from typing import Any
+from typing import Any, TypeVar
 
 from ikefleet.diff import MARKER, remediate
 from ikefleet.plan import client_base
@@ -22,6 +22,8 @@ from ikefleet.routeros.schema import load_schema
 
 from .expected import Expected, Tunnel
 from .gather import HostState
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,11 +49,12 @@ class Context:
     def state(self, host: str) -> HostState:
         return self.states[host]
 
-    def index(self, name: str, build: Callable[[Context], Any]) -> Any:
+    def index(self, name: str, build: Callable[[Context], T]) -> T:
         """A lookup table built once per run (hub checks loop over every branch: keep them linear)."""
         if name not in self._cache:
             self._cache[name] = build(self)
-        return self._cache[name]
+        table: T = self._cache[name]
+        return table
 
 
 Evaluator = Callable[..., list[Finding]]
@@ -137,7 +140,7 @@ def rows_by(ctx: Context, host: str, section: str, field: str) -> dict[Any, list
             out.setdefault(row.get(field), []).append(row)
         return out
 
-    return ctx.index(f"{host}/{section}/{field}", build)  # type: ignore[no-any-return]
+    return ctx.index(f"{host}/{section}/{field}", build)
 
 
 def routes_missing(ctx: Context, host: str, prefixes: tuple[IPv4Network, ...]) -> list[str]:
@@ -351,7 +354,7 @@ def _inside(prefix: str, pool: IPv4Network) -> bool:
         net = ip_network(prefix, strict=False)
     except ValueError:
         return False
-    return net.version == 4 and net.subnet_of(pool)  # type: ignore[arg-type]
+    return net.version == 4 and net.subnet_of(pool)
 
 
 @check("cert.valid", "certificate", "clock")
@@ -401,7 +404,7 @@ def cert_valid(ctx: Context, host: str) -> list[Finding]:
 
 @check("cert.crl", "certificate_settings")
 def cert_crl(ctx: Context, host: str) -> list[Finding]:
-    settings = next(iter(ctx.state(host).get("certificate_settings")), {})
+    settings: dict[str, Any] = next(iter(ctx.state(host).get("certificate_settings")), {})
     value = settings.get("crl-use", "?")
     return [Finding("pass" if value == "yes" else "fail", "crl-use=yes", f"crl-use={value}")]
 
@@ -413,7 +416,7 @@ def clock_sync(ctx: Context, host: str) -> list[Finding]:
     at = router_time(state)
     reference = state.read_at or ctx.now
     offset = (at - reference).total_seconds() if at else float("nan")
-    ntp = next(iter(state.get("ntp")), {})
+    ntp: dict[str, Any] = next(iter(state.get("ntp")), {})
     ntp_on = bool(ntp.get("enabled"))
     # 6.x builds that print a `status` say whether NTP has actually synchronised, not just "enabled".
     status = str(ntp.get("status") or (ntp.get("extra") or {}).get("status") or "")

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
+from ikefleet.fleet import Fleet
 from ikefleet.intent import render_host
-from ikefleet.inventory import Fleet
 from ikefleet.plan import Plan
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
