@@ -19,7 +19,7 @@ from ikefleet.secrets import SecretsError
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "certs", help="certificate status, renewal and revocation (the hub is the CA)", description=__doc__
     )

@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 DEMO_TIME_SCALE = 0.01
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "demo",
         help="start the built-in lab, roll the VPN out, verify it, print the summary, stop the lab",

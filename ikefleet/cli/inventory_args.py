@@ -10,7 +10,8 @@ import argparse
 import sys
 from typing import Any
 
-from ikefleet.inventory import Fleet, load_inventory
+from ikefleet.fleet import Fleet
+from ikefleet.inventory import load_inventory
 from ikefleet.nornir_init import init_nornir
 from ikefleet.problems import InventoryError
 from ikefleet.secrets import SecretsError

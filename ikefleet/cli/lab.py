@@ -36,7 +36,7 @@ def time_scale(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r}: a number >= 0, e.g. 0.01 (1 = real timing)") from exc
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lab = subparsers.add_parser("lab", help="run the built-in RouterOS lab (simulated routers over SSH)")
     sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
 
@@ -93,7 +93,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     except control.ControlError:
         pass
     if (args.backend or _saved_backend(directory)) == "netns":  # a netns lab comes back as one
-        from ikefleet.lab.netns.backend import NetnsError, check_host
+        from ikefleet.lab.netns.backend import check_host
+        from ikefleet.lab.netns.namespaces import NetnsError
 
         try:
             check_host()

@@ -17,7 +17,7 @@ from ikefleet.parsers import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "parse",
         help="parse a saved RouterOS command output into JSON records",

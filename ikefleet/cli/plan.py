@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ikefleet.cli.inventory_args import add_config_argument, fleet_or_report
-from ikefleet.inventory import Fleet
+from ikefleet.fleet import Fleet
 from ikefleet.plan import Plan, build_plan
 
 COLUMNS = (  # (header, BranchPlan attribute): the table layout as data
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("plan", help="validate the inventory and show the address plan")
     add_config_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")

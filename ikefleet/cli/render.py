@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ikefleet.cli.inventory_args import add_config_argument, fleet_or_report
 from ikefleet.diff import Remediation
+from ikefleet.fleet import Fleet
 from ikefleet.intent import host_major, render_host
-from ikefleet.inventory import Fleet
 from ikefleet.plan import Plan, build_plan
 from ikefleet.redact import mask_command
 from ikefleet.routeros.script import ScriptError, parse_script
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("render", help="print the script a router should run")
     parser.add_argument("host", metavar="HOST", help="inventory host name")
     parser.add_argument("--against", metavar="EXPORT_FILE", default=None,

@@ -14,7 +14,7 @@ from pathlib import Path
 EXIT_OK, EXIT_INPUT = 0, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     help_text = "the latest recorded verification again (console, or --html for the fleet map)"
     p = subparsers.add_parser("report", help=help_text, description=help_text)
     p.add_argument("-c", "--config", default="config.yaml", help="Nornir/ikefleet config (%(default)s)")

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if outcome.status == "failed" else 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "restore",
         help="put a router's managed configuration back to a backup (a run's, or a backups commit)",

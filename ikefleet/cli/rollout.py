@@ -22,7 +22,7 @@ from ikefleet.waves import Amount
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "rollout",
         help="converge the hub, then the branches in waves (idempotent, safe mode, dry run)",

@@ -24,7 +24,7 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 FORMATS = ("console", "json", "junit", "prom", "html")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, help_text, default_format in (
         ("verify", "gather every router's state and check it against the plan", "console"),
         (
