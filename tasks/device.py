@@ -38,6 +38,7 @@ def device(task: Task) -> Device:
             if pin is not None:  # the session enforces this host's pin alone (see hostkeys.host_pin_file)
                 extras["alt_key_file"] = pin.file
             if jump.route_of(host) is None:  # (behind jump hosts OpenSSH carries the session)
+                assert host.hostname is not None  # required by the inventory (ikefleet.inventory)
                 extras["sock"] = tcp_socket(host.hostname, host.port or 22, policy.conn_timeout)
             extras["command_timeout"] = policy.command_timeout  # the login's version read
             try:

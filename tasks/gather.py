@@ -15,9 +15,9 @@ from nornir.core.task import Result, Task
 
 from ikefleet.device import Device, DeviceError, describe
 from ikefleet.redact import scrub
-from ikefleet.routeros.console import marked, split_sections
+from ikefleet.routeros.console import MAX_V7_LINE, marked, split_sections
 from ikefleet.routeros.versions import json_reads
-from ikefleet.verify.gather import COMMANDS, MAX_V7_LINE, HostState, batch_lines, commands, parse_sections
+from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections
 
 from .device import device
 from .version import Detected, detected

@@ -452,9 +452,9 @@ def export_bundles(task: Task, *, clients: dict[str, str], ca: str, server: str)
                 out[branch] = replace(bundle, ca_fingerprint=certs.get(ca, {}).get("fingerprint", ""),
                                       server_fingerprint=certs.get(server, {}).get("fingerprint", ""))
     except BaseException:
-        for bundle in out.values():
-            if isinstance(bundle, Bundle):
-                bundle.discard()
+        for made in out.values():
+            if isinstance(made, Bundle):
+                made.discard()
         raise
     finally:
         for name in remote:

@@ -16,8 +16,9 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from ikefleet.device import Device, DeviceError
+from ikefleet.fleet import Fleet, Site
 from ikefleet.intent import ros_major
-from ikefleet.inventory import Fleet, Site, _supported_version
+from ikefleet.inventory import _supported_version
 from ikefleet.parsers import parse_resource
 from ikefleet.routeros.console import VERSION_COMMAND as READ
 from ikefleet.routeros.console import marked, split_sections
