@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nornir.core.filter import F
 from nornir.core.task import Result, Task
@@ -29,6 +30,12 @@ from ikefleet.rundir import exclusive
 from ikefleet.tasks import pki
 from ikefleet.tasks.device import device
 from ikefleet.tasks.state import tunnel_state
+
+if TYPE_CHECKING:
+    from nornir.core import Nornir
+
+    from ikefleet.parsers.certificate import Certificate
+    from ikefleet.plan import Plan
 
 
 class CertsError(RuntimeError):
@@ -84,11 +91,11 @@ class Certs:
             known = ", ".join(b.name for b in self.plan.branches)
             raise CertsError(f"no branch {name!r} in the inventory (branches: {known})") from None
 
-    def _hub_run(self, nr: object, task: object, **params: object) -> object:
+    def _hub_run(self, nr: Nornir, task: Callable[..., Result], **params: Any) -> Any:
         return self._run_on(nr, self.fleet.hub.name, task, **params)
 
-    def _run_on(self, nr: object, host: str, task: object, **params: object) -> Any:
-        res = nr.filter(name=host).run(task=task, on_failed=True, **params)  # type: ignore[attr-defined]
+    def _run_on(self, nr: Nornir, host: str, task: Callable[..., Result], **params: Any) -> Any:
+        res = nr.filter(name=host).run(task=task, on_failed=True, **params)
         if res[host].failed:
             failed = next((r for r in reversed(res[host]) if r.failed and r.exception), res[host][0])
             why = describe(failed.exception) if failed.exception else str(failed.result)
@@ -98,18 +105,18 @@ class Certs:
     def status(self) -> list[CertRow]:
         nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
         try:
-            certs = self._hub_run(nr, _hub_certificates)
-            plan = resolve_clients(self.plan, certs)  # type: ignore[arg-type]
+            certs: dict[str, Certificate] = self._hub_run(nr, _hub_certificates)
+            plan = resolve_clients(self.plan, certs)
             gone = revoked.load(self.data_dir)
             rows = []
             h = plan.hub
             for name, role in ((h.ca_certificate, "ca"), (h.server_certificate, "hub")):
-                rows.append(self._row(certs.get(name), name, role, "", "n/a"))  # type: ignore[attr-defined]
+                rows.append(self._row(certs.get(name), name, role, "", "n/a"))
             installed = nr.filter(F(name__in=[b.name for b in plan.branches])).run(
                 task=_installed_on_branch, plan=plan, on_failed=True
             )
             for b in plan.branches:
-                cert = certs.get(b.client_certificate)  # type: ignore[attr-defined]
+                cert = certs.get(b.client_certificate)
                 if installed[b.name].failed:
                     where = "unreachable"
                 else:
@@ -124,7 +131,7 @@ class Certs:
         finally:
             nr.close_connections(on_failed=True)
 
-    def _row(self, cert: dict | None, name: str, role: str, branch: str, where: str) -> CertRow:
+    def _row(self, cert: Certificate | None, name: str, role: str, branch: str, where: str) -> CertRow:
         if cert is None:
             return CertRow(name, role, branch, None, "", "not issued", where)
         left = cert.get("expires_after")
@@ -148,12 +155,13 @@ class Certs:
         h = self.plan.hub
         nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
         try:
-            before = self._hub_run(nr, _hub_certificates)
-            versions = client_versions(before, base)  # type: ignore[arg-type]
+            before: dict[str, Certificate] = self._hub_run(nr, _hub_certificates)
+            versions = client_versions(before, base)
             old = versions[-1] if versions else base
-            clients = self._hub_run(nr, pki.ensure_clients, clients=[base], ca=h.ca_certificate,
-                                    policy=self.policy, renew=(base,))
-            new = clients[base].name  # type: ignore[index]
+            clients: dict[str, pki.Client] = self._hub_run(nr, pki.ensure_clients, clients=[base],
+                                                           ca=h.ca_certificate, policy=self.policy,
+                                                           renew=(base,))
+            new = clients[base].name
             undo = _Undo(self, nr, branch, old, new)
             try:
                 bundle = self._hub_run(nr, pki.export_bundle, branch=branch, client=new, ca=h.ca_certificate,
@@ -183,7 +191,7 @@ class Certs:
                     leftovers.append(str(exc))
         finally:
             nr.close_connections(on_failed=True)
-        serials = (_serial(before.get(old)), _serial(clients[base]))  # type: ignore[attr-defined,index]
+        serials = (_serial(before.get(old)), _serial(clients[base]))
         message = f"{branch}: certificate {base} renewed ({old} -> {new}), in use on both ends"
         if serials[0]:
             message += f" (serial {serials[0]} -> {serials[1]})"
@@ -196,7 +204,7 @@ class Certs:
             message += "; it was revoked, so run `ikefleet rollout` to restore its identity on the hub"
         return message
 
-    def _tunnel_up(self, nr: object, branch: str, wait_s: float = 0.0) -> bool:
+    def _tunnel_up(self, nr: Nornir, branch: str, wait_s: float = 0.0) -> bool:
         """Whether the branch's tunnel to the hub is up (IKE established, OSPF Full), polled for `wait_s`."""
         h = self.plan.hub
         deadline = time.monotonic() + wait_s
@@ -225,8 +233,8 @@ class Certs:
             ).run_locked()
 
 
-def _installed_on_branch(task: Task, plan: object) -> Result:
-    client = plan.branch(task.host.name).client_certificate  # type: ignore[attr-defined]
+def _installed_on_branch(task: Task, plan: Plan) -> Result:
+    client = plan.branch(task.host.name).client_certificate
     return _installed(task, client)
 
 
@@ -240,13 +248,13 @@ class _Undo:
     """What a renewal that did not finish takes back, last step first, so the old certificate stays in use:
     the identities switched back (in safe mode), then the new certificate removed from both routers."""
 
-    def __init__(self, certs: Certs, nr: object, branch: str, old: str, new: str) -> None:
+    def __init__(self, certs: Certs, nr: Nornir, branch: str, old: str, new: str) -> None:
         self.certs, self.nr, self.branch, self.old, self.new = certs, nr, branch, old, new
         self.installed = self.branch_switched = self.hub_switched = False
 
     def run(self) -> str:
         hub = self.certs.fleet.hub.name
-        steps: list[tuple[str, str, object, dict[str, str]]] = []
+        steps: list[tuple[str, str, Callable[..., Result], dict[str, str]]] = []
         if self.hub_switched:
             steps.append((hub, "hub identity", pki.switch_identities,
                           {"field": "remote-certificate", "old": self.new, "new": self.old}))

@@ -28,8 +28,9 @@ from ikefleet.config_repo import RepoError
 from ikefleet.connect import ATTEMPTS_KEY
 from ikefleet.device import describe, safe_mode
 from ikefleet.diff import is_marked
+from ikefleet.fleet import Fleet
 from ikefleet.intent import OWNER, render_host
-from ikefleet.inventory import Fleet, load_inventory, read_config
+from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import NAMES, Plan, build_plan, client_base, client_versions, resolve_clients
 from ikefleet.redact import scrub
@@ -379,7 +380,7 @@ class Rollout:
                 return Outcome(h.name, "failed", error=_failure(res, h.name))
             self._resolve(res[h.name][0].result)
         else:
-            steps = (
+            steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
                 (
                     pki.ensure_authority,
                     {
