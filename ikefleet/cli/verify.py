@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -19,6 +20,9 @@ from ikefleet.problems import InventoryError
 from ikefleet.redact import scrub
 from ikefleet.secrets import SecretsError
 from ikefleet.selection import SelectionError
+
+if TYPE_CHECKING:
+    from ikefleet.verify.engine import Report
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 FORMATS = ("console", "json", "junit", "prom", "html")
@@ -54,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     h.set_defaults(func=history)
 
 
-def render(report: object, fmt: str, verbose: bool = False, config: Path | None = None) -> str:
+def render(report: Report, fmt: str, verbose: bool = False, config: Path | None = None) -> str:
     from ikefleet.reports.console import render_console
     from ikefleet.reports.html import render_html_with_history
     from ikefleet.reports.json_report import render_json
@@ -63,14 +67,14 @@ def render(report: object, fmt: str, verbose: bool = False, config: Path | None 
     from ikefleet.verify.history import history_path
 
     if fmt == "json":
-        return render_json(report)  # type: ignore[arg-type]
+        return render_json(report)
     if fmt == "junit":
-        return render_junit(report)  # type: ignore[arg-type]
+        return render_junit(report)
     if fmt == "prom":
-        return render_prometheus(report)  # type: ignore[arg-type]
+        return render_prometheus(report)
     if fmt == "html":  # the fleet map, with each host's strip from the history beside the config
-        return render_html_with_history(report, history_path(config or Path("config.yaml")))  # type: ignore[arg-type]
-    return render_console(report, verbose=verbose)  # type: ignore[arg-type]
+        return render_html_with_history(report, history_path(config or Path("config.yaml")))
+    return render_console(report, verbose=verbose)
 
 
 def run(args: argparse.Namespace) -> int:
