@@ -219,7 +219,7 @@ class Connector:
     def for_host(self, host: Any) -> Policy:
         """The policy with this host's timeouts (HOST_KEYS; host, group, defaults)."""
         changes: dict[str, Any] = {setting: float(host.get(key)) for key, setting in HOST_KEYS.items()
-                   if host.get(key) is not None}
+                                   if host.get(key) is not None}
         return replace(self.policy, **changes)
 
     def open(self, name: str, attempt: Callable[[], T], counted: Callable[[int], None] = lambda _: None) -> T:
