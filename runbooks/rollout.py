@@ -46,7 +46,7 @@ from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.state import blocking, branch_state
 from ikefleet.tasks.state import describe as findings
-from ikefleet.tasks.version import CACHE, Detected, detect_version, detected, read_with_version, with_versions
+from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
 from ikefleet.verify.engine import evaluate
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
@@ -72,7 +72,8 @@ class Reached:
     `fingerprint`: its client certificate's; `state`: verify's view of an unchanged branch (the gate's first
     poll, when the hub does not change either: such a branch needs no second session); `files`: the
     hand-over files a killed run left on it (None: not counted); `others`: another login was open (or the
-    logins could not be counted), so the wave takes safe mode before it reads (tasks.converge `settle`)."""
+    logins could not be counted), so the wave takes safe mode before it reads (tasks.converge `settle`);
+    `version`: the RouterOS it runs (its login read it), the dialect of its gate's expected state."""
 
     kind: str
     fingerprint: str | None = None
@@ -80,6 +81,7 @@ class Reached:
     warning: str = ""
     files: int | None = None
     others: bool = False
+    version: str | None = None
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -537,7 +539,7 @@ class Rollout:
             return
         deadline = time.monotonic() + self.options.gate_timeout_s
         hosts = nr.inventory.hosts
-        versions = {h: d.version for h in wave if isinstance(d := hosts[h].data.get(CACHE), Detected)}
+        versions = {h: v for h in wave if h in self.reached and (v := self.reached[h].version)}
         expected = expected_state(with_versions(self.fleet, versions), self.plan, list(wave))
         # branches the converge task left untouched were read in its session: the gate's first poll
         got: dict[str, HostState] = {h: s for h in wave if (s := hosts[h].data.pop(STATE_KEY, None))}
@@ -820,7 +822,8 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
     others = not logins.isdigit() or int(logins) > 1
     current = parse_script(raw["config"])
     if not any(is_marked(path, item) for path, items in current.menus.items() for item in items):
-        return Result(host=task.host, result=Reached("new", files=count, others=others))
+        return Result(host=task.host, result=Reached("new", files=count, others=others,
+                                                     version=found.version))
     certs = pki.certificates_by_name(raw["certificate"])
     plan = resolve_clients(rollout.plan, certs)
     client = plan.branch(name).client_certificate
@@ -831,9 +834,11 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
         if client in versions else []
     if (fingerprint is None or count != 0 or superseded or others
             or plan_changes(current, script, found.major).commands):
-        return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others))
+        return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
+                                                     version=found.version))
     state = host_state(name, raw, found)
-    return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count))
+    return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count,
+                                                 version=found.version))
 
 
 def _put_back(task: Task, *, rollout: Rollout, snapshots: dict[str, str]) -> Result:

@@ -15,7 +15,6 @@ from ikefleet.connection.transport import tcp_socket
 from ikefleet.device import Device
 
 CONNECTION = CONNECTION_NAME  # ikefleet.connection.plugin: login with the version read
-LOGIN_READ = "_ikefleet_login_read"  # host.data: the login's version read reply (tasks/version.py)
 
 
 def device(task: Task) -> Device:
@@ -63,7 +62,7 @@ def device(task: Task) -> Device:
 
 def logged_in(host: Host) -> None:
     """After the plugin's login: refuse a router whose identity is another inventory host's (nothing is
-    sent to it), and keep the login's version read for tasks/version.py. A refusal leaves no session."""
+    sent to it). A refusal leaves no session."""
     connection = host.connections[CONNECTION].connection
     try:
         identity.check(host, connection.base_prompt)
@@ -72,7 +71,6 @@ def logged_in(host: Host) -> None:
             connection.disconnect()
         host.connections.pop(CONNECTION, None)
         raise
-    host.data[LOGIN_READ] = connection.login_reply
 
 
 def drop(task: Task) -> None:

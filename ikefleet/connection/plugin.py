@@ -21,9 +21,15 @@ DEVICE_TYPE = "mikrotik_routeros"
 
 class RouterOS:
     """Opens the session (`RouterOSDriver.open_session`: login and version read); `connection` is the
-    driver, `connection.login_reply` the version read's reply."""
+    driver, `connection.login_reply` the version read's reply.
+
+    What ikefleet learns about the router during a session is kept here, with the session it is true for
+    (a new session learns it again), never in the inventory's data: `detected` (tasks.version's Detected).
+    """
 
     name = CONNECTION_NAME
+    connection: RouterOSDriver
+    detected: object | None = None
 
     def open(
         self,
