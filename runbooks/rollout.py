@@ -25,7 +25,7 @@ from nornir.core.task import AggregatedResult, Result, Task
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
-from ikefleet.connect import ATTEMPTS_KEY
+from ikefleet.connection.plugin import RouterOS
 from ikefleet.device import describe, safe_mode
 from ikefleet.diff import is_marked
 from ikefleet.intent import OWNER, render_host
@@ -52,10 +52,6 @@ from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.waves import Amount, over_budget, plan_waves
 
-# host data: the branch's state from the converge task's first read, when that task changed nothing on it
-# (the gate's first poll, in the same session: a re-run's branch needs no other read)
-STATE_KEY = "_ikefleet_first_state"
-REACH_ATTEMPTS = "_ikefleet_reach_attempts"  # host data: connection attempts of the reach before the hub
 PUT_BACK = "configuration put back to before this run (checked by re-read)"
 # hand-over files a killed run left on a branch (removed at this run's certificate step): counted by the
 # reach on verify's batch line
@@ -172,6 +168,10 @@ class Rollout:
         self.routes = route_reads(self.fleet, self.plan)  # host -> its route read's `where`, as verify's
         self.warned: dict[str, list[str]] = {}  # warning text -> the hosts that had it, in order
         self.reached: dict[str, Reached] = {}  # branch -> what the reach before the hub found
+        self.reach_attempts: dict[str, int] = {}  # branch -> connection attempts of the reach before the hub
+        # branch -> its state from the converge task's first read, when that task changed nothing on it (the
+        # gate's first poll, in the same session: a re-run's branch needs no other read); written by the task
+        self.first_states: dict[str, HostState] = {}
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -200,9 +200,9 @@ class Rollout:
                         self._cut(nr, run, summary)
             finally:
                 nr.close_connections(on_failed=True)
+            attempts = RouterOS.connector(nr.config).attempts
             summary.attempts = {  # the most one opening of its sessions took (the reach's, the wave's)
-                h: max(nr.inventory.hosts[h].data.get(ATTEMPTS_KEY, 0),
-                       nr.inventory.hosts[h].data.get(REACH_ATTEMPTS, 0))
+                h: max(attempts.get(h, 0), self.reach_attempts.get(h, 0))
                 for h in summary.hosts if h in nr.inventory.hosts
             }
             for name, count in summary.attempts.items():
@@ -302,7 +302,8 @@ class Rollout:
                 return self._interrupted(summary, run, [h for w in waves[number - 1:] for h in w])
             self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
             for name in [b for b in wave if b in settled]:  # nothing changes on it: read once, before the hub
-                nr.inventory.hosts[name].data[STATE_KEY] = reached[name].state
+                if (state := reached[name].state) is not None:  # (settled: the reach read it)
+                    self.first_states[name] = state
                 run.write_text(f"diffs/{name}.diff", "")
                 warnings = [reached[name].warning] if reached[name].warning else []
                 self._record(summary, run, Outcome(name, "unchanged", warnings=warnings))
@@ -310,7 +311,7 @@ class Rollout:
                 self._record(summary, run, outcome)
             if not opts.dry_run:
                 for name in self._move_hub_identities(hub, wave, summary, run):
-                    nr.inventory.hosts[name].data.pop(STATE_KEY, None)  # read before the move: poll again
+                    self.first_states.pop(name, None)  # read before the move: poll again
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
             release(nr, wave)
@@ -357,7 +358,7 @@ class Rollout:
                 why = "safe-mode changes undone by dropping the session (Ctrl-D, not quit)"
             elif plugin is not None:
                 why = "session closed outside safe mode (nothing open to undo)"
-            elif host.data.get(ATTEMPTS_KEY):
+            elif RouterOS.connector(nr.config).attempts.get(name):
                 why = "no session open at the cut"
             else:
                 why = "not started"
@@ -521,9 +522,9 @@ class Rollout:
         res = nr.filter(F(name__in=branches)).run(task=_reach, on_failed=True, rollout=self)
         reached: dict[str, Reached] = {}
         unreachable: dict[str, str] = {}
+        attempts = RouterOS.connector(nr.config).attempts
         for name in branches:
-            host = nr.inventory.hosts[name]
-            host.data[REACH_ATTEMPTS] = host.data.pop(ATTEMPTS_KEY, 0)  # the wave's login is a fresh start
+            self.reach_attempts[name] = attempts.pop(name, 0)  # the wave's login is a fresh start
             if res[name].failed:
                 unreachable[name] = _failure(res, name)
             else:
@@ -538,11 +539,10 @@ class Rollout:
         if not wave:
             return
         deadline = time.monotonic() + self.options.gate_timeout_s
-        hosts = nr.inventory.hosts
         versions = {h: v for h in wave if h in self.reached and (v := self.reached[h].version)}
         expected = expected_state(with_versions(self.fleet, versions), self.plan, list(wave))
         # branches the converge task left untouched were read in its session: the gate's first poll
-        got: dict[str, HostState] = {h: s for h in wave if (s := hosts[h].data.pop(STATE_KEY, None))}
+        got: dict[str, HostState] = {h: s for h in wave if (s := self.first_states.pop(h, None))}
         pending, last, polled = list(wave), dict(got), False
         while True:
             if got:
@@ -734,7 +734,7 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
     if untouched and not work and first and not rollout.options.dry_run:
         # the gate's first poll: this read was verify's, and nothing was sent since. An untouched branch
         # usually passes at once, and a re-run then waits for no extra Nornir run per wave.
-        task.host.data[STATE_KEY] = host_state(name, first, detected(task))
+        rollout.first_states[name] = host_state(name, first, detected(task))
     return result
 
 

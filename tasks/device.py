@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from typing import cast
 
 import paramiko
 from nornir.core.inventory import Host
 from nornir.core.task import Task
 
 from ikefleet import hostkeys, identity, interrupt, jump
-from ikefleet.connect import ATTEMPTS_KEY, LoginTimedOut, connector_of, login_timed_out
+from ikefleet.connect import LoginTimedOut, login_timed_out, policy_of
 from ikefleet.connection import CONNECTION_NAME
+from ikefleet.connection.plugin import RouterOS
 from ikefleet.connection.transport import tcp_socket
 from ikefleet.device import Device
 
@@ -21,10 +23,10 @@ def device(task: Task) -> Device:
     """The Device for this host; the first use opens the netmiko session (ikefleet.connect: timeouts,
     retries of connection errors, the run's handshake gate), later tasks reuse it."""
     host = task.host
-    connector = connector_of(host)
-    policy = connector.for_host(host)
+    connector = RouterOS.connector(task.nornir.config)
+    policy = policy_of(host)
     if CONNECTION not in host.connections:
-        fresh = not host.data.get(ATTEMPTS_KEY)  # (a reconnect after a safe-mode abort is not fresh)
+        fresh = not connector.attempts.get(host.name)  # (a reconnect after a safe-mode abort is not fresh)
 
         def attempt() -> None:
             if fresh and interrupt.STOP.is_set():  # after Ctrl-C no new host is started
@@ -41,7 +43,7 @@ def device(task: Task) -> Device:
             extras["command_timeout"] = policy.command_timeout  # the login's version read
             try:
                 host.open_connection(CONNECTION, task.nornir.config, extras=extras)
-                logged_in(host)
+                logged_in(host, pin)
             except Exception as exc:  # netmiko re-raises paramiko's refusal of a key that is not the pin
                 if "sock" in extras:
                     extras["sock"].close()
@@ -52,20 +54,20 @@ def device(task: Task) -> Device:
                     raise LoginTimedOut(policy.auth_timeout) from exc
                 raise
 
-        def counted(n: int) -> None:
-            host.data[ATTEMPTS_KEY] = host.data.get(ATTEMPTS_KEY, 0) + n
-
-        connector.open(host.name, attempt, counted)
+        connector.open(host.name, attempt)
     connection = host.connections[CONNECTION].connection
     return Device(host.name, connection, read_timeout=policy.command_timeout)
 
 
-def logged_in(host: Host) -> None:
+def logged_in(host: Host, pin: hostkeys.Pin | None = None) -> None:
     """After the plugin's login: refuse a router whose identity is another inventory host's (nothing is
-    sent to it). A refusal leaves no session."""
-    connection = host.connections[CONNECTION].connection
+    sent to it), and keep the identity read and the host-key check with the session. A refusal leaves no
+    session."""
+    session = cast(RouterOS, host.connections[CONNECTION])  # what the `routeros` plugin opened
+    connection = session.connection
     try:
-        identity.check(host, connection.base_prompt)
+        session.identity = identity.check(host, connection.base_prompt)
+        session.pin = pin
     except Exception:
         with contextlib.suppress(Exception):
             connection.disconnect()
