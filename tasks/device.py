@@ -10,7 +10,7 @@ from nornir.core.inventory import Host
 from nornir.core.task import Task
 
 from ikefleet import hostkeys, identity, interrupt, jump
-from ikefleet.connect import LoginTimedOut, login_timed_out, policy_of
+from ikefleet.connect import LoginTimedOut, Policy, login_timed_out, policy_of
 from ikefleet.connection import CONNECTION_NAME
 from ikefleet.connection.plugin import RouterOS
 from ikefleet.connection.transport import tcp_socket
@@ -23,9 +23,9 @@ def device(task: Task) -> Device:
     """The Device for this host; the first use opens the netmiko session (ikefleet.connect: timeouts,
     retries of connection errors, the run's handshake gate), later tasks reuse it."""
     host = task.host
-    connector = RouterOS.connector(task.nornir.config)
-    policy = policy_of(host)
     if CONNECTION not in host.connections:
+        connector = RouterOS.connector(task.nornir.config)
+        policy = policy_of(host)
         fresh = not connector.attempts.get(host.name)  # (a reconnect after a safe-mode abort is not fresh)
 
         def attempt() -> None:
@@ -39,11 +39,11 @@ def device(task: Task) -> Device:
             if pin is not None:  # the session enforces this host's pin alone (see hostkeys.host_pin_file)
                 extras["alt_key_file"] = pin.file
             if jump.route_of(host) is None:  # (behind jump hosts OpenSSH carries the session)
-                extras["sock"] = tcp_socket(host.hostname, host.port or 22, policy.conn_timeout)
+                extras["sock"] = tcp_socket(host.hostname or host.name, host.port or 22, policy.conn_timeout)
             extras["command_timeout"] = policy.command_timeout  # the login's version read
             try:
                 host.open_connection(CONNECTION, task.nornir.config, extras=extras)
-                logged_in(host, pin)
+                logged_in(host, pin, policy)
             except Exception as exc:  # netmiko re-raises paramiko's refusal of a key that is not the pin
                 if "sock" in extras:
                     extras["sock"].close()
@@ -55,19 +55,20 @@ def device(task: Task) -> Device:
                 raise
 
         connector.open(host.name, attempt)
-    connection = host.connections[CONNECTION].connection
-    return Device(host.name, connection, read_timeout=policy.command_timeout)
+    session = cast(RouterOS, host.connections[CONNECTION])  # what the `routeros` plugin opened
+    policy = session.policy or policy_of(host)  # (a session a user's own code opened has none)
+    return Device(host.name, session.connection, read_timeout=policy.command_timeout)
 
 
-def logged_in(host: Host, pin: hostkeys.Pin | None = None) -> None:
+def logged_in(host: Host, pin: hostkeys.Pin | None = None, policy: Policy | None = None) -> None:
     """After the plugin's login: refuse a router whose identity is another inventory host's (nothing is
-    sent to it), and keep the identity read and the host-key check with the session. A refusal leaves no
-    session."""
+    sent to it), and keep the identity read, the host-key check and the policy it was opened under with
+    the session. A refusal leaves no session."""
     session = cast(RouterOS, host.connections[CONNECTION])  # what the `routeros` plugin opened
     connection = session.connection
     try:
         session.identity = identity.check(host, connection.base_prompt)
-        session.pin = pin
+        session.pin, session.policy = pin, policy
     except Exception:
         with contextlib.suppress(Exception):
             connection.disconnect()

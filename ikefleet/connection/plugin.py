@@ -29,7 +29,8 @@ class RouterOS:
 
     What ikefleet learns about the router during a session is kept here, with the session it is true for
     (a new session learns it again), never in the inventory's data: `detected` (tasks.version's Detected),
-    `identity` (the one its login read, ikefleet.identity) and `pin` (what the host-key check did).
+    `identity` (the one its login read, ikefleet.identity), `pin` (what the host-key check did) and
+    `policy` (the timeouts it was opened under, tasks.device).
     """
 
     name = CONNECTION_NAME
@@ -37,6 +38,7 @@ class RouterOS:
     detected: object | None = None
     identity: str | None = None
     pin: Pin | None = None
+    policy: Policy | None = None
 
     # One Connector per Nornir program, keyed by its Config (the one object every filter of it shares):
     # the bound on handshakes in flight is the whole run's, across its hosts and tasks, so no host can
