@@ -9,8 +9,10 @@ hundred branches do not hammer one jump host. Unset, it is 10 when routers sit b
 MaxStartups default: sshd starts dropping unauthenticated connections past 10) and Nornir's worker count
 when every router is reached directly (no shared door to protect; each router takes its own handshake).
 
-Settings: `ikefleet.connect` in config.yaml (fleet-wide), `connect_timeout` / `auth_timeout` /
-`command_timeout` in the inventory `data:` of a host, a group or defaults (per host).
+Settings: `ikefleet.connect` in config.yaml (fleet-wide; `enable` puts it in the `routeros` connection
+options, key `connect`), `connect_timeout` / `auth_timeout` / `command_timeout` in the inventory `data:` of
+a host, a group or defaults (per host). The run's Connector (the gate, the attempts counted) is held by the
+connection plugin's registry (`ikefleet.connection.plugin.RouterOS.connector`).
 """
 
 from __future__ import annotations
@@ -21,18 +23,16 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
+from ikefleet.connection import settings
 from ikefleet.hostkeys import HostKeyChanged
 from ikefleet.problems import FLEET, InventoryError, Problem, suggest
 
 # paramiko's transport thread logs a handshake cut before login as an ERROR with a stack trace; with no
 # logging configured Python would print it on stderr. The host's result already says it in operator words.
 logging.getLogger("paramiko.transport").addHandler(logging.NullHandler())
-
-DATA_KEY = "ikefleet_connect"  # inventory defaults.data key holding the run's Connector
-ATTEMPTS_KEY = "connect_attempts"  # host.data: connection attempts this run (all openings)
 
 # key -> (kind, default, minimum, maximum, what it is); seconds unless said otherwise
 SETTINGS: dict[str, tuple[type, float, float, float, str]] = {
@@ -206,8 +206,20 @@ def wait(seconds: float) -> None:
     time.sleep(seconds)
 
 
+def policy_of(host: Any) -> Policy:
+    """The policy in this host's `routeros` connection options (`enable` put config.yaml's there; Policy()
+    when there is none), with the host's own timeouts (HOST_KEYS in the inventory data of the host, its
+    groups or defaults)."""
+    policy = parse_policy(settings.of(host).get(settings.CONNECT),
+                          f"{host.name}: connection_options.{settings.CONNECT}")
+    changes: dict[str, Any] = {setting: float(host.get(key)) for key, setting in HOST_KEYS.items()
+                               if host.get(key) is not None}
+    return replace(policy, **changes)
+
+
 class Connector:
-    """One run's connection policy and its gate: the semaphore bounding handshakes in flight."""
+    """One run's connection policy, its gate (the semaphore bounding handshakes in flight) and the
+    connection attempts each host's openings made in this run (`attempts`)."""
 
     def __init__(self, policy: Policy, sleep: Callable[[float], None] | None = None,
                  rng: random.Random | None = None) -> None:
@@ -215,19 +227,22 @@ class Connector:
         self.gate = threading.BoundedSemaphore(policy.max_concurrent or JUMP_MAX_STARTUPS)
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.attempts: dict[str, int] = {}  # host -> connection attempts this run (all its openings)
+        self._lock = threading.Lock()
 
-    def for_host(self, host: Any) -> Policy:
-        """The policy with this host's timeouts (HOST_KEYS; host, group, defaults)."""
-        changes: dict[str, Any] = {setting: float(host.get(key)) for key, setting in HOST_KEYS.items()
-                                   if host.get(key) is not None}
-        return replace(self.policy, **changes)
+    def count(self, host: str, n: int) -> None:
+        with self._lock:
+            self.attempts[host] = self.attempts.get(host, 0) + n
 
-    def open(self, name: str, attempt: Callable[[], T], counted: Callable[[int], None] = lambda _: None) -> T:
+    def open(self, name: str, attempt: Callable[[], T], counted: Callable[[int], None] | None = None) -> T:
         """Run `attempt` (one whole connection opening) until it succeeds, a non-connection error occurs
-        or the attempts are used up; the gate is held only while an attempt runs, never while waiting."""
+        or the attempts are used up; the gate is held only while an attempt runs, never while waiting.
+        Each attempt is counted for `name` (and told to `counted`)."""
         tries = self.policy.attempts
         for number in range(1, tries + 1):
-            counted(1)
+            self.count(name, 1)
+            if counted is not None:
+                counted(1)
             try:
                 with self.gate:
                     return attempt()
@@ -241,23 +256,12 @@ class Connector:
 
 
 def enable(nornir: Any, policy: Policy, behind_jump: bool = False) -> Connector:
-    """Give this Nornir object (and every filter of it: they share the inventory) one Connector; an unset
-    `max_concurrent` becomes JUMP_MAX_STARTUPS when hosts sit behind jump hosts, else the worker count."""
+    """Put the policy in this Nornir object's `routeros` connection options and make its run's Connector
+    (for `RouterOS.use`); an unset `max_concurrent` becomes JUMP_MAX_STARTUPS when hosts sit behind jump
+    hosts, else the worker count."""
     if policy.max_concurrent is None:
         workers = int((nornir.config.runner.options or {}).get("num_workers", 20))
         policy = replace(policy, max_concurrent=JUMP_MAX_STARTUPS if behind_jump else workers)
-    connector = Connector(policy)
-    nornir.inventory.defaults.data[DATA_KEY] = connector
-    return connector
-
-
-def connector_of(host: Any) -> Connector:
-    """The run's Connector (a default one for a Nornir object made without `enable`, e.g. in a test)."""
-    with _LOCK:
-        found = host.get(DATA_KEY)
-        if not isinstance(found, Connector):
-            found = host.defaults.data[DATA_KEY] = Connector(Policy())
-        return found
-
-
-_LOCK = threading.Lock()
+    values = {key: value for key, value in asdict(policy).items() if value is not None}
+    settings.bind(nornir.inventory, {settings.CONNECT: values})
+    return Connector(policy)

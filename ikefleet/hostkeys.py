@@ -23,7 +23,7 @@ from typing import Any
 import paramiko
 
 from ikefleet import jump, private
-from ikefleet.connection import CONNECTION_NAME
+from ikefleet.connection import settings
 from ikefleet.connection.transport import offered_key
 
 _LOCK = threading.Lock()  # Nornir runs hosts in threads; one writer of the file at a time
@@ -132,7 +132,7 @@ def _changed(name: str, host: str, port: int, offered: paramiko.PKey, pinned: pa
 
 def refused_by_session(host: Any, exc: paramiko.BadHostKeyException) -> HostKeyChanged:
     """The session's own refusal of a key that differs from the pin, in the words of `check_key`."""
-    known = Path((host.get(DATA_KEY) or {}).get("file") or "known_hosts")
+    known = Path(settings.of(host).get(settings.KNOWN_HOSTS) or "known_hosts")
     return _changed(host.name, host.hostname, host.port or 22, exc.key, exc.expected_key, known)
 
 
@@ -191,44 +191,35 @@ def netmiko_options(known_hosts: Path) -> dict[str, Any]:
     }
 
 
-DATA_KEY = "ikefleet_hostkeys"  # in the Nornir inventory defaults: where the pins are, accept changes or not
-
-
 def enable(nornir: Any, config_path: str | Path, accept_new: bool = False) -> None:
-    """Make every connection of this Nornir object check and enforce the pins of config.yaml's directory.
+    """Make every connection of this Nornir object check and enforce the pins of config.yaml's directory:
+    the pin file and the policy go into the `routeros` connection options (ikefleet.connection.settings).
 
     Routers behind jump hosts (`ikefleet.jump.enable` ran first) are checked through the same path.
     """
-    from nornir.core.inventory import ConnectionOptions
-
     known = known_hosts_path(config_path)
     if known.exists():  # pins an older ikefleet (or a umask-000 shell) left open to others
         private.directory(known.parent)
         known.chmod(private.FILE_MODE)
-    defaults = nornir.inventory.defaults
-    defaults.data[DATA_KEY] = {"file": str(known), "accept_new": accept_new}
-    current = defaults.connection_options.get(CONNECTION_NAME) or ConnectionOptions()
-    extras = {**(current.extras or {}), **netmiko_options(known)}
-    defaults.connection_options[CONNECTION_NAME] = ConnectionOptions(
-        hostname=current.hostname, port=current.port, username=current.username,
-        password=current.password, platform=current.platform, extras=extras,
-    )
+    settings.bind(nornir.inventory, {settings.KNOWN_HOSTS: str(known),
+                                     settings.ACCEPT_NEW_HOSTKEYS: accept_new, **netmiko_options(known)})
 
 
 def precheck(host: Any) -> Pin | None:
-    """Before a Nornir host's first connection: pin or check its key (None when pinning is not enabled)."""
-    settings = host.get(DATA_KEY)
-    if not settings:
+    """Before a Nornir host's first connection: pin or check its key (None when pinning is not enabled).
+    The Pin says what was done; the caller keeps it with the session it opens."""
+    extras = settings.of(host)
+    if not extras.get(settings.KNOWN_HOSTS):
         return None
-    path, port, file = jump.route_of(host), host.port or 22, Path(settings["file"])
-    known = None if settings["accept_new"] else known_pin(host.name, host.hostname, port, file)
+    path, port, file = jump.route_of(host), host.port or 22, Path(extras[settings.KNOWN_HOSTS])
+    accept_new = bool(extras.get(settings.ACCEPT_NEW_HOSTKEYS))
+    known = None if accept_new else known_pin(host.name, host.hostname, port, file)
     if known is not None:  # the session enforces it (see known_pin)
         pin = known
     elif path is None:
-        pin = check(host.name, host.hostname, port, file, settings["accept_new"])
+        pin = check(host.name, host.hostname, port, file, accept_new)
     else:  # behind jump hosts: the key comes through the same hops as the session will
-        pin = check_key(host.name, host.hostname, port, jump.offered_key(path), file, settings["accept_new"])
-    host.data["hostkey"] = pin.message()
+        pin = check_key(host.name, host.hostname, port, jump.offered_key(path), file, accept_new)
     if pin.action != "known":  # trust on first use / an accepted change is said, on stderr
         sys.stderr.write(f"ikefleet: {pin.message()}\n")  # one write: hosts run in threads
         sys.stderr.flush()

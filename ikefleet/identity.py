@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ikefleet.connection import CONNECTION_NAME, settings
 from ikefleet.device import DeviceError
-from ikefleet.inventory import NAMES_KEY  # set by init_nornir: lower-case host name -> host name
-
-IDENTITY_KEY = "_ikefleet_identity"  # host data: the identity its login read
 
 
 class OtherRouter(DeviceError):
@@ -35,9 +33,10 @@ def prompt_identity(base_prompt: str, username: str | None = None) -> str:
 
 
 def check(host: Any, base_prompt: str) -> str:
-    """The router's identity; OtherRouter when it is another inventory host's name (see the module)."""
+    """The router's identity; OtherRouter when it is another inventory host's name (see the module). The
+    inventory's names come with the `routeros` connection options (set by init_nornir)."""
     identity = prompt_identity(base_prompt, getattr(host, "username", None))
-    names = host.get(NAMES_KEY) or {}
+    names = settings.of(host).get(settings.INVENTORY_NAMES) or {}
     other = names.get(identity.lower())
     if other is not None and other.lower() != host.name.lower():
         raise OtherRouter(host.name, "/system identity", (
@@ -45,14 +44,15 @@ def check(host: Any, base_prompt: str) -> str:
             f"inventory host {other}: refusing to touch it, nothing was sent. Fix: correct {host.name}'s "
             f"hostname/port in the inventory; if this router really is {host.name}, set its identity "
             f"(/system identity set name={host.name})"))
-    host.data[IDENTITY_KEY] = identity
     return identity
 
 
 def warning(host: Any) -> str:
-    """Operator words when the login read an identity other than the host's name ('' when it is the name,
-    or when no login of this run read one): such a router passes the check without being told apart."""
-    identity = (getattr(host, "data", None) or {}).get(IDENTITY_KEY)
+    """Operator words when the login of the host's open session read an identity other than the host's name
+    ('' when it is the name, or when no session is open): such a router passes the check without being told
+    apart."""
+    session = (getattr(host, "connections", None) or {}).get(CONNECTION_NAME)
+    identity = getattr(session, "identity", None)
     if identity is None or identity.lower() == host.name.lower():
         return ""
     return (f"{host.name}: the router's identity is {identity!r}, not {host.name}: ikefleet cannot tell it "

@@ -71,7 +71,6 @@ class FleetConfig:
 
 IKEFLEET_CONFIG_KEYS = ("secrets_file", "ssh_config", "connect", "backups", "runs")
 FILE_OPTIONS = ("host_file", "group_file", "defaults_file")
-NAMES_KEY = "_ikefleet_inventory_names"  # Nornir defaults data: every inventory host (ikefleet.identity)
 
 
 def read_config(config_path: str | Path) -> FleetConfig:

@@ -26,9 +26,8 @@ from typing import Any
 import paramiko
 
 from ikefleet import private
-from ikefleet.connection import transport
+from ikefleet.connection import settings, transport
 
-DATA_KEY = "ikefleet_jump"  # in the Nornir inventory defaults: the route of each host behind a jump host
 WRAPPER = "ssh_config"  # in <data dir>/.ikefleet: the operator's config, BatchMode on
 NETMIKO = "netmiko_ssh_config"  # in <data dir>/.ikefleet: one ProxyCommand per routed router, for netmiko
 
@@ -171,8 +170,9 @@ def netmiko_config(routes: list[Route], directory: Path) -> Path:
 def enable(nornir: Any, config_path: str | Path) -> dict[str, Route]:
     """Route every host of this Nornir object the way its ssh_config says (no ssh_config: nothing to do).
 
-    Writes the two files under `<config dir>/.ikefleet`, points netmiko at the per-router one and records
-    each host's route (for the host-key pre-check, which must take the same path).
+    Writes the two files under `<config dir>/.ikefleet`, points netmiko at the per-router one and puts
+    each host's route in the `routeros` connection options (for the host-key pre-check, which must take the
+    same path, and for the session opening, which then leaves the socket to OpenSSH).
     """
     configured = getattr(nornir.config.ssh, "config_file", None)
     if not configured or not Path(configured).expanduser().is_file():
@@ -190,13 +190,13 @@ def enable(nornir: Any, config_path: str | Path) -> dict[str, Route]:
         found = list(pool.map(lookup, nornir.inventory.hosts.items()))
     routes = {r.host: r for r in found if r is not None}
     nornir.config.ssh.config_file = str(netmiko_config(list(routes.values()), directory))
-    nornir.inventory.defaults.data[DATA_KEY] = {name: r.as_data() for name, r in routes.items()}
+    settings.bind(nornir.inventory, {settings.JUMP_ROUTES: {name: r.as_data() for name, r in routes.items()}})
     return routes
 
 
 def route_of(host: Any) -> Route | None:
-    """The route `enable` recorded for a Nornir host (None: reached directly)."""
-    data = (host.get(DATA_KEY) or {}).get(host.name)
+    """The route `enable` set for a Nornir host (None: reached directly)."""
+    data = (settings.of(host).get(settings.JUMP_ROUTES) or {}).get(host.name)
     return Route.from_data(data) if data else None
 
 

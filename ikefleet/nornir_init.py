@@ -1,8 +1,9 @@
 """The Nornir object ikefleet's own commands run on: the inventory plugin plus the connection settings.
 
 `init_nornir` is plain `InitNornir` with the `IkefleetInventory` plugin (paths from the config's folder,
-credentials bound, `--secrets` honoured), then the jump-host routes, the host-key pins and the
-connection policy of config.yaml.
+credentials bound, `--secrets` honoured), then the jump-host routes, the host-key pins, the inventory's
+names and the connection policy of config.yaml, all in the `routeros` connection options
+(ikefleet.connection.settings), and the run's handshake gate (`RouterOS.use`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 from nornir import InitNornir
 
 from ikefleet import connect, hostkeys, jump
-from ikefleet.inventory import NAMES_KEY, nornir_options, read_config
+from ikefleet.connection import settings
+from ikefleet.connection.plugin import RouterOS
+from ikefleet.inventory import nornir_options, read_config
 from ikefleet.inventory_plugin import IkefleetInventory
 from ikefleet.problems import FLEET, InventoryError, Problem
 
@@ -46,8 +49,9 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.hostkeys)
     hostkeys.enable(nornir, config.path, accept_new=accept_new_hostkeys)
     # lower-case name -> name: a login refuses a router whose identity is another host's (ikefleet.identity)
-    nornir.inventory.defaults.data[NAMES_KEY] = {name.lower(): name for name in nornir.inventory.hosts}
+    names = {name.lower(): name for name in nornir.inventory.hosts}
+    settings.bind(nornir.inventory, {settings.INVENTORY_NAMES: names})
     # timeouts, retries with backoff, the run's bound on concurrent handshakes (ikefleet.connect)
-    connect.enable(nornir, connect.parse_policy((config.nornir.get("ikefleet") or {}).get("connect"),
-                                                str(config.path)), behind_jump=bool(routes))
+    policy = connect.parse_policy((config.nornir.get("ikefleet") or {}).get("connect"), str(config.path))
+    RouterOS.use(nornir.config, connect.enable(nornir, policy, behind_jump=bool(routes)))
     return nornir

@@ -25,7 +25,7 @@ from nornir.core.task import AggregatedResult, Result, Task
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
-from ikefleet.connect import ATTEMPTS_KEY
+from ikefleet.connection.plugin import RouterOS
 from ikefleet.device import describe, safe_mode
 from ikefleet.diff import is_marked
 from ikefleet.fleet import Fleet
@@ -47,16 +47,12 @@ from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.state import blocking, branch_state
 from ikefleet.tasks.state import describe as findings
-from ikefleet.tasks.version import CACHE, Detected, detect_version, detected, read_with_version, with_versions
+from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
 from ikefleet.verify.engine import evaluate
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.waves import Amount, over_budget, plan_waves
 
-# host data: the branch's state from the converge task's first read, when that task changed nothing on it
-# (the gate's first poll, in the same session: a re-run's branch needs no other read)
-STATE_KEY = "_ikefleet_first_state"
-REACH_ATTEMPTS = "_ikefleet_reach_attempts"  # host data: connection attempts of the reach before the hub
 PUT_BACK = "configuration put back to before this run (checked by re-read)"
 # hand-over files a killed run left on a branch (removed at this run's certificate step): counted by the
 # reach on verify's batch line
@@ -73,7 +69,8 @@ class Reached:
     `fingerprint`: its client certificate's; `state`: verify's view of an unchanged branch (the gate's first
     poll, when the hub does not change either: such a branch needs no second session); `files`: the
     hand-over files a killed run left on it (None: not counted); `others`: another login was open (or the
-    logins could not be counted), so the wave takes safe mode before it reads (tasks.converge `settle`)."""
+    logins could not be counted), so the wave takes safe mode before it reads (tasks.converge `settle`);
+    `version`: the RouterOS it runs (its login read it), the dialect of its gate's expected state."""
 
     kind: str
     fingerprint: str | None = None
@@ -81,6 +78,7 @@ class Reached:
     warning: str = ""
     files: int | None = None
     others: bool = False
+    version: str | None = None
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -171,6 +169,10 @@ class Rollout:
         self.routes = route_reads(self.fleet, self.plan)  # host -> its route read's `where`, as verify's
         self.warned: dict[str, list[str]] = {}  # warning text -> the hosts that had it, in order
         self.reached: dict[str, Reached] = {}  # branch -> what the reach before the hub found
+        self.reach_attempts: dict[str, int] = {}  # branch -> connection attempts of the reach before the hub
+        # branch -> its state from the converge task's first read, when that task changed nothing on it (the
+        # gate's first poll, in the same session: a re-run's branch needs no other read); written by the task
+        self.first_states: dict[str, HostState] = {}
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -199,9 +201,9 @@ class Rollout:
                         self._cut(nr, run, summary)
             finally:
                 nr.close_connections(on_failed=True)
+            attempts = RouterOS.connector(nr.config).attempts
             summary.attempts = {  # the most one opening of its sessions took (the reach's, the wave's)
-                h: max(nr.inventory.hosts[h].data.get(ATTEMPTS_KEY, 0),
-                       nr.inventory.hosts[h].data.get(REACH_ATTEMPTS, 0))
+                h: max(attempts.get(h, 0), self.reach_attempts.get(h, 0))
                 for h in summary.hosts if h in nr.inventory.hosts
             }
             for name, count in summary.attempts.items():
@@ -301,7 +303,8 @@ class Rollout:
                 return self._interrupted(summary, run, [h for w in waves[number - 1:] for h in w])
             self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
             for name in [b for b in wave if b in settled]:  # nothing changes on it: read once, before the hub
-                nr.inventory.hosts[name].data[STATE_KEY] = reached[name].state
+                if (state := reached[name].state) is not None:  # (settled: the reach read it)
+                    self.first_states[name] = state
                 run.write_text(f"diffs/{name}.diff", "")
                 warnings = [reached[name].warning] if reached[name].warning else []
                 self._record(summary, run, Outcome(name, "unchanged", warnings=warnings))
@@ -309,7 +312,7 @@ class Rollout:
                 self._record(summary, run, outcome)
             if not opts.dry_run:
                 for name in self._move_hub_identities(hub, wave, summary, run):
-                    nr.inventory.hosts[name].data.pop(STATE_KEY, None)  # read before the move: poll again
+                    self.first_states.pop(name, None)  # read before the move: poll again
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
             release(nr, wave)
@@ -356,7 +359,7 @@ class Rollout:
                 why = "safe-mode changes undone by dropping the session (Ctrl-D, not quit)"
             elif plugin is not None:
                 why = "session closed outside safe mode (nothing open to undo)"
-            elif host.data.get(ATTEMPTS_KEY):
+            elif RouterOS.connector(nr.config).attempts.get(name):
                 why = "no session open at the cut"
             else:
                 why = "not started"
@@ -520,9 +523,9 @@ class Rollout:
         res = nr.filter(F(name__in=branches)).run(task=_reach, on_failed=True, rollout=self)
         reached: dict[str, Reached] = {}
         unreachable: dict[str, str] = {}
+        attempts = RouterOS.connector(nr.config).attempts
         for name in branches:
-            host = nr.inventory.hosts[name]
-            host.data[REACH_ATTEMPTS] = host.data.pop(ATTEMPTS_KEY, 0)  # the wave's login is a fresh start
+            self.reach_attempts[name] = attempts.pop(name, 0)  # the wave's login is a fresh start
             if res[name].failed:
                 unreachable[name] = _failure(res, name)
             else:
@@ -537,11 +540,10 @@ class Rollout:
         if not wave:
             return
         deadline = time.monotonic() + self.options.gate_timeout_s
-        hosts = nr.inventory.hosts
-        versions = {h: d.version for h in wave if isinstance(d := hosts[h].data.get(CACHE), Detected)}
+        versions = {h: v for h in wave if h in self.reached and (v := self.reached[h].version)}
         expected = expected_state(with_versions(self.fleet, versions), self.plan, list(wave))
         # branches the converge task left untouched were read in its session: the gate's first poll
-        got: dict[str, HostState] = {h: s for h in wave if (s := hosts[h].data.pop(STATE_KEY, None))}
+        got: dict[str, HostState] = {h: s for h in wave if (s := self.first_states.pop(h, None))}
         pending, last, polled = list(wave), dict(got), False
         while True:
             if got:
@@ -733,7 +735,7 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
     if untouched and not work and first and not rollout.options.dry_run:
         # the gate's first poll: this read was verify's, and nothing was sent since. An untouched branch
         # usually passes at once, and a re-run then waits for no extra Nornir run per wave.
-        task.host.data[STATE_KEY] = host_state(name, first, detected(task))
+        rollout.first_states[name] = host_state(name, first, detected(task))
     return result
 
 
@@ -821,7 +823,8 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
     others = not logins.isdigit() or int(logins) > 1
     current = parse_script(raw["config"])
     if not any(is_marked(path, item) for path, items in current.menus.items() for item in items):
-        return Result(host=task.host, result=Reached("new", files=count, others=others))
+        return Result(host=task.host, result=Reached("new", files=count, others=others,
+                                                     version=found.version))
     certs = pki.certificates_by_name(raw["certificate"])
     plan = resolve_clients(rollout.plan, certs)
     client = plan.branch(name).client_certificate
@@ -832,9 +835,11 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
         if client in versions else []
     if (fingerprint is None or count != 0 or superseded or others
             or plan_changes(current, script, found.major).commands):
-        return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others))
+        return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
+                                                     version=found.version))
     state = host_state(name, raw, found)
-    return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count))
+    return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count,
+                                                 version=found.version))
 
 
 def _put_back(task: Task, *, rollout: Rollout, snapshots: dict[str, str]) -> Result:

@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+from typing import cast
 
 import paramiko
 from nornir.core.inventory import Host
 from nornir.core.task import Task
 
 from ikefleet import hostkeys, identity, interrupt, jump
-from ikefleet.connect import ATTEMPTS_KEY, LoginTimedOut, connector_of, login_timed_out
+from ikefleet.connect import LoginTimedOut, Policy, login_timed_out, policy_of
 from ikefleet.connection import CONNECTION_NAME
+from ikefleet.connection.plugin import RouterOS
 from ikefleet.connection.transport import tcp_socket
 from ikefleet.device import Device
 
 CONNECTION = CONNECTION_NAME  # ikefleet.connection.plugin: login with the version read
-LOGIN_READ = "_ikefleet_login_read"  # host.data: the login's version read reply (tasks/version.py)
 
 
 def device(task: Task) -> Device:
     """The Device for this host; the first use opens the netmiko session (ikefleet.connect: timeouts,
     retries of connection errors, the run's handshake gate), later tasks reuse it."""
     host = task.host
-    connector = connector_of(host)
-    policy = connector.for_host(host)
     if CONNECTION not in host.connections:
-        fresh = not host.data.get(ATTEMPTS_KEY)  # (a reconnect after a safe-mode abort is not fresh)
+        connector = RouterOS.connector(task.nornir.config)
+        policy = policy_of(host)
+        fresh = not connector.attempts.get(host.name)  # (a reconnect after a safe-mode abort is not fresh)
 
         def attempt() -> None:
             if fresh and interrupt.STOP.is_set():  # after Ctrl-C no new host is started
@@ -38,12 +39,11 @@ def device(task: Task) -> Device:
             if pin is not None:  # the session enforces this host's pin alone (see hostkeys.host_pin_file)
                 extras["alt_key_file"] = pin.file
             if jump.route_of(host) is None:  # (behind jump hosts OpenSSH carries the session)
-                assert host.hostname is not None  # required by the inventory (ikefleet.inventory)
-                extras["sock"] = tcp_socket(host.hostname, host.port or 22, policy.conn_timeout)
+                extras["sock"] = tcp_socket(host.hostname or host.name, host.port or 22, policy.conn_timeout)
             extras["command_timeout"] = policy.command_timeout  # the login's version read
             try:
                 host.open_connection(CONNECTION, task.nornir.config, extras=extras)
-                logged_in(host)
+                logged_in(host, pin, policy)
             except Exception as exc:  # netmiko re-raises paramiko's refusal of a key that is not the pin
                 if "sock" in extras:
                     extras["sock"].close()
@@ -54,26 +54,26 @@ def device(task: Task) -> Device:
                     raise LoginTimedOut(policy.auth_timeout) from exc
                 raise
 
-        def counted(n: int) -> None:
-            host.data[ATTEMPTS_KEY] = host.data.get(ATTEMPTS_KEY, 0) + n
-
-        connector.open(host.name, attempt, counted)
-    connection = host.connections[CONNECTION].connection
-    return Device(host.name, connection, read_timeout=policy.command_timeout)
+        connector.open(host.name, attempt)
+    session = cast(RouterOS, host.connections[CONNECTION])  # what the `routeros` plugin opened
+    policy = session.policy or policy_of(host)  # (a session a user's own code opened has none)
+    return Device(host.name, session.connection, read_timeout=policy.command_timeout)
 
 
-def logged_in(host: Host) -> None:
+def logged_in(host: Host, pin: hostkeys.Pin | None = None, policy: Policy | None = None) -> None:
     """After the plugin's login: refuse a router whose identity is another inventory host's (nothing is
-    sent to it), and keep the login's version read for tasks/version.py. A refusal leaves no session."""
-    connection = host.connections[CONNECTION].connection
+    sent to it), and keep the identity read, the host-key check and the policy it was opened under with
+    the session. A refusal leaves no session."""
+    session = cast(RouterOS, host.connections[CONNECTION])  # what the `routeros` plugin opened
+    connection = session.connection
     try:
-        identity.check(host, connection.base_prompt)
+        session.identity = identity.check(host, connection.base_prompt)
+        session.pin, session.policy = pin, policy
     except Exception:
         with contextlib.suppress(Exception):
             connection.disconnect()
         host.connections.pop(CONNECTION, None)
         raise
-    host.data[LOGIN_READ] = connection.login_reply
 
 
 def drop(task: Task) -> None:

@@ -2,8 +2,9 @@
 
 The inventory's `ros_version` is a claim; the router's own answer decides the dialect (templates, schema,
 gather commands). A disagreement is reported as a warning in the host's result, never silently trusted
-either way. The login makes the read in the round trip that finds the prompt (tasks.device.login) and the
-answer is cached on the Nornir host for the run (`host.data[CACHE]`), so no task pays a round trip for it.
+either way. The login makes the read in the round trip that finds the prompt (ikefleet.connection.driver)
+and the answer is kept on the session (the `routeros` connection's `detected`), so no task pays a round trip
+for it; a runbook that needs it after the session closed keeps it from a task's Result.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from ikefleet.parsers import parse_resource
 from ikefleet.routeros.console import VERSION_COMMAND as READ
 from ikefleet.routeros.console import marked, split_sections
 
-from .device import LOGIN_READ, device
+from .device import CONNECTION, device
 
-CACHE = "_ikefleet_detected_ros"
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
 
@@ -81,27 +81,35 @@ def inventory_version(task: Task) -> str | None:
     return str(value) if value else None
 
 
+def session(task: Task) -> Any:
+    """The host's open `routeros` connection (the plugin object), or None."""
+    return (getattr(task.host, "connections", None) or {}).get(CONNECTION)
+
+
 def cached(task: Task) -> Detected | None:
-    """The version already read in this run (by the host's login, see tasks.device.login), or None."""
-    data = _data(task)
-    found = data.get(CACHE)
+    """The version this host's open session knows (its login read it, see ikefleet.connection.driver),
+    or None when no session is open."""
+    open_session = session(task)
+    if open_session is None:
+        return None
+    found = open_session.detected
     if isinstance(found, Detected):
         return found
-    reply = data.pop(LOGIN_READ, None)
+    reply = getattr(open_session.connection, "login_reply", None)
     return remember(task, reply) if isinstance(reply, str) else None
 
 
 def remember(task: Task, reply: str | None) -> Detected:
-    """Detected from a `/system resource print` reply (None: no reply), cached on the host. An unreadable
-    reply (garbage, an error) falls back to the inventory's version, with a warning."""
+    """Detected from a `/system resource print` reply (None: no reply), kept on the host's open session. An
+    unreadable reply (garbage, an error) falls back to the inventory's version, with a warning."""
     inventory = inventory_version(task)
     try:
         found = Detected(task.host.name, running_version(reply or ""), inventory)
     except Exception:  # parse errors of every kind: the inventory's word, said to be unverified
         found = Detected(task.host.name, inventory or "6", inventory, read=False)
-    data = getattr(task.host, "data", None)
-    if isinstance(data, dict):
-        data[CACHE] = found
+    open_session = session(task)
+    if open_session is not None:
+        open_session.detected = found
     return found
 
 
@@ -111,7 +119,7 @@ def detected(task: Task, dev: Device | None = None) -> Detected:
     found = cached(task)
     if found is not None:
         return found
-    dev = dev or device(task)  # opening the session reads the version (tasks.device.login)
+    dev = dev or device(task)  # opening the session reads the version (ikefleet.connection.driver)
     found = cached(task)
     if found is not None:
         return found
@@ -139,7 +147,7 @@ def read_with_version(task: Task, reads: Mapping[str, str]) -> dict[str, str]:
 
 
 def detect_version(task: Task) -> Result:
-    """Nornir task: the host's Detected version (read once per run)."""
+    """Nornir task: the host's Detected version (read once per session)."""
     return Result(host=task.host, result=detected(task))
 
 

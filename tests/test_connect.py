@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
+from nornir.core import Nornir
 from nornir.core.task import Result, Task
 from ruamel.yaml import YAML
 from tests_support import fast_keys
@@ -25,6 +26,7 @@ from tests_support import fast_keys
 from ikefleet import connect
 from ikefleet.cli import main
 from ikefleet.connect import ConnectFailed, Connector, Policy, parse_policy, retryable
+from ikefleet.connection.plugin import RouterOS
 from ikefleet.device import Device, describe
 from ikefleet.hostkeys import HostKeyChanged
 from ikefleet.inventory import load_inventory
@@ -246,8 +248,8 @@ def verify_hosts(lab: Lab, *hosts: str) -> dict:
     return Verify(options).gather()
 
 
-def attempts_of(nr_host_data: dict) -> int:
-    return int(nr_host_data.get(connect.ATTEMPTS_KEY, 0))
+def attempts_of(nr: Nornir, host: str) -> int:
+    return RouterOS.connector(nr.config).attempts.get(host, 0)
 
 
 def _connect(lab: Lab, host: str) -> tuple[object, int, object]:
@@ -261,7 +263,7 @@ def _connect(lab: Lab, host: str) -> tuple[object, int, object]:
 
     try:
         res = nr.filter(name=host).run(task=task)
-        return box.get("device"), attempts_of(nr.inventory.hosts[host].data), res[host][0].exception
+        return box.get("device"), attempts_of(nr, host), res[host][0].exception
     finally:
         nr.close_connections(on_failed=True)
 
@@ -471,7 +473,9 @@ def test_unset_bound_is_the_worker_count_direct_and_max_startups_behind_jump_hos
     assert connect.enable(nr, Policy()).policy.max_concurrent == workers
     assert connect.enable(nr, Policy(), behind_jump=True).policy.max_concurrent == connect.JUMP_MAX_STARTUPS
     assert connect.enable(nr, Policy(max_concurrent=3), behind_jump=True).policy.max_concurrent == 3
-    assert connect.connector_of(nr.inventory.hosts["br1"]).policy.max_concurrent == 3
+    RouterOS.use(nr.config, connect.enable(nr, Policy(max_concurrent=3)))
+    assert RouterOS.connector(nr.config).policy.max_concurrent == 3
+    assert connect.policy_of(nr.inventory.hosts["br1"]).max_concurrent == 3  # in its connection options
 
 
 def test_direct_sessions_run_without_nagle(lab: Lab) -> None:

@@ -168,7 +168,7 @@ def test_pins_stay_on_when_an_ssh_config_is_used(lab: Lab, tmp_path: Path) -> No
     from ruamel.yaml import YAML
 
     from ikefleet import jump
-    from ikefleet.hostkeys import DATA_KEY
+    from ikefleet.connection import settings
     from ikefleet.nornir_init import init_nornir
 
     data = tmp_path / "data"
@@ -181,7 +181,7 @@ def test_pins_stay_on_when_an_ssh_config_is_used(lab: Lab, tmp_path: Path) -> No
         yaml.dump(config, out)
     nornir = init_nornir(data / "config.yaml")
     hub = nornir.inventory.hosts["hub"]
-    assert hub.get(DATA_KEY)["file"] == str(known_hosts_path(data / "config.yaml"))
+    assert settings.of(hub)[settings.KNOWN_HOSTS] == str(known_hosts_path(data / "config.yaml"))
     assert jump.route_of(hub) is None  # reached directly: the plain pre-check applies
     assert nornir.config.ssh.config_file == str(data / ".ikefleet" / jump.NETMIKO)
 

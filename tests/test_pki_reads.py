@@ -15,7 +15,7 @@ from ikefleet.lab.factory import initial_config
 from ikefleet.lab.router import Router, RouterSpec
 from ikefleet.parsers.errors import detect_error
 from ikefleet.tasks import pki, version
-from ikefleet.tasks.device import LOGIN_READ
+from ikefleet.tasks.device import CONNECTION
 
 
 class Console:
@@ -45,8 +45,9 @@ def logged_in(console: Console, monkeypatch: pytest.MonkeyPatch) -> SimpleNamesp
     monkeypatch.setattr(pki, "device", lambda task: console)
     monkeypatch.setattr(version, "device", lambda task: console)
     login_read = console.session.execute("/system resource print", console.refuse)
-    return SimpleNamespace(host=SimpleNamespace(name="br1", data={"ros_version": "6.49.2",
-                                                                   LOGIN_READ: login_read}))
+    session = SimpleNamespace(connection=SimpleNamespace(login_reply=login_read), detected=None)
+    return SimpleNamespace(host=SimpleNamespace(name="br1", data={"ros_version": "6.49.2"},
+                                                connections={CONNECTION: session}))
 
 
 def read(monkeypatch: pytest.MonkeyPatch, console: Console) -> tuple[Any, Any]:
@@ -86,8 +87,10 @@ def test_a_login_whose_version_read_was_refused_uses_the_inventorys_and_says_so(
 def test_a_version_already_read_is_not_read_again(monkeypatch: pytest.MonkeyPatch, branch: Session) -> None:
     console = Console(branch)
     monkeypatch.setattr(version, "device", lambda task: console)
-    task = SimpleNamespace(host=SimpleNamespace(name="br1", data={}))
+    session = SimpleNamespace(connection=SimpleNamespace(), detected=None)  # its login read nothing
+    task = SimpleNamespace(host=SimpleNamespace(name="br1", data={}, connections={CONNECTION: session}))
     version.remember(task, branch.execute("/system resource print"))  # type: ignore[arg-type]
+    assert session.detected is not None and task.host.data == {}  # kept with the session, not the host
     pki.installed_fingerprint(task, "br1-client")  # type: ignore[arg-type]
     assert len(console.sent) == 1 and pki.CERTIFICATE_READ in console.sent[0]
     assert "/system resource" not in console.sent[0]
