@@ -47,8 +47,9 @@ class LiveView:
         self.gate: dict[str, BranchState | None] = {}  # waiting branch -> its last state (None: not read)
         self.deadline: float | None = None
         self.slow: dict[str, tuple[float, str]] = {}  # host -> (time.monotonic() it started, doing)
+        # other writes to standard error meanwhile (a host key pinned on first contact) go above the region
         self.live = Live(get_renderable=self.render, console=console, refresh_per_second=4,
-                         redirect_stdout=False, redirect_stderr=False)
+                         redirect_stdout=False, redirect_stderr=True)
 
     @classmethod
     @contextmanager
