@@ -120,10 +120,19 @@ def shown(quiet: bool, stream: TextIO | None = None) -> Iterator[Sink]:
     out = stream or sys.stderr
     if quiet:
         yield ignore
-    elif out.isatty():
-        from ikefleet.cli.live import LiveView
+        return
+    open_ = [True]  # a timer thread that outlived its run (a second Ctrl-C) says nothing after the report
 
-        with LiveView.on(out) as view:
-            yield view
-    else:
-        yield Lines(to_stream(out))
+    def guarded(sink: Sink) -> Sink:
+        return lambda event: sink(event) if open_[0] else None
+
+    try:
+        if out.isatty():
+            from ikefleet.cli.live import LiveView
+
+            with LiveView.on(out) as view:
+                yield guarded(view)
+        else:
+            yield guarded(Lines(to_stream(out)))
+    finally:
+        open_[0] = False
