@@ -82,8 +82,8 @@ class LiveView:
                 self.deadline = None
             if isinstance(event, WaveStarted | HostDone | GateTimedOut | Note):
                 self._log(self.lines.line(event))
-            if isinstance(event, WaveStarted | GateStarted | GateChanged | GateTimedOut):
-                self.live.refresh()
+            if isinstance(event, RunStarted | WaveStarted | GateStarted | GateChanged | GateTimedOut):
+                self.live.refresh()  # the rare events at once; counts and slow hosts at the next tick
 
     def render(self) -> RenderableType:
         with self.lock:
