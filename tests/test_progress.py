@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -177,3 +178,32 @@ def test_on_a_pipe_progress_is_plain_lines_and_quiet_prints_only_the_report(roll
         quiet = cli(*argv)
         assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
         assert "COMPLIANT" in quiet.stdout or "rollout summary" in quiet.stdout
+
+
+def test_a_terminal_gets_the_live_display_a_pipe_plain_lines_and_quiet_nothing() -> None:
+    from ikefleet.cli.progress import shown
+    from ikefleet.processors.events import RunStarted
+
+    events: list[Event] = [RunStarted("verify", ("hub", "br1")), HostDone("hub", "read")]
+
+    def output(stream_of: str, quiet: bool = False) -> bytes:
+        reader, writer = os.openpty() if stream_of == "tty" else os.pipe()
+        with open(writer, "w") as stream, shown(quiet, stream) as sink:
+            for event in events:
+                sink(event)
+        chunks = []
+        while select.select([reader], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(reader, 65536)
+            except OSError:  # a pty whose writer closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(reader)
+        return b"".join(chunks)
+
+    tty = output("tty")
+    assert b"\x1b[" in tty and b"1/2 read" in tty and b"hub: read [1/2 read]" in tty
+    assert output("pipe") == b"verify: reading 2 router(s)\nhub: read [1/2 read]\n"
+    assert output("pipe", quiet=True) == b""
