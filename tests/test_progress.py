@@ -18,8 +18,8 @@ import pytest
 from rich.console import Console
 from tests_support import fast_keys
 
+from ikefleet.cli.lines import Lines
 from ikefleet.cli.live import LiveView
-from ikefleet.cli.progress import Lines
 from ikefleet.lab.manager import Lab
 from ikefleet.processors.events import Event, HostDone
 from ikefleet.processors.progress import SLOW_AFTER_S

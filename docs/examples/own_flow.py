@@ -18,7 +18,7 @@ from nornir.core.inventory import Host
 from nornir.core.task import MultiResult
 from nornir_utils.plugins.functions import print_result
 
-from ikefleet.cli.progress import Lines
+from ikefleet.cli.lines import Lines
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory
 from ikefleet.plan import build_plan, resolve_clients

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    from ikefleet.cli.progress import Lines
+    from ikefleet.cli.lines import Lines
     from ikefleet.cli.rollout import print_summary
     from ikefleet.lab.manager import Lab
     from ikefleet.reports.console import print_report

@@ -18,7 +18,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from ikefleet.cli.progress import Lines, Tally
+from ikefleet.cli.lines import Lines, Tally
 from ikefleet.processors.events import (
     BranchState,
     Event,
