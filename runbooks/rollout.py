@@ -21,7 +21,9 @@ from typing import Any
 
 from nornir.core import Nornir
 from nornir.core.filter import F
-from nornir.core.task import AggregatedResult, Result, Task
+from nornir.core.inventory import Host
+from nornir.core.processor import Processor
+from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
@@ -33,6 +35,19 @@ from ikefleet.intent import OWNER, render_host
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import NAMES, Plan, build_plan, client_base, client_versions, resolve_clients
+from ikefleet.processors import Progress, RunRecord
+from ikefleet.processors.events import (
+    BranchState,
+    GateChanged,
+    GateStarted,
+    GateTimedOut,
+    HostDone,
+    Note,
+    RunStarted,
+    Sink,
+    WaveStarted,
+    ignore,
+)
 from ikefleet.redact import scrub
 from ikefleet.routeros.clock import clock_utc
 from ikefleet.routeros.config import Config
@@ -45,7 +60,7 @@ from ikefleet.tasks import pki
 from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge, plan_changes, put_back
 from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.gather import host_state, read_raw
-from ikefleet.tasks.state import blocking, branch_state
+from ikefleet.tasks.state import blocking, branch_state, gate_view
 from ikefleet.tasks.state import describe as findings
 from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
 from ikefleet.verify.engine import evaluate
@@ -131,9 +146,6 @@ class Summary:
         }
 
 
-Progress = Callable[[str], None]
-
-
 def _selected(fleet: Fleet, limit: tuple[str, ...]) -> tuple[bool, list[str]]:
     """(hub selected, branches selected) for --limit (ikefleet.selection: hosts, groups, comma lists;
     SelectionError for a name that matches nothing)."""
@@ -142,15 +154,40 @@ def _selected(fleet: Fleet, limit: tuple[str, ...]) -> tuple[bool, list[str]]:
 
 
 def _outcome(result: AggregatedResult, host: str) -> Outcome:
-    multi = result[host]
+    return _outcome_of(result[host], host)
+
+
+def _outcome_of(multi: MultiResult, host: str) -> Outcome:
     for r in multi:
         if isinstance(r.result, Outcome):
-            return r.result
-    return Outcome(host, "failed", error=_failure(result, host))
+            return _final(r.result)
+    return Outcome(host, "failed", error=_failure_of(multi))
+
+
+def _final(outcome: Outcome) -> Outcome:
+    """The outcome as recorded: one stopped by Ctrl-C (undone by safe mode or never started) is
+    "interrupted"."""
+    if interrupt.MESSAGE in outcome.error:
+        outcome.status = "interrupted"
+    return outcome
+
+
+def _finished(host: Host, multi: MultiResult) -> Outcome | None:
+    """A wave task's outcome on `host` once it is final (None: the branch only said which certificate it
+    lacks, WantsCertificate: it converges in the wave's second pass)."""
+    if not multi.failed and any(isinstance(r.result, WantsCertificate) for r in multi):
+        return None
+    return _outcome_of(multi, host.name)
+
+
+def _done(outcome: Outcome) -> HostDone:
+    return HostDone(outcome.host, outcome.status, outcome.error)
 
 
 class Rollout:
-    def __init__(self, options: RolloutOptions, progress: Progress = lambda _: None) -> None:
+    def __init__(self, options: RolloutOptions, progress: Sink = ignore) -> None:
+        """`progress`: where the run's progress events go (ikefleet.processors.events; the CLI renders
+        them)."""
         self.options = options
         self.progress = progress
         self.fleet_config = read_config(options.config)
@@ -208,10 +245,10 @@ class Rollout:
             }
             for name, count in summary.attempts.items():
                 if count > 1 and summary.hosts[name].status != "failed":  # failures say it in their error
-                    self.progress(f"{name}: reached after {count} connection attempts")
+                    self.progress(Note(f"{name}: reached after {count} connection attempts"))
             for warning, hosts in self.warned.items():
                 if len(hosts) > 1:
-                    self.progress(f"warning on {len(hosts)} hosts ({', '.join(hosts)}): {warning}")
+                    self.progress(Note(f"warning on {len(hosts)} hosts ({', '.join(hosts)}): {warning}"))
             run.write_json("summary.json", summary.to_json())
             if not self.options.dry_run:
                 self._commit_backups(run)
@@ -222,26 +259,53 @@ class Rollout:
         failure there is a warning: the routers are as the summary says whatever git does."""
         try:
             for commit in commit_run(self.options.config, run.path):
-                self.progress(f"backups: committed {commit.rev[:12]} ({', '.join(commit.changed)})")
+                self.progress(Note(f"backups: committed {commit.rev[:12]} ({', '.join(commit.changed)})"))
         except (RepoError, OSError) as exc:
-            self.progress(f"warning: this run's exports are not in the backups repository: {exc}")
+            self.progress(Note(f"warning: this run's exports are not in the backups repository: {exc}"))
 
     def _record(self, summary: Summary, run: RunDir, outcome: Outcome) -> None:
-        if interrupt.MESSAGE in outcome.error:  # stopped by Ctrl-C: undone by safe mode or never started
-            outcome.status = "interrupted"
-        summary.hosts[outcome.host] = outcome
+        """An outcome no wave task recorded (see _wave): into results.jsonl and the progress, then the
+        summary."""
+        self._rerecord(run, _final(outcome))
+        self._note(summary, outcome)
+
+    def _rerecord(self, run: RunDir, outcome: Outcome) -> None:
+        """A host's outcome (again, when the gate or the hub's identity move changed it)."""
         run.append_result(outcome.to_json())
-        self.progress(f"{outcome.host}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
-        for warning in outcome.warnings:  # said once; the hosts that share it are named at the end
+        self.progress(_done(outcome))
+
+    def _note(self, summary: Summary, outcome: Outcome) -> None:
+        """The outcome into the summary; its warnings are said once (the hosts that share one are named
+        at the end)."""
+        summary.hosts[outcome.host] = _final(outcome)
+        for warning in outcome.warnings:
             hosts = self.warned.setdefault(warning, [])
             hosts.append(outcome.host)
             if len(hosts) == 1:
-                self.progress(f"warning: {warning}")
+                self.progress(Note(f"warning: {warning}"))
+
+    def _wave(self, nr: Nornir, hosts: list[str], run: RunDir) -> Nornir:
+        """The wave's branches with the processors that record each branch's outcome in the run directory
+        and report it as its task completes."""
+        def record(host: Host, multi: MultiResult) -> dict[str, Any] | None:
+            outcome = _finished(host, multi)
+            return outcome.to_json() if outcome is not None else None
+
+        def done(host: Host, multi: MultiResult) -> HostDone | None:
+            outcome = _finished(host, multi)
+            return _done(outcome) if outcome is not None else None
+
+        processors: list[Processor] = [RunRecord(run, record),
+                                       Progress(self.progress, done, doing="converging")]
+        return nr.filter(F(name__in=hosts)).with_processors(processors)
 
     def _run(self, nr: Nornir, run: RunDir, summary: Summary) -> Summary:
         opts = self.options
         hub_selected, branches = _selected(self.inventory, opts.limit)
-        for name in [b for b in branches if b in self.revoked]:
+        revoked_now = [b for b in branches if b in self.revoked]
+        hub_name = self.fleet.hub.name
+        self.progress(RunStarted("rollout", tuple(([hub_name] if hub_selected else []) + branches)))
+        for name in revoked_now:
             branches.remove(name)
             self._record(
                 summary,
@@ -252,7 +316,6 @@ class Rollout:
                     error=f"certificate revoked: `ikefleet certs renew {name}` brings it back",
                 ),
             )
-        hub_name = self.fleet.hub.name
         hub = nr.filter(name=hub_name)
         total = len(branches) + int(hub_selected)  # what --max-fail is a share of
         if interrupt.STOP.is_set():
@@ -301,15 +364,14 @@ class Rollout:
         for number, wave in enumerate(waves, start=1):
             if interrupt.STOP.is_set():
                 return self._interrupted(summary, run, [h for w in waves[number - 1:] for h in w])
-            self.progress(f"wave {number}/{len(waves)}: {', '.join(wave)}")
+            self.progress(WaveStarted(number, len(waves), tuple(wave)))
             for name in [b for b in wave if b in settled]:  # nothing changes on it: read once, before the hub
                 if (state := reached[name].state) is not None:  # (settled: the reach read it)
                     self.first_states[name] = state
                 run.write_text(f"diffs/{name}.diff", "")
                 warnings = [reached[name].warning] if reached[name].warning else []
                 self._record(summary, run, Outcome(name, "unchanged", warnings=warnings))
-            for outcome in self._converge_wave(nr, hub, [b for b in wave if b not in settled], run):
-                self._record(summary, run, outcome)
+            self._converge_wave(nr, hub, [b for b in wave if b not in settled], run, summary)
             if not opts.dry_run:
                 for name in self._move_hub_identities(hub, wave, summary, run):
                     self.first_states.pop(name, None)  # read before the move: poll again
@@ -448,26 +510,28 @@ class Rollout:
                 work += gone[h.name][0].result
         return _certificate_work(outcome, work, run)
 
-    def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir) -> list[Outcome]:
+    def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir, summary: Summary) -> None:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
         one pass); the certificates the others lack are then exported on the hub in one task (one hub
-        session, one SFTP channel), and those branches install them and converge."""
+        session, one SFTP channel), and those branches install them and converge. Each branch's outcome is
+        recorded as its task completes (_wave's processors)."""
         if not wave:  # every branch of the wave was settled by the reach
-            return []
+            return
         if self.options.dry_run:
-            result = nr.filter(F(name__in=wave)).run(task=_converge_branch, rollout=self, bundles={}, run=run)
-            return [_outcome(result, name) for name in wave]
-        first = nr.filter(F(name__in=wave)).run(task=_certified_then_converge, rollout=self, run=run)
-        done: list[Outcome] = []
+            result = self._wave(nr, wave, run).run(task=_converge_branch, rollout=self, bundles={}, run=run)
+            for name in wave:
+                self._note(summary, _outcome(result, name))
+            return
+        first = self._wave(nr, wave, run).run(task=_certified_then_converge, rollout=self, run=run)
         wanting: dict[str, str] = {}  # branch -> client certificate to hand over
         for name in wave:
             wants = first[name][0].result
             if isinstance(wants, WantsCertificate):
                 wanting[name] = wants.client
             else:
-                done.append(_outcome(first, name))
+                self._note(summary, _outcome(first, name))
         if not wanting:
-            return done
+            return
         h = self.plan.hub
         res = hub.run(task=pki.export_bundles, on_failed=True, clients=wanting, ca=h.ca_certificate,
                       server=h.server_certificate)
@@ -479,15 +543,16 @@ class Rollout:
                 bundles[name] = got
             else:
                 why = f"exporting its certificate on the hub failed: {got}"
-                done.append(Outcome(name, "failed", error=why))
+                self._record(summary, run, Outcome(name, "failed", error=why))
         try:
-            result = nr.filter(F(name__in=list(bundles))).run(
+            result = self._wave(nr, list(bundles), run).run(
                 task=_converge_branch, rollout=self, bundles=bundles, run=run
             )
         finally:
             for bundle in bundles.values():
                 bundle.discard()
-        return done + [_outcome(result, name) for name in bundles]
+        for name in bundles:
+            self._note(summary, _outcome(result, name))
 
     def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> list[str]:
         """The wave's renewed branches now use their new certificate: move their hub identities to it (safe
@@ -510,8 +575,7 @@ class Rollout:
                 outcome.status = "failed"
                 outcome.error = f"the hub's identity could not be moved from {old} to {new}: " + (
                     _failure(res, h.name) if res[h.name].failed else "not done")
-            run.append_result(outcome.to_json())
-            self.progress(f"{name}: {outcome.status}" + (f" ({outcome.error})" if outcome.error else ""))
+            self._rerecord(run, outcome)
         return list(moves)
 
     def _reach(self, nr: Nornir, branches: list[str]) -> tuple[dict[str, Reached], dict[str, str]]:
@@ -545,9 +609,16 @@ class Rollout:
         # branches the converge task left untouched were read in its session: the gate's first poll
         got: dict[str, HostState] = {h: s for h in wave if (s := self.first_states.pop(h, None))}
         pending, last, polled = list(wave), dict(got), False
+        self.progress(GateStarted(tuple(wave), self.options.gate_timeout_s, deadline))
+        shown: dict[str, BranchState] = {}  # host -> last shown: a line per change, not per poll
         while True:
             if got:
                 report = evaluate(expected, got)
+                for name in got:
+                    view = gate_view(report, name)
+                    if shown.get(name) != view:
+                        shown[name] = view
+                        self.progress(GateChanged(name, view, max(0.0, deadline - time.monotonic())))
                 pending = [h for h in pending if h not in got or blocking(report, h)]
             if not pending or time.monotonic() > deadline or interrupt.STOP.is_set():
                 break
@@ -560,6 +631,7 @@ class Rollout:
             polled = True
         if interrupt.STOP.is_set() or not pending:
             return
+        self.progress(GateTimedOut(tuple(pending), self.options.gate_timeout_s))
         report = evaluate(expected, {n: last[n] for n in pending if n in last})
         why = {n: findings(blocking(report, n)) if n in last else "its state could not be read"
                for n in pending}
@@ -570,8 +642,7 @@ class Rollout:
             outcome.status = "failed"
             outcome.error = (f"gate failed: not as verify checks after {self.options.gate_timeout_s:.0f}s: "
                              f"{why[name]}{clocks.get(name, '')}; {backs[name]}")
-            run.append_result(outcome.to_json())
-            self.progress(f"{name}: failed ({outcome.error})")
+            self._rerecord(run, outcome)
 
     def _put_back(self, nr: Nornir, hosts: list[str], summary: Summary, run: RunDir) -> dict[str, str]:
         """Branches that failed their gate: the ones this run changed are put back to the configuration
@@ -605,7 +676,10 @@ def _budget(max_fail: Amount | None) -> str:
 
 
 def _failure(result: AggregatedResult, host: str) -> str:
-    multi = result[host]
+    return _failure_of(result[host])
+
+
+def _failure_of(multi: MultiResult) -> str:
     # the innermost failure: the parent task's exception is only NornirSubTaskError
     failed = next((r for r in reversed(multi) if r.failed and r.exception), None)
     failed = failed or next((r for r in multi if r.failed), multi[0])

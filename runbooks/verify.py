@@ -17,6 +17,8 @@ from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import Plan, build_plan, resolve_clients
+from ikefleet.processors import Progress
+from ikefleet.processors.events import RunStarted, Sink, ignore
 from ikefleet.selection import SelectionError, select
 from ikefleet.tasks.device import close
 from ikefleet.tasks.gather import gather
@@ -46,8 +48,10 @@ class VerifyOptions:
 
 
 class Verify:
-    def __init__(self, options: VerifyOptions) -> None:
+    def __init__(self, options: VerifyOptions, progress: Sink = ignore) -> None:
+        """`progress`: where the reads' progress events go (routers read out of N, the slow ones)."""
         self.options = options
+        self.progress = progress
         # Revoked branches (`ikefleet certs revoke`) are meant to be down: they are not expected anywhere.
         data_dir = read_config(options.config).path.parent / ".ikefleet"
         inventory = load_inventory(options.config)
@@ -68,8 +72,9 @@ class Verify:
     def gather(self) -> dict[str, HostState]:
         hosts = self.hosts()
         nr = init_nornir(self.options.config, self.options.secrets_file, self.options.accept_new_hostkeys)
+        self.progress(RunStarted("verify", tuple(hosts)))
         try:
-            result = nr.filter(F(name__in=hosts)).run(
+            result = nr.filter(F(name__in=hosts)).with_processors([Progress(self.progress)]).run(
                 task=read_once, routes=route_reads(self.fleet, self.plan), on_failed=True
             )
         finally:

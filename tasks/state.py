@@ -13,6 +13,7 @@ from nornir.core.task import Result, Task
 
 from ikefleet.parsers.ipsec import parse_active_peers
 from ikefleet.parsers.ospf import parse_ospf_neighbor
+from ikefleet.processors.events import BranchState
 from ikefleet.verify.engine import CheckResult, Report
 
 from .device import drop
@@ -42,6 +43,21 @@ def branch_state(task: Task, *, routes: Mapping[str, str]) -> Result:
 def blocking(report: Report, host: str) -> list[CheckResult]:
     """The results on `host` that would make verify fail (none: the host passes the gate)."""
     return [r for r in report.results if r.host == host and r.status in BLOCKING]
+
+
+# what the gate shows of a waiting branch: verify's layers (checks.yaml) under the operator's names
+GATE_LAYERS = (("IKE", "ike"), ("SAs", "sa"), ("OSPF", "ospf"), ("BFD", "bfd"))
+
+
+def gate_view(report: Report, host: str) -> BranchState:
+    """`host` as the gate sees it, per layer: "ok" (its checks pass), "fail"/"error" (the worst of them),
+    "-" (no check of that layer ran on it); `passes`: nothing blocking on the host."""
+    layers = []
+    for label, layer in GATE_LAYERS:
+        statuses = {r.status for r in report.results if r.host == host and r.layer == layer}
+        word = next((s for s in ("error", "fail") if s in statuses), "ok" if statuses else "-")
+        layers.append((label, word))
+    return BranchState(tuple(layers), passes=not blocking(report, host))
 
 
 def describe(checks: list[CheckResult]) -> str:

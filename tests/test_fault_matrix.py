@@ -20,6 +20,7 @@ from tests_support import fast_keys
 from ikefleet import connect
 from ikefleet.cli import main
 from ikefleet.lab.manager import Lab
+from ikefleet.processors.events import Event, WaveStarted
 
 EXIT_OK, EXIT_FAILED = 0, 1
 CLOCK_BEHIND_S = 50_000_000  # ~579 days
@@ -200,8 +201,8 @@ def test_branch_back_only_after_its_wave(lab: Lab, waits: list[float]) -> None:
     from ikefleet.runbooks.rollout import Rollout, RolloutOptions
     from ikefleet.waves import Amount
 
-    def progress(line: str) -> None:
-        if line.startswith("wave 1/"):
+    def progress(event: Event) -> None:
+        if isinstance(event, WaveStarted) and event.number == 1:
             lab.clear_faults("br1")
 
     lab.fault("br1", "refuse")

@@ -3,12 +3,15 @@ ikefleet's tasks from the package's face, nornir_utils' print_result."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from tests_support import rolled_out_lab
 
 from ikefleet.lab.manager import Lab
 
@@ -41,11 +44,12 @@ def plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-def run_user_script(config: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    (cwd / "user_script.py").write_text(SCRIPT)
+def run_user_script(config: Path, cwd: Path, *args: str, script: str = SCRIPT,
+                    **env: str) -> subprocess.CompletedProcess[str]:
+    (cwd / "user_script.py").write_text(script)
     clean = {k: v for k, v in os.environ.items() if not k.startswith("IKEFLEET_")}
-    return subprocess.run([sys.executable, "user_script.py", str(config)], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env={**clean, **env})
+    return subprocess.run([sys.executable, "user_script.py", str(config), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300, env={**clean, **env})
 
 
 def test_plain_initnornir_gathers_from_another_directory_and_a_bad_password_fails_the_host(
@@ -95,3 +99,52 @@ def test_the_routeros_connection_plugin_is_found_through_its_entry_point() -> No
 
     ConnectionPluginRegister.auto_register()
     assert ConnectionPluginRegister.available["routeros"] is RouterOS
+
+
+RICH_SCRIPT = """\
+import sys
+
+from nornir import InitNornir
+from nornir_rich.progress_bar import RichProgressBar
+
+from ikefleet.tasks import gather
+
+nr = InitNornir(config_file=sys.argv[1])
+result = nr.with_processors([RichProgressBar()]).run(task=gather)
+print("FAILED HOSTS:", ",".join(sorted(result.failed_hosts)))
+"""
+
+
+def test_a_nornir_rich_progress_bar_counts_ikefleet_tasks(lab: Lab, tmp_path: Path) -> None:
+    """nornir_rich's processor on ikefleet's gather: every host counted, the failed one as failed."""
+    wrong = "not-the-password-" + os.urandom(4).hex()
+    done = run_user_script(lab.directory / "config.yaml", tmp_path, script=RICH_SCRIPT,
+                           IKEFLEET_PASSWORD_BR1=wrong)
+    assert done.returncode == 0, done.stderr
+    out = plain(done.stdout)
+    assert "FAILED HOSTS: br1\n" in out
+    assert re.search(r"Completed:.*3/3", out), out
+    assert re.search(r"Successful:.*2/3", out) and re.search(r"Failed:.*1/3", out), out
+    assert "gather" in out  # the panel is titled with the task's name
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "own_flow.py"
+
+
+def test_the_own_flow_example_runs_against_the_lab(tmp_path: Path) -> None:
+    """docs/examples/own_flow.py, run as a user would from another directory: plain InitNornir, the
+    reads with the progress processor, verify's checks, a dry-run converge recorded by the run-record
+    processor and printed by print_result."""
+    with rolled_out_lab(tmp_path / "lab", branches=2) as lab:
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        done = run_user_script(lab.directory / "config.yaml", elsewhere, "br1", script=EXAMPLE.read_text())
+        assert done.returncode == 0, done.stdout + done.stderr
+        out = plain(done.stdout)
+        assert "verify: reading 3 router(s)\n" in out and "[3/3 read]" in out
+        assert "COMPLIANT" in out
+        assert "converge" in out and "status='unchanged'" in out  # print_result of the dry run
+        run = Path(out.split("run directory: ")[1].split()[0])
+        records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+        assert [(r["host"], r["status"], r["commands"]) for r in records] == [("br1", "unchanged", 0)]
+        assert lab.specs()[0].password not in out + done.stderr

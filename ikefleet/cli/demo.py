@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from ikefleet.cli.lines import Lines
     from ikefleet.cli.rollout import print_summary
     from ikefleet.lab.manager import Lab
     from ikefleet.reports.console import print_report
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             config = lab.directory / "config.yaml"
             summary = Rollout(
                 RolloutOptions(config=config),
-                progress=lambda line: console.print(f"  {line}", markup=False, highlight=False),
+                progress=Lines(lambda line: console.print(f"  {line}", markup=False, highlight=False)),
             ).run()
             print_summary(summary, console)
             lab.settle()

@@ -76,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="how long a wave may take to bring its tunnels up (%(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress, only the final summary (for cron)")
     p.set_defaults(func=run)
 
 
@@ -90,6 +91,7 @@ def _table(summary: Summary) -> Table:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ikefleet.cli.progress import shown
     from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 
     try:
@@ -105,14 +107,8 @@ def run(args: argparse.Namespace) -> int:
             accept_new_hostkeys=args.accept_new_hostkeys,
             keep_failed=args.keep_failed,
         )
-        console = Console(stderr=True)
-        # On a terminal a spinner shows the step in progress; elsewhere (cron, CI) only the plain lines.
-        with console.status("rolling out", spinner="dots") as status:
-
-            def progress(line: str) -> None:
-                console.print(line, markup=False, highlight=False)
-                status.update(Text(f"after {line}"))
-
+        # on standard error: a live display on a terminal, plain lines elsewhere (cron, CI), none if --quiet
+        with shown(args.quiet) as progress:
             summary = Rollout(options, progress=progress).run()
     except InventoryError as exc:
         print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)

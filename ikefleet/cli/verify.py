@@ -48,7 +48,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="only these hosts or groups (repeatable, or comma-separated)")
         p.add_argument("--verbose", action="store_true", help="console: list passing checks too")
         p.add_argument("--no-history", action="store_true", help="do not record this run in the history")
-        p.set_defaults(func=run, quiet=name == "compliance")
+        p.add_argument("--quiet", action="store_true", default=name == "compliance",
+                       help="no progress while reading, only the report (for cron)"
+                       + ("; always on for compliance" if name == "compliance" else ""))
+        p.set_defaults(func=run)
     h = subparsers.add_parser("history", help="past verification results of one host")
     h.add_argument("host")
     h.add_argument("-c", "--config", default="config.yaml", help="Nornir/ikefleet config (%(default)s)")
@@ -78,6 +81,7 @@ def render(report: Report, fmt: str, verbose: bool = False, config: Path | None 
 
 
 def run(args: argparse.Namespace) -> int:
+    from ikefleet.cli.progress import shown
     from ikefleet.reports.console import print_report
     from ikefleet.reports.html import write_private
     from ikefleet.reports.prometheus import write_textfile
@@ -86,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = VerifyOptions(Path(args.config), args.secrets, tuple(args.limit), not args.no_history,
                                 accept_new_hostkeys=args.accept_new_hostkeys)
-        report = Verify(options).run()
+        with shown(args.quiet) as progress:  # on standard error: the report may be standard output
+            report = Verify(options, progress).run()
     except InventoryError as exc:
         print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)
         for problem in exc.problems:
