@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ikefleet.routeros.config import Config, Item
+from ikefleet.routeros.config import Item
 from ikefleet.routeros.schema import (
     Field,
     Flag,
@@ -32,17 +32,15 @@ from ikefleet.routeros.schema import (
 )
 from ikefleet.routeros.versions import has, version_tuple
 
-from . import render, system_menus
+from . import render, safemode, system_menus
 from .commands import HANDLERS, Context
 from .errors import CommandError
 from .router import Router
+from .safemode import HIJACK_PROMPT as HIJACK_PROMPT  # re-exported: the SSH tests wait for it
 from .syntax import Statement, Token, Value, Var, tokenize, tokenize_line
 from .where import col_error, compile_where
 
 MAX_DELAY_S = 2.0
-# Ctrl-X while another session holds safe mode; RouterOS then waits for u, r or d. Wording from the MikroTik
-# manual (wiki Manual:Console, "Safe Mode"), which prints "someone", not a user name.
-HIJACK_PROMPT = "Hijacking Safe Mode from someone - unroll/release/don't take it [u/r/d]: "
 INTERFACE_MENUS = (
     "/interface ethernet",
     "/interface bridge",
@@ -193,7 +191,7 @@ class Session:
         self.safe_mode = False
         self.hijacking = False  # Ctrl-X asked HIJACK_PROMPT: the next key answers it
         self.notices: list[str] = []  # lines the console shows before its next prompt
-        self._snapshot: dict | None = None
+        self.safe_mode_snapshot: dict[str, Any] | None = None
         self.numbers: dict[str, list[int]] = {}
         self.max_delay_s = MAX_DELAY_S
         # A monitor-style command (`/certificate sign`) holds the console until this monotonic time. The SSH
@@ -253,55 +251,15 @@ class Session:
         return max(0.0, until - time.monotonic())
 
     def toggle_safe_mode(self) -> str:
-        """Ctrl-X. While another session holds safe mode the answer is HIJACK_PROMPT and the console waits
-        for one key, given to `answer_hijack`."""
-        if self.safe_mode:
-            self._give_up()
-            return "[Safe Mode released]"
-        holder = self.router.safe_mode_holder
-        if isinstance(holder, Session) and holder is not self and holder.safe_mode:
-            self.hijacking = True
-            return HIJACK_PROMPT
-        self._take()
-        return "[Safe Mode taken]"
+        """Ctrl-X (see `safemode.toggle`)."""
+        return safemode.toggle(self)
 
     def answer_hijack(self, key: str) -> str | None:
-        """The key typed at HIJACK_PROMPT. Verified (MikroTik manual, wiki Manual:Console, "Safe Mode"): `u`
-        undoes the holder's changes and takes safe mode, `r` keeps them and takes it and the holder is told
-        "[Safe mode released by another user]", `d` does not take it. Assumed: after `r` the holder's changes
-        are released (a later drop of this session does not undo them), the holder is told the same after
-        `u`, the key is echoed before the answer, other keys are ignored while RouterOS keeps asking."""
-        key = key.lower()
-        holder = self.router.safe_mode_holder
-        if key not in ("u", "r", "d"):
-            return None
-        self.hijacking = False
-        if key == "d" or not isinstance(holder, Session):
-            return ""
-        if key == "u":
-            holder.close(dropped=True)
-        holder._give_up()
-        holder.notices.append("[Safe mode released by another user]")
-        self._take()
-        return "[Safe Mode taken]"
-
-    def _take(self) -> None:
-        self.safe_mode = True
-        self._snapshot = self.router.config.to_json()
-        self.router.safe_mode_holder = self
-
-    def _give_up(self) -> None:
-        """Leave safe mode keeping the changes."""
-        self.safe_mode = False
-        self._snapshot = None
-        if self.router.safe_mode_holder is self:
-            self.router.safe_mode_holder = None
+        """The key typed at HIJACK_PROMPT (see `safemode.answer_hijack`)."""
+        return safemode.answer_hijack(self, key)
 
     def close(self, dropped: bool) -> None:
-        if dropped and self.safe_mode and self._snapshot is not None:
-            self.router.config = Config.from_json(self._snapshot)
-            self.router.changed()
-        self._give_up()
+        safemode.close(self, dropped)
 
     # --- statements ------------------------------------------------------------------------------------
 
