@@ -3,10 +3,6 @@
 Menus, fields and defaults come from the schema (`ikefleet.routeros.schema`); the line grammar from
 `syntax`; layouts from `render`. Menu-specific commands are handlers in `commands.HANDLERS` (certificates,
 backups, files, ...). Errors come back as RouterOS's own text and never raise out of `execute`.
-
-`:delay` really sleeps, scaled like the lab's key generation (the seed's `:delay 130` after a sign is 130 ms
-at time scale 0.001, while a 4096-bit key takes 80 ms on the lab's CCR), but at most `MAX_DELAY_S` seconds:
-the sleep blocks the lab's event loop, so at time scale 1 a script's long `:delay` is cut short.
 """
 
 from __future__ import annotations
@@ -16,7 +12,6 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ikefleet.routeros.config import Item
@@ -28,19 +23,20 @@ from ikefleet.routeros.schema import (
     ValueProblem,
     load_schema,
     normalize_value,
-    parse_time_ms,
 )
 from ikefleet.routeros.versions import has, version_tuple
 
-from . import render, safemode, system_menus
+from . import render, safemode, scripting, system_menus
 from .commands import HANDLERS, Context
+from .console import AsValue, IdList, Result, col_err, pick
 from .errors import CommandError
 from .router import Router
 from .safemode import HIJACK_PROMPT as HIJACK_PROMPT  # re-exported: the SSH tests wait for it
-from .syntax import Statement, Token, Value, Var, tokenize, tokenize_line
-from .where import col_error, compile_where
+from .scripting import MAX_DELAY_S
+from .scripting import console_globals as console_globals  # re-exported: tests read `:global`s
+from .syntax import Statement, Token, Value, tokenize, tokenize_line
+from .where import compile_where
 
-MAX_DELAY_S = 2.0
 INTERFACE_MENUS = (
     "/interface ethernet",
     "/interface bridge",
@@ -61,7 +57,6 @@ PRINT_WORDS = frozenset(
      "interval", "oid", "show-ids", "proplist", "from", "file", "where"}
 )  # fmt: skip
 EXPORT_WORDS = frozenset({"terse", "compact", "verbose", "hide-sensitive"})
-TARGET_COMMANDS = frozenset({"set", "remove", "enable", "disable", "comment", "get", "move", "unset", "edit"})
 ROOT_COMMANDS = ("export", "quit", "import", "beep", "ping", "undo", "redo")
 FLAG_ONLY_COMMANDS = frozenset({"print", "save", "monitor", "load"})
 _SYSTEM_MODULES = ("ikefleet.lab.certificates",)
@@ -87,65 +82,8 @@ def _optional(name: str) -> Any:
         return None
 
 
-ERROR_PREFIXES = (
-    "failure:", "bad command name", "syntax error", "expected end of command", "expected command name",
-    "no such item", "invalid value for argument", "input does not match any value", "ambiguous value",
-    "value of ",
-)  # fmt: skip
-
-
-def _is_error(text: str) -> bool:
-    return text.startswith(ERROR_PREFIXES)
-
-
 def item_id(item: Item) -> str:
     return render.format_id(item.id)
-
-
-@dataclass
-class IdList:
-    """What `[find ...]` returns: item ids, printed `*1;*2` by `:put`."""
-
-    ids: list[int] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return ";".join(render.format_id(i) for i in self.ids)
-
-
-class AsValue(str):
-    """What `print as-value` returns: its console text (`.id=*1;address=...`), plus the typed items
-    `:serialize` turns into JSON."""
-
-    items: list[dict[str, Any]]
-
-    def __new__(cls, text: str, items: list[dict[str, Any]]) -> AsValue:
-        obj = super().__new__(cls, text)
-        obj.items = items
-        return obj
-
-
-Result = str | IdList
-
-
-def console_globals(router: Router) -> dict[str, str]:
-    """`:global` variables: per router, shared by all its sessions, gone when the router restarts."""
-    return router.__dict__.setdefault("_console_globals", {})
-
-
-def _err(text: str) -> CommandError:
-    return CommandError(text)
-
-
-def _col_err(kind: str, col: int, word: str = "") -> CommandError:
-    return col_error(f"bad command name {word}" if kind == "bad" else kind, col)
-
-
-def _pick(word: str, names: tuple[str, ...] | list[str]) -> str | None:
-    """Exact name, else the single name `word` abbreviates; None when nothing (or too much) matches."""
-    if word in names:
-        return word
-    hits = [n for n in names if n.startswith(word)] if word else []
-    return hits[0] if len(hits) == 1 else None
 
 
 def _slash_words(tokens: list[Token]) -> list[Token]:
@@ -230,7 +168,7 @@ class Session:
                     if re.search(refuse[0], line[statement.col - 1 : end]):
                         raise CommandError(refuse[1])
                 self.router.finish_due()
-                text, _ = self._statement(statement, self.path, local, top=True)
+                text, _ = self.statement(statement, self.path, local, top=True)
                 if self.busy_until and (n + 1 < len(statements) or not self.waits_async):
                     time.sleep(self.take_wait())
                     self.router.finish_due()
@@ -250,6 +188,10 @@ class Session:
         until, self.busy_until = self.busy_until, 0.0
         return max(0.0, until - time.monotonic())
 
+    def login(self, user: str, width: int = 80) -> Session:
+        """Another console login on the same router (a script or an imported file runs in its own)."""
+        return Session(self.router, user, width=width)
+
     def toggle_safe_mode(self) -> str:
         """Ctrl-X (see `safemode.toggle`)."""
         return safemode.toggle(self)
@@ -263,13 +205,13 @@ class Session:
 
     # --- statements ------------------------------------------------------------------------------------
 
-    def _statement(
+    def statement(
         self, st: Statement, cwd: str, local: dict[str, str], top: bool = False
     ) -> tuple[str, Result]:
         tokens = st.tokens
         first = tokens[0].word
         if first is not None and first.startswith(":"):
-            return self._script(first, tokens, cwd, local)
+            return scripting.script(self, first, tokens, cwd, local)
         if self.schema.major >= 7:
             tokens = _slash_words(tokens)
         path, i = cwd, 0
@@ -289,7 +231,7 @@ class Session:
             elif word == "/":
                 path = "/"
             else:
-                child = _pick(word, list(self.schema.children(path)))
+                child = pick(word, list(self.schema.children(path)))
                 if child is None or word in self._commands(path):
                     break
                 path = join_path(path, child)
@@ -301,10 +243,10 @@ class Session:
         token = tokens[i]
         word = command_word if i == 0 else token.word
         if word is None:
-            raise _col_err("expected command name", token.col)
-        command = _pick(word, self._commands(path))
+            raise col_err("expected command name", token.col)
+        command = pick(word, self._commands(path))
         if command is None:
-            raise _col_err("bad", token.col + (1 if word != token.word else 0), word)
+            raise col_err("bad", token.col + (1 if word != token.word else 0), word)
         return self._command(path, command, tokens[i + 1 :], local, token.col)
 
     def _commands(self, path: str) -> list[str]:
@@ -313,105 +255,6 @@ class Session:
         if path == "/":
             names.update(ROOT_COMMANDS)
         return sorted(names)
-
-    # --- scripting (`:global`, `:put`, ...) -------------------------------------------------------------
-
-    def _script(self, word: str, tokens: list[Token], cwd: str, local: dict[str, str]) -> tuple[str, Result]:
-        name = word[1:]
-        args = tokens[1:]
-        glob = console_globals(self.router)
-        if name in ("global", "local"):
-            if not args or args[0].word is None:
-                raise _col_err("syntax error", args[0].col if args else tokens[0].col + len(word) + 1)
-            var = args[0].word
-            scope = glob if name == "global" else local
-            if len(args) > 2:
-                raise _col_err("expected end of command", args[2].col)
-            if len(args) == 2:
-                scope[var] = str(self._value(args[1].value, cwd, local))
-            elif name == "local" or var not in scope:
-                scope.setdefault(var, "")
-            return "", ""
-        if name == "set":
-            if not args or args[0].word is None:
-                raise _col_err("syntax error", tokens[0].col + len(word) + 1)
-            var = args[0].word
-            value = str(self._value(args[1].value, cwd, local)) if len(args) > 1 else ""
-            (local if var in local else glob)[var] = value
-            return "", ""
-        if name == "put":
-            text = " ".join(str(self._token_value(t, cwd, local)) for t in args)
-            return text, text
-        if name == "delay":
-            raw = str(self._value(args[0].value, cwd, local)) if args else "1"
-            try:
-                ms = parse_time_ms(raw)
-            except ValueProblem:
-                raise _err("invalid value for argument delay-time") from None
-            time.sleep(min(ms / 1000 * self.router.clock.time_scale, self.max_delay_s))
-            return "", ""
-        if name == "log":
-            if len(args) < 2 or args[0].word not in ("info", "warning", "error", "debug"):
-                raise _col_err("syntax error", tokens[0].col)
-            self.router.log(f"script,{args[0].word}", str(self._token_value(args[1], cwd, local)))
-            return "", ""
-        if name == "serialize" and has(self.router.spec.version, "serialize"):
-            return "", self._serialize(tokens[0], args, cwd, local)
-        if name == "len":
-            value = str(self._value(args[0].value, cwd, local)) if args else ""
-            return "", str(len(value))
-        raise _col_err("bad", tokens[0].col, word)
-
-    def _serialize(self, word: Token, args: list[Token], cwd: str, local: dict[str, str]) -> str:
-        """v7 `:serialize to=json value=[... print as-value]` (or the value positional): the JSON text.
-        `options=` exists from 7.16, json.no-string-conversion from 7.17 (RAML inspect); 7.13+ only."""
-        to, value, seen, options = "", None, False, ""
-        version = self.router.spec.version
-        for token in args:
-            if token.name == "to":
-                to = str(self._value(token.value, cwd, local))
-            elif token.name == "options" and version_tuple(version) >= (7, 16):
-                options = str(self._value(token.value, cwd, local))
-            elif token.name == "value" or (token.name is None and not seen):
-                value, seen = self._value(token.value, cwd, local), True
-            else:
-                raise _col_err("expected end of command", token.col)
-        if to != "json":
-            raise _err("invalid value for argument to")
-        # json.pretty (7.16+) is not modelled (no capture shows its indentation): refused like a bad value.
-        known = {"json.no-string-conversion"} if has(version, "serialize-no-string-conversion") else set()
-        chosen = {o for o in options.split(",") if o}
-        if chosen - known:
-            raise _err("invalid value for argument options")
-        convert = "json.no-string-conversion" not in chosen
-        if isinstance(value, AsValue):
-            return render.serialize_json(value.items, convert)
-        return render.serialize_json(None if value in ("", None) else str(value), convert)
-
-    def _token_value(self, token: Token, cwd: str, local: dict[str, str]) -> Result:
-        if token.name is not None:
-            value = str(self._value(token.value, cwd, local))
-            return f"{token.name}{token.op}{value}"
-        return self._value(token.value, cwd, local)
-
-    def _value(self, value: Value | None, cwd: str, local: dict[str, str]) -> Result:
-        if value is None:
-            return ""
-        if value.kind == "sub":
-            result: Result = ""
-            for st in tokenize(value.source, value.inner_col):
-                _, result = self._statement(st, cwd, local)
-            return result
-        if value.kind == "block":
-            return value.source
-        glob = console_globals(self.router)
-        parts = []
-        for part in value.parts:
-            if isinstance(part, Var):
-                parts.append(local.get(part.name, glob.get(part.name, "")))
-            else:
-                parts.append(part)
-        return "".join(parts)
 
     # --- commands --------------------------------------------------------------------------------------
 
@@ -427,14 +270,14 @@ class Session:
             if command == "quit":
                 return "interrupted", ""
             if command == "import" and path == "/":
-                return self._import(tokens, local), ""
-            raise _col_err("bad", col, command)
+                return scripting.import_file(self, tokens, local), ""
+            raise col_err("bad", col, command)
         menu = self.schema.menu(path)
         method: Callable[..., tuple[str, Result]] | None = getattr(
             self, "_cmd_" + command.replace("-", "_"), None
         )
         if method is None:  # a real menu command nobody has implemented in the lab yet
-            raise _err(f"failure: {command} is not implemented in the lab")
+            raise CommandError(f"failure: {command} is not implemented in the lab")
         return method(menu, tokens, local)
 
     def _menu_snapshot(self, path: str) -> tuple[int, list[dict[str, Any]]]:
@@ -458,16 +301,16 @@ class Session:
                     args[word] = ""
                     continue
                 if menu is not None and menu.kind != "settings" and not targets:
-                    targets = self._targets(menu, self._value(token.value, path, local))
+                    targets = self._targets(menu, scripting.evaluate(self, token.value, path, local))
                     continue
                 if word is not None:
                     args[word] = ""
                     continue
-                raise _col_err("expected end of command", token.col)
+                raise col_err("expected end of command", token.col)
             if token.name == "numbers" and menu is not None:
-                targets = self._targets(menu, self._value(token.value, path, local))
+                targets = self._targets(menu, scripting.evaluate(self, token.value, path, local))
                 continue
-            args[token.name] = str(self._value(token.value, path, local))
+            args[token.name] = str(scripting.evaluate(self, token.value, path, local))
         before = self._menu_snapshot(path)
         now = self.router.now()
         ctx = Context(router=self.router, path=path, now=now, timed=True)
@@ -478,30 +321,8 @@ class Session:
         if "do" in args and args["do"].strip():
             block = Value("block", 1, (), args["do"], 1)
             for st in tokenize(block.source):
-                self._statement(st, path, dict(local))
+                self.statement(st, path, dict(local))
         return out, out
-
-    def _import(self, tokens: list[Token], local: dict[str, str]) -> str:
-        """`/import file-name=x.rsc`: run an exported script, joining backslash-continued lines."""
-        name = ""
-        for token in tokens:
-            if token.name in ("file-name", "file") or (token.name is None and not name):
-                name = str(self._value(token.value, "/", local))
-            elif token.name != "verbose":
-                raise _col_err("expected end of command", token.col)
-        if not name or not self.router.files.exists(name):
-            raise _err("failure: no such file")
-        script = self.router.files.read(name).decode(errors="replace").replace("\r\n", "\n")
-        script = re.sub(r"\\\n\s*", "", script)
-        runner = Session(self.router, self.user, width=self.width)
-        runner.max_delay_s = self.max_delay_s
-        for number, line in enumerate(script.splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            out = runner.execute(line)
-            if _is_error(out):
-                return f"{out}\nfailure: error in script at line {number}"  # unverified wording
-        return "Script file loaded and executed successfully"
 
     # item access ----------------------------------------------------------------------------------------
 
@@ -569,7 +390,7 @@ class Session:
 
     def resolve(self, value: Value | None, menu: Menu, local: dict[str, str]) -> str:
         """A `where` condition's right-hand side, as text."""
-        return str(self._value(value, menu.path, local))
+        return str(scripting.evaluate(self, value, menu.path, local))
 
     def normal(self, menu: Menu, name: str, raw: str) -> str:
         """A `where` value in the form the item holds it (`yes` for `true`, `1s` for `1000ms`)."""
@@ -605,19 +426,19 @@ class Session:
                 try:
                     found.append(by_id[int(word[1:], 16)])
                 except (ValueError, KeyError):
-                    raise _err("no such item") from None
+                    raise CommandError("no such item") from None
                 continue
             if re.fullmatch(r"\d+(-\d+)?", word):
                 numbers = self.numbers.get(menu.path, [i.id for i in items])
                 lo, _, hi = word.partition("-")
                 for n in range(int(lo), int(hi or lo) + 1):
                     if n >= len(numbers) or numbers[n] not in by_id:
-                        raise _err("no such item")
+                        raise CommandError("no such item")
                     found.append(by_id[numbers[n]])
                 continue
             named = [i for i in items if i.values.get("name") == word]
             if not named:
-                raise _err("no such item")
+                raise CommandError("no such item")
             found.extend(named)
         return found
 
@@ -632,12 +453,12 @@ class Session:
         for token in tokens:
             if token.name is not None:
                 if token.op != "=":
-                    raise _col_err("expected end of command", token.col)
-                named[token.name] = (token, self._value(token.value, menu.path, local))
-            elif token.word is not None and _pick(token.word, sorted(words)):
-                flags.add(_pick(token.word, sorted(words)) or "")
+                    raise col_err("expected end of command", token.col)
+                named[token.name] = (token, scripting.evaluate(self, token.value, menu.path, local))
+            elif token.word is not None and pick(token.word, sorted(words)):
+                flags.add(pick(token.word, sorted(words)) or "")
             else:
-                positional.append((token, self._value(token.value, menu.path, local)))
+                positional.append((token, scripting.evaluate(self, token.value, menu.path, local)))
         return positional, named, flags
 
     def _arg_field(self, menu: Menu, token: Token, extra: tuple[str, ...] = ()) -> str:
@@ -648,9 +469,9 @@ class Session:
             names += ["comment"]
             if any(f.name == "disabled" for f in menu.flags):
                 names += ["disabled"]
-        name = _pick(token.name or "", names)
+        name = pick(token.name or "", names)
         if name is None:
-            raise _col_err("expected end of command", token.col)
+            raise col_err("expected end of command", token.col)
         return name
 
     def _convert(self, menu: Menu, name: str, raw: Result) -> str:
@@ -663,14 +484,14 @@ class Session:
         try:
             value = normalize_value(fld, text)
         except ValueProblem as exc:
-            raise _err(exc.text(name)) from None
+            raise CommandError(exc.text(name)) from None
         is_ref = fld.type in ("ref", "enum-or-ref") and fld.ref and value not in fld.values
         if is_ref and not self._ref_exists(fld.ref or "", value.lstrip("!")):
-            raise _err(f"input does not match any value of {name}")
+            raise CommandError(f"input does not match any value of {name}")
         if fld.type == "ref-list" and fld.ref:
             for part in value.split(","):
                 if part and not self._ref_exists(fld.ref, part):
-                    raise _err(f"input does not match any value of {name}")
+                    raise CommandError(f"input does not match any value of {name}")
         return value
 
     def _ref_exists(self, ref: str, name: str) -> bool:
@@ -692,14 +513,14 @@ class Session:
             # Interface names are unique across every kind of interface.
             others = (o for o in self.items("/interface") if o is not item)
             if any(o.values.get("name") == name for o in others):
-                raise _err("failure: already have interface with such name")
+                raise CommandError("failure: already have interface with such name")
         for fields in menu.unique:
             mine = tuple(self.effective(menu, item).get(f, "") for f in fields)
             for other in items:
                 if other is item or other.dynamic:
                     continue
                 if tuple(self.effective(menu, other).get(f, "") for f in fields) == mine:
-                    raise _err(menu.duplicate_error)
+                    raise CommandError(menu.duplicate_error)
 
     def _changed(self) -> None:
         self.router.changed()
@@ -708,10 +529,10 @@ class Session:
 
     def _cmd_add(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
         if menu.kind != "list" or not menu.addable:
-            raise _col_err("bad", tokens[0].col if tokens else 1, "add")
+            raise col_err("bad", tokens[0].col if tokens else 1, "add")
         positional, named, _ = self._split(menu, tokens, local)
         if positional:
-            raise _col_err("expected end of command", positional[0][0].col)
+            raise col_err("expected end of command", positional[0][0].col)
         values: dict[str, str] = {}
         base: Item | None = None
         before: int | None = None
@@ -720,12 +541,12 @@ class Session:
             if name == "copy-from":
                 found = self._targets(menu, raw)
                 if not found:
-                    raise _err("no such item")
+                    raise CommandError("no such item")
                 base = found[0]
             elif name == "place-before":
                 found = self._targets(menu, raw)
                 if not found:
-                    raise _err("no such item")
+                    raise CommandError("no such item")
                 before = self.items(menu.path).index(found[0])
             else:
                 values[name] = self._convert(menu, name, raw)
@@ -740,7 +561,7 @@ class Session:
                 values["comment"] = base.comment
         for name, fld in menu.fields.items():
             if fld.required and name not in values:
-                raise _err(f"failure: {name} not specified")
+                raise CommandError(f"failure: {name} not specified")
             if fld.always and name not in values and fld.default is not None:
                 values[name] = fld.default
             if fld.auto_name and not values.get(name):
@@ -777,7 +598,7 @@ class Session:
             targets = self._targets(menu, named.pop("numbers")[1])
         elif menu.kind == "list" or command not in ("set", "unset", "get", "edit"):
             if not positional:  # RouterOS would prompt for `numbers:`; the lab cannot
-                raise _err("no such item")
+                raise CommandError("no such item")
             targets = self._targets(menu, positional.pop(0)[1])
         return targets, named, positional
 
@@ -794,10 +615,10 @@ class Session:
 
     def _cmd_set(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
         if menu.kind == "state":
-            raise _col_err("bad", 1, "set")
+            raise col_err("bad", 1, "set")
         targets, named, positional = self._modify(menu, tokens, local, "set")
         if positional:
-            raise _col_err("expected end of command", positional[0][0].col)
+            raise col_err("expected end of command", positional[0][0].col)
         values = {}
         for token, raw in named.values():
             name = self._arg_field(menu, token)
@@ -806,7 +627,7 @@ class Session:
             targets = [self._settings_item(menu)]
         for item in targets:
             if item.dynamic:
-                raise _err("failure: can not change dynamic")
+                raise CommandError("failure: can not change dynamic")
         for item in targets:
             old = (dict(item.values), item.disabled, item.comment)
             self._apply(menu, item, values)
@@ -854,12 +675,12 @@ class Session:
         targets, named, positional = self._modify(menu, tokens, local, "remove")
         if named or positional:
             token = (list(named.values()) + positional)[0][0]
-            raise _col_err("expected end of command", token.col)
+            raise col_err("expected end of command", token.col)
         for item in targets:
             if item.default or item.values.get("builtin") == "yes":
-                raise _err(menu.default_remove_error)
+                raise CommandError(menu.default_remove_error)
             if item.dynamic and menu.kind != "state":
-                raise _err("failure: can not remove dynamic item")
+                raise CommandError("failure: can not remove dynamic item")
         if menu.path == "/file":
             for item in targets:
                 self.router.files.remove(item.values["name"])
@@ -878,7 +699,7 @@ class Session:
     ) -> tuple[str, Result]:
         targets, named, positional = self._modify(menu, tokens, local, "enable")
         if named or positional:
-            raise _col_err("expected end of command", (list(named.values()) + positional)[0][0].col)
+            raise col_err("expected end of command", (list(named.values()) + positional)[0][0].col)
         for item in targets:
             item.disabled = disabled
         if targets:
@@ -911,15 +732,15 @@ class Session:
             named["destination"][1] if "destination" in named else (positional[0][1] if positional else None)
         )
         for token, _ in [v for k, v in named.items() if k != "destination"] + positional[1:]:
-            raise _col_err("expected end of command", token.col)
+            raise col_err("expected end of command", token.col)
         dest = None
         if dest_raw not in (None, ""):
             found = self._targets(menu, dest_raw)  # type: ignore[arg-type]
             if not found:
-                raise _err("no such item")
+                raise CommandError("no such item")
             dest = found[0]
         if any(item not in stored for item in targets) or (dest is not None and dest not in stored):
-            raise _err("no such item")  # /interface is a view: its items live in the typed menus
+            raise CommandError("no such item")  # /interface is a view: its items live in the typed menus
         for item in targets:
             stored.remove(item)
         index = stored.index(dest) if dest is not None and dest in stored else len(stored)
@@ -932,10 +753,10 @@ class Session:
         positional, named, _ = self._split(menu, tokens, local)
         if menu.kind == "list":
             if not positional:
-                raise _err("no such item")
+                raise CommandError("no such item")
             targets = self._targets(menu, positional.pop(0)[1])
             if not targets:
-                raise _err("no such item")
+                raise CommandError("no such item")
             item = targets[0]
         else:
             item = self._settings_item(menu, create=False) if menu.kind == "settings" else Item(id=0)
@@ -954,7 +775,7 @@ class Session:
         if name == ".id":
             return "", item_id(item)
         if name not in menu.fields and name not in values:
-            raise _err("input does not match any value of value-name")
+            raise CommandError("input does not match any value of value-name")
         value = values.get(name, "")
         if name in menu.fields and menu.fields[name].type == "bool" and value in ("yes", "no"):
             value = "true" if value == "yes" else "false"
@@ -965,7 +786,7 @@ class Session:
 
     def _cmd_edit(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
         # The interactive editor needs a full-screen terminal the lab does not emulate.
-        raise _err("failure: interactive editor is not available in this console, use set")
+        raise CommandError("failure: interactive editor is not available in this console, use set")
 
     def _cmd_print(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
         where: list[Token] = []
@@ -978,10 +799,10 @@ class Session:
         known = PRINT_WORDS | {"show-sensitive"} if sensitive else PRINT_WORDS
         positional, named, words = self._split(menu, tokens, local, known)
         if positional:
-            raise _col_err("expected end of command", positional[0][0].col)
+            raise col_err("expected end of command", positional[0][0].col)
         for token, _ in named.values():
             if token.name not in ("file", "from", "proplist", "interval", "value-list"):
-                raise _col_err("expected end of command", token.col)
+                raise col_err("expected end of command", token.col)
         show = not sensitive or "show-sensitive" in words
         self._refresh(menu)
         if menu.kind == "settings":
@@ -1039,11 +860,11 @@ class Session:
         known = sorted(EXPORT_WORDS | ({"show-sensitive"} if self.schema.major >= 7 else set()))
         for token in tokens:
             if token.name == "file" and token.op == "=":
-                file_name = str(self._value(token.value, path, local))
-            elif token.word is not None and _pick(token.word, known):
-                words.add(_pick(token.word, known) or "")
+                file_name = str(scripting.evaluate(self, token.value, path, local))
+            elif token.word is not None and pick(token.word, known):
+                words.add(pick(token.word, known) or "")
             else:
-                raise _col_err("expected end of command", token.col)
+                raise col_err("expected end of command", token.col)
         hide = "hide-sensitive" in words or (self.schema.major >= 7 and "show-sensitive" not in words)
         prefix = "" if path == "/" else path
         paths = [
