@@ -17,7 +17,6 @@ from typing import Any
 from ikefleet.routeros.config import Item
 from ikefleet.routeros.schema import (
     Field,
-    Flag,
     Menu,
     Schema,
     ValueProblem,
@@ -26,31 +25,16 @@ from ikefleet.routeros.schema import (
 )
 from ikefleet.routeros.versions import has, version_tuple
 
-from . import render, safemode, scripting, system_menus
+from . import menus, render, safemode, scripting, system_menus
 from .commands import HANDLERS, Context
-from .console import AsValue, IdList, Result, col_err, pick
+from .console import AsValue, Result, col_err, pick
 from .errors import CommandError
 from .router import Router
 from .safemode import HIJACK_PROMPT as HIJACK_PROMPT  # re-exported: the SSH tests wait for it
 from .scripting import MAX_DELAY_S
 from .scripting import console_globals as console_globals  # re-exported: tests read `:global`s
 from .syntax import Statement, Token, Value, tokenize, tokenize_line
-from .where import compile_where
 
-INTERFACE_MENUS = (
-    "/interface ethernet",
-    "/interface bridge",
-    "/interface eoip",
-    "/interface bonding",
-    "/interface vlan",
-)
-INTERFACE_TYPES = {
-    "/interface ethernet": "ether",
-    "/interface bridge": "bridge",
-    "/interface eoip": "eoip-tunnel",
-    "/interface bonding": "bond",
-    "/interface vlan": "vlan",
-}
 # Bare words each generic command accepts (RouterOS "unnamed" flags).
 PRINT_WORDS = frozenset(
     {"detail", "terse", "brief", "count-only", "without-paging", "as-value", "value-list", "stats", "follow",
@@ -70,20 +54,6 @@ def _load_handlers() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != name:
                 raise
-
-
-def _optional(name: str) -> Any:
-    """A lab module another engineer owns, or None while it does not exist."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
-
-
-def item_id(item: Item) -> str:
-    return render.format_id(item.id)
 
 
 def _slash_words(tokens: list[Token]) -> list[Token]:
@@ -301,14 +271,14 @@ class Session:
                     args[word] = ""
                     continue
                 if menu is not None and menu.kind != "settings" and not targets:
-                    targets = self._targets(menu, scripting.evaluate(self, token.value, path, local))
+                    targets = menus.targets(self, menu, scripting.evaluate(self, token.value, path, local))
                     continue
                 if word is not None:
                     args[word] = ""
                     continue
                 raise col_err("expected end of command", token.col)
             if token.name == "numbers" and menu is not None:
-                targets = self._targets(menu, scripting.evaluate(self, token.value, path, local))
+                targets = menus.targets(self, menu, scripting.evaluate(self, token.value, path, local))
                 continue
             args[token.name] = str(scripting.evaluate(self, token.value, path, local))
         before = self._menu_snapshot(path)
@@ -323,124 +293,6 @@ class Session:
             for st in tokenize(block.source):
                 self.statement(st, path, dict(local))
         return out, out
-
-    # item access ----------------------------------------------------------------------------------------
-
-    def items(self, path: str) -> list[Item]:
-        """Items of a menu; `/interface` is the union of the typed interface menus."""
-        if path == "/interface":
-            return [i for p in INTERFACE_MENUS for i in self.router.config.menus.get(p, [])]
-        if path == "/file":
-            return system_menus.file_items(self.router)
-        if path == "/log":
-            return system_menus.log_items(self.router)
-        if path == "/user active":
-            return system_menus.active_items(self.router)
-        return self.router.config.items(path)
-
-    def _menu_of(self, path: str, item: Item) -> str:
-        if path != "/interface":
-            return path
-        return next(p for p in INTERFACE_MENUS if item in self.router.config.menus.get(p, []))
-
-    def names(self, path: str) -> list[str]:
-        return [i.values.get("name", "") for i in self.items(path)]
-
-    def effective(self, menu: Menu, item: Item, show_secret: bool = True) -> dict[str, str]:
-        """Field values as print detail shows them: set values, then status, then defaults."""
-        values: dict[str, str] = {}
-        for name, fld in menu.fields.items():
-            if fld.secret and not show_secret:
-                continue
-            value = self.effective_value(menu, item, name)
-            if value is not None:
-                values[name] = value
-        return values
-
-    def effective_value(self, menu: Menu, item: Item, name: str) -> str | None:
-        """One field of `effective` (None where print detail shows nothing): a `where` names one or two
-        fields of each item, and working out all of them for every route of a large table is the cost."""
-        fld = menu.fields.get(name)
-        if fld is None or (fld.read_only and any(f.name == name for f in menu.flags)):
-            return None
-        if name in item.values:
-            return item.values[name]
-        if name in item.status:
-            return item.status[name]
-        if name == "type" and menu.path == "/interface":
-            return INTERFACE_TYPES.get(self._menu_of(menu.path, item), "")
-        return fld.default
-
-    def flags(self, menu: Menu, item: Item) -> str:
-        if menu.path == "/certificate":
-            certificates = _optional("ikefleet.lab.certificates")
-            if certificates is not None:
-                return str(certificates.cert_flags(item, self.router.now()))
-        return "".join(f.letter for f in menu.flags if _flag_set(item, f))
-
-    def has_flag(self, menu: Menu, item: Item, flag: Flag) -> bool:
-        """`flag.letter in flags(menu, item)`, without working out every other flag of the item."""
-        if menu.path == "/certificate":
-            return flag.letter in self.flags(menu, item)
-        return _flag_set(item, flag)
-
-    def _matching(self, menu: Menu, expr: list[Token], local: dict[str, str]) -> Callable[[Item], bool]:
-        """The test of one item against a `where` (compiled once per command, see `where`)."""
-        return compile_where(expr, menu, self, local)
-
-    def resolve(self, value: Value | None, menu: Menu, local: dict[str, str]) -> str:
-        """A `where` condition's right-hand side, as text."""
-        return str(scripting.evaluate(self, value, menu.path, local))
-
-    def normal(self, menu: Menu, name: str, raw: str) -> str:
-        """A `where` value in the form the item holds it (`yes` for `true`, `1s` for `1000ms`)."""
-        fld = menu.fields.get(name)
-        if fld is None or fld.type in ("ref", "str", "name", "text"):
-            return raw
-        try:
-            return normalize_value(fld, raw)
-        except ValueProblem:
-            return raw
-
-    def _refresh(self, menu: Menu) -> None:
-        """Operational state of `menu` current before it is read (print, find)."""
-        if self.router.refresh_state is not None:
-            self.router.refresh_state(self.router, menu.path)
-
-    def _find(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> IdList:
-        if tokens and tokens[0].word == "where":
-            tokens = tokens[1:]
-        self._refresh(menu)
-        matches = self._matching(menu, tokens, local)
-        return IdList([i.id for i in self.items(menu.path) if matches(i)])
-
-    def _targets(self, menu: Menu, value: Result) -> list[Item]:
-        """Items named by numbers from the last print, ids (`*1A`), names, or a `[find]` result."""
-        items = self.items(menu.path)
-        by_id = {i.id: i for i in items}
-        if isinstance(value, IdList):
-            return [by_id[i] for i in value.ids if i in by_id]
-        found: list[Item] = []
-        for word in [w for w in value.replace(";", ",").split(",") if w]:
-            if word.startswith("*"):
-                try:
-                    found.append(by_id[int(word[1:], 16)])
-                except (ValueError, KeyError):
-                    raise CommandError("no such item") from None
-                continue
-            if re.fullmatch(r"\d+(-\d+)?", word):
-                numbers = self.numbers.get(menu.path, [i.id for i in items])
-                lo, _, hi = word.partition("-")
-                for n in range(int(lo), int(hi or lo) + 1):
-                    if n >= len(numbers) or numbers[n] not in by_id:
-                        raise CommandError("no such item")
-                    found.append(by_id[numbers[n]])
-                continue
-            named = [i for i in items if i.values.get("name") == word]
-            if not named:
-                raise CommandError("no such item")
-            found.extend(named)
-        return found
 
     # argument parsing -------------------------------------------------------------------------------
 
@@ -496,7 +348,7 @@ class Session:
 
     def _ref_exists(self, ref: str, name: str) -> bool:
         key = "interface" if ref in ("/routing bfd interface",) else "name"
-        return any(i.values.get(key) == name for i in self.items(ref))
+        return any(i.values.get(key) == name for i in menus.items(self.router, ref))
 
     def _apply(self, menu: Menu, item: Item, values: dict[str, str]) -> None:
         for name, value in values.items():
@@ -509,17 +361,17 @@ class Session:
 
     def _check_unique(self, menu: Menu, item: Item, items: list[Item]) -> None:
         name = item.values.get("name")
-        if menu.path in INTERFACE_MENUS and name is not None:
+        if menu.path in menus.INTERFACE_MENUS and name is not None:
             # Interface names are unique across every kind of interface.
-            others = (o for o in self.items("/interface") if o is not item)
+            others = (o for o in menus.items(self.router, "/interface") if o is not item)
             if any(o.values.get("name") == name for o in others):
                 raise CommandError("failure: already have interface with such name")
         for fields in menu.unique:
-            mine = tuple(self.effective(menu, item).get(f, "") for f in fields)
+            mine = tuple(menus.effective(self.router, menu, item).get(f, "") for f in fields)
             for other in items:
                 if other is item or other.dynamic:
                     continue
-                if tuple(self.effective(menu, other).get(f, "") for f in fields) == mine:
+                if tuple(menus.effective(self.router, menu, other).get(f, "") for f in fields) == mine:
                     raise CommandError(menu.duplicate_error)
 
     def _changed(self) -> None:
@@ -539,15 +391,15 @@ class Session:
         for token, raw in named.values():
             name = self._arg_field(menu, token, ("place-before", "copy-from"))
             if name == "copy-from":
-                found = self._targets(menu, raw)
+                found = menus.targets(self, menu, raw)
                 if not found:
                     raise CommandError("no such item")
                 base = found[0]
             elif name == "place-before":
-                found = self._targets(menu, raw)
+                found = menus.targets(self, menu, raw)
                 if not found:
                     raise CommandError("no such item")
-                before = self.items(menu.path).index(found[0])
+                before = menus.items(self.router, menu.path).index(found[0])
             else:
                 values[name] = self._convert(menu, name, raw)
         if base is not None:
@@ -565,14 +417,14 @@ class Session:
             if fld.always and name not in values and fld.default is not None:
                 values[name] = fld.default
             if fld.auto_name and not values.get(name):
-                taken = {i.values.get(name) for i in self.items(menu.path)}
+                taken = {i.values.get(name) for i in menus.items(self.router, menu.path)}
                 values[name] = next(
                     f"{fld.auto_name}{n}" for n in range(1, 10**6) if f"{fld.auto_name}{n}" not in taken
                 )
         item = Item(id=self.router.config.next_id)
         self._apply(menu, item, values)
         self._derive(menu, item)
-        items = self.items(menu.path)
+        items = menus.items(self.router, menu.path)
         self._check_unique(menu, item, items)
         self.router.config.next_id += 1
         stored = self.router.config.items(menu.path)
@@ -581,7 +433,7 @@ class Session:
         else:
             stored.append(item)
         self._changed()
-        return "", item_id(item)
+        return "", menus.item_id(item)
 
     def _derive(self, menu: Menu, item: Item) -> None:
         """Values RouterOS fills in itself (an address's network)."""
@@ -595,23 +447,12 @@ class Session:
         positional, named, _ = self._split(menu, tokens, local)
         targets: list[Item] = []
         if "numbers" in named:
-            targets = self._targets(menu, named.pop("numbers")[1])
+            targets = menus.targets(self, menu, named.pop("numbers")[1])
         elif menu.kind == "list" or command not in ("set", "unset", "get", "edit"):
             if not positional:  # RouterOS would prompt for `numbers:`; the lab cannot
                 raise CommandError("no such item")
-            targets = self._targets(menu, positional.pop(0)[1])
+            targets = menus.targets(self, menu, positional.pop(0)[1])
         return targets, named, positional
-
-    def _settings_item(self, menu: Menu, create: bool = True) -> Item:
-        """The one item of a settings menu; created on first change (reading leaves config alone)."""
-        items = self.router.config.menus.get(menu.path) or []
-        if not items and not create:
-            return Item(id=0)
-        items = self.router.config.items(menu.path)
-        if not items:
-            items.append(Item(id=self.router.config.next_id))
-            self.router.config.next_id += 1
-        return items[0]
 
     def _cmd_set(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
         if menu.kind == "state":
@@ -624,7 +465,7 @@ class Session:
             name = self._arg_field(menu, token)
             values[name] = self._convert(menu, name, raw)
         if menu.kind == "settings":
-            targets = [self._settings_item(menu)]
+            targets = [menus.settings_item(self.router, menu)]
         for item in targets:
             if item.dynamic:
                 raise CommandError("failure: can not change dynamic")
@@ -632,19 +473,20 @@ class Session:
             old = (dict(item.values), item.disabled, item.comment)
             self._apply(menu, item, values)
             try:
-                self._check_unique(menu, item, self.items(menu.path))
+                self._check_unique(menu, item, menus.items(self.router, menu.path))
             except CommandError:
                 item.values, item.disabled, item.comment = old
                 raise
             if "name" in values and old[0].get("name") not in (None, values["name"]):
-                self._rename_references(self._menu_of(menu.path, item), old[0]["name"], values["name"])
+                path = menus.menu_of(self.router, menu.path, item)
+                self._rename_references(path, old[0]["name"], values["name"])
         if targets and values:
             self._changed()
         return "", ""
 
     def _rename_references(self, path: str, old: str, new: str) -> None:
         """RouterOS links items by id, so a rename shows up wherever the item is referenced."""
-        targets = {path, "/interface"} if path in INTERFACE_MENUS else {path}
+        targets = {path, "/interface"} if path in menus.INTERFACE_MENUS else {path}
         for other in self.schema.menus.values():
             for fld in other.fields.values():
                 if fld.ref not in targets or fld.type not in ("ref", "ref-list", "enum-or-ref"):
@@ -662,7 +504,7 @@ class Session:
     def _cmd_unset(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
         targets, named, positional = self._modify(menu, tokens, local, "unset")
         if menu.kind == "settings":
-            targets = [self._settings_item(menu)]
+            targets = [menus.settings_item(self.router, menu)]
         fields = [self._arg_field(menu, t) for t, _ in named.values()]
         fields += [self._arg_field(menu, Token(t.col, None, t.word or "")) for t, _ in positional]
         for item in targets:
@@ -686,7 +528,7 @@ class Session:
                 self.router.files.remove(item.values["name"])
             return "", ""
         for item in targets:
-            path = self._menu_of(menu.path, item)
+            path = menus.menu_of(self.router, menu.path, item)
             stored = self.router.config.items(path)
             if item in stored:
                 stored.remove(item)
@@ -735,7 +577,7 @@ class Session:
             raise col_err("expected end of command", token.col)
         dest = None
         if dest_raw not in (None, ""):
-            found = self._targets(menu, dest_raw)  # type: ignore[arg-type]
+            found = menus.targets(self, menu, dest_raw)  # type: ignore[arg-type]
             if not found:
                 raise CommandError("no such item")
             dest = found[0]
@@ -754,13 +596,14 @@ class Session:
         if menu.kind == "list":
             if not positional:
                 raise CommandError("no such item")
-            targets = self._targets(menu, positional.pop(0)[1])
+            targets = menus.targets(self, menu, positional.pop(0)[1])
             if not targets:
                 raise CommandError("no such item")
             item = targets[0]
         else:
-            item = self._settings_item(menu, create=False) if menu.kind == "settings" else Item(id=0)
-        values = self.effective(menu, item)
+            settings = menu.kind == "settings"
+            item = menus.settings_item(self.router, menu, create=False) if settings else Item(id=0)
+        values = menus.effective(self.router, menu, item)
         if menu.kind != "list" and menu.path in system_menus.STATE_VALUES:
             values = system_menus.STATE_VALUES[menu.path](self.router, self.router.now())
         if "value-name" in named:
@@ -773,7 +616,7 @@ class Session:
         if name == "disabled":
             return "", "true" if item.disabled else "false"
         if name == ".id":
-            return "", item_id(item)
+            return "", menus.item_id(item)
         if name not in menu.fields and name not in values:
             raise CommandError("input does not match any value of value-name")
         value = values.get(name, "")
@@ -782,7 +625,7 @@ class Session:
         return "", value
 
     def _cmd_find(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        return "", self._find(menu, tokens, local)
+        return "", menus.find(self, menu, tokens, local)
 
     def _cmd_edit(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
         # The interactive editor needs a full-screen terminal the lab does not emulate.
@@ -804,19 +647,20 @@ class Session:
             if token.name not in ("file", "from", "proplist", "interval", "value-list"):
                 raise col_err("expected end of command", token.col)
         show = not sensitive or "show-sensitive" in words
-        self._refresh(menu)
+        menus.refresh(self.router, menu)
         if menu.kind == "settings":
-            values = self.effective(menu, self._settings_item(menu, create=False), show)
+            item = menus.settings_item(self.router, menu, create=False)
+            values = menus.effective(self.router, menu, item, show)
             text = render.print_settings(menu, values, width=self.width)
             return self._print_out(text, named), ""
         if menu.path == "/certificate":
-            certificates = _optional("ikefleet.lab.certificates")
+            certificates = menus.optional("ikefleet.lab.certificates")
             if certificates is not None:
                 certificates.refresh_status(self.router)
-        matches = self._matching(menu, where, local)
-        items = [i for i in self.items(menu.path) if matches(i)]
+        matches = menus.matching(self, menu, where, local)
+        items = [i for i in menus.items(self.router, menu.path) if matches(i)]
         if "from" in named:
-            wanted = {i.id for i in self._targets(menu, named["from"][1])}
+            wanted = {i.id for i in menus.targets(self, menu, named["from"][1])}
             items = [i for i in items if i.id in wanted]
         if "count-only" in words:
             return str(len(items)), str(len(items))
@@ -825,8 +669,11 @@ class Session:
         numbered = [i for i in items if not (skip and i.dynamic)]
         self.numbers[menu.path] = [i.id for i in numbered]
         number = {i.id: n for n, i in enumerate(numbered)}
+        r = self.router
         rows = [
-            render.Row(number.get(i.id), self.effective(menu, i, show), self.flags(menu, i), i.comment, i.id)
+            render.Row(
+                number.get(i.id), menus.effective(r, menu, i, show), menus.flags(r, menu, i), i.comment, i.id
+            )
             for i in items
         ]
         if "as-value" in words:
@@ -893,7 +740,7 @@ class Session:
             item = (self.router.config.menus.get(path) or [Item(id=0)])[0]
             args = self._export_args(menu, item, verbose, hide)
             return [render.ExportLine("set", args)] if args else []
-        for n, item in enumerate(self.items(path)):
+        for n, item in enumerate(menus.items(self.router, path)):
             if item.dynamic:
                 continue
             args = self._export_args(menu, item, verbose, hide)
@@ -953,7 +800,7 @@ class Session:
         Default items cannot be removed, so the n-th default item is the n-th `default` factory entry.
         """
         if item.default:
-            defaults = [i for i in self.items(menu.path) if i.default]
+            defaults = [i for i in menus.items(self.router, menu.path) if i.default]
             specs = [s for s in menu.factory if s.get("default") == "yes"]
             index = defaults.index(item)
             return {k: v for k, v in specs[index].items() if k != "default"} if index < len(specs) else {}
@@ -965,11 +812,3 @@ class Session:
             return next(({k: v for k, v in s.items()} for s in menu.factory if s.get("name") == name), {})
         return {}
 
-
-def _flag_set(item: Item, flag: Flag) -> bool:
-    """One flag of an item: its letter in the computed status, its attribute, or its property `yes`."""
-    if flag.letter in item.status.get("flags", ""):
-        return True
-    if flag.name in ("disabled", "dynamic", "default") and getattr(item, flag.name, None):
-        return True
-    return item.values.get(flag.name, item.status.get(flag.name)) in ("yes", "true")
