@@ -8,7 +8,6 @@ backups, files, ...). Errors come back as RouterOS's own text and never raise ou
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import re
 import time
 from collections.abc import Callable
@@ -16,17 +15,15 @@ from typing import Any
 
 from ikefleet.routeros.config import Item
 from ikefleet.routeros.schema import (
-    Field,
     Menu,
     Schema,
-    ValueProblem,
     load_schema,
-    normalize_value,
 )
-from ikefleet.routeros.versions import has, version_tuple
+from ikefleet.routeros.versions import has
 
-from . import menus, render, safemode, scripting, system_menus
+from . import menus, render, safemode, scripting
 from .commands import HANDLERS, Context
+from .commands import menu as generic
 from .console import AsValue, Result, col_err, pick
 from .errors import CommandError
 from .router import Router
@@ -243,6 +240,9 @@ class Session:
                 return scripting.import_file(self, tokens, local), ""
             raise col_err("bad", col, command)
         menu = self.schema.menu(path)
+        family = generic.COMMANDS.get(command)
+        if family is not None:
+            return family(self, menu, tokens, local)
         method: Callable[..., tuple[str, Result]] | None = getattr(
             self, "_cmd_" + command.replace("-", "_"), None
         )
@@ -294,343 +294,6 @@ class Session:
                 self.statement(st, path, dict(local))
         return out, out
 
-    # argument parsing -------------------------------------------------------------------------------
-
-    def _split(
-        self, menu: Menu, tokens: list[Token], local: dict[str, str], words: frozenset[str] = frozenset()
-    ) -> tuple[list[tuple[Token, Result]], dict[str, tuple[Token, Result]], set[str]]:
-        positional: list[tuple[Token, Result]] = []
-        named: dict[str, tuple[Token, Result]] = {}
-        flags: set[str] = set()
-        for token in tokens:
-            if token.name is not None:
-                if token.op != "=":
-                    raise col_err("expected end of command", token.col)
-                named[token.name] = (token, scripting.evaluate(self, token.value, menu.path, local))
-            elif token.word is not None and pick(token.word, sorted(words)):
-                flags.add(pick(token.word, sorted(words)) or "")
-            else:
-                positional.append((token, scripting.evaluate(self, token.value, menu.path, local)))
-        return positional, named, flags
-
-    def _arg_field(self, menu: Menu, token: Token, extra: tuple[str, ...] = ()) -> str:
-        version = version_tuple(self.router.spec.version)
-        names = [n for n, f in menu.fields.items()
-                 if not f.read_only and (not f.since or version >= version_tuple(f.since))] + list(extra)
-        if menu.kind == "list":
-            names += ["comment"]
-            if any(f.name == "disabled" for f in menu.flags):
-                names += ["disabled"]
-        name = pick(token.name or "", names)
-        if name is None:
-            raise col_err("expected end of command", token.col)
-        return name
-
-    def _convert(self, menu: Menu, name: str, raw: Result) -> str:
-        if name == "comment":
-            return str(raw)
-        if name == "disabled":
-            return normalize_value(Field("disabled", "bool", "no"), str(raw))
-        fld = menu.fields[name]
-        text = str(raw)
-        try:
-            value = normalize_value(fld, text)
-        except ValueProblem as exc:
-            raise CommandError(exc.text(name)) from None
-        is_ref = fld.type in ("ref", "enum-or-ref") and fld.ref and value not in fld.values
-        if is_ref and not self._ref_exists(fld.ref or "", value.lstrip("!")):
-            raise CommandError(f"input does not match any value of {name}")
-        if fld.type == "ref-list" and fld.ref:
-            for part in value.split(","):
-                if part and not self._ref_exists(fld.ref, part):
-                    raise CommandError(f"input does not match any value of {name}")
-        return value
-
-    def _ref_exists(self, ref: str, name: str) -> bool:
-        key = "interface" if ref in ("/routing bfd interface",) else "name"
-        return any(i.values.get(key) == name for i in menus.items(self.router, ref))
-
-    def _apply(self, menu: Menu, item: Item, values: dict[str, str]) -> None:
-        for name, value in values.items():
-            if name == "disabled":
-                item.disabled = value == "yes"
-            elif name == "comment":
-                item.comment = value
-            else:
-                item.values[name] = value
-
-    def _check_unique(self, menu: Menu, item: Item, items: list[Item]) -> None:
-        name = item.values.get("name")
-        if menu.path in menus.INTERFACE_MENUS and name is not None:
-            # Interface names are unique across every kind of interface.
-            others = (o for o in menus.items(self.router, "/interface") if o is not item)
-            if any(o.values.get("name") == name for o in others):
-                raise CommandError("failure: already have interface with such name")
-        for fields in menu.unique:
-            mine = tuple(menus.effective(self.router, menu, item).get(f, "") for f in fields)
-            for other in items:
-                if other is item or other.dynamic:
-                    continue
-                if tuple(menus.effective(self.router, menu, other).get(f, "") for f in fields) == mine:
-                    raise CommandError(menu.duplicate_error)
-
-    def _changed(self) -> None:
-        self.router.changed()
-
-    # generic commands ---------------------------------------------------------------------------------
-
-    def _cmd_add(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        if menu.kind != "list" or not menu.addable:
-            raise col_err("bad", tokens[0].col if tokens else 1, "add")
-        positional, named, _ = self._split(menu, tokens, local)
-        if positional:
-            raise col_err("expected end of command", positional[0][0].col)
-        values: dict[str, str] = {}
-        base: Item | None = None
-        before: int | None = None
-        for token, raw in named.values():
-            name = self._arg_field(menu, token, ("place-before", "copy-from"))
-            if name == "copy-from":
-                found = menus.targets(self, menu, raw)
-                if not found:
-                    raise CommandError("no such item")
-                base = found[0]
-            elif name == "place-before":
-                found = menus.targets(self, menu, raw)
-                if not found:
-                    raise CommandError("no such item")
-                before = menus.items(self.router, menu.path).index(found[0])
-            else:
-                values[name] = self._convert(menu, name, raw)
-        if base is not None:
-            copied = {
-                k: v
-                for k, v in base.values.items()
-                if not menu.fields.get(k, Field(k, "str", None)).read_only
-            }
-            values = {**copied, **values}
-            if "comment" not in values and base.comment:
-                values["comment"] = base.comment
-        for name, fld in menu.fields.items():
-            if fld.required and name not in values:
-                raise CommandError(f"failure: {name} not specified")
-            if fld.always and name not in values and fld.default is not None:
-                values[name] = fld.default
-            if fld.auto_name and not values.get(name):
-                taken = {i.values.get(name) for i in menus.items(self.router, menu.path)}
-                values[name] = next(
-                    f"{fld.auto_name}{n}" for n in range(1, 10**6) if f"{fld.auto_name}{n}" not in taken
-                )
-        item = Item(id=self.router.config.next_id)
-        self._apply(menu, item, values)
-        self._derive(menu, item)
-        items = menus.items(self.router, menu.path)
-        self._check_unique(menu, item, items)
-        self.router.config.next_id += 1
-        stored = self.router.config.items(menu.path)
-        if before is not None:
-            stored.insert(stored.index(items[before]) if items[before] in stored else 0, item)
-        else:
-            stored.append(item)
-        self._changed()
-        return "", menus.item_id(item)
-
-    def _derive(self, menu: Menu, item: Item) -> None:
-        """Values RouterOS fills in itself (an address's network)."""
-        if menu.path == "/ip address" and "address" in item.values and "network" not in item.values:
-            iface = ipaddress.ip_interface(item.values["address"])
-            item.values["network"] = str(iface.network.network_address)
-
-    def _modify(
-        self, menu: Menu, tokens: list[Token], local: dict[str, str], command: str
-    ) -> tuple[list[Item], dict[str, tuple[Token, Result]], list[tuple[Token, Result]]]:
-        positional, named, _ = self._split(menu, tokens, local)
-        targets: list[Item] = []
-        if "numbers" in named:
-            targets = menus.targets(self, menu, named.pop("numbers")[1])
-        elif menu.kind == "list" or command not in ("set", "unset", "get", "edit"):
-            if not positional:  # RouterOS would prompt for `numbers:`; the lab cannot
-                raise CommandError("no such item")
-            targets = menus.targets(self, menu, positional.pop(0)[1])
-        return targets, named, positional
-
-    def _cmd_set(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        if menu.kind == "state":
-            raise col_err("bad", 1, "set")
-        targets, named, positional = self._modify(menu, tokens, local, "set")
-        if positional:
-            raise col_err("expected end of command", positional[0][0].col)
-        values = {}
-        for token, raw in named.values():
-            name = self._arg_field(menu, token)
-            values[name] = self._convert(menu, name, raw)
-        if menu.kind == "settings":
-            targets = [menus.settings_item(self.router, menu)]
-        for item in targets:
-            if item.dynamic:
-                raise CommandError("failure: can not change dynamic")
-        for item in targets:
-            old = (dict(item.values), item.disabled, item.comment)
-            self._apply(menu, item, values)
-            try:
-                self._check_unique(menu, item, menus.items(self.router, menu.path))
-            except CommandError:
-                item.values, item.disabled, item.comment = old
-                raise
-            if "name" in values and old[0].get("name") not in (None, values["name"]):
-                path = menus.menu_of(self.router, menu.path, item)
-                self._rename_references(path, old[0]["name"], values["name"])
-        if targets and values:
-            self._changed()
-        return "", ""
-
-    def _rename_references(self, path: str, old: str, new: str) -> None:
-        """RouterOS links items by id, so a rename shows up wherever the item is referenced."""
-        targets = {path, "/interface"} if path in menus.INTERFACE_MENUS else {path}
-        for other in self.schema.menus.values():
-            for fld in other.fields.values():
-                if fld.ref not in targets or fld.type not in ("ref", "ref-list", "enum-or-ref"):
-                    continue
-                for item in self.router.config.menus.get(other.path, []):
-                    value = item.values.get(fld.name)
-                    if value is None:
-                        continue
-                    parts = value.split(",") if fld.type == "ref-list" else [value]
-                    renamed = [
-                        ("!" if p.startswith("!") else "") + new if p.lstrip("!") == old else p for p in parts
-                    ]
-                    item.values[fld.name] = ",".join(renamed)
-
-    def _cmd_unset(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        targets, named, positional = self._modify(menu, tokens, local, "unset")
-        if menu.kind == "settings":
-            targets = [menus.settings_item(self.router, menu)]
-        fields = [self._arg_field(menu, t) for t, _ in named.values()]
-        fields += [self._arg_field(menu, Token(t.col, None, t.word or "")) for t, _ in positional]
-        for item in targets:
-            for name in fields:
-                item.values.pop(name, None)
-        self._changed()
-        return "", ""
-
-    def _cmd_remove(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        targets, named, positional = self._modify(menu, tokens, local, "remove")
-        if named or positional:
-            token = (list(named.values()) + positional)[0][0]
-            raise col_err("expected end of command", token.col)
-        for item in targets:
-            if item.default or item.values.get("builtin") == "yes":
-                raise CommandError(menu.default_remove_error)
-            if item.dynamic and menu.kind != "state":
-                raise CommandError("failure: can not remove dynamic item")
-        if menu.path == "/file":
-            for item in targets:
-                self.router.files.remove(item.values["name"])
-            return "", ""
-        for item in targets:
-            path = menus.menu_of(self.router, menu.path, item)
-            stored = self.router.config.items(path)
-            if item in stored:
-                stored.remove(item)
-        if targets:
-            self._changed()
-        return "", ""
-
-    def _flag_cmd(
-        self, menu: Menu, tokens: list[Token], local: dict[str, str], disabled: bool
-    ) -> tuple[str, Result]:
-        targets, named, positional = self._modify(menu, tokens, local, "enable")
-        if named or positional:
-            raise col_err("expected end of command", (list(named.values()) + positional)[0][0].col)
-        for item in targets:
-            item.disabled = disabled
-        if targets:
-            self._changed()
-        return "", ""
-
-    def _cmd_enable(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        return self._flag_cmd(menu, tokens, local, False)
-
-    def _cmd_disable(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        return self._flag_cmd(menu, tokens, local, True)
-
-    def _cmd_comment(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        targets, named, positional = self._modify(menu, tokens, local, "comment")
-        if "comment" in named:
-            text = str(named["comment"][1])
-        elif positional:
-            text = str(positional[0][1])
-        else:
-            text = ""
-        for item in targets:
-            item.comment = text
-        self._changed()
-        return "", ""
-
-    def _cmd_move(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        targets, named, positional = self._modify(menu, tokens, local, "move")
-        stored = self.router.config.items(menu.path)
-        dest_raw = (
-            named["destination"][1] if "destination" in named else (positional[0][1] if positional else None)
-        )
-        for token, _ in [v for k, v in named.items() if k != "destination"] + positional[1:]:
-            raise col_err("expected end of command", token.col)
-        dest = None
-        if dest_raw not in (None, ""):
-            found = menus.targets(self, menu, dest_raw)  # type: ignore[arg-type]
-            if not found:
-                raise CommandError("no such item")
-            dest = found[0]
-        if any(item not in stored for item in targets) or (dest is not None and dest not in stored):
-            raise CommandError("no such item")  # /interface is a view: its items live in the typed menus
-        for item in targets:
-            stored.remove(item)
-        index = stored.index(dest) if dest is not None and dest in stored else len(stored)
-        for offset, item in enumerate(targets):
-            stored.insert(index + offset, item)
-        self._changed()
-        return "", ""
-
-    def _cmd_get(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        positional, named, _ = self._split(menu, tokens, local)
-        if menu.kind == "list":
-            if not positional:
-                raise CommandError("no such item")
-            targets = menus.targets(self, menu, positional.pop(0)[1])
-            if not targets:
-                raise CommandError("no such item")
-            item = targets[0]
-        else:
-            settings = menu.kind == "settings"
-            item = menus.settings_item(self.router, menu, create=False) if settings else Item(id=0)
-        values = menus.effective(self.router, menu, item)
-        if menu.kind != "list" and menu.path in system_menus.STATE_VALUES:
-            values = system_menus.STATE_VALUES[menu.path](self.router, self.router.now())
-        if "value-name" in named:
-            positional.append(named["value-name"])
-        if not positional:
-            return "", ";".join(f"{k}={v}" for k, v in values.items())
-        name = str(positional[0][1])
-        if name == "comment":
-            return "", item.comment
-        if name == "disabled":
-            return "", "true" if item.disabled else "false"
-        if name == ".id":
-            return "", menus.item_id(item)
-        if name not in menu.fields and name not in values:
-            raise CommandError("input does not match any value of value-name")
-        value = values.get(name, "")
-        if name in menu.fields and menu.fields[name].type == "bool" and value in ("yes", "no"):
-            value = "true" if value == "yes" else "false"
-        return "", value
-
-    def _cmd_find(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        return "", menus.find(self, menu, tokens, local)
-
-    def _cmd_edit(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        # The interactive editor needs a full-screen terminal the lab does not emulate.
-        raise CommandError("failure: interactive editor is not available in this console, use set")
-
     def _cmd_print(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
         where: list[Token] = []
         for n, token in enumerate(tokens):
@@ -640,7 +303,7 @@ class Session:
         # 7.21+ print hides sensitive values unless `show-sensitive` (7.21 changelog; RAML 7.20.8 -> 7.21)
         sensitive = has(self.router.spec.version, "show-sensitive")
         known = PRINT_WORDS | {"show-sensitive"} if sensitive else PRINT_WORDS
-        positional, named, words = self._split(menu, tokens, local, known)
+        positional, named, words = generic.split(self, menu, tokens, local, known)
         if positional:
             raise col_err("expected end of command", positional[0][0].col)
         for token, _ in named.values():

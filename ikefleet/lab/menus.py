@@ -205,11 +205,3 @@ def matching(console: Console, menu: Menu, expr: list[Token], local: dict[str, s
     """The test of one item against a `where` (compiled once per command, see `where`)."""
     return compile_where(expr, menu, _WhereReader(console), local)
 
-
-def find(console: Console, menu: Menu, tokens: list[Token], local: dict[str, str]) -> IdList:
-    """`find [where] ...`: the ids of the matching items, fresh state first."""
-    if tokens and tokens[0].word == "where":
-        tokens = tokens[1:]
-    refresh(console.router, menu)
-    matches = matching(console, menu, tokens, local)
-    return IdList([i.id for i in items(console.router, menu.path) if matches(i)])

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from ikefleet.routeros.config import Item
 
-from .router import Router
+from ..router import Router
 
 
 @dataclass
