@@ -15,16 +15,14 @@ from typing import Any
 
 from ikefleet.routeros.config import Item
 from ikefleet.routeros.schema import (
-    Menu,
     Schema,
     load_schema,
 )
-from ikefleet.routeros.versions import has
 
-from . import menus, render, safemode, scripting
-from .commands import HANDLERS, Context
+from . import menus, safemode, scripting
+from .commands import HANDLERS, Context, export, printing
 from .commands import menu as generic
-from .console import AsValue, Result, col_err, pick
+from .console import Result, col_err, pick
 from .errors import CommandError
 from .router import Router
 from .safemode import HIJACK_PROMPT as HIJACK_PROMPT  # re-exported: the SSH tests wait for it
@@ -32,14 +30,14 @@ from .scripting import MAX_DELAY_S
 from .scripting import console_globals as console_globals  # re-exported: tests read `:global`s
 from .syntax import Statement, Token, Value, tokenize, tokenize_line
 
-# Bare words each generic command accepts (RouterOS "unnamed" flags).
-PRINT_WORDS = frozenset(
-    {"detail", "terse", "brief", "count-only", "without-paging", "as-value", "value-list", "stats", "follow",
-     "interval", "oid", "show-ids", "proplist", "from", "file", "where"}
-)  # fmt: skip
-EXPORT_WORDS = frozenset({"terse", "compact", "verbose", "hide-sensitive"})
 ROOT_COMMANDS = ("export", "quit", "import", "beep", "ping", "undo", "redo")
 FLAG_ONLY_COMMANDS = frozenset({"print", "save", "monitor", "load"})
+# What a statement in a schema menu routes to (a registered handler for the menu comes first).
+MENU_COMMANDS: dict[str, generic.Command] = {
+    **generic.COMMANDS,
+    "print": printing.print_command,
+    "export": export.export_command,
+}
 _SYSTEM_MODULES = ("ikefleet.lab.certificates",)
 
 
@@ -233,22 +231,17 @@ class Session:
             return self._handler(path, command, handler, tokens, local)
         if path == "/" or not self.schema.has_menu(path):
             if command == "export":
-                return self._export(path, tokens, local), ""
+                return export.export(self, path, tokens, local), ""
             if command == "quit":
                 return "interrupted", ""
             if command == "import" and path == "/":
                 return scripting.import_file(self, tokens, local), ""
             raise col_err("bad", col, command)
         menu = self.schema.menu(path)
-        family = generic.COMMANDS.get(command)
-        if family is not None:
-            return family(self, menu, tokens, local)
-        method: Callable[..., tuple[str, Result]] | None = getattr(
-            self, "_cmd_" + command.replace("-", "_"), None
-        )
-        if method is None:  # a real menu command nobody has implemented in the lab yet
+        family = MENU_COMMANDS.get(command)
+        if family is None:  # a real menu command nobody has implemented in the lab yet
             raise CommandError(f"failure: {command} is not implemented in the lab")
-        return method(menu, tokens, local)
+        return family(self, menu, tokens, local)
 
     def _menu_snapshot(self, path: str) -> tuple[int, list[dict[str, Any]]]:
         """What a handler may change: its own menu (a script's lines report their own changes). The whole
@@ -293,185 +286,3 @@ class Session:
             for st in tokenize(block.source):
                 self.statement(st, path, dict(local))
         return out, out
-
-    def _cmd_print(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        where: list[Token] = []
-        for n, token in enumerate(tokens):
-            if token.word == "where":
-                tokens, where = tokens[:n], tokens[n + 1 :]
-                break
-        # 7.21+ print hides sensitive values unless `show-sensitive` (7.21 changelog; RAML 7.20.8 -> 7.21)
-        sensitive = has(self.router.spec.version, "show-sensitive")
-        known = PRINT_WORDS | {"show-sensitive"} if sensitive else PRINT_WORDS
-        positional, named, words = generic.split(self, menu, tokens, local, known)
-        if positional:
-            raise col_err("expected end of command", positional[0][0].col)
-        for token, _ in named.values():
-            if token.name not in ("file", "from", "proplist", "interval", "value-list"):
-                raise col_err("expected end of command", token.col)
-        show = not sensitive or "show-sensitive" in words
-        menus.refresh(self.router, menu)
-        if menu.kind == "settings":
-            item = menus.settings_item(self.router, menu, create=False)
-            values = menus.effective(self.router, menu, item, show)
-            text = render.print_settings(menu, values, width=self.width)
-            return self._print_out(text, named), ""
-        if menu.path == "/certificate":
-            certificates = menus.optional("ikefleet.lab.certificates")
-            if certificates is not None:
-                certificates.refresh_status(self.router)
-        matches = menus.matching(self, menu, where, local)
-        items = [i for i in menus.items(self.router, menu.path) if matches(i)]
-        if "from" in named:
-            wanted = {i.id for i in menus.targets(self, menu, named["from"][1])}
-            items = [i for i in items if i.id in wanted]
-        if "count-only" in words:
-            return str(len(items)), str(len(items))
-        # v7 numbers only the configured routes ("0   AS" under unnumbered "DAC" rows, v7 capture)
-        skip = render.layout(menu.path, self.schema.major).unnumbered_dynamic
-        numbered = [i for i in items if not (skip and i.dynamic)]
-        self.numbers[menu.path] = [i.id for i in numbered]
-        number = {i.id: n for n, i in enumerate(numbered)}
-        r = self.router
-        rows = [
-            render.Row(
-                number.get(i.id), menus.effective(r, menu, i, show), menus.flags(r, menu, i), i.comment, i.id
-            )
-            for i in items
-        ]
-        if "as-value" in words:
-            text = render.print_as_value(menu, rows, version=self.schema.major)
-            return text, AsValue(text, render.as_value_items(menu, rows))
-        if "terse" in words:
-            text = render.print_terse(menu, rows, version=self.schema.major)
-        elif "detail" in words:
-            text = render.print_detail(menu, rows, width=self.width, version=self.schema.major)
-        else:
-            text = render.print_table(menu, rows, width=self.width, version=self.schema.major)
-        return self._print_out(text, named), ""
-
-    def _print_out(self, text: str, named: dict[str, tuple[Token, Result]]) -> str:
-        if "file" in named:
-            name = str(named["file"][1])
-            self.router.files.write(name if name.endswith(".txt") else name + ".txt", (text + "\n").encode())
-            return ""
-        return text
-
-    # export -------------------------------------------------------------------------------------------
-
-    def _cmd_export(self, menu: Menu, tokens: list[Token], local: dict[str, str]) -> tuple[str, Result]:
-        return self._export(menu.path, tokens, local), ""
-
-    def _export(self, path: str, tokens: list[Token], local: dict[str, str]) -> str:
-        words: set[str] = set()
-        file_name = ""
-        # v7 hides secrets unless `show-sensitive`; v6 shows them unless `hide-sensitive` (and has no
-        # show-sensitive).
-        known = sorted(EXPORT_WORDS | ({"show-sensitive"} if self.schema.major >= 7 else set()))
-        for token in tokens:
-            if token.name == "file" and token.op == "=":
-                file_name = str(scripting.evaluate(self, token.value, path, local))
-            elif token.word is not None and pick(token.word, known):
-                words.add(pick(token.word, known) or "")
-            else:
-                raise col_err("expected end of command", token.col)
-        hide = "hide-sensitive" in words or (self.schema.major >= 7 and "show-sensitive" not in words)
-        prefix = "" if path == "/" else path
-        paths = [
-            p for p in self.schema.export_order if p == path or p.startswith(prefix + " ") or path == "/"
-        ]
-        sections = [
-            (p, self.export_lines(p, verbose="verbose" in words, hide=hide))
-            for p in paths
-        ]
-        r = self.router
-        header = render.ExportHeader(r.now(), r.spec.version, "", r.spec.model, "")
-        text = render.export(sections, terse="terse" in words, header=header, width=self.width)
-        if file_name:
-            name = file_name if file_name.endswith(".rsc") else file_name + ".rsc"
-            r.files.write(name, (text + "\n").encode())
-            return ""
-        return text
-
-    def export_lines(self, path: str, verbose: bool = False, hide: bool = False) -> list[render.ExportLine]:
-        """The `add`/`set` lines that rebuild a menu from its factory state."""
-        menu = self.schema.menu(path)
-        if menu.kind == "state" or not menu.exported:
-            return []
-        lines: list[render.ExportLine] = []
-        if menu.kind == "settings":
-            item = (self.router.config.menus.get(path) or [Item(id=0)])[0]
-            args = self._export_args(menu, item, verbose, hide)
-            return [render.ExportLine("set", args)] if args else []
-        for n, item in enumerate(menus.items(self.router, path)):
-            if item.dynamic:
-                continue
-            args = self._export_args(menu, item, verbose, hide)
-            if item.default and "name" in menu.fields:
-                if args:
-                    lines.append(render.ExportLine("set", args, "[ find default=yes ]"))
-            elif item.default:
-                if args:
-                    lines.append(render.ExportLine("set", args, str(n)))
-            elif item.values.get("builtin") == "yes":
-                continue
-            elif not menu.addable:
-                key = "default-name" if "default-name" in menu.fields else "name"
-                original = item.status.get(key) or item.values.get(key, "")
-                if key == "default-name":
-                    args = tuple(a for a in args if a[0] != "default-name")
-                if args:
-                    find = f"[ find default-name={original} ]" if key == "default-name" else original
-                    lines.append(render.ExportLine("set", args, find))
-            else:
-                lines.append(render.ExportLine("add", args))
-        return lines
-
-    def _export_args(self, menu: Menu, item: Item, verbose: bool, hide: bool) -> tuple[tuple[str, str], ...]:
-        args: list[tuple[str, str]] = []
-        factory = self._factory_values(menu, item)
-        for name, fld in menu.fields.items():
-            if fld.read_only:
-                continue
-            if hide and fld.secret:
-                continue
-            value = item.values.get(name)
-            if value is None:
-                if verbose and fld.default is not None:
-                    args.append((name, fld.default))
-                continue
-            if not verbose:
-                if name in factory:
-                    if factory[name] == value:
-                        continue
-                elif value == fld.default and not fld.always:
-                    continue
-            if menu.path == "/ip address" and name == "address" and value.endswith("/32"):
-                value = value[:-3]  # v6 exports host addresses without their /32
-            args.append((name, value))
-        if item.comment:
-            args.append(("comment", item.comment))
-        if item.disabled:
-            args.append(("disabled", "yes"))
-        elif verbose and any(f.name == "disabled" for f in menu.flags):
-            args.append(("disabled", "no"))
-        return tuple(args)
-
-    def _factory_values(self, menu: Menu, item: Item) -> dict[str, str]:
-        """Values a factory item started with (not exported: `set` lists only what changed).
-
-        Default items cannot be removed, so the n-th default item is the n-th `default` factory entry.
-        """
-        if item.default:
-            defaults = [i for i in menus.items(self.router, menu.path) if i.default]
-            specs = [s for s in menu.factory if s.get("default") == "yes"]
-            index = defaults.index(item)
-            return {k: v for k, v in specs[index].items() if k != "default"} if index < len(specs) else {}
-        if not menu.addable:
-            original = item.values.get("default-name")
-            if original:
-                return {"name": original}
-            name = item.values.get("name")
-            return next(({k: v for k, v in s.items()} for s in menu.factory if s.get("name") == name), {})
-        return {}
-
