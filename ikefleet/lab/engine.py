@@ -10,17 +10,15 @@ from __future__ import annotations
 import importlib
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 
-from ikefleet.routeros.config import Item
 from ikefleet.routeros.schema import (
     Schema,
     load_schema,
 )
 
-from . import menus, safemode, scripting
-from .commands import HANDLERS, Context, export, printing
+from . import safemode, scripting
+from .commands import HANDLERS, export, printing, registered
 from .commands import menu as generic
 from .console import Result, col_err, pick
 from .errors import CommandError
@@ -28,10 +26,9 @@ from .router import Router
 from .safemode import HIJACK_PROMPT as HIJACK_PROMPT  # re-exported: the SSH tests wait for it
 from .scripting import MAX_DELAY_S
 from .scripting import console_globals as console_globals  # re-exported: tests read `:global`s
-from .syntax import Statement, Token, Value, tokenize, tokenize_line
+from .syntax import Statement, Token, Value, tokenize_line
 
 ROOT_COMMANDS = ("export", "quit", "import", "beep", "ping", "undo", "redo")
-FLAG_ONLY_COMMANDS = frozenset({"print", "save", "monitor", "load"})
 # What a statement in a schema menu routes to (a registered handler for the menu comes first).
 MENU_COMMANDS: dict[str, generic.Command] = {
     **generic.COMMANDS,
@@ -228,7 +225,7 @@ class Session:
     ) -> tuple[str, Result]:
         handler = HANDLERS.get((path, command))
         if handler is not None:
-            return self._handler(path, command, handler, tokens, local)
+            return registered.call(self, path, command, handler, tokens, local)
         if path == "/" or not self.schema.has_menu(path):
             if command == "export":
                 return export.export(self, path, tokens, local), ""
@@ -242,47 +239,3 @@ class Session:
         if family is None:  # a real menu command nobody has implemented in the lab yet
             raise CommandError(f"failure: {command} is not implemented in the lab")
         return family(self, menu, tokens, local)
-
-    def _menu_snapshot(self, path: str) -> tuple[int, list[dict[str, Any]]]:
-        """What a handler may change: its own menu (a script's lines report their own changes). The whole
-        configuration was copied twice per command before, a hub's thousand certificates included."""
-        items = self.router.config.menus.get(path, [])
-        return self.router.config.next_id, [i.to_json() for i in items if not i.dynamic]
-
-    def _handler(
-        self, path: str, command: str, handler: Callable[..., str], tokens: list[Token], local: dict[str, str]
-    ) -> tuple[str, Result]:
-        args: dict[str, str] = {}
-        targets: list[Item] = []
-        menu = self.schema.menus.get(path)
-        for n, token in enumerate(tokens):
-            if token.name is None:
-                word = token.word
-                takes_target = command not in FLAG_ONLY_COMMANDS and menu is not None and menu.kind == "list"
-                is_flag = not takes_target or n > 0
-                if word is not None and is_flag and not word[:1].isdigit() and not word.startswith("*"):
-                    args[word] = ""
-                    continue
-                if menu is not None and menu.kind != "settings" and not targets:
-                    targets = menus.targets(self, menu, scripting.evaluate(self, token.value, path, local))
-                    continue
-                if word is not None:
-                    args[word] = ""
-                    continue
-                raise col_err("expected end of command", token.col)
-            if token.name == "numbers" and menu is not None:
-                targets = menus.targets(self, menu, scripting.evaluate(self, token.value, path, local))
-                continue
-            args[token.name] = str(scripting.evaluate(self, token.value, path, local))
-        before = self._menu_snapshot(path)
-        now = self.router.now()
-        ctx = Context(router=self.router, path=path, now=now, timed=True)
-        out = handler(ctx, args, targets)
-        self.busy_until = max(self.busy_until, ctx.wait_until)
-        if self._menu_snapshot(path) != before:
-            self.router.changed()
-        if "do" in args and args["do"].strip():
-            block = Value("block", 1, (), args["do"], 1)
-            for st in tokenize(block.source):
-                self.statement(st, path, dict(local))
-        return out, out
