@@ -1,8 +1,11 @@
-"""The lab's RouterOS 6.49 console: a `Session` turns one typed line into the router's answer.
+"""The lab's RouterOS console: a `Session` turns one typed line into the router's answer.
 
-Menus, fields and defaults come from the schema (`ikefleet.routeros.schema`); the line grammar from
-`syntax`; layouts from `render`. Menu-specific commands are handlers in `commands.HANDLERS` (certificates,
-backups, files, ...). Errors come back as RouterOS's own text and never raise out of `execute`.
+The session owns a login's state (current menu, safe mode, print numbering) and routes each parsed
+statement (`syntax`) to its family: `:`-commands to `scripting`, a menu's registered handler
+(`commands.HANDLERS`: certificates, backups, ...) to `commands.registered`, the schema's generic commands
+to `commands.menu`, `commands.printing` and `commands.export`; Ctrl-X goes to `safemode`. Families are
+plain functions of the `console.Console` protocol and never import this module. Errors come back as
+RouterOS's own text and never raise out of `execute`.
 """
 
 from __future__ import annotations
@@ -12,10 +15,7 @@ import re
 import time
 from typing import Any
 
-from ikefleet.routeros.schema import (
-    Schema,
-    load_schema,
-)
+from ikefleet.routeros.schema import Schema, load_schema
 
 from . import safemode, scripting
 from .commands import HANDLERS, export, printing, registered
@@ -163,6 +163,7 @@ class Session:
         return safemode.answer_hijack(self, key)
 
     def close(self, dropped: bool) -> None:
+        """The login ends (see `safemode.close`: a drop in safe mode undoes its changes)."""
         safemode.close(self, dropped)
 
     # --- statements ------------------------------------------------------------------------------------
@@ -170,6 +171,8 @@ class Session:
     def statement(
         self, st: Statement, cwd: str, local: dict[str, str], top: bool = False
     ) -> tuple[str, Result]:
+        """One statement run in menu `cwd`: its output text and its value (for `[ ... ]` and `:put`). The
+        leading words walk the menu tree; a line of menu words only (`top`) moves the console there."""
         tokens = st.tokens
         first = tokens[0].word
         if first is not None and first.startswith(":"):
@@ -212,6 +215,7 @@ class Session:
         return self._command(path, command, tokens[i + 1 :], local, token.col)
 
     def _commands(self, path: str) -> list[str]:
+        """Command names typed in menu `path` (abbreviations are matched against these)."""
         names = set(self.schema.commands(path))
         names.update(cmd for (p, cmd) in HANDLERS if p == path)
         if path == "/":
@@ -223,6 +227,7 @@ class Session:
     def _command(
         self, path: str, command: str, tokens: list[Token], local: dict[str, str], col: int
     ) -> tuple[str, Result]:
+        """Route a command to its family: a registered handler first, then root commands, then the generic."""
         handler = HANDLERS.get((path, command))
         if handler is not None:
             return registered.call(self, path, command, handler, tokens, local)
