@@ -180,7 +180,7 @@ for _path in STATE_VALUES:
 
 @handler("/system script", "run")
 def script_run(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
-    """Each script's lines in a fresh `admin` login of its own, as the scheduler runs them."""
+    """Each script's lines in a fresh `admin` login of its own (opened through the console's `ctx.login`)."""
     if not targets:
         raise CommandError("no such item")
     if ctx.login is None:
