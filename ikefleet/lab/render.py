@@ -42,11 +42,16 @@ class _FieldLike(Protocol):
 
 
 class MenuLike(Protocol):
-    """What render needs of `ikefleet.routeros.schema.Menu`."""
+    """What render needs of `ikefleet.routeros.schema.Menu` (read only: a Menu is frozen)."""
 
-    path: str
-    flags: tuple[Any, ...]
-    fields: dict[str, Any]
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def flags(self) -> tuple[Any, ...]: ...
+
+    @property
+    def fields(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

@@ -180,14 +180,14 @@ for _path in STATE_VALUES:
 
 @handler("/system script", "run")
 def script_run(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
-    from .engine import Session
-
+    """Each script's lines in a fresh `admin` login of its own (opened through the console's `ctx.login`)."""
     if not targets:
         raise CommandError("no such item")
+    if ctx.login is None:
+        raise CommandError("failure: no console to run the script in")
     out = []
     for script in targets:
-        session = Session(ctx.router, "admin")
-        session.path = "/"
+        session = ctx.login("admin")
         for line in script.values.get("source", "").splitlines():
             if line.strip() and not line.lstrip().startswith("#"):
                 text = session.execute(line)

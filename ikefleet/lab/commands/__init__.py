@@ -10,10 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from ikefleet.routeros.config import Item
 
-from .router import Router
+from ..router import Router
+
+
+class LineRunner(Protocol):
+    """A console login a handler may open to run script lines (`/system script run`)."""
+
+    def execute(self, line: str, refuse: tuple[str, str] | None = None) -> str: ...
 
 
 @dataclass
@@ -22,13 +29,15 @@ class Context:
 
     `timed`: the console runs the command, so work that takes time on a real router takes (scaled) time
     here (`Router.work`); a direct handler call (unit tests of the crypto) finishes at once. A monitor-style
-    command that must hold the console until its work ends sets `wait_until` (monotonic seconds)."""
+    command that must hold the console until its work ends sets `wait_until` (monotonic seconds). `login`
+    opens another console login on the router for a user (the console passes it; a direct call has none)."""
 
     router: Router
     path: str
     now: datetime
     timed: bool = False
     wait_until: float = 0.0
+    login: Callable[[str], LineRunner] | None = None
 
 
 # (ctx, named arguments, target items resolved from positional numbers/names/[find]) -> output text
