@@ -50,7 +50,7 @@ class Outcome:
 
     host: str
     status: str  # unchanged | changed | would-change | failed
-    commands: int = 0  # configuration commands sent (0 on a dry run)
+    commands: int = 0  # configuration commands sent; on a dry run, the ones that would be sent
     changes: list[str] = field(default_factory=list)
     error: str = ""
     warnings: list[str] = field(default_factory=list)  # e.g. the inventory's ros_version is wrong
@@ -129,10 +129,12 @@ def converge(
         message = scrub("nothing changed: " + "; ".join(remediation.conflicts))
         outcome = Outcome(host, "failed", 0, changes, message, warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
+    if run is not None and remediation.commands:
+        write_commands(run, host, remediation.commands)
     if not remediation.commands:
         return Result(host=task.host, changed=False, result=Outcome(host, "unchanged", warnings=warnings))
     if dry_run:
-        outcome = Outcome(host, "would-change", 0, changes, warnings=warnings)
+        outcome = Outcome(host, "would-change", len(remediation.commands), changes, warnings=warnings)
         return Result(host=task.host, changed=True, diff="\n".join(changes), result=outcome)
 
     try:
@@ -169,6 +171,12 @@ def converge(
         diff="\n".join(changes),
         result=Outcome(host, "changed", sent, changes, warnings=warnings),
     )
+
+
+def write_commands(run: RunDir, host: str, commands: list[str]) -> None:
+    """`diffs/<host>.commands`: the RouterOS commands the diff turns into, in the order they are (or on a
+    dry run would be) sent, secrets masked: what an operator reviews before a change window."""
+    run.write_text(f"diffs/{host}.commands", "".join(scrub(c) + "\n" for c in commands))
 
 
 def _apply(task: Task, dev: Device, before: Config, commands: list[str],
@@ -231,7 +239,7 @@ def put_back(
     if not back.commands:
         return Result(host=task.host, result=Outcome(host, "unchanged"))
     if dry_run:
-        outcome = Outcome(host, "would-change", 0, back.diff())
+        outcome = Outcome(host, "would-change", len(back.commands), back.diff())
         return Result(host=task.host, changed=True, diff="\n".join(back.diff()), result=outcome)
     sent, error = _apply(task, dev, now, back.commands, left, major)
     if error:
