@@ -41,7 +41,7 @@ from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
 from ikefleet.tasks import pki
-from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge, plan_changes, put_back
+from ikefleet.tasks.converge import PUT_BACK, READ_CONFIG, Outcome, converge, plan_changes, put_back
 from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.state import blocking, branch_state
@@ -56,7 +56,6 @@ from ikefleet.waves import Amount, over_budget, plan_waves
 # (the gate's first poll, in the same session: a re-run's branch needs no other read)
 STATE_KEY = "_ikefleet_first_state"
 REACH_ATTEMPTS = "_ikefleet_reach_attempts"  # host data: connection attempts of the reach before the hub
-PUT_BACK = "configuration put back to before this run (checked by re-read)"
 # hand-over files a killed run left on a branch (removed at this run's certificate step): counted by the
 # reach on verify's batch line
 FILES_READ = f"/file print count-only where {pki.LEFTOVER_FILES}"
@@ -126,7 +125,8 @@ class Summary:
             "waves": self.waves,
             "hosts": {
                 h: {"status": o.status, "commands": o.commands, "error": o.error, "changes": o.changes,
-                    "warnings": o.warnings, "connect_attempts": self.attempts.get(h, 0)}
+                    "warnings": o.warnings, "connect_attempts": self.attempts.get(h, 0),
+                    "failed_command": o.failed_command, "put_back": o.put_back}
                 for h, o in self.hosts.items()
             },
         }
@@ -565,6 +565,7 @@ class Rollout:
         for name in pending:
             outcome = summary.hosts[name]
             outcome.status = "failed"
+            outcome.put_back = backs[name]
             outcome.error = (f"gate failed: not as verify checks after {self.options.gate_timeout_s:.0f}s: "
                              f"{why[name]}{clocks.get(name, '')}; {backs[name]}")
             run.append_result(outcome.to_json())
@@ -591,7 +592,7 @@ class Rollout:
         for name in snapshots:
             outcome = _outcome(res, name)
             words[name] = PUT_BACK if outcome.status != "failed" else (
-                f"putting the configuration back failed, this run's change is still on it: {outcome.error}")
+                f"putting the configuration back failed: {outcome.error}")
             if outcome.status != "failed":  # as found again: the backups repository gets no "as left"
                 (run.path / "backups" / f"{name}{AFTER}").unlink(missing_ok=True)
         return words

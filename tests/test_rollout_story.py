@@ -69,3 +69,73 @@ def test_the_commands_file_masks_secrets(tmp_path: Path) -> None:
     text = (run.path / "diffs" / "br1.commands").read_text()
     assert "s3cret" not in text and text.splitlines()[0] == "/ppp secret add name=x password=********"
     assert (run.path / "diffs" / "br1.commands").stat().st_mode & 0o077 == 0
+
+
+def configuration(lab: Lab, router: str) -> dict[str, object]:
+    """The router's stored configuration without its certificates (imported before the push, on purpose)."""
+    lab.settle()
+    menus = lab.routers[router].config.to_json()["menus"]
+    return {p: items for p, items in menus.items() if items and p != "/certificate"}
+
+
+def test_a_refused_command_is_named_with_routeros_words_and_the_put_back_verdict(lab: Lab) -> None:
+    from ikefleet.tasks.converge import PUT_BACK
+
+    assert not rollout(lab, limit=("hub",)).failed
+    before = configuration(lab, "br1")
+    lab.fault("br1", "fail-command", "/routing ospf network add", error="failure: simulated")
+    summary = rollout(lab, limit=("br1",))
+    outcome = summary.hosts["br1"]
+    assert outcome.failed_command.startswith("/routing ospf network add area=backbone comment=ikefleet")
+    assert outcome.error == f"RouterOS refused `{outcome.failed_command}`: failure: simulated; {PUT_BACK}"
+    assert outcome.put_back == PUT_BACK
+    assert configuration(lab, "br1") == before
+    row = results(summary)["br1"]
+    assert (row["error"], row["failed_command"], row["put_back"]) == (outcome.error, outcome.failed_command,
+                                                                      PUT_BACK)
+    listed = json.loads((summary.run_dir / "summary.json").read_text())["hosts"]["br1"]
+    assert (listed["error"], listed["failed_command"], listed["put_back"]) == (row["error"],
+                                                                              row["failed_command"], PUT_BACK)
+    text = " ".join(shown(summary).split())
+    assert "RouterOS refused `/routing ospf network add" in text.replace("│ │ │ │ ", "")
+
+
+def test_a_dropped_session_names_the_line_in_flight_and_the_put_back_verdict(lab: Lab) -> None:
+    from ikefleet.tasks.converge import PUT_BACK
+
+    assert not rollout(lab, limit=("hub",)).failed
+    lab.fault("br1", "fail-command", "/routing ospf network add")  # br1 gets its certificate, not the rest
+    assert rollout(lab, limit=("br1",)).failed == ["br1"]
+    lab.clear_faults("br1")
+    before = configuration(lab, "br1")
+    lab.fault("br1", "drop-after", 4)  # the login's read, the branch's reads, then the push's first lines
+    summary = rollout(lab, limit=("br1",))
+    lab.clear_faults("br1")
+    outcome = summary.hosts["br1"]
+    assert outcome.status == "failed" and outcome.failed_command.startswith("/"), outcome
+    assert outcome.error.startswith(f"the SSH session dropped while `{outcome.failed_command}`")
+    assert outcome.error.endswith(f"was sent; {PUT_BACK}") and outcome.put_back == PUT_BACK
+    assert "EOFError" not in outcome.error
+    assert results(summary)["br1"]["failed_command"] == outcome.failed_command
+    assert configuration(lab, "br1") == before
+
+
+def test_a_failed_command_is_masked() -> None:
+    from ikefleet.tasks.converge import PushFailed
+
+    failed = PushFailed('/system backup save name=x password="top secret"', "failure: no space", True)
+    assert failed.command == "/system backup save name=x password=********"
+    assert failed.words() == f"RouterOS refused `{failed.command}`: failure: no space"
+
+
+def test_the_failing_command_of_a_console_line() -> None:
+    from ikefleet.routeros.console import refused_at, stepped
+
+    line = [stepped(4, "/ip address add address=1"), stepped(5, "/ip route add gateway=x"),
+            stepped(6, "/ip pool add name=p")]
+    assert refused_at(line, "ikefleet#4\nikefleet#5\nfailure: already have such entry") == 5
+    joined = "; ".join(line)
+    column = joined.index("gateway") + 1
+    assert refused_at(line, f"expected end of command (line 1 column {column})") == 5
+    assert refused_at(line, f"syntax error (line 1 column {joined.index('pool') + 1})") == 6
+    assert refused_at(line, "failure: something") is None

@@ -57,3 +57,32 @@ def split_sections(output: str) -> dict[str, str]:
         end = matches[at + 1].start() if at + 1 < len(matches) else len(output)
         parts[m[1]] = output[m.end() : end].strip("\r\n")
     return parts
+
+
+_STEP = re.compile(r"^ikefleet#(\d+)\s*$", re.MULTILINE)
+_STEPPED = re.compile(r':put "ikefleet#(\d+)"; ')
+_COLUMN = re.compile(r"\(line 1 column (\d+)\)")
+
+
+def stepped(index: int, command: str) -> str:
+    """A pushed `command` after a `:put` of its index: RouterOS prints nothing for an add, set or remove that
+    works and runs a line's commands in order, so the last index printed before an error names the command
+    it refused (`refused_at`)."""
+    return f':put "ikefleet#{index}"; {command}'
+
+
+def refused_at(line: list[str], output: str) -> int | None:
+    """The index (as `stepped` gave it) of the command of `line` (stepped commands) that the error in
+    `output` is about: the column of a parse error (RouterOS then runs none of the line), else the last
+    index printed. None when the reply says neither."""
+    column = _COLUMN.search(output)
+    if column:
+        at = int(column[1]) - 1  # 1-based, counted over the line as sent ("; " between commands)
+        for item in line:
+            if at < len(item):
+                step = _STEPPED.match(item)
+                return int(step[1]) if step else None
+            at -= len(item) + 2
+        return None
+    printed = _STEP.findall(output)
+    return int(printed[-1]) if printed else None
