@@ -40,7 +40,7 @@ from ikefleet.runbooks.backup import AFTER, commit_run
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
-from ikefleet.tasks import pki
+from ikefleet.tasks import pki, pki_plan
 from ikefleet.tasks.converge import PUT_BACK, READ_CONFIG, Outcome, converge, plan_changes, put_back
 from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.gather import host_state, read_raw
@@ -126,7 +126,8 @@ class Summary:
             "hosts": {
                 h: {"status": o.status, "commands": o.commands, "error": o.error, "changes": o.changes,
                     "warnings": o.warnings, "connect_attempts": self.attempts.get(h, 0),
-                    "failed_command": o.failed_command, "put_back": o.put_back}
+                    "failed_command": o.failed_command, "put_back": o.put_back,
+                    "certificates": o.certificates}
                 for h, o in self.hosts.items()
             },
         }
@@ -170,6 +171,7 @@ class Rollout:
         self.routes = route_reads(self.fleet, self.plan)  # host -> its route read's `where`, as verify's
         self.warned: dict[str, list[str]] = {}  # warning text -> the hosts that had it, in order
         self.reached: dict[str, Reached] = {}  # branch -> what the reach before the hub found
+        self.to_issue: dict[str, str] = {}  # dry run: base name -> the client certificate the hub would issue
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -280,7 +282,7 @@ class Rollout:
                 for name in branches:
                     self._record(summary, run, Outcome(name, "skipped", error="hub failed"))
                 return summary
-        elif branches and not opts.dry_run:
+        elif branches:  # read only: a dry run compares the branches' certificates with the hub's too
             res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
             if res[hub_name].failed:
                 summary.stopped = (
@@ -373,11 +375,14 @@ class Rollout:
         then the hub's configuration."""
         h = self.plan.hub
         work: list[str] = []  # certificate work: a change, reported with the configuration's
-        if self.options.dry_run:  # the names the identities use, read only
-            res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
+        if self.options.dry_run:  # the names the identities use, and the certificate step, read only
+            res = hub.run(task=_hub_dry_run, on_failed=True, rollout=self)
             if res[h.name].failed:
                 return Outcome(h.name, "failed", error=_failure(res, h.name))
-            self._resolve(res[h.name][0].result)
+            clients, planned = res[h.name][0].result
+            self._resolve(clients)
+            self.to_issue = planned.issued
+            work += planned.work
         else:
             steps = (
                 (
@@ -442,7 +447,7 @@ class Rollout:
                 outcome.warnings.append(f"superseded client certificates not removed (next run): {why}")
             else:
                 work += gone[h.name][0].result
-        return _certificate_work(outcome, work, run)
+        return _certificate_work(outcome, work, run, self.options.dry_run)
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir) -> list[Outcome]:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
@@ -630,10 +635,24 @@ def _clock_skew(states: dict[str, HostState]) -> dict[str, str]:
     return words
 
 
+def _hub_dry_run(task: Task, *, rollout: Rollout) -> Result:
+    """The hub on a dry run, read only: (`_hub_clients`, what its certificate step would do: pki_plan)."""
+    h = rollout.plan.hub
+    certs = pki.read_certificates(device(task))
+    clients = [b.client_certificate for b in rollout.plan.branches]  # base names, as the step is given
+    planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
+                                hub_wan=str(h.wan_address), clients=clients, policy=rollout.policy,
+                                now=datetime.now(UTC), retire=True)
+    return Result(host=task.host, result=(_clients(certs, rollout.plan), planned))
+
+
 def _hub_clients(task: Task, plan: Plan) -> Result:
     """The branches' current client certificates on the hub, read only (when the hub is not converged in
     this run, or on a dry run): base name -> pki.Client."""
-    certs = pki.read_certificates(device(task))
+    return Result(host=task.host, result=_clients(pki.read_certificates(device(task)), plan))
+
+
+def _clients(certs: dict[str, Any], plan: Plan) -> dict[str, pki.Client]:
     out = {}
     for b in resolve_clients(plan, certs).branches:
         cert = certs.get(b.client_certificate)
@@ -641,17 +660,19 @@ def _hub_clients(task: Task, plan: Plan) -> Result:
             base = NAMES["branch_certificate"].format(branch=b.name)
             out[base] = pki.Client(b.client_certificate, cert.get("fingerprint", ""),
                                    cert.get("serial_number", ""))
-    return Result(host=task.host, result=out)
+    return out
 
 
-def _certificate_work(outcome: Outcome, work: list[str], run: RunDir) -> Outcome:
+def _certificate_work(outcome: Outcome, work: list[str], run: RunDir, dry_run: bool = False) -> Outcome:
     """Certificate work is a change: listed before the configuration's changes, in the outcome (results.jsonl,
-    summary.json) and in the host's diff file."""
+    summary.json: also on its own as `certificates`) and in the host's diff file. On a dry run, what the
+    certificate step would do."""
     if not work:
         return outcome
     outcome.changes = [*work, *outcome.changes]
+    outcome.certificates = [*outcome.certificates, *work]
     if outcome.status == "unchanged":
-        outcome.status = "changed"
+        outcome.status = "would-change" if dry_run else "changed"
     run.write_text(f"diffs/{outcome.host}.diff", "\n".join(outcome.changes) + "\n")
     return outcome
 
@@ -720,6 +741,8 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         config_text=first["config"] if first else None,
         settle=settle,
     )[0]
+    if rollout.options.dry_run and isinstance(result.result, Outcome) and result.result.status != "failed":
+        _certificate_work(result.result, _transfer_planned(task, rollout, client), run, dry_run=True)
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
     done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
     if done and not rollout.options.dry_run:
@@ -735,6 +758,21 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         # usually passes at once, and a re-run then waits for no extra Nornir run per wave.
         task.host.data[STATE_KEY] = host_state(name, first, detected(task))
     return result
+
+
+def _transfer_planned(task: Task, rollout: Rollout, client: str) -> list[str]:
+    """Dry run: the branch's certificate hand-over, if the rollout would make one: the hub issues it a new
+    certificate in this run, or the one the hub holds is not the one the branch has."""
+    name = task.host.name
+    new = rollout.to_issue.get(client_base(client))
+    if new is not None:
+        return [f"would transfer certificate {new} from the hub to {name} (issued by this run)"]
+    wanted = rollout.fingerprints.get(client)
+    if wanted is None:
+        return [f"the hub has no certificate {client} for it: roll out the hub first (--limit responder)"]
+    if pki.installed_fingerprint(task, client) != wanted:
+        return [f"would transfer certificate {client} from the hub to {name} (the branch lacks it)"]
+    return []
 
 
 def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[str]:

@@ -57,6 +57,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)  # e.g. the inventory's ros_version is wrong
     failed_command: str = ""  # the command RouterOS refused, or in flight when the session dropped (masked)
     put_back: str = ""  # after a failed push or gate: whether a re-read found the configuration put back
+    certificates: list[str] = field(default_factory=list)  # certificate work, done (or on a dry run, to do)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

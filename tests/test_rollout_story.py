@@ -139,3 +139,53 @@ def test_the_failing_command_of_a_console_line() -> None:
     assert refused_at(line, f"expected end of command (line 1 column {column})") == 5
     assert refused_at(line, f"syntax error (line 1 column {joined.index('pool') + 1})") == 6
     assert refused_at(line, "failure: something") is None
+
+
+def test_dry_run_shows_the_certificate_step_and_does_none_of_it(lab: Lab) -> None:
+    summary = rollout(lab, dry_run=True)
+    hub = summary.hosts["hub"]
+    assert hub.certificates == ["would create CA ca", "would issue hub-server (missing)",
+                                "would issue certificate br1-client (missing)",
+                                "would issue certificate br2-client (missing)"]
+    assert hub.changes[:4] == hub.certificates
+    for name in ("br1", "br2"):
+        assert summary.hosts[name].certificates == [
+            f"would transfer certificate {name}-client from the hub to {name} (issued by this run)"]
+        assert results(summary)[name]["certificates"] == summary.hosts[name].certificates
+    listed = json.loads((summary.run_dir / "summary.json").read_text())["hosts"]["hub"]
+    assert listed["certificates"] == results(summary)["hub"]["certificates"] == hub.certificates
+    assert "would transfer certificate br2-client from the hub to br2" in shown(summary)
+    lab.settle()
+    assert not lab.routers["hub"].config.items("/certificate")  # a dry run issues nothing
+
+
+def test_dry_run_of_a_branch_alone_says_it_lacks_the_hubs_certificate(lab: Lab) -> None:
+    assert not rollout(lab, limit=("hub",)).failed
+    summary = rollout(lab, dry_run=True, limit=("br1",))
+    assert summary.hosts["br1"].status == "would-change"
+    assert summary.hosts["br1"].certificates == [
+        "would transfer certificate br1-client from the hub to br1 (the branch lacks it)"]
+
+
+def test_a_branch_removed_from_the_inventory_has_its_revocation_on_the_record(lab: Lab) -> None:
+    from ruamel.yaml import YAML
+
+    assert not rollout(lab).failed
+    hosts = lab.directory / "inventory" / "hosts.yaml"
+    yaml = YAML()
+    data = yaml.load(hosts.read_text())
+    del data["br2"]
+    with hosts.open("w") as out:
+        yaml.dump(data, out)
+    revoked = "certificate br2-client revoked (its branch is no longer in the inventory)"
+    dry = rollout(lab, dry_run=True)
+    assert dry.hosts["hub"].certificates == [
+        "would revoke certificate br2-client (its branch is no longer in the inventory)"]
+    assert dry.hosts["hub"].status == "would-change"
+    summary = rollout(lab)
+    hub = summary.hosts["hub"]
+    assert hub.status == "changed" and hub.certificates == [revoked] and revoked in hub.changes
+    assert results(summary)["hub"]["certificates"] == [revoked]
+    assert json.loads((summary.run_dir / "summary.json").read_text())["hosts"]["hub"]["certificates"] \
+        == [revoked]
+    assert f"hub: {revoked}" in shown(summary)

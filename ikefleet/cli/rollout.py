@@ -143,6 +143,10 @@ def print_summary(summary: Summary, console: Console) -> None:
                               soft_wrap=True)
                 for line in outcome.changes:
                     console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    else:  # the configuration's changes are in the diff files; certificate work is said here
+        for name, outcome in summary.hosts.items():
+            for line in outcome.certificates:
+                console.print(f"{name}: {line}", markup=False, highlight=False, soft_wrap=True)
     console.print(_table(summary))
     if summary.stopped:
         console.print(f"stopped: {summary.stopped}", markup=False)
