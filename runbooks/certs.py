@@ -215,14 +215,18 @@ class Certs:
         with exclusive(self.data_dir):
             nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
             try:
-                self._hub_run(nr, _revoke, client=client)
+                names: list[str] = self._run_on(nr, self.fleet.hub.name, _revoke, client=client)
             finally:
                 nr.close_connections(on_failed=True)
             revoked.save(self.data_dir, revoked.load(self.data_dir) | {branch})
-            return Rollout(
+            rollout = Rollout(
                 RolloutOptions(config=self.config, limit=("responder",), secrets_file=self.secrets_file,
                                accept_new_hostkeys=self.accept_new_hostkeys)
-            ).run_locked()
+            )
+            # the revocation is the hub's certificate work, on the record of the run that converges it
+            rollout.done_before[self.fleet.hub.name] = [
+                f"certificate {name} revoked (`ikefleet certs revoke {branch}`)" for name in names]
+            return rollout.run_locked()
 
 
 def _installed_on_branch(task: Task, plan: object) -> Result:

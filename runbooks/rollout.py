@@ -172,6 +172,9 @@ class Rollout:
         self.warned: dict[str, list[str]] = {}  # warning text -> the hosts that had it, in order
         self.reached: dict[str, Reached] = {}  # branch -> what the reach before the hub found
         self.to_issue: dict[str, str] = {}  # dry run: base name -> the client certificate the hub would issue
+        # host -> certificate work its caller did under this run's lock (`ikefleet certs revoke`): on the
+        # record with the host's outcome
+        self.done_before: dict[str, list[str]] = {}
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -226,6 +229,7 @@ class Rollout:
             self.progress(f"warning: this run's exports are not in the backups repository: {exc}")
 
     def _record(self, summary: Summary, run: RunDir, outcome: Outcome) -> None:
+        _certificate_work(outcome, self.done_before.pop(outcome.host, []), run, self.options.dry_run)
         if interrupt.MESSAGE in outcome.error:  # stopped by Ctrl-C: undone by safe mode or never started
             outcome.status = "interrupted"
         summary.hosts[outcome.host] = outcome

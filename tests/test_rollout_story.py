@@ -189,3 +189,16 @@ def test_a_branch_removed_from_the_inventory_has_its_revocation_on_the_record(la
     assert json.loads((summary.run_dir / "summary.json").read_text())["hosts"]["hub"]["certificates"] \
         == [revoked]
     assert f"hub: {revoked}" in shown(summary)
+
+
+def test_certs_revoke_puts_the_revocation_on_the_record(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    from ikefleet.cli import main
+
+    assert not rollout(lab).failed
+    assert main(["certs", "revoke", "br2", "-c", str(lab.directory / "config.yaml")]) == 0
+    said = "certificate br2-client revoked (`ikefleet certs revoke br2`)"
+    assert f"hub: {said}" in capsys.readouterr().out
+    run = sorted((lab.directory / ".ikefleet" / "runs").iterdir())[-1]
+    rows = {row["host"]: row for row in map(json.loads, (run / "results.jsonl").read_text().splitlines())}
+    assert rows["hub"]["certificates"] == [said] and said in rows["hub"]["changes"]
+    assert json.loads((run / "summary.json").read_text())["hosts"]["hub"]["certificates"] == [said]
