@@ -25,8 +25,9 @@ from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan, client_versions, resolve_clients
 from ikefleet.redact import scrub
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
-from ikefleet.rundir import exclusive
+from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.tasks import pki
+from ikefleet.tasks.converge import Outcome
 from ikefleet.tasks.device import device
 from ikefleet.tasks.state import tunnel_state
 
@@ -133,11 +134,22 @@ class Certs:
         return CertRow(name, role, branch, days, cert.get("fingerprint", ""), ",".join(flags), where)
 
     def renew(self, branch: str) -> str:
-        """Under the rollout lock: a rollout converging the same routers would race the handover."""
+        """Under the rollout lock: a rollout converging the same routers would race the handover. What was
+        done (or why not) is on the record: a run directory `<time>-certs-renew` with the branch's outcome
+        in results.jsonl and summary.json, like a rollout's."""
         client = self._branch(branch)
         with exclusive(self.data_dir):
             pki.sweep_temporary()
-            return self._renew(branch, client)
+            config = read_config(self.config)
+            run = RunDir(self.data_dir, "certs-renew",
+                         keep=keep_runs((config.nornir.get("ikefleet") or {}).get("runs"), str(config.path)))
+            try:
+                message = self._renew(branch, client)
+            except CertsError as exc:
+                _on_record(run, Outcome(branch, "failed", error=str(exc)))
+                raise CertsError(f"{exc}; record: {run.path}") from None
+            _on_record(run, Outcome(branch, "changed", changes=[message], certificates=[message]))
+            return f"{message}; record: {run.path}"
 
     def _renew(self, branch: str, base: str) -> str:
         """Issue a new certificate under a new name, import it on the branch next to the one in use, move
@@ -227,6 +239,13 @@ class Certs:
             rollout.done_before[self.fleet.hub.name] = [
                 f"certificate {name} revoked (`ikefleet certs revoke {branch}`)" for name in names]
             return rollout.run_locked()
+
+
+def _on_record(run: RunDir, outcome: Outcome) -> None:
+    """One outcome as a rollout records its hosts' (results.jsonl, summary.json)."""
+    run.append_result(outcome.to_json())
+    run.write_json("summary.json", {"run_dir": str(run.path), "dry_run": False, "hosts": {
+        outcome.host: {k: v for k, v in outcome.to_json().items() if k != "host"}}})
 
 
 def _installed_on_branch(task: Task, plan: object) -> Result:

@@ -202,3 +202,24 @@ def test_certs_revoke_puts_the_revocation_on_the_record(lab: Lab, capsys: pytest
     rows = {row["host"]: row for row in map(json.loads, (run / "results.jsonl").read_text().splitlines())}
     assert rows["hub"]["certificates"] == [said] and said in rows["hub"]["changes"]
     assert json.loads((run / "summary.json").read_text())["hosts"]["hub"]["certificates"] == [said]
+
+
+def test_certs_renew_puts_what_it_did_or_why_not_on_the_record(lab: Lab) -> None:
+    from ikefleet.runbooks.certs import Certs, CertsError
+
+    assert not rollout(lab).failed
+    certs = Certs(lab.directory / "config.yaml")
+    message = certs.renew("br1")
+    run = Path(message.rsplit("; record: ", 1)[1])
+    row = json.loads((run / "results.jsonl").read_text())
+    assert row["host"] == "br1" and row["status"] == "changed"
+    assert row["certificates"] == [message.rsplit("; record: ", 1)[0]]
+    assert "renewed (br1-client -> br1-client-" in row["certificates"][0]
+    assert json.loads((run / "summary.json").read_text())["hosts"]["br1"]["certificates"] == row["certificates"]
+    lab.fault("br1", "refuse")
+    with pytest.raises(CertsError) as failed:
+        certs.renew("br1")
+    lab.clear_faults("br1")
+    run = Path(str(failed.value).rsplit("; record: ", 1)[1])
+    row = json.loads((run / "results.jsonl").read_text())
+    assert row["status"] == "failed" and "br1" in row["error"] and row["certificates"] == []
