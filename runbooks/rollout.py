@@ -175,6 +175,7 @@ class Rollout:
         # host -> certificate work its caller did under this run's lock (`ikefleet certs revoke`): on the
         # record with the host's outcome
         self.done_before: dict[str, list[str]] = {}
+        self.hub_unread = ""  # dry run without the hub: why its certificates could not be read
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -288,14 +289,17 @@ class Rollout:
                 return summary
         elif branches:  # read only: a dry run compares the branches' certificates with the hub's too
             res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
-            if res[hub_name].failed:
+            if res[hub_name].failed and opts.dry_run:  # the configuration's diffs are still worth showing
+                self.hub_unread = _failure(res, hub_name)
+            elif res[hub_name].failed:
                 summary.stopped = (
                     f"hub {hub_name}: its certificates could not be read: {_failure(res, hub_name)}"
                 )
                 for name in branches:
                     self._record(summary, run, Outcome(name, "skipped", error="hub certificates unreadable"))
                 return summary
-            self._resolve(res[hub_name][0].result)
+            else:
+                self._resolve(res[hub_name][0].result)
         hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
         settled = {b for b, r in reached.items() if hub_untouched and r.state is not None
                    and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)}
@@ -746,7 +750,11 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         settle=settle,
     )[0]
     if rollout.options.dry_run and isinstance(result.result, Outcome) and result.result.status != "failed":
-        _certificate_work(result.result, _transfer_planned(task, rollout, client), run, dry_run=True)
+        if rollout.hub_unread:  # not a change, and not green either: said as a warning
+            result.result.warnings.append("certificate step not checked: the hub's certificates could not be "
+                                          f"read ({rollout.hub_unread})")
+        else:
+            _certificate_work(result.result, _transfer_planned(task, rollout, client), run, dry_run=True)
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
     done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
     if done and not rollout.options.dry_run:

@@ -215,7 +215,8 @@ def test_certs_renew_puts_what_it_did_or_why_not_on_the_record(lab: Lab) -> None
     assert row["host"] == "br1" and row["status"] == "changed"
     assert row["certificates"] == [message.rsplit("; record: ", 1)[0]]
     assert "renewed (br1-client -> br1-client-" in row["certificates"][0]
-    assert json.loads((run / "summary.json").read_text())["hosts"]["br1"]["certificates"] == row["certificates"]
+    listed = json.loads((run / "summary.json").read_text())["hosts"]["br1"]
+    assert listed["certificates"] == row["certificates"]
     lab.fault("br1", "refuse")
     with pytest.raises(CertsError) as failed:
         certs.renew("br1")
@@ -223,3 +224,16 @@ def test_certs_renew_puts_what_it_did_or_why_not_on_the_record(lab: Lab) -> None
     run = Path(str(failed.value).rsplit("; record: ", 1)[1])
     row = json.loads((run / "results.jsonl").read_text())
     assert row["status"] == "failed" and "br1" in row["error"] and row["certificates"] == []
+
+
+def test_dry_run_of_branches_with_the_hub_unreadable_shows_their_diff_and_says_what_was_not_checked(
+    lab: Lab,
+) -> None:
+    assert not rollout(lab, limit=("hub",)).failed
+    lab.fault("hub", "refuse")
+    summary = rollout(lab, dry_run=True, limit=("br1",))
+    lab.clear_faults("hub")
+    br1 = summary.hosts["br1"]
+    assert br1.status == "would-change" and br1.commands > 0 and br1.certificates == []
+    assert [w for w in br1.warnings if w.startswith("certificate step not checked: the hub's certificates "
+                                                    "could not be read (could not connect")], br1.warnings
