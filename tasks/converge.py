@@ -28,7 +28,7 @@ from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, SafeModeHeld, 
 from ikefleet.diff import Remediation, managed_part, ownership, remediate, restore
 from ikefleet.redact import mask_command, scrub
 from ikefleet.routeros.config import Config
-from ikefleet.routeros.console import max_line, pack, refused_at, stepped
+from ikefleet.routeros.console import max_line, refused_at, stepped, unstepped
 from ikefleet.routeros.quoting import quote
 from ikefleet.routeros.schema import load_schema
 from ikefleet.routeros.script import parse_script
@@ -103,11 +103,10 @@ def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int], ma
     """Send commands in safe-mode windows, several per console line (one round trip each: a 1,000-branch
     hub takes 5,000 commands), each after a `:put` of its index so that a refusal names its command; raise
     PushFailed on the first refusal, drop or timeout. `sent[0]` counts the commands sent."""
-    batches = [range(i, min(i + SAFE_MODE_BATCH, len(commands)))
-               for i in range(0, len(commands), SAFE_MODE_BATCH)]
+    batches = [commands[i : i + SAFE_MODE_BATCH] for i in range(0, len(commands), SAFE_MODE_BATCH)]
     for number, batch in enumerate(batches, start=1):
         with dev.safe_mode_window():  # any exception in it undoes the window (Ctrl-D), never `quit`
-            for line in pack([stepped(i, commands[i]) for i in batch], max_line(major)):
+            for line in stepped(batch, max_line(major)):
                 sent[0] += len(line)
                 try:
                     dev.send("; ".join(line))
@@ -116,10 +115,10 @@ def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int], ma
                         raise
                     at = refused_at(line, exc.output)
                     if at is None:  # the reply does not say which: the line's first, and how many
-                        raise PushFailed(_unstepped(line[0]), exc.error, True, len(line) - 1) from exc
-                    raise PushFailed(commands[at], exc.error, True) from exc
+                        raise PushFailed(line[0], exc.error, True, len(line) - 1) from exc
+                    raise PushFailed(unstepped(line[at]), exc.error, True) from exc
                 except Exception as exc:  # a drop or a timeout: the command in flight is the line's
-                    raise PushFailed(_unstepped(line[0]), describe(exc), False, len(line) - 1) from exc
+                    raise PushFailed(line[0], describe(exc), False, len(line) - 1) from exc
             if number == len(batches):
                 try:
                     post_check()
@@ -127,10 +126,6 @@ def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int], ma
                     raise
                 except Exception as exc:  # a drop or a timeout while the post-check reads
                     raise PushFailed(READ_CONFIG, f"{describe(exc)} in the post-check", False) from exc
-
-
-def _unstepped(item: str) -> str:
-    return item.split("; ", 1)[1]
 
 
 def converge(

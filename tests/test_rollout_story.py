@@ -129,16 +129,19 @@ def test_a_failed_command_is_masked() -> None:
 
 
 def test_the_failing_command_of_a_console_line() -> None:
-    from ikefleet.routeros.console import refused_at, stepped
+    from ikefleet.routeros.console import refused_at, stepped, unstepped
 
-    line = [stepped(4, "/ip address add address=1"), stepped(5, "/ip route add gateway=x"),
-            stepped(6, "/ip pool add name=p")]
-    assert refused_at(line, "ikefleet#4\nikefleet#5\nfailure: already have such entry") == 5
+    commands = ["/ip address add address=1", "/ip route add gateway=x", "/ip pool add name=p"]
+    [line] = stepped(commands, 1000)
+    assert [unstepped(item) for item in line] == commands and "; ".join(line).count(":put") == 2
+    assert refused_at(line, "#1\nfailure: already have such entry") == 1
+    assert refused_at(line, "failure: already have such entry") == 0  # nothing printed: the first
     joined = "; ".join(line)
-    column = joined.index("gateway") + 1
-    assert refused_at(line, f"expected end of command (line 1 column {column})") == 5
-    assert refused_at(line, f"syntax error (line 1 column {joined.index('pool') + 1})") == 6
-    assert refused_at(line, "failure: something") is None
+    assert refused_at(line, f"expected end of command (line 1 column {joined.index('gateway') + 1})") == 1
+    assert refused_at(line, f"syntax error (line 1 column {joined.index('pool') + 1})") == 2
+    assert refused_at(line, f"syntax error (line 1 column {len(joined) + 5})") is None
+    # the line's echo cannot pass for a place printed: `#1` is always followed by its quote there
+    assert refused_at(line, ':put "#1"; /ip route add\nfailure: x') == 0
 
 
 def test_dry_run_shows_the_certificate_step_and_does_none_of_it(lab: Lab) -> None:

@@ -59,30 +59,45 @@ def split_sections(output: str) -> dict[str, str]:
     return parts
 
 
-_STEP = re.compile(r"^ikefleet#(\d+)\s*$", re.MULTILINE)
-_STEPPED = re.compile(r':put "ikefleet#(\d+)"; ')
+_STEP = re.compile(r"^#(\d+)\s*$", re.MULTILINE)
 _COLUMN = re.compile(r"\(line 1 column (\d+)\)")
 
 
-def stepped(index: int, command: str) -> str:
-    """A pushed `command` after a `:put` of its index: RouterOS prints nothing for an add, set or remove that
-    works and runs a line's commands in order, so the last index printed before an error names the command
-    it refused (`refused_at`)."""
-    return f':put "ikefleet#{index}"; {command}'
+def stepped(commands: list[str], limit: int) -> list[list[str]]:
+    """Commands packed into console lines as `pack` does, each but a line's first after a `:put` of its place
+    in the line: RouterOS prints nothing for an add, set or remove that works and runs a line's commands in
+    order, so the last place printed before an error names the command it refused (`refused_at`). (`#`:
+    a reply line that is only `#<n>` cannot be a piece of the line's echo, where a quote follows it.)"""
+    lines: list[list[str]] = []
+    length = 0
+    for command in commands:
+        if lines:
+            item = f':put "#{len(lines[-1])}"; {command}'
+            if length + 2 + len(item) <= limit:
+                lines[-1].append(item)
+                length += 2 + len(item)
+                continue
+        lines.append([command])
+        length = len(command)
+    return lines
+
+
+def unstepped(item: str) -> str:
+    """The command of an item of a `stepped` line."""
+    return re.sub(r'^:put "#\d+"; ', "", item)
 
 
 def refused_at(line: list[str], output: str) -> int | None:
-    """The index (as `stepped` gave it) of the command of `line` (stepped commands) that the error in
-    `output` is about: the column of a parse error (RouterOS then runs none of the line), else the last
-    index printed. None when the reply says neither."""
+    """The place in `line` (a `stepped` line) of the command the error in `output` is about: the column of a
+    parse error (RouterOS then runs none of the line), else the last place printed (none: the first).
+    None when a column points nowhere in the line."""
     column = _COLUMN.search(output)
     if column:
         at = int(column[1]) - 1  # 1-based, counted over the line as sent ("; " between commands)
-        for item in line:
+        for place, item in enumerate(line):
             if at < len(item):
-                step = _STEPPED.match(item)
-                return int(step[1]) if step else None
+                return place
             at -= len(item) + 2
         return None
     printed = _STEP.findall(output)
-    return int(printed[-1]) if printed else None
+    return int(printed[-1]) if printed else 0
