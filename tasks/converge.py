@@ -101,8 +101,9 @@ class PushFailed(Exception):
 
 def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int], major: int) -> None:
     """Send commands in safe-mode windows, several per console line (one round trip each: a 1,000-branch
-    hub takes 5,000 commands), each after a `:put` of its index so that a refusal names its command; raise
-    PushFailed on the first refusal, drop or timeout. `sent[0]` counts the commands sent."""
+    hub takes 5,000 commands), each after a `:put` of its place in the line so that a refusal names its
+    command (`routeros.console.stepped`); raise PushFailed on the first refusal, drop or timeout. `sent[0]`
+    counts the commands sent."""
     batches = [commands[i : i + SAFE_MODE_BATCH] for i in range(0, len(commands), SAFE_MODE_BATCH)]
     for number, batch in enumerate(batches, start=1):
         with dev.safe_mode_window():  # any exception in it undoes the window (Ctrl-D), never `quit`
@@ -347,8 +348,9 @@ def _restore(task: Task, before: Config, major: int, push_back: bool, same: str 
 
     def check() -> None:
         _, now = read_config(dev)
-        if still(now):
-            raise DeviceError(host, "post-check", still(now))
+        differs = still(now)
+        if differs:
+            raise DeviceError(host, "post-check", differs)
 
     try:
         dev = device(task)
@@ -366,4 +368,6 @@ def _restore(task: Task, before: Config, major: int, push_back: bool, same: str 
             else describe(exc)
         if isinstance(exc, DeviceError) and exc.command == "post-check":
             return f"NOT put back: {why}"
+        if isinstance(exc, PushFailed):
+            return f"NOT put back: pushing it back failed: {why}"
         return f"NOT known to be put back (the re-read failed: {why}): run again, or check the router"
