@@ -240,3 +240,18 @@ def test_dry_run_of_branches_with_the_hub_unreadable_shows_their_diff_and_says_w
     assert br1.status == "would-change" and br1.commands > 0 and br1.certificates == []
     assert [w for w in br1.warnings if w.startswith("certificate step not checked: the hub's certificates "
                                                     "could not be read (could not connect")], br1.warnings
+
+
+def test_a_refused_command_is_named_on_routeros_7(tmp_path: Path) -> None:
+    """v7 lines hold fewer commands (450 characters): the place printed still names the refused one."""
+    from ikefleet.tasks.converge import PUT_BACK
+
+    with Lab.start(tmp_path / "lab", branches=1, version="7.16.1", convergence_delay=0.05) as v7:
+        fast_keys(v7.directory)
+        assert not rollout(v7, limit=("hub",)).failed
+        before = configuration(v7, "br1")
+        v7.fault("br1", "fail-command", "/routing ospf interface-template add", error="failure: simulated")
+        outcome = rollout(v7, limit=("br1",)).hosts["br1"]
+        assert "interface-template" in outcome.failed_command and "add" in outcome.failed_command, outcome
+        assert outcome.error == f"RouterOS refused `{outcome.failed_command}`: failure: simulated; {PUT_BACK}"
+        assert configuration(v7, "br1") == before
