@@ -116,10 +116,10 @@ def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int], ma
                         raise
                     at = refused_at(line, exc.output)
                     if at is None:  # the reply does not say which: the line's first, and how many
-                        raise PushFailed(line[0], exc.error, True, len(line) - 1) from exc
+                        raise PushFailed(unstepped(line[0]), exc.error, True, len(line) - 1) from exc
                     raise PushFailed(unstepped(line[at]), exc.error, True) from exc
                 except Exception as exc:  # a drop or a timeout: the command in flight is the line's
-                    raise PushFailed(line[0], describe(exc), False, len(line) - 1) from exc
+                    raise PushFailed(unstepped(line[0]), describe(exc), False, len(line) - 1) from exc
             if number == len(batches):
                 try:
                     post_check()

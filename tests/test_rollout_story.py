@@ -133,15 +133,16 @@ def test_the_failing_command_of_a_console_line() -> None:
 
     commands = ["/ip address add address=1", "/ip route add gateway=x", "/ip pool add name=p"]
     [line] = stepped(commands, 1000)
-    assert [unstepped(item) for item in line] == commands and "; ".join(line).count(":put") == 2
-    assert refused_at(line, "#1\nfailure: already have such entry") == 1
-    assert refused_at(line, "failure: already have such entry") == 0  # nothing printed: the first
+    assert [unstepped(item) for item in line] == commands and "; ".join(line).count(":put") == 3
+    assert refused_at(line, "#0\n#1\nfailure: already have such entry") == 1
+    assert refused_at(line, "#0\nfailure: already have such entry") == 0
+    assert refused_at(line, "failure: already have such entry") is None  # nothing printed: not known
     joined = "; ".join(line)
     assert refused_at(line, f"expected end of command (line 1 column {joined.index('gateway') + 1})") == 1
     assert refused_at(line, f"syntax error (line 1 column {joined.index('pool') + 1})") == 2
     assert refused_at(line, f"syntax error (line 1 column {len(joined) + 5})") is None
     # the line's echo cannot pass for a place printed: `#1` is always followed by its quote there
-    assert refused_at(line, ':put "#1"; /ip route add\nfailure: x') == 0
+    assert refused_at(line, '#0\n:put "#1"; /ip route add\nfailure: x') == 0
 
 
 def test_dry_run_shows_the_certificate_step_and_does_none_of_it(lab: Lab) -> None:

@@ -64,10 +64,11 @@ _COLUMN = re.compile(r"\(line 1 column (\d+)\)")
 
 
 def stepped(commands: list[str], limit: int) -> list[list[str]]:
-    """Commands packed into console lines as `pack` does, each but a line's first after a `:put` of its place
-    in the line: RouterOS prints nothing for an add, set or remove that works and runs a line's commands in
-    order, so the last place printed before an error names the command it refused (`refused_at`). (`#`:
-    a reply line that is only `#<n>` cannot be a piece of the line's echo, where a quote follows it.)"""
+    """Commands packed into console lines as `pack` does, each after a `:put` of its place in the line:
+    RouterOS prints nothing for an add, set or remove that works and runs a line's commands in order, so the
+    last place printed before an error names the command it refused (`refused_at`). The first is marked too:
+    a reply that prints no place then says nothing, rather than naming the first command. (`#`: a reply line
+    that is only `#<n>` cannot be a piece of the line's echo, where a quote follows it.)"""
     lines: list[list[str]] = []
     length = 0
     for command in commands:
@@ -77,8 +78,9 @@ def stepped(commands: list[str], limit: int) -> list[list[str]]:
                 lines[-1].append(item)
                 length += 2 + len(item)
                 continue
-        lines.append([command])
-        length = len(command)
+        item = f':put "#0"; {command}'
+        lines.append([item])
+        length = len(item)
     return lines
 
 
@@ -89,8 +91,8 @@ def unstepped(item: str) -> str:
 
 def refused_at(line: list[str], output: str) -> int | None:
     """The place in `line` (a `stepped` line) of the command the error in `output` is about: the column of a
-    parse error (RouterOS then runs none of the line), else the last place printed (none: the first).
-    None when a column points nowhere in the line."""
+    parse error (RouterOS then runs none of the line), else the last place printed. None when the reply
+    says neither (or its column points nowhere in the line)."""
     column = _COLUMN.search(output)
     if column:
         at = int(column[1]) - 1  # 1-based, counted over the line as sent ("; " between commands)
@@ -100,4 +102,4 @@ def refused_at(line: list[str], output: str) -> int | None:
             at -= len(item) + 2
         return None
     printed = _STEP.findall(output)
-    return int(printed[-1]) if printed else 0
+    return int(printed[-1]) if printed else None
