@@ -55,10 +55,11 @@ def _strip_echo(output: str, command: str) -> str:
 class DeviceError(Exception):
     """A command the router refused, with the RouterOS error text; the command's secrets are masked."""
 
-    def __init__(self, host: str, command: str, error: str) -> None:
+    def __init__(self, host: str, command: str, error: str, output: str = "") -> None:
         self.host = host
         self.command = mask_command(command)
         self.error = error
+        self.output = output  # the whole reply: on a line of several commands, what ran before the error
         super().__init__(f"{host}: `{self.command}` failed: {error}")
 
 
@@ -245,7 +246,7 @@ class Device:
         output = _strip_echo(output, command)
         error = detect_error(output)
         if error is not None:
-            raise DeviceError(self.host, command, error.text)
+            raise DeviceError(self.host, command, error.text, output)
         return output
 
     def _exchange(self, command: str) -> str:

@@ -26,8 +26,9 @@ from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan, client_versions, resolve_clients
 from ikefleet.redact import scrub
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
-from ikefleet.rundir import exclusive
+from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.tasks import pki
+from ikefleet.tasks.converge import Outcome
 from ikefleet.tasks.device import device
 from ikefleet.tasks.state import tunnel_state
 
@@ -140,11 +141,22 @@ class Certs:
         return CertRow(name, role, branch, days, cert.get("fingerprint", ""), ",".join(flags), where)
 
     def renew(self, branch: str) -> str:
-        """Under the rollout lock: a rollout converging the same routers would race the handover."""
+        """Under the rollout lock: a rollout converging the same routers would race the handover. What was
+        done (or why not) is on the record: a run directory `<time>-certs-renew` with the branch's outcome
+        in results.jsonl and summary.json, like a rollout's."""
         client = self._branch(branch)
         with exclusive(self.data_dir):
             pki.sweep_temporary()
-            return self._renew(branch, client)
+            config = read_config(self.config)
+            run = RunDir(self.data_dir, "certs-renew",
+                         keep=keep_runs((config.nornir.get("ikefleet") or {}).get("runs"), str(config.path)))
+            try:
+                message = self._renew(branch, client)
+            except CertsError as exc:
+                _on_record(run, Outcome(branch, "failed", error=str(exc)))
+                raise CertsError(f"{exc}; record: {run.path}") from None
+            _on_record(run, Outcome(branch, "changed", changes=[message], certificates=[message]))
+            return f"{message}; record: {run.path}"
 
     def _renew(self, branch: str, base: str) -> str:
         """Issue a new certificate under a new name, import it on the branch next to the one in use, move
@@ -223,14 +235,25 @@ class Certs:
         with exclusive(self.data_dir):
             nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
             try:
-                self._hub_run(nr, _revoke, client=client)
+                names: list[str] = self._run_on(nr, self.fleet.hub.name, _revoke, client=client)
             finally:
                 nr.close_connections(on_failed=True)
             revoked.save(self.data_dir, revoked.load(self.data_dir) | {branch})
-            return Rollout(
+            rollout = Rollout(
                 RolloutOptions(config=self.config, limit=("responder",), secrets_file=self.secrets_file,
                                accept_new_hostkeys=self.accept_new_hostkeys)
-            ).run_locked()
+            )
+            # the revocation is the hub's certificate work, on the record of the run that converges it
+            rollout.done_before[self.fleet.hub.name] = [
+                f"certificate {name} revoked (`ikefleet certs revoke {branch}`)" for name in names]
+            return rollout.run_locked()
+
+
+def _on_record(run: RunDir, outcome: Outcome) -> None:
+    """One outcome as a rollout records its hosts' (results.jsonl, summary.json)."""
+    run.append_result(outcome.to_json())
+    run.write_json("summary.json", {"run_dir": str(run.path), "dry_run": False, "hosts": {
+        outcome.host: {k: v for k, v in outcome.to_json().items() if k != "host"}}})
 
 
 def _installed_on_branch(task: Task, plan: Plan) -> Result:

@@ -56,8 +56,8 @@ from ikefleet.runbooks.backup import AFTER, commit_run
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
-from ikefleet.tasks import pki
-from ikefleet.tasks.converge import READ_CONFIG, Outcome, converge, plan_changes, put_back
+from ikefleet.tasks import pki, pki_plan
+from ikefleet.tasks.converge import PUT_BACK, READ_CONFIG, Outcome, converge, plan_changes, put_back
 from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.state import blocking, branch_state, gate_view
@@ -68,7 +68,6 @@ from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.waves import Amount, over_budget, plan_waves
 
-PUT_BACK = "configuration put back to before this run (checked by re-read)"
 # hand-over files a killed run left on a branch (removed at this run's certificate step): counted by the
 # reach on verify's batch line
 FILES_READ = f"/file print count-only where {pki.LEFTOVER_FILES}"
@@ -140,7 +139,9 @@ class Summary:
             "waves": self.waves,
             "hosts": {
                 h: {"status": o.status, "commands": o.commands, "error": o.error, "changes": o.changes,
-                    "warnings": o.warnings, "connect_attempts": self.attempts.get(h, 0)}
+                    "warnings": o.warnings, "connect_attempts": self.attempts.get(h, 0),
+                    "failed_command": o.failed_command, "put_back": o.put_back,
+                    "certificates": o.certificates}
                 for h, o in self.hosts.items()
             },
         }
@@ -210,6 +211,11 @@ class Rollout:
         # branch -> its state from the converge task's first read, when that task changed nothing on it (the
         # gate's first poll, in the same session: a re-run's branch needs no other read); written by the task
         self.first_states: dict[str, HostState] = {}
+        self.to_issue: dict[str, str] = {}  # dry run: base name -> the client certificate the hub would issue
+        # host -> certificate work its caller did under this run's lock (`ikefleet certs revoke`): on the
+        # record with the host's outcome
+        self.done_before: dict[str, list[str]] = {}
+        self.hub_unread = ""  # dry run without the hub: why its certificates could not be read
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -265,7 +271,8 @@ class Rollout:
 
     def _record(self, summary: Summary, run: RunDir, outcome: Outcome) -> None:
         """An outcome no wave task recorded (see _wave): into results.jsonl and the progress, then the
-        summary."""
+        summary; certificate work its caller did under this run's lock (done_before) goes with it."""
+        _certificate_work(outcome, self.done_before.pop(outcome.host, []), run, self.options.dry_run)
         self._rerecord(run, _final(outcome))
         self._note(summary, outcome)
 
@@ -346,16 +353,19 @@ class Rollout:
                 for name in branches:
                     self._record(summary, run, Outcome(name, "skipped", error="hub failed"))
                 return summary
-        elif branches and not opts.dry_run:
+        elif branches:  # read only: a dry run compares the branches' certificates with the hub's too
             res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
-            if res[hub_name].failed:
+            if res[hub_name].failed and opts.dry_run:  # the configuration's diffs are still worth showing
+                self.hub_unread = _failure(res, hub_name)
+            elif res[hub_name].failed:
                 summary.stopped = (
                     f"hub {hub_name}: its certificates could not be read: {_failure(res, hub_name)}"
                 )
                 for name in branches:
                     self._record(summary, run, Outcome(name, "skipped", error="hub certificates unreadable"))
                 return summary
-            self._resolve(res[hub_name][0].result)
+            else:
+                self._resolve(res[hub_name][0].result)
         hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
         settled = {b for b, r in reached.items() if hub_untouched and r.state is not None
                    and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)}
@@ -439,11 +449,14 @@ class Rollout:
         then the hub's configuration."""
         h = self.plan.hub
         work: list[str] = []  # certificate work: a change, reported with the configuration's
-        if self.options.dry_run:  # the names the identities use, read only
-            res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
+        if self.options.dry_run:  # the names the identities use, and the certificate step, read only
+            res = hub.run(task=_hub_dry_run, on_failed=True, rollout=self)
             if res[h.name].failed:
                 return Outcome(h.name, "failed", error=_failure(res, h.name))
-            self._resolve(res[h.name][0].result)
+            clients, planned = res[h.name][0].result
+            self._resolve(clients)
+            self.to_issue = planned.issued
+            work += planned.work
         else:
             steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
                 (
@@ -508,7 +521,7 @@ class Rollout:
                 outcome.warnings.append(f"superseded client certificates not removed (next run): {why}")
             else:
                 work += gone[h.name][0].result
-        return _certificate_work(outcome, work, run)
+        return _certificate_work(outcome, work, run, self.options.dry_run)
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir, summary: Summary) -> None:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
@@ -640,6 +653,7 @@ class Rollout:
         for name in pending:
             outcome = summary.hosts[name]
             outcome.status = "failed"
+            outcome.put_back = backs[name]
             outcome.error = (f"gate failed: not as verify checks after {self.options.gate_timeout_s:.0f}s: "
                              f"{why[name]}{clocks.get(name, '')}; {backs[name]}")
             self._rerecord(run, outcome)
@@ -665,7 +679,7 @@ class Rollout:
         for name in snapshots:
             outcome = _outcome(res, name)
             words[name] = PUT_BACK if outcome.status != "failed" else (
-                f"putting the configuration back failed, this run's change is still on it: {outcome.error}")
+                f"putting the configuration back failed: {outcome.error}")
             if outcome.status != "failed":  # as found again: the backups repository gets no "as left"
                 (run.path / "backups" / f"{name}{AFTER}").unlink(missing_ok=True)
         return words
@@ -706,10 +720,24 @@ def _clock_skew(states: dict[str, HostState]) -> dict[str, str]:
     return words
 
 
+def _hub_dry_run(task: Task, *, rollout: Rollout) -> Result:
+    """The hub on a dry run, read only: (`_hub_clients`, what its certificate step would do: pki_plan)."""
+    h = rollout.plan.hub
+    certs = pki.read_certificates(device(task))
+    clients = [b.client_certificate for b in rollout.plan.branches]  # base names, as the step is given
+    planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
+                                hub_wan=str(h.wan_address), clients=clients, policy=rollout.policy,
+                                now=datetime.now(UTC), retire=True)
+    return Result(host=task.host, result=(_clients(certs, rollout.plan), planned))
+
+
 def _hub_clients(task: Task, plan: Plan) -> Result:
     """The branches' current client certificates on the hub, read only (when the hub is not converged in
     this run, or on a dry run): base name -> pki.Client."""
-    certs = pki.read_certificates(device(task))
+    return Result(host=task.host, result=_clients(pki.read_certificates(device(task)), plan))
+
+
+def _clients(certs: dict[str, Any], plan: Plan) -> dict[str, pki.Client]:
     out = {}
     for b in resolve_clients(plan, certs).branches:
         cert = certs.get(b.client_certificate)
@@ -717,17 +745,19 @@ def _hub_clients(task: Task, plan: Plan) -> Result:
             base = NAMES["branch_certificate"].format(branch=b.name)
             out[base] = pki.Client(b.client_certificate, cert.get("fingerprint", ""),
                                    cert.get("serial_number", ""))
-    return Result(host=task.host, result=out)
+    return out
 
 
-def _certificate_work(outcome: Outcome, work: list[str], run: RunDir) -> Outcome:
+def _certificate_work(outcome: Outcome, work: list[str], run: RunDir, dry_run: bool = False) -> Outcome:
     """Certificate work is a change: listed before the configuration's changes, in the outcome (results.jsonl,
-    summary.json) and in the host's diff file."""
+    summary.json: also on its own as `certificates`) and in the host's diff file. On a dry run, what the
+    certificate step would do."""
     if not work:
         return outcome
     outcome.changes = [*work, *outcome.changes]
+    outcome.certificates = [*outcome.certificates, *work]
     if outcome.status == "unchanged":
-        outcome.status = "changed"
+        outcome.status = "would-change" if dry_run else "changed"
     run.write_text(f"diffs/{outcome.host}.diff", "\n".join(outcome.changes) + "\n")
     return outcome
 
@@ -796,6 +826,12 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         config_text=first["config"] if first else None,
         settle=settle,
     )[0]
+    if rollout.options.dry_run and isinstance(result.result, Outcome) and result.result.status != "failed":
+        if rollout.hub_unread:  # not a change, and not green either: said as a warning
+            result.result.warnings.append("certificate step not checked: the hub's certificates could not be "
+                                          f"read ({rollout.hub_unread})")
+        else:
+            _certificate_work(result.result, _transfer_planned(task, rollout, client), run, dry_run=True)
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
     done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
     if done and not rollout.options.dry_run:
@@ -811,6 +847,21 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         # usually passes at once, and a re-run then waits for no extra Nornir run per wave.
         rollout.first_states[name] = host_state(name, first, detected(task))
     return result
+
+
+def _transfer_planned(task: Task, rollout: Rollout, client: str) -> list[str]:
+    """Dry run: the branch's certificate hand-over, if the rollout would make one: the hub issues it a new
+    certificate in this run, or the one the hub holds is not the one the branch has."""
+    name = task.host.name
+    new = rollout.to_issue.get(client_base(client))
+    if new is not None:
+        return [f"would transfer certificate {new} from the hub to {name} (issued by this run)"]
+    wanted = rollout.fingerprints.get(client)
+    if wanted is None:
+        return [f"the hub has no certificate {client} for it: roll out the hub first (--limit responder)"]
+    if pki.installed_fingerprint(task, client) != wanted:
+        return [f"would transfer certificate {client} from the hub to {name} (the branch lacks it)"]
+    return []
 
 
 def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[str]:

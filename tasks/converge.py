@@ -23,12 +23,12 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
-from ikefleet import identity
-from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, SafeModeHeld, safe_mode
+from ikefleet import identity, interrupt
+from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, SafeModeHeld, describe, safe_mode
 from ikefleet.diff import Remediation, managed_part, ownership, remediate, restore
-from ikefleet.redact import scrub
+from ikefleet.redact import mask_command, scrub
 from ikefleet.routeros.config import Config
-from ikefleet.routeros.console import max_line, pack
+from ikefleet.routeros.console import max_line, refused_at, stepped, unstepped
 from ikefleet.routeros.quoting import quote
 from ikefleet.routeros.schema import load_schema
 from ikefleet.routeros.script import parse_script
@@ -41,6 +41,7 @@ from .version import detected
 READ_CONFIG = "/export terse hide-sensitive"
 KEEP_BACKUPS = 3  # ikefleet backups left on each router (the newest)
 BACKUP_NAME = re.compile(r"^ikefleet-\d{8}-\d{6}\.backup$")  # the names ikefleet gives, and only those
+PUT_BACK = "configuration put back to before this run (checked by re-read)"
 NO_BACKUP = "no backup_password in the secrets: no encrypted /system backup was taken before the push"
 
 
@@ -50,10 +51,13 @@ class Outcome:
 
     host: str
     status: str  # unchanged | changed | would-change | failed
-    commands: int = 0  # configuration commands sent (0 on a dry run)
+    commands: int = 0  # configuration commands sent; on a dry run, the ones that would be sent
     changes: list[str] = field(default_factory=list)
     error: str = ""
     warnings: list[str] = field(default_factory=list)  # e.g. the inventory's ros_version is wrong
+    failed_command: str = ""  # the command RouterOS refused, or in flight when the session dropped (masked)
+    put_back: str = ""  # after a failed push or gate: whether a re-read found the configuration put back
+    certificates: list[str] = field(default_factory=list)  # certificate work, done (or on a dry run, to do)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,17 +78,55 @@ def plan_changes(
     return remediate(current, parse_script(intended_script), schema, owned=owned)
 
 
+class PushFailed(Exception):
+    """A console line of the push failed: `command` is the one RouterOS refused (or, for a drop or a timeout,
+    the line's first, `more` others after it), `why` RouterOS's words or the transport's."""
+
+    def __init__(self, command: str, why: str, refused: bool, more: int = 0) -> None:
+        self.command = mask_command(command)
+        self.why = why
+        self.refused = refused
+        self.more = more
+        super().__init__(self.words())
+
+    def words(self) -> str:
+        if self.refused and self.more:
+            return (f"RouterOS refused one of the {self.more + 1} commands of the console line starting "
+                    f"`{self.command}`: {self.why}")
+        if self.refused:
+            return f"RouterOS refused `{self.command}`: {self.why}"
+        also = f" (and {self.more} more command(s) on its console line)" if self.more else ""
+        return f"{self.why} while `{self.command}`{also} was sent"
+
+
 def _push(dev: Device, commands: list[str], post_check: Any, sent: list[int], major: int) -> None:
     """Send commands in safe-mode windows, several per console line (one round trip each: a 1,000-branch
-    hub takes 5,000 commands); raise on the first refusal. `sent[0]` counts the commands sent."""
+    hub takes 5,000 commands), each after a `:put` of its place in the line so that a refusal names its
+    command (`routeros.console.stepped`); raise PushFailed on the first refusal, drop or timeout. `sent[0]`
+    counts the commands sent."""
     batches = [commands[i : i + SAFE_MODE_BATCH] for i in range(0, len(commands), SAFE_MODE_BATCH)]
     for number, batch in enumerate(batches, start=1):
         with dev.safe_mode_window():  # any exception in it undoes the window (Ctrl-D), never `quit`
-            for line in pack(batch, max_line(major)):
+            for line in stepped(batch, max_line(major)):
                 sent[0] += len(line)
-                dev.send("; ".join(line))
+                try:
+                    dev.send("; ".join(line))
+                except DeviceError as exc:
+                    if interrupt.MESSAGE in exc.error:  # Ctrl-C: the line was not sent
+                        raise
+                    at = refused_at(line, exc.output)
+                    if at is None:  # the reply does not say which: the line's first, and how many
+                        raise PushFailed(unstepped(line[0]), exc.error, True, len(line) - 1) from exc
+                    raise PushFailed(unstepped(line[at]), exc.error, True) from exc
+                except Exception as exc:  # a drop or a timeout: the command in flight is the line's
+                    raise PushFailed(unstepped(line[0]), describe(exc), False, len(line) - 1) from exc
             if number == len(batches):
-                post_check()
+                try:
+                    post_check()
+                except DeviceError:
+                    raise
+                except Exception as exc:  # a drop or a timeout while the post-check reads
+                    raise PushFailed(READ_CONFIG, f"{describe(exc)} in the post-check", False) from exc
 
 
 def converge(
@@ -129,10 +171,12 @@ def converge(
         message = scrub("nothing changed: " + "; ".join(remediation.conflicts))
         outcome = Outcome(host, "failed", 0, changes, message, warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
+    if run is not None and remediation.commands:
+        write_commands(run, host, remediation.commands)
     if not remediation.commands:
         return Result(host=task.host, changed=False, result=Outcome(host, "unchanged", warnings=warnings))
     if dry_run:
-        outcome = Outcome(host, "would-change", 0, changes, warnings=warnings)
+        outcome = Outcome(host, "would-change", len(remediation.commands), changes, warnings=warnings)
         return Result(host=task.host, changed=True, diff="\n".join(changes), result=outcome)
 
     try:
@@ -157,9 +201,10 @@ def converge(
         return plan_changes(now, intended_script, major, known)
 
     after: list[str] = []  # the post-check's read: the configuration as the push left it (the git backup)
-    sent, error = _apply(task, dev, before, remediation.commands, left, major, after)
-    if error:
-        outcome = Outcome(host, "failed", sent, changes, error, warnings)
+    sent, failure = _apply(task, dev, before, remediation.commands, left, major, after)
+    if failure:
+        outcome = Outcome(host, "failed", sent, changes, failure.error, warnings, failure.command,
+                          failure.put_back)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
     if run is not None and after:
         run.write_text(f"backups/{host}.after.rsc", after[0])
@@ -171,14 +216,32 @@ def converge(
     )
 
 
+def write_commands(run: RunDir, host: str, commands: list[str]) -> None:
+    """`diffs/<host>.commands`: the RouterOS commands the diff turns into, in the order they are (or on a
+    dry run would be) sent, secrets masked: what an operator reviews before a change window."""
+    run.write_text(f"diffs/{host}.commands", "".join(scrub(c) + "\n" for c in commands))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a push failed and how the router was left: `error` says it all (the Outcome's error); `command`
+    is the command refused or in flight ('' when none was: a failed post-check), `put_back` the verdict of
+    the re-read after the undo."""
+
+    error: str
+    command: str
+    put_back: str
+
+
 def _apply(task: Task, dev: Device, before: Config, commands: list[str],
-           left: Callable[[Config], Remediation], major: int, after: list[str] | None = None
-           ) -> tuple[int, str]:
+           left: Callable[[Config], Remediation], major: int, after: list[str] | None = None,
+           put_back_words: str = PUT_BACK) -> tuple[int, Failure | None]:
     """Push `commands` in safe mode; the post-check (re-read: `left` of it must be empty) runs before the
     last window is released, its read kept in `after`. A refusal, drop, timeout or failed post-check undoes
     the open window (Ctrl-D and the drop, never `quit`) and pushes windows already released back to
-    `before`; when another session took safe mode between two windows nothing is pushed back (that would
-    need safe mode and would undo that session's work). Returns (commands sent, error text or '')."""
+    `before`, then reads again to say whether the router is as `before` (`put_back_words` when it is);
+    when another session took safe mode between two windows nothing is pushed back (that would need safe
+    mode and would undo that session's work). Returns (commands sent, the failure or None)."""
     host = task.host.name
 
     def post_check() -> None:
@@ -196,16 +259,20 @@ def _apply(task: Task, dev: Device, before: Config, commands: list[str],
     try:
         _push(dev, commands, post_check, sent, major)
     except Exception as exc:  # refusal, drop, timeout, failed post-check: undo and report
-        error = exc.error if isinstance(exc, DeviceError) else f"{type(exc).__name__}: {exc}"
+        command = exc.command if isinstance(exc, PushFailed | DeviceError) and exc.command != "post-check" \
+            else ""
+        error = exc.words() if isinstance(exc, PushFailed) else exc.error if isinstance(exc, DeviceError) \
+            else describe(exc)
         released = _released(dev) - start
         dev.abort()
         drop(task)
         if isinstance(exc, SafeModeHeld):
-            note = f"{released} safe-mode window(s) released before it stay: run again" if released else ""
+            verdict = (f"NOT put back: {released} safe-mode window(s) released before it stay: run again"
+                       if released else "nothing of this push was sent")
         else:
-            note = _restore(task, before, major, push_back=released > 0)
-        return sent[0], scrub(f"{error}" + (f"; {note}" if note else ""))
-    return sent[0], ""
+            verdict = _restore(task, before, major, push_back=released > 0, same=put_back_words)
+        return sent[0], Failure(scrub(f"{error}; {verdict}"), scrub(command), scrub(verdict))
+    return sent[0], None
 
 
 def put_back(
@@ -231,11 +298,13 @@ def put_back(
     if not back.commands:
         return Result(host=task.host, result=Outcome(host, "unchanged"))
     if dry_run:
-        outcome = Outcome(host, "would-change", 0, back.diff())
+        outcome = Outcome(host, "would-change", len(back.commands), back.diff())
         return Result(host=task.host, changed=True, diff="\n".join(back.diff()), result=outcome)
-    sent, error = _apply(task, dev, now, back.commands, left, major)
-    if error:
-        outcome = Outcome(host, "failed", sent, back.diff(), error)
+    still = "NOT put back: the change of the run it undoes is still on it (checked by re-read)"
+    sent, failure = _apply(task, dev, now, back.commands, left, major, put_back_words=still)
+    if failure:
+        outcome = Outcome(host, "failed", sent, back.diff(), failure.error, failed_command=failure.command,
+                          put_back=failure.put_back)
         return Result(host=task.host, failed=True, result=outcome, exception=None)
     return Result(host=task.host, changed=True, result=Outcome(host, "changed", sent, back.diff()))
 
@@ -265,21 +334,40 @@ def _released(dev: Device) -> int:
     return state.released if state is not None else 0
 
 
-def _restore(task: Task, before: Config, major: int, push_back: bool) -> str:
+def _restore(task: Task, before: Config, major: int, push_back: bool, same: str = PUT_BACK) -> str:
     """Undo windows already released: push the way back to `before`. With none released the router's own
     undo (the dropped window) left it as `before`: that is only checked, never pushed, since a difference
     is then another session's work (a second run that pushed since our read) and pushing back would undo
-    it. Returns what the operator must know, or ''."""
+    it. Returns the verdict of a re-read: `same` when the router is as `before`, else what differs."""
+    schema = load_schema(major)
+    host = task.host.name
+
+    def still(now: Config) -> str:
+        back = restore(now, before, schema)
+        return f"{len(back.commands)} item(s) differ: " + "; ".join(back.diff()[:3]) if back.commands else ""
+
+    def check() -> None:
+        _, now = read_config(dev)
+        differs = still(now)
+        if differs:
+            raise DeviceError(host, "post-check", differs)
+
     try:
         dev = device(task)
         _, now = read_config(dev)
-        back = restore(now, before, load_schema(major))
-        if back.commands and not push_back:
-            return (f"not restored: after the undo {len(back.commands)} item(s) still differ from the "
-                    "configuration read before the push, changed by another session since; left as they are")
-        if back.commands:
-            _push(dev, back.commands, lambda: None, [0], major)
-        return ""
+        differs = still(now)
+        if differs and not push_back:
+            return (f"NOT put back: after the undo {differs} (changed by another session since the read "
+                    "before the push; left as they are)")
+        if differs:
+            _push(dev, restore(now, before, schema).commands, check, [0], major)
+        return same
     except Exception as exc:
         drop(task)
-        return "restoring failed: " + str(exc.error if isinstance(exc, DeviceError) else exc)
+        why = exc.words() if isinstance(exc, PushFailed) else exc.error if isinstance(exc, DeviceError) \
+            else describe(exc)
+        if isinstance(exc, DeviceError) and exc.command == "post-check":
+            return f"NOT put back: {why}"
+        if isinstance(exc, PushFailed):
+            return f"NOT put back: pushing it back failed: {why}"
+        return f"NOT known to be put back (the re-read failed: {why}): run again, or check the router"

@@ -131,7 +131,8 @@ def test_a_push_refused_after_another_runs_push_leaves_that_work_in_place(lab: L
         nr.close_connections()
     outcome = result["br1"][0].result
     assert outcome.status == "failed" and "already have" in outcome.error, outcome
-    assert "not restored" in outcome.error and "changed by another session" in outcome.error
+    assert "NOT put back" in outcome.error and "changed by another session" in outcome.error
+    assert outcome.put_back.startswith("NOT put back: after the undo 1 item(s) differ: ")
     lab.settle()
     assert configuration(lab) == theirs
 

@@ -75,9 +75,12 @@ def run(args: argparse.Namespace) -> int:
             why = hub.error if hub else summary.stopped
             print(f"{args.branch}: certificate revoked, but the hub did not converge: {why}", file=sys.stderr)
             return EXIT_FAILED
+        for line in hub.certificates:  # what was revoked, by name, as the run directory records it
+            print(f"{hub.host}: {line}")
         print(
             f"{args.branch}: certificate revoked on the hub (CRL), its identity removed "
-            f"({hub.commands} commands); rollouts skip it until `ikefleet certs renew {args.branch}`"
+            f"({hub.commands} commands); rollouts skip it until `ikefleet certs renew {args.branch}`; "
+            f"record: {summary.run_dir}"
         )
         return EXIT_OK
     except InventoryError as exc:

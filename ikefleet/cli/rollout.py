@@ -133,9 +133,16 @@ def print_summary(summary: Summary, console: Console) -> None:
     if summary.dry_run:  # the per-host diff is what a dry run is for
         for name, outcome in summary.hosts.items():
             if outcome.changes:
-                console.print(f"--- {name}: {len(outcome.changes)} change(s)", markup=False)
+                sent = (f", {outcome.commands} command(s) would be sent (the run directory's "
+                        f"diffs/{name}.commands)" if outcome.commands else "")
+                console.print(f"--- {name}: {len(outcome.changes)} change(s){sent}", markup=False,
+                              soft_wrap=True)
                 for line in outcome.changes:
                     console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    else:  # the configuration's changes are in the diff files; certificate work is said here
+        for name, outcome in summary.hosts.items():
+            for line in outcome.certificates:
+                console.print(f"{name}: {line}", markup=False, highlight=False, soft_wrap=True)
     console.print(_table(summary))
     if summary.stopped:
         console.print(f"stopped: {summary.stopped}", markup=False)

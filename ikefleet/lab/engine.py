@@ -137,8 +137,9 @@ class Session:
                 if text:
                     out.append(text)
             return "\n".join(out)
-        except CommandError as exc:
-            return str(exc)
+        except CommandError as exc:  # what the statements before it printed stays on the screen (a
+            # capture: github.com/beeyev/Mikrotik-RouterOS-automatic-backup-and-update issue 80)
+            return "\n".join([*out, str(exc)])
         except RecursionError:
             return "failure: too deep nesting"
         except Exception as exc:

@@ -57,3 +57,49 @@ def split_sections(output: str) -> dict[str, str]:
         end = matches[at + 1].start() if at + 1 < len(matches) else len(output)
         parts[m[1]] = output[m.end() : end].strip("\r\n")
     return parts
+
+
+_STEP = re.compile(r"^#(\d+)\s*$", re.MULTILINE)
+_COLUMN = re.compile(r"\(line 1 column (\d+)\)")
+
+
+def stepped(commands: list[str], limit: int) -> list[list[str]]:
+    """Commands packed into console lines as `pack` does, each after a `:put` of its place in the line:
+    RouterOS prints nothing for an add, set or remove that works and runs a line's commands in order, so the
+    last place printed before an error names the command it refused (`refused_at`). The first is marked too:
+    a reply that prints no place then says nothing, rather than naming the first command. (`#`: a reply line
+    that is only `#<n>` cannot be a piece of the line's echo, where a quote follows it.)"""
+    lines: list[list[str]] = []
+    length = 0
+    for command in commands:
+        if lines:
+            item = f':put "#{len(lines[-1])}"; {command}'
+            if length + 2 + len(item) <= limit:
+                lines[-1].append(item)
+                length += 2 + len(item)
+                continue
+        item = f':put "#0"; {command}'
+        lines.append([item])
+        length = len(item)
+    return lines
+
+
+def unstepped(item: str) -> str:
+    """The command of an item of a `stepped` line."""
+    return re.sub(r'^:put "#\d+"; ', "", item)
+
+
+def refused_at(line: list[str], output: str) -> int | None:
+    """The place in `line` (a `stepped` line) of the command the error in `output` is about: the column of a
+    parse error (RouterOS then runs none of the line), else the last place printed. None when the reply
+    says neither (or its column points nowhere in the line)."""
+    column = _COLUMN.search(output)
+    if column:
+        at = int(column[1]) - 1  # 1-based, counted over the line as sent ("; " between commands)
+        for place, item in enumerate(line):
+            if at < len(item):
+                return place
+            at -= len(item) + 2
+        return None
+    printed = _STEP.findall(output)
+    return int(printed[-1]) if printed else None
