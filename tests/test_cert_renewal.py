@@ -131,8 +131,13 @@ def _upload_fails(monkeypatch: pytest.MonkeyPatch, lab: Lab) -> None:
 def _old_hub_identity_removal_fails(monkeypatch: pytest.MonkeyPatch, lab: Lab) -> None:
     """After the branch moved: the hub refuses to remove its identity for the old certificate (only that
     one: the undo removes the identity for the new certificate)."""
-    (old,) = clients(lab, "hub")
+    (old,) = hub_identities(lab)
     lab.fault("hub", "fail-command", rf'ipsec identity remove .*"{re.escape(old)}"', "failure: busy")
+
+
+def hub_identities(lab: Lab) -> list[str]:
+    """The client certificates the hub's identities for br2 name."""
+    return [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
 
 
 STEPS: dict[str, Callable[[pytest.MonkeyPatch, Lab], None]] = {
@@ -347,6 +352,39 @@ def test_revoke_after_a_renewal_revokes_the_certificate_in_use(converged: Lab) -
         assert certs.revoke("br2").hosts["hub"].status == "changed"
         rows = {r.name: r for r in certs.status()}
         assert "revoked" in rows[current].flags
+        assert not [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
+    finally:
+        certs.renew("br2")  # back in the fleet for the tests after this one
+
+
+def test_revoke_during_a_renewal_revokes_both_certificates_and_removes_both_hub_identities(
+    converged: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A renewal stopped after the branch moved (the hub still accepts both certificates): revoking the
+    branch revokes both and removes both of its hub identities."""
+    from ikefleet.runbooks import certs as certs_module
+
+    lab = converged
+    (old,) = hub_identities(lab)
+    _old_hub_identity_removal_fails(monkeypatch, lab)
+    monkeypatch.setattr(certs_module._Undo, "run", lambda self: "killed: nothing undone")  # as a kill -9
+    certs = Certs(lab.directory / "config.yaml")
+    with pytest.raises(CertsError, match="killed"):
+        certs.renew("br2")
+    monkeypatch.undo()
+    lab.clear_faults("hub")
+    (new,) = set(hub_identities(lab)) - {old}
+    assert new > old and new in clients(lab, "br2")
+    assert identity_certificates(lab, "br2", "certificate") == [new]
+    assert_working(lab, drift=True)
+    try:
+        assert certs.revoke("br2").hosts["hub"].status == "changed"
+        rows = {r.name: r for r in certs.status()}
+        assert "revoked" in rows[new].flags
+        lab.settle()
+        gone = {i.values["name"] for i in lab.routers["hub"].config.items("/certificate")
+                if "revoked" in i.private}
+        assert {old, new} <= gone
         assert not [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
     finally:
         certs.renew("br2")  # back in the fleet for the tests after this one
