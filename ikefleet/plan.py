@@ -62,6 +62,9 @@ class BranchPlan:
     peer: str  # the branch's peer entry pointing at the hub
     wan_address: IPv4Address | None = None
     lan_prefixes: tuple[IPv4Network, ...] = ()  # what the other sites should learn over OSPF
+    # mid-renewal: the older client certificate the hub still accepts beside client_certificate (a second
+    # identity), until the branch has moved to the new one
+    previous_certificate: str = ""
 
 
 @dataclass(frozen=True)

@@ -159,11 +159,12 @@ class Certs:
             return f"{message}; record: {run.path}"
 
     def _renew(self, branch: str, base: str) -> str:
-        """Issue a new certificate under a new name, import it on the branch next to the one in use, move
-        the branch's identity to it, then the hub's, check the tunnel comes back, and only then remove the
-        old one on both. A failure before the end moves the identities back and takes the new certificate
-        away again, so the old one stays in use; a kill leaves at worst an unused certificate, or the two
-        identities naming different certificates, which the next rollout converges."""
+        """Issue a new certificate under a new name, import it on the branch next to the one in use, give
+        the hub a second identity for it (the hub then accepts either), move the branch's identity to it,
+        remove the hub's identity for the old one, check the tunnel comes back, and only then remove the
+        old certificate on both. A failure before the end takes each step back, so the old one stays in
+        use; a kill leaves a working pair (an unused certificate, or the hub accepting both), which the
+        next rollout converges."""
         h = self.plan.hub
         nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
         try:
@@ -182,11 +183,13 @@ class Certs:
                              server=h.server_certificate)
                 undo.installed = True
                 was_up = self._tunnel_up(nr, branch)
+                self._hub_run(nr, pki.add_identities, field="remote-certificate", existing=old, new=new)
+                undo.hub_added = True
                 if not self._run_on(nr, branch, pki.switch_identities, field="certificate", old=old, new=new):
                     raise CertsError(f"{branch}: no identity of ikefleet's names certificate {old}; run "
                                      f"`ikefleet rollout --limit {branch}` first")
                 undo.branch_switched = True
-                self._hub_run(nr, pki.switch_identities, field="remote-certificate", old=old, new=new)
+                self._hub_run(nr, pki.remove_identities, field="remote-certificate", gone=old, kept=new)
                 undo.hub_switched = True
                 if was_up and not self._tunnel_up(nr, branch, wait_s=self.tunnel_timeout_s):
                     raise CertsError(f"{branch}: the tunnel did not come back within "
@@ -269,21 +272,25 @@ def _serial(cert: object) -> str:
 
 class _Undo:
     """What a renewal that did not finish takes back, last step first, so the old certificate stays in use:
-    the identities switched back (in safe mode), then the new certificate removed from both routers."""
+    the hub's identity for the old one back, the branch's identity switched back, the hub's identity for
+    the new one removed (each in safe mode), then the new certificate removed from both routers."""
 
     def __init__(self, certs: Certs, nr: Nornir, branch: str, old: str, new: str) -> None:
         self.certs, self.nr, self.branch, self.old, self.new = certs, nr, branch, old, new
-        self.installed = self.branch_switched = self.hub_switched = False
+        self.installed = self.hub_added = self.branch_switched = self.hub_switched = False
 
     def run(self) -> str:
         hub = self.certs.fleet.hub.name
         steps: list[tuple[str, str, Callable[..., Result], dict[str, str]]] = []
         if self.hub_switched:
-            steps.append((hub, "hub identity", pki.switch_identities,
-                          {"field": "remote-certificate", "old": self.new, "new": self.old}))
+            steps.append((hub, "hub identity", pki.add_identities,
+                          {"field": "remote-certificate", "existing": self.new, "new": self.old}))
         if self.branch_switched:
             steps.append((self.branch, "branch identity", pki.switch_identities,
                           {"field": "certificate", "old": self.new, "new": self.old}))
+        if self.hub_added:
+            steps.append((hub, "hub identity", pki.remove_identities,
+                          {"field": "remote-certificate", "gone": self.new, "kept": self.old}))
         if self.installed:
             steps.append((self.branch, "new certificate", pki.remove_certificate, {"certificate": self.new}))
         steps.append((hub, "new certificate", pki.remove_certificate, {"certificate": self.new}))

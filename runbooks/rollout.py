@@ -203,7 +203,7 @@ class Rollout:
         self.secrets = load_secrets(options.secrets_file or self.fleet_config.secrets_file)
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
         self.fingerprints: dict[str, str] = {}  # current client certificate name -> its fingerprint
-        self.hub_in_use: dict[str, str] = {}  # branch -> the older certificate its hub identity still names
+        self.hub_in_use: dict[str, str] = {}  # branch -> the older certificate a hub identity still names
         self.routes = route_reads(self.fleet, self.plan)  # host -> its route read's `where`, as verify's
         self.warned: dict[str, list[str]] = {}  # warning text -> the hosts that had it, in order
         self.reached: dict[str, Reached] = {}  # branch -> what the reach before the hub found
@@ -494,8 +494,8 @@ class Rollout:
         if read[h.name].failed:
             return _certificate_work(Outcome(h.name, "failed", error=_failure(read, h.name)), work, run)
         config_text, certs, others = read[h.name][0].result
-        # a renewed branch's hub identity keeps the certificate the branch still uses until the branch has
-        # moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over fails
+        # a renewed branch has two hub identities, the certificate it still uses and the new one, until it
+        # has moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over stops
         self.hub_in_use = _in_use(parse_script(config_text), certs, self.plan)
         hub_plan = _named(self.plan, self.hub_in_use)
         script = render_host(with_versions(self.fleet, {h.name: version}), hub_plan, h.name)
@@ -568,10 +568,11 @@ class Rollout:
             self._note(summary, _outcome(result, name))
 
     def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> list[str]:
-        """The wave's renewed branches now use their new certificate: move their hub identities to it (safe
-        mode, read back) and remove the replaced certificate on the hub. A branch whose move fails is
-        failed (its tunnel waits for the next run, which moves it again). Returns the branches it tried:
-        a state read before is not the gate's to judge."""
+        """The wave's renewed branches now use their new certificate: remove their hub identities for the
+        old one (safe mode, read back; the one for the new certificate stays) and the replaced certificate
+        on the hub. A branch whose removal fails is failed (its tunnel stays up on the new identity; the
+        next run removes the old one). Returns the branches it tried: a state read before is not the gate's
+        to judge."""
         moves = {n: (self.hub_in_use[n], self.plan.branch(n).client_certificate) for n in wave
                  if n in self.hub_in_use and summary.hosts[n].status in ("changed", "unchanged")}
         if not moves:
@@ -586,7 +587,8 @@ class Rollout:
                 _certificate_work(outcome, done[name], run)
             else:
                 outcome.status = "failed"
-                outcome.error = f"the hub's identity could not be moved from {old} to {new}: " + (
+                outcome.error = (f"the hub's identity for {old} could not be removed (the one for {new} "
+                                 "stays): ") + (
                     _failure(res, h.name) if res[h.name].failed else "not done")
             self._rerecord(run, outcome)
         return list(moves)
@@ -891,36 +893,39 @@ def _hub_reads(task: Task) -> Result:
 
 
 def _in_use(config: Config, certs: dict[str, Any], plan: Plan) -> dict[str, str]:
-    """branch -> the older client certificate its hub identity names while a newer one exists on the hub,
+    """branch -> the older client certificate a hub identity names while a newer one exists on the hub,
     when that older one still authenticates (not revoked, not expired): the branch may not have the new
-    one yet."""
-    named = {}
+    one yet. The hub may also have the identity for the new one already (a hand-over that stopped)."""
+    named: dict[str, list[str]] = {}
     for item in config.items("/ip ipsec identity"):
         remote = str(item.get("remote-certificate") or "")
         if item.comment == OWNER and remote:
-            named[client_base(remote)] = remote
+            named.setdefault(client_base(remote), []).append(remote)
     out = {}
     for b in plan.branches:
-        old = named.get(client_base(b.client_certificate), b.client_certificate)
-        cert = certs.get(old)
-        if old != b.client_certificate and cert and not cert.get("revoked") and not cert.get("expired"):
-            out[b.name] = old
+        for old in reversed(named.get(client_base(b.client_certificate), [])):
+            cert = certs.get(old)
+            if old != b.client_certificate and cert and not cert.get("revoked") and not cert.get("expired"):
+                out[b.name] = old
+                break
     return out
 
 
 def _named(plan: Plan, names: dict[str, str]) -> Plan:
-    """The plan with the client certificate of each branch in `names` (branch -> certificate) replaced."""
-    return replace(plan, branches=tuple(replace(b, client_certificate=names.get(b.name, b.client_certificate))
+    """The plan with each branch in `names` (branch -> certificate) also accepting that older certificate on
+    the hub (a second identity, `previous_certificate`)."""
+    return replace(plan, branches=tuple(replace(b, previous_certificate=names.get(b.name, ""))
                                         for b in plan.branches))
 
 
 def _hub_moves(task: Task, moves: dict[str, tuple[str, str]]) -> Result:
-    """On the hub: each branch's identity from its old certificate to its new one (`pki.switch_identities`),
-    then the old one removed. branch -> what was done, for the branches whose move succeeded."""
+    """On the hub: each branch's identity for its old certificate removed, the one for its new certificate
+    kept (`pki.remove_identities`), then the old certificate removed. branch -> what was done, for the
+    branches whose removal succeeded."""
     done: dict[str, list[str]] = {}
     for branch, (old, new) in moves.items():
         try:
-            pki.switch_identities(task, field="remote-certificate", old=old, new=new)
+            pki.remove_identities(task, field="remote-certificate", gone=old, kept=new)
         except Exception:  # undone by safe mode; the others still move
             continue
         work = [f"hub identity moved from certificate {old} to {new}"]

@@ -576,6 +576,63 @@ def switch_identities(task: Task, *, field: str, old: str, new: str) -> Result:
     return Result(host=task.host, changed=True, result=count)
 
 
+def add_identities(task: Task, *, field: str, existing: str, new: str) -> Result:
+    """In safe mode: beside ikefleet's identity naming certificate `existing` in `field`, the same one naming
+    `new` (`add copy-from`, as the seed does for OSPF interfaces), read back before safe mode is released.
+    The hub then accepts a branch presenting either certificate: a renewal stopped at any point leaves a
+    working pair. Nothing when one naming `new` exists already, or none names `existing` (a revoked
+    branch: the rollout restores its identity). `Result.result`: identities added."""
+    dev = device(task)
+    mine = 'comment="ikefleet"'
+    if _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{new}"'):
+        return Result(host=task.host, changed=False, result=0)
+    count = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{existing}"')
+    if not count:
+        return Result(host=task.host, changed=False, result=0)
+    if count > 1:
+        raise DeviceError(task.host.name, "/ip ipsec identity print",
+                          f"{count} identities of ikefleet's name {existing}, one expected: run `ikefleet "
+                          "rollout`")
+    try:
+        with dev.safe_mode_window():  # an exception in it undoes the window (Ctrl-D)
+            dev.send(f'/ip ipsec identity add copy-from=[find where {mine} and {field}="{existing}"] '
+                     f'{field}="{new}" comment="ikefleet"')
+            if _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{new}"') != 1:
+                raise DeviceError(task.host.name, "/ip ipsec identity print",
+                                  f"one identity should name {new} after the add")
+    except BaseException:
+        drop(task)  # the aborted session is gone: the next task reconnects
+        raise
+    return Result(host=task.host, changed=True, result=1)
+
+
+def remove_identities(task: Task, *, field: str, gone: str, kept: str) -> Result:
+    """In safe mode: ikefleet's identities naming certificate `gone` in `field` removed, once one naming
+    `kept` exists (the other half of `add_identities`; read back before safe mode is released). Refused,
+    nothing changed, when none names `kept`: the branch would be left without an identity.
+    `Result.result`: identities removed."""
+    dev = device(task)
+    mine = 'comment="ikefleet"'
+    count = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{gone}"')
+    if not count:
+        return Result(host=task.host, changed=False, result=0)
+    if not _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{kept}"'):
+        raise DeviceError(task.host.name, "/ip ipsec identity print",
+                          f"no identity of ikefleet's names {kept}: {gone} is kept")
+    try:
+        with dev.safe_mode_window():  # an exception in it undoes the window (Ctrl-D)
+            dev.send(f'/ip ipsec identity remove [find where {mine} and {field}="{gone}"]')
+            read = f"/ip ipsec identity print count-only where {mine} and {field}="
+            left, still = _count(dev, f'{read}"{gone}"'), _count(dev, f'{read}"{kept}"')
+            if left or not still:
+                raise DeviceError(task.host.name, "/ip ipsec identity print",
+                                  f"after the removal {left} identities name {gone}, {still} name {kept}")
+    except BaseException:
+        drop(task)  # the aborted session is gone: the next task reconnects
+        raise
+    return Result(host=task.host, changed=True, result=count)
+
+
 def _count(dev: Device, command: str) -> int:
     reply = dev.send(command).strip()
     if not reply.isdigit():

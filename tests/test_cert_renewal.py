@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -127,11 +128,25 @@ def _upload_fails(monkeypatch: pytest.MonkeyPatch, lab: Lab) -> None:
     monkeypatch.setattr(pki, "_put", refuse)
 
 
+def _old_hub_identity_removal_fails(monkeypatch: pytest.MonkeyPatch, lab: Lab) -> None:
+    """After the branch moved: the hub refuses to remove its identity for the old certificate (only that
+    one: the undo removes the identity for the new certificate)."""
+    (old,) = hub_identities(lab)
+    lab.fault("hub", "fail-command", rf'ipsec identity remove .*"{re.escape(old)}"', "failure: busy")
+
+
+def hub_identities(lab: Lab) -> list[str]:
+    """The client certificates the hub's identities for br2 name."""
+    return [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
+
+
 STEPS: dict[str, Callable[[pytest.MonkeyPatch, Lab], None]] = {
     "upload": _upload_fails,
     "import": lambda _, lab: lab.fault("br2", "fail-command", r"certificate import", "failure: bad file"),
+    "hub identity added": lambda _, lab: lab.fault("hub", "fail-command", "ipsec identity add",
+                                                   "failure: busy"),
     "branch identity": lambda _, lab: lab.fault("br2", "fail-command", "ipsec identity set", "failure: busy"),
-    "hub identity": lambda _, lab: lab.fault("hub", "fail-command", "ipsec identity set", "failure: busy"),
+    "hub old identity removed": _old_hub_identity_removal_fails,
 }
 
 
@@ -220,9 +235,19 @@ MOMENTS: dict[str, Callable[[Lab, set[str]], bool]] = {
     "issued": lambda lab, old: len(set(clients(lab, "hub")) - old) > 0,
     # imported on the branch, its identity still on the old one
     "imported": lambda lab, old: len(set(clients(lab, "br2")) - old) > 0,
-    # the branch's identity switched, the hub's not yet
-    "switched": lambda lab, old: not set(identity_certificates(lab, "br2", "certificate")) & old,
+    # the hub accepts both certificates (two identities), the branch still presents the old one
+    "hub accepts both": lambda lab, old: len(identity_certificates(lab, "hub", "remote-certificate")) == 3,
+    # the branch's identity switched (its safe mode released: kept), the hub's for the old certificate not
+    # removed yet
+    "switched": lambda lab, old: (not set(identity_certificates(lab, "br2", "certificate")) & old
+                                  and not in_safe_mode(lab, "br2")),
 }
+
+
+def in_safe_mode(lab: Lab, router: str) -> bool:
+    """Whether a session holds safe mode on the router (its changes would be undone by a kill)."""
+    holder = lab.routers[router].safe_mode_holder
+    return holder is not None and bool(getattr(holder, "safe_mode", False))
 
 
 @pytest.mark.parametrize("moment", list(MOMENTS))
@@ -247,9 +272,9 @@ def test_kill_9_during_renew_is_repaired_by_the_next_run(
         renew.wait()
     for name in ("hub", "br2"):
         lab.clear_faults(name)
-    if moment != "switched":  # nothing in use changed yet: the old certificate still works
+    if moment != "switched":  # the branch has not moved yet
         assert set(identity_certificates(lab, "br2", "certificate")) & old
-        assert_working(lab, drift=True)
+    assert_working(lab, drift=True)  # whichever certificate the branch presents, the hub accepts it
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert_converges(lab)
     assert not list(tmp_path.glob(f"{pki.TEMP_PREFIX}*"))  # the killed run's key material swept
@@ -259,12 +284,15 @@ def test_kill_9_during_renew_is_repaired_by_the_next_run(
 
 
 def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch_has_the_new(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Inside the renewal window the rollout renews; a branch that cannot import the new certificate keeps
-    its tunnel on the old one (the hub's identity moves only once the branch has moved), and the next
-    rollout finishes the hand-over."""
+    """Inside the renewal window the rollout renews; the hub accepts both certificates (two identities)
+    until the branch has moved. A branch that cannot import the new certificate keeps its tunnel on the old
+    one; a run stopped after the branch moved, before the hub's identity for the old certificate went,
+    leaves the tunnel up on the new one; the next rollout finishes the hand-over."""
     from ruamel.yaml import YAML
+
+    from ikefleet.runbooks import rollout as rollout_module
 
     with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
         defaults = lab.directory / "inventory" / "defaults.yaml"
@@ -291,13 +319,24 @@ def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch
         lab.clear_faults("br1")
         assert broken.hosts["br1"].status == "failed" and "no space" in broken.hosts["br1"].error
         assert any("issued" in c for c in broken.hosts["hub"].changes)
-        assert identity_certificates(lab, "hub", "remote-certificate") == [old]
+        (new,) = set(versions("hub")) - {old}
+        assert identity_certificates(lab, "hub", "remote-certificate") == [old, new]
         assert versions("br1") == [old]
         assert_working(lab, drift=True)  # the tunnel is up on the old certificate
 
+        def stopped(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("stopped before the hub's old identity went")
+
+        with monkeypatch.context() as m:  # a run stopped right after the branch moved
+            m.setattr(rollout_module, "_hub_moves", stopped)
+            moved = rollout(lab)
+        assert moved.hosts["br1"].status == "failed" and "stopped before" in moved.hosts["br1"].error
+        assert versions("br1") == [new] and identity_certificates(lab, "br1", "certificate") == [new]
+        assert identity_certificates(lab, "hub", "remote-certificate") == [old, new]
+        assert_working(lab, drift=True)  # the tunnel is up on the new certificate
+
         repair = assert_converges(lab)
-        (new,) = versions("hub")
-        assert new != old and versions("br1") == [new]
+        assert versions("hub") == [new] and versions("br1") == [new]
         assert f"hub identity moved from certificate {old} to {new}" in repair.hosts["br1"].changes
         assert identity_certificates(lab, "hub", "remote-certificate") == [new]
 
@@ -313,6 +352,39 @@ def test_revoke_after_a_renewal_revokes_the_certificate_in_use(converged: Lab) -
         assert certs.revoke("br2").hosts["hub"].status == "changed"
         rows = {r.name: r for r in certs.status()}
         assert "revoked" in rows[current].flags
+        assert not [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
+    finally:
+        certs.renew("br2")  # back in the fleet for the tests after this one
+
+
+def test_revoke_during_a_renewal_revokes_both_certificates_and_removes_both_hub_identities(
+    converged: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A renewal stopped after the branch moved (the hub still accepts both certificates): revoking the
+    branch revokes both and removes both of its hub identities."""
+    from ikefleet.runbooks import certs as certs_module
+
+    lab = converged
+    (old,) = hub_identities(lab)
+    _old_hub_identity_removal_fails(monkeypatch, lab)
+    monkeypatch.setattr(certs_module._Undo, "run", lambda self: "killed: nothing undone")  # as a kill -9
+    certs = Certs(lab.directory / "config.yaml")
+    with pytest.raises(CertsError, match="killed"):
+        certs.renew("br2")
+    monkeypatch.undo()
+    lab.clear_faults("hub")
+    (new,) = set(hub_identities(lab)) - {old}
+    assert new > old and new in clients(lab, "br2")
+    assert identity_certificates(lab, "br2", "certificate") == [new]
+    assert_working(lab, drift=True)
+    try:
+        assert certs.revoke("br2").hosts["hub"].status == "changed"
+        rows = {r.name: r for r in certs.status()}
+        assert "revoked" in rows[new].flags
+        lab.settle()
+        gone = {i.values["name"] for i in lab.routers["hub"].config.items("/certificate")
+                if "revoked" in i.private}
+        assert {old, new} <= gone
         assert not [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
     finally:
         certs.renew("br2")  # back in the fleet for the tests after this one
