@@ -190,7 +190,7 @@ class CommandCount:
             counts[device.host] = counts.get(device.host, 0) + 1
             return str(original(device, command))
 
-        Device._exchange = counted  # type: ignore[method-assign]
+        Device._exchange = counted  # type: ignore[method-assign,assignment]
 
     def take(self) -> dict[str, int]:
         taken = dict(self.by_host)
