@@ -246,7 +246,8 @@ class _Reader:
                 # going on with a quoted value RouterOS wrapped mid-value (a key)
                 stripped = line.lstrip()
                 end = stripped.find(" ")
-                if self.quoted or "=" in (stripped if end < 0 else stripped[:end]):
+                if "=" in (stripped if end < 0 else stripped[:end]) or (
+                        self.quoted and not _ITEM_RE.match(line)):  # (an item's line still starts one)
                     body = self.body  # (_add_body, inline: this runs for most lines of a detail print)
                     if body and not self.quoted:
                         body.append(" ")
