@@ -6,6 +6,7 @@ inventory defaults (`certificates.key_size`): RSA 4096 generation would measure 
 
     .venv/bin/python bench/run.py --branches 200 [--json]
     .venv/bin/python bench/run.py --sweep            # 50, 200 and 1000 (if the lab holds it), with ratios
+    .venv/bin/python bench/run.py --branches 200 --wan-ms 25   # every router behind 25 ms each way
 
 Targets are documented in bench/README.md; nothing here asserts them (benchmarks are not tests).
 """
@@ -23,6 +24,7 @@ import re
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +40,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 KEY_SIZE = 2048
+# The lab makes keys at a real router's pace by default (minutes per hub key): the first rollout here measures
+# ikefleet, so the lab's keys take no time (bench/pki.py measures the key work on real-router timing).
+TIME_SCALE = 0
 LAB_UP_TIMEOUT_S = 600
 SWEEP = (50, 200, 1000)
 REPEATS = 3  # re-runs, verify runs and floor runs per size (their medians are the figures)
@@ -71,7 +76,7 @@ class LabProcess:
 
     def up(self) -> None:
         cmd = [sys.executable, "-m", "ikefleet", "lab", "up", "--branches", str(self.branches),
-               "--dir", str(self.directory)]
+               "--dir", str(self.directory), "--time-scale", str(TIME_SCALE)]
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=LAB_UP_TIMEOUT_S)
         if done.returncode != 0:
             raise RuntimeError(f"lab up failed: {done.stderr.strip() or done.stdout.strip()}")
@@ -130,6 +135,86 @@ def _set_key_size(defaults: Path, bits: int) -> None:
     data.setdefault("data", {}).setdefault("certificates", {})["key_size"] = bits
     with defaults.open("w") as out:
         yaml.dump(data, out)
+
+
+# ------------------------------------------------------------------------------------------- the WAN
+
+
+class Wan:
+    """bench/wan.py in its own process, in front of every router of `lab`: the inventory's hosts are pointed
+    at the relays before any contact, so ikefleet and the floor cross the same delay. `take()` returns
+    {router: (connections, turns)} since the last call (bench/wan.py says what a turn is)."""
+
+    def __init__(self, lab: LabProcess, ms: float) -> None:
+        self.ms = ms
+        hosts_file = lab.directory / "inventory" / "hosts.yaml"
+        yaml = YAML()
+        hosts = yaml.load(hosts_file.read_text())
+        targets = lab.directory / "wan-targets.json"
+        targets.write_text(json.dumps({name: [h["hostname"], int(h["port"])] for name, h in hosts.items()}))
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "wan.py"), "--ms", str(ms),
+                                         "--targets", str(targets)], stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        started = json.loads(self.process.stdout.readline())
+        for name, host in hosts.items():
+            host["hostname"], host["port"] = "127.0.0.1", started["ports"][name]
+        with hosts_file.open("w") as out:
+            yaml.dump(hosts, out)
+        self.control = socket.create_connection(("127.0.0.1", started["control"]))
+        self.replies = self.control.makefile("r")
+
+    def take(self) -> dict[str, tuple[int, int]]:
+        self.control.sendall(b"take\n")
+        return {name: (int(c), int(t)) for name, (c, t) in json.loads(self.replies.readline()).items()}
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.control.close()
+        self.process.kill()
+        self.process.wait()
+
+
+class CommandCount:
+    """ikefleet's command exchanges per host (`Device._exchange` calls) while installed: a turn the relay
+    counts that is not one of these is the login's (key exchange, authentication, the login's read)."""
+
+    def __init__(self) -> None:
+        from ikefleet.device import Device
+
+        self.by_host: dict[str, int] = {}
+        self._original = Device._exchange
+        counts = self.by_host
+        original = self._original
+
+        def counted(device: Any, command: str) -> str:
+            counts[device.host] = counts.get(device.host, 0) + 1
+            return str(original(device, command))
+
+        Device._exchange = counted  # type: ignore[method-assign,assignment]
+
+    def take(self) -> dict[str, int]:
+        taken = dict(self.by_host)
+        self.by_host.clear()
+        return taken
+
+
+def round_trips(turns: dict[str, tuple[int, int]], commands: dict[str, int] | None = None) -> dict[str, Any]:
+    """Per-router figures of one phase: the hub's and the branches' median and most, of connections, turns
+    (sequential round trips) and, given ikefleet's command counts, the login's turns per connection."""
+    branches = [name for name in turns if name != "hub"]
+    hub = turns.get("hub", (0, 0))
+    out: dict[str, Any] = {"hub_connections": hub[0], "hub_turns": hub[1]}
+    if branches:
+        out["branch_connections"] = statistics.median(turns[b][0] for b in branches)
+        out["branch_turns"] = statistics.median(turns[b][1] for b in branches)
+        out["branch_turns_max"] = max(turns[b][1] for b in branches)
+    if commands is not None:
+        out["hub_commands"] = commands.get("hub", 0)
+        if branches:
+            out["branch_commands"] = statistics.median(commands.get(b, 0) for b in branches)
+            out["login_turns"] = statistics.median((turns[b][1] - commands.get(b, 0)) / max(1, turns[b][0])
+                                                   for b in branches)
+    return out
 
 
 # ----------------------------------------------------------------------------------------- the floor
@@ -226,7 +311,7 @@ def parse_2000_sa_ms() -> float:
     return min(runs) * 1000
 
 
-def measure(branches: int) -> dict[str, Any]:
+def measure(branches: int, wan_ms: float | None = None) -> dict[str, Any]:
     from ikefleet.runbooks.rollout import Rollout, RolloutOptions
     from ikefleet.runbooks.verify import Verify, VerifyOptions
 
@@ -234,13 +319,28 @@ def measure(branches: int) -> dict[str, Any]:
     start = time.perf_counter()
     lab.up()
     figures: dict[str, Any] = {"branches": branches, "routers": branches + 1, "key_size": KEY_SIZE,
+                               "lab_time_scale": TIME_SCALE,
                                "lab_up_s": round(time.perf_counter() - start, 2),
                                "load_before": round(os.getloadavg()[0], 2)}
+    wan = commands_sent = None
+    if wan_ms is not None:
+        wan, commands_sent = Wan(lab, wan_ms), CommandCount()
+        figures["wan_ms"] = wan_ms
+    turns: dict[str, Any] = {}
+
+    def phase(name: str) -> None:
+        """The relay's counts of the phase that just ended (WAN mode), kept under `name` when named."""
+        if wan is not None and commands_sent is not None:
+            seen, sent = wan.take(), commands_sent.take()
+            if name:
+                turns[name] = round_trips(seen, sent if name != "floor" else None)
+
     try:
         start = time.perf_counter()
         first = Rollout(RolloutOptions(config=lab.config)).run()
         figures["rollout_s"] = round(time.perf_counter() - start, 2)
         figures["rollout_failed"] = len(first.failed)
+        phase("")
 
         reruns, commands, changed = [], 0, 0
         for _ in range(REPEATS):  # each re-run on the converged fleet must send nothing
@@ -249,6 +349,7 @@ def measure(branches: int) -> dict[str, Any]:
             reruns.append(time.perf_counter() - start)
             commands = max(commands, sum(o.commands for o in again.hosts.values()))
             changed = max(changed, sum(o.status != "unchanged" for o in again.hosts.values()))
+            phase("rerun")
         figures["rerun_s"] = round(statistics.median(reruns), 2)
         figures["rerun_runs_s"] = [round(t, 2) for t in reruns]
         figures["rerun_config_commands"], figures["rerun_changed"] = commands, changed
@@ -257,6 +358,7 @@ def measure(branches: int) -> dict[str, Any]:
         # whole fleet, per router): one untimed pass of the floor's reads pays that, so verify and the
         # floor below both read a warm lab, as they would read real routers.
         figures["warm_up_s"] = round(lower_bound(lab.config)[0], 2)
+        phase("")
 
         # verify and the floor take turns, REPEATS times each: the figures are medians, so one slow moment
         # of a shared machine moves neither the ratio nor the growth (each run's time is kept too).
@@ -270,9 +372,11 @@ def measure(branches: int) -> dict[str, Any]:
             # CPU seconds of the two processes sharing the machine: where verify's time went.
             run["verify_cpu_s"] = own_cpu_s() - own
             run["verify_lab_cpu_s"] = lab.cpu_s() - lab_cpu
+            phase("verify")
             lab_cpu = lab.cpu_s()
             run["lower_bound_s"], figures["num_workers"] = lower_bound(lab.config)
             run["lower_bound_lab_cpu_s"] = lab.cpu_s() - lab_cpu
+            phase("floor")
             runs.append(run)
         figures["verify_ok"] = all(r["verify_ok"] for r in runs)
         for key in ("verify_s", "lower_bound_s", "verify_cpu_s", "verify_lab_cpu_s", "lower_bound_lab_cpu_s"):
@@ -281,7 +385,16 @@ def measure(branches: int) -> dict[str, Any]:
         figures["lower_bound_runs_s"] = [round(r["lower_bound_s"], 2) for r in runs]
         figures["ratio"] = round(figures["verify_s"] / figures["lower_bound_s"], 2)
         figures["rerun_vs_verify"] = round(figures["rerun_s"] / figures["verify_s"], 2)
+        figures["rerun_vs_floor"] = round(figures["rerun_s"] / figures["lower_bound_s"], 2)
+        if wan_ms:
+            rtt = 2 * wan_ms / 1000  # the run's wall time in round trips of the link
+            for key in ("rerun_s", "verify_s", "lower_bound_s"):
+                figures[key.replace("_s", "_wall_rtts")] = round(figures[key] / rtt, 1)
+        if turns:
+            figures["round_trips"] = turns
     finally:
+        if wan is not None:
+            wan.stop()
         figures["lab_peak_rss_mib"] = lab.peak_rss_mib()
         lab.down()
     figures["load_after"] = round(os.getloadavg()[0], 2)  # 1-minute load: was the machine idle?
@@ -318,6 +431,11 @@ ROWS = [
     ("lower_bound_s", "asyncssh lower bound (s)"),
     ("ratio", "verify / lower bound"),
     ("rerun_vs_verify", "re-run / verify"),
+    ("rerun_vs_floor", "re-run / lower bound"),
+    ("wan_ms", "WAN delay each way (ms)"),
+    ("rerun_wall_rtts", "re-run wall time in RTTs"),
+    ("verify_wall_rtts", "verify wall time in RTTs"),
+    ("lower_bound_wall_rtts", "lower bound wall time in RTTs"),
     ("peak_rss_mib", "peak RSS (MiB)"),
     ("parse_2000_sa_ms", "parse 2,000 SAs (ms)"),
     ("num_workers", "Nornir num_workers"),
@@ -333,6 +451,10 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [f"machine: {machine()}", head + "  (branches)"]
     for key, label in ROWS:
         lines.append(f"{label:34}" + "".join(f"{r.get(key, '-')!s:>10}" for r in results))
+    for r in results:  # WAN mode: sequential round trips per router, the relay's count (bench/wan.py)
+        for name, per_router in r.get("round_trips", {}).items():
+            shown = ", ".join(f"{k} {v}" for k, v in per_router.items())
+            lines.append(f"round trips, {name} ({r['branches']} branches, per router): {shown}")
     return "\n".join(lines)
 
 
@@ -374,13 +496,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help=f"run {', '.join(map(str, SWEEP))} branches")
     parser.add_argument("--sizes", type=lambda v: tuple(int(n) for n in v.split(",")), default=SWEEP,
                         help="branch counts of --sweep, comma-separated")
+    parser.add_argument("--wan-ms", type=float, default=None, metavar="N",
+                        help="put N ms each way in front of every router (ikefleet and the floor alike) and "
+                             "count the round trips per router (bench/wan.py); 0 counts without delay")
     args = parser.parse_args(argv)
     if args.sweep:
         cap = lab_capacity()
         sizes = [n for n in args.sizes if n <= cap]
         results = []
         for n in sizes:
-            results.append(_isolated(n))
+            results.append(_isolated(n, args.wan_ms))
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # a long sweep shows progress
         if args.json:
             print(json.dumps(results, indent=1))
@@ -390,15 +515,16 @@ def main(argv: list[str] | None = None) -> int:
             if len(sizes) < len(args.sizes):
                 print(f"skipped {[n for n in args.sizes if n > cap]}: the lab holds at most {cap} branches")
         return 0
-    result = measure(args.branches)
+    result = measure(args.branches, args.wan_ms)
     result["machine"] = machine()
     print(json.dumps(result) if args.json else table([result]))
     return 0
 
 
-def _isolated(branches: int) -> dict[str, Any]:
+def _isolated(branches: int, wan_ms: float | None = None) -> dict[str, Any]:
     """One size in a fresh process, so each peak RSS is that size's own."""
-    done = subprocess.run([sys.executable, __file__, "--branches", str(branches), "--json"],
+    wan = ["--wan-ms", str(wan_ms)] if wan_ms is not None else []
+    done = subprocess.run([sys.executable, __file__, "--branches", str(branches), "--json", *wan],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 

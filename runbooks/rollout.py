@@ -330,7 +330,7 @@ class Rollout:
         first: list[str] = []  # branches this run changes, new ones first: the canary's
         reached: dict[str, Reached] = {}
         if not opts.dry_run:
-            reached, unreachable = self._reach(nr, branches)
+            reached, unreachable = self._reach(nr, branches, hub_name)
             for name, why in unreachable.items():
                 why = f"unreachable before the hub was changed, nothing changed on it: {why}"
                 self._record(summary, run, Outcome(name, "failed", error=why))
@@ -593,16 +593,19 @@ class Rollout:
             self._rerecord(run, outcome)
         return list(moves)
 
-    def _reach(self, nr: Nornir, branches: list[str]) -> tuple[dict[str, Reached], dict[str, str]]:
+    def _reach(self, nr: Nornir, branches: list[str], hub: str) -> tuple[dict[str, Reached], dict[str, str]]:
         """Every branch of the run, in parallel, before the hub is changed: log in (the version read), read
-        what verify reads (certificates and configuration with it), close the session. Returns (branch ->
-        Reached; branch -> why it was not reached)."""
+        what verify reads (certificates and configuration with it), close the session. The hub logs in
+        meanwhile (read-only, see `_reach_or_log_in`): its phase then starts with its session open. Returns
+        (branch -> Reached; branch -> why it was not reached)."""
         if not branches:
             return {}, {}
-        res = nr.filter(F(name__in=branches)).run(task=_reach, on_failed=True, rollout=self)
+        res = nr.filter(F(name__in=[*branches, hub])).run(task=_reach_or_log_in, on_failed=True, rollout=self)
+        attempts = RouterOS.connector(nr.config).attempts
+        if hub in res and res[hub].failed:  # the hub's phase logs in again, and says why if it fails
+            attempts.pop(hub, None)
         reached: dict[str, Reached] = {}
         unreachable: dict[str, str] = {}
-        attempts = RouterOS.connector(nr.config).attempts
         for name in branches:
             self.reach_attempts[name] = attempts.pop(name, 0)  # the wave's login is a fresh start
             if res[name].failed:
@@ -933,6 +936,17 @@ def _hub_moves(task: Task, moves: dict[str, tuple[str, str]]) -> Result:
             work += pki.remove_superseded(task, clients={client_base(new): new}).result
         done[branch] = work
     return Result(host=task.host, result=done)
+
+
+def _reach_or_log_in(task: Task, *, rollout: Rollout) -> Result:
+    """The reach's task. A branch is reached (`_reach`). The hub only logs in (the login's version read:
+    nothing is changed, nothing else is read, no safe mode): the round trips of its login overlap the
+    branches' instead of following them, and its session stays open for the hub's phase (a converged
+    re-run's sequential phases: the reach, then the hub's reads)."""
+    if task.host.name != rollout.fleet.hub.name:
+        return _reach(task, rollout=rollout)
+    device(task)
+    return Result(host=task.host, result=None)
 
 
 def _reach(task: Task, *, rollout: Rollout) -> Result:

@@ -317,3 +317,39 @@ def test_rerun_reads_untouched_tunnels_in_the_converge_task(
     assert down.failed == ["br3"] and "gate failed" in error
     assert "ike.peer" in error and "this run did not change its configuration" in error
     assert gate_runs and all(n == 1 for n in gate_runs)  # only br3 polled
+
+
+def test_a_rerun_logs_in_to_the_hub_while_the_branches_are_reached(
+    fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub's login (read-only: the version read) runs in the reach's pass, beside the branches', so a
+    converged re-run pays one login's round trips, not the branches' and then the hub's: each branch's reach
+    here waits for the hub to have logged in, which it could not if the hub came after the reach. The hub
+    logs in once; its phase reuses the session and nothing changes."""
+    import threading
+
+    import ikefleet.runbooks.rollout as rollout_module
+    import ikefleet.tasks.device as device_module
+
+    lab, _, _ = fleet
+    hub_in = threading.Event()
+    hub_logins: list[str] = []
+    waited: list[bool] = []
+    real_logged_in, real_reach = device_module.logged_in, rollout_module._reach
+
+    def logged_in(host):  # type: ignore[no-untyped-def]
+        real_logged_in(host)
+        if host.name == "hub":
+            hub_logins.append(host.name)
+            hub_in.set()
+
+    def reach(task, *, rollout):  # type: ignore[no-untyped-def]
+        waited.append(hub_in.wait(timeout=10))
+        return real_reach(task, rollout=rollout)
+
+    monkeypatch.setattr(device_module, "logged_in", logged_in)
+    monkeypatch.setattr(rollout_module, "_reach", reach)
+    again = rollout(lab)
+    assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
+    assert waited == [True] * BRANCHES
+    assert hub_logins == ["hub"]

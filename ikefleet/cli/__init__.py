@@ -8,33 +8,45 @@ import io
 import logging
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-# Each module defines `register(subparsers) -> None`; the parser it adds sets `func(args) -> int`.
-SUBCOMMANDS = [
-    "ikefleet.cli.demo",
-    "ikefleet.cli.plan",
-    "ikefleet.cli.render",
-    "ikefleet.cli.lab",
-    "ikefleet.cli.rollout",
-    "ikefleet.cli.certs",
-    "ikefleet.cli.parse",
-    "ikefleet.cli.verify",
-    "ikefleet.cli.report",
-    "ikefleet.cli.backup",
-    "ikefleet.cli.restore",
-]
+# Each command and the module that registers it: the module defines `register(subparsers) -> None`; the
+# parser it adds sets `func(args) -> int`. A run imports only its command's module (a verify does not pay
+# for the lab's, the renderer's or the PKI's imports); --help and an unknown command import them all.
+COMMANDS: dict[str, str] = {
+    "demo": "ikefleet.cli.demo",
+    "plan": "ikefleet.cli.plan",
+    "render": "ikefleet.cli.render",
+    "lab": "ikefleet.cli.lab",
+    "rollout": "ikefleet.cli.rollout",
+    "certs": "ikefleet.cli.certs",
+    "parse": "ikefleet.cli.parse",
+    "verify": "ikefleet.cli.verify",
+    "compliance": "ikefleet.cli.verify",
+    "history": "ikefleet.cli.verify",
+    "report": "ikefleet.cli.report",
+    "backup": "ikefleet.cli.backup",
+    "restore": "ikefleet.cli.restore",
+}
+SUBCOMMANDS = list(dict.fromkeys(COMMANDS.values()))
 # Subcommands that connect to routers: they take --accept-new-hostkeys (ikefleet.hostkeys).
 HOSTKEY_COMMANDS = ("rollout", "verify", "compliance", "certs", "restore")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand `argv` names (its first word that is not an option), if it is one of COMMANDS: the
+    top-level parser has no option that takes a value, so that word is the command."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (given a known `command`) the top level and that command's module only."""
     parser = argparse.ArgumentParser(
         prog="ikefleet",
         description="Roll out, verify and keep compliant a MikroTik RouterOS IKEv2 + EoIP + OSPF VPN.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_parser = subparsers.add_parser
 
@@ -44,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         return add_parser(name, **kwargs)
 
     subparsers.add_parser = described  # type: ignore[method-assign]
-    for name in SUBCOMMANDS:
+    chosen = COMMANDS.get(command or "")
+    for name in [chosen] if chosen else SUBCOMMANDS:
         importlib.import_module(name).register(subparsers)
     for command in HOSTKEY_COMMANDS:
         if command in subparsers.choices:
@@ -56,10 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # (0.1 s of imports: only when asked)
+
     try:
         return version("ikefleet")
     except PackageNotFoundError:  # run from a checkout that was never installed
         return "unknown (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """argparse's `version` action, but the version is looked up only when --version is given."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
 
 
 class _ReaderGone(io.TextIOBase):
@@ -114,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
     if not isinstance(sys.stdout, _ReaderGone):
         sys.stdout = _ReaderGone(sys.stdout)
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(command_of(words)).parse_args(words)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -62,29 +62,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def render(report: Report, fmt: str, verbose: bool = False, config: Path | None = None) -> str:
-    from ikefleet.reports.console import render_console
-    from ikefleet.reports.html import render_html_with_history
-    from ikefleet.reports.json_report import render_json
-    from ikefleet.reports.junit import render_junit
-    from ikefleet.reports.prometheus import render_prometheus
-    from ikefleet.verify.history import history_path
-
+    """The report in `fmt`; each renderer is imported only when asked for (html and prom are not light)."""
     if fmt == "json":
+        from ikefleet.reports.json_report import render_json
+
         return render_json(report)
     if fmt == "junit":
+        from ikefleet.reports.junit import render_junit
+
         return render_junit(report)
     if fmt == "prom":
+        from ikefleet.reports.prometheus import render_prometheus
+
         return render_prometheus(report)
     if fmt == "html":  # the fleet map, with each host's strip from the history beside the config
+        from ikefleet.reports.html import render_html_with_history
+        from ikefleet.verify.history import history_path
+
         return render_html_with_history(report, history_path(config or Path("config.yaml")))
+    from ikefleet.reports.console import render_console
+
     return render_console(report, verbose=verbose)
 
 
 def run(args: argparse.Namespace) -> int:
     from ikefleet.cli.progress import shown
     from ikefleet.reports.console import print_report
-    from ikefleet.reports.html import write_private
-    from ikefleet.reports.prometheus import write_textfile
     from ikefleet.runbooks.verify import Verify, VerifyOptions
 
     try:
@@ -113,8 +116,12 @@ def run(args: argparse.Namespace) -> int:
         if args.output is not None:
             text = render(report, args.format, args.verbose, Path(args.config))
             if args.format == "prom":
+                from ikefleet.reports.prometheus import write_textfile
+
                 write_textfile(args.output, text)
             elif args.format == "html":
+                from ikefleet.reports.html import write_private
+
                 write_private(args.output, text)
             else:
                 private.write_text(args.output, text)  # owner-only, whatever the umask

@@ -7,6 +7,7 @@ Secret fields are dropped while reading, so no caller can ever see them.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -79,6 +80,7 @@ class _Reader:
         self.current: RawRecord | None = None
         self.body: list[str] = []
         self.body_line = 0
+        self.quoted = False  # the body so far ends inside a quoted value: the next line goes on with it
 
     # -- helpers -----------------------------------------------------------------------------------
     def _flags(self, letters: str) -> set[str]:
@@ -90,6 +92,7 @@ class _Reader:
             self.current.values.update(split_pairs(self._joined(), self.command, self.body_line))
         self.current = None
         self.body = []
+        self.quoted = False
         self._flush_cells()
 
     def _flush_cells(self) -> None:
@@ -122,17 +125,9 @@ class _Reader:
             self.tails[name] = len(value) - comma - 1
 
     def _joined(self) -> str:
-        """Continuation lines joined: with a space between pairs, with nothing inside a quoted value
-        (RouterOS wraps a long quoted value such as a key mid-value)."""
-        pieces: list[str] = []
-        inside = False
-        for part in self.body:
-            if pieces and not inside:
-                pieces.append(" ")
-            pieces.append(part)
-            if quotes_open(part):
-                inside = not inside
-        return "".join(pieces)
+        """Continuation lines joined: `_add_body` put a space between pairs and nothing inside a quoted
+        value (RouterOS wraps a long quoted value such as a key mid-value)."""
+        return "".join(self.body)
 
     def _start(self, index: str | None, flags: str, lineno: int) -> RawRecord:
         self._finish()
@@ -155,7 +150,15 @@ class _Reader:
         if text.startswith(";;;") and self.current is not None and not self.body:
             self.current.comment = text[3:].strip()
         elif text:
-            self.body.append(text)
+            self._add_body(text)
+
+    def _add_body(self, text: str) -> None:
+        """A line of the item's body, after the separator its join needs (none inside a quoted value)."""
+        if self.body and not self.quoted:
+            self.body.append(" ")
+        self.body.append(text)
+        if '"' in text and quotes_open(text):
+            self.quoted = not self.quoted
 
     # -- line kinds --------------------------------------------------------------------------------
     def _item_line(self, line: str, lineno: int) -> bool:
@@ -239,11 +242,18 @@ class _Reader:
                 in_columns = False
                 continue
             if self.current is not None and self.table is None and line[0] == " " and legend is None:
-                # the common case, first: a detail continuation line starting with a key=value pair
+                # the common case, first: a detail continuation line starting with a key=value pair, or
+                # going on with a quoted value RouterOS wrapped mid-value (a key)
                 stripped = line.lstrip()
                 end = stripped.find(" ")
-                if "=" in (stripped if end < 0 else stripped[:end]):
-                    self.body.append(stripped)
+                if "=" in (stripped if end < 0 else stripped[:end]) or (
+                        self.quoted and not _ITEM_RE.match(line)):  # (an item's line still starts one)
+                    body = self.body  # (_add_body, inline: this runs for most lines of a detail print)
+                    if body and not self.quoted:
+                        body.append(" ")
+                    body.append(stripped)
+                    if '"' in stripped and quotes_open(stripped):
+                        self.quoted = not self.quoted
                     continue
             if legend is not None and _is_legend_continuation(line, legend[-1]):
                 legend.append(("" if not legend[-1].endswith((",", ";")) else " ") + line.strip())
@@ -323,9 +333,4 @@ def iter_print(text: str, command: str, legend: Mapping[str, str] | None = None)
     elif _AS_VALUE_RE.match(first):
         yield from parse_as_value("\n".join(line for line in [*head, *lines] if line.strip()), command)
         return
-    yield from _Reader(command, legend or {}).read(_chain(head, lines))
-
-
-def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
-    yield from head
-    yield from rest
+    yield from _Reader(command, legend or {}).read(itertools.chain(head, lines))

@@ -189,7 +189,10 @@ def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
         if not name:
             extra[key] = value
             continue
-        if value == "" and hint is not str:
+        if hint is str:  # (str(value) is value: most fields, no call)
+            record[name] = value
+            continue
+        if value == "":
             continue
         assert converter is not None
         try:

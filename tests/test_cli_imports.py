@@ -1,0 +1,80 @@
+"""A command imports only what it needs: `ikefleet verify` does not pay for the lab, the renderers of other
+commands or the reports it was not asked for (issue 22: the whole process, as a user runs it)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ikefleet.cli import COMMANDS, build_parser, command_of
+
+# Modules a verify (console report, the default) never uses: the lab (asyncssh server), other commands'
+# modules, the rollout runbook, and the report formats and live display it was not asked for.
+NOT_FOR_VERIFY = (
+    "asyncssh",
+    "ikefleet.lab",
+    "ikefleet.cli.lab",
+    "ikefleet.cli.demo",
+    "ikefleet.cli.render",
+    "ikefleet.cli.rollout",
+    "ikefleet.cli.certs",
+    "ikefleet.cli.restore",
+    "ikefleet.runbooks.rollout",
+    "ikefleet.reports.html",
+    "ikefleet.reports.prometheus",
+    "ikefleet.reports.junit",
+    "prometheus_client",
+    "rich.live",
+)
+
+
+def _modules_after(code: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_verify_imports_only_the_modules_it_needs(tmp_path: Path) -> None:
+    missing = tmp_path / "config.yaml"  # the command runs up to the inventory and stops there (exit 2)
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from ikefleet.cli import main\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        f"    rc = main(['verify', '-c', {str(missing)!r}])\n"
+        "assert rc == 2, rc\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    loaded = _modules_after(code)
+    assert "ikefleet.runbooks.verify" in loaded  # the run itself was reached
+    assert "ikefleet.cli.verify" in loaded
+    wrong = sorted(m for m in loaded if any(m == name or m.startswith(name + ".") for name in NOT_FOR_VERIFY))
+    assert wrong == []
+
+
+def test_every_command_is_registered_by_the_module_named_for_it() -> None:
+    def choices(parser: argparse.ArgumentParser) -> set[str]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return set(sub.choices)
+
+    assert choices(build_parser()) == set(COMMANDS)  # --help lists every command, and the map is complete
+    for command in COMMANDS:
+        assert command in choices(build_parser(command)), command
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["verify", "-c", "x.yaml"], "verify"),
+        (["--version"], None),
+        ([], None),
+        (["nosuch"], None),
+        (["lab", "up", "--branches", "3"], "lab"),
+    ],
+)
+def test_the_command_is_the_first_word_that_is_not_an_option(argv: list[str], command: str | None) -> None:
+    assert command_of(argv) == command
