@@ -337,8 +337,8 @@ def test_a_rerun_logs_in_to_the_hub_while_the_branches_are_reached(
     waited: list[bool] = []
     real_logged_in, real_reach = device_module.logged_in, rollout_module._reach
 
-    def logged_in(host):  # type: ignore[no-untyped-def]
-        real_logged_in(host)
+    def logged_in(host, *args):  # type: ignore[no-untyped-def]
+        real_logged_in(host, *args)
         if host.name == "hub":
             hub_logins.append(host.name)
             hub_in.set()
