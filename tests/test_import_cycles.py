@@ -11,23 +11,25 @@ PACKAGES = {"ikefleet": "ikefleet", "ikefleet.tasks": "tasks", "ikefleet.runbook
 SKIPPED = ("ikefleet.lab",)  # the lab is one package that only the CLI and tests import; judged on its own
 
 
-def modules(root: Path) -> dict[str, Path]:
+def modules(root: Path, packages: dict[str, str] = PACKAGES, skipped: tuple[str, ...] = SKIPPED
+            ) -> dict[str, Path]:
     """Module name -> file, for every Python file of the packages (installed names: ikefleet.tasks...)."""
     found: dict[str, Path] = {}
-    for package, folder in PACKAGES.items():
+    for package, folder in packages.items():
         for path in sorted((root / folder).rglob("*.py")):
             parts = list(path.relative_to(root / folder).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts.pop()
             name = ".".join([package, *parts])
-            if not name.startswith(SKIPPED):
+            if not skipped or not name.startswith(skipped):
                 found[name] = path
     return found
 
 
-def imports(root: Path) -> dict[str, set[str]]:
+def imports(root: Path, packages: dict[str, str] = PACKAGES, skipped: tuple[str, ...] = SKIPPED
+            ) -> dict[str, set[str]]:
     """Module -> the package modules it imports anywhere in its body (a package's own children excluded)."""
-    mods = modules(root)
+    mods = modules(root, packages, skipped)
     edges: dict[str, set[str]] = {m: set() for m in mods}
     for name, path in mods.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from test_import_cycles import cycles
+from test_import_cycles import cycles, imports
 
 LAB = Path(__file__).resolve().parents[2] / "ikefleet" / "lab"
 # The largest lab modules (pki, manager, render) are ~620 lines; 700 leaves them room to grow and stops a
@@ -18,39 +18,9 @@ MAX_MODULE_LINES = 700
 MAX_SESSION_METHODS = 15
 
 
-def lab_modules(root: Path) -> dict[str, Path]:
-    """Module name (`ikefleet.lab.commands.menu`) -> file, for every Python file of the lab."""
-    found: dict[str, Path] = {}
-    for path in sorted(root.rglob("*.py")):
-        parts = ["ikefleet", "lab", *path.relative_to(root).with_suffix("").parts]
-        if parts[-1] == "__init__":
-            parts.pop()
-        found[".".join(parts)] = path
-    return found
-
-
 def lab_imports(root: Path) -> dict[str, set[str]]:
     """Module -> the lab modules it imports anywhere in its body (its own parent packages left out)."""
-    mods = lab_modules(root)
-    edges: dict[str, set[str]] = {m: set() for m in mods}
-    for name, path in mods.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text())):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parts = package.split(".")
-                    base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
-                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
-            for target in targets:
-                while target and target not in mods:
-                    target = target.rpartition(".")[0]
-                if target and target != name and not name.startswith(target + "."):
-                    edges[name].add(target)
-    return edges
+    return imports(root, {"ikefleet.lab": "."}, ())
 
 
 def test_the_finder_sees_a_cycle_through_a_function_level_import(tmp_path: Path) -> None:
