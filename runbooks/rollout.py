@@ -382,11 +382,12 @@ class Rollout:
                 warnings = [reached[name].warning] if reached[name].warning else []
                 self._record(summary, run, Outcome(name, "unchanged", warnings=warnings))
             self._converge_wave(nr, hub, [b for b in wave if b not in settled], run, summary)
-            if not opts.dry_run:
-                for name in self._move_hub_identities(hub, wave, summary, run):
-                    self.first_states.pop(name, None)  # read before the move: poll again
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
+                # a renewed branch's old certificate goes (its hub identity, then the certificate) only once
+                # its tunnel is up on the new one: a branch that failed its gate is put back to a
+                # configuration naming the old certificate, which must still be there on both ends
+                self._retire_old(nr, self._move_hub_identities(hub, wave, summary, run), summary, run)
             release(nr, wave)
             if over_budget(len(summary.failed), total, opts.max_fail):
                 rest = [h for w in waves[number:] for h in w]
@@ -570,9 +571,8 @@ class Rollout:
     def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> list[str]:
         """The wave's renewed branches now use their new certificate: remove their hub identities for the
         old one (safe mode, read back; the one for the new certificate stays) and the replaced certificate
-        on the hub. A branch whose removal fails is failed (its tunnel stays up on the new identity; the
-        next run removes the old one). Returns the branches it tried: a state read before is not the gate's
-        to judge."""
+        on the hub, once the gate saw their tunnels up. A branch whose removal fails is failed (its tunnel
+        stays up on the new identity; the next run removes the old one). Returns the branches it tried."""
         moves = {n: (self.hub_in_use[n], self.plan.branch(n).client_certificate) for n in wave
                  if n in self.hub_in_use and summary.hosts[n].status in ("changed", "unchanged")}
         if not moves:
@@ -592,6 +592,23 @@ class Rollout:
                     _failure(res, h.name) if res[h.name].failed else "not done")
             self._rerecord(run, outcome)
         return list(moves)
+
+    def _retire_old(self, nr: Nornir, moved: list[str], summary: Summary, run: RunDir) -> None:
+        """The branches whose hub identity for the old certificate is gone: their old client certificate is
+        removed on the branch too. A failure is a warning: the old certificate authenticates nowhere now,
+        and the next run removes it."""
+        moved = [n for n in moved if summary.hosts[n].status != "failed"]
+        if not moved:
+            return
+        res = nr.filter(F(name__in=moved)).run(task=_retire_branch, on_failed=True, rollout=self)
+        for name in moved:
+            outcome = summary.hosts[name]
+            if res[name].failed:
+                why = _failure(res, name)
+                outcome.warnings.append(f"superseded certificates not removed (next run): {why}")
+            else:
+                _certificate_work(outcome, res[name][0].result, run)
+            self._rerecord(run, outcome)
 
     def _reach(self, nr: Nornir, branches: list[str], hub: str) -> tuple[dict[str, Reached], dict[str, str]]:
         """Every branch of the run, in parallel, before the hub is changed: log in (the version read), read
@@ -841,7 +858,9 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
     done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
     if done and not rollout.options.dry_run:
         try:
-            work += _tidy_branch(task, client, first if bundle is None else None)
+            # a renewal's old certificate stays until the gate has seen the tunnel up on the new one
+            work += _tidy_branch(task, client, first if bundle is None else None,
+                                 supersede=name not in rollout.hub_in_use)
         except Exception as exc:  # the configuration is done: what is left over goes at the next run
             why = scrub(describe(exc))
             result.result.warnings.append(f"superseded certificates or hand-over files not removed: {why}")
@@ -869,19 +888,30 @@ def _transfer_planned(task: Task, rollout: Rollout, client: str) -> list[str]:
     return []
 
 
-def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[str]:
-    """Once the branch's identity names `client`: remove the client certificates it replaced, and the
-    hand-over files a killed run left (`first`: this run's first read, still current, with the reach's count
-    of those files; None: read here)."""
+def _tidy_branch(task: Task, client: str, first: dict[str, str] | None, supersede: bool = True) -> list[str]:
+    """Once the branch's identity names `client`: remove the client certificates it replaced (unless
+    `supersede` is false: a renewal's, removed after the gate by `_retire_branch`), and the hand-over files
+    a killed run left (`first`: this run's first read, still current, with the reach's count of those
+    files; None: read here)."""
     dev = device(task)
-    certs = pki.certificates_by_name(first["certificate"]) if first else pki.read_certificates(dev)
-    done = pki.supersede(dev, certs, {client_base(client): client})
+    done: list[str] = []
+    if supersede:
+        certs = pki.certificates_by_name(first["certificate"]) if first else pki.read_certificates(dev)
+        done = pki.supersede(dev, certs, {client_base(client): client})
     files = first.get("files", "").strip() if first else ""
     if not files.isdigit() or int(files) > 0:  # not counted: removed anyway (nothing there is harmless)
         pki.remove_leftover_files(dev)
         if files.isdigit():
             done.append(f"{files} hand-over file(s) a stopped run left removed")
     return done
+
+
+def _retire_branch(task: Task, *, rollout: Rollout) -> Result:
+    """After the gate: the client certificates a renewal replaced on the branch, removed."""
+    client = rollout.plan.branch(task.host.name).client_certificate
+    dev = device(task)
+    done = pki.supersede(dev, pki.read_certificates(dev), {client_base(client): client})
+    return Result(host=task.host, changed=bool(done), result=done)
 
 
 def _hub_reads(task: Task) -> Result:

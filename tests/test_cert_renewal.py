@@ -331,7 +331,8 @@ def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch
             m.setattr(rollout_module, "_hub_moves", stopped)
             moved = rollout(lab)
         assert moved.hosts["br1"].status == "failed" and "stopped before" in moved.hosts["br1"].error
-        assert versions("br1") == [new] and identity_certificates(lab, "br1", "certificate") == [new]
+        # the branch keeps its old certificate until the hub's identity for it is gone
+        assert set(versions("br1")) == {old, new} and identity_certificates(lab, "br1", "certificate") == [new]
         assert identity_certificates(lab, "hub", "remote-certificate") == [old, new]
         assert_working(lab, drift=True)  # the tunnel is up on the new certificate
 
@@ -339,6 +340,45 @@ def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch
         assert versions("hub") == [new] and versions("br1") == [new]
         assert f"hub identity moved from certificate {old} to {new}" in repair.hosts["br1"].changes
         assert identity_certificates(lab, "hub", "remote-certificate") == [new]
+
+
+def test_a_renewed_branch_that_fails_its_gate_is_put_back_with_its_old_certificate_working(
+    tmp_path: Path,
+) -> None:
+    """A rollout renews br1, br1 moves to the new certificate, and its gate fails (BFD down): it is put back
+    to the configuration before the run, which names the old certificate. That certificate, and the hub's
+    identity for it, must still be there: both are removed only after the gate has seen the tunnel up on
+    the new one."""
+    from ruamel.yaml import YAML
+
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        defaults = lab.directory / "inventory" / "defaults.yaml"
+        yaml = YAML()
+
+        def certificates(days: int, window: int) -> None:
+            data = yaml.load(defaults.read_text())
+            data.setdefault("data", {})["certificates"] = {
+                "key_size": 2048, "days_valid": days, "renew_window_days": window}
+            with defaults.open("w") as out:
+                yaml.dump(data, out)
+
+        certificates(100, 30)
+        assert not rollout(lab).failed
+        (old,) = identity_certificates(lab, "br1", "certificate")
+        certificates(1000, 200)  # 100 days left: inside the window now
+        lab.fault("br1", "bfd-drop")
+        summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=3)).run()
+        br1 = summary.hosts["br1"]
+        assert br1.status == "failed" and "gate failed" in br1.error and br1.put_back, br1
+        assert "put back to before this run" in br1.error, br1.error
+        lab.settle()
+        assert identity_certificates(lab, "br1", "certificate") == [old]  # put back: the old one in use
+        lab.settle()
+        assert old in [i.values["name"] for i in lab.routers["br1"].config.items("/certificate")]  # still there
+        assert old in identity_certificates(lab, "hub", "remote-certificate")  # the hub still accepts it
+        lab.clear_faults("br1")
+        assert_working(lab, drift=True)  # the tunnel is up on the old certificate, as before the run
+        assert_converges(lab)  # the next rollout renews
 
 
 def test_revoke_after_a_renewal_revokes_the_certificate_in_use(converged: Lab) -> None:
