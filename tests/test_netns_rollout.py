@@ -18,11 +18,15 @@ import pytest
 from netmiko import ConnectHandler
 from tests_support import fast_keys
 
+from ikefleet.cli.lines import Lines
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.netns import backend, namespaces
+from ikefleet.processors.events import Event
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.verify.engine import CheckResult, Report
+
+EVENTS: list[Event] = []  # the progress events of the fixture's rollout
 
 
 def _host_ready() -> str:
@@ -80,9 +84,29 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Summa
     with Lab.start(directory, branches=3, convergence_delay=0.05, backend="netns") as lab:
         fast_keys(lab.directory)
         lab.settle()
-        summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=60.0)).run()
+        options = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=60.0)
+        summary = Rollout(options, progress=EVENTS.append).run()
         yield lab, summary
     assert not backend.down(directory), "lab stop left namespaces behind"
+
+
+def test_progress_on_the_netns_lab_shows_the_waves_and_each_branch_passing_its_gate(
+    fleet: tuple[Lab, Summary],
+) -> None:
+    """The operator's view of a rollout on real daemons: the waves, the counts and the gate's per-layer
+    state come from charon's and FRR's state, as on the model lab."""
+    _, summary = fleet
+    assert not summary.failed
+    lines: list[str] = []
+    render = Lines(lines.append)
+    for event in EVENTS:
+        render(event)
+    assert lines[0] == "rollout: rolling out to 4 router(s)", lines
+    assert any(line.startswith("wave 1/") for line in lines), lines
+    assert any(line.endswith("[4/4 done, 4 changed, 0 failed]") for line in lines), lines
+    for n in (1, 2, 3):
+        passing = [line for line in lines if line.startswith(f"gate: br{n} passes: IKE ok, SAs ok, OSPF ok")]
+        assert passing, [line for line in lines if line.startswith(f"gate: br{n}")]
 
 
 def test_rollout_then_verify_pass_on_daemon_state(fleet: tuple[Lab, Summary]) -> None:
