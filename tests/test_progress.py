@@ -207,3 +207,32 @@ def test_a_terminal_gets_the_live_display_a_pipe_plain_lines_and_quiet_nothing()
     assert b"\x1b[" in tty and b"1/2 read" in tty and b"hub: read [1/2 read]" in tty
     assert output("pipe") == b"verify: reading 2 router(s)\nhub: read [1/2 read]\n"
     assert output("pipe", quiet=True) == b""
+
+
+def test_a_mixed_v6_v7_fleet_shows_its_gate_and_its_map(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A hub on RouterOS 7 with a v6 and a v7 branch: the gate's per-layer view reads each branch in its own
+    dialect (v6 `/routing bfd neighbor`, v7 `/routing bfd session`), and the fleet map shows every router
+    compliant."""
+    from ikefleet.cli import main
+    from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+
+    directory = tmp_path_factory.mktemp("mixed") / "lab"
+    with Lab.start(directory, branches=2, version="7.16.1,6.49.2", convergence_delay=0.5) as lab:
+        fast_keys(lab.directory)
+        events: list[Event] = []
+        summary = Rollout(RolloutOptions(lab.directory / "config.yaml", gate_timeout_s=60.0),
+                          progress=events.append).run()
+        assert not summary.failed, summary.hosts
+        assert {lab.spec(n).version for n in ("hub", "br1", "br2")} == {"7.16.1", "6.49.2"}
+        lines = replay(events)
+        for branch in ("br1", "br2"):
+            passing = [line for line in lines if line.startswith(f"gate: {branch} passes: ")]
+            assert passing and "BFD ok" in passing[-1], [line for line in lines if branch in line]
+        lab.settle()
+        out = lab.directory / "fleet.html"
+        assert main(["verify", "-c", str(lab.directory / "config.yaml"), "--quiet", "--format", "html",
+                     "--output", str(out)]) == 0
+        match = re.search(r'<script id="data" type="application/json">(.*?)</script>', out.read_text(), re.S)
+        assert match
+        states = {n["name"]: n["state"] for n in json.loads(match.group(1))["nodes"]}
+        assert states == {"hub": "compliant", "br1": "compliant", "br2": "compliant"}
