@@ -134,7 +134,7 @@ def converge(
     *,
     intended_script: str,
     run: RunDir | None = None,
-    dry_run: bool = False,
+    dry_run: bool | None = None,
     backup_password: str | None = None,
     major: int | None = None,
     known: Mapping[str, Iterable[str]] | None = None,
@@ -144,8 +144,10 @@ def converge(
     """`config_text`: the router's `READ_CONFIG` reply, read in this session with nothing sent since (a
     branch's first round trip carries it); None: read it here. `settle`: another login is open, perhaps a
     killed run's session whose safe-mode changes RouterOS has yet to undo: take safe mode (and release it)
-    before reading, so what is read stays, or fail the host while that session holds it."""
+    before reading, so what is read stays, or fail the host while that session holds it. `dry_run`: None
+    follows Nornir's (`InitNornir(dry_run=True)`, `task.is_dry_run`)."""
     host = task.host.name
+    dry_run = task.is_dry_run(dry_run)
     found = detected(task)  # the RouterOS the router runs (read once per run), not the inventory's claim
     if major is None:
         major = found.major
@@ -276,14 +278,20 @@ def _apply(task: Task, dev: Device, before: Config, commands: list[str],
 
 
 def put_back(
-    task: Task, *, snapshot_text: str, intended_script: str, major: int | None = None, dry_run: bool = False
+    task: Task,
+    *,
+    snapshot_text: str,
+    intended_script: str,
+    major: int | None = None,
+    dry_run: bool | None = None,
 ) -> Result:
     """Nornir task: put the router's managed configuration back to what it was when `snapshot_text` (the
     export read before this run changed it) was read, by the path a change takes: read, diff, safe mode,
     post-check by re-read. Only what ikefleet manages moves (`managed_part`). Outcome status: changed (put
     back), unchanged (nothing to put back), would-change (`dry_run`: nothing sent) or failed (the run's
-    change is still on the router)."""
+    change is still on the router). `dry_run`: None follows Nornir's (`task.is_dry_run`)."""
     host = task.host.name
+    dry_run = task.is_dry_run(dry_run)
     if major is None:
         major = detected(task).major
     schema = load_schema(major)

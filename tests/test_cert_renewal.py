@@ -332,7 +332,8 @@ def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch
             moved = rollout(lab)
         assert moved.hosts["br1"].status == "failed" and "stopped before" in moved.hosts["br1"].error
         # the branch keeps its old certificate until the hub's identity for it is gone
-        assert set(versions("br1")) == {old, new} and identity_certificates(lab, "br1", "certificate") == [new]
+        assert set(versions("br1")) == {old, new}
+        assert identity_certificates(lab, "br1", "certificate") == [new]
         assert identity_certificates(lab, "hub", "remote-certificate") == [old, new]
         assert_working(lab, drift=True)  # the tunnel is up on the new certificate
 
@@ -374,7 +375,8 @@ def test_a_renewed_branch_that_fails_its_gate_is_put_back_with_its_old_certifica
         lab.settle()
         assert identity_certificates(lab, "br1", "certificate") == [old]  # put back: the old one in use
         lab.settle()
-        assert old in [i.values["name"] for i in lab.routers["br1"].config.items("/certificate")]  # still there
+        names = [i.values["name"] for i in lab.routers["br1"].config.items("/certificate")]
+        assert old in names  # still there
         assert old in identity_certificates(lab, "hub", "remote-certificate")  # the hub still accepts it
         lab.clear_faults("br1")
         assert_working(lab, drift=True)  # the tunnel is up on the old certificate, as before the run

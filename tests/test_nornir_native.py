@@ -148,3 +148,17 @@ def test_the_own_flow_example_runs_against_the_lab(tmp_path: Path) -> None:
         records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
         assert [(r["host"], r["status"], r["commands"]) for r in records] == [("br1", "unchanged", 0)]
         assert lab.specs()[0].password not in out + done.stderr
+
+        # drift on br1: the example's InitNornir(dry_run=True) makes the converge task say, not send
+        from ikefleet.lab.engine import Session
+
+        console = Session(lab.routers["br1"], "admin")
+        assert console.execute("/interface eoip remove [find comment=ikefleet]") == ""
+        lab.settle()
+        before = lab.routers["br1"].config.to_json()
+        done = run_user_script(lab.directory / "config.yaml", elsewhere, "br1", script=EXAMPLE.read_text())
+        assert done.returncode == 1, done.stdout + done.stderr  # the fleet is not compliant now
+        out = plain(done.stdout)
+        assert "status='would-change'" in out, out
+        lab.settle()
+        assert lab.routers["br1"].config.to_json() == before  # nothing sent

@@ -39,7 +39,7 @@ def record(host: Host, result: MultiResult) -> dict[str, Any] | None:
 
 
 def main(config: str, branch: str) -> int:
-    nr = InitNornir(config_file=config)
+    nr = InitNornir(config_file=config, dry_run=True)  # tasks that change routers only say what they would do
     show = Lines(print)  # plain lines; ikefleet.cli.live.LiveView is the terminal's display
     try:
         # 1. read every router as verify does
@@ -58,7 +58,7 @@ def main(config: str, branch: str) -> int:
         # 3. one branch converged as a dry run, its outcome recorded in a run directory of its own
         run = RunDir(Path(config).resolve().parent / ".ikefleet", "own-flow")
         result = nr.filter(name=branch).with_processors([RunRecord(run, record)]).run(
-            task=converge, intended_script=render_host(fleet, plan, branch), dry_run=True
+            task=converge, intended_script=render_host(fleet, plan, branch)
         )
         print_result(result)
         print(f"run directory: {run.path}")
