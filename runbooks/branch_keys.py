@@ -23,7 +23,7 @@ from nornir.core.task import AggregatedResult, Result, Task
 from ikefleet.device import describe
 from ikefleet.redact import scrub
 from ikefleet.tasks import pki
-from ikefleet.tasks.device import close
+from ikefleet.tasks.device import close, device
 
 
 @dataclass
@@ -62,8 +62,12 @@ def _install(task: Task, *, bundles: dict[str, pki.Bundle], ca: str, server: str
 
 
 def _abandon(task: Task) -> Result:
-    """A branch whose request failed: its session is closed (the task already removed what it added)."""
-    close(task.host)
+    """A branch whose certificate will not come: its request and key files go (a kill here leaves them to
+    the next run's sweep) and its session is closed."""
+    try:
+        pki.remove_leftover_files(device(task))
+    finally:
+        close(task.host)
     return Result(host=task.host)
 
 
@@ -118,7 +122,7 @@ def make_keys(
             else:
                 work.failed[branch] = f"the hub could not sign its certificate request: {bundle}"
         lost = [b for b in requests if b not in bundles]
-        if lost:  # the key files they keep are removed by the next run's sweep; sessions closed now
+        if lost:
             nr.filter(F(name__in=lost)).run(task=_abandon, on_failed=True)
         if not bundles:
             return work

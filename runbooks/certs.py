@@ -24,11 +24,13 @@ from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan, client_versions, resolve_clients
 from ikefleet.redact import scrub
+from ikefleet.runbooks.branch_keys import make_keys
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.rundir import exclusive
 from ikefleet.tasks import pki
 from ikefleet.tasks.device import device
 from ikefleet.tasks.state import tunnel_state
+from ikefleet.tasks.version import detect_version
 
 
 class CertsError(RuntimeError):
@@ -140,7 +142,8 @@ class Certs:
             return self._renew(branch, client)
 
     def _renew(self, branch: str, base: str) -> str:
-        """Issue a new certificate under a new name, import it on the branch next to the one in use, move
+        """Issue a new certificate under a new name (made on the branch where both ends run 7.9+, as the
+        rollout does: runbooks/branch_keys.py), import it on the branch next to the one in use, move
         the branch's identity to it, then the hub's, check the tunnel comes back, and only then remove the
         old one on both. A failure before the end moves the identities back and takes the new certificate
         away again, so the old one stays in use; a kill leaves at worst an unused certificate, or the two
@@ -151,16 +154,30 @@ class Certs:
             before = self._hub_run(nr, _hub_certificates)
             versions = client_versions(before, base)  # type: ignore[arg-type]
             old = versions[-1] if versions else base
-            clients = self._hub_run(nr, pki.ensure_clients, clients=[base], ca=h.ca_certificate,
-                                    policy=self.policy, renew=(base,))
-            new = clients[base].name  # type: ignore[index]
+            made = pki.branch_made(self._run_on(nr, self.fleet.hub.name, detect_version).version,
+                                   self._run_on(nr, branch, detect_version).version)
+            if made:  # the branch makes its key; installed beside the old one, or nothing changed
+                done = make_keys(nr, self.fleet.hub.name, {branch: base}, ca=h.ca_certificate,
+                                 server=h.server_certificate, policy=self.policy, renew=(base,))
+                if branch in done.failed:
+                    raise CertsError(scrub(f"{branch}: {done.failed[branch]}; nothing changed: {old} is "
+                                           "still in use"))
+                new = done.wanted[branch].name
+                after: Any = self._hub_run(nr, _hub_certificates)
+                clients: Any = {base: pki.Client(new, "", _serial(after.get(new)))}
+            else:
+                clients = self._hub_run(nr, pki.ensure_clients, clients=[base], ca=h.ca_certificate,
+                                        policy=self.policy, renew=(base,))
+                new = clients[base].name
             undo = _Undo(self, nr, branch, old, new)
+            undo.installed = made
             try:
-                bundle = self._hub_run(nr, pki.export_bundle, branch=branch, client=new, ca=h.ca_certificate,
-                                       server=h.server_certificate)
-                self._run_on(nr, branch, pki.install_branch, bundle=bundle, client=new, ca=h.ca_certificate,
-                             server=h.server_certificate)
-                undo.installed = True
+                if not made:
+                    bundle = self._hub_run(nr, pki.export_bundle, branch=branch, client=new,
+                                           ca=h.ca_certificate, server=h.server_certificate)
+                    self._run_on(nr, branch, pki.install_branch, bundle=bundle, client=new,
+                                 ca=h.ca_certificate, server=h.server_certificate)
+                    undo.installed = True
                 was_up = self._tunnel_up(nr, branch)
                 if not self._run_on(nr, branch, pki.switch_identities, field="certificate", old=old, new=new):
                     raise CertsError(f"{branch}: no identity of ikefleet's names certificate {old}; run "
@@ -183,7 +200,7 @@ class Certs:
                     leftovers.append(str(exc))
         finally:
             nr.close_connections(on_failed=True)
-        serials = (_serial(before.get(old)), _serial(clients[base]))  # type: ignore[attr-defined,index]
+        serials = (_serial(before.get(old)), _serial(clients[base]))  # type: ignore[attr-defined]
         message = f"{branch}: certificate {base} renewed ({old} -> {new}), in use on both ends"
         if serials[0]:
             message += f" (serial {serials[0]} -> {serials[1]})"

@@ -175,6 +175,8 @@ class Rollout:
         self.branch_work: dict[str, list[str]] = {}  # branch -> its branch-made certificate work (runbooks/
         # branch_keys.py), reported with its outcome in its wave
         self.key_failed: dict[str, str] = {}  # branch -> why making its certificate failed (before the hub)
+        self.hub_version = ""  # the RouterOS the hub runs, once read (who makes a branch's key)
+        self.dry_wanted: dict[str, str] = {}  # --dry-run: branch -> why its certificate would be (re)issued
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -388,6 +390,10 @@ class Rollout:
             if res[h.name].failed:
                 return Outcome(h.name, "failed", error=_failure(res, h.name))
             self._resolve(res[h.name][0].result)
+            bases = {b.name: NAMES["branch_certificate"].format(branch=b.name) for b in self.plan.branches}
+            wanted = hub.run(task=pki.plan_requests, on_failed=True, clients=bases, policy=self.policy)
+            if not wanted[h.name].failed:
+                self.dry_wanted = {b: w.reason for b, w in wanted[h.name][0].result.items()}
         else:
             found = hub.run(task=detect_version, on_failed=True)
             if found[h.name].failed:
@@ -432,6 +438,7 @@ class Rollout:
         if found[h.name].failed:
             return Outcome(h.name, "failed", error=_failure(found, h.name))
         version = found[h.name][0].result.version
+        self.hub_version = version
         read = hub.run(task=_hub_reads, on_failed=True)
         if read[h.name].failed:
             return _certificate_work(Outcome(h.name, "failed", error=_failure(read, h.name)), work, run)
@@ -478,6 +485,7 @@ class Rollout:
         work += done.hub
         self.branch_work.update(done.branches)
         self.key_failed.update(done.failed)
+        self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
         res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
         if res[h.name].failed:
             return Outcome(h.name, "failed", error=_failure(res, h.name))
@@ -770,6 +778,8 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         config_text=first["config"] if first else None,
         settle=settle,
     )[0]
+    if rollout.options.dry_run and isinstance(result.result, Outcome):
+        _would_certify(task, rollout, result.result)
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
     done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
     if not done and made and isinstance(result.result, Outcome):  # what was done stays reported
@@ -787,6 +797,29 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         # usually passes at once, and a re-run then waits for no extra Nornir run per wave.
         task.host.data[STATE_KEY] = host_state(name, first, detected(task))
     return result
+
+
+def _would_certify(task: Task, rollout: Rollout, outcome: Outcome) -> None:
+    """--dry-run: say what certificate work the branch would get, and who would make its key: the branch
+    itself (RouterOS 7.9+ on both ends, pki.branch_made) or the hub. Read only (its certificates, here);
+    said when the hub is in the run (its version and certificates were read)."""
+    name = task.host.name
+    if not rollout.hub_version:
+        return
+    client = rollout.plan.branch(name).client_certificate
+    why = rollout.dry_wanted.get(name)
+    if why is None and pki.client_fingerprint(device(task).send(pki.CERTIFICATE_READ), client) \
+            != rollout.fingerprints.get(client):
+        why = f"it does not hold {client}"
+    if why is None:
+        return
+    if pki.branch_made(rollout.hub_version, detected(task).version):
+        line = f"would make a key on {name} and have the hub sign it ({why})"
+    else:
+        line = f"would have the hub make {name}'s key and send it as PKCS#12 ({why})"
+    outcome.changes = [line, *outcome.changes]
+    if outcome.status == "unchanged":
+        outcome.status = "would-change"
 
 
 def _tidy_branch(task: Task, client: str, first: dict[str, str] | None) -> list[str]:
