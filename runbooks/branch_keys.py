@@ -44,8 +44,15 @@ def _why(result: AggregatedResult, host: str) -> str:
     return scrub(describe(failed.exception) if failed.exception else str(failed.result))
 
 
-def _make_request(task: Task, *, wanted: dict[str, pki.Wanted], policy: pki.CertPolicy) -> Result:
-    made: Result = pki.make_request(task, wanted=wanted[task.host.name], policy=policy)
+def _start_request(task: Task, *, wanted: dict[str, pki.Wanted], policy: pki.CertPolicy) -> Result:
+    started: Result = pki.start_request(task, wanted=wanted[task.host.name], policy=policy)
+    return started
+
+
+def _finish_request(task: Task, *, wanted: dict[str, pki.Wanted], passphrases: dict[str, str],
+                    policy: pki.CertPolicy) -> Result:
+    name = task.host.name
+    made: Result = pki.finish_request(task, wanted=wanted[name], passphrase=passphrases[name], policy=policy)
     return made
 
 
@@ -98,10 +105,20 @@ def make_keys(
     work.wanted = wanted
     if not wanted:
         return work
-    made = nr.filter(F(name__in=list(wanted))).run(task=_make_request, on_failed=True, wanted=wanted,
-                                                   policy=policy)
-    requests: dict[str, pki.KeyRequest] = {}
+    # every branch starts making its key first (the console returns at once), then each is waited for:
+    # the keys are made at the same time whatever Nornir's number of workers
+    started = nr.filter(F(name__in=list(wanted))).run(task=_start_request, on_failed=True, wanted=wanted,
+                                                      policy=policy)
+    passphrases: dict[str, str] = {}
     for branch in wanted:
+        if started[branch].failed:
+            work.failed[branch] = f"making its key and certificate request failed: {_why(started, branch)}"
+        else:
+            passphrases[branch] = started[branch][0].result
+    made = nr.filter(F(name__in=list(passphrases))).run(task=_finish_request, on_failed=True, wanted=wanted,
+                                                        passphrases=passphrases, policy=policy)
+    requests: dict[str, pki.KeyRequest] = {}
+    for branch in passphrases:
         if made[branch].failed:
             work.failed[branch] = f"making its key and certificate request failed: {_why(made, branch)}"
         else:

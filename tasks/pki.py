@@ -5,10 +5,10 @@ passphrase: hub → jump host (a private temporary directory) → branch, then t
 routers and locally. Re-runs reuse valid certificates and renew those inside the renewal window.
 
 Where the hub and the branch both run RouterOS 7.9+ (`versions.py`, "sign-certificate-request") the branch
-makes its own key instead (`make_request`, all branches at once): its PKCS#10 request comes to the jump host,
-the hub's CA signs every request in one session (`sign_requests`: cheap, no key is made on the hub), and the
-certificate goes back to be joined to the key the branch kept (`install_branch`). The private key never
-leaves the branch and no PKCS#12 passphrase travels.
+makes its own key instead (`start_request`, `finish_request`: all branches at once): its PKCS#10 request
+comes to the jump host, the hub's CA signs every request in one session (`sign_requests`: cheap, no key is
+made on the hub), and the certificate goes back to be joined to the key the branch kept (`install_branch`).
+The private key never leaves the branch and no PKCS#12 passphrase travels.
 
 Signing is not instant on a router: making a 4096-bit key takes tens of seconds to minutes
 (`ikefleet/routeros/keygen_timing.yaml`). Each sign is sent with `once do={}` (the console returns at once,
@@ -226,7 +226,7 @@ class Bundle:
     client_fingerprint: str
     ca_fingerprint: str = ""
     server_fingerprint: str = ""
-    # branch-made: the key file the branch kept (`make_request`) and its passphrase; client_p12 is then the
+    # branch-made: the key file the branch kept (`finish_request`) and its passphrase; client_p12 is then the
     # signed certificate's PEM (no passphrase)
     key_file: str = ""
     key_passphrase: str = ""
@@ -267,7 +267,7 @@ def ensure_clients(
     the old one goes only then (`remove_superseded`). With `retire` (`clients` is then the whole fleet),
     client certificates `ca` issued for branches no longer in the fleet are revoked (`retired`).
     Also removes the files a killed run left on the hub (`remove_leftover_files`). The base names in
-    `branch_made` are left alone: their branches make their keys (`make_request`, `sign_requests`).
+    `branch_made` are left alone: their branches make their keys (`start_request`, `sign_requests`).
 
     `Result.result` maps each base name to its current Client.
     """
@@ -383,12 +383,12 @@ class KeyRequest:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def make_request(task: Task, *, wanted: Wanted, policy: CertPolicy) -> Result:
-    """On a branch (7.9+): a template, then `create-certificate-request` with a random key passphrase: the
-    branch makes its key (the table's time for its model, polled as a sign is), writes the request and the
-    encrypted key; the request comes to the jump host and is removed from the branch, the key file stays
-    for `install_branch`. Any failure or interruption removes the template and both files (nothing is in
-    use yet: the certificate in use is not touched). `Result.result`: the KeyRequest."""
+def start_request(task: Task, *, wanted: Wanted, policy: CertPolicy) -> Result:
+    """On a branch (7.9+): a template, then `create-certificate-request ... once do={}` with a random key
+    passphrase: the console returns at once and the branch makes its key (the table's time for its model)
+    while ikefleet starts the others' (`finish_request` then waits for each). A failure or interruption
+    removes the template and the files (nothing is in use yet: the certificate in use is not touched).
+    `Result.result`: the key passphrase (sent to this branch only)."""
     dev = device(task)
     remove_leftover_files(dev)  # a killed run's request and key files, hand-over files
     remove_templates(dev, read_certificates(dev), [REQUEST_TEMPLATE])
@@ -396,25 +396,45 @@ def make_request(task: Task, *, wanted: Wanted, policy: CertPolicy) -> Result:
     register(passphrase)
     dev.send(f"/certificate add name={REQUEST_TEMPLATE} common-name={wanted.common_name} "
              f"key-size={policy.key_size} key-usage={TUNNEL_KEY_USAGE} days-valid={policy.days_valid}")
-    command = f"/certificate create-certificate-request template={REQUEST_TEMPLATE}"
+    try:
+        dev.send(f"/certificate create-certificate-request template={REQUEST_TEMPLATE} "
+                 f"key-passphrase={passphrase} once do={{}}")
+    except BaseException:
+        abandon_request(dev)
+        raise
+    return Result(host=task.host, changed=True, result=passphrase)
+
+
+def finish_request(task: Task, *, wanted: Wanted, passphrase: str, policy: CertPolicy) -> Result:
+    """After `start_request`: wait until the branch has written its request and key (polled as a sign is,
+    within `sign_timeout`), bring the request to the jump host and remove it from the branch; the key file
+    stays for `install_branch`. A failure or interruption removes the template and both files.
+    `Result.result`: the KeyRequest."""
+    dev = device(task)
     directory: Path | None = None
     try:
-        dev.send(f"{command} key-passphrase={passphrase} once do={{}}")
-        wait_files(dev, (REQUEST_FILE, REQUEST_KEY_FILE), sign_timeout(policy), command)
+        wait_files(dev, (REQUEST_FILE, REQUEST_KEY_FILE), sign_timeout(policy),
+                   f"/certificate create-certificate-request template={REQUEST_TEMPLATE}")
         directory = private_directory()
         csr = directory / f"{EXPORT_PREFIX}{task.host.name}.csr"
         with file_channel(dev) as sftp:
             _fetch(sftp, REQUEST_FILE, csr)
         dev.send(f'/file remove [find where name="{REQUEST_FILE}"]')
     except BaseException:
-        with contextlib.suppress(Exception):  # a dropped session cannot; the next run removes them
-            dev.send(f'/certificate remove [find where name="{REQUEST_TEMPLATE}"]')
-            remove_leftover_files(dev)
+        abandon_request(dev)
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)
         raise
     request = KeyRequest(directory, csr, wanted.name, wanted.common_name, passphrase)
     return Result(host=task.host, changed=True, result=request)
+
+
+def abandon_request(dev: Device) -> None:
+    """Remove a request's template and files from a branch, as far as the session allows (a dropped one
+    cannot: the next run's sweep removes them)."""
+    with contextlib.suppress(Exception):
+        dev.send(f'/certificate remove [find where name="{REQUEST_TEMPLATE}"]')
+        remove_leftover_files(dev)
 
 
 def wait_files(dev: Device, names: tuple[str, ...], timeout_s: float, command: str) -> None:
@@ -551,7 +571,7 @@ def supersede(dev: Device, certs: dict[str, Certificate], clients: dict[str, str
 # Files ikefleet writes on routers for a hand-over (`export_bundles`, `install_branch`, `sign_requests`): the
 # PEMs, the PKCS#12 and the requests (its backups, `ikefleet-<date>.backup`, do not match). Quoted with
 # RouterOS escapes (`\?`, `\$`).
-# A branch's request and key files (`make_request`: fixed names) too: a killed run's key material.
+# A branch's request and key files (`start_request`: fixed names) too: a killed run's key material.
 LEFTOVER_FILES = "name~" + quoted(
     rf"^(flash/)?({EXPORT_PREFIX}.*\.(crt|p12|key|csr)|certificate-request(_key)?\.pem)$")
 
@@ -753,7 +773,7 @@ def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: 
     authenticates anything then). Any failure removes what this import added. `Result.result`: what was
     done, one line each."""
     dev = device(task)
-    if not bundle.key_file:  # branch-made: `make_request` swept, and its key file is to be used now
+    if not bundle.key_file:  # branch-made: `start_request` swept, and its key file is to be used now
         remove_leftover_files(dev)
     certs = read_certificates(dev)
     prefix = storage(dev)
