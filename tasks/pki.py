@@ -485,9 +485,8 @@ def sign_requests(task: Task, *, requests: dict[str, KeyRequest], ca: str, serve
             for branch, request in requests.items():
                 try:
                     out[branch] = _sign_one(dev, sftp, prefix, branch, request, ca, policy, pems, remote)
-                except DeviceError as exc:
+                except (DeviceError, OSError) as exc:
                     out[branch] = str(exc)
-                certs = read_certificates(dev)
         for branch, bundle in out.items():
             if isinstance(bundle, Bundle):
                 out[branch] = replace(bundle, ca_fingerprint=certs.get(ca, {}).get("fingerprint", ""),
@@ -512,7 +511,9 @@ def _sign_one(dev: Device, sftp: Any, prefix: str, branch: str, request: KeyRequ
     """`sign_requests` for one request; on a failure the certificate it made is removed again."""
     csr, signed = f"{prefix}{EXPORT_PREFIX}{branch}.csr", f"{prefix}{EXPORT_PREFIX}{branch}-signed"
     remote += [csr, f"{signed}.crt"]
-    before = read_certificates(dev)
+    # read by common name, not the whole store: a wave of requests on a hub of hundreds of certificates
+    mine = f'{CERTIFICATE_READ} where common-name="{request.common_name}" or name="{request.name}"'
+    before = certificates_by_name(dev.send(mine))
     if request.name in before:
         raise DeviceError(dev.host, "/certificate print", f"the hub already holds {request.name}")
     _put(sftp, request.csr, csr)
@@ -520,11 +521,12 @@ def _sign_one(dev: Device, sftp: Any, prefix: str, branch: str, request: KeyRequ
     new: list[str] = []
     try:
         dev.send(command)
-        after = read_certificates(dev)
+        after = certificates_by_name(dev.send(mine))
         new = [n for n, c in after.items() if n not in before and c.get("common_name") == request.common_name]
         if len(new) != 1 or not after[new[0]].get("fingerprint"):
             raise DeviceError(dev.host, command, f"expected one new certificate for {request.common_name} "
                               f"after signing, found {len(new)}")
+        fingerprint = after[new[0]].get("fingerprint", "")
         dev.send(f'/certificate set [find where name="{new[0]}"] name={request.name}')
         new = [request.name]
         dev.send(f'/certificate export-certificate [find where name="{request.name}"] type=pem '
@@ -536,7 +538,6 @@ def _sign_one(dev: Device, sftp: Any, prefix: str, branch: str, request: KeyRequ
             copies[role] = request.directory / f"{EXPORT_PREFIX}{branch}-{role}.crt"
             with private.open_file(copies[role], "wb") as out:
                 out.write(pems[role].read_bytes())
-        fingerprint = read_certificates(dev)[request.name].get("fingerprint", "")
     except BaseException:
         for name in new:
             with contextlib.suppress(Exception):
