@@ -281,8 +281,10 @@ def ensure_clients(
     gone = retired(certs, clients, ca) if retire else []
     for name in gone:
         dev.send(f'/certificate issued-revoke [find where name="{name}"]')
+    # key_here=False: a branch-made certificate is on the hub without its key (its branch may not be in
+    # this run, e.g. `--limit responder`): not a reason to make one here
     for base, (name, reason, current) in wanted_clients(
-            certs, [b for b in clients if b not in branch_made], policy, now, renew).items():
+            certs, [b for b in clients if b not in branch_made], policy, now, renew, key_here=False).items():
         _issue(dev, name, key_usage=TUNNEL_KEY_USAGE, days=policy.days_valid, key_size=policy.key_size, ca=ca,
                common_name=base, timeout_s=sign_timeout(policy))
         serial = certs[current].get("serial_number", "?") if current else ""

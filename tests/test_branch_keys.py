@@ -232,3 +232,14 @@ def test_revocation_and_renewal_back_in_each_flow(converged: Lab, branch: str) -
     assert renewed != current and clients(lab, branch, branch) == {renewed: True}
     assert on_hub[renewed] is (branch == "br2")  # the hub holds only the keys it made
     assert_working(lab)
+
+
+def test_a_hub_only_run_leaves_branch_made_certificates_alone(converged: Lab) -> None:
+    """The hub holds a branch-made certificate without its key: a run without the branch (`--limit
+    responder`, as `certs revoke` runs) must not take that for a reason to make it a new one on the hub."""
+    lab = converged
+    before = clients(lab, "hub", "br1")
+    hub_only = Rollout(RolloutOptions(config=lab.directory / "config.yaml", limit=("responder",))).run()
+    assert not hub_only.failed, hub_only.to_json()
+    assert not [c for c in hub_only.hosts["hub"].changes if "br1-client" in c]
+    assert clients(lab, "hub", "br1") == before
