@@ -45,6 +45,7 @@ from ikefleet.tasks import pki
 
 POLL = (pki.POLL_FIRST_S, pki.POLL_MAX_S)
 BRANCH_MADE_VERSION = "7.16.1"  # hub and branches: sign-certificate-request (7.9+)
+BRANCH_WORKERS = 16  # see `_workers`
 
 
 def _key_size(lab: Lab, key_size: int) -> None:
@@ -106,6 +107,19 @@ def hub_flow(branches: int, time_scale: float, key_size: int, model: str) -> tup
     return first, renewal
 
 
+def _workers(lab: Lab, workers: int) -> None:
+    """Nornir's threads for this lab: every lab router answers from this one Python process, and 50
+    branches importing at once (each a key decryption) starve its console past netmiko's 10 s echo wait on
+    a loaded machine. The key work does not depend on it (every branch starts its key before any is
+    waited for); the import's time cancels out in the scale-0 difference."""
+    path = lab.directory / "config.yaml"
+    yaml = YAML()
+    data = yaml.load(path.read_text())
+    data.setdefault("runner", {}).setdefault("options", {})["num_workers"] = workers
+    with path.open("w") as out:
+        yaml.dump(data, out)
+
+
 def branch_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, float]:
     """Wall seconds of (first issue, mass renewal) of the branch-made flow on a fresh all-7.16.1 lab."""
     pki.POLL_FIRST_S, pki.POLL_MAX_S = POLL[0] * time_scale, POLL[1] * time_scale
@@ -113,6 +127,7 @@ def branch_flow(branches: int, time_scale: float, key_size: int, model: str) -> 
             Lab.start(Path(tmp) / "lab", branches=branches, model=model, time_scale=time_scale,
                       version=BRANCH_MADE_VERSION, convergence_delay=0.05) as lab:
         _key_size(lab, key_size)
+        _workers(lab, BRANCH_WORKERS)
         config = lab.directory / "config.yaml"
         fleet = load_inventory(config)
         plan = build_plan(fleet)
