@@ -25,12 +25,14 @@ from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan, client_versions, resolve_clients
 from ikefleet.redact import scrub
+from ikefleet.runbooks.branch_keys import make_keys
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.tasks import pki
 from ikefleet.tasks.converge import Outcome
 from ikefleet.tasks.device import device
 from ikefleet.tasks.state import tunnel_state
+from ikefleet.tasks.version import detect_version
 
 if TYPE_CHECKING:
     from nornir.core import Nornir
@@ -159,29 +161,43 @@ class Certs:
             return f"{message}; record: {run.path}"
 
     def _renew(self, branch: str, base: str) -> str:
-        """Issue a new certificate under a new name, import it on the branch next to the one in use, give
-        the hub a second identity for it (the hub then accepts either), move the branch's identity to it,
-        remove the hub's identity for the old one, check the tunnel comes back, and only then remove the
-        old certificate on both. A failure before the end takes each step back, so the old one stays in
-        use; a kill leaves a working pair (an unused certificate, or the hub accepting both), which the
-        next rollout converges."""
+        """Issue a new certificate under a new name (made on the branch where both ends run 7.9+, as the
+        rollout does: runbooks/branch_keys.py), import it on the branch next to the one in use, give the hub
+        a second identity for it (the hub then accepts either), move the branch's identity to it, remove the
+        hub's identity for the old one, check the tunnel comes back, and only then remove the old
+        certificate on both. A failure before the end takes each step back, so the old one stays in use; a
+        kill leaves a working pair (an unused certificate, or the hub accepting both), which the next
+        rollout converges."""
         h = self.plan.hub
         nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
         try:
             before: dict[str, Certificate] = self._hub_run(nr, _hub_certificates)
             versions = client_versions(before, base)
             old = versions[-1] if versions else base
-            clients: dict[str, pki.Client] = self._hub_run(nr, pki.ensure_clients, clients=[base],
-                                                           ca=h.ca_certificate, policy=self.policy,
-                                                           renew=(base,))
-            new = clients[base].name
+            made = pki.branch_made(self._run_on(nr, self.fleet.hub.name, detect_version).version,
+                                   self._run_on(nr, branch, detect_version).version)
+            if made:  # the branch makes its key; installed beside the old one, or nothing changed
+                done = make_keys(nr, self.fleet.hub.name, {branch: base}, ca=h.ca_certificate,
+                                 server=h.server_certificate, policy=self.policy, renew=(base,))
+                if branch in done.failed:
+                    raise CertsError(scrub(f"{branch}: {done.failed[branch]}; nothing changed: {old} is "
+                                           "still in use"))
+                new = done.wanted[branch].name
+                after: dict[str, Certificate] = self._hub_run(nr, _hub_certificates)
+                clients: dict[str, pki.Client] = {base: pki.Client(new, "", _serial(after.get(new)))}
+            else:
+                clients = self._hub_run(nr, pki.ensure_clients, clients=[base], ca=h.ca_certificate,
+                                        policy=self.policy, renew=(base,))
+                new = clients[base].name
             undo = _Undo(self, nr, branch, old, new)
+            undo.installed = made
             try:
-                bundle = self._hub_run(nr, pki.export_bundle, branch=branch, client=new, ca=h.ca_certificate,
-                                       server=h.server_certificate)
-                self._run_on(nr, branch, pki.install_branch, bundle=bundle, client=new, ca=h.ca_certificate,
-                             server=h.server_certificate)
-                undo.installed = True
+                if not made:
+                    bundle = self._hub_run(nr, pki.export_bundle, branch=branch, client=new,
+                                           ca=h.ca_certificate, server=h.server_certificate)
+                    self._run_on(nr, branch, pki.install_branch, bundle=bundle, client=new,
+                                 ca=h.ca_certificate, server=h.server_certificate)
+                    undo.installed = True
                 was_up = self._tunnel_up(nr, branch)
                 self._hub_run(nr, pki.add_identities, field="remote-certificate", existing=old, new=new)
                 undo.hub_added = True

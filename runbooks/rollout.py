@@ -53,6 +53,7 @@ from ikefleet.routeros.clock import clock_utc
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
 from ikefleet.runbooks.backup import AFTER, commit_run
+from ikefleet.runbooks.branch_keys import make_keys
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
@@ -92,7 +93,7 @@ class Reached:
     warning: str = ""
     files: int | None = None
     others: bool = False
-    version: str | None = None
+    version: str = ""  # the RouterOS it runs (decides who makes its key: pki.branch_made)
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -216,6 +217,10 @@ class Rollout:
         # record with the host's outcome
         self.done_before: dict[str, list[str]] = {}
         self.hub_unread = ""  # dry run without the hub: why its certificates could not be read
+        self.branch_work: dict[str, list[str]] = {}  # branch -> its branch-made certificate work (runbooks/
+        # branch_keys.py), reported with its outcome in its wave
+        self.key_failed: dict[str, str] = {}  # branch -> why making its certificate failed (before the hub)
+        self.hub_version = ""  # the RouterOS the hub runs, once read (who makes a branch's key)
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -346,7 +351,10 @@ class Rollout:
                 self._record(summary, run, Outcome(name, "skipped", error="branches unreachable"))
             return summary
         if hub_selected:
-            outcome = self._converge_hub(hub, run)
+            outcome = self._converge_hub(hub, run, nr, branches)
+            for name, why in self.key_failed.items():  # the certificate each had stays in use
+                self._record(summary, run, Outcome(name, "failed", error=why))
+            branches = [b for b in branches if b not in self.key_failed]
             self._record(summary, run, outcome)
             if outcome.status == "failed":
                 summary.stopped = f"hub {hub_name} failed: branches not touched"
@@ -445,9 +453,11 @@ class Rollout:
         done = sorted(h for h, o in summary.hosts.items() if o.status == "interrupted")
         summary.stopped = f"{interrupt.MESSAGE} twice: cut at once: {', '.join(done) or 'none'}; run again"
 
-    def _converge_hub(self, hub: Nornir, run: RunDir) -> Outcome:
+    def _converge_hub(self, hub: Nornir, run: RunDir, nr: Nornir | None = None,
+                      branches: list[str] | None = None) -> Outcome:
         """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),
-        then the hub's configuration."""
+        then the hub's configuration. The run's `branches` that can (7.9+ on both ends, pki.branch_made)
+        make their own keys, all at once (runbooks/branch_keys.py); the hub issues the others'."""
         h = self.plan.hub
         work: list[str] = []  # certificate work: a change, reported with the configuration's
         if self.options.dry_run:  # the names the identities use, and the certificate step, read only
@@ -459,6 +469,12 @@ class Rollout:
             self.to_issue = planned.issued
             work += planned.work
         else:
+            found = hub.run(task=detect_version, on_failed=True)
+            if found[h.name].failed:
+                return Outcome(h.name, "failed", error=_failure(found, h.name))
+            hub_version = found[h.name][0].result.version
+            made = {b: NAMES["branch_certificate"].format(branch=b) for b in branches or []
+                    if b in self.reached and pki.branch_made(hub_version, self.reached[b].version)}
             steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
                 (
                     pki.ensure_authority,
@@ -476,6 +492,7 @@ class Rollout:
                         "ca": h.ca_certificate,
                         "policy": self.policy,
                         "retire": True,  # deleted branches' certificates are revoked
+                        "branch_made": tuple(made.values()),
                     },
                 ),
             )
@@ -487,10 +504,15 @@ class Rollout:
                 work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
                 if step is pki.ensure_clients:
                     self._resolve(res[h.name][0].result)
+            if made and nr is not None:
+                failed_hub = self._branch_keys(nr, hub, made, work)
+                if failed_hub is not None:
+                    return _certificate_work(failed_hub, work, run)
         found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
         if found[h.name].failed:
             return Outcome(h.name, "failed", error=_failure(found, h.name))
         version = found[h.name][0].result.version
+        self.hub_version = version
         read = hub.run(task=_hub_reads, on_failed=True)
         if read[h.name].failed:
             return _certificate_work(Outcome(h.name, "failed", error=_failure(read, h.name)), work, run)
@@ -523,6 +545,35 @@ class Rollout:
             else:
                 work += gone[h.name][0].result
         return _certificate_work(outcome, work, run, self.options.dry_run)
+
+    def _branch_keys(self, nr: Nornir, hub: Nornir, made: dict[str, str], work: list[str]) -> Outcome | None:
+        """The branch-made certificates of `made` (branch -> base name); the hub's work joins `work`, each
+        branch's waits for its wave (`branch_work`), failed branches go to `key_failed`. A failed branch
+        that has no certificate on the hub at all gets one the hub makes, so the hub's identity for it names
+        a certificate that exists (never sent to it: the next run has it make its own). Returns the hub's
+        failed Outcome when its certificates cannot be read back."""
+        h = self.plan.hub
+        held = {b: self.reached[b].fingerprint for b in made}
+        done = make_keys(nr, h.name, made, ca=h.ca_certificate, server=h.server_certificate,
+                         policy=self.policy, held=held)
+        work += done.hub
+        self.branch_work.update(done.branches)
+        self.key_failed.update(done.failed)
+        self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
+        res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
+        if res[h.name].failed:
+            return Outcome(h.name, "failed", error=_failure(res, h.name))
+        clients: dict[str, pki.Client] = res[h.name][0].result
+        bare = [made[b] for b in done.failed if made[b] not in clients]
+        if bare:
+            res = hub.run(task=pki.ensure_clients, on_failed=True, clients=bare, ca=h.ca_certificate,
+                          policy=self.policy)
+            if res[h.name].failed:
+                return Outcome(h.name, "failed", error=_failure(res, h.name))
+            work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
+            clients = {**clients, **res[h.name][0].result}
+        self._resolve(clients)
+        return None
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir, summary: Summary) -> None:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
@@ -824,7 +875,8 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
     h = rollout.plan.hub
     client = rollout.plan.branch(name).client_certificate
     bundle = bundles.get(name)
-    work: list[str] = []
+    made = rollout.branch_work.get(name, [])  # its key made on it before the hub (runbooks/branch_keys.py)
+    work: list[str] = list(made)
     if bundle is not None:
         res = task.run(
             task=pki.install_branch,
@@ -835,7 +887,8 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         )
         if res.failed:
             error = scrub(str(res[0].exception or res[0].result))
-            return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=error))
+            failed = _certificate_work(Outcome(name, "failed", error=error), made, run)
+            return Result(host=task.host, failed=True, result=failed)
         work += res[0].result
     version = detected(task).version  # the RouterOS the branch runs decides its templates
     script = render_host(with_versions(rollout.fleet, {name: version}), rollout.plan, name)
@@ -856,6 +909,8 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
             _certificate_work(result.result, _transfer_planned(task, rollout, client), run, dry_run=True)
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
     done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
+    if not done and made and isinstance(result.result, Outcome):  # what was done stays reported
+        _certificate_work(result.result, made, run)
     if done and not rollout.options.dry_run:
         try:
             # a renewal's old certificate stays until the gate has seen the tunnel up on the new one
@@ -875,17 +930,22 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
 
 def _transfer_planned(task: Task, rollout: Rollout, client: str) -> list[str]:
     """Dry run: the branch's certificate hand-over, if the rollout would make one: the hub issues it a new
-    certificate in this run, or the one the hub holds is not the one the branch has."""
+    certificate in this run, or the one the hub holds is not the one the branch has. Where hub and branch
+    run 7.9+ (pki.branch_made) the branch would make its key and the hub sign its request instead."""
     name = task.host.name
     new = rollout.to_issue.get(client_base(client))
-    if new is not None:
-        return [f"would transfer certificate {new} from the hub to {name} (issued by this run)"]
     wanted = rollout.fingerprints.get(client)
-    if wanted is None:
+    if new is not None:
+        certificate, why = new, "issued by this run"
+    elif wanted is None:
         return [f"the hub has no certificate {client} for it: roll out the hub first (--limit responder)"]
-    if pki.installed_fingerprint(task, client) != wanted:
-        return [f"would transfer certificate {client} from the hub to {name} (the branch lacks it)"]
-    return []
+    elif pki.installed_fingerprint(task, client) != wanted:
+        certificate, why = client, "the branch lacks it"
+    else:
+        return []
+    if rollout.hub_version and pki.branch_made(rollout.hub_version, detected(task).version):
+        return [f"would make a key on {name} and have the hub sign it ({why}): {certificate}"]
+    return [f"would transfer certificate {certificate} from the hub to {name} ({why})"]
 
 
 def _tidy_branch(task: Task, client: str, first: dict[str, str] | None, supersede: bool = True) -> list[str]:
@@ -997,8 +1057,8 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
     others = not logins.isdigit() or int(logins) > 1
     current = parse_script(raw["config"])
     if not any(is_marked(path, item) for path, items in current.menus.items() for item in items):
-        return Result(host=task.host, result=Reached("new", files=count, others=others,
-                                                     version=found.version))
+        new = Reached("new", files=count, others=others, version=found.version)
+        return Result(host=task.host, result=new)
     certs = pki.certificates_by_name(raw["certificate"])
     plan = resolve_clients(rollout.plan, certs)
     client = plan.branch(name).client_certificate

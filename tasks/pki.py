@@ -4,6 +4,12 @@ The CA's private key never leaves the hub. A branch's certificate travels as PKC
 passphrase: hub → jump host (a private temporary directory) → branch, then the files are removed on both
 routers and locally. Re-runs reuse valid certificates and renew those inside the renewal window.
 
+Where the hub and the branch both run RouterOS 7.9+ (`versions.py`, "sign-certificate-request") the branch
+makes its own key instead (`start_request`, `finish_request`: all branches at once): its PKCS#10 request
+comes to the jump host, the hub's CA signs every request in one session (`sign_requests`: cheap, no key is
+made on the hub), and the certificate goes back to be joined to the key the branch kept (`install_branch`).
+The private key never leaves the branch and no PKCS#12 passphrase travels.
+
 Signing is not instant on a router: making a 4096-bit key takes tens of seconds to minutes
 (`ikefleet/routeros/keygen_timing.yaml`). Each sign is sent with `once do={}` (the console returns at once,
 as in the seed) and the certificate is then polled until it is signed, within `sign_timeout`; on a timeout the
@@ -32,7 +38,7 @@ from ikefleet.device import Device, DeviceError
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.plan import NAMES, client_base, client_versions, renewal_name
 from ikefleet.redact import register
-from ikefleet.routeros import keygen
+from ikefleet.routeros import keygen, versions
 from ikefleet.routeros.quoting import quoted
 
 from . import version
@@ -80,11 +86,13 @@ def certificates_by_name(text: str) -> dict[str, Certificate]:
     return {c["name"]: c for c in parse_certificate(text)}
 
 
-def renewal_reason(cert: Certificate | None, policy: CertPolicy, now: datetime) -> str | None:
-    """Why a certificate must be (re)issued, or None when it is good for longer than the window."""
+def renewal_reason(cert: Certificate | None, policy: CertPolicy, now: datetime,
+                   key_here: bool = True) -> str | None:
+    """Why a certificate must be (re)issued, or None when it is good for longer than the window.
+    `key_here=False`: a branch-made certificate on the hub, whose key is on the branch only."""
     if cert is None:
         return "missing"
-    if not cert.get("private_key"):
+    if key_here and not cert.get("private_key"):
         return "no private key"
     if cert.get("revoked"):
         return "revoked"
@@ -218,6 +226,11 @@ class Bundle:
     client_fingerprint: str
     ca_fingerprint: str = ""
     server_fingerprint: str = ""
+    # branch-made: the key file the branch kept (`finish_request`) and its passphrase; client_p12 is then the
+    # signed certificate's PEM (no passphrase)
+    key_file: str = ""
+    key_passphrase: str = ""
+    client_name: str = ""  # the certificate's name on the hub (branch-made: undone there on a failure)
 
     def discard(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -246,13 +259,15 @@ def ensure_clients(
     policy: CertPolicy,
     renew: tuple[str, ...] = (),
     retire: bool = False,
+    branch_made: tuple[str, ...] = (),
 ) -> Result:
     """On the hub: every branch's client certificate exists and is valid (the hub's identities name them).
     `clients` are the plan's base names (`<branch>-client`). A renewal issues the new certificate under a
     new name (`plan.renewal_name`) and leaves the old one: the identities move to the new one later, and
     the old one goes only then (`remove_superseded`). With `retire` (`clients` is then the whole fleet),
     client certificates `ca` issued for branches no longer in the fleet are revoked (`retired`).
-    Also removes the files a killed run left on the hub (`remove_leftover_files`).
+    Also removes the files a killed run left on the hub (`remove_leftover_files`). The base names in
+    `branch_made` are left alone: their branches make their keys (`start_request`, `sign_requests`).
 
     `Result.result` maps each base name to its current Client.
     """
@@ -266,14 +281,10 @@ def ensure_clients(
     gone = retired(certs, clients, ca) if retire else []
     for name in gone:
         dev.send(f'/certificate issued-revoke [find where name="{name}"]')
-    for base in clients:
-        versions = client_versions(certs, base)
-        current = versions[-1] if versions else None
-        reason = "renewal requested" if base in renew else renewal_reason(
-            certs.get(current) if current else None, policy, now)
-        if not reason:
-            continue
-        name = renewal_name(base, certs, now) if current else base
+    # key_here=False: a branch-made certificate is on the hub without its key (its branch may not be in
+    # this run, e.g. `--limit responder`): not a reason to make one here
+    for base, (name, reason, current) in wanted_clients(
+            certs, [b for b in clients if b not in branch_made], policy, now, renew, key_here=False).items():
         _issue(dev, name, key_usage=TUNNEL_KEY_USAGE, days=policy.days_valid, key_size=policy.key_size, ca=ca,
                common_name=base, timeout_s=sign_timeout(policy))
         serial = certs[current].get("serial_number", "?") if current else ""
@@ -283,13 +294,259 @@ def ensure_clients(
         certs = read_certificates(dev)
     current_clients = {}
     for base in clients:
-        versions = client_versions(certs, base)
-        if versions:
-            cert = certs[versions[-1]]
-            current_clients[base] = Client(versions[-1], cert.get("fingerprint", ""),
+        names = client_versions(certs, base)
+        if names:
+            cert = certs[names[-1]]
+            current_clients[base] = Client(names[-1], cert.get("fingerprint", ""),
                                            cert.get("serial_number", ""))
     changes = issued + [f"certificate {n} revoked (its branch is no longer in the inventory)" for n in gone]
     return Result(host=task.host, changed=bool(changes), result=current_clients, diff="\n".join(changes))
+
+
+def wanted_clients(
+    certs: dict[str, Certificate],
+    clients: list[str],
+    policy: CertPolicy,
+    now: datetime,
+    renew: tuple[str, ...] = (),
+    key_here: bool = True,
+) -> dict[str, tuple[str, str, str | None]]:
+    """The client certificates (base names) to (re)issue: base -> (the new certificate's name, why, the
+    current one or None). A renewal gets a new name (`plan.renewal_name`), a first one the base name."""
+    out: dict[str, tuple[str, str, str | None]] = {}
+    for base in clients:
+        names = client_versions(certs, base)
+        current = names[-1] if names else None
+        reason = "renewal requested" if base in renew else renewal_reason(
+            certs.get(current) if current else None, policy, now, key_here)
+        if reason:
+            out[base] = (renewal_name(base, certs, now) if current else base, reason, current)
+    return out
+
+
+def branch_made(hub_version: str, branch_version: str) -> bool:
+    """Whether a branch makes its own key: both ends have `sign-certificate-request` (RouterOS 7.9+)."""
+    return all(versions.has(v, "sign-certificate-request") for v in (hub_version, branch_version))
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A branch-made certificate to make: its name, its common name (the base name) and why."""
+
+    name: str
+    common_name: str
+    reason: str
+    replaces: str = ""  # the current certificate and its serial, when it is a renewal
+
+
+def plan_requests(task: Task, *, clients: dict[str, str], policy: CertPolicy, renew: tuple[str, ...] = (),
+                  held: dict[str, str | None] | None = None) -> Result:
+    """On the hub, read only: which branch-made client certificates to make (`clients`: branch -> base
+    name). `held`: branch -> the fingerprint of the client certificate the branch holds (None: none); a
+    branch not holding the hub's current one gets a new one (the hub has no key to send it).
+    `Result.result`: branch -> Wanted."""
+    certs = read_certificates(device(task))
+    now = datetime.now(UTC)
+    forced = tuple(renew)
+    for branch, base in clients.items():
+        names = client_versions(certs, base)
+        if held is not None and names and held.get(branch) != certs[names[-1]].get("fingerprint"):
+            forced += (base,)
+    wanted = wanted_clients(certs, list(clients.values()), policy, now, forced, key_here=False)
+    out: dict[str, Wanted] = {}
+    for branch, base in clients.items():
+        if base in wanted:
+            name, reason, current = wanted[base]
+            if current and base not in renew and base in forced and reason == "renewal requested":
+                reason = f"the branch does not hold {current}"
+            serial = certs[current].get("serial_number", "?") if current else ""
+            out[branch] = Wanted(name, base, reason, f"{current} serial {serial}" if current else "")
+    return Result(host=task.host, result=out)
+
+
+# `create-certificate-request` writes these two files (no argument names them; blog capture, v6 era).
+REQUEST_FILE = "certificate-request.pem"
+REQUEST_KEY_FILE = "certificate-request_key.pem"
+REQUEST_TEMPLATE = "ikefleet-request"  # the template a request is made from (RouterOS removes it then)
+
+
+@dataclass(frozen=True)
+class KeyRequest:
+    """A branch's request on the jump host (a private directory), for certificate `name`, and the
+    passphrase of the key file it left on the branch (sent to that branch only)."""
+
+    directory: Path
+    csr: Path
+    name: str
+    common_name: str
+    key_passphrase: str
+
+    def discard(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_request(task: Task, *, wanted: Wanted, policy: CertPolicy) -> Result:
+    """On a branch (7.9+): a template, then `create-certificate-request ... once do={}` with a random key
+    passphrase: the console returns at once and the branch makes its key (the table's time for its model)
+    while ikefleet starts the others' (`finish_request` then waits for each). A failure or interruption
+    removes the template and the files (nothing is in use yet: the certificate in use is not touched).
+    `Result.result`: the key passphrase (sent to this branch only)."""
+    dev = device(task)
+    remove_leftover_files(dev)  # a killed run's request and key files, hand-over files
+    remove_templates(dev, read_certificates(dev), [REQUEST_TEMPLATE])
+    passphrase = random.token_urlsafe(18)
+    register(passphrase)
+    dev.send(f"/certificate add name={REQUEST_TEMPLATE} common-name={wanted.common_name} "
+             f"key-size={policy.key_size} key-usage={TUNNEL_KEY_USAGE} days-valid={policy.days_valid}")
+    try:
+        dev.send(f"/certificate create-certificate-request template={REQUEST_TEMPLATE} "
+                 f"key-passphrase={passphrase} once do={{}}")
+    except BaseException:
+        abandon_request(dev)
+        raise
+    return Result(host=task.host, changed=True, result=passphrase)
+
+
+def finish_request(task: Task, *, wanted: Wanted, passphrase: str, policy: CertPolicy) -> Result:
+    """After `start_request`: wait until the branch has written its request and key (polled as a sign is,
+    within `sign_timeout`), bring the request to the jump host and remove it from the branch; the key file
+    stays for `install_branch`. A failure or interruption removes the template and both files.
+    `Result.result`: the KeyRequest."""
+    dev = device(task)
+    directory: Path | None = None
+    try:
+        wait_files(dev, (REQUEST_FILE, REQUEST_KEY_FILE), sign_timeout(policy),
+                   f"/certificate create-certificate-request template={REQUEST_TEMPLATE}")
+        directory = private_directory()
+        csr = directory / f"{EXPORT_PREFIX}{task.host.name}.csr"
+        with file_channel(dev) as sftp:
+            _fetch(sftp, REQUEST_FILE, csr)
+        dev.send(f'/file remove [find where name="{REQUEST_FILE}"]')
+    except BaseException:
+        abandon_request(dev)
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+    request = KeyRequest(directory, csr, wanted.name, wanted.common_name, passphrase)
+    return Result(host=task.host, changed=True, result=request)
+
+
+def abandon_request(dev: Device) -> None:
+    """Remove a request's template and files from a branch, as far as the session allows (a dropped one
+    cannot: the next run's sweep removes them)."""
+    with contextlib.suppress(Exception):
+        dev.send(f'/certificate remove [find where name="{REQUEST_TEMPLATE}"]')
+        remove_leftover_files(dev)
+
+
+def wait_files(dev: Device, names: tuple[str, ...], timeout_s: float, command: str) -> None:
+    """Poll until every file in `names` exists (as `wait_signed` polls a certificate); a DeviceError
+    naming the files, the time waited and the fix when `timeout_s` runs out."""
+    where = " or ".join(f'name="{name}"' for name in names)
+    deadline = time.monotonic() + timeout_s
+    pause = POLL_FIRST_S
+    while True:
+        if _count(dev, f"/file print count-only where {where}") >= len(names):
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DeviceError(
+                dev.host, command,
+                f"the router did not write {', '.join(names)} within {timeout_s:g} s (it makes its key); "
+                "the request is removed. If the router is only slow, raise certificates.sign_timeout_s in "
+                "the inventory's defaults.yaml")
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, POLL_MAX_S)
+
+
+def sign_requests(task: Task, *, requests: dict[str, KeyRequest], ca: str, server: str,
+                  policy: CertPolicy) -> Result:
+    """On the hub, all requests in its one session and one SFTP channel: each request goes up, the CA signs
+    it (`sign-certificate-request`), the new certificate (the one that was not there before, with the
+    request's common name: what RouterOS names it is not documented) is renamed to the request's name and
+    exported as PEM; the CA and the server certificate are exported once. Every file is removed from the
+    hub; a failure removes that branch's new certificate and does not stop the others.
+
+    `Result.result`: branch -> its Bundle (the key file stays on the branch), or why it failed."""
+    dev = device(task)
+    prefix = storage(dev)
+    shared = private_directory()
+    remote: list[str] = []
+    out: dict[str, Bundle | str] = {}
+    try:
+        certs = read_certificates(dev)
+        with file_channel(dev) as sftp:
+            pems: dict[str, Path] = {}
+            for role, cert in (("ca", ca), ("server", server)):
+                name = f"{prefix}{EXPORT_PREFIX}{role}"
+                remote.append(f"{name}.crt")
+                dev.send(f'/certificate export-certificate [find where name="{cert}"] type=pem '
+                         f"file-name={name}")
+                pems[role] = shared / f"{role}.crt"
+                _fetch(sftp, f"{name}.crt", pems[role])
+            for branch, request in requests.items():
+                try:
+                    out[branch] = _sign_one(dev, sftp, prefix, branch, request, ca, policy, pems, remote)
+                except (DeviceError, OSError) as exc:
+                    out[branch] = str(exc)
+        for branch, bundle in out.items():
+            if isinstance(bundle, Bundle):
+                out[branch] = replace(bundle, ca_fingerprint=certs.get(ca, {}).get("fingerprint", ""),
+                                      server_fingerprint=certs.get(server, {}).get("fingerprint", ""))
+    except BaseException:
+        for bundle in out.values():
+            if isinstance(bundle, Bundle):
+                with contextlib.suppress(Exception):
+                    dev.send(f'/certificate remove [find where name="{bundle.client_name}"]')
+        raise
+    finally:
+        for name in remote:
+            with contextlib.suppress(Exception):
+                dev.send(f'/file remove [find where name="{name}"]')
+        shutil.rmtree(shared, ignore_errors=True)
+    signed = [b for b in out.values() if isinstance(b, Bundle)]
+    return Result(host=task.host, changed=bool(signed), result=out)
+
+
+def _sign_one(dev: Device, sftp: Any, prefix: str, branch: str, request: KeyRequest, ca: str,
+              policy: CertPolicy, pems: dict[str, Path], remote: list[str]) -> Bundle:
+    """`sign_requests` for one request; on a failure the certificate it made is removed again."""
+    csr, signed = f"{prefix}{EXPORT_PREFIX}{branch}.csr", f"{prefix}{EXPORT_PREFIX}{branch}-signed"
+    remote += [csr, f"{signed}.crt"]
+    # read by common name, not the whole store: a wave of requests on a hub of hundreds of certificates
+    mine = f'{CERTIFICATE_READ} where common-name="{request.common_name}" or name="{request.name}"'
+    before = certificates_by_name(dev.send(mine))
+    if request.name in before:
+        raise DeviceError(dev.host, "/certificate print", f"the hub already holds {request.name}")
+    _put(sftp, request.csr, csr)
+    command = f"/certificate sign-certificate-request ca={ca} file-name={csr} days-valid={policy.days_valid}"
+    new: list[str] = []
+    try:
+        dev.send(command)
+        after = certificates_by_name(dev.send(mine))
+        new = [n for n, c in after.items() if n not in before and c.get("common_name") == request.common_name]
+        if len(new) != 1 or not after[new[0]].get("fingerprint"):
+            raise DeviceError(dev.host, command, f"expected one new certificate for {request.common_name} "
+                              f"after signing, found {len(new)}")
+        fingerprint = after[new[0]].get("fingerprint", "")
+        dev.send(f'/certificate set [find where name="{new[0]}"] name={request.name}')
+        new = [request.name]
+        dev.send(f'/certificate export-certificate [find where name="{request.name}"] type=pem '
+                 f"file-name={signed}")
+        local = request.directory / f"{EXPORT_PREFIX}{branch}-client.crt"
+        _fetch(sftp, f"{signed}.crt", local)
+        copies = {}
+        for role in ("ca", "server"):
+            copies[role] = request.directory / f"{EXPORT_PREFIX}{branch}-{role}.crt"
+            with private.open_file(copies[role], "wb") as out:
+                out.write(pems[role].read_bytes())
+    except BaseException:
+        for name in new:
+            with contextlib.suppress(Exception):
+                dev.send(f'/certificate remove [find where name="{name}"]')
+        raise
+    return Bundle(request.directory, local, copies["ca"], copies["server"], "", fingerprint,
+                  key_file=REQUEST_KEY_FILE, key_passphrase=request.key_passphrase, client_name=request.name)
 
 
 def remove_superseded(task: Task, *, clients: dict[str, str]) -> Result:
@@ -314,9 +571,12 @@ def supersede(dev: Device, certs: dict[str, Certificate], clients: dict[str, str
     return removed
 
 
-# Files ikefleet writes on routers for a hand-over (`export_bundles`, `install_branch`): the PEMs and the
-# PKCS#12 (its backups, `ikefleet-<date>.backup`, do not match). Quoted with RouterOS escapes (`\?`, `\$`).
-LEFTOVER_FILES = "name~" + quoted(rf"^(flash/)?{EXPORT_PREFIX}.*\.(crt|p12|key)$")
+# Files ikefleet writes on routers for a hand-over (`export_bundles`, `install_branch`, `sign_requests`): the
+# PEMs, the PKCS#12 and the requests (its backups, `ikefleet-<date>.backup`, do not match). Quoted with
+# RouterOS escapes (`\?`, `\$`).
+# A branch's request and key files (`start_request`: fixed names) too: a killed run's key material.
+LEFTOVER_FILES = "name~" + quoted(
+    rf"^(flash/)?({EXPORT_PREFIX}.*\.(crt|p12|key|csr)|certificate-request(_key)?\.pem)$")
 
 
 def remove_leftover_files(dev: Device) -> None:
@@ -516,7 +776,8 @@ def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: 
     authenticates anything then). Any failure removes what this import added. `Result.result`: what was
     done, one line each."""
     dev = device(task)
-    remove_leftover_files(dev)
+    if not bundle.key_file:  # branch-made: `start_request` swept, and its key file is to be used now
+        remove_leftover_files(dev)
     certs = read_certificates(dev)
     prefix = storage(dev)
     done: list[str] = []
@@ -528,7 +789,7 @@ def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: 
                 (bundle.client_p12, client, bundle.passphrase, bundle.client_fingerprint),
             ):
                 have = certs.get(name)
-                if have and have.get("fingerprint") == wanted and (have.get("private_key") or not passphrase):
+                if have and have.get("fingerprint") == wanted and (have.get("private_key") or name != client):
                     continue  # already there (a run stopped after importing it)
                 if have is not None:
                     dev.send(f'/certificate remove [find where name="{name}"]')
@@ -536,6 +797,9 @@ def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: 
                 try:
                     _put(sftp, local, remote)
                     dev.send(f'/certificate import file-name={remote} name={name} passphrase="{passphrase}"')
+                    if name == client and bundle.key_file:  # branch-made: its own key joins it
+                        dev.send(f"/certificate import file-name={bundle.key_file} "
+                                 f'passphrase="{bundle.key_passphrase}"')
                 finally:
                     dev.send(f'/file remove [find where name="{remote}"]')
                 old = f" (replaces fingerprint {have.get('fingerprint', '?')[:16]})" if have else ""
@@ -551,6 +815,9 @@ def install_branch(task: Task, *, bundle: Bundle, client: str, ca: str, server: 
         raise
     finally:
         bundle.discard()
+        if bundle.key_file:  # used or not, the key file goes (a failed import is made again next run)
+            with contextlib.suppress(Exception):
+                dev.send(f'/file remove [find where name="{bundle.key_file}"]')
     return Result(host=task.host, changed=bool(done), result=done)
 
 

@@ -36,6 +36,9 @@ def test_version_tuple() -> None:
         ("7.17", "serialize-no-string-conversion", True),
         ("7.20.8", "show-sensitive", False),
         ("7.21", "show-sensitive", True),
+        ("6.49.2", "sign-certificate-request", False),  # not in any 6.x source
+        ("7.8", "sign-certificate-request", False),  # no command tree before 7.9
+        ("7.9", "sign-certificate-request", True),
     ],
 )
 def test_features_by_version(version: str, feature: str, expected: bool) -> None:

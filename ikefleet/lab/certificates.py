@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ikefleet.routeros import keygen
+from ikefleet.routeros import keygen, versions
 from ikefleet.routeros.config import Item
 
 from . import pki
@@ -62,11 +62,13 @@ ERRORS: dict[str, str] = {
     "no-file": "failure: no such file",  # unverified
     "missing-file-name": "missing value for file-name",  # unverified
     "not-issued": "failure: certificate was not issued by a local CA",  # unverified
+    "bad-request": "failure: {reason}",  # unverified
+    "missing-ca": "missing value for ca",  # unverified
     "bad-value": "invalid value for argument {arg}",
     "unsupported": "failure: {command} is not available on this router",  # lab-only text
 }
-# Menu commands the schema lists that the lab does not model (smart cards, SCEP, signing requests).
-UNSUPPORTED = ("card-reinstall", "card-verify", "scep-renew", "sign-certificate-request")
+# Menu commands the schema lists that the lab does not model (smart cards, SCEP).
+UNSUPPORTED = ("card-reinstall", "card-verify", "scep-renew")
 IMPORT_COUNTERS = (
     "certificates-imported",
     "private-keys-imported",
@@ -399,6 +401,54 @@ def create_certificate_request(ctx: Context, args: dict[str, str], targets: list
 
     until = _schedule(ctx, item, request.key_size, finish, 0.0)
     return _monitor_end(ctx, args, until)
+
+
+@handler(PATH, "sign-certificate-request")
+def sign_certificate_request(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
+    """Sign the PKCS#10 request in file `file-name` with CA `ca`: the certificate joins `/certificate`
+    without a private key (its key stays where the request was made), issued by the CA.
+
+    Verified: the command and its arguments ca, file-name, days-valid, digest-algorithm (RAML inspect
+    7.9 to 7.24, MikroTik CLI reference); that it is no monitor-style command (no once/do/interval in its
+    argument list), so the console is held while the CA signs (`keygen.request_seconds`, scaled); absent
+    before 7.9 (ikefleet/routeros/versions.py: no source has it; the real text of an unknown command also
+    names its column, not reproduced here). Assumed, unverified (no capture or page shows them): it prints
+    nothing; the new certificate is named `<file-name>_0` as `import` names one; it takes subject, key
+    usage and subject-alt-name from the request; days-valid defaults to 365 and digest to sha256; the error
+    texts (ERRORS)."""
+    router = ctx.router
+    if not versions.has(router.spec.version, "sign-certificate-request"):
+        raise CommandError("bad command name sign-certificate-request")
+    if not args.get("ca"):
+        raise _fail("missing-ca")
+    file_name = args.get("file-name", "")
+    if not file_name:
+        raise _fail("missing-file-name")
+    ca = find_cert(router, args["ca"])
+    if ca is None or not is_signed(ca):
+        raise _fail("no-such-ca")
+    if "key" not in ca.private:
+        raise _fail("ca-no-key")
+    if not pki.is_ca(pki.load_certificate(ca.private["certificate"])):
+        raise _fail("not-a-ca")
+    if not router.files.exists(file_name):
+        raise _fail("no-file")
+    try:
+        days = int(args.get("days-valid") or TEMPLATE_DEFAULTS["days-valid"])
+        cert_pem = pki.sign_csr(
+            router.files.read(file_name).decode("latin-1"), days_valid=days,
+            digest=args.get("digest-algorithm") or TEMPLATE_DEFAULTS["digest-algorithm"], now=ctx.now,
+            issuer_pem=ca.private["certificate"], issuer_key=pki.load_key(ca.private["key"]),
+            crl_url=_crl_url(ca))
+    except ValueError as exc:  # PkiError included
+        raise _fail("bad-request", reason=str(exc)) from exc
+    item = router.config.add(PATH, {"name": _unique_name(router, f"{file_name}_0")})
+    _store(item, cert_pem, None, trusted="yes", ca=str(ca.get("name")))
+    router.log("certificate,info", f"certificate request {file_name} signed by {ca.get('name')}")
+    took = keygen.request_seconds(router.spec.model) * router.clock.time_scale
+    if ctx.timed and took > 0:
+        ctx.wait_until = max(ctx.wait_until, time.monotonic() + took)
+    return ""
 
 
 @handler(PATH, "export-certificate")

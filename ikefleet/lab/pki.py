@@ -226,8 +226,10 @@ def build_certificate(
     issuer_pem: str | None = None,
     issuer_key: PrivateKey | None = None,
     serial: int | None = None,
+    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey | None = None,
 ) -> str:
-    """Sign `key`'s public half for `request`: self-signed without an issuer, else by the issuer's key.
+    """Sign `key`'s public half (or `public_key`, a request's: the key stays where it was made) for
+    `request`: self-signed without an issuer, else by the issuer's key.
 
     A certificate whose key usage allows certificate signing is a CA (basicConstraints CA), like
     RouterOS's own CAs (self-signed roots, or intermediates signed by another CA). The validity starts
@@ -246,16 +248,17 @@ def build_certificate(
         issuer_name, signer = issuer_cert.subject, issuer_key
         issuer_ski = x509.SubjectKeyIdentifier.from_public_key(issuer_cert.public_key())
     is_ca = "key-cert-sign" in request.key_usage
+    subject_key = public_key or key.public_key()
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer_name)
-        .public_key(key.public_key())
+        .public_key(subject_key)
         .serial_number(serial or new_serial())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
         )
@@ -288,6 +291,36 @@ def build_csr(request: Request, key: PrivateKey) -> str:
         builder = builder.add_extension(extension, critical=False)
     csr = builder.sign(key, _sign_algorithm(key, request.digest))
     return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def sign_csr(
+    csr_pem: str, *, days_valid: int, digest: str, now: datetime, issuer_pem: str, issuer_key: PrivateKey,
+    crl_url: str = "",
+) -> str:
+    """A certificate for a PKCS#10 request (`build_csr`), signed by the issuer: the request's subject,
+    key usage and subject-alt-name, the issuer's validity and digest. A request whose signature does not
+    verify (not made by the key it carries) or whose key is neither RSA nor EC raises PkiError."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+    except ValueError as exc:
+        raise PkiError("the file is not a certificate request") from exc
+    public = csr.public_key()
+    if not isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey) or not csr.is_signature_valid:
+        raise PkiError("the certificate request's signature is not valid")
+    names = {arg: csr.subject.get_attributes_for_oid(oid) for arg, oid in SUBJECT_FIELDS.items()}
+    values = {arg: str(found[0].value) for arg, found in names.items() if found}
+    san = _extension(csr, x509.SubjectAlternativeName)  # type: ignore[arg-type]
+    request = Request(
+        common_name=values.pop("common-name", ""),
+        key_size=key_size_name(public),
+        key_usage=tuple(key_usage_words(csr)),  # type: ignore[arg-type]
+        days_valid=days_valid,
+        subject_alt_name=format_subject_alt_name(san) if isinstance(san, x509.SubjectAlternativeName) else "",
+        subject=values,
+        digest=digest,
+        crl_url=crl_url,
+    )
+    return build_certificate(request, issuer_key, now, issuer_pem, issuer_key, public_key=public)
 
 
 # --- encoding ---------------------------------------------------------------------------------------

@@ -39,3 +39,8 @@ def slowest(key_size: str | int) -> float:
     """The longest time any class in the table takes for `key_size` (what a careful caller waits for)."""
     rows = [c["seconds"] for c in table()["classes"].values()]
     return max(float(row.get(str(key_size), row["8192"])) for row in rows)
+
+
+def request_seconds(model: str) -> float:
+    """Real seconds `model` takes to sign a certificate request with its CA's key (no key is made)."""
+    return float(table()["classes"][cpu_class(model)]["sign_request"])

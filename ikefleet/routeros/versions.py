@@ -35,6 +35,15 @@ FEATURES: dict[str, Feature] = {
         "RAML inspect: :serialize has no options before 7.16, only json.pretty in 7.16.x, "
         "json.no-string-conversion from 7.17",
     ),
+    "sign-certificate-request": Feature(
+        (7, 9),
+        "/certificate sign-certificate-request (the hub signs a branch's PKCS#10 request: the branch makes "
+        "its own key, which never leaves it)",
+        "RAML inspect.json command trees have it in every version they hold, 7.9 to 7.24 and nightly (args "
+        "ca, file-name, days-valid, digest-algorithm), as does MikroTik's CLI reference; used on 7.16.1 in "
+        "a forum thread. RAML holds no 6.x or 7.0-7.8 trees and no changelog or v6 wiki page names it: "
+        "earlier versions are not confirmed, so 7.9 is the first ikefleet relies on",
+    ),
     "show-sensitive": Feature(
         (7, 21),
         "print hides sensitive values unless show-sensitive",

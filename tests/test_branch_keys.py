@@ -1,0 +1,245 @@
+"""Issue 19: branch-made keys where the hub and the branch run RouterOS 7.9+ (`sign-certificate-request`),
+the hub-made PKCS#12 flow elsewhere, both in one run of a mixed fleet. The branch's key never leaves it (the
+hub holds its certificate without a key); a failure at any step of the branch flow leaves the certificate in
+use and the tunnel up; renewal and revocation work in each flow."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+from tests_support import fast_keys
+
+from ikefleet.lab import certificates
+from ikefleet.lab.manager import Lab
+from ikefleet.plan import client_versions
+from ikefleet.runbooks.certs import Certs, CertsError
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
+from ikefleet.runbooks.verify import Verify, VerifyOptions
+from ikefleet.tasks import pki
+
+# hub and br1 on 7.16.1 (branch-made), br2 on 6.49.2 (hub-made)
+VERSIONS = "7.16.1,7.16.1,6.49.2"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("branch-keys"), branches=2, version=VERSIONS,
+                   convergence_delay=0.05) as started:
+        fast_keys(started.directory)
+        started.settle()
+        yield started
+
+
+def rollout(lab: Lab) -> Summary:
+    lab.settle()
+    return Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30)).run()
+
+
+def assert_working(lab: Lab, drift: bool = False) -> None:
+    """Every tunnel up on valid certificates (verify's checks pass; config.drift too unless `drift`)."""
+    deadline = time.monotonic() + 20
+    while True:
+        lab.settle()
+        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
+        failing = [(r.host, r.check, r.observed) for r in report.results
+                   if r.status not in ("pass", "skip", "warn") and not (drift and r.check == "config.drift")]
+        if not failing or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert not failing
+
+
+def clients(lab: Lab, router: str, branch: str) -> dict[str, bool]:
+    """`branch`'s client certificates on `router`: name -> whether the router holds its private key."""
+    lab.settle()
+    return {i.values["name"]: "key" in i.private for i in certificates.certificates(lab.routers[router])
+            if i.values["name"].startswith(f"{branch}-client")}
+
+
+def identities(lab: Lab, router: str, field: str) -> list[str]:
+    return sorted(i.values.get(field, "") for i in lab.routers[router].config.items("/ip ipsec identity"))
+
+
+def leftovers(lab: Lab, router: str) -> list[str]:
+    """Hand-over and request files, and request templates, left on `router`."""
+    names = [n for n in lab.routers[router].files.names()
+             if n.startswith(("ikefleet-", "certificate-request")) and not n.endswith(".backup")]
+    return names + [i.values["name"] for i in certificates.certificates(lab.routers[router])
+                    if i.values["name"] == pki.REQUEST_TEMPLATE]
+
+
+@pytest.fixture
+def converged(lab: Lab) -> Lab:
+    for name in lab.routers:
+        lab.clear_faults(name)
+    summary = rollout(lab)
+    assert not summary.failed, summary.to_json()
+    assert_working(lab)
+    return lab
+
+
+def test_a_mixed_fleet_uses_both_flows_in_one_run(lab: Lab) -> None:
+    first = rollout(lab)
+    assert not first.failed, first.to_json()
+    hub_work = first.hosts["hub"].changes
+    assert "certificate br1-client signed for br1 (key made on br1: missing)" in hub_work
+    assert "certificate br2-client issued (missing)" in hub_work
+    br1, br2 = first.hosts["br1"].changes, first.hosts["br2"].changes
+    assert br1[0] == "key made on br1 and certificate br1-client signed by the hub (missing)"
+    assert "certificate br1-client imported" in br1
+    assert not any("key made" in c for c in br2) and "certificate br2-client imported" in br2
+    # the branch-made key never left br1: the hub holds br1's certificate without it
+    assert clients(lab, "hub", "br1") == {"br1-client": False}
+    assert clients(lab, "br1", "br1") == {"br1-client": True}
+    assert clients(lab, "hub", "br2") == {"br2-client": True}  # hub-made: the hub made the key
+    assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
+    assert_working(lab)
+    again = rollout(lab)
+    assert {h: o.status for h, o in again.hosts.items()} == dict.fromkeys(again.hosts, "unchanged")
+
+
+def test_dry_run_says_who_would_make_which_key(converged: Lab) -> None:
+    lab = converged
+    branch = lab.routers["br1"]
+    items = branch.config.items("/certificate")
+    items[:] = [i for i in items if not i.values["name"].startswith("br1-client")]
+    branch.changed()
+    try:
+        dry = Rollout(RolloutOptions(config=lab.directory / "config.yaml", dry_run=True)).run()
+        assert any("would make a key on br1 and have the hub sign it" in c for c in dry.hosts["br1"].changes)
+        assert clients(lab, "br1", "br1") == {}  # nothing done
+    finally:
+        rollout(lab)
+
+
+def test_renewal_in_the_branch_flow_keeps_the_key_on_the_branch(converged: Lab) -> None:
+    lab = converged
+    (old,) = clients(lab, "br1", "br1")
+    message = Certs(lab.directory / "config.yaml").renew("br1")
+    on_branch, on_hub = clients(lab, "br1", "br1"), clients(lab, "hub", "br1")
+    (new,) = on_branch
+    assert new != old and on_branch == {new: True} and on_hub == {new: False}
+    assert f"({old} -> {new})" in message
+    assert identities(lab, "br1", "certificate").count(new) == 1
+    assert new in identities(lab, "hub", "remote-certificate")
+    assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
+    assert_working(lab)
+
+
+def _fault(router: str, pattern: str) -> tuple[str, str]:
+    return router, pattern
+
+
+STEPS: dict[str, tuple[str, str]] = {
+    "template": _fault("br1", r"certificate add name=ikefleet-request"),
+    "request": _fault("br1", r"create-certificate-request"),
+    "sign": _fault("hub", r"sign-certificate-request"),
+    "rename": _fault("hub", r"certificate set .*name=br1-client"),
+    "export": _fault("hub", r"export-certificate .*br1-signed"),
+    "import": _fault("br1", r"certificate import file-name=ikefleet-br1-client"),
+    "key import": _fault("br1", r"certificate import file-name=certificate-request_key"),
+    "branch identity": _fault("br1", r"ipsec identity set"),
+    "hub identity": _fault("hub", r"ipsec identity set"),
+}
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_failure_at_each_step_of_the_branch_flow_leaves_the_old_certificate_working(
+    converged: Lab, step: str
+) -> None:
+    lab = converged
+    before = clients(lab, "br1", "br1"), clients(lab, "hub", "br1")
+    named = identities(lab, "br1", "certificate"), identities(lab, "hub", "remote-certificate")
+    router, pattern = STEPS[step]
+    lab.fault(router, "fail-command", pattern, "failure: simulated fault")
+    try:
+        with pytest.raises(CertsError, match=r"simulated fault.*nothing changed: .* is still in use"):
+            Certs(lab.directory / "config.yaml").renew("br1")
+    finally:
+        lab.clear_faults(router)
+    assert (clients(lab, "br1", "br1"), clients(lab, "hub", "br1")) == before
+    assert (identities(lab, "br1", "certificate"), identities(lab, "hub", "remote-certificate")) == named
+    assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
+    assert_working(lab)
+
+
+def _window(lab: Lab, days: int, window: int) -> None:
+    path = lab.directory / "inventory" / "defaults.yaml"
+    yaml = YAML()
+    data = yaml.load(path.read_text())
+    data.setdefault("data", {})["certificates"] = {"key_size": 2048, "days_valid": days,
+                                                   "renew_window_days": window}
+    with path.open("w") as out:
+        yaml.dump(data, out)
+
+
+@pytest.mark.parametrize("step", ["request", "sign", "key import"])
+def test_a_rollout_renewal_that_fails_in_the_branch_flow_keeps_the_tunnel_then_repairs(
+    tmp_path: Path, step: str
+) -> None:
+    """Inside the renewal window both flows renew in one rollout; a failure in br1's branch flow fails br1
+    (the certificate in use stays, on both ends), the others go on, and the next rollout finishes."""
+    with Lab.start(tmp_path / "lab", branches=2, version=VERSIONS, convergence_delay=0.05) as lab:
+        _window(lab, 1000, 30)
+        assert not rollout(lab).failed
+        _window(lab, 100, 30)  # the client certificates for 100 days, the hub's server one keeps 1000
+        certs = Certs(lab.directory / "config.yaml")
+        for branch in ("br1", "br2"):
+            certs.renew(branch)
+        (old,) = clients(lab, "hub", "br1")
+        _window(lab, 1000, 200)  # the clients' 100 days left are inside the window now
+        router, pattern = STEPS[step]
+        lab.fault(router, "fail-command", pattern, "failure: simulated fault")
+        broken = rollout(lab)
+        lab.clear_faults(router)
+        assert broken.hosts["br1"].status == "failed" and "simulated fault" in broken.hosts["br1"].error
+        assert broken.hosts["br2"].status == "changed"  # hub-made renewal of the v6 branch went on
+        assert any("br2-client-" in c and "issued" in c for c in broken.hosts["hub"].changes)
+        assert clients(lab, "hub", "br1") == {old: False} and clients(lab, "br1", "br1") == {old: True}
+        assert old in identities(lab, "hub", "remote-certificate")
+        assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
+        assert_working(lab, drift=True)
+
+        repair = rollout(lab)
+        assert not repair.failed, repair.to_json()
+        (new,) = clients(lab, "br1", "br1")
+        assert new != old and clients(lab, "hub", "br1") == {new: False}
+        assert any(c.startswith("key made on br1") for c in repair.hosts["br1"].changes)
+        assert f"hub identity moved from certificate {old} to {new}" in repair.hosts["br1"].changes
+        assert_working(lab)
+
+
+@pytest.mark.parametrize("branch", ["br1", "br2"], ids=["branch-made", "hub-made"])
+def test_revocation_and_renewal_back_in_each_flow(converged: Lab, branch: str) -> None:
+    lab = converged
+    certs = Certs(lab.directory / "config.yaml")
+    (current,) = clients(lab, "hub", branch)
+    try:
+        assert certs.revoke(branch).hosts["hub"].status == "changed"
+        rows = {r.name: r for r in certs.status()}
+        assert "revoked" in rows[current].flags
+        assert not [n for n in identities(lab, "hub", "remote-certificate") if n.startswith(branch)]
+    finally:
+        message = certs.renew(branch)  # back in the fleet
+    assert "renewed" in message
+    assert rollout(lab).hosts[branch].status != "failed"
+    on_hub = clients(lab, "hub", branch)  # the revoked one stays there: the CA's record
+    renewed = client_versions(on_hub, f"{branch}-client")[-1]
+    assert renewed != current and clients(lab, branch, branch) == {renewed: True}
+    assert on_hub[renewed] is (branch == "br2")  # the hub holds only the keys it made
+    assert_working(lab)
+
+
+def test_a_hub_only_run_leaves_branch_made_certificates_alone(converged: Lab) -> None:
+    """The hub holds a branch-made certificate without its key: a run without the branch (`--limit
+    responder`, as `certs revoke` runs) must not take that for a reason to make it a new one on the hub."""
+    lab = converged
+    before = clients(lab, "hub", "br1")
+    hub_only = Rollout(RolloutOptions(config=lab.directory / "config.yaml", limit=("responder",))).run()
+    assert not hub_only.failed, hub_only.to_json()
+    assert not [c for c in hub_only.hosts["hub"].changes if "br1-client" in c]
+    assert clients(lab, "hub", "br1") == before
