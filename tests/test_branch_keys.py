@@ -5,6 +5,7 @@ use and the tunnel up; renewal and revocation work in each flow."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,7 +144,9 @@ STEPS: dict[str, tuple[str, str]] = {
     "import": _fault("br1", r"certificate import file-name=ikefleet-br1-client"),
     "key import": _fault("br1", r"certificate import file-name=certificate-request_key"),
     "branch identity": _fault("br1", r"ipsec identity set"),
-    "hub identity": _fault("hub", r"ipsec identity set"),
+    "hub identity added": _fault("hub", r"ipsec identity add"),
+    # only the identity for the old certificate (`{old}`): the undo removes the one for the new certificate
+    "hub old identity removed": _fault("hub", r'ipsec identity remove .*"{old}"'),
 }
 
 
@@ -155,6 +158,8 @@ def test_a_failure_at_each_step_of_the_branch_flow_leaves_the_old_certificate_wo
     before = clients(lab, "br1", "br1"), clients(lab, "hub", "br1")
     named = identities(lab, "br1", "certificate"), identities(lab, "hub", "remote-certificate")
     router, pattern = STEPS[step]
+    (old,) = [n for n in named[1] if n.startswith("br1-client")]
+    pattern = pattern.replace("{old}", re.escape(old))
     lab.fault(router, "fail-command", pattern, "failure: simulated fault")
     try:
         with pytest.raises(CertsError, match=r"simulated fault.*nothing changed: .* is still in use"):
