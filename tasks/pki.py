@@ -24,7 +24,7 @@ import secrets as random
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -138,23 +138,29 @@ def signed(cert: Certificate | None) -> bool:
     return cert is not None and bool(cert.get("private_key")) and bool(cert.get("fingerprint"))
 
 
-def wait_signed(dev: Device, name: str, timeout_s: float, command: str) -> None:
-    """Poll `name` until it is signed (first after POLL_FIRST_S, then doubling up to POLL_MAX_S); raise a
-    DeviceError naming the certificate, the time waited and the fix when `timeout_s` runs out."""
+def poll(done: Callable[[], bool], timeout_s: float, failed: Callable[[], DeviceError]) -> None:
+    """Ask `done` until it says yes (first after POLL_FIRST_S, then doubling up to POLL_MAX_S): a router
+    making a key answers in its own time. Raises `failed()` when `timeout_s` runs out."""
     deadline = time.monotonic() + timeout_s
     pause = POLL_FIRST_S
-    while True:
-        if signed(certificates_by_name(dev.send(f'{CERTIFICATE_READ} where name="{name}"')).get(name)):
-            return
+    while not done():
         left = deadline - time.monotonic()
         if left <= 0:
-            raise DeviceError(
-                dev.host, command,
-                f"certificate {name} was not signed within {timeout_s:g} s (the router makes its key); its "
-                "unsigned template is removed. If the router is only slow, raise certificates.sign_timeout_s "
-                "in the inventory's defaults.yaml")
+            raise failed()
         time.sleep(min(pause, left))
         pause = min(pause * 2, POLL_MAX_S)
+
+
+def wait_signed(dev: Device, name: str, timeout_s: float, command: str) -> None:
+    """Poll `name` until it is signed; a DeviceError naming the certificate, the time waited and the fix
+    when `timeout_s` runs out."""
+    poll(lambda: signed(certificates_by_name(dev.send(f'{CERTIFICATE_READ} where name="{name}"')).get(name)),
+         timeout_s,
+         lambda: DeviceError(
+             dev.host, command,
+             f"certificate {name} was not signed within {timeout_s:g} s (the router makes its key); its "
+             "unsigned template is removed. If the router is only slow, raise certificates.sign_timeout_s "
+             "in the inventory's defaults.yaml"))
 
 
 def remove_templates(dev: Device, certs: dict[str, Certificate], names: list[str]) -> dict[str, Certificate]:
@@ -443,20 +449,13 @@ def wait_files(dev: Device, names: tuple[str, ...], timeout_s: float, command: s
     """Poll until every file in `names` exists (as `wait_signed` polls a certificate); a DeviceError
     naming the files, the time waited and the fix when `timeout_s` runs out."""
     where = " or ".join(f'name="{name}"' for name in names)
-    deadline = time.monotonic() + timeout_s
-    pause = POLL_FIRST_S
-    while True:
-        if _count(dev, f"/file print count-only where {where}") >= len(names):
-            return
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise DeviceError(
-                dev.host, command,
-                f"the router did not write {', '.join(names)} within {timeout_s:g} s (it makes its key); "
-                "the request is removed. If the router is only slow, raise certificates.sign_timeout_s in "
-                "the inventory's defaults.yaml")
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, POLL_MAX_S)
+    poll(lambda: _count(dev, f"/file print count-only where {where}") >= len(names),
+         timeout_s,
+         lambda: DeviceError(
+             dev.host, command,
+             f"the router did not write {', '.join(names)} within {timeout_s:g} s (it makes its key); "
+             "the request is removed. If the router is only slow, raise certificates.sign_timeout_s in "
+             "the inventory's defaults.yaml"))
 
 
 def sign_requests(task: Task, *, requests: dict[str, KeyRequest], ca: str, server: str,

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
-from tests_support import fast_keys
+from tests_support import certificate_policy, fast_keys
 
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
@@ -173,13 +172,7 @@ def test_a_failure_at_each_step_of_the_branch_flow_leaves_the_old_certificate_wo
 
 
 def _window(lab: Lab, days: int, window: int) -> None:
-    path = lab.directory / "inventory" / "defaults.yaml"
-    yaml = YAML()
-    data = yaml.load(path.read_text())
-    data.setdefault("data", {})["certificates"] = {"key_size": 2048, "days_valid": days,
-                                                   "renew_window_days": window}
-    with path.open("w") as out:
-        yaml.dump(data, out)
+    certificate_policy(lab.directory, days, window)
 
 
 @pytest.mark.parametrize("step", ["request", "sign", "key import"])

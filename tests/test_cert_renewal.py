@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_support import fast_keys
+from tests_support import certificate_policy, fast_keys
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs, CertsError
@@ -290,20 +290,11 @@ def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch
     until the branch has moved. A branch that cannot import the new certificate keeps its tunnel on the old
     one; a run stopped after the branch moved, before the hub's identity for the old certificate went,
     leaves the tunnel up on the new one; the next rollout finishes the hand-over."""
-    from ruamel.yaml import YAML
-
     from ikefleet.runbooks import rollout as rollout_module
 
     with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
-        defaults = lab.directory / "inventory" / "defaults.yaml"
-        yaml = YAML()
-
         def certificates(days: int, window: int) -> None:
-            data = yaml.load(defaults.read_text())
-            data.setdefault("data", {})["certificates"] = {
-                "key_size": 2048, "days_valid": days, "renew_window_days": window}
-            with defaults.open("w") as out:
-                yaml.dump(data, out)
+            certificate_policy(lab.directory, days, window)
 
         def versions(router: str) -> list[str]:
             lab.settle()
@@ -350,18 +341,9 @@ def test_a_renewed_branch_that_fails_its_gate_is_put_back_with_its_old_certifica
     to the configuration before the run, which names the old certificate. That certificate, and the hub's
     identity for it, must still be there: both are removed only after the gate has seen the tunnel up on
     the new one."""
-    from ruamel.yaml import YAML
-
     with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
-        defaults = lab.directory / "inventory" / "defaults.yaml"
-        yaml = YAML()
-
         def certificates(days: int, window: int) -> None:
-            data = yaml.load(defaults.read_text())
-            data.setdefault("data", {})["certificates"] = {
-                "key_size": 2048, "days_valid": days, "renew_window_days": window}
-            with defaults.open("w") as out:
-                yaml.dump(data, out)
+            certificate_policy(lab.directory, days, window)
 
         certificates(100, 30)
         assert not rollout(lab).failed

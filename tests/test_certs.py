@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import fast_keys
+from tests_support import certificate_policy, fast_keys
 
 from ikefleet.lab.certificates import cert_flags
 from ikefleet.lab.manager import Lab
@@ -83,18 +83,9 @@ def test_cli_status_exit_code(rolled: Lab, capsys: pytest.CaptureFixture[str]) -
 def test_rollout_renews_certificates_inside_the_renewal_window(tmp_path: Path) -> None:
     """Valid certificates are reused; once the window reaches them, the next rollout re-issues and hands
     them over, and the tunnels come back."""
-    from ruamel.yaml import YAML
-
     with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
-        defaults = lab.directory / "inventory" / "defaults.yaml"
-        yaml = YAML()
-
         def certificates(days: int, window: int) -> None:
-            data = yaml.load(defaults.read_text())
-            data.setdefault("data", {})["certificates"] = {
-                "key_size": 2048, "days_valid": days, "renew_window_days": window}
-            with defaults.open("w") as out:
-                yaml.dump(data, out)
+            certificate_policy(lab.directory, days, window)
 
         def fingerprint(router: str) -> str:
             lab.settle()

@@ -55,3 +55,15 @@ def assert_defconf_untouched(lab: Any) -> None:
         before = defconf_items(initial_config(router.spec))
         assert len(before) >= 18, name  # bridge, 4 ports, 2 lists, 2 members, address, 11 rules, masquerade
         assert defconf_items(router.config) == before, name
+
+
+def certificate_policy(lab_dir: Path, days: int, window: int) -> None:
+    """The lab inventory's certificate policy: 2048-bit keys valid `days`, renewed `window` days before
+    they expire (a test moves a fleet into its renewal window by raising `window`)."""
+    defaults = lab_dir / "inventory" / "defaults.yaml"
+    yaml = YAML()
+    data = yaml.load(defaults.read_text())
+    data.setdefault("data", {})["certificates"] = {"key_size": 2048, "days_valid": days,
+                                                   "renew_window_days": window}
+    with defaults.open("w") as out:
+        yaml.dump(data, out)
