@@ -5,6 +5,7 @@ tests run last, each on its own branch (br2: WAN cut, br3: proposal mismatch).""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -22,6 +23,7 @@ from ikefleet.cli.lines import Lines
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.netns import backend, namespaces
 from ikefleet.processors.events import Event
+from ikefleet.reports.html import render_html
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.verify.engine import CheckResult, Report
@@ -120,6 +122,12 @@ def test_rollout_then_verify_pass_on_daemon_state(fleet: tuple[Lab, Summary]) ->
         for check in ("ike.peer", "ipsec.sa", "ipsec.policy", "eoip.tunnel", "ospf.neighbor", "bfd.neighbor"):
             assert (f"br{n}", check) in passed
     assert ("hub", "hub.routes") in passed
+    # the fleet map of that report: one node per router, each compliant on the daemons' state
+    embedded = re.search(r'<script id="data" type="application/json">(.*?)</script>', render_html(report), re.S)
+    assert embedded
+    data = json.loads(embedded[1])
+    assert {n["name"]: n["state"] for n in data["nodes"]} == {
+        "hub": "compliant", "br1": "compliant", "br2": "compliant", "br3": "compliant"}
     # The SAs verify judged are charon's own (its SPIs), not the fabric's computed ones.
     hub = lab.routers["hub"]
     shown = {i.get("spi")[2:] for i in hub.config.items("/ip ipsec installed-sa")}
