@@ -123,7 +123,8 @@ def test_rollout_then_verify_pass_on_daemon_state(fleet: tuple[Lab, Summary]) ->
             assert (f"br{n}", check) in passed
     assert ("hub", "hub.routes") in passed
     # the fleet map of that report: one node per router, each compliant on the daemons' state
-    embedded = re.search(r'<script id="data" type="application/json">(.*?)</script>', render_html(report), re.S)
+    page = render_html(report)
+    embedded = re.search(r'<script id="data" type="application/json">(.*?)</script>', page, re.S)
     assert embedded
     data = json.loads(embedded[1])
     assert {n["name"]: n["state"] for n in data["nodes"]} == {
