@@ -183,9 +183,12 @@ def one_run(
             _, err = proc.communicate()
             outcome.problems.append("the run hung for 300 s")
         outcome.exit_code = proc.returncode
-        # A SIGINT that lands while Python is still starting (before ikefleet's handler) ends in Python's own
-        # KeyboardInterrupt traceback: nothing was contacted yet. Any other traceback is a finding.
-        started_late = err.rstrip().endswith("KeyboardInterrupt") and "sigint" in interruption
+        # A SIGINT that lands while Python is still starting or already exiting (outside the run, where
+        # ikefleet's handler is not installed) ends in Python's own KeyboardInterrupt: nothing is contacted
+        # then. Python prints it as a traceback, or as "Exception ignored in ..." when it lands in a weakref
+        # callback ("KeyboardInterrupt: " last). Inside a run the first SIGINT never raises, so any other
+        # traceback is a finding.
+        started_late = re.search(r"KeyboardInterrupt:?\s*$", err) is not None and "sigint" in interruption
         if "Traceback" in err and interruption != "sigint-twice" and not started_late:
             outcome.problems.append(f"traceback: {err[-300:]}")
     finally:
