@@ -28,18 +28,21 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from nornir.core import Nornir
 from ruamel.yaml import YAML
 
 from ikefleet.inventory import load_inventory
 from ikefleet.lab import pki as lab_pki
-from ikefleet.lab.manager import DEFAULT_MODEL, Lab
+from ikefleet.lab.manager import DEFAULT_MODEL, DEFAULT_VERSION, Lab
 from ikefleet.nornir_init import init_nornir
-from ikefleet.plan import build_plan
+from ikefleet.plan import Plan, build_plan
 from ikefleet.runbooks.branch_keys import make_keys
 from ikefleet.tasks import pki
 
@@ -76,18 +79,26 @@ class KeyPool:
         return self.keys[self.next - 1]
 
 
-def hub_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, float]:
-    """Wall seconds of (first issue, mass renewal) of the hub-made flow on a fresh lab at `time_scale`."""
+@contextmanager
+def _fleet(branches: int, time_scale: float, key_size: int, model: str, version: str | None = None,
+           workers: int | None = None) -> Iterator[tuple[Nornir, Plan, pki.CertPolicy]]:
+    """A fresh lab at `time_scale` (its routers on `version`, Nornir with `workers` threads) and what a
+    flow needs of it: the Nornir object, the address plan and the certificate policy."""
     pki.POLL_FIRST_S, pki.POLL_MAX_S = POLL[0] * time_scale, POLL[1] * time_scale
     with tempfile.TemporaryDirectory(prefix="ikefleet-bench-pki-") as tmp, \
             Lab.start(Path(tmp) / "lab", branches=branches, model=model, time_scale=time_scale,
-                      convergence_delay=0.05) as lab:
+                      version=version or DEFAULT_VERSION, convergence_delay=0.05) as lab:
         _key_size(lab, key_size)
+        if workers:
+            _workers(lab, workers)
         config = lab.directory / "config.yaml"
         fleet = load_inventory(config)
-        plan = build_plan(fleet)
-        policy = pki.CertPolicy(**vars(fleet.defaults.certificates))
-        nr = init_nornir(config)
+        yield init_nornir(config), build_plan(fleet), pki.CertPolicy(**vars(fleet.defaults.certificates))
+
+
+def hub_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, float]:
+    """Wall seconds of (first issue, mass renewal) of the hub-made flow on a fresh lab at `time_scale`."""
+    with _fleet(branches, time_scale, key_size, model) as (nr, plan, policy):
         hub = nr.filter(name=plan.hub.name)
         h = plan.hub
         clients = [b.client_certificate for b in plan.branches]
@@ -122,29 +133,21 @@ def _workers(lab: Lab, workers: int) -> None:
 
 def branch_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, float]:
     """Wall seconds of (first issue, mass renewal) of the branch-made flow on a fresh all-7.16.1 lab."""
-    pki.POLL_FIRST_S, pki.POLL_MAX_S = POLL[0] * time_scale, POLL[1] * time_scale
-    with tempfile.TemporaryDirectory(prefix="ikefleet-bench-pki-") as tmp, \
-            Lab.start(Path(tmp) / "lab", branches=branches, model=model, time_scale=time_scale,
-                      version=BRANCH_MADE_VERSION, convergence_delay=0.05) as lab:
-        _key_size(lab, key_size)
-        _workers(lab, BRANCH_WORKERS)
-        config = lab.directory / "config.yaml"
-        fleet = load_inventory(config)
-        plan = build_plan(fleet)
-        policy = pki.CertPolicy(**vars(fleet.defaults.certificates))
-        nr = init_nornir(config)
+    lab = _fleet(branches, time_scale, key_size, model, BRANCH_MADE_VERSION, BRANCH_WORKERS)
+    with lab as (nr, plan, policy):
         hub = nr.filter(name=plan.hub.name)
         h = plan.hub
         clients = {b.name: b.client_certificate for b in plan.branches}
-        keys = {"ca": h.ca_certificate, "server": h.server_certificate, "policy": policy}
         try:
             start = time.perf_counter()
             hub.run(task=pki.ensure_authority, ca=h.ca_certificate, server=h.server_certificate,
                     hub_wan=str(h.wan_address), policy=policy, raise_on_error=True)
-            first_work = make_keys(nr, h.name, clients, **keys)
+            first_work = make_keys(nr, h.name, clients, ca=h.ca_certificate, server=h.server_certificate,
+                                   policy=policy)
             first = time.perf_counter() - start
             start = time.perf_counter()
-            renewal_work = make_keys(nr, h.name, clients, renew=tuple(clients.values()), **keys)
+            renewal_work = make_keys(nr, h.name, clients, ca=h.ca_certificate, server=h.server_certificate,
+                                     policy=policy, renew=tuple(clients.values()))
             renewal = time.perf_counter() - start
         finally:
             nr.close_connections(on_failed=True)

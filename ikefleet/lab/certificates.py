@@ -169,6 +169,18 @@ def refresh_status(router: Router, now: datetime | None = None) -> None:
 # --- helpers ------------------------------------------------------------------------------------------
 
 
+
+def _signing_ca(router: Router, name: str) -> Item:
+    """The CA named `name`, able to sign: signed, with its key, a CA certificate (RouterOS's errors else)."""
+    ca = find_cert(router, name)
+    if ca is None or not is_signed(ca):
+        raise _fail("no-such-ca")
+    if "key" not in ca.private:
+        raise _fail("ca-no-key")
+    if not pki.is_ca(pki.load_certificate(ca.private["certificate"])):
+        raise _fail("not-a-ca")
+    return ca
+
 def _targets(targets: list[Item]) -> list[Item]:
     if not targets:
         raise _fail("no-such-item")
@@ -275,15 +287,7 @@ def sign(ctx: Context, args: dict[str, str], targets: list[Item]) -> str:
     `:delay 130`). Assumed, unverified: `once` prints nothing; a template being signed cannot be signed
     again (ERRORS["busy"]); removing it meanwhile drops the work."""
     router = ctx.router
-    ca: Item | None = None
-    if args.get("ca"):
-        ca = find_cert(router, args["ca"])
-        if ca is None or not is_signed(ca):
-            raise _fail("no-such-ca")
-        if "key" not in ca.private:
-            raise _fail("ca-no-key")
-        if not pki.is_ca(pki.load_certificate(ca.private["certificate"])):
-            raise _fail("not-a-ca")
+    ca = _signing_ca(router, args["ca"]) if args.get("ca") else None
     items = _targets(targets)
     for item in items:
         if is_signed(item):
@@ -424,13 +428,7 @@ def sign_certificate_request(ctx: Context, args: dict[str, str], targets: list[I
     file_name = args.get("file-name", "")
     if not file_name:
         raise _fail("missing-file-name")
-    ca = find_cert(router, args["ca"])
-    if ca is None or not is_signed(ca):
-        raise _fail("no-such-ca")
-    if "key" not in ca.private:
-        raise _fail("ca-no-key")
-    if not pki.is_ca(pki.load_certificate(ca.private["certificate"])):
-        raise _fail("not-a-ca")
+    ca = _signing_ca(router, args["ca"])
     if not router.files.exists(file_name):
         raise _fail("no-file")
     try:
