@@ -15,7 +15,7 @@ from nornir.core.filter import F
 from nornir.core.task import Result, Task
 
 from ikefleet.config_repo import ConfigRepo, RepoError
-from ikefleet.device import describe
+from ikefleet.connection.session import describe
 from ikefleet.fleet import Fleet
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory, read_config

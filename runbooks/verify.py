@@ -44,7 +44,7 @@ class VerifyOptions:
     secrets_file: Path | None = None
     limit: tuple[str, ...] = ()  # hosts, groups, comma lists (ikefleet.selection; empty: the whole fleet)
     record: bool = True  # keep the results in the history database
-    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a router's changed key (ikefleet.hostkeys)
+    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a changed router key (connection.hostkeys)
 
 
 class Verify:

@@ -9,12 +9,12 @@ import paramiko
 from nornir.core.inventory import Host
 from nornir.core.task import Task
 
-from ikefleet import hostkeys, identity, interrupt, jump
-from ikefleet.connect import LoginTimedOut, Policy, login_timed_out, policy_of
-from ikefleet.connection import CONNECTION_NAME
+from ikefleet import interrupt
+from ikefleet.connection import CONNECTION_NAME, hostkeys, identity, jump
+from ikefleet.connection.connector import LoginTimedOut, Policy, login_timed_out, policy_of
 from ikefleet.connection.plugin import RouterOS
+from ikefleet.connection.session import Device
 from ikefleet.connection.transport import tcp_socket
-from ikefleet.device import Device
 
 CONNECTION = CONNECTION_NAME  # ikefleet.connection.plugin: login with the version read
 

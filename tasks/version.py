@@ -16,7 +16,7 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
-from ikefleet.device import Device, DeviceError
+from ikefleet.connection.session import Device, DeviceError
 from ikefleet.fleet import Fleet, Site
 from ikefleet.intent import ros_major
 from ikefleet.inventory import _supported_version

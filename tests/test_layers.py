@@ -17,7 +17,7 @@ PACKAGES = {"ikefleet": "ikefleet", "tasks": "ikefleet.tasks", "runbooks": "ikef
 # The push side: what renders, diffs and pushes a router's configuration and its certificates. It runs
 # before verify and must work (and be reusable) without it.
 PUSH_MODULES = (
-    "ikefleet/device.py",
+    "ikefleet/connection/session.py",
     "ikefleet/diff.py",
     "ikefleet/intent.py",
     "tasks/converge.py",
