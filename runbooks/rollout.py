@@ -30,7 +30,7 @@ from ikefleet.config_repo import RepoError
 from ikefleet.connection.plugin import RouterOS
 from ikefleet.connection.session import describe, safe_mode
 from ikefleet.diff import is_marked
-from ikefleet.fleet import Fleet
+from ikefleet.fleet import Fleet, with_versions
 from ikefleet.intent import OWNER, render_host
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
@@ -63,7 +63,7 @@ from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.state import blocking, branch_state, gate_view
 from ikefleet.tasks.state import describe as findings
-from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
+from ikefleet.tasks.version import detect_version, detected, read_with_version
 from ikefleet.verify.engine import evaluate
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState

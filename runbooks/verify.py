@@ -14,6 +14,7 @@ from nornir.core.task import Result as TaskResult
 from nornir.core.task import Task
 
 from ikefleet import gc_policy, interrupt, revoked
+from ikefleet.fleet import with_versions
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import Plan, build_plan, resolve_clients
@@ -22,7 +23,6 @@ from ikefleet.processors.events import RunStarted, Sink, ignore
 from ikefleet.selection import SelectionError, select
 from ikefleet.tasks.device import close
 from ikefleet.tasks.gather import gather
-from ikefleet.tasks.version import with_versions
 from ikefleet.verify.engine import CheckResult, Report, evaluate
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState

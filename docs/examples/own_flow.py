@@ -19,6 +19,7 @@ from nornir.core.task import MultiResult
 from nornir_utils.plugins.functions import print_result
 
 from ikefleet.cli.lines import Lines
+from ikefleet.fleet import with_versions
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory
 from ikefleet.plan import build_plan, resolve_clients
@@ -27,7 +28,6 @@ from ikefleet.processors.events import RunStarted
 from ikefleet.reports.console import render_console
 from ikefleet.rundir import RunDir
 from ikefleet.tasks import converge, gather
-from ikefleet.tasks.version import with_versions
 from ikefleet.verify.engine import evaluate
 from ikefleet.verify.expected import expected_state
 
