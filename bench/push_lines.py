@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fleet_factory import branch, hub, write_inventory
 
-from ikefleet.device import SAFE_MODE_BATCH
+from ikefleet.connection.session import SAFE_MODE_BATCH
 from ikefleet.diff import remediate
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory

@@ -179,7 +179,7 @@ class CommandCount:
     counts that is not one of these is the login's (key exchange, authentication, the login's read)."""
 
     def __init__(self) -> None:
-        from ikefleet.device import Device
+        from ikefleet.connection.session import Device
 
         self.by_host: dict[str, int] = {}
         self._original = Device._exchange

@@ -7,7 +7,7 @@ Pure data, built by `ikefleet.inventory` from the Nornir inventory files and rea
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
@@ -134,3 +134,13 @@ class Fleet:
         except KeyError:
             hosts = ", ".join(s.name for s in self.sites)
             raise KeyError(f"no host {name!r} in the inventory (hosts: {hosts})") from None
+
+
+def with_versions(fleet: Fleet, versions: Mapping[str, str]) -> Fleet:
+    """The fleet as it really runs: each named site's ros_version replaced by its detected version, so
+    templates, intended configuration and expected state follow the routers, not the inventory."""
+
+    def site(s: Site) -> Site:
+        return replace(s, ros_version=versions[s.name]) if s.name in versions else s
+
+    return replace(fleet, hub=site(fleet.hub), branches=tuple(site(b) for b in fleet.branches))

@@ -1,6 +1,6 @@
 """Ctrl-C (SIGINT) stops a run cleanly instead of killing it mid-push.
 
-The first SIGINT only raises a flag: no new host is started (`tasks.device` refuses to open a session),
+The first SIGINT only raises a flag: no new host is started (`connection.opening` refuses to open one),
 a host in the middle of a push is stopped at its next command and its open safe-mode window is undone
 (`Device.send` raises `Interrupted` once per host; the restore that follows runs normally), and the
 runbook records who was done, undone or never started, then exits 130. A second SIGINT is the

@@ -18,7 +18,8 @@ from nornir.core.inventory import Host, Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 from ruamel.yaml import YAML
 
-from ikefleet import connect, gc_policy
+from ikefleet import gc_policy
+from ikefleet.connection import connector
 from ikefleet.fleet import (
     Certificates,
     Crypto,
@@ -110,7 +111,7 @@ def read_config(config_path: str | Path) -> FleetConfig:
     if problems:
         raise InventoryError(problems)
     # timeouts/retries: bad values stop the run before contact
-    connect.parse_policy(extra.get("connect"), str(path))
+    connector.parse_policy(extra.get("connect"), str(path))
 
     def resolve(value: Any, default: str | None) -> Path | None:
         if value is None and default is None:

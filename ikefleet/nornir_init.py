@@ -13,8 +13,7 @@ from typing import Any
 
 from nornir import InitNornir
 
-from ikefleet import connect, hostkeys, jump
-from ikefleet.connection import settings
+from ikefleet.connection import connector, hostkeys, jump, settings
 from ikefleet.connection.plugin import RouterOS
 from ikefleet.inventory import nornir_options, read_config
 from ikefleet.inventory_plugin import IkefleetInventory
@@ -38,7 +37,7 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
     options["inventory"] = {**options["inventory"], "plugin": IkefleetInventory.__name__,
                             "options": plugin_options}
     nornir = InitNornir(config_file=str(config.path), **{**options, **kwargs})
-    try:  # routers behind jump hosts as ikefleet.ssh_config (else ~/.ssh/config) says: ikefleet.jump
+    try:  # routers behind jump hosts as ikefleet.ssh_config (else ~/.ssh/config) says: connection.jump
         if config.ssh_config is not None and not config.ssh_config.is_file():
             raise jump.JumpHostError(f"{config.ssh_config} does not exist (or is not a file)")
         routes = jump.enable(nornir, config.path)
@@ -46,12 +45,12 @@ def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Pat
         fix = "point ikefleet.ssh_config at your OpenSSH client config; check it with `ssh -F FILE -G HOST`"
         source = str(config.ssh_config or nornir.config.ssh.config_file)
         raise InventoryError([Problem(source, FLEET, "ikefleet.ssh_config", str(exc), fix)]) from None
-    # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.hostkeys)
+    # host keys pinned in <config dir>/.ikefleet/known_hosts (ikefleet.connection.hostkeys)
     hostkeys.enable(nornir, config.path, accept_new=accept_new_hostkeys)
-    # lower-case name -> name: a login refuses a router whose identity is another host's (ikefleet.identity)
+    # lower-case name -> name: a login refuses a router whose identity is another host's (connection.identity)
     names = {name.lower(): name for name in nornir.inventory.hosts}
     settings.bind(nornir.inventory, {settings.INVENTORY_NAMES: names})
-    # timeouts, retries with backoff, the run's bound on concurrent handshakes (ikefleet.connect)
-    policy = connect.parse_policy((config.nornir.get("ikefleet") or {}).get("connect"), str(config.path))
-    RouterOS.use(nornir.config, connect.enable(nornir, policy, behind_jump=bool(routes)))
+    # timeouts, retries with backoff, the run's bound on concurrent handshakes (connection.connector)
+    policy = connector.parse_policy((config.nornir.get("ikefleet") or {}).get("connect"), str(config.path))
+    RouterOS.use(nornir.config, connector.enable(nornir, policy, behind_jump=bool(routes)))
     return nornir

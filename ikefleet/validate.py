@@ -327,7 +327,7 @@ def parse_host_address(value: str) -> bool:
 def check_endpoints(fleet: Fleet, sources: Mapping[str, str]) -> list[Problem]:
     """Two hosts at one hostname:port would be one router driven as two sites (the second run rewrites the
     first's tunnel-id, router-id and OSPF networks). Host names compare as DNS does: case and a final dot
-    ignored. Aliases that differ in spelling are the login's identity check's (ikefleet.identity)."""
+    ignored. Aliases that differ in spelling are the login's identity check's (connection.identity)."""
     problems: list[Problem] = []
     seen: dict[tuple[str, int], str] = {}
     for site in fleet.sites:

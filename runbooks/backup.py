@@ -14,7 +14,7 @@ from nornir.core.filter import F
 
 from ikefleet import interrupt
 from ikefleet.config_repo import Commit, ConfigRepo, RepoSettings
-from ikefleet.device import describe
+from ikefleet.connection.session import describe
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.redact import scrub

@@ -20,7 +20,7 @@ from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.task import AggregatedResult, Result, Task
 
-from ikefleet.device import describe
+from ikefleet.connection.session import describe
 from ikefleet.redact import scrub
 from ikefleet.tasks import pki
 from ikefleet.tasks.device import close, device

@@ -20,7 +20,7 @@ from nornir.core.filter import F
 from nornir.core.task import Result, Task
 
 from ikefleet import revoked
-from ikefleet.device import describe
+from ikefleet.connection.session import describe
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan, client_versions, resolve_clients
@@ -80,7 +80,7 @@ class Certs:
                  accept_new_hostkeys: bool = False) -> None:
         self.config = config
         self.secrets_file = secrets_file
-        self.accept_new_hostkeys = accept_new_hostkeys  # pin a router's changed key (ikefleet.hostkeys)
+        self.accept_new_hostkeys = accept_new_hostkeys  # pin a changed router key (connection.hostkeys)
         self.fleet = load_inventory(config)
         self.plan = build_plan(self.fleet)
         self.data_dir = read_config(config).path.parent / ".ikefleet"

@@ -15,8 +15,8 @@ from nornir.core.filter import F
 from nornir.core.task import Result, Task
 
 from ikefleet.config_repo import ConfigRepo, RepoError
-from ikefleet.device import describe
-from ikefleet.fleet import Fleet
+from ikefleet.connection.session import describe
+from ikefleet.fleet import Fleet, with_versions
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
@@ -26,7 +26,7 @@ from ikefleet.runbooks.backup import settings
 from ikefleet.rundir import exclusive
 from ikefleet.selection import SelectionError, select
 from ikefleet.tasks.converge import Outcome, put_back
-from ikefleet.tasks.version import detected, with_versions
+from ikefleet.tasks.version import detected
 
 
 class RestoreError(ValueError):

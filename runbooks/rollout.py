@@ -28,9 +28,9 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
 from ikefleet.connection.plugin import RouterOS
-from ikefleet.device import describe, safe_mode
+from ikefleet.connection.session import describe, safe_mode
 from ikefleet.diff import is_marked
-from ikefleet.fleet import Fleet
+from ikefleet.fleet import Fleet, with_versions
 from ikefleet.intent import OWNER, render_host
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
@@ -63,7 +63,7 @@ from ikefleet.tasks.device import CONNECTION, close, device
 from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.state import blocking, branch_state, gate_view
 from ikefleet.tasks.state import describe as findings
-from ikefleet.tasks.version import detect_version, detected, read_with_version, with_versions
+from ikefleet.tasks.version import detect_version, detected, read_with_version
 from ikefleet.verify.engine import evaluate
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
@@ -113,7 +113,7 @@ class RolloutOptions:
     max_fail: Amount | None = None
     gate_timeout_s: float = 120.0
     secrets_file: Path | None = None
-    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a router's changed key (ikefleet.hostkeys)
+    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a changed router key (connection.hostkeys)
     keep_failed: bool = False  # a branch that fails its gate keeps this run's change (for debugging)
 
 
@@ -424,7 +424,7 @@ class Rollout:
     def _cut(self, nr: Nornir, run: RunDir, summary: Summary) -> None:
         """The second SIGINT: no command goes to any router any more (interrupt.STOP is aborted), every
         session still open is closed now, one in safe mode by Ctrl-D and the drop so that RouterOS undoes
-        its window (ikefleet.device), and every host of the run without a record gets one saying how it
+        its window (connection.session), and every host of the run without a record gets one saying how it
         was left. Tasks still running in Nornir's threads end at their next command; their results are
         not waited for."""
         summary.interrupted = True

@@ -1,7 +1,8 @@
 """`ikefleet verify` / `compliance`: gather every router's state in parallel, check it, keep history.
 
 One Nornir run of the `gather` task (one SSH session per host, one round trip), the expected state from
-inventory + plan, one engine pass over checks.yaml, then the results go into the history database.
+inventory + plan, one engine pass over checks.yaml (ikefleet.verify.judge); the results go into the history
+database by the `RecordHistory` processor attached to that run, as a user's own run would attach it.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ from nornir.core.task import Task
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
-from ikefleet.plan import Plan, build_plan, resolve_clients
-from ikefleet.processors import Progress
+from ikefleet.plan import build_plan
+from ikefleet.processors import Progress, RecordHistory
+from ikefleet.processors.base import Processor
 from ikefleet.processors.events import RunStarted, Sink, ignore
 from ikefleet.selection import SelectionError, select
 from ikefleet.tasks.device import close
 from ikefleet.tasks.gather import gather
-from ikefleet.tasks.version import with_versions
-from ikefleet.verify.engine import CheckResult, Report, evaluate
-from ikefleet.verify.expected import expected_state, route_reads
+from ikefleet.verify.engine import Report
+from ikefleet.verify.expected import route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.verify.history import History, history_path
+from ikefleet.verify.judge import judge, states_of
 
 
 def read_once(task: Task, routes: dict[str, str]) -> TaskResult:
@@ -44,7 +46,7 @@ class VerifyOptions:
     secrets_file: Path | None = None
     limit: tuple[str, ...] = ()  # hosts, groups, comma lists (ikefleet.selection; empty: the whole fleet)
     record: bool = True  # keep the results in the history database
-    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a router's changed key (ikefleet.hostkeys)
+    accept_new_hostkeys: bool = False  # --accept-new-hostkeys: pin a changed router key (connection.hostkeys)
 
 
 class Verify:
@@ -69,48 +71,35 @@ class Verify:
     def hosts(self) -> list[str]:
         return list(self.selected)
 
-    def gather(self) -> dict[str, HostState]:
+    def gather(self, *processors: Processor) -> dict[str, HostState]:
+        """Every selected router's state, read in one Nornir run with `processors` attached after the
+        progress display."""
         hosts = self.hosts()
         nr = init_nornir(self.options.config, self.options.secrets_file, self.options.accept_new_hostkeys)
         self.progress(RunStarted("verify", tuple(hosts)))
         try:
-            result = nr.filter(F(name__in=hosts)).with_processors([Progress(self.progress)]).run(
+            result = nr.filter(F(name__in=hosts)).with_processors([Progress(self.progress), *processors]).run(
                 task=read_once, routes=route_reads(self.fleet, self.plan), on_failed=True
             )
         finally:
             nr.close_connections(on_failed=True)
-        states: dict[str, HostState] = {}
-        for name in hosts:
-            multi = result[name]
-            value = multi[0].result if len(multi) else None
-            states[name] = value if isinstance(value, HostState) else HostState(name, error="no result")
-        return states
-
-    def _resolved(self, states: dict[str, HostState]) -> Plan:
-        """The plan with the client certificate names the hub holds now (a renewal gives a new name); the
-        branches' own lists when the hub was not read."""
-        hub = states.get(self.fleet.hub.name)
-        sources = [hub] if hub is not None and not hub.error else list(states.values())
-        names = [c.get("name", "") for s in sources if not s.error for c in s.get("certificate")]
-        return resolve_clients(self.plan, names)
+        return states_of(result, hosts)
 
     def run(self) -> Report:
         with gc_policy.fleet_run():
             return self._run()
 
     def _run(self) -> Report:
+        recorder = RecordHistory(self.history, self.fleet, self.plan)
         with interrupt.sigint_stops() as stop:
-            states = self.gather()
-        if stop.is_set():  # some hosts were never read: no report, nothing recorded
+            states = self.gather(*([recorder] if self.options.record else []))
+        # Stopped during the reads: some hosts were never read, so no report and, RecordHistory having seen
+        # the stop, nothing recorded. (A Ctrl-C after every host was read and the report recorded stops
+        # nothing: the report stands.)
+        if stop.is_set() and recorder.report is None:
             raise interrupt.Interrupted("verify stopped; no report written, nothing recorded in the history")
-        # Expected state in the dialect each router really runs (its reported version, not the inventory's).
-        fleet = with_versions(self.fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
-        report = evaluate(expected_state(fleet, self._resolved(states), list(states)), states)
-        report.results.extend(
-            CheckResult("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
-                   observed=s.ros_version or "unknown", hint=w, layer="settings")
-            for h, s in states.items() for w in s.warnings
-        )
-        if self.options.record:
-            self.history.record(report)
-        return report
+        if not self.options.record:
+            return judge(self.fleet, self.plan, states)
+        if recorder.report is None:  # the run completed, so the processor judged and recorded it
+            raise RuntimeError("verify: the history processor recorded no report")
+        return recorder.report

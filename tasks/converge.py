@@ -23,8 +23,16 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
-from ikefleet import identity, interrupt
-from ikefleet.device import SAFE_MODE_BATCH, Device, DeviceError, SafeModeHeld, describe, safe_mode
+from ikefleet import interrupt
+from ikefleet.connection import identity
+from ikefleet.connection.session import (
+    SAFE_MODE_BATCH,
+    Device,
+    DeviceError,
+    SafeModeHeld,
+    describe,
+    safe_mode,
+)
 from ikefleet.diff import Remediation, managed_part, ownership, remediate, restore
 from ikefleet.redact import mask_command, scrub
 from ikefleet.routeros.config import Config

@@ -4,7 +4,7 @@
 The version read is not folded into the batch: the batch's dialect depends on it, and a v6 batch line is
 longer than a v7 console shows (v7 scrolls it sideways and the echo never completes), so guessing the
 dialect from the inventory would turn a wrong `ros_version` into a read timeout instead of a warning. The
-login's prompt-finding round trip carries it instead (tasks.device.login)."""
+login's prompt-finding round trip carries it instead (connection/driver.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from nornir.core.task import Result, Task
 
-from ikefleet.device import Device, DeviceError, describe
+from ikefleet.connection.session import Device, DeviceError, describe
 from ikefleet.redact import scrub
 from ikefleet.routeros.console import MAX_V7_LINE, marked, split_sections
 from ikefleet.routeros.versions import json_reads

@@ -34,7 +34,7 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from ikefleet import private
-from ikefleet.device import Device, DeviceError
+from ikefleet.connection.session import Device, DeviceError
 from ikefleet.parsers.certificate import Certificate, parse_certificate
 from ikefleet.plan import NAMES, client_base, client_versions, renewal_name
 from ikefleet.redact import register

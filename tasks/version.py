@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from nornir.core.task import Result, Task
 
-from ikefleet.device import Device, DeviceError
-from ikefleet.fleet import Fleet, Site
+from ikefleet.connection.session import Device, DeviceError
 from ikefleet.intent import ros_major
 from ikefleet.inventory import _supported_version
 from ikefleet.parsers import parse_resource
@@ -149,13 +148,3 @@ def read_with_version(task: Task, reads: Mapping[str, str]) -> dict[str, str]:
 def detect_version(task: Task) -> Result:
     """Nornir task: the host's Detected version (read once per session)."""
     return Result(host=task.host, result=detected(task))
-
-
-def with_versions(fleet: Fleet, versions: dict[str, str]) -> Fleet:
-    """The fleet as it really runs: each named site's ros_version replaced by its detected version, so
-    templates, intended configuration and expected state follow the routers, not the inventory."""
-
-    def site(s: Site) -> Site:
-        return replace(s, ros_version=versions[s.name]) if s.name in versions else s
-
-    return replace(fleet, hub=site(fleet.hub), branches=tuple(site(b) for b in fleet.branches))

@@ -1,7 +1,7 @@
 """Opening sessions: timeouts from config and inventory, retries of connection errors only, the gate.
 
-Unit tests drive `ikefleet.connect.Connector` with instrumented attempts; the lab tests count from the
-routers' side (`Lab.handshakes`, the `reset-next` fault) what a real run did.
+Unit tests drive `ikefleet.connection.connector.Connector` with instrumented attempts; the lab tests count
+from the routers' side (`Lab.handshakes`, the `reset-next` fault) what a real run did.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from nornir.core.task import Result, Task
 from ruamel.yaml import YAML
 from tests_support import fast_keys
 
-from ikefleet import connect
 from ikefleet.cli import main
-from ikefleet.connect import ConnectFailed, Connector, Policy, parse_policy, retryable
+from ikefleet.connection import connector
+from ikefleet.connection.connector import ConnectFailed, Connector, Policy, parse_policy, retryable
+from ikefleet.connection.hostkeys import HostKeyChanged
 from ikefleet.connection.plugin import RouterOS
-from ikefleet.device import Device, describe
-from ikefleet.hostkeys import HostKeyChanged
+from ikefleet.connection.session import Device, describe
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.manager import Lab
 from ikefleet.nornir_init import init_nornir
@@ -136,8 +136,8 @@ def _raised(*chain: BaseException) -> BaseException:
 def test_the_cause_under_netmikos_error_decides_the_words(chain: tuple[BaseException, ...],
                                                           words: str) -> None:
     exc = _raised(*chain)
-    if connect.login_timed_out(exc):  # as tasks.device raises it, with the host's auth_timeout
-        exc = _raised(exc, connect.LoginTimedOut(7))
+    if connector.login_timed_out(exc):  # as connection.opening raises it, with the host's auth_timeout
+        exc = _raised(exc, connector.LoginTimedOut(7))
     assert words in describe(exc).lower()
     assert not retryable(exc) if "login" in words or "password" in words else retryable(exc)
 
@@ -155,13 +155,13 @@ class Flaky:
         return "session"
 
 
-def connector(**policy: object) -> tuple[Connector, list[float]]:
+def made(**policy: object) -> tuple[Connector, list[float]]:
     waits: list[float] = []
     return Connector(Policy(**policy), sleep=waits.append, rng=random.Random(1)), waits  # type: ignore[arg-type]
 
 
 def test_refused_then_accepted_succeeds_after_retries() -> None:
-    conn, waits = connector(attempts=4, backoff=2)
+    conn, waits = made(attempts=4, backoff=2)
     attempt, counted = Flaky(2, ConnectionRefusedError(111, "refused")), []
     assert conn.open("br1", attempt, counted.append) == "session"
     assert attempt.calls == 3 and sum(counted) == 3
@@ -169,7 +169,7 @@ def test_refused_then_accepted_succeeds_after_retries() -> None:
 
 
 def test_authentication_failure_is_tried_once() -> None:
-    conn, waits = connector(attempts=5)
+    conn, waits = made(attempts=5)
     attempt = Flaky(9, NetmikoAuthenticationException("Authentication to device failed."))
     with pytest.raises(NetmikoAuthenticationException):
         conn.open("br1", attempt)
@@ -177,7 +177,7 @@ def test_authentication_failure_is_tried_once() -> None:
 
 
 def test_gives_up_after_the_attempts_and_says_so() -> None:
-    conn, waits = connector(attempts=3)
+    conn, waits = made(attempts=3)
     attempt = Flaky(9, ConnectionRefusedError(111, "refused"))
     with pytest.raises(ConnectFailed) as err:
         conn.open("br1", attempt)
@@ -189,7 +189,7 @@ def test_gives_up_after_the_attempts_and_says_so() -> None:
 def test_gate_bounds_attempts_in_flight_across_threads() -> None:
     """20 threads, a gate of 3: each attempt waits until 3 are inside, so an unbounded gate shows 20."""
     bound = 3
-    conn, _ = connector(max_concurrent=bound)
+    conn, _ = made(max_concurrent=bound)
     lock = threading.Condition()
     inside, peak, done = [0], [0], []
 
@@ -227,7 +227,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Backoff waits recorded instead of slept (the policy's numbers are unit-tested above)."""
     waits: list[float] = []
-    monkeypatch.setattr(connect, "wait", waits.append)
+    monkeypatch.setattr(connector, "wait", waits.append)
     return waits
 
 
@@ -470,12 +470,13 @@ def test_unset_bound_is_the_worker_count_direct_and_max_startups_behind_jump_hos
     nr = init_nornir(lab.directory / "config.yaml")
     workers = int(nr.config.runner.options["num_workers"])
     assert parse_policy(None, "c.yaml").max_concurrent is None
-    assert connect.enable(nr, Policy()).policy.max_concurrent == workers
-    assert connect.enable(nr, Policy(), behind_jump=True).policy.max_concurrent == connect.JUMP_MAX_STARTUPS
-    assert connect.enable(nr, Policy(max_concurrent=3), behind_jump=True).policy.max_concurrent == 3
-    RouterOS.use(nr.config, connect.enable(nr, Policy(max_concurrent=3)))
+    assert connector.enable(nr, Policy()).policy.max_concurrent == workers
+    behind_jump = connector.enable(nr, Policy(), behind_jump=True).policy
+    assert behind_jump.max_concurrent == connector.JUMP_MAX_STARTUPS
+    assert connector.enable(nr, Policy(max_concurrent=3), behind_jump=True).policy.max_concurrent == 3
+    RouterOS.use(nr.config, connector.enable(nr, Policy(max_concurrent=3)))
     assert RouterOS.connector(nr.config).policy.max_concurrent == 3
-    assert connect.policy_of(nr.inventory.hosts["br1"]).max_concurrent == 3  # in its connection options
+    assert connector.policy_of(nr.inventory.hosts["br1"]).max_concurrent == 3  # in its connection options
 
 
 def test_direct_sessions_run_without_nagle(lab: Lab) -> None:

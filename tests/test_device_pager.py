@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from netmiko import ConnectHandler
 
-from ikefleet.device import Device
+from ikefleet.connection.session import Device
 from ikefleet.lab.manager import Lab
 
 LINES = 4_500  # past the 4,098 rows netmiko's login asks for (`+ct511w4098h`)

@@ -8,8 +8,8 @@ import pytest
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 
-from ikefleet import device
-from ikefleet.device import Device
+from ikefleet.connection import session
+from ikefleet.connection.session import Device
 
 PROMPT = "[admin@hub] > "
 
@@ -39,7 +39,7 @@ def reply_in_reads(command: str, lines: int, per_read: int) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(device, "_POLL_S", 0, raising=False)
+    monkeypatch.setattr(session, "_POLL_S", 0, raising=False)
 
 
 def test_a_reply_in_many_reads_comes_back_whole_without_prompt_or_echo() -> None:
@@ -52,7 +52,7 @@ def test_a_reply_in_many_reads_comes_back_whole_without_prompt_or_echo() -> None
 
 def test_each_read_is_searched_from_just_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
     searched: list[int] = []
-    real = device._REPLY_END
+    real = session._REPLY_END
 
     class Counting:
         pattern = real.pattern
@@ -61,12 +61,12 @@ def test_each_read_is_searched_from_just_before_it(monkeypatch: pytest.MonkeyPat
             searched.append(len(text) - pos)
             return real.search(text, pos)
 
-    monkeypatch.setattr(device, "_REPLY_END", Counting())
+    monkeypatch.setattr(session, "_REPLY_END", Counting())
     command = "/export terse hide-sensitive"
     chunks = reply_in_reads(command, 20_000, 1000)
     Device("hub", Scripted(chunks)).send(command)
     total = sum(map(len, chunks))
-    assert sum(searched) <= total + len(chunks) * (device._PROMPT_ROOM + 1000)
+    assert sum(searched) <= total + len(chunks) * (session._PROMPT_ROOM + 1000)
     assert sum(searched) < total * 10  # netmiko's whole-reply search: about total * reads / 2
 
 
@@ -75,5 +75,5 @@ def test_a_reply_that_never_ends_is_a_read_timeout() -> None:
     conn = Scripted([f"{PROMPT}{command}\n", "uptime: 1d\n"])
     with pytest.raises(ReadTimeout) as err:
         Device("hub", conn, read_timeout=0.05).send(command)
-    words = device.describe(err.value)  # the setting that ran out, and where to raise it
+    words = session.describe(err.value)  # the setting that ran out, and where to raise it
     assert "no answer within 0.05 s (command_timeout)" in words and "raise command_timeout" in words

@@ -16,8 +16,8 @@ import pytest
 from ruamel.yaml import YAML
 from tests_support import fast_keys
 
-from ikefleet import connect
 from ikefleet.cli import main
+from ikefleet.connection import connector
 from ikefleet.lab.manager import Lab
 
 HOST = "br1"
@@ -61,7 +61,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(connect, "wait", lambda seconds: None)
+    monkeypatch.setattr(connector, "wait", lambda seconds: None)
 
 
 def host_data(lab: Lab, data: dict[str, int]) -> str:

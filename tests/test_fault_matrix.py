@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from tests_support import fast_keys
 
-from ikefleet import connect
 from ikefleet.cli import main
+from ikefleet.connection import connector
 from ikefleet.lab.manager import Lab
 from ikefleet.processors.events import Event, WaveStarted
 
@@ -73,7 +73,7 @@ VERIFY_CASES = {
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Connection backoff waits, recorded instead of slept."""
     recorded: list[float] = []
-    monkeypatch.setattr(connect, "wait", recorded.append)
+    monkeypatch.setattr(connector, "wait", recorded.append)
     return recorded
 
 
@@ -86,7 +86,7 @@ def comes_back(monkeypatch: pytest.MonkeyPatch, lab: Lab, router: str) -> list[f
             lab.clear_faults(router)
         recorded.append(seconds)
 
-    monkeypatch.setattr(connect, "wait", wait)
+    monkeypatch.setattr(connector, "wait", wait)
     return recorded
 
 

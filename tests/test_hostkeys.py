@@ -10,7 +10,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from ikefleet.hostkeys import (
+from ikefleet.connection.hostkeys import (
     HostKeyChanged,
     check,
     check_key,
@@ -167,8 +167,7 @@ def test_pins_stay_on_when_an_ssh_config_is_used(lab: Lab, tmp_path: Path) -> No
 
     from ruamel.yaml import YAML
 
-    from ikefleet import jump
-    from ikefleet.connection import settings
+    from ikefleet.connection import jump, settings
     from ikefleet.nornir_init import init_nornir
 
     data = tmp_path / "data"
@@ -215,7 +214,7 @@ def test_a_pinned_router_is_not_fetched_again(
     refuses a different key itself), so a run makes one key exchange per router, not two."""
     import shutil
 
-    from ikefleet import hostkeys
+    from ikefleet.connection import hostkeys
     from ikefleet.runbooks.verify import Verify, VerifyOptions
 
     fleet = tmp_path / "fleet"

@@ -14,7 +14,7 @@ from fleet_factory import branch, hub, write_inventory
 from tests_support import fast_keys
 
 from ikefleet.cli import plan as plan_cli
-from ikefleet.identity import prompt_identity
+from ikefleet.connection.identity import prompt_identity
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions

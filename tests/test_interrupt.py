@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from tests_support import fast_keys
 
-from ikefleet.device import Device
+from ikefleet.connection.session import Device
 from ikefleet.intent import render_host
 from ikefleet.interrupt import EXIT_INTERRUPTED, STOP, Stop, sigint_stops
 from ikefleet.lab.engine import Session

@@ -101,7 +101,7 @@ def test_init_nornir_binds_credentials(tmp_path: Path, monkeypatch: pytest.Monke
     assert nr.inventory.hosts["R1"].username == "netops"
     assert nr.inventory.hosts["R1"].password == password
     assert nr.inventory.hosts["R2"].password == password + "-r2"
-    # resolved against config.yaml's directory; netmiko reads ikefleet's per-router file (ikefleet.jump)
+    # resolved against config.yaml's directory; netmiko reads ikefleet's per-router file (connection.jump)
     data = Path(config).parent / ".ikefleet"
     assert f'Include "{tmp_path / "jump.conf"}"' in (data / "ssh_config").read_text()
     assert nr.config.ssh.config_file == str(data / "netmiko_ssh_config")

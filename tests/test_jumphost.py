@@ -32,8 +32,8 @@ import pytest
 from ruamel.yaml import YAML
 from tests_support import fast_keys
 
-from ikefleet import jump
-from ikefleet.hostkeys import check_key, entry_name, known_hosts_path
+from ikefleet.connection import jump
+from ikefleet.connection.hostkeys import check_key, entry_name, known_hosts_path
 from ikefleet.lab.manager import Lab
 
 SSHD = "/usr/sbin/sshd"

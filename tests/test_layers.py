@@ -17,7 +17,8 @@ PACKAGES = {"ikefleet": "ikefleet", "tasks": "ikefleet.tasks", "runbooks": "ikef
 # The push side: what renders, diffs and pushes a router's configuration and its certificates. It runs
 # before verify and must work (and be reusable) without it.
 PUSH_MODULES = (
-    "ikefleet/device.py",
+    "ikefleet/connection/opening.py",
+    "ikefleet/connection/session.py",
     "ikefleet/diff.py",
     "ikefleet/intent.py",
     "tasks/converge.py",
@@ -91,3 +92,23 @@ def g():
 '''
     names = imported(source, "ikefleet.tasks.version")
     assert {"ikefleet.verify.gather.marked", "ikefleet.verify", "ikefleet.diff", "os"} <= names
+
+
+# What reaching a router takes lives in ikefleet/connection/; it stands on these shared modules only, so a
+# session can be opened and read without anything above it (inventory, intent, diff, tasks, runbooks).
+CONNECTION_MAY_IMPORT = ("ikefleet.connection", "ikefleet.interrupt", "ikefleet.parsers", "ikefleet.private",
+                         "ikefleet.problems", "ikefleet.redact", "ikefleet.routeros")
+
+
+def test_the_connection_folder_imports_only_itself_and_shared_modules() -> None:
+    outside: dict[str, list[str]] = {}
+    for file in sorted((ROOT / "ikefleet" / "connection").glob("*.py")):
+        path = str(file.relative_to(ROOT))
+        ours = {name for name in imported(file.read_text(), module_name(path))
+                if name == "ikefleet" or name.startswith(("ikefleet.", "tasks", "runbooks"))}
+        bad = sorted(name for name in ours if name != "ikefleet"
+                     and not any(name == ok or name.startswith(ok + ".") for ok in CONNECTION_MAY_IMPORT))
+        if bad:
+            outside[path] = bad
+    assert len(list((ROOT / "ikefleet" / "connection").glob("*.py"))) >= 10  # the folder was found
+    assert outside == {}

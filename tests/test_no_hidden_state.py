@@ -22,7 +22,7 @@ from tests_support import fast_keys
 import ikefleet.runbooks.rollout as rollout_runbook
 import ikefleet.runbooks.verify as verify_runbook
 from ikefleet.connection import settings
-from ikefleet.hostkeys import known_hosts_path
+from ikefleet.connection.hostkeys import known_hosts_path
 from ikefleet.lab.manager import Lab
 from ikefleet.nornir_init import init_nornir
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions

@@ -14,6 +14,7 @@ from pathlib import Path
 from tests_support import rolled_out_lab
 
 from ikefleet.lab.manager import Lab
+from ikefleet.verify.history import History, history_path
 
 SCRIPT = """\
 import sys
@@ -133,8 +134,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "own_flow.
 
 def test_the_own_flow_example_runs_against_the_lab(tmp_path: Path) -> None:
     """docs/examples/own_flow.py, run as a user would from another directory: plain InitNornir, the
-    reads with the progress processor, verify's checks, a dry-run converge recorded by the run-record
-    processor and printed by print_result."""
+    reads with the progress processor, verify's checks kept by the history processor, a dry-run converge
+    recorded by the run-record processor and printed by print_result."""
     with rolled_out_lab(tmp_path / "lab", branches=2) as lab:
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
@@ -143,6 +144,8 @@ def test_the_own_flow_example_runs_against_the_lab(tmp_path: Path) -> None:
         out = plain(done.stdout)
         assert "verify: reading 3 router(s)\n" in out and "[3/3 read]" in out
         assert "COMPLIANT" in out
+        kept = History(history_path(lab.directory / "config.yaml")).latest()  # by the RecordHistory processor
+        assert kept is not None and {"hub", "br1", "br2"} <= set(kept.hosts) and kept.compliant
         assert "converge" in out and "status='unchanged'" in out  # print_result of the dry run
         run = Path(out.split("run directory: ")[1].split()[0])
         records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]

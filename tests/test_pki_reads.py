@@ -1,5 +1,5 @@
 """A branch's reads go on one console line after its login (whose round trip carries the run's RouterOS
-version read, tasks.device.login), and fall back to each read on its own when RouterOS refuses the line."""
+version read: connection/driver.py), and fall back to each read on its own when RouterOS refuses the line."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ikefleet.device import DeviceError
+from ikefleet.connection.session import DeviceError
 from ikefleet.lab.engine import Session
 from ikefleet.lab.factory import initial_config
 from ikefleet.lab.router import Router, RouterSpec
@@ -41,7 +41,7 @@ def branch(tmp_path: Path) -> Session:
 
 
 def logged_in(console: Console, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """A task whose host's login read the version (as tasks.device.login leaves it), over `console`."""
+    """A task whose host's login read the version (as the login leaves it), over `console`."""
     monkeypatch.setattr(pki, "device", lambda task: console)
     monkeypatch.setattr(version, "device", lambda task: console)
     login_read = console.session.execute("/system resource print", console.refuse)

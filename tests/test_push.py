@@ -14,7 +14,7 @@ from fleet_factory import branch, hub, write_inventory
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ikefleet.device import DeviceError
+from ikefleet.connection.session import DeviceError
 from ikefleet.diff import remediate
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory

@@ -328,14 +328,14 @@ def test_a_rerun_logs_in_to_the_hub_while_the_branches_are_reached(
     logs in once; its phase reuses the session and nothing changes."""
     import threading
 
+    import ikefleet.connection.opening as opening_module
     import ikefleet.runbooks.rollout as rollout_module
-    import ikefleet.tasks.device as device_module
 
     lab, _, _ = fleet
     hub_in = threading.Event()
     hub_logins: list[str] = []
     waited: list[bool] = []
-    real_logged_in, real_reach = device_module.logged_in, rollout_module._reach
+    real_logged_in, real_reach = opening_module.logged_in, rollout_module._reach
 
     def logged_in(host, *args):  # type: ignore[no-untyped-def]
         real_logged_in(host, *args)
@@ -347,7 +347,7 @@ def test_a_rerun_logs_in_to_the_hub_while_the_branches_are_reached(
         waited.append(hub_in.wait(timeout=10))
         return real_reach(task, rollout=rollout)
 
-    monkeypatch.setattr(device_module, "logged_in", logged_in)
+    monkeypatch.setattr(opening_module, "logged_in", logged_in)
     monkeypatch.setattr(rollout_module, "_reach", reach)
     again = rollout(lab)
     assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed

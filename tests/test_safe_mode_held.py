@@ -14,7 +14,7 @@ import paramiko
 import pytest
 from tests_support import fast_keys
 
-from ikefleet.device import Device, safe_mode
+from ikefleet.connection.session import Device, safe_mode
 from ikefleet.intent import render_host
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab

@@ -11,11 +11,12 @@ import pytest
 from ruamel.yaml import YAML
 from tests_support import fast_keys
 
+from ikefleet.fleet import with_versions
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.runbooks.verify import Verify, VerifyOptions
-from ikefleet.tasks.version import Detected, remember, running_version, with_versions
+from ikefleet.tasks.version import Detected, remember, running_version
 from ikefleet.verify.engine import Report
 
 SAMPLES = Path(__file__).resolve().parent / "parsers" / "golden"  # copies of shared/routeros-samples

@@ -29,7 +29,7 @@ COMMANDS: dict[str, str] = {
     "restore": "ikefleet.cli.restore",
 }
 SUBCOMMANDS = list(dict.fromkeys(COMMANDS.values()))
-# Subcommands that connect to routers: they take --accept-new-hostkeys (ikefleet.hostkeys).
+# Subcommands that connect to routers: they take --accept-new-hostkeys (ikefleet.connection.hostkeys).
 HOSTKEY_COMMANDS = ("rollout", "verify", "compliance", "certs", "restore")
 
 

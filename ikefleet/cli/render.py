@@ -14,13 +14,13 @@ from pathlib import Path
 
 from ikefleet.cli.inventory_args import add_config_argument, fleet_or_report
 from ikefleet.diff import Remediation
-from ikefleet.fleet import Fleet
+from ikefleet.fleet import Fleet, with_versions
 from ikefleet.intent import host_major, render_host
 from ikefleet.plan import Plan, build_plan
 from ikefleet.redact import mask_command
 from ikefleet.routeros.script import ScriptError, parse_script
 from ikefleet.tasks.converge import plan_changes
-from ikefleet.tasks.version import Detected, with_versions
+from ikefleet.tasks.version import Detected
 
 # The first line of every export: `# oct/18/2025 07:40:52 by RouterOS 6.49.19` (7.x: `# 2025-10-18 ...`).
 _EXPORTED_BY = re.compile(r"^#.* by RouterOS (\d+\.\d+(?:\.\d+)?)", re.MULTILINE)

@@ -15,7 +15,7 @@ from typing import cast
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 
-from ikefleet.device import PROMPT, drop_said, timed_out
+from ikefleet.connection.session import PROMPT, drop_said, timed_out
 from ikefleet.routeros.console import VERSION_COMMAND
 
 ESC = "\x1b"

@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 
 from nornir.core.configuration import Config
 
-from ikefleet.connect import Connector, Policy
 from ikefleet.connection import CONNECTION_NAME, settings
+from ikefleet.connection.connector import Connector, Policy
 from ikefleet.connection.driver import RouterOSDriver
-from ikefleet.hostkeys import Pin
+from ikefleet.connection.hostkeys import Pin
 
 DEVICE_TYPE = "mikrotik_routeros"
 
@@ -29,8 +29,8 @@ class RouterOS:
 
     What ikefleet learns about the router during a session is kept here, with the session it is true for
     (a new session learns it again), never in the inventory's data: `detected` (tasks.version's Detected),
-    `identity` (the one its login read, ikefleet.identity), `pin` (what the host-key check did) and
-    `policy` (the timeouts it was opened under, tasks.device).
+    `identity` (the one its login read, identity.py), `pin` (what the host-key check did) and
+    `policy` (the timeouts it was opened under, opening.py).
     """
 
     name = CONNECTION_NAME

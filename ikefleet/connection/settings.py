@@ -15,11 +15,11 @@ from nornir.core.inventory import ConnectionOptions, Host, Inventory
 
 from ikefleet.connection import CONNECTION_NAME
 
-KNOWN_HOSTS = "known_hosts"  # str: the data directory's pin file (ikefleet.hostkeys); unset: no pinning
+KNOWN_HOSTS = "known_hosts"  # str: the data directory's pin file (connection.hostkeys); unset: no pinning
 ACCEPT_NEW_HOSTKEYS = "accept_new_hostkeys"  # bool: pin a router's changed key instead of refusing it
-JUMP_ROUTES = "jump_routes"  # {host name: route as data}: routers behind jump hosts (ikefleet.jump)
-INVENTORY_NAMES = "inventory_names"  # {lower-case name: name}: every inventory host (ikefleet.identity)
-CONNECT = "connect"  # {setting: value}: timeouts, retries, handshakes in flight (ikefleet.connect.Policy)
+JUMP_ROUTES = "jump_routes"  # {host name: route as data}: routers behind jump hosts (connection.jump)
+INVENTORY_NAMES = "inventory_names"  # {lower-case name: name}: every inventory host (connection.identity)
+CONNECT = "connect"  # {setting: value}: timeouts, retries, handshakes in flight (connector.Policy)
 COMMAND_TIMEOUT = "command_timeout"  # seconds the login's version read may take (the plugin's own)
 KEYS = (KNOWN_HOSTS, ACCEPT_NEW_HOSTKEYS, JUMP_ROUTES, INVENTORY_NAMES, CONNECT, COMMAND_TIMEOUT)
 

@@ -1,7 +1,7 @@
 """The SSH transport below netmiko: the TCP socket a session runs on and the host key a router offers.
 
-The lowest layer of a connection, shared by the host-key pinning (`ikefleet.hostkeys`), the jump-host
-routes (`ikefleet.jump`) and the session opening (`tasks.device`), so none of them imports another for it.
+The lowest layer of a connection, shared by the host-key pinning (`hostkeys`), the jump-host routes (`jump`)
+and the session opening (`opening`), so none of them imports another for it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-# The run's RouterOS version read: made by the login (tasks/device.py), before the batch (the dialect).
+# The run's RouterOS version read: made by the login (connection/driver.py), before the batch (the dialect).
 VERSION_COMMAND = "/system resource print"
 
 # RouterOS 7 scrolls a console line longer than the terminal sideways, so its echo never holds the whole

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from recorded import raw
 
-from ikefleet.device import DeviceError
+from ikefleet.connection.session import DeviceError
 from ikefleet.routeros.console import split_sections
 from ikefleet.verify.gather import COMMANDS
 

@@ -6,7 +6,7 @@ router offers before any login and pins it, and says so; a pinned router is not 
 refuses a different key before authenticating, and that refusal carries the fix in its message, unless the
 operator passes `--accept-new-hostkeys` (the key is then fetched and re-pinned)
 for an intentional change (router replaced, reinstalled). Routers behind jump hosts are checked through the
-same hops as their session (`ikefleet.jump`); the jump hosts' own keys are OpenSSH's business.
+same hops as their session (`ikefleet.connection.jump`); the jump hosts' own keys are OpenSSH's business.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 import paramiko
 
-from ikefleet import jump, private
-from ikefleet.connection import settings
+from ikefleet import private
+from ikefleet.connection import jump, settings
 from ikefleet.connection.transport import offered_key
 
 _LOCK = threading.Lock()  # Nornir runs hosts in threads; one writer of the file at a time
@@ -195,7 +195,7 @@ def enable(nornir: Any, config_path: str | Path, accept_new: bool = False) -> No
     """Make every connection of this Nornir object check and enforce the pins of config.yaml's directory:
     the pin file and the policy go into the `routeros` connection options (ikefleet.connection.settings).
 
-    Routers behind jump hosts (`ikefleet.jump.enable` ran first) are checked through the same path.
+    Routers behind jump hosts (`ikefleet.connection.jump.enable` ran first) are checked through the same path.
     """
     known = known_hosts_path(config_path)
     if known.exists():  # pins an older ikefleet (or a umask-000 shell) left open to others

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ikefleet.connection import CONNECTION_NAME, settings
-from ikefleet.device import DeviceError
+from ikefleet.connection.session import DeviceError
 
 
 class OtherRouter(DeviceError):

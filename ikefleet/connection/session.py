@@ -92,9 +92,9 @@ def describe(exc: BaseException) -> str:
     """An exception as words an operator acts on (no stack trace, no secrets)."""
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 
-    from ikefleet.connect import ConnectFailed, LoginTimedOut, banner_timed_out, handshake_reset
-    from ikefleet.hostkeys import HostKeyChanged
-    from ikefleet.jump import JumpHostError
+    from ikefleet.connection.connector import ConnectFailed, LoginTimedOut, banner_timed_out, handshake_reset
+    from ikefleet.connection.hostkeys import HostKeyChanged
+    from ikefleet.connection.jump import JumpHostError
 
     if isinstance(exc, interrupt.Interrupted | JumpHostError | LoginTimedOut):  # already operator words
         return str(exc)
@@ -117,7 +117,7 @@ def describe(exc: BaseException) -> str:
                 " (ikefleet.connect.command_timeout) or in the host's data; safe mode undoes an open change")
     if isinstance(exc, ReadTimeout):
         return "the router stopped answering mid-command (read timeout); safe mode undoes an open change"
-    # netmiko re-raises paramiko's socket errors as a timeout; ikefleet.connect.tcp_socket raises them as is
+    # netmiko re-raises paramiko's socket errors as a timeout; transport.tcp_socket raises them as is
     if isinstance(exc, ConnectionRefusedError) or (
         isinstance(exc, NetmikoTimeoutException) and _refused(exc.__context__)
     ):

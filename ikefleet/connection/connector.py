@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
 from ikefleet.connection import settings
-from ikefleet.hostkeys import HostKeyChanged
+from ikefleet.connection.hostkeys import HostKeyChanged
 from ikefleet.problems import FLEET, InventoryError, Problem, suggest
 
 # paramiko's transport thread logs a handshake cut before login as an ERROR with a stack trace; with no
