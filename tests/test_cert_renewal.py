@@ -319,7 +319,7 @@ def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch
             raise RuntimeError("stopped before the hub's old identity went")
 
         with monkeypatch.context() as m:  # a run stopped right after the branch moved
-            m.setattr(rollout_module, "_hub_moves", stopped)
+            m.setattr(rollout_module, "move_hub_identities", stopped)
             moved = rollout(lab)
         assert moved.hosts["br1"].status == "failed" and "stopped before" in moved.hosts["br1"].error
         # the branch keeps its old certificate until the hub's identity for it is gone
