@@ -19,8 +19,7 @@ from typing import Any
 from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.inventory import Host
-from nornir.core.processor import Processor
-from nornir.core.task import AggregatedResult, MultiResult, Result, Task
+from nornir.core.task import MultiResult, Result, Task
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
@@ -31,8 +30,8 @@ from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
-from ikefleet.processors import Progress, RunRecord
-from ikefleet.processors.events import HostDone, Note, RunStarted, Sink, WaveStarted, ignore
+from ikefleet.processors.events import Note, RunStarted, Sink, WaveStarted, ignore
+from ikefleet.processors.ledger import Ledger, Summary, certificate_work, host_outcome, outcome_of
 from ikefleet.redact import scrub
 from ikefleet.routeros.script import parse_script
 from ikefleet.runbooks.backup import AFTER, commit_run
@@ -56,7 +55,7 @@ from ikefleet.tasks.handover import (
 from ikefleet.tasks.hub import hub_clients, hub_dry_run, hub_reads
 from ikefleet.tasks.put_back import put_back_branches
 from ikefleet.tasks.reach import Reached, reach_branches
-from ikefleet.tasks.results import failure, failure_of
+from ikefleet.tasks.results import failure
 from ikefleet.tasks.version import detect_version, detected, with_versions
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
@@ -84,37 +83,6 @@ class RolloutOptions:
     keep_failed: bool = False  # a branch that fails its gate keeps this run's change (for debugging)
 
 
-@dataclass
-class Summary:
-    run_dir: Path
-    dry_run: bool
-    hosts: dict[str, Outcome] = field(default_factory=dict)
-    waves: list[list[str]] = field(default_factory=list)
-    stopped: str = ""
-    interrupted: bool = False  # SIGINT: the CLI exits 130
-    attempts: dict[str, int] = field(default_factory=dict)  # SSH connection attempts per host
-
-    @property
-    def failed(self) -> list[str]:
-        return [h for h, o in self.hosts.items() if o.status == "failed"]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "run_dir": str(self.run_dir),
-            "dry_run": self.dry_run,
-            "stopped": self.stopped,
-            "interrupted": self.interrupted,
-            "waves": self.waves,
-            "hosts": {
-                h: {"status": o.status, "commands": o.commands, "error": o.error, "changes": o.changes,
-                    "warnings": o.warnings, "connect_attempts": self.attempts.get(h, 0),
-                    "failed_command": o.failed_command, "put_back": o.put_back,
-                    "certificates": o.certificates}
-                for h, o in self.hosts.items()
-            },
-        }
-
-
 def _selected(fleet: Fleet, limit: tuple[str, ...]) -> tuple[bool, list[str]]:
     """(hub selected, branches selected) for --limit (ikefleet.selection: hosts, groups, comma lists;
     SelectionError for a name that matches nothing)."""
@@ -122,38 +90,17 @@ def _selected(fleet: Fleet, limit: tuple[str, ...]) -> tuple[bool, list[str]]:
     return fleet.hub.name in chosen, [b.name for b in fleet.branches if b.name in chosen]
 
 
-def _outcome(result: AggregatedResult, host: str) -> Outcome:
-    return _outcome_of(result[host], host)
-
-
-def _outcome_of(multi: MultiResult, host: str) -> Outcome:
-    for r in multi:
-        if isinstance(r.result, Outcome):
-            return _final(r.result)
-    return Outcome(host, "failed", error=failure_of(multi))
-
-
-def _final(outcome: Outcome) -> Outcome:
-    """The outcome as recorded: one stopped by Ctrl-C (undone by safe mode or never started) is
-    "interrupted"."""
-    if interrupt.MESSAGE in outcome.error:
-        outcome.status = "interrupted"
-    return outcome
-
-
 def _finished(host: Host, multi: MultiResult) -> Outcome | None:
     """A wave task's outcome on `host` once it is final (None: the branch only said which certificate it
     lacks, WantsCertificate: it converges in the wave's second pass)."""
     if not multi.failed and any(isinstance(r.result, WantsCertificate) for r in multi):
         return None
-    return _outcome_of(multi, host.name)
-
-
-def _done(outcome: Outcome) -> HostDone:
-    return HostDone(outcome.host, outcome.status, outcome.error)
+    return outcome_of(multi, host.name)
 
 
 class Rollout:
+    ledger: Ledger  # the run's book of outcomes (results.jsonl, progress, summary.json), from run_locked
+
     def __init__(self, options: RolloutOptions, progress: Sink = ignore) -> None:
         """`progress`: where the run's progress events go (ikefleet.processors.events; the CLI renders
         them)."""
@@ -173,7 +120,6 @@ class Rollout:
         self.fingerprints: dict[str, str] = {}  # current client certificate name -> its fingerprint
         self.hub_in_use: dict[str, str] = {}  # branch -> the older certificate a hub identity still names
         self.routes = route_reads(self.fleet, self.plan)  # host -> its route read's `where`, as verify's
-        self.warned: dict[str, list[str]] = {}  # warning text -> the hosts that had it, in order
         self.reached: dict[str, Reached] = {}  # branch -> what the reach before the hub found
         self.reach_attempts: dict[str, int] = {}  # branch -> connection attempts of the reach before the hub
         # branch -> its state from the converge task's first read, when that task changed nothing on it (the
@@ -208,6 +154,7 @@ class Rollout:
             nr = init_nornir(self.options.config, self.options.secrets_file,
                              self.options.accept_new_hostkeys)
             summary = Summary(run.path, self.options.dry_run)
+            self.ledger = Ledger(run, summary, self.progress, before=self.done_before)
             try:
                 with interrupt.sigint_stops():
                     try:
@@ -217,17 +164,10 @@ class Rollout:
             finally:
                 nr.close_connections(on_failed=True)
             attempts = RouterOS.connector(nr.config).attempts
-            summary.attempts = {  # the most one opening of its sessions took (the reach's, the wave's)
+            self.ledger.close({  # the most one opening of its sessions took (the reach's, the wave's)
                 h: max(attempts.get(h, 0), self.reach_attempts.get(h, 0))
                 for h in summary.hosts if h in nr.inventory.hosts
-            }
-            for name, count in summary.attempts.items():
-                if count > 1 and summary.hosts[name].status != "failed":  # failures say it in their error
-                    self.progress(Note(f"{name}: reached after {count} connection attempts"))
-            for warning, hosts in self.warned.items():
-                if len(hosts) > 1:
-                    self.progress(Note(f"warning on {len(hosts)} hosts ({', '.join(hosts)}): {warning}"))
-            run.write_json("summary.json", summary.to_json())
+            })
             if not self.options.dry_run:
                 self._commit_backups(run)
             return summary
@@ -241,42 +181,10 @@ class Rollout:
         except (RepoError, OSError) as exc:
             self.progress(Note(f"warning: this run's exports are not in the backups repository: {exc}"))
 
-    def _record(self, summary: Summary, run: RunDir, outcome: Outcome) -> None:
-        """An outcome no wave task recorded (see _wave): into results.jsonl and the progress, then the
-        summary; certificate work its caller did under this run's lock (done_before) goes with it."""
-        _certificate_work(outcome, self.done_before.pop(outcome.host, []), run, self.options.dry_run)
-        self._rerecord(run, _final(outcome))
-        self._note(summary, outcome)
-
-    def _rerecord(self, run: RunDir, outcome: Outcome) -> None:
-        """A host's outcome (again, when the gate or the hub's identity move changed it)."""
-        run.append_result(outcome.to_json())
-        self.progress(_done(outcome))
-
-    def _note(self, summary: Summary, outcome: Outcome) -> None:
-        """The outcome into the summary; its warnings are said once (the hosts that share one are named
-        at the end)."""
-        summary.hosts[outcome.host] = _final(outcome)
-        for warning in outcome.warnings:
-            hosts = self.warned.setdefault(warning, [])
-            hosts.append(outcome.host)
-            if len(hosts) == 1:
-                self.progress(Note(f"warning: {warning}"))
-
     def _wave(self, nr: Nornir, hosts: list[str], run: RunDir) -> Nornir:
         """The wave's branches with the processors that record each branch's outcome in the run directory
         and report it as its task completes."""
-        def record(host: Host, multi: MultiResult) -> dict[str, Any] | None:
-            outcome = _finished(host, multi)
-            return outcome.to_json() if outcome is not None else None
-
-        def done(host: Host, multi: MultiResult) -> HostDone | None:
-            outcome = _finished(host, multi)
-            return _done(outcome) if outcome is not None else None
-
-        processors: list[Processor] = [RunRecord(run, record),
-                                       Progress(self.progress, done, doing="converging")]
-        return nr.filter(F(name__in=hosts)).with_processors(processors)
+        return nr.filter(F(name__in=hosts)).with_processors(self.ledger.processors(_finished, "converging"))
 
     def _run(self, nr: Nornir, run: RunDir, summary: Summary) -> Summary:
         opts = self.options
@@ -286,15 +194,8 @@ class Rollout:
         self.progress(RunStarted("rollout", tuple(([hub_name] if hub_selected else []) + branches)))
         for name in revoked_now:
             branches.remove(name)
-            self._record(
-                summary,
-                run,
-                Outcome(
-                    name,
-                    "skipped",
-                    error=f"certificate revoked: `ikefleet certs renew {name}` brings it back",
-                ),
-            )
+            why = f"certificate revoked: `ikefleet certs renew {name}` brings it back"
+            self.ledger.record(Outcome(name, "skipped", error=why))
         hub = nr.filter(name=hub_name)
         total = len(branches) + int(hub_selected)  # what --max-fail is a share of
         if interrupt.STOP.is_set():
@@ -305,7 +206,7 @@ class Rollout:
             reached, unreachable = self._reach(nr, branches, hub_name)
             for name, why in unreachable.items():
                 why = f"unreachable before the hub was changed, nothing changed on it: {why}"
-                self._record(summary, run, Outcome(name, "failed", error=why))
+                self.ledger.record(Outcome(name, "failed", error=why))
             branches = [b for b in branches if b not in unreachable]
             first = [b for b in branches if reached[b].kind == "new"]
             first += [b for b in branches if reached[b].kind == "changes"]
@@ -315,18 +216,18 @@ class Rollout:
             summary.stopped = (f"{len(summary.failed)} branch(es) unreachable, {_budget(opts.max_fail)}: "
                                "stopped before the hub was changed")
             for name in ([hub_name] if hub_selected else []) + branches:
-                self._record(summary, run, Outcome(name, "skipped", error="branches unreachable"))
+                self.ledger.record(Outcome(name, "skipped", error="branches unreachable"))
             return summary
         if hub_selected:
             outcome = self._converge_hub(hub, run, nr, branches)
             for name, why in self.key_failed.items():  # the certificate each had stays in use
-                self._record(summary, run, Outcome(name, "failed", error=why))
+                self.ledger.record(Outcome(name, "failed", error=why))
             branches = [b for b in branches if b not in self.key_failed]
-            self._record(summary, run, outcome)
+            self.ledger.record(outcome)
             if outcome.status == "failed":
                 summary.stopped = f"hub {hub_name} failed: branches not touched"
                 for name in branches:
-                    self._record(summary, run, Outcome(name, "skipped", error="hub failed"))
+                    self.ledger.record(Outcome(name, "skipped", error="hub failed"))
                 return summary
         elif branches:  # read only: a dry run compares the branches' certificates with the hub's too
             res = hub.run(task=hub_clients, on_failed=True, plan=self.plan)
@@ -337,7 +238,7 @@ class Rollout:
                     f"hub {hub_name}: its certificates could not be read: {failure(res, hub_name)}"
                 )
                 for name in branches:
-                    self._record(summary, run, Outcome(name, "skipped", error="hub certificates unreadable"))
+                    self.ledger.record(Outcome(name, "skipped", error="hub certificates unreadable"))
                 return summary
             else:
                 self._resolve(res[hub_name][0].result)
@@ -355,7 +256,7 @@ class Rollout:
                     self.first_states[name] = state
                 run.write_text(f"diffs/{name}.diff", "")
                 warnings = [reached[name].warning] if reached[name].warning else []
-                self._record(summary, run, Outcome(name, "unchanged", warnings=warnings))
+                self.ledger.record(Outcome(name, "unchanged", warnings=warnings))
             self._converge_wave(nr, hub, [b for b in wave if b not in settled], run, summary)
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
@@ -372,7 +273,7 @@ class Rollout:
                 )
                 for name in rest:
                     why = "stopped by --max-fail" if opts.max_fail else "stopped: an earlier wave failed"
-                    self._record(summary, run, Outcome(name, "skipped", error=why))
+                    self.ledger.record(Outcome(name, "skipped", error=why))
                 break
         if interrupt.STOP.is_set():  # during the last wave
             return self._interrupted(summary, run, [])
@@ -383,7 +284,7 @@ class Rollout:
         summary.interrupted = True
         for name in untouched:
             outcome = Outcome(name, "interrupted", error=f"{interrupt.MESSAGE}: not started")
-            self._record(summary, run, outcome)
+            self.ledger.record(outcome)
         stopped = sorted(h for h, o in summary.hosts.items() if o.status == "interrupted")
         summary.stopped = f"{interrupt.MESSAGE}: not finished: {', '.join(stopped) or 'none'}; run again"
         return summary
@@ -416,7 +317,7 @@ class Rollout:
             elif why != "not started":
                 why += "; run again to converge"
             outcome = Outcome(name, "interrupted", error=f"{interrupt.MESSAGE} twice: {why}")
-            self._record(summary, run, outcome)
+            self.ledger.record(outcome)
         done = sorted(h for h, o in summary.hosts.items() if o.status == "interrupted")
         summary.stopped = f"{interrupt.MESSAGE} twice: cut at once: {', '.join(done) or 'none'}; run again"
 
@@ -467,14 +368,14 @@ class Rollout:
                 res = hub.run(task=step, on_failed=True, **params)
                 if res[h.name].failed:
                     failed = Outcome(h.name, "failed", error=failure(res, h.name))
-                    return _certificate_work(failed, work, run)
+                    return certificate_work(failed, work, run)
                 work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
                 if step is pki.ensure_clients:
                     self._resolve(res[h.name][0].result)
             if made and nr is not None:
                 failed_hub = self._branch_keys(nr, hub, made, work)
                 if failed_hub is not None:
-                    return _certificate_work(failed_hub, work, run)
+                    return certificate_work(failed_hub, work, run)
         found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
         if found[h.name].failed:
             return Outcome(h.name, "failed", error=failure(found, h.name))
@@ -482,7 +383,7 @@ class Rollout:
         self.hub_version = version
         read = hub.run(task=hub_reads, on_failed=True)
         if read[h.name].failed:
-            return _certificate_work(Outcome(h.name, "failed", error=failure(read, h.name)), work, run)
+            return certificate_work(Outcome(h.name, "failed", error=failure(read, h.name)), work, run)
         config_text, certs, others = read[h.name][0].result
         # a renewed branch has two hub identities, the certificate it still uses and the new one, until it
         # has moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over stops
@@ -500,7 +401,7 @@ class Rollout:
             config_text=None if others else config_text,
             settle=others and not self.options.dry_run,
         )
-        outcome = _outcome(res, h.name)
+        outcome = host_outcome(res, h.name)
         if outcome.status == "changed" or (outcome.status == "unchanged" and not self.options.dry_run):
             # the hub's identities now name the current certificates: the ones renewals replaced can go
             clients = {NAMES["branch_certificate"].format(branch=b.name): b.client_certificate
@@ -511,7 +412,7 @@ class Rollout:
                 outcome.warnings.append(f"superseded client certificates not removed (next run): {why}")
             else:
                 work += gone[h.name][0].result
-        return _certificate_work(outcome, work, run, self.options.dry_run)
+        return certificate_work(outcome, work, run, self.options.dry_run)
 
     def _branch_keys(self, nr: Nornir, hub: Nornir, made: dict[str, str], work: list[str]) -> Outcome | None:
         """The branch-made certificates of `made` (branch -> base name); the hub's work joins `work`, each
@@ -552,7 +453,7 @@ class Rollout:
         if self.options.dry_run:
             result = self._wave(nr, wave, run).run(task=_converge_branch, rollout=self, bundles={}, run=run)
             for name in wave:
-                self._note(summary, _outcome(result, name))
+                self.ledger.note(host_outcome(result, name))
             return
         first = self._wave(nr, wave, run).run(task=_certified_then_converge, rollout=self, run=run)
         wanting: dict[str, str] = {}  # branch -> client certificate to hand over
@@ -561,7 +462,7 @@ class Rollout:
             if isinstance(wants, WantsCertificate):
                 wanting[name] = wants.client
             else:
-                self._note(summary, _outcome(first, name))
+                self.ledger.note(host_outcome(first, name))
         if not wanting:
             return
         h = self.plan.hub
@@ -575,7 +476,7 @@ class Rollout:
                 bundles[name] = got
             else:
                 why = f"exporting its certificate on the hub failed: {got}"
-                self._record(summary, run, Outcome(name, "failed", error=why))
+                self.ledger.record(Outcome(name, "failed", error=why))
         try:
             result = self._wave(nr, list(bundles), run).run(
                 task=_converge_branch, rollout=self, bundles=bundles, run=run
@@ -584,7 +485,7 @@ class Rollout:
             for bundle in bundles.values():
                 bundle.discard()
         for name in bundles:
-            self._note(summary, _outcome(result, name))
+            self.ledger.note(host_outcome(result, name))
 
     def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> list[str]:
         """The wave's renewed branches now use their new certificate: remove their hub identities for the
@@ -602,13 +503,13 @@ class Rollout:
             outcome = summary.hosts[name]
             if name in done:
                 self.hub_in_use.pop(name)
-                _certificate_work(outcome, done[name], run)
+                certificate_work(outcome, done[name], run)
             else:
                 outcome.status = "failed"
                 outcome.error = (f"the hub's identity for {old} could not be removed (the one for {new} "
                                  "stays): ") + (
                     failure(res, h.name) if res[h.name].failed else "not done")
-            self._rerecord(run, outcome)
+            self.ledger.rerecord(outcome)
         return list(moves)
 
     def _retire_old(self, nr: Nornir, moved: list[str], summary: Summary, run: RunDir) -> None:
@@ -625,8 +526,8 @@ class Rollout:
                 why = failure(res, name)
                 outcome.warnings.append(f"superseded certificates not removed (next run): {why}")
             else:
-                _certificate_work(outcome, res[name][0].result, run)
-            self._rerecord(run, outcome)
+                certificate_work(outcome, res[name][0].result, run)
+            self.ledger.rerecord(outcome)
 
     def _reach(self, nr: Nornir, branches: list[str], hub: str) -> tuple[dict[str, Reached], dict[str, str]]:
         """Every branch of the run before the hub is changed (tasks/reach.py). Returns (branch -> Reached;
@@ -654,7 +555,7 @@ class Rollout:
             outcome.put_back = backs[name]
             outcome.error = (f"gate failed: not as verify checks after {self.options.gate_timeout_s:.0f}s: "
                              f"{why}; {backs[name]}")
-            self._rerecord(run, outcome)
+            self.ledger.rerecord(outcome)
 
     def _put_back(self, nr: Nornir, hosts: list[str], summary: Summary, run: RunDir) -> dict[str, str]:
         """Branches that failed their gate: the ones this run changed are put back to the configuration
@@ -680,20 +581,6 @@ class Rollout:
 
 def _budget(max_fail: Amount | None) -> str:
     return f"more than --max-fail {max_fail}" if max_fail is not None else "and no --max-fail allows any"
-
-
-def _certificate_work(outcome: Outcome, work: list[str], run: RunDir, dry_run: bool = False) -> Outcome:
-    """Certificate work is a change: listed before the configuration's changes, in the outcome (results.jsonl,
-    summary.json: also on its own as `certificates`) and in the host's diff file. On a dry run, what the
-    certificate step would do."""
-    if not work:
-        return outcome
-    outcome.changes = [*work, *outcome.changes]
-    outcome.certificates = [*outcome.certificates, *work]
-    if outcome.status == "unchanged":
-        outcome.status = "would-change" if dry_run else "changed"
-    run.write_text(f"diffs/{outcome.host}.diff", "\n".join(outcome.changes) + "\n")
-    return outcome
 
 
 @dataclass(frozen=True)
@@ -748,7 +635,7 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         )
         if res.failed:
             error = scrub(str(res[0].exception or res[0].result))
-            failed = _certificate_work(Outcome(name, "failed", error=error), made, run)
+            failed = certificate_work(Outcome(name, "failed", error=error), made, run)
             return Result(host=task.host, failed=True, result=failed)
         work += res[0].result
     version = detected(task).version  # the RouterOS the branch runs decides its templates
@@ -770,11 +657,11 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
             planned = planned_transfer(task, client=client, issued=rollout.to_issue.get(client_base(client)),
                                        wanted=rollout.fingerprints.get(client),
                                        hub_version=rollout.hub_version)
-            _certificate_work(result.result, planned, run, dry_run=True)
+            certificate_work(result.result, planned, run, dry_run=True)
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
     done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
     if not done and made and isinstance(result.result, Outcome):  # what was done stays reported
-        _certificate_work(result.result, made, run)
+        certificate_work(result.result, made, run)
     if done and not rollout.options.dry_run:
         try:
             # a renewal's old certificate stays until the gate has seen the tunnel up on the new one
@@ -783,7 +670,7 @@ def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bun
         except Exception as exc:  # the configuration is done: what is left over goes at the next run
             why = scrub(describe(exc))
             result.result.warnings.append(f"superseded certificates or hand-over files not removed: {why}")
-        _certificate_work(result.result, work, run)
+        certificate_work(result.result, work, run)
         result.changed = result.changed or bool(work)
     if untouched and not work and first and not rollout.options.dry_run:
         # the gate's first poll: this read was verify's, and nothing was sent since. An untouched branch
