@@ -24,7 +24,7 @@ from nornir.core.task import MultiResult, Result, Task
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
 from ikefleet.connection.plugin import RouterOS
-from ikefleet.device import describe, safe_mode
+from ikefleet.device import describe
 from ikefleet.fleet import Fleet
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory, read_config
@@ -41,7 +41,7 @@ from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
 from ikefleet.tasks import pki
 from ikefleet.tasks.converge import PUT_BACK, Outcome, converge
-from ikefleet.tasks.device import CONNECTION, close
+from ikefleet.tasks.device import close, cut
 from ikefleet.tasks.gate import wait_until_converged
 from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.handover import (
@@ -291,31 +291,15 @@ class Rollout:
 
     def _cut(self, nr: Nornir, run: RunDir, summary: Summary) -> None:
         """The second SIGINT: no command goes to any router any more (interrupt.STOP is aborted), every
-        session still open is closed now, one in safe mode by Ctrl-D and the drop so that RouterOS undoes
-        its window (ikefleet.device), and every host of the run without a record gets one saying how it
+        session still open is closed now (tasks.device.cut: one in safe mode by Ctrl-D and the drop, so that
+        RouterOS undoes its window), and every host of the run without a record gets one saying how it
         was left. Tasks still running in Nornir's threads end at their next command; their results are
         not waited for."""
         summary.interrupted = True
         hub_selected, branches = _selected(self.inventory, self.options.limit)
         hosts = ([self.fleet.hub.name] if hub_selected else []) + branches
         for name in [h for h in hosts if h not in summary.hosts and h in nr.inventory.hosts]:
-            host = nr.inventory.hosts[name]
-            plugin = host.connections.get(CONNECTION)
-            state = safe_mode(plugin.connection) if plugin is not None else None
-            held, released = (state.held, state.released) if state is not None else (False, 0)
-            close(host)
-            if held:
-                why = "safe-mode changes undone by dropping the session (Ctrl-D, not quit)"
-            elif plugin is not None:
-                why = "session closed outside safe mode (nothing open to undo)"
-            elif RouterOS.connector(nr.config).attempts.get(name):
-                why = "no session open at the cut"
-            else:
-                why = "not started"
-            if released:
-                why += f"; {released} safe-mode window(s) released before stay: run again to converge"
-            elif why != "not started":
-                why += "; run again to converge"
+            why = cut(nr.inventory.hosts[name], bool(RouterOS.connector(nr.config).attempts.get(name)))
             outcome = Outcome(name, "interrupted", error=f"{interrupt.MESSAGE} twice: {why}")
             self.ledger.record(outcome)
         done = sorted(h for h, o in summary.hosts.items() if o.status == "interrupted")
