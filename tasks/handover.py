@@ -12,7 +12,7 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from ikefleet.intent import OWNER
-from ikefleet.plan import Plan, client_base
+from ikefleet.plan import Plan, client_base, client_versions
 from ikefleet.routeros.config import Config
 
 from . import pki
@@ -51,9 +51,13 @@ def move_hub_identities(task: Task, *, moves: dict[str, tuple[str, str]]) -> Res
     """Nornir task on the hub: for each branch of `moves` (branch -> (old, new) certificate) its identity for
     the old certificate removed, the one for the new certificate kept (`pki.remove_identities`: safe mode,
     read back), then the old certificate removed. Result: branch -> what was done, for the branches whose
-    removal succeeded (a failed one is undone by safe mode and left for the next run)."""
+    removal succeeded (a failed one is undone by safe mode and left for the next run). On a dry run
+    (`task.is_dry_run()`) nothing is sent: branch -> what would be done."""
     done: dict[str, list[str]] = {}
     for branch, (old, new) in moves.items():
+        if task.is_dry_run():
+            done[branch] = [f"would move the hub identity from certificate {old} to {new}"]
+            continue
         try:
             pki.remove_identities(task, field="remote-certificate", gone=old, kept=new)
         except Exception:  # undone by safe mode; the others still move
@@ -66,12 +70,26 @@ def move_hub_identities(task: Task, *, moves: dict[str, tuple[str, str]]) -> Res
     return Result(host=task.host, changed=bool(done), diff="\n".join(lines), result=done)
 
 
+def superseded(certs: dict[str, Any], client: str) -> list[str]:
+    """The versions of `client` older than it among `certs` that a removal would take (revoked ones stay:
+    the CA's record; a newer one is a renewal on its way and stays too)."""
+    versions = client_versions(certs, client_base(client))
+    older = versions[: versions.index(client)] if client in versions else []
+    return [name for name in older if not certs[name].get("revoked")]
+
+
 def retire_old_certificates(task: Task, *, plan: Plan) -> Result:
     """Nornir task on a branch whose hub identity for its old certificate is gone: the client certificates
-    its current one (in `plan`) replaced, removed. Result: what was removed (also the diff)."""
+    its current one (in `plan`) replaced, removed. Result: what was removed (also the diff); on a dry run
+    (`task.is_dry_run()`), what would be."""
     client = plan.branch(task.host.name).client_certificate
     dev = device(task)
-    done = pki.supersede(dev, pki.read_certificates(dev), {client_base(client): client})
+    certs = pki.read_certificates(dev)
+    if task.is_dry_run():
+        done = [f"would remove certificate {old} (superseded by {client})"
+                for old in superseded(certs, client)]
+    else:
+        done = pki.supersede(dev, certs, {client_base(client): client})
     return Result(host=task.host, changed=bool(done), diff="\n".join(done), result=done)
 
 

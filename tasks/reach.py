@@ -15,7 +15,7 @@ from ikefleet.connection.plugin import RouterOS
 from ikefleet.diff import is_marked
 from ikefleet.fleet import Fleet
 from ikefleet.intent import render_host
-from ikefleet.plan import Plan, client_base, client_versions, resolve_clients
+from ikefleet.plan import Plan, resolve_clients
 from ikefleet.routeros.script import parse_script
 from ikefleet.verify.gather import HostState
 
@@ -23,6 +23,7 @@ from . import pki
 from .converge import plan_changes
 from .device import close, device
 from .gather import host_state, read_raw
+from .handover import superseded
 from .results import failure
 from .version import with_versions
 
@@ -82,10 +83,7 @@ def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str]) ->
     client = mine.branch(name).client_certificate
     script = render_host(with_versions(fleet, {name: found.version}), mine, name)
     fingerprint = pki.client_fingerprint(raw["certificate"], client)
-    versions = client_versions(certs, client_base(client))
-    superseded = [n for n in versions[: versions.index(client)] if not certs[n].get("revoked")] \
-        if client in versions else []
-    if (fingerprint is None or count != 0 or superseded or others
+    if (fingerprint is None or count != 0 or superseded(certs, client) or others
             or plan_changes(current, script, found.major).commands):
         return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
                                                      version=found.version))
