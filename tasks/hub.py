@@ -5,7 +5,7 @@ whether another login is open, and on a dry run what its certificate step would 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from nornir.core.task import Result, Task
 
@@ -36,16 +36,28 @@ def hub_clients(task: Task, *, plan: Plan) -> Result:
     return Result(host=task.host, result=clients_held(pki.read_certificates(device(task)), plan))
 
 
+class HubState(NamedTuple):
+    """The hub as `hub_reads` found it: its export, its certificates by name, and whether another login is
+    open (perhaps a killed run's session whose safe-mode changes RouterOS has not undone yet)."""
+
+    config: str
+    certificates: dict[str, Any]
+    others: bool
+
+    def __str__(self) -> str:  # print_result: the size of what was read, not all of it
+        return (f"configuration ({len(self.config.splitlines())} lines), {len(self.certificates)} "
+                f"certificate(s), {'another login open' if self.others else 'no other login'}")
+
+
 def hub_reads(task: Task) -> Result:
     """Nornir task on the hub, read only: its configuration (its identities name the certificates in use)
-    and certificates, one round trip: (export text, certificates by name, whether another login is open:
-    another one may be a killed run's session whose safe-mode changes are not undone yet)."""
+    and certificates, one round trip (HubState)."""
     got = read_with_version(task, {"config": READ_CONFIG, "certificate": pki.CERTIFICATE_READ,
                                    "logins": LOGINS_READ})
     logins = got["logins"].strip()
     others = not logins.isdigit() or int(logins) > 1
     certs = pki.certificates_by_name(got["certificate"])
-    return Result(host=task.host, result=(got["config"], certs, others))
+    return Result(host=task.host, result=HubState(got["config"], certs, others))
 
 
 def hub_dry_run(task: Task, *, plan: Plan, policy: pki.CertPolicy) -> Result:
