@@ -24,9 +24,10 @@ from ikefleet.connection.session import describe
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan, client_versions, resolve_clients
+from ikefleet.processors.ledger import Summary
 from ikefleet.redact import scrub
 from ikefleet.runbooks.branch_keys import make_keys
-from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.tasks import pki
 from ikefleet.tasks.converge import Outcome

@@ -9,7 +9,7 @@ from nornir.core.task import Task
 
 from ikefleet.connection import CONNECTION_NAME
 from ikefleet.connection.opening import device_for
-from ikefleet.connection.session import Device
+from ikefleet.connection.session import Device, safe_mode
 
 CONNECTION = CONNECTION_NAME  # ikefleet.connection.plugin: login with the version read
 
@@ -33,3 +33,26 @@ def close(host: Host) -> None:
     so a run that kept every host's until its end would hold the fleet's (1,000 branches: 1.5 GB)."""
     with contextlib.suppress(Exception):  # an already dropped session is closed either way
         host.close_connections()
+
+
+def cut(host: Host, attempted: bool) -> str:
+    """The second Ctrl-C on one host: its sessions closed now, one holding safe mode by Ctrl-D and the drop
+    so that RouterOS undoes the window (ikefleet.connection.session). Returns how the host was left.
+    `attempted`: a connection to it was tried in this run."""
+    plugin = host.connections.get(CONNECTION)
+    state = safe_mode(plugin.connection) if plugin is not None else None
+    held, released = (state.held, state.released) if state is not None else (False, 0)
+    close(host)
+    if held:
+        why = "safe-mode changes undone by dropping the session (Ctrl-D, not quit)"
+    elif plugin is not None:
+        why = "session closed outside safe mode (nothing open to undo)"
+    elif attempted:
+        why = "no session open at the cut"
+    else:
+        why = "not started"
+    if released:
+        why += f"; {released} safe-mode window(s) released before stay: run again to converge"
+    elif why != "not started":
+        why += "; run again to converge"
+    return why

@@ -319,7 +319,7 @@ def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch
             raise RuntimeError("stopped before the hub's old identity went")
 
         with monkeypatch.context() as m:  # a run stopped right after the branch moved
-            m.setattr(rollout_module, "_hub_moves", stopped)
+            m.setattr(rollout_module, "move_hub_identities", stopped)
             moved = rollout(lab)
         assert moved.hosts["br1"].status == "failed" and "stopped before" in moved.hosts["br1"].error
         # the branch keeps its old certificate until the hub's identity for it is gone
@@ -327,6 +327,28 @@ def test_a_rollout_renewal_keeps_the_hub_on_the_old_certificate_until_the_branch
         assert identity_certificates(lab, "br1", "certificate") == [new]
         assert identity_certificates(lab, "hub", "remote-certificate") == [old, new]
         assert_working(lab, drift=True)  # the tunnel is up on the new certificate
+
+        # the hand-over's tasks, composed by a user under a dry run: they say what they would do, send nothing
+        from nornir import InitNornir
+
+        from ikefleet.inventory import load_inventory
+        from ikefleet.plan import build_plan, resolve_clients
+        from ikefleet.tasks import move_hub_identities, retire_old_certificates
+
+        nr = InitNornir(config_file=str(lab.directory / "config.yaml"), dry_run=True,
+                        logging={"enabled": False})
+        try:
+            plan = resolve_clients(build_plan(load_inventory(lab.directory / "config.yaml")), [old, new])
+            hub = nr.filter(name="hub").run(task=move_hub_identities, moves={"br1": (old, new)})["hub"][0]
+            branch = nr.filter(name="br1").run(task=retire_old_certificates, plan=plan)["br1"][0]
+        finally:
+            nr.close_connections()
+        assert not hub.failed and hub.changed
+        assert hub.diff == f"would move the hub identity from certificate {old} to {new}"
+        assert not branch.failed and branch.changed
+        assert branch.diff == f"would remove certificate {old} (superseded by {new})"
+        assert identity_certificates(lab, "hub", "remote-certificate") == [old, new]
+        assert set(versions("br1")) == {old, new} and versions("hub") == sorted([old, new])
 
         repair = assert_converges(lab)
         assert versions("hub") == [new] and versions("br1") == [new]

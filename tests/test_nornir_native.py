@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests_support import rolled_out_lab
+from tests_support import fast_keys, rolled_out_lab
 
 from ikefleet.lab.manager import Lab
 from ikefleet.verify.history import History, history_path
@@ -165,3 +165,52 @@ def test_the_own_flow_example_runs_against_the_lab(tmp_path: Path) -> None:
         assert "status='would-change'" in out, out
         lab.settle()
         assert lab.routers["br1"].config.to_json() == before  # nothing sent
+
+
+OWN_ROLLOUT = Path(__file__).resolve().parents[1] / "docs" / "examples" / "own_rollout.py"
+
+
+def test_the_own_rollout_example_rolls_out_a_lab_and_puts_back_a_branch_that_fails_its_gate(
+    tmp_path: Path,
+) -> None:
+    """docs/examples/own_rollout.py, run as a user would from another directory, on a fresh lab: the hub,
+    then br1 (the canary) and br2 in waves. br2's BFD stays down (a lab fault): it fails its gate and is
+    put back to the configuration it had before (nothing of ikefleet's left on it). Once the fault is gone
+    the script's second run converges br2 and the whole fleet passes `ikefleet verify`."""
+    from ikefleet.lab.engine import Session
+    from ikefleet.runbooks.verify import Verify, VerifyOptions
+    from ikefleet.tasks.converge import PUT_BACK
+
+    def configuration(router: str) -> list[str]:
+        lab.settle()
+        text = Session(lab.routers[router], "admin").execute("/export terse hide-sensitive")
+        return [line for line in text.splitlines() if not line.startswith("#")]
+
+    with Lab.start(tmp_path / "lab", branches=2, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        config = lab.directory / "config.yaml"
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        before = configuration("br2")
+        lab.fault("br2", "bfd-drop")
+        done = run_user_script(config, elsewhere, "5", script=OWN_ROLLOUT.read_text())
+        out = plain(done.stdout)
+        assert done.returncode == 1, out + done.stderr
+        assert re.search(rf"br2: gate failed: .*bfd.*; {re.escape(PUT_BACK)}", out), out
+        assert "failed: br2\n" in out
+        assert configuration("br2") == before  # put back: as it was before the run
+        assert any("comment=ikefleet" in line for line in configuration("br1"))
+        run = Path(out.split("run directory: ")[1].split()[0])
+        records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+        assert [(r["host"], r["status"]) for r in records] == [("hub", "changed"), ("br1", "changed"),
+                                                                ("br2", "changed")]
+        assert lab.specs()[0].password not in out + done.stderr
+
+        lab.clear_faults("br2")
+        done = run_user_script(config, elsewhere, "30", script=OWN_ROLLOUT.read_text())
+        out = plain(done.stdout)
+        assert done.returncode == 0, out + done.stderr
+        assert "failed: none\n" in out
+        report = Verify(VerifyOptions(config=config, record=False)).run()
+        assert report.compliant, [(r.host, r.check, r.observed) for r in report.failures()]

@@ -292,14 +292,14 @@ def test_rerun_reads_untouched_tunnels_in_the_converge_task(
     fails it."""
     from nornir.core import Nornir
 
-    import ikefleet.runbooks.rollout as rollout_module
+    import ikefleet.tasks.gate as gate_module
 
     lab, _, _ = fleet
     gate_runs: list[int] = []
     real_run = Nornir.run
 
     def counting(self: Nornir, task, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if task is rollout_module.branch_state:
+        if task is gate_module.branch_state:
             gate_runs.append(len(self.inventory.hosts))
         return real_run(self, task, *args, **kwargs)
 
@@ -329,13 +329,13 @@ def test_a_rerun_logs_in_to_the_hub_while_the_branches_are_reached(
     import threading
 
     import ikefleet.connection.opening as opening_module
-    import ikefleet.runbooks.rollout as rollout_module
+    import ikefleet.tasks.reach as reach_module
 
     lab, _, _ = fleet
     hub_in = threading.Event()
     hub_logins: list[str] = []
     waited: list[bool] = []
-    real_logged_in, real_reach = opening_module.logged_in, rollout_module._reach
+    real_logged_in, real_reach = opening_module.logged_in, reach_module.reach
 
     def logged_in(host, *args):  # type: ignore[no-untyped-def]
         real_logged_in(host, *args)
@@ -343,12 +343,12 @@ def test_a_rerun_logs_in_to_the_hub_while_the_branches_are_reached(
             hub_logins.append(host.name)
             hub_in.set()
 
-    def reach(task, *, rollout):  # type: ignore[no-untyped-def]
+    def reach(task, **kwargs):  # type: ignore[no-untyped-def]
         waited.append(hub_in.wait(timeout=10))
-        return real_reach(task, rollout=rollout)
+        return real_reach(task, **kwargs)
 
     monkeypatch.setattr(opening_module, "logged_in", logged_in)
-    monkeypatch.setattr(rollout_module, "_reach", reach)
+    monkeypatch.setattr(reach_module, "reach", reach)
     again = rollout(lab)
     assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
     assert waited == [True] * BRANCHES

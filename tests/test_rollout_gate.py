@@ -12,8 +12,8 @@ from nornir.core.task import Result, Task
 from tests_support import fast_keys
 
 from ikefleet.lab.manager import Lab
-from ikefleet.runbooks import rollout as rollout_module
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.tasks import gate as gate_module
 from ikefleet.tasks.state import branch_state
 from ikefleet.waves import Amount
 
@@ -27,7 +27,7 @@ def test_a_failed_gate_poll_is_polled_again(tmp_path: Path, monkeypatch: pytest.
             raise ReadTimeout("the command echo was not detected within the read timeout")
         return branch_state(task, **kwargs)
 
-    monkeypatch.setattr(rollout_module, "branch_state", flaky)
+    monkeypatch.setattr(gate_module, "branch_state", flaky)
     with Lab.start(tmp_path / "lab", branches=2, convergence_delay=0.05) as lab:
         fast_keys(lab.directory)
         lab.settle()

@@ -14,7 +14,7 @@ from rich.text import Text
 from ikefleet.cli.values import count, seconds
 from ikefleet.interrupt import EXIT_INTERRUPTED
 from ikefleet.problems import InventoryError
-from ikefleet.runbooks.rollout import Summary
+from ikefleet.processors.ledger import Summary
 from ikefleet.rundir import LockedError
 from ikefleet.secrets import SecretsError
 from ikefleet.waves import Amount

@@ -1,0 +1,73 @@
+"""The hub's reads a rollout needs besides converging it: which client certificates it holds for the
+branches (the names the identities use, the fingerprints the branches must hold), its configuration and
+whether another login is open, and on a dry run what its certificate step would do. Read only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from nornir.core.task import Result, Task
+
+from ikefleet.plan import NAMES, Plan, resolve_clients
+
+from . import pki, pki_plan
+from .converge import READ_CONFIG
+from .device import device
+from .reach import LOGINS_READ
+from .version import read_with_version
+
+
+def clients_held(certs: dict[str, Any], plan: Plan) -> dict[str, pki.Client]:
+    """base name -> the branch's current client certificate among the hub's `certs` (the newest version)."""
+    out = {}
+    for b in resolve_clients(plan, certs).branches:
+        cert = certs.get(b.client_certificate)
+        if cert is not None:
+            base = NAMES["branch_certificate"].format(branch=b.name)
+            out[base] = pki.Client(b.client_certificate, cert.get("fingerprint", ""),
+                                   cert.get("serial_number", ""))
+    return out
+
+
+def hub_clients(task: Task, *, plan: Plan) -> Result:
+    """Nornir task on the hub, read only: the branches' current client certificates (base name ->
+    pki.Client), when the hub is not converged in this run, or on a dry run."""
+    return Result(host=task.host, result=clients_held(pki.read_certificates(device(task)), plan))
+
+
+class HubState(NamedTuple):
+    """The hub as `hub_reads` found it: its export, its certificates by name, and whether another login is
+    open (perhaps a killed run's session whose safe-mode changes RouterOS has not undone yet)."""
+
+    config: str
+    certificates: dict[str, Any]
+    others: bool
+
+    def __str__(self) -> str:  # print_result: the size of what was read, not all of it
+        return (f"configuration ({len(self.config.splitlines())} lines), {len(self.certificates)} "
+                f"certificate(s), {'another login open' if self.others else 'no other login'}")
+
+
+def hub_reads(task: Task) -> Result:
+    """Nornir task on the hub, read only: its configuration (its identities name the certificates in use)
+    and certificates, one round trip (HubState)."""
+    got = read_with_version(task, {"config": READ_CONFIG, "certificate": pki.CERTIFICATE_READ,
+                                   "logins": LOGINS_READ})
+    logins = got["logins"].strip()
+    others = not logins.isdigit() or int(logins) > 1
+    certs = pki.certificates_by_name(got["certificate"])
+    return Result(host=task.host, result=HubState(got["config"], certs, others))
+
+
+def hub_dry_run(task: Task, *, plan: Plan, policy: pki.CertPolicy) -> Result:
+    """Nornir task on the hub on a dry run, read only: (`hub_clients`' answer, what its certificate step
+    would do: pki_plan.HubWork); `changed` when that step would do anything, its work as the diff."""
+    h = plan.hub
+    certs = pki.read_certificates(device(task))
+    clients = [b.client_certificate for b in plan.branches]  # base names, as the step is given
+    planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
+                                hub_wan=str(h.wan_address), clients=clients, policy=policy,
+                                now=datetime.now(UTC), retire=True)
+    return Result(host=task.host, changed=bool(planned.work), diff="\n".join(planned.work),
+                  result=(clients_held(certs, plan), planned))

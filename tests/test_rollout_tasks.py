@@ -1,0 +1,84 @@
+"""The rollout's steps as tasks a user composes with plain Nornir (tasks/reach.py, hub.py, gate.py,
+put_back.py): read only where they say so, honest results, and a `str` print_result can show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nornir import InitNornir
+from nornir.core import Nornir
+
+from ikefleet.inventory import load_inventory
+from ikefleet.lab.engine import Session
+from ikefleet.lab.manager import Lab
+from ikefleet.plan import build_plan
+from ikefleet.processors.events import Event, GateChanged, GateStarted, GateTimedOut
+from ikefleet.tasks import Reached, put_back_branches, reach_branches, read_export, wait_until_converged
+from ikefleet.tasks.converge import PUT_BACK
+from ikefleet.tasks.hub import hub_reads
+from ikefleet.verify.expected import expected_state, route_reads
+
+
+@pytest.fixture
+def nr(lab: Lab) -> Iterator[Nornir]:
+    started = InitNornir(config_file=str(lab.directory / "config.yaml"), logging={"enabled": False})
+    try:
+        yield started
+    finally:
+        started.close_connections()
+
+
+def config(lab: Lab) -> Path:
+    return lab.directory / "config.yaml"
+
+
+def exports(lab: Lab) -> dict[str, list[str]]:
+    """Every router's configuration as its export prints it (the header's time left out)."""
+    lab.settle()
+    return {name: [line for line in Session(router, "admin").execute("/export terse").splitlines()
+                   if not line.startswith("#")] for name, router in lab.routers.items()}
+
+
+def test_the_reach_reads_every_branch_and_leaves_only_the_hub_logged_in(lab: Lab, nr: Nornir) -> None:
+    fleet = load_inventory(config(lab))
+    plan = build_plan(fleet)
+    before = exports(lab)
+    routes = route_reads(fleet, plan)
+    done = reach_branches(nr, ["br1", "br2"], hub="hub", fleet=fleet, plan=plan, routes=routes)
+    assert done.unreachable == {}
+    assert {name: r.kind for name, r in done.reached.items()} == {"br1": "new", "br2": "new"}
+    assert all(isinstance(r, Reached) and str(r).startswith("new (RouterOS ") for r in done.reached.values())
+    assert done.attempts == {"br1": 1, "br2": 1}
+    assert not nr.inventory.hosts["br1"].connections and not nr.inventory.hosts["br2"].connections
+    assert nr.inventory.hosts["hub"].connections  # the hub's phase starts with its session open
+    assert exports(lab) == before
+
+
+def test_the_hub_reads_print_short(lab: Lab, nr: Nornir) -> None:
+    result = nr.filter(name="hub").run(task=hub_reads)["hub"][0]
+    config_text, certificates, others = result.result
+    assert "/ip address" in config_text and not result.changed and not result.failed
+    assert str(result) == (f"configuration ({len(config_text.splitlines())} lines), {len(certificates)} "
+                           "certificate(s), no other login")
+    assert others is False
+
+
+def test_the_gate_fails_a_branch_that_does_not_pass_verify_and_says_why(lab: Lab, nr: Nornir) -> None:
+    fleet = load_inventory(config(lab))
+    plan = build_plan(fleet)
+    events: list[Event] = []
+    gate = wait_until_converged(nr, ["br1"], expected=expected_state(fleet, plan, ["br1"]), timeout_s=1.0,
+                                routes=route_reads(fleet, plan), progress=events.append)
+    assert list(gate.failed) == ["br1"] and "ike" in gate.failed["br1"]  # verify's failing checks
+    assert str(gate) == "gate failed: br1" and not gate.stopped and "br1" in gate.states
+    assert [type(e) for e in events] == [GateStarted, GateChanged, GateTimedOut]
+
+
+def test_putting_back_to_the_configuration_it_has_sends_nothing(lab: Lab, nr: Nornir) -> None:
+    fleet = load_inventory(config(lab))
+    snapshot = nr.filter(name="br1").run(task=read_export)["br1"][0].result
+    before = exports(lab)
+    assert put_back_branches(nr, {"br1": snapshot}, fleet=fleet, plan=build_plan(fleet)) == {"br1": PUT_BACK}
+    assert exports(lab) == before
