@@ -8,11 +8,12 @@ from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.values import is_secret, unquote
 
 # 'name="eoip1000"', 'issuer=CN=CA', '.ext-communities=rt:1.1.1.1:111', 'options=' (empty),
-# 'gateway-status=10.0.0.2 reachable via  ether1' (group 4: words continuing an unquoted value).
-# Possessive quantifiers: no backtracking, this runs over every byte of a hub's SA table.
+# 'gateway-status=10.0.0.2 reachable via  ether1' (words continuing an unquoted value, in the value's group).
+# Possessive quantifiers: no backtracking, this runs over every byte of a hub's SA table. Two groups, read
+# with `split` (a flat list, no tuple per pair): each group copied out costs time.
 _PAIRS_RE = re.compile(
-    r'(\s*+)(\.?[A-Za-z][\w.\-]*+)=("[^"\\]*+(?:\\.[^"\\]*+)*+"?|[^\s"]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[^\s"]*+)*+)'
-    r"((?: ++(?!\.?[A-Za-z][\w.\-]*=)[^ ]++)*+)"
+    r'\s*+(\.?[A-Za-z][\w.\-]*+)=((?:"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[^\s"]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[^\s"]*+)*+)'
+    r"(?: ++(?!\.?[A-Za-z][\w.\-]*+=)[^ ]++)*+)"
 )
 
 # '\"' and '\\' inside quoted values: escapes, not quotes
@@ -25,20 +26,19 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
         body = body.replace("\t", " ")  # words continue a value across spaces only
     values: dict[str, str] = {}
     last = ""
-    pairs = _PAIRS_RE.findall(body)
-    covered = sum(map(len, map("".join, pairs))) + len(pairs)  # + one "=" per pair
-    for _, key, value, more in pairs:
+    # [skipped, key, value, skipped, key, value, ..., skipped]: what lies between pairs is "" when the
+    # body is pairs only
+    parts = _PAIRS_RE.split(body)
+    for key, value in zip(parts[1::3], parts[2::3], strict=True):
         if key == "port" and last.endswith("-address"):
             # v7 active-peers: "local-address=A port=4500 remote-address=B port=4500"
             key = last[: -len("address")] + "port"
         last = key
         if key in values or is_secret(key):
             continue  # v7 prints some keys twice (`spii=`, `spir=`): the first wins
-        if more:
-            value += more
         values[key] = unquote(value) if value[:1] == '"' else value
-    if covered != len(body):
-        # findall skips what is not a pair: the first text it skipped is the culprit
+    if any(parts[0::3]):
+        # split passes over what is not a pair: the first text it skipped is the culprit
         pos = 0
         for match in _PAIRS_RE.finditer(body):
             if match.start() != pos:
