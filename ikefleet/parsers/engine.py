@@ -161,9 +161,9 @@ class _Reader:
             self.quoted = not self.quoted
 
     # -- line kinds --------------------------------------------------------------------------------
-    def _item_line(self, line: str, lineno: int) -> bool:
-        """` 0 ADo  dst-address=...`, `   DAv   dst-address=...` (no index), ` 1  A  ;;; comment`."""
-        match = _ITEM_RE.match(line)
+    def _item_line(self, line: str, lineno: int, match: re.Match[str] | None) -> bool:
+        """` 0 ADo  dst-address=...`, `   DAv   dst-address=...` (no index), ` 1  A  ;;; comment`;
+        `match`: the line's `_ITEM_RE` match."""
         index = match["index"] if match else None
         rest = match["rest"] if match else line
         tokens = rest.split(None)
@@ -255,6 +255,11 @@ class _Reader:
                     if '"' in stripped and quotes_open(stripped):
                         self.quoted = not self.quoted
                     continue
+            item = _ITEM_RE.match(line) if self.table is None and legend is None and not in_columns else None
+            if item is not None and self._item_line(line, lineno, item):
+                # the next common case: an item's first line (no legend, `Columns:` or header starts with
+                # a number or a `*N` id, so the checks for them below can wait)
+                continue
             if legend is not None and _is_legend_continuation(line, legend[-1]):
                 legend.append(("" if not legend[-1].endswith((",", ";")) else " ") + line.strip())
                 continue
@@ -287,7 +292,7 @@ class _Reader:
                 # under a header every line is a row (a value may hold "=": "CN=client")
                 self._table_line(line, lineno)
                 continue
-            if self._item_line(line, lineno):
+            if item is None and self._item_line(line, lineno, _ITEM_RE.match(line)):
                 continue
             stripped = line.strip()
             if stripped.startswith(";;;"):
