@@ -217,10 +217,16 @@ class _Reader:
             record = self.last
         else:
             raise ParseError(self.command, f"table row without an item {stripped[:40]!r}", lineno)
-        for name, parts in assign_cells(rest, self.table, line).items():
-            if is_secret(name):
-                continue
-            self._add_cell(record, name, " ".join(parts) if len(parts) == 1 else ",".join(parts))
+        cells = assign_cells(rest, self.table, line)
+        if prefix:  # a new item: its first row's cells are its values (a row going on adds through _add_cell)
+            values = record.values
+            for name, parts in cells.items():
+                if not is_secret(name):
+                    values[name] = parts[0] if len(parts) == 1 else ",".join(parts)
+            return
+        for name, parts in cells.items():
+            if not is_secret(name):
+                self._add_cell(record, name, parts[0] if len(parts) == 1 else ",".join(parts))
 
     def _end_legend(self, legend: list[str] | None) -> None:
         """Read a legend that went on over several lines (parsing it again at each line was quadratic)."""
