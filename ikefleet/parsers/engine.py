@@ -88,8 +88,14 @@ class _Reader:
         return {self.legend.get(letter, letter) for letter in letters}
 
     def _finish(self) -> None:
+        if self.current is None and self.cells_of is None and not self.body:
+            return  # (nothing open: a blank line ended the item before its successor starts it)
         if self.current is not None and self.body:
-            self.current.values.update(split_pairs(self._joined(), self.command, self.body_line))
+            pairs = split_pairs(self._joined(), self.command, self.body_line)
+            if self.current.values:
+                self.current.values.update(pairs)
+            else:
+                self.current.values = pairs  # (the usual case: a detail item's values are its body's)
         self.current = None
         self.body = []
         self.quoted = False
@@ -241,7 +247,7 @@ class _Reader:
             if self.done:
                 yield from self.done
                 self.done.clear()
-            if not line or line.isspace():
+            if not line:  # (lines come right-stripped)
                 self._finish()
                 self._end_legend(legend)
                 legend = None
@@ -251,8 +257,8 @@ class _Reader:
                 # the common case, first: a detail continuation line starting with a key=value pair, or
                 # going on with a quoted value RouterOS wrapped mid-value (a key)
                 stripped = line.lstrip()
-                end = stripped.find(" ")
-                if "=" in (stripped if end < 0 else stripped[:end]) or (
+                equals = stripped.find("=")
+                if (equals >= 0 and stripped.find(" ", 0, equals) < 0) or (
                         self.quoted and not _ITEM_RE.match(line)):  # (an item's line still starts one)
                     body = self.body  # (_add_body, inline: this runs for most lines of a detail print)
                     if body and not self.quoted:
