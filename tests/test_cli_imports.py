@@ -56,6 +56,33 @@ def test_verify_imports_only_the_modules_it_needs(tmp_path: Path) -> None:
     assert wrong == []
 
 
+# What only a run needs: `verify --help` (or an argument error) shows the options without the SSH stack,
+# Nornir, the inventory's YAML or the console renderer.
+NOT_FOR_VERIFY_HELP = NOT_FOR_VERIFY + (
+    "paramiko", "netmiko", "nornir", "ruamel", "rich", "jinja2", "ikefleet.selection", "ikefleet.inventory",
+    "ikefleet.secrets", "ikefleet.runbooks.verify",
+)
+
+
+@pytest.mark.parametrize("argv", [["verify", "--help"], ["compliance", "--help"], ["verify", "--nosuch"]])
+def test_verify_help_imports_no_run(argv: list[str]) -> None:
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from ikefleet.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    try:\n"
+        f"        main({argv!r})\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    loaded = _modules_after(code)
+    assert "ikefleet.cli.verify" in loaded
+    wrong = sorted(m for m in loaded
+                   if any(m == name or m.startswith(name + ".") for name in NOT_FOR_VERIFY_HELP))
+    assert wrong == []
+
+
 def test_every_command_is_registered_by_the_module_named_for_it() -> None:
     def choices(parser: argparse.ArgumentParser) -> set[str]:
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
