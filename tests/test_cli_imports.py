@@ -30,6 +30,10 @@ NOT_FOR_VERIFY = (
     "ikefleet.reports.junit",
     "prometheus_client",
     "rich.live",
+    # paramiko imports invoke for an SSH config's `Match exec` only: invoke loads when one is met
+    "invoke.runners",
+    "unittest.mock",
+    "asyncio",
 )
 
 
@@ -58,9 +62,9 @@ def test_verify_imports_only_the_modules_it_needs(tmp_path: Path) -> None:
 
 # What only a run needs: `verify --help` (or an argument error) shows the options without the SSH stack,
 # Nornir, the inventory's YAML or the console renderer.
-NOT_FOR_VERIFY_HELP = NOT_FOR_VERIFY + (
-    "paramiko", "netmiko", "nornir", "ruamel", "rich", "jinja2", "ikefleet.selection", "ikefleet.inventory",
-    "ikefleet.secrets", "ikefleet.runbooks.verify",
+NOT_FOR_VERIFY_HELP = (
+    *NOT_FOR_VERIFY, "paramiko", "netmiko", "nornir", "ruamel", "rich", "jinja2", "ikefleet.selection",
+    "ikefleet.inventory", "ikefleet.secrets", "ikefleet.runbooks.verify",
 )
 
 
@@ -81,6 +85,21 @@ def test_verify_help_imports_no_run(argv: list[str]) -> None:
     wrong = sorted(m for m in loaded
                    if any(m == name or m.startswith(name + ".") for name in NOT_FOR_VERIFY_HELP))
     assert wrong == []
+
+
+def test_an_ssh_config_match_exec_still_runs_with_invoke_deferred() -> None:
+    code = (
+        "import json, sys\n"
+        "from ikefleet.cli import defer_import\n"
+        "defer_import('invoke')\n"
+        "import paramiko\n"
+        "before = 'invoke.runners' in sys.modules\n"
+        "config = paramiko.SSHConfig.from_text('Match exec \"true\"\\n  User matched\\n')\n"
+        "print(json.dumps([before, config.lookup('h').get('user'), 'invoke.runners' in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, "matched", True]
 
 
 def test_every_command_is_registered_by_the_module_named_for_it() -> None:
