@@ -102,6 +102,27 @@ def test_an_ssh_config_match_exec_still_runs_with_invoke_deferred() -> None:
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, "matched", True]
 
 
+def test_a_deferred_module_loads_once_when_threads_use_it_at_once() -> None:
+    code = (
+        "import json, sys, threading\n"
+        "from ikefleet.cli import defer_import\n"
+        "defer_import('invoke')\n"
+        "import invoke\n"
+        "stand_in, got, go = invoke, [], threading.Barrier(8)\n"
+        "def use():\n"
+        "    go.wait()\n"
+        "    got.append(stand_in.run)\n"
+        "threads = [threading.Thread(target=use) for _ in range(8)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "real = sys.modules['invoke']\n"
+        "print(json.dumps([len(got), len({id(f) for f in got}), real is not stand_in, got[0] is real.run]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [8, 1, True, True]
+
+
 def test_every_command_is_registered_by_the_module_named_for_it() -> None:
     def choices(parser: argparse.ArgumentParser) -> set[str]:
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

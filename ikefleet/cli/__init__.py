@@ -147,8 +147,8 @@ class _Deferred(types.ModuleType):
         with self._lock:
             if sys.modules.get(self.__name__) is self:
                 del sys.modules[self.__name__]
-            module = importlib.import_module(self.__name__)
-        return getattr(module, attr)
+        # (the import outside the lock: importlib's own module lock makes a second thread wait for the first)
+        return getattr(importlib.import_module(self.__name__), attr)
 
 
 def defer_import(name: str) -> None:
