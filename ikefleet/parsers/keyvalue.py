@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.values import is_secret, unquote
@@ -24,12 +25,25 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
     """key=value pairs of one item's joined body; an unquoted value may hold spaces."""
     if "\t" in body:
         body = body.replace("\t", " ")  # words continue a value across spaces only
-    values: dict[str, str] = {}
-    last = ""
     # [skipped, key, value, skipped, key, value, ..., skipped]: what lies between pairs is "" when the
     # body is pairs only
     parts = _PAIRS_RE.split(body)
-    for key, value in zip(parts[1::3], parts[2::3], strict=True):
+    keys = parts[1::3]
+    secrets, renames = _layout(tuple(keys))
+    if not renames and not any(parts[0::3]):
+        # the usual body (pairs only, each key once, no v7 port): its pairs at once, less the secrets
+        values = dict(zip(keys, parts[2::3], strict=True))
+        quotes = body.count('"')
+        for key in secrets:
+            quotes -= values.pop(key).count('"')
+        if quotes:  # (a quote outside the secrets: a value may be quoted)
+            for key, value in values.items():
+                if value[:1] == '"':
+                    values[key] = unquote(value)
+        return values
+    values = {}
+    last = ""
+    for key, value in zip(keys, parts[2::3], strict=True):
         if key == "port" and last.endswith("-address"):
             # v7 active-peers: "local-address=A port=4500 remote-address=B port=4500"
             key = last[: -len("address")] + "port"
@@ -47,6 +61,13 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
         if body[pos:].strip():
             raise ParseError(command, f"expected key=value, got {body[pos:].strip()[:40]!r}", lineno)
     return values
+
+
+@lru_cache(maxsize=256)
+def _layout(keys: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """(the secret keys, whether a key comes twice or a v7 `port` may need its address's name): a command's
+    items repeat their keys, so this is worked out once per command and key order."""
+    return tuple(k for k in keys if is_secret(k)), len(set(keys)) != len(keys) or "port" in keys
 
 
 def quotes_open(part: str) -> bool:
