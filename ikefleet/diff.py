@@ -189,8 +189,11 @@ def _menu(schema: Any, path: str) -> Any:
         return _Unknown(path)
 
 
+_NO_FIELDS: dict[str, Any] = {}
+
+
 def _fields(menu: Any) -> dict[str, Any]:
-    return getattr(menu, "fields", {}) or {}
+    return getattr(menu, "fields", None) or _NO_FIELDS
 
 
 def _default(menu: Any, name: str) -> str | None:
@@ -198,16 +201,18 @@ def _default(menu: Any, name: str) -> str | None:
     return None if fld is None else fld.default
 
 
-def _norm(menu: Any, name: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    fld = _fields(menu).get(name)
-    if fld is None:
+def _normal(fld: Any, value: str | None) -> str | None:
+    """`value` as RouterOS stores field `fld` (unchanged without a field, or when RouterOS refuses it)."""
+    if value is None or fld is None:
         return value
     try:
         return normalize_value(fld, value)
     except (ValueProblem, ValueError):
         return value
+
+
+def _norm(menu: Any, name: str, value: str | None) -> str | None:
+    return _normal(_fields(menu).get(name), value)
 
 
 def _effective(menu: Any, item: Item, name: str) -> str | None:
@@ -216,7 +221,8 @@ def _effective(menu: Any, item: Item, name: str) -> str | None:
         return item.comment or None
     if name == "disabled":
         return "yes" if item.disabled else "no"
-    return _norm(menu, name, item.values.get(name, _default(menu, name)))
+    fld = _fields(menu).get(name)
+    return _normal(fld, item.values.get(name, None if fld is None else fld.default))
 
 
 def _raw(menu: Any, item: Item, name: str) -> str | None:
@@ -243,10 +249,18 @@ def _writable(menu: Any, name: str) -> bool:
 def _signature(path: str, menu: Any, item: Item) -> tuple[Any, ...]:
     """What an item effectively holds (non-default, non-router-assigned values, comment, disabled)."""
     skip = load_rules().router_assigned.get(path, frozenset())
+    fields = _fields(menu)
     values = []
     for name in sorted(item.values):
-        value = _effective(menu, item, name)
-        if name not in skip and value != _norm(menu, name, _default(menu, name)):
+        if name in skip:
+            continue
+        if name in ("comment", "disabled"):
+            value, default = _effective(menu, item, name), None
+        else:  # (_effective and the default's _norm, written out: this runs for every value of every item)
+            fld = fields.get(name)
+            value = _normal(fld, item.values[name])
+            default = None if fld is None else _normal(fld, fld.default)
+        if value != default:
             values.append((name, value))
     return (item.comment, item.disabled, tuple(values))
 
@@ -310,7 +324,7 @@ def _identity(menu: Any, item: Item) -> tuple[Any, ...]:
         return ("<settings>",)
     if item.default:
         return ("<default>",)
-    return tuple((k, _effective(menu, item, k)) for k in _key_fields(menu, item))
+    return tuple([(k, _effective(menu, item, k)) for k in _key_fields(menu, item)])
 
 
 def _selector(menu: Any, item: Item, *, full: bool = False, precise: bool = False) -> Selector:
@@ -455,11 +469,13 @@ def _field_ops(
             names.append("disabled")
     sets, unsets, back_sets, back_unsets = [], [], [], []
     differ: list[tuple[str, str | None, str | None]] = []  # (field, old, new)
+    fields = _fields(menu)
+    assigned = load_rules().router_assigned.get(path, ())
     for name in dict.fromkeys(names):
         if name == NUMBER or name == "default-name" or not _writable(menu, name):
             continue
-        unknown = not exact and bool(_fields(menu)) and name not in _fields(menu)
-        skip = name in load_rules().router_assigned.get(path, ()) or unknown
+        unknown = not exact and bool(fields) and name not in fields
+        skip = name in assigned or unknown
         if name not in want.values and name not in _ATTRS and skip:
             continue  # assigned by the router, or unknown to the schema: nothing to compare it with
         new, old = _effective(menu, want, name), _effective(menu, cur, name)

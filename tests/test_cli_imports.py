@@ -30,6 +30,10 @@ NOT_FOR_VERIFY = (
     "ikefleet.reports.junit",
     "prometheus_client",
     "rich.live",
+    # paramiko imports invoke for an SSH config's `Match exec` only: invoke loads when one is met
+    "invoke.runners",
+    "unittest.mock",
+    "asyncio",
 )
 
 
@@ -54,6 +58,69 @@ def test_verify_imports_only_the_modules_it_needs(tmp_path: Path) -> None:
     assert "ikefleet.cli.verify" in loaded
     wrong = sorted(m for m in loaded if any(m == name or m.startswith(name + ".") for name in NOT_FOR_VERIFY))
     assert wrong == []
+
+
+# What only a run needs: `verify --help` (or an argument error) shows the options without the SSH stack,
+# Nornir, the inventory's YAML or the console renderer.
+NOT_FOR_VERIFY_HELP = (
+    *NOT_FOR_VERIFY, "paramiko", "netmiko", "nornir", "ruamel", "rich", "jinja2", "ikefleet.selection",
+    "ikefleet.inventory", "ikefleet.secrets", "ikefleet.runbooks.verify",
+)
+
+
+@pytest.mark.parametrize("argv", [["verify", "--help"], ["compliance", "--help"], ["verify", "--nosuch"]])
+def test_verify_help_imports_no_run(argv: list[str]) -> None:
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from ikefleet.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    try:\n"
+        f"        main({argv!r})\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    loaded = _modules_after(code)
+    assert "ikefleet.cli.verify" in loaded
+    wrong = sorted(m for m in loaded
+                   if any(m == name or m.startswith(name + ".") for name in NOT_FOR_VERIFY_HELP))
+    assert wrong == []
+
+
+def test_an_ssh_config_match_exec_still_runs_with_invoke_deferred() -> None:
+    code = (
+        "import json, sys\n"
+        "from ikefleet.cli import defer_import\n"
+        "defer_import('invoke')\n"
+        "import paramiko\n"
+        "before = 'invoke.runners' in sys.modules\n"
+        "config = paramiko.SSHConfig.from_text('Match exec \"true\"\\n  User matched\\n')\n"
+        "print(json.dumps([before, config.lookup('h').get('user'), 'invoke.runners' in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, "matched", True]
+
+
+def test_a_deferred_module_loads_once_when_threads_use_it_at_once() -> None:
+    code = (
+        "import json, sys, threading\n"
+        "from ikefleet.cli import defer_import\n"
+        "defer_import('invoke')\n"
+        "import invoke\n"
+        "stand_in, got, go = invoke, [], threading.Barrier(8)\n"
+        "def use():\n"
+        "    go.wait()\n"
+        "    got.append(stand_in.run)\n"
+        "threads = [threading.Thread(target=use) for _ in range(8)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "real = sys.modules['invoke']\n"
+        "print(json.dumps([len(got), len({id(f) for f in got}), real is not stand_in, got[0] is real.run]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [8, 1, True, True]
 
 
 def test_every_command_is_registered_by_the_module_named_for_it() -> None:

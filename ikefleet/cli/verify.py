@@ -11,15 +11,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 from ikefleet import private
 from ikefleet.cli.values import count
 from ikefleet.interrupt import EXIT_INTERRUPTED, Interrupted
 from ikefleet.problems import InventoryError
 from ikefleet.redact import scrub
-from ikefleet.secrets import SecretsError
-from ikefleet.selection import SelectionError
 
 if TYPE_CHECKING:
     from ikefleet.verify.engine import Report
@@ -86,9 +82,15 @@ def render(report: Report, fmt: str, verbose: bool = False, config: Path | None 
 
 
 def run(args: argparse.Namespace) -> int:
+    # (imported here, not at the top: `verify --help` and a bad argument need none of them, and the
+    # selection's imports take paramiko, Nornir and the inventory's YAML)
+    from rich.console import Console
+
     from ikefleet.cli.progress import shown
     from ikefleet.reports.console import print_report
     from ikefleet.runbooks.verify import Verify, VerifyOptions
+    from ikefleet.secrets import SecretsError
+    from ikefleet.selection import SelectionError
 
     try:
         options = VerifyOptions(Path(args.config), args.secrets, tuple(args.limit), not args.no_history,
@@ -138,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def history(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from ikefleet.verify.history import History, history_path
 
     path = history_path(Path(args.config))

@@ -88,8 +88,14 @@ class _Reader:
         return {self.legend.get(letter, letter) for letter in letters}
 
     def _finish(self) -> None:
+        if self.current is None and self.cells_of is None and not self.body:
+            return  # (nothing open: a blank line ended the item before its successor starts it)
         if self.current is not None and self.body:
-            self.current.values.update(split_pairs(self._joined(), self.command, self.body_line))
+            pairs = split_pairs(self._joined(), self.command, self.body_line)
+            if self.current.values:
+                self.current.values.update(pairs)
+            else:
+                self.current.values = pairs  # (the usual case: a detail item's values are its body's)
         self.current = None
         self.body = []
         self.quoted = False
@@ -161,9 +167,9 @@ class _Reader:
             self.quoted = not self.quoted
 
     # -- line kinds --------------------------------------------------------------------------------
-    def _item_line(self, line: str, lineno: int) -> bool:
-        """` 0 ADo  dst-address=...`, `   DAv   dst-address=...` (no index), ` 1  A  ;;; comment`."""
-        match = _ITEM_RE.match(line)
+    def _item_line(self, line: str, lineno: int, match: re.Match[str] | None) -> bool:
+        """` 0 ADo  dst-address=...`, `   DAv   dst-address=...` (no index), ` 1  A  ;;; comment`;
+        `match`: the line's `_ITEM_RE` match."""
         index = match["index"] if match else None
         rest = match["rest"] if match else line
         tokens = rest.split(None)
@@ -217,10 +223,16 @@ class _Reader:
             record = self.last
         else:
             raise ParseError(self.command, f"table row without an item {stripped[:40]!r}", lineno)
-        for name, parts in assign_cells(rest, self.table, line).items():
-            if is_secret(name):
-                continue
-            self._add_cell(record, name, " ".join(parts) if len(parts) == 1 else ",".join(parts))
+        cells = assign_cells(rest, self.table, line)
+        if prefix:  # a new item: its first row's cells are its values (a row going on adds through _add_cell)
+            values = record.values
+            for name, parts in cells.items():
+                if not is_secret(name):
+                    values[name] = parts[0] if len(parts) == 1 else ",".join(parts)
+            return
+        for name, parts in cells.items():
+            if not is_secret(name):
+                self._add_cell(record, name, parts[0] if len(parts) == 1 else ",".join(parts))
 
     def _end_legend(self, legend: list[str] | None) -> None:
         """Read a legend that went on over several lines (parsing it again at each line was quadratic)."""
@@ -235,7 +247,7 @@ class _Reader:
             if self.done:
                 yield from self.done
                 self.done.clear()
-            if not line or line.isspace():
+            if not line:  # (lines come right-stripped)
                 self._finish()
                 self._end_legend(legend)
                 legend = None
@@ -245,8 +257,8 @@ class _Reader:
                 # the common case, first: a detail continuation line starting with a key=value pair, or
                 # going on with a quoted value RouterOS wrapped mid-value (a key)
                 stripped = line.lstrip()
-                end = stripped.find(" ")
-                if "=" in (stripped if end < 0 else stripped[:end]) or (
+                equals = stripped.find("=")
+                if (equals >= 0 and stripped.find(" ", 0, equals) < 0) or (
                         self.quoted and not _ITEM_RE.match(line)):  # (an item's line still starts one)
                     body = self.body  # (_add_body, inline: this runs for most lines of a detail print)
                     if body and not self.quoted:
@@ -255,6 +267,11 @@ class _Reader:
                     if '"' in stripped and quotes_open(stripped):
                         self.quoted = not self.quoted
                     continue
+            item = _ITEM_RE.match(line) if self.table is None and legend is None and not in_columns else None
+            if item is not None and self._item_line(line, lineno, item):
+                # the next common case: an item's first line (no legend, `Columns:` or header starts with
+                # a number or a `*N` id, so the checks for them below can wait)
+                continue
             if legend is not None and _is_legend_continuation(line, legend[-1]):
                 legend.append(("" if not legend[-1].endswith((",", ";")) else " ") + line.strip())
                 continue
@@ -287,7 +304,7 @@ class _Reader:
                 # under a header every line is a row (a value may hold "=": "CN=client")
                 self._table_line(line, lineno)
                 continue
-            if self._item_line(line, lineno):
+            if item is None and self._item_line(line, lineno, _ITEM_RE.match(line)):
                 continue
             stripped = line.strip()
             if stripped.startswith(";;;"):

@@ -167,9 +167,61 @@ def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
             name = spec.flags.get(flag, _field_name(flag, spec))
             if name in fields and fields[name][0] is bool:
                 record[name] = True
-    extra: dict[str, str] = {}
     plan = _PLANS.setdefault(id(spec), {})
-    used: set[str] = set(record)
+    planned = _planned(raw, plan, spec.command)
+    typed, extra = planned if planned is not None else _resolved(raw, plan, spec, set(record))
+    record.update(typed)
+    if extra:
+        record["extra"] = extra
+    if spec.post is not None:
+        spec.post(record)
+    return record
+
+
+def _typed(name: str, hint: Any, converter: Callable[[str], Any] | None, key: str, value: str,
+           into: dict[str, Any], command: str) -> None:
+    """`value` under `name` as its type; an empty value of a typed field is no value."""
+    if hint is str:  # (str(value) is value: most fields, no call)
+        into[name] = value
+    elif value != "":
+        assert converter is not None
+        try:
+            into[name] = converter(value)
+        except (ValueError, TypeError) as exc:
+            raise ParseError(command, f"field {key}: {exc}") from None
+
+
+def _planned(raw: RawRecord, plan: dict[str, tuple[str, Any, Callable[[str], Any] | None]],
+             command: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """`_resolved` when every field name was met before (the plan knows it): without the bookkeeping of
+    used columns, which only a header cut to its width needs (this runs for every record of a print).
+    None when a name is new."""
+    typed: dict[str, Any] = {}
+    extra: dict[str, str] = {}
+    for key, value in raw.values.items():
+        step = plan.get(key)
+        if step is None:
+            return None
+        name, hint, converter = step
+        if not name:
+            extra[key] = value
+        elif hint is str:
+            typed[name] = value
+        elif value != "":
+            assert converter is not None
+            try:
+                typed[name] = converter(value)
+            except (ValueError, TypeError) as exc:
+                raise ParseError(command, f"field {key}: {exc}") from None
+    return typed, extra
+
+
+def _resolved(raw: RawRecord, plan: dict[str, tuple[str, Any, Callable[[str], Any] | None]], spec: Spec,
+              used: set[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The typed values and the extras, each name resolved (and cached in `plan` when it can be)."""
+    fields = _fields(spec.record)
+    typed: dict[str, Any] = {}
+    extra: dict[str, str] = {}
     for key, value in raw.values.items():
         step = plan.get(key)
         if step is None:
@@ -188,22 +240,9 @@ def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
         used.add(name)
         if not name:
             extra[key] = value
-            continue
-        if hint is str:  # (str(value) is value: most fields, no call)
-            record[name] = value
-            continue
-        if value == "":
-            continue
-        assert converter is not None
-        try:
-            record[name] = converter(value)
-        except (ValueError, TypeError) as exc:
-            raise ParseError(spec.command, f"field {key}: {exc}") from None
-    if extra:
-        record["extra"] = extra
-    if spec.post is not None:
-        spec.post(record)
-    return record
+        else:
+            _typed(name, hint, converter, key, value, typed, spec.command)
+    return typed, extra
 
 
 def run(text: str, spec: Spec) -> list[Any]:

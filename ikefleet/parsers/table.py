@@ -51,6 +51,25 @@ def assign_cells(tokens: list[re.Match[str]], table: Table, line: str) -> dict[s
     Wider values overflow their header (right-aligned numbers start left of it); two spaces or more
     between tokens always mean a new column, one space may join words of one value ("dot1x CA").
     """
+    starts, ends, names = table.starts, table.ends, table.names
+    if len(tokens) == len(starts):
+        # the common row: one word under each column, touching no other column (then each is its own)
+        aligned: dict[str, list[str]] = {}
+        last = len(starts) - 1
+        for i, token in enumerate(tokens):
+            a, b = token.span()
+            if not (starts[i] < b and a < ends[i] and (i == 0 or ends[i - 1] <= a)
+                    and (i == last or b <= starts[i + 1])):
+                break
+            aligned[names[i]] = [line[a:b]]
+        else:
+            return aligned
+    return assign_by_overlap(tokens, table, line)
+
+
+def assign_by_overlap(tokens: list[re.Match[str]], table: Table, line: str) -> dict[str, list[str]]:
+    """assign_cells for any row: each token goes to the column it overlaps most, a new column after a gap
+    of two spaces or more."""
     cells: dict[int, list[tuple[int, int]]] = {}  # column -> where its values lie in `line`
     current = -1
     previous_end = -1

@@ -34,13 +34,23 @@ def clean_lines(text: str) -> list[str]:
 
 def iter_clean_lines(text: str) -> Iterator[str]:
     """clean_lines one line at a time (trailing blank lines included): a 50 MB route print is never held
-    as a list of lines, nor copied to change its line endings."""
+    as a list of lines, nor copied to change its line endings. The text is split a few KiB at a time (C's
+    split, not a `find` per line) and each line cleaned inline: this loop runs for every line of a print."""
     echo_checked = False
     for raw in _raw_lines(text.lstrip("\ufeff")):
-        line = _clean(raw)
-        if line is None:
-            continue
-        if not echo_checked and line.strip():
+        line = raw
+        if "\r" in line:
+            # a carriage return repaints the line: what follows the last one is what the terminal shows
+            parts = [p for p in line.split("\r") if p.strip()]
+            line = parts[-1] if parts else ""
+        if "\x1b" in line:
+            line = _ANSI_RE.sub("", line)
+        if "-- [" in line:
+            line = _PAGER_RE.sub("", line)
+        line = line.rstrip()
+        if ("@" in line or ">" in line) and _PROMPT_RE.match(line):
+            continue  # a prompt line
+        if not echo_checked and line:
             # the command echoed without a prompt (a saved session or a note) precedes everything else
             echo_checked = True
             if "=" not in line.split(" where ", 1)[0] and _ECHO_RE.match(line):
@@ -48,34 +58,25 @@ def iter_clean_lines(text: str) -> Iterator[str]:
         yield line
 
 
+_CHUNK = 4096  # characters split at once: a few dozen lines, little beside a streamed print's records
+
+
 def _raw_lines(text: str) -> Iterator[str]:
     """`text` split at "\\n" with the "\\r" of each "\\r\\n" dropped, as text.replace("\\r\\n",
-    "\\n").split("\\n") but without the copy and the list."""
+    "\\n").split("\\n") but without copying the text or listing all its lines: a chunk at a time."""
     start = 0
     while True:
-        end = text.find("\n", start)
+        end = text.find("\n", start + _CHUNK)
         if end < 0:
-            yield text[start:]
+            *pieces, tail = text[start:].split("\n")  # (no "\n" follows the tail: its "\r" stays)
+        else:
+            pieces, tail = text[start:end].split("\n"), None
+        for piece in pieces:
+            yield piece[:-1] if piece[-1:] == "\r" else piece
+        if tail is not None:
+            yield tail
             return
-        yield text[start : end - 1] if end > start and text[end - 1] == "\r" else text[start:end]
         start = end + 1
-
-
-def _clean(raw: str) -> str | None:
-    """One line as the terminal shows it, without codes and pager; None for a prompt line."""
-    line = raw
-    if "\r" in line:
-        # a carriage return repaints the line: what follows the last one is what the terminal shows
-        parts = [p for p in line.split("\r") if p.strip()]
-        line = parts[-1] if parts else ""
-    if "\x1b" in line:
-        line = _ANSI_RE.sub("", line)
-    if "-- [" in line:
-        line = _PAGER_RE.sub("", line)
-    line = line.rstrip()
-    if ("@" in line or ">" in line) and _PROMPT_RE.match(line):
-        return None
-    return line
 
 
 def cut_at_width(lines: Iterable[str]) -> bool:

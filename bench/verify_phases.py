@@ -1,0 +1,79 @@
+"""Where a verify's CPU goes, against a standing lab (`ikefleet lab up --dir DIR`, rolled out): process CPU of
+the whole run and of the gather, and thread CPU of what the worker threads spend logging in and reading
+(`read_raw`) and parsing (`parse_sections`); process CPU of the serial phases after the gather (the expected
+state and the checks). The rest of the gather is paramiko's transport threads and Nornir. Best of N runs
+after one warm-up; then the serial phases alone, N times on the last run's captured input.
+
+    .venv/bin/python bench/verify_phases.py DIR [RUNS]
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main(directory: Path, runs: int) -> None:
+    import ikefleet.runbooks.verify as runbook
+    import ikefleet.tasks.gather  # noqa: F401 (the module: the package's `gather` is the task function)
+
+    tasks_gather = sys.modules["ikefleet.tasks.gather"]
+    spent: dict[str, float] = {}
+    captured: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+    lock = threading.Lock()
+
+    def wrap(owner: Any, name: str, label: str, clock: Callable[[], float]) -> Callable[..., Any]:
+        inner = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = clock()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                with lock:
+                    spent[label] = spent.get(label, 0.0) + clock() - start
+                    captured[label] = (args, kwargs)
+
+        setattr(owner, name, timed)
+        return inner  # type: ignore[no-any-return]
+
+    wrap(tasks_gather, "read_raw", "login and reads (worker threads)", time.thread_time)
+    wrap(tasks_gather, "parse_sections", "parsing (worker threads)", time.thread_time)
+    wrap(runbook.Verify, "gather", "gather (process)", time.process_time)
+    expected = wrap(runbook, "expected_state", "expected state", time.process_time)
+    evaluate = wrap(runbook, "evaluate", "checks", time.process_time)
+    options = runbook.VerifyOptions(directory / "config.yaml", record=False)
+    runbook.Verify(options).run()
+    best: dict[str, float] = {}
+    for _ in range(runs):
+        spent.clear()
+        start = time.process_time()
+        report = runbook.Verify(options).run()
+        spent["whole run (process)"] = time.process_time() - start
+        if not report.compliant:
+            sys.exit("the lab is not compliant: roll it out first")
+        for label, seconds in spent.items():
+            best[label] = min(best.get(label, seconds), seconds)
+    for label, seconds in best.items():
+        print(f"{label}: {seconds * 1000:.0f} ms")
+    for label, phase in (("expected state", expected), ("checks", evaluate)):
+        args, kwargs = captured[label]
+        times = []
+        for _ in range(runs):
+            start = time.process_time()
+            phase(*args, **kwargs)
+            times.append(time.process_time() - start)
+        print(f"{label} alone, best of {runs}: {min(times) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    main(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) == 3 else 3)
