@@ -457,57 +457,10 @@ class Rollout:
                       branches: list[str] | None = None) -> Outcome:
         """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),
         then the hub's configuration. The run's `branches` that can (7.9+ on both ends, pki.branch_made)
-        make their own keys, all at once (runbooks/branch_keys.py); the hub issues the others'."""
+        make their own keys, all at once (runbooks/branch_keys.py); the hub issues the others'. The hub's
+        configuration and certificates are read once, in one round trip, and the certificates handed to
+        every step; they are read again only after a step changed them."""
         h = self.plan.hub
-        work: list[str] = []  # certificate work: a change, reported with the configuration's
-        if self.options.dry_run:  # the names the identities use, and the certificate step, read only
-            res = hub.run(task=_hub_dry_run, on_failed=True, rollout=self)
-            if res[h.name].failed:
-                return Outcome(h.name, "failed", error=_failure(res, h.name))
-            clients, planned = res[h.name][0].result
-            self._resolve(clients)
-            self.to_issue = planned.issued
-            work += planned.work
-        else:
-            found = hub.run(task=detect_version, on_failed=True)
-            if found[h.name].failed:
-                return Outcome(h.name, "failed", error=_failure(found, h.name))
-            hub_version = found[h.name][0].result.version
-            made = {b: NAMES["branch_certificate"].format(branch=b) for b in branches or []
-                    if b in self.reached and pki.branch_made(hub_version, self.reached[b].version)}
-            steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
-                (
-                    pki.ensure_authority,
-                    {
-                        "ca": h.ca_certificate,
-                        "server": h.server_certificate,
-                        "hub_wan": str(h.wan_address),
-                        "policy": self.policy,
-                    },
-                ),
-                (
-                    pki.ensure_clients,
-                    {
-                        "clients": [b.client_certificate for b in self.plan.branches],
-                        "ca": h.ca_certificate,
-                        "policy": self.policy,
-                        "retire": True,  # deleted branches' certificates are revoked
-                        "branch_made": tuple(made.values()),
-                    },
-                ),
-            )
-            for step, params in steps:
-                res = hub.run(task=step, on_failed=True, **params)
-                if res[h.name].failed:
-                    failed = Outcome(h.name, "failed", error=_failure(res, h.name))
-                    return _certificate_work(failed, work, run)
-                work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
-                if step is pki.ensure_clients:
-                    self._resolve(res[h.name][0].result)
-            if made and nr is not None:
-                failed_hub = self._branch_keys(nr, hub, made, work)
-                if failed_hub is not None:
-                    return _certificate_work(failed_hub, work, run)
         found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
         if found[h.name].failed:
             return Outcome(h.name, "failed", error=_failure(found, h.name))
@@ -515,8 +468,70 @@ class Rollout:
         self.hub_version = version
         read = hub.run(task=_hub_reads, on_failed=True)
         if read[h.name].failed:
-            return _certificate_work(Outcome(h.name, "failed", error=_failure(read, h.name)), work, run)
+            return Outcome(h.name, "failed", error=_failure(read, h.name))
         config_text, certs, others = read[h.name][0].result
+        work: list[str] = []  # certificate work: a change, reported with the configuration's
+        if self.options.dry_run:  # the names the identities use, and the certificate step, read only
+            planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
+                                        hub_wan=str(h.wan_address),
+                                        clients=[b.client_certificate for b in self.plan.branches],
+                                        policy=self.policy, now=datetime.now(UTC), retire=True)
+            self._resolve(_clients(certs, self.plan))
+            self.to_issue = planned.issued
+            work += planned.work
+        else:
+            failed, current = self._hub_pki(hub, certs, nr, branches or [], work)
+            if failed is not None or current is None:
+                failed = failed or Outcome(h.name, "failed", error="its certificates could not be read")
+                return _certificate_work(failed, work, run)
+            certs = current
+        return self._converge_hub_config(hub, run, version, config_text, certs, others, work)
+
+    def _hub_pki(self, hub: Nornir, certs: dict[str, Any], nr: Nornir | None, branches: list[str],
+                 work: list[str]) -> tuple[Outcome | None, dict[str, Any] | None]:
+        """The hub's certificate step on `certs` (read in its session, nothing changed since): the CA and
+        its certificate, the hub-made client certificates, the branch-made ones. Its work joins `work`.
+        Returns (the hub's failed Outcome or None, the hub's certificates as they are now)."""
+        h = self.plan.hub
+        made = {b: NAMES["branch_certificate"].format(branch=b) for b in branches
+                if b in self.reached and pki.branch_made(self.hub_version, self.reached[b].version)}
+        # an unsigned template (a killed run's) is removed by the steps: what they were given is then stale
+        changed = not all(c.get("fingerprint") for c in certs.values())
+        steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
+            (pki.ensure_authority, {"ca": h.ca_certificate, "server": h.server_certificate,
+                                    "hub_wan": str(h.wan_address), "policy": self.policy}),
+            (pki.ensure_clients, {"clients": [b.client_certificate for b in self.plan.branches],
+                                  "ca": h.ca_certificate, "policy": self.policy,
+                                  "retire": True,  # deleted branches' certificates are revoked
+                                  "branch_made": tuple(made.values())}),
+        )
+        for step, params in steps:
+            res = hub.run(task=step, on_failed=True, certs=None if changed else certs, **params)
+            if res[h.name].failed:
+                return Outcome(h.name, "failed", error=_failure(res, h.name)), None
+            changed = changed or res[h.name][0].changed
+            work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
+            if step is pki.ensure_clients:
+                self._resolve(res[h.name][0].result)
+        if made and nr is not None:
+            failed_hub, keys_changed = self._branch_keys(nr, hub, made, work, None if changed else certs)
+            if failed_hub is not None:
+                return failed_hub, None
+            changed = changed or keys_changed
+        if not changed:
+            return None, certs
+        res = hub.run(task=pki.certificates, on_failed=True)
+        if res[h.name].failed:
+            return Outcome(h.name, "failed", error=_failure(res, h.name)), None
+        current: dict[str, Any] = res[h.name][0].result
+        return None, current
+
+    def _converge_hub_config(self, hub: Nornir, run: RunDir, version: str, config_text: str,
+                             certs: dict[str, Any], others: bool, work: list[str]) -> Outcome:
+        """The hub's configuration toward the plan (`config_text`: read in its session; `certs`: its
+        certificates now; `others`: another login was open), then the client certificates renewals
+        replaced removed. `work`: the certificate work done before, reported with it."""
+        h = self.plan.hub
         # a renewed branch has two hub identities, the certificate it still uses and the new one, until it
         # has moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over stops
         self.hub_in_use = _in_use(parse_script(config_text), certs, self.plan)
@@ -538,7 +553,9 @@ class Rollout:
             # the hub's identities now name the current certificates: the ones renewals replaced can go
             clients = {NAMES["branch_certificate"].format(branch=b.name): b.client_certificate
                        for b in self.plan.branches if b.name not in self.hub_in_use}
-            gone = hub.run(task=pki.remove_superseded, on_failed=True, clients=clients)
+            # the configuration's converge changes no certificate; another login's undo might have
+            gone = hub.run(task=pki.remove_superseded, on_failed=True, clients=clients,
+                           certs=None if others else certs)
             if gone[h.name].failed:
                 why = _failure(gone, h.name)
                 outcome.warnings.append(f"superseded client certificates not removed (next run): {why}")
@@ -546,34 +563,38 @@ class Rollout:
                 work += gone[h.name][0].result
         return _certificate_work(outcome, work, run, self.options.dry_run)
 
-    def _branch_keys(self, nr: Nornir, hub: Nornir, made: dict[str, str], work: list[str]) -> Outcome | None:
+    def _branch_keys(self, nr: Nornir, hub: Nornir, made: dict[str, str], work: list[str],
+                     certs: dict[str, Any] | None = None) -> tuple[Outcome | None, bool]:
         """The branch-made certificates of `made` (branch -> base name); the hub's work joins `work`, each
         branch's waits for its wave (`branch_work`), failed branches go to `key_failed`. A failed branch
         that has no certificate on the hub at all gets one the hub makes, so the hub's identity for it names
-        a certificate that exists (never sent to it: the next run has it make its own). Returns the hub's
-        failed Outcome when its certificates cannot be read back."""
+        a certificate that exists (never sent to it: the next run has it make its own). `certs`: the hub's
+        certificates, still current (None: read here). Returns (the hub's failed Outcome when its
+        certificates cannot be read back, whether the hub's certificates changed)."""
         h = self.plan.hub
         held = {b: self.reached[b].fingerprint for b in made}
         done = make_keys(nr, h.name, made, ca=h.ca_certificate, server=h.server_certificate,
-                         policy=self.policy, held=held)
+                         policy=self.policy, held=held, certs=certs)
         work += done.hub
         self.branch_work.update(done.branches)
         self.key_failed.update(done.failed)
+        if not done.wanted and not done.failed:  # nothing to make: the hub's clients stand as resolved
+            return None, False
         self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
         res = hub.run(task=_hub_clients, on_failed=True, plan=self.plan)
         if res[h.name].failed:
-            return Outcome(h.name, "failed", error=_failure(res, h.name))
+            return Outcome(h.name, "failed", error=_failure(res, h.name)), True
         clients: dict[str, pki.Client] = res[h.name][0].result
         bare = [made[b] for b in done.failed if made[b] not in clients]
         if bare:
             res = hub.run(task=pki.ensure_clients, on_failed=True, clients=bare, ca=h.ca_certificate,
                           policy=self.policy)
             if res[h.name].failed:
-                return Outcome(h.name, "failed", error=_failure(res, h.name))
+                return Outcome(h.name, "failed", error=_failure(res, h.name)), True
             work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
             clients = {**clients, **res[h.name][0].result}
         self._resolve(clients)
-        return None
+        return None, True
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir, summary: Summary) -> None:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
@@ -791,17 +812,6 @@ def _clock_skew(states: dict[str, HostState]) -> dict[str, str]:
             words[name] = (f"; its clock is {amount} {side} (certificates may be {cert} from its point of"
                            " view): fix /system clock or NTP (/system ntp client), then run again")
     return words
-
-
-def _hub_dry_run(task: Task, *, rollout: Rollout) -> Result:
-    """The hub on a dry run, read only: (`_hub_clients`, what its certificate step would do: pki_plan)."""
-    h = rollout.plan.hub
-    certs = pki.read_certificates(device(task))
-    clients = [b.client_certificate for b in rollout.plan.branches]  # base names, as the step is given
-    planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
-                                hub_wan=str(h.wan_address), clients=clients, policy=rollout.policy,
-                                now=datetime.now(UTC), retire=True)
-    return Result(host=task.host, result=(_clients(certs, rollout.plan), planned))
 
 
 def _hub_clients(task: Task, plan: Plan) -> Result:

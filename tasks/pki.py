@@ -81,6 +81,11 @@ def read_certificates(dev: Device) -> dict[str, Certificate]:
     return certificates_by_name(dev.send(CERTIFICATE_READ))
 
 
+def certificates(task: Task) -> Result:
+    """Nornir task: the router's certificates by name (one CERTIFICATE_READ)."""
+    return Result(host=task.host, result=read_certificates(device(task)))
+
+
 def certificates_by_name(text: str) -> dict[str, Certificate]:
     """A `/certificate print detail` reply (CERTIFICATE_READ) as certificates by name."""
     return {c["name"]: c for c in parse_certificate(text)}
@@ -175,11 +180,13 @@ def remove_templates(dev: Device, certs: dict[str, Certificate], names: list[str
     return kept
 
 
-def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: CertPolicy) -> Result:
-    """On the hub: the CA and the hub's server certificate (subject-alt-name = the hub's WAN address)."""
+def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: CertPolicy,
+                     certs: dict[str, Certificate] | None = None) -> Result:
+    """On the hub: the CA and the hub's server certificate (subject-alt-name = the hub's WAN address).
+    `certs`: the hub's certificates as read in this session with nothing changed since (None: read here)."""
     dev = device(task)
     now = datetime.now(UTC)
-    certs = remove_templates(dev, read_certificates(dev), [ca, server])
+    certs = remove_templates(dev, read_certificates(dev) if certs is None else certs, [ca, server])
     done: list[str] = []
     timeout = sign_timeout(policy)
     ca_reason = renewal_reason(certs.get(ca), policy, now)
@@ -266,6 +273,7 @@ def ensure_clients(
     renew: tuple[str, ...] = (),
     retire: bool = False,
     branch_made: tuple[str, ...] = (),
+    certs: dict[str, Certificate] | None = None,
 ) -> Result:
     """On the hub: every branch's client certificate exists and is valid (the hub's identities name them).
     `clients` are the plan's base names (`<branch>-client`). A renewal issues the new certificate under a
@@ -274,12 +282,13 @@ def ensure_clients(
     client certificates `ca` issued for branches no longer in the fleet are revoked (`retired`).
     Also removes the files a killed run left on the hub (`remove_leftover_files`). The base names in
     `branch_made` are left alone: their branches make their keys (`start_request`, `sign_requests`).
+    `certs`: the hub's certificates as read in this session with nothing changed since (None: read here).
 
     `Result.result` maps each base name to its current Client.
     """
     dev = device(task)
     remove_leftover_files(dev)
-    certs = read_certificates(dev)
+    certs = read_certificates(dev) if certs is None else certs
     wanted = set(clients)
     certs = remove_templates(dev, certs, [name for name in certs if client_base(name) in wanted])
     now = datetime.now(UTC)
@@ -346,12 +355,13 @@ class Wanted:
 
 
 def plan_requests(task: Task, *, clients: dict[str, str], policy: CertPolicy, renew: tuple[str, ...] = (),
-                  held: dict[str, str | None] | None = None) -> Result:
+                  held: dict[str, str | None] | None = None,
+                  certs: dict[str, Certificate] | None = None) -> Result:
     """On the hub, read only: which branch-made client certificates to make (`clients`: branch -> base
     name). `held`: branch -> the fingerprint of the client certificate the branch holds (None: none); a
-    branch not holding the hub's current one gets a new one (the hub has no key to send it).
-    `Result.result`: branch -> Wanted."""
-    certs = read_certificates(device(task))
+    branch not holding the hub's current one gets a new one (the hub has no key to send it). `certs`: the
+    hub's certificates, already read (None: read here). `Result.result`: branch -> Wanted."""
+    certs = read_certificates(device(task)) if certs is None else certs
     now = datetime.now(UTC)
     forced = tuple(renew)
     for branch, base in clients.items():
@@ -548,10 +558,11 @@ def _sign_one(dev: Device, sftp: Any, prefix: str, branch: str, request: KeyRequ
                   key_file=REQUEST_KEY_FILE, key_passphrase=request.key_passphrase, client_name=request.name)
 
 
-def remove_superseded(task: Task, *, clients: dict[str, str]) -> Result:
-    """Nornir task for `supersede` (the certificates read here)."""
+def remove_superseded(task: Task, *, clients: dict[str, str],
+                      certs: dict[str, Certificate] | None = None) -> Result:
+    """Nornir task for `supersede` (`certs`: the router's certificates, still current; None: read here)."""
     dev = device(task)
-    removed = supersede(dev, read_certificates(dev), clients)
+    removed = supersede(dev, read_certificates(dev) if certs is None else certs, clients)
     return Result(host=task.host, changed=bool(removed), result=removed)
 
 
