@@ -25,7 +25,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,20 +120,27 @@ def _issue(
     timeout_s: float,
     san: str | None = None,
     common_name: str | None = None,
+    lock: AbstractContextManager[Any] | None = None,
+    stopped: Callable[[], str] | None = None,
 ) -> None:
     """Add a template and sign it; return once it is signed. Any failure or interruption while it is being
-    signed removes the template (nothing half-made stays on the router)."""
+    signed removes the template (nothing half-made stays on the router). `lock`: held around each command
+    (a background signer shares the hub's session, `HubSigner`); `stopped`: why to give up now ('' goes on),
+    asked between polls."""
+    guard = lock or contextlib.nullcontext()
     args = (f"name={name} common-name={common_name or name} key-size={key_size} key-usage={key_usage} "
             f"days-valid={days}")
     if san:
         args += f" subject-alt-name={san}"
-    dev.send(f"/certificate add {args}")
     sign = f'/certificate sign [find where name="{name}"]' + (f" ca={ca}" if ca else "")
+    with guard:
+        dev.send(f"/certificate add {args}")
     try:
-        dev.send(f"{sign} once do={{}}")
-        wait_signed(dev, name, timeout_s, sign)
+        with guard:
+            dev.send(f"{sign} once do={{}}")
+        wait_signed(dev, name, timeout_s, sign, lock=guard, stopped=stopped)
     except BaseException:
-        with contextlib.suppress(Exception):  # a dropped session cannot; the next run removes it
+        with contextlib.suppress(Exception), guard:  # a dropped session cannot; the next run removes it
             dev.send(f'/certificate remove [find where name="{name}"]')
         raise
 
@@ -143,12 +150,19 @@ def signed(cert: Certificate | None) -> bool:
     return cert is not None and bool(cert.get("private_key")) and bool(cert.get("fingerprint"))
 
 
-def poll(done: Callable[[], bool], timeout_s: float, failed: Callable[[], DeviceError]) -> None:
+def poll(done: Callable[[], bool], timeout_s: float, failed: Callable[[], DeviceError],
+         stopped: Callable[[], DeviceError | None] | None = None) -> None:
     """Ask `done` until it says yes (first after POLL_FIRST_S, then doubling up to POLL_MAX_S): a router
-    making a key answers in its own time. Raises `failed()` when `timeout_s` runs out."""
+    making a key answers in its own time. Raises `failed()` when `timeout_s` runs out, or what `stopped`
+    returns when it returns an error (asked before each look)."""
     deadline = time.monotonic() + timeout_s
     pause = POLL_FIRST_S
-    while not done():
+    while True:
+        why = stopped() if stopped is not None else None
+        if why is not None:
+            raise why
+        if done():
+            return
         left = deadline - time.monotonic()
         if left <= 0:
             raise failed()
@@ -156,16 +170,29 @@ def poll(done: Callable[[], bool], timeout_s: float, failed: Callable[[], Device
         pause = min(pause * 2, POLL_MAX_S)
 
 
-def wait_signed(dev: Device, name: str, timeout_s: float, command: str) -> None:
+def wait_signed(dev: Device, name: str, timeout_s: float, command: str,
+                lock: AbstractContextManager[Any] | None = None,
+                stopped: Callable[[], str] | None = None) -> None:
     """Poll `name` until it is signed; a DeviceError naming the certificate, the time waited and the fix
-    when `timeout_s` runs out."""
-    poll(lambda: signed(certificates_by_name(dev.send(f'{CERTIFICATE_READ} where name="{name}"')).get(name)),
-         timeout_s,
+    when `timeout_s` runs out, or why it was `stopped`. `lock`: held around each look (not between)."""
+    guard = lock or contextlib.nullcontext()
+
+    def done() -> bool:
+        with guard:
+            reply = dev.send(f'{CERTIFICATE_READ} where name="{name}"')
+        return signed(certificates_by_name(reply).get(name))
+
+    def given_up() -> DeviceError | None:
+        why = stopped() if stopped is not None else ""
+        return DeviceError(dev.host, command, f"certificate {name} not made: {why}") if why else None
+
+    poll(done, timeout_s,
          lambda: DeviceError(
              dev.host, command,
              f"certificate {name} was not signed within {timeout_s:g} s (the router makes its key); its "
              "unsigned template is removed. If the router is only slow, raise certificates.sign_timeout_s "
-             "in the inventory's defaults.yaml"))
+             "in the inventory's defaults.yaml"),
+         given_up)
 
 
 def remove_templates(dev: Device, certs: dict[str, Certificate], names: list[str]) -> dict[str, Certificate]:
