@@ -4,7 +4,13 @@ Run: .venv/bin/python bench/pki.py --branches 50 --json [--time-scale 0.001] [--
 
 Prints one JSON object: per flow, `first_rollout_real_s` and `renewal_real_s` (every branch's certificate
 renewed at once), plus the time scale, model and key size. `hub` (RouterOS before 7.9): the hub makes the
-CA, its server certificate and every branch's key, one after another. `branch` (7.9+ on both ends,
+CA, its server certificate and every branch's key, one after another, as the rollout does it: the first
+wave's (the canary) before the hub converges, the later waves' in the background (tasks/signer.py) while the
+waves push; `first_wave_ready_real_s` is when the first wave can start (before the overlap: only after every
+key, i.e. `first_rollout_real_s`), `renewal_first_ready_real_s` when the first renewed branch can be handed
+over (`ikefleet certs renew` of them all). The hub's own key work is not shorter with the overlap (one key
+after another on one CPU): what changes is that the waves' pushes and gates run meanwhile instead of after
+it. `--flow hub|branch` runs one flow only. `branch` (7.9+ on both ends,
 runbooks/branch_keys.py): the hub makes the CA and its server certificate; every branch makes its own key
 at the same time, the hub signs the requests (`sign_request` in the table) and the certificates are
 imported on the branches.
@@ -30,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +52,7 @@ from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import Plan, build_plan
 from ikefleet.runbooks.branch_keys import make_keys
 from ikefleet.tasks import pki
+from ikefleet.tasks.signer import HubSigner, jobs, session
 
 POLL = (pki.POLL_FIRST_S, pki.POLL_MAX_S)
 BRANCH_MADE_VERSION = "7.16.1"  # hub and branches: sign-certificate-request (7.9+)
@@ -96,26 +104,51 @@ def _fleet(branches: int, time_scale: float, key_size: int, model: str, version:
         yield init_nornir(config), build_plan(fleet), pki.CertPolicy(**vars(fleet.defaults.certificates))
 
 
-def hub_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, float]:
-    """Wall seconds of (first issue, mass renewal) of the hub-made flow on a fresh lab at `time_scale`."""
+def _in_background(nr: Nornir, plan: Plan, policy: pki.CertPolicy, clients: dict[str, str],
+                   renew: tuple[str, ...] = ()) -> float:
+    """The hub makes the certificates of `clients` (branch -> base name) with a HubSigner, as the rollout
+    does for its later waves and `certs renew` for every hub-made branch; returns perf_counter() when the
+    first one is made (the first hand-over could start), after waiting for them all."""
+    hub = nr.filter(name=plan.hub.name)
+    certs = hub.run(task=pki.certificates, raise_on_error=True)[plan.hub.name][0].result
+    todo = jobs(certs, clients, policy, datetime.now(UTC), renew)
+    dev = hub.run(task=session, raise_on_error=True)[plan.hub.name][0].result
+    signer = HubSigner(dev, todo, ca=plan.hub.ca_certificate, policy=policy).start()
+    try:
+        first = 0.0
+        for job in todo:
+            why = signer.wait(job.branch)
+            if why is not None:
+                raise SystemExit(f"hub-made flow failed on {job.branch}: {why}")
+            first = first or time.perf_counter()
+    finally:
+        signer.stop()
+    return first
+
+
+def hub_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, ...]:
+    """Wall seconds of the hub-made flow on a fresh lab at `time_scale`: (first issue, mass renewal, first
+    wave ready, first renewal ready). The first wave is the rollout's default canary (one branch)."""
     with _fleet(branches, time_scale, key_size, model) as (nr, plan, policy):
         hub = nr.filter(name=plan.hub.name)
         h = plan.hub
-        clients = [b.client_certificate for b in plan.branches]
+        bases = {b.name: b.client_certificate for b in plan.branches}
+        later = dict(list(bases.items())[1:])
         try:
             start = time.perf_counter()
             hub.run(task=pki.ensure_authority, ca=h.ca_certificate, server=h.server_certificate,
                     hub_wan=str(h.wan_address), policy=policy, raise_on_error=True)
-            hub.run(task=pki.ensure_clients, clients=clients, ca=h.ca_certificate, policy=policy,
-                    raise_on_error=True)
+            hub.run(task=pki.ensure_clients, clients=list(bases.values()), ca=h.ca_certificate, policy=policy,
+                    branch_made=tuple(later.values()), raise_on_error=True)  # later: in the background
+            ready = time.perf_counter() - start
+            _in_background(nr, plan, policy, later)
             first = time.perf_counter() - start
             start = time.perf_counter()
-            hub.run(task=pki.ensure_clients, clients=clients, ca=h.ca_certificate, policy=policy,
-                    renew=tuple(clients), raise_on_error=True)
+            renewal_ready = _in_background(nr, plan, policy, bases, renew=tuple(bases.values())) - start
             renewal = time.perf_counter() - start
         finally:
             nr.close_connections(on_failed=True)
-    return first, renewal
+    return first, renewal, ready, renewal_ready
 
 
 def _workers(lab: Lab, workers: int) -> None:
@@ -131,7 +164,7 @@ def _workers(lab: Lab, workers: int) -> None:
         yaml.dump(data, out)
 
 
-def branch_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, float]:
+def branch_flow(branches: int, time_scale: float, key_size: int, model: str) -> tuple[float, ...]:
     """Wall seconds of (first issue, mass renewal) of the branch-made flow on a fresh all-7.16.1 lab."""
     lab = _fleet(branches, time_scale, key_size, model, BRANCH_MADE_VERSION, BRANCH_WORKERS)
     with lab as (nr, plan, policy):
@@ -157,14 +190,17 @@ def branch_flow(branches: int, time_scale: float, key_size: int, model: str) -> 
     return first, renewal
 
 
-def _figures(scaled: tuple[float, float], zero: tuple[float, float], time_scale: float) -> dict[str, Any]:
-    first, renewal = ((s - z) / time_scale for s, z in zip(scaled, zero, strict=True))
-    return {"first_rollout_real_s": round(first, 1), "renewal_real_s": round(renewal, 1),
+FIGURES = ("first_rollout_real_s", "renewal_real_s", "first_wave_ready_real_s", "renewal_first_ready_real_s")
+
+
+def _figures(scaled: tuple[float, ...], zero: tuple[float, ...], time_scale: float) -> dict[str, Any]:
+    real = [(s - z) / time_scale for s, z in zip(scaled, zero, strict=True)]
+    return {**{name: round(x, 1) for name, x in zip(FIGURES, real, strict=False)},
             "wall_s": [round(x, 2) for x in scaled], "wall_at_scale_0_s": [round(x, 2) for x in zero]}
 
 
 def measure(branches: int, time_scale: float, key_size: int, model: str,
-            branch_time_scale: float | None = None) -> dict[str, Any]:
+            branch_time_scale: float | None = None, only: str = "") -> dict[str, Any]:
     """Both flows; the branch flow at `branch_time_scale` (default `time_scale`): its real time is minutes,
     not hours, so at the hub flow's scale the noise of its SSH round trips would swamp it."""
     pool = KeyPool(key_size, 2 * branches + 2)  # CA, server, each branch's first and renewed certificate
@@ -173,6 +209,8 @@ def measure(branches: int, time_scale: float, key_size: int, model: str,
     try:
         for flow, run, scale in (("hub", hub_flow, time_scale),
                                  ("branch", branch_flow, branch_time_scale or time_scale)):
+            if only and flow != only:
+                continue
             pool.reset()
             scaled = run(branches, scale, key_size, model)
             pool.reset()
@@ -193,10 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key-size", type=int, default=4096, choices=(1024, 1536, 2048, 4096, 8192))
     parser.add_argument("--model", default=DEFAULT_MODEL, help="lab router model (keygen_timing.yaml class)")
     parser.add_argument("--json", action="store_true", help="one JSON object (the default prints it too)")
+    parser.add_argument("--flow", choices=("hub", "branch"), default="", help="one flow only (default: both)")
     args = parser.parse_args(argv)
     if args.time_scale <= 0 or args.branch_time_scale <= 0:
         parser.error("--time-scale and --branch-time-scale must be > 0 (the figures are scaled back by them)")
-    result = measure(args.branches, args.time_scale, args.key_size, args.model, args.branch_time_scale)
+    result = measure(args.branches, args.time_scale, args.key_size, args.model, args.branch_time_scale,
+                     args.flow)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
 

@@ -21,6 +21,7 @@ from nornir.core.filter import F
 from nornir.core.task import AggregatedResult, Result, Task
 
 from ikefleet.connection.session import describe
+from ikefleet.parsers.certificate import Certificate
 from ikefleet.redact import scrub
 from ikefleet.tasks import pki
 from ikefleet.tasks.device import close, device
@@ -88,15 +89,17 @@ def make_keys(
     policy: pki.CertPolicy,
     held: dict[str, str | None] | None = None,
     renew: tuple[str, ...] = (),
+    certs: dict[str, Certificate] | None = None,
 ) -> KeyWork:
     """For the branches in `clients` (branch -> client certificate base name) that need a certificate (the
     hub decides: missing, in the renewal window, `renew`, or the branch does not hold the hub's current
     one, `held`): requests made on the branches in parallel, signed on the hub in one session, imported
-    on the branches in parallel. A hub failure fails every branch that was waiting for it."""
+    on the branches in parallel. A hub failure fails every branch that was waiting for it. `certs`: the
+    hub's certificates, read in its session with nothing changed since (None: read here)."""
     work = KeyWork()
     hub = nr.filter(name=hub_name)
     found = hub.run(task=pki.plan_requests, on_failed=True, clients=clients, policy=policy, renew=renew,
-                    held=held)
+                    held=held, certs=certs)
     if found[hub_name].failed:
         why = f"the hub's certificates could not be read: {_why(found, hub_name)}"
         work.failed = dict.fromkeys(clients, why)

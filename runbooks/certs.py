@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nornir.core.filter import F
-from nornir.core.task import Result, Task
+from nornir.core.task import AggregatedResult, Result, Task
 
 from ikefleet import revoked
 from ikefleet.connection.session import describe
@@ -29,9 +31,12 @@ from ikefleet.redact import scrub
 from ikefleet.runbooks.branch_keys import make_keys
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.rundir import RunDir, exclusive, keep_runs
+from ikefleet.selection import SelectionError, names, select
 from ikefleet.tasks import pki
 from ikefleet.tasks.converge import Outcome
 from ikefleet.tasks.device import device
+from ikefleet.tasks.signer import HubSigner, session
+from ikefleet.tasks.signer import jobs as signer_jobs
 from ikefleet.tasks.state import tunnel_state
 from ikefleet.tasks.version import detect_version
 
@@ -44,6 +49,20 @@ if TYPE_CHECKING:
 
 class CertsError(RuntimeError):
     """The operation could not be done; the message says why and what to do."""
+
+
+class CertsInputError(CertsError):
+    """Bad input (a selection naming nothing): exit 2, nothing contacted."""
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What `renew_many` did: branch -> what was done, branch -> why not (its old certificate in use), and
+    the run directory that records it."""
+
+    renewed: dict[str, str]
+    failed: dict[str, str]
+    record: Path
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,8 @@ class Certs:
         self.data_dir = read_config(config).path.parent / ".ikefleet"
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
         self.tunnel_timeout_s = 60.0  # renew: how long the tunnel may take to come back
+        # held around every task on the hub while a HubSigner makes keys on its session (tasks/signer.py)
+        self.hub_lock: AbstractContextManager[Any] = contextlib.nullcontext()
 
     def _branch(self, name: str) -> str:
         try:
@@ -99,7 +120,10 @@ class Certs:
         return self._run_on(nr, self.fleet.hub.name, task, **params)
 
     def _run_on(self, nr: Nornir, host: str, task: Callable[..., Result], **params: Any) -> Any:
-        res = nr.filter(name=host).run(task=task, on_failed=True, **params)
+        """`task` on `host`; its result, or CertsError naming the host and why. A task on the hub holds
+        `hub_lock` (a background signer shares the hub's session)."""
+        with self.hub_lock if host == self.fleet.hub.name else contextlib.nullcontext():
+            res = nr.filter(name=host).run(task=task, on_failed=True, **params)
         if res[host].failed:
             failed = next((r for r in reversed(res[host]) if r.failed and r.exception), res[host][0])
             why = describe(failed.exception) if failed.exception else str(failed.result)
@@ -144,89 +168,157 @@ class Certs:
         return CertRow(name, role, branch, days, cert.get("fingerprint", ""), ",".join(flags), where)
 
     def renew(self, branch: str) -> str:
-        """Under the rollout lock: a rollout converging the same routers would race the handover. What was
-        done (or why not) is on the record: a run directory `<time>-certs-renew` with the branch's outcome
-        in results.jsonl and summary.json, like a rollout's."""
-        client = self._branch(branch)
+        """`renew_many` of one branch: what was done, or CertsError saying why not (the record's path in
+        either)."""
+        done = self.renew_many([branch])
+        if branch in done.failed:
+            raise CertsError(f"{done.failed[branch]}; record: {done.record}")
+        return f"{done.renewed[branch]}; record: {done.record}"
+
+    def selected(self, limit: list[str]) -> list[str]:
+        """The branches `limit` names (hosts or groups, as --limit takes them: ikefleet.selection). A name
+        that matches nothing, or a selection without a branch, is CertsInputError."""
+        try:
+            chosen = select(self.fleet, limit)
+        except SelectionError as exc:
+            raise CertsInputError(str(exc)) from None
+        branches = [b.name for b in self.plan.branches if b.name in chosen]
+        if not branches:
+            raise CertsInputError(f"{', '.join(names(limit))} selects no branch (the hub's own certificate "
+                                  "is renewed by `ikefleet rollout`); fix: name branches or a group of them")
+        return branches
+
+    def renew_many(self, branches: list[str]) -> Renewal:
+        """Renew every branch of `branches` in one run, under the rollout lock (a rollout converging the
+        same routers would race the hand-over). Where both ends run 7.9+ every branch makes its key at the
+        same time (runbooks/branch_keys.py); elsewhere the hub makes each key in the background
+        (tasks/signer.py) while the branches whose key is made are handed over, one by one. Each branch's
+        hand-over is `_hand_over` (a failure takes its steps back: its old certificate stays in use); one
+        branch's failure does not stop the others. What was done (or why not) is on the record: a run
+        directory `<time>-certs-renew`, each branch's outcome in results.jsonl and summary.json."""
+        bases = {b: self._branch(b) for b in dict.fromkeys(branches)}
         with exclusive(self.data_dir):
             pki.sweep_temporary()
             config = read_config(self.config)
             run = RunDir(self.data_dir, "certs-renew",
                          keep=keep_runs((config.nornir.get("ikefleet") or {}).get("runs"), str(config.path)))
             try:
-                message = self._renew(branch, client)
-            except CertsError as exc:
-                _on_record(run, Outcome(branch, "failed", error=str(exc)))
-                raise CertsError(f"{exc}; record: {run.path}") from None
-            _on_record(run, Outcome(branch, "changed", changes=[message], certificates=[message]))
-            return f"{message}; record: {run.path}"
+                renewed, failed = self._renew(bases)
+            except CertsError as exc:  # nothing could start (the hub unreachable): every branch failed
+                renewed, failed = {}, dict.fromkeys(bases, str(exc))
+            outcomes = [Outcome(b, "changed", changes=[renewed[b]], certificates=[renewed[b]]) if b in renewed
+                        else Outcome(b, "failed", error=failed.get(b, "not done")) for b in bases]
+            _on_record(run, outcomes)
+            why = {b: failed.get(b, "not done") for b in bases if b not in renewed}
+            return Renewal(renewed, why, run.path)
 
-    def _renew(self, branch: str, base: str) -> str:
-        """Issue a new certificate under a new name (made on the branch where both ends run 7.9+, as the
-        rollout does: runbooks/branch_keys.py), import it on the branch next to the one in use, give the hub
-        a second identity for it (the hub then accepts either), move the branch's identity to it, remove the
-        hub's identity for the old one, check the tunnel comes back, and only then remove the old
-        certificate on both. A failure before the end takes each step back, so the old one stays in use; a
-        kill leaves a working pair (an unused certificate, or the hub accepting both), which the next
-        rollout converges."""
+    def _renew(self, bases: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        """(branch -> what was done, branch -> why it failed) for `bases` (branch -> base name). CertsError
+        when the hub cannot be read (nothing changed anywhere)."""
         h = self.plan.hub
+        hub = self.fleet.hub.name
+        renewed: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        signer: HubSigner | None = None
         nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
         try:
             before: dict[str, Certificate] = self._hub_run(nr, _hub_certificates)
-            versions = client_versions(before, base)
-            old = versions[-1] if versions else base
-            made = pki.branch_made(self._run_on(nr, self.fleet.hub.name, detect_version).version,
-                                   self._run_on(nr, branch, detect_version).version)
-            if made:  # the branch makes its key; installed beside the old one, or nothing changed
-                done = make_keys(nr, self.fleet.hub.name, {branch: base}, ca=h.ca_certificate,
-                                 server=h.server_certificate, policy=self.policy, renew=(base,))
-                if branch in done.failed:
-                    raise CertsError(scrub(f"{branch}: {done.failed[branch]}; nothing changed: {old} is "
-                                           "still in use"))
-                new = done.wanted[branch].name
-                after: dict[str, Certificate] = self._hub_run(nr, _hub_certificates)
-                clients: dict[str, pki.Client] = {base: pki.Client(new, "", _serial(after.get(new)))}
-            else:
-                clients = self._hub_run(nr, pki.ensure_clients, clients=[base], ca=h.ca_certificate,
-                                        policy=self.policy, renew=(base,))
-                new = clients[base].name
-            undo = _Undo(self, nr, branch, old, new)
-            undo.installed = made
-            try:
-                if not made:
-                    bundle = self._hub_run(nr, pki.export_bundle, branch=branch, client=new,
-                                           ca=h.ca_certificate, server=h.server_certificate)
-                    self._run_on(nr, branch, pki.install_branch, bundle=bundle, client=new,
-                                 ca=h.ca_certificate, server=h.server_certificate)
-                    undo.installed = True
-                was_up = self._tunnel_up(nr, branch)
-                self._hub_run(nr, pki.add_identities, field="remote-certificate", existing=old, new=new)
-                undo.hub_added = True
-                if not self._run_on(nr, branch, pki.switch_identities, field="certificate", old=old, new=new):
-                    raise CertsError(f"{branch}: no identity of ikefleet's names certificate {old}; run "
-                                     f"`ikefleet rollout --limit {branch}` first")
-                undo.branch_switched = True
-                self._hub_run(nr, pki.remove_identities, field="remote-certificate", gone=old, kept=new)
-                undo.hub_switched = True
-                if was_up and not self._tunnel_up(nr, branch, wait_s=self.tunnel_timeout_s):
-                    raise CertsError(f"{branch}: the tunnel did not come back within "
-                                     f"{self.tunnel_timeout_s:.0f}s with the new certificate")
-            except BaseException as exc:
-                why = str(exc) if isinstance(exc, CertsError) else f"{type(exc).__name__}: {exc}"
-                raise CertsError(scrub(f"{why}; {undo.run()}")) from None
-            removed = []
-            leftovers = []
-            for host in (branch, self.fleet.hub.name):
+            old = {b: (client_versions(before, base) or [base])[-1] for b, base in bases.items()}
+            hub_version = self._run_on(nr, hub, detect_version).version
+            found = nr.filter(F(name__in=list(bases))).run(task=detect_version, on_failed=True)
+            made: dict[str, str] = {}  # branch-made: both ends 7.9+
+            by_hub: dict[str, str] = {}
+            for b, base in bases.items():
+                if found[b].failed:
+                    failed[b] = f"{b}: unreachable, nothing changed: {_failure(found, b)}"
+                elif pki.branch_made(hub_version, found[b][0].result.version):
+                    made[b] = base
+                else:
+                    by_hub[b] = base
+            new: dict[str, str] = {}
+            if made:  # every branch makes its key at once, beside the one in use
+                keys = make_keys(nr, hub, made, ca=h.ca_certificate, server=h.server_certificate,
+                                 policy=self.policy, renew=tuple(made.values()))
+                for b, why in keys.failed.items():
+                    failed[b] = scrub(f"{b}: {why}; nothing changed: {old[b]} is still in use")
+                new.update({b: keys.wanted[b].name for b in made if b not in keys.failed})
+            if by_hub:  # then the hub makes each key in the background (first wanted first made), the
+                # branch-made ones meanwhile handed over
+                todo = signer_jobs(before, by_hub, self.policy, datetime.now(UTC),
+                                   renew=tuple(by_hub.values()))
+                dev = self._hub_run(nr, session)
+                signer = HubSigner(dev, todo, ca=h.ca_certificate, policy=self.policy).start()
+                self.hub_lock = signer.lock
+            jobs = {j.branch: j for j in (signer.jobs if signer else [])}
+            for b in [*new, *by_hub]:  # the branch-made ones are ready: handed over while the hub signs
+                if b in by_hub:
+                    lost = signer.wait(b) if signer is not None and b in jobs else "nothing to make"
+                    if lost is not None:
+                        failed[b] = f"{b}: {lost}; nothing changed: {old[b]} is still in use"
+                        continue
+                    new[b] = jobs[b].name
                 try:
-                    removed += self._run_on(nr, host, pki.remove_superseded, clients={base: new})
+                    renewed[b] = self._hand_over(nr, b, bases[b], old[b], new[b], installed=b in made)
                 except CertsError as exc:
-                    leftovers.append(str(exc))
+                    failed[b] = str(exc)
+            if renewed:
+                with contextlib.suppress(CertsError):  # the serials are words only
+                    after: dict[str, Certificate] = self._hub_run(nr, _hub_certificates)
+                    for b in renewed:
+                        serials = (_serial(before.get(old[b])), _serial(after.get(new[b])))
+                        if serials[0]:
+                            renewed[b] = renewed[b].replace(
+                                f"({old[b]} -> {new[b]})", f"({old[b]} -> {new[b]}) (serial {serials[0]} -> "
+                                f"{serials[1]})", 1)
         finally:
+            if signer is not None:
+                signer.stop()  # interrupted or failed: the key being made is given up
+                for job in signer.jobs:
+                    if job.branch not in renewed and job.branch not in failed:
+                        failed[job.branch] = f"{job.branch}: not renewed (the run stopped); nothing changed"
+                self.hub_lock = contextlib.nullcontext()
             nr.close_connections(on_failed=True)
-        serials = (_serial(before.get(old)), _serial(clients[base]))
+        return renewed, failed
+
+    def _hand_over(self, nr: Nornir, branch: str, base: str, old: str, new: str, installed: bool) -> str:
+        """The hub holds `new` for the branch (`installed`: the branch too, with its key, branch-made):
+        import it on the branch next to the one in use, give the hub a second identity for it (the hub
+        then accepts either), move the branch's identity to it, remove the hub's identity for the old one,
+        check the tunnel comes back, and only then remove the old certificate on both. A failure before
+        the end takes each step back, so the old one stays in use (CertsError); a kill leaves a working
+        pair (an unused certificate, or the hub accepting both), which the next rollout converges."""
+        h = self.plan.hub
+        undo = _Undo(self, nr, branch, old, new)
+        undo.installed = installed
+        try:
+            if not installed:
+                bundle = self._hub_run(nr, pki.export_bundle, branch=branch, client=new,
+                                       ca=h.ca_certificate, server=h.server_certificate)
+                self._run_on(nr, branch, pki.install_branch, bundle=bundle, client=new,
+                             ca=h.ca_certificate, server=h.server_certificate)
+                undo.installed = True
+            was_up = self._tunnel_up(nr, branch)
+            self._hub_run(nr, pki.add_identities, field="remote-certificate", existing=old, new=new)
+            undo.hub_added = True
+            if not self._run_on(nr, branch, pki.switch_identities, field="certificate", old=old, new=new):
+                raise CertsError(f"{branch}: no identity of ikefleet's names certificate {old}; run "
+                                 f"`ikefleet rollout --limit {branch}` first")
+            undo.branch_switched = True
+            self._hub_run(nr, pki.remove_identities, field="remote-certificate", gone=old, kept=new)
+            undo.hub_switched = True
+            if was_up and not self._tunnel_up(nr, branch, wait_s=self.tunnel_timeout_s):
+                raise CertsError(f"{branch}: the tunnel did not come back within "
+                                 f"{self.tunnel_timeout_s:.0f}s with the new certificate")
+        except BaseException as exc:
+            why = str(exc) if isinstance(exc, CertsError) else f"{type(exc).__name__}: {exc}"
+            raise CertsError(scrub(f"{why}; {undo.run()}")) from None
+        leftovers = []
+        for host in (branch, self.fleet.hub.name):
+            try:
+                self._run_on(nr, host, pki.remove_superseded, clients={base: new})
+            except CertsError as exc:
+                leftovers.append(str(exc))
         message = f"{branch}: certificate {base} renewed ({old} -> {new}), in use on both ends"
-        if serials[0]:
-            message += f" (serial {serials[0]} -> {serials[1]})"
         if leftovers:
             message += ("; the old certificate could not be removed everywhere (the next rollout removes "
                         "it): " + "; ".join(leftovers))
@@ -269,11 +361,18 @@ class Certs:
             return rollout.run_locked()
 
 
-def _on_record(run: RunDir, outcome: Outcome) -> None:
-    """One outcome as a rollout records its hosts' (results.jsonl, summary.json)."""
-    run.append_result(outcome.to_json())
+def _on_record(run: RunDir, outcomes: list[Outcome]) -> None:
+    """Outcomes as a rollout records its hosts' (results.jsonl, summary.json)."""
+    for outcome in outcomes:
+        run.append_result(outcome.to_json())
     run.write_json("summary.json", {"run_dir": str(run.path), "dry_run": False, "hosts": {
-        outcome.host: {k: v for k, v in outcome.to_json().items() if k != "host"}}})
+        o.host: {k: v for k, v in o.to_json().items() if k != "host"} for o in outcomes}})
+
+
+def _failure(result: AggregatedResult, host: str) -> str:
+    multi = result[host]
+    failed = next((r for r in reversed(multi) if r.failed and r.exception), multi[0])
+    return scrub(describe(failed.exception) if failed.exception else str(failed.result))
 
 
 def _installed_on_branch(task: Task, plan: Plan) -> Result:

@@ -11,8 +11,11 @@ install them and converge the branches in parallel, wait until the wave's branch
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,7 @@ from ikefleet.fleet import Fleet, with_versions
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
-from ikefleet.plan import NAMES, Plan, build_plan, client_base, resolve_clients
+from ikefleet.plan import NAMES, Plan, build_plan, client_base, client_versions, resolve_clients
 from ikefleet.processors.events import Note, RunStarted, Sink, WaveStarted, ignore
 from ikefleet.processors.ledger import Ledger, Summary, certificate_work, host_outcome, outcome_of
 from ikefleet.redact import scrub
@@ -39,7 +42,7 @@ from ikefleet.runbooks.branch_keys import make_keys
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
-from ikefleet.tasks import pki
+from ikefleet.tasks import pki, pki_plan
 from ikefleet.tasks.converge import PUT_BACK, Outcome, converge
 from ikefleet.tasks.device import close, cut
 from ikefleet.tasks.gate import wait_until_converged
@@ -52,10 +55,12 @@ from ikefleet.tasks.handover import (
     retire_old_certificates,
     tidy_branch,
 )
-from ikefleet.tasks.hub import hub_clients, hub_dry_run, hub_reads
+from ikefleet.tasks.hub import clients_held, hub_clients, hub_reads
 from ikefleet.tasks.put_back import put_back_branches
 from ikefleet.tasks.reach import Reached, reach_branches
 from ikefleet.tasks.results import failure
+from ikefleet.tasks.signer import HubSigner, session
+from ikefleet.tasks.signer import jobs as signer_jobs
 from ikefleet.tasks.version import detect_version, detected
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
@@ -134,6 +139,8 @@ class Rollout:
         # branch_keys.py), reported with its outcome in its wave
         self.key_failed: dict[str, str] = {}  # branch -> why making its certificate failed (before the hub)
         self.hub_version = ""  # the RouterOS the hub runs, once read (who makes a branch's key)
+        self.signer: HubSigner | None = None  # the hub making later waves' keys in the background
+        self.reported: set[str] = set()  # branches whose background-made certificate is on the hub's record
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -219,7 +226,9 @@ class Rollout:
                 self.ledger.record(Outcome(name, "skipped", error="branches unreachable"))
             return summary
         if hub_selected:
-            outcome = self._converge_hub(hub, run, nr, branches)
+            # the hub makes the first wave's keys now and the later waves' in the background (tasks/signer)
+            tentative = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
+            outcome = self._converge_hub(hub, run, nr, branches, [b for w in tentative[1:] for b in w])
             for name, why in self.key_failed.items():  # the certificate each had stays in use
                 self.ledger.record(Outcome(name, "failed", error=why))
             branches = [b for b in branches if b not in self.key_failed]
@@ -243,14 +252,34 @@ class Rollout:
             else:
                 self._resolve(res[hub_name][0].result)
         hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
-        settled = {b for b, r in reached.items() if hub_untouched and r.state is not None
+        background = {j.branch for j in self.signer.jobs} if self.signer is not None else set()
+        settled = {b for b, r in reached.items()
+                   if hub_untouched and r.state is not None and b not in background
                    and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)}
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
         summary.waves = waves
+        try:
+            return self._waves(nr, hub, run, summary, waves, settled, reached, total)
+        finally:
+            self._signer_done(run, summary)
+
+    def _waves(self, nr: Nornir, hub: Nornir, run: RunDir, summary: Summary, waves: list[list[str]],
+               settled: set[str], reached: dict[str, Reached], total: int) -> Summary:
+        """The run's waves, one after another: each waits for the keys the hub makes for it in the
+        background (`_catch_up`), converges, is gated; later waves stop once failures exceed --max-fail."""
+        opts = self.options
         for number, wave in enumerate(waves, start=1):
             if interrupt.STOP.is_set():
                 return self._interrupted(summary, run, [h for w in waves[number - 1:] for h in w])
             self.progress(WaveStarted(number, len(waves), tuple(wave)))
+            left = self._catch_up(hub, run, wave, summary)
+            if left is None:  # the hub could not take the wave's branches: nothing after it is touched
+                rest = [h for w in waves[number - 1:] for h in w if h not in summary.hosts]
+                summary.stopped = f"hub {self.fleet.hub.name} failed: {len(rest)} branch(es) not touched"
+                for name in rest:
+                    self.ledger.record(Outcome(name, "skipped", error="hub failed"))
+                break
+            wave = left
             for name in [b for b in wave if b in settled]:  # nothing changes on it: read once, before the hub
                 if (state := reached[name].state) is not None:  # (settled: the reach read it)
                     self.first_states[name] = state
@@ -263,7 +292,9 @@ class Rollout:
                 # a renewed branch's old certificate goes (its hub identity, then the certificate) only once
                 # its tunnel is up on the new one: a branch that failed its gate is put back to a
                 # configuration naming the old certificate, which must still be there on both ends
-                self._retire_old(nr, self._move_hub_identities(hub, wave, summary, run), summary, run)
+                with self._hub_session():
+                    moved = self._move_hub_identities(hub, wave, summary, run)
+                self._retire_old(nr, moved, summary, run)
             release(nr, wave)
             if over_budget(len(summary.failed), total, opts.max_fail):
                 rest = [h for w in waves[number:] for h in w]
@@ -306,60 +337,17 @@ class Rollout:
         summary.stopped = f"{interrupt.MESSAGE} twice: cut at once: {', '.join(done) or 'none'}; run again"
 
     def _converge_hub(self, hub: Nornir, run: RunDir, nr: Nornir | None = None,
-                      branches: list[str] | None = None) -> Outcome:
+                      branches: list[str] | None = None, later: list[str] | None = None) -> Outcome:
         """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),
         then the hub's configuration. The run's `branches` that can (7.9+ on both ends, pki.branch_made)
-        make their own keys, all at once (runbooks/branch_keys.py); the hub issues the others'."""
+        make their own keys, all at once (runbooks/branch_keys.py); the hub issues the others'. The hub's
+        configuration and certificates are read once, in one round trip, and the certificates handed to
+        every step; they are read again only after a step changed them.
+        The hub-made keys of the branches in `later` (the run's later waves) are not made here: once the
+        hub's configuration has converged (without the new branches among them: an identity cannot name a
+        certificate that does not exist yet), a HubSigner makes them in the background, and each wave takes
+        its own in `_catch_up`."""
         h = self.plan.hub
-        work: list[str] = []  # certificate work: a change, reported with the configuration's
-        if self.options.dry_run:  # the names the identities use, and the certificate step, read only
-            res = hub.run(task=hub_dry_run, on_failed=True, plan=self.plan, policy=self.policy)
-            if res[h.name].failed:
-                return Outcome(h.name, "failed", error=failure(res, h.name))
-            clients, planned = res[h.name][0].result
-            self._resolve(clients)
-            self.to_issue = planned.issued
-            work += planned.work
-        else:
-            found = hub.run(task=detect_version, on_failed=True)
-            if found[h.name].failed:
-                return Outcome(h.name, "failed", error=failure(found, h.name))
-            hub_version = found[h.name][0].result.version
-            made = {b: NAMES["branch_certificate"].format(branch=b) for b in branches or []
-                    if b in self.reached and pki.branch_made(hub_version, self.reached[b].version)}
-            steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
-                (
-                    pki.ensure_authority,
-                    {
-                        "ca": h.ca_certificate,
-                        "server": h.server_certificate,
-                        "hub_wan": str(h.wan_address),
-                        "policy": self.policy,
-                    },
-                ),
-                (
-                    pki.ensure_clients,
-                    {
-                        "clients": [b.client_certificate for b in self.plan.branches],
-                        "ca": h.ca_certificate,
-                        "policy": self.policy,
-                        "retire": True,  # deleted branches' certificates are revoked
-                        "branch_made": tuple(made.values()),
-                    },
-                ),
-            )
-            for step, params in steps:
-                res = hub.run(task=step, on_failed=True, **params)
-                if res[h.name].failed:
-                    failed = Outcome(h.name, "failed", error=failure(res, h.name))
-                    return certificate_work(failed, work, run)
-                work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
-                if step is pki.ensure_clients:
-                    self._resolve(res[h.name][0].result)
-            if made and nr is not None:
-                failed_hub = self._branch_keys(nr, hub, made, work)
-                if failed_hub is not None:
-                    return certificate_work(failed_hub, work, run)
         found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
         if found[h.name].failed:
             return Outcome(h.name, "failed", error=failure(found, h.name))
@@ -367,12 +355,92 @@ class Rollout:
         self.hub_version = version
         read = hub.run(task=hub_reads, on_failed=True)
         if read[h.name].failed:
-            return certificate_work(Outcome(h.name, "failed", error=failure(read, h.name)), work, run)
+            return Outcome(h.name, "failed", error=failure(read, h.name))
         config_text, certs, others = read[h.name][0].result
+        work: list[str] = []  # certificate work: a change, reported with the configuration's
+        if self.options.dry_run:  # the names the identities use, and the certificate step, read only
+            planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
+                                        hub_wan=str(h.wan_address),
+                                        clients=[b.client_certificate for b in self.plan.branches],
+                                        policy=self.policy, now=datetime.now(UTC), retire=True)
+            self._resolve(clients_held(certs, self.plan))
+            self.to_issue = planned.issued
+            work += planned.work
+            return self._converge_hub_config(hub, run, version, config_text, certs, others, work)
+        deferred = {b: NAMES["branch_certificate"].format(branch=b) for b in later or []
+                    if b in self.reached and not pki.branch_made(version, self.reached[b].version)}
+        failed, current = self._hub_pki(hub, certs, nr, branches or [], work, tuple(deferred.values()))
+        if failed is not None or current is None:
+            failed = failed or Outcome(h.name, "failed", error="its certificates could not be read")
+            return certificate_work(failed, work, run)
+        todo = signer_jobs(current, deferred, self.policy, datetime.now(UTC))
+        waiting = {j.branch for j in todo if not client_versions(current, j.common_name)}
+        outcome = self._converge_hub_config(hub, run, version, config_text, current, others, work, waiting)
+        if todo and outcome.status != "failed":
+            got = hub.run(task=session, on_failed=True)
+            if got[h.name].failed:
+                outcome.status, outcome.error = "failed", failure(got, h.name)
+            else:
+                self.signer = HubSigner(got[h.name][0].result, todo, ca=h.ca_certificate,
+                                        policy=self.policy).start()
+        return outcome
+
+    def _hub_pki(self, hub: Nornir, certs: dict[str, Any], nr: Nornir | None, branches: list[str],
+                 work: list[str], deferred: tuple[str, ...] = (),
+                 ) -> tuple[Outcome | None, dict[str, Any] | None]:
+        """The hub's certificate step on `certs` (read in its session, nothing changed since): the CA and
+        its certificate, the hub-made client certificates (but the base names in `deferred`: made in the
+        background), the branch-made ones. Its work joins `work`. Returns (the hub's failed Outcome or
+        None, the hub's certificates as they are now)."""
+        h = self.plan.hub
+        made = {b: NAMES["branch_certificate"].format(branch=b) for b in branches
+                if b in self.reached and pki.branch_made(self.hub_version, self.reached[b].version)}
+        # an unsigned template (a killed run's) is removed by the steps: what they were given is then stale
+        changed = not all(c.get("fingerprint") for c in certs.values())
+        steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
+            (pki.ensure_authority, {"ca": h.ca_certificate, "server": h.server_certificate,
+                                    "hub_wan": str(h.wan_address), "policy": self.policy}),
+            (pki.ensure_clients, {"clients": [b.client_certificate for b in self.plan.branches],
+                                  "ca": h.ca_certificate, "policy": self.policy,
+                                  "retire": True,  # deleted branches' certificates are revoked
+                                  "branch_made": (*made.values(), *deferred)}),
+        )
+        for step, params in steps:
+            res = hub.run(task=step, on_failed=True, certs=None if changed else certs, **params)
+            if res[h.name].failed:
+                return Outcome(h.name, "failed", error=failure(res, h.name)), None
+            changed = changed or res[h.name][0].changed
+            work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
+            if step is pki.ensure_clients:
+                self._resolve(res[h.name][0].result)
+        if made and nr is not None:
+            failed_hub, keys_changed = self._branch_keys(nr, hub, made, work, None if changed else certs)
+            if failed_hub is not None:
+                return failed_hub, None
+            changed = changed or keys_changed
+        if not changed:
+            return None, certs
+        res = hub.run(task=pki.certificates, on_failed=True)
+        if res[h.name].failed:
+            return Outcome(h.name, "failed", error=failure(res, h.name)), None
+        current: dict[str, Any] = res[h.name][0].result
+        return None, current
+
+    def _converge_hub_config(self, hub: Nornir, run: RunDir, version: str, config_text: str,
+                             certs: dict[str, Any], others: bool, work: list[str],
+                             waiting: set[str] | None = None) -> Outcome:
+        """The hub's configuration toward the plan (`config_text`: read in its session; `certs`: its
+        certificates now; `others`: another login was open), then the client certificates renewals
+        replaced removed. `work`: the certificate work done before, reported with it. `waiting`: branches
+        whose first certificate the hub has not made yet, left out (a later `_catch_up` adds them)."""
+        h = self.plan.hub
         # a renewed branch has two hub identities, the certificate it still uses and the new one, until it
         # has moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over stops
         self.hub_in_use = older_in_use(parse_script(config_text), certs, self.plan)
         hub_plan = accepting_previous(self.plan, self.hub_in_use)
+        if waiting:
+            hub_plan = replace(hub_plan, branches=tuple(b for b in hub_plan.branches
+                                                         if b.name not in waiting))
         script = render_host(with_versions(self.fleet, {h.name: version}), hub_plan, h.name)
         res = hub.run(
             task=converge,
@@ -390,7 +458,9 @@ class Rollout:
             # the hub's identities now name the current certificates: the ones renewals replaced can go
             clients = {NAMES["branch_certificate"].format(branch=b.name): b.client_certificate
                        for b in self.plan.branches if b.name not in self.hub_in_use}
-            gone = hub.run(task=pki.remove_superseded, on_failed=True, clients=clients)
+            # the configuration's converge changes no certificate; another login's undo might have
+            gone = hub.run(task=pki.remove_superseded, on_failed=True, clients=clients,
+                           certs=None if others else certs)
             if gone[h.name].failed:
                 why = failure(gone, h.name)
                 outcome.warnings.append(f"superseded client certificates not removed (next run): {why}")
@@ -398,34 +468,107 @@ class Rollout:
                 work += gone[h.name][0].result
         return certificate_work(outcome, work, run, self.options.dry_run)
 
-    def _branch_keys(self, nr: Nornir, hub: Nornir, made: dict[str, str], work: list[str]) -> Outcome | None:
+    def _branch_keys(self, nr: Nornir, hub: Nornir, made: dict[str, str], work: list[str],
+                     certs: dict[str, Any] | None = None) -> tuple[Outcome | None, bool]:
         """The branch-made certificates of `made` (branch -> base name); the hub's work joins `work`, each
         branch's waits for its wave (`branch_work`), failed branches go to `key_failed`. A failed branch
         that has no certificate on the hub at all gets one the hub makes, so the hub's identity for it names
-        a certificate that exists (never sent to it: the next run has it make its own). Returns the hub's
-        failed Outcome when its certificates cannot be read back."""
+        a certificate that exists (never sent to it: the next run has it make its own). `certs`: the hub's
+        certificates, still current (None: read here). Returns (the hub's failed Outcome when its
+        certificates cannot be read back, whether the hub's certificates changed)."""
         h = self.plan.hub
         held = {b: self.reached[b].fingerprint for b in made}
         done = make_keys(nr, h.name, made, ca=h.ca_certificate, server=h.server_certificate,
-                         policy=self.policy, held=held)
+                         policy=self.policy, held=held, certs=certs)
         work += done.hub
         self.branch_work.update(done.branches)
         self.key_failed.update(done.failed)
+        if not done.wanted and not done.failed:  # nothing to make: the hub's clients stand as resolved
+            return None, False
         self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
         res = hub.run(task=hub_clients, on_failed=True, plan=self.plan)
         if res[h.name].failed:
-            return Outcome(h.name, "failed", error=failure(res, h.name))
+            return Outcome(h.name, "failed", error=failure(res, h.name)), True
         clients: dict[str, pki.Client] = res[h.name][0].result
         bare = [made[b] for b in done.failed if made[b] not in clients]
         if bare:
             res = hub.run(task=pki.ensure_clients, on_failed=True, clients=bare, ca=h.ca_certificate,
                           policy=self.policy)
             if res[h.name].failed:
-                return Outcome(h.name, "failed", error=failure(res, h.name))
+                return Outcome(h.name, "failed", error=failure(res, h.name)), True
             work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
             clients = {**clients, **res[h.name][0].result}
         self._resolve(clients)
-        return None
+        return None, True
+
+    def _hub_session(self) -> AbstractContextManager[Any]:
+        """The hub's session for this thread while the block runs: a background signer shares it."""
+        return self.signer.hub() if self.signer is not None else contextlib.nullcontext()
+
+    def _catch_up(self, hub: Nornir, run: RunDir, wave: list[str], summary: Summary) -> list[str] | None:
+        """Before a wave: wait for the keys the hub makes in the background for its branches (a branch whose
+        key failed is failed alone, nothing changed on it), then converge the hub's configuration once (one
+        safe-mode window) so its identities name them, while the signer goes on with the next waves'. The
+        hub's outcome gets the certificates made and the configuration's changes. Returns the wave's
+        branches left, or None when the hub could not be converged (it stays as safe mode left it)."""
+        if self.signer is None:
+            return wave
+        jobs = {j.branch: j for j in self.signer.jobs}
+        mine = [b for b in wave if b in jobs]
+        if not mine:
+            return wave
+        for name in mine:
+            why = self.signer.wait(name)
+            if why is not None:
+                self.ledger.record(Outcome(name, "failed", error=f"{why}; nothing changed on it"))
+        wave = [b for b in wave if b not in summary.hosts]
+        hub_outcome = summary.hosts[self.fleet.hub.name]
+        self._report_made(run, hub_outcome)
+        h = self.plan.hub
+        with self.signer.hub(), _first_backup(run, h.name):
+            read = hub.run(task=hub_reads, on_failed=True)
+            if read[h.name].failed:
+                again = Outcome(h.name, "failed", error=failure(read, h.name))
+            else:
+                config_text, certs, others = read[h.name][0].result
+                signed = {n: c for n, c in certs.items() if c.get("fingerprint")}  # not one being made
+                self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
+                self._resolve(clients_held(signed, self.plan))
+                waiting = {b for b, j in jobs.items() if not client_versions(signed, j.common_name)}
+                again = self._converge_hub_config(hub, run, self.hub_version, config_text, signed, others, [],
+                                                  waiting)
+        hub_outcome.commands += again.commands
+        hub_outcome.changes += [c for c in again.changes if c not in hub_outcome.changes]
+        hub_outcome.certificates += again.certificates
+        hub_outcome.warnings += [w for w in again.warnings if w not in hub_outcome.warnings]
+        if again.status == "failed":
+            hub_outcome.status = "failed"
+            hub_outcome.error = f"adding the branches {', '.join(wave)} failed: {again.error}"
+        elif again.status == "changed":
+            hub_outcome.status = "changed"
+        run.write_text(f"diffs/{h.name}.diff", "\n".join(hub_outcome.changes) + "\n")
+        self.ledger.rerecord(hub_outcome)
+        return None if again.status == "failed" else wave
+
+    def _report_made(self, run: RunDir, outcome: Outcome) -> None:
+        """The certificates the background signer made since the last report, on the hub's outcome."""
+        if self.signer is None:
+            return
+        made = [j for j in self.signer.made() if j.branch not in self.reported]
+        self.reported |= {j.branch for j in made}
+        certificate_work(outcome, [j.done() for j in made], run)
+
+    def _signer_done(self, run: RunDir, summary: Summary) -> None:
+        """The run's waves are over (or stopped): the background signer makes no more keys (one being made
+        is given up: its template removed), and what it made is on the hub's record (a certificate made for a
+        branch this run did not reach is unused: the next run hands it over)."""
+        if self.signer is None:
+            return
+        self.signer.stop()
+        hub_outcome = summary.hosts.get(self.fleet.hub.name)
+        if hub_outcome is not None and any(j.branch not in self.reported for j in self.signer.made()):
+            self._report_made(run, hub_outcome)
+            self.ledger.rerecord(hub_outcome)
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir, summary: Summary) -> None:
         """Every branch of the wave in parallel: one that has its certificate converges at once (a re-run is
@@ -450,8 +593,9 @@ class Rollout:
         if not wanting:
             return
         h = self.plan.hub
-        res = hub.run(task=pki.export_bundles, on_failed=True, clients=wanting, ca=h.ca_certificate,
-                      server=h.server_certificate)
+        with self._hub_session():
+            res = hub.run(task=pki.export_bundles, on_failed=True, clients=wanting, ca=h.ca_certificate,
+                          server=h.server_certificate)
         exported = {} if res[h.name].failed else res[h.name][0].result
         bundles: dict[str, pki.Bundle] = {}
         for name in wanting:
@@ -561,6 +705,23 @@ class Rollout:
             if word == PUT_BACK:  # as found again: the backups repository gets no "as left"
                 (run.path / "backups" / f"{name}{AFTER}").unlink(missing_ok=True)
         return {**words, **backs}
+
+
+@contextmanager
+def _first_backup(run: RunDir, host: str) -> Iterator[None]:
+    """A second converge of `host` in one run: its as-found export (`backups/<host>.rsc`) stays the one read
+    before the run's first change, and the commands it sends join the first converge's."""
+    found = run.path / "backups" / f"{host}.rsc"
+    sent = run.path / "diffs" / f"{host}.commands"
+    before = found.read_text() if found.is_file() else None
+    commands = sent.read_text() if sent.is_file() else ""
+    try:
+        yield
+    finally:
+        if before is not None:
+            run.write_text(f"backups/{host}.rsc", before)
+        if commands and sent.is_file() and sent.read_text() != commands:
+            run.write_text(f"diffs/{host}.commands", commands + sent.read_text())
 
 
 def _budget(max_fail: Amount | None) -> str:

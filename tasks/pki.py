@@ -25,7 +25,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,6 +81,11 @@ def read_certificates(dev: Device) -> dict[str, Certificate]:
     return certificates_by_name(dev.send(CERTIFICATE_READ))
 
 
+def certificates(task: Task) -> Result:
+    """Nornir task: the router's certificates by name (one CERTIFICATE_READ)."""
+    return Result(host=task.host, result=read_certificates(device(task)))
+
+
 def certificates_by_name(text: str) -> dict[str, Certificate]:
     """A `/certificate print detail` reply (CERTIFICATE_READ) as certificates by name."""
     return {c["name"]: c for c in parse_certificate(text)}
@@ -115,20 +120,27 @@ def _issue(
     timeout_s: float,
     san: str | None = None,
     common_name: str | None = None,
+    lock: AbstractContextManager[Any] | None = None,
+    stopped: Callable[[], str] | None = None,
 ) -> None:
     """Add a template and sign it; return once it is signed. Any failure or interruption while it is being
-    signed removes the template (nothing half-made stays on the router)."""
+    signed removes the template (nothing half-made stays on the router). `lock`: held around each command
+    (a background signer shares the hub's session, `HubSigner`); `stopped`: why to give up now ('' goes on),
+    asked between polls."""
+    guard = lock or contextlib.nullcontext()
     args = (f"name={name} common-name={common_name or name} key-size={key_size} key-usage={key_usage} "
             f"days-valid={days}")
     if san:
         args += f" subject-alt-name={san}"
-    dev.send(f"/certificate add {args}")
     sign = f'/certificate sign [find where name="{name}"]' + (f" ca={ca}" if ca else "")
+    with guard:
+        dev.send(f"/certificate add {args}")
     try:
-        dev.send(f"{sign} once do={{}}")
-        wait_signed(dev, name, timeout_s, sign)
+        with guard:
+            dev.send(f"{sign} once do={{}}")
+        wait_signed(dev, name, timeout_s, sign, lock=guard, stopped=stopped)
     except BaseException:
-        with contextlib.suppress(Exception):  # a dropped session cannot; the next run removes it
+        with contextlib.suppress(Exception), guard:  # a dropped session cannot; the next run removes it
             dev.send(f'/certificate remove [find where name="{name}"]')
         raise
 
@@ -138,12 +150,19 @@ def signed(cert: Certificate | None) -> bool:
     return cert is not None and bool(cert.get("private_key")) and bool(cert.get("fingerprint"))
 
 
-def poll(done: Callable[[], bool], timeout_s: float, failed: Callable[[], DeviceError]) -> None:
+def poll(done: Callable[[], bool], timeout_s: float, failed: Callable[[], DeviceError],
+         stopped: Callable[[], DeviceError | None] | None = None) -> None:
     """Ask `done` until it says yes (first after POLL_FIRST_S, then doubling up to POLL_MAX_S): a router
-    making a key answers in its own time. Raises `failed()` when `timeout_s` runs out."""
+    making a key answers in its own time. Raises `failed()` when `timeout_s` runs out, or what `stopped`
+    returns when it returns an error (asked before each look)."""
     deadline = time.monotonic() + timeout_s
     pause = POLL_FIRST_S
-    while not done():
+    while True:
+        why = stopped() if stopped is not None else None
+        if why is not None:
+            raise why
+        if done():
+            return
         left = deadline - time.monotonic()
         if left <= 0:
             raise failed()
@@ -151,16 +170,29 @@ def poll(done: Callable[[], bool], timeout_s: float, failed: Callable[[], Device
         pause = min(pause * 2, POLL_MAX_S)
 
 
-def wait_signed(dev: Device, name: str, timeout_s: float, command: str) -> None:
+def wait_signed(dev: Device, name: str, timeout_s: float, command: str,
+                lock: AbstractContextManager[Any] | None = None,
+                stopped: Callable[[], str] | None = None) -> None:
     """Poll `name` until it is signed; a DeviceError naming the certificate, the time waited and the fix
-    when `timeout_s` runs out."""
-    poll(lambda: signed(certificates_by_name(dev.send(f'{CERTIFICATE_READ} where name="{name}"')).get(name)),
-         timeout_s,
+    when `timeout_s` runs out, or why it was `stopped`. `lock`: held around each look (not between)."""
+    guard = lock or contextlib.nullcontext()
+
+    def done() -> bool:
+        with guard:
+            reply = dev.send(f'{CERTIFICATE_READ} where name="{name}"')
+        return signed(certificates_by_name(reply).get(name))
+
+    def given_up() -> DeviceError | None:
+        why = stopped() if stopped is not None else ""
+        return DeviceError(dev.host, command, f"certificate {name} not made: {why}") if why else None
+
+    poll(done, timeout_s,
          lambda: DeviceError(
              dev.host, command,
              f"certificate {name} was not signed within {timeout_s:g} s (the router makes its key); its "
              "unsigned template is removed. If the router is only slow, raise certificates.sign_timeout_s "
-             "in the inventory's defaults.yaml"))
+             "in the inventory's defaults.yaml"),
+         given_up)
 
 
 def remove_templates(dev: Device, certs: dict[str, Certificate], names: list[str]) -> dict[str, Certificate]:
@@ -175,11 +207,13 @@ def remove_templates(dev: Device, certs: dict[str, Certificate], names: list[str
     return kept
 
 
-def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: CertPolicy) -> Result:
-    """On the hub: the CA and the hub's server certificate (subject-alt-name = the hub's WAN address)."""
+def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: CertPolicy,
+                     certs: dict[str, Certificate] | None = None) -> Result:
+    """On the hub: the CA and the hub's server certificate (subject-alt-name = the hub's WAN address).
+    `certs`: the hub's certificates as read in this session with nothing changed since (None: read here)."""
     dev = device(task)
     now = datetime.now(UTC)
-    certs = remove_templates(dev, read_certificates(dev), [ca, server])
+    certs = remove_templates(dev, read_certificates(dev) if certs is None else certs, [ca, server])
     done: list[str] = []
     timeout = sign_timeout(policy)
     ca_reason = renewal_reason(certs.get(ca), policy, now)
@@ -266,6 +300,7 @@ def ensure_clients(
     renew: tuple[str, ...] = (),
     retire: bool = False,
     branch_made: tuple[str, ...] = (),
+    certs: dict[str, Certificate] | None = None,
 ) -> Result:
     """On the hub: every branch's client certificate exists and is valid (the hub's identities name them).
     `clients` are the plan's base names (`<branch>-client`). A renewal issues the new certificate under a
@@ -274,12 +309,13 @@ def ensure_clients(
     client certificates `ca` issued for branches no longer in the fleet are revoked (`retired`).
     Also removes the files a killed run left on the hub (`remove_leftover_files`). The base names in
     `branch_made` are left alone: their branches make their keys (`start_request`, `sign_requests`).
+    `certs`: the hub's certificates as read in this session with nothing changed since (None: read here).
 
     `Result.result` maps each base name to its current Client.
     """
     dev = device(task)
     remove_leftover_files(dev)
-    certs = read_certificates(dev)
+    certs = read_certificates(dev) if certs is None else certs
     wanted = set(clients)
     certs = remove_templates(dev, certs, [name for name in certs if client_base(name) in wanted])
     now = datetime.now(UTC)
@@ -346,12 +382,13 @@ class Wanted:
 
 
 def plan_requests(task: Task, *, clients: dict[str, str], policy: CertPolicy, renew: tuple[str, ...] = (),
-                  held: dict[str, str | None] | None = None) -> Result:
+                  held: dict[str, str | None] | None = None,
+                  certs: dict[str, Certificate] | None = None) -> Result:
     """On the hub, read only: which branch-made client certificates to make (`clients`: branch -> base
     name). `held`: branch -> the fingerprint of the client certificate the branch holds (None: none); a
-    branch not holding the hub's current one gets a new one (the hub has no key to send it).
-    `Result.result`: branch -> Wanted."""
-    certs = read_certificates(device(task))
+    branch not holding the hub's current one gets a new one (the hub has no key to send it). `certs`: the
+    hub's certificates, already read (None: read here). `Result.result`: branch -> Wanted."""
+    certs = read_certificates(device(task)) if certs is None else certs
     now = datetime.now(UTC)
     forced = tuple(renew)
     for branch, base in clients.items():
@@ -548,10 +585,11 @@ def _sign_one(dev: Device, sftp: Any, prefix: str, branch: str, request: KeyRequ
                   key_file=REQUEST_KEY_FILE, key_passphrase=request.key_passphrase, client_name=request.name)
 
 
-def remove_superseded(task: Task, *, clients: dict[str, str]) -> Result:
-    """Nornir task for `supersede` (the certificates read here)."""
+def remove_superseded(task: Task, *, clients: dict[str, str],
+                      certs: dict[str, Certificate] | None = None) -> Result:
+    """Nornir task for `supersede` (`certs`: the router's certificates, still current; None: read here)."""
     dev = device(task)
-    removed = supersede(dev, read_certificates(dev), clients)
+    removed = supersede(dev, read_certificates(dev) if certs is None else certs, clients)
     return Result(host=task.host, changed=bool(removed), result=removed)
 
 

@@ -241,3 +241,23 @@ def test_a_hub_only_run_leaves_branch_made_certificates_alone(converged: Lab) ->
     assert not hub_only.failed, hub_only.to_json()
     assert not [c for c in hub_only.hosts["hub"].changes if "br1-client" in c]
     assert clients(lab, "hub", "br1") == before
+
+
+def test_a_rerun_of_a_mixed_fleet_reads_the_hubs_certificates_once(
+        converged: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19.1: with branch-made keys too (the hub's planning of requests), a converged re-run reads the
+    hub's certificates once, with its configuration."""
+    from ikefleet.lab.sshd import Terminal
+
+    ran: list[str] = []
+    real_run_line = Terminal._run_line
+
+    async def recording(self: Terminal, line: str) -> str:
+        if self.router.name == "hub":
+            ran.append(line)
+        return await real_run_line(self, line)
+
+    monkeypatch.setattr(Terminal, "_run_line", recording)
+    again = rollout(converged)
+    assert {o.status for o in again.hosts.values()} == {"unchanged"}, again.to_json()
+    assert sum(line.count(pki.CERTIFICATE_READ) for line in ran) == 1, ran

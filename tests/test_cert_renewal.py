@@ -434,3 +434,103 @@ def test_revoke_during_a_renewal_revokes_both_certificates_and_removes_both_hub_
         assert not [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
     finally:
         certs.renew("br2")  # back in the fleet for the tests after this one
+
+
+# Issue 19.2: many branches renewed in one run. Hub-made (6.49.2: the hub makes each key, in the background
+# while the branches done are handed over) and branch-made (7.16.1 on both ends: every branch makes its key
+# at the same time).
+FLOWS = {"hub-made": "6.49.2", "branch-made": "7.16.1"}
+
+
+@pytest.fixture(scope="module", params=list(FLOWS))
+def three(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("renew-many"), branches=3, version=FLOWS[request.param],
+                   convergence_delay=0.05) as started:
+        fast_keys(started.directory)
+        started.settle()
+        yield started
+
+
+@pytest.fixture
+def three_converged(three: Lab) -> Lab:
+    for name in three.routers:
+        three.clear_faults(name)
+    three.clock.time_scale = 0.001
+    summary = rollout(three)
+    assert not summary.failed, summary.to_json()
+    assert_working(three)
+    return three
+
+
+def client_names(lab: Lab, router: str, branch: str) -> set[str]:
+    lab.settle()
+    return {i.values["name"] for i in lab.routers[router].config.items("/certificate")
+            if i.values["name"].startswith(f"{branch}-client")}
+
+
+BRANCHES3 = ("br1", "br2", "br3")
+
+
+def test_renew_takes_many_branches_and_renews_them_in_one_run(
+        three_converged: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    from ikefleet.cli import main
+
+    lab = three_converged
+    before = {b: client_names(lab, b, b) for b in BRANCHES3}
+    code = main(["certs", "renew", "br1", "br2", "--limit", "br3", "-c", str(lab.directory / "config.yaml")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    runs = sorted((lab.directory / ".ikefleet" / "runs").glob("*-certs-renew"))
+    summary = json.loads((runs[-1] / "summary.json").read_text())
+    assert {h: o["status"] for h, o in summary["hosts"].items()} == dict.fromkeys(BRANCHES3, "changed")
+    for b in BRANCHES3:
+        (new,) = client_names(lab, b, b)
+        assert new not in before[b] and client_names(lab, "hub", b) == {new}, b
+        assert new in identity_certificates(lab, b, "certificate")
+        assert new in identity_certificates(lab, "hub", "remote-certificate")
+        assert f"{b}: certificate {b}-client renewed" in out
+    assert_working(lab)
+
+
+def test_a_failure_on_one_branch_leaves_the_others_renewed_and_it_on_its_old_certificate(
+        three_converged: Lab) -> None:
+    lab = three_converged
+    before = {b: client_names(lab, b, b) for b in BRANCHES3}
+    hub_before = client_names(lab, "hub", "br2")
+    lab.fault("br2", "fail-command", r"certificate import", "failure: no space left on device")
+    done = Certs(lab.directory / "config.yaml").renew_many(list(BRANCHES3))
+    lab.clear_faults("br2")
+    assert set(done.failed) == {"br2"} and set(done.renewed) == {"br1", "br3"}, done
+    assert "no space left on device" in done.failed["br2"] and "still in use" in done.failed["br2"]
+    assert client_names(lab, "br2", "br2") == before["br2"] and client_names(lab, "hub", "br2") == hub_before
+    for b in ("br1", "br3"):
+        (new,) = client_names(lab, b, b)
+        assert new not in before[b], b
+    results = [json.loads(line) for line in (done.record / "results.jsonl").read_text().splitlines()]
+    assert {r["host"]: r["status"] for r in results} == {"br1": "changed", "br2": "failed", "br3": "changed"}
+    assert_working(lab)
+
+
+def test_hub_made_renewal_hands_over_while_the_hub_makes_the_next_keys(
+        three_converged: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hub makes each key in the background: br1's certificate is imported on br1 before the hub has
+    even been asked to make br3's (a sign takes 2 s here: 10 s real at 2048 bits, scaled by 0.2)."""
+    from ikefleet.lab.sshd import Terminal
+
+    lab = three_converged
+    if lab.routers["hub"].spec.version != FLOWS["hub-made"]:
+        pytest.skip("the hub-made flow")
+    seen: list[tuple[float, str, str]] = []
+    real_run_line = Terminal._run_line
+
+    async def recording(self: Terminal, line: str) -> str:
+        seen.append((time.monotonic(), self.router.name, line))
+        return await real_run_line(self, line)
+
+    monkeypatch.setattr(Terminal, "_run_line", recording)
+    lab.clock.time_scale = 0.2
+    done = Certs(lab.directory / "config.yaml").renew_many(list(BRANCHES3))
+    assert not done.failed, done
+    imported = min(t for t, router, line in seen if router == "br1" and "/certificate import" in line)
+    signs = [t for t, router, line in seen if router == "hub" and "/certificate sign" in line]
+    assert len(signs) == 3 and imported < signs[2], (imported, signs)

@@ -80,6 +80,23 @@ def test_cli_status_exit_code(rolled: Lab, capsys: pytest.CaptureFixture[str]) -
     assert main(["certs", "renew", "-c", str(Path(rolled.directory / "config.yaml"))]) == 2
 
 
+def test_renew_selection_that_names_no_branch_is_bad_input(rolled: Lab, capsys: pytest.CaptureFixture[str]
+                                                            ) -> None:
+    """Issue 19.2: `certs renew` takes hosts and groups as --limit does; a name matching nothing, or only the
+    hub, is exit 2 naming the fix, before any router is contacted."""
+    from ikefleet.cli import main
+
+    config = str(rolled.directory / "config.yaml")
+    before = identities(rolled)
+    assert main(["certs", "renew", "br1", "--limit", "br9", "-c", config]) == 2
+    err = capsys.readouterr().err
+    assert "no host or group named 'br9'" in err, err
+    assert main(["certs", "renew", "--limit", "responder", "-c", config]) == 2
+    assert "selects no branch" in capsys.readouterr().err
+    assert main(["certs", "revoke", "br1", "br2", "-c", config]) == 2
+    assert identities(rolled) == before
+
+
 def test_rollout_renews_certificates_inside_the_renewal_window(tmp_path: Path) -> None:
     """Valid certificates are reused; once the window reaches them, the next rollout re-issues and hands
     them over, and the tunnels come back."""

@@ -115,8 +115,10 @@ def test_sigint_mid_push_undoes_the_router_and_starts_no_other(lab: Lab) -> None
     lines = [json.loads(line) for line in (latest_run(lab) / "results.jsonl").read_text().splitlines()]
     assert {line["host"] for line in lines} == {"hub", "br1", "br2"}
     again = rollout(lab)  # the next run converges
+    # the hub takes br2 (wave 2, its key made in the background: issue 19.3) just before br2's wave, which
+    # the interrupted run never reached: the next run adds it
     assert {h: o["status"] for h, o in again["hosts"].items()} == {
-        "hub": "unchanged", "br1": "changed", "br2": "changed"}, again
+        "hub": "changed", "br1": "changed", "br2": "changed"}, again
     assert {o["status"] for o in rollout(lab)["hosts"].values()} == {"unchanged"}
 
 

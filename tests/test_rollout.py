@@ -353,3 +353,27 @@ def test_a_rerun_logs_in_to_the_hub_while_the_branches_are_reached(
     assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
     assert waited == [True] * BRANCHES
     assert hub_logins == ["hub"]
+
+
+def test_a_rerun_reads_the_hubs_certificates_once(
+    fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19.1: a converged re-run reads the hub's `/certificate print detail` once (with its
+    configuration, one round trip) and hands the parsed certificates to the CA step, the client step and the
+    removal of superseded certificates, which used to read it again each with identical replies."""
+    from ikefleet.lab.sshd import Terminal
+    from ikefleet.tasks import pki
+
+    lab, _, _ = fleet
+    ran: dict[str, list[str]] = {}
+    real_run_line = Terminal._run_line
+
+    async def recording(self: Terminal, line: str) -> str:
+        ran.setdefault(self.router.name, []).append(line)
+        return await real_run_line(self, line)
+
+    monkeypatch.setattr(Terminal, "_run_line", recording)
+    again = rollout(lab)
+    assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
+    reads = [line for line in ran["hub"] if pki.CERTIFICATE_READ in line]
+    assert len(reads) == 1 and sum(line.count(pki.CERTIFICATE_READ) for line in reads) == 1, ran["hub"]

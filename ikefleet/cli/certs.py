@@ -1,4 +1,7 @@
-"""`ikefleet certs status|renew BRANCH|revoke BRANCH`: the fleet's certificates, from the hub (the CA)."""
+"""`ikefleet certs status|renew BRANCH...|revoke BRANCH`: the fleet's certificates, from the hub (the CA).
+
+`renew` takes many branches (names, groups, or --limit as other commands take it) and renews them in one
+run: the keys are made at the same time where the routers can (7.9+), else on the hub in the background."""
 
 from __future__ import annotations
 
@@ -24,7 +27,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "certs", help="certificate status, renewal and revocation (the hub is the CA)", description=__doc__
     )
     p.add_argument("action", choices=("status", "renew", "revoke"))
-    p.add_argument("branch", nargs="?", help="the branch to renew or revoke")
+    p.add_argument("branch", nargs="*", help="the branch to revoke; the branches (or groups) to renew")
+    p.add_argument(
+        "--limit", action="append", default=[], metavar="HOST|GROUP",
+        help="renew: these branches or groups (repeatable, or comma-separated), as rollout's --limit",
+    )
     p.add_argument(
         "-c", "--config", default="config.yaml", help="Nornir/ikefleet config (default: %(default)s)"
     )
@@ -34,13 +41,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from ikefleet.runbooks.certs import Certs, CertsError
+    from ikefleet.runbooks.certs import Certs, CertsError, CertsInputError
 
-    if args.action != "status" and not args.branch:
+    chosen = [*args.branch, *args.limit]
+    if args.action != "status" and not chosen:
         print(
             f"ikefleet certs {args.action}: name the branch, e.g. `ikefleet certs {args.action} br1`",
             file=sys.stderr,
         )
+        return EXIT_INPUT
+    if args.action == "revoke" and (len(args.branch) != 1 or args.limit):
+        print("ikefleet certs revoke: one branch at a time, e.g. `ikefleet certs revoke br1`",
+              file=sys.stderr)
         return EXIT_INPUT
     try:
         certs = Certs(Path(args.config), args.secrets, args.accept_new_hostkeys)
@@ -67,19 +79,25 @@ def run(args: argparse.Namespace) -> int:
             bad = [r for r in rows if r.flags or r.on_branch not in ("current", "n/a")]
             return EXIT_FAILED if bad else EXIT_OK
         if args.action == "renew":
-            print(certs.renew(args.branch))
-            return EXIT_OK
-        summary = certs.revoke(args.branch)
+            done = certs.renew_many(certs.selected(chosen))
+            for message in done.renewed.values():
+                print(message)
+            for why in done.failed.values():
+                print(f"ikefleet certs renew: {why}", file=sys.stderr)
+            print(f"record: {done.record}")
+            return EXIT_FAILED if done.failed else EXIT_OK
+        (branch,) = args.branch
+        summary = certs.revoke(branch)
         hub = summary.hosts.get(certs.fleet.hub.name)
         if hub is None or hub.status == "failed":
             why = hub.error if hub else summary.stopped
-            print(f"{args.branch}: certificate revoked, but the hub did not converge: {why}", file=sys.stderr)
+            print(f"{branch}: certificate revoked, but the hub did not converge: {why}", file=sys.stderr)
             return EXIT_FAILED
         for line in hub.certificates:  # what was revoked, by name, as the run directory records it
             print(f"{hub.host}: {line}")
         print(
-            f"{args.branch}: certificate revoked on the hub (CRL), its identity removed "
-            f"({hub.commands} commands); rollouts skip it until `ikefleet certs renew {args.branch}`; "
+            f"{branch}: certificate revoked on the hub (CRL), its identity removed "
+            f"({hub.commands} commands); rollouts skip it until `ikefleet certs renew {branch}`; "
             f"record: {summary.run_dir}"
         )
         return EXIT_OK
@@ -90,4 +108,5 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     except (CertsError, SecretsError, LockedError) as exc:
         print(f"ikefleet certs {args.action}: {exc}", file=sys.stderr)
-        return EXIT_FAILED if isinstance(exc, CertsError) else EXIT_INPUT
+        failed = isinstance(exc, CertsError) and not isinstance(exc, CertsInputError)
+        return EXIT_FAILED if failed else EXIT_INPUT
