@@ -6,19 +6,17 @@ use and the tunnel up; renewal and revocation work in each flow."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import certificate_policy, fast_keys
+from tests_support import assert_working, certificate_policy, fast_keys
 
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import client_versions
 from ikefleet.runbooks.certs import Certs, CertsError
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
-from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.tasks import pki
 
 # hub and br1 on 7.16.1 (branch-made), br2 on 6.49.2 (hub-made)
@@ -39,20 +37,6 @@ def rollout(lab: Lab) -> Summary:
     return Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30)).run()
 
 
-def assert_working(lab: Lab, drift: bool = False) -> None:
-    """Every tunnel up on valid certificates (verify's checks pass; config.drift too unless `drift`)."""
-    deadline = time.monotonic() + 20
-    while True:
-        lab.settle()
-        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
-        failing = [(r.host, r.check, r.observed) for r in report.results
-                   if r.status not in ("pass", "skip", "warn") and not (drift and r.check == "config.drift")]
-        if not failing or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    assert not failing
-
-
 def clients(lab: Lab, router: str, branch: str) -> dict[str, bool]:
     """`branch`'s client certificates on `router`: name -> whether the router holds its private key."""
     lab.settle()
@@ -70,16 +54,6 @@ def leftovers(lab: Lab, router: str) -> list[str]:
              if n.startswith(("ikefleet-", "certificate-request")) and not n.endswith(".backup")]
     return names + [i.values["name"] for i in certificates.certificates(lab.routers[router])
                     if i.values["name"] == pki.REQUEST_TEMPLATE]
-
-
-@pytest.fixture
-def converged(lab: Lab) -> Lab:
-    for name in lab.routers:
-        lab.clear_faults(name)
-    summary = rollout(lab)
-    assert not summary.failed, summary.to_json()
-    assert_working(lab)
-    return lab
 
 
 def test_a_mixed_fleet_uses_both_flows_in_one_run(lab: Lab) -> None:

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_support import certificate_policy, fast_keys
+from tests_support import assert_working, certificate_policy, fast_keys
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs, CertsError
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
-from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.tasks import pki
 
 
@@ -35,34 +34,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield started
 
 
-@pytest.fixture
-def converged(lab: Lab) -> Lab:
-    """The lab rolled out and compliant, whatever the test before left."""
-    for name in lab.routers:
-        lab.clear_faults(name)
-    summary = rollout(lab)
-    assert not summary.failed, summary.to_json()
-    assert_working(lab)
-    return lab
-
-
 def rollout(lab: Lab) -> Summary:
     return Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30)).run()
-
-
-def assert_working(lab: Lab, drift: bool = False) -> None:
-    """Every tunnel up on valid certificates: verify's ike, ipsec, eoip, ospf and cert checks all pass, and
-    config.drift too unless `drift` (a renewal stopped half-way is drift the next rollout converges)."""
-    deadline = time.monotonic() + 20
-    while True:
-        lab.settle()
-        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
-        failing = [(r.host, r.check, r.observed) for r in report.results
-                   if r.status not in ("pass", "skip", "warn") and not (drift and r.check == "config.drift")]
-        if not failing or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    assert not failing
 
 
 def clients(lab: Lab, router: str) -> dict[str, str]:
