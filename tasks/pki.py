@@ -282,6 +282,14 @@ def ensure_clients(
     certs = read_certificates(dev)
     wanted = set(clients)
     certs = remove_templates(dev, certs, [name for name in certs if client_base(name) in wanted])
+    # signed from a branch's request (`_sign_one`) by a run killed before it named it: its key stays in the
+    # branch's request key file (removed by the next sweep), nobody can use it
+    unnamed = {name: cert.get("common_name", "") for name, cert in certs.items()
+               if cert.get("common_name") in wanted and client_base(name) != cert.get("common_name")
+               and cert.get("ca") == ca and not cert.get("private_key") and not cert.get("revoked")}
+    for name in unnamed:
+        dev.send(f'/certificate remove [find where name="{name}"]')
+        certs.pop(name)
     now = datetime.now(UTC)
     issued: list[str] = []
     gone = retired(certs, clients, ca) if retire else []
@@ -306,6 +314,8 @@ def ensure_clients(
             current_clients[base] = Client(names[-1], cert.get("fingerprint", ""),
                                            cert.get("serial_number", ""))
     changes = issued + [f"certificate {n} revoked (its branch is no longer in the inventory)" for n in gone]
+    changes += [f"certificate {n} removed (signed as {cn} by a run stopped before it was named)"
+                for n, cn in unnamed.items()]
     return Result(host=task.host, changed=bool(changes), result=current_clients, diff="\n".join(changes))
 
 

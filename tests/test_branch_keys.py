@@ -5,8 +5,12 @@ use and the tunnel up; renewal and revocation work in each flow."""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -215,3 +219,54 @@ def test_a_hub_only_run_leaves_branch_made_certificates_alone(converged: Lab) ->
     assert not hub_only.failed, hub_only.to_json()
     assert not [c for c in hub_only.hosts["hub"].changes if "br1-client" in c]
     assert clients(lab, "hub", "br1") == before
+
+
+def stray(lab: Lab, router: str, branch: str) -> list[str]:
+    """Certificates for `branch` (its common name) on `router` under another name than its own."""
+    lab.settle()
+    return [i.values["name"] for i in certificates.certificates(lab.routers[router])
+            if i.values.get("common-name") == f"{branch}-client"
+            and not i.values["name"].startswith(f"{branch}-client")]
+
+
+KILLED: dict[str, Callable[[Lab, set[str]], bool]] = {
+    # br1 wrote its request and key files
+    "request made": lambda lab, old: lab.routers["br1"].files.exists(pki.REQUEST_FILE),
+    # the hub signed the request, the new certificate not named yet (RouterOS's own name for it)
+    "signed, not named": lambda lab, old: bool(stray(lab, "hub", "br1")),
+    # the certificate imported on br1 beside the one in use
+    "imported": lambda lab, old: bool(set(clients(lab, "br1", "br1")) - old),
+}
+
+
+@pytest.mark.parametrize("moment", list(KILLED))
+def test_kill_9_inside_the_branch_key_work_is_repaired_by_the_next_rollout(
+    converged: Lab, moment: str
+) -> None:
+    """`certs renew` killed with SIGKILL inside the key work: the certificate in use stays, and the next
+    rollout leaves no request, key file, template or certificate the killed run made on either router."""
+    lab = converged
+    old = set(clients(lab, "br1", "br1"))
+    for name in ("hub", "br1"):
+        lab.fault(name, "latency", 150)  # every command 150 ms: each step lasts long enough to be caught
+    renew = subprocess.Popen(
+        [sys.executable, "-m", "ikefleet", "certs", "renew", "br1", "-c", str(lab.directory / "config.yaml")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while not KILLED[moment](lab, old) and renew.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert renew.poll() is None, "the renewal ended before the moment came"
+    finally:
+        renew.kill()
+        renew.wait()
+        for name in ("hub", "br1"):
+            lab.clear_faults(name)
+    assert set(identities(lab, "br1", "certificate")) & old  # br1 still presents the one in use
+    assert_working(lab, drift=True)
+    repair = rollout(lab)
+    assert not repair.failed, repair.to_json()
+    assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
+    assert not stray(lab, "hub", "br1")
+    assert len(clients(lab, "br1", "br1")) == 1 and len(clients(lab, "hub", "br1")) == 1
+    assert_working(lab)
