@@ -385,3 +385,38 @@ def test_revoke_during_a_renewal_revokes_both_certificates_and_removes_both_hub_
         assert not [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
     finally:
         certs.renew("br2")  # back in the fleet for the tests after this one
+
+
+def test_a_session_dropped_right_after_the_import_leaves_no_certificate_the_hub_lacks(
+    converged: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import went through on br2, then its session dropped and br2 cannot be reached for the undo:
+    the renewal fails with the old certificate in use, the hub keeps the new one (br2 may hold it), and the
+    next rollout moves both ends to it: br2 is never left holding a certificate the hub removed."""
+    from ikefleet.tasks.device import close
+
+    lab = converged
+    (old,) = clients(lab, "br2")
+    installed = pki.install_branch
+
+    def import_then_drop(task: Any, **params: Any) -> Any:
+        installed(task, **params)
+        lab.fault("br2", "refuse")
+        close(task.host)
+        raise ConnectionResetError("the SSH session dropped")
+
+    monkeypatch.setattr(pki, "install_branch", import_then_drop)
+    try:
+        with pytest.raises(CertsError, match="session dropped"):
+            Certs(lab.directory / "config.yaml").renew("br2")
+    finally:
+        lab.clear_faults("br2")
+    monkeypatch.undo()
+    assert identity_certificates(lab, "br2", "certificate") == [old]  # still the one in use
+    on_branch = set(clients(lab, "br2"))
+    assert on_branch - {old} and on_branch - {old} <= set(clients(lab, "hub"))
+    assert_converges(lab)
+    (new,) = clients(lab, "br2")
+    assert new != old and new in clients(lab, "hub")
+    assert identity_certificates(lab, "br2", "certificate") == [new]
+    assert new in identity_certificates(lab, "hub", "remote-certificate")
