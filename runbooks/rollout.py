@@ -94,6 +94,7 @@ class Reached:
     files: int | None = None
     others: bool = False
     version: str = ""  # the RouterOS it runs (decides who makes its key: pki.branch_made)
+    server: str | None = None  # the fingerprint of its copy of the hub's certificate (None: none)
 
 
 def release(nr: Nornir, hosts: list[str]) -> None:
@@ -204,6 +205,7 @@ class Rollout:
         self.secrets = load_secrets(options.secrets_file or self.fleet_config.secrets_file)
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
         self.fingerprints: dict[str, str] = {}  # current client certificate name -> its fingerprint
+        self.server_fingerprint: str | None = None  # the hub's certificate's, once read (None: not read)
         self.hub_in_use: dict[str, str] = {}  # branch -> the older certificate a hub identity still names
         self.routes = route_reads(self.fleet, self.plan)  # host -> its route read's `where`, as verify's
         self.warned: dict[str, list[str]] = {}  # warning text -> the hosts that had it, in order
@@ -376,7 +378,8 @@ class Rollout:
                 self._resolve(res[hub_name][0].result)
         hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
         settled = {b for b, r in reached.items() if hub_untouched and r.state is not None
-                   and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)}
+                   and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)
+                   and self.server_fingerprint in (None, r.server)}
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
         summary.waves = waves
         for number, wave in enumerate(waves, start=1):
@@ -517,6 +520,7 @@ class Rollout:
         if read[h.name].failed:
             return _certificate_work(Outcome(h.name, "failed", error=_failure(read, h.name)), work, run)
         config_text, certs, others = read[h.name][0].result
+        self.server_fingerprint = certs.get(h.server_certificate, {}).get("fingerprint")
         # a renewed branch has two hub identities, the certificate it still uses and the new one, until it
         # has moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over stops
         self.hub_in_use = _in_use(parse_script(config_text), certs, self.plan)
@@ -554,8 +558,9 @@ class Rollout:
         failed Outcome when its certificates cannot be read back."""
         h = self.plan.hub
         held = {b: self.reached[b].fingerprint for b in made}
+        servers = {b: self.reached[b].server for b in made}
         done = make_keys(nr, h.name, made, ca=h.ca_certificate, server=h.server_certificate,
-                         policy=self.policy, held=held)
+                         policy=self.policy, held=held, servers=servers)
         work += done.hub
         self.branch_work.update(done.branches)
         self.key_failed.update(done.failed)
@@ -857,7 +862,10 @@ def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Re
     reached = rollout.reached.get(name)
     files = reached.files if reached is not None else None
     first = {**raw, "files": "" if files is None else str(files)}  # the reach's count, still current
-    if pki.client_fingerprint(first["certificate"], client) != wanted:
+    if pki.client_fingerprint(first["certificate"], client) != wanted or rollout.server_fingerprint not in (
+            None, pki.fingerprint_of(first["certificate"], rollout.plan.hub.server_certificate)):
+        # its copy of the hub's certificate is not the hub's (a run stopped after the hub renewed it): the
+        # hand-over brings the current one with its own
         return Result(host=task.host, result=WantsCertificate(client))
     return _converge_branch(task, rollout=rollout, bundles={}, run=run, first=first)
 
@@ -1064,16 +1072,17 @@ def _reach(task: Task, *, rollout: Rollout) -> Result:
     client = plan.branch(name).client_certificate
     script = render_host(with_versions(rollout.fleet, {name: found.version}), plan, name)
     fingerprint = pki.client_fingerprint(raw["certificate"], client)
+    server = certs.get(rollout.plan.hub.server_certificate, {}).get("fingerprint")
     versions = client_versions(certs, client_base(client))
     superseded = [n for n in versions[: versions.index(client)] if not certs[n].get("revoked")] \
         if client in versions else []
     if (fingerprint is None or count != 0 or superseded or others
             or plan_changes(current, script, found.major).commands):
         return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
-                                                     version=found.version))
+                                                     version=found.version, server=server))
     state = host_state(name, raw, found)
     return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count,
-                                                 version=found.version))
+                                                 version=found.version, server=server))
 
 
 def _put_back(task: Task, *, rollout: Rollout, snapshots: dict[str, str]) -> Result:

@@ -268,5 +268,50 @@ def test_kill_9_inside_the_branch_key_work_is_repaired_by_the_next_rollout(
     assert not repair.failed, repair.to_json()
     assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
     assert not stray(lab, "hub", "br1")
-    assert len(clients(lab, "br1", "br1")) == 1 and len(clients(lab, "hub", "br1")) == 1
+    (held,) = clients(lab, "br1", "br1")  # one: the hub's current (revoked ones stay there: the CA's record)
+    assert held in identities(lab, "hub", "remote-certificate")
     assert_working(lab)
+
+
+def _fingerprint(lab: Lab, router: str, name: str) -> str | None:
+    lab.settle()
+    cert = certificates.find_cert(lab.routers[router], name)
+    return cert.get("fingerprint") if cert is not None else None
+
+
+@pytest.mark.parametrize("versions", ["7.16.1", "6.49.2"], ids=["branch-made", "hub-made"])
+def test_a_rollout_killed_after_the_hub_renewed_its_certificate_is_repaired_by_the_next(
+    tmp_path: Path, versions: str
+) -> None:
+    """Inside the renewal window the hub re-issues its own certificate (`hub-server`, same name, new key)
+    before the branches get theirs. A rollout killed there leaves the branches with the old copy of the
+    hub's certificate, their tunnels down; the next rollout (the window back to normal: no renewal) must
+    give them the hub's current one, whichever flow makes their keys."""
+    with Lab.start(tmp_path / "lab", branches=2, version=versions, convergence_delay=0.05) as lab:
+        _window(lab, 100, 30)
+        assert not rollout(lab).failed
+        old = _fingerprint(lab, "hub", "hub-server")
+        _window(lab, 119, 118)  # the hub's and the clients' 100 days are inside the window
+        for name in lab.routers:
+            lab.fault(name, "latency", 100)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "ikefleet", "rollout", "-c", str(lab.directory / "config.yaml")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+        try:
+            deadline = time.monotonic() + 60
+            while (_fingerprint(lab, "hub", "hub-server") in (old, None) and run.poll() is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.005)
+            assert run.poll() is None, "the rollout ended before the hub renewed its certificate"
+        finally:
+            run.kill()
+            run.wait()
+            for name in lab.routers:
+                lab.clear_faults(name)
+        assert _fingerprint(lab, "br1", "hub-server") == old  # br1 still has the old copy
+        _window(lab, 100, 30)
+        repair = rollout(lab)
+        assert not repair.failed, repair.to_json()
+        new = _fingerprint(lab, "hub", "hub-server")
+        assert new != old and {_fingerprint(lab, b, "hub-server") for b in ("br1", "br2")} == {new}
+        assert_working(lab)
