@@ -126,11 +126,13 @@ def configuration(lab: Lab, name: str) -> list[str]:
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     lines = [re.sub(r" (remote-)?certificate=\S+", "", line) if line.startswith(IDENTITY) else line
              for line in lines]
-    # The identities in name order: a branch-made renewal adds the hub's identity for the new certificate
-    # and removes the old one, so the hub lists them in another order; their order means nothing to
+    # The identities as a set, last: a branch-made renewal adds the hub's identity for the new certificate
+    # and removes the old one, so the hub lists them in another order, and between the two the hub has
+    # both (it accepts either certificate: a stopped renewal's documented state, which the next rollout
+    # converges; `certificate_problem` checks each names a certificate held). Their order means nothing to
     # RouterOS (match-by=certificate: each is picked by the certificate its peer presents).
-    identities = iter(sorted(line for line in lines if line.startswith(IDENTITY)))
-    return [next(identities) if line.startswith(IDENTITY) else line for line in lines]
+    identities = sorted({line for line in lines if line.startswith(IDENTITY)})
+    return [line for line in lines if not line.startswith(IDENTITY)] + identities
 
 
 def certificate_problem(lab: Lab, name: str) -> str | None:
