@@ -10,10 +10,17 @@ mode's changes undone by the drop (Ctrl-D, never `quit`), and records every host
 ignored until the runbook is done with that (seconds): cutting it short would leave hosts unrecorded.
 
 SIGINT is process-wide, so the flag is too (`STOP`); `sigint_stops()` clears it when a run starts.
+
+Outside a run (Python loading the command line, the arguments being read, a lab starting, the process
+exiting) a Ctrl-C changes nothing on any router: the command line says `interrupted` and exits 130, never
+with Python's own KeyboardInterrupt traceback (`exit_interrupted`, installed by the process entry point,
+ikefleet/__main__.py; the command line's `main` catches the KeyboardInterrupt of a command).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 import threading
@@ -23,6 +30,7 @@ from types import FrameType
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl-C'd command
 MESSAGE = "interrupted by SIGINT"
+INTERRUPTED = "interrupted"  # the one line a Ctrl-C outside a run prints
 
 
 class Interrupted(Exception):
@@ -101,3 +109,15 @@ def sigint_stops(announce: bool = True) -> Iterator[Stop]:
         yield STOP
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def exit_interrupted(*_: object) -> None:  # (never returns; no `typing` import: loaded first)
+    """SIGINT's handler where no command runs (modules loading, the interpreter's exit): `interrupted` and
+    exit 130 at once. A KeyboardInterrupt raised there would end in a traceback, or in an "Exception
+    ignored" message when it lands in a weakref callback or an atexit hook, and nothing is left to undo."""
+    with contextlib.suppress(Exception):  # the output of a command that finished still goes out
+        sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"{INTERRUPTED}\n")
+        sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)

@@ -90,16 +90,18 @@ def make_keys(
     held: dict[str, str | None] | None = None,
     renew: tuple[str, ...] = (),
     certs: dict[str, Certificate] | None = None,
+    servers: dict[str, str | None] | None = None,
 ) -> KeyWork:
     """For the branches in `clients` (branch -> client certificate base name) that need a certificate (the
     hub decides: missing, in the renewal window, `renew`, or the branch does not hold the hub's current
     one, `held`): requests made on the branches in parallel, signed on the hub in one session, imported
     on the branches in parallel. A hub failure fails every branch that was waiting for it. `certs`: the
-    hub's certificates, read in its session with nothing changed since (None: read here)."""
+    hub's certificates, read in its session with nothing changed since (None: read here). `servers`: branch
+    -> the fingerprint of its copy of the hub's certificate; one that is not the hub's is a need too."""
     work = KeyWork()
     hub = nr.filter(name=hub_name)
     found = hub.run(task=pki.plan_requests, on_failed=True, clients=clients, policy=policy, renew=renew,
-                    held=held, certs=certs)
+                    held=held, certs=certs, server=server, servers=servers)
     if found[hub_name].failed:
         why = f"the hub's certificates could not be read: {_why(found, hub_name)}"
         work.failed = dict.fromkeys(clients, why)

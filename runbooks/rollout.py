@@ -123,6 +123,7 @@ class Rollout:
         self.secrets = load_secrets(options.secrets_file or self.fleet_config.secrets_file)
         self.policy = pki.CertPolicy(**vars(self.fleet.defaults.certificates))
         self.fingerprints: dict[str, str] = {}  # current client certificate name -> its fingerprint
+        self.server_fingerprint: str | None = None  # the hub's certificate's, once read (None: not read)
         self.hub_in_use: dict[str, str] = {}  # branch -> the older certificate a hub identity still names
         self.routes = route_reads(self.fleet, self.plan)  # host -> its route read's `where`, as verify's
         self.reached: dict[str, Reached] = {}  # branch -> what the reach before the hub found
@@ -255,7 +256,8 @@ class Rollout:
         background = {j.branch for j in self.signer.jobs} if self.signer is not None else set()
         settled = {b for b, r in reached.items()
                    if hub_untouched and r.state is not None and b not in background
-                   and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)}
+                   and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)
+                   and self.server_fingerprint in (None, r.server)}
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
         summary.waves = waves
         try:
@@ -357,6 +359,8 @@ class Rollout:
         if read[h.name].failed:
             return Outcome(h.name, "failed", error=failure(read, h.name))
         config_text, certs, others = read[h.name][0].result
+        # what the branches' copy of the hub's certificate must be (as the hub holds it after its step)
+        self.server_fingerprint = certs.get(h.server_certificate, {}).get("fingerprint")
         work: list[str] = []  # certificate work: a change, reported with the configuration's
         if self.options.dry_run:  # the names the identities use, and the certificate step, read only
             planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
@@ -373,6 +377,7 @@ class Rollout:
         if failed is not None or current is None:
             failed = failed or Outcome(h.name, "failed", error="its certificates could not be read")
             return certificate_work(failed, work, run)
+        self.server_fingerprint = current.get(h.server_certificate, {}).get("fingerprint")
         todo = signer_jobs(current, deferred, self.policy, datetime.now(UTC))
         waiting = {j.branch for j in todo if not client_versions(current, j.common_name)}
         outcome = self._converge_hub_config(hub, run, version, config_text, current, others, work, waiting)
@@ -478,8 +483,9 @@ class Rollout:
         certificates cannot be read back, whether the hub's certificates changed)."""
         h = self.plan.hub
         held = {b: self.reached[b].fingerprint for b in made}
+        servers = {b: self.reached[b].server for b in made}
         done = make_keys(nr, h.name, made, ca=h.ca_certificate, server=h.server_certificate,
-                         policy=self.policy, held=held, certs=certs)
+                         policy=self.policy, held=held, certs=certs, servers=servers)
         work += done.hub
         self.branch_work.update(done.branches)
         self.key_failed.update(done.failed)
@@ -750,7 +756,10 @@ def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Re
     reached = rollout.reached.get(name)
     files = reached.files if reached is not None else None
     first = {**raw, "files": "" if files is None else str(files)}  # the reach's count, still current
-    if pki.client_fingerprint(first["certificate"], client) != wanted:
+    if pki.client_fingerprint(first["certificate"], client) != wanted or rollout.server_fingerprint not in (
+            None, pki.fingerprint_of(first["certificate"], rollout.plan.hub.server_certificate)):
+        # its copy of the hub's certificate is not the hub's (a run stopped after the hub renewed it): the
+        # hand-over brings the current one with its own
         return Result(host=task.host, result=WantsCertificate(client))
     return _converge_branch(task, rollout=rollout, bundles={}, run=run, first=first)
 

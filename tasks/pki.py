@@ -318,6 +318,14 @@ def ensure_clients(
     certs = read_certificates(dev) if certs is None else certs
     wanted = set(clients)
     certs = remove_templates(dev, certs, [name for name in certs if client_base(name) in wanted])
+    # signed from a branch's request (`_sign_one`) by a run killed before it named it: its key stays in the
+    # branch's request key file (removed by the next sweep), nobody can use it
+    unnamed = {name: cert.get("common_name", "") for name, cert in certs.items()
+               if cert.get("common_name") in wanted and client_base(name) != cert.get("common_name")
+               and cert.get("ca") == ca and not cert.get("private_key") and not cert.get("revoked")}
+    for name in unnamed:
+        dev.send(f'/certificate remove [find where name="{name}"]')
+        certs.pop(name)
     now = datetime.now(UTC)
     issued: list[str] = []
     gone = retired(certs, clients, ca) if retire else []
@@ -342,6 +350,8 @@ def ensure_clients(
             current_clients[base] = Client(names[-1], cert.get("fingerprint", ""),
                                            cert.get("serial_number", ""))
     changes = issued + [f"certificate {n} revoked (its branch is no longer in the inventory)" for n in gone]
+    changes += [f"certificate {n} removed (signed as {cn} by a run stopped before it was named)"
+                for n, cn in unnamed.items()]
     return Result(host=task.host, changed=bool(changes), result=current_clients, diff="\n".join(changes))
 
 
@@ -383,25 +393,31 @@ class Wanted:
 
 def plan_requests(task: Task, *, clients: dict[str, str], policy: CertPolicy, renew: tuple[str, ...] = (),
                   held: dict[str, str | None] | None = None,
-                  certs: dict[str, Certificate] | None = None) -> Result:
+                  certs: dict[str, Certificate] | None = None, server: str = "",
+                  servers: dict[str, str | None] | None = None) -> Result:
     """On the hub, read only: which branch-made client certificates to make (`clients`: branch -> base
     name). `held`: branch -> the fingerprint of the client certificate the branch holds (None: none); a
-    branch not holding the hub's current one gets a new one (the hub has no key to send it). `certs`: the
-    hub's certificates, already read (None: read here). `Result.result`: branch -> Wanted."""
+    branch not holding the hub's current one gets a new one (the hub has no key to send it). `servers`:
+    branch -> the fingerprint of its copy of the hub's certificate `server`; a branch whose copy is not the
+    hub's (a run stopped after the hub renewed it) gets a new one too: its import brings the hub's.
+    `certs`: the hub's certificates, already read (None: read here). `Result.result`: branch -> Wanted."""
     certs = read_certificates(device(task)) if certs is None else certs
     now = datetime.now(UTC)
-    forced = tuple(renew)
+    hub_server = certs.get(server, {}).get("fingerprint")
+    lacks: dict[str, str] = {}  # base -> what its branch does not hold
     for branch, base in clients.items():
         names = client_versions(certs, base)
         if held is not None and names and held.get(branch) != certs[names[-1]].get("fingerprint"):
-            forced += (base,)
-    wanted = wanted_clients(certs, list(clients.values()), policy, now, forced, key_here=False)
+            lacks[base] = names[-1]
+        elif servers is not None and names and hub_server and servers.get(branch) != hub_server:
+            lacks[base] = f"the hub's current {server}"
+    wanted = wanted_clients(certs, list(clients.values()), policy, now, (*renew, *lacks), key_here=False)
     out: dict[str, Wanted] = {}
     for branch, base in clients.items():
         if base in wanted:
             name, reason, current = wanted[base]
-            if current and base not in renew and base in forced and reason == "renewal requested":
-                reason = f"the branch does not hold {current}"
+            if current and base not in renew and base in lacks and reason == "renewal requested":
+                reason = f"the branch does not hold {lacks[base]}"
             serial = certs[current].get("serial_number", "?") if current else ""
             out[branch] = Wanted(name, base, reason, f"{current} serial {serial}" if current else "")
     return Result(host=task.host, result=out)
@@ -793,6 +809,12 @@ def installed_fingerprint(task: Task, client: str) -> str | None:
     version read rides on the same round trip)."""
     read = version.read_with_version(task, {"certificate": CERTIFICATE_READ})
     return client_fingerprint(read["certificate"], client)
+
+
+def fingerprint_of(certificates: str, name: str) -> str | None:
+    """From a `/certificate print detail` reply: certificate `name`'s fingerprint (None: it is not there)."""
+    cert = certificates_by_name(certificates).get(name)
+    return cert.get("fingerprint") if cert is not None else None
 
 
 def client_fingerprint(certificates: str, client: str) -> str | None:

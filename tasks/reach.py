@@ -51,6 +51,7 @@ class Reached:
     files: int | None = None
     others: bool = False
     version: str = ""  # the RouterOS it runs (decides who makes its key: pki.branch_made)
+    server: str | None = None  # the fingerprint of its copy of the hub's certificate (None: none)
 
     def __str__(self) -> str:
         return f"{self.kind} (RouterOS {self.version or '?'})"
@@ -82,13 +83,14 @@ def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str]) ->
     client = mine.branch(name).client_certificate
     script = render_host(with_versions(fleet, {name: found.version}), mine, name)
     fingerprint = pki.client_fingerprint(raw["certificate"], client)
+    server = certs.get(plan.hub.server_certificate, {}).get("fingerprint")
     if (fingerprint is None or count != 0 or superseded(certs, client) or others
             or plan_changes(current, script, found.major).commands):
         return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
-                                                     version=found.version))
+                                                     version=found.version, server=server))
     state = host_state(name, raw, found)
     return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count,
-                                                 version=found.version))
+                                                 version=found.version, server=server))
 
 
 def reach_or_log_in(task: Task, *, hub: str, fleet: Fleet, plan: Plan, routes: Mapping[str, str]) -> Result:

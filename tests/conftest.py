@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests_support import converge
 
 from ikefleet.lab.clock import TIME_SCALE_ENV
 from ikefleet.lab.manager import Lab
@@ -122,6 +123,13 @@ def console() -> SessionFactory:
 def fake_console() -> SessionFactory:
     """The `FakeSession` factory, for tests that start their own `Lab`."""
     return fake_session_factory
+
+
+@pytest.fixture
+def converged(lab: Lab) -> Lab:
+    """The module's `lab` rolled out and compliant, whatever the test before left (faults cleared)."""
+    converged_lab: Lab = converge(lab)
+    return converged_lab
 
 
 @pytest.fixture

@@ -5,20 +5,22 @@ use and the tunnel up; renewal and revocation work in each flow."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import certificate_policy, fast_keys
+from tests_support import assert_working, certificate_policy, fast_keys
 
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import client_versions
 from ikefleet.runbooks.certs import Certs, CertsError
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
-from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.tasks import pki
 
 # hub and br1 on 7.16.1 (branch-made), br2 on 6.49.2 (hub-made)
@@ -39,20 +41,6 @@ def rollout(lab: Lab) -> Summary:
     return Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30)).run()
 
 
-def assert_working(lab: Lab, drift: bool = False) -> None:
-    """Every tunnel up on valid certificates (verify's checks pass; config.drift too unless `drift`)."""
-    deadline = time.monotonic() + 20
-    while True:
-        lab.settle()
-        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
-        failing = [(r.host, r.check, r.observed) for r in report.results
-                   if r.status not in ("pass", "skip", "warn") and not (drift and r.check == "config.drift")]
-        if not failing or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    assert not failing
-
-
 def clients(lab: Lab, router: str, branch: str) -> dict[str, bool]:
     """`branch`'s client certificates on `router`: name -> whether the router holds its private key."""
     lab.settle()
@@ -70,16 +58,6 @@ def leftovers(lab: Lab, router: str) -> list[str]:
              if n.startswith(("ikefleet-", "certificate-request")) and not n.endswith(".backup")]
     return names + [i.values["name"] for i in certificates.certificates(lab.routers[router])
                     if i.values["name"] == pki.REQUEST_TEMPLATE]
-
-
-@pytest.fixture
-def converged(lab: Lab) -> Lab:
-    for name in lab.routers:
-        lab.clear_faults(name)
-    summary = rollout(lab)
-    assert not summary.failed, summary.to_json()
-    assert_working(lab)
-    return lab
 
 
 def test_a_mixed_fleet_uses_both_flows_in_one_run(lab: Lab) -> None:
@@ -261,3 +239,99 @@ def test_a_rerun_of_a_mixed_fleet_reads_the_hubs_certificates_once(
     again = rollout(converged)
     assert {o.status for o in again.hosts.values()} == {"unchanged"}, again.to_json()
     assert sum(line.count(pki.CERTIFICATE_READ) for line in ran) == 1, ran
+
+
+def stray(lab: Lab, router: str, branch: str) -> list[str]:
+    """Certificates for `branch` (its common name) on `router` under another name than its own."""
+    lab.settle()
+    return [i.values["name"] for i in certificates.certificates(lab.routers[router])
+            if i.values.get("common-name") == f"{branch}-client"
+            and not i.values["name"].startswith(f"{branch}-client")]
+
+
+KILLED: dict[str, Callable[[Lab, set[str]], bool]] = {
+    # br1 wrote its request and key files
+    "request made": lambda lab, old: lab.routers["br1"].files.exists(pki.REQUEST_FILE),
+    # the hub signed the request, the new certificate not named yet (RouterOS's own name for it)
+    "signed, not named": lambda lab, old: bool(stray(lab, "hub", "br1")),
+    # the certificate imported on br1 beside the one in use
+    "imported": lambda lab, old: bool(set(clients(lab, "br1", "br1")) - old),
+}
+
+
+@pytest.mark.parametrize("moment", list(KILLED))
+def test_kill_9_inside_the_branch_key_work_is_repaired_by_the_next_rollout(
+    converged: Lab, moment: str
+) -> None:
+    """`certs renew` killed with SIGKILL inside the key work: the certificate in use stays, and the next
+    rollout leaves no request, key file, template or certificate the killed run made on either router."""
+    lab = converged
+    old = set(clients(lab, "br1", "br1"))
+    for name in ("hub", "br1"):
+        lab.fault(name, "latency", 150)  # every command 150 ms: each step lasts long enough to be caught
+    renew = subprocess.Popen(
+        [sys.executable, "-m", "ikefleet", "certs", "renew", "br1", "-c", str(lab.directory / "config.yaml")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while not KILLED[moment](lab, old) and renew.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert renew.poll() is None, "the renewal ended before the moment came"
+    finally:
+        renew.kill()
+        renew.wait()
+        for name in ("hub", "br1"):
+            lab.clear_faults(name)
+    assert set(identities(lab, "br1", "certificate")) & old  # br1 still presents the one in use
+    assert_working(lab, drift=True)
+    repair = rollout(lab)
+    assert not repair.failed, repair.to_json()
+    assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
+    assert not stray(lab, "hub", "br1")
+    (held,) = clients(lab, "br1", "br1")  # one: the hub's current (revoked ones stay there: the CA's record)
+    assert held in identities(lab, "hub", "remote-certificate")
+    assert_working(lab)
+
+
+def _fingerprint(lab: Lab, router: str, name: str) -> str | None:
+    lab.settle()
+    cert = certificates.find_cert(lab.routers[router], name)
+    return cert.get("fingerprint") if cert is not None else None
+
+
+@pytest.mark.parametrize("versions", ["7.16.1", "6.49.2"], ids=["branch-made", "hub-made"])
+def test_a_rollout_killed_after_the_hub_renewed_its_certificate_is_repaired_by_the_next(
+    tmp_path: Path, versions: str
+) -> None:
+    """Inside the renewal window the hub re-issues its own certificate (`hub-server`, same name, new key)
+    before the branches get theirs. A rollout killed there leaves the branches with the old copy of the
+    hub's certificate, their tunnels down; the next rollout (the window back to normal: no renewal) must
+    give them the hub's current one, whichever flow makes their keys."""
+    with Lab.start(tmp_path / "lab", branches=2, version=versions, convergence_delay=0.05) as lab:
+        _window(lab, 100, 30)
+        assert not rollout(lab).failed
+        old = _fingerprint(lab, "hub", "hub-server")
+        _window(lab, 119, 118)  # the hub's and the clients' 100 days are inside the window
+        for name in lab.routers:
+            lab.fault(name, "latency", 100)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "ikefleet", "rollout", "-c", str(lab.directory / "config.yaml")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+        try:
+            deadline = time.monotonic() + 60
+            while (_fingerprint(lab, "hub", "hub-server") in (old, None) and run.poll() is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.005)
+            assert run.poll() is None, "the rollout ended before the hub renewed its certificate"
+        finally:
+            run.kill()
+            run.wait()
+            for name in lab.routers:
+                lab.clear_faults(name)
+        assert _fingerprint(lab, "br1", "hub-server") == old  # br1 still has the old copy
+        _window(lab, 100, 30)
+        repair = rollout(lab)
+        assert not repair.failed, repair.to_json()
+        new = _fingerprint(lab, "hub", "hub-server")
+        assert new != old and {_fingerprint(lab, b, "hub-server") for b in ("br1", "br2")} == {new}
+        assert_working(lab)

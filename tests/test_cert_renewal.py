@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_support import certificate_policy, fast_keys
+from tests_support import assert_working, certificate_policy, fast_keys
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs, CertsError
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
-from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.tasks import pki
 
 
@@ -35,34 +34,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield started
 
 
-@pytest.fixture
-def converged(lab: Lab) -> Lab:
-    """The lab rolled out and compliant, whatever the test before left."""
-    for name in lab.routers:
-        lab.clear_faults(name)
-    summary = rollout(lab)
-    assert not summary.failed, summary.to_json()
-    assert_working(lab)
-    return lab
-
-
 def rollout(lab: Lab) -> Summary:
     return Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30)).run()
-
-
-def assert_working(lab: Lab, drift: bool = False) -> None:
-    """Every tunnel up on valid certificates: verify's ike, ipsec, eoip, ospf and cert checks all pass, and
-    config.drift too unless `drift` (a renewal stopped half-way is drift the next rollout converges)."""
-    deadline = time.monotonic() + 20
-    while True:
-        lab.settle()
-        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
-        failing = [(r.host, r.check, r.observed) for r in report.results
-                   if r.status not in ("pass", "skip", "warn") and not (drift and r.check == "config.drift")]
-        if not failing or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    assert not failing
 
 
 def clients(lab: Lab, router: str) -> dict[str, str]:
@@ -534,3 +507,38 @@ def test_hub_made_renewal_hands_over_while_the_hub_makes_the_next_keys(
     imported = min(t for t, router, line in seen if router == "br1" and "/certificate import" in line)
     signs = [t for t, router, line in seen if router == "hub" and "/certificate sign" in line]
     assert len(signs) == 3 and imported < signs[2], (imported, signs)
+
+
+def test_a_session_dropped_right_after_the_import_leaves_no_certificate_the_hub_lacks(
+    converged: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import went through on br2, then its session dropped and br2 cannot be reached for the undo:
+    the renewal fails with the old certificate in use, the hub keeps the new one (br2 may hold it), and the
+    next rollout moves both ends to it: br2 is never left holding a certificate the hub removed."""
+    from ikefleet.tasks.device import close
+
+    lab = converged
+    (old,) = clients(lab, "br2")
+    installed = pki.install_branch
+
+    def import_then_drop(task: Any, **params: Any) -> Any:
+        installed(task, **params)
+        lab.fault("br2", "refuse")
+        close(task.host)
+        raise ConnectionResetError("the SSH session dropped")
+
+    monkeypatch.setattr(pki, "install_branch", import_then_drop)
+    try:
+        with pytest.raises(CertsError, match="session dropped"):
+            Certs(lab.directory / "config.yaml").renew("br2")
+    finally:
+        lab.clear_faults("br2")
+    monkeypatch.undo()
+    assert identity_certificates(lab, "br2", "certificate") == [old]  # still the one in use
+    on_branch = set(clients(lab, "br2"))
+    assert on_branch - {old} and on_branch - {old} <= set(clients(lab, "hub"))
+    assert_converges(lab)
+    (new,) = clients(lab, "br2")
+    assert new != old and new in clients(lab, "hub")
+    assert identity_certificates(lab, "br2", "certificate") == [new]
+    assert new in identity_certificates(lab, "hub", "remote-certificate")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from ikefleet.tasks.device import device
 from ikefleet.verify.history import history_path
 
 CERTIFICATES = "/certificate"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -252,3 +254,36 @@ def test_an_exception_during_a_push_undoes_its_window(lab: Lab, monkeypatch: pyt
         nr.close_connections()
     monkeypatch.undo()
     assert rollout(lab)["hosts"]["br2"]["status"] == "changed"
+
+
+# Modules the command line loads, in order: once one is loaded (Python's -X importtime reports it) a Ctrl-C
+# lands in the loading of the command line itself, in its command's modules, in the command's work or exit.
+LOADED = ("ikefleet.cli", "ikefleet.fleet", "ikefleet.inventory", "ikefleet.parsers.table")
+
+
+@pytest.mark.parametrize("loaded", LOADED)
+def test_sigint_outside_a_run_prints_one_line_and_exits_130(loaded: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "ikefleet", "plan", "-c", str(ROOT / "config.yaml")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line.rstrip("\n"))
+        if re.search(rf"\|\s+{re.escape(loaded)}$", seen[-1]):
+            proc.send_signal(signal.SIGINT)
+            break
+    else:
+        raise AssertionError(f"{loaded} was never loaded: {seen[-5:]}")
+    _, err = proc.communicate(timeout=120)
+    said = [line for line in [*seen, *err.splitlines()] if not line.startswith("import time:")]
+    assert said == ["interrupted"]
+    assert proc.returncode == EXIT_INTERRUPTED
+
+
+def test_the_ikefleet_command_enters_where_ctrl_c_is_handled_while_loading() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="ikefleet")
+    assert script.value == "ikefleet.__main__:run"

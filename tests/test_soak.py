@@ -32,3 +32,15 @@ def test_every_interruption_leaves_each_router_as_before_or_converged(tmp_path: 
     assert {o.interruption for o in outcomes} == set(soak.INTERRUPTIONS[:runs])
     failed = [(o.run, o.action, o.interruption, o.target, o.problems) for o in outcomes if not o.ok]
     assert not failed, failed
+
+
+@pytest.mark.slow
+def test_a_kill_inside_the_branch_key_work_leaves_each_router_as_before_or_converged(tmp_path: Path) -> None:
+    """RouterOS 7.16 everywhere: the branch makes its key and the hub signs its request. The renewal is
+    killed while the hub signs (the request on the hub): every router as before or converged, no request,
+    key or stray certificate left once the next rollout converged."""
+    soak = _soak_module()
+    case = soak.Case("renew", "sigkill", "hub signing")
+    (outcome,) = soak.soak(tmp_path, 1, 20261207, branches=2, flow="branch", cases=(case,))
+    assert outcome.reached, "the kill never landed inside the key work"
+    assert outcome.ok, outcome.problems

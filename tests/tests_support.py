@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,3 +68,33 @@ def certificate_policy(lab_dir: Path, days: int, window: int) -> None:
                                                    "renew_window_days": window}
     with defaults.open("w") as out:
         yaml.dump(data, out)
+
+
+def assert_working(lab: Any, drift: bool = False) -> None:
+    """Every tunnel up on valid certificates: verify's ike, ipsec, eoip, ospf and cert checks all pass, and
+    config.drift too unless `drift` (a renewal stopped half-way is drift the next rollout converges)."""
+    from ikefleet.runbooks.verify import Verify, VerifyOptions
+
+    deadline = time.monotonic() + 20
+    while True:
+        lab.settle()
+        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
+        failing = [(r.host, r.check, r.observed) for r in report.results
+                   if r.status not in ("pass", "skip", "warn") and not (drift and r.check == "config.drift")]
+        if not failing or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert not failing
+
+
+def converge(lab: Any) -> Any:
+    """The lab with its faults cleared, rolled out and compliant, whatever the test before left."""
+    from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+
+    for name in lab.routers:
+        lab.clear_faults(name)
+    lab.settle()
+    summary = Rollout(RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30)).run()
+    assert not summary.failed, summary.to_json()
+    assert_working(lab)
+    return lab

@@ -13,6 +13,8 @@ import threading
 import types
 from typing import Any
 
+from ikefleet.interrupt import EXIT_INTERRUPTED, INTERRUPTED
+
 # Each command and the module that registers it: the module defines `register(subparsers) -> None`; the
 # parser it adds sets `func(args) -> int`. A run imports only its command's module (a verify does not pay
 # for the lab's, the renderer's or the PKI's imports); --help and an unknown command import them all.
@@ -160,17 +162,19 @@ def defer_import(name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    quiet_libraries()
-    defer_import("invoke")
-    if not isinstance(sys.stdout, _ReaderGone):
-        sys.stdout = _ReaderGone(sys.stdout)
-    words = sys.argv[1:] if argv is None else argv
-    args = build_parser(command_of(words)).parse_args(words)
+    """The command line: 130 and one line on Ctrl-C wherever it lands, the arguments' parsing and the
+    command's imports included (a run handles its own first Ctrl-C, ikefleet/interrupt.py)."""
     try:
+        quiet_libraries()
+        defer_import("invoke")
+        if not isinstance(sys.stdout, _ReaderGone):
+            sys.stdout = _ReaderGone(sys.stdout)
+        words = sys.argv[1:] if argv is None else argv
+        args = build_parser(command_of(words)).parse_args(words)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print(INTERRUPTED, file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
