@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import assert_working, certificate_policy, fast_keys
+from tests_support import assert_working, certificate_policy, console_lines, fast_keys
 
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
@@ -225,19 +225,10 @@ def test_a_rerun_of_a_mixed_fleet_reads_the_hubs_certificates_once(
         converged: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 19.1: with branch-made keys too (the hub's planning of requests), a converged re-run reads the
     hub's certificates once, with its configuration."""
-    from ikefleet.lab.sshd import Terminal
-
-    ran: list[str] = []
-    real_run_line = Terminal._run_line
-
-    async def recording(self: Terminal, line: str) -> str:
-        if self.router.name == "hub":
-            ran.append(line)
-        return await real_run_line(self, line)
-
-    monkeypatch.setattr(Terminal, "_run_line", recording)
+    seen = console_lines(monkeypatch)
     again = rollout(converged)
     assert {o.status for o in again.hosts.values()} == {"unchanged"}, again.to_json()
+    ran = [c.line for c in seen if c.router == "hub"]
     assert sum(line.count(pki.CERTIFICATE_READ) for line in ran) == 1, ran
 
 

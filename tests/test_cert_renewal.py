@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_support import assert_working, certificate_policy, fast_keys
+from tests_support import assert_working, certificate_policy, console_lines, fast_keys
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs, CertsError
@@ -489,18 +489,10 @@ def test_hub_made_renewal_hands_over_while_the_hub_makes_the_next_keys(
         three_converged: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     """The hub makes each key in the background: br1's certificate is imported on br1 before the hub has
     even been asked to make br3's (a sign takes 2 s here: 10 s real at 2048 bits, scaled by 0.2)."""
-    from ikefleet.lab.sshd import Terminal
 
     lab = three_converged
     assert lab.routers["hub"].spec.version == FLOWS["hub-made"]
-    seen: list[tuple[float, str, str]] = []
-    real_run_line = Terminal._run_line
-
-    async def recording(self: Terminal, line: str) -> str:
-        seen.append((time.monotonic(), self.router.name, line))
-        return await real_run_line(self, line)
-
-    monkeypatch.setattr(Terminal, "_run_line", recording)
+    seen = console_lines(monkeypatch)
     lab.clock.time_scale = 0.2
     done = Certs(lab.directory / "config.yaml").renew_many(list(BRANCHES3))
     assert not done.failed, done

@@ -21,7 +21,7 @@ from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 from nornir.core import Nornir
 from nornir.core.task import Result, Task
 from ruamel.yaml import YAML
-from tests_support import fast_keys
+from tests_support import console_lines, fast_keys
 
 from ikefleet.cli import main
 from ikefleet.connection import connector
@@ -373,17 +373,9 @@ def test_the_login_reads_the_version_in_the_round_trip_that_finds_the_prompt(
 ) -> None:
     """Opening a session runs one console line, the version read, and leaves netmiko its prompt; the run's
     version comes from it (no task reads it again)."""
-    from ikefleet.lab.sshd import Terminal
     from ikefleet.tasks import version
 
-    ran: list[str] = []
-    real_run_line = Terminal._run_line
-
-    async def recording(self: Terminal, line: str) -> str:
-        ran.append(line)
-        return await real_run_line(self, line)
-
-    monkeypatch.setattr(Terminal, "_run_line", recording)
+    seen = console_lines(monkeypatch)
     nr = init_nornir(lab.directory / "config.yaml")
 
     def task(task: Task) -> Result:
@@ -395,7 +387,7 @@ def test_the_login_reads_the_version_in_the_round_trip_that_finds_the_prompt(
     finally:
         nr.close_connections(on_failed=True)
     prompt, found = res["br4"][0].result
-    assert ran == ["/system resource print"]
+    assert [c.line for c in seen] == ["/system resource print"]
     assert prompt == "[admin@br4]"
     assert found.read and found.version == lab.routers["br4"].spec.version
 

@@ -6,18 +6,16 @@ finishes."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
-from tests_support import fast_keys
+from tests_support import ConsoleLine, assert_working, console_lines, fast_keys
 
 from ikefleet import interrupt
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.sshd import Terminal
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
-from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.waves import Amount
 
 # 6.49.2 everywhere: the hub makes every key. The lab's CCR1009 (`tile`) takes 10 s for a 2048-bit key; at
@@ -42,34 +40,14 @@ def rollout(lab: Lab) -> Summary:
 
 
 @pytest.fixture
-def seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, str, str]]:
+def seen(monkeypatch: pytest.MonkeyPatch) -> list[ConsoleLine]:
     """Every console line the lab's routers run: (monotonic time, router, line)."""
-    lines: list[tuple[float, str, str]] = []
-    real_run_line = Terminal._run_line
-
-    async def recording(self: Terminal, line: str) -> str:
-        lines.append((time.monotonic(), self.router.name, line))
-        return await real_run_line(self, line)
-
-    monkeypatch.setattr(Terminal, "_run_line", recording)
-    return lines
+    return console_lines(monkeypatch)
 
 
 def sign_of(name: str) -> str:
     return f'/certificate sign [find where name="{name}"]'
 
-
-def assert_working(lab: Lab) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        lab.settle()
-        report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
-        failing = [(r.host, r.check, r.observed) for r in report.results
-                   if r.status not in ("pass", "skip", "warn")]
-        if not failing or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    assert not failing
 
 
 def templates(lab: Lab) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
-from tests_support import assert_defconf_untouched, fast_keys
+from tests_support import assert_defconf_untouched, console_lines, fast_keys
 
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
@@ -264,18 +264,13 @@ def test_a_rerun_branch_reads_everything_on_one_console_line(
     the login's version read (the round trip that finds the prompt) and one batch reading everything verify
     reads (certificates and configuration: does this run change it; the state the gate checks). When
     neither the hub nor the branch changes, that is all: no second session in its wave."""
-    from ikefleet.lab.sshd import Terminal
 
     lab, _, _ = fleet
-    ran: dict[str, list[str]] = {}
-    real_run_line = Terminal._run_line
-
-    async def recording(self: Terminal, line: str) -> str:
-        ran.setdefault(self.router.name, []).append(line)
-        return await real_run_line(self, line)
-
-    monkeypatch.setattr(Terminal, "_run_line", recording)
+    seen = console_lines(monkeypatch)
     again = rollout(lab)
+    ran: dict[str, list[str]] = {}
+    for c in seen:
+        ran.setdefault(c.router, []).append(c.line)
     assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
     for n in range(1, BRANCHES + 1):
         lines = ran[f"br{n}"]
@@ -361,19 +356,14 @@ def test_a_rerun_reads_the_hubs_certificates_once(
     """Issue 19.1: a converged re-run reads the hub's `/certificate print detail` once (with its
     configuration, one round trip) and hands the parsed certificates to the CA step, the client step and the
     removal of superseded certificates, which used to read it again each with identical replies."""
-    from ikefleet.lab.sshd import Terminal
     from ikefleet.tasks import pki
 
     lab, _, _ = fleet
-    ran: dict[str, list[str]] = {}
-    real_run_line = Terminal._run_line
-
-    async def recording(self: Terminal, line: str) -> str:
-        ran.setdefault(self.router.name, []).append(line)
-        return await real_run_line(self, line)
-
-    monkeypatch.setattr(Terminal, "_run_line", recording)
+    seen = console_lines(monkeypatch)
     again = rollout(lab)
+    ran: dict[str, list[str]] = {}
+    for c in seen:
+        ran.setdefault(c.router, []).append(c.line)
     assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
     reads = [line for line in ran["hub"] if pki.CERTIFICATE_READ in line]
     assert len(reads) == 1 and sum(line.count(pki.CERTIFICATE_READ) for line in reads) == 1, ran["hub"]

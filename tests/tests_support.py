@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ruamel.yaml import YAML
 
@@ -98,3 +98,27 @@ def converge(lab: Any) -> Any:
     assert not summary.failed, summary.to_json()
     assert_working(lab)
     return lab
+
+
+class ConsoleLine(NamedTuple):
+    """One console line a lab router ran: when, on which router, what."""
+
+    at: float
+    router: str
+    line: str
+
+
+def console_lines(monkeypatch: Any) -> list[ConsoleLine]:
+    """Every console line the lab's routers run from now on (the lab's terminal, as the router sees it),
+    in order: the list fills as they run."""
+    from ikefleet.lab.sshd import Terminal
+
+    seen: list[ConsoleLine] = []
+    real_run_line = Terminal._run_line
+
+    async def recording(self: Terminal, line: str) -> str:
+        seen.append(ConsoleLine(time.monotonic(), self.router.name, line))
+        return await real_run_line(self, line)
+
+    monkeypatch.setattr(Terminal, "_run_line", recording)
+    return seen
