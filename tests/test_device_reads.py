@@ -4,6 +4,9 @@ not its size times the number of reads."""
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
@@ -35,11 +38,6 @@ class Scripted(MikrotikRouterOsSSH):
 def reply_in_reads(command: str, lines: int, per_read: int) -> list[str]:
     text = f"{PROMPT}{command}\n" + "".join(f"line {n} name=peer{n} value=x\n" for n in range(lines)) + PROMPT
     return [text[i : i + per_read] for i in range(0, len(text), per_read)]
-
-
-@pytest.fixture(autouse=True)
-def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(session, "_POLL_S", 0, raising=False)
 
 
 def test_a_reply_in_many_reads_comes_back_whole_without_prompt_or_echo() -> None:
@@ -77,3 +75,54 @@ def test_a_reply_that_never_ends_is_a_read_timeout() -> None:
         Device("hub", conn, read_timeout=0.05).send(command)
     words = session.describe(err.value)  # the setting that ran out, and where to raise it
     assert "no answer within 0.05 s (command_timeout)" in words and "raise command_timeout" in words
+
+
+class Channel:
+    """paramiko's Channel as `wait_readable` uses it: a descriptor readable while data waits."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.closed = sock, False
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def recv_ready(self) -> bool:
+        try:
+            return bool(self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except BlockingIOError:
+            return False
+
+
+class Late(Scripted):
+    """A console whose reply comes a while after the echo, over a socket; counts the reads."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__([])
+        self.remote_conn, self.reads = Channel(sock), 0
+
+    def command_echo_read(self, cmd: str, read_timeout: float) -> str:
+        return f"{PROMPT}{cmd}\n"
+
+    def read_channel(self) -> str:
+        self.reads += 1
+        try:
+            return self.remote_conn.sock.recv(65536, socket.MSG_DONTWAIT).decode()
+        except BlockingIOError:
+            return ""
+
+
+def test_a_slow_reply_is_waited_for_not_polled() -> None:
+    """A router slow to answer (or a run's threads slow to be scheduled) costs a read when data comes, not
+    one every 25 ms: netmiko's fixed poll read and searched an empty buffer 20 times in half a second."""
+    ours, router = socket.socketpair()
+    conn = Late(ours)
+    answer = threading.Timer(0.5, lambda: router.sendall(b"uptime: 1d\n" + PROMPT.encode()))
+    answer.start()
+    try:
+        out = Device("hub", conn, read_timeout=30).send("/system resource print")
+    finally:
+        answer.cancel()
+        ours.close()
+        router.close()
+    assert out.strip() == "uptime: 1d"
+    assert conn.reads <= 5  # one or two per data arrival, one per 0.25 s waited
