@@ -126,3 +126,46 @@ def test_a_slow_reply_is_waited_for_not_polled() -> None:
         router.close()
     assert out.strip() == "uptime: 1d"
     assert conn.reads <= 5  # one or two per data arrival, one per 0.25 s waited
+
+
+class Reads(Channel):
+    """A paramiko channel for netmiko's own reader: recv, and a count of the reads that found data or not."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self.checks = 0
+
+    def recv_ready(self) -> bool:
+        self.checks += 1
+        return super().recv_ready()
+
+    def recv(self, size: int) -> bytes:
+        return self.sock.recv(size)
+
+
+def test_netmikos_pattern_read_waits_for_data_in_the_driver() -> None:
+    """netmiko's read loops (the echo read, the login's version read) sleep 10 ms between reads: in the
+    RouterOS driver an empty read inside them waits for data instead, and a read outside returns at once."""
+    from netmiko.channel import SSHChannel
+
+    from ikefleet.connection.driver import RouterOSDriver
+
+    ours, router = socket.socketpair()
+    driver = RouterOSDriver.__new__(RouterOSDriver)  # no login: only what the reads use
+    channel = Reads(ours)
+    driver.remote_conn, driver.channel = channel, SSHChannel(channel, "utf-8")  # type: ignore[arg-type]
+    driver._session_locker, driver.session_log, driver._read_buffer = threading.Lock(), None, ""
+    driver.RETURN, driver.RESPONSE_RETURN = "\r\n", "\n"
+    driver.disable_lf_normalization, driver.ansi_escape_codes = False, False
+    driver.read_timeout_override = None
+    assert driver.read_channel() == ""  # outside a read loop: at once, as netmiko's
+    answer = threading.Timer(0.5, lambda: router.sendall(b"uptime: 1d\n" + PROMPT.encode()))
+    answer.start()
+    try:
+        out = driver.read_until_pattern(pattern=r"\] > ", read_timeout=30)
+    finally:
+        answer.cancel()
+        ours.close()
+        router.close()
+    assert out == "uptime: 1d\n" + PROMPT
+    assert channel.checks <= 12  # a few per data arrival and per 0.25 s waited; netmiko's poll: about 50

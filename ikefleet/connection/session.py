@@ -28,7 +28,7 @@ PAGER = r"-- \[Q quit\|D dump\|down\]\s*$"
 _REPLY_END = re.compile(f"{PROMPT}|{PAGER}")
 _PROMPT_ROOM = 4096  # characters before a read searched again: a prompt and its trailing blanks fit
 _POLL_S = 0.025  # netmiko's send_command poll, kept where there is no channel to wait on
-_WAIT_S = 0.25  # longest wait for a reply's next data before the read timeout is looked at again
+WAIT_S = 0.25  # longest wait for a reply's next data before the read timeout is looked at again
 _PAGER_ERASE = re.compile(r"^\n? +\n")
 _LAST_PROMPT = re.compile(r"(?:\n?\[[^\]\n]+@[^\]\n]+\][^\n]*>[ \t]*)+$")  # one or a repainted pair
 CTRL_X = "\x18"
@@ -269,7 +269,7 @@ class Device:
             searched = len(output)
             more = conn.read_channel()  # first what netmiko kept after the echo, then what has come
             if not more:
-                wait_readable(conn, min(left, _WAIT_S))
+                wait_readable(conn, min(left, WAIT_S))
             output += more
         return str(conn.strip_prompt(conn.strip_command(line, output)))
 
