@@ -4,12 +4,12 @@ not its size times the number of reads."""
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
+from paramiko.buffered_pipe import BufferedPipe
 
 from ikefleet.connection import session
 from ikefleet.connection.session import Device
@@ -78,69 +78,46 @@ def test_a_reply_that_never_ends_is_a_read_timeout() -> None:
 
 
 class Channel:
-    """paramiko's Channel as `wait_readable` uses it: a descriptor readable while data waits."""
+    """paramiko's Channel as the reads use it: its receive buffer (paramiko's own), fed by the "router"."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock, self.closed = sock, False
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
+    def __init__(self) -> None:
+        self.in_buffer, self.closed, self.checks = BufferedPipe(), False, 0
 
     def recv_ready(self) -> bool:
-        try:
-            return bool(self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
-        except BlockingIOError:
-            return False
+        self.checks += 1
+        return bool(self.in_buffer.read_ready())
+
+    def recv(self, size: int) -> bytes:
+        return bytes(self.in_buffer.read(size))
 
 
 class Late(Scripted):
-    """A console whose reply comes a while after the echo, over a socket; counts the reads."""
+    """A console whose reply comes a while after the echo; counts the reads."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self) -> None:
         super().__init__([])
-        self.remote_conn, self.reads = Channel(sock), 0
+        self.remote_conn, self.reads = Channel(), 0
 
     def command_echo_read(self, cmd: str, read_timeout: float) -> str:
         return f"{PROMPT}{cmd}\n"
 
     def read_channel(self) -> str:
         self.reads += 1
-        try:
-            return self.remote_conn.sock.recv(65536, socket.MSG_DONTWAIT).decode()
-        except BlockingIOError:
-            return ""
+        return self.remote_conn.recv(65536).decode() if self.remote_conn.recv_ready() else ""
 
 
 def test_a_slow_reply_is_waited_for_not_polled() -> None:
     """A router slow to answer (or a run's threads slow to be scheduled) costs a read when data comes, not
     one every 25 ms: netmiko's fixed poll read and searched an empty buffer 20 times in half a second."""
-    ours, router = socket.socketpair()
-    conn = Late(ours)
-    answer = threading.Timer(0.5, lambda: router.sendall(b"uptime: 1d\n" + PROMPT.encode()))
+    conn = Late()
+    answer = threading.Timer(0.5, lambda: conn.remote_conn.in_buffer.feed(b"uptime: 1d\n" + PROMPT.encode()))
     answer.start()
     try:
         out = Device("hub", conn, read_timeout=30).send("/system resource print")
     finally:
         answer.cancel()
-        ours.close()
-        router.close()
     assert out.strip() == "uptime: 1d"
     assert conn.reads <= 5  # one or two per data arrival, one per 0.25 s waited
-
-
-class Reads(Channel):
-    """A paramiko channel for netmiko's own reader: recv, and a count of the reads that found data or not."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        super().__init__(sock)
-        self.checks = 0
-
-    def recv_ready(self) -> bool:
-        self.checks += 1
-        return super().recv_ready()
-
-    def recv(self, size: int) -> bytes:
-        return self.sock.recv(size)
 
 
 def test_netmikos_pattern_read_waits_for_data_in_the_driver() -> None:
@@ -150,22 +127,19 @@ def test_netmikos_pattern_read_waits_for_data_in_the_driver() -> None:
 
     from ikefleet.connection.driver import RouterOSDriver
 
-    ours, router = socket.socketpair()
     driver = RouterOSDriver.__new__(RouterOSDriver)  # no login: only what the reads use
-    channel = Reads(ours)
+    channel = Channel()
     driver.remote_conn, driver.channel = channel, SSHChannel(channel, "utf-8")  # type: ignore[arg-type]
     driver._session_locker, driver.session_log, driver._read_buffer = threading.Lock(), None, ""
     driver.RETURN, driver.RESPONSE_RETURN = "\r\n", "\n"
     driver.disable_lf_normalization, driver.ansi_escape_codes = False, False
     driver.read_timeout_override = None
     assert driver.read_channel() == ""  # outside a read loop: at once, as netmiko's
-    answer = threading.Timer(0.5, lambda: router.sendall(b"uptime: 1d\n" + PROMPT.encode()))
+    answer = threading.Timer(0.5, lambda: channel.in_buffer.feed(b"uptime: 1d\n" + PROMPT.encode()))
     answer.start()
     try:
         out = driver.read_until_pattern(pattern=r"\] > ", read_timeout=30)
     finally:
         answer.cancel()
-        ours.close()
-        router.close()
     assert out == "uptime: 1d\n" + PROMPT
     assert channel.checks <= 12  # a few per data arrival and per 0.25 s waited; netmiko's poll: about 50

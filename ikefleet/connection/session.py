@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-import select
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -374,17 +374,17 @@ class Device:
 def wait_readable(connection: Any, seconds: float) -> None:
     """Wait until the session's channel has data, at most `seconds`. netmiko's send_command sleeps a fixed
     25 ms between reads, so a slow reply (a busy router, a run's hundreds of threads on two cores) is read
-    and searched empty dozens of times; paramiko's channel has a descriptor that is readable while its
-    buffer holds data, or once it is closed."""
+    and searched empty dozens of times. paramiko's channel buffer sets an event while it holds data or once
+    closed (`BufferedPipe.set_event`, what `Channel.fileno` uses, without the pipe's two descriptors per
+    session: a rollout keeps every router's session open)."""
     channel = getattr(connection, "remote_conn", None)
-    if channel is None or channel.closed:  # nothing to wait on (netmiko's read raises on a closed one)
+    buffer = getattr(channel, "in_buffer", None)
+    if buffer is None:  # nothing to wait on
         time.sleep(min(seconds, _POLL_S))
         return
-    if channel.recv_ready():
-        return
-    poll = select.poll()  # not select(): descriptors above 1024 in a large run
-    poll.register(channel.fileno(), select.POLLIN)
-    poll.poll(seconds * 1000)
+    ready = threading.Event()
+    buffer.set_event(ready)  # set at once when data is already there or the channel closed
+    ready.wait(seconds)
 
 
 def unpainted(data: str, reply_end: str, newline: str) -> str:
