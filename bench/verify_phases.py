@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 def main(directory: Path, runs: int) -> None:
     import ikefleet.runbooks.verify as runbook
     import ikefleet.tasks.gather  # noqa: F401 (the module: the package's `gather` is the task function)
+    import ikefleet.verify.judge as judge
 
     tasks_gather = sys.modules["ikefleet.tasks.gather"]
     spent: dict[str, float] = {}
@@ -47,8 +48,8 @@ def main(directory: Path, runs: int) -> None:
     wrap(tasks_gather, "read_raw", "login and reads (worker threads)", time.thread_time)
     wrap(tasks_gather, "parse_sections", "parsing (worker threads)", time.thread_time)
     wrap(runbook.Verify, "gather", "gather (process)", time.process_time)
-    expected = wrap(runbook, "expected_state", "expected state", time.process_time)
-    evaluate = wrap(runbook, "evaluate", "checks", time.process_time)
+    expected = wrap(judge, "expected_state", "expected state", time.process_time)
+    evaluate = wrap(judge, "evaluate", "checks", time.process_time)
     options = runbook.VerifyOptions(directory / "config.yaml", record=False)
     runbook.Verify(options).run()
     best: dict[str, float] = {}

@@ -45,7 +45,11 @@ class IkefleetInventory:
     """
 
     def __init__(self, host_file: str = "inventory/hosts.yaml", group_file: str = "inventory/groups.yaml",
-                 defaults_file: str = "inventory/defaults.yaml", secrets_file: str | None = None) -> None:
+                 defaults_file: str = "inventory/defaults.yaml", secrets_file: str | None = None,
+                 loaded: Inventory | None = None) -> None:
+        """`loaded`: these files as a caller already parsed them (`init_nornir(inventory=...)`), used
+        instead of reading them again; credentials are bound to it all the same."""
+        self.loaded = loaded
         config_file = loading_config_file()
         base = config_file.parent if config_file is not None else Path.cwd()
         self.files = tuple(base / Path(name).expanduser() for name in (host_file, group_file, defaults_file))
@@ -55,7 +59,7 @@ class IkefleetInventory:
             self.secrets_file = base / Path(secrets_file).expanduser() if secrets_file else None
 
     def load(self) -> Inventory:
-        inventory = load_files(*self.files)
+        inventory = self.loaded if self.loaded is not None else load_files(*self.files)
         secrets = load_secrets(self.secrets_file)
         missing: list[str] = []
         for name, host in inventory.hosts.items():

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nornir import InitNornir
+from nornir.core.inventory import Inventory
 
 from ikefleet.connection import connector, hostkeys, jump, settings
 from ikefleet.connection.plugin import RouterOS
@@ -21,19 +22,22 @@ from ikefleet.problems import FLEET, InventoryError, Problem
 
 
 def init_nornir(config_path: str | Path = "config.yaml", secrets_file: str | Path | None = None,
-                accept_new_hostkeys: bool = False, **kwargs: Any) -> Any:
+                accept_new_hostkeys: bool = False, inventory: Inventory | None = None, **kwargs: Any) -> Any:
     """A Nornir object for config.yaml with credentials bound from the environment / secrets file.
 
     Paths in config.yaml are resolved against its directory; `ikefleet.ssh_config` becomes Nornir's
     `ssh.config_file` (netmiko's `ssh_config_file`). `secrets_file` (e.g. from --secrets) overrides
     `ikefleet.secrets_file`. `accept_new_hostkeys` (--accept-new-hostkeys): a router's changed host key is
-    pinned instead of refused. Raises InventoryError or SecretsError (CLI exit code 2).
+    pinned instead of refused. `inventory`: the inventory files as `load_fleet_and_files(config_path)` parsed
+    them, so a run that built its Fleet from them does not parse them again. Raises InventoryError or
+    SecretsError (CLI exit code 2).
     """
     config = read_config(config_path)
     options = nornir_options(config)
     secrets = secrets_file or config.secrets_file
     plugin_options = {**options["inventory"]["options"],
-                      "secrets_file": None if secrets is None else str(Path(secrets).absolute())}
+                      "secrets_file": None if secrets is None else str(Path(secrets).absolute()),
+                      **({} if inventory is None else {"loaded": inventory})}
     options["inventory"] = {**options["inventory"], "plugin": IkefleetInventory.__name__,
                             "options": plugin_options}
     nornir = InitNornir(config_file=str(config.path), **{**options, **kwargs})

@@ -15,7 +15,7 @@ from nornir.core.task import Result as TaskResult
 from nornir.core.task import Task
 
 from ikefleet import gc_policy, interrupt, revoked
-from ikefleet.inventory import load_inventory, read_config
+from ikefleet.inventory import load_fleet_and_files, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan
 from ikefleet.processors import Progress, RecordHistory
@@ -56,7 +56,7 @@ class Verify:
         self.progress = progress
         # Revoked branches (`ikefleet certs revoke`) are meant to be down: they are not expected anywhere.
         data_dir = read_config(options.config).path.parent / ".ikefleet"
-        inventory = load_inventory(options.config)
+        inventory, self.files = load_fleet_and_files(options.config)  # the files parsed once: see gather
         gone = revoked.load(data_dir)
         self.fleet = revoked.active(inventory, gone)
         self.plan = build_plan(self.fleet)
@@ -75,7 +75,8 @@ class Verify:
         """Every selected router's state, read in one Nornir run with `processors` attached after the
         progress display."""
         hosts = self.hosts()
-        nr = init_nornir(self.options.config, self.options.secrets_file, self.options.accept_new_hostkeys)
+        nr = init_nornir(self.options.config, self.options.secrets_file, self.options.accept_new_hostkeys,
+                         inventory=self.files)
         self.progress(RunStarted("verify", tuple(hosts)))
         try:
             result = nr.filter(F(name__in=hosts)).with_processors([Progress(self.progress), *processors]).run(

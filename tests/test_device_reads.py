@@ -4,9 +4,12 @@ not its size times the number of reads."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
+from paramiko.buffered_pipe import BufferedPipe
 
 from ikefleet.connection import session
 from ikefleet.connection.session import Device
@@ -35,11 +38,6 @@ class Scripted(MikrotikRouterOsSSH):
 def reply_in_reads(command: str, lines: int, per_read: int) -> list[str]:
     text = f"{PROMPT}{command}\n" + "".join(f"line {n} name=peer{n} value=x\n" for n in range(lines)) + PROMPT
     return [text[i : i + per_read] for i in range(0, len(text), per_read)]
-
-
-@pytest.fixture(autouse=True)
-def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(session, "_POLL_S", 0, raising=False)
 
 
 def test_a_reply_in_many_reads_comes_back_whole_without_prompt_or_echo() -> None:
@@ -77,3 +75,71 @@ def test_a_reply_that_never_ends_is_a_read_timeout() -> None:
         Device("hub", conn, read_timeout=0.05).send(command)
     words = session.describe(err.value)  # the setting that ran out, and where to raise it
     assert "no answer within 0.05 s (command_timeout)" in words and "raise command_timeout" in words
+
+
+class Channel:
+    """paramiko's Channel as the reads use it: its receive buffer (paramiko's own), fed by the "router"."""
+
+    def __init__(self) -> None:
+        self.in_buffer, self.closed, self.checks = BufferedPipe(), False, 0
+
+    def recv_ready(self) -> bool:
+        self.checks += 1
+        return bool(self.in_buffer.read_ready())
+
+    def recv(self, size: int) -> bytes:
+        return bytes(self.in_buffer.read(size))
+
+
+class Late(Scripted):
+    """A console whose reply comes a while after the echo; counts the reads."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.remote_conn, self.reads = Channel(), 0
+
+    def command_echo_read(self, cmd: str, read_timeout: float) -> str:
+        return f"{PROMPT}{cmd}\n"
+
+    def read_channel(self) -> str:
+        self.reads += 1
+        return self.remote_conn.recv(65536).decode() if self.remote_conn.recv_ready() else ""
+
+
+def test_a_slow_reply_is_waited_for_not_polled() -> None:
+    """A router slow to answer (or a run's threads slow to be scheduled) costs a read when data comes, not
+    one every 25 ms: netmiko's fixed poll read and searched an empty buffer 20 times in half a second."""
+    conn = Late()
+    answer = threading.Timer(0.5, lambda: conn.remote_conn.in_buffer.feed(b"uptime: 1d\n" + PROMPT.encode()))
+    answer.start()
+    try:
+        out = Device("hub", conn, read_timeout=30).send("/system resource print")
+    finally:
+        answer.cancel()
+    assert out.strip() == "uptime: 1d"
+    assert conn.reads <= 5  # one or two per data arrival, one per 0.25 s waited
+
+
+def test_netmikos_pattern_read_waits_for_data_in_the_driver() -> None:
+    """netmiko's read loops (the echo read, the login's version read) sleep 10 ms between reads: in the
+    RouterOS driver an empty read inside them waits for data instead, and a read outside returns at once."""
+    from netmiko.channel import SSHChannel
+
+    from ikefleet.connection.driver import RouterOSDriver
+
+    driver = RouterOSDriver.__new__(RouterOSDriver)  # no login: only what the reads use
+    channel = Channel()
+    driver.remote_conn, driver.channel = channel, SSHChannel(channel, "utf-8")  # type: ignore[arg-type]
+    driver._session_locker, driver.session_log, driver._read_buffer = threading.Lock(), None, ""
+    driver.RETURN, driver.RESPONSE_RETURN = "\r\n", "\n"
+    driver.disable_lf_normalization, driver.ansi_escape_codes = False, False
+    driver.read_timeout_override = None
+    assert driver.read_channel() == ""  # outside a read loop: at once, as netmiko's
+    answer = threading.Timer(0.5, lambda: channel.in_buffer.feed(b"uptime: 1d\n" + PROMPT.encode()))
+    answer.start()
+    try:
+        out = driver.read_until_pattern(pattern=r"\] > ", read_timeout=30)
+    finally:
+        answer.cancel()
+    assert out == "uptime: 1d\n" + PROMPT
+    assert channel.checks <= 12  # a few per data arrival and per 0.25 s waited; netmiko's poll: about 50

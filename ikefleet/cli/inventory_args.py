@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from ikefleet.fleet import Fleet
-from ikefleet.inventory import load_inventory
+from ikefleet.inventory import load_fleet_and_files, load_inventory
 from ikefleet.nornir_init import init_nornir
 from ikefleet.problems import InventoryError
 from ikefleet.secrets import SecretsError
@@ -44,8 +44,8 @@ def fleet_or_report(config: str) -> Fleet | None:
 def nornir_or_report(args: argparse.Namespace, **kwargs: Any) -> tuple[Fleet, Any] | None:
     """(Fleet, Nornir with credentials bound), or None after printing why (caller exits 2). No connection."""
     try:
-        fleet = load_inventory(args.config)
-        return fleet, init_nornir(args.config, getattr(args, "secrets", None), **kwargs)
+        fleet, files = load_fleet_and_files(args.config)
+        return fleet, init_nornir(args.config, getattr(args, "secrets", None), inventory=files, **kwargs)
     except InventoryError as exc:
         report_inventory_error(exc)
     except SecretsError as exc:

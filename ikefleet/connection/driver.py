@@ -10,12 +10,13 @@ command is its own.
 from __future__ import annotations
 
 import contextlib
-from typing import cast
+from collections.abc import Iterator
+from typing import Any, cast
 
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 
-from ikefleet.connection.session import PROMPT, drop_said, timed_out
+from ikefleet.connection.session import PROMPT, WAIT_S, drop_said, timed_out, wait_readable
 from ikefleet.routeros.console import VERSION_COMMAND
 
 ESC = "\x1b"
@@ -25,6 +26,7 @@ class RouterOSDriver(MikrotikRouterOsSSH):
     """The session object of the `routeros` connection plugin (a netmiko connection: Device drives it)."""
 
     login_reply = ""  # the version read's reply, without echo and prompt
+    waiting = False  # inside netmiko's read loops: an empty read waits for data (see read_channel)
 
     def open_session(self, read_timeout: float = 60.0) -> None:
         """Log in (RouterOS login options, SSH, version read, prompt); a failed login leaves no session."""
@@ -57,3 +59,29 @@ class RouterOSDriver(MikrotikRouterOsSSH):
         starts with ESC, so a read without one is returned as it came."""
         return super().strip_ansi_escape_codes(string_buffer) if ESC in string_buffer else string_buffer
 
+
+    @contextlib.contextmanager
+    def _waiting_reads(self) -> Iterator[None]:
+        before, self.waiting = self.waiting, True
+        try:
+            yield
+        finally:
+            self.waiting = before
+
+    def read_channel(self) -> str:
+        """netmiko's read; inside its read loops (`read_until_pattern`, `send_command`), an empty read then
+        waits until data has come (`session.wait_readable`, at most WAIT_S): those loops sleep a fixed 10
+        or 25 ms between reads, so a slow answer was read and searched empty dozens of times. Elsewhere
+        (clearing the buffer, timing reads) a read returns at once as netmiko's does."""
+        data = super().read_channel()
+        if not data and self.waiting:
+            wait_readable(self, WAIT_S)
+        return data
+
+    def read_until_pattern(self, *args: Any, **kwargs: Any) -> str:
+        with self._waiting_reads():
+            return super().read_until_pattern(*args, **kwargs)
+
+    def send_command(self, *args: Any, **kwargs: Any) -> Any:
+        with self._waiting_reads():
+            return super().send_command(*args, **kwargs)

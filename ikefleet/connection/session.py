@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ SAFE_PROMPT = r"\[[^\]\r\n]+@[^\]\r\n]+\][^\r\n]*<SAFE>\s*$"
 PAGER = r"-- \[Q quit\|D dump\|down\]\s*$"
 _REPLY_END = re.compile(f"{PROMPT}|{PAGER}")
 _PROMPT_ROOM = 4096  # characters before a read searched again: a prompt and its trailing blanks fit
-_POLL_S = 0.025  # netmiko's send_command poll
+_POLL_S = 0.025  # netmiko's send_command poll, kept where there is no channel to wait on
+WAIT_S = 0.25  # longest wait for a reply's next data before the read timeout is looked at again
 _PAGER_ERASE = re.compile(r"^\n? +\n")
 _LAST_PROMPT = re.compile(r"(?:\n?\[[^\]\n]+@[^\]\n]+\][^\n]*>[ \t]*)+$")  # one or a repainted pair
 CTRL_X = "\x18"
@@ -261,11 +263,14 @@ class Device:
         output = unpainted(echo, _REPLY_END.pattern, conn.RETURN)
         searched = 0
         while _REPLY_END.search(output, max(0, searched - _PROMPT_ROOM)) is None:
-            if time.monotonic() - start >= self.read_timeout:
+            left = self.read_timeout - (time.monotonic() - start)
+            if left <= 0:
                 raise timed_out(self.read_timeout)
             searched = len(output)
-            time.sleep(_POLL_S)
-            output += conn.read_channel()
+            more = conn.read_channel()  # first what netmiko kept after the echo, then what has come
+            if not more:
+                wait_readable(conn, min(left, WAIT_S))
+            output += more
         return str(conn.strip_prompt(conn.strip_command(line, output)))
 
     def _dump_pages(self, output: str) -> str:
@@ -364,6 +369,22 @@ class Device:
         for handle in ("remote_conn", "remote_conn_pre"):
             with contextlib.suppress(Exception):
                 getattr(self.connection, handle).close()
+
+
+def wait_readable(connection: Any, seconds: float) -> None:
+    """Wait until the session's channel has data, at most `seconds`. netmiko's send_command sleeps a fixed
+    25 ms between reads, so a slow reply (a busy router, a run's hundreds of threads on two cores) is read
+    and searched empty dozens of times. paramiko's channel buffer sets an event while it holds data or once
+    closed (`BufferedPipe.set_event`, what `Channel.fileno` uses, without the pipe's two descriptors per
+    session: a rollout keeps every router's session open)."""
+    channel = getattr(connection, "remote_conn", None)
+    buffer = getattr(channel, "in_buffer", None)
+    if buffer is None:  # nothing to wait on
+        time.sleep(min(seconds, _POLL_S))
+        return
+    ready = threading.Event()
+    buffer.set_event(ready)  # set at once when data is already there or the channel closed
+    ready.wait(seconds)
 
 
 def unpainted(data: str, reply_end: str, newline: str) -> str:
