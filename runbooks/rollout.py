@@ -22,20 +22,18 @@ from typing import Any
 from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.inventory import Host
-from nornir.core.task import MultiResult, Result, Task
+from nornir.core.task import MultiResult, Result
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
 from ikefleet.connection.plugin import RouterOS
-from ikefleet.connection.session import describe
 from ikefleet.fleet import Fleet, with_versions
 from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
-from ikefleet.plan import NAMES, Plan, build_plan, client_base, client_versions, resolve_clients
+from ikefleet.plan import NAMES, Plan, build_plan, client_versions, resolve_clients
 from ikefleet.processors.events import Note, RunStarted, Sink, WaveStarted, ignore
 from ikefleet.processors.ledger import Ledger, Summary, certificate_work, host_outcome, outcome_of
-from ikefleet.redact import scrub
 from ikefleet.routeros.script import parse_script
 from ikefleet.runbooks.backup import AFTER, commit_run
 from ikefleet.runbooks.branch_keys import make_keys
@@ -43,17 +41,15 @@ from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
 from ikefleet.tasks import pki, pki_plan
+from ikefleet.tasks.branch import HubFacts, WantsCertificate, certified_then_converge, converge_branch
 from ikefleet.tasks.converge import PUT_BACK, Outcome, converge
 from ikefleet.tasks.device import close, cut
 from ikefleet.tasks.gate import wait_until_converged
-from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.handover import (
     accepting_previous,
     move_hub_identities,
     older_in_use,
-    planned_transfer,
     retire_old_certificates,
-    tidy_branch,
 )
 from ikefleet.tasks.hub import clients_held, hub_clients, hub_reads
 from ikefleet.tasks.put_back import put_back_branches
@@ -61,7 +57,7 @@ from ikefleet.tasks.reach import Reached, reach_branches
 from ikefleet.tasks.results import failure
 from ikefleet.tasks.signer import HubSigner, session
 from ikefleet.tasks.signer import jobs as signer_jobs
-from ikefleet.tasks.version import detect_version, detected
+from ikefleet.tasks.version import detect_version
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.waves import Amount, over_budget, plan_waves
@@ -578,11 +574,13 @@ class Rollout:
         if not wave:  # every branch of the wave was settled by the reach
             return
         if self.options.dry_run:
-            result = self._wave(nr, wave, run).run(task=_converge_branch, rollout=self, bundles={}, run=run)
+            result = self._wave(nr, wave, run).run(task=converge_branch, dry_run=True,
+                                                   **self._branch_args(run))
             for name in wave:
                 self.ledger.note(host_outcome(result, name))
             return
-        first = self._wave(nr, wave, run).run(task=_certified_then_converge, rollout=self, run=run)
+        first = self._wave(nr, wave, run).run(task=certified_then_converge, routes=self.routes,
+                                              first_states=self.first_states, **self._branch_args(run))
         wanting: dict[str, str] = {}  # branch -> client certificate to hand over
         for name in wave:
             wants = first[name][0].result
@@ -606,14 +604,20 @@ class Rollout:
                 why = f"exporting its certificate on the hub failed: {got}"
                 self.ledger.record(Outcome(name, "failed", error=why))
         try:
-            result = self._wave(nr, list(bundles), run).run(
-                task=_converge_branch, rollout=self, bundles=bundles, run=run
-            )
+            result = self._wave(nr, list(bundles), run).run(task=converge_branch, bundles=bundles,
+                                                            **self._branch_args(run))
         finally:
             for bundle in bundles.values():
                 bundle.discard()
         for name in bundles:
             self.ledger.note(host_outcome(result, name))
+
+    def _branch_args(self, run: RunDir) -> dict[str, Any]:
+        """What a branch's wave task (tasks/branch.py) is given: the plan, what the hub's step and the reach
+        found, the branch-made certificate work."""
+        hub = HubFacts(self.fingerprints, self.hub_in_use, self.hub_version, self.to_issue, self.hub_unread)
+        return {"fleet": self.fleet, "plan": self.plan, "hub": hub, "reached": self.reached,
+                "made": self.branch_work, "run": run, "backup_password": self.secrets.backup_password}
 
     def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> list[str]:
         """The wave's renewed branches now use their new certificate: remove their hub identities for the
@@ -726,101 +730,3 @@ def _first_backup(run: RunDir, host: str) -> Iterator[None]:
 
 def _budget(max_fail: Amount | None) -> str:
     return f"more than --max-fail {max_fail}" if max_fail is not None else "and no --max-fail allows any"
-
-
-@dataclass(frozen=True)
-class WantsCertificate:
-    """A branch's answer before converging: the hub's client certificate it lacks (to be exported)."""
-
-    client: str
-
-
-def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Result:
-    """Converge the branch if it holds its client certificate as the hub issued it; else say which it
-    wants (WantsCertificate), in the same session, without touching anything. One round trip (after the
-    login's version read) reads what verify reads: the certificates, the configuration and the state the
-    gate checks."""
-    name = task.host.name
-    client = rollout.plan.branch(name).client_certificate
-    wanted = rollout.fingerprints.get(client)
-    if wanted is None:
-        why = f"the hub has no certificate {client} for it yet: roll out the hub first (--limit responder)"
-        return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=why))
-    raw, _ = read_raw(task, rollout.routes[name])
-    reached = rollout.reached.get(name)
-    files = reached.files if reached is not None else None
-    first = {**raw, "files": "" if files is None else str(files)}  # the reach's count, still current
-    if pki.client_fingerprint(first["certificate"], client) != wanted:
-        return Result(host=task.host, result=WantsCertificate(client))
-    return _converge_branch(task, rollout=rollout, bundles={}, run=run, first=first)
-
-
-def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bundle], run: RunDir,
-                     first: dict[str, str] | None = None) -> Result:
-    """`first`: the replies to read_raw (verify's reads), read in this session with nothing sent since.
-    When the reach saw another login, `first` may show a killed run's changes that RouterOS is about to
-    undo: the converge task takes safe mode first and reads afresh (`settle`)."""
-    name = task.host.name
-    reached = rollout.reached.get(name)
-    settle = reached is not None and reached.others
-    if settle:
-        first = None
-    h = rollout.plan.hub
-    client = rollout.plan.branch(name).client_certificate
-    bundle = bundles.get(name)
-    made = rollout.branch_work.get(name, [])  # its key made on it before the hub (runbooks/branch_keys.py)
-    work: list[str] = list(made)
-    if bundle is not None:
-        res = task.run(
-            task=pki.install_branch,
-            bundle=bundle,
-            client=client,
-            ca=h.ca_certificate,
-            server=h.server_certificate,
-        )
-        if res.failed:
-            error = scrub(str(res[0].exception or res[0].result))
-            failed = certificate_work(Outcome(name, "failed", error=error), made, run)
-            return Result(host=task.host, failed=True, result=failed)
-        work += res[0].result
-    version = detected(task).version  # the RouterOS the branch runs decides its templates
-    script = render_host(with_versions(rollout.fleet, {name: version}), rollout.plan, name)
-    result = task.run(
-        task=converge,
-        intended_script=script,
-        run=run,
-        dry_run=rollout.options.dry_run,
-        backup_password=rollout.secrets.backup_password,
-        config_text=first["config"] if first else None,
-        settle=settle,
-    )[0]
-    if rollout.options.dry_run and isinstance(result.result, Outcome) and result.result.status != "failed":
-        if rollout.hub_unread:  # not a change, and not green either: said as a warning
-            result.result.warnings.append("certificate step not checked: the hub's certificates could not be "
-                                          f"read ({rollout.hub_unread})")
-        else:
-            planned = planned_transfer(task, client=client, issued=rollout.to_issue.get(client_base(client)),
-                                       wanted=rollout.fingerprints.get(client),
-                                       hub_version=rollout.hub_version)
-            certificate_work(result.result, planned, run, dry_run=True)
-    untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
-    done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
-    if not done and made and isinstance(result.result, Outcome):  # what was done stays reported
-        certificate_work(result.result, made, run)
-    if done and not rollout.options.dry_run:
-        try:
-            # a renewal's old certificate stays until the gate has seen the tunnel up on the new one
-            work += tidy_branch(task, client=client, first=first if bundle is None else None,
-                                supersede=name not in rollout.hub_in_use)
-        except Exception as exc:  # the configuration is done: what is left over goes at the next run
-            why = scrub(describe(exc))
-            result.result.warnings.append(f"superseded certificates or hand-over files not removed: {why}")
-        certificate_work(result.result, work, run)
-        result.changed = result.changed or bool(work)
-    if untouched and not work and first and not rollout.options.dry_run:
-        # the gate's first poll: this read was verify's, and nothing was sent since. An untouched branch
-        # usually passes at once, and a re-run then waits for no extra Nornir run per wave.
-        rollout.first_states[name] = host_state(name, first, detected(task))
-    return result
-
-

@@ -9,15 +9,19 @@ from pathlib import Path
 import pytest
 from nornir import InitNornir
 from nornir.core import Nornir
+from tests_support import fast_keys
 
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import build_plan
 from ikefleet.processors.events import Event, GateChanged, GateStarted, GateTimedOut
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.rundir import RunDir
 from ikefleet.tasks import Reached, put_back_branches, reach_branches, read_export, wait_until_converged
-from ikefleet.tasks.converge import PUT_BACK
-from ikefleet.tasks.hub import hub_reads
+from ikefleet.tasks.branch import HubFacts, WantsCertificate, certified_then_converge, converge_branch
+from ikefleet.tasks.converge import PUT_BACK, Outcome
+from ikefleet.tasks.hub import hub_clients, hub_reads
 from ikefleet.verify.expected import expected_state, route_reads
 
 
@@ -82,3 +86,57 @@ def test_putting_back_to_the_configuration_it_has_sends_nothing(lab: Lab, nr: No
     before = exports(lab)
     assert put_back_branches(nr, {"br1": snapshot}, fleet=fleet, plan=build_plan(fleet)) == {"br1": PUT_BACK}
     assert exports(lab) == before
+
+
+@pytest.fixture
+def hub_done(tmp_path: Path) -> Iterator[Lab]:
+    """A lab of its own whose hub alone was rolled out: it holds the branches' certificates, they do not."""
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        Rollout(RolloutOptions(config=config(lab), limit=("hub",))).run()
+        yield lab
+
+
+def test_a_branch_lacking_its_certificate_says_which_and_nothing_changes(hub_done: Lab,
+                                                                         tmp_path: Path) -> None:
+    fleet = load_inventory(config(hub_done))
+    plan = build_plan(fleet)
+    nr = InitNornir(config_file=str(config(hub_done)), logging={"enabled": False})
+    try:
+        clients = nr.filter(name="hub").run(task=hub_clients, plan=plan)["hub"][0].result
+        hub = HubFacts({c.name: c.fingerprint for c in clients.values()})
+        before = exports(hub_done)["br1"]
+        run = RunDir(tmp_path / "runs", "test")
+        result = nr.filter(name="br1").run(task=certified_then_converge, fleet=fleet, plan=plan, hub=hub,
+                                           routes=route_reads(fleet, plan), reached={}, made={}, run=run)
+    finally:
+        nr.close_connections()
+    first = result["br1"][0]
+    wants = plan.branch("br1").client_certificate
+    assert first.result == WantsCertificate(wants) and str(first) == f"wants certificate {wants}"
+    assert not first.changed and not first.failed
+    assert exports(hub_done)["br1"] == before
+
+
+def test_a_branch_converged_on_a_dry_run_says_its_certificate_work_in_its_diff(hub_done: Lab,
+                                                                               tmp_path: Path) -> None:
+    fleet = load_inventory(config(hub_done))
+    plan = build_plan(fleet)
+    nr = InitNornir(config_file=str(config(hub_done)), logging={"enabled": False})
+    try:
+        clients = nr.filter(name="hub").run(task=hub_clients, plan=plan)["hub"][0].result
+        hub = HubFacts({c.name: c.fingerprint for c in clients.values()})
+        before = exports(hub_done)["br1"]
+        run = RunDir(tmp_path / "runs", "test")
+        result = nr.filter(name="br1").run(task=converge_branch, fleet=fleet, plan=plan, hub=hub, reached={},
+                                           made={}, run=run, dry_run=True)
+    finally:
+        nr.close_connections()
+    done = result["br1"][0]
+    client = plan.branch("br1").client_certificate
+    transfer = f"would transfer certificate {client} from the hub to br1 (the branch lacks it)"
+    assert isinstance(done.result, Outcome) and done.result.status == "would-change"
+    assert done.diff.split("\n")[0] == transfer and done.diff == "\n".join(done.result.changes)
+    assert str(done) == f"would-change, {len(done.result.changes)} changes" and not done.failed
+    assert exports(hub_done)["br1"] == before
