@@ -12,7 +12,7 @@ install them and converge the branches in parallel, wait until the wave's branch
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,7 +22,7 @@ from typing import Any
 from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.inventory import Host
-from nornir.core.task import MultiResult, Result
+from nornir.core.task import MultiResult
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
@@ -36,7 +36,7 @@ from ikefleet.processors.events import Note, RunStarted, Sink, WaveStarted, igno
 from ikefleet.processors.ledger import Ledger, Summary, certificate_work, host_outcome, outcome_of
 from ikefleet.routeros.script import parse_script
 from ikefleet.runbooks.backup import AFTER, commit_run
-from ikefleet.runbooks.branch_keys import make_keys
+from ikefleet.runbooks.hub_pki import hub_certificates
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
@@ -365,10 +365,18 @@ class Rollout:
             return self._converge_hub_config(hub, run, version, config_text, certs, others, work)
         deferred = {b: NAMES["branch_certificate"].format(branch=b) for b in later or []
                     if b in self.reached and not pki.branch_made(version, self.reached[b].version)}
-        failed, current = self._hub_pki(hub, certs, nr, branches or [], work, tuple(deferred.values()))
-        if failed is not None or current is None:
-            failed = failed or Outcome(h.name, "failed", error="its certificates could not be read")
-            return certificate_work(failed, work, run)
+        done = hub_certificates(hub, nr, plan=self.plan, certs=certs, policy=self.policy, version=version,
+                                reached=self.reached, branches=branches or [],
+                                deferred=tuple(deferred.values()))
+        work += done.work
+        self.branch_work.update(done.branches)  # each waits for its wave
+        self.key_failed.update(done.failed)
+        if done.clients is not None:
+            self._resolve(done.clients)
+        current = done.certs
+        if done.error or current is None:
+            why = done.error or "its certificates could not be read"
+            return certificate_work(Outcome(h.name, "failed", error=why), work, run)
         todo = signer_jobs(current, deferred, self.policy, datetime.now(UTC))
         waiting = {j.branch for j in todo if not client_versions(current, j.common_name)}
         outcome = self._converge_hub_config(hub, run, version, config_text, current, others, work, waiting)
@@ -380,47 +388,6 @@ class Rollout:
                 self.signer = HubSigner(got[h.name][0].result, todo, ca=h.ca_certificate,
                                         policy=self.policy).start()
         return outcome
-
-    def _hub_pki(self, hub: Nornir, certs: dict[str, Any], nr: Nornir | None, branches: list[str],
-                 work: list[str], deferred: tuple[str, ...] = (),
-                 ) -> tuple[Outcome | None, dict[str, Any] | None]:
-        """The hub's certificate step on `certs` (read in its session, nothing changed since): the CA and
-        its certificate, the hub-made client certificates (but the base names in `deferred`: made in the
-        background), the branch-made ones. Its work joins `work`. Returns (the hub's failed Outcome or
-        None, the hub's certificates as they are now)."""
-        h = self.plan.hub
-        made = {b: NAMES["branch_certificate"].format(branch=b) for b in branches
-                if b in self.reached and pki.branch_made(self.hub_version, self.reached[b].version)}
-        # an unsigned template (a killed run's) is removed by the steps: what they were given is then stale
-        changed = not all(c.get("fingerprint") for c in certs.values())
-        steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
-            (pki.ensure_authority, {"ca": h.ca_certificate, "server": h.server_certificate,
-                                    "hub_wan": str(h.wan_address), "policy": self.policy}),
-            (pki.ensure_clients, {"clients": [b.client_certificate for b in self.plan.branches],
-                                  "ca": h.ca_certificate, "policy": self.policy,
-                                  "retire": True,  # deleted branches' certificates are revoked
-                                  "branch_made": (*made.values(), *deferred)}),
-        )
-        for step, params in steps:
-            res = hub.run(task=step, on_failed=True, certs=None if changed else certs, **params)
-            if res[h.name].failed:
-                return Outcome(h.name, "failed", error=failure(res, h.name)), None
-            changed = changed or res[h.name][0].changed
-            work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
-            if step is pki.ensure_clients:
-                self._resolve(res[h.name][0].result)
-        if made and nr is not None:
-            failed_hub, keys_changed = self._branch_keys(nr, hub, made, work, None if changed else certs)
-            if failed_hub is not None:
-                return failed_hub, None
-            changed = changed or keys_changed
-        if not changed:
-            return None, certs
-        res = hub.run(task=pki.certificates, on_failed=True)
-        if res[h.name].failed:
-            return Outcome(h.name, "failed", error=failure(res, h.name)), None
-        current: dict[str, Any] = res[h.name][0].result
-        return None, current
 
     def _converge_hub_config(self, hub: Nornir, run: RunDir, version: str, config_text: str,
                              certs: dict[str, Any], others: bool, work: list[str],
@@ -463,39 +430,6 @@ class Rollout:
             else:
                 work += gone[h.name][0].result
         return certificate_work(outcome, work, run, self.options.dry_run)
-
-    def _branch_keys(self, nr: Nornir, hub: Nornir, made: dict[str, str], work: list[str],
-                     certs: dict[str, Any] | None = None) -> tuple[Outcome | None, bool]:
-        """The branch-made certificates of `made` (branch -> base name); the hub's work joins `work`, each
-        branch's waits for its wave (`branch_work`), failed branches go to `key_failed`. A failed branch
-        that has no certificate on the hub at all gets one the hub makes, so the hub's identity for it names
-        a certificate that exists (never sent to it: the next run has it make its own). `certs`: the hub's
-        certificates, still current (None: read here). Returns (the hub's failed Outcome when its
-        certificates cannot be read back, whether the hub's certificates changed)."""
-        h = self.plan.hub
-        held = {b: self.reached[b].fingerprint for b in made}
-        done = make_keys(nr, h.name, made, ca=h.ca_certificate, server=h.server_certificate,
-                         policy=self.policy, held=held, certs=certs)
-        work += done.hub
-        self.branch_work.update(done.branches)
-        self.key_failed.update(done.failed)
-        if not done.wanted and not done.failed:  # nothing to make: the hub's clients stand as resolved
-            return None, False
-        self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
-        res = hub.run(task=hub_clients, on_failed=True, plan=self.plan)
-        if res[h.name].failed:
-            return Outcome(h.name, "failed", error=failure(res, h.name)), True
-        clients: dict[str, pki.Client] = res[h.name][0].result
-        bare = [made[b] for b in done.failed if made[b] not in clients]
-        if bare:
-            res = hub.run(task=pki.ensure_clients, on_failed=True, clients=bare, ca=h.ca_certificate,
-                          policy=self.policy)
-            if res[h.name].failed:
-                return Outcome(h.name, "failed", error=failure(res, h.name)), True
-            work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
-            clients = {**clients, **res[h.name][0].result}
-        self._resolve(clients)
-        return None, True
 
     def _hub_session(self) -> AbstractContextManager[Any]:
         """The hub's session for this thread while the block runs: a background signer shares it."""

@@ -16,9 +16,18 @@ from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import build_plan
 from ikefleet.processors.events import Event, GateChanged, GateStarted, GateTimedOut
+from ikefleet.runbooks.hub_pki import hub_certificates
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.rundir import RunDir
-from ikefleet.tasks import Reached, put_back_branches, reach_branches, read_export, wait_until_converged
+from ikefleet.tasks import (
+    Reached,
+    detect_version,
+    pki,
+    put_back_branches,
+    reach_branches,
+    read_export,
+    wait_until_converged,
+)
 from ikefleet.tasks.branch import HubFacts, WantsCertificate, certified_then_converge, converge_branch
 from ikefleet.tasks.converge import PUT_BACK, Outcome
 from ikefleet.tasks.hub import hub_clients, hub_reads
@@ -140,3 +149,29 @@ def test_a_branch_converged_on_a_dry_run_says_its_certificate_work_in_its_diff(h
     assert done.diff.split("\n")[0] == transfer and done.diff == "\n".join(done.result.changes)
     assert str(done) == f"would-change, {len(done.result.changes)} changes" and not done.failed
     assert exports(hub_done)["br1"] == before
+
+
+def test_the_hubs_certificate_step_says_what_it_did_and_a_second_one_does_nothing(tmp_path: Path) -> None:
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        fleet = load_inventory(config(lab))
+        plan = build_plan(fleet)
+        policy = pki.CertPolicy(**vars(fleet.defaults.certificates))
+        nr = InitNornir(config_file=str(config(lab)), logging={"enabled": False})
+        try:
+            hub = nr.filter(name="hub")
+            certs = hub.run(task=pki.certificates)["hub"][0].result
+            version = hub.run(task=detect_version)["hub"][0].result.version
+            done = hub_certificates(hub, nr, plan=plan, certs=certs, policy=policy, version=version,
+                                    reached={}, branches=["br1"])
+            again = hub_certificates(hub, nr, plan=plan, certs=done.certs or {}, policy=policy,
+                                     version=version, reached={}, branches=["br1"])
+        finally:
+            nr.close_connections()
+    client = plan.branch("br1").client_certificate
+    assert not done.error and done.clients is not None and done.certs is not None
+    assert done.clients[client].fingerprint == done.certs[client]["fingerprint"]
+    assert f"certificate {client} issued (missing)" in done.work
+    assert not again.error and again.work == [] and again.certs is done.certs
+    assert again.branches == {} and again.failed == {}
