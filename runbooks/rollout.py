@@ -12,8 +12,7 @@ install them and converge the branches in parallel, wait until the wave's branch
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from ikefleet.plan import NAMES, Plan, build_plan, client_versions, resolve_clie
 from ikefleet.processors.events import Note, RunStarted, Sink, WaveStarted, ignore
 from ikefleet.processors.ledger import Ledger, Summary, certificate_work, host_outcome, outcome_of
 from ikefleet.routeros.script import parse_script
+from ikefleet.runbooks.background import Background, first_backup, join
 from ikefleet.runbooks.backup import AFTER, commit_run
 from ikefleet.runbooks.hub_pki import hub_certificates
 from ikefleet.rundir import RunDir, exclusive, keep_runs
@@ -135,8 +135,7 @@ class Rollout:
         # branch_keys.py), reported with its outcome in its wave
         self.key_failed: dict[str, str] = {}  # branch -> why making its certificate failed (before the hub)
         self.hub_version = ""  # the RouterOS the hub runs, once read (who makes a branch's key)
-        self.signer: HubSigner | None = None  # the hub making later waves' keys in the background
-        self.reported: set[str] = set()  # branches whose background-made certificate is on the hub's record
+        self.background: Background | None = None  # the hub making later waves' keys in the background
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -248,7 +247,7 @@ class Rollout:
             else:
                 self._resolve(res[hub_name][0].result)
         hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
-        background = {j.branch for j in self.signer.jobs} if self.signer is not None else set()
+        background = self.background.branches if self.background is not None else set()
         settled = {b for b, r in reached.items()
                    if hub_untouched and r.state is not None and b not in background
                    and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)}
@@ -385,8 +384,8 @@ class Rollout:
             if got[h.name].failed:
                 outcome.status, outcome.error = "failed", failure(got, h.name)
             else:
-                self.signer = HubSigner(got[h.name][0].result, todo, ca=h.ca_certificate,
-                                        policy=self.policy).start()
+                self.background = Background(HubSigner(got[h.name][0].result, todo, ca=h.ca_certificate,
+                                                       policy=self.policy).start())
         return outcome
 
     def _converge_hub_config(self, hub: Nornir, run: RunDir, version: str, config_text: str,
@@ -433,7 +432,7 @@ class Rollout:
 
     def _hub_session(self) -> AbstractContextManager[Any]:
         """The hub's session for this thread while the block runs: a background signer shares it."""
-        return self.signer.hub() if self.signer is not None else contextlib.nullcontext()
+        return self.background.signer.hub() if self.background is not None else contextlib.nullcontext()
 
     def _catch_up(self, hub: Nornir, run: RunDir, wave: list[str], summary: Summary) -> list[str] | None:
         """Before a wave: wait for the keys the hub makes in the background for its branches (a branch whose
@@ -441,21 +440,15 @@ class Rollout:
         safe-mode window) so its identities name them, while the signer goes on with the next waves'. The
         hub's outcome gets the certificates made and the configuration's changes. Returns the wave's
         branches left, or None when the hub could not be converged (it stays as safe mode left it)."""
-        if self.signer is None:
+        if self.background is None or not self.background.branches.intersection(wave):
             return wave
-        jobs = {j.branch: j for j in self.signer.jobs}
-        mine = [b for b in wave if b in jobs]
-        if not mine:
-            return wave
-        for name in mine:
-            why = self.signer.wait(name)
-            if why is not None:
-                self.ledger.record(Outcome(name, "failed", error=f"{why}; nothing changed on it"))
+        for name, why in self.background.wait(wave).items():
+            self.ledger.record(Outcome(name, "failed", error=f"{why}; nothing changed on it"))
         wave = [b for b in wave if b not in summary.hosts]
         hub_outcome = summary.hosts[self.fleet.hub.name]
-        self._report_made(run, hub_outcome)
+        self.background.report(hub_outcome, run)
         h = self.plan.hub
-        with self.signer.hub(), _first_backup(run, h.name):
+        with self.background.signer.hub(), first_backup(run, h.name):
             read = hub.run(task=hub_reads, on_failed=True)
             if read[h.name].failed:
                 again = Outcome(h.name, "failed", error=failure(read, h.name))
@@ -464,40 +457,22 @@ class Rollout:
                 signed = {n: c for n, c in certs.items() if c.get("fingerprint")}  # not one being made
                 self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
                 self._resolve(clients_held(signed, self.plan))
-                waiting = {b for b, j in jobs.items() if not client_versions(signed, j.common_name)}
                 again = self._converge_hub_config(hub, run, self.hub_version, config_text, signed, others, [],
-                                                  waiting)
-        hub_outcome.commands += again.commands
-        hub_outcome.changes += [c for c in again.changes if c not in hub_outcome.changes]
-        hub_outcome.certificates += again.certificates
-        hub_outcome.warnings += [w for w in again.warnings if w not in hub_outcome.warnings]
-        if again.status == "failed":
-            hub_outcome.status = "failed"
-            hub_outcome.error = f"adding the branches {', '.join(wave)} failed: {again.error}"
-        elif again.status == "changed":
-            hub_outcome.status = "changed"
+                                                  self.background.waiting(signed))
+        join(hub_outcome, again, wave)
         run.write_text(f"diffs/{h.name}.diff", "\n".join(hub_outcome.changes) + "\n")
         self.ledger.rerecord(hub_outcome)
         return None if again.status == "failed" else wave
-
-    def _report_made(self, run: RunDir, outcome: Outcome) -> None:
-        """The certificates the background signer made since the last report, on the hub's outcome."""
-        if self.signer is None:
-            return
-        made = [j for j in self.signer.made() if j.branch not in self.reported]
-        self.reported |= {j.branch for j in made}
-        certificate_work(outcome, [j.done() for j in made], run)
 
     def _signer_done(self, run: RunDir, summary: Summary) -> None:
         """The run's waves are over (or stopped): the background signer makes no more keys (one being made
         is given up: its template removed), and what it made is on the hub's record (a certificate made for a
         branch this run did not reach is unused: the next run hands it over)."""
-        if self.signer is None:
+        if self.background is None:
             return
-        self.signer.stop()
+        self.background.signer.stop()
         hub_outcome = summary.hosts.get(self.fleet.hub.name)
-        if hub_outcome is not None and any(j.branch not in self.reported for j in self.signer.made()):
-            self._report_made(run, hub_outcome)
+        if hub_outcome is not None and self.background.report(hub_outcome, run):
             self.ledger.rerecord(hub_outcome)
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir, summary: Summary) -> None:
@@ -643,23 +618,6 @@ class Rollout:
             if word == PUT_BACK:  # as found again: the backups repository gets no "as left"
                 (run.path / "backups" / f"{name}{AFTER}").unlink(missing_ok=True)
         return {**words, **backs}
-
-
-@contextmanager
-def _first_backup(run: RunDir, host: str) -> Iterator[None]:
-    """A second converge of `host` in one run: its as-found export (`backups/<host>.rsc`) stays the one read
-    before the run's first change, and the commands it sends join the first converge's."""
-    found = run.path / "backups" / f"{host}.rsc"
-    sent = run.path / "diffs" / f"{host}.commands"
-    before = found.read_text() if found.is_file() else None
-    commands = sent.read_text() if sent.is_file() else ""
-    try:
-        yield
-    finally:
-        if before is not None:
-            run.write_text(f"backups/{host}.rsc", before)
-        if commands and sent.is_file() and sent.read_text() != commands:
-            run.write_text(f"diffs/{host}.commands", commands + sent.read_text())
 
 
 def _budget(max_fail: Amount | None) -> str:
