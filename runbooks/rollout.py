@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,37 +26,31 @@ from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
 from ikefleet.connection.plugin import RouterOS
 from ikefleet.fleet import Fleet, with_versions
-from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
-from ikefleet.plan import NAMES, Plan, build_plan, client_versions, resolve_clients
+from ikefleet.plan import Plan, build_plan
 from ikefleet.processors.events import Note, RunStarted, Sink, WaveStarted, ignore
 from ikefleet.processors.ledger import Ledger, Summary, certificate_work, host_outcome, outcome_of
-from ikefleet.routeros.script import parse_script
 from ikefleet.runbooks.background import Background, first_backup, join
 from ikefleet.runbooks.backup import AFTER, commit_run
-from ikefleet.runbooks.hub_pki import hub_certificates
+from ikefleet.runbooks.hub_step import converge_hub, resolved
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
-from ikefleet.tasks import pki, pki_plan
+from ikefleet.tasks import pki
 from ikefleet.tasks.branch import HubFacts, WantsCertificate, certified_then_converge, converge_branch
-from ikefleet.tasks.converge import PUT_BACK, Outcome, converge
+from ikefleet.tasks.converge import PUT_BACK, Outcome
 from ikefleet.tasks.device import close, cut
 from ikefleet.tasks.gate import wait_until_converged
 from ikefleet.tasks.handover import (
-    accepting_previous,
     move_hub_identities,
-    older_in_use,
     retire_old_certificates,
 )
 from ikefleet.tasks.hub import clients_held, hub_clients, hub_reads
+from ikefleet.tasks.hub_config import converge_hub_config
 from ikefleet.tasks.put_back import put_back_branches
 from ikefleet.tasks.reach import Reached, reach_branches
 from ikefleet.tasks.results import failure
-from ikefleet.tasks.signer import HubSigner, session
-from ikefleet.tasks.signer import jobs as signer_jobs
-from ikefleet.tasks.version import detect_version
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.waves import Amount, over_budget, plan_waves
@@ -140,7 +133,7 @@ class Rollout:
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
         every identity is rendered with, and the fingerprints the branches must hold."""
-        self.plan = resolve_clients(self.plan, [c.name for c in clients.values()])
+        self.plan = resolved(self.plan, clients)
         self.fingerprints = {c.name: c.fingerprint for c in clients.values()}
 
     def run(self) -> Summary:
@@ -333,102 +326,20 @@ class Rollout:
 
     def _converge_hub(self, hub: Nornir, run: RunDir, nr: Nornir | None = None,
                       branches: list[str] | None = None, later: list[str] | None = None) -> Outcome:
-        """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),
-        then the hub's configuration. The run's `branches` that can (7.9+ on both ends, pki.branch_made)
-        make their own keys, all at once (runbooks/branch_keys.py); the hub issues the others'. The hub's
-        configuration and certificates are read once, in one round trip, and the certificates handed to
-        every step; they are read again only after a step changed them.
-        The hub-made keys of the branches in `later` (the run's later waves) are not made here: once the
-        hub's configuration has converged (without the new branches among them: an identity cannot name a
-        certificate that does not exist yet), a HubSigner makes them in the background, and each wave takes
-        its own in `_catch_up`."""
-        h = self.plan.hub
-        found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
-        if found[h.name].failed:
-            return Outcome(h.name, "failed", error=failure(found, h.name))
-        version = found[h.name][0].result.version
-        self.hub_version = version
-        read = hub.run(task=hub_reads, on_failed=True)
-        if read[h.name].failed:
-            return Outcome(h.name, "failed", error=failure(read, h.name))
-        config_text, certs, others = read[h.name][0].result
-        work: list[str] = []  # certificate work: a change, reported with the configuration's
-        if self.options.dry_run:  # the names the identities use, and the certificate step, read only
-            planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
-                                        hub_wan=str(h.wan_address),
-                                        clients=[b.client_certificate for b in self.plan.branches],
-                                        policy=self.policy, now=datetime.now(UTC), retire=True)
-            self._resolve(clients_held(certs, self.plan))
-            self.to_issue = planned.issued
-            work += planned.work
-            return self._converge_hub_config(hub, run, version, config_text, certs, others, work)
-        deferred = {b: NAMES["branch_certificate"].format(branch=b) for b in later or []
-                    if b in self.reached and not pki.branch_made(version, self.reached[b].version)}
-        done = hub_certificates(hub, nr, plan=self.plan, certs=certs, policy=self.policy, version=version,
-                                reached=self.reached, branches=branches or [],
-                                deferred=tuple(deferred.values()))
-        work += done.work
+        """The hub's phase (runbooks/hub_step.py: its certificates, then its configuration; the hub-made keys
+        of the branches in `later` are made in the background, each wave taking its own in `_catch_up`);
+        what it found is kept for the waves."""
+        done = converge_hub(hub, nr, fleet=self.fleet, plan=self.plan, policy=self.policy,
+                            reached=self.reached, run=run, revoked=self.revoked,
+                            backup_password=self.secrets.backup_password, dry_run=self.options.dry_run,
+                            branches=branches or [], later=later or [])
+        self.hub_version, self.hub_in_use, self.to_issue = done.version, done.in_use, done.to_issue
         self.branch_work.update(done.branches)  # each waits for its wave
         self.key_failed.update(done.failed)
+        self.background = done.background
         if done.clients is not None:
             self._resolve(done.clients)
-        current = done.certs
-        if done.error or current is None:
-            why = done.error or "its certificates could not be read"
-            return certificate_work(Outcome(h.name, "failed", error=why), work, run)
-        todo = signer_jobs(current, deferred, self.policy, datetime.now(UTC))
-        waiting = {j.branch for j in todo if not client_versions(current, j.common_name)}
-        outcome = self._converge_hub_config(hub, run, version, config_text, current, others, work, waiting)
-        if todo and outcome.status != "failed":
-            got = hub.run(task=session, on_failed=True)
-            if got[h.name].failed:
-                outcome.status, outcome.error = "failed", failure(got, h.name)
-            else:
-                self.background = Background(HubSigner(got[h.name][0].result, todo, ca=h.ca_certificate,
-                                                       policy=self.policy).start())
-        return outcome
-
-    def _converge_hub_config(self, hub: Nornir, run: RunDir, version: str, config_text: str,
-                             certs: dict[str, Any], others: bool, work: list[str],
-                             waiting: set[str] | None = None) -> Outcome:
-        """The hub's configuration toward the plan (`config_text`: read in its session; `certs`: its
-        certificates now; `others`: another login was open), then the client certificates renewals
-        replaced removed. `work`: the certificate work done before, reported with it. `waiting`: branches
-        whose first certificate the hub has not made yet, left out (a later `_catch_up` adds them)."""
-        h = self.plan.hub
-        # a renewed branch has two hub identities, the certificate it still uses and the new one, until it
-        # has moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over stops
-        self.hub_in_use = older_in_use(parse_script(config_text), certs, self.plan)
-        hub_plan = accepting_previous(self.plan, self.hub_in_use)
-        if waiting:
-            hub_plan = replace(hub_plan, branches=tuple(b for b in hub_plan.branches
-                                                         if b.name not in waiting))
-        script = render_host(with_versions(self.fleet, {h.name: version}), hub_plan, h.name)
-        res = hub.run(
-            task=converge,
-            on_failed=True,
-            intended_script=script,
-            run=run,
-            dry_run=self.options.dry_run,
-            backup_password=self.secrets.backup_password,
-            known={"/ip ipsec mode-config": [NAMES["mode_config"].format(branch=b) for b in self.revoked]},
-            config_text=None if others else config_text,
-            settle=others and not self.options.dry_run,
-        )
-        outcome = host_outcome(res, h.name)
-        if outcome.status == "changed" or (outcome.status == "unchanged" and not self.options.dry_run):
-            # the hub's identities now name the current certificates: the ones renewals replaced can go
-            clients = {NAMES["branch_certificate"].format(branch=b.name): b.client_certificate
-                       for b in self.plan.branches if b.name not in self.hub_in_use}
-            # the configuration's converge changes no certificate; another login's undo might have
-            gone = hub.run(task=pki.remove_superseded, on_failed=True, clients=clients,
-                           certs=None if others else certs)
-            if gone[h.name].failed:
-                why = failure(gone, h.name)
-                outcome.warnings.append(f"superseded client certificates not removed (next run): {why}")
-            else:
-                work += gone[h.name][0].result
-        return certificate_work(outcome, work, run, self.options.dry_run)
+        return done.outcome
 
     def _hub_session(self) -> AbstractContextManager[Any]:
         """The hub's session for this thread while the block runs: a background signer shares it."""
@@ -457,8 +368,12 @@ class Rollout:
                 signed = {n: c for n, c in certs.items() if c.get("fingerprint")}  # not one being made
                 self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
                 self._resolve(clients_held(signed, self.plan))
-                again = self._converge_hub_config(hub, run, self.hub_version, config_text, signed, others, [],
-                                                  self.background.waiting(signed))
+                configured = converge_hub_config(
+                    hub, fleet=self.fleet, plan=self.plan, version=self.hub_version, config_text=config_text,
+                    certs=signed, others=others, run=run, revoked=self.revoked,
+                    backup_password=self.secrets.backup_password, dry_run=self.options.dry_run,
+                    waiting=self.background.waiting(signed))
+                self.hub_in_use, again = configured.in_use, configured.outcome
         join(hub_outcome, again, wave)
         run.write_text(f"diffs/{h.name}.diff", "\n".join(hub_outcome.changes) + "\n")
         self.ledger.rerecord(hub_outcome)

@@ -1,5 +1,6 @@
 """The rollout's steps as tasks a user composes with plain Nornir (tasks/reach.py, hub.py, gate.py,
-put_back.py): read only where they say so, honest results, and a `str` print_result can show."""
+put_back.py, branch.py, hub_config.py; runbooks/hub_step.py): read only where they say so, honest
+results, and a `str` print_result can show."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import build_plan
 from ikefleet.processors.events import Event, GateChanged, GateStarted, GateTimedOut
-from ikefleet.runbooks.hub_pki import hub_certificates
+from ikefleet.runbooks.hub_step import converge_hub, hub_certificates
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.rundir import RunDir
 from ikefleet.tasks import (
@@ -175,3 +176,47 @@ def test_the_hubs_certificate_step_says_what_it_did_and_a_second_one_does_nothin
     assert f"certificate {client} issued (missing)" in done.work
     assert not again.error and again.work == [] and again.certs is done.certs
     assert again.branches == {} and again.failed == {}
+
+
+def test_the_hubs_phase_on_a_dry_run_says_what_it_would_do_and_changes_nothing(tmp_path: Path) -> None:
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        fleet = load_inventory(config(lab))
+        plan = build_plan(fleet)
+        before = exports(lab)
+        nr = InitNornir(config_file=str(config(lab)), logging={"enabled": False})
+        try:
+            done = converge_hub(nr.filter(name="hub"), nr, fleet=fleet, plan=plan,
+                                policy=pki.CertPolicy(**vars(fleet.defaults.certificates)), reached={},
+                                run=RunDir(tmp_path / "runs", "test"), revoked=(), dry_run=True,
+                                branches=["br1"])
+        finally:
+            nr.close_connections()
+        after = exports(lab)
+    assert done.outcome.status == "would-change" and done.version and done.background is None
+    assert f"would create CA {plan.hub.ca_certificate}" in done.outcome.certificates
+    assert list(done.to_issue) == [plan.branch("br1").client_certificate] and done.clients == {}
+    assert str(done.outcome) == f"would-change, {len(done.outcome.changes)} changes"
+    assert after == before
+
+
+def test_the_hubs_phase_issues_the_certificates_its_identities_name(tmp_path: Path) -> None:
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        fleet = load_inventory(config(lab))
+        plan = build_plan(fleet)
+        nr = InitNornir(config_file=str(config(lab)), logging={"enabled": False})
+        try:
+            done = converge_hub(nr.filter(name="hub"), nr, fleet=fleet, plan=plan,
+                                policy=pki.CertPolicy(**vars(fleet.defaults.certificates)), reached={},
+                                run=RunDir(tmp_path / "runs", "test"), revoked=(), branches=["br1"])
+        finally:
+            nr.close_connections()
+        lab.settle()
+        identities = [dict(i.values) for i in lab.routers["hub"].config.items("/ip ipsec identity")]
+    client = plan.branch("br1").client_certificate
+    assert done.outcome.status == "changed" and not done.outcome.error and done.background is None
+    assert done.clients is not None and list(done.clients) == [client] and done.in_use == {}
+    assert f"certificate {client} issued (missing)" in done.outcome.certificates
+    assert [i.get("remote-certificate") for i in identities] == [done.clients[client].name]
