@@ -12,56 +12,45 @@ install them and converge the branches in parallel, wait until the wave's branch
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.inventory import Host
-from nornir.core.task import MultiResult, Result, Task
+from nornir.core.task import MultiResult
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
 from ikefleet.connection.plugin import RouterOS
-from ikefleet.connection.session import describe
 from ikefleet.fleet import Fleet, with_versions
-from ikefleet.intent import render_host
 from ikefleet.inventory import load_inventory, read_config
 from ikefleet.nornir_init import init_nornir
-from ikefleet.plan import NAMES, Plan, build_plan, client_base, client_versions, resolve_clients
+from ikefleet.plan import Plan, build_plan
 from ikefleet.processors.events import Note, RunStarted, Sink, WaveStarted, ignore
 from ikefleet.processors.ledger import Ledger, Summary, certificate_work, host_outcome, outcome_of
-from ikefleet.redact import scrub
-from ikefleet.routeros.script import parse_script
+from ikefleet.runbooks.background import Background, first_backup, join
 from ikefleet.runbooks.backup import AFTER, commit_run
-from ikefleet.runbooks.branch_keys import make_keys
+from ikefleet.runbooks.hub_step import converge_hub, resolved
 from ikefleet.rundir import RunDir, exclusive, keep_runs
 from ikefleet.secrets import load_secrets
 from ikefleet.selection import select
-from ikefleet.tasks import pki, pki_plan
-from ikefleet.tasks.converge import PUT_BACK, Outcome, converge
+from ikefleet.tasks import pki
+from ikefleet.tasks.branch import HubFacts, WantsCertificate, certified_then_converge, converge_branch
+from ikefleet.tasks.converge import PUT_BACK, Outcome
 from ikefleet.tasks.device import close, cut
 from ikefleet.tasks.gate import wait_until_converged
-from ikefleet.tasks.gather import host_state, read_raw
 from ikefleet.tasks.handover import (
-    accepting_previous,
     move_hub_identities,
-    older_in_use,
-    planned_transfer,
     retire_old_certificates,
-    tidy_branch,
 )
 from ikefleet.tasks.hub import clients_held, hub_clients, hub_reads
+from ikefleet.tasks.hub_config import converge_hub_config
 from ikefleet.tasks.put_back import put_back_branches
 from ikefleet.tasks.reach import Reached, reach_branches
 from ikefleet.tasks.results import failure
-from ikefleet.tasks.signer import HubSigner, session
-from ikefleet.tasks.signer import jobs as signer_jobs
-from ikefleet.tasks.version import detect_version, detected
 from ikefleet.verify.expected import expected_state, route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.waves import Amount, over_budget, plan_waves
@@ -140,13 +129,12 @@ class Rollout:
         # branch_keys.py), reported with its outcome in its wave
         self.key_failed: dict[str, str] = {}  # branch -> why making its certificate failed (before the hub)
         self.hub_version = ""  # the RouterOS the hub runs, once read (who makes a branch's key)
-        self.signer: HubSigner | None = None  # the hub making later waves' keys in the background
-        self.reported: set[str] = set()  # branches whose background-made certificate is on the hub's record
+        self.background: Background | None = None  # the hub making later waves' keys in the background
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
         every identity is rendered with, and the fingerprints the branches must hold."""
-        self.plan = resolve_clients(self.plan, [c.name for c in clients.values()])
+        self.plan = resolved(self.plan, clients)
         self.fingerprints = {c.name: c.fingerprint for c in clients.values()}
 
     def run(self) -> Summary:
@@ -253,7 +241,7 @@ class Rollout:
             else:
                 self._resolve(res[hub_name][0].result)
         hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
-        background = {j.branch for j in self.signer.jobs} if self.signer is not None else set()
+        background = self.background.branches if self.background is not None else set()
         settled = {b for b, r in reached.items()
                    if hub_untouched and r.state is not None and b not in background
                    and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)
@@ -340,176 +328,25 @@ class Rollout:
 
     def _converge_hub(self, hub: Nornir, run: RunDir, nr: Nornir | None = None,
                       branches: list[str] | None = None, later: list[str] | None = None) -> Outcome:
-        """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name),
-        then the hub's configuration. The run's `branches` that can (7.9+ on both ends, pki.branch_made)
-        make their own keys, all at once (runbooks/branch_keys.py); the hub issues the others'. The hub's
-        configuration and certificates are read once, in one round trip, and the certificates handed to
-        every step; they are read again only after a step changed them.
-        The hub-made keys of the branches in `later` (the run's later waves) are not made here: once the
-        hub's configuration has converged (without the new branches among them: an identity cannot name a
-        certificate that does not exist yet), a HubSigner makes them in the background, and each wave takes
-        its own in `_catch_up`."""
-        h = self.plan.hub
-        found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
-        if found[h.name].failed:
-            return Outcome(h.name, "failed", error=failure(found, h.name))
-        version = found[h.name][0].result.version
-        self.hub_version = version
-        read = hub.run(task=hub_reads, on_failed=True)
-        if read[h.name].failed:
-            return Outcome(h.name, "failed", error=failure(read, h.name))
-        config_text, certs, others = read[h.name][0].result
-        # what the branches' copy of the hub's certificate must be (as the hub holds it after its step)
-        self.server_fingerprint = certs.get(h.server_certificate, {}).get("fingerprint")
-        work: list[str] = []  # certificate work: a change, reported with the configuration's
-        if self.options.dry_run:  # the names the identities use, and the certificate step, read only
-            planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
-                                        hub_wan=str(h.wan_address),
-                                        clients=[b.client_certificate for b in self.plan.branches],
-                                        policy=self.policy, now=datetime.now(UTC), retire=True)
-            self._resolve(clients_held(certs, self.plan))
-            self.to_issue = planned.issued
-            work += planned.work
-            return self._converge_hub_config(hub, run, version, config_text, certs, others, work)
-        deferred = {b: NAMES["branch_certificate"].format(branch=b) for b in later or []
-                    if b in self.reached and not pki.branch_made(version, self.reached[b].version)}
-        failed, current = self._hub_pki(hub, certs, nr, branches or [], work, tuple(deferred.values()))
-        if failed is not None or current is None:
-            failed = failed or Outcome(h.name, "failed", error="its certificates could not be read")
-            return certificate_work(failed, work, run)
-        self.server_fingerprint = current.get(h.server_certificate, {}).get("fingerprint")
-        todo = signer_jobs(current, deferred, self.policy, datetime.now(UTC))
-        waiting = {j.branch for j in todo if not client_versions(current, j.common_name)}
-        outcome = self._converge_hub_config(hub, run, version, config_text, current, others, work, waiting)
-        if todo and outcome.status != "failed":
-            got = hub.run(task=session, on_failed=True)
-            if got[h.name].failed:
-                outcome.status, outcome.error = "failed", failure(got, h.name)
-            else:
-                self.signer = HubSigner(got[h.name][0].result, todo, ca=h.ca_certificate,
-                                        policy=self.policy).start()
-        return outcome
-
-    def _hub_pki(self, hub: Nornir, certs: dict[str, Any], nr: Nornir | None, branches: list[str],
-                 work: list[str], deferred: tuple[str, ...] = (),
-                 ) -> tuple[Outcome | None, dict[str, Any] | None]:
-        """The hub's certificate step on `certs` (read in its session, nothing changed since): the CA and
-        its certificate, the hub-made client certificates (but the base names in `deferred`: made in the
-        background), the branch-made ones. Its work joins `work`. Returns (the hub's failed Outcome or
-        None, the hub's certificates as they are now)."""
-        h = self.plan.hub
-        made = {b: NAMES["branch_certificate"].format(branch=b) for b in branches
-                if b in self.reached and pki.branch_made(self.hub_version, self.reached[b].version)}
-        # an unsigned template (a killed run's) is removed by the steps: what they were given is then stale
-        changed = not all(c.get("fingerprint") for c in certs.values())
-        steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
-            (pki.ensure_authority, {"ca": h.ca_certificate, "server": h.server_certificate,
-                                    "hub_wan": str(h.wan_address), "policy": self.policy}),
-            (pki.ensure_clients, {"clients": [b.client_certificate for b in self.plan.branches],
-                                  "ca": h.ca_certificate, "policy": self.policy,
-                                  "retire": True,  # deleted branches' certificates are revoked
-                                  "branch_made": (*made.values(), *deferred)}),
-        )
-        for step, params in steps:
-            res = hub.run(task=step, on_failed=True, certs=None if changed else certs, **params)
-            if res[h.name].failed:
-                return Outcome(h.name, "failed", error=failure(res, h.name)), None
-            changed = changed or res[h.name][0].changed
-            work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
-            if step is pki.ensure_clients:
-                self._resolve(res[h.name][0].result)
-        if made and nr is not None:
-            failed_hub, keys_changed = self._branch_keys(nr, hub, made, work, None if changed else certs)
-            if failed_hub is not None:
-                return failed_hub, None
-            changed = changed or keys_changed
-        if not changed:
-            return None, certs
-        res = hub.run(task=pki.certificates, on_failed=True)
-        if res[h.name].failed:
-            return Outcome(h.name, "failed", error=failure(res, h.name)), None
-        current: dict[str, Any] = res[h.name][0].result
-        return None, current
-
-    def _converge_hub_config(self, hub: Nornir, run: RunDir, version: str, config_text: str,
-                             certs: dict[str, Any], others: bool, work: list[str],
-                             waiting: set[str] | None = None) -> Outcome:
-        """The hub's configuration toward the plan (`config_text`: read in its session; `certs`: its
-        certificates now; `others`: another login was open), then the client certificates renewals
-        replaced removed. `work`: the certificate work done before, reported with it. `waiting`: branches
-        whose first certificate the hub has not made yet, left out (a later `_catch_up` adds them)."""
-        h = self.plan.hub
-        # a renewed branch has two hub identities, the certificate it still uses and the new one, until it
-        # has moved to the new one (then `_move_hub_identities`): the tunnel stays up if the hand-over stops
-        self.hub_in_use = older_in_use(parse_script(config_text), certs, self.plan)
-        hub_plan = accepting_previous(self.plan, self.hub_in_use)
-        if waiting:
-            hub_plan = replace(hub_plan, branches=tuple(b for b in hub_plan.branches
-                                                         if b.name not in waiting))
-        script = render_host(with_versions(self.fleet, {h.name: version}), hub_plan, h.name)
-        res = hub.run(
-            task=converge,
-            on_failed=True,
-            intended_script=script,
-            run=run,
-            dry_run=self.options.dry_run,
-            backup_password=self.secrets.backup_password,
-            known={"/ip ipsec mode-config": [NAMES["mode_config"].format(branch=b) for b in self.revoked]},
-            config_text=None if others else config_text,
-            settle=others and not self.options.dry_run,
-        )
-        outcome = host_outcome(res, h.name)
-        if outcome.status == "changed" or (outcome.status == "unchanged" and not self.options.dry_run):
-            # the hub's identities now name the current certificates: the ones renewals replaced can go
-            clients = {NAMES["branch_certificate"].format(branch=b.name): b.client_certificate
-                       for b in self.plan.branches if b.name not in self.hub_in_use}
-            # the configuration's converge changes no certificate; another login's undo might have
-            gone = hub.run(task=pki.remove_superseded, on_failed=True, clients=clients,
-                           certs=None if others else certs)
-            if gone[h.name].failed:
-                why = failure(gone, h.name)
-                outcome.warnings.append(f"superseded client certificates not removed (next run): {why}")
-            else:
-                work += gone[h.name][0].result
-        return certificate_work(outcome, work, run, self.options.dry_run)
-
-    def _branch_keys(self, nr: Nornir, hub: Nornir, made: dict[str, str], work: list[str],
-                     certs: dict[str, Any] | None = None) -> tuple[Outcome | None, bool]:
-        """The branch-made certificates of `made` (branch -> base name); the hub's work joins `work`, each
-        branch's waits for its wave (`branch_work`), failed branches go to `key_failed`. A failed branch
-        that has no certificate on the hub at all gets one the hub makes, so the hub's identity for it names
-        a certificate that exists (never sent to it: the next run has it make its own). `certs`: the hub's
-        certificates, still current (None: read here). Returns (the hub's failed Outcome when its
-        certificates cannot be read back, whether the hub's certificates changed)."""
-        h = self.plan.hub
-        held = {b: self.reached[b].fingerprint for b in made}
-        servers = {b: self.reached[b].server for b in made}
-        done = make_keys(nr, h.name, made, ca=h.ca_certificate, server=h.server_certificate,
-                         policy=self.policy, held=held, certs=certs, servers=servers)
-        work += done.hub
-        self.branch_work.update(done.branches)
+        """The hub's phase (runbooks/hub_step.py: its certificates, then its configuration; the hub-made keys
+        of the branches in `later` are made in the background, each wave taking its own in `_catch_up`);
+        what it found is kept for the waves."""
+        done = converge_hub(hub, nr, fleet=self.fleet, plan=self.plan, policy=self.policy,
+                            reached=self.reached, run=run, revoked=self.revoked,
+                            backup_password=self.secrets.backup_password, dry_run=self.options.dry_run,
+                            branches=branches or [], later=later or [])
+        self.hub_version, self.hub_in_use, self.to_issue = done.version, done.in_use, done.to_issue
+        self.server_fingerprint = done.server
+        self.branch_work.update(done.branches)  # each waits for its wave
         self.key_failed.update(done.failed)
-        if not done.wanted and not done.failed:  # nothing to make: the hub's clients stand as resolved
-            return None, False
-        self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
-        res = hub.run(task=hub_clients, on_failed=True, plan=self.plan)
-        if res[h.name].failed:
-            return Outcome(h.name, "failed", error=failure(res, h.name)), True
-        clients: dict[str, pki.Client] = res[h.name][0].result
-        bare = [made[b] for b in done.failed if made[b] not in clients]
-        if bare:
-            res = hub.run(task=pki.ensure_clients, on_failed=True, clients=bare, ca=h.ca_certificate,
-                          policy=self.policy)
-            if res[h.name].failed:
-                return Outcome(h.name, "failed", error=failure(res, h.name)), True
-            work += [line for line in (res[h.name][0].diff or "").split("\n") if line]
-            clients = {**clients, **res[h.name][0].result}
-        self._resolve(clients)
-        return None, True
+        self.background = done.background
+        if done.clients is not None:
+            self._resolve(done.clients)
+        return done.outcome
 
     def _hub_session(self) -> AbstractContextManager[Any]:
         """The hub's session for this thread while the block runs: a background signer shares it."""
-        return self.signer.hub() if self.signer is not None else contextlib.nullcontext()
+        return self.background.signer.hub() if self.background is not None else contextlib.nullcontext()
 
     def _catch_up(self, hub: Nornir, run: RunDir, wave: list[str], summary: Summary) -> list[str] | None:
         """Before a wave: wait for the keys the hub makes in the background for its branches (a branch whose
@@ -517,21 +354,15 @@ class Rollout:
         safe-mode window) so its identities name them, while the signer goes on with the next waves'. The
         hub's outcome gets the certificates made and the configuration's changes. Returns the wave's
         branches left, or None when the hub could not be converged (it stays as safe mode left it)."""
-        if self.signer is None:
+        if self.background is None or not self.background.branches.intersection(wave):
             return wave
-        jobs = {j.branch: j for j in self.signer.jobs}
-        mine = [b for b in wave if b in jobs]
-        if not mine:
-            return wave
-        for name in mine:
-            why = self.signer.wait(name)
-            if why is not None:
-                self.ledger.record(Outcome(name, "failed", error=f"{why}; nothing changed on it"))
+        for name, why in self.background.wait(wave).items():
+            self.ledger.record(Outcome(name, "failed", error=f"{why}; nothing changed on it"))
         wave = [b for b in wave if b not in summary.hosts]
         hub_outcome = summary.hosts[self.fleet.hub.name]
-        self._report_made(run, hub_outcome)
+        self.background.report(hub_outcome, run)
         h = self.plan.hub
-        with self.signer.hub(), _first_backup(run, h.name):
+        with self.background.signer.hub(), first_backup(run, h.name):
             read = hub.run(task=hub_reads, on_failed=True)
             if read[h.name].failed:
                 again = Outcome(h.name, "failed", error=failure(read, h.name))
@@ -540,40 +371,26 @@ class Rollout:
                 signed = {n: c for n, c in certs.items() if c.get("fingerprint")}  # not one being made
                 self.plan = build_plan(self.fleet)  # base names again: resolve_clients looks them up by base
                 self._resolve(clients_held(signed, self.plan))
-                waiting = {b for b, j in jobs.items() if not client_versions(signed, j.common_name)}
-                again = self._converge_hub_config(hub, run, self.hub_version, config_text, signed, others, [],
-                                                  waiting)
-        hub_outcome.commands += again.commands
-        hub_outcome.changes += [c for c in again.changes if c not in hub_outcome.changes]
-        hub_outcome.certificates += again.certificates
-        hub_outcome.warnings += [w for w in again.warnings if w not in hub_outcome.warnings]
-        if again.status == "failed":
-            hub_outcome.status = "failed"
-            hub_outcome.error = f"adding the branches {', '.join(wave)} failed: {again.error}"
-        elif again.status == "changed":
-            hub_outcome.status = "changed"
+                configured = converge_hub_config(
+                    hub, fleet=self.fleet, plan=self.plan, version=self.hub_version, config_text=config_text,
+                    certs=signed, others=others, run=run, revoked=self.revoked,
+                    backup_password=self.secrets.backup_password, dry_run=self.options.dry_run,
+                    waiting=self.background.waiting(signed))
+                self.hub_in_use, again = configured.in_use, configured.outcome
+        join(hub_outcome, again, wave)
         run.write_text(f"diffs/{h.name}.diff", "\n".join(hub_outcome.changes) + "\n")
         self.ledger.rerecord(hub_outcome)
         return None if again.status == "failed" else wave
-
-    def _report_made(self, run: RunDir, outcome: Outcome) -> None:
-        """The certificates the background signer made since the last report, on the hub's outcome."""
-        if self.signer is None:
-            return
-        made = [j for j in self.signer.made() if j.branch not in self.reported]
-        self.reported |= {j.branch for j in made}
-        certificate_work(outcome, [j.done() for j in made], run)
 
     def _signer_done(self, run: RunDir, summary: Summary) -> None:
         """The run's waves are over (or stopped): the background signer makes no more keys (one being made
         is given up: its template removed), and what it made is on the hub's record (a certificate made for a
         branch this run did not reach is unused: the next run hands it over)."""
-        if self.signer is None:
+        if self.background is None:
             return
-        self.signer.stop()
+        self.background.signer.stop()
         hub_outcome = summary.hosts.get(self.fleet.hub.name)
-        if hub_outcome is not None and any(j.branch not in self.reported for j in self.signer.made()):
-            self._report_made(run, hub_outcome)
+        if hub_outcome is not None and self.background.report(hub_outcome, run):
             self.ledger.rerecord(hub_outcome)
 
     def _converge_wave(self, nr: Nornir, hub: Nornir, wave: list[str], run: RunDir, summary: Summary) -> None:
@@ -584,11 +401,13 @@ class Rollout:
         if not wave:  # every branch of the wave was settled by the reach
             return
         if self.options.dry_run:
-            result = self._wave(nr, wave, run).run(task=_converge_branch, rollout=self, bundles={}, run=run)
+            result = self._wave(nr, wave, run).run(task=converge_branch, dry_run=True,
+                                                   **self._branch_args(run))
             for name in wave:
                 self.ledger.note(host_outcome(result, name))
             return
-        first = self._wave(nr, wave, run).run(task=_certified_then_converge, rollout=self, run=run)
+        first = self._wave(nr, wave, run).run(task=certified_then_converge, routes=self.routes,
+                                              first_states=self.first_states, **self._branch_args(run))
         wanting: dict[str, str] = {}  # branch -> client certificate to hand over
         for name in wave:
             wants = first[name][0].result
@@ -612,14 +431,21 @@ class Rollout:
                 why = f"exporting its certificate on the hub failed: {got}"
                 self.ledger.record(Outcome(name, "failed", error=why))
         try:
-            result = self._wave(nr, list(bundles), run).run(
-                task=_converge_branch, rollout=self, bundles=bundles, run=run
-            )
+            result = self._wave(nr, list(bundles), run).run(task=converge_branch, bundles=bundles,
+                                                            **self._branch_args(run))
         finally:
             for bundle in bundles.values():
                 bundle.discard()
         for name in bundles:
             self.ledger.note(host_outcome(result, name))
+
+    def _branch_args(self, run: RunDir) -> dict[str, Any]:
+        """What a branch's wave task (tasks/branch.py) is given: the plan, what the hub's step and the reach
+        found, the branch-made certificate work."""
+        hub = HubFacts(self.fingerprints, self.hub_in_use, self.hub_version, self.to_issue, self.hub_unread,
+                       self.server_fingerprint)
+        return {"fleet": self.fleet, "plan": self.plan, "hub": hub, "reached": self.reached,
+                "made": self.branch_work, "run": run, "backup_password": self.secrets.backup_password}
 
     def _move_hub_identities(self, hub: Nornir, wave: list[str], summary: Summary, run: RunDir) -> list[str]:
         """The wave's renewed branches now use their new certificate: remove their hub identities for the
@@ -713,123 +539,5 @@ class Rollout:
         return {**words, **backs}
 
 
-@contextmanager
-def _first_backup(run: RunDir, host: str) -> Iterator[None]:
-    """A second converge of `host` in one run: its as-found export (`backups/<host>.rsc`) stays the one read
-    before the run's first change, and the commands it sends join the first converge's."""
-    found = run.path / "backups" / f"{host}.rsc"
-    sent = run.path / "diffs" / f"{host}.commands"
-    before = found.read_text() if found.is_file() else None
-    commands = sent.read_text() if sent.is_file() else ""
-    try:
-        yield
-    finally:
-        if before is not None:
-            run.write_text(f"backups/{host}.rsc", before)
-        if commands and sent.is_file() and sent.read_text() != commands:
-            run.write_text(f"diffs/{host}.commands", commands + sent.read_text())
-
-
 def _budget(max_fail: Amount | None) -> str:
     return f"more than --max-fail {max_fail}" if max_fail is not None else "and no --max-fail allows any"
-
-
-@dataclass(frozen=True)
-class WantsCertificate:
-    """A branch's answer before converging: the hub's client certificate it lacks (to be exported)."""
-
-    client: str
-
-
-def _certified_then_converge(task: Task, *, rollout: Rollout, run: RunDir) -> Result:
-    """Converge the branch if it holds its client certificate as the hub issued it; else say which it
-    wants (WantsCertificate), in the same session, without touching anything. One round trip (after the
-    login's version read) reads what verify reads: the certificates, the configuration and the state the
-    gate checks."""
-    name = task.host.name
-    client = rollout.plan.branch(name).client_certificate
-    wanted = rollout.fingerprints.get(client)
-    if wanted is None:
-        why = f"the hub has no certificate {client} for it yet: roll out the hub first (--limit responder)"
-        return Result(host=task.host, failed=True, result=Outcome(name, "failed", error=why))
-    raw, _ = read_raw(task, rollout.routes[name])
-    reached = rollout.reached.get(name)
-    files = reached.files if reached is not None else None
-    first = {**raw, "files": "" if files is None else str(files)}  # the reach's count, still current
-    if pki.client_fingerprint(first["certificate"], client) != wanted or rollout.server_fingerprint not in (
-            None, pki.fingerprint_of(first["certificate"], rollout.plan.hub.server_certificate)):
-        # its copy of the hub's certificate is not the hub's (a run stopped after the hub renewed it): the
-        # hand-over brings the current one with its own
-        return Result(host=task.host, result=WantsCertificate(client))
-    return _converge_branch(task, rollout=rollout, bundles={}, run=run, first=first)
-
-
-def _converge_branch(task: Task, *, rollout: Rollout, bundles: dict[str, pki.Bundle], run: RunDir,
-                     first: dict[str, str] | None = None) -> Result:
-    """`first`: the replies to read_raw (verify's reads), read in this session with nothing sent since.
-    When the reach saw another login, `first` may show a killed run's changes that RouterOS is about to
-    undo: the converge task takes safe mode first and reads afresh (`settle`)."""
-    name = task.host.name
-    reached = rollout.reached.get(name)
-    settle = reached is not None and reached.others
-    if settle:
-        first = None
-    h = rollout.plan.hub
-    client = rollout.plan.branch(name).client_certificate
-    bundle = bundles.get(name)
-    made = rollout.branch_work.get(name, [])  # its key made on it before the hub (runbooks/branch_keys.py)
-    work: list[str] = list(made)
-    if bundle is not None:
-        res = task.run(
-            task=pki.install_branch,
-            bundle=bundle,
-            client=client,
-            ca=h.ca_certificate,
-            server=h.server_certificate,
-        )
-        if res.failed:
-            error = scrub(str(res[0].exception or res[0].result))
-            failed = certificate_work(Outcome(name, "failed", error=error), made, run)
-            return Result(host=task.host, failed=True, result=failed)
-        work += res[0].result
-    version = detected(task).version  # the RouterOS the branch runs decides its templates
-    script = render_host(with_versions(rollout.fleet, {name: version}), rollout.plan, name)
-    result = task.run(
-        task=converge,
-        intended_script=script,
-        run=run,
-        dry_run=rollout.options.dry_run,
-        backup_password=rollout.secrets.backup_password,
-        config_text=first["config"] if first else None,
-        settle=settle,
-    )[0]
-    if rollout.options.dry_run and isinstance(result.result, Outcome) and result.result.status != "failed":
-        if rollout.hub_unread:  # not a change, and not green either: said as a warning
-            result.result.warnings.append("certificate step not checked: the hub's certificates could not be "
-                                          f"read ({rollout.hub_unread})")
-        else:
-            planned = planned_transfer(task, client=client, issued=rollout.to_issue.get(client_base(client)),
-                                       wanted=rollout.fingerprints.get(client),
-                                       hub_version=rollout.hub_version)
-            certificate_work(result.result, planned, run, dry_run=True)
-    untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"
-    done = isinstance(result.result, Outcome) and result.result.status in ("changed", "unchanged")
-    if not done and made and isinstance(result.result, Outcome):  # what was done stays reported
-        certificate_work(result.result, made, run)
-    if done and not rollout.options.dry_run:
-        try:
-            # a renewal's old certificate stays until the gate has seen the tunnel up on the new one
-            work += tidy_branch(task, client=client, first=first if bundle is None else None,
-                                supersede=name not in rollout.hub_in_use)
-        except Exception as exc:  # the configuration is done: what is left over goes at the next run
-            why = scrub(describe(exc))
-            result.result.warnings.append(f"superseded certificates or hand-over files not removed: {why}")
-        certificate_work(result.result, work, run)
-        result.changed = result.changed or bool(work)
-    if untouched and not work and first and not rollout.options.dry_run:
-        # the gate's first poll: this read was verify's, and nothing was sent since. An untouched branch
-        # usually passes at once, and a re-run then waits for no extra Nornir run per wave.
-        rollout.first_states[name] = host_state(name, first, detected(task))
-    return result
-
-

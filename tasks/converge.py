@@ -70,6 +70,9 @@ class Outcome:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def __str__(self) -> str:  # print_result: one line, not every change
+        return f"{self.status}: {self.error}" if self.error else f"{self.status}, {len(self.changes)} changes"
+
 
 def read_config(dev: Device) -> tuple[str, Config]:
     text = dev.send(READ_CONFIG)

@@ -1,5 +1,6 @@
 """The rollout's steps as tasks a user composes with plain Nornir (tasks/reach.py, hub.py, gate.py,
-put_back.py): read only where they say so, honest results, and a `str` print_result can show."""
+put_back.py, branch.py, hub_config.py; runbooks/hub_step.py): read only where they say so, honest
+results, and a `str` print_result can show."""
 
 from __future__ import annotations
 
@@ -9,15 +10,28 @@ from pathlib import Path
 import pytest
 from nornir import InitNornir
 from nornir.core import Nornir
+from tests_support import fast_keys
 
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
 from ikefleet.plan import build_plan
 from ikefleet.processors.events import Event, GateChanged, GateStarted, GateTimedOut
-from ikefleet.tasks import Reached, put_back_branches, reach_branches, read_export, wait_until_converged
-from ikefleet.tasks.converge import PUT_BACK
-from ikefleet.tasks.hub import hub_reads
+from ikefleet.runbooks.hub_step import converge_hub, hub_certificates
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+from ikefleet.rundir import RunDir
+from ikefleet.tasks import (
+    Reached,
+    detect_version,
+    pki,
+    put_back_branches,
+    reach_branches,
+    read_export,
+    wait_until_converged,
+)
+from ikefleet.tasks.branch import HubFacts, WantsCertificate, certified_then_converge, converge_branch
+from ikefleet.tasks.converge import PUT_BACK, Outcome
+from ikefleet.tasks.hub import hub_clients, hub_reads
 from ikefleet.verify.expected import expected_state, route_reads
 
 
@@ -82,3 +96,127 @@ def test_putting_back_to_the_configuration_it_has_sends_nothing(lab: Lab, nr: No
     before = exports(lab)
     assert put_back_branches(nr, {"br1": snapshot}, fleet=fleet, plan=build_plan(fleet)) == {"br1": PUT_BACK}
     assert exports(lab) == before
+
+
+@pytest.fixture
+def hub_done(tmp_path: Path) -> Iterator[Lab]:
+    """A lab of its own whose hub alone was rolled out: it holds the branches' certificates, they do not."""
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        Rollout(RolloutOptions(config=config(lab), limit=("hub",))).run()
+        yield lab
+
+
+def test_a_branch_lacking_its_certificate_says_which_and_nothing_changes(hub_done: Lab,
+                                                                         tmp_path: Path) -> None:
+    fleet = load_inventory(config(hub_done))
+    plan = build_plan(fleet)
+    nr = InitNornir(config_file=str(config(hub_done)), logging={"enabled": False})
+    try:
+        clients = nr.filter(name="hub").run(task=hub_clients, plan=plan)["hub"][0].result
+        hub = HubFacts({c.name: c.fingerprint for c in clients.values()})
+        before = exports(hub_done)["br1"]
+        run = RunDir(tmp_path / "runs", "test")
+        result = nr.filter(name="br1").run(task=certified_then_converge, fleet=fleet, plan=plan, hub=hub,
+                                           routes=route_reads(fleet, plan), reached={}, made={}, run=run)
+    finally:
+        nr.close_connections()
+    first = result["br1"][0]
+    wants = plan.branch("br1").client_certificate
+    assert first.result == WantsCertificate(wants) and str(first) == f"wants certificate {wants}"
+    assert not first.changed and not first.failed
+    assert exports(hub_done)["br1"] == before
+
+
+def test_a_branch_converged_on_a_dry_run_says_its_certificate_work_in_its_diff(hub_done: Lab,
+                                                                               tmp_path: Path) -> None:
+    fleet = load_inventory(config(hub_done))
+    plan = build_plan(fleet)
+    nr = InitNornir(config_file=str(config(hub_done)), logging={"enabled": False})
+    try:
+        clients = nr.filter(name="hub").run(task=hub_clients, plan=plan)["hub"][0].result
+        hub = HubFacts({c.name: c.fingerprint for c in clients.values()})
+        before = exports(hub_done)["br1"]
+        run = RunDir(tmp_path / "runs", "test")
+        result = nr.filter(name="br1").run(task=converge_branch, fleet=fleet, plan=plan, hub=hub, reached={},
+                                           made={}, run=run, dry_run=True)
+    finally:
+        nr.close_connections()
+    done = result["br1"][0]
+    client = plan.branch("br1").client_certificate
+    transfer = f"would transfer certificate {client} from the hub to br1 (the branch lacks it)"
+    assert isinstance(done.result, Outcome) and done.result.status == "would-change"
+    assert done.diff.split("\n")[0] == transfer and done.diff == "\n".join(done.result.changes)
+    assert str(done) == f"would-change, {len(done.result.changes)} changes" and not done.failed
+    assert exports(hub_done)["br1"] == before
+
+
+def test_the_hubs_certificate_step_says_what_it_did_and_a_second_one_does_nothing(tmp_path: Path) -> None:
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        fleet = load_inventory(config(lab))
+        plan = build_plan(fleet)
+        policy = pki.CertPolicy(**vars(fleet.defaults.certificates))
+        nr = InitNornir(config_file=str(config(lab)), logging={"enabled": False})
+        try:
+            hub = nr.filter(name="hub")
+            certs = hub.run(task=pki.certificates)["hub"][0].result
+            version = hub.run(task=detect_version)["hub"][0].result.version
+            done = hub_certificates(hub, nr, plan=plan, certs=certs, policy=policy, version=version,
+                                    reached={}, branches=["br1"])
+            again = hub_certificates(hub, nr, plan=plan, certs=done.certs or {}, policy=policy,
+                                     version=version, reached={}, branches=["br1"])
+        finally:
+            nr.close_connections()
+    client = plan.branch("br1").client_certificate
+    assert not done.error and done.clients is not None and done.certs is not None
+    assert done.clients[client].fingerprint == done.certs[client]["fingerprint"]
+    assert f"certificate {client} issued (missing)" in done.work
+    assert not again.error and again.work == [] and again.certs is done.certs
+    assert again.branches == {} and again.failed == {}
+
+
+def test_the_hubs_phase_on_a_dry_run_says_what_it_would_do_and_changes_nothing(tmp_path: Path) -> None:
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        fleet = load_inventory(config(lab))
+        plan = build_plan(fleet)
+        before = exports(lab)
+        nr = InitNornir(config_file=str(config(lab)), logging={"enabled": False})
+        try:
+            done = converge_hub(nr.filter(name="hub"), nr, fleet=fleet, plan=plan,
+                                policy=pki.CertPolicy(**vars(fleet.defaults.certificates)), reached={},
+                                run=RunDir(tmp_path / "runs", "test"), revoked=(), dry_run=True,
+                                branches=["br1"])
+        finally:
+            nr.close_connections()
+        after = exports(lab)
+    assert done.outcome.status == "would-change" and done.version and done.background is None
+    assert f"would create CA {plan.hub.ca_certificate}" in done.outcome.certificates
+    assert list(done.to_issue) == [plan.branch("br1").client_certificate] and done.clients == {}
+    assert str(done.outcome) == f"would-change, {len(done.outcome.changes)} changes"
+    assert after == before
+
+
+def test_the_hubs_phase_issues_the_certificates_its_identities_name(tmp_path: Path) -> None:
+    with Lab.start(tmp_path / "lab", branches=1, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        fleet = load_inventory(config(lab))
+        plan = build_plan(fleet)
+        nr = InitNornir(config_file=str(config(lab)), logging={"enabled": False})
+        try:
+            done = converge_hub(nr.filter(name="hub"), nr, fleet=fleet, plan=plan,
+                                policy=pki.CertPolicy(**vars(fleet.defaults.certificates)), reached={},
+                                run=RunDir(tmp_path / "runs", "test"), revoked=(), branches=["br1"])
+        finally:
+            nr.close_connections()
+        lab.settle()
+        identities = [dict(i.values) for i in lab.routers["hub"].config.items("/ip ipsec identity")]
+    client = plan.branch("br1").client_certificate
+    assert done.outcome.status == "changed" and not done.outcome.error and done.background is None
+    assert done.clients is not None and list(done.clients) == [client] and done.in_use == {}
+    assert f"certificate {client} issued (missing)" in done.outcome.certificates
+    assert [i.get("remote-certificate") for i in identities] == [done.clients[client].name]
