@@ -257,6 +257,17 @@ def test_cli_json_summary(fleet: tuple[Lab, Summary, Summary], capsys: pytest.Ca
     assert all(h["commands"] == 0 and h["changes"] == [] for h in data["hosts"].values())
 
 
+def converged_rerun_lines(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """A re-run of the converged fleet (nothing changes, nothing fails): router -> the lines it ran."""
+    seen = console_lines(monkeypatch)
+    again = rollout(lab)
+    assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
+    ran: dict[str, list[str]] = {}
+    for c in seen:
+        ran.setdefault(c.router, []).append(c.line)
+    return ran
+
+
 def test_a_rerun_branch_reads_everything_on_one_console_line(
     fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -266,12 +277,7 @@ def test_a_rerun_branch_reads_everything_on_one_console_line(
     neither the hub nor the branch changes, that is all: no second session in its wave."""
 
     lab, _, _ = fleet
-    seen = console_lines(monkeypatch)
-    again = rollout(lab)
-    ran: dict[str, list[str]] = {}
-    for c in seen:
-        ran.setdefault(c.router, []).append(c.line)
-    assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
+    ran = converged_rerun_lines(lab, monkeypatch)
     for n in range(1, BRANCHES + 1):
         lines = ran[f"br{n}"]
         assert len(lines) == 2 and lines[0] == "/system resource print", lines
@@ -359,11 +365,6 @@ def test_a_rerun_reads_the_hubs_certificates_once(
     from ikefleet.tasks import pki
 
     lab, _, _ = fleet
-    seen = console_lines(monkeypatch)
-    again = rollout(lab)
-    ran: dict[str, list[str]] = {}
-    for c in seen:
-        ran.setdefault(c.router, []).append(c.line)
-    assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
+    ran = converged_rerun_lines(lab, monkeypatch)
     reads = [line for line in ran["hub"] if pki.CERTIFICATE_READ in line]
     assert len(reads) == 1 and sum(line.count(pki.CERTIFICATE_READ) for line in reads) == 1, ran["hub"]

@@ -12,10 +12,11 @@ from nornir import InitNornir
 from nornir.core import Nornir
 from tests_support import fast_keys
 
+from ikefleet.fleet import Fleet
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
-from ikefleet.plan import build_plan
+from ikefleet.plan import Plan, build_plan
 from ikefleet.processors.events import Event, GateChanged, GateStarted, GateTimedOut
 from ikefleet.runbooks.hub_step import converge_hub, hub_certificates
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
@@ -108,16 +109,22 @@ def hub_done(tmp_path: Path) -> Iterator[Lab]:
         yield lab
 
 
+def hub_facts(lab: Lab) -> tuple[Fleet, Plan, Nornir, HubFacts]:
+    """The lab's fleet and plan, a Nornir object on it, and what the hub holds for the branches."""
+    fleet = load_inventory(config(lab))
+    plan = build_plan(fleet)
+    nr = InitNornir(config_file=str(config(lab)), logging={"enabled": False})
+    clients = nr.filter(name="hub").run(task=hub_clients, plan=plan)["hub"][0].result
+    nr.filter(name="hub").close_connections()
+    return fleet, plan, nr, HubFacts({c.name: c.fingerprint for c in clients.values()})
+
+
 def test_a_branch_lacking_its_certificate_says_which_and_nothing_changes(hub_done: Lab,
                                                                          tmp_path: Path) -> None:
-    fleet = load_inventory(config(hub_done))
-    plan = build_plan(fleet)
-    nr = InitNornir(config_file=str(config(hub_done)), logging={"enabled": False})
+    fleet, plan, nr, hub = hub_facts(hub_done)
+    before = exports(hub_done)["br1"]
+    run = RunDir(tmp_path / "runs", "test")
     try:
-        clients = nr.filter(name="hub").run(task=hub_clients, plan=plan)["hub"][0].result
-        hub = HubFacts({c.name: c.fingerprint for c in clients.values()})
-        before = exports(hub_done)["br1"]
-        run = RunDir(tmp_path / "runs", "test")
         result = nr.filter(name="br1").run(task=certified_then_converge, fleet=fleet, plan=plan, hub=hub,
                                            routes=route_reads(fleet, plan), reached={}, made={}, run=run)
     finally:
@@ -131,14 +138,10 @@ def test_a_branch_lacking_its_certificate_says_which_and_nothing_changes(hub_don
 
 def test_a_branch_converged_on_a_dry_run_says_its_certificate_work_in_its_diff(hub_done: Lab,
                                                                                tmp_path: Path) -> None:
-    fleet = load_inventory(config(hub_done))
-    plan = build_plan(fleet)
-    nr = InitNornir(config_file=str(config(hub_done)), logging={"enabled": False})
+    fleet, plan, nr, hub = hub_facts(hub_done)
+    before = exports(hub_done)["br1"]
+    run = RunDir(tmp_path / "runs", "test")
     try:
-        clients = nr.filter(name="hub").run(task=hub_clients, plan=plan)["hub"][0].result
-        hub = HubFacts({c.name: c.fingerprint for c in clients.values()})
-        before = exports(hub_done)["br1"]
-        run = RunDir(tmp_path / "runs", "test")
         result = nr.filter(name="br1").run(task=converge_branch, fleet=fleet, plan=plan, hub=hub, reached={},
                                            made={}, run=run, dry_run=True)
     finally:
