@@ -445,10 +445,11 @@ class KeyRequest:
 
 
 def start_request(task: Task, *, wanted: Wanted, policy: CertPolicy) -> Result:
-    """On a branch (7.9+): a template, then `create-certificate-request ... once do={}` with a random key
-    passphrase: the console returns at once and the branch makes its key (the table's time for its model)
-    while ikefleet starts the others' (`finish_request` then waits for each). A failure or interruption
-    removes the template and the files (nothing is in use yet: the certificate in use is not touched).
+    """On a branch (7.9+): a template and `create-certificate-request ... once do={}` with a random key
+    passphrase, in one console line: the console returns at once and the branch makes its key (the table's
+    time for its model) while ikefleet starts the others' (`finish_request` then waits for each). A failure
+    or interruption removes the template and the files (nothing is in use yet: the certificate in use is
+    not touched).
     `Result.result`: the key passphrase (sent to this branch only)."""
     dev = device(task)
     # A killed run's template first, then the files: its key may be done at any moment until the template
@@ -457,10 +458,10 @@ def start_request(task: Task, *, wanted: Wanted, policy: CertPolicy) -> Result:
     remove_leftover_files(dev)  # a killed run's request and key files, hand-over files
     passphrase = random.token_urlsafe(18)
     register(passphrase)
-    dev.send(f"/certificate add name={REQUEST_TEMPLATE} common-name={wanted.common_name} "
-             f"key-size={policy.key_size} key-usage={TUNNEL_KEY_USAGE} days-valid={policy.days_valid}")
-    try:
-        dev.send(f"/certificate create-certificate-request template={REQUEST_TEMPLATE} "
+    try:  # one line: a run dead in between would leave a bare template that no later run sweeps
+        dev.send(f"/certificate add name={REQUEST_TEMPLATE} common-name={wanted.common_name} "
+                 f"key-size={policy.key_size} key-usage={TUNNEL_KEY_USAGE} days-valid={policy.days_valid}; "
+                 f"/certificate create-certificate-request template={REQUEST_TEMPLATE} "
                  f"key-passphrase={passphrase} once do={{}}")
     except BaseException:
         abandon_request(dev)

@@ -396,3 +396,36 @@ def test_a_killed_runs_key_done_while_the_next_run_starts_its_request_is_never_t
     assert new != old and on_branch == {new: True}
     assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
     assert_working(lab)
+
+
+def test_a_run_dead_right_after_the_template_leaves_nothing_the_next_rollout_does_not_remove(
+    converged: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session drops (the run killed) right after br1 added the request's template: a template with no
+    request on its way stays for good (the next rollout wants no key from br1, so it never makes a request
+    there to sweep it). The template and its request go in one console line, so what a dead run leaves is
+    a request RouterOS finishes (files the next rollout sweeps), never a bare template."""
+    from ikefleet.lab.sshd import Terminal
+
+    lab = converged
+    br1 = lab.routers["br1"]
+    (old,) = clients(lab, "br1", "br1")
+    real_run_line = Terminal._run_line
+
+    async def dead_after_the_template(self: Terminal, line: str) -> str:
+        out = await real_run_line(self, line)
+        if self.router is br1 and f"certificate add name={pki.REQUEST_TEMPLATE}" in line:
+            br1.faults.drop_after = 0  # every later line on br1 drops its session
+        return out
+
+    monkeypatch.setattr(Terminal, "_run_line", dead_after_the_template)
+    try:
+        with pytest.raises(CertsError):
+            Certs(lab.directory / "config.yaml").renew("br1")
+    finally:
+        monkeypatch.undo()
+        lab.clear_faults("br1")
+    assert set(clients(lab, "br1", "br1")) == {old}
+    assert not rollout(lab).failed
+    assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
+    assert_working(lab)
