@@ -445,20 +445,23 @@ class KeyRequest:
 
 
 def start_request(task: Task, *, wanted: Wanted, policy: CertPolicy) -> Result:
-    """On a branch (7.9+): a template, then `create-certificate-request ... once do={}` with a random key
-    passphrase: the console returns at once and the branch makes its key (the table's time for its model)
-    while ikefleet starts the others' (`finish_request` then waits for each). A failure or interruption
-    removes the template and the files (nothing is in use yet: the certificate in use is not touched).
+    """On a branch (7.9+): a template and `create-certificate-request ... once do={}` with a random key
+    passphrase, in one console line: the console returns at once and the branch makes its key (the table's
+    time for its model) while ikefleet starts the others' (`finish_request` then waits for each). A failure
+    or interruption removes the template and the files (nothing is in use yet: the certificate in use is
+    not touched).
     `Result.result`: the key passphrase (sent to this branch only)."""
     dev = device(task)
-    remove_leftover_files(dev)  # a killed run's request and key files, hand-over files
+    # A killed run's template first, then the files: its key may be done at any moment until the template
+    # goes (the router then writes its files, under the names this request's will have), never after
     remove_templates(dev, read_certificates(dev), [REQUEST_TEMPLATE])
+    remove_leftover_files(dev)  # a killed run's request and key files, hand-over files
     passphrase = random.token_urlsafe(18)
     register(passphrase)
-    dev.send(f"/certificate add name={REQUEST_TEMPLATE} common-name={wanted.common_name} "
-             f"key-size={policy.key_size} key-usage={TUNNEL_KEY_USAGE} days-valid={policy.days_valid}")
-    try:
-        dev.send(f"/certificate create-certificate-request template={REQUEST_TEMPLATE} "
+    try:  # one line: a run dead in between would leave a bare template that no later run sweeps
+        dev.send(f"/certificate add name={REQUEST_TEMPLATE} common-name={wanted.common_name} "
+                 f"key-size={policy.key_size} key-usage={TUNNEL_KEY_USAGE} days-valid={policy.days_valid}; "
+                 f"/certificate create-certificate-request template={REQUEST_TEMPLATE} "
                  f"key-passphrase={passphrase} once do={{}}")
     except BaseException:
         abandon_request(dev)
@@ -474,8 +477,7 @@ def finish_request(task: Task, *, wanted: Wanted, passphrase: str, policy: CertP
     dev = device(task)
     directory: Path | None = None
     try:
-        wait_files(dev, (REQUEST_FILE, REQUEST_KEY_FILE), sign_timeout(policy),
-                   f"/certificate create-certificate-request template={REQUEST_TEMPLATE}")
+        wait_request(dev, sign_timeout(policy))
         directory = private_directory()
         csr = directory / f"{EXPORT_PREFIX}{task.host.name}.csr"
         with file_channel(dev) as sftp:
@@ -498,14 +500,18 @@ def abandon_request(dev: Device) -> None:
         remove_leftover_files(dev)
 
 
-def wait_files(dev: Device, names: tuple[str, ...], timeout_s: float, command: str) -> None:
-    """Poll until every file in `names` exists (as `wait_signed` polls a certificate); a DeviceError
-    naming the files, the time waited and the fix when `timeout_s` runs out."""
+def wait_request(dev: Device, timeout_s: float) -> None:
+    """Poll until the request and key files exist and the request's template is gone (RouterOS removes it
+    when the request is made: files seen while it is there are another request's, a killed run's key done
+    late), as `wait_signed` polls a certificate; a DeviceError naming the files, the time waited and the fix
+    when `timeout_s` runs out."""
+    names = (REQUEST_FILE, REQUEST_KEY_FILE)
     where = " or ".join(f'name="{name}"' for name in names)
-    poll(lambda: _count(dev, f"/file print count-only where {where}") >= len(names),
+    poll(lambda: (_count(dev, f"/file print count-only where {where}") >= len(names)
+                  and not _count(dev, f'/certificate print count-only where name="{REQUEST_TEMPLATE}"')),
          timeout_s,
          lambda: DeviceError(
-             dev.host, command,
+             dev.host, f"/certificate create-certificate-request template={REQUEST_TEMPLATE}",
              f"the router did not write {', '.join(names)} within {timeout_s:g} s (it makes its key); "
              "the request is removed. If the router is only slow, raise certificates.sign_timeout_s in "
              "the inventory's defaults.yaml"))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,105 @@ def test_a_rollout_killed_after_the_hub_renewed_its_certificate_is_repaired_by_t
         new = _fingerprint(lab, "hub", "hub-server")
         assert new != old and {_fingerprint(lab, b, "hub-server") for b in ("br1", "br2")} == {new}
         assert_working(lab)
+
+
+# The killed run's key is done right after the line (on br1) that first matches: the moments of the next
+# run's start when RouterOS writing the killed request's files (fixed names) could be taken for the new one's.
+# "late write": a router that goes on making a removed template's key (unverified either way; the lab drops
+# it) writes the killed request's files while the new request's key is being made.
+LATE_KEY: dict[str, str] = {
+    "after the files' sweep": r"^/file remove",
+    "after the template's removal": r"^/certificate remove",
+    "late write": r"create-certificate-request",
+}
+
+
+@pytest.mark.parametrize("moment", list(LATE_KEY))
+def test_a_killed_runs_key_done_while_the_next_run_starts_its_request_is_never_taken_for_it(
+    converged: Lab, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """A run killed while br1 made its key leaves the template with its key still being made; that key is
+    done at some moment of the next run's start, and the router then writes its request and key files under
+    the names the new request's will have. The new request must never be mixed with them: the renewal
+    brings a certificate matching br1's key, and nothing is left on either router."""
+    from ikefleet.lab.engine import Session
+    from ikefleet.lab.sshd import Terminal
+
+    lab = converged
+    br1 = lab.routers["br1"]
+    (old,) = clients(lab, "br1", "br1")
+    console = Session(br1, "admin")  # the killed run's request: its template, its key being made
+    console.execute(f"/certificate add name={pki.REQUEST_TEMPLATE} common-name=br1-client key-size=2048 "
+                    f"key-usage={pki.TUNNEL_KEY_USAGE} days-valid=365")
+    console.execute(f"/certificate create-certificate-request template={pki.REQUEST_TEMPLATE} "
+                    "key-passphrase=the-killed-runs-passphrase once do={}")
+    (killed,) = br1.work
+    late: dict[str, bytes] = {}
+    if moment == "late write":  # the killed request's files as RouterOS writes them, kept for the moment
+        br1.work = [replace(killed, deadline=0.0)]
+        br1.finish_due()
+        late = {name: br1.files.read(name) for name in (pki.REQUEST_FILE, pki.REQUEST_KEY_FILE)}
+        for name in late:
+            br1.files.remove(name)
+    else:
+        br1.work = [replace(killed, deadline=time.monotonic() + 3600)]  # a slow router: done at the moment
+    done: list[str] = []
+    real_run_line = Terminal._run_line
+
+    async def key_done_after(self: Terminal, line: str) -> str:
+        out = await real_run_line(self, line)
+        if self.router is br1 and done and "create-certificate-request" in line:  # the new key takes 1.5 s
+            br1.work = [replace(w, deadline=time.monotonic() + 1.5) for w in br1.work]
+        if self.router is br1 and not done and re.search(LATE_KEY[moment], line):
+            done.append(line)
+            if late:
+                br1.work = [replace(w, deadline=time.monotonic() + 1.5) for w in br1.work]
+                for name, data in late.items():
+                    br1.files.write(name, data)
+            else:
+                br1.work = [replace(w, deadline=0.0) if w.finish is killed.finish else w for w in br1.work]
+                br1.finish_due()
+        return out
+
+    monkeypatch.setattr(Terminal, "_run_line", key_done_after)
+    Certs(lab.directory / "config.yaml").renew("br1")
+    monkeypatch.undo()
+    assert done, "the moment did not come"
+    on_branch = clients(lab, "br1", "br1")
+    (new,) = on_branch
+    assert new != old and on_branch == {new: True}
+    assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
+    assert_working(lab)
+
+
+def test_a_run_dead_right_after_the_template_leaves_nothing_the_next_rollout_does_not_remove(
+    converged: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session drops (the run killed) right after br1 added the request's template: a template with no
+    request on its way stays for good (the next rollout wants no key from br1, so it never makes a request
+    there to sweep it). The template and its request go in one console line, so what a dead run leaves is
+    a request RouterOS finishes (files the next rollout sweeps), never a bare template."""
+    from ikefleet.lab.sshd import Terminal
+
+    lab = converged
+    br1 = lab.routers["br1"]
+    (old,) = clients(lab, "br1", "br1")
+    real_run_line = Terminal._run_line
+
+    async def dead_after_the_template(self: Terminal, line: str) -> str:
+        out = await real_run_line(self, line)
+        if self.router is br1 and f"certificate add name={pki.REQUEST_TEMPLATE}" in line:
+            br1.faults.drop_after = 0  # every later line on br1 drops its session
+        return out
+
+    monkeypatch.setattr(Terminal, "_run_line", dead_after_the_template)
+    try:
+        with pytest.raises(CertsError):
+            Certs(lab.directory / "config.yaml").renew("br1")
+    finally:
+        monkeypatch.undo()
+        lab.clear_faults("br1")
+    assert set(clients(lab, "br1", "br1")) == {old}
+    assert not rollout(lab).failed
+    assert not leftovers(lab, "br1") and not leftovers(lab, "hub")
+    assert_working(lab)
