@@ -891,20 +891,15 @@ def switch_identities(task: Task, *, field: str, old: str, new: str) -> Result:
     branch, `remote-certificate` on the hub) name `new`, read back before safe mode is released; a refusal,
     a drop or a wrong read-back undoes it (Ctrl-D). `Result.result`: how many identities moved."""
     dev = device(task)
-    mine = 'comment="ikefleet"'
-    count = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{old}"')
+    count = _naming(dev, field, old)
     if not count:
         return Result(host=task.host, changed=False, result=0)
-    try:
-        with dev.safe_mode_window():  # an exception in it undoes the window (Ctrl-D)
-            dev.send(f'/ip ipsec identity set [find where {mine} and {field}="{old}"] {field}="{new}"')
-            moved = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{new}"')
-            if moved < count:
-                raise DeviceError(task.host.name, "/ip ipsec identity print",
-                                  f"{count} identities should name {new} after the switch, {moved} do")
-    except BaseException:
-        drop(task)  # the aborted session is gone: the next task reconnects
-        raise
+    with _identity_window(task, dev):
+        dev.send(f'/ip ipsec identity set [find where {MINE} and {field}="{old}"] {field}="{new}"')
+        moved = _naming(dev, field, new)
+        if moved < count:
+            raise DeviceError(task.host.name, "/ip ipsec identity print",
+                              f"{count} identities should name {new} after the switch, {moved} do")
     return Result(host=task.host, changed=True, result=count)
 
 
@@ -915,26 +910,21 @@ def add_identities(task: Task, *, field: str, existing: str, new: str) -> Result
     working pair. Nothing when one naming `new` exists already, or none names `existing` (a revoked
     branch: the rollout restores its identity). `Result.result`: identities added."""
     dev = device(task)
-    mine = 'comment="ikefleet"'
-    if _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{new}"'):
+    if _naming(dev, field, new):
         return Result(host=task.host, changed=False, result=0)
-    count = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{existing}"')
+    count = _naming(dev, field, existing)
     if not count:
         return Result(host=task.host, changed=False, result=0)
     if count > 1:
         raise DeviceError(task.host.name, "/ip ipsec identity print",
                           f"{count} identities of ikefleet's name {existing}, one expected: run `ikefleet "
                           "rollout`")
-    try:
-        with dev.safe_mode_window():  # an exception in it undoes the window (Ctrl-D)
-            dev.send(f'/ip ipsec identity add copy-from=[find where {mine} and {field}="{existing}"] '
-                     f'{field}="{new}" comment="ikefleet"')
-            if _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{new}"') != 1:
-                raise DeviceError(task.host.name, "/ip ipsec identity print",
-                                  f"one identity should name {new} after the add")
-    except BaseException:
-        drop(task)  # the aborted session is gone: the next task reconnects
-        raise
+    with _identity_window(task, dev):
+        dev.send(f'/ip ipsec identity add copy-from=[find where {MINE} and {field}="{existing}"] '
+                 f'{field}="{new}" comment="ikefleet"')
+        if _naming(dev, field, new) != 1:
+            raise DeviceError(task.host.name, "/ip ipsec identity print",
+                              f"one identity should name {new} after the add")
     return Result(host=task.host, changed=True, result=1)
 
 
@@ -944,25 +934,39 @@ def remove_identities(task: Task, *, field: str, gone: str, kept: str) -> Result
     nothing changed, when none names `kept`: the branch would be left without an identity.
     `Result.result`: identities removed."""
     dev = device(task)
-    mine = 'comment="ikefleet"'
-    count = _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{gone}"')
+    count = _naming(dev, field, gone)
     if not count:
         return Result(host=task.host, changed=False, result=0)
-    if not _count(dev, f'/ip ipsec identity print count-only where {mine} and {field}="{kept}"'):
+    if not _naming(dev, field, kept):
         raise DeviceError(task.host.name, "/ip ipsec identity print",
                           f"no identity of ikefleet's names {kept}: {gone} is kept")
-    try:
-        with dev.safe_mode_window():  # an exception in it undoes the window (Ctrl-D)
-            dev.send(f'/ip ipsec identity remove [find where {mine} and {field}="{gone}"]')
-            read = f"/ip ipsec identity print count-only where {mine} and {field}="
-            left, still = _count(dev, f'{read}"{gone}"'), _count(dev, f'{read}"{kept}"')
-            if left or not still:
-                raise DeviceError(task.host.name, "/ip ipsec identity print",
-                                  f"after the removal {left} identities name {gone}, {still} name {kept}")
-    except BaseException:
-        drop(task)  # the aborted session is gone: the next task reconnects
-        raise
+    with _identity_window(task, dev):
+        dev.send(f'/ip ipsec identity remove [find where {MINE} and {field}="{gone}"]')
+        left, still = _naming(dev, field, gone), _naming(dev, field, kept)
+        if left or not still:
+            raise DeviceError(task.host.name, "/ip ipsec identity print",
+                              f"after the removal {left} identities name {gone}, {still} name {kept}")
     return Result(host=task.host, changed=True, result=count)
+
+
+MINE = 'comment="ikefleet"'  # ikefleet's own identities: never someone else's
+
+
+def _naming(dev: Device, field: str, certificate: str) -> int:
+    """How many of ikefleet's IPsec identities name `certificate` in `field`."""
+    return _count(dev, f'/ip ipsec identity print count-only where {MINE} and {field}="{certificate}"')
+
+
+@contextmanager
+def _identity_window(task: Task, dev: Device) -> Iterator[None]:
+    """A safe-mode window for an identity change: an exception in it undoes the window (Ctrl-D) and drops
+    the aborted session, so the next task reconnects."""
+    try:
+        with dev.safe_mode_window():
+            yield
+    except BaseException:
+        drop(task)
+        raise
 
 
 def _count(dev: Device, command: str) -> int:
