@@ -116,7 +116,13 @@ class RunDir:
 
     def append_result(self, record: dict[str, Any]) -> None:
         """One JSON line per host result, flushed at once so a killed run keeps what it did."""
+        self.append_results([record])
+
+    def append_results(self, records: list[dict[str, Any]]) -> None:
+        """`append_result` of several results known at once: one write, one flush to the disk."""
+        if not records:
+            return
         with self.open("results.jsonl", "a") as out:
-            out.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+            out.write("".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in records))
             out.flush()
             os.fsync(out.fileno())

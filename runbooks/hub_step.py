@@ -22,7 +22,7 @@ from ikefleet.runbooks.branch_keys import make_keys
 from ikefleet.rundir import RunDir
 from ikefleet.tasks import pki, pki_plan
 from ikefleet.tasks.converge import Outcome
-from ikefleet.tasks.hub import clients_held, hub_clients, hub_reads
+from ikefleet.tasks.hub import HubState, clients_held, hub_clients, hub_reads
 from ikefleet.tasks.hub_config import converge_hub_config
 from ikefleet.tasks.reach import Reached
 from ikefleet.tasks.results import failure
@@ -158,7 +158,7 @@ class HubDone:
 def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, policy: pki.CertPolicy,
                  reached: Mapping[str, Reached], run: RunDir, revoked: Iterable[str],
                  backup_password: str | None = None, dry_run: bool = False, branches: Sequence[str] = (),
-                 later: Sequence[str] = ()) -> HubDone:
+                 later: Sequence[str] = (), read: HubState | None = None) -> HubDone:
     """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name), then
     the hub's configuration. The run's `branches` that can (7.9+ on both ends, pki.branch_made) make their
     own keys, all at once (runbooks/branch_keys.py); the hub issues the others'. The hub's configuration
@@ -167,17 +167,20 @@ def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, po
     The hub-made keys of the branches in `later` (the run's later waves) are not made here: once the hub's
     configuration has converged (without the new branches among them: an identity cannot name a
     certificate that does not exist yet), a HubSigner makes them in the background, and each wave takes its
-    own (the rollout's catch-up)."""
+    own (the rollout's catch-up). `read`: the hub's reads (`hub_reads`) made in its session with nothing
+    sent since (the rollout's reach), not made again."""
     h = plan.hub
     found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
     if found[h.name].failed:
         return HubDone(Outcome(h.name, "failed", error=failure(found, h.name)))
     done = HubDone(Outcome(h.name, "failed"), version=found[h.name][0].result.version)
-    read = hub.run(task=hub_reads, on_failed=True)
-    if read[h.name].failed:
-        done.outcome.error = failure(read, h.name)
-        return done
-    config_text, certs, others = read[h.name][0].result
+    if read is None:
+        got = hub.run(task=hub_reads, on_failed=True)
+        if got[h.name].failed:
+            done.outcome.error = failure(got, h.name)
+            return done
+        read = got[h.name][0].result
+    config_text, certs, others = read
     done.server = certs.get(h.server_certificate, {}).get("fingerprint")
     if dry_run:  # the names the identities use, and the certificate step, read only
         planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,

@@ -26,7 +26,7 @@ from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.config_repo import RepoError
 from ikefleet.connection.plugin import RouterOS
 from ikefleet.fleet import Fleet, with_versions
-from ikefleet.inventory import load_inventory, read_config
+from ikefleet.inventory import load_fleet_and_files, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import Plan, build_plan
 from ikefleet.processors.events import Note, RunStarted, Sink, WaveStarted, ignore
@@ -46,7 +46,7 @@ from ikefleet.tasks.handover import (
     move_hub_identities,
     retire_old_certificates,
 )
-from ikefleet.tasks.hub import clients_held, hub_clients, hub_reads
+from ikefleet.tasks.hub import HubState, clients_held, hub_clients, hub_reads
 from ikefleet.tasks.hub_config import converge_hub_config
 from ikefleet.tasks.put_back import put_back_branches
 from ikefleet.tasks.reach import Reached, reach_branches
@@ -104,7 +104,7 @@ class Rollout:
         self.data_dir = self.fleet_config.path.parent / ".ikefleet"
         self.keep_runs = keep_runs((self.fleet_config.nornir.get("ikefleet") or {}).get("runs"),
                                    str(self.fleet_config.path))
-        self.inventory = load_inventory(options.config)
+        self.inventory, self.files = load_fleet_and_files(options.config)  # the YAML parsed once a run
         _selected(self.inventory, options.limit)  # a --limit that matches nothing: exit 2 before the lock
         self.revoked = revoked.load(self.data_dir)
         self.fleet = revoked.active(self.inventory, self.revoked)
@@ -130,6 +130,7 @@ class Rollout:
         self.key_failed: dict[str, str] = {}  # branch -> why making its certificate failed (before the hub)
         self.hub_version = ""  # the RouterOS the hub runs, once read (who makes a branch's key)
         self.background: Background | None = None  # the hub making later waves' keys in the background
+        self.hub_read: HubState | None = None  # the hub's reads by the reach (its phase starts from them)
 
     def _resolve(self, clients: dict[str, pki.Client]) -> None:
         """The branches' client certificates as the hub has them now (renewals have new names): the names
@@ -148,7 +149,7 @@ class Rollout:
             run = RunDir(self.data_dir, "rollout", keep=self.keep_runs)
             run.write_json("plan.json", self.plan.to_json())
             nr = init_nornir(self.options.config, self.options.secrets_file,
-                             self.options.accept_new_hostkeys)
+                             self.options.accept_new_hostkeys, inventory=self.files)
             summary = Summary(run.path, self.options.dry_run)
             self.ledger = Ledger(run, summary, self.progress, before=self.done_before)
             try:
@@ -227,6 +228,8 @@ class Rollout:
                 for name in branches:
                     self.ledger.record(Outcome(name, "skipped", error="hub failed"))
                 return summary
+        elif branches and self.hub_read is not None:  # the reach read the hub's certificates
+            self._resolve(clients_held(self.hub_read.certificates, self.plan))
         elif branches:  # read only: a dry run compares the branches' certificates with the hub's too
             res = hub.run(task=hub_clients, on_failed=True, plan=self.plan)
             if res[hub_name].failed and opts.dry_run:  # the configuration's diffs are still worth showing
@@ -246,6 +249,11 @@ class Rollout:
                    if hub_untouched and r.state is not None and b not in background
                    and r.fingerprint == self.fingerprints.get(self.plan.branch(b).client_certificate)
                    and self.server_fingerprint in (None, r.server)}
+        # settled and passing verify's checks as the reach read it: nothing to do, and nothing to wait for
+        # (the reach read, diffed and checked it): the waves, the canary and the gate are the others'
+        passing = [b for b in branches if b in settled and reached[b].passes]
+        self._unchanged(run, passing, reached)
+        branches = [b for b in branches if b not in set(passing)]
         waves = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
         summary.waves = waves
         try:
@@ -270,12 +278,10 @@ class Rollout:
                     self.ledger.record(Outcome(name, "skipped", error="hub failed"))
                 break
             wave = left
-            for name in [b for b in wave if b in settled]:  # nothing changes on it: read once, before the hub
-                if (state := reached[name].state) is not None:  # (settled: the reach read it)
-                    self.first_states[name] = state
-                run.write_text(f"diffs/{name}.diff", "")
-                warnings = [reached[name].warning] if reached[name].warning else []
-                self.ledger.record(Outcome(name, "unchanged", warnings=warnings))
+            # nothing changes on them (read once, before the hub), but verify's checks failed on them then:
+            # the gate polls them, starting from what the reach read
+            self.first_states.update({b: s for b in wave if b in settled and (s := reached[b].state)})
+            self._unchanged(run, [b for b in wave if b in settled], reached)
             self._converge_wave(nr, hub, [b for b in wave if b not in settled], run, summary)
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
@@ -299,6 +305,15 @@ class Rollout:
         if interrupt.STOP.is_set():  # during the last wave
             return self._interrupted(summary, run, [])
         return summary
+
+    def _unchanged(self, run: RunDir, names: list[str], reached: dict[str, Reached]) -> None:
+        """Branches this run leaves as the reach found them, on the record as unchanged (an empty diff)."""
+        for name in names:
+            run.write_text(f"diffs/{name}.diff", "")
+        self.ledger.record_all([
+            Outcome(name, "unchanged", warnings=[reached[name].warning] if reached[name].warning else [])
+            for name in names
+        ])
 
     def _interrupted(self, summary: Summary, run: RunDir, untouched: list[str]) -> Summary:
         """SIGINT: hosts not started are recorded as such; those in flight were finished or undone."""
@@ -334,7 +349,7 @@ class Rollout:
         done = converge_hub(hub, nr, fleet=self.fleet, plan=self.plan, policy=self.policy,
                             reached=self.reached, run=run, revoked=self.revoked,
                             backup_password=self.secrets.backup_password, dry_run=self.options.dry_run,
-                            branches=branches or [], later=later or [])
+                            branches=branches or [], later=later or [], read=self.hub_read)
         self.hub_version, self.hub_in_use, self.to_issue = done.version, done.in_use, done.to_issue
         self.server_fingerprint = done.server
         self.branch_work.update(done.branches)  # each waits for its wave
@@ -492,9 +507,10 @@ class Rollout:
     def _reach(self, nr: Nornir, branches: list[str], hub: str) -> tuple[dict[str, Reached], dict[str, str]]:
         """Every branch of the run before the hub is changed (tasks/reach.py). Returns (branch -> Reached;
         branch -> why it was not reached)."""
-        done = reach_branches(nr, branches, hub=hub, fleet=self.fleet, plan=self.plan, routes=self.routes)
+        done = reach_branches(nr, branches, hub=hub, fleet=self.fleet, plan=self.plan, routes=self.routes,
+                              expected=expected_state(self.fleet, self.plan, []))
         self.reach_attempts.update(done.attempts)
-        self.reached = done.reached
+        self.reached, self.hub_read = done.reached, done.hub
         return done.reached, done.unreachable
 
     def _gate(self, nr: Nornir, wave: list[str], summary: Summary, run: RunDir) -> None:

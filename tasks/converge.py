@@ -47,6 +47,9 @@ from .pki import file_channel, storage
 from .version import detected
 
 READ_CONFIG = "/export terse hide-sensitive"
+# the logins open now, this run's included: another one may be a killed run's session whose safe-mode
+# changes RouterOS has not undone yet (it is still running its last command), so what is read is not settled
+LOGINS_READ = "/user active print count-only"
 KEEP_BACKUPS = 3  # ikefleet backups left on each router (the newest)
 BACKUP_NAME = re.compile(r"^ikefleet-\d{8}-\d{6}\.backup$")  # the names ikefleet gives, and only those
 PUT_BACK = "configuration put back to before this run (checked by re-read)"
@@ -84,9 +87,14 @@ def plan_changes(
 ) -> Remediation:
     """The remediation; `known`: names ikefleet gave in menus without a comment field (see
     `ikefleet.diff.ownership`)."""
+    return diff_config(current, parse_script(intended_script), major, known)
+
+
+def diff_config(current: Config, intended: Config, major: int = 6,
+                known: Mapping[str, Iterable[str]] | None = None) -> Remediation:
+    """`plan_changes` of an intended configuration parsed already."""
     schema = load_schema(major)
-    owned = ownership(current, schema, known=known)
-    return remediate(current, parse_script(intended_script), schema, owned=owned)
+    return remediate(current, intended, schema, owned=ownership(current, schema, known=known))
 
 
 class PushFailed(Exception):

@@ -15,6 +15,7 @@ from nornir.core.task import Result, Task
 
 from ikefleet.connection.session import Device, DeviceError, describe
 from ikefleet.redact import scrub
+from ikefleet.routeros.config import Config
 from ikefleet.routeros.console import MAX_V7_LINE, marked, split_sections
 from ikefleet.routeros.versions import json_reads
 from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections
@@ -61,9 +62,15 @@ def read_raw(task: Task, routes: str = "ospf", extra: Mapping[str, str] | None =
     return raw, known
 
 
-def host_state(host: str, raw: Mapping[str, str], known: Detected) -> HostState:
-    """The HostState verify's checks read, from read_raw's replies (read just now)."""
-    state = parse_sections(host, dict(raw), known.major)
+def host_state(host: str, raw: Mapping[str, str], known: Detected, config: Config | None = None) -> HostState:
+    """The HostState verify's checks read, from read_raw's replies (read just now). `config`: the reply's
+    configuration export, parsed already by the caller (not parsed twice)."""
+    if config is None:
+        state = parse_sections(host, dict(raw), known.major)
+    else:
+        state = parse_sections(host, {k: v for k, v in raw.items() if k != "config"}, known.major)
+        state.problems.pop("config", None)
+        state.sections["config"] = [config]
     state.read_at = datetime.now(UTC)
     state.ros_version = known.version if known.read else ""
     state.warnings = [known.warning] if known.warning else []

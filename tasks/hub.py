@@ -12,9 +12,8 @@ from nornir.core.task import Result, Task
 from ikefleet.plan import NAMES, Plan, resolve_clients
 
 from . import pki, pki_plan
-from .converge import READ_CONFIG
+from .converge import LOGINS_READ, READ_CONFIG
 from .device import device
-from .reach import LOGINS_READ
 from .version import read_with_version
 
 

@@ -5,33 +5,35 @@ branch fails before the hub's configuration names it, and the branches a run cha
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nornir.core import Nornir
 from nornir.core.filter import F
 from nornir.core.task import Result, Task
 
 from ikefleet.connection.plugin import RouterOS
-from ikefleet.diff import is_marked
+from ikefleet.diff import Remediation, is_marked
 from ikefleet.fleet import Fleet, with_versions
 from ikefleet.intent import render_host
 from ikefleet.plan import Plan, resolve_clients
+from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
+from ikefleet.verify.engine import evaluate
+from ikefleet.verify.expected import Expected
 from ikefleet.verify.gather import HostState
 
 from . import pki
-from .converge import plan_changes
-from .device import close, device
+from .converge import LOGINS_READ, diff_config
+from .device import close
 from .gather import host_state, read_raw
 from .handover import superseded
+from .hub import HubState, hub_reads
 from .results import failure
+from .state import blocking
 
 # hand-over files a killed run left on a branch (removed at this run's certificate step): counted by the
 # reach on verify's batch line
 FILES_READ = f"/file print count-only where {pki.LEFTOVER_FILES}"
-# the logins open now, this run's included: another one may be a killed run's session whose safe-mode
-# changes RouterOS has not undone yet (it is still running its last command), so what is read is not settled
-LOGINS_READ = "/user active print count-only"
 
 
 @dataclass(frozen=True)
@@ -52,18 +54,22 @@ class Reached:
     others: bool = False
     version: str = ""  # the RouterOS it runs (decides who makes its key: pki.branch_made)
     server: str | None = None  # the fingerprint of its copy of the hub's certificate (None: none)
+    passes: bool = False  # "unchanged" and verify's checks pass on `state` (the reach judged it)
 
     def __str__(self) -> str:
         return f"{self.kind} (RouterOS {self.version or '?'})"
 
 
-def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str]) -> Result:
+def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
+          expected: Expected | None = None) -> Result:
     """Nornir task, read only: log in (the version read), read what verify reads and count the hand-over
     files a killed run left (in the same round trip), and say whether this run changes the branch
     (Reached). The session is closed: the wave opens its own if the branch changes, so a run holds sessions
     for one wave, not for the fleet. `routes`: host -> its route read's `where` (verify's).
     The branch is rendered with the newest of its own client certificates (the hub's are read later; the
-    rollout compares the fingerprints)."""
+    rollout compares the fingerprints). `expected`: verify's expected state without intended configurations
+    (`expected_state(fleet, plan, [])`): a branch this run leaves as it is gets verify's checks here, on what
+    was just read, with the diff just made, so a converged branch needs nothing more from the run."""
     name = task.host.name
     try:
         extra = {"files": FILES_READ, "logins": LOGINS_READ}
@@ -81,51 +87,67 @@ def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str]) ->
     certs = pki.certificates_by_name(raw["certificate"])
     mine = resolve_clients(plan, certs)
     client = mine.branch(name).client_certificate
-    script = render_host(with_versions(fleet, {name: found.version}), mine, name)
+    intended = parse_script(render_host(with_versions(fleet, {name: found.version}), mine, name))
+    diff = diff_config(current, intended, found.major)
     fingerprint = pki.client_fingerprint(raw["certificate"], client)
     server = certs.get(plan.hub.server_certificate, {}).get("fingerprint")
-    if (fingerprint is None or count != 0 or superseded(certs, client) or others
-            or plan_changes(current, script, found.major).commands):
+    if (fingerprint is None or count != 0 or superseded(certs, client) or others or diff.commands):
         return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
                                                      version=found.version, server=server))
-    state = host_state(name, raw, found)
+    state = host_state(name, raw, found, config=current)
+    passes = expected is not None and verified(expected, state, client=client, intended=intended, diff=diff)
     return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count,
-                                                 version=found.version, server=server))
+                                                 version=found.version, server=server, passes=passes))
 
 
-def reach_or_log_in(task: Task, *, hub: str, fleet: Fleet, plan: Plan, routes: Mapping[str, str]) -> Result:
-    """The reach's task on every host of the run. A branch is reached (`reach`). The hub only logs in (the
-    login's version read: nothing is changed, nothing else is read, no safe mode): the round trips of its
-    login overlap the branches' instead of following them, and its session stays open for the hub's phase."""
+def verified(expected: Expected, state: HostState, *, client: str, intended: Config,
+             diff: Remediation) -> bool:
+    """Whether the branch of `state` passes verify's checks (what the gate asks), judged with its client
+    certificate `client`, its `intended` configuration and the `diff` of the one read against it."""
+    name = state.host
+    if name not in expected.tunnels:
+        return False
+    tunnels = {**expected.tunnels, name: replace(expected.tunnels[name], client_certificate=client)}
+    view = replace(expected, tunnels=tunnels, intended={name: intended}, diffs={name: diff})
+    return not blocking(evaluate(view, {name: state}), name)
+
+
+def reach_or_log_in(task: Task, *, hub: str, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
+                    expected: Expected | None = None) -> Result:
+    """The reach's task on every host of the run. A branch is reached (`reach`). The hub logs in and reads
+    what its phase starts from (`hub_reads`: nothing is changed, no safe mode): the round trips of its login
+    and read overlap the branches' instead of following them, and its session stays open for its phase."""
     if task.host.name != hub:
-        return reach(task, fleet=fleet, plan=plan, routes=routes)
-    device(task)
-    return Result(host=task.host, result=None)
+        return reach(task, fleet=fleet, plan=plan, routes=routes, expected=expected)
+    return hub_reads(task)
 
 
 @dataclass(frozen=True)
 class Reach:
     """What the reach found: `reached` (branch -> Reached), `unreachable` (branch -> why), `attempts` (branch
-    -> the connection attempts its login took)."""
+    -> the connection attempts its login took), `hub`: the hub's reads, in its session still open with
+    nothing sent since (None: not read)."""
 
     reached: dict[str, Reached]
     unreachable: dict[str, str]
     attempts: dict[str, int]
+    hub: HubState | None = None
 
 
 def reach_branches(nr: Nornir, branches: list[str], *, hub: str, fleet: Fleet, plan: Plan,
-                   routes: Mapping[str, str]) -> Reach:
-    """Every branch in `branches`, in parallel, before the hub is changed (`reach`); the hub logs in
-    meanwhile (`reach_or_log_in`), so its phase starts with its session open. The attempts counted are taken
-    off the connector's count: the wave's login is a fresh start."""
+                   routes: Mapping[str, str], expected: Expected | None = None) -> Reach:
+    """Every branch in `branches`, in parallel, before the hub is changed (`reach`); the hub logs in and
+    reads meanwhile (`reach_or_log_in`), so its phase starts with its session open and its reads done. The
+    attempts counted are taken off the connector's count: the wave's login is a fresh start."""
     if not branches:
         return Reach({}, {}, {})
     res = nr.filter(F(name__in=[*branches, hub])).run(task=reach_or_log_in, on_failed=True, hub=hub,
-                                                      fleet=fleet, plan=plan, routes=routes)
+                                                      fleet=fleet, plan=plan, routes=routes,
+                                                      expected=expected)
     attempts = RouterOS.connector(nr.config).attempts
     if hub in res and res[hub].failed:  # the hub's phase logs in again, and says why if it fails
         attempts.pop(hub, None)
-    done = Reach({}, {}, {})
+    done = Reach({}, {}, {}, None if hub not in res or res[hub].failed else res[hub][0].result)
     for name in branches:
         done.attempts[name] = attempts.pop(name, 0)
         if res[name].failed:

@@ -285,6 +285,30 @@ def test_a_rerun_branch_reads_everything_on_one_console_line(
                    for section in ("certificate", "config", "active_peers", "ospf_neighbor", "bfd", "route"))
 
 
+def test_a_converged_rerun_is_one_pass_with_no_wave_and_each_branch_diffed_once(
+    fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A converged re-run reads every branch once (the reach), diffs each once and judges it there with
+    verify's checks, reusing that diff: no wave, no canary, no gate, no second diff of a branch. (The hub's
+    configuration is diffed once too, in its phase.)"""
+    import ikefleet.diff as diff_module
+
+    lab, _, _ = fleet
+    diffed: list[str] = []
+    real = diff_module._remediate
+
+    def counting(current, intended, *args, **kwargs):  # type: ignore[no-untyped-def]
+        names = [i.values.get("name", "") for i in intended.menus.get("/interface eoip", [])]
+        diffed.append("hub" if len(names) > 1 else names[0] if names else "?")
+        return real(current, intended, *args, **kwargs)
+
+    monkeypatch.setattr(diff_module, "_remediate", counting)
+    again = rollout(lab)
+    assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
+    assert again.waves == []
+    assert len(diffed) == BRANCHES + 1 and diffed.count("hub") == 1, diffed
+
+
 def test_rerun_reads_untouched_tunnels_in_the_converge_task(
     fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -320,40 +344,49 @@ def test_rerun_reads_untouched_tunnels_in_the_converge_task(
     assert gate_runs and all(n == 1 for n in gate_runs)  # only br3 polled
 
 
-def test_a_rerun_logs_in_to_the_hub_while_the_branches_are_reached(
+def test_a_rerun_logs_in_to_the_hub_and_reads_it_while_the_branches_are_reached(
     fleet: tuple[Lab, Summary, Summary], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The hub's login (read-only: the version read) runs in the reach's pass, beside the branches', so a
-    converged re-run pays one login's round trips, not the branches' and then the hub's: each branch's reach
-    here waits for the hub to have logged in, which it could not if the hub came after the reach. The hub
-    logs in once; its phase reuses the session and nothing changes."""
+    """The hub's login and its reads (configuration, certificates, logins: read only) run in the reach's
+    pass, beside the branches', so a converged re-run pays one login's and one read's round trips, not the
+    branches' and then the hub's: each branch's reach here waits for the hub to have been read, which it
+    could not if the hub's reads came after the reach. The hub logs in and is read once; its phase reuses
+    what was read and nothing changes."""
     import threading
 
     import ikefleet.connection.opening as opening_module
     import ikefleet.tasks.reach as reach_module
 
     lab, _, _ = fleet
-    hub_in = threading.Event()
+    hub_read = threading.Event()
     hub_logins: list[str] = []
+    reads: list[str] = []
     waited: list[bool] = []
     real_logged_in, real_reach = opening_module.logged_in, reach_module.reach
+    real_reads = reach_module.hub_reads
 
     def logged_in(host, *args):  # type: ignore[no-untyped-def]
         real_logged_in(host, *args)
         if host.name == "hub":
             hub_logins.append(host.name)
-            hub_in.set()
+
+    def hub_reads(task):  # type: ignore[no-untyped-def]
+        result = real_reads(task)
+        reads.append(task.host.name)
+        hub_read.set()
+        return result
 
     def reach(task, **kwargs):  # type: ignore[no-untyped-def]
-        waited.append(hub_in.wait(timeout=10))
+        waited.append(hub_read.wait(timeout=10))
         return real_reach(task, **kwargs)
 
     monkeypatch.setattr(opening_module, "logged_in", logged_in)
     monkeypatch.setattr(reach_module, "reach", reach)
+    monkeypatch.setattr(reach_module, "hub_reads", hub_reads)
     again = rollout(lab)
     assert {o.status for o in again.hosts.values()} == {"unchanged"} and not again.failed
     assert waited == [True] * BRANCHES
-    assert hub_logins == ["hub"]
+    assert hub_logins == ["hub"] and reads == ["hub"]
 
 
 def test_a_rerun_reads_the_hubs_certificates_once(

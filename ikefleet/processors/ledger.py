@@ -117,6 +117,15 @@ class Ledger:
         self.rerecord(final(outcome))
         self.note(outcome)
 
+    def record_all(self, outcomes: list[Outcome]) -> None:
+        """`record` of outcomes known at once (the branches a run leaves as they were), in one write."""
+        finals = [final(certificate_work(o, self.before.pop(o.host, []), self.run, self.summary.dry_run))
+                  for o in outcomes]
+        self.run.append_results([o.to_json() for o in finals])
+        for outcome in finals:
+            self.progress(done(outcome))
+            self.note(outcome)
+
     def rerecord(self, outcome: Outcome) -> None:
         """A host's outcome (again, when the gate or the hub's identity move changed it)."""
         self.run.append_result(outcome.to_json())

@@ -7,9 +7,10 @@ and per host which configuration it must hold (the rendered intent, compared by 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
+from ikefleet.diff import Remediation
 from ikefleet.fleet import Fleet
 from ikefleet.intent import render_host
 from ikefleet.plan import Plan
@@ -66,6 +67,9 @@ class Expected:
     min_certificate_days: int
     ntp_expected: bool
     intended: dict[str, Config]
+    # host -> the diff of its configuration as read against `intended`, when the caller made it already (a
+    # rollout's reach diffs every branch it reads): config.drift reads it instead of making it again
+    diffs: dict[str, Remediation] = field(default_factory=dict)
 
     @property
     def hosts(self) -> list[str]:
