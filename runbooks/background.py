@@ -4,8 +4,6 @@ and the hub's one outcome kept whole across the converges that add the branches 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,20 +55,3 @@ def join(outcome: Outcome, again: Outcome, wave: list[str]) -> None:
         outcome.error = f"adding the branches {', '.join(wave)} failed: {again.error}"
     elif again.status == "changed":
         outcome.status = "changed"
-
-
-@contextmanager
-def first_backup(run: RunDir, host: str) -> Iterator[None]:
-    """A second converge of `host` in one run: its as-found export (`backups/<host>.rsc`) stays the one read
-    before the run's first change, and the commands it sends join the first converge's."""
-    found = run.path / "backups" / f"{host}.rsc"
-    sent = run.path / "diffs" / f"{host}.commands"
-    before = found.read_text() if found.is_file() else None
-    commands = sent.read_text() if sent.is_file() else ""
-    try:
-        yield
-    finally:
-        if before is not None:
-            run.write_text(f"backups/{host}.rsc", before)
-        if commands and sent.is_file() and sent.read_text() != commands:
-            run.write_text(f"diffs/{host}.commands", commands + sent.read_text())

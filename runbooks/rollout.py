@@ -31,7 +31,7 @@ from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import Plan, build_plan
 from ikefleet.processors.events import Note, RunStarted, Sink, WaveStarted, ignore
 from ikefleet.processors.ledger import Ledger, Summary, certificate_work, host_outcome, outcome_of
-from ikefleet.runbooks.background import Background, first_backup, join
+from ikefleet.runbooks.background import Background, join
 from ikefleet.runbooks.backup import AFTER, commit_run
 from ikefleet.runbooks.hub_step import converge_hub, resolved
 from ikefleet.rundir import RunDir, exclusive, keep_runs
@@ -377,7 +377,7 @@ class Rollout:
         hub_outcome = summary.hosts[self.fleet.hub.name]
         self.background.report(hub_outcome, run)
         h = self.plan.hub
-        with self.background.signer.hub(), first_backup(run, h.name):
+        with self.background.signer.hub():
             read = hub.run(task=hub_reads, on_failed=True)
             if read[h.name].failed:
                 again = Outcome(h.name, "failed", error=failure(read, h.name))

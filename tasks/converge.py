@@ -205,7 +205,9 @@ def converge(
     except SafeModeHeld as exc:
         outcome = Outcome(host, "failed", 0, changes, scrub(f"{exc.error}; nothing changed here"), warnings)
         return Result(host=task.host, failed=True, changed=False, result=outcome, exception=None)
-    if run is not None:
+    if run is not None and not (run.path / "backups" / f"{host}.rsc").is_file():
+        # as found: the export read before this run's first change of the host (the hub converges again
+        # to add a later wave's branches: that one is not what the run found)
         run.write_text(f"backups/{host}.rsc", config_text)
     if not backup_password:
         warnings.append(NO_BACKUP)
@@ -239,8 +241,10 @@ def converge(
 
 def write_commands(run: RunDir, host: str, commands: list[str]) -> None:
     """`diffs/<host>.commands`: the RouterOS commands the diff turns into, in the order they are (or on a
-    dry run would be) sent, secrets masked: what an operator reviews before a change window."""
-    run.write_text(f"diffs/{host}.commands", "".join(scrub(c) + "\n" for c in commands))
+    dry run would be) sent, secrets masked: what an operator reviews before a change window. A later
+    converge of the host in the same run adds its commands after the earlier ones."""
+    with run.open(f"diffs/{host}.commands", "a") as out:
+        out.write("".join(scrub(c) + "\n" for c in commands))
 
 
 @dataclass(frozen=True)

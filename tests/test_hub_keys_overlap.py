@@ -82,6 +82,12 @@ def test_later_waves_keys_are_made_while_the_first_wave_pushes(
              for n in ("br1-client", "br2-client", "br3-client")}
     br1_import = min(t for t, r, line in seen if r == "br1" and "/certificate import" in line)
     assert signs["br1-client"] < signs["br2-client"] < br1_import < signs["br3-client"], (signs, br1_import)
+    # the hub converged once per wave: its as-found export is the one read before the first (nothing of
+    # ikefleet's on it yet), and its commands file holds every converge's commands, the first's first
+    found = (first.run_dir / "backups" / "hub.rsc").read_text()
+    assert "comment=ikefleet" not in found and "/interface bridge" in found, found[:400]
+    commands = (first.run_dir / "diffs" / "hub.commands").read_text()
+    assert 0 <= commands.find("br1-client") < commands.find("br3-client"), commands
     assert_working(lab)
     seen.clear()
     again = rollout(lab)  # nothing to make: one hub converge, no signing
