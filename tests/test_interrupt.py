@@ -179,6 +179,7 @@ def wait_until(condition: Callable[[], bool], what: str, limit: float = 15) -> N
 def test_second_sigint_mid_push_drops_the_session_undoing_it_and_records_every_host(lab: Lab) -> None:
     rollout(lab)
     drift(lab, "br1")
+    drift(lab, "br2")  # (a converged branch would be in no wave: judged and done before the first)
     before = configuration(lab, "br1")
     lab.fault("br1", "latency", 1500)  # each console line takes 1.5 s: both signals land inside one
     proc = start(lab, "rollout", "--json", "--canary", "1")  # br1 alone in wave 1, br2 in wave 2
