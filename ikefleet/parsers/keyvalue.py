@@ -25,6 +25,16 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
     """key=value pairs of one item's joined body; an unquoted value may hold spaces."""
     if "\t" in body:
         body = body.replace("\t", " ")  # words continue a value across spaces only
+    plain = _plain_pairs(body)
+    if plain is not None:
+        keys, found = plain
+        secrets, renames = _layout(tuple(keys))
+        if renames:
+            return _renamed(keys, found)
+        values = dict(zip(keys, found, strict=True))
+        for key in secrets:
+            del values[key]
+        return values  # (no quote outside the secrets: nothing to unquote)
     # [skipped, key, value, skipped, key, value, ..., skipped]: what lies between pairs is "" when the
     # body is pairs only
     parts = _PAIRS_RE.split(body)
@@ -41,16 +51,7 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
                 if value[:1] == '"':
                     values[key] = unquote(value)
         return values
-    values = {}
-    last = ""
-    for key, value in zip(keys, parts[2::3], strict=True):
-        if key == "port" and last.endswith("-address"):
-            # v7 active-peers: "local-address=A port=4500 remote-address=B port=4500"
-            key = last[: -len("address")] + "port"
-        last = key
-        if key in values or is_secret(key):
-            continue  # v7 prints some keys twice (`spii=`, `spir=`): the first wins
-        values[key] = unquote(value) if value[:1] == '"' else value
+    values = _renamed(keys, parts[2::3])
     if any(parts[0::3]):
         # split passes over what is not a pair: the first text it skipped is the culprit
         pos = 0
@@ -61,6 +62,69 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
         if body[pos:].strip():
             raise ParseError(command, f"expected key=value, got {body[pos:].strip()[:40]!r}", lineno)
     return values
+
+
+def _renamed(keys: list[str], found: list[str]) -> dict[str, str]:
+    """Pairs whose keys come twice or name a v7 port: the first of a key wins, secrets dropped."""
+    values: dict[str, str] = {}
+    last = ""
+    for key, value in zip(keys, found, strict=True):
+        if key == "port" and last.endswith("-address"):
+            # v7 active-peers: "local-address=A port=4500 remote-address=B port=4500"
+            key = last[: -len("address")] + "port"
+        last = key
+        if key in values or is_secret(key):
+            continue  # v7 prints some keys twice (`spii=`, `spir=`): the first wins
+        values[key] = unquote(value) if value[:1] == '"' else value
+    return values
+
+
+# a whole key, as _PAIRS_RE reads one; and keys seen to be whole (a print repeats a few dozen names)
+_KEY_RE = re.compile(r"\.?[A-Za-z][\w.\-]*+")
+_KEYS: set[str] = set()
+_MAX_KEYS = 4096
+
+
+def _plain_pairs(body: str) -> tuple[list[str], list[str]] | None:
+    """The keys and values `_PAIRS_RE.split` finds in `body`, found by C's `str.split` (about half the
+    time), when nothing in it can be read another way: every "=" follows a whole key after a space (or
+    starts the body), and the only quoted values are secrets, emptied here since they are dropped
+    anyway. None otherwise: the pattern reads the body."""
+    if not body.isprintable():
+        return None  # whitespace besides spaces: the pattern treats it apart
+    if '"' in body:
+        if "\\" in body:
+            return None  # (an escaped quote does not close a value)
+        parts = body.split('"')
+        if len(parts) % 2 == 0:
+            return None  # a value left open
+        for at in range(1, len(parts), 2):
+            before, after = parts[at - 1], parts[at + 1]
+            if not (before.endswith("=") and is_secret(before[before.rfind(" ") + 1 : -1])) or (
+                    after[:1] not in ("", " ")):
+                return None  # a quoted value that is not a secret's, or text glued to its closing quote
+            parts[at] = ""
+        body = '"'.join(parts)
+    pieces = body.split("=")
+    if len(pieces) < 2:
+        return None
+    keys = [pieces[0]]
+    values: list[str] = []
+    for piece in pieces[1:-1]:
+        value, space, key = piece.rpartition(" ")
+        if not space:
+            return None  # a value holding "=" ("issuer=CN=CA"), or a key glued to the value before
+        values.append(value.rstrip(" "))
+        keys.append(key)
+    values.append(pieces[-1].rstrip(" "))
+    if not _KEYS.issuperset(keys):
+        for key in keys:
+            if key not in _KEYS:
+                if not _KEY_RE.fullmatch(key):
+                    return None
+                if len(_KEYS) < _MAX_KEYS:
+                    _KEYS.add(key)
+    return keys, values
 
 
 @lru_cache(maxsize=256)
