@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from functools import lru_cache
 
@@ -83,6 +84,7 @@ def _renamed(keys: list[str], found: list[str]) -> dict[str, str]:
 _KEY_RE = re.compile(r"\.?[A-Za-z][\w.\-]*+")
 _KEYS: set[str] = set()
 _MAX_KEYS = 4096
+_BEFORE, _SPACE, _AFTER = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
 
 
 def _plain_pairs(body: str) -> tuple[list[str], list[str]] | None:
@@ -108,15 +110,15 @@ def _plain_pairs(body: str) -> tuple[list[str], list[str]] | None:
     pieces = body.split("=")
     if len(pieces) < 2:
         return None
-    keys = [pieces[0]]
-    values: list[str] = []
-    for piece in pieces[1:-1]:
-        value, space, key = piece.rpartition(" ")
-        if not space:
-            return None  # a value holding "=" ("issuer=CN=CA"), or a key glued to the value before
-        values.append(value.rstrip(" "))
-        keys.append(key)
-    values.append(pieces[-1].rstrip(" "))
+    # each piece between two "=": the value before, its last word the key after ("v1 k2"); a list
+    # comprehension and C's map and itemgetter, not a loop, as this runs for every pair of a hub's SAs
+    cut = [piece.rpartition(" ") for piece in pieces[1:-1]]
+    if not all(map(_SPACE, cut)):
+        return None  # a value holding "=" ("issuer=CN=CA"), or a key glued to the value before
+    keys = [pieces[0], *map(_AFTER, cut)]
+    values = [*map(_BEFORE, cut), pieces[-1].rstrip(" ")]
+    if "  " in body:  # (spaces before a key, or after the last value, are no part of a value)
+        values = [value.rstrip(" ") for value in values]
     if not _KEYS.issuperset(keys):
         for key in keys:
             if key not in _KEYS:
