@@ -11,7 +11,7 @@ import re
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 
-from ikefleet.parsers.keyvalue import split_pairs
+from ikefleet.parsers.keyvalue import split_wrapped
 from ikefleet.parsers.legend import LEGEND_RE, parse_legend
 from ikefleet.parsers.raw import RawRecord
 
@@ -87,8 +87,8 @@ def read_items(text: str, command: str,
         names = names_of.get(letters)
         if names is None:
             names = names_of[letters] = frozenset(legend.get(c, c) for c in letters if c != " ")
-        body = _joined(body)
-        last = RawRecord(flags=set(names), values=split_pairs(body, command, lineno) if body else {})
+        values = split_wrapped(body, _joined, command, lineno) if body and not body.isspace() else {}
+        last = RawRecord(flags=set(names), values=values)
         if index[0] == "*":
             last.object_id = index
         else:

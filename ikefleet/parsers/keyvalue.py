@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from ikefleet.parsers.errors import ParseError
@@ -26,16 +27,9 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
     """key=value pairs of one item's joined body; an unquoted value may hold spaces."""
     if "\t" in body:
         body = body.replace("\t", " ")  # words continue a value across spaces only
-    plain = _plain_pairs(body)
+    plain = _plain_pairs(body, False)
     if plain is not None:
-        keys, found = plain
-        secrets, renames = _layout(tuple(keys))
-        if renames:
-            return _renamed(keys, found)
-        values = dict(zip(keys, found, strict=True))
-        for key in secrets:
-            del values[key]
-        return values  # (no quote outside the secrets: nothing to unquote)
+        return _pairs(*plain)
     # [skipped, key, value, skipped, key, value, ..., skipped]: what lies between pairs is "" when the
     # body is pairs only
     parts = _PAIRS_RE.split(body)
@@ -65,6 +59,28 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
     return values
 
 
+def split_wrapped(body: str, join: Callable[[str], str], command: str, lineno: int) -> dict[str, str]:
+    """split_pairs of an item's body as printed, over lines (each line end followed by an indent, no
+    whitespace but spaces and line ends): read as it stands where the str.split reading can, else joined
+    by `join` (so no line is joined that need not be)."""
+    plain = _plain_pairs(body, True)
+    if plain is not None:
+        return _pairs(*plain)
+    return split_pairs(join(body), command, lineno)
+
+
+def _pairs(keys: list[str], found: list[str]) -> dict[str, str]:
+    """The pairs of the str.split reading: its keys and values, less the secrets (whose quotes are the
+    only ones it leaves: nothing to unquote)."""
+    secrets, renames = _layout(tuple(keys))
+    if renames:
+        return _renamed(keys, found)
+    values = dict(zip(keys, found, strict=True))
+    for key in secrets:
+        del values[key]
+    return values
+
+
 def _renamed(keys: list[str], found: list[str]) -> dict[str, str]:
     """Pairs whose keys come twice or name a v7 port: the first of a key wins, secrets dropped."""
     values: dict[str, str] = {}
@@ -84,15 +100,17 @@ def _renamed(keys: list[str], found: list[str]) -> dict[str, str]:
 _KEY_RE = re.compile(r"\.?[A-Za-z][\w.\-]*+")
 _KEYS: set[str] = set()
 _MAX_KEYS = 4096
+_ENDS, _ENDS_WRAPPED = ("", " "), ("", " ", "\r", "\n")  # what may follow a secret's closing quote
 _BEFORE, _SPACE, _AFTER = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
 
 
-def _plain_pairs(body: str) -> tuple[list[str], list[str]] | None:
+def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None:
     """The keys and values `_PAIRS_RE.split` finds in `body`, found by C's `str.split` (about half the
     time), when nothing in it can be read another way: every "=" follows a whole key after a space (or
     starts the body), and the only quoted values are secrets, emptied here since they are dropped
-    anyway. None otherwise: the pattern reads the body."""
-    if not body.isprintable():
+    anyway. None otherwise: the pattern reads the body. `wrapped`: the body is an item's lines as
+    printed, each line end followed by an indent (then a line end is only space before a key)."""
+    if not wrapped and not body.isprintable():
         return None  # whitespace besides spaces: the pattern treats it apart
     if '"' in body:
         if "\\" in body:
@@ -100,10 +118,11 @@ def _plain_pairs(body: str) -> tuple[list[str], list[str]] | None:
         parts = body.split('"')
         if len(parts) % 2 == 0:
             return None  # a value left open
+        ends = _ENDS_WRAPPED if wrapped else _ENDS
         for at in range(1, len(parts), 2):
             before, after = parts[at - 1], parts[at + 1]
             if not (before.endswith("=") and is_secret(before[before.rfind(" ") + 1 : -1])) or (
-                    after[:1] not in ("", " ")):
+                    after[:1] not in ends):
                 return None  # a quoted value that is not a secret's, or text glued to its closing quote
             parts[at] = ""
         body = '"'.join(parts)
@@ -116,9 +135,15 @@ def _plain_pairs(body: str) -> tuple[list[str], list[str]] | None:
     if not all(map(_SPACE, cut)):
         return None  # a value holding "=" ("issuer=CN=CA"), or a key glued to the value before
     keys = [pieces[0], *map(_AFTER, cut)]
-    values = [*map(_BEFORE, cut), pieces[-1].rstrip(" ")]
-    if "  " in body:  # (spaces before a key, or after the last value, are no part of a value)
+    values = [*map(_BEFORE, cut), pieces[-1]]
+    if wrapped:  # (a line's end and the next one's indent before a key are no part of a value)
+        values = [value.rstrip() for value in values]
+        if "\n" in "".join(values):
+            return None  # a line going on with a value: joined, a space is its part
+    elif "  " in body:  # (spaces before a key, or after the last value, are no part of a value)
         values = [value.rstrip(" ") for value in values]
+    else:
+        values[-1] = values[-1].rstrip(" ")
     if not _KEYS.issuperset(keys):
         for key in keys:
             if key not in _KEYS:
