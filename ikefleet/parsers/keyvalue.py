@@ -121,8 +121,8 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
         ends = _ENDS_WRAPPED if wrapped else _ENDS
         for at in range(1, len(parts), 2):
             before, after = parts[at - 1], parts[at + 1]
-            if not (before.endswith("=") and is_secret(before[before.rfind(" ") + 1 : -1])) or (
-                    after[:1] not in ends):
+            key = before[before.rfind(" ") + 1 : -1]
+            if not (before.endswith("=") and _whole_key(key) and is_secret(key)) or after[:1] not in ends:
                 return None  # a quoted value that is not a secret's, or text glued to its closing quote
             parts[at] = ""
         body = '"'.join(parts)
@@ -144,14 +144,21 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
         values = [value.rstrip(" ") for value in values]
     else:
         values[-1] = values[-1].rstrip(" ")
-    if not _KEYS.issuperset(keys):
-        for key in keys:
-            if key not in _KEYS:
-                if not _KEY_RE.fullmatch(key):
-                    return None
-                if len(_KEYS) < _MAX_KEYS:
-                    _KEYS.add(key)
+    if not _KEYS.issuperset(keys) and not all(map(_whole_key, keys)):
+        return None
     return keys, values
+
+
+def _whole_key(key: str) -> bool:
+    """True when `key` is a whole key as the pattern reads one (remembered: a print repeats its keys; and
+    only such words reach `is_secret`'s cache)."""
+    if key in _KEYS:
+        return True
+    if not _KEY_RE.fullmatch(key):
+        return False
+    if len(_KEYS) < _MAX_KEYS:
+        _KEYS.add(key)
+    return True
 
 
 @lru_cache(maxsize=256)
