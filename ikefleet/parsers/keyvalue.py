@@ -122,7 +122,8 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
         for at in range(1, len(parts), 2):
             before, after = parts[at - 1], parts[at + 1]
             key = before[before.rfind(" ") + 1 : -1]
-            if not (before.endswith("=") and _whole_key(key) and is_secret(key)) or after[:1] not in ends:
+            if not (before.endswith("=") and (key in _KEYS or _whole_key(key)) and is_secret(key)) or (
+                    after[:1] not in ends):
                 return None  # a quoted value that is not a secret's, or text glued to its closing quote
             parts[at] = ""
         body = '"'.join(parts)
