@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from ikefleet.parsers import parse_installed_sa
+from ikefleet.parsers.detail import read_items
+from ikefleet.parsers.ipsec import INSTALLED_SA
 
 KEY = "0123456789abcdef" * 4
 
@@ -71,11 +73,23 @@ def timed(text: str,
     return statistics.median(walls) * 1000, min(walls) * 1000, min(cpus) * 1000
 
 
+def reader(text: str) -> str:
+    """Which reader read `text`: the fast key=value reader to its end, or the line reader (from where)."""
+    items = read_items(text, INSTALLED_SA.command, INSTALLED_SA.legend)
+    try:
+        while True:
+            next(items)
+    except StopIteration as stop:
+        if stop.value is None:
+            return "key=value reader"
+        return f"line reader from line {stop.value.lineno}" if stop.value.offset else "line reader"
+
+
 def main() -> None:
     for name, text in (("v6 print detail", hub_output()), ("v7 print (table)", v7_table())):
         median, best, cpu = timed(text)
         print(f"installed-sa {name}, 2000 SAs ({len(text) // 1024} KiB): "
-              f"median {median:.1f} ms, best {best:.1f} ms, best CPU {cpu:.1f} ms")
+              f"median {median:.1f} ms, best {best:.1f} ms, best CPU {cpu:.1f} ms ({reader(text)})")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
+from ikefleet.parsers.detail import read_items
 from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.keyvalue import quotes_open, split_pairs
+from ikefleet.parsers.legend import LEGEND_RE, parse_legend
 from ikefleet.parsers.raw import RawRecord
 from ikefleet.parsers.structured import parse_as_value, parse_json, parse_settings
 from ikefleet.parsers.table import TOKEN_RE, Table, assign_cells, parse_header
@@ -23,14 +25,8 @@ __all__ = ["RawRecord", "iter_print", "parse_as_value", "parse_json", "parse_leg
            "parse_settings"]
 
 
-# "Flags: X - disabled, A - active, D - dynamic,"  /  "Flags: D - DYNAMIC; X - DISABLED, I - INACTIVE"
-_LEGEND_RE = re.compile(r"^\s*Flags:\s*(?P<rest>.*)$")
 # "Columns: DST-ADDRESS, GATEWAY, DISTANCE"
 _COLUMNS_RE = re.compile(r"^\s*Columns:\s*(?P<rest>.*)$")
-# "X - disabled, A - active; D - dynamic": pairs split on "," (v6) and ";" (v7 groups)
-_LEGEND_SEP_RE = re.compile(r"[,;]")
-# "K - private-key"  /  "+ - ecmp"  /  "y - COPY"
-_LEGEND_PAIR_RE = re.compile(r"^\s*+(?P<letter>\S)\s++-\s++(?P<name>\S.*+)$")  # the name rstripped after
 # " 0 ADo  dst-address=0.0.0.0/0", "10 ADo  ...", "*1 KAET local-root-cert", "0 D address=..."
 _ITEM_RE = re.compile(r"^(?P<indent>\s*)(?P<index>\d+|\*[0-9A-Fa-f]+)(?=\s|$)(?P<rest>.*)$")
 # "ADo", "TX*", "DAo+", "K"
@@ -41,16 +37,6 @@ _PAIRS_RE = re.compile(r'^[a-z][\w.\-]*=(?:"[^"]*"|\S*)(?:\s+[a-z][\w.\-]*=(?:"[
 _AS_VALUE_RE = re.compile(r"^\.?[A-Za-z][\w.\-]*=[^\n]*;")
 # '[{".id":"*1",...}]', '[]', '{"name":"R1"}': v7 `:serialize to=json`
 _JSON_START_RE = re.compile(r"^(?:\[\s*[{\]]|\{)")
-
-
-def parse_legend(text: str) -> dict[str, str]:
-    """Flag letter -> lower-case name from a legend's text (the part after `Flags:`, lines joined)."""
-    legend: dict[str, str] = {}
-    for piece in _LEGEND_SEP_RE.split(text):
-        match = _LEGEND_PAIR_RE.match(piece)
-        if match:
-            legend[match["letter"]] = match["name"].rstrip().lower()
-    return legend
 
 
 def _is_legend_continuation(line: str, previous: str) -> bool:
@@ -239,11 +225,11 @@ class _Reader:
         if legend is not None and len(legend) > 1:
             self.legend = {**self.default_legend, **parse_legend("".join(legend))}
 
-    def read(self, lines: Iterable[str]) -> Iterator[RawRecord]:
-        """The items of `lines`, each as soon as it is complete."""
+    def read(self, lines: Iterable[str], start: int = 1) -> Iterator[RawRecord]:
+        """The items of `lines` (the first numbered `start`), each as soon as it is complete."""
         legend: list[str] | None = None  # a legend's pieces, line by line, read as a whole once it ends
         in_columns = False
-        for lineno, line in enumerate(lines, start=1):
+        for lineno, line in enumerate(lines, start=start):
             if self.done:
                 yield from self.done
                 self.done.clear()
@@ -282,7 +268,7 @@ class _Reader:
                 self.columns.extend(c.strip() for c in line.split(",") if c.strip())
                 continue
             in_columns = False
-            flags = _LEGEND_RE.match(line)
+            flags = LEGEND_RE.match(line)
             if flags:
                 self._finish()
                 legend = [flags["rest"]]
@@ -333,7 +319,18 @@ def parse_print(text: str, command: str, legend: Mapping[str, str] | None = None
 
 def iter_print(text: str, command: str, legend: Mapping[str, str] | None = None) -> Iterator[RawRecord]:
     """parse_print one item at a time, reading the text once: memory for one item, not for all of them
-    (a ParseError may come after the items before the bad line)."""
+    (a ParseError may come after the items before the bad line).
+
+    A plain key=value print is read by `detail.read_items`, which hands over to the line reader where the
+    text stops being one."""
+    handover = yield from read_items(text, command, legend or {})
+    if handover is None:
+        return
+    if handover.offset:
+        reader = _Reader(command, legend or {})
+        reader.legend, reader.last = handover.legend, handover.last
+        yield from reader.read(iter_clean_lines(text, handover.offset), handover.lineno)
+        return
     lines = iter_clean_lines(text)
     head: list[str] = []  # the lines up to the first that is not blank
     for line in lines:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from ikefleet.parsers.errors import ParseError
@@ -25,6 +27,9 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
     """key=value pairs of one item's joined body; an unquoted value may hold spaces."""
     if "\t" in body:
         body = body.replace("\t", " ")  # words continue a value across spaces only
+    plain = _plain_pairs(body, False)
+    if plain is not None:
+        return _pairs(*plain)
     # [skipped, key, value, skipped, key, value, ..., skipped]: what lies between pairs is "" when the
     # body is pairs only
     parts = _PAIRS_RE.split(body)
@@ -41,16 +46,7 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
                 if value[:1] == '"':
                     values[key] = unquote(value)
         return values
-    values = {}
-    last = ""
-    for key, value in zip(keys, parts[2::3], strict=True):
-        if key == "port" and last.endswith("-address"):
-            # v7 active-peers: "local-address=A port=4500 remote-address=B port=4500"
-            key = last[: -len("address")] + "port"
-        last = key
-        if key in values or is_secret(key):
-            continue  # v7 prints some keys twice (`spii=`, `spir=`): the first wins
-        values[key] = unquote(value) if value[:1] == '"' else value
+    values = _renamed(keys, parts[2::3])
     if any(parts[0::3]):
         # split passes over what is not a pair: the first text it skipped is the culprit
         pos = 0
@@ -61,6 +57,109 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
         if body[pos:].strip():
             raise ParseError(command, f"expected key=value, got {body[pos:].strip()[:40]!r}", lineno)
     return values
+
+
+def split_wrapped(body: str, join: Callable[[str], str], command: str, lineno: int) -> dict[str, str]:
+    """split_pairs of an item's body as printed, over lines (each line end followed by an indent, no
+    whitespace but spaces and line ends): read as it stands where the str.split reading can, else joined
+    by `join` (so no line is joined that need not be)."""
+    plain = _plain_pairs(body, True)
+    if plain is not None:
+        return _pairs(*plain)
+    return split_pairs(join(body), command, lineno)
+
+
+def _pairs(keys: list[str], found: list[str]) -> dict[str, str]:
+    """The pairs of the str.split reading: its keys and values, less the secrets (whose quotes are the
+    only ones it leaves: nothing to unquote)."""
+    secrets, renames = _layout(tuple(keys))
+    if renames:
+        return _renamed(keys, found)
+    values = dict(zip(keys, found, strict=True))
+    for key in secrets:
+        del values[key]
+    return values
+
+
+def _renamed(keys: list[str], found: list[str]) -> dict[str, str]:
+    """Pairs whose keys come twice or name a v7 port: the first of a key wins, secrets dropped."""
+    values: dict[str, str] = {}
+    last = ""
+    for key, value in zip(keys, found, strict=True):
+        if key == "port" and last.endswith("-address"):
+            # v7 active-peers: "local-address=A port=4500 remote-address=B port=4500"
+            key = last[: -len("address")] + "port"
+        last = key
+        if key in values or is_secret(key):
+            continue  # v7 prints some keys twice (`spii=`, `spir=`): the first wins
+        values[key] = unquote(value) if value[:1] == '"' else value
+    return values
+
+
+# a whole key, as _PAIRS_RE reads one; and keys seen to be whole (a print repeats a few dozen names)
+_KEY_RE = re.compile(r"\.?[A-Za-z][\w.\-]*+")
+_KEYS: set[str] = set()
+_MAX_KEYS = 4096
+_ENDS, _ENDS_WRAPPED = ("", " "), ("", " ", "\r", "\n")  # what may follow a secret's closing quote
+_BEFORE, _SPACE, _AFTER = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+
+
+def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None:
+    """The keys and values `_PAIRS_RE.split` finds in `body`, found by C's `str.split` (about half the
+    time), when nothing in it can be read another way: every "=" follows a whole key after a space (or
+    starts the body), and the only quoted values are secrets, emptied here since they are dropped
+    anyway. None otherwise: the pattern reads the body. `wrapped`: the body is an item's lines as
+    printed, each line end followed by an indent (then a line end is only space before a key)."""
+    if not wrapped and not body.isprintable():
+        return None  # whitespace besides spaces: the pattern treats it apart
+    if '"' in body:
+        if "\\" in body:
+            return None  # (an escaped quote does not close a value)
+        parts = body.split('"')
+        if len(parts) % 2 == 0:
+            return None  # a value left open
+        ends = _ENDS_WRAPPED if wrapped else _ENDS
+        for at in range(1, len(parts), 2):
+            before, after = parts[at - 1], parts[at + 1]
+            key = before[before.rfind(" ") + 1 : -1]
+            if not (before.endswith("=") and (key in _KEYS or _whole_key(key)) and is_secret(key)) or (
+                    after[:1] not in ends):
+                return None  # a quoted value that is not a secret's, or text glued to its closing quote
+            parts[at] = ""
+        body = '"'.join(parts)
+    pieces = body.split("=")
+    if len(pieces) < 2:
+        return None
+    # each piece between two "=": the value before, its last word the key after ("v1 k2"); a list
+    # comprehension and C's map and itemgetter, not a loop, as this runs for every pair of a hub's SAs
+    cut = [piece.rpartition(" ") for piece in pieces[1:-1]]
+    if not all(map(_SPACE, cut)):
+        return None  # a value holding "=" ("issuer=CN=CA"), or a key glued to the value before
+    keys = [pieces[0], *map(_AFTER, cut)]
+    values = [*map(_BEFORE, cut), pieces[-1]]
+    if wrapped:  # (a line's end and the next one's indent before a key are no part of a value)
+        values = [value.rstrip() for value in values]
+        if "\n" in "".join(values):
+            return None  # a line going on with a value: joined, a space is its part
+    elif "  " in body:  # (spaces before a key, or after the last value, are no part of a value)
+        values = [value.rstrip(" ") for value in values]
+    else:
+        values[-1] = values[-1].rstrip(" ")
+    if not _KEYS.issuperset(keys) and not all(map(_whole_key, keys)):
+        return None
+    return keys, values
+
+
+def _whole_key(key: str) -> bool:
+    """True when `key` is a whole key as the pattern reads one (remembered: a print repeats its keys; and
+    only such words reach `is_secret`'s cache)."""
+    if key in _KEYS:
+        return True
+    if not _KEY_RE.fullmatch(key):
+        return False
+    if len(_KEYS) < _MAX_KEYS:
+        _KEYS.add(key)
+    return True
 
 
 @lru_cache(maxsize=256)

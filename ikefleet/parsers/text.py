@@ -32,12 +32,14 @@ def clean_lines(text: str) -> list[str]:
     return lines
 
 
-def iter_clean_lines(text: str) -> Iterator[str]:
+def iter_clean_lines(text: str, start: int = 0) -> Iterator[str]:
     """clean_lines one line at a time (trailing blank lines included): a 50 MB route print is never held
     as a list of lines, nor copied to change its line endings. The text is split a few KiB at a time (C's
-    split, not a `find` per line) and each line cleaned inline: this loop runs for every line of a print."""
-    echo_checked = False
-    for raw in _raw_lines(text.lstrip("\ufeff")):
+    split, not a `find` per line) and each line cleaned inline: this loop runs for every line of a print.
+    `start`: where to begin (a line's first character); the echo, which precedes everything, is looked for
+    only from the text's start."""
+    echo_checked = start > 0
+    for raw in _raw_lines(text if start else text.lstrip("\ufeff"), start):
         line = raw
         if "\r" in line:
             # a carriage return repaints the line: what follows the last one is what the terminal shows
@@ -61,10 +63,9 @@ def iter_clean_lines(text: str) -> Iterator[str]:
 _CHUNK = 4096  # characters split at once: a few dozen lines, little beside a streamed print's records
 
 
-def _raw_lines(text: str) -> Iterator[str]:
-    """`text` split at "\\n" with the "\\r" of each "\\r\\n" dropped, as text.replace("\\r\\n",
+def _raw_lines(text: str, start: int = 0) -> Iterator[str]:
+    """`text` from `start` split at "\\n" with the "\\r" of each "\\r\\n" dropped, as text.replace("\\r\\n",
     "\\n").split("\\n") but without copying the text or listing all its lines: a chunk at a time."""
-    start = 0
     while True:
         end = text.find("\n", start + _CHUNK)
         if end < 0:

@@ -1,5 +1,6 @@
-"""key=value bodies: `split_pairs` reads them with `re.split` (for speed); what it returns and the errors it
-raises are those of the plain findall reading it replaced, kept here as the reference."""
+"""key=value bodies: `split_pairs` reads them with `str.split` where nothing can be read two ways, else with
+`re.split` (for speed); what it returns and the errors it raises are those of the plain findall reading it
+replaced, kept here as the reference."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import re
 
 import pytest
 
+from ikefleet.parsers.detail import _joined
 from ikefleet.parsers.errors import ParseError
-from ikefleet.parsers.keyvalue import split_pairs
+from ikefleet.parsers.keyvalue import _plain_pairs, split_pairs, split_wrapped
 from ikefleet.parsers.values import is_secret, unquote
 
 _REFERENCE_RE = re.compile(
@@ -75,3 +77,55 @@ def test_split_pairs_reads_as_the_findall_reading_did() -> None:
 )
 def test_pairs_continuations_renames_secrets_and_errors(body: str, expected: dict[str, str] | str) -> None:
     assert read(body) == expected
+
+
+# secrets (quoted, wrapped, holding "=" or spaces, glued to text), values with "=" and spaces, odd keys
+SECRET_FRAGMENTS = ['auth-key="0a1b"', 'enc-key="ab==', 'cd"', 'secret="x y"', 'psk=""', 'auth-key="a"b',
+                    "auth-key=plain", "enc-key=", "spi=0x1", "addtime=nov/27/2026 00:40:46", "issuer=CN=CA",
+                    "x", "=", "1=2", "-a=1", ".id=*1", "port=4500", "local-address=1", 'name="n"', "\n",
+                    "a\x0bb=1", "\u00e9=1", "\u00a0", "c=1\u2028d=2", "q=\"open"]
+
+
+def test_split_pairs_with_secrets_reads_as_the_findall_reading_did() -> None:
+    rng = random.Random(30)
+    plain = 0
+    for _ in range(6000):
+        body = "".join(rng.choice(SECRET_FRAGMENTS) + rng.choice(["", " ", " ", "  "])
+                       for _ in range(rng.randrange(1, 9)))
+        assert read(body) == reference(body), body
+        plain += _plain_pairs(body, False) is not None
+    assert plain > 300  # the str.split reading is compared, not only the pattern's
+
+
+def test_an_sa_body_is_read_by_str_split_its_secrets_emptied() -> None:
+    body = ('spi=0x1 src-address=192.0.2.1:4500 auth-key="0123" enc-key="ab==cd" addtime=nov/27/2026 '
+            "00:40:46 replay=128")
+    assert _plain_pairs(body, False) == (
+        ["spi", "src-address", "auth-key", "enc-key", "addtime", "replay"],
+        ["0x1", "192.0.2.1:4500", '""', '""', "nov/27/2026 00:40:46", "128"])
+    assert split_pairs(body, "/x print", 1) == {"spi": "0x1", "src-address": "192.0.2.1:4500",
+                                               "addtime": "nov/27/2026 00:40:46", "replay": "128"}
+    assert _plain_pairs('name="a b" mtu=1', False) is None  # a kept quoted value: the pattern reads it
+
+
+def read_wrapped(body: str) -> dict[str, str] | str:
+    try:
+        return split_wrapped(body, _joined, "/x print", 1)
+    except ParseError as exc:
+        return exc.message
+
+
+def test_a_wrapped_body_is_read_as_its_joined_lines() -> None:
+    # (_joined joins lines as the line reader does: tests/parsers/test_detail_reader.py compares them)
+    rng = random.Random(7)
+    lines = ["spi=0x1 src-address=192.0.2.1:4500", 'auth-key="0123"', 'enc-key="ab==',
+             'cd" addtime=nov/27 00:40', "state=mature", 'name="a', 'b" x=1', "x y=1", "a=1  ", "c=CN=d",
+             "port=1 local-address=2 port=3"]
+    wrapped = 0
+    for _ in range(3000):
+        picked = [rng.choice(lines) for _ in range(rng.randrange(1, 6))]
+        body = rng.choice(["\n", "\r\n"]).join(
+            line if at == 0 else " " * rng.randrange(1, 8) + line for at, line in enumerate(picked))
+        wrapped += _plain_pairs(body, True) is not None
+        assert read_wrapped(body) == read(_joined(body)), body
+    assert wrapped > 300
