@@ -1,8 +1,9 @@
 """Where a verify's CPU goes, against a standing lab (`ikefleet lab up --dir DIR`, rolled out): process CPU of
 the whole run and of the gather, and thread CPU of what the worker threads spend logging in and reading
-(`read_raw`) and parsing (`parse_sections`); process CPU of the serial phases after the gather (the expected
-state and the checks). The rest of the gather is paramiko's transport threads and Nornir. Best of N runs
-after one warm-up; then the serial phases alone, N times on the last run's captured input.
+(`read_raw`) and parsing (`parse_sections`), and of paramiko's transport threads (key exchange, packets
+decrypted and checked, channel data handed on); process CPU of the serial phases after the gather (the
+expected state and the checks). The rest of the gather is Nornir and thread start-up. Best of N runs after
+one warm-up; then the serial phases alone, N times on the last run's captured input.
 
     .venv/bin/python bench/verify_phases.py DIR [RUNS]
 """
@@ -21,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def main(directory: Path, runs: int) -> None:
+    import paramiko.transport
+
     import ikefleet.runbooks.verify as runbook
     import ikefleet.tasks.gather  # noqa: F401 (the module: the package's `gather` is the task function)
     import ikefleet.verify.judge as judge
@@ -47,6 +50,7 @@ def main(directory: Path, runs: int) -> None:
 
     wrap(tasks_gather, "read_raw", "login and reads (worker threads)", time.thread_time)
     wrap(tasks_gather, "parse_sections", "parsing (worker threads)", time.thread_time)
+    wrap(paramiko.transport.Transport, "run", "SSH transport threads", time.thread_time)
     wrap(runbook.Verify, "gather", "gather (process)", time.process_time)
     expected = wrap(judge, "expected_state", "expected state", time.process_time)
     evaluate = wrap(judge, "evaluate", "checks", time.process_time)
