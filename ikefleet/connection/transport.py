@@ -6,22 +6,10 @@ and the session opening (`opening`), so none of them imports another for it.
 
 from __future__ import annotations
 
-import hmac
 import socket
 from typing import Any
 
 import paramiko
-import paramiko.util
-
-
-def mac_check() -> None:
-    """paramiko compares each packet's MAC with `util.constant_time_bytes_eq`, a Python loop over its bytes
-    (6 us a packet, some 30 ms of a 200-branch verify); `hmac.compare_digest` is the same constant-time
-    comparison in C. Set when this module loads, so every session of the process checks MACs this way."""
-    paramiko.util.constant_time_bytes_eq = hmac.compare_digest  # type: ignore[assignment]  # bytes only here
-
-
-mac_check()
 
 
 def tcp_socket(host: str, port: int, timeout: float) -> socket.socket:
