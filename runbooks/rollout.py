@@ -46,7 +46,7 @@ from ikefleet.tasks.handover import (
     move_hub_identities,
     retire_old_certificates,
 )
-from ikefleet.tasks.hub import HubState, clients_held, hub_clients, hub_reads
+from ikefleet.tasks.hub import HubState, clients_held, held, hub_held, hub_reads
 from ikefleet.tasks.hub_config import converge_hub_config
 from ikefleet.tasks.put_back import put_back_branches
 from ikefleet.tasks.reach import Reached, reach_branches
@@ -229,9 +229,12 @@ class Rollout:
                     self.ledger.record(Outcome(name, "skipped", error="hub failed"))
                 return summary
         elif branches and self.hub_read is not None:  # the reach read the hub's certificates
-            self._resolve(clients_held(self.hub_read.certificates, self.plan))
+            # and the hub's own: a branch whose copy is stale (a run stopped after the hub renewed it) is
+            # handed it over, as in a run with the hub
+            clients, self.server_fingerprint = held(self.hub_read.certificates, self.plan)
+            self._resolve(clients)
         elif branches:  # read only: a dry run compares the branches' certificates with the hub's too
-            res = hub.run(task=hub_clients, on_failed=True, plan=self.plan)
+            res = hub.run(task=hub_held, on_failed=True, plan=self.plan)
             if res[hub_name].failed and opts.dry_run:  # the configuration's diffs are still worth showing
                 self.hub_unread = failure(res, hub_name)
             elif res[hub_name].failed:
@@ -242,7 +245,8 @@ class Rollout:
                     self.ledger.record(Outcome(name, "skipped", error="hub certificates unreadable"))
                 return summary
             else:
-                self._resolve(res[hub_name][0].result)
+                clients, self.server_fingerprint = res[hub_name][0].result
+                self._resolve(clients)
         hub_untouched = not hub_selected or summary.hosts[hub_name].status == "unchanged"
         background = self.background.branches if self.background is not None else set()
         settled = {b for b, r in reached.items()

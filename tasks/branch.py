@@ -132,7 +132,8 @@ def converge_branch(task: Task, *, fleet: Fleet, plan: Plan, hub: HubFacts, reac
                                           f"read ({hub.unread})")
         else:
             planned = planned_transfer(task, client=client, issued=hub.to_issue.get(client_base(client)),
-                                       wanted=hub.fingerprints.get(client), hub_version=hub.version)
+                                       wanted=hub.fingerprints.get(client), hub_version=hub.version,
+                                       server=h.server_certificate, server_fingerprint=hub.server)
             certificate_work(result.result, planned, run, dry_run=True)
     changed = result.changed
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"

@@ -17,7 +17,7 @@ from ikefleet.routeros.config import Config
 
 from . import pki
 from .device import device
-from .version import detected
+from .version import detected, read_with_version
 
 
 def older_in_use(config: Config, certs: dict[str, Any], plan: Plan) -> dict[str, str]:
@@ -113,20 +113,26 @@ def tidy_branch(task: Task, *, client: str, first: dict[str, str] | None,
 
 
 def planned_transfer(task: Task, *, client: str, issued: str | None, wanted: str | None,
-                     hub_version: str) -> list[str]:
+                     hub_version: str, server: str = "", server_fingerprint: str | None = None) -> list[str]:
     """Dry run, read only: the branch's certificate hand-over, if a rollout would make one: the hub issues
-    it a new certificate (`issued`: its name), or the one the hub holds (`wanted`: its fingerprint) is not
-    the one the branch has. Where hub and branch run 7.9+ (pki.branch_made) the branch would make its key
-    and the hub sign its request instead."""
+    it a new certificate (`issued`: its name), the one the hub holds (`wanted`: its fingerprint) is not
+    the one the branch has, or the branch's copy of the hub's certificate `server` is not the hub's
+    (`server_fingerprint`; None: not read): a run stopped after the hub renewed it. Where hub and branch
+    run 7.9+ (pki.branch_made) the branch would make its key and the hub sign its request instead."""
     name = task.host.name
+    sent = ""  # what the hub would send, when not the client certificate itself
     if issued is not None:
         certificate, why = issued, "issued by this run"
     elif wanted is None:
         return [f"the hub has no certificate {client} for it: roll out the hub first (--limit responder)"]
-    elif pki.installed_fingerprint(task, client) != wanted:
-        certificate, why = client, "the branch lacks it"
     else:
-        return []
+        have = read_with_version(task, {"certificate": pki.CERTIFICATE_READ})["certificate"]
+        if pki.client_fingerprint(have, client) != wanted:
+            certificate, why = client, "the branch lacks it"
+        elif server_fingerprint is not None and pki.fingerprint_of(have, server) != server_fingerprint:
+            certificate, why, sent = client, f"its copy of the hub's certificate {server} is stale", server
+        else:
+            return []
     if hub_version and pki.branch_made(hub_version, detected(task).version):
         return [f"would make a key on {name} and have the hub sign it ({why}): {certificate}"]
-    return [f"would transfer certificate {certificate} from the hub to {name} ({why})"]
+    return [f"would transfer certificate {sent or certificate} from the hub to {name} ({why})"]

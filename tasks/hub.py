@@ -29,6 +29,28 @@ def clients_held(certs: dict[str, Any], plan: Plan) -> dict[str, pki.Client]:
     return out
 
 
+class Held(NamedTuple):
+    """What the branches must hold of the hub's: their current client certificates (base name ->
+    pki.Client) and the fingerprint of the hub's own certificate, which every branch's copy must match
+    (None: the hub has none)."""
+
+    clients: dict[str, pki.Client]
+    server: str | None
+
+
+def held(certs: dict[str, Any], plan: Plan) -> Held:
+    """`Held` among the hub's `certs`: a run that does not converge the hub still hands a branch whose
+    copy of the hub's certificate is stale (a run stopped after the hub renewed it) its certificates."""
+    server = certs.get(plan.hub.server_certificate, {}).get("fingerprint") or None
+    return Held(clients_held(certs, plan), server)
+
+
+def hub_held(task: Task, *, plan: Plan) -> Result:
+    """Nornir task on the hub, read only: `Held`, when the hub is not converged in this run (a dry run
+    too)."""
+    return Result(host=task.host, result=held(pki.read_certificates(device(task)), plan))
+
+
 def hub_clients(task: Task, *, plan: Plan) -> Result:
     """Nornir task on the hub, read only: the branches' current client certificates (base name ->
     pki.Client), when the hub is not converged in this run, or on a dry run."""
