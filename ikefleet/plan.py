@@ -179,6 +179,18 @@ def renewal_name(base: str, taken: Iterable[str], now: datetime) -> str:
     return f"{base}-{stamp}"
 
 
+def resolve_client(plan: Plan, branch: str, names: Iterable[str]) -> Plan:
+    """`resolve_clients` for one branch (its newest client certificate among `names`), the others left as
+    they are: a task on one branch reads only its own certificates, and resolving every branch of the
+    plan per branch would grow with the square of the fleet."""
+    b = plan.branch(branch)
+    versions = client_versions(names, b.client_certificate)
+    if not versions:
+        return plan
+    mine = replace(b, client_certificate=versions[-1])
+    return Plan(hub=plan.hub, branches=tuple(mine if x is b else x for x in plan.branches))
+
+
 def resolve_clients(plan: Plan, names: Iterable[str]) -> Plan:
     """The plan with each branch's client certificate named as its newest version among `names` (the
     certificates the hub holds): the name both identities use. Branches without one keep the base name."""

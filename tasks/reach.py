@@ -15,7 +15,7 @@ from ikefleet.connection.plugin import RouterOS
 from ikefleet.diff import Remediation, is_marked
 from ikefleet.fleet import Fleet, with_versions
 from ikefleet.intent import render_host
-from ikefleet.plan import Plan, resolve_clients
+from ikefleet.plan import Plan, resolve_client
 from ikefleet.routeros.config import Config
 from ikefleet.routeros.script import parse_script
 from ikefleet.verify.engine import evaluate
@@ -85,7 +85,7 @@ def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
         new = Reached("new", files=count, others=others, version=found.version)
         return Result(host=task.host, result=new)
     certs = pki.certificates_by_name(raw["certificate"])
-    mine = resolve_clients(plan, certs)
+    mine = resolve_client(plan, name, certs)
     client = mine.branch(name).client_certificate
     intended = parse_script(render_host(with_versions(fleet, {name: found.version}), mine, name))
     diff = diff_config(current, intended, found.major)

@@ -152,3 +152,18 @@ def test_resolve_clients_names_each_branch_by_its_newest_version(tmp_path: Path)
     assert resolved.branch(first.name).client_certificate == renewed
     assert resolved.branch(second.name).client_certificate == second.client_certificate
     assert resolve_clients(plan, []).branches == plan.branches
+
+
+def test_resolve_client_names_one_branch_as_resolve_clients_does(tmp_path: Path) -> None:
+    from ikefleet.plan import resolve_client, resolve_clients
+
+    plan = build_plan(fleet_with(tmp_path, [1, 2, 3]))
+    first, second = plan.branches[0], plan.branches[1]
+    held = [first.client_certificate, f"{first.client_certificate}-20261206183000",
+            f"{second.client_certificate}-20261207000000", "unrelated"]
+    for site in plan.branches:
+        one = resolve_client(plan, site.name, held)
+        assert one.branch(site.name) == resolve_clients(plan, held).branch(site.name)
+        assert [b for b in one.branches if b.name != site.name] == [
+            b for b in plan.branches if b.name != site.name]
+    assert resolve_client(plan, first.name, []) is plan
