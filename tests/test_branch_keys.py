@@ -15,7 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tests_support import assert_working, certificate_policy, console_lines, fast_keys
+from tests_support import (
+    assert_working,
+    certificate_policy,
+    console_lines,
+    fast_keys,
+    kill_rollout_once_the_hub_renewed,
+)
 
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
@@ -304,22 +310,8 @@ def test_a_rollout_killed_after_the_hub_renewed_its_certificate_is_repaired_by_t
         assert not rollout(lab).failed
         old = _fingerprint(lab, "hub", "hub-server")
         _window(lab, 119, 118)  # the hub's and the clients' 100 days are inside the window
-        for name in lab.routers:
-            lab.fault(name, "latency", 100)
-        run = subprocess.Popen(
-            [sys.executable, "-m", "ikefleet", "rollout", "-c", str(lab.directory / "config.yaml")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-        try:
-            deadline = time.monotonic() + 60
-            while (_fingerprint(lab, "hub", "hub-server") in (old, None) and run.poll() is None
-                   and time.monotonic() < deadline):
-                time.sleep(0.005)
-            assert run.poll() is None, "the rollout ended before the hub renewed its certificate"
-        finally:
-            run.kill()
-            run.wait()
-            for name in lab.routers:
-                lab.clear_faults(name)
+        assert old is not None
+        kill_rollout_once_the_hub_renewed(lab, old, _fingerprint)
         assert _fingerprint(lab, "br1", "hub-server") == old  # br1 still has the old copy
         _window(lab, 100, 30)
         repair = rollout(lab)

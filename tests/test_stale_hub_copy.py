@@ -6,15 +6,11 @@ dry run says it would be, and changes nothing."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import assert_working, certificate_policy
+from tests_support import assert_working, certificate_policy, kill_rollout_once_the_hub_renewed
 
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
@@ -56,23 +52,9 @@ def stale(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Lab,
         assert not rollout(lab).failed
         old = fingerprint(lab, "hub", "hub-server")
         certificate_policy(lab.directory, 119, 118)  # the hub's 100 days are inside the window
-        for name in lab.routers:
-            lab.fault(name, "latency", 100)
-        run = subprocess.Popen(
-            [sys.executable, "-m", "ikefleet", "rollout", "-c", str(lab.directory / "config.yaml")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-        try:
-            deadline = time.monotonic() + 60
-            while (fingerprint(lab, "hub", "hub-server") in (old, None) and run.poll() is None
-                   and time.monotonic() < deadline):
-                time.sleep(0.005)
-            assert run.poll() is None, "the rollout ended before the hub renewed its certificate"
-        finally:
-            run.kill()
-            run.wait()
-            for name in lab.routers:
-                lab.clear_faults(name)
-        assert old is not None and fingerprint(lab, "br1", "hub-server") == old  # br1 has the old copy
+        assert old is not None
+        kill_rollout_once_the_hub_renewed(lab, old, fingerprint)
+        assert fingerprint(lab, "br1", "hub-server") == old  # br1 has the old copy
         assert fingerprint(lab, "hub", "hub-server") not in (old, None)
         certificate_policy(lab.directory, 100, 30)
         yield lab, old

@@ -122,3 +122,29 @@ def console_lines(monkeypatch: Any) -> list[ConsoleLine]:
 
     monkeypatch.setattr(Terminal, "_run_line", recording)
     return seen
+
+
+def kill_rollout_once_the_hub_renewed(lab: Any, old: str, fingerprint: Any) -> None:
+    """Start `ikefleet rollout` on `lab` in a subprocess (every router 100 ms slow, so there is time to
+    look) and SIGKILL it right after the hub re-issued its own certificate: `fingerprint(lab, "hub",
+    "hub-server")` is neither `old` nor None any more. The branches keep the old copy."""
+    import os
+    import subprocess
+    import sys
+
+    for name in lab.routers:
+        lab.fault(name, "latency", 100)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "ikefleet", "rollout", "-c", str(lab.directory / "config.yaml")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while (fingerprint(lab, "hub", "hub-server") in (old, None) and run.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.005)
+        assert run.poll() is None, "the rollout ended before the hub renewed its certificate"
+    finally:
+        run.kill()
+        run.wait()
+        for name in lab.routers:
+            lab.clear_faults(name)
