@@ -138,7 +138,12 @@ class Fleet:
 
 def with_versions(fleet: Fleet, versions: Mapping[str, str]) -> Fleet:
     """The fleet as it really runs: each named site's ros_version replaced by its detected version, so
-    templates, intended configuration and expected state follow the routers, not the inventory."""
+    templates, intended configuration and expected state follow the routers, not the inventory. The fleet
+    itself when the inventory says so already (a task calls this per host: no copy of the whole fleet)."""
+    known = fleet._by_name
+    versions = {n: v for n, v in versions.items() if n in known and known[n].ros_version != v}
+    if not versions:
+        return fleet
 
     def site(s: Site) -> Site:
         return replace(s, ros_version=versions[s.name]) if s.name in versions else s

@@ -122,3 +122,7 @@ def test_with_versions_changes_only_the_named_sites(tmp_path: Path) -> None:
     view = with_versions(fleet, {name: "7.16.1"})
     assert view.site(name).ros_version == "7.16.1"
     assert view.hub == fleet.hub and view.branches[1:] == fleet.branches[1:]
+    # what the inventory says already, or a host it does not know: the same fleet, not a copy
+    same = {name: fleet.site(name).ros_version, "not-in-the-inventory": "7.16.1"}
+    assert with_versions(fleet, same) is fleet
+    assert with_versions(view, {name: "7.16.1"}) is view
