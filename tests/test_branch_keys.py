@@ -5,10 +5,7 @@ use and the tunnel up; renewal and revocation work in each flow."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -20,6 +17,7 @@ from tests_support import (
     certificate_policy,
     console_lines,
     fast_keys,
+    kill_9_when,
     kill_rollout_once_the_hub_renewed,
 )
 
@@ -267,17 +265,9 @@ def test_kill_9_inside_the_branch_key_work_is_repaired_by_the_next_rollout(
     old = set(clients(lab, "br1", "br1"))
     for name in ("hub", "br1"):
         lab.fault(name, "latency", 150)  # every command 150 ms: each step lasts long enough to be caught
-    renew = subprocess.Popen(
-        [sys.executable, "-m", "ikefleet", "certs", "renew", "br1", "-c", str(lab.directory / "config.yaml")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
     try:
-        deadline = time.monotonic() + 60
-        while not KILLED[moment](lab, old) and renew.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert renew.poll() is None, "the renewal ended before the moment came"
+        kill_9_when(lab, ["certs", "renew", "br1"], lambda: KILLED[moment](lab, old), "the moment came")
     finally:
-        renew.kill()
-        renew.wait()
         for name in ("hub", "br1"):
             lab.clear_faults(name)
     assert set(identities(lab, "br1", "certificate")) & old  # br1 still presents the one in use

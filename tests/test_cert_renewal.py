@@ -9,16 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_support import assert_working, certificate_policy, console_lines, fast_keys
+from tests_support import assert_working, certificate_policy, console_lines, fast_keys, kill_9_when
 
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs, CertsError
@@ -232,17 +229,7 @@ def test_kill_9_during_renew_is_repaired_by_the_next_run(
     for name in ("hub", "br2"):
         lab.fault(name, "latency", 150)  # every command 150 ms: each step lasts long enough to be caught
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    renew = subprocess.Popen(
-        [sys.executable, "-m", "ikefleet", "certs", "renew", "br2", "-c", str(lab.directory / "config.yaml")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while not MOMENTS[moment](lab, old) and renew.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert renew.poll() is None, "the renewal ended before the moment came"
-    finally:
-        renew.kill()
-        renew.wait()
+    kill_9_when(lab, ["certs", "renew", "br2"], lambda: MOMENTS[moment](lab, old), "the moment came", env)
     for name in ("hub", "br2"):
         lab.clear_faults(name)
     if moment != "switched":  # the branch has not moved yet

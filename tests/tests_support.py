@@ -124,27 +124,36 @@ def console_lines(monkeypatch: Any) -> list[ConsoleLine]:
     return seen
 
 
-def kill_rollout_once_the_hub_renewed(lab: Any, old: str, fingerprint: Any) -> None:
-    """Start `ikefleet rollout` on `lab` in a subprocess (every router 100 ms slow, so there is time to
-    look) and SIGKILL it right after the hub re-issued its own certificate: `fingerprint(lab, "hub",
-    "hub-server")` is neither `old` nor None any more. The branches keep the old copy."""
+def kill_9_when(lab: Any, argv: list[str], moment: Any, what: str, env: dict[str, str] | None = None) -> None:
+    """`python -m ikefleet ARGV -c <the lab's config.yaml>` in a subprocess, killed with SIGKILL as soon as
+    `moment()` holds (polled every 5 ms, 60 s at most); fails when the run ended before `what`."""
     import os
     import subprocess
     import sys
 
-    for name in lab.routers:
-        lab.fault(name, "latency", 100)
     run = subprocess.Popen(
-        [sys.executable, "-m", "ikefleet", "rollout", "-c", str(lab.directory / "config.yaml")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+        [sys.executable, "-m", "ikefleet", *argv, "-c", str(lab.directory / "config.yaml")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env if env is not None else dict(os.environ))
     try:
         deadline = time.monotonic() + 60
-        while (fingerprint(lab, "hub", "hub-server") in (old, None) and run.poll() is None
-               and time.monotonic() < deadline):
+        while not moment() and run.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
-        assert run.poll() is None, "the rollout ended before the hub renewed its certificate"
+        assert run.poll() is None, f"the run ended before {what}"
     finally:
         run.kill()
         run.wait()
+
+
+def kill_rollout_once_the_hub_renewed(lab: Any, old: str, fingerprint: Any) -> None:
+    """`ikefleet rollout` on `lab` (every router 100 ms slow, so there is time to look), killed with SIGKILL
+    right after the hub re-issued its own certificate: `fingerprint(lab, "hub", "hub-server")` is neither
+    `old` nor None any more. The branches keep the old copy."""
+    for name in lab.routers:
+        lab.fault(name, "latency", 100)
+    try:
+        kill_9_when(lab, ["rollout"], lambda: fingerprint(lab, "hub", "hub-server") not in (old, None),
+                    "the hub renewed its certificate")
+    finally:
         for name in lab.routers:
             lab.clear_faults(name)
