@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,10 +44,15 @@ NOT_FOR_VERIFY = (
 )
 
 
-def _modules_after(code: str) -> set[str]:
+def _printed(code: str) -> Any:
+    """What `code`, run by a fresh interpreter, printed last as JSON (imports counted from nothing)."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           check=True)
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _modules_after(code: str) -> set[str]:
+    return set(_printed(code))
 
 
 def test_verify_imports_only_the_modules_it_needs(tmp_path: Path) -> None:
@@ -103,9 +109,7 @@ def test_an_ssh_config_match_exec_still_runs_with_invoke_deferred() -> None:
         "config = paramiko.SSHConfig.from_text('Match exec \"true\"\\n  User matched\\n')\n"
         "print(json.dumps([before, config.lookup('h').get('user'), 'invoke.runners' in sys.modules]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          check=True)
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, "matched", True]
+    assert _printed(code) == [False, "matched", True]
 
 
 def test_a_deferred_module_loads_once_when_threads_use_it_at_once() -> None:
@@ -124,9 +128,7 @@ def test_a_deferred_module_loads_once_when_threads_use_it_at_once() -> None:
         "real = sys.modules['invoke']\n"
         "print(json.dumps([len(got), len({id(f) for f in got}), real is not stand_in, got[0] is real.run]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          check=True)
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [8, 1, True, True]
+    assert _printed(code) == [8, 1, True, True]
 
 
 def test_every_command_is_registered_by_the_module_named_for_it() -> None:
@@ -167,7 +169,5 @@ def test_the_tasks_face_gives_the_task_whatever_was_imported_first() -> None:
         "print(json.dumps(kinds + [sys.modules['ikefleet.tasks.gather'].gather is face.gather,\n"
         "                          all(hasattr(face, n) for n in face.__all__)]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          check=True)
-    assert json.loads(done.stdout) == ["function", "function", "function", "function", "module", "function",
-                                       True, True]
+    assert _printed(code) == ["function", "function", "function", "function", "module", "function",
+                              True, True]
