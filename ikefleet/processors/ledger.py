@@ -113,9 +113,7 @@ class Ledger:
     def record(self, outcome: Outcome) -> None:
         """An outcome no task's processors recorded: into results.jsonl and the progress, then the
         summary."""
-        certificate_work(outcome, self.before.pop(outcome.host, []), self.run, self.summary.dry_run)
-        self.rerecord(final(outcome))
-        self.note(outcome)
+        self.record_all([outcome])
 
     def record_all(self, outcomes: list[Outcome]) -> None:
         """`record` of outcomes known at once (the branches a run leaves as they were), in one write."""
