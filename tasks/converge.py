@@ -159,9 +159,11 @@ def converge(
     known: Mapping[str, Iterable[str]] | None = None,
     config_text: str | None = None,
     settle: bool = False,
+    config: Config | None = None,
 ) -> Result:
     """`config_text`: the router's `READ_CONFIG` reply, read in this session with nothing sent since (a
-    branch's first round trip carries it); None: read it here. `settle`: another login is open, perhaps a
+    branch's first round trip carries it); None: read it here. `config`: `config_text` parsed already by
+    the caller. `settle`: another login is open, perhaps a
     killed run's session whose safe-mode changes RouterOS has yet to undo: take safe mode (and release it)
     before reading, so what is read stays, or fail the host while that session holds it. `dry_run`: None
     follows Nornir's (`InitNornir(dry_run=True)`, `task.is_dry_run`)."""
@@ -183,7 +185,7 @@ def converge(
     if config_text is None:
         config_text, before = read_config(dev)
     else:
-        before = parse_script(config_text)
+        before = config if config is not None else parse_script(config_text)
     remediation = plan_changes(before, intended_script, major, known)
     changes = remediation.diff()
     if run is not None:

@@ -48,7 +48,8 @@ def converge_hub_config(hub: Nornir, *, fleet: Fleet, plan: Plan, version: str, 
     work = list(work)
     # a renewed branch has two hub identities, the certificate it still uses and the new one, until it
     # has moved to the new one (then `move_hub_identities`): the tunnel stays up if the hand-over stops
-    in_use = older_in_use(parse_script(config_text), certs, plan)
+    current = parse_script(config_text)
+    in_use = older_in_use(current, certs, plan)
     hub_plan = accepting_previous(plan, in_use)
     left_out = set(waiting)
     if left_out:
@@ -63,6 +64,7 @@ def converge_hub_config(hub: Nornir, *, fleet: Fleet, plan: Plan, version: str, 
         backup_password=backup_password,
         known={"/ip ipsec mode-config": [NAMES["mode_config"].format(branch=b) for b in revoked]},
         config_text=None if others else config_text,
+        config=None if others else current,
         settle=others and not dry_run,
     )
     outcome = host_outcome(res, h.name)
