@@ -142,7 +142,8 @@ class HubDone:
     names); on a dry run `to_issue` (base name -> the certificate it would issue); `branches` and `failed`
     as HubPki's; `background`, the HubSigner making the later waves' keys (None: none); `server`, the
     fingerprint of the hub's own certificate as the hub holds it after its step, which every branch's copy
-    must match (None: not read)."""
+    must match (None: not read); on a dry run `renewing`, why the hub's step would issue its own certificate
+    anew ('': it would not)."""
 
     outcome: Outcome
     version: str = ""
@@ -153,6 +154,7 @@ class HubDone:
     failed: dict[str, str] = field(default_factory=dict)
     background: Background | None = None
     server: str | None = None
+    renewing: str = ""
 
 
 def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, policy: pki.CertPolicy,
@@ -187,7 +189,7 @@ def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, po
                                     hub_wan=str(h.wan_address),
                                     clients=[b.client_certificate for b in plan.branches],
                                     policy=policy, now=datetime.now(UTC), retire=True)
-        done.clients, done.to_issue = clients_held(certs, plan), planned.issued
+        done.clients, done.to_issue, done.renewing = clients_held(certs, plan), planned.issued, planned.server
         configured = converge_hub_config(hub, fleet=fleet, plan=resolved(plan, done.clients),
                                          version=done.version, config_text=config_text, certs=certs,
                                          others=others, run=run, revoked=revoked,

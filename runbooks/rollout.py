@@ -121,6 +121,7 @@ class Rollout:
         # gate's first poll, in the same session: a re-run's branch needs no other read); written by the task
         self.first_states: dict[str, HostState] = {}
         self.to_issue: dict[str, str] = {}  # dry run: base name -> the client certificate the hub would issue
+        self.hub_renewing = ""  # dry run: why the hub would issue its own certificate anew ('': it would not)
         # host -> certificate work its caller did under this run's lock (`ikefleet certs revoke`): on the
         # record with the host's outcome
         self.done_before: dict[str, list[str]] = {}
@@ -355,7 +356,7 @@ class Rollout:
                             backup_password=self.secrets.backup_password, dry_run=self.options.dry_run,
                             branches=branches or [], later=later or [], read=self.hub_read)
         self.hub_version, self.hub_in_use, self.to_issue = done.version, done.in_use, done.to_issue
-        self.server_fingerprint = done.server
+        self.server_fingerprint, self.hub_renewing = done.server, done.renewing
         self.branch_work.update(done.branches)  # each waits for its wave
         self.key_failed.update(done.failed)
         self.background = done.background
@@ -462,7 +463,7 @@ class Rollout:
         """What a branch's wave task (tasks/branch.py) is given: the plan, what the hub's step and the reach
         found, the branch-made certificate work."""
         hub = HubFacts(self.fingerprints, self.hub_in_use, self.hub_version, self.to_issue, self.hub_unread,
-                       self.server_fingerprint)
+                       self.server_fingerprint, self.hub_renewing)
         return {"fleet": self.fleet, "plan": self.plan, "hub": hub, "reached": self.reached,
                 "made": self.branch_work, "run": run, "backup_password": self.secrets.backup_password}
 

@@ -32,8 +32,9 @@ class HubFacts:
     name -> its fingerprint, which a branch must hold), `in_use` (branch -> the older certificate a hub
     identity still names: a renewal's old one stays until the gate saw the tunnel up), `version` (the
     RouterOS the hub runs: who makes a branch's key), and on a dry run `to_issue` (base name -> the
-    certificate the hub would issue), `unread` (why the hub's certificates could not be read) and `server`
-    (the fingerprint of the hub's own certificate, which a branch's copy must match; None: not read)."""
+    certificate the hub would issue), `unread` (why the hub's certificates could not be read), `server`
+    (the fingerprint of the hub's own certificate, which a branch's copy must match; None: not read) and
+    `renewing` (why the hub would issue its own certificate anew: every branch's copy is then stale)."""
 
     fingerprints: Mapping[str, str]
     in_use: Mapping[str, str] = field(default_factory=dict)
@@ -41,6 +42,7 @@ class HubFacts:
     to_issue: Mapping[str, str] = field(default_factory=dict)
     unread: str = ""
     server: str | None = None
+    renewing: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ def converge_branch(task: Task, *, fleet: Fleet, plan: Plan, hub: HubFacts, reac
         else:
             planned = planned_transfer(task, client=client, issued=hub.to_issue.get(client_base(client)),
                                        wanted=hub.fingerprints.get(client), hub_version=hub.version,
-                                       server=h.server_certificate, server_fingerprint=hub.server)
+                                       server=h.server_certificate, server_fingerprint=hub.server,
+                                       renewing=hub.renewing)
             certificate_work(result.result, planned, run, dry_run=True)
     changed = result.changed
     untouched = isinstance(result.result, Outcome) and result.result.status == "unchanged"

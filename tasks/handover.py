@@ -113,22 +113,27 @@ def tidy_branch(task: Task, *, client: str, first: dict[str, str] | None,
 
 
 def planned_transfer(task: Task, *, client: str, issued: str | None, wanted: str | None,
-                     hub_version: str, server: str = "", server_fingerprint: str | None = None) -> list[str]:
+                     hub_version: str, server: str = "", server_fingerprint: str | None = None,
+                     renewing: str = "") -> list[str]:
     """Dry run, read only: the branch's certificate hand-over, if a rollout would make one: the hub issues
     it a new certificate (`issued`: its name), the one the hub holds (`wanted`: its fingerprint) is not
-    the one the branch has, or the branch's copy of the hub's certificate `server` is not the hub's
-    (`server_fingerprint`; None: not read): a run stopped after the hub renewed it. Where hub and branch
-    run 7.9+ (pki.branch_made) the branch would make its key and the hub sign its request instead."""
+    the one the branch has, or the branch's copy of the hub's certificate `server` is not the hub's: the
+    hub's step would issue it anew (`renewing`: why; every branch's copy is then stale), or the hub did
+    already (`server_fingerprint`, None: not read; a run stopped after the hub renewed it). Where hub and
+    branch run 7.9+ (pki.branch_made) the branch would make its key and the hub sign its request instead."""
     name = task.host.name
     sent = ""  # what the hub would send, when not the client certificate itself
+    renewal = f"the hub would issue its certificate {server} anew: {renewing}" if renewing else ""
     if issued is not None:
-        certificate, why = issued, "issued by this run"
+        certificate, why = issued, "; ".join(filter(None, ("issued by this run", renewal)))
     elif wanted is None:
         return [f"the hub has no certificate {client} for it: roll out the hub first (--limit responder)"]
     else:
         have = read_with_version(task, {"certificate": pki.CERTIFICATE_READ})["certificate"]
         if pki.client_fingerprint(have, client) != wanted:
-            certificate, why = client, "the branch lacks it"
+            certificate, why = client, "; ".join(filter(None, ("the branch lacks it", renewal)))
+        elif renewal:
+            certificate, why, sent = client, renewal, server
         elif server_fingerprint is not None and pki.fingerprint_of(have, server) != server_fingerprint:
             certificate, why, sent = client, f"its copy of the hub's certificate {server} is stale", server
         else:

@@ -19,10 +19,12 @@ from .pki import CertPolicy, renewal_reason, retired
 @dataclass
 class HubWork:
     """The hub's certificate step as it would run: `work` in words, `issued` base name -> the name of the
-    client certificate it would issue (the branch then gets that one)."""
+    client certificate it would issue (the branch then gets that one), `server` why it would issue its own
+    certificate anew ('': it would not; else every branch's copy of it is stale after the step)."""
 
     work: list[str] = field(default_factory=list)
     issued: dict[str, str] = field(default_factory=dict)
+    server: str = ""
 
 
 def hub_work(certs: dict[str, Certificate], *, ca: str, server: str, hub_wan: str, clients: list[str],
@@ -44,6 +46,7 @@ def hub_work(certs: dict[str, Certificate], *, ca: str, server: str, hub_wan: st
         reason = f"subject-alt-name is {certs[server].get('subject_alt_name')!r}, want {san!r}"
     if reason:
         out.work.append(f"would issue {server} ({reason})")
+        out.server = reason
     if retire:
         out.work += [f"would revoke certificate {n} (its branch is no longer in the inventory)"
                      for n in retired(certs, clients, ca)]

@@ -1,0 +1,99 @@
+"""A dry run of a fleet whose hub would renew its own certificate lists, per branch, the hand-over the real
+run then makes (every branch's copy of the hub's certificate is stale once the hub renewed it): a dry run
+that shows a branch unchanged is never followed by a real run that changes it. Read only: every router is
+as it was before the dry run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests_support import assert_working, certificate_policy
+
+from ikefleet.lab import certificates
+from ikefleet.lab.manager import Lab
+from ikefleet.runbooks.certs import Certs
+from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
+
+BRANCHES = ("br1", "br2")
+
+
+def rollout(lab: Lab, *limit: str, dry_run: bool = False) -> Summary:
+    lab.settle()
+    options = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30, limit=limit,
+                             dry_run=dry_run)
+    return Rollout(options).run()
+
+
+def fingerprint(lab: Lab, router: str, name: str) -> str | None:
+    """Certificate `name`'s fingerprint on `router` (None: missing)."""
+    lab.settle()
+    cert = certificates.find_cert(lab.routers[router], name)
+    return None if cert is None else cert.get("fingerprint")
+
+
+def as_is(lab: Lab) -> dict[str, tuple[str, list[str]]]:
+    """Every router's configuration (certificates included) and files, to compare before and after."""
+    lab.settle()
+    return {name: (json.dumps(r.config.to_json(), sort_keys=True), sorted(r.files.names()))
+            for name, r in lab.routers.items()}
+
+
+def results(summary: Summary) -> dict[str, dict[str, object]]:
+    """host -> its line of the run directory's results.jsonl."""
+    lines = (summary.run_dir / "results.jsonl").read_text().splitlines()
+    return {line["host"]: line for line in map(json.loads, lines)}
+
+
+def renewing_hub(tmp_path: Path, version: str) -> Iterator[Lab]:
+    """A converged hub and two branches where only the hub's own certificate is inside the renewal window:
+    the first rollout issues every certificate for 100 days, the branches' are renewed for 1000, then the
+    window is 200 days."""
+    with Lab.start(tmp_path / "lab", branches=len(BRANCHES), version=version, convergence_delay=0.05) as lab:
+        certificate_policy(lab.directory, 100, 30)
+        assert not rollout(lab).failed
+        certificate_policy(lab.directory, 1000, 30)
+        renewed = Certs(lab.directory / "config.yaml").renew_many(list(BRANCHES))
+        assert not renewed.failed, renewed.failed
+        certificate_policy(lab.directory, 1000, 200)
+        assert_working(lab)
+        yield lab
+
+
+@pytest.fixture(params=["7.16.1", "6.49.2"], ids=["branch-made", "hub-made"])
+def hub_due(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    yield from renewing_hub(tmp_path, request.param)
+
+
+def hand_over_lines(summary: Summary, branch: str) -> list[str]:
+    """The certificate lines of `branch` that are about the hub's renewed certificate."""
+    return [line for line in summary.hosts[branch].certificates if "hub-server" in line]
+
+
+def test_a_dry_run_that_renews_the_hubs_certificate_lists_every_branchs_hand_over(hub_due: Lab) -> None:
+    lab = hub_due
+    before = as_is(lab)
+    dry = rollout(lab, dry_run=True)
+    assert not dry.failed, dry.to_json()
+    assert as_is(lab) == before  # read only, every router
+    assert any(line.startswith("would issue hub-server") for line in dry.hosts["hub"].changes), dry.to_json()
+    recorded = results(dry)
+    for branch in BRANCHES:
+        said = hand_over_lines(dry, branch)
+        assert dry.hosts[branch].status == "would-change", dry.to_json()
+        assert said and all(line.startswith("would ") for line in said), dry.hosts[branch].certificates
+        assert recorded[branch]["status"] == "would-change"
+        assert recorded[branch]["certificates"] == dry.hosts[branch].certificates
+    old = fingerprint(lab, "hub", "hub-server")
+
+    real = rollout(lab)
+    assert not real.failed, json.dumps(real.to_json(), default=str)[:3000]
+    new = fingerprint(lab, "hub", "hub-server")
+    assert new not in (old, None)
+    for branch in BRANCHES:  # what the dry run listed is what the real run did
+        assert real.hosts[branch].status == "changed", real.to_json()
+        assert real.hosts[branch].certificates, real.to_json()
+        assert fingerprint(lab, branch, "hub-server") == new
+    assert_working(lab)
