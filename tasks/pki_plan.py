@@ -53,7 +53,8 @@ def hub_work(certs: dict[str, Certificate], *, ca: str, server: str, hub_wan: st
     for base in clients:
         versions = client_versions(certs, base)
         current = versions[-1] if versions else None
-        reason = renewal_reason(certs.get(current) if current else None, policy, now)
+        # as the step: a branch-made certificate is on the hub without its key, which is no reason to renew
+        reason = renewal_reason(certs.get(current) if current else None, policy, now, key_here=False)
         if not reason:
             continue
         name = renewal_name(base, certs, now) if current else base

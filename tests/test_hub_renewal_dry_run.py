@@ -97,3 +97,15 @@ def test_a_dry_run_that_renews_the_hubs_certificate_lists_every_branchs_hand_ove
         assert real.hosts[branch].certificates, real.to_json()
         assert fingerprint(lab, branch, "hub-server") == new
     assert_working(lab)
+
+
+def test_a_dry_run_of_a_converged_branch_made_fleet_renews_nothing(tmp_path: Path) -> None:
+    """The hub holds a branch-made certificate without its key: the step leaves it alone, and so does the
+    dry run's account of the step (it said 'would issue ... (no private key)' on every 7.9+ fleet)."""
+    with Lab.start(tmp_path / "lab", branches=1, version="7.16.1", convergence_delay=0.05) as lab:
+        certificate_policy(lab.directory, 100, 30)
+        assert not rollout(lab).failed
+        for dry_run in (True, False):
+            quiet = rollout(lab, dry_run=dry_run)
+            assert {h: (o.status, o.changes) for h, o in quiet.hosts.items()} == {
+                h: ("unchanged", []) for h in ("hub", "br1")}, quiet.to_json()
