@@ -249,9 +249,9 @@ def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: Cer
             timeout_s=timeout,
         )
         done.append(f"issued {server} ({reason})")
-    return Result(
-        host=task.host, changed=bool(done), result="; ".join(done) or "CA and server certificate valid"
-    )
+    # the diff is the hub's record of the work (runbooks/hub_step.py): a renewed hub certificate is a change
+    return Result(host=task.host, changed=bool(done), diff="\n".join(done),
+                  result="; ".join(done) or "CA and server certificate valid")
 
 
 @dataclass(frozen=True)
