@@ -42,10 +42,7 @@ from ikefleet.tasks.branch import HubFacts, WantsCertificate, certified_then_con
 from ikefleet.tasks.converge import PUT_BACK, Outcome
 from ikefleet.tasks.device import close, cut
 from ikefleet.tasks.gate import wait_until_converged
-from ikefleet.tasks.handover import (
-    move_hub_identities,
-    retire_old_certificates,
-)
+from ikefleet.tasks.handover import left_stale, move_hub_identities, retire_old_certificates
 from ikefleet.tasks.hub import HubState, clients_held, held, hub_held, hub_reads
 from ikefleet.tasks.hub_config import converge_hub_config
 from ikefleet.tasks.put_back import put_back_branches
@@ -220,6 +217,8 @@ class Rollout:
             # the hub makes the first wave's keys now and the later waves' in the background (tasks/signer)
             tentative = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
             outcome = self._converge_hub(hub, run, nr, branches, [b for w in tentative[1:] for b in w])
+            outside = [b.name for b in self.fleet.branches if b.name not in set(branches)]
+            outcome.warnings += left_stale(self.plan.hub.server_certificate, self.hub_renewing, outside)
             for name, why in self.key_failed.items():  # the certificate each had stays in use
                 self.ledger.record(Outcome(name, "failed", error=why))
             branches = [b for b in branches if b not in self.key_failed]

@@ -118,26 +118,40 @@ def planned_transfer(task: Task, *, client: str, issued: str | None, wanted: str
     """Dry run, read only: the branch's certificate hand-over, if a rollout would make one: the hub issues
     it a new certificate (`issued`: its name), the one the hub holds (`wanted`: its fingerprint) is not
     the one the branch has, or the branch's copy of the hub's certificate `server` is not the hub's: the
-    hub's step would issue it anew (`renewing`: why; every branch's copy is then stale), or the hub did
-    already (`server_fingerprint`, None: not read; a run stopped after the hub renewed it). Where hub and
-    branch run 7.9+ (pki.branch_made) the branch would make its key and the hub sign its request instead."""
+    hub's step would issue it anew (`renewing`: why; the copy every branch holds is then stale), or the hub
+    did already (`server_fingerprint`, None: not read; a run stopped after the hub renewed it). Where hub
+    and branch run 7.9+ (pki.branch_made) the branch would make its key and the hub sign its request
+    instead."""
     name = task.host.name
-    sent = ""  # what the hub would send, when not the client certificate itself
-    renewal = f"the hub would issue its certificate {server} anew: {renewing}" if renewing else ""
-    if issued is not None:
-        certificate, why = issued, "; ".join(filter(None, ("issued by this run", renewal)))
-    elif wanted is None:
+    if issued is None and wanted is None:
         return [f"the hub has no certificate {client} for it: roll out the hub first (--limit responder)"]
+    have = read_with_version(task, {"certificate": pki.CERTIFICATE_READ})["certificate"]
+    copy = pki.fingerprint_of(have, server)
+    # a copy the hub's renewal makes stale: the hand-over brings the new one (a first one is no news)
+    stale = f"the hub would issue its certificate {server} anew: {renewing}" if renewing and copy else ""
+    sent = ""  # what the hub would send, when not the client certificate itself
+    if issued is not None:
+        certificate, why = issued, "; ".join(filter(None, ("issued by this run", stale)))
+    elif pki.client_fingerprint(have, client) != wanted:
+        certificate, why = client, "; ".join(filter(None, ("the branch lacks it", stale)))
+    elif stale:
+        certificate, why, sent = client, stale, server
+    elif server_fingerprint is not None and copy != server_fingerprint:
+        certificate, why, sent = client, f"its copy of the hub's certificate {server} is stale", server
     else:
-        have = read_with_version(task, {"certificate": pki.CERTIFICATE_READ})["certificate"]
-        if pki.client_fingerprint(have, client) != wanted:
-            certificate, why = client, "; ".join(filter(None, ("the branch lacks it", renewal)))
-        elif renewal:
-            certificate, why, sent = client, renewal, server
-        elif server_fingerprint is not None and pki.fingerprint_of(have, server) != server_fingerprint:
-            certificate, why, sent = client, f"its copy of the hub's certificate {server} is stale", server
-        else:
-            return []
+        return []
     if hub_version and pki.branch_made(hub_version, detected(task).version):
         return [f"would make a key on {name} and have the hub sign it ({why}): {certificate}"]
     return [f"would transfer certificate {sent or certificate} from the hub to {name} ({why})"]
+
+
+def left_stale(server: str, renewing: str, left: list[str]) -> list[str]:
+    """Dry run: the hub would issue its certificate `server` anew (`renewing`: why; '' it would not) while
+    the branches in `left` are not in the run. Each keeps the old copy, and its tunnel cannot authenticate
+    until a run with it hands the new one over: a warning for the hub's outcome ([] when none is left)."""
+    if not renewing or not left:
+        return []
+    named = ", ".join(left[:10]) + (f" and {len(left) - 10} more" if len(left) > 10 else "")
+    return [f"the hub would issue its certificate {server} anew ({renewing}): {len(left)} branch(es) not in "
+            f"this run would keep the old copy, their tunnels down until a run with them hands it over: "
+            f"{named}"]

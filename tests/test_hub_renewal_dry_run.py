@@ -72,31 +72,89 @@ def hand_over_lines(summary: Summary, branch: str) -> list[str]:
     return [line for line in summary.hosts[branch].certificates if "hub-server" in line]
 
 
-def test_a_dry_run_that_renews_the_hubs_certificate_lists_every_branchs_hand_over(hub_due: Lab) -> None:
-    lab = hub_due
+def dry_then_real(lab: Lab, *limit: str) -> tuple[Summary, Summary]:
+    """A dry run (every router as it was after it), then the real run of the same selection: each host the
+    real run changes is one the dry run said would change, and no other."""
     before = as_is(lab)
-    dry = rollout(lab, dry_run=True)
+    dry = rollout(lab, *limit, dry_run=True)
     assert not dry.failed, dry.to_json()
     assert as_is(lab) == before  # read only, every router
-    assert any(line.startswith("would issue hub-server") for line in dry.hosts["hub"].changes), dry.to_json()
+    real = rollout(lab, *limit)
+    assert not real.failed, json.dumps(real.to_json(), default=str)[:3000]
+    said = {h: o.status == "would-change" for h, o in dry.hosts.items()}
+    assert said == {h: o.status == "changed" for h, o in real.hosts.items()}, (dry.to_json(), real.to_json())
+    return dry, real
+
+
+def test_a_dry_run_that_renews_the_hubs_certificate_lists_every_branchs_hand_over(hub_due: Lab) -> None:
+    lab = hub_due
+    old = fingerprint(lab, "hub", "hub-server")
+    dry, real = dry_then_real(lab)
+    (renewal,) = [line for line in dry.hosts["hub"].certificates if "hub-server" in line]
+    assert renewal.startswith("would issue hub-server ("), dry.to_json()
     recorded = results(dry)
     for branch in BRANCHES:
         said = hand_over_lines(dry, branch)
         assert dry.hosts[branch].status == "would-change", dry.to_json()
         assert said and all(line.startswith("would ") for line in said), dry.hosts[branch].certificates
+        assert "the hub would issue its certificate hub-server anew" in said[0]
         assert recorded[branch]["status"] == "would-change"
         assert recorded[branch]["certificates"] == dry.hosts[branch].certificates
-    old = fingerprint(lab, "hub", "hub-server")
-
-    real = rollout(lab)
-    assert not real.failed, json.dumps(real.to_json(), default=str)[:3000]
     new = fingerprint(lab, "hub", "hub-server")
     assert new not in (old, None)
+    # the hub's own renewal is on its record, as the dry run said it would be
+    assert renewal.replace("would issue", "issued", 1) in real.hosts["hub"].certificates, real.to_json()
     for branch in BRANCHES:  # what the dry run listed is what the real run did
-        assert real.hosts[branch].status == "changed", real.to_json()
         assert real.hosts[branch].certificates, real.to_json()
         assert fingerprint(lab, branch, "hub-server") == new
     assert_working(lab)
+
+
+def test_a_branch_only_dry_run_lists_no_hand_over_the_hub_is_not_renewed(hub_due: Lab) -> None:
+    """The hub is not in the run: its certificate is not renewed, and the branches have nothing to get."""
+    lab = hub_due
+    old = fingerprint(lab, "hub", "hub-server")
+    dry, _ = dry_then_real(lab, *BRANCHES)
+    assert {h: o.status for h, o in dry.hosts.items()} == dict.fromkeys(BRANCHES, "unchanged")
+    assert fingerprint(lab, "hub", "hub-server") == old
+    assert_working(lab)
+
+
+def test_a_hub_only_dry_run_names_the_branches_it_would_leave_with_a_stale_copy(hub_due: Lab) -> None:
+    """The branches are not in the run: the dry run warns that the hub's renewal leaves them the old copy,
+    their tunnels down until a run with them (which then lists the hand-over, and makes it)."""
+    lab = hub_due
+    dry, _ = dry_then_real(lab, "hub")
+    assert set(dry.hosts) == {"hub"}
+    (warning,) = dry.hosts["hub"].warnings
+    assert "hub-server anew" in warning and "2 branch(es) not in this run" in warning, warning
+    assert warning.endswith(": br1, br2"), warning
+    new = fingerprint(lab, "hub", "hub-server")
+    assert all(fingerprint(lab, b, "hub-server") not in (new, None) for b in BRANCHES)  # as warned
+    after, _ = dry_then_real(lab, *BRANCHES)
+    for branch in BRANCHES:
+        said = after.hosts[branch].certificates
+        assert any("hub-server is stale" in line for line in said), after.to_json()
+        assert fingerprint(lab, branch, "hub-server") == new
+    assert_working(lab)
+
+
+@pytest.mark.parametrize("version", ["7.16.1", "6.49.2"], ids=["branch-made", "hub-made"])
+def test_a_hub_renewal_with_the_branches_renewals_lists_both(tmp_path: Path, version: str) -> None:
+    """Every certificate inside the renewal window: each branch's line says it gets a new certificate and the
+    hub's renewed one with it; the real run hands both over."""
+    with Lab.start(tmp_path / "lab", branches=len(BRANCHES), version=version, convergence_delay=0.05) as lab:
+        certificate_policy(lab.directory, 100, 30)
+        assert not rollout(lab).failed
+        certificate_policy(lab.directory, 119, 118)  # 100 days left on every certificate: all renewed
+        dry, real = dry_then_real(lab)
+        for branch in BRANCHES:
+            (line,) = dry.hosts[branch].certificates
+            assert line.startswith("would ") and ("(issued by this run; the hub would issue its certificate "
+                                                  "hub-server anew: expires in ") in line, line
+            assert fingerprint(lab, branch, "hub-server") == fingerprint(lab, "hub", "hub-server")
+            assert any("imported" in done for done in real.hosts[branch].certificates), real.to_json()
+        assert_working(lab)
 
 
 def test_a_dry_run_of_a_converged_branch_made_fleet_renews_nothing(tmp_path: Path) -> None:
