@@ -167,3 +167,23 @@ def test_a_dry_run_of_a_converged_branch_made_fleet_renews_nothing(tmp_path: Pat
             quiet = rollout(lab, dry_run=dry_run)
             assert {h: (o.status, o.changes) for h, o in quiet.hosts.items()} == {
                 h: ("unchanged", []) for h in ("hub", "br1")}, quiet.to_json()
+
+
+def test_ikefleet_rollout_dry_run_prints_each_branchs_hand_over_and_the_hub_only_warning(
+    hub_due: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the operator reads: under each branch its hand-over; the hub alone: the branches it leaves."""
+    from ikefleet.cli import main
+
+    config = str(hub_due.directory / "config.yaml")
+    assert main(["rollout", "--dry-run", "-c", config]) == 0
+    out = capsys.readouterr().out
+    for branch in BRANCHES:
+        assert f"--- {branch}: " in out, out
+        why = "(the hub would issue its certificate hub-server anew: expires in "
+        said = (f"from the hub to {branch} {why}", f"a key on {branch} and have the hub sign it {why}")
+        assert any(line in out for line in said), out
+    assert main(["rollout", "--dry-run", "-c", config, "--limit", "hub"]) == 0
+    printed = capsys.readouterr()
+    said = printed.out + printed.err
+    assert "2 branch(es) not in this run would keep the old copy" in said and "br1, br2" in said, said
