@@ -1,17 +1,16 @@
 """The hub's reads a rollout needs besides converging it: which client certificates it holds for the
 branches (the names the identities use, the fingerprints the branches must hold), its configuration and
-whether another login is open, and on a dry run what its certificate step would do. Read only."""
+whether another login is open. Read only."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from nornir.core.task import Result, Task
 
 from ikefleet.plan import NAMES, Plan, resolve_clients
 
-from . import pki, pki_plan
+from . import pki
 from .converge import LOGINS_READ, READ_CONFIG
 from .device import device
 from .version import read_with_version
@@ -80,15 +79,3 @@ def hub_reads(task: Task) -> Result:
     certs = pki.certificates_by_name(got["certificate"])
     return Result(host=task.host, result=HubState(got["config"], certs, others))
 
-
-def hub_dry_run(task: Task, *, plan: Plan, policy: pki.CertPolicy) -> Result:
-    """Nornir task on the hub on a dry run, read only: (`hub_clients`' answer, what its certificate step
-    would do: pki_plan.HubWork); `changed` when that step would do anything, its work as the diff."""
-    h = plan.hub
-    certs = pki.read_certificates(device(task))
-    clients = [b.client_certificate for b in plan.branches]  # base names, as the step is given
-    planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
-                                hub_wan=str(h.wan_address), clients=clients, policy=policy,
-                                now=datetime.now(UTC), retire=True)
-    return Result(host=task.host, changed=bool(planned.work), diff="\n".join(planned.work),
-                  result=(clients_held(certs, plan), planned))
