@@ -3,8 +3,8 @@
 A Ctrl-C is the operator's at any moment: while the command line's modules load and while the interpreter
 exits it ends the process with `interrupted` and 130 (`exit_interrupted`), while a command runs it is the
 command's (`ikefleet.cli.main`: KeyboardInterrupt, or a run's own handling, ikefleet/interrupt.py). Only
-`signal` and ikefleet.interrupt load before that handler is set, so the window Python's own traceback is
-left is the interpreter's start-up.
+ikefleet.interrupt, ikefleet.gc_policy and built-in or already loaded standard modules load before
+that handler is set, so the window Python's own traceback is left is the interpreter's start-up.
 """
 
 import atexit
@@ -14,12 +14,14 @@ import signal
 import sys
 import threading
 
+from ikefleet import gc_policy
 from ikefleet.interrupt import EXIT_INTERRUPTED, exit_interrupted
 
 
 def run() -> None:
     """Run the command line in this process and exit with its code."""
     signal.signal(signal.SIGINT, exit_interrupted)
+    gc_policy.whole_process()  # before the imports: their objects live to the end
     from ikefleet.cli import main
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # the command's: its cleanup runs
