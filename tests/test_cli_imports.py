@@ -171,3 +171,24 @@ def test_the_tasks_face_gives_the_task_whatever_was_imported_first() -> None:
     )
     assert _printed(code) == ["function", "function", "function", "function", "module", "function",
                               True, True]
+
+
+@pytest.mark.parametrize(("fmt", "rich"), [("json", False), ("junit", False), ("console", True)])
+def test_rich_loads_only_for_a_console_report(fmt: str, rich: bool) -> None:
+    """`compliance` (JSON for cron) and the other file formats draw nothing on a terminal: no rich."""
+    verify_tests = Path(__file__).parent / "verify"
+    code = (
+        "import contextlib, io, json, sys\n"
+        f"sys.path.insert(0, {str(verify_tests)!r})\n"
+        "from recorded import report\n"
+        "import ikefleet.runbooks.verify as runbook\n"
+        "class Judged:  # a run that read a compliant lab\n"
+        "    def __init__(self, *args, **kwargs): pass\n"
+        "    def run(self): return report({})\n"
+        "runbook.Verify = Judged\n"
+        "from ikefleet.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    rc = main(['verify', '--format', {fmt!r}, '--no-history', '--quiet'])\n"
+        "print(json.dumps([rc, bool(out.getvalue()), 'rich' in sys.modules]))\n"
+    )
+    assert _printed(code) == [0, True, rich]

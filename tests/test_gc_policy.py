@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import json
+import subprocess
+import sys
 
 import pytest
 
@@ -16,3 +19,22 @@ def test_a_run_restores_the_collector_setting_even_when_it_fails() -> None:
         assert gc.get_threshold()[1:] == before[1:]
         raise RuntimeError("the run failed")
     assert gc.get_threshold() == before
+
+
+def test_an_ikefleet_process_imports_its_command_under_the_run_setting() -> None:
+    """The command line's imports (the `ikefleet` entry point, before any run) leave objects that live to
+    the process's end: they are loaded under the run's threshold, not CPython's 700."""
+    code = (
+        "import gc, json, sys\n"
+        "import ikefleet.cli\n"
+        "from ikefleet.__main__ import run\n"
+        "def command():\n"
+        "    import ikefleet.cli.verify, ikefleet.runbooks.verify  # what a verify loads\n"
+        "    print(json.dumps(gc.get_threshold()), flush=True)\n"
+        "    return 0\n"
+        "ikefleet.cli.main = command\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert json.loads(done.stdout)[0] == gc_policy.RUN_THRESHOLD

@@ -83,11 +83,8 @@ def render(report: Report, fmt: str, verbose: bool = False, config: Path | None 
 
 def run(args: argparse.Namespace) -> int:
     # (imported here, not at the top: `verify --help` and a bad argument need none of them, and the
-    # selection's imports take paramiko, Nornir and the inventory's YAML)
-    from rich.console import Console
-
+    # selection's imports take paramiko, Nornir and the inventory's YAML; rich only for a console report)
     from ikefleet.cli.progress import shown
-    from ikefleet.reports.console import print_report
     from ikefleet.runbooks.verify import Verify, VerifyOptions
     from ikefleet.secrets import SecretsError
     from ikefleet.selection import SelectionError
@@ -128,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 private.write_text(args.output, text)  # owner-only, whatever the umask
         elif args.format == "console":
+            from rich.console import Console
+
+            from ikefleet.reports.console import print_report
+
             print_report(report, Console(), verbose=args.verbose)
         else:
             sys.stdout.write(render(report, args.format, args.verbose, Path(args.config)))
