@@ -14,7 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,19 @@ class Menu:
     @property
     def writable_fields(self) -> dict[str, Field]:
         return {n: f for n, f in self.fields.items() if not f.read_only}
+
+    @cached_property
+    def stored_defaults(self) -> dict[str, str | None]:
+        """Each field's default as RouterOS stores it (the diff compares stored forms, for every item of
+        every router); a default RouterOS would refuse is kept as written. Derived from the schema data
+        alone, so it is kept with the menu."""
+        out: dict[str, str | None] = {}
+        for name, fld in self.fields.items():
+            try:
+                out[name] = None if fld.default is None else normalize_value(fld, fld.default)
+            except ValueError:
+                out[name] = fld.default
+        return out
 
     def field(self, name: str) -> Field:
         return self.fields[name]
