@@ -628,9 +628,13 @@ def remediate(
     schema: Any,
     *,
     owned: Callable[[str, Item], bool] | None = None,
+    shared: dict[Any, Any] | None = None,
 ) -> Remediation:
-    """Commands turning the managed part of `current` into `intended`, their diff and their rollback."""
-    return _remediate(current, intended, schema, owned or ownership(current, schema), exact=False)
+    """Commands turning the managed part of `current` into `intended`, their diff and their rollback.
+
+    `shared`: a dict the caller keeps for the remediations of one run (verify's, of a whole fleet), so a
+    menu whose items are the same on many routers (the firewall rules, the proposal) is worked out once."""
+    return _remediate(current, intended, schema, owned or ownership(current, schema), False, shared)
 
 
 def restore(current: Config, snapshot: Config, schema: Any) -> Remediation:
@@ -638,7 +642,7 @@ def restore(current: Config, snapshot: Config, schema: Any) -> Remediation:
     for undoing a push that stopped half-way, where the remediation's own rollback would re-add or remove
     things that never changed. Items `snapshot` lacks are removed; factory/default items and settings are
     compared field by field against the snapshot (absent = factory state)."""
-    return _remediate(current, snapshot, schema, lambda path, item: True, exact=True)
+    return _remediate(current, snapshot, schema, lambda path, item: True, True)
 
 
 def managed_part(
@@ -687,73 +691,112 @@ def managed_part(
 
 
 def _remediate(
-    current: Config, intended: Config, schema: Any, owns: Callable[[str, Item], bool], exact: bool
+    current: Config,
+    intended: Config,
+    schema: Any,
+    owns: Callable[[str, Item], bool],
+    exact: bool,
+    shared: dict[Any, Any] | None = None,
 ) -> Remediation:
     paths = _menu_order(list(dict.fromkeys([*intended.menus, *current.menus])))
     steps: list[_Step] = []
     removes: list[_Step] = []
     conflicts: list[str] = []
     for path in paths:
-        menu = _View(schema, path)
-        if menu.kind == "state":
-            continue
         cur_items = [i for i in current.menus.get(path, []) if not i.dynamic]
         want_items = [i for i in intended.menus.get(path, []) if not i.dynamic]
-        if exact:  # set-items the snapshot does not list were in their factory state
-            listed = {menu.identity(w) for w in want_items}
-            for item in cur_items:
-                if _is_set_item(menu, item) and menu.identity(item) not in listed:
-                    ident = {k: v for k, v in item.values.items() if k in ("default-name", NUMBER, "name")}
-                    want_items.append(Item(id=0, values=ident, default=item.default))
-        # Items the intent adds never match a foreign item; the ones it `set`s (factory, settings) do, and
-        # get only the fields it names.
-        foreign = [] if exact else [i for i in cur_items if is_foreign(i)]
-        adds = [w for w in want_items if not _is_set_item(menu, w)]
-        mine = [i for i in cur_items if exact or not is_foreign(i)]
-        matched = _match(menu, mine, adds)
-        taken = {id(i) for i in matched.values()}
-        sets = [w for w in want_items if _is_set_item(menu, w)]
-        matched.update(_match(menu, [i for i in cur_items if id(i) not in taken], sets))
-        used = {id(i) for i in matched.values()}
-        if path in load_rules().ordered:
-            steps.extend(_moves(path, menu, want_items, matched, cur_items))
-        for index, want in enumerate(want_items):
-            cur = matched.get(id(want))
-            set_item = _is_set_item(menu, want)
-            if cur is None and set_item:  # absent from the export = factory state
-                ident = {k: v for k, v in want.values.items() if k in ("default-name", NUMBER, "name")}
-                cur = Item(id=0, values=ident, default=want.default)
-            if cur is None and (clash := _clash(menu, want, foreign)) is not None:
-                conflicts.append(
-                    f"{path} {_label(menu, want)}: the router has an item ikefleet did not create with the "
-                    f"same {_label(menu, clash) or 'key'} (comment={quote(clash.comment)}); rename or remove "
-                    "it, or set comment=ikefleet on it to hand it over"
-                )  # still missing: the diff and the drift check say so, no command adds it
-                steps.append(_Step(path, "add", [], [], [Change("+", path, _describe(menu, want))]))
-                continue
-            if cur is None:
-                before = _place_before(path, menu, want_items, index, matched, cur_items, owns)
-                fwd = Op("add", path, Selector(), _add_args(menu, want), before)
-                change = Change("+", path, _describe(menu, want))
-                back = Op("remove", path, _selector(menu, want, precise=True))
-                steps.append(_Step(path, "add", [fwd], [back], [change]))
-                continue
-            fwd_ops, back_ops, changes = _field_ops(path, menu, cur, want, set_item and not exact, exact)
-            if fwd_ops:
-                steps.append(_Step(path, "set", fwd_ops, back_ops, changes))
-        for position, item in enumerate(cur_items):
-            if id(item) in used or item.default or not owns(path, item):
-                continue
-            later = [i for i in cur_items[position + 1 :] if id(i) in used or not owns(path, i)]
-            ordered = later and path in load_rules().ordered
-            before = _selector(menu, later[0], full=True) if ordered else None
-            back = Op("add", path, Selector(), _add_args(menu, item), before)
-            change = Change("-", path, _describe(menu, item))
-            fwd = Op("remove", path, _selector(menu, item, precise=True))
-            removes.append(_Step(path, "remove", [fwd], [back], [change]))
+        owned = [owns(path, i) for i in cur_items]
+        key = None
+        if shared is not None:  # a menu's steps follow from what its items hold and who owns them
+            key = (schema, path, exact, tuple(map(_content, cur_items)), tuple(owned),
+                   tuple(map(_content, want_items)))  # fmt: skip
+            done = shared.get(key)
+            if done is None:
+                done = shared[key] = _menu_steps(_View(schema, path), cur_items, want_items, owned, exact)
+        else:
+            done = _menu_steps(_View(schema, path), cur_items, want_items, owned, exact)
+        steps.extend(done[0])
+        removes.extend(done[1])
+        conflicts.extend(done[2])
     remediation = _assemble(steps, removes, schema)
     remediation.conflicts = conflicts
     return remediation
+
+
+def _content(item: Item) -> tuple[Any, ...]:
+    """Everything of an item a remediation reads (its values in their order: changes follow it)."""
+    return (tuple(item.values.items()), item.comment, item.disabled, item.default)
+
+
+def _menu_steps(
+    menu: _View, cur_items: list[Item], want_items: list[Item], owned: list[bool], exact: bool
+) -> tuple[list[_Step], list[_Step], list[str]]:
+    """One menu's steps (adds, sets, moves), removes and conflicts; `owned[n]`: cur_items[n] is ours."""
+    if menu.kind == "state":
+        return [], [], []
+    path = menu.path
+    ours = {id(i) for i, o in zip(cur_items, owned, strict=True) if o}
+
+    def owns(_: str, item: Item) -> bool:
+        return id(item) in ours
+
+    steps: list[_Step] = []
+    removes: list[_Step] = []
+    conflicts: list[str] = []
+    want_items = list(want_items)
+    if exact:  # set-items the snapshot does not list were in their factory state
+        listed = {menu.identity(w) for w in want_items}
+        for item in cur_items:
+            if _is_set_item(menu, item) and menu.identity(item) not in listed:
+                ident = {k: v for k, v in item.values.items() if k in ("default-name", NUMBER, "name")}
+                want_items.append(Item(id=0, values=ident, default=item.default))
+    # Items the intent adds never match a foreign item; the ones it `set`s (factory, settings) do, and
+    # get only the fields it names.
+    foreign = [] if exact else [i for i in cur_items if is_foreign(i)]
+    adds = [w for w in want_items if not _is_set_item(menu, w)]
+    mine = [i for i in cur_items if exact or not is_foreign(i)]
+    matched = _match(menu, mine, adds)
+    taken = {id(i) for i in matched.values()}
+    sets = [w for w in want_items if _is_set_item(menu, w)]
+    matched.update(_match(menu, [i for i in cur_items if id(i) not in taken], sets))
+    used = {id(i) for i in matched.values()}
+    ordered = path in load_rules().ordered
+    if ordered:
+        steps.extend(_moves(path, menu, want_items, matched, cur_items))
+    for index, want in enumerate(want_items):
+        cur = matched.get(id(want))
+        set_item = _is_set_item(menu, want)
+        if cur is None and set_item:  # absent from the export = factory state
+            ident = {k: v for k, v in want.values.items() if k in ("default-name", NUMBER, "name")}
+            cur = Item(id=0, values=ident, default=want.default)
+        if cur is None and (clash := _clash(menu, want, foreign)) is not None:
+            conflicts.append(
+                f"{path} {_label(menu, want)}: the router has an item ikefleet did not create with the "
+                f"same {_label(menu, clash) or 'key'} (comment={quote(clash.comment)}); rename or remove "
+                "it, or set comment=ikefleet on it to hand it over"
+            )  # still missing: the diff and the drift check say so, no command adds it
+            steps.append(_Step(path, "add", [], [], [Change("+", path, _describe(menu, want))]))
+            continue
+        if cur is None:
+            before = _place_before(path, menu, want_items, index, matched, cur_items, owns)
+            fwd = Op("add", path, Selector(), _add_args(menu, want), before)
+            change = Change("+", path, _describe(menu, want))
+            back = Op("remove", path, _selector(menu, want, precise=True))
+            steps.append(_Step(path, "add", [fwd], [back], [change]))
+            continue
+        fwd_ops, back_ops, changes = _field_ops(path, menu, cur, want, set_item and not exact, exact)
+        if fwd_ops:
+            steps.append(_Step(path, "set", fwd_ops, back_ops, changes))
+    for position, item in enumerate(cur_items):
+        if id(item) in used or item.default or id(item) not in ours:
+            continue
+        later = [i for i in cur_items[position + 1 :] if id(i) in used or id(i) not in ours]
+        before = _selector(menu, later[0], full=True) if later and ordered else None
+        back = Op("add", path, Selector(), _add_args(menu, item), before)
+        change = Change("-", path, _describe(menu, item))
+        fwd = Op("remove", path, _selector(menu, item, precise=True))
+        removes.append(_Step(path, "remove", [fwd], [back], [change]))
+    return steps, removes, conflicts
 
 
 def _describe(menu: Any, item: Item) -> str:
