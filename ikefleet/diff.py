@@ -473,7 +473,7 @@ def ownership(
     theirs: dict[str, set[str]] = {}
     for path, items in current.menus.items():
         menu = _menu(schema, path)
-        refs = {n: f.ref for n, f in _fields(menu).items() if getattr(f, "ref", None) in rules.unmarked}
+        refs = {n: ref for n, ref in getattr(menu, "refs", _NO_FIELDS).items() if ref in rules.unmarked}
         if not refs or path in rules.unmarked:
             continue
         for item in items:

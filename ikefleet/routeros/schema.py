@@ -95,6 +95,11 @@ class Menu:
         return {n: f for n, f in self.fields.items() if not f.read_only}
 
     @cached_property
+    def refs(self) -> dict[str, str]:
+        """field -> the menu it names (`ref`/`ref-list` fields): who refers to what, for ownership."""
+        return {n: f.ref for n, f in self.fields.items() if f.ref is not None}
+
+    @cached_property
     def stored_defaults(self) -> dict[str, str | None]:
         """Each field's default as RouterOS stores it (the diff compares stored forms, for every item of
         every router); a default RouterOS would refuse is kept as written. Derived from the schema data
@@ -419,7 +424,13 @@ def _match_word(word: str, values: tuple[str, ...]) -> str:
     raise ValueProblem("ambiguous" if hits else "no-match")
 
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # an IPv4 address as ipaddress prints it
+
+
 def _ip(text: str) -> str:
+    if _DOTTED.fullmatch(text):  # already in its printed form (most values: one regex, not ipaddress's parse)
+        return text
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
@@ -428,10 +439,14 @@ def _ip(text: str) -> str:
 
 def _prefix(text: str) -> str:
     addr, slash, length = text.partition("/")
-    ip = ipaddress.ip_address(_ip(addr))
+    if _DOTTED.fullmatch(addr):
+        ip, bits = addr, 32
+    else:
+        parsed = ipaddress.ip_address(_ip(addr))
+        ip, bits = str(parsed), parsed.max_prefixlen
     if not slash:
-        length = str(ip.max_prefixlen)
-    if not length.isdigit() or int(length) > ip.max_prefixlen:
+        length = str(bits)
+    if not length.isdigit() or int(length) > bits:
         raise ValueProblem("invalid")
     return f"{ip}/{int(length)}"
 
