@@ -486,8 +486,8 @@ def ownership(
 
     def owns(path: str, item: Item) -> bool:
         if marked(path, item):
-            taken = rules.taken_over.get(path, ())
-            return not any(all(item.values.get(k) == v for k, v in t.items()) for t in taken)
+            taken = rules.taken_over.get(path)
+            return not taken or not any(all(item.values.get(k) == v for k, v in t.items()) for t in taken)
         name = item.values.get("name")
         return (
             path in rules.unmarked
@@ -505,7 +505,7 @@ def ownership(
 def _menu_order(paths: list[str]) -> list[str]:
     order = load_rules().order
     rank = {p: i for i, p in enumerate(order)}
-    return sorted(paths, key=lambda p: (rank.get(p, len(order)), paths.index(p)))
+    return [p for _, _, p in sorted((rank.get(p, len(order)), n, p) for n, p in enumerate(paths))]
 
 
 def _add_args(menu: Any, item: Item) -> tuple[tuple[str, str], ...]:
@@ -708,8 +708,7 @@ def _remediate(
         owned = [owns(path, i) for i in cur_items]
         key = None
         if shared is not None:  # a menu's steps follow from what its items hold and who owns them
-            key = (schema, path, exact, tuple(map(_content, cur_items)), tuple(owned),
-                   tuple(map(_content, want_items)))  # fmt: skip
+            key = (schema, path, exact, _contents(cur_items), tuple(owned), _contents(want_items))
             done = shared.get(key)
             if done is None:
                 done = shared[key] = _menu_steps(_View(schema, path), cur_items, want_items, owned, exact)
@@ -723,9 +722,9 @@ def _remediate(
     return remediation
 
 
-def _content(item: Item) -> tuple[Any, ...]:
-    """Everything of an item a remediation reads (its values in their order: changes follow it)."""
-    return (tuple(item.values.items()), item.comment, item.disabled, item.default)
+def _contents(items: list[Item]) -> tuple[Any, ...]:
+    """Everything of the items a remediation reads (values in their order: changes follow it)."""
+    return tuple([(tuple(i.values.items()), i.comment, i.disabled, i.default) for i in items])
 
 
 def _menu_steps(
