@@ -449,6 +449,7 @@ def _in_use(config: Config | None, certs: dict[Any, Any], expected: str) -> str:
 
 
 def _shared(_: Context) -> dict[Any, Any]:
+    """The run's memo for config.drift's remediations (`ikefleet.diff.remediate`'s `shared`)."""
     return {}
 
 
