@@ -221,6 +221,8 @@ def _effective(menu: Any, item: Item, name: str) -> str | None:
         return item.comment or None
     if name == "disabled":
         return "yes" if item.disabled else "no"
+    if type(menu) is _View:
+        return menu.effective(item, menu.stored(item), name)
     fld = _fields(menu).get(name)
     return _normal(fld, item.values.get(name, None if fld is None else fld.default))
 
@@ -246,43 +248,114 @@ def _writable(menu: Any, name: str) -> bool:
 # ------------------------------------------------------------------------------------------ identity
 
 
-def _signature(path: str, menu: Any, item: Item) -> tuple[Any, ...]:
-    """What an item effectively holds (non-default, non-router-assigned values, comment, disabled)."""
-    skip = load_rules().router_assigned.get(path, frozenset())
-    fields = _fields(menu)
-    values = []
-    for name in sorted(item.values):
-        if name in skip:
-            continue
-        if name in ("comment", "disabled"):
-            value, default = _effective(menu, item, name), None
-        else:  # (_effective and the default's _norm, written out: this runs for every value of every item)
+class _View:
+    """One menu as one remediation reads it: its fields' defaults normalised once, and the stored form,
+    identity and signature of each item of the two configurations compared (`_match` asks for them again
+    and again, `_field_ops` field by field). Made per call and per menu, so nothing outlives the call;
+    only the items `prime` is given are remembered (they are never changed during the call, while the
+    copies `_sequence` edits are)."""
+
+    def __init__(self, schema: Any, path: str) -> None:
+        menu = _menu(schema, path)
+        self.path = path
+        self.kind: str = menu.kind
+        self.fields: dict[str, Any] = _fields(menu)
+        self.key: tuple[str, ...] = tuple(menu.key)
+        self.unique: tuple[tuple[str, ...], ...] = tuple(getattr(menu, "unique", ()))
+        self.addable: bool = getattr(menu, "addable", True)
+        self.defaults: dict[str, str | None] = getattr(menu, "stored_defaults", _NO_FIELDS)
+        self.skip = load_rules().router_assigned.get(path, frozenset())
+        # id(item) -> (item, stored values, identity, signature), for primed items only
+        self._known: dict[int, tuple[Item, dict[str, str | None], tuple[Any, ...], tuple[Any, ...]]] = {}
+
+    def prime(self, items: Iterable[Item]) -> None:
+        for item in items:
+            if id(item) not in self._known:
+                stored = self._stored(item)
+                self._known[id(item)] = (item, stored, self._identity(item, stored),
+                                         self._signature(item, stored))
+
+    def stored(self, item: Item) -> dict[str, str | None]:
+        """The values `item` sets, each as RouterOS stores it."""
+        known = self._known.get(id(item))
+        return known[1] if known is not None and known[0] is item else self._stored(item)
+
+    def identity(self, item: Item) -> tuple[Any, ...]:
+        known = self._known.get(id(item))
+        if known is not None and known[0] is item:
+            return known[2]
+        return self._identity(item, self._stored(item))
+
+    def signature(self, item: Item) -> tuple[Any, ...]:
+        known = self._known.get(id(item))
+        if known is not None and known[0] is item:
+            return known[3]
+        return self._signature(item, self._stored(item))
+
+    def _stored(self, item: Item) -> dict[str, str | None]:
+        fields = self.fields
+        stored: dict[str, str | None] = {}
+        for name, value in item.values.items():  # (_normal, written out: this runs for every value)
             fld = fields.get(name)
-            value = _normal(fld, item.values[name])
-            default = None if fld is None else _normal(fld, fld.default)
-        if value != default:
-            values.append((name, value))
-    return (item.comment, item.disabled, tuple(values))
+            try:
+                stored[name] = value if fld is None else normalize_value(fld, value)
+            except ValueError:  # RouterOS would refuse it: compared as written
+                stored[name] = value
+        return stored
+
+    def _identity(self, item: Item, stored: dict[str, str | None]) -> tuple[Any, ...]:
+        if self.kind == "settings":
+            return ("<settings>",)
+        if item.default:
+            return ("<default>",)
+        return tuple([(k, self.effective(item, stored, k)) for k in _key_fields(self, item)])
+
+    def effective(self, item: Item, stored: dict[str, str | None], name: str) -> str | None:
+        """`_effective` on the item's stored values."""
+        if name == "comment":
+            return item.comment or None
+        if name == "disabled":
+            return "yes" if item.disabled else "no"
+        return stored[name] if name in stored else self.defaults.get(name)
+
+    def _signature(self, item: Item, stored: dict[str, str | None]) -> tuple[Any, ...]:
+        """What an item effectively holds (non-default, non-router-assigned values, comment, disabled)."""
+        skip, defaults = self.skip, self.defaults
+        values = []
+        for name in sorted(stored):
+            if name in skip:
+                continue
+            if name == "comment":
+                value, default = item.comment or None, None
+            elif name == "disabled":
+                value, default = ("yes" if item.disabled else "no"), None
+            else:
+                value, default = stored[name], defaults.get(name)
+            if value != default:
+                values.append((name, value))
+        return (item.comment, item.disabled, tuple(values))
 
 
-def _match(path: str, menu: Any, cur_items: list[Item], want_items: list[Item]) -> dict[int, Item]:
+def _match(menu: _View, cur_items: list[Item], want_items: list[Item]) -> dict[int, Item]:
     """id(intended item) -> current item with the same natural key. Exact matches first, so with a
     non-unique key (hub identities all keyed by the one hub peer) dropping one branch removes that
     branch's item instead of shifting every later one."""
+    menu.prime(cur_items)
+    menu.prime(want_items)
     exact: dict[tuple[Any, ...], list[Item]] = {}
     by_key: dict[tuple[Any, ...], list[Item]] = {}
     for item in cur_items:
-        key = _identity(menu, item)
+        key = menu.identity(item)
         by_key.setdefault(key, []).append(item)
-        exact.setdefault((key, _signature(path, menu, item)), []).append(item)
+        exact.setdefault((key, menu.signature(item)), []).append(item)
     matched: dict[int, Item] = {}
     taken: set[int] = set()
     hit: Item | None
     for want in want_items:
-        key = _identity(menu, want)
+        key = menu.identity(want)
         if key not in by_key:
             continue
-        hits = exact.get((key, _signature(path, menu, want)))
+        hits = exact.get((key, menu.signature(want)))
         if hits:
             hit = hits.pop(0)
             matched[id(want)] = hit
@@ -290,7 +363,7 @@ def _match(path: str, menu: Any, cur_items: list[Item], want_items: list[Item]) 
     for want in want_items:
         if id(want) in matched:
             continue
-        hit = next((c for c in by_key.get(_identity(menu, want), []) if id(c) not in taken), None)
+        hit = next((c for c in by_key.get(menu.identity(want), []) if id(c) not in taken), None)
         if hit is not None:
             matched[id(want)] = hit
             taken.add(id(hit))
@@ -317,14 +390,6 @@ def _key_fields(menu: Any, item: Item) -> tuple[str, ...]:
     if menu.key:
         return tuple(menu.key)
     return tuple(sorted(item.values))
-
-
-def _identity(menu: Any, item: Item) -> tuple[Any, ...]:
-    if menu.kind == "settings":
-        return ("<settings>",)
-    if item.default:
-        return ("<default>",)
-    return tuple([(k, _effective(menu, item, k)) for k in _key_fields(menu, item)])
 
 
 def _selector(menu: Any, item: Item, *, full: bool = False, precise: bool = False) -> Selector:
@@ -408,7 +473,7 @@ def ownership(
     theirs: dict[str, set[str]] = {}
     for path, items in current.menus.items():
         menu = _menu(schema, path)
-        refs = {n: f.ref for n, f in _fields(menu).items() if getattr(f, "ref", None) in rules.unmarked}
+        refs = {n: ref for n, ref in getattr(menu, "refs", _NO_FIELDS).items() if ref in rules.unmarked}
         if not refs or path in rules.unmarked:
             continue
         for item in items:
@@ -421,8 +486,8 @@ def ownership(
 
     def owns(path: str, item: Item) -> bool:
         if marked(path, item):
-            taken = rules.taken_over.get(path, ())
-            return not any(all(item.values.get(k) == v for k, v in t.items()) for t in taken)
+            taken = rules.taken_over.get(path)
+            return not taken or not any(all(item.values.get(k) == v for k, v in t.items()) for t in taken)
         name = item.values.get("name")
         return (
             path in rules.unmarked
@@ -440,7 +505,7 @@ def ownership(
 def _menu_order(paths: list[str]) -> list[str]:
     order = load_rules().order
     rank = {p: i for i, p in enumerate(order)}
-    return sorted(paths, key=lambda p: (rank.get(p, len(order)), paths.index(p)))
+    return [p for _, _, p in sorted((rank.get(p, len(order)), n, p) for n, p in enumerate(paths))]
 
 
 def _add_args(menu: Any, item: Item) -> tuple[tuple[str, str], ...]:
@@ -454,7 +519,7 @@ def _add_args(menu: Any, item: Item) -> tuple[tuple[str, str], ...]:
 
 
 def _field_ops(
-    path: str, menu: Any, cur: Item, want: Item, only_named: bool, exact: bool = False
+    path: str, menu: _View, cur: Item, want: Item, only_named: bool, exact: bool = False
 ) -> tuple[list[Op], list[Op], list[Change]]:
     """set/unset ops (forward and rollback) and changes turning `cur` into `want`: forward commands find
     the item as it is now, rollback commands as it will be."""
@@ -469,16 +534,18 @@ def _field_ops(
             names.append("disabled")
     sets, unsets, back_sets, back_unsets = [], [], [], []
     differ: list[tuple[str, str | None, str | None]] = []  # (field, old, new)
-    fields = _fields(menu)
-    assigned = load_rules().router_assigned.get(path, ())
+    fields = menu.fields
+    assigned = menu.skip
+    wanted, held = menu.stored(want), menu.stored(cur)
     for name in dict.fromkeys(names):
-        if name == NUMBER or name == "default-name" or not _writable(menu, name):
+        fld = fields.get(name)
+        if name == NUMBER or name == "default-name" or (fld is not None and fld.read_only):
             continue
-        unknown = not exact and bool(fields) and name not in fields
+        unknown = not exact and bool(fields) and fld is None
         skip = name in assigned or unknown
         if name not in want.values and name not in _ATTRS and skip:
             continue  # assigned by the router, or unknown to the schema: nothing to compare it with
-        new, old = _effective(menu, want, name), _effective(menu, cur, name)
+        new, old = menu.effective(want, wanted, name), menu.effective(cur, held, name)
         if new == old:
             continue
         new_raw, old_raw = _raw(menu, want, name), _raw(menu, cur, name)
@@ -561,9 +628,13 @@ def remediate(
     schema: Any,
     *,
     owned: Callable[[str, Item], bool] | None = None,
+    shared: dict[Any, Any] | None = None,
 ) -> Remediation:
-    """Commands turning the managed part of `current` into `intended`, their diff and their rollback."""
-    return _remediate(current, intended, schema, owned or ownership(current, schema), exact=False)
+    """Commands turning the managed part of `current` into `intended`, their diff and their rollback.
+
+    `shared`: a dict the caller keeps for the remediations of one run (verify's, of a whole fleet), so a
+    menu whose items are the same on many routers (the firewall rules, the proposal) is worked out once."""
+    return _remediate(current, intended, schema, owned or ownership(current, schema), False, shared)
 
 
 def restore(current: Config, snapshot: Config, schema: Any) -> Remediation:
@@ -571,7 +642,7 @@ def restore(current: Config, snapshot: Config, schema: Any) -> Remediation:
     for undoing a push that stopped half-way, where the remediation's own rollback would re-add or remove
     things that never changed. Items `snapshot` lacks are removed; factory/default items and settings are
     compared field by field against the snapshot (absent = factory state)."""
-    return _remediate(current, snapshot, schema, lambda path, item: True, exact=True)
+    return _remediate(current, snapshot, schema, lambda path, item: True, True)
 
 
 def managed_part(
@@ -586,26 +657,26 @@ def managed_part(
     owns = ownership(snapshot, schema, known=known)
     menus: dict[str, list[Item]] = {}
     for path, items in snapshot.menus.items():
-        menu = _menu(schema, path)
+        menu = _View(schema, path)
         if menu.kind == "state":
             continue
         items = [i for i in items if not i.dynamic and not _is_set_item(menu, i)]
         # an item the intent matches is the run's to change (it may adopt it: the marker, a field), so it
         # comes back as it was, whoever owned it
         wanted = [i for i in intended.menus.get(path, []) if not i.dynamic]
-        adopted = {id(i) for i in _match(path, menu, items, wanted).values()}
+        adopted = {id(i) for i in _match(menu, items, wanted).values()}
         kept = [i for i in items if owns(path, i) or id(i) in adopted]
         if kept:
             menus[path] = [_copy(i) for i in kept]
     for path, items in intended.menus.items():
-        menu = _menu(schema, path)
+        menu = _View(schema, path)
         if menu.kind == "state":
             continue
         then = [i for i in snapshot.menus.get(path, []) if not i.dynamic and _is_set_item(menu, i)]
         for want in items:
             if want.dynamic or not _is_set_item(menu, want):
                 continue
-            cur = next((i for i in then if _identity(menu, i) == _identity(menu, want)), None)
+            cur = next((i for i in then if menu.identity(i) == menu.identity(want)), None)
             ident = {k: v for k, v in want.values.items() if k in ("default-name", NUMBER, "name")}
             values = dict(ident)
             for name in want.values:
@@ -620,73 +691,113 @@ def managed_part(
 
 
 def _remediate(
-    current: Config, intended: Config, schema: Any, owns: Callable[[str, Item], bool], exact: bool
+    current: Config,
+    intended: Config,
+    schema: Any,
+    owns: Callable[[str, Item], bool],
+    exact: bool,
+    shared: dict[Any, Any] | None = None,
 ) -> Remediation:
     paths = _menu_order(list(dict.fromkeys([*intended.menus, *current.menus])))
     steps: list[_Step] = []
     removes: list[_Step] = []
     conflicts: list[str] = []
     for path in paths:
-        menu = _menu(schema, path)
-        if menu.kind == "state":
-            continue
         cur_items = [i for i in current.menus.get(path, []) if not i.dynamic]
         want_items = [i for i in intended.menus.get(path, []) if not i.dynamic]
-        if exact:  # set-items the snapshot does not list were in their factory state
-            listed = {_identity(menu, w) for w in want_items}
-            for item in cur_items:
-                if _is_set_item(menu, item) and _identity(menu, item) not in listed:
-                    ident = {k: v for k, v in item.values.items() if k in ("default-name", NUMBER, "name")}
-                    want_items.append(Item(id=0, values=ident, default=item.default))
-        # Items the intent adds never match a foreign item; the ones it `set`s (factory, settings) do, and
-        # get only the fields it names.
-        foreign = [] if exact else [i for i in cur_items if is_foreign(i)]
-        adds = [w for w in want_items if not _is_set_item(menu, w)]
-        mine = [i for i in cur_items if exact or not is_foreign(i)]
-        matched = _match(path, menu, mine, adds)
-        taken = {id(i) for i in matched.values()}
-        sets = [w for w in want_items if _is_set_item(menu, w)]
-        matched.update(_match(path, menu, [i for i in cur_items if id(i) not in taken], sets))
-        used = {id(i) for i in matched.values()}
-        if path in load_rules().ordered:
-            steps.extend(_moves(path, menu, want_items, matched, cur_items))
-        for index, want in enumerate(want_items):
-            cur = matched.get(id(want))
-            set_item = _is_set_item(menu, want)
-            if cur is None and set_item:  # absent from the export = factory state
-                ident = {k: v for k, v in want.values.items() if k in ("default-name", NUMBER, "name")}
-                cur = Item(id=0, values=ident, default=want.default)
-            if cur is None and (clash := _clash(menu, want, foreign)) is not None:
-                conflicts.append(
-                    f"{path} {_label(menu, want)}: the router has an item ikefleet did not create with the "
-                    f"same {_label(menu, clash) or 'key'} (comment={quote(clash.comment)}); rename or remove "
-                    "it, or set comment=ikefleet on it to hand it over"
-                )  # still missing: the diff and the drift check say so, no command adds it
-                steps.append(_Step(path, "add", [], [], [Change("+", path, _describe(menu, want))]))
-                continue
-            if cur is None:
-                before = _place_before(path, menu, want_items, index, matched, cur_items, owns)
-                fwd = Op("add", path, Selector(), _add_args(menu, want), before)
-                change = Change("+", path, _describe(menu, want))
-                back = Op("remove", path, _selector(menu, want, precise=True))
-                steps.append(_Step(path, "add", [fwd], [back], [change]))
-                continue
-            fwd_ops, back_ops, changes = _field_ops(path, menu, cur, want, set_item and not exact, exact)
-            if fwd_ops:
-                steps.append(_Step(path, "set", fwd_ops, back_ops, changes))
-        for position, item in enumerate(cur_items):
-            if id(item) in used or item.default or not owns(path, item):
-                continue
-            later = [i for i in cur_items[position + 1 :] if id(i) in used or not owns(path, i)]
-            ordered = later and path in load_rules().ordered
-            before = _selector(menu, later[0], full=True) if ordered else None
-            back = Op("add", path, Selector(), _add_args(menu, item), before)
-            change = Change("-", path, _describe(menu, item))
-            fwd = Op("remove", path, _selector(menu, item, precise=True))
-            removes.append(_Step(path, "remove", [fwd], [back], [change]))
+        owned = [owns(path, i) for i in cur_items]
+        key = None
+        if shared is not None:  # a menu's steps follow from what its items hold and who owns them
+            key = (schema, path, exact, _contents(cur_items), tuple(owned), _contents(want_items))
+            done = shared.get(key)
+            if done is None:
+                done = shared[key] = _menu_steps(_View(schema, path), cur_items, want_items, owned, exact)
+        else:
+            done = _menu_steps(_View(schema, path), cur_items, want_items, owned, exact)
+        steps.extend(done[0])
+        removes.extend(done[1])
+        conflicts.extend(done[2])
     remediation = _assemble(steps, removes, schema)
     remediation.conflicts = conflicts
     return remediation
+
+
+def _contents(items: list[Item]) -> tuple[Any, ...]:
+    """Everything of the items a remediation reads (values in their order: changes follow it)."""
+    return tuple([(tuple(i.values.items()), i.comment, i.disabled, i.default) for i in items])
+
+
+def _menu_steps(
+    menu: _View, cur_items: list[Item], want_items: list[Item], owned: list[bool], exact: bool
+) -> tuple[list[_Step], list[_Step], list[str]]:
+    """One menu's steps (adds, sets, moves), removes and conflicts; `owned[n]`: cur_items[n] is ours."""
+    if menu.kind == "state":
+        return [], [], []
+    path = menu.path
+    ours = {id(i) for i, o in zip(cur_items, owned, strict=True) if o}
+
+    def owns(_: str, item: Item) -> bool:
+        return id(item) in ours
+
+    steps: list[_Step] = []
+    removes: list[_Step] = []
+    conflicts: list[str] = []
+    want_items = list(want_items)
+    if exact:  # set-items the snapshot does not list were in their factory state
+        listed = {menu.identity(w) for w in want_items}
+        for item in cur_items:
+            if _is_set_item(menu, item) and menu.identity(item) not in listed:
+                ident = {k: v for k, v in item.values.items() if k in ("default-name", NUMBER, "name")}
+                want_items.append(Item(id=0, values=ident, default=item.default))
+    # Items the intent adds never match a foreign item; the ones it `set`s (factory, settings) do, and
+    # get only the fields it names.
+    foreign = [] if exact else [i for i in cur_items if is_foreign(i)]
+    adds = [w for w in want_items if not _is_set_item(menu, w)]
+    mine = [i for i in cur_items if exact or not is_foreign(i)]
+    matched = _match(menu, mine, adds)
+    taken = {id(i) for i in matched.values()}
+    sets = [w for w in want_items if _is_set_item(menu, w)]
+    matched.update(_match(menu, [i for i in cur_items if id(i) not in taken], sets))
+    used = {id(i) for i in matched.values()}
+    ordered = path in load_rules().ordered
+    if ordered:
+        steps.extend(_moves(path, menu, want_items, matched, cur_items))
+    for index, want in enumerate(want_items):
+        cur = matched.get(id(want))
+        set_item = _is_set_item(menu, want)
+        if cur is None and set_item:  # absent from the export = factory state
+            ident = {k: v for k, v in want.values.items() if k in ("default-name", NUMBER, "name")}
+            cur = Item(id=0, values=ident, default=want.default)
+        if cur is None and (clash := _clash(menu, want, foreign)) is not None:
+            conflicts.append(
+                f"{path} {_label(menu, want)}: the router has an item ikefleet did not create with the "
+                f"same {_label(menu, clash) or 'key'} (comment={quote(clash.comment)}); rename or remove "
+                "it, or set comment=ikefleet on it to hand it over"
+            )  # still missing: the diff and the drift check say so, no command adds it
+            steps.append(_Step(path, "add", [], [], [Change("+", path, _describe(menu, want))]))
+            continue
+        if cur is None:
+            before = _place_before(path, menu, want_items, index, matched, cur_items, owns)
+            fwd = Op("add", path, Selector(), _add_args(menu, want), before)
+            change = Change("+", path, _describe(menu, want))
+            back = Op("remove", path, _selector(menu, want, precise=True))
+            steps.append(_Step(path, "add", [fwd], [back], [change]))
+            continue
+        if menu.signature(cur) == menu.signature(want) and menu.skip.isdisjoint(want.values):
+            continue  # the same non-default values, comment and flag: no field to change
+        fwd_ops, back_ops, changes = _field_ops(path, menu, cur, want, set_item and not exact, exact)
+        if fwd_ops:
+            steps.append(_Step(path, "set", fwd_ops, back_ops, changes))
+    for position, item in enumerate(cur_items):
+        if id(item) in used or item.default or id(item) not in ours:
+            continue
+        later = [i for i in cur_items[position + 1 :] if id(i) in used or id(i) not in ours]
+        before = _selector(menu, later[0], full=True) if later and ordered else None
+        back = Op("add", path, Selector(), _add_args(menu, item), before)
+        change = Change("-", path, _describe(menu, item))
+        fwd = Op("remove", path, _selector(menu, item, precise=True))
+        removes.append(_Step(path, "remove", [fwd], [back], [change]))
+    return steps, removes, conflicts
 
 
 def _describe(menu: Any, item: Item) -> str:

@@ -46,6 +46,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        auto_reload=False,  # the templates ship with the package: no stat of each file on every render
     )
     env.filters["ros_args"] = ros_args
     return env

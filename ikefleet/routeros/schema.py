@@ -14,7 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,24 @@ class Menu:
     @property
     def writable_fields(self) -> dict[str, Field]:
         return {n: f for n, f in self.fields.items() if not f.read_only}
+
+    @cached_property
+    def refs(self) -> dict[str, str]:
+        """field -> the menu it names (`ref`/`ref-list` fields): who refers to what, for ownership."""
+        return {n: f.ref for n, f in self.fields.items() if f.ref is not None}
+
+    @cached_property
+    def stored_defaults(self) -> dict[str, str | None]:
+        """Each field's default as RouterOS stores it (the diff compares stored forms, for every item of
+        every router); a default RouterOS would refuse is kept as written. Derived from the schema data
+        alone, so it is kept with the menu."""
+        out: dict[str, str | None] = {}
+        for name, fld in self.fields.items():
+            try:
+                out[name] = None if fld.default is None else normalize_value(fld, fld.default)
+            except ValueError:
+                out[name] = fld.default
+        return out
 
     def field(self, name: str) -> Field:
         return self.fields[name]
@@ -406,7 +424,13 @@ def _match_word(word: str, values: tuple[str, ...]) -> str:
     raise ValueProblem("ambiguous" if hits else "no-match")
 
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # an IPv4 address as ipaddress prints it
+
+
 def _ip(text: str) -> str:
+    if _DOTTED.fullmatch(text):  # already in its printed form (most values: one regex, not ipaddress's parse)
+        return text
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
@@ -415,10 +439,14 @@ def _ip(text: str) -> str:
 
 def _prefix(text: str) -> str:
     addr, slash, length = text.partition("/")
-    ip = ipaddress.ip_address(_ip(addr))
+    if _DOTTED.fullmatch(addr):
+        ip, bits = addr, 32
+    else:
+        parsed = ipaddress.ip_address(_ip(addr))
+        ip, bits = str(parsed), parsed.max_prefixlen
     if not slash:
-        length = str(ip.max_prefixlen)
-    if not length.isdigit() or int(length) > ip.max_prefixlen:
+        length = str(bits)
+    if not length.isdigit() or int(length) > bits:
         raise ValueProblem("invalid")
     return f"{ip}/{int(length)}"
 

@@ -448,6 +448,11 @@ def _in_use(config: Config | None, certs: dict[Any, Any], expected: str) -> str:
     return expected
 
 
+def _shared(_: Context) -> dict[Any, Any]:
+    """The run's memo for config.drift's remediations (`ikefleet.diff.remediate`'s `shared`)."""
+    return {}
+
+
 @check("config.drift", "config")
 def config_drift(ctx: Context, host: str) -> list[Finding]:
     """One finding per managed item that is missing (`+` to add), extra (`-` to remove) or different."""
@@ -458,7 +463,9 @@ def config_drift(ctx: Context, host: str) -> list[Finding]:
     # The intended script is in the host's dialect: v7 scripts carry interface-templates.
     major = 7 if intended.menus.get("/routing ospf interface-template") else 6
     made = ctx.expected.diffs.get(host)
-    changes = (made if made is not None else remediate(current, intended, load_schema(major))).changes
+    if made is None:  # the menus alike on many routers are worked out once per run
+        made = remediate(current, intended, load_schema(major), shared=ctx.index("config.drift", _shared))
+    changes = made.changes
     if not changes:
         return [Finding("pass", "no difference", "no difference")]
     items: dict[tuple[str, str], list[Any]] = {}
