@@ -23,6 +23,7 @@ VERBS = frozenset({"add", "set"})
 OTHER_VERBS = frozenset(
     {"remove", "enable", "disable", "move", "unset", "comment", "edit", "print", "export", "find", "get"}
 )
+_MENU_END = VERBS | OTHER_VERBS  # a word that ends a line's menu path
 NUMBER = ".number"  # pseudo-field for `set 0 ...` (a print number)
 _ESCAPES = {'"': '"', "\\": "\\", "$": "$", "?": "?", "n": "\n", "r": "\r", "t": "\t", "_": " ", "a": "\a"}
 _PROMPT = re.compile(r"^\[[^\]@]+@[^\]]+\] ?(<SAFE>)?[^>]*> ")
@@ -134,20 +135,44 @@ def tokenize(text: str, number: int = 0) -> list[Token]:
 
 
 def _plain_tokens(text: str) -> list[Token] | None:
-    """`tokenize` of a line without escapes or sub-commands (nearly every export line), one regex match a
-    word; None when the line needs `_scan_tokens` (escapes, `[`, or an error to report)."""
-    if "[" in text or "\\" in text:
+    """`tokenize` of a line without escapes, tabs or sub-commands (nearly every export line), read with C's
+    `str.split` and `str.partition`: no regex match nor character loop a word. None when the line needs
+    `_scan_tokens` (escapes, `[`, a quote glued to a word, or an error to report)."""
+    if "[" in text or "\\" in text or "\t" in text:
         return None
+    if '"' not in text:
+        return _words(text)
+    parts = text.split('"')  # outside, quoted, outside, ...: a quoted value holds no quote (no escapes)
+    if len(parts) % 2 == 0:
+        return None  # a quote left open: the scanner reports it
     tokens: list[Token] = []
-    pos = 0
-    while (m := _PLAIN_TOKEN.match(text, pos)) is not None:
-        key, quoted_value, bare_value, quoted, word = m.groups()
-        if key is not None:
-            tokens.append((key, quoted_value if quoted_value is not None else bare_value))
+    for at in range(1, len(parts), 2):
+        before = parts[at - 1]
+        if at > 1 and before[:1] not in ("", " "):
+            return None  # a word glued to a closing quote
+        head, _, last = before.rpartition(" ")
+        tokens += _words(head)
+        if not last:
+            tokens.append((None, parts[at]))  # a quoted word
+        elif last[-1] == "=" and last.count("=") == 1:
+            tokens.append((last[:-1], parts[at]))  # key="value"
         else:
-            tokens.append((None, quoted if quoted is not None else word))
-        pos = m.end()
-    return tokens if not text[pos:].strip(" \t") else None
+            return None  # a quote inside a bare word or value
+    rest = parts[-1]
+    if len(parts) > 1 and rest[:1] not in ("", " "):
+        return None
+    tokens += _words(rest)
+    return tokens
+
+
+def _words(text: str) -> list[Token]:
+    """The words of text without quotes, escapes, tabs or `[`: key=value or bare."""
+    tokens: list[Token] = []
+    for word in text.split(" "):
+        if word:
+            key, sep, value = word.partition("=")
+            tokens.append((key, value) if sep else (None, word))
+    return tokens
 
 
 def _scan_tokens(text: str, number: int) -> list[Token]:
@@ -218,20 +243,16 @@ def parse_commands(text: str) -> list[Command]:
     commands: list[Command] = []
     path = "/"
     for number, line in logical_lines(text):
-        tokens = tokenize(line, number)
-        words = tokens
-        if line.startswith("/"):
+        words = tokenize(line, number)
+        if line[:1] == "/":
             # `/ip ipsec peer` (section) or `/ip ipsec peer add ...` (terse / one-line script)
-            parts: list[str] = []
             idx = 0
-            while idx < len(tokens) and tokens[idx][0] is None:
-                word = str(tokens[idx][1])
-                if word in VERBS or word in OTHER_VERBS:
+            for key, word in words:
+                if key is not None or word in _MENU_END:
                     break
-                parts.append(word.lstrip("/"))
                 idx += 1
-            path = "/" + " ".join(p for p in parts if p)
-            words = tokens[idx:]
+            path = "/" + " ".join([part for _, word in words[:idx] if (part := str(word).lstrip("/"))])
+            words = words[idx:]
             if not words:
                 continue
         if not words or words[0][0] is not None:
@@ -246,10 +267,10 @@ def parse_commands(text: str) -> list[Command]:
         positional: list[str] = []
         args: dict[str, str] = {}
         for key, value in words[1:]:
-            if key == "[":
-                where, selected = _selector(value, number), True  # type: ignore[arg-type]
-            elif key is None:
+            if key is None:
                 positional.append(str(value))
+            elif key == "[":
+                where, selected = _selector(value, number), True  # type: ignore[arg-type]
             else:
                 args[key] = str(value)
         commands.append(Command(number, path, verb, where, tuple(positional), args, selected))

@@ -207,7 +207,7 @@ def test_lab_export_round_trips(values: list[tuple[str, str]], width: int, terse
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet='ab1-="  \t/.', max_size=40))
-def test_the_one_regex_word_reader_agrees_with_the_character_scanner(line: str) -> None:
+def test_the_split_word_reader_agrees_with_the_character_scanner(line: str) -> None:
     """Lines without escapes or `[`: the fast reader gives the scanner's words, or steps aside (None)
     where the scanner has an error to report (an unterminated quote)."""
     from ikefleet.routeros.script import _plain_tokens, _scan_tokens
@@ -220,7 +220,48 @@ def test_the_one_regex_word_reader_agrees_with_the_character_scanner(line: str) 
     assert _plain_tokens(line) in (None, scanned)
 
 
-def test_export_lines_take_the_one_regex_reader() -> None:
+@pytest.mark.parametrize(
+    "line",
+    [
+        'add comment="defconf: accept established,related" connection-state=established',
+        'add name="a b" "quoted word" x=1 ="empty key" last',
+        'add a="x""y" b=""',  # quoted values back to back: two words, as the scanner reads them
+        "add name=ether1   mtu=1500  ",
+    ],
+)
+def test_quoted_export_lines_take_the_split_reader(line: str) -> None:
+    """Quoted values without escapes (the export's comments) are read without the scanner, alike."""
+    from ikefleet.routeros.script import _plain_tokens, _scan_tokens
+
+    assert _plain_tokens(line) == _scan_tokens(line, 1)
+
+
+@pytest.mark.parametrize("line", ['add a=b"c"', 'add "x"y', 'add a="x"=y', 'add a=b="c"', 'add x="open'])
+def test_quotes_glued_to_words_go_to_the_scanner(line: str) -> None:
+    from ikefleet.routeros.script import _plain_tokens
+
+    assert _plain_tokens(line) is None
+
+
+_SAMPLES = Path("/work/shared/routeros-samples")
+_CAPTURES = sorted([*_SAMPLES.rglob("*export*.txt"), *(Path(__file__).parent.parent / "data").glob("*.txt")])
+
+
+@pytest.mark.parametrize("path", _CAPTURES, ids=lambda p: p.name)
+def test_every_export_line_of_the_captures_reads_as_the_scanner_reads_it(path: Path) -> None:
+    from ikefleet.routeros.script import _plain_tokens, _scan_tokens
+
+    try:
+        lines = logical_lines(path.read_text(encoding="utf-8", errors="replace"))
+    except ScriptError:
+        pytest.skip("an interrupted export")
+    for number, line in lines:
+        plain = _plain_tokens(line)
+        if plain is not None:
+            assert plain == _scan_tokens(line, number), line
+
+
+def test_export_lines_take_the_split_reader() -> None:
     from ikefleet.routeros.script import _plain_tokens, _scan_tokens
 
     text = (Path(__file__).parent.parent / "data" / "seed_R1.txt").read_text(encoding="utf-8")
