@@ -17,6 +17,7 @@ from ikefleet.routeros.script import (
     ScriptError,
     export_version,
     logical_lines,
+    parse_commands,
     parse_script,
 )
 
@@ -269,3 +270,17 @@ def test_export_lines_take_the_split_reader() -> None:
     assert len(lines) > 20
     for line in lines:
         assert _plain_tokens(line) == _scan_tokens(line, 1), line
+
+
+def test_lines_read_before_in_another_export_keep_their_own_numbers_and_values() -> None:
+    """A line seen in an earlier export (the reader remembers repeated lines) is its own command: its line
+    number, a fresh `args` dict, and an error at its own line."""
+    first = parse_commands("/ip address add address=10.0.0.1/24 interface=ether1\n")
+    second = parse_commands("# hello\n\n/ip address add address=10.0.0.1/24 interface=ether1\n")
+    assert (first[0].line, second[0].line) == (1, 3)
+    first[0].args["interface"] = "changed"
+    assert second[0].args == {"address": "10.0.0.1/24", "interface": "ether1"}
+    bad = '/system note add note="open\n'
+    for prefix, number in (("", 1), ("\n\n", 3)):
+        with pytest.raises(ScriptError, match=f"line {number}: unterminated"):
+            parse_commands(prefix + bad)
