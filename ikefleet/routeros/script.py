@@ -75,9 +75,13 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
             pending += piece
         else:
             stripped = raw.strip()
-            if stripped == "#interrupted" or stripped.startswith("#interrupted"):
-                raise ExportInterrupted(f"line {number}: export was interrupted (#interrupted)")
-            if not stripped or stripped.startswith("#") or _PROMPT.match(raw):
+            if not stripped:
+                continue
+            if stripped[0] == "#":
+                if stripped.startswith("#interrupted"):
+                    raise ExportInterrupted(f"line {number}: export was interrupted (#interrupted)")
+                continue
+            if raw[0] == "[" and _PROMPT.match(raw):  # (the pattern starts with "[": no call a line)
                 continue
             pending, start = raw.rstrip(" "), number
         if pending.endswith("\\"):
