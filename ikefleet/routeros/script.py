@@ -170,14 +170,6 @@ def _plain_tokens(text: str) -> list[Token] | None:
     return tokens
 
 
-@lru_cache(maxsize=4096)
-def _plain_words(line: str) -> tuple[Token, ...] | None:
-    """`_plain_tokens`, remembered: a fleet's exports (and the intended configurations) repeat most lines
-    from router to router (72 % of a 200-branch verify's), so most lines are read once a run."""
-    tokens = _plain_tokens(line)
-    return tuple(tokens) if tokens is not None else None
-
-
 def _words(text: str) -> list[Token]:
     """The words of text without quotes, escapes, tabs or `[`: key=value or bare."""
     tokens: list[Token] = []
@@ -256,38 +248,71 @@ def parse_commands(text: str) -> list[Command]:
     commands: list[Command] = []
     path = "/"
     for number, line in logical_lines(text):
-        words: Sequence[Token] = _plain_words(line) or _scan_tokens(line, number)
-        if line[:1] == "/":
-            # `/ip ipsec peer` (section) or `/ip ipsec peer add ...` (terse / one-line script)
-            idx = 0
-            for key, word in words:
-                if key is not None or word in _MENU_END:
-                    break
-                idx += 1
-            path = "/" + " ".join([part for _, word in words[:idx] if (part := str(word).lstrip("/"))])
-            words = words[idx:]
-            if not words:
-                continue
-        if not words or words[0][0] is not None:
+        plain = _plain_line(line)
+        head: Sequence[Token]
+        rest: Sequence[Token] = ()  # the words after the verb, for the character scanner's lines
+        if plain is not None:
+            menu, head, positional, pairs = plain
+        else:
+            menu, words = _menu(line, _scan_tokens(line, number))
+            head, rest, positional, pairs = words[:1], words[1:], (), ()
+        if menu is not None:
+            path = menu
+            if not head:
+                continue  # a section header: `/ip ipsec peer`
+        if not head or head[0][0] is not None:
             raise ScriptError(f"line {number}: expected a command, got {line[:40]!r}")
-        verb = str(words[0][1])
+        verb = str(head[0][1])
         if verb not in VERBS:
             raise ScriptError(f"line {number}: unsupported command {verb!r} (only add and set)")
         if path == "/":
             raise ScriptError(f"line {number}: {verb} outside any menu section")
         where: tuple[tuple[str, str], ...] = ()
         selected = False
-        positional: list[str] = []
-        args: dict[str, str] = {}
-        for key, value in words[1:]:
-            if key is None:
-                positional.append(str(value))
-            elif key == "[":
-                where, selected = _selector(value, number), True  # type: ignore[arg-type]
-            else:
-                args[key] = str(value)
-        commands.append(Command(number, path, verb, where, tuple(positional), args, selected))
+        args = dict(pairs)
+        if rest:
+            loose: list[str] = []
+            for key, value in rest:
+                if key is None:
+                    loose.append(str(value))
+                elif key == "[":
+                    where, selected = _selector(value, number), True  # type: ignore[arg-type]
+                else:
+                    args[key] = str(value)
+            positional = tuple(loose)
+        commands.append(Command(number, path, verb, where, positional, args, selected))
     return commands
+
+
+def _menu(line: str, words: Sequence[Token]) -> tuple[str | None, Sequence[Token]]:
+    """(the menu path a line starting with "/" names, the words after it); (None, all words) for others.
+    `/ip ipsec peer` (a section) or `/ip ipsec peer add ...` (terse, a one-line script)."""
+    if line[:1] != "/":
+        return None, words
+    idx = 0
+    for key, word in words:
+        if key is not None or word in _MENU_END:
+            break
+        idx += 1
+    return "/" + " ".join([part for _, word in words[:idx] if (part := str(word).lstrip("/"))]), words[idx:]
+
+
+# A plain line, read: (the menu it names or None, its verb's word, positional words, key=value pairs).
+_PlainLine = tuple[str | None, tuple[Token, ...], tuple[str, ...], tuple[tuple[str, str], ...]]
+
+
+@lru_cache(maxsize=4096)
+def _plain_line(line: str) -> _PlainLine | None:
+    """A line `_plain_tokens` reads (no `[` selector), remembered, as immutable tuples. A fleet's exports
+    (and the intended configurations) repeat most lines from router to router (72 % of a 200-branch
+    verify's), so most lines are read once a run."""
+    tokens = _plain_tokens(line)
+    if tokens is None:
+        return None
+    menu, words = _menu(line, tokens)
+    positional = tuple(str(value) for key, value in words[1:] if key is None)
+    pairs = tuple((key, str(value)) for key, value in words[1:] if key is not None)
+    return menu, tuple(words[:1]), positional, pairs
 
 
 def split_flags(args: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, bool | str]]:

@@ -284,3 +284,11 @@ def test_lines_read_before_in_another_export_keep_their_own_numbers_and_values()
     for prefix, number in (("", 1), ("\n\n", 3)):
         with pytest.raises(ScriptError, match=f"line {number}: unterminated"):
             parse_commands(prefix + bad)
+
+
+def test_an_unsupported_command_is_named_before_its_selector_is_read() -> None:
+    """(v7__serialize_to_json__helpmt-scripting.txt): the command is what is wrong, not its `[ ... ]`."""
+    with pytest.raises(ScriptError, match="line 1: unsupported command ':put'"):
+        parse_commands(":put [:serialize value=a,b,c to=json]\n")
+    with pytest.raises(ScriptError, match="line 2: only \\[ find"):
+        parse_commands("/ip address\nset [ get 0 ] x=1\n")
