@@ -48,10 +48,11 @@ class ExportInterrupted(ScriptError):
     """The export ended early (`#interrupted` or a dangling continuation): never diff it."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Command:
     """One logical line: path, verb, selector conditions, positional words and `key=value` arguments
-    (in the order written; a repeated key keeps its last value, as RouterOS does)."""
+    (in the order written; a repeated key keeps its last value, as RouterOS does). Not frozen: a frozen
+    dataclass's __init__ sets each field through object.__setattr__, 0.7 us a line of every export."""
 
     line: int
     path: str
