@@ -68,11 +68,18 @@ _ERROR_RES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
-# a cheap first pass over the whole text: only outputs holding one of these words are read line by line
-_HINT_RE = re.compile(
-    r"bad command|syntax error|expected |no such |invalid value|out of range|ambiguous value"
-    r"|does not match|missing value|unknown parameter|failure: "
+# a cheap first pass over the whole text: only outputs holding one of these words are read line by line.
+# Each found by C's substring search (`in`): a third of the time of one regex alternation, whose first
+# letters are the commonest of any print.
+_HINTS = (
+    "bad command", "syntax error", "expected ", "no such ", "invalid value", "out of range",
+    "ambiguous value", "does not match", "missing value", "unknown parameter", "failure: ",
 )
+
+
+def _hinted(text: str) -> bool:
+    """True when `text` holds one of the words every error reply holds."""
+    return any(hint in text for hint in _HINTS)
 
 
 _SCAN = 2048
@@ -82,12 +89,12 @@ def detect_error(text: str) -> RouterOSError | None:
     """Return the first RouterOS error reply found in `text` (one line of it), or None."""
     # an error reply replaces the output: it sits at the start (after the echo) or, for scripts, the end
     if len(text) <= 2 * _SCAN:  # short: one pass over the whole text (head and tail would overlap)
-        if not _HINT_RE.search(text):
+        if not _hinted(text):
             return None
         lines = text.splitlines()
     else:
         head, tail = text[:_SCAN], text[-_SCAN:]
-        if not (_HINT_RE.search(head) or _HINT_RE.search(tail)):
+        if not (_hinted(head) or _hinted(tail)):
             return None
         lines = head.splitlines()[:-1] + tail.splitlines()[1:]
     for raw in lines:

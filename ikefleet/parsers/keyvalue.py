@@ -70,8 +70,7 @@ def split_wrapped(body: str, join: Callable[[str], str], command: str, lineno: i
 
 
 def _pairs(keys: list[str], found: list[str]) -> dict[str, str]:
-    """The pairs of the str.split reading: its keys and values, less the secrets (whose quotes are the
-    only ones it leaves: nothing to unquote)."""
+    """The pairs of the str.split reading: its keys and values (unquoted already), less the secrets."""
     secrets, renames = _layout(tuple(keys))
     if renames:
         return _renamed(keys, found)
@@ -100,18 +99,19 @@ def _renamed(keys: list[str], found: list[str]) -> dict[str, str]:
 _KEY_RE = re.compile(r"\.?[A-Za-z][\w.\-]*+")
 _KEYS: set[str] = set()
 _MAX_KEYS = 4096
-_ENDS, _ENDS_WRAPPED = ("", " "), ("", " ", "\r", "\n")  # what may follow a secret's closing quote
+_ENDS, _ENDS_WRAPPED = ("", " "), ("", " ", "\r", "\n")  # what may follow a closing quote
 _BEFORE, _SPACE, _AFTER = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
 
 
 def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None:
     """The keys and values `_PAIRS_RE.split` finds in `body`, found by C's `str.split` (about half the
     time), when nothing in it can be read another way: every "=" follows a whole key after a space (or
-    starts the body), and the only quoted values are secrets, emptied here since they are dropped
-    anyway. None otherwise: the pattern reads the body. `wrapped`: the body is an item's lines as
+    starts the body), and quoted values (without escapes) stand alone between a key's "=" and a space.
+    None otherwise: the pattern reads the body. `wrapped`: the body is an item's lines as
     printed, each line end followed by an indent (then a line end is only space before a key)."""
     if not wrapped and not body.isprintable():
         return None  # whitespace besides spaces: the pattern treats it apart
+    quoted: list[str] = []
     if '"' in body:
         if "\\" in body:
             return None  # (an escaped quote does not close a value)
@@ -122,10 +122,10 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
         for at in range(1, len(parts), 2):
             before, after = parts[at - 1], parts[at + 1]
             key = before[before.rfind(" ") + 1 : -1]
-            if not (before.endswith("=") and (key in _KEYS or _whole_key(key)) and is_secret(key)) or (
-                    after[:1] not in ends):
-                return None  # a quoted value that is not a secret's, or text glued to its closing quote
-            parts[at] = ""
+            if not (before.endswith("=") and (key in _KEYS or _whole_key(key))) or after[:1] not in ends:
+                return None  # a quote inside a value, or text glued to a closing quote
+        quoted = parts[1::2]
+        parts[1::2] = [""] * len(quoted)  # (a quoted value may hold "=" and spaces: read apart, below)
         body = '"'.join(parts)
     pieces = body.split("=")
     if len(pieces) < 2:
@@ -134,7 +134,8 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
     # comprehension and C's map and itemgetter, not a loop, as this runs for every pair of a hub's SAs
     cut = [piece.rpartition(" ") for piece in pieces[1:-1]]
     if not all(map(_SPACE, cut)):
-        return None  # a value holding "=" ("issuer=CN=CA"), or a key glued to the value before
+        pieces = _rejoined(pieces)  # a value holding "=" ("issuer=CN=CA")
+        cut = [piece.rpartition(" ") for piece in pieces[1:-1]]
     keys = [pieces[0], *map(_AFTER, cut)]
     values = [*map(_BEFORE, cut), pieces[-1]]
     if wrapped:  # (a line's end and the next one's indent before a key are no part of a value)
@@ -147,7 +148,40 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
         values[-1] = values[-1].rstrip(" ")
     if not _KEYS.issuperset(keys) and not all(map(_whole_key, keys)):
         return None
+    if quoted and not _unquoted(keys, values, quoted):
+        return None
     return keys, values
+
+
+def _rejoined(pieces: list[str]) -> list[str]:
+    """The text split at each "=", joined back where an "=" is in a value: a key follows a space, so a piece
+    between two "=" without one ("issuer=CN=CA": "CN") goes on with the value, as the pattern reads it."""
+    joined = [pieces[0]]
+    held = ""
+    for piece in pieces[1:-1]:
+        if " " in piece:
+            joined.append(held + piece)
+            held = ""
+        else:
+            held += piece + "="
+    joined.append(held + pieces[-1])
+    return joined
+
+
+def _unquoted(keys: list[str], values: list[str], quoted: list[str]) -> bool:
+    """Put back the quoted values `_plain_pairs` emptied (`""`), in their order, as the pattern's reading
+    unquotes them. False where it reads them otherwise: words after a closing quote go on with the value,
+    and a quoted value wrapped over lines is joined; a secret's value needs neither, it is dropped."""
+    contents = iter(quoted)
+    for at, value in enumerate(values):
+        if '"' in value:
+            content = next(contents)
+            if is_secret(keys[at]):
+                continue  # (left empty)
+            if value != '""' or "\n" in content:
+                return False
+            values[at] = content
+    return True
 
 
 def _whole_key(key: str) -> bool:

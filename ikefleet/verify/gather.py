@@ -174,7 +174,8 @@ V7_PARSERS: dict[str, Callable[[str], list[Any]]] = {"bfd": p.parse_bfd_session}
 
 def parse_sections(host: str, raw: dict[str, str], major: int = 6) -> HostState:
     """Parse every section's text (as a RouterOS `major` router prints it); one unreadable section does not
-    spoil the others."""
+    spoil the others. An error reply in a section is its problem, as printed: each parser looks for one
+    first and raises CommandFailed (the log and the configuration are read as they are)."""
     state = HostState(host)
     parsers = {**PARSERS, **V7_PARSERS} if major >= 7 else PARSERS
     for name in COMMANDS:
@@ -182,11 +183,9 @@ def parse_sections(host: str, raw: dict[str, str], major: int = 6) -> HostState:
             state.problems[name] = "no output"
             continue
         try:
-            error = p.detect_error(raw[name])
-            if error is not None and name not in ("log", "config"):
-                state.problems[name] = error.text
-                continue
             state.sections[name] = parsers[name](raw[name])
+        except p.CommandFailed as exc:
+            state.problems[name] = exc.error.text
         except Exception as exc:  # parser errors are data here: the checks on this section say 'error'
             state.problems[name] = f"{type(exc).__name__}: {exc}"
     return state

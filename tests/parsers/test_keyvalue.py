@@ -53,7 +53,8 @@ def read(body: str) -> dict[str, str] | str:
 
 
 FRAGMENTS = ["a=1", "name=\"x y\"", "via", " ", "  ", "\t", "=", "1=2", "CN=c", "key=\"s\"", "\"", "\\\"",
-             "local-address=10.0.0.1", "port=4500", "q=\"open", "é=1", ".id=*1", "x", "b=", "c=\"a\\\"b\"d"]
+             "local-address=10.0.0.1", "port=4500", "q=\"open", "é=1", ".id=*1", "x", "b=", "c=\"a\\\"b\"d",
+             'comment="a = b  c "', 'n=""']
 
 
 def test_split_pairs_reads_as_the_findall_reading_did() -> None:
@@ -105,7 +106,17 @@ def test_an_sa_body_is_read_by_str_split_its_secrets_emptied() -> None:
         ["0x1", "192.0.2.1:4500", '""', '""', "nov/27/2026 00:40:46", "128"])
     assert split_pairs(body, "/x print", 1) == {"spi": "0x1", "src-address": "192.0.2.1:4500",
                                                "addtime": "nov/27/2026 00:40:46", "replay": "128"}
-    assert _plain_pairs('name="a b" mtu=1', False) is None  # a kept quoted value: the pattern reads it
+    assert _plain_pairs('name="a=b c" mtu=1', False) == (["name", "mtu"], ["a=b c", "1"])
+
+
+@pytest.mark.parametrize("body", ['name="a" b mtu=1', 'name="a"b', 'name=a"b"', 'x="a"\n  "b" y=1'])
+def test_words_glued_to_a_quoted_value_are_left_to_the_pattern(body: str) -> None:
+    assert _plain_pairs(body, "\n" in body) is None
+
+
+def test_a_quoted_value_wrapped_over_lines_is_left_to_the_join() -> None:
+    assert _plain_pairs('name="a\n      b" mtu=1', True) is None
+    assert split_wrapped('name="a\n      b" mtu=1', _joined, "/x print", 1) == {"name": "ab", "mtu": "1"}
 
 
 def read_wrapped(body: str) -> dict[str, str] | str:
@@ -120,7 +131,7 @@ def test_a_wrapped_body_is_read_as_its_joined_lines() -> None:
     rng = random.Random(7)
     lines = ["spi=0x1 src-address=192.0.2.1:4500", 'auth-key="0123"', 'enc-key="ab==',
              'cd" addtime=nov/27 00:40', "state=mature", 'name="a', 'b" x=1', "x y=1", "a=1  ", "c=CN=d",
-             "port=1 local-address=2 port=3"]
+             "port=1 local-address=2 port=3", 'comment="a = b  c "', 'n=""']
     wrapped = 0
     for _ in range(3000):
         picked = [rng.choice(lines) for _ in range(rng.randrange(1, 6))]

@@ -17,6 +17,7 @@ from ikefleet.routeros.script import (
     ScriptError,
     export_version,
     logical_lines,
+    parse_commands,
     parse_script,
 )
 
@@ -207,7 +208,7 @@ def test_lab_export_round_trips(values: list[tuple[str, str]], width: int, terse
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet='ab1-="  \t/.', max_size=40))
-def test_the_one_regex_word_reader_agrees_with_the_character_scanner(line: str) -> None:
+def test_the_split_word_reader_agrees_with_the_character_scanner(line: str) -> None:
     """Lines without escapes or `[`: the fast reader gives the scanner's words, or steps aside (None)
     where the scanner has an error to report (an unterminated quote)."""
     from ikefleet.routeros.script import _plain_tokens, _scan_tokens
@@ -220,7 +221,48 @@ def test_the_one_regex_word_reader_agrees_with_the_character_scanner(line: str) 
     assert _plain_tokens(line) in (None, scanned)
 
 
-def test_export_lines_take_the_one_regex_reader() -> None:
+@pytest.mark.parametrize(
+    "line",
+    [
+        'add comment="defconf: accept established,related" connection-state=established',
+        'add name="a b" "quoted word" x=1 ="empty key" last',
+        'add a="x""y" b=""',  # quoted values back to back: two words, as the scanner reads them
+        "add name=ether1   mtu=1500  ",
+    ],
+)
+def test_quoted_export_lines_take_the_split_reader(line: str) -> None:
+    """Quoted values without escapes (the export's comments) are read without the scanner, alike."""
+    from ikefleet.routeros.script import _plain_tokens, _scan_tokens
+
+    assert _plain_tokens(line) == _scan_tokens(line, 1)
+
+
+@pytest.mark.parametrize("line", ['add a=b"c"', 'add "x"y', 'add a="x"=y', 'add a=b="c"', 'add x="open'])
+def test_quotes_glued_to_words_go_to_the_scanner(line: str) -> None:
+    from ikefleet.routeros.script import _plain_tokens
+
+    assert _plain_tokens(line) is None
+
+
+_SAMPLES = Path("/work/shared/routeros-samples")
+_CAPTURES = sorted([*_SAMPLES.rglob("*export*.txt"), *(Path(__file__).parent.parent / "data").glob("*.txt")])
+
+
+@pytest.mark.parametrize("path", _CAPTURES, ids=lambda p: p.name)
+def test_every_export_line_of_the_captures_reads_as_the_scanner_reads_it(path: Path) -> None:
+    from ikefleet.routeros.script import _plain_tokens, _scan_tokens
+
+    try:
+        lines = logical_lines(path.read_text(encoding="utf-8", errors="replace"))
+    except ScriptError:
+        pytest.skip("an interrupted export")
+    for number, line in lines:
+        plain = _plain_tokens(line)
+        if plain is not None:
+            assert plain == _scan_tokens(line, number), line
+
+
+def test_export_lines_take_the_split_reader() -> None:
     from ikefleet.routeros.script import _plain_tokens, _scan_tokens
 
     text = (Path(__file__).parent.parent / "data" / "seed_R1.txt").read_text(encoding="utf-8")
@@ -228,3 +270,25 @@ def test_export_lines_take_the_one_regex_reader() -> None:
     assert len(lines) > 20
     for line in lines:
         assert _plain_tokens(line) == _scan_tokens(line, 1), line
+
+
+def test_lines_read_before_in_another_export_keep_their_own_numbers_and_values() -> None:
+    """A line seen in an earlier export (the reader remembers repeated lines) is its own command: its line
+    number, a fresh `args` dict, and an error at its own line."""
+    first = parse_commands("/ip address add address=10.0.0.1/24 interface=ether1\n")
+    second = parse_commands("# hello\n\n/ip address add address=10.0.0.1/24 interface=ether1\n")
+    assert (first[0].line, second[0].line) == (1, 3)
+    first[0].args["interface"] = "changed"
+    assert second[0].args == {"address": "10.0.0.1/24", "interface": "ether1"}
+    bad = '/system note add note="open\n'
+    for prefix, number in (("", 1), ("\n\n", 3)):
+        with pytest.raises(ScriptError, match=f"line {number}: unterminated"):
+            parse_commands(prefix + bad)
+
+
+def test_an_unsupported_command_is_named_before_its_selector_is_read() -> None:
+    """(v7__serialize_to_json__helpmt-scripting.txt): the command is what is wrong, not its `[ ... ]`."""
+    with pytest.raises(ScriptError, match="line 1: unsupported command ':put'"):
+        parse_commands(":put [:serialize value=a,b,c to=json]\n")
+    with pytest.raises(ScriptError, match="line 2: only \\[ find"):
+        parse_commands("/ip address\nset [ get 0 ] x=1\n")

@@ -60,3 +60,20 @@ def test_unreachable_router_is_a_state_with_an_error(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(gather_task, "device", refuse)
     state = gather_task.gather(SimpleNamespace(host=SimpleNamespace(name="br3"))).result  # type: ignore[arg-type]
     assert not state.reachable and "connection refused" in state.error  # operator words
+
+
+@pytest.mark.parametrize("major", [6, 7])
+def test_an_error_reply_is_its_sections_problem_as_printed(major: int) -> None:
+    """Every section but the log and the configuration: an error reply (as PE2 printed one) is that
+    section's problem, its line as printed, and the other sections are read."""
+    from ikefleet.verify.gather import parse_sections
+
+    reply = "[admin@PE2] > forwarding-table print\nbad command name forwarding-table (line 1 column 1)\n"
+    good = split_sections(raw("br1"))
+    for name in COMMANDS:
+        if name in ("log", "config"):
+            continue
+        state = parse_sections("br1", {**good, name: reply}, major)
+        assert state.problems.get(name) == "bad command name forwarding-table (line 1 column 1)", name
+        assert name not in state.sections
+        assert "eoip" in state.sections or name == "eoip"
