@@ -241,9 +241,8 @@ class Device:
             raise DeviceError(self.host, command, why)
         if self.in_safe_mode:
             _guarded(self.connection).sent = True
-        conn = self.connection
-        with drop_said(conn):
-            output = str(conn.strip_prompt(read_reply(conn, command, self.read_timeout)))
+        with drop_said(self.connection):
+            output = self._exchange(command)
             if re.search(PAGER, output):
                 output = self._dump_pages(output)
         output = _strip_echo(output, command)
@@ -251,6 +250,11 @@ class Device:
         if error is not None:
             raise DeviceError(self.host, command, error.text, output)
         return output
+
+    def _exchange(self, command: str) -> str:
+        """One command's reply without echo and prompt (`read_reply`, then netmiko's strip_prompt); the
+        login's version read is the only exchange of a session that is not one of these."""
+        return str(self.connection.strip_prompt(read_reply(self.connection, command, self.read_timeout)))
 
     def _dump_pages(self, output: str) -> str:
         """Answer the pager with `D` (dump the rest) until the prompt comes; the pages joined, no prompt."""
