@@ -178,10 +178,10 @@ class Console(Channel):
             self._next()
 
 
-def test_routeros_login_prompts_are_still_answered_over_the_drivers_reads() -> None:
-    """netmiko's MikroTik login handler (licence, "press Enter", default configuration, new password) reads
-    through the driver's own read_until_pattern: each prompt gets netmiko's answer and the login ends at
-    the router prompt."""
+def test_routeros_login_prompts_are_answered_over_the_drivers_reads() -> None:
+    """netmiko's MikroTik login handler (licence, "press Enter", default configuration, new password) over
+    the driver's reads (an empty read in its loop waits for data): each prompt gets netmiko's answer and the
+    login ends at the router prompt."""
     console = Console([
         "\r\n  MikroTik RouterOS 6.49.2 (c) 1999-2021\r\nDo you want to see the software license? [Y/n]: ",
         '\r\nUNLICENSED Please press "Enter" to continue!',
@@ -194,23 +194,3 @@ def test_routeros_login_prompts_are_still_answered_over_the_drivers_reads() -> N
     driver.special_login_handler()
     assert console.keys == ["n", "\r\n", "\r\n", "\x03"]
     assert console.screens == []  # every screen shown, the last one the prompt
-
-
-def test_a_pattern_read_waits_on_the_channel_not_in_fixed_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A reply in two parts: the driver's pattern read takes the second when it comes; netmiko's slept a
-    fixed 10 ms after every read that did not end the pattern (a context switch each, CPU per router)."""
-    import netmiko.base_connection
-
-    slept: list[float] = []
-    monkeypatch.setattr(netmiko.base_connection.time, "sleep", slept.append)
-    channel = Channel()
-    driver = _driver_on(channel)
-    channel.in_buffer.feed(b"uptime: 1d\n")
-    later = threading.Timer(0.2, lambda: channel.in_buffer.feed(PROMPT.encode() + b"rest"))
-    later.start()
-    try:
-        out = driver.read_until_pattern(pattern=r"\] > ", read_timeout=30)
-    finally:
-        later.cancel()
-    assert (out, slept) == ("uptime: 1d\n" + PROMPT, [])
-    assert driver.read_channel() == "rest"  # what followed the pattern is kept for the next read

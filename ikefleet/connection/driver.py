@@ -3,28 +3,25 @@
 A subclass, so ikefleet calls only netmiko's public methods and overrides its documented hooks:
 `open_session` is netmiko's own login (`BaseConnection._open`), but the round trip that finds the prompt
 carries the RouterOS version read (netmiko would send a bare Enter, with two fixed waits around it, for a
-prompt the version read's reply ends with too), read as every command is (`session.read_reply`); the reply
-is kept as `login_reply`, so a run's first command is its own.
+prompt the version read's reply ends with too); the reply is kept as `login_reply`, so a run's first
+command is its own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
-import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import paramiko
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 
 from ikefleet.connection.hostkeys import Pin
-from ikefleet.connection.session import PROMPT, WAIT_S, drop_said, read_reply, timed_out, wait_readable
+from ikefleet.connection.session import PROMPT, WAIT_S, drop_said, timed_out, wait_readable
 from ikefleet.routeros.console import VERSION_COMMAND
 
 ESC = "\x1b"
-_LOGIN_END = re.compile(PROMPT)  # the version read ends at the prompt (a pager there is no login)
 
 
 class RouterOSDriver(MikrotikRouterOsSSH):
@@ -54,7 +51,10 @@ class RouterOSDriver(MikrotikRouterOsSSH):
             self.ansi_escape_codes = True  # as the driver's session_preparation
             with drop_said(self):
                 try:
-                    reply = read_reply(self, VERSION_COMMAND, read_timeout, _LOGIN_END)
+                    # str: netmiko returns a list or dict only from a textfsm/ttp/genie parse
+                    reply = cast(str, self.send_command(VERSION_COMMAND, expect_string=PROMPT,
+                                                        read_timeout=read_timeout, strip_prompt=False,
+                                                        strip_command=True, cmd_verify=True))
                 except ReadTimeout as exc:  # the words name command_timeout, the setting that ran out
                     timed_out(read_timeout, exc)
                     raise
@@ -93,25 +93,9 @@ class RouterOSDriver(MikrotikRouterOsSSH):
             wait_readable(self, WAIT_S)
         return data
 
-    def read_until_pattern(self, pattern: str = "", read_timeout: float = 10.0, re_flags: int = 0,
-                           max_loops: int | None = None) -> str:
-        """netmiko's: the output up to and including the first match of `pattern`, what follows kept for the
-        next read, ReadTimeout after `read_timeout` seconds (0: none); but between reads it waits for data
-        (`session.wait_readable`) where netmiko sleeps a fixed 10 ms and reads again (the login's prompt
-        read, every command's echo read). `max_loops` is netmiko's deprecated argument, unused as there."""
-        if self.read_timeout_override:
-            read_timeout = self.read_timeout_override
-        start, output = time.monotonic(), ""
-        while True:
-            output += self.read_channel()
-            found = re.search(pattern, output, flags=re_flags)
-            if found is not None:
-                self._read_buffer += output[found.end():]
-                return output[:found.end()]
-            left = read_timeout - (time.monotonic() - start) if read_timeout else WAIT_S
-            if left <= 0:
-                raise ReadTimeout(f"Pattern not detected: {pattern!r} in output within {read_timeout:g} s")
-            wait_readable(self, min(left, WAIT_S))
+    def read_until_pattern(self, *args: Any, **kwargs: Any) -> str:
+        with self._waiting_reads():
+            return super().read_until_pattern(*args, **kwargs)
 
     def send_command(self, *args: Any, **kwargs: Any) -> Any:
         with self._waiting_reads():
