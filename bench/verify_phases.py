@@ -2,7 +2,9 @@
 the whole run and of the gather, and thread CPU of what the worker threads spend logging in and reading
 (`read_raw`) and parsing (`parse_sections`), and of paramiko's transport threads (key exchange, packets
 decrypted and checked, channel data handed on); process CPU of the serial phases after the gather (the
-expected state and the checks). The rest of the gather is Nornir and thread start-up. Best of N runs after
+expected state and the checks). The rest of the gather is Nornir and thread start-up. The session's steps
+inside the login and reads (host-key precheck, netmiko's SSH client, paramiko's connect and shell, netmiko's
+login handler, the whole login, the batch read, the close) are given per router too. Best of N runs after
 one warm-up; then the serial phases alone, N times on the last run's captured input.
 
     .venv/bin/python bench/verify_phases.py DIR [RUNS]
@@ -22,11 +24,15 @@ sys.path.insert(0, str(ROOT))
 
 
 def main(directory: Path, runs: int) -> None:
+    import paramiko
     import paramiko.transport
 
     import ikefleet.runbooks.verify as runbook
     import ikefleet.tasks.gather  # noqa: F401 (the module: the package's `gather` is the task function)
     import ikefleet.verify.judge as judge
+    from ikefleet.connection import hostkeys
+    from ikefleet.connection.driver import RouterOSDriver
+    from ikefleet.connection.session import Device
 
     tasks_gather = sys.modules["ikefleet.tasks.gather"]
     spent: dict[str, float] = {}
@@ -52,6 +58,18 @@ def main(directory: Path, runs: int) -> None:
     wrap(tasks_gather, "parse_sections", "parsing (worker threads)", time.thread_time)
     wrap(paramiko.transport.Transport, "run", "SSH transport threads", time.thread_time)
     wrap(runbook.Verify, "gather", "gather (process)", time.process_time)
+    steps = (
+        (hostkeys, "precheck", "host-key precheck"),
+        (RouterOSDriver, "_build_ssh_client", "SSH client"),
+        (paramiko.SSHClient, "connect", "paramiko connect"),
+        (paramiko.SSHClient, "invoke_shell", "shell"),
+        (RouterOSDriver, "special_login_handler", "login prompts"),
+        (RouterOSDriver, "open_session", "login"),
+        (Device, "send", "batch read"),
+        (runbook, "close", "close"),
+    )
+    for owner, name, label in steps:
+        wrap(owner, name, f"  {label} (worker threads, per router)", time.thread_time)
     expected = wrap(judge, "expected_state", "expected state", time.process_time)
     evaluate = wrap(judge, "evaluate", "checks", time.process_time)
     options = runbook.VerifyOptions(directory / "config.yaml", record=False)
@@ -66,8 +84,10 @@ def main(directory: Path, runs: int) -> None:
             sys.exit("the lab is not compliant: roll it out first")
         for label, seconds in spent.items():
             best[label] = min(best.get(label, seconds), seconds)
+    hosts = len(captured["checks"][0][1])  # evaluate(fleet, states, ...): one state per host
     for label, seconds in best.items():
-        print(f"{label}: {seconds * 1000:.0f} ms")
+        per_router = "per router" in label
+        print(f"{label}: {seconds * 1000 / (hosts if per_router else 1):.{2 if per_router else 0}f} ms")
     for label, phase in (("expected state", expected), ("checks", evaluate)):
         args, kwargs = captured[label]
         times = []

@@ -12,6 +12,7 @@ from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 from paramiko.buffered_pipe import BufferedPipe
 
 from ikefleet.connection import session
+from ikefleet.connection.driver import RouterOSDriver
 from ikefleet.connection.session import Device
 
 PROMPT = "[admin@hub] > "
@@ -143,3 +144,53 @@ def test_netmikos_pattern_read_waits_for_data_in_the_driver() -> None:
         answer.cancel()
     assert out == "uptime: 1d\n" + PROMPT
     assert channel.checks <= 12  # a few per data arrival and per 0.25 s waited; netmiko's poll: about 50
+
+
+def _driver_on(channel: Channel) -> RouterOSDriver:
+    """The RouterOS driver with no login, over `channel`: only what its reads and writes use."""
+    from netmiko.channel import SSHChannel
+
+    driver = RouterOSDriver.__new__(RouterOSDriver)
+    driver.remote_conn, driver.channel = channel, SSHChannel(channel, "utf-8")  # type: ignore[arg-type]
+    driver._session_locker, driver.session_log, driver._read_buffer = threading.Lock(), None, ""
+    driver.RETURN, driver.RESPONSE_RETURN = "\r\n", "\n"
+    driver.disable_lf_normalization, driver.ansi_escape_codes = False, False
+    driver.read_timeout_override, driver.encoding = None, "utf-8"
+    return driver
+
+
+class Console(Channel):
+    """A router's console at login: each key the client sends brings the next screen (fed by a thread,
+    as paramiko's transport thread does), the first screen comes by itself."""
+
+    def __init__(self, screens: list[str]) -> None:
+        super().__init__()
+        self.screens, self.keys = list(screens), []  # type: ignore[var-annotated]
+        self._next()
+
+    def _next(self) -> None:
+        screen = self.screens.pop(0)
+        threading.Timer(0.02, lambda: self.in_buffer.feed(screen.encode())).start()
+
+    def sendall(self, data: bytes) -> None:
+        self.keys.append(data.decode())
+        if self.screens:
+            self._next()
+
+
+def test_routeros_login_prompts_are_answered_over_the_drivers_reads() -> None:
+    """netmiko's MikroTik login handler (licence, "press Enter", default configuration, new password) over
+    the driver's reads (an empty read in its loop waits for data): each prompt gets netmiko's answer and the
+    login ends at the router prompt."""
+    console = Console([
+        "\r\n  MikroTik RouterOS 6.49.2 (c) 1999-2021\r\nDo you want to see the software license? [Y/n]: ",
+        '\r\nUNLICENSED Please press "Enter" to continue!',
+        '\r\nThe following default configuration has been installed ... To remove this default configuration '
+        'type "r", to see it type "v", to continue press any other key [r/v]:',
+        "\r\nChange your password\r\nnew password> ",
+        f"\r\n\r\n{PROMPT}",
+    ])
+    driver = _driver_on(console)
+    driver.special_login_handler()
+    assert console.keys == ["n", "\r\n", "\r\n", "\x03"]
+    assert console.screens == []  # every screen shown, the last one the prompt

@@ -57,7 +57,7 @@ def test_main_paths_under_umask_000_write_owner_only(
         capsys.readouterr()
         names = {p.name for p in data_dir.rglob("*")}
         for expected in ("known_hosts", "history.sqlite", "rollout.lock", "revoked.json", "plan.json",
-                         "hub.rsc", "hub.backup", "results.jsonl", "summary.json", "pins", "runs"):
+                         "hub.rsc", "hub.backup", "results.jsonl", "summary.json", "runs"):
             assert expected in names, expected  # the walk below covers what the run really wrote
         assert loose(data_dir) == []
         assert loose(reports) == []

@@ -13,9 +13,11 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, cast
 
+import paramiko
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 
+from ikefleet.connection.hostkeys import Pin
 from ikefleet.connection.session import PROMPT, WAIT_S, drop_said, timed_out, wait_readable
 from ikefleet.routeros.console import VERSION_COMMAND
 
@@ -27,6 +29,19 @@ class RouterOSDriver(MikrotikRouterOsSSH):
 
     login_reply = ""  # the version read's reply, without echo and prompt
     waiting = False  # inside netmiko's read loops: an empty read waits for data (see read_channel)
+    pin: Pin | None = None  # the host's pins (hostkeys.precheck), enforced by the session alone
+
+    def _build_ssh_client(self) -> paramiko.SSHClient:
+        """netmiko's SSH client, knowing only this host's pins when the precheck gave them: paramiko then
+        refuses any other key before authenticating, as it would with them loaded from a file (netmiko
+        would read and parse one per session: 0.14 ms of a verify's 3 ms per router)."""
+        if self.pin is None:
+            return super()._build_ssh_client()
+        client = self._get_ssh_client_instance()
+        for key in self.pin.keys:
+            client.get_host_keys().add(self.pin.entry, key.get_name(), key)
+        client.set_missing_host_key_policy(self.key_policy)
+        return client
 
     def open_session(self, read_timeout: float = 60.0) -> None:
         """Log in (RouterOS login options, SSH, version read, prompt); a failed login leaves no session."""

@@ -12,7 +12,6 @@ same hops as their session (`ikefleet.connection.jump`); the jump hosts' own key
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import sys
 import threading
@@ -36,12 +35,14 @@ class HostKeyChanged(Exception):
 @dataclass(frozen=True)
 class Pin:
     """What `check` did: 'known' (matched), 'pinned' (first contact) or 'replaced' (accepted change);
-    `file`: the host's own one-pin known_hosts that its netmiko session enforces (see `precheck`)."""
+    `entry` and `keys`: the host's pins as its session enforces them (`driver.RouterOSDriver`, given only
+    these: paramiko would parse a pin file again for every session)."""
 
     host: str
     action: str
     fingerprint: str
-    file: str = ""
+    entry: str = ""
+    keys: tuple[paramiko.PKey, ...] = ()
 
     def message(self) -> str:
         if self.action == "pinned":
@@ -107,20 +108,6 @@ def _append(entry: str, key: paramiko.PKey, path: Path) -> None:
     _CACHE.pop(path, None)
 
 
-def host_pin_file(known_hosts: Path, name: str, entry: str, *keys: paramiko.PKey) -> str:
-    """Write the pins of this host where its netmiko session loads them (a file per host: netmiko would
-    parse the whole pin file, quadratically, on every connection); rewritten only when they changed."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    path = known_hosts.parent / "pins" / safe
-    text = "".join(_line(entry, key) for key in keys)
-    with contextlib.suppress(FileNotFoundError):
-        if path.read_text() == text and path.stat().st_mode & 0o777 == private.FILE_MODE:
-            return str(path)
-    private.directory(private.directory(known_hosts.parent) / "pins")
-    private.write_text(path, text)
-    return str(path)
-
-
 def _changed(name: str, host: str, port: int, offered: paramiko.PKey, pinned: paramiko.PKey,
              known_hosts: Path) -> HostKeyChanged:
     return HostKeyChanged(
@@ -145,8 +132,8 @@ def known_pin(name: str, host: str, port: int, known_hosts: Path) -> Pin | None:
         pinned = _load(known_hosts).get(entry)
     if not pinned:
         return None
-    keys = list(pinned.values())
-    return Pin(name, "known", fingerprint(keys[0]), host_pin_file(known_hosts, name, entry, *keys))
+    keys = tuple(pinned.values())
+    return Pin(name, "known", fingerprint(keys[0]), entry, keys)
 
 
 def check_key(
@@ -167,7 +154,7 @@ def check_key(
         else:
             _append(entry, key, known_hosts)
             action = "pinned"
-    return Pin(name, action, fingerprint(key), host_pin_file(known_hosts, name, entry, key))
+    return Pin(name, action, fingerprint(key), entry, (key,))
 
 
 def check(

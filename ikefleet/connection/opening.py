@@ -17,7 +17,7 @@ from nornir.core.configuration import Config
 from nornir.core.inventory import Host
 
 from ikefleet import interrupt
-from ikefleet.connection import CONNECTION_NAME, hostkeys, identity, jump
+from ikefleet.connection import CONNECTION_NAME, hostkeys, identity, jump, settings
 from ikefleet.connection.connector import LoginTimedOut, Policy, login_timed_out, policy_of
 from ikefleet.connection.plugin import RouterOS
 from ikefleet.connection.session import Device
@@ -47,8 +47,8 @@ def _attempt(host: Host, config: Config, policy: Policy, fresh: bool) -> None:
     pin = hostkeys.precheck(host)  # pin on first contact, refuse a changed key before any login
     params = host.get_connection_parameters(CONNECTION_NAME)
     extras = {**(params.extras or {}), **policy.netmiko_extras()}
-    if pin is not None:  # the session enforces this host's pin alone (see hostkeys.host_pin_file)
-        extras["alt_key_file"] = pin.file
+    if pin is not None:  # the session enforces this host's pins alone (see driver._build_ssh_client)
+        extras[settings.PIN] = pin
     if jump.route_of(host) is None:  # (behind jump hosts OpenSSH carries the session)
         extras["sock"] = tcp_socket(host.hostname or host.name, host.port or 22, policy.conn_timeout)
     extras["command_timeout"] = policy.command_timeout  # the login's version read

@@ -81,6 +81,7 @@ class RouterOS:
         if getattr(ssh, "config_file", None):
             parameters["ssh_config_file"] = ssh.config_file  # type: ignore[union-attr]
         driver = RouterOSDriver(**{**parameters, **settings.netmiko_extras(options), "auto_connect": False})
+        driver.pin = options.get(settings.PIN)
         driver.open_session(command_timeout)
         self.connection = driver
 

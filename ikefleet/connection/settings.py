@@ -21,7 +21,8 @@ JUMP_ROUTES = "jump_routes"  # {host name: route as data}: routers behind jump h
 INVENTORY_NAMES = "inventory_names"  # {lower-case name: name}: every inventory host (connection.identity)
 CONNECT = "connect"  # {setting: value}: timeouts, retries, handshakes in flight (connector.Policy)
 COMMAND_TIMEOUT = "command_timeout"  # seconds the login's version read may take (the plugin's own)
-KEYS = (KNOWN_HOSTS, ACCEPT_NEW_HOSTKEYS, JUMP_ROUTES, INVENTORY_NAMES, CONNECT, COMMAND_TIMEOUT)
+PIN = "pin"  # hostkeys.Pin: the host's pins its session enforces (set per opening by connection.opening)
+KEYS = (KNOWN_HOSTS, ACCEPT_NEW_HOSTKEYS, JUMP_ROUTES, INVENTORY_NAMES, CONNECT, COMMAND_TIMEOUT, PIN)
 
 
 def of(host: Host) -> dict[str, Any]:
