@@ -246,3 +246,27 @@ def test_ikefleet_rollout_dry_run_prints_each_branchs_hand_over_and_the_hub_only
     printed = capsys.readouterr()
     said = printed.out + printed.err
     assert HELD[0] in said and HELD[1] in said, said
+
+
+def test_the_held_back_line_names_the_first_ten_branches_left_out_then_how_many_more() -> None:
+    from ikefleet.tasks.handover import held_back
+
+    left = [f"br{n}" for n in range(1, 14)]
+    line = held_back("hub-server", "expires in 12 days", left)
+    assert line.startswith("certificate hub-server not renewed (expires in 12 days): 13 branch(es) "), line
+    assert ": br1, br2, br3, br4, br5, br6, br7, br8, br9, br10 and 3 more; " in line, line
+    assert line.endswith("to renew it, run without --limit, or with those branches"), line
+    assert held_back("hub-server", "expires in 12 days", []) == ""  # nobody left out: renewed as ever
+
+
+@pytest.mark.parametrize(("reason", "kept"), [
+    ("expires in 12 days", True), ("subject-alt-name is 'IP:192.0.2.9', want 'IP:192.0.2.1'", True),
+    ("missing", False), ("expired", False), ("revoked", False), ("no private key", False), (None, False),
+])
+def test_only_a_hub_certificate_that_still_authenticates_is_kept_for_the_copies(reason: str | None,
+                                                                              kept: bool) -> None:
+    """A copy of a missing, expired, revoked or keyless certificate authenticates nothing: renewing it
+    takes no tunnel down, so the branches left out do not hold it back."""
+    from ikefleet.tasks.pki import kept_for_copies
+
+    assert kept_for_copies(reason) is kept
