@@ -16,6 +16,7 @@ from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
+from ikefleet.waves import Amount
 
 BRANCHES = ("br1", "br2")
 
@@ -180,6 +181,26 @@ def test_a_run_with_one_branch_left_out_converges_the_other_and_keeps_the_hubs_c
     assert line.count("br2") == 1 and "br1" not in line, line
     assert not any("hub-server" in work for work in dry.hosts["br1"].certificates), dry.to_json()
     assert all(certificates_of(lab)[r]["hub-server"] == old[r]["hub-server"] for r in ("hub", "br1", "br2"))
+    assert_working(lab)
+
+
+def test_a_branch_unreachable_before_the_hub_holds_its_renewal_back_too(hub_due: Lab) -> None:
+    """A full run with --max-fail letting it go on without an unreachable branch: that branch would keep
+    the old copy as surely as one left out by --limit, so the hub's certificate is kept for it too."""
+    lab = hub_due
+    old = certificates_of(lab)
+    lab.fault("br2", "bad-password")
+    options = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30,
+                             max_fail=Amount(1, False))
+    lab.settle()
+    summary = Rollout(options).run()
+    assert sorted(summary.failed) == ["br2", "hub"], summary.to_json()
+    assert "unreachable before the hub was changed" in summary.hosts["br2"].error
+    line = summary.hosts["hub"].error
+    assert line.startswith(HELD[0]) and "1 branch(es) not in this run" in line and line.count(": br2; ") == 1
+    assert summary.hosts["br1"].status != "failed", summary.to_json()
+    assert all(certificates_of(lab)[r]["hub-server"] == old[r]["hub-server"] for r in ("hub", "br1", "br2"))
+    lab.clear_faults("br2")
     assert_working(lab)
 
 
