@@ -20,7 +20,7 @@ from ikefleet.processors.ledger import certificate_work
 from ikefleet.runbooks.background import Background
 from ikefleet.runbooks.branch_keys import make_keys
 from ikefleet.rundir import RunDir
-from ikefleet.tasks import pki, pki_plan
+from ikefleet.tasks import handover, pki, pki_plan
 from ikefleet.tasks.converge import Outcome
 from ikefleet.tasks.hub import HubState, clients_held, hub_clients, hub_reads
 from ikefleet.tasks.hub_config import converge_hub_config
@@ -54,11 +54,13 @@ def _lines(result: Result) -> list[str]:
 
 def hub_certificates(hub: Nornir, nr: Nornir | None, *, plan: Plan, certs: dict[str, Any],
                      policy: pki.CertPolicy, version: str, reached: Mapping[str, Reached],
-                     branches: list[str], deferred: tuple[str, ...] = ()) -> HubPki:
+                     branches: list[str], deferred: tuple[str, ...] = (),
+                     keep_server: bool = False) -> HubPki:
     """The hub's certificate step on `certs` (read in its session, nothing changed since): the CA and its
     certificate, the hub-made client certificates (but the base names in `deferred`: made in the
     background, tasks/signer.py), the branch-made ones of the run's `branches` that can (7.9+ on both ends,
-    `version` the hub's, pki.branch_made; on `nr`). `plan`: with the client certificates' base names."""
+    `version` the hub's, pki.branch_made; on `nr`). `plan`: with the client certificates' base names.
+    `keep_server`: the hub's own certificate is not renewed while it still authenticates (`held_back`)."""
     h = plan.hub
     done = HubPki()
     made = {b: NAMES["branch_certificate"].format(branch=b) for b in branches
@@ -67,7 +69,7 @@ def hub_certificates(hub: Nornir, nr: Nornir | None, *, plan: Plan, certs: dict[
     changed = not all(c.get("fingerprint") for c in certs.values())
     steps: tuple[tuple[Callable[..., Result], dict[str, Any]], ...] = (
         (pki.ensure_authority, {"ca": h.ca_certificate, "server": h.server_certificate,
-                                "hub_wan": str(h.wan_address), "policy": policy}),
+                                "hub_wan": str(h.wan_address), "policy": policy, "keep_server": keep_server}),
         (pki.ensure_clients, {"clients": [b.client_certificate for b in plan.branches],
                               "ca": h.ca_certificate, "policy": policy,
                               "retire": True,  # deleted branches' certificates are revoked
@@ -143,7 +145,8 @@ class HubDone:
     as HubPki's; `background`, the HubSigner making the later waves' keys (None: none); `server`, the
     fingerprint of the hub's own certificate as the hub holds it after its step, which every branch's copy
     must match (None: not read); on a dry run `renewing`, why the hub's step would issue its own certificate
-    anew ('': it would not)."""
+    anew ('': it would not); `held`, the hub's line when its certificate is due for renewal but kept, as
+    branches not in the run hold a copy (tasks.handover.held_back; '': not held back)."""
 
     outcome: Outcome
     version: str = ""
@@ -155,12 +158,14 @@ class HubDone:
     background: Background | None = None
     server: str | None = None
     renewing: str = ""
+    held: str = ""
 
 
 def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, policy: pki.CertPolicy,
                  reached: Mapping[str, Reached], run: RunDir, revoked: Iterable[str],
                  backup_password: str | None = None, dry_run: bool = False, branches: Sequence[str] = (),
-                 later: Sequence[str] = (), read: HubState | None = None) -> HubDone:
+                 later: Sequence[str] = (), read: HubState | None = None,
+                 outside: Sequence[str] = ()) -> HubDone:
     """PKI first (the CA, the hub's certificate and every branch's, which the hub's identities name), then
     the hub's configuration. The run's `branches` that can (7.9+ on both ends, pki.branch_made) make their
     own keys, all at once (runbooks/branch_keys.py); the hub issues the others'. The hub's configuration
@@ -170,7 +175,9 @@ def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, po
     configuration has converged (without the new branches among them: an identity cannot name a
     certificate that does not exist yet), a HubSigner makes them in the background, and each wave takes its
     own (the rollout's catch-up). `read`: the hub's reads (`hub_reads`) made in its session with nothing
-    sent since (the rollout's reach), not made again."""
+    sent since (the rollout's reach), not made again. `outside`: the fleet's branches not in the run (left
+    out by the selection, or unreachable): those the hub holds a client certificate for hold a copy of its
+    own, which is then not renewed while it still authenticates (`held_back`)."""
     h = plan.hub
     found = hub.run(task=detect_version, on_failed=True)  # the dialect the hub really speaks
     if found[h.name].failed:
@@ -184,11 +191,13 @@ def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, po
         read = got[h.name][0].result
     config_text, certs, others = read
     done.server = certs.get(h.server_certificate, {}).get("fingerprint")
+    done.held = held_back(certs, plan, policy, outside)
     if dry_run:  # the names the identities use, and the certificate step, read only
         planned = pki_plan.hub_work(certs, ca=h.ca_certificate, server=h.server_certificate,
                                     hub_wan=str(h.wan_address),
                                     clients=[b.client_certificate for b in plan.branches],
-                                    policy=policy, now=datetime.now(UTC), retire=True)
+                                    policy=policy, now=datetime.now(UTC), retire=True,
+                                    keep_server=bool(done.held))
         done.clients, done.to_issue, done.renewing = clients_held(certs, plan), planned.issued, planned.server
         configured = converge_hub_config(hub, fleet=fleet, plan=resolved(plan, done.clients),
                                          version=done.version, config_text=config_text, certs=certs,
@@ -199,7 +208,8 @@ def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, po
     deferred = {b: NAMES["branch_certificate"].format(branch=b) for b in later
                 if b in reached and not pki.branch_made(done.version, reached[b].version)}
     pki_done = hub_certificates(hub, nr, plan=plan, certs=certs, policy=policy, version=done.version,
-                                reached=reached, branches=list(branches), deferred=tuple(deferred.values()))
+                                reached=reached, branches=list(branches), deferred=tuple(deferred.values()),
+                                keep_server=bool(done.held))
     done.clients, done.branches, done.failed = pki_done.clients, pki_done.branches, pki_done.failed
     current = pki_done.certs
     if pki_done.error or current is None:
@@ -223,6 +233,20 @@ def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, po
             done.background = Background(HubSigner(got[h.name][0].result, todo, ca=h.ca_certificate,
                                                    policy=policy).start())
     return done
+
+
+def held_back(certs: dict[str, Any], plan: Plan, policy: pki.CertPolicy, outside: Sequence[str]) -> str:
+    """The hub's line when its own certificate is due for renewal while it still authenticates and branches
+    in `outside` hold a copy (the hub holds a signed client certificate for them: they were rolled out, and
+    every hand-over brings the hub's certificate along): it is then kept ('': it is not held back)."""
+    h = plan.hub
+    reason = pki.server_reason(certs.get(h.server_certificate), policy, datetime.now(UTC), str(h.wan_address))
+    if not pki.kept_for_copies(reason):
+        return ""
+    signed = {n: c for n, c in certs.items() if c.get("fingerprint")}
+    held = clients_held(signed, plan)
+    holders = [b for b in outside if NAMES["branch_certificate"].format(branch=b) in held]
+    return handover.held_back(h.server_certificate, reason or "", holders)
 
 
 def resolved(plan: Plan, clients: dict[str, pki.Client]) -> Plan:

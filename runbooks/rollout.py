@@ -42,7 +42,7 @@ from ikefleet.tasks.branch import HubFacts, WantsCertificate, certified_then_con
 from ikefleet.tasks.converge import PUT_BACK, Outcome
 from ikefleet.tasks.device import close, cut
 from ikefleet.tasks.gate import wait_until_converged
-from ikefleet.tasks.handover import left_stale, move_hub_identities, retire_old_certificates
+from ikefleet.tasks.handover import move_hub_identities, retire_old_certificates
 from ikefleet.tasks.hub import HubState, clients_held, held, hub_held, hub_reads
 from ikefleet.tasks.hub_config import converge_hub_config
 from ikefleet.tasks.put_back import put_back_branches
@@ -119,6 +119,7 @@ class Rollout:
         self.first_states: dict[str, HostState] = {}
         self.to_issue: dict[str, str] = {}  # dry run: base name -> the client certificate the hub would issue
         self.hub_renewing = ""  # dry run: why the hub would issue its own certificate anew ('': it would not)
+        self.hub_held = ""  # the hub's certificate due for renewal but kept for the branches not in the run
         # host -> certificate work its caller did under this run's lock (`ikefleet certs revoke`): on the
         # record with the host's outcome
         self.done_before: dict[str, list[str]] = {}
@@ -216,9 +217,12 @@ class Rollout:
         if hub_selected:
             # the hub makes the first wave's keys now and the later waves' in the background (tasks/signer)
             tentative = plan_waves(branches, canary=opts.canary, wave_size=opts.wave_size, first=first)
-            outcome = self._converge_hub(hub, run, nr, branches, [b for w in tentative[1:] for b in w])
+            # the fleet's branches this run does not hand the hub's certificate to (left out, unreachable)
             outside = [b.name for b in self.fleet.branches if b.name not in set(branches)]
-            outcome.warnings += left_stale(self.plan.hub.server_certificate, self.hub_renewing, outside)
+            later = [b for w in tentative[1:] for b in w]
+            outcome = self._converge_hub(hub, run, nr, branches, later, outside)
+            if self.hub_held and (opts.dry_run or outcome.status == "failed"):
+                outcome.warnings.append(self.hub_held)  # else the hub fails with it once the waves are done
             for name, why in self.key_failed.items():  # the certificate each had stays in use
                 self.ledger.record(Outcome(name, "failed", error=why))
             branches = [b for b in branches if b not in self.key_failed]
@@ -264,6 +268,18 @@ class Rollout:
             return self._waves(nr, hub, run, summary, waves, settled, reached, total)
         finally:
             self._signer_done(run, summary)
+            self._held_back(summary)
+
+    def _held_back(self, summary: Summary) -> None:
+        """The hub's certificate was due for renewal but kept, as branches not in the run hold a copy: the
+        hub is failed with the line saying which, why, and the fix, once the run's waves are done (the
+        branches of the run go on with the certificate that stays; a failed hub would stop them, and its
+        failure would count against --max-fail). Work held back is never green, as a CA held back is not."""
+        outcome = summary.hosts.get(self.fleet.hub.name)
+        if not self.hub_held or self.options.dry_run or outcome is None or outcome.status == "failed":
+            return
+        outcome.status, outcome.error = "failed", self.hub_held
+        self.ledger.rerecord(outcome)
 
     def _waves(self, nr: Nornir, hub: Nornir, run: RunDir, summary: Summary, waves: list[list[str]],
                settled: set[str], reached: dict[str, Reached], total: int) -> Summary:
@@ -346,16 +362,18 @@ class Rollout:
         summary.stopped = f"{interrupt.MESSAGE} twice: cut at once: {', '.join(done) or 'none'}; run again"
 
     def _converge_hub(self, hub: Nornir, run: RunDir, nr: Nornir | None = None,
-                      branches: list[str] | None = None, later: list[str] | None = None) -> Outcome:
+                      branches: list[str] | None = None, later: list[str] | None = None,
+                      outside: list[str] | None = None) -> Outcome:
         """The hub's phase (runbooks/hub_step.py: its certificates, then its configuration; the hub-made keys
         of the branches in `later` are made in the background, each wave taking its own in `_catch_up`);
         what it found is kept for the waves."""
         done = converge_hub(hub, nr, fleet=self.fleet, plan=self.plan, policy=self.policy,
                             reached=self.reached, run=run, revoked=self.revoked,
                             backup_password=self.secrets.backup_password, dry_run=self.options.dry_run,
-                            branches=branches or [], later=later or [], read=self.hub_read)
+                            branches=branches or [], later=later or [], read=self.hub_read,
+                            outside=outside or [])
         self.hub_version, self.hub_in_use, self.to_issue = done.version, done.in_use, done.to_issue
-        self.server_fingerprint, self.hub_renewing = done.server, done.renewing
+        self.server_fingerprint, self.hub_renewing, self.hub_held = done.server, done.renewing, done.held
         self.branch_work.update(done.branches)  # each waits for its wave
         self.key_failed.update(done.failed)
         self.background = done.background

@@ -145,13 +145,14 @@ def planned_transfer(task: Task, *, client: str, issued: str | None, wanted: str
     return [f"would transfer certificate {sent or certificate} from the hub to {name} ({why})"]
 
 
-def left_stale(server: str, renewing: str, left: list[str]) -> list[str]:
-    """Dry run: the hub would issue its certificate `server` anew (`renewing`: why; '' it would not) while
-    the branches in `left` are not in the run. Each keeps the old copy, and its tunnel cannot authenticate
-    until a run with it hands the new one over: a warning for the hub's outcome ([] when none is left)."""
-    if not renewing or not left:
-        return []
+def held_back(server: str, reason: str, left: list[str]) -> str:
+    """The hub's line when its certificate `server` is due for renewal (`reason`) and the branches in `left`,
+    not in the run, hold a copy of it: it is not renewed, since each would keep the old copy and its tunnel
+    could not authenticate until a run with it hands the new one over. The same words on a dry run (what
+    the real run would do) and on the real run ('' when nothing is held back)."""
+    if not reason or not left:
+        return ""
     named = ", ".join(left[:10]) + (f" and {len(left) - 10} more" if len(left) > 10 else "")
-    return [f"the hub would issue its certificate {server} anew ({renewing}): {len(left)} branch(es) not in "
-            f"this run would keep the old copy, their tunnels down until a run with them hands it over: "
-            f"{named}"]
+    return (f"certificate {server} not renewed ({reason}): {len(left)} branch(es) not in this run hold a "
+            f"copy of it, and a new one would take their tunnels down until a run with them hands it over: "
+            f"{named}; to renew it, run without --limit, or with those branches")

@@ -207,10 +207,34 @@ def remove_templates(dev: Device, certs: dict[str, Certificate], names: list[str
     return kept
 
 
+# why a certificate is renewed when a copy of it authenticates nothing any more: renewing it breaks nothing
+BROKEN = ("missing", "no private key", "revoked", "expired")
+
+
+def server_reason(cert: Certificate | None, policy: CertPolicy, now: datetime, hub_wan: str) -> str | None:
+    """Why the hub's own certificate must be issued anew (`renewal_reason`, or a subject-alt-name that is not
+    the hub's WAN address), or None. An unsigned template (a killed run's) counts as missing."""
+    if cert is not None and not cert.get("fingerprint"):
+        cert = None
+    reason = renewal_reason(cert, policy, now)
+    san = f"IP:{hub_wan}"
+    if reason is None and cert is not None and cert.get("subject_alt_name") != san:
+        reason = f"subject-alt-name is {cert.get('subject_alt_name')!r}, want {san!r}"
+    return reason
+
+
+def kept_for_copies(reason: str | None) -> bool:
+    """Whether a hub certificate renewed for `reason` is kept while branches outside the run hold a copy:
+    it still authenticates, and a new one would take their tunnels down until a run hands it over."""
+    return reason is not None and reason not in BROKEN
+
+
 def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: CertPolicy,
-                     certs: dict[str, Certificate] | None = None) -> Result:
+                     certs: dict[str, Certificate] | None = None, keep_server: bool = False) -> Result:
     """On the hub: the CA and the hub's server certificate (subject-alt-name = the hub's WAN address).
-    `certs`: the hub's certificates as read in this session with nothing changed since (None: read here)."""
+    `certs`: the hub's certificates as read in this session with nothing changed since (None: read here).
+    `keep_server`: branches outside this run hold a copy of the hub's certificate, so one that still
+    authenticates is not issued anew (`kept_for_copies`; the caller says why on the hub's record)."""
     dev = device(task)
     now = datetime.now(UTC)
     certs = remove_templates(dev, read_certificates(dev) if certs is None else certs, [ca, server])
@@ -232,10 +256,8 @@ def ensure_authority(task: Task, ca: str, server: str, hub_wan: str, policy: Cer
         )
     san = f"IP:{hub_wan}"
     server_cert = certs.get(server)
-    reason = renewal_reason(server_cert, policy, now)
-    if reason is None and server_cert is not None and server_cert.get("subject_alt_name") != san:
-        reason = f"subject-alt-name is {server_cert.get('subject_alt_name')!r}, want {san!r}"
-    if reason:
+    reason = server_reason(server_cert, policy, now, hub_wan)
+    if reason and not (keep_server and kept_for_copies(reason)):
         if server_cert is not None:
             dev.send(f'/certificate remove [find where name="{server}"]')
         _issue(

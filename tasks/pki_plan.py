@@ -13,7 +13,7 @@ from datetime import datetime
 from ikefleet.parsers.certificate import Certificate
 from ikefleet.plan import client_versions, renewal_name
 
-from .pki import CertPolicy, renewal_reason, retired
+from .pki import CertPolicy, kept_for_copies, renewal_reason, retired, server_reason
 
 
 @dataclass
@@ -28,9 +28,10 @@ class HubWork:
 
 
 def hub_work(certs: dict[str, Certificate], *, ca: str, server: str, hub_wan: str, clients: list[str],
-             policy: CertPolicy, now: datetime, retire: bool) -> HubWork:
-    """The certificate step of `pki.ensure_authority` and `pki.ensure_clients` (with `retire`) on `certs`.
-    An unsigned template (a killed run's) counts as missing, as the step removes it first."""
+             policy: CertPolicy, now: datetime, retire: bool, keep_server: bool = False) -> HubWork:
+    """The certificate step of `pki.ensure_authority` (with `keep_server`) and `pki.ensure_clients` (with
+    `retire`) on `certs`. An unsigned template (a killed run's) counts as missing, as the step removes it
+    first."""
     certs = {n: c for n, c in certs.items() if c.get("fingerprint")}
     out = HubWork()
     ca_reason = renewal_reason(certs.get(ca), policy, now)
@@ -40,11 +41,8 @@ def hub_work(certs: dict[str, Certificate], *, ca: str, server: str, hub_wan: st
         out.work.append(f"CA certificate {ca}: {ca_reason}: the rollout would stop at the hub (replacing the "
                         "CA re-keys every branch: ikefleet never does it by itself)")
         return out
-    san = f"IP:{hub_wan}"
-    reason = renewal_reason(certs.get(server), policy, now)
-    if reason is None and certs[server].get("subject_alt_name") != san:
-        reason = f"subject-alt-name is {certs[server].get('subject_alt_name')!r}, want {san!r}"
-    if reason:
+    reason = server_reason(certs.get(server), policy, now, hub_wan)
+    if reason and not (keep_server and kept_for_copies(reason)):
         out.work.append(f"would issue {server} ({reason})")
         out.server = reason
     if retire:

@@ -16,6 +16,7 @@ from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
+from ikefleet.waves import Amount
 
 BRANCHES = ("br1", "br2")
 
@@ -120,23 +121,101 @@ def test_a_branch_only_dry_run_lists_no_hand_over_the_hub_is_not_renewed(hub_due
     assert_working(lab)
 
 
-def test_a_hub_only_dry_run_names_the_branches_it_would_leave_with_a_stale_copy(hub_due: Lab) -> None:
-    """The branches are not in the run: the dry run warns that the hub's renewal leaves them the old copy,
-    their tunnels down until a run with them (which then lists the hand-over, and makes it)."""
+HELD = ("certificate hub-server not renewed (expires in ",
+        "): 2 branch(es) not in this run hold a copy of it, and a new one would take their tunnels down "
+        "until a run with them hands it over: br1, br2; to renew it, run without --limit, or with those "
+        "branches")
+
+
+def certificates_of(lab: Lab) -> dict[str, dict[str, str | None]]:
+    """Every router's certificates: name -> fingerprint."""
+    lab.settle()
+    return {name: {c.get("name"): c.get("fingerprint") for c in certificates.certificates(r)}
+            for name, r in lab.routers.items()}
+
+
+def test_a_hub_only_run_keeps_the_hubs_certificate_for_the_branches_left_out(
+    hub_due: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The branches are not in the run but hold a copy of the hub's certificate: renewing it would take their
+    tunnels down until a run with them. It is kept, the hub's result says which, why, who and the fix, the
+    run exits 1 (as a CA held back does), and the dry run's line is the real run's, word for word."""
+    from ikefleet.cli import main
+
     lab = hub_due
-    dry, _ = dry_then_real(lab, "hub")
-    assert set(dry.hosts) == {"hub"}
-    (warning,) = dry.hosts["hub"].warnings
-    assert "hub-server anew" in warning and "2 branch(es) not in this run" in warning, warning
-    assert warning.endswith(": br1, br2"), warning
+    before, certs_before = as_is(lab), certificates_of(lab)
+    dry = rollout(lab, "hub", dry_run=True)
+    assert not dry.failed and set(dry.hosts) == {"hub"}, dry.to_json()
+    (line,) = dry.hosts["hub"].warnings
+    assert line.startswith(HELD[0]) and line.endswith(HELD[1]), line
+    assert not any("hub-server" in work for work in dry.hosts["hub"].certificates), dry.to_json()
+    capsys.readouterr()
+    assert main(["rollout", "-c", str(lab.directory / "config.yaml"), "--limit", "hub", "--json"]) == 1
+    real = json.loads(capsys.readouterr().out)
+    hub = real["hosts"]["hub"]
+    assert (hub["status"], hub["error"]) == ("failed", line), hub
+    assert set(real["hosts"]) == {"hub"}, real
+    assert certificates_of(lab) == certs_before  # the hub's certificate and every copy of it as they were
+    assert as_is(lab) == before  # a converged hub: its configuration's convergence changes nothing either
+    assert_working(lab)  # the branches' tunnels stay up
+    full = rollout(lab)  # with the branches: renewed, and handed over
+    assert not full.failed, full.to_json()
     new = fingerprint(lab, "hub", "hub-server")
-    assert all(fingerprint(lab, b, "hub-server") not in (new, None) for b in BRANCHES)  # as warned
-    after, _ = dry_then_real(lab, *BRANCHES)
-    for branch in BRANCHES:
-        said = after.hosts[branch].certificates
-        assert any("hub-server is stale" in line for line in said), after.to_json()
-        assert fingerprint(lab, branch, "hub-server") == new
+    assert new != certs_before["hub"]["hub-server"]
+    assert all(fingerprint(lab, b, "hub-server") == new for b in BRANCHES)
     assert_working(lab)
+
+
+def test_a_run_with_one_branch_left_out_converges_the_other_and_keeps_the_hubs_certificate(
+    hub_due: Lab
+) -> None:
+    """The branch of the run is converged as ever (the hub's certificate it holds stays the hub's); the one
+    left out keeps its tunnel; the hub fails with the held-back line once the waves are done."""
+    lab = hub_due
+    old = certificates_of(lab)
+    dry = rollout(lab, "hub", "br1", dry_run=True)
+    real = rollout(lab, "hub", "br1")
+    assert real.failed == ["hub"] and real.hosts["br1"].status != "failed", real.to_json()
+    (line,) = dry.hosts["hub"].warnings
+    assert real.hosts["hub"].error == line and "1 branch(es) not in this run" in line, line
+    assert line.count("br2") == 1 and "br1" not in line, line
+    assert not any("hub-server" in work for work in dry.hosts["br1"].certificates), dry.to_json()
+    assert all(certificates_of(lab)[r]["hub-server"] == old[r]["hub-server"] for r in ("hub", "br1", "br2"))
+    assert_working(lab)
+
+
+def test_a_branch_unreachable_before_the_hub_holds_its_renewal_back_too(hub_due: Lab) -> None:
+    """A full run with --max-fail letting it go on without an unreachable branch: that branch would keep
+    the old copy as surely as one left out by --limit, so the hub's certificate is kept for it too."""
+    lab = hub_due
+    old = certificates_of(lab)
+    lab.fault("br2", "bad-password")
+    options = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30,
+                             max_fail=Amount(1, False))
+    lab.settle()
+    summary = Rollout(options).run()
+    assert sorted(summary.failed) == ["br2", "hub"], summary.to_json()
+    assert "unreachable before the hub was changed" in summary.hosts["br2"].error
+    line = summary.hosts["hub"].error
+    assert line.startswith(HELD[0]) and "1 branch(es) not in this run" in line and line.count(": br2; ") == 1
+    assert summary.hosts["br1"].status != "failed", summary.to_json()
+    assert all(certificates_of(lab)[r]["hub-server"] == old[r]["hub-server"] for r in ("hub", "br1", "br2"))
+    lab.clear_faults("br2")
+    assert_working(lab)
+
+
+def test_a_hub_without_branches_renews_its_certificate_as_before(tmp_path: Path) -> None:
+    """No branch in the fleet yet: nobody holds a copy, so `--limit hub` renews the hub's certificate."""
+    with Lab.start(tmp_path / "lab", branches=0, convergence_delay=0.05) as lab:
+        certificate_policy(lab.directory, 100, 30)
+        assert not rollout(lab, "hub").failed
+        old = fingerprint(lab, "hub", "hub-server")
+        certificate_policy(lab.directory, 1000, 200)
+        again = rollout(lab, "hub")
+        assert not again.failed and not again.hosts["hub"].warnings, again.to_json()
+        assert fingerprint(lab, "hub", "hub-server") not in (old, None)
+        done = again.hosts["hub"].certificates
+        assert any(line.startswith("issued hub-server (expires in ") for line in done), done
 
 
 @pytest.mark.parametrize("version", ["7.16.1", "6.49.2"], ids=["branch-made", "hub-made"])
@@ -169,10 +248,11 @@ def test_a_dry_run_of_a_converged_branch_made_fleet_renews_nothing(tmp_path: Pat
                 h: ("unchanged", []) for h in ("hub", "br1")}, quiet.to_json()
 
 
-def test_ikefleet_rollout_dry_run_prints_each_branchs_hand_over_and_the_hub_only_warning(
+def test_ikefleet_rollout_dry_run_prints_each_branchs_hand_over_and_the_hub_only_held_back_line(
     hub_due: Lab, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """What the operator reads: under each branch its hand-over; the hub alone: the branches it leaves."""
+    """What the operator reads: under each branch its hand-over; the hub alone: its certificate kept for the
+    branches it leaves out."""
     from ikefleet.cli import main
 
     config = str(hub_due.directory / "config.yaml")
@@ -186,4 +266,28 @@ def test_ikefleet_rollout_dry_run_prints_each_branchs_hand_over_and_the_hub_only
     assert main(["rollout", "--dry-run", "-c", config, "--limit", "hub"]) == 0
     printed = capsys.readouterr()
     said = printed.out + printed.err
-    assert "2 branch(es) not in this run would keep the old copy" in said and "br1, br2" in said, said
+    assert HELD[0] in said and HELD[1] in said, said
+
+
+def test_the_held_back_line_names_the_first_ten_branches_left_out_then_how_many_more() -> None:
+    from ikefleet.tasks.handover import held_back
+
+    left = [f"br{n}" for n in range(1, 14)]
+    line = held_back("hub-server", "expires in 12 days", left)
+    assert line.startswith("certificate hub-server not renewed (expires in 12 days): 13 branch(es) "), line
+    assert ": br1, br2, br3, br4, br5, br6, br7, br8, br9, br10 and 3 more; " in line, line
+    assert line.endswith("to renew it, run without --limit, or with those branches"), line
+    assert held_back("hub-server", "expires in 12 days", []) == ""  # nobody left out: renewed as ever
+
+
+@pytest.mark.parametrize(("reason", "kept"), [
+    ("expires in 12 days", True), ("subject-alt-name is 'IP:192.0.2.9', want 'IP:192.0.2.1'", True),
+    ("missing", False), ("expired", False), ("revoked", False), ("no private key", False), (None, False),
+])
+def test_only_a_hub_certificate_that_still_authenticates_is_kept_for_the_copies(reason: str | None,
+                                                                              kept: bool) -> None:
+    """A copy of a missing, expired, revoked or keyless certificate authenticates nothing: renewing it
+    takes no tunnel down, so the branches left out do not hold it back."""
+    from ikefleet.tasks.pki import kept_for_copies
+
+    assert kept_for_copies(reason) is kept
