@@ -32,3 +32,17 @@ def fleet_run() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """The cyclic collector held off for a block that makes many short-lived objects and no cycles (a fleet
+    being judged): a full collection there would walk every object the run holds, the gathered states of
+    the whole fleet. Given back after the block, unless the caller had it off already."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -4,11 +4,10 @@ history processor and a user's own flow, so they cannot judge the same reads dif
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ikefleet import gc_policy
 from ikefleet.fleet import Fleet, with_versions
 from ikefleet.plan import Plan, resolve_clients
 
@@ -37,25 +36,11 @@ def resolved(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> Plan:
     return resolve_clients(plan, names)
 
 
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """The cyclic garbage collector held off while the fleet is judged: judging makes many short-lived
-    objects and no cycles, and each full collection would walk every object the run holds (the gathered
-    states of the whole fleet). Collected as usual right after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def judge(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> Report:
     """Every check on every host read (or not) in `states`, in the dialect each router really runs (its
     reported version, not the inventory's), with a warning where the inventory's version is wrong."""
     running = with_versions(fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
-    with _no_collection():
+    with gc_policy.paused():
         report = evaluate(expected_state(running, resolved(fleet, plan, states), list(states)), dict(states))
     report.results.extend(
         CheckResult("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
