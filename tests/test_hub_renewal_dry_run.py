@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tests_support import assert_working, certificate_policy
+from tests_support import settled_rollout as rollout
 
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
@@ -20,12 +21,6 @@ from ikefleet.waves import Amount
 
 BRANCHES = ("br1", "br2")
 
-
-def rollout(lab: Lab, *limit: str, dry_run: bool = False) -> Summary:
-    lab.settle()
-    options = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30, limit=limit,
-                             dry_run=dry_run)
-    return Rollout(options).run()
 
 
 def fingerprint(lab: Lab, router: str, name: str) -> str | None:

@@ -11,17 +11,10 @@ from pathlib import Path
 
 import pytest
 from tests_support import assert_working, certificate_policy, kill_rollout_once_the_hub_renewed
+from tests_support import settled_rollout as rollout
 
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
-from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
-
-
-def rollout(lab: Lab, *limit: str, dry_run: bool = False) -> Summary:
-    lab.settle()
-    options = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30, limit=limit,
-                             dry_run=dry_run)
-    return Rollout(options).run()
 
 
 def fingerprint(lab: Lab, router: str, name: str) -> str | None:

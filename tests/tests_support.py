@@ -6,9 +6,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ruamel.yaml import YAML
+
+if TYPE_CHECKING:
+    from ikefleet.processors.ledger import Summary
 
 
 def fast_keys(lab_dir: Path) -> None:
@@ -157,3 +160,13 @@ def kill_rollout_once_the_hub_renewed(lab: Any, old: str, fingerprint: Any) -> N
     finally:
         for name in lab.routers:
             lab.clear_faults(name)
+
+
+def settled_rollout(lab: Any, *limit: str, dry_run: bool = False) -> Summary:
+    """A rollout of `lab` (only `limit`'s hosts when given) once the lab is settled: its `Summary`."""
+    from ikefleet.runbooks.rollout import Rollout, RolloutOptions
+
+    lab.settle()
+    options = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30, limit=limit,
+                             dry_run=dry_run)
+    return Rollout(options).run()
