@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests_support import ConsoleLine, assert_working, console_lines, fast_keys
+from tests_support import ConsoleLine, assert_working, console_lines, hub_keys_lab
 
 from ikefleet import interrupt
 from ikefleet.lab import certificates
@@ -18,17 +18,10 @@ from ikefleet.lab.sshd import Terminal
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions, Summary
 from ikefleet.waves import Amount
 
-# 6.49.2 everywhere: the hub makes every key. The lab's CCR1009 (`tile`) takes 10 s for a 2048-bit key; at
-# 0.3 the lab takes 3 s, long enough to see what happens meanwhile.
-SCALE = 0.3
-
 
 @pytest.fixture
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with Lab.start(tmp_path_factory.mktemp("overlap"), branches=3, version="6.49.2",
-                   convergence_delay=0.05, time_scale=SCALE) as started:
-        fast_keys(started.directory)
-        started.settle()
+    with hub_keys_lab(tmp_path_factory.mktemp("overlap")) as started:
         yield started
 
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from tests_support import assert_working, fast_keys
+from tests_support import assert_working, hub_keys_lab
 
 from ikefleet.lab import certificates
 from ikefleet.lab.manager import Lab
@@ -21,16 +21,10 @@ from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.runbooks.verify import Verify, VerifyOptions
 from ikefleet.waves import Amount
 
-# 6.49.2 everywhere: the hub makes every key, a 2048-bit one in 3 s at this scale (test_hub_keys_overlap)
-SCALE = 0.3
-
 
 @pytest.fixture
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with Lab.start(tmp_path_factory.mktemp("signer-kill"), branches=3, version="6.49.2",
-                   convergence_delay=0.05, time_scale=SCALE) as started:
-        fast_keys(started.directory)
-        started.settle()
+    with hub_keys_lab(tmp_path_factory.mktemp("signer-kill")) as started:
         yield started
 
 
