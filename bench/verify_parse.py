@@ -1,8 +1,9 @@
 """Benchmark: the parse part of a verify (`parse_sections` of every host), offline, on a captured lab's reads
 (issue 22: about 2 ms of CPU a router, in the GIL-bound gather). CPU time, best of N, and per section.
 
-Input: a pickle `{'parse': [(host, raw sections, major), ...], ...}` as /work/wt/data/capture.py writes
-from a standing lab's verify. Compare two trees in turn (A B A B ...), each in its own process:
+Input: a pickle `{'parse': [(host, raw sections, major), ...]}`, captured once from a standing lab's verify:
+    .venv/bin/python bench/verify_parse.py --capture DIR/config.yaml /tmp/verify200.pickle
+Compare two trees in turn (A B A B ...), each in its own process:
 
     for i in 1 2 3 4 5; do for t in /work/main .; do
         .venv/bin/python bench/verify_parse.py CAPTURE.pickle --tree $t; done; done
@@ -20,13 +21,45 @@ from pathlib import Path
 from typing import Any
 
 
+def capture(config: Path, out: Path) -> None:
+    """Run a verify against the lab `config` names and keep what each host's parse_sections was given."""
+    import importlib
+    import threading
+
+    from ikefleet.runbooks import verify as runbook
+
+    task_module = importlib.import_module("ikefleet.tasks.gather")  # (the package's `gather` is the task)
+
+    hosts: list[tuple[str, dict[str, str], int]] = []
+    lock = threading.Lock()
+    real = task_module.parse_sections
+
+    def keep(host: str, raw: dict[str, str], major: int = 6) -> Any:
+        with lock:
+            hosts.append((host, dict(raw), major))
+        return real(host, raw, major)
+
+    task_module.parse_sections = keep  # the task imported the name
+    runbook.Verify(runbook.VerifyOptions(config, record=False)).run()
+    out.write_bytes(pickle.dumps({"parse": hosts}))
+    out.chmod(0o600)
+    print(f"captured {len(hosts)} hosts into {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("capture", type=Path)
+    ap.add_argument("capture", type=Path, nargs="?")
+    ap.add_argument("--capture", dest="capture_from", nargs=2, type=Path, metavar=("CONFIG", "OUT"),
+                    help="capture a standing lab's verify into OUT first")
     ap.add_argument("--tree", default=str(Path(__file__).resolve().parents[1]), help="ikefleet source tree")
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--total", action="store_true", help="the total only, not each section's")
     args = ap.parse_args()
+    if args.capture_from:
+        capture(*args.capture_from)
+        return
+    if args.capture is None:
+        ap.error("give the captured pickle (or --capture CONFIG OUT)")
     sys.path.insert(0, args.tree)
     import ikefleet.verify.gather as gather  # (from --tree)
 
