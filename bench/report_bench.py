@@ -1,5 +1,6 @@
 """The console report's CPU on a captured verify: `print_report` over the report judged from a pickle made
-by capture.py (`{'judge': (fleet, plan, states)}`), best of N, and the report's size (to compare outputs).
+by `bench/judge_cpu.py --capture DIR/config.yaml OUT` (fleet, plan, states), best of N, and the report's
+size (to compare outputs).
 
     .venv/bin/python bench/report_bench.py PICKLE [RUNS]
 """
@@ -23,7 +24,7 @@ def main(capture: Path, runs: int) -> None:
     from ikefleet.verify.judge import judge
 
     with capture.open("rb") as stream:
-        report = judge(*pickle.load(stream)["judge"])
+        report = judge(*pickle.load(stream))
     best, text = float("inf"), ""
     for _ in range(runs):
         buffer = io.StringIO()
