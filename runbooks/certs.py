@@ -66,6 +66,25 @@ class Renewal:
 
 
 @dataclass(frozen=True)
+class Revocation:
+    """What `revoke` did: the certificates it revoked on the `hub` (`names`), the hub-only rollout that then
+    converged the hub without the branch (`summary`), and `held`, that run's line when it kept the hub's
+    own certificate due for renewal ('' when not: tasks.handover.held_back)."""
+
+    hub: str
+    names: list[str]
+    summary: Summary
+    held: str
+
+    @property
+    def converged(self) -> bool:
+        """Whether the hub converged without the branch: its outcome is not failed, or failed only with
+        `held` (the run fails a hub whose renewal it held back once its configuration converged)."""
+        hub = self.summary.hosts.get(self.hub)
+        return hub is not None and (hub.status != "failed" or (bool(self.held) and hub.error == self.held))
+
+
+@dataclass(frozen=True)
 class CertRow:
     name: str
     role: str  # ca | hub | branch
@@ -339,8 +358,10 @@ class Certs:
                 return False
             time.sleep(0.5)
 
-    def revoke(self, branch: str) -> Summary:
-        """Under the rollout lock, held until the hub has converged without the branch."""
+    def revoke(self, branch: str) -> Revocation:
+        """Under the rollout lock, held until the hub has converged without the branch. The hub's own
+        certificate, if due then, is renewed by that run's rules: kept while other branches hold a copy
+        (`Revocation.held`), since a hub-only run does not hand them the new one."""
         client = self._branch(branch)
         with exclusive(self.data_dir):
             nr = init_nornir(self.config, self.secrets_file, self.accept_new_hostkeys)
@@ -356,7 +377,7 @@ class Certs:
             # the revocation is the hub's certificate work, on the record of the run that converges it
             rollout.done_before[self.fleet.hub.name] = [
                 f"certificate {name} revoked (`ikefleet certs revoke {branch}`)" for name in names]
-            return rollout.run_locked()
+            return Revocation(self.fleet.hub.name, names, rollout.run_locked(), rollout.hub_held)
 
 
 def _on_record(run: RunDir, outcomes: list[Outcome]) -> None:

@@ -200,7 +200,7 @@ def test_revocation_and_renewal_back_in_each_flow(converged: Lab, branch: str) -
     certs = Certs(lab.directory / "config.yaml")
     (current,) = clients(lab, "hub", branch)
     try:
-        assert certs.revoke(branch).hosts["hub"].status == "changed"
+        assert certs.revoke(branch).summary.hosts["hub"].status == "changed"
         rows = {r.name: r for r in certs.status()}
         assert "revoked" in rows[current].flags
         assert not [n for n in identities(lab, "hub", "remote-certificate") if n.startswith(branch)]

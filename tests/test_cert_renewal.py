@@ -355,7 +355,7 @@ def test_revoke_after_a_renewal_revokes_the_certificate_in_use(converged: Lab) -
     (current,) = clients(lab, "hub")
     assert current != "br2-client"
     try:
-        assert certs.revoke("br2").hosts["hub"].status == "changed"
+        assert certs.revoke("br2").summary.hosts["hub"].status == "changed"
         rows = {r.name: r for r in certs.status()}
         assert "revoked" in rows[current].flags
         assert not [n for n in identity_certificates(lab, "hub", "remote-certificate") if n.startswith("br2")]
@@ -384,7 +384,7 @@ def test_revoke_during_a_renewal_revokes_both_certificates_and_removes_both_hub_
     assert identity_certificates(lab, "br2", "certificate") == [new]
     assert_working(lab, drift=True)
     try:
-        assert certs.revoke("br2").hosts["hub"].status == "changed"
+        assert certs.revoke("br2").summary.hosts["hub"].status == "changed"
         rows = {r.name: r for r in certs.status()}
         assert "revoked" in rows[new].flags
         lab.settle()

@@ -206,7 +206,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 def test_revoked_branch_mode_config_and_identity_leave_the_hub(lab: Lab) -> None:
     assert "br2" in hub_names(lab, "/ip ipsec mode-config")
-    summary = Certs(lab.directory / "config.yaml").revoke("br2")
+    summary = Certs(lab.directory / "config.yaml").revoke("br2").summary
     assert summary.hosts["hub"].status == "changed", summary.hosts["hub"].error
     assert "br2" not in hub_names(lab, "/ip ipsec mode-config")
     identities = lab.routers["hub"].config.items("/ip ipsec identity")

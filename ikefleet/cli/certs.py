@@ -87,11 +87,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"record: {done.record}")
             return EXIT_FAILED if done.failed else EXIT_OK
         (branch,) = args.branch
-        summary = certs.revoke(branch)
-        hub = summary.hosts.get(certs.fleet.hub.name)
-        if hub is None or hub.status == "failed":
+        revocation = certs.revoke(branch)
+        summary = revocation.summary
+        hub = summary.hosts.get(revocation.hub)
+        if hub is None or not revocation.converged:
             why = hub.error if hub else summary.stopped
-            print(f"{branch}: certificate revoked, but the hub did not converge: {why}", file=sys.stderr)
+            print(f"{branch}: certificate revoked, but the hub did not converge: {why}; record: "
+                  f"{summary.run_dir}", file=sys.stderr)
+            for warning in hub.warnings if hub else []:
+                print(f"warning: {warning}", file=sys.stderr)
             return EXIT_FAILED
         for line in hub.certificates:  # what was revoked, by name, as the run directory records it
             print(f"{hub.host}: {line}")
@@ -100,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
             f"({hub.commands} commands); rollouts skip it until `ikefleet certs renew {branch}`; "
             f"record: {summary.run_dir}"
         )
+        if revocation.held:  # as the rollout says it, and exits: its hub run kept a certificate due
+            print(f"ikefleet certs revoke: {hub.host}: {revocation.held}", file=sys.stderr)
+            return EXIT_FAILED
         return EXIT_OK
     except InventoryError as exc:
         print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)
