@@ -237,8 +237,9 @@ def converge_hub(hub: Nornir, nr: Nornir | None, *, fleet: Fleet, plan: Plan, po
 
 def held_back(certs: dict[str, Any], plan: Plan, policy: pki.CertPolicy, outside: Sequence[str]) -> str:
     """The hub's line when its own certificate is due for renewal while it still authenticates and branches
-    in `outside` hold a copy (the hub holds a signed client certificate for them: they were rolled out, and
-    every hand-over brings the hub's certificate along): it is then kept ('': it is not held back)."""
+    in `outside` hold a copy (the hub holds a signed client certificate for them: every hand-over brings the
+    hub's certificate along, and one never handed over, issued by a run with the hub before the branch was
+    rolled out, cannot be told apart): it is then kept ('': it is not held back)."""
     h = plan.hub
     reason = pki.server_reason(certs.get(h.server_certificate), policy, datetime.now(UTC), str(h.wan_address))
     if not pki.kept_for_copies(reason):

@@ -182,3 +182,39 @@ def test_a_branch_never_rolled_out_does_not_hold_the_hubs_renewal_back(tmp_path:
         assert not first.failed, first.to_json()
         assert certificates_of(lab)["br3"]["hub-server"] == new
         assert_working(lab)
+
+
+def test_a_branch_the_hub_issued_a_certificate_for_holds_the_renewal_back_until_it_is_run_or_removed(
+    tmp_path: Path,
+) -> None:
+    """br3 was in the inventory when the hub was rolled out but never was itself (not racked yet): every
+    hub run issues each branch's certificate, so the hub holds one for br3, and the hub cannot tell without
+    contacting br3 that it was never handed over. It counts as holding a copy: the hub's certificate is kept
+    and br3 named. The documented way out while br3 cannot be reached: take it out of the inventory (its
+    certificate is revoked), the hub's certificate is then renewed; back in, br3 is issued a new one and
+    its first rollout brings both."""
+    with Lab.start(tmp_path / "lab", branches=3, version="6.49.2", convergence_delay=0.05) as lab:
+        hub_due(lab, ["br1", "br2"])
+        before = certificates_of(lab)
+        assert "br3-client" in before["hub"] and "hub-server" not in before["br3"]
+        kept = rollout(lab, "hub", "br1", "br2")
+        line = kept.hosts["hub"].error
+        assert kept.failed == ["hub"] and line.startswith(HELD[0]), kept.to_json()
+        assert "): 1 branch(es) not in this run hold a copy of it, " in line and line.count(": br3; ") == 1
+        kept_now = certificates_of(lab)  # (br3's own, due too, is renewed on the hub: it is not handed over)
+        assert {r: kept_now[r].get("hub-server") for r in kept_now} == {r: before[r].get("hub-server")
+                                                                         for r in before}
+        hosts = inventory_without(lab, "br3")  # out of the inventory while it cannot be reached
+        renewed = rollout(lab, "hub", "br1", "br2")
+        assert not renewed.failed, renewed.to_json()
+        gone = [w for w in renewed.hosts["hub"].certificates if w.startswith("certificate br3-client")]
+        assert gone and all(w.endswith(" revoked (its branch is no longer in the inventory)") for w in gone)
+        now = certificates_of(lab)
+        new = now["hub"]["hub-server"]
+        assert new not in (before["hub"]["hub-server"], None)
+        assert now["br1"]["hub-server"] == now["br2"]["hub-server"] == new
+        (lab.directory / "inventory" / "hosts.yaml").write_text(hosts)  # racked: back in the inventory
+        first = rollout(lab)
+        assert not first.failed, first.to_json()
+        assert certificates_of(lab)["br3"]["hub-server"] == new
+        assert_working(lab)
