@@ -218,3 +218,21 @@ def test_a_branch_the_hub_issued_a_certificate_for_holds_the_renewal_back_until_
         assert not first.failed, first.to_json()
         assert certificates_of(lab)["br3"]["hub-server"] == new
         assert_working(lab)
+
+
+@pytest.mark.parametrize(("status", "error", "held", "converged"), [
+    ("changed", "", "", True),
+    ("failed", "HELD", "HELD", True),  # failed only because the run kept the hub's certificate
+    ("failed", "hub: session dropped", "HELD", False),  # failed for another reason: held or not
+    ("failed", "hub: session dropped", "", False),
+])
+def test_a_revocation_converged_the_hub_unless_it_failed_for_anything_but_the_held_renewal(
+    tmp_path: Path, status: str, error: str, held: str, converged: bool
+) -> None:
+    from ikefleet.processors.ledger import Summary
+    from ikefleet.runbooks.certs import Revocation
+    from ikefleet.tasks.converge import Outcome
+
+    summary = Summary(tmp_path, False, hosts={"hub": Outcome("hub", status, error=error)})
+    assert Revocation("hub", ["br3-client"], summary, held).converged is converged
+    assert not Revocation("hub", ["br3-client"], Summary(tmp_path, False), held).converged  # never reached
