@@ -4,14 +4,16 @@ the whole run and of the gather, and thread CPU of what the worker threads spend
 decrypted and checked, channel data handed on); process CPU of the serial phases after the gather (the
 expected state and the checks). The rest of the gather is Nornir and thread start-up. The session's steps
 inside the login and reads (host-key precheck, netmiko's SSH client, paramiko's connect and shell, netmiko's
-login handler, the whole login, the batch read, the close) are given per router too. Best of N runs after
-one warm-up; then the serial phases alone, N times on the last run's captured input.
+login handler, the whole login, the batch read, the close) are given per router too, with the process's
+context switches per router (each SSH packet read or waited for can cost a thread hand-off). Best of N runs
+after one warm-up; then the serial phases alone, N times on the last run's captured input.
 
     .venv/bin/python bench/verify_phases.py DIR [RUNS]
 """
 
 from __future__ import annotations
 
+import resource
 import sys
 import threading
 import time
@@ -75,19 +77,24 @@ def main(directory: Path, runs: int) -> None:
     options = runbook.VerifyOptions(directory / "config.yaml", record=False)
     runbook.Verify(options).run()
     best: dict[str, float] = {}
+    fewest = sys.maxsize
     for _ in range(runs):
         spent.clear()
-        start = time.process_time()
+        start, before = time.process_time(), resource.getrusage(resource.RUSAGE_SELF)
         report = runbook.Verify(options).run()
         spent["whole run (process)"] = time.process_time() - start
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        switches = after.ru_nvcsw - before.ru_nvcsw + after.ru_nivcsw - before.ru_nivcsw
         if not report.compliant:
             sys.exit("the lab is not compliant: roll it out first")
         for label, seconds in spent.items():
             best[label] = min(best.get(label, seconds), seconds)
+        fewest = min(fewest, switches)
     hosts = len(captured["checks"][0][1])  # evaluate(fleet, states, ...): one state per host
     for label, seconds in best.items():
         per_router = "per router" in label
         print(f"{label}: {seconds * 1000 / (hosts if per_router else 1):.{2 if per_router else 0}f} ms")
+    print(f"context switches (process, voluntary + involuntary, per router): {fewest / hosts:.0f}")
     for label, phase in (("expected state", expected), ("checks", evaluate)):
         args, kwargs = captured[label]
         times = []
