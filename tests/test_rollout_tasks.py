@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nornir import InitNornir
 from nornir.core import Nornir
 from tests_support import fast_keys
 
+from ikefleet import diff
 from ikefleet.fleet import Fleet
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.engine import Session
@@ -69,6 +71,36 @@ def test_the_reach_reads_every_branch_and_leaves_only_the_hub_logged_in(lab: Lab
     assert not nr.inventory.hosts["br1"].connections and not nr.inventory.hosts["br2"].connections
     assert nr.inventory.hosts["hub"].connections  # the hub's phase starts with its session open
     assert exports(lab) == before
+
+
+def test_the_reachs_diffs_work_out_a_menu_alike_on_many_branches_once(
+        converged: Lab, nr: Nornir, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reach diffs every branch against its intent with one memo for the run (as verify's config.drift
+    does): the second branch's menus alike on both (the proposal, the firewall rules) are not worked out
+    again, and both are still judged converged and passing."""
+    fleet = load_inventory(config(converged))
+    plan = build_plan(fleet)
+    worked: list[str] = []
+    steps = diff._menu_steps
+
+    def counted(menu: Any, *args: Any) -> Any:
+        worked.append(menu.path)
+        return steps(menu, *args)
+
+    monkeypatch.setattr(diff, "_menu_steps", counted)
+    expected = expected_state(fleet, plan, [])
+    reach = {}
+    for branches in (["br1"], ["br1", "br2"]):
+        worked.clear()
+        done = reach_branches(nr, branches, hub="hub", fleet=fleet, plan=plan,
+                              routes=route_reads(fleet, plan), expected=expected)
+        nr.close_connections()
+        assert {n: (r.kind, r.passes) for n, r in done.reached.items()} == {b: ("unchanged", True)
+                                                                             for b in branches}
+        reach[len(branches)] = list(worked)
+    alone = reach[1]
+    assert "/ip ipsec proposal" in alone and reach[2].count("/ip ipsec proposal") == 1
+    assert len(reach[2]) < 2 * len(alone)
 
 
 def test_the_hub_reads_print_short(lab: Lab, nr: Nornir) -> None:
