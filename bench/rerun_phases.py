@@ -26,6 +26,7 @@ def main(directory: Path, runs: int) -> None:
     import ikefleet.runbooks.rollout as rollout
     import ikefleet.runbooks.verify as verify
     import ikefleet.tasks.reach as reach
+    from ikefleet import rundir
     from ikefleet.processors.ledger import Ledger
 
     spent: dict[str, float] = {}
@@ -55,6 +56,14 @@ def main(directory: Path, runs: int) -> None:
         (Ledger, "close", "ledger close"),
         (rollout.Rollout, "_commit_backups", "backups commit"),
         (rollout, "init_nornir", "InitNornir"),
+        (rollout, "RunDir", "run directory (prunes old runs)"),
+        (rundir.RunDir, "write_json", "plan.json"),
+        (rollout.pki, "sweep_temporary", "sweep temporary keys"),
+        (rollout.Rollout, "_held_back", "held back"),
+        (rollout.Rollout, "_signer_done", "signer done"),
+        (rollout, "_selected", "selection"),
+        (rollout, "plan_waves", "plan waves"),
+        (rollout, "reach_branches", "reach_branches"),
         (rollout, "expected_state", "expected state (main thread)"),
     ):
         wrap(owner, name, label, time.process_time)

@@ -92,12 +92,15 @@ def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
     client = mine.branch(name).client_certificate
     intended = parse_script(render_host(with_versions(fleet, {name: found.version}), mine, name))
     diff = diff_config(current, intended, found.major, shared=shared)
-    fingerprint = pki.client_fingerprint(raw["certificate"], client)
+    held = certs.get(client)  # pki.client_fingerprint, on the certificates parsed above (not parsed again)
+    fingerprint = held.get("fingerprint") if held is not None and held.get("private_key") else None
     server = certs.get(plan.hub.server_certificate, {}).get("fingerprint")
     if (fingerprint is None or count != 0 or superseded(certs, client) or others or diff.commands):
         return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
                                                      version=found.version, server=server))
-    state = host_state(name, raw, found, config=current)
+    state = host_state(name, {k: v for k, v in raw.items() if k != "certificate"}, found, config=current)
+    state.problems.pop("certificate", None)  # parsed above: the same list, not parsed a third time
+    state.sections["certificate"] = list(certs.values())
     passes = expected is not None and verified(expected, state, client=client, intended=intended, diff=diff)
     return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count,
                                                  version=found.version, server=server, passes=passes))
