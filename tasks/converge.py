@@ -91,10 +91,12 @@ def plan_changes(
 
 
 def diff_config(current: Config, intended: Config, major: int = 6,
-                known: Mapping[str, Iterable[str]] | None = None) -> Remediation:
-    """`plan_changes` of an intended configuration parsed already."""
+                known: Mapping[str, Iterable[str]] | None = None,
+                shared: dict[Any, Any] | None = None) -> Remediation:
+    """`plan_changes` of an intended configuration parsed already. `shared`: the run's memo of menus alike
+    on many routers (`ikefleet.diff.remediate`), for the reach's diffs of a whole fleet."""
     schema = load_schema(major)
-    return remediate(current, intended, schema, owned=ownership(current, schema, known=known))
+    return remediate(current, intended, schema, owned=ownership(current, schema, known=known), shared=shared)
 
 
 class PushFailed(Exception):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from nornir.core import Nornir
 from nornir.core.filter import F
@@ -61,7 +62,7 @@ class Reached:
 
 
 def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
-          expected: Expected | None = None) -> Result:
+          expected: Expected | None = None, shared: dict[Any, Any] | None = None) -> Result:
     """Nornir task, read only: log in (the version read), read what verify reads and count the hand-over
     files a killed run left (in the same round trip), and say whether this run changes the branch
     (Reached). The session is closed: the wave opens its own if the branch changes, so a run holds sessions
@@ -69,7 +70,9 @@ def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
     The branch is rendered with the newest of its own client certificates (the hub's are read later; the
     rollout compares the fingerprints). `expected`: verify's expected state without intended configurations
     (`expected_state(fleet, plan, [])`): a branch this run leaves as it is gets verify's checks here, on what
-    was just read, with the diff just made, so a converged branch needs nothing more from the run."""
+    was just read, with the diff just made, so a converged branch needs nothing more from the run. `shared`:
+    the run's memo of the diffs' menus alike on many branches (`ikefleet.diff.remediate`, as verify's
+    config.drift): the firewall rules and proposals of a fleet are worked out once, not once a branch."""
     name = task.host.name
     try:
         extra = {"files": FILES_READ, "logins": LOGINS_READ}
@@ -88,13 +91,16 @@ def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
     mine = resolve_client(plan, name, certs)
     client = mine.branch(name).client_certificate
     intended = parse_script(render_host(with_versions(fleet, {name: found.version}), mine, name))
-    diff = diff_config(current, intended, found.major)
-    fingerprint = pki.client_fingerprint(raw["certificate"], client)
+    diff = diff_config(current, intended, found.major, shared=shared)
+    held = certs.get(client)  # pki.client_fingerprint, on the certificates parsed above (not parsed again)
+    fingerprint = held.get("fingerprint") if held is not None and held.get("private_key") else None
     server = certs.get(plan.hub.server_certificate, {}).get("fingerprint")
     if (fingerprint is None or count != 0 or superseded(certs, client) or others or diff.commands):
         return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
                                                      version=found.version, server=server))
-    state = host_state(name, raw, found, config=current)
+    state = host_state(name, {k: v for k, v in raw.items() if k != "certificate"}, found, config=current)
+    state.problems.pop("certificate", None)  # parsed above: the same list, not parsed a third time
+    state.sections["certificate"] = list(certs.values())
     passes = expected is not None and verified(expected, state, client=client, intended=intended, diff=diff)
     return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count,
                                                  version=found.version, server=server, passes=passes))
@@ -115,12 +121,12 @@ def verified(expected: Expected, state: HostState, *, client: str, intended: Con
 
 
 def reach_or_log_in(task: Task, *, hub: str, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
-                    expected: Expected | None = None) -> Result:
+                    expected: Expected | None = None, shared: dict[Any, Any] | None = None) -> Result:
     """The reach's task on every host of the run. A branch is reached (`reach`). The hub logs in and reads
     what its phase starts from (`hub_reads`: nothing is changed, no safe mode): the round trips of its login
     and read overlap the branches' instead of following them, and its session stays open for its phase."""
     if task.host.name != hub:
-        return reach(task, fleet=fleet, plan=plan, routes=routes, expected=expected)
+        return reach(task, fleet=fleet, plan=plan, routes=routes, expected=expected, shared=shared)
     return hub_reads(task)
 
 
@@ -140,12 +146,13 @@ def reach_branches(nr: Nornir, branches: list[str], *, hub: str, fleet: Fleet, p
                    routes: Mapping[str, str], expected: Expected | None = None) -> Reach:
     """Every branch in `branches`, in parallel, before the hub is changed (`reach`); the hub logs in and
     reads meanwhile (`reach_or_log_in`), so its phase starts with its session open and its reads done. The
-    attempts counted are taken off the connector's count: the wave's login is a fresh start."""
+    attempts counted are taken off the connector's count: the wave's login is a fresh start. The branches'
+    diffs share one memo (`reach`)."""
     if not branches:
         return Reach({}, {}, {})
     res = nr.filter(F(name__in=[*branches, hub])).run(task=reach_or_log_in, on_failed=True, hub=hub,
                                                       fleet=fleet, plan=plan, routes=routes,
-                                                      expected=expected)
+                                                      expected=expected, shared={})
     attempts = RouterOS.connector(nr.config).attempts
     if hub in res and res[hub].failed:  # the hub's phase logs in again, and says why if it fails
         attempts.pop(hub, None)

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nornir import InitNornir
 from nornir.core import Nornir
 from tests_support import fast_keys
 
+from ikefleet import diff
 from ikefleet.fleet import Fleet
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.engine import Session
 from ikefleet.lab.manager import Lab
+from ikefleet.parsers.certificate import parse_certificate
 from ikefleet.plan import Plan, build_plan
 from ikefleet.processors.events import Event, GateChanged, GateStarted, GateTimedOut
 from ikefleet.runbooks.hub_step import converge_hub, hub_certificates
@@ -33,6 +36,7 @@ from ikefleet.tasks import (
 from ikefleet.tasks.branch import HubFacts, WantsCertificate, certified_then_converge, converge_branch
 from ikefleet.tasks.converge import PUT_BACK, Outcome
 from ikefleet.tasks.hub import hub_clients, hub_reads
+from ikefleet.verify import gather as verify_gather
 from ikefleet.verify.expected import expected_state, route_reads
 
 
@@ -223,3 +227,73 @@ def test_the_hubs_phase_issues_the_certificates_its_identities_name(tmp_path: Pa
     assert done.clients is not None and list(done.clients) == [client] and done.in_use == {}
     assert f"certificate {client} issued (missing)" in done.outcome.certificates
     assert [i.get("remote-certificate") for i in identities] == [done.clients[client].name]
+
+
+@pytest.fixture(scope="module")
+def rolled_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A lab of its own, two branches, rolled out (the module's `lab` stays as the tests above want it)."""
+    with Lab.start(tmp_path_factory.mktemp("rolled"), branches=2, convergence_delay=0.05) as lab:
+        fast_keys(lab.directory)
+        lab.settle()
+        assert not Rollout(RolloutOptions(config=config(lab))).run().failed
+        yield lab
+
+
+def test_the_reachs_diffs_work_out_a_menu_alike_on_many_branches_once(
+        rolled_out: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reach diffs every branch against its intent with one memo for the run (as verify's config.drift
+    does): the second branch's menus alike on both (the proposal, the firewall rules) are not worked out
+    again, and both are still judged converged and passing."""
+    nr = InitNornir(config_file=str(config(rolled_out)), logging={"enabled": False})
+    fleet = load_inventory(config(rolled_out))
+    plan = build_plan(fleet)
+    worked: list[str] = []
+    steps = diff._menu_steps
+
+    def counted(menu: Any, *args: Any) -> Any:
+        worked.append(menu.path)
+        return steps(menu, *args)
+
+    monkeypatch.setattr(diff, "_menu_steps", counted)
+    expected = expected_state(fleet, plan, [])
+    reach = {}
+    for branches in (["br1"], ["br1", "br2"]):
+        worked.clear()
+        done = reach_branches(nr, branches, hub="hub", fleet=fleet, plan=plan,
+                              routes=route_reads(fleet, plan), expected=expected)
+        nr.close_connections()
+        assert {n: (r.kind, r.passes) for n, r in done.reached.items()} == {b: ("unchanged", True)
+                                                                             for b in branches}
+        reach[len(branches)] = list(worked)
+    alone = reach[1]
+    assert "/ip ipsec proposal" in alone and reach[2].count("/ip ipsec proposal") == 1
+    assert len(reach[2]) < 2 * len(alone)
+
+
+def test_the_reach_parses_a_branchs_certificates_once_and_judges_them_as_verify(
+        rolled_out: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reach reads a branch's certificates once and parses them once: its fingerprints, its
+    superseded versions and verify's state of it (the gate's first poll, the checks) come from the one
+    parse, and that state holds what verify's own parse of the same reply gives."""
+    nr = InitNornir(config_file=str(config(rolled_out)), logging={"enabled": False})
+    fleet = load_inventory(config(rolled_out))
+    plan = build_plan(fleet)
+    replies: list[str] = []
+    parse = parse_certificate
+
+    def counted(text: str) -> Any:
+        replies.append(text)
+        return parse(text)
+
+    monkeypatch.setattr(pki, "parse_certificate", counted)
+    monkeypatch.setitem(verify_gather.PARSERS, "certificate", counted)
+    done = reach_branches(nr, ["br1"], hub="hub", fleet=fleet, plan=plan, routes=route_reads(fleet, plan),
+                          expected=expected_state(fleet, plan, []))
+    nr.close_connections()
+    reached = done.reached["br1"]
+    assert (reached.kind, reached.passes) == ("unchanged", True) and reached.state is not None
+    mine = [r for r in replies if "br2-client" not in r]  # the hub's reads (it holds every client's) aside
+    assert len(mine) == 1
+    assert reached.state.sections["certificate"] == parse(mine[0])
+    assert "certificate" not in reached.state.problems
+    assert reached.fingerprint == pki.certificates_by_name(mine[0])["br1-client"]["fingerprint"]
