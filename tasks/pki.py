@@ -24,7 +24,7 @@ import secrets as random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -847,7 +847,12 @@ def fingerprint_of(certificates: str, name: str) -> str | None:
 
 def client_fingerprint(certificates: str, client: str) -> str | None:
     """From a `/certificate print detail` reply: the client certificate's fingerprint if its key is there."""
-    cert = certificates_by_name(certificates).get(client)
+    return keyed_fingerprint(certificates_by_name(certificates).get(client))
+
+
+def keyed_fingerprint(cert: Mapping[str, Any] | None) -> str | None:
+    """A parsed certificate's fingerprint if its key is on the router (a copy without one authenticates
+    nothing), else None."""
     if cert is None or not cert.get("private_key"):
         return None
     return cert.get("fingerprint")

@@ -92,8 +92,7 @@ def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
     client = mine.branch(name).client_certificate
     intended = parse_script(render_host(with_versions(fleet, {name: found.version}), mine, name))
     diff = diff_config(current, intended, found.major, shared=shared)
-    held = certs.get(client)  # pki.client_fingerprint, on the certificates parsed above (not parsed again)
-    fingerprint = held.get("fingerprint") if held is not None and held.get("private_key") else None
+    fingerprint = pki.keyed_fingerprint(certs.get(client))  # on the certificates parsed above
     server = certs.get(plan.hub.server_certificate, {}).get("fingerprint")
     if (fingerprint is None or count != 0 or superseded(certs, client) or others or diff.commands):
         return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
