@@ -4,6 +4,7 @@ history processor and a user's own flow, so they cannot judge the same reads dif
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -11,8 +12,8 @@ from ikefleet import gc_policy
 from ikefleet.fleet import Fleet, with_versions
 from ikefleet.plan import Plan, resolve_clients
 
-from .engine import CheckResult, Report, evaluate
-from .expected import expected_state
+from .engine import CheckResult, Report, evaluate, layer_order
+from .expected import Expected, expected_state
 from .gather import HostState
 
 
@@ -36,12 +37,48 @@ def resolved(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> Plan:
     return resolve_clients(plan, names)
 
 
-def judge(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> Report:
+class Foresight:
+    """The expected state of `hosts` as the inventory and the plan have it, made in a thread while the
+    routers are read (the run's main thread only waits then): after the reads it is used only if they left
+    its inputs as they were (every router runs the inventory's version, the hub holds the planned client
+    certificate names), else it is made again from what was read. Its first-use costs (the templates
+    compiled, checks.yaml read) are paid in that thread too."""
+
+    def __init__(self, fleet: Fleet, plan: Plan, hosts: Iterable[str]) -> None:
+        self.inputs = (fleet, plan, tuple(hosts))
+        self.expected: Expected | None = None
+        self.thread = threading.Thread(target=self._make, name="ikefleet-foresight", daemon=True)
+        self.thread.start()
+
+    def _make(self) -> None:
+        fleet, plan, hosts = self.inputs
+        try:
+            self.expected = expected_state(fleet, plan, list(hosts))
+            layer_order()
+        except Exception:  # the judge makes it again in its own thread, and raises there
+            self.expected = None
+
+    def take(self, fleet: Fleet, plan: Plan, hosts: Iterable[str]) -> Expected | None:
+        """The expected state made ahead if these are its inputs (once: a second judge makes its own)."""
+        self.thread.join()
+        expected, self.expected = self.expected, None
+        if expected is None or self.inputs[0] is not fleet or set(self.inputs[2]) != set(hosts):
+            return None
+        return expected if self.inputs[1] == plan else None
+
+
+def judge(fleet: Fleet, plan: Plan, states: Mapping[str, HostState],
+          foresight: Foresight | None = None) -> Report:
     """Every check on every host read (or not) in `states`, in the dialect each router really runs (its
-    reported version, not the inventory's), with a warning where the inventory's version is wrong."""
+    reported version, not the inventory's), with a warning where the inventory's version is wrong.
+    `foresight`: the expected state made while the routers were read, used if the reads match it."""
     running = with_versions(fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
+    current = resolved(fleet, plan, states)
+    expected = foresight.take(running, current, states) if foresight is not None else None
     with gc_policy.paused():
-        report = evaluate(expected_state(running, resolved(fleet, plan, states), list(states)), dict(states))
+        if expected is None:
+            expected = expected_state(running, current, list(states))
+        report = evaluate(expected, dict(states))
     report.results.extend(
         CheckResult("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
                     observed=s.ros_version or "unknown", hint=w, layer="settings")
