@@ -125,3 +125,22 @@ def test_each_routers_drift_worked_out_as_it_was_read_is_used_for_that_very_stat
     assert judged == [states["br3"].config]  # only br3's is worked out again, from the state judged
     assert verdicts(report) == verdicts(fresh)
     assert any(r.check == "config.drift" and r.host == "br2" and r.status == "fail" for r in report.results)
+
+
+def test_the_verify_runbook_offers_each_state_read_and_nothing_for_a_router_not_read() -> None:
+    from nornir.core.task import MultiResult, Result
+
+    from ikefleet.runbooks.verify import Offer
+
+    fleet, plan, states = inputs()
+    foresight = Foresight(fleet, plan, HOSTS)
+    offer = Offer(foresight)
+    for value in (states["br1"], ConnectionError("br2 refused the login")):
+        multi = MultiResult("read_once")
+        multi.append(Result(host=None, result=value, failed=isinstance(value, Exception)))
+        offer.task_instance_completed(None, None, multi)  # type: ignore[arg-type]
+    offer.task_instance_completed(None, None, MultiResult("read_once"))  # type: ignore[arg-type]
+    foresight.close()
+    foresight.thread.join()
+    assert list(foresight.drifted) == ["br1"]
+    assert foresight.drifted["br1"][0] is states["br1"].config
