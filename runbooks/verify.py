@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nornir.core.filter import F
-from nornir.core.inventory import Host
-from nornir.core.task import MultiResult, Task
 from nornir.core.task import Result as TaskResult
+from nornir.core.task import Task
 
 from ikefleet import gc_policy, interrupt, revoked
 from ikefleet.inventory import load_fleet_and_files, read_config
@@ -30,18 +29,6 @@ from ikefleet.verify.expected import route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.verify.history import History, history_path
 from ikefleet.verify.judge import Foresight, judge, states_of
-
-
-class Offer(Processor):
-    """Each router's state handed to the foresight as soon as it is read (in that router's worker thread)."""
-
-    def __init__(self, foresight: Foresight) -> None:
-        self.foresight = foresight
-
-    def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        state = result[0].result if len(result) else None
-        if isinstance(state, HostState):
-            self.foresight.offer(state)
 
 
 def read_once(task: Task, routes: dict[str, str]) -> TaskResult:
@@ -105,15 +92,9 @@ class Verify:
 
     def _run(self) -> Report:
         foresight = Foresight(self.fleet, self.plan, self.hosts())  # made while the routers are read
-        try:
-            return self._judged(foresight)
-        finally:
-            foresight.close()  # its thread ends (after a stopped run's reads too)
-
-    def _judged(self, foresight: Foresight) -> Report:
         recorder = RecordHistory(self.history, self.fleet, self.plan, foresight)
         with interrupt.sigint_stops() as stop:
-            states = self.gather(Offer(foresight), *([recorder] if self.options.record else []))
+            states = self.gather(*([recorder] if self.options.record else []))
         # Stopped during the reads: some hosts were never read, so no report and, RecordHistory having seen
         # the stop, nothing recorded. (A Ctrl-C after every host was read and the report recorded stops
         # nothing: the report stands.)

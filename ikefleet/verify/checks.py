@@ -14,7 +14,7 @@ from functools import lru_cache
 from ipaddress import IPv4Network, ip_network
 from typing import Any, TypeVar
 
-from ikefleet.diff import MARKER, Remediation, remediate
+from ikefleet.diff import MARKER, remediate
 from ikefleet.plan import client_base
 from ikefleet.routeros.clock import clock_utc, ros_datetime, to_utc
 from ikefleet.routeros.config import Config
@@ -453,14 +453,6 @@ def _shared(_: Context) -> dict[Any, Any]:
     return {}
 
 
-def drift(current: Config, intended: Config, shared: dict[Any, Any]) -> Remediation:
-    """What config.drift reports: the remediation of `current` towards `intended`; `shared` is the run's
-    memo, so the menus alike on many routers are worked out once per run."""
-    # The intended script is in the host's dialect: v7 scripts carry interface-templates.
-    major = 7 if intended.menus.get("/routing ospf interface-template") else 6
-    return remediate(current, intended, load_schema(major), shared=shared)
-
-
 @check("config.drift", "config")
 def config_drift(ctx: Context, host: str) -> list[Finding]:
     """One finding per managed item that is missing (`+` to add), extra (`-` to remove) or different."""
@@ -468,9 +460,11 @@ def config_drift(ctx: Context, host: str) -> list[Finding]:
     intended = ctx.expected.intended.get(host)
     if current is None or intended is None:
         return [Finding("error", "intended configuration", "no configuration read")]
+    # The intended script is in the host's dialect: v7 scripts carry interface-templates.
+    major = 7 if intended.menus.get("/routing ospf interface-template") else 6
     made = ctx.expected.diffs.get(host)
-    if made is None:
-        made = drift(current, intended, ctx.index("config.drift", _shared))
+    if made is None:  # the menus alike on many routers are worked out once per run
+        made = remediate(current, intended, load_schema(major), shared=ctx.index("config.drift", _shared))
     changes = made.changes
     if not changes:
         return [Finding("pass", "no difference", "no difference")]

@@ -4,19 +4,15 @@ history processor and a user's own flow, so they cannot judge the same reads dif
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ikefleet import gc_policy
-from ikefleet.diff import Remediation
 from ikefleet.fleet import Fleet, with_versions
 from ikefleet.plan import Plan, resolve_clients
-from ikefleet.routeros.config import Config
 
-from .checks import drift
 from .engine import CheckResult, Report, evaluate, layer_order
 from .expected import Expected, expected_state, intended_config
 from .gather import HostState
@@ -44,66 +40,38 @@ def resolved(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> Plan:
 
 class Foresight:
     """The expected state of `hosts` as the inventory and the plan have it, made in a thread while the
-    routers are read (the run's main thread only waits then), and each router's configuration drift from
-    it as soon as that router is read (`offer`, from its worker thread). After the reads it is used only
-    if they left its inputs as they were (every router runs the inventory's version, the hub holds the
-    planned client certificate names), and a drift only for the very state judged; else the judge makes
-    them again from what was read. Its first-use costs (templates compiled, checks.yaml) are paid there."""
+    routers are read (the run's main thread only waits then), a router at a time with the reading threads
+    let in between (`time.sleep(0)`: run flat out it held the interpreter for whole switch intervals and
+    slowed the reads). After the reads it is used only if they left its inputs as they were (every router
+    runs the inventory's version, the hub holds the planned client certificate names), else the judge
+    makes it again from what was read. Its first-use costs (templates compiled, checks.yaml) are paid
+    there too. (Each router's config.drift worked out there as it was read cost more CPU than it saved.)"""
 
     def __init__(self, fleet: Fleet, plan: Plan, hosts: Iterable[str]) -> None:
         self.inputs = (fleet, plan, tuple(hosts))
         self.expected: Expected | None = None
-        self.drifted: dict[str, tuple[Config, Remediation]] = {}  # host -> (configuration read, its drift)
-        self.read: queue.SimpleQueue[HostState | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._make, name="ikefleet-foresight", daemon=True)
         self.thread.start()
-
-    def offer(self, state: HostState) -> None:
-        """A router's state, just read: its drift is worked out while the other routers are read."""
-        self.read.put(state)
-
-    def close(self) -> None:
-        """No more states: the thread ends once it has worked out those offered (a stopped run's too)."""
-        self.read.put(None)
 
     def _make(self) -> None:
         fleet, plan, hosts = self.inputs
         try:
             made = expected_state(fleet, plan, [])
-            for name in hosts:  # a router at a time, the reading threads let in between (time.sleep(0))
+            for name in hosts:
                 made.intended[name] = intended_config(fleet, plan, name)
                 time.sleep(0)
             layer_order()
-            expected: Expected | None = made
+            self.expected = made
         except Exception:  # the judge makes it again in its own thread, and raises there
-            expected = None
-        shared: dict[Any, Any] = {}
-        while (state := self.read.get()) is not None:
-            intended = expected.intended.get(state.host) if expected is not None else None
-            current = state.config
-            if intended is None or current is None:
-                continue
-            try:
-                self.drifted[state.host] = (current, drift(current, intended, shared))
-                time.sleep(0)
-            except Exception:  # config.drift makes it again and reports what it raises
-                continue
-        self.expected = expected
+            self.expected = None
 
-    def take(self, fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> Expected | None:
-        """The expected state made ahead, with the drifts of the states judged, if these are its inputs
-        (once: a second judge makes its own)."""
-        self.close()
+    def take(self, fleet: Fleet, plan: Plan, hosts: Iterable[str]) -> Expected | None:
+        """The expected state made ahead if these are its inputs (once: a second judge makes its own)."""
         self.thread.join()
         expected, self.expected = self.expected, None
-        if expected is None or self.inputs[0] is not fleet or set(self.inputs[2]) != set(states):
+        if expected is None or self.inputs[0] is not fleet or set(self.inputs[2]) != set(hosts):
             return None
-        if self.inputs[1] != plan:
-            return None
-        for host, (current, made) in self.drifted.items():
-            if host in states and states[host].config is current:
-                expected.diffs[host] = made
-        return expected
+        return expected if self.inputs[1] == plan else None
 
 
 def judge(fleet: Fleet, plan: Plan, states: Mapping[str, HostState],

@@ -1,7 +1,6 @@
 """The expected state made while the routers are read (ikefleet.verify.judge.Foresight) is the verdict's only
 when the reads left its inputs as they were; a router on another version or a renewed client certificate
-on the hub makes the judge derive it again from what was read, and the report is the same either way. A
-router's configuration drift worked out as soon as it was read is used for that very state only."""
+on the hub makes the judge derive it again from what was read, and the report is the same either way."""
 
 from __future__ import annotations
 
@@ -11,12 +10,10 @@ from typing import Any
 import pytest
 from recorded import DATA, HOSTS, state
 
-import ikefleet.verify.checks as checks
 import ikefleet.verify.judge as judge_module
 from ikefleet.fleet import Fleet
 from ikefleet.inventory import load_inventory
 from ikefleet.plan import Plan, build_plan
-from ikefleet.routeros.config import Config
 from ikefleet.verify.engine import Report
 from ikefleet.verify.expected import Expected, expected_state
 from ikefleet.verify.gather import HostState
@@ -53,7 +50,6 @@ def test_the_foresights_expected_state_is_used_when_the_reads_match_the_inventor
     fleet, plan, states = inputs()
     fresh = judge(fleet, plan, states)
     foresight = Foresight(fleet, plan, reversed(HOSTS))  # the hosts' order is the run's, not the fleet's
-    foresight.close()
     foresight.thread.join()  # made before the judge looks: nothing of it is left to the judge's thread
     made = spy(monkeypatch)
     report = judge(fleet, plan, states, foresight)
@@ -102,45 +98,3 @@ def test_a_foresight_that_failed_leaves_the_judge_to_derive_it_and_raise_in_its_
     with pytest.raises(ValueError, match="template error"):
         judge(fleet, plan, states, foresight)
 
-
-def test_each_routers_drift_worked_out_as_it_was_read_is_used_for_that_very_state_only(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    fleet, plan, states = inputs()
-    states["br2"].sections["config"] = [Config(menus={})]  # br2 lost its configuration
-    fresh = judge(fleet, plan, states)
-    foresight = Foresight(fleet, plan, HOSTS)
-    for host in ("hub", "br1", "br2"):
-        foresight.offer(states[host])
-    foresight.offer(state("br3"))  # a read of br3, but not the state judged
-    judged: list[Any] = []
-
-    def counted(current: Config, intended: Config, shared: dict[Any, Any]) -> Any:
-        judged.append(current)
-        return drift(current, intended, shared)
-
-    drift = checks.drift
-    monkeypatch.setattr(checks, "drift", counted)  # config.drift's own: the judge's thread
-    report = judge(fleet, plan, states, foresight)
-    assert judged == [states["br3"].config]  # only br3's is worked out again, from the state judged
-    assert verdicts(report) == verdicts(fresh)
-    assert any(r.check == "config.drift" and r.host == "br2" and r.status == "fail" for r in report.results)
-
-
-def test_the_verify_runbook_offers_each_state_read_and_nothing_for_a_router_not_read() -> None:
-    from nornir.core.task import MultiResult, Result
-
-    from ikefleet.runbooks.verify import Offer
-
-    fleet, plan, states = inputs()
-    foresight = Foresight(fleet, plan, HOSTS)
-    offer = Offer(foresight)
-    for value in (states["br1"], ConnectionError("br2 refused the login")):
-        multi = MultiResult("read_once")
-        multi.append(Result(host=None, result=value, failed=isinstance(value, Exception)))
-        offer.task_instance_completed(None, None, multi)  # type: ignore[arg-type]
-    offer.task_instance_completed(None, None, MultiResult("read_once"))  # type: ignore[arg-type]
-    foresight.close()
-    foresight.thread.join()
-    assert list(foresight.drifted) == ["br1"]
-    assert foresight.drifted["br1"][0] is states["br1"].config
