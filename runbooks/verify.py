@@ -28,7 +28,7 @@ from ikefleet.verify.engine import Report
 from ikefleet.verify.expected import route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.verify.history import History, history_path
-from ikefleet.verify.judge import Foresight, judge, states_of
+from ikefleet.verify.judge import judge, states_of
 
 
 def read_once(task: Task, routes: dict[str, str]) -> TaskResult:
@@ -91,8 +91,7 @@ class Verify:
             return self._run()
 
     def _run(self) -> Report:
-        foresight = Foresight(self.fleet, self.plan, self.hosts())  # made while the routers are read
-        recorder = RecordHistory(self.history, self.fleet, self.plan, foresight)
+        recorder = RecordHistory(self.history, self.fleet, self.plan)
         with interrupt.sigint_stops() as stop:
             states = self.gather(*([recorder] if self.options.record else []))
         # Stopped during the reads: some hosts were never read, so no report and, RecordHistory having seen
@@ -101,7 +100,7 @@ class Verify:
         if stop.is_set() and recorder.report is None:
             raise interrupt.Interrupted("verify stopped; no report written, nothing recorded in the history")
         if not self.options.record:
-            return judge(self.fleet, self.plan, states, foresight)
+            return judge(self.fleet, self.plan, states)
         if recorder.report is None:  # the run completed, so the processor judged and recorded it
             raise RuntimeError("verify: the history processor recorded no report")
         return recorder.report

@@ -12,28 +12,25 @@ from ikefleet.fleet import Fleet
 from ikefleet.plan import Plan
 from ikefleet.verify.engine import Report
 from ikefleet.verify.history import History
-from ikefleet.verify.judge import Foresight, judge, states_of
+from ikefleet.verify.judge import judge, states_of
 
 from .base import Processor
 
 
 class RecordHistory(Processor):
     """Judges the run's hosts against `fleet` and `plan` (ikefleet.verify.judge) and records the report
-    in `history`; `report` is the last one recorded (None until a run completed). `foresight`: the
-    expected state made while the routers are read (ikefleet.verify.judge.Foresight)."""
+    in `history`; `report` is the last one recorded (None until a run completed)."""
 
-    def __init__(self, history: History, fleet: Fleet, plan: Plan,
-                 foresight: Foresight | None = None) -> None:
+    def __init__(self, history: History, fleet: Fleet, plan: Plan) -> None:
         self.history = history
         self.fleet = fleet
         self.plan = plan
-        self.foresight = foresight
         self.report: Report | None = None
 
     def task_completed(self, task: Task, result: AggregatedResult) -> None:
         if interrupt.STOP.is_set():  # hosts were left unread: no report, nothing recorded
             return
         # every host of the run, also one Nornir skipped (failed earlier, on_failed=False): not read
-        report = judge(self.fleet, self.plan, states_of(result, task.nornir.inventory.hosts), self.foresight)
+        report = judge(self.fleet, self.plan, states_of(result, task.nornir.inventory.hosts))
         self.history.record(report)
         self.report = report

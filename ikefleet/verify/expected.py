@@ -116,13 +116,8 @@ def expected_state(fleet: Fleet, plan: Plan, hosts: list[str] | None = None) -> 
         server_certificate=h.server_certificate,
         min_certificate_days=d.certificates.renew_window_days,
         ntp_expected=bool(d.ntp_servers),
-        intended={n: intended_config(fleet, plan, n) for n in names},
+        intended={n: parse_script(render_host(fleet, plan, n)) for n in names},
     )
-
-
-def intended_config(fleet: Fleet, plan: Plan, host: str) -> Config:
-    """The configuration `host` must hold: its rendered intent, parsed."""
-    return parse_script(render_host(fleet, plan, host))
 
 
 def route_reads(fleet: Fleet, plan: Plan) -> dict[str, str]:

@@ -4,8 +4,6 @@ history processor and a user's own flow, so they cannot judge the same reads dif
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -13,8 +11,8 @@ from ikefleet import gc_policy
 from ikefleet.fleet import Fleet, with_versions
 from ikefleet.plan import Plan, resolve_clients
 
-from .engine import CheckResult, Report, evaluate, layer_order
-from .expected import Expected, expected_state, intended_config
+from .engine import CheckResult, Report, evaluate
+from .expected import expected_state
 from .gather import HostState
 
 
@@ -38,54 +36,12 @@ def resolved(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> Plan:
     return resolve_clients(plan, names)
 
 
-class Foresight:
-    """The expected state of `hosts` as the inventory and the plan have it, made in a thread while the
-    routers are read (the run's main thread only waits then), a router at a time with the reading threads
-    let in between (`time.sleep(0)`: run flat out it held the interpreter for whole switch intervals and
-    slowed the reads). After the reads it is used only if they left its inputs as they were (every router
-    runs the inventory's version, the hub holds the planned client certificate names), else the judge
-    makes it again from what was read. Its first-use costs (templates compiled, checks.yaml) are paid
-    there too. (Each router's config.drift worked out there as it was read cost more CPU than it saved.)"""
-
-    def __init__(self, fleet: Fleet, plan: Plan, hosts: Iterable[str]) -> None:
-        self.inputs = (fleet, plan, tuple(hosts))
-        self.expected: Expected | None = None
-        self.thread = threading.Thread(target=self._make, name="ikefleet-foresight", daemon=True)
-        self.thread.start()
-
-    def _make(self) -> None:
-        fleet, plan, hosts = self.inputs
-        try:
-            made = expected_state(fleet, plan, [])
-            for name in hosts:
-                made.intended[name] = intended_config(fleet, plan, name)
-                time.sleep(0)
-            layer_order()
-            self.expected = made
-        except Exception:  # the judge makes it again in its own thread, and raises there
-            self.expected = None
-
-    def take(self, fleet: Fleet, plan: Plan, hosts: Iterable[str]) -> Expected | None:
-        """The expected state made ahead if these are its inputs (once: a second judge makes its own)."""
-        self.thread.join()
-        expected, self.expected = self.expected, None
-        if expected is None or self.inputs[0] is not fleet or set(self.inputs[2]) != set(hosts):
-            return None
-        return expected if self.inputs[1] == plan else None
-
-
-def judge(fleet: Fleet, plan: Plan, states: Mapping[str, HostState],
-          foresight: Foresight | None = None) -> Report:
+def judge(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> Report:
     """Every check on every host read (or not) in `states`, in the dialect each router really runs (its
-    reported version, not the inventory's), with a warning where the inventory's version is wrong.
-    `foresight`: the expected state made while the routers were read, used if the reads match it."""
+    reported version, not the inventory's), with a warning where the inventory's version is wrong."""
     running = with_versions(fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
-    current = resolved(fleet, plan, states)
-    expected = foresight.take(running, current, states) if foresight is not None else None
     with gc_policy.paused():
-        if expected is None:
-            expected = expected_state(running, current, list(states))
-        report = evaluate(expected, dict(states))
+        report = evaluate(expected_state(running, resolved(fleet, plan, states), list(states)), dict(states))
     report.results.extend(
         CheckResult("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
                     observed=s.ros_version or "unknown", hint=w, layer="settings")
