@@ -1,0 +1,63 @@
+"""Whole-process `ikefleet verify` of a standing lab, two checkouts in turn (A B A B ...): wall and CPU
+(user+sys of the child) per run, the median of each side and the 1-minute load before each pair. The
+interpreter's start-up, the imports, the inventory, the gather, the checks and the report are all in the
+figure, as an operator pays them. Both checkouts should have their bytecode compiled.
+
+    .venv/bin/python bench/verify_process.py CONFIG BEFORE_DIR AFTER_DIR [PAIRS]
+
+e.g. `bench/verify_process.py /tmp/l200/config.yaml /work/main . 7`; each DIR has its own .venv.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def one_run(checkout: Path, config: Path) -> tuple[float, float]:
+    """(wall, CPU) of one `ikefleet verify --quiet --no-history` in its own process."""
+    command = [str(checkout / ".venv" / "bin" / "ikefleet"), "verify", "-c", str(config), "--quiet",
+               "--no-history"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{checkout}: verify exited {done.returncode}: {done.stderr.decode()[-500:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main(config: Path, before: Path, after: Path, pairs: int) -> None:
+    one_run(before, config)  # warm both: the page cache, the lab's sessions
+    one_run(after, config)
+    runs: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
+    for i in range(pairs):
+        load = os.getloadavg()[0]
+        b = one_run(before, config)
+        a = one_run(after, config)
+        runs["before"].append(b)
+        runs["after"].append(a)
+        print(f"pair {i + 1}: load {load:.2f}  before {b[0]:.3f} s wall {b[1]:.3f} s CPU"
+              f"  after {a[0]:.3f} s wall {a[1]:.3f} s CPU  (after - before: wall {a[0] - b[0]:+.3f},"
+              f" CPU {a[1] - b[1]:+.3f})")
+    for side, figures in runs.items():
+        wall = statistics.median(w for w, _ in figures)
+        cpu = statistics.median(c for _, c in figures)
+        print(f"{side}: median {wall:.3f} s wall, {cpu:.3f} s CPU over {len(figures)} runs")
+    deltas = [(a[0] - b[0], a[1] - b[1]) for b, a in zip(runs["before"], runs["after"], strict=True)]
+    print(f"median of the pairs' differences: wall {statistics.median(d[0] for d in deltas):+.3f} s,"
+          f" CPU {statistics.median(d[1] for d in deltas):+.3f} s")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        raise SystemExit(__doc__)
+    main(Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve(), Path(sys.argv[3]).resolve(),
+         int(sys.argv[4]) if len(sys.argv) > 4 else 5)
