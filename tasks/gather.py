@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from nornir.core.task import Result, Task
 
 from ikefleet.connection.session import Device, DeviceError, describe
 from ikefleet.redact import scrub
-from ikefleet.routeros.config import Config
 from ikefleet.routeros.console import MAX_V7_LINE, marked, split_sections
 from ikefleet.routeros.versions import json_reads
 from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections
@@ -62,15 +62,15 @@ def read_raw(task: Task, routes: str = "ospf", extra: Mapping[str, str] | None =
     return raw, known
 
 
-def host_state(host: str, raw: Mapping[str, str], known: Detected, config: Config | None = None) -> HostState:
-    """The HostState verify's checks read, from read_raw's replies (read just now). `config`: the reply's
-    configuration export, parsed already by the caller (not parsed twice)."""
-    if config is None:
-        state = parse_sections(host, dict(raw), known.major)
-    else:
-        state = parse_sections(host, {k: v for k, v in raw.items() if k != "config"}, known.major)
-        state.problems.pop("config", None)
-        state.sections["config"] = [config]
+def host_state(host: str, raw: Mapping[str, str], known: Detected,
+               parsed: Mapping[str, list[Any]] | None = None) -> HostState:
+    """The HostState verify's checks read, from read_raw's replies (read just now). `parsed`: sections the
+    caller parsed already from those replies (the reach's export and certificates), not parsed twice."""
+    parsed = parsed or {}
+    state = parse_sections(host, {k: v for k, v in raw.items() if k not in parsed}, known.major)
+    for section, records in parsed.items():
+        state.problems.pop(section, None)
+        state.sections[section] = records
     state.read_at = datetime.now(UTC)
     state.ros_version = known.version if known.read else ""
     state.warnings = [known.warning] if known.warning else []

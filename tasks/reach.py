@@ -97,9 +97,7 @@ def reach(task: Task, *, fleet: Fleet, plan: Plan, routes: Mapping[str, str],
     if (fingerprint is None or count != 0 or superseded(certs, client) or others or diff.commands):
         return Result(host=task.host, result=Reached("changes", fingerprint, files=count, others=others,
                                                      version=found.version, server=server))
-    state = host_state(name, {k: v for k, v in raw.items() if k != "certificate"}, found, config=current)
-    state.problems.pop("certificate", None)  # parsed above: the same list, not parsed a third time
-    state.sections["certificate"] = list(certs.values())
+    state = host_state(name, raw, found, parsed={"config": [current], "certificate": list(certs.values())})
     passes = expected is not None and verified(expected, state, client=client, intended=intended, diff=diff)
     return Result(host=task.host, result=Reached("unchanged", fingerprint, state, found.warning, count,
                                                  version=found.version, server=server, passes=passes))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import assert_working, certificate_policy
+from tests_support import HELD, assert_working, certificate_policy, certificates_of
 from tests_support import settled_rollout as rollout
 
 from ikefleet.lab import certificates
@@ -114,19 +114,6 @@ def test_a_branch_only_dry_run_lists_no_hand_over_the_hub_is_not_renewed(hub_due
     assert {h: o.status for h, o in dry.hosts.items()} == dict.fromkeys(BRANCHES, "unchanged")
     assert fingerprint(lab, "hub", "hub-server") == old
     assert_working(lab)
-
-
-HELD = ("certificate hub-server not renewed (expires in ",
-        "): 2 branch(es) not in this run hold a copy of it, and a new one would take their tunnels down "
-        "until a run with them hands it over: br1, br2; to renew it, run without --limit, or with those "
-        "branches")
-
-
-def certificates_of(lab: Lab) -> dict[str, dict[str, str | None]]:
-    """Every router's certificates: name -> fingerprint."""
-    lab.settle()
-    return {name: {c.get("name"): c.get("fingerprint") for c in certificates.certificates(r)}
-            for name, r in lab.routers.items()}
 
 
 def test_a_hub_only_run_keeps_the_hubs_certificate_for_the_branches_left_out(

@@ -12,27 +12,14 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
-from tests_support import assert_working, certificate_policy
+from tests_support import HELD, assert_working, certificate_policy, certificates_of
 from tests_support import settled_rollout as rollout
 
-from ikefleet.lab import certificates
 from ikefleet.lab.certificates import cert_flags
 from ikefleet.lab.manager import Lab
 from ikefleet.runbooks.certs import Certs
 from ikefleet.runbooks.rollout import Rollout, RolloutOptions
 from ikefleet.waves import Amount
-
-HELD = ("certificate hub-server not renewed (expires in ",
-        "): 2 branch(es) not in this run hold a copy of it, and a new one would take their tunnels down "
-        "until a run with them hands it over: br1, br2; to renew it, run without --limit, or with those "
-        "branches")
-
-
-def certificates_of(lab: Lab) -> dict[str, dict[str, str | None]]:
-    """Every router's certificates: name -> fingerprint."""
-    lab.settle()
-    return {name: {c.get("name"): c.get("fingerprint") for c in certificates.certificates(r)}
-            for name, r in lab.routers.items()}
 
 
 def hub_identities(lab: Lab) -> list[str]:

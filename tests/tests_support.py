@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ruamel.yaml import YAML
 
 if TYPE_CHECKING:
+    from ikefleet.lab.manager import Lab
     from ikefleet.processors.ledger import Summary
+
+# the hub's line when a run that leaves out br1 and br2 keeps its certificate due for renewal (the days vary)
+HELD = ("certificate hub-server not renewed (expires in ",
+        "): 2 branch(es) not in this run hold a copy of it, and a new one would take their tunnels down "
+        "until a run with them hands it over: br1, br2; to renew it, run without --limit, or with those "
+        "branches")
 
 
 def fast_keys(lab_dir: Path) -> None:
@@ -88,6 +95,15 @@ def certificate_policy(lab_dir: Path, days: int, window: int) -> None:
                                                    "renew_window_days": window}
     with defaults.open("w") as out:
         yaml.dump(data, out)
+
+
+def certificates_of(lab: Lab) -> dict[str, dict[str, str | None]]:
+    """Every router's certificates: name -> fingerprint."""
+    from ikefleet.lab import certificates
+
+    lab.settle()
+    return {name: {c.get("name"): c.get("fingerprint") for c in certificates.certificates(r)}
+            for name, r in lab.routers.items()}
 
 
 def assert_working(lab: Any, drift: bool = False) -> None:
