@@ -148,11 +148,14 @@ def planned_transfer(task: Task, *, client: str, issued: str | None, wanted: str
 def held_back(server: str, reason: str, left: list[str]) -> str:
     """The hub's line when its certificate `server` is due for renewal (`reason`) and the branches in `left`,
     not in the run, hold a copy of it: it is not renewed, since each would keep the old copy and its tunnel
-    could not authenticate until a run with it hands the new one over. The same words on a dry run (what
-    the real run would do) and on the real run ('' when nothing is held back)."""
+    could not authenticate until a run with it hands the new one over. A branch the hub issued a certificate
+    for but that is not in service yet counts too (the hub cannot tell): the fix names its way out, the
+    inventory. The same words on a dry run (what the real run would do) and on the real run ('' when nothing
+    is held back)."""
     if not reason or not left:
         return ""
     named = ", ".join(left[:10]) + (f" and {len(left) - 10} more" if len(left) > 10 else "")
     return (f"certificate {server} not renewed ({reason}): {len(left)} branch(es) not in this run hold a "
             f"copy of it, and a new one would take their tunnels down until a run with them hands it over: "
-            f"{named}; to renew it, run without --limit, or with those branches")
+            f"{named}; to renew it, run without --limit, or with those branches (one not in service yet: "
+            f"take it out of the inventory until it is)")

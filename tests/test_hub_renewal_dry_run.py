@@ -258,7 +258,8 @@ def test_the_held_back_line_names_the_first_ten_branches_left_out_then_how_many_
     line = held_back("hub-server", "expires in 12 days", left)
     assert line.startswith("certificate hub-server not renewed (expires in 12 days): 13 branch(es) "), line
     assert ": br1, br2, br3, br4, br5, br6, br7, br8, br9, br10 and 3 more; " in line, line
-    assert line.endswith("to renew it, run without --limit, or with those branches"), line
+    assert line.endswith("to renew it, run without --limit, or with those branches (one not in service yet: "
+                         "take it out of the inventory until it is)"), line
     assert held_back("hub-server", "expires in 12 days", []) == ""  # nobody left out: renewed as ever
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 HELD = ("certificate hub-server not renewed (expires in ",
         "): 2 branch(es) not in this run hold a copy of it, and a new one would take their tunnels down "
         "until a run with them hands it over: br1, br2; to renew it, run without --limit, or with those "
-        "branches")
+        "branches (one not in service yet: take it out of the inventory until it is)")
 
 
 def fast_keys(lab_dir: Path) -> None:
