@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import ikefleet.verify.judge as judge_module
+from ikefleet import private
 from ikefleet.verify import expected as expected_module
 
 
@@ -37,8 +38,8 @@ def capture(config: Path, out: Path) -> None:
     judge_module.judge = keep
     runbook.judge = keep  # the runbook imported the name
     runbook.Verify(runbook.VerifyOptions(config, record=False)).run()
-    out.write_bytes(pickle.dumps(seen[0]))
-    out.chmod(0o600)
+    with private.open_file(out, "wb") as stream:  # the routers' replies (SA keys among them): owner-only
+        pickle.dump(seen[0], stream)
     print(f"captured {len(seen[0][2])} hosts into {out}")
 
 

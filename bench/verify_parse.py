@@ -26,6 +26,7 @@ def capture(config: Path, out: Path) -> None:
     import importlib
     import threading
 
+    from ikefleet import private
     from ikefleet.runbooks import verify as runbook
 
     task_module = importlib.import_module("ikefleet.tasks.gather")  # (the package's `gather` is the task)
@@ -41,8 +42,8 @@ def capture(config: Path, out: Path) -> None:
 
     task_module.parse_sections = keep  # the task imported the name
     runbook.Verify(runbook.VerifyOptions(config, record=False)).run()
-    out.write_bytes(pickle.dumps({"parse": hosts}))
-    out.chmod(0o600)
+    with private.open_file(out, "wb") as stream:  # the routers' replies (SA keys among them): owner-only
+        pickle.dump({"parse": hosts}, stream)
     print(f"captured {len(hosts)} hosts into {out}")
 
 
