@@ -49,7 +49,7 @@ TUNNEL_KEY_USAGE = "digital-signature,key-encipherment,key-agreement,ipsec-tunne
 EXPORT_PREFIX = "ikefleet-"
 TEMP_PREFIX = "ikefleet-pki-"  # the jump host's private temporary directories of certificate files
 OWNER_FILE = "owner.pid"  # in each of them: the process that made it (the sweep leaves live ones alone)
-ORPHAN_AGE_S = 3600  # a directory without its pid file (killed between mkdir and write) older than this
+ORPHAN_AGE_S = 3600  # a directory without its pid (killed between mkdir and write) older than this
 
 
 SIGN_MARGIN = 3  # times the slowest router's time for the key size (keygen_timing.yaml)
@@ -720,11 +720,11 @@ def sweep_temporary(root: Path | None = None, now: float | None = None) -> list[
             if not directory.is_dir() or directory.is_symlink() or info.st_uid != os.getuid():
                 continue
             owner = directory / OWNER_FILE
-            if owner.exists():
-                text = owner.read_text().strip()
-                if text.isdigit() and _alive(int(text)):
+            text = owner.read_text().strip() if owner.exists() else ""
+            if text.isdigit():
+                if _alive(int(text)):
                     continue
-            elif now - info.st_mtime < ORPHAN_AGE_S:
+            elif now - info.st_mtime < ORPHAN_AGE_S:  # no pid yet: made or being written this moment
                 continue
         except OSError:
             continue

@@ -118,12 +118,17 @@ def test_sweep_removes_only_the_temporary_directories_of_dead_runs(tmp_path: Pat
     dead, live = made("dead", _dead_pid()), made("live", os.getpid())
     fresh, stale = made("fresh", None), made("stale", None)
     os.utime(stale, (time.time() - 2 * pki.ORPHAN_AGE_S,) * 2)
+    # a run between creating its pid file and writing the pid: another run's sweep must leave it alone
+    writing, stale_empty = made("writing", None), made("stale-empty", None)
+    (writing / pki.OWNER_FILE).touch()
+    (stale_empty / pki.OWNER_FILE).touch()
+    os.utime(stale_empty, (time.time() - 2 * pki.ORPHAN_AGE_S,) * 2)
     other = tmp_path / "someone-else"
     other.mkdir()
     removed = pki.sweep_temporary(tmp_path)
-    assert sorted(removed) == sorted([dead, stale])
-    assert not dead.exists() and not stale.exists()
-    assert live.exists() and fresh.exists() and other.exists()
+    assert sorted(removed) == sorted([dead, stale, stale_empty])
+    assert not dead.exists() and not stale.exists() and not stale_empty.exists()
+    assert live.exists() and fresh.exists() and writing.exists() and other.exists()
 
 
 def test_a_run_killed_with_9_leaves_key_material_the_next_run_sweeps(tmp_path: Path) -> None:
