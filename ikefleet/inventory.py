@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nornir.core.inventory import Host, Inventory
+from nornir.core.inventory import Group, Host, Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 from ruamel.yaml import YAML
 
@@ -165,20 +165,17 @@ def load_nornir_inventory(host_file: Path, group_file: Path, defaults_file: Path
         raise InventoryError([problem]) from exc
 
 
-def _site_value(host: Host, key: str, inheritable: bool) -> tuple[Any, bool]:
-    """(value, found) with Nornir's inheritance: host, then its groups, then defaults (if inheritable)."""
-    if key in host.data:
-        return host.data[key], True
-    for group in host.extended_groups():
-        if key in group.data:
-            return group.data[key], True
-    if inheritable and key in host.defaults.data:
-        return host.defaults.data[key], True
+def _site_value(layers: list[Mapping[str, Any]], key: str, inheritable: bool) -> tuple[Any, bool]:
+    """(value, found) with Nornir's inheritance: `layers` are the host's data, then its groups', then the
+    defaults' (looked at if inheritable)."""
+    for data in layers if inheritable else layers[:-1]:
+        if key in data:
+            return data[key], True
     return None, False
 
 
-def _role(host: Host, source: str, problems: list[Problem]) -> str:
-    names = {g.name for g in host.extended_groups()}
+def _role(host: Host, groups: list[Group], source: str, problems: list[Problem]) -> str:
+    names = {g.name for g in groups}
     roles = [r for g, r in ((RESPONDER_GROUP, "responder"), (INITIATOR_GROUP, "initiator")) if g in names]
     if len(roles) != 1:
         message = f"in groups {sorted(names)}: must be in one of '{RESPONDER_GROUP}' or '{INITIATOR_GROUP}'"
@@ -188,8 +185,12 @@ def _role(host: Host, source: str, problems: list[Problem]) -> str:
     return roles[0]
 
 
-def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: list[Problem]) -> Site | None:
-    role = _role(host, source, problems)
+def _build_site(host: Host, groups: list[Group], fleet_lan_interface: str, source: str,
+                problems: list[Problem]) -> Site | None:
+    """`groups`: the host's extended_groups() (Nornir's Host resolves each attribute in Python and walks
+    the groups anew on every call: looked up once per host, not per field)."""
+    layers = [host.data, *(g.data for g in groups), host.defaults.data]
+    role = _role(host, groups, source, problems)
     checker = ValueChecker(source, host.name, problems)
     site_schema = schema()["site"]
     fleet_keys = set(schema()["fleet"])
@@ -203,7 +204,7 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
     values: dict[str, Any] = {}
     before = len(problems)
     for key, spec in site_schema.items():
-        raw, found = _site_value(host, key, bool(spec.get("inherit")))
+        raw, found = _site_value(layers, key, bool(spec.get("inherit")))
         required = spec.get("required") or spec.get("required_role") == role
         if not found or raw is None:
             if required:
@@ -215,7 +216,7 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
         checker.fail("branch_id", "the hub has no branch_id", "remove branch_id from the responder")
     for attr in CREDENTIAL_FIELDS:
         if object.__getattribute__(host, attr) is not None or any(
-            object.__getattribute__(g, attr) is not None for g in host.extended_groups()
+            object.__getattribute__(g, attr) is not None for g in groups
         ):
             checker.fail(attr, "credentials in the inventory",
                          "remove it; use IKEFLEET_USERNAME/IKEFLEET_PASSWORD or the secrets file")
@@ -297,13 +298,13 @@ def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
             if key not in schema()["site"]:
                 problems.append(Problem(str(config.group_file), group.name, key, "unknown key",
                                         suggest(str(key), schema()["site"])))
+    groups_of = {name: host.extended_groups() for name, host in inv.hosts.items()}
     sites = []
-    for host in inv.hosts.values():
-        site = _build_site(host, defaults.lan_interface, str(config.host_file), problems)
+    for name, host in inv.hosts.items():
+        site = _build_site(host, groups_of[name], defaults.lan_interface, str(config.host_file), problems)
         if site is not None:
             sites.append(site)
-    responders = [h.name for h in inv.hosts.values()
-                  if RESPONDER_GROUP in {g.name for g in h.extended_groups()}]
+    responders = [name for name, groups in groups_of.items() if RESPONDER_GROUP in {g.name for g in groups}]
     if len(responders) != 1:
         found = ", ".join(responders) if responders else "none"
         problems.append(Problem(str(config.host_file), FLEET, "groups",
@@ -313,7 +314,7 @@ def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
         raise InventoryError(problems)
     hub = next(s for s in sites if s.is_hub)
     branches = tuple(sorted((s for s in sites if not s.is_hub), key=lambda s: (s.branch_id, s.name)))
-    groups = {h.name: tuple(g.name for g in h.extended_groups()) for h in inv.hosts.values()}
+    groups = {name: tuple(g.name for g in host_groups) for name, host_groups in groups_of.items()}
     fleet = Fleet(hub=hub, branches=branches, defaults=defaults, groups=groups)
     sources = {s.name: str(config.host_file) for s in sites}
     sources[FLEET] = str(config.defaults_file)
