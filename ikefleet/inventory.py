@@ -9,7 +9,7 @@ The file layout and field names are documented in docs/inventory.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,7 +165,7 @@ def load_nornir_inventory(host_file: Path, group_file: Path, defaults_file: Path
         raise InventoryError([problem]) from exc
 
 
-def _site_value(layers: list[Mapping[str, Any]], key: str, inheritable: bool) -> tuple[Any, bool]:
+def _site_value(layers: Sequence[Mapping[str, Any]], key: str, inheritable: bool) -> tuple[Any, bool]:
     """(value, found) with Nornir's inheritance: `layers` are the host's data, then its groups', then the
     defaults' (looked at if inheritable)."""
     for data in layers if inheritable else layers[:-1]:
