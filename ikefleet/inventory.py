@@ -8,15 +8,15 @@ The file layout and field names are documented in docs/inventory.md.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nornir.core.inventory import Group, Host, Inventory
-from nornir.plugins.inventory.simple import SimpleInventory
-from ruamel.yaml import YAML
+from nornir.core.inventory import Group, Groups, Host, Hosts, Inventory, ParentGroups
+from nornir.plugins.inventory.simple import _get_defaults, _get_inventory_element
 
 from ikefleet import gc_policy
 from ikefleet.connection import connector
@@ -31,6 +31,7 @@ from ikefleet.fleet import (
     Proposal,
     Site,
 )
+from ikefleet.inventory_yaml import safe_yaml
 from ikefleet.problems import FLEET, InventoryError, Problem, suggest
 from ikefleet.validate import (
     ValueChecker,
@@ -40,6 +41,7 @@ from ikefleet.validate import (
     schema,
 )
 
+_NORNIR_LOG = logging.getLogger("nornir.plugins.inventory.simple")  # SimpleInventory's
 RESPONDER_GROUP = "responder"
 INITIATOR_GROUP = "initiators"
 PLATFORM = "mikrotik_routeros"
@@ -78,7 +80,7 @@ def read_config(config_path: str | Path) -> FleetConfig:
     """Read config.yaml; relative paths in it are relative to the file's directory, not the cwd."""
     path = Path(config_path)
     try:
-        data = YAML(typ="safe").load(path.read_text()) or {}
+        data = safe_yaml().load(path.read_text()) or {}
     except OSError as exc:
         raise InventoryError([Problem(str(path), FLEET, "config", f"cannot read: {exc.strerror}",
                                       "pass -c with the path to config.yaml")]) from exc
@@ -155,7 +157,7 @@ def load_nornir_inventory(host_file: Path, group_file: Path, defaults_file: Path
                                           "create it or fix inventory.options in config.yaml")])
     files = (str(host_file), str(group_file), str(defaults_file))
     try:
-        return SimpleInventory(*files).load()
+        return _simple_inventory(host_file, group_file, defaults_file)
     except KeyError as exc:
         fix = f"define it in {group_file.name} or fix the host's groups"
         problem = Problem(files[0], FLEET, "groups", f"unknown group {exc}", fix)
@@ -163,6 +165,38 @@ def load_nornir_inventory(host_file: Path, group_file: Path, defaults_file: Path
     except Exception as exc:  # duplicate keys, YAML syntax
         problem = Problem(files[0], FLEET, "yaml", " ".join(str(exc).split()), "fix the YAML syntax")
         raise InventoryError([problem]) from exc
+
+
+def _simple_inventory(host_file: Path, group_file: Path, defaults_file: Path) -> Inventory:
+    """Nornir's `SimpleInventory(host_file, group_file, defaults_file).load()`, step for step, with the
+    YAML read by `inventory_yaml.safe_yaml` (ruamel's safe loader, one cost out: the same values, the same
+    errors). The three files exist (load_nornir_inventory checked)."""
+    yaml = safe_yaml()
+    defaults_dict = _yaml_file(yaml, defaults_file, "defaults")
+    defaults = _get_defaults(defaults_dict)
+    hosts_dict = _yaml_file(yaml, host_file, "hosts inventory")
+    hosts = Hosts()
+    for name, host in hosts_dict.items():
+        hosts[name] = _get_inventory_element(Host, host, name, defaults)
+    groups_dict = _yaml_file(yaml, group_file, "groups inventory")
+    groups = Groups()
+    for name, group in groups_dict.items():
+        groups[name] = _get_inventory_element(Group, group, name, defaults)
+    # (as loaded, `groups` holds the names the files give: Nornir's own stand-in until this replaces them)
+    for group in groups.values():
+        group.groups = ParentGroups([groups[g] for g in group.groups])  # type: ignore[index]
+    for host in hosts.values():
+        host.groups = ParentGroups([groups[g] for g in host.groups])  # type: ignore[index]
+    return Inventory(hosts=hosts, groups=groups, defaults=defaults)
+
+
+def _yaml_file(yaml: Any, path: Path, empty: str) -> Any:
+    """One inventory file's YAML; empty, with the warning Nornir's SimpleInventory logs."""
+    with open(path, encoding="utf-8") as stream:
+        data = yaml.load(stream) or {}
+    if data == {}:
+        _NORNIR_LOG.warning("'%s' is empty or contains only comments, defaulting to empty %s.", path, empty)
+    return data
 
 
 def _site_value(layers: Sequence[Mapping[str, Any]], key: str, inheritable: bool) -> tuple[Any, bool]:

@@ -16,8 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from ikefleet.inventory_yaml import safe_yaml
 from ikefleet.redact import scrub
 
 from .checks import EVALUATORS, NEEDS, Context, Finding
@@ -52,7 +51,7 @@ def layer_order() -> tuple[str, ...]:
 @cache
 def _checks() -> tuple[tuple[CheckSpec, ...], dict[str, Any], tuple[str, ...]]:
     """checks.yaml, read once per process (`compliance --every` evaluates again and again)."""
-    data = YAML(typ="safe").load(resources.files("ikefleet.verify").joinpath("checks.yaml").read_text())
+    data = safe_yaml().load(resources.files("ikefleet.verify").joinpath("checks.yaml").read_text())
     specs = tuple(CheckSpec(**c) for c in data["checks"])
     layers = tuple(data["layers"])
     missing = [c.id for c in specs if c.id not in EVALUATORS and c.id != "host.reachable"]
