@@ -3,21 +3,26 @@ parses with prometheus_client, JSON follows docs/verify.md, the console lists fa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from recorded import report
+from recorded import DATA, HOSTS, report, state
 
+from ikefleet.inventory import load_inventory
+from ikefleet.plan import build_plan
 from ikefleet.reports.console import render_console
 from ikefleet.reports.json_report import render_json
 from ikefleet.reports.junit import render_junit
 from ikefleet.reports.prometheus import render_prometheus, write_textfile
 from ikefleet.verify.engine import Report
 from ikefleet.verify.gather import HostState
+from ikefleet.verify.judge import judge
 
 # Jenkins/Ant JUnit schema, as data: element -> (required attributes, allowed children)
 JUNIT_SCHEMA: dict[str, tuple[set[str], set[str]]] = {
@@ -127,3 +132,25 @@ def test_console_lists_problem_hosts_first_with_hints(broken: Report) -> None:
     assert "COULD NOT CHECK" in text and "MTU" in text
     assert text.rstrip().endswith(f"{broken.counts['pass']} pass")
     assert "NOT COMPLIANT" in text
+
+
+# Digests of the three machine-readable reports of one recorded fleet with an unreachable branch and a stuck
+# OSPF neighbour, as the code at ee41d98 rendered them (before issue 22's work on the judging): how the
+# verdict is computed may change, what the reports say may not.
+PINNED = {
+    "json": "ac7a64346b7eb7e7764ef09172d7bb18a331c1bb119e23fa1ce910cf9ed4d065",
+    "junit": "697531d14f90ddb55a226aa64b54e6ea00b4e9405bac9f61eac4c3f85b2871f0",
+    "prom": "506ba6d587a3bce55aac9b715d3519d4dc71ff238c5e9291da80f5266294e8b2",
+}
+
+
+def test_the_reports_of_a_recorded_fleet_are_byte_for_byte_as_pinned() -> None:
+    fleet = load_inventory(DATA / "config.yaml")
+    states = {h: state(h) for h in HOSTS}
+    states["br2"] = HostState("br2", error="connection refused")
+    states["br3"] = state("br3", lambda text: text.replace("Full", "ExStart"))
+    r = judge(fleet, build_plan(fleet), states)
+    assert {x.status for x in r.results} >= {"pass", "fail", "error"}
+    r.started = r.finished = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    rendered = {"json": render_json(r), "junit": render_junit(r), "prom": render_prometheus(r)}
+    assert {k: hashlib.sha256(v.encode()).hexdigest() for k, v in rendered.items()} == PINNED
