@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -83,9 +83,14 @@ class CheckResult:
     about: str = ""  # the router the result is about: a hub result names its branch; "" = `host`
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # (not dataclasses.asdict: it deep-copies every field; all but `metrics` are strings, 3,400 results
+        # at 200 branches)
+        data = {name: getattr(self, name) for name in _RESULT_FIELDS}
         data["metrics"] = {k: v for k, v in self.metrics.items() if not math.isnan(v)}
         return data
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(CheckResult))
 
 
 @dataclass
@@ -116,6 +121,14 @@ class Report:
         mine = [r.status for r in self.results if r.host == host]
         return next((s for s in STATUSES if s in mine), "pass")
 
+    def host_statuses(self, hosts: list[str]) -> dict[str, str]:
+        """Each host's worst status, in one pass over the results (a pass per host grew with the fleet
+        squared: 200 hosts 11 ms, 1,000 hosts ~0.3 s)."""
+        seen: dict[str, set[str]] = {}
+        for r in self.results:
+            seen.setdefault(r.host, set()).add(r.status)
+        return {h: next((s for s in STATUSES if s in seen.get(h, ())), "pass") for h in hosts}
+
     def failures(self) -> list[CheckResult]:
         return [r for r in self.results if r.status in ("error", "fail", "warn")]
 
@@ -130,7 +143,7 @@ class Report:
             "finished": self.finished.isoformat(),
             "compliant": self.compliant,
             "counts": self.counts,
-            "hosts": {h: self.host_status(h) for h in self.hosts},
+            "hosts": self.host_statuses(self.hosts),
             "results": [r.to_json() for r in self.results],
             "stories": {s.host: s.to_json() for s in self.stories()},
         }

@@ -154,3 +154,22 @@ def test_the_reports_of_a_recorded_fleet_are_byte_for_byte_as_pinned() -> None:
     r.started = r.finished = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
     rendered = {"json": render_json(r), "junit": render_junit(r), "prom": render_prometheus(r)}
     assert {k: hashlib.sha256(v.encode()).hexdigest() for k, v in rendered.items()} == PINNED
+
+
+def test_each_hosts_worst_status_comes_from_one_pass_over_the_results() -> None:
+    """to_json's `hosts` (the JSON report and `compliance`): a scan of every result per host grew with the
+    fleet squared; one pass gives each host's worst status, "pass" for a host with no result."""
+    from ikefleet.verify.engine import CheckResult
+
+    def result(host: str, status: str) -> CheckResult:
+        return CheckResult("ike.peer", "IKE peer", host, status, "critical")
+
+    results = [result("br1", "pass"), result("br2", "warn"), result("br1", "fail"), result("br2", "skip"),
+               result("hub", "error"), result("br1", "warn")]
+    when = datetime(2026, 12, 7, tzinfo=UTC)
+    r = Report(when, when, ["hub", "br1", "br2", "br3"], results)
+    assert r.host_statuses(r.hosts) == {"hub": "error", "br1": "fail", "br2": "warn", "br3": "pass"}
+    assert r.host_statuses(r.hosts) == {h: r.host_status(h) for h in r.hosts} == r.to_json()["hosts"]
+    assert list(r.to_json()["results"][0]) == ["check", "title", "host", "status", "severity", "subject",
+                                               "expected", "observed", "hint", "since", "metrics", "layer",
+                                               "about"]
