@@ -6,7 +6,8 @@ turn (A B A B ...). The gather itself is given as wall and process CPU. Medians 
     .venv/bin/python bench/verify_serial.py CONFIG BEFORE_DIR AFTER_DIR [PAIRS]
 
 Each DIR has its own .venv; the run is `ikefleet verify -c CONFIG --quiet --no-history` in a fresh process,
-with only `Verify.gather` wrapped to note the time at its start and end (both checkouts have it).
+with the set-up (`Verify.__init__`), `Verify.gather` and the runbook's `judge` wrapped to note the times
+at their start and end (both checkouts have them).
 """
 
 from __future__ import annotations
@@ -18,22 +19,36 @@ import subprocess
 import sys
 from pathlib import Path
 
-# In the checkout's own interpreter: its `main()`, Verify.gather timed, the figures on the fd it is given.
+# In the checkout's own interpreter: its `main()` as `ikefleet` runs it, with marks (wall, main-thread CPU,
+# process CPU) at the set-up (Verify.__init__), the gather and the judging (the runbook's `judge`: the verdict
+# of a --no-history run). The runbook is patched when the command imports it, not imported ahead: the
+# imports stay where the command makes them, under the command's own collector setting.
 CHILD = r"""
-import os, sys, time, json, threading
+import builtins, os, sys, time, json
 start_wall = time.perf_counter()
 marks = {}
 def mark(name):
     marks[name] = (time.perf_counter() - start_wall, time.thread_time(), time.process_time())
-import ikefleet.runbooks.verify as runbook
-inner = runbook.Verify.gather
-def gather(self, *args, **kwargs):
-    mark("gather start")
-    try:
-        return inner(self, *args, **kwargs)
-    finally:
-        mark("gather end")
-runbook.Verify.gather = gather
+def marked(inner, name):
+    def wrapper(*args, **kwargs):
+        mark(name + " start")
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            mark(name + " end")
+    return wrapper
+real_import = builtins.__import__
+def importing(name, *args, **kwargs):
+    module = real_import(name, *args, **kwargs)
+    runbook = sys.modules.get("ikefleet.runbooks.verify")
+    if hasattr(runbook, "Verify") and not hasattr(runbook, "_bench_marked"):  # (loaded whole)
+        runbook._bench_marked = True
+        runbook.Verify.__init__ = marked(runbook.Verify.__init__, "set-up")
+        runbook.Verify.gather = marked(runbook.Verify.gather, "gather")
+        runbook.judge = marked(runbook.judge, "judge")
+        builtins.__import__ = real_import
+    return module
+builtins.__import__ = importing
 import ikefleet.__main__ as entry
 def exit_now(code):
     mark("exit")
@@ -47,7 +62,7 @@ entry.run()
 
 
 def one_run(checkout: Path, config: Path) -> dict[str, float]:
-    """The phases of one run: main-thread CPU before and after the gather, the gather's wall and CPU."""
+    """The phases of one run: main-thread CPU of each serial phase, the gather's wall and process CPU."""
     read, write = os.pipe()
     python = checkout / ".venv" / "bin" / "python"
     child = subprocess.Popen([str(python), "-c", CHILD, str(config), str(write)], cwd=checkout,
@@ -59,12 +74,20 @@ def one_run(checkout: Path, config: Path) -> dict[str, float]:
     if not data:
         error = child.stderr.read().decode()[-500:] if child.stderr else ""
         raise SystemExit(f"{checkout}: no figures: {error}")
-    marks = json.loads(data)["marks"]
-    (w0, t0, p0), (w1, t1, p1), (w2, t2, p2) = marks["gather start"], marks["gather end"], marks["exit"]
-    return {"before gather, main thread CPU": t0, "before gather, wall": w0,
-            "gather, wall": w1 - w0, "gather, process CPU": p1 - p0,
-            "after gather, main thread CPU": t2 - t1, "after gather, wall": w2 - w1,
-            "whole, wall": w2, "whole, process CPU": p2}
+    m = json.loads(data)["marks"]
+
+    def cpu(a: str, b: str) -> float:  # main-thread CPU between two marks
+        return float(m[b][1] - m[a][1])
+
+    return {"start + imports, main thread CPU": m["set-up start"][1],
+            "set-up (inventory), main CPU": cpu("set-up start", "set-up end"),
+            "before gather, main thread CPU": m["gather start"][1],
+            "gather, wall": m["gather end"][0] - m["gather start"][0],
+            "gather, process CPU": m["gather end"][2] - m["gather start"][2],
+            "judge, main thread CPU": cpu("judge start", "judge end"),
+            "report + exit, main CPU": cpu("judge end", "exit"),
+            "after gather, main thread CPU": cpu("gather end", "exit"),
+            "whole, wall": m["exit"][0], "whole, process CPU": m["exit"][2]}
 
 
 def main(config: Path, before: Path, after: Path, pairs: int) -> None:

@@ -47,6 +47,9 @@ def environment() -> Environment:
         keep_trailing_newline=True,
         autoescape=False,
         auto_reload=False,  # the templates ship with the package: no stat of each file on every render
+        # Jinja's constant folding finds nothing to fold in these templates (the code it generates is the
+        # same without it) and running it cost every verify ~2.5 ms of compiling them
+        optimized=False,
     )
     env.filters["ros_args"] = ros_args
     return env
@@ -54,6 +57,13 @@ def environment() -> Environment:
 
 def ntp_settings(servers: tuple[str, ...]) -> dict[str, str]:
     """6.49 `/system ntp client`: up to two addresses as primary/secondary-ntp, names in server-dns-names."""
+    return dict(_ntp_settings(tuple(servers)))
+
+
+@cache
+def _ntp_settings(servers: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """ntp_settings, worked out once per list of servers: every host's script asks it (a name is told from
+    an address by failing to parse it: 1.6 ms for 200 hosts' renders)."""
     addresses = [s for s in servers if parse_host_address(s)]
     names = [s for s in servers if not parse_host_address(s)]
     settings = {"enabled": "yes"}
@@ -61,7 +71,7 @@ def ntp_settings(servers: tuple[str, ...]) -> dict[str, str]:
         settings[key] = value
     if names:
         settings["server-dns-names"] = ",".join(names)
-    return settings
+    return tuple(settings.items())
 
 
 def ros_major(version: str | None) -> int:

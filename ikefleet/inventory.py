@@ -8,15 +8,15 @@ The file layout and field names are documented in docs/inventory.md.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nornir.core.inventory import Host, Inventory
-from nornir.plugins.inventory.simple import SimpleInventory
-from ruamel.yaml import YAML
+from nornir.core.inventory import Group, Groups, Host, Hosts, Inventory, ParentGroups
+from nornir.plugins.inventory.simple import _get_defaults, _get_inventory_element
 
 from ikefleet import gc_policy
 from ikefleet.connection import connector
@@ -31,6 +31,7 @@ from ikefleet.fleet import (
     Proposal,
     Site,
 )
+from ikefleet.inventory_yaml import safe_yaml
 from ikefleet.problems import FLEET, InventoryError, Problem, suggest
 from ikefleet.validate import (
     ValueChecker,
@@ -40,6 +41,7 @@ from ikefleet.validate import (
     schema,
 )
 
+_NORNIR_LOG = logging.getLogger("nornir.plugins.inventory.simple")  # SimpleInventory's
 RESPONDER_GROUP = "responder"
 INITIATOR_GROUP = "initiators"
 PLATFORM = "mikrotik_routeros"
@@ -78,7 +80,7 @@ def read_config(config_path: str | Path) -> FleetConfig:
     """Read config.yaml; relative paths in it are relative to the file's directory, not the cwd."""
     path = Path(config_path)
     try:
-        data = YAML(typ="safe").load(path.read_text()) or {}
+        data = safe_yaml().load(path.read_text()) or {}
     except OSError as exc:
         raise InventoryError([Problem(str(path), FLEET, "config", f"cannot read: {exc.strerror}",
                                       "pass -c with the path to config.yaml")]) from exc
@@ -155,7 +157,7 @@ def load_nornir_inventory(host_file: Path, group_file: Path, defaults_file: Path
                                           "create it or fix inventory.options in config.yaml")])
     files = (str(host_file), str(group_file), str(defaults_file))
     try:
-        return SimpleInventory(*files).load()
+        return _simple_inventory(host_file, group_file, defaults_file)
     except KeyError as exc:
         fix = f"define it in {group_file.name} or fix the host's groups"
         problem = Problem(files[0], FLEET, "groups", f"unknown group {exc}", fix)
@@ -165,20 +167,49 @@ def load_nornir_inventory(host_file: Path, group_file: Path, defaults_file: Path
         raise InventoryError([problem]) from exc
 
 
-def _site_value(host: Host, key: str, inheritable: bool) -> tuple[Any, bool]:
-    """(value, found) with Nornir's inheritance: host, then its groups, then defaults (if inheritable)."""
-    if key in host.data:
-        return host.data[key], True
-    for group in host.extended_groups():
-        if key in group.data:
-            return group.data[key], True
-    if inheritable and key in host.defaults.data:
-        return host.defaults.data[key], True
+def _simple_inventory(host_file: Path, group_file: Path, defaults_file: Path) -> Inventory:
+    """Nornir's `SimpleInventory(host_file, group_file, defaults_file).load()`, step for step, with the
+    YAML read by `inventory_yaml.safe_yaml` (ruamel's safe loader, one cost out: the same values, the same
+    errors). The three files exist (load_nornir_inventory checked)."""
+    yaml = safe_yaml()
+    defaults_dict = _yaml_file(yaml, defaults_file, "defaults")
+    defaults = _get_defaults(defaults_dict)
+    hosts_dict = _yaml_file(yaml, host_file, "hosts inventory")
+    hosts = Hosts()
+    for name, host in hosts_dict.items():
+        hosts[name] = _get_inventory_element(Host, host, name, defaults)
+    groups_dict = _yaml_file(yaml, group_file, "groups inventory")
+    groups = Groups()
+    for name, group in groups_dict.items():
+        groups[name] = _get_inventory_element(Group, group, name, defaults)
+    # (as loaded, `groups` holds the names the files give: Nornir's own stand-in until this replaces them)
+    for group in groups.values():
+        group.groups = ParentGroups([groups[g] for g in group.groups])  # type: ignore[index]
+    for host in hosts.values():
+        host.groups = ParentGroups([groups[g] for g in host.groups])  # type: ignore[index]
+    return Inventory(hosts=hosts, groups=groups, defaults=defaults)
+
+
+def _yaml_file(yaml: Any, path: Path, empty: str) -> Any:
+    """One inventory file's YAML; empty, with the warning Nornir's SimpleInventory logs."""
+    with open(path, encoding="utf-8") as stream:
+        data = yaml.load(stream) or {}
+    if data == {}:
+        _NORNIR_LOG.warning("'%s' is empty or contains only comments, defaulting to empty %s.", path, empty)
+    return data
+
+
+def _site_value(layers: Sequence[Mapping[str, Any]], key: str, inheritable: bool) -> tuple[Any, bool]:
+    """(value, found) with Nornir's inheritance: `layers` are the host's data, then its groups', then the
+    defaults' (looked at if inheritable)."""
+    for data in layers if inheritable else layers[:-1]:
+        if key in data:
+            return data[key], True
     return None, False
 
 
-def _role(host: Host, source: str, problems: list[Problem]) -> str:
-    names = {g.name for g in host.extended_groups()}
+def _role(host: Host, groups: list[Group], source: str, problems: list[Problem]) -> str:
+    names = {g.name for g in groups}
     roles = [r for g, r in ((RESPONDER_GROUP, "responder"), (INITIATOR_GROUP, "initiator")) if g in names]
     if len(roles) != 1:
         message = f"in groups {sorted(names)}: must be in one of '{RESPONDER_GROUP}' or '{INITIATOR_GROUP}'"
@@ -188,8 +219,12 @@ def _role(host: Host, source: str, problems: list[Problem]) -> str:
     return roles[0]
 
 
-def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: list[Problem]) -> Site | None:
-    role = _role(host, source, problems)
+def _build_site(host: Host, groups: list[Group], fleet_lan_interface: str, source: str,
+                problems: list[Problem]) -> Site | None:
+    """`groups`: the host's extended_groups() (Nornir's Host resolves each attribute in Python and walks
+    the groups anew on every call: looked up once per host, not per field)."""
+    layers = [host.data, *(g.data for g in groups), host.defaults.data]
+    role = _role(host, groups, source, problems)
     checker = ValueChecker(source, host.name, problems)
     site_schema = schema()["site"]
     fleet_keys = set(schema()["fleet"])
@@ -203,7 +238,7 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
     values: dict[str, Any] = {}
     before = len(problems)
     for key, spec in site_schema.items():
-        raw, found = _site_value(host, key, bool(spec.get("inherit")))
+        raw, found = _site_value(layers, key, bool(spec.get("inherit")))
         required = spec.get("required") or spec.get("required_role") == role
         if not found or raw is None:
             if required:
@@ -215,7 +250,7 @@ def _build_site(host: Host, fleet_lan_interface: str, source: str, problems: lis
         checker.fail("branch_id", "the hub has no branch_id", "remove branch_id from the responder")
     for attr in CREDENTIAL_FIELDS:
         if object.__getattribute__(host, attr) is not None or any(
-            object.__getattribute__(g, attr) is not None for g in host.extended_groups()
+            object.__getattribute__(g, attr) is not None for g in groups
         ):
             checker.fail(attr, "credentials in the inventory",
                          "remove it; use IKEFLEET_USERNAME/IKEFLEET_PASSWORD or the secrets file")
@@ -297,13 +332,13 @@ def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
             if key not in schema()["site"]:
                 problems.append(Problem(str(config.group_file), group.name, key, "unknown key",
                                         suggest(str(key), schema()["site"])))
+    groups_of = {name: host.extended_groups() for name, host in inv.hosts.items()}
     sites = []
-    for host in inv.hosts.values():
-        site = _build_site(host, defaults.lan_interface, str(config.host_file), problems)
+    for name, host in inv.hosts.items():
+        site = _build_site(host, groups_of[name], defaults.lan_interface, str(config.host_file), problems)
         if site is not None:
             sites.append(site)
-    responders = [h.name for h in inv.hosts.values()
-                  if RESPONDER_GROUP in {g.name for g in h.extended_groups()}]
+    responders = [name for name, groups in groups_of.items() if RESPONDER_GROUP in {g.name for g in groups}]
     if len(responders) != 1:
         found = ", ".join(responders) if responders else "none"
         problems.append(Problem(str(config.host_file), FLEET, "groups",
@@ -313,7 +348,7 @@ def build_fleet(inv: Inventory, config: FleetConfig) -> Fleet:
         raise InventoryError(problems)
     hub = next(s for s in sites if s.is_hub)
     branches = tuple(sorted((s for s in sites if not s.is_hub), key=lambda s: (s.branch_id, s.name)))
-    groups = {h.name: tuple(g.name for g in h.extended_groups()) for h in inv.hosts.values()}
+    groups = {name: tuple(g.name for g in host_groups) for name, host_groups in groups_of.items()}
     fleet = Fleet(hub=hub, branches=branches, defaults=defaults, groups=groups)
     sources = {s.name: str(config.host_file) for s in sites}
     sources[FLEET] = str(config.defaults_file)

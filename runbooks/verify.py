@@ -79,7 +79,8 @@ class Verify:
                          inventory=self.files)
         self.progress(RunStarted("verify", tuple(hosts)))
         try:
-            result = nr.filter(F(name__in=hosts)).with_processors([Progress(self.progress), *processors]).run(
+            chosen = nr.filter(F(name__in=frozenset(hosts)))  # (Nornir asks `in` per host: not of a list)
+            result = chosen.with_processors([Progress(self.progress), *processors]).run(
                 task=read_once, routes=route_reads(self.fleet, self.plan), on_failed=True
             )
         finally:

@@ -6,6 +6,7 @@ import dataclasses
 import os
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fleet_factory import branch, hub, seed_hosts, write_inventory
@@ -106,3 +107,26 @@ def test_init_nornir_binds_credentials(tmp_path: Path, monkeypatch: pytest.Monke
     assert f'Include "{tmp_path / "jump.conf"}"' in (data / "ssh_config").read_text()
     assert nr.config.ssh.config_file == str(data / "netmiko_ssh_config")
     assert nr.inventory.hosts["R2"]["branch_id"] == 1
+
+
+def test_the_fleet_is_built_walking_each_hosts_groups_once(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nornir's extended_groups() walks the group tree anew on every call: the fleet's set-up asks it once
+    per host (it asked per field of the schema, some 12 times a host), and builds the same fleet."""
+    from nornir.core.inventory import Host
+
+    hosts = {"hub": hub(), **{f"br{n}": branch(n) for n in range(1, 6)}}
+    config = write_inventory(tmp_path, hosts)
+    calls: list[str] = []
+    real = Host.extended_groups
+
+    def counted(self: Host) -> list[Any]:
+        calls.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Host, "extended_groups", counted)
+    fleet = load_inventory(config)
+    assert sorted(c for c in calls if c in hosts) == sorted(hosts)  # (a group asks its own parents)
+    monkeypatch.setattr(Host, "extended_groups", real)
+    assert load_inventory(config) == fleet
+    assert fleet.groups == {name: (("responder",) if name == "hub" else ("initiators",)) for name in hosts}

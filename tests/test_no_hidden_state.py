@@ -100,16 +100,16 @@ def test_verify_parses_the_inventory_files_once_and_reads_every_router(
 ) -> None:
     """The Fleet and the Nornir object of one verify come from one parse of the inventory's YAML (issue 22:
     0.05 s a parse at 200 hosts), and that Nornir object still logs in to every router with credentials."""
-    from nornir.plugins.inventory.simple import SimpleInventory
+    import ikefleet.inventory as inventory_module
 
     parsed: list[str] = []
-    real = SimpleInventory.load
+    real = inventory_module._simple_inventory  # SimpleInventory's load, with ikefleet's YAML loader
 
-    def counted(self: SimpleInventory) -> Any:
-        parsed.append(str(self.host_file))
-        return real(self)
+    def counted(host_file: Path, *files: Path) -> Any:
+        parsed.append(str(host_file))
+        return real(host_file, *files)
 
-    monkeypatch.setattr(SimpleInventory, "load", counted)
+    monkeypatch.setattr(inventory_module, "_simple_inventory", counted)
     with Lab.start(tmp_path / "lab", branches=2) as lab:
         report = Verify(VerifyOptions(config=lab.directory / "config.yaml", record=False)).run()
     assert parsed == [str(lab.directory / "inventory" / "hosts.yaml")]

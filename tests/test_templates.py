@@ -203,3 +203,26 @@ def test_intended_config_as_items(seed_fleet) -> None:  # type: ignore[no-untype
 def test_no_ntp_section_without_servers(tmp_path: Path) -> None:
     fleet = load_inventory(write_inventory(tmp_path, defaults_data={"ntp_servers": []}))
     assert "/system ntp client" not in render_host(fleet, build_plan(fleet), "R2")
+
+
+def test_the_ntp_settings_are_worked_out_once_for_every_hosts_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every host's script asks them; telling a name from an address parses each server (and fails on a
+    name): once per list of servers, and each caller still gets its own dict."""
+    from ikefleet import intent
+
+    parsed: list[str] = []
+    real = intent.parse_host_address
+
+    def counted(text: str) -> object:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(intent, "parse_host_address", counted)
+    servers = ("192.0.2.123", "ntp.test.example", "198.51.100.7", "192.0.2.124")
+    first = intent.ntp_settings(servers)
+    assert first == {"enabled": "yes", "primary-ntp": "192.0.2.123", "secondary-ntp": "198.51.100.7",
+                     "server-dns-names": "ntp.test.example"}
+    first["enabled"] = "no"
+    parsed.clear()
+    assert [intent.ntp_settings(servers) for _ in range(3)] == [{**first, "enabled": "yes"}] * 3
+    assert parsed == []

@@ -84,16 +84,21 @@ def render(report: Report, fmt: str, verbose: bool = False, config: Path | None 
 def run(args: argparse.Namespace) -> int:
     # (imported here, not at the top: `verify --help` and a bad argument need none of them, and the
     # selection's imports take paramiko, Nornir and the inventory's YAML; rich only for a console report)
-    from ikefleet.cli.progress import shown
-    from ikefleet.runbooks.verify import Verify, VerifyOptions
-    from ikefleet.secrets import SecretsError
-    from ikefleet.selection import SelectionError
+    from ikefleet.verify.collector import settled
+
+    with settled():  # modules, like the fleet's set-up below, live to the end: no collector pass over them
+        from ikefleet.cli.progress import shown
+        from ikefleet.runbooks.verify import Verify, VerifyOptions
+        from ikefleet.secrets import SecretsError
+        from ikefleet.selection import SelectionError
 
     try:
         options = VerifyOptions(Path(args.config), args.secrets, tuple(args.limit), not args.no_history,
                                 accept_new_hostkeys=args.accept_new_hostkeys)
         with shown(args.quiet) as progress:  # on standard error: the report may be standard output
-            report = Verify(options, progress).run()
+            with settled():
+                verify = Verify(options, progress)
+            report = verify.run()
     except InventoryError as exc:
         print(f"inventory: {len(exc.problems)} problem(s), nothing was contacted:", file=sys.stderr)
         for problem in exc.problems:

@@ -44,9 +44,12 @@ def render_prometheus(report: Report) -> str:
         ]
 
     branches = sorted({r.host for r in report.results if r.check == "ike.peer"})
+    statuses: dict[str, dict[str, str]] = {}  # host -> check -> status, in one pass (not a scan per branch)
+    for r in report.results:
+        statuses.setdefault(r.host, {})[r.check] = r.status
     tunnel = []
     for b in branches:
-        mine = {r.check: r.status for r in report.results if r.host == b}
+        mine = statuses.get(b, {})
         tunnel.append(({"branch": b}, 1.0 if all(mine.get(c) == "pass" for c in TUNNEL_CHECKS) else 0.0))
     family(
         "ikefleet_tunnel_up", "1 when the branch's IKE peer, EoIP tunnel and OSPF adjacency are up.", tunnel

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ikefleet import gc_policy
 from ikefleet.fleet import Fleet, with_versions
 from ikefleet.plan import Plan, resolve_clients
 
+from .collector import settled
 from .engine import CheckResult, Report, evaluate
 from .expected import expected_state
 from .gather import HostState
@@ -40,7 +40,7 @@ def judge(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> Report:
     """Every check on every host read (or not) in `states`, in the dialect each router really runs (its
     reported version, not the inventory's), with a warning where the inventory's version is wrong."""
     running = with_versions(fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
-    with gc_policy.paused():
+    with settled():  # the verdict lives to the run's end: no young-generation pass over it afterwards
         report = evaluate(expected_state(running, resolved(fleet, plan, states), list(states)), dict(states))
     report.results.extend(
         CheckResult("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
