@@ -10,6 +10,7 @@ command is its own.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -22,6 +23,7 @@ from ikefleet.connection.session import PROMPT, WAIT_S, drop_said, timed_out, wa
 from ikefleet.routeros.console import VERSION_COMMAND
 
 ESC = "\x1b"
+_LONE_CR = re.compile("\r(?!\n)")  # a carriage return not ending a line
 
 
 class RouterOSDriver(MikrotikRouterOsSSH):
@@ -74,6 +76,58 @@ class RouterOSDriver(MikrotikRouterOsSSH):
         starts with ESC, so a read without one is returned as it came."""
         return super().strip_ansi_escape_codes(string_buffer) if ESC in string_buffer else string_buffer
 
+    def normalize_linefeeds(self, a_string: str) -> str:
+        r"""netmiko's (`\r\r\r\n`, `\r\r\n`, `\r\n`, `\n\r` and then a lone `\r` become `\n`) makes two regex
+        passes over every read (0.3 ms on a branch's 47 KB reply). Each of its patterns holds one `\n` and
+        takes the `\r`s beside it, so a run of line breaks whose every `\r` comes before a `\n` (a RouterOS
+        console's lines) keeps just its `\n`s: one `\r\n` split; only the runs around a lone `\r` (a
+        repainted echo or prompt) are netmiko's to normalise."""
+        if "\r" not in a_string:
+            return a_string
+        if self.RESPONSE_RETURN != "\n":
+            return str(super().normalize_linefeeds(a_string))
+        parts: list[str] = []
+        at = 0
+        for lone in _LONE_CR.finditer(a_string):
+            start = end = lone.start()
+            if start < at:  # in the run just normalised
+                continue
+            while start > at and a_string[start - 1] in "\r\n":
+                start -= 1
+            while end < len(a_string) and a_string[end] in "\r\n":
+                end += 1
+            parts += ("\n".join(a_string[at:start].split("\r\n")),
+                      str(super().normalize_linefeeds(a_string[start:end])))
+            at = end
+        parts.append("\n".join(a_string[at:].split("\r\n")))
+        return "".join(parts)
+
+    def strip_command(self, command_string: str, output: str) -> str:
+        """netmiko's RouterOS strip (the echo line, leading blanks, then every line from the first
+        `[...] > command` line on, RouterOS's repainted echo) searches the whole reply with a multi-line regex
+        (0.3 ms on 47 KB). Where that line is the first, or there is none, and no other follows, the same
+        text comes from the lines' ends; any other reply is netmiko's to strip."""
+        cmd, newline = command_string.strip(), self.RESPONSE_RETURN
+        if "\x08" not in output and newline == "\n":
+            stripped = output.partition(newline)[2] if output.startswith(cmd) else output
+            stripped = stripped.lstrip()
+            echo = f"] > {cmd}"
+            first, found, rest = stripped.partition(newline)
+            if first.startswith("[") and echo in first[1:] and found and echo not in rest:
+                return rest
+            if echo not in stripped:
+                return stripped
+        return str(super().strip_command(command_string, output))
+
+    def strip_prompt(self, a_string: str) -> str:
+        """netmiko's RouterOS strip (a last line holding the prompt, then blanks, then a repainted prompt
+        line, then outer blanks), splitting the reply at its end instead of into all its lines twice."""
+        head, _, last = a_string.rpartition(self.RESPONSE_RETURN)
+        if self.base_prompt not in last:
+            return a_string
+        head = head.rstrip()
+        before, _, last = head.rpartition(self.RESPONSE_RETURN)
+        return (before if self.base_prompt in last else head).strip()
 
     @contextlib.contextmanager
     def _waiting_reads(self) -> Iterator[None]:
