@@ -11,19 +11,54 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 from typing import Any, cast
 
 import paramiko
+from netmiko.channel import Channel, SSHChannel
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
+from netmiko.netmiko_globals import MAX_BUFFER
 
 from ikefleet.connection.hostkeys import Pin
-from ikefleet.connection.session import PROMPT, WAIT_S, drop_said, timed_out, wait_readable
+from ikefleet.connection.session import POLL_S, PROMPT, WAIT_S, drop_said, timed_out
 from ikefleet.routeros.console import VERSION_COMMAND
 
 ESC = "\x1b"
 _LONE_CR = re.compile("\r(?!\n)")  # a carriage return not ending a line
+
+
+class Reads(SSHChannel):
+    """netmiko's reads of the SSH channel, and a wait for data through paramiko's documented Channel API: a
+    `recv` under a timeout returns what has come, b"" once the channel has ended (after every byte it
+    held), or times out. What the wait received is the next read's, decoded as netmiko decodes a read."""
+
+    def __init__(self, conn: paramiko.Channel | None, encoding: str) -> None:
+        super().__init__(conn, encoding)
+        self.pending = b""
+        self.ended = False  # the channel closed and everything it held has been read
+
+    def wait(self, seconds: float) -> None:
+        """Until data has come, the channel has ended or `seconds` have passed; at once if data is there."""
+        channel = self.remote_conn
+        if self.pending or self.ended or channel is None or channel.recv_ready():
+            return
+        before = channel.gettimeout()
+        channel.settimeout(seconds)
+        try:
+            self.pending = channel.recv(MAX_BUFFER)
+        except TimeoutError:  # (socket.timeout) a silent router: the caller's read timeout decides
+            return
+        finally:
+            channel.settimeout(before)
+        self.ended = not self.pending
+
+    def read_buffer(self) -> str:
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return data.decode(self.encoding, "ignore")
+        return str(super().read_buffer())
 
 
 class RouterOSDriver(MikrotikRouterOsSSH):
@@ -137,14 +172,37 @@ class RouterOSDriver(MikrotikRouterOsSSH):
         finally:
             self.waiting = before
 
+    @property
+    def channel(self) -> Channel:
+        """netmiko's channel object; an SSH one is netmiko's made able to wait (Reads), whoever sets it."""
+        return self._reads
+
+    @channel.setter
+    def channel(self, value: Channel) -> None:
+        if isinstance(value, SSHChannel) and not isinstance(value, Reads):
+            value = Reads(value.remote_conn, value.encoding)
+        self._reads = value
+
+    def wait_for_data(self, seconds: float) -> None:
+        """Wait until the session has data, at most `seconds`; EOFError ("the SSH session dropped") once the
+        channel has ended and all it held was read: nothing more can come, so a read loop does not go on
+        until its timeout."""
+        reads = self.channel
+        if not isinstance(reads, Reads):  # (no SSH channel: nothing to wait on)
+            time.sleep(min(seconds, POLL_S))
+            return
+        reads.wait(seconds)
+        if reads.ended and not reads.pending:
+            raise EOFError("the SSH session dropped")
+
     def read_channel(self) -> str:
         """netmiko's read; inside its read loops (`read_until_pattern`, `send_command`), an empty read then
-        waits until data has come (`session.wait_readable`, at most WAIT_S): those loops sleep a fixed 10
-        or 25 ms between reads, so a slow answer was read and searched empty dozens of times. Elsewhere
-        (clearing the buffer, timing reads) a read returns at once as netmiko's does."""
+        waits until data has come (`wait_for_data`, at most WAIT_S): those loops sleep a fixed 10 or 25 ms
+        between reads, so a slow answer was read and searched empty dozens of times. Elsewhere (clearing
+        the buffer, timing reads) a read returns at once as netmiko's does."""
         data = super().read_channel()
         if not data and self.waiting:
-            wait_readable(self, WAIT_S)
+            self.wait_for_data(WAIT_S)
         return data
 
     def read_until_pattern(self, *args: Any, **kwargs: Any) -> str:

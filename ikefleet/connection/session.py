@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ PAGER = r"-- \[Q quit\|D dump\|down\]\s*$"
 _REPLY_END = re.compile(f"{PROMPT}|{PAGER}")
 _PAGER = re.compile(PAGER)
 _PROMPT_ROOM = 4096  # characters before a read searched again: a prompt and its trailing blanks fit
-_POLL_S = 0.025  # netmiko's send_command poll, kept where there is no channel to wait on
+POLL_S = 0.025  # netmiko's send_command poll, kept where there is no channel to wait on
 WAIT_S = 0.25  # longest wait for a reply's next data before the read timeout is looked at again
 _PAGER_ERASE = re.compile(r"^\n? +\n")
 _LAST_PROMPT = re.compile(r"(?:\n?\[[^\]\n]+@[^\]\n]+\][^\n]*>[ \t]*)+$")  # one or a repainted pair
@@ -374,19 +373,15 @@ class Device:
 
 
 def wait_readable(connection: Any, seconds: float) -> None:
-    """Wait until the session's channel has data, at most `seconds`. netmiko's send_command sleeps a fixed
-    25 ms between reads, so a slow reply (a busy router, a run's hundreds of threads on two cores) is read
-    and searched empty dozens of times. paramiko's channel buffer sets an event while it holds data or once
-    closed (`BufferedPipe.set_event`, what `Channel.fileno` uses, without the pipe's two descriptors per
-    session: a rollout keeps every router's session open)."""
-    channel = getattr(connection, "remote_conn", None)
-    buffer = getattr(channel, "in_buffer", None)
-    if buffer is None:  # nothing to wait on
-        time.sleep(min(seconds, _POLL_S))
+    """Wait until the session has data, at most `seconds`. netmiko's send_command sleeps a fixed 25 ms
+    between reads, so a slow reply (a busy router, a run's hundreds of threads on two cores) is read and
+    searched empty dozens of times. The RouterOS driver waits in paramiko's `recv` (`wait_for_data`);
+    another connection is polled as netmiko does."""
+    wait = getattr(connection, "wait_for_data", None)
+    if wait is None:
+        time.sleep(min(seconds, POLL_S))
         return
-    ready = threading.Event()
-    buffer.set_event(ready)  # set at once when data is already there or the channel closed
-    ready.wait(seconds)
+    wait(seconds)
 
 
 def last_line_at(text: str, start: int = 0) -> int:

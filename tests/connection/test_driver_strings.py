@@ -20,7 +20,7 @@ PROMPT = "[admin@br9] > "
 
 
 def _captures() -> list[str]:
-    """Every real capture (v6, v7, v7-more), or the checkout's own golden inputs where the corpus is absent."""
+    """Every real capture (v6, v7, v7-more); the checkout's own test inputs where the corpus is absent."""
     root = SAMPLES if SAMPLES.is_dir() else Path(__file__).resolve().parent.parent / "data"
     return [p.read_text(encoding="utf-8", errors="replace") for p in sorted(root.rglob("*.txt"))]
 
@@ -63,7 +63,8 @@ def test_echo_and_prompt_are_stripped_as_netmiko_does() -> None:
     texts += [NETMIKO.normalize_linefeeds(t) for t in _random_texts(5000)]
     for text in texts:
         for candidate in (text, COMMAND + "\n" + text, text.lstrip()):
-            assert OURS.strip_command(line, candidate) == NETMIKO.strip_command(line, candidate), repr(candidate)
+            ours = OURS.strip_command(line, candidate)
+            assert ours == NETMIKO.strip_command(line, candidate), repr(candidate)
             assert OURS.strip_prompt(candidate) == NETMIKO.strip_prompt(candidate), repr(candidate[-200:])
 
 
@@ -71,8 +72,9 @@ def test_a_consoles_reply_comes_back_as_netmikos() -> None:
     """The whole of the batch read's string handling on each capture: the command's lines, nothing else."""
     for text in _captures():
         raw = _console(text)
-        ours = OURS.strip_prompt(OURS.strip_command(COMMAND + "\r\n", OURS.normalize_linefeeds(raw)))
-        theirs = NETMIKO.strip_prompt(NETMIKO.strip_command(COMMAND + "\r\n", NETMIKO.normalize_linefeeds(raw)))
+        line = COMMAND + "\r\n"
+        ours = OURS.strip_prompt(OURS.strip_command(line, OURS.normalize_linefeeds(raw)))
+        theirs = NETMIKO.strip_prompt(NETMIKO.strip_command(line, NETMIKO.normalize_linefeeds(raw)))
         assert ours == theirs
         assert ours == "\n".join(text.splitlines()).strip()
 
