@@ -13,7 +13,7 @@ import contextlib
 import re
 import time
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import paramiko
 from netmiko.channel import Channel, SSHChannel
@@ -22,11 +22,12 @@ from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 from netmiko.netmiko_globals import MAX_BUFFER
 
 from ikefleet.connection.hostkeys import Pin
-from ikefleet.connection.session import POLL_S, PROMPT, WAIT_S, drop_said, timed_out
+from ikefleet.connection.session import POLL_S, PROMPT, WAIT_S, drop_said, exchange, timed_out
 from ikefleet.routeros.console import VERSION_COMMAND
 
 ESC = "\x1b"
 _LONE_CR = re.compile("\r(?!\n)")  # a carriage return not ending a line
+_PROMPT = re.compile(PROMPT)
 
 
 class Reads(SSHChannel):
@@ -88,10 +89,8 @@ class RouterOSDriver(MikrotikRouterOsSSH):
             self.ansi_escape_codes = True  # as the driver's session_preparation
             with drop_said(self):
                 try:
-                    # str: netmiko returns a list or dict only from a textfsm/ttp/genie parse
-                    reply = cast(str, self.send_command(VERSION_COMMAND, expect_string=PROMPT,
-                                                        read_timeout=read_timeout, strip_prompt=False,
-                                                        strip_command=True, cmd_verify=True))
+                    line, output = exchange(self, VERSION_COMMAND, read_timeout, _PROMPT)
+                    reply = self.strip_command(line, output)
                 except ReadTimeout as exc:  # the words name command_timeout, the setting that ran out
                     timed_out(read_timeout, exc)
                     raise

@@ -252,27 +252,10 @@ class Device:
         return output
 
     def _exchange(self, command: str) -> str:
-        """netmiko's `send_command` (command echo read first, prompt and command stripped), but each read is
-        searched for the prompt from just before it: netmiko searches the whole reply again after every
-        read, which is quadratic in its size (the 1000-branch hub's 4 MB reply: 0.4 s of CPU); and of
-        that only its last line (`last_line_at`: a regex tried at each of a branch's 47 KB took 0.27 ms)."""
-        conn = self.connection
-        line = conn.normalize_cmd(command)
-        start = time.monotonic()
-        conn.write_channel(line)
-        echo = conn.command_echo_read(cmd=command.strip(), read_timeout=10)
-        output = unpainted(echo, _REPLY_END.pattern, conn.RETURN)
-        searched = 0
-        while _REPLY_END.search(output, last_line_at(output, max(0, searched - _PROMPT_ROOM))) is None:
-            left = self.read_timeout - (time.monotonic() - start)
-            if left <= 0:
-                raise timed_out(self.read_timeout)
-            searched = len(output)
-            more = conn.read_channel()  # first what netmiko kept after the echo, then what has come
-            if not more:
-                wait_readable(conn, min(left, WAIT_S))
-            output += more
-        return str(conn.strip_prompt(conn.strip_command(line, output)))
+        """netmiko's `send_command` (command echo read first, prompt and command stripped), its reads as
+        `exchange` makes them."""
+        line, output = exchange(self.connection, command, self.read_timeout)
+        return str(self.connection.strip_prompt(self.connection.strip_command(line, output)))
 
     def _dump_pages(self, output: str) -> str:
         """Answer the pager with `D` (dump the rest) until the prompt comes; the pages joined, no prompt."""
@@ -370,6 +353,33 @@ class Device:
         for handle in ("remote_conn", "remote_conn_pre"):
             with contextlib.suppress(Exception):
                 getattr(self.connection, handle).close()
+
+
+def exchange(conn: Any, command: str, read_timeout: float, reply_end: re.Pattern[str] | None = None
+             ) -> tuple[str, str]:
+    """Send one command line and read its reply up to the prompt (`reply_end`: the prompt or the pager):
+    (the line sent, the reply with its echo and prompt). netmiko's `send_command` reads (command echo first,
+    a repainted first line dropped), but each read is searched for the prompt from just before it: netmiko
+    searches the whole reply again after every read, which is quadratic in its size (the 1000-branch hub's
+    4 MB reply: 0.4 s of CPU); and of that only its last line (`last_line_at`: a regex tried at each of a
+    branch's 47 KB took 0.27 ms); and an empty read waits for data (send_command sleeps 25 ms)."""
+    end = reply_end or _REPLY_END
+    line = conn.normalize_cmd(command)
+    start = time.monotonic()
+    conn.write_channel(line)
+    echo = conn.command_echo_read(cmd=command.strip(), read_timeout=10)
+    output = unpainted(echo, end.pattern, conn.RETURN)
+    searched = 0
+    while end.search(output, last_line_at(output, max(0, searched - _PROMPT_ROOM))) is None:
+        left = read_timeout - (time.monotonic() - start)
+        if left <= 0:
+            raise timed_out(read_timeout)
+        searched = len(output)
+        more = conn.read_channel()  # first what netmiko kept after the echo, then what has come
+        if not more:
+            wait_readable(conn, min(left, WAIT_S))
+        output += more
+    return line, output
 
 
 def wait_readable(connection: Any, seconds: float) -> None:
