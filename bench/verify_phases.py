@@ -8,7 +8,11 @@ login handler, the whole login, the batch read, the close) are given per router 
 context switches per router (each SSH packet read or waited for can cost a thread hand-off). Best of N runs
 after one warm-up; then the serial phases alone, N times on the last run's captured input.
 
-    .venv/bin/python bench/verify_phases.py DIR [RUNS]
+With --one-worker: the worker's side alone, without the other threads' GIL hand-offs in the figures: one
+thread logs in to each branch in turn, sends the v6 batch line and closes, RUNS times over the branches
+(after 20 to warm up); thread CPU per router of the login, the batch read and the close.
+
+    .venv/bin/python bench/verify_phases.py [--one-worker] DIR [RUNS]
 """
 
 from __future__ import annotations
@@ -105,7 +109,42 @@ def main(directory: Path, runs: int) -> None:
         print(f"{label} alone, best of {runs}: {min(times) * 1000:.1f} ms")
 
 
+def one_worker(directory: Path, runs: int) -> None:
+    from ikefleet.connection.opening import device_for
+    from ikefleet.nornir_init import init_nornir
+    from ikefleet.tasks.device import close
+    from ikefleet.verify.gather import batch_lines
+
+    nr = init_nornir(directory / "config.yaml")
+    hosts = [host for name, host in sorted(nr.inventory.hosts.items()) if name != "hub"]
+    line = batch_lines(major=6, json=False, routes="ospf")[0]
+    spent = {"login": 0.0, "batch read": 0.0, "close": 0.0}
+
+    def one(host: Any) -> None:
+        start = time.thread_time()
+        device = device_for(host, nr.config)
+        logged_in = time.thread_time()
+        device.send(line)
+        read = time.thread_time()
+        close(host)
+        spent["login"] += logged_in - start
+        spent["batch read"] += read - logged_in
+        spent["close"] += time.thread_time() - read
+
+    for host in hosts[:20]:
+        one(host)
+    spent.update(dict.fromkeys(spent, 0.0))
+    for _ in range(runs):
+        for host in hosts:
+            one(host)
+    count = len(hosts) * runs
+    print("one worker, thread CPU per router: " + ", ".join(
+        f"{label} {seconds * 1000 / count:.3f} ms" for label, seconds in spent.items()))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3):
+    arguments = [a for a in sys.argv[1:] if a != "--one-worker"]
+    if len(arguments) not in (1, 2):
         sys.exit(__doc__)
-    main(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) == 3 else 3)
+    run = one_worker if "--one-worker" in sys.argv else main
+    run(Path(arguments[0]), int(arguments[1]) if len(arguments) == 2 else 3)

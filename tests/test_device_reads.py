@@ -9,7 +9,7 @@ import threading
 import pytest
 from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
-from paramiko.buffered_pipe import BufferedPipe
+from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 
 from ikefleet.connection import session
 from ikefleet.connection.driver import RouterOSDriver
@@ -79,46 +79,57 @@ def test_a_reply_that_never_ends_is_a_read_timeout() -> None:
 
 
 class Channel:
-    """paramiko's Channel as the reads use it: its receive buffer (paramiko's own), fed by the "router"."""
+    """paramiko's Channel as the reads use it, its documented API only (`recv_ready`, `recv` under
+    `settimeout`: data, b"" once closed and read out, else socket.timeout), fed by the "router"."""
 
     def __init__(self) -> None:
-        self.in_buffer, self.closed, self.checks = BufferedPipe(), False, 0
+        self._pipe, self.closed, self.checks, self.timeout = BufferedPipe(), False, 0, None  # type: ignore[var-annotated]
+
+    def feed(self, data: bytes) -> None:
+        self._pipe.feed(data)
+
+    def close(self) -> None:
+        self.closed = True
+        self._pipe.close()
 
     def recv_ready(self) -> bool:
         self.checks += 1
-        return bool(self.in_buffer.read_ready())
+        return bool(self._pipe.read_ready())
 
     def recv(self, size: int) -> bytes:
-        return bytes(self.in_buffer.read(size))
+        try:
+            return bytes(self._pipe.read(size, self.timeout))
+        except PipeTimeout:
+            raise TimeoutError from None
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.timeout = timeout
+
+    def gettimeout(self) -> float | None:
+        return self.timeout
 
 
-class Late(Scripted):
-    """A console whose reply comes a while after the echo; counts the reads."""
+class Echoing(Channel):
+    """A console that echoes each line at once and answers `reply` `after` seconds later."""
 
-    def __init__(self) -> None:
-        super().__init__([])
-        self.remote_conn, self.reads = Channel(), 0
+    def __init__(self, reply: bytes, after: float) -> None:
+        super().__init__()
+        self.reply, self.after = reply, after
 
-    def command_echo_read(self, cmd: str, read_timeout: float) -> str:
-        return f"{PROMPT}{cmd}\n"
-
-    def read_channel(self) -> str:
-        self.reads += 1
-        return self.remote_conn.recv(65536).decode() if self.remote_conn.recv_ready() else ""
+    def sendall(self, data: bytes) -> None:
+        self.feed(PROMPT.encode() + data)
+        threading.Timer(self.after, lambda: self.feed(self.reply)).start()
 
 
 def test_a_slow_reply_is_waited_for_not_polled() -> None:
     """A router slow to answer (or a run's threads slow to be scheduled) costs a read when data comes, not
     one every 25 ms: netmiko's fixed poll read and searched an empty buffer 20 times in half a second."""
-    conn = Late()
-    answer = threading.Timer(0.5, lambda: conn.remote_conn.in_buffer.feed(b"uptime: 1d\n" + PROMPT.encode()))
-    answer.start()
-    try:
-        out = Device("hub", conn, read_timeout=30).send("/system resource print")
-    finally:
-        answer.cancel()
+    channel = Echoing(b"uptime: 1d\r\n" + PROMPT.encode(), 0.5)
+    driver = _driver_on(channel)
+    driver.base_prompt = "[admin@hub]"
+    out = Device("hub", driver, read_timeout=30).send("/system resource print")
     assert out.strip() == "uptime: 1d"
-    assert conn.reads <= 5  # one or two per data arrival, one per 0.25 s waited
+    assert channel.checks <= 12  # one or two per data arrival, one per 0.25 s waited
 
 
 def test_netmikos_pattern_read_waits_for_data_in_the_driver() -> None:
@@ -136,7 +147,7 @@ def test_netmikos_pattern_read_waits_for_data_in_the_driver() -> None:
     driver.disable_lf_normalization, driver.ansi_escape_codes = False, False
     driver.read_timeout_override = None
     assert driver.read_channel() == ""  # outside a read loop: at once, as netmiko's
-    answer = threading.Timer(0.5, lambda: channel.in_buffer.feed(b"uptime: 1d\n" + PROMPT.encode()))
+    answer = threading.Timer(0.5, lambda: channel.feed(b"uptime: 1d\n" + PROMPT.encode()))
     answer.start()
     try:
         out = driver.read_until_pattern(pattern=r"\] > ", read_timeout=30)
@@ -170,7 +181,7 @@ class Console(Channel):
 
     def _next(self) -> None:
         screen = self.screens.pop(0)
-        threading.Timer(0.02, lambda: self.in_buffer.feed(screen.encode())).start()
+        threading.Timer(0.02, lambda: self.feed(screen.encode())).start()
 
     def sendall(self, data: bytes) -> None:
         self.keys.append(data.decode())
@@ -194,3 +205,44 @@ def test_routeros_login_prompts_are_answered_over_the_drivers_reads() -> None:
     driver.special_login_handler()
     assert console.keys == ["n", "\r\n", "\r\n", "\x03"]
     assert console.screens == []  # every screen shown, the last one the prompt
+
+
+class Silent(Channel):
+    """A console that echoes each line and never answers."""
+
+    def sendall(self, data: bytes) -> None:
+        self.feed(PROMPT.encode() + data)
+
+
+def test_a_closed_channel_ends_the_reads_after_what_it_held() -> None:
+    """What the router sent before its channel closed is read; the next read ends with "the SSH session
+    dropped" at once, not at the end of command_timeout (paramiko's recv gives b"" only then)."""
+    channel = Channel()
+    driver = _driver_on(channel)
+    channel.feed(b"uptime: 1d\r\n" + PROMPT.encode())
+    channel.close()
+    assert driver.read_until_pattern(pattern=r"\] > ", read_timeout=3) == "uptime: 1d\n" + PROMPT
+    with pytest.raises(EOFError) as err:
+        driver.read_until_pattern(pattern=r"\] > ", read_timeout=3)
+    assert session.describe(err.value) == "the SSH session dropped"
+
+
+def test_a_session_closed_mid_reply_is_a_drop() -> None:
+    channel = Silent()
+    driver = _driver_on(channel)
+    driver.base_prompt = "[admin@hub]"
+    threading.Timer(0.3, channel.close).start()
+    with pytest.raises(EOFError) as err:
+        Device("hub", driver, read_timeout=3).send("/system resource print")
+    assert session.describe(err.value) == "the SSH session dropped"
+
+
+def test_a_silent_router_is_a_read_timeout() -> None:
+    channel = Silent()
+    driver = _driver_on(channel)
+    driver.base_prompt = "[admin@hub]"
+    with pytest.raises(ReadTimeout) as err:
+        Device("hub", driver, read_timeout=0.6).send("/system resource print")
+    assert "no answer within 0.6 s (command_timeout)" in session.describe(err.value)
+    assert channel.checks <= 12  # waited in recv, not polled
+    assert channel.timeout is None  # the channel's own timeout is given back after each wait

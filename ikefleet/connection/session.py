@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +25,9 @@ SAFE_PROMPT = r"\[[^\]\r\n]+@[^\]\r\n]+\][^\r\n]*<SAFE>\s*$"
 # stops at RouterOS's pager; `D` dumps the rest. The pager erases its prompt with `\r` + spaces + `\r`.
 PAGER = r"-- \[Q quit\|D dump\|down\]\s*$"
 _REPLY_END = re.compile(f"{PROMPT}|{PAGER}")
+_PAGER = re.compile(PAGER)
 _PROMPT_ROOM = 4096  # characters before a read searched again: a prompt and its trailing blanks fit
-_POLL_S = 0.025  # netmiko's send_command poll, kept where there is no channel to wait on
+POLL_S = 0.025  # netmiko's send_command poll, kept where there is no channel to wait on
 WAIT_S = 0.25  # longest wait for a reply's next data before the read timeout is looked at again
 _PAGER_ERASE = re.compile(r"^\n? +\n")
 _LAST_PROMPT = re.compile(r"(?:\n?\[[^\]\n]+@[^\]\n]+\][^\n]*>[ \t]*)+$")  # one or a repainted pair
@@ -243,7 +243,7 @@ class Device:
             _guarded(self.connection).sent = True
         with drop_said(self.connection):
             output = self._exchange(command)
-            if re.search(PAGER, output):
+            if _PAGER.search(output, last_line_at(output)):
                 output = self._dump_pages(output)
         output = _strip_echo(output, command)
         error = detect_error(output)
@@ -252,26 +252,10 @@ class Device:
         return output
 
     def _exchange(self, command: str) -> str:
-        """netmiko's `send_command` (command echo read first, prompt and command stripped), but each read is
-        searched for the prompt from just before it: netmiko searches the whole reply again after every
-        read, which is quadratic in its size (the 1000-branch hub's 4 MB reply: 0.4 s of CPU)."""
-        conn = self.connection
-        line = conn.normalize_cmd(command)
-        start = time.monotonic()
-        conn.write_channel(line)
-        echo = conn.command_echo_read(cmd=command.strip(), read_timeout=10)
-        output = unpainted(echo, _REPLY_END.pattern, conn.RETURN)
-        searched = 0
-        while _REPLY_END.search(output, max(0, searched - _PROMPT_ROOM)) is None:
-            left = self.read_timeout - (time.monotonic() - start)
-            if left <= 0:
-                raise timed_out(self.read_timeout)
-            searched = len(output)
-            more = conn.read_channel()  # first what netmiko kept after the echo, then what has come
-            if not more:
-                wait_readable(conn, min(left, WAIT_S))
-            output += more
-        return str(conn.strip_prompt(conn.strip_command(line, output)))
+        """netmiko's `send_command` (command echo read first, prompt and command stripped), its reads as
+        `exchange` makes them."""
+        line, output = exchange(self.connection, command, self.read_timeout)
+        return str(self.connection.strip_prompt(self.connection.strip_command(line, output)))
 
     def _dump_pages(self, output: str) -> str:
         """Answer the pager with `D` (dump the rest) until the prompt comes; the pages joined, no prompt."""
@@ -371,26 +355,58 @@ class Device:
                 getattr(self.connection, handle).close()
 
 
+def exchange(conn: Any, command: str, read_timeout: float, reply_end: re.Pattern[str] | None = None
+             ) -> tuple[str, str]:
+    """Send one command line and read its reply up to the prompt (`reply_end`: the prompt or the pager):
+    (the line sent, the reply with its echo and prompt). netmiko's `send_command` reads (command echo first,
+    a repainted first line dropped), but each read is searched for the prompt from just before it: netmiko
+    searches the whole reply again after every read, which is quadratic in its size (the 1000-branch hub's
+    4 MB reply: 0.4 s of CPU); and of that only its last line (`last_line_at`: a regex tried at each of a
+    branch's 47 KB took 0.27 ms); and an empty read waits for data (send_command sleeps 25 ms)."""
+    end = reply_end or _REPLY_END
+    line = conn.normalize_cmd(command)
+    start = time.monotonic()
+    conn.write_channel(line)
+    echo = conn.command_echo_read(cmd=command.strip(), read_timeout=10)
+    output = unpainted(echo, end.pattern, conn.RETURN)
+    searched = 0
+    while end.search(output, last_line_at(output, max(0, searched - _PROMPT_ROOM))) is None:
+        left = read_timeout - (time.monotonic() - start)
+        if left <= 0:
+            raise timed_out(read_timeout)
+        searched = len(output)
+        more = conn.read_channel()  # first what netmiko kept after the echo, then what has come
+        if not more:
+            wait_readable(conn, min(left, WAIT_S))
+        output += more
+    return line, output
+
+
 def wait_readable(connection: Any, seconds: float) -> None:
-    """Wait until the session's channel has data, at most `seconds`. netmiko's send_command sleeps a fixed
-    25 ms between reads, so a slow reply (a busy router, a run's hundreds of threads on two cores) is read
-    and searched empty dozens of times. paramiko's channel buffer sets an event while it holds data or once
-    closed (`BufferedPipe.set_event`, what `Channel.fileno` uses, without the pipe's two descriptors per
-    session: a rollout keeps every router's session open)."""
-    channel = getattr(connection, "remote_conn", None)
-    buffer = getattr(channel, "in_buffer", None)
-    if buffer is None:  # nothing to wait on
-        time.sleep(min(seconds, _POLL_S))
+    """Wait until the session has data, at most `seconds`. netmiko's send_command sleeps a fixed 25 ms
+    between reads, so a slow reply (a busy router, a run's hundreds of threads on two cores) is read and
+    searched empty dozens of times. The RouterOS driver waits in paramiko's `recv` (`wait_for_data`);
+    another connection is polled as netmiko does."""
+    wait = getattr(connection, "wait_for_data", None)
+    if wait is None:
+        time.sleep(min(seconds, POLL_S))
         return
-    ready = threading.Event()
-    buffer.set_event(ready)  # set at once when data is already there or the channel closed
-    ready.wait(seconds)
+    wait(seconds)
+
+
+def last_line_at(text: str, start: int = 0) -> int:
+    r"""Where the text's last line with more than blanks starts, not before `start`: the only place a match
+    of PROMPT or PAGER can start, as both end in `\s*$` and hold no line break before it."""
+    end = start + len(text[start:].rstrip())
+    return max(start, text.rfind("\n", start, end) + 1, text.rfind("\r", start, end) + 1)
 
 
 def unpainted(data: str, reply_end: str, newline: str) -> str:
     """The reply without a repainted first line: a console that redraws the echoed command (backspaces in
     it) can show what looks like the prompt there, so from the prompt pattern on that line is dropped
     (what netmiko's send_command does with its own first-line handling)."""
+    if "\x08" not in data:  # (nor in its first line, found without looking for it)
+        return data
     first, sep, rest = data.partition(newline)
     if "\x08" not in first:
         return data
