@@ -10,6 +10,10 @@ cannot log in to prints the client's error instead. Then the modular exponentiat
 
     .venv/bin/python bench/ssh_kex.py                  # every profile, 20 logins each
     .venv/bin/python bench/ssh_kex.py --logins 50 --profiles ros6-rsa-sha2,lab-today
+    .venv/bin/python bench/ssh_kex.py --paramiko-disabled '{"kex": ["diffie-hellman-group-exchange-sha256"]}'
+
+`--paramiko-disabled` is paramiko's documented `disabled_algorithms` (what netmiko passes through): to see
+whether a client setting makes a real login cheaper.
 """
 
 from __future__ import annotations
@@ -154,10 +158,13 @@ class _KexName(logging.Handler):
             self.name_seen = message[5:]
 
 
+PARAMIKO_DISABLED: dict[str, list[str]] = {}  # --paramiko-disabled
+
+
 def paramiko_login(port: int, kex_name: _KexName | None = None) -> str:
     """One paramiko login; returns the negotiated key exchange, host key, cipher and MAC."""
     sock = socket.create_connection(("127.0.0.1", port))
-    transport = paramiko.Transport(sock)
+    transport = paramiko.Transport(sock, disabled_algorithms=PARAMIKO_DISABLED or None)
     logger = logging.getLogger("paramiko.transport")
     if kex_name is not None:
         logger.addHandler(kex_name)
@@ -249,12 +256,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--logins", type=int, default=20)
     parser.add_argument("--profiles", default=",".join(PROFILES))
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--paramiko-disabled", default="{}", help="paramiko's disabled_algorithms, as JSON")
     args = parser.parse_args(argv)
+    PARAMIKO_DISABLED.update(json.loads(args.paramiko_disabled))
     warnings.simplefilter("ignore")  # cryptography's deprecation notice for finite-field DH, once per login
     logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)  # a refused login's traceback
     results: dict[str, Any] = {
         "load_1min": os.getloadavg()[0],
         "versions": {"paramiko": paramiko.__version__, "asyncssh": asyncssh.__version__},
+        "paramiko_disabled": PARAMIKO_DISABLED,
         "modexp_2048_ms": {"exponent_2047_bits": modexp_ms(2047), "exponent_256_bits": modexp_ms(256)},
         "profiles": {},
     }
@@ -268,7 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"load {results['load_1min']:.2f}  {results['versions']}  logins per figure: {args.logins}")
+    print(f"load {results['load_1min']:.2f}  {results['versions']}  logins per figure: {args.logins}"
+          f"  paramiko disabled_algorithms: {PARAMIKO_DISABLED}")
     print(f"pow(2, x, p) 2048-bit p: {results['modexp_2048_ms']}")
     for name, figures in results["profiles"].items():
         print(f"\n{name}: {figures['source']}")
