@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import asyncssh
 
+from . import ssh_algorithms
 from .router import ActiveLogin, Router
 
 log = logging.getLogger(__name__)
@@ -273,6 +274,9 @@ class RouterServer:
             encoding="utf-8",
             keepalive_interval=0,
             gss_host=None,  # no Kerberos; the default looks up this host's FQDN at every login
+            # RouterOS's key exchange, ciphers and MACs, not asyncssh's: a login costs the client what it does
+            # on a real router (paramiko: a pure-Python 2048-bit group exchange, docs/routeros-ssh.md)
+            **ssh_algorithms.listen_options(self.router.major_version),
         )
         self.port = self.listener.sockets[0].getsockname()[1]
 

@@ -1,0 +1,75 @@
+"""The lab's SSH server offers RouterOS's algorithm lists (ikefleet/lab/ssh_algorithms.py), not asyncssh's
+defaults: a client negotiates what it would with a real router, and pays for it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Iterator
+
+import asyncssh
+import paramiko
+import pytest
+
+from ikefleet.lab.manager import Lab
+
+
+@pytest.fixture(scope="module", params=["6.49.2", "7.16.1"])
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("lab"), branches=1, version=request.param) as started:
+        yield started
+
+
+class _KexName(logging.Handler):
+    seen = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Kex: "):
+            self.seen = record.getMessage()[5:]
+
+
+def test_paramiko_negotiates_the_group_exchange_and_hmac_sha1(lab: Lab) -> None:
+    spec = lab.spec("hub")
+    handler = _KexName()
+    logger = logging.getLogger("paramiko.transport")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    transport = paramiko.Transport(socket.create_connection((spec.host, spec.port)))
+    try:
+        transport.start_client(timeout=10)
+        assert handler.seen == "diffie-hellman-group-exchange-sha256"
+        assert (transport.local_cipher, transport.local_mac) == ("aes128-ctr", "hmac-sha1")
+    finally:
+        transport.close()
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_no_curve25519_nor_modern_macs_are_offered(lab: Lab) -> None:
+    spec = lab.spec("hub")
+
+    async def login(**algs: list[str]) -> None:
+        async with asyncssh.connect(spec.host, spec.port, username=spec.username, password=spec.password,
+                                    known_hosts=None, gss_host=None, **algs):
+            pass
+
+    with pytest.raises(asyncssh.KeyExchangeFailed):
+        asyncio.run(login(kex_algs=["curve25519-sha256", "ecdh-sha2-nistp256", "mlkem768x25519-sha256"]))
+    with pytest.raises(asyncssh.KeyExchangeFailed):
+        asyncio.run(login(mac_algs=["hmac-sha2-256", "hmac-sha2-512", "hmac-sha2-256-etm@openssh.com"]))
+    with pytest.raises(asyncssh.KeyExchangeFailed):
+        asyncio.run(login(encryption_algs=["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"]))
+    asyncio.run(login(kex_algs=["diffie-hellman-group14-sha1"], mac_algs=["hmac-md5"]))
+
+
+def test_the_offer_is_data_per_major_version() -> None:
+    from ikefleet.lab import ssh_algorithms
+
+    for major in (6, 7):
+        options = ssh_algorithms.listen_options(major)
+        assert options["kex_algs"][0] == "diffie-hellman-group-exchange-sha256"
+        assert options["mac_algs"] == ["hmac-sha1", "hmac-md5"]
+        options["kex_algs"].clear()
+        assert ssh_algorithms.listen_options(major)["kex_algs"]  # callers get copies
