@@ -6,6 +6,7 @@ import gc
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,20 @@ def test_an_ikefleet_process_imports_its_command_under_the_run_setting() -> None
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           check=True)
     assert json.loads(done.stdout)[0] == gc_policy.RUN_THRESHOLD
+
+
+def test_a_lab_process_serves_under_the_run_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`python -m ikefleet.lab.manager serve` (what `ikefleet lab up` starts): a large lab's first route reads
+    build a route per branch on every branch, and CPython's 700 walked those growing tables again and
+    again."""
+    from ikefleet.lab import manager
+
+    seen: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(manager, "serve", lambda *args: seen.append(gc.get_threshold()) or 0)
+    before = gc.get_threshold()
+    gc.set_threshold(700, *before[1:])
+    try:
+        assert manager.main(["serve", str(tmp_path)]) == 0
+    finally:
+        gc.set_threshold(*before)
+    assert seen and seen[0][0] >= gc_policy.RUN_THRESHOLD

@@ -28,6 +28,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+from ikefleet import gc_policy
 from ikefleet.routeros.config import Config
 
 from . import control
@@ -612,6 +613,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--backend", choices=BACKENDS, default=None)
     run.add_argument("--time-scale", type=float, default=None)
     args = parser.parse_args(argv)
+    # A large lab's first route reads build every branch's table (a route per branch, a thousand branches):
+    # under CPython's default collector that made 21 full collections walking the growing tables, 6-9 s of
+    # a 1,000-branch lab's 30-40 s warm-up (bench/lab_gc.py). Cycles are still collected.
+    gc_policy.whole_process()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     return serve(args.directory, args.branches, args.version, args.backend, args.time_scale)
 

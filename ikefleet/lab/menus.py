@@ -13,12 +13,12 @@ from types import MethodType, ModuleType
 from ikefleet.routeros.config import Item
 from ikefleet.routeros.schema import Flag, Menu, ValueProblem, normalize_value
 
-from . import render, scripting, system_menus
+from . import render, scripting, system_menus, where_index
 from .console import Console, IdList, Result
 from .errors import CommandError
 from .router import Router
 from .syntax import Token, Value
-from .where import Test, compile_where
+from .where import Test, compile_where, narrowing
 
 INTERFACE_MENUS = (
     "/interface ethernet",
@@ -199,4 +199,15 @@ class _WhereReader:
 def matching(console: Console, menu: Menu, expr: list[Token], local: dict[str, str]) -> Test:
     """The test of one item against a `where` (compiled once per command, see `where`)."""
     return compile_where(expr, menu, _WhereReader(console), local)
+
+
+def to_test(console: Console, menu: Menu, expr: list[Token], local: dict[str, str], listed: list[Item]
+            ) -> list[Item]:
+    """The items of `listed` a `where` must be tested on: those it can pass (`where_index`), in order."""
+    narrow = narrowing(expr, menu, _WhereReader(console), local)
+    if narrow is None:
+        return listed
+    router = console.router
+    return where_index.candidates(router, menu.path, listed, *narrow,
+                                  lambda item, name: effective_value(router, menu, item, name))
 

@@ -139,6 +139,32 @@ class Parser:
         return ("not", node) if token.negated else node
 
 
+def narrowing(tokens: list[Token], menu: Menu, console: Console, local: dict[str, str]
+              ) -> tuple[str, tuple[str, ...]] | None:
+    """(field, containers) when `where <tokens>` passes only items whose field lies inside one of the
+    containers (literal prefixes) and testing an item can neither fail nor run anything: a print may then
+    leave the other items out untested (`where_index`). None otherwise, or when the expression does not
+    parse (the test reports that)."""
+    if not tokens:
+        return None
+    try:
+        tree = Parser(tokens).parse()
+    except CommandError:
+        return None
+    if not _Compiler(menu, console, local)._pure(tree):
+        return None
+    group = tree if _prefix_test(tree) else None
+    if group is None and tree[0] == "and":
+        group = next((child for child in tree[1] if _prefix_test(child)), None)
+    if group is None:
+        return None
+    nodes = [group] if group[0] == "in" else group[1]
+    try:
+        return nodes[0][1].word, tuple(console.resolve(node[2].value, menu, local) for node in nodes)
+    except CommandError:
+        return None
+
+
 def compile_where(tokens: list[Token], menu: Menu, console: Console, local: dict[str, str]) -> Test:
     """The test of one item against `where <tokens>` (everything passes an empty one)."""
     if not tokens:

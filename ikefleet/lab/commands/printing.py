@@ -51,7 +51,8 @@ def print_command(
         if certificates is not None:
             certificates.refresh_status(console.router)
     matches = menus.matching(console, menu, where, local)
-    items = [i for i in menus.items(console.router, menu.path) if matches(i)]
+    listed = menus.items(console.router, menu.path)
+    items = [i for i in menus.to_test(console, menu, where, local, listed) if matches(i)]
     if "from" in named:
         wanted = {i.id for i in menus.targets(console, menu, named["from"][1])}
         items = [i for i in items if i.id in wanted]
