@@ -4,7 +4,8 @@ RouterOS offers only classic Diffie-Hellman (docs/routeros-ssh.md); paramiko 5 t
 `diffie-hellman-group-exchange-sha256` and draws its exponent uniformly below (p-1)/2: about 2047 bits,
 two pure-Python `pow()` of about 17 ms each per login, holding the GIL. OpenSSH's client draws
 2 x the bits the negotiated cipher and MAC need (at least 2 x 256), the same protocol on the wire at a
-quarter of the work. Doing the full-size exchange in OpenSSL (`cryptography`'s DH) was measured and
+quarter of the work (followed: OpenSSH's dh.c `dh_gen_key` and kex.c `kex_choose_conf`, as in FreeBSD's
+crypto/openssh). Doing the full-size exchange in OpenSSL (`cryptography`'s DH) was measured and
 dropped: `cryptography` checks a prime it does not know as a named group for primality on every
 parameter and public-key object, about 230 ms each on a server's own 2048-bit prime (bench/HISTORY.md).
 """
