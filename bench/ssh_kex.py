@@ -4,9 +4,11 @@ An asyncssh server in its own process on loopback offers one profile's lists (ke
 ciphers, MACs); this process logs in N times with paramiko (a Transport, key exchange and password
 authentication, as netmiko does) and N times with asyncssh (the floor's client), and prints per login the
 client's process CPU (paramiko's key exchange runs in its transport thread, so thread CPU of the caller
-would miss it), the server's process CPU and the wall time, and what was negotiated. A profile a client
-cannot log in to prints the client's error instead. Then the modular exponentiation alone: Python's
-`pow(2, x, p)` on the 2048-bit group with a full-size exponent (what paramiko draws) and a 256-bit one.
+would miss it), the server's process CPU and the wall time, and what was negotiated; then the same with
+ikefleet's transport (`ikefleet.connection.kex.Transport`: paramiko with OpenSSH's short exponent).
+A profile a client cannot log in to prints the client's error instead. Then the modular exponentiation
+alone: Python's `pow(2, x, p)` on the 2048-bit group with a full-size exponent (what paramiko draws), a
+512-bit one (what OpenSSH and ikefleet draw for aes128-ctr/hmac-sha1) and a 256-bit one.
 
     .venv/bin/python bench/ssh_kex.py                  # every profile, 20 logins each
     .venv/bin/python bench/ssh_kex.py --logins 50 --profiles ros6-rsa-sha2,lab-today
@@ -37,6 +39,8 @@ from typing import Any
 
 import asyncssh
 import paramiko
+
+from ikefleet.connection import kex
 
 # RFC 3526 group 14 (2048-bit MODP): what diffie-hellman-group14-* and a 2048-bit group exchange use.
 GROUP14_P = int(
@@ -161,10 +165,11 @@ class _KexName(logging.Handler):
 PARAMIKO_DISABLED: dict[str, list[str]] = {}  # --paramiko-disabled
 
 
-def paramiko_login(port: int, kex_name: _KexName | None = None) -> str:
+def paramiko_login(port: int, kex_name: _KexName | None = None,
+                   factory: type[paramiko.Transport] = paramiko.Transport) -> str:
     """One paramiko login; returns the negotiated key exchange, host key, cipher and MAC."""
     sock = socket.create_connection(("127.0.0.1", port))
-    transport = paramiko.Transport(sock, disabled_algorithms=PARAMIKO_DISABLED or None)
+    transport = factory(sock, disabled_algorithms=PARAMIKO_DISABLED or None)
     logger = logging.getLogger("paramiko.transport")
     if kex_name is not None:
         logger.addHandler(kex_name)
@@ -183,6 +188,14 @@ def paramiko_login(port: int, kex_name: _KexName | None = None) -> str:
 
 def paramiko_first_login(port: int) -> str:
     return paramiko_login(port, _KexName())
+
+
+def ikefleet_login(port: int) -> str:
+    return paramiko_login(port, factory=kex.Transport)
+
+
+def ikefleet_first_login(port: int) -> str:
+    return paramiko_login(port, _KexName(), kex.Transport)
 
 
 def asyncssh_login(port: int) -> str:
@@ -265,7 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_1min": os.getloadavg()[0],
         "versions": {"paramiko": paramiko.__version__, "asyncssh": asyncssh.__version__},
         "paramiko_disabled": PARAMIKO_DISABLED,
-        "modexp_2048_ms": {"exponent_2047_bits": modexp_ms(2047), "exponent_256_bits": modexp_ms(256)},
+        "modexp_2048_ms": {"exponent_2047_bits": modexp_ms(2047), "exponent_512_bits": modexp_ms(512),
+                           "exponent_256_bits": modexp_ms(256)},
         "profiles": {},
     }
     for name in args.profiles.split(","):
@@ -273,6 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["profiles"][name] = {
             "source": profile.source,
             "paramiko": measure(profile, args.logins, paramiko_login, paramiko_first_login),
+            "ikefleet": measure(profile, args.logins, ikefleet_login, ikefleet_first_login),
             "asyncssh": measure(profile, args.logins, asyncssh_login),
         }
     if args.json:
@@ -283,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"pow(2, x, p) 2048-bit p: {results['modexp_2048_ms']}")
     for name, figures in results["profiles"].items():
         print(f"\n{name}: {figures['source']}")
-        for client in ("paramiko", "asyncssh"):
+        for client in ("paramiko", "ikefleet", "asyncssh"):
             row = figures[client]
             if "error" in row:
                 print(f"  {client:9} cannot log in: {row['error']}")

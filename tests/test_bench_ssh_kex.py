@@ -41,6 +41,13 @@ def test_paramiko_negotiates_the_group_exchange_and_sha1_mac_of_the_routeros_lis
     assert result["client_cpu_ms"] > 0 and result["server_cpu_ms"] > 0
 
 
+def test_ikefleet_s_transport_negotiates_the_same_algorithms_of_the_routeros_lists() -> None:
+    ssh_kex = bench()
+    result = ssh_kex.measure(ssh_kex.PROFILES["ros6-rsa-sha2"], 1, ssh_kex.ikefleet_login,
+                             ssh_kex.ikefleet_first_login)
+    assert result["negotiated"] == "diffie-hellman-group-exchange-sha256 rsa-sha2-512 aes128-ctr hmac-sha1"
+
+
 def test_asyncssh_logs_in_with_the_lists_offered() -> None:
     ssh_kex = bench()
     result = ssh_kex.measure(ssh_kex.PROFILES["ros-strong-crypto"], 1, ssh_kex.asyncssh_login)

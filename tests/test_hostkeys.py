@@ -100,8 +100,10 @@ def test_netmiko_enforces_the_pins(lab: Lab, tmp_path: Path) -> None:
 
 def test_offered_key_is_the_labs_key(lab: Lab) -> None:
     spec = lab.spec("hub")
-    stored = paramiko.Ed25519Key.from_private_key_file(str(lab.directory / "ssh_host_ed25519_key"))
-    assert offered_key(spec.host, spec.port) == stored
+    stored = paramiko.RSAKey.from_private_key_file(str(lab.directory / "ssh_host_rsa_key"))
+    offered = offered_key(spec.host, spec.port)
+    assert offered == stored
+    assert (offered.get_name(), offered.get_bits()) == ("ssh-rsa", 2048)  # RouterOS's (docs/routeros-ssh.md)
 
 
 def test_rollout_pins_then_refuses_a_changed_key_then_accepts_on_request(

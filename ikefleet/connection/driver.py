@@ -21,6 +21,7 @@ from netmiko.exceptions import ReadTimeout
 from netmiko.mikrotik.mikrotik_ssh import MikrotikRouterOsSSH
 from netmiko.netmiko_globals import MAX_BUFFER
 
+from ikefleet.connection import kex
 from ikefleet.connection.hostkeys import Pin
 from ikefleet.connection.session import POLL_S, PROMPT, WAIT_S, drop_said, exchange, timed_out
 from ikefleet.routeros.console import VERSION_COMMAND
@@ -80,6 +81,14 @@ class RouterOSDriver(MikrotikRouterOsSSH):
             client.get_host_keys().add(self.pin.entry, key.get_name(), key)
         client.set_missing_host_key_policy(self.key_policy)
         return client
+
+    def _connect_params_dict(self) -> dict[str, Any]:
+        """netmiko's `SSHClient.connect` keywords, with paramiko's documented `transport_factory`: the
+        session's transport does the group exchange as OpenSSH does (`kex`), whether the socket is ours or
+        a jump host's ProxyCommand."""
+        params: dict[str, Any] = super()._connect_params_dict()
+        params["transport_factory"] = kex.Transport
+        return params
 
     def open_session(self, read_timeout: float = 60.0) -> None:
         """Log in (RouterOS login options, SSH, version read, prompt); a failed login leaves no session."""

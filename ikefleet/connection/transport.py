@@ -11,6 +11,8 @@ from typing import Any
 
 import paramiko
 
+from ikefleet.connection import kex
+
 READ_AHEAD = 65536  # bytes one system call may bring in for the packets that follow
 
 
@@ -54,9 +56,10 @@ def tcp_socket(host: str, port: int, timeout: float) -> socket.socket:
 
 
 def offered_key(host: str, port: int, timeout: float = 10.0, sock: Any = None) -> paramiko.PKey:
-    """The host key the SSH server presents (key exchange only, no authentication)."""
+    """The host key the SSH server presents (key exchange only, no authentication), through the same
+    key exchange as the session's (`kex.Transport`)."""
     sock = sock or tcp_socket(host, port, timeout)
-    transport = paramiko.Transport(sock)
+    transport = kex.Transport(sock)
     try:
         transport.start_client(timeout=timeout)
         return transport.get_remote_server_key()

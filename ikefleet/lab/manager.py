@@ -4,7 +4,7 @@ In-process (tests): `with Lab.start(tmp_path, branches=3) as lab: ...` runs the 
 thread. As a service (`ikefleet lab up`): `python -m ikefleet.lab.manager serve PATH` runs the same `Lab`
 until `lab down` asks it to stop over the control socket.
 
-Layout of PATH: `lab.json` (plan: address octet, credentials, ports), `ssh_host_ed25519_key`,
+Layout of PATH: `lab.json` (plan: address octet, credentials, ports), `ssh_host_rsa_key`,
 `routers/<name>/config.json` + `files/`, `inventory/*.yaml`, `config.yaml`, `secrets.yaml`, `control.sock`.
 """
 

@@ -4,8 +4,9 @@ RouterOS's offer (docs/routeros-ssh.md, sources S1-S10), so a client pays in the
 The key exchange and cipher lists are the one full capture of a RouterOS offer (S1, a v6 build of 2017, its
 `none` cipher left out: asyncssh cannot offer it); the MACs are 6.49.18's (S2, "same error" on v7). No source
 prints a whole v7 list: v7 is given v6's, which S3 agrees with as far as it goes (group14-sha1 offered,
-group14-sha256 not). Host keys stay the lab's ed25519 key, where RouterOS has RSA 2048 (S5, S9): the pin file
-and its tests name that key. Data only; `ikefleet.lab.sshd` passes it to asyncssh.
+group14-sha256 not). The host key is the lab's RSA 2048 key (`sshd.host_key`), as RouterOS's (S5, S9),
+signed with asyncssh's RSA signature algorithms (which ones 6.49/7.x offer is unverified). Data only;
+`ikefleet.lab.sshd` passes it to asyncssh.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import asyncssh
 
+from ikefleet import private
+
 from . import ssh_algorithms
 from .router import ActiveLogin, Router
 
@@ -144,15 +146,18 @@ def map_file_name(router: Router, path: str) -> str:
     return name
 
 
+HOST_KEY_FILE = "ssh_host_rsa_key"
+
+
 def host_key(directory: Path) -> asyncssh.SSHKey:
-    """One ed25519 host key per lab, generated once and kept, so clients see the same key after a restart."""
-    path = directory / "ssh_host_ed25519_key"
+    """One RSA 2048 host key per lab, RouterOS's default type and size (docs/routeros-ssh.md S5, S9),
+    generated once and kept (owner-only from the start), so clients see the same key after a restart."""
+    path = directory / HOST_KEY_FILE
     if path.exists():
         return asyncssh.read_private_key(str(path))
-    key = asyncssh.generate_private_key("ssh-ed25519")
+    key = asyncssh.generate_private_key("ssh-rsa", key_size=2048)
     directory.mkdir(parents=True, exist_ok=True)
-    key.write_private_key(str(path))
-    path.chmod(0o600)
+    private.replace_text(path, key.export_private_key().decode())
     return key
 
 

@@ -463,3 +463,20 @@ def test_leaving_safe_mode_session_quit_keeps_ctrl_d_undoes(fake_lab: Lab, leave
     config = fake_lab.routers["br1"].config
     for item in [i for i in config.items("/ip address") if i.get("address") == address]:
         config.items("/ip address").remove(item)
+
+
+def test_the_labs_host_key_is_rsa_2048_kept_owner_only_under_any_umask(tmp_path: Path) -> None:
+    """RouterOS's host key type and size (docs/routeros-ssh.md S5, S9), written 0600 even under umask 000,
+    and the same key after a restart."""
+    import os
+
+    from ikefleet.lab.sshd import HOST_KEY_FILE, host_key
+
+    old = os.umask(0)
+    try:
+        key = host_key(tmp_path / "lab")
+    finally:
+        os.umask(old)
+    assert (key.get_algorithm(), key.pyca_key.key_size) == ("ssh-rsa", 2048)
+    assert (tmp_path / "lab" / HOST_KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert host_key(tmp_path / "lab").public_data == key.public_data

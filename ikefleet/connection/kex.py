@@ -1,0 +1,66 @@
+"""The client's Diffie-Hellman group exchange with a short private exponent, as OpenSSH draws it.
+
+RouterOS offers only classic Diffie-Hellman (docs/routeros-ssh.md); paramiko 5 then negotiates
+`diffie-hellman-group-exchange-sha256` and draws its exponent uniformly below (p-1)/2: about 2047 bits,
+two pure-Python `pow()` of about 17 ms each per login, holding the GIL. OpenSSH's client draws
+2 x the bits the negotiated cipher and MAC need (at least 2 x 256), the same protocol on the wire at a
+quarter of the work (followed: OpenSSH's dh.c `dh_gen_key` and kex.c `kex_choose_conf`, as in FreeBSD's
+crypto/openssh). Doing the full-size exchange in OpenSSL (`cryptography`'s DH) was measured and
+dropped: `cryptography` checks a prime it does not know as a named group for primality on every
+parameter and public-key object, about 230 ms each on a server's own 2048-bit prime (bench/HISTORY.md).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, ClassVar
+
+import paramiko
+from paramiko.kex_gex import KexGexSHA256
+
+GEX = KexGexSHA256.name  # "diffie-hellman-group-exchange-sha256"
+MIN_NEED_BITS = 256  # OpenSSH dh_gen_key: `if (need < 256) need = 256;`
+
+
+def need_bits(transport: paramiko.Transport) -> int:
+    """The bits the negotiated ciphers and MACs need, as OpenSSH's `kex->we_need` (kex.c kex_choose_conf):
+    the largest of each direction's cipher key, block and IV size and MAC key size (a MAC's key is its
+    digest's size), in bytes, times 8. Called once both directions' algorithms are agreed."""
+    agreed = vars(transport)  # (paramiko's stubs name neither the remote side's choices nor the tables)
+    ciphers: dict[str, dict[str, Any]] = vars(paramiko.Transport)["_cipher_info"]
+    macs: dict[str, dict[str, Any]] = vars(paramiko.Transport)["_mac_info"]
+    need = 0
+    for side in ("local", "remote"):
+        cipher = ciphers[agreed[f"{side}_cipher"]]
+        need = max(need, cipher["key-size"], cipher["block-size"], cipher.get("iv-size", 0))
+        mac = macs.get(agreed[f"{side}_mac"] or "")  # (none with an AEAD cipher)
+        if mac is not None:
+            need = max(need, mac["class"]().digest_size)
+    return need * 8
+
+
+def exponent_bits(need: int, p_bits: int) -> int:
+    """OpenSSH's private exponent length (dh.c dh_gen_key: `DH_set_length(dh, MINIMUM(need * 2, pbits -
+    1))` after raising `need` to 256, "Pollard Rho, Big step/Little Step attacks are O(sqrt(n)), so double
+    requested need here"): 512 bits for aes128-ctr with hmac-sha1, 1024 for hmac-sha2-512."""
+    return min(2 * max(need, MIN_NEED_BITS), p_bits - 1)
+
+
+class ShortExponentGex(KexGexSHA256):
+    """paramiko's group exchange, drawing x as OpenSSH does through OpenSSL (`BN_priv_rand_ex(x, l,
+    BN_RAND_TOP_ONE, ...)`: exactly l bits, the top one set) instead of uniformly below (p-1)/2."""
+
+    def _generate_x(self) -> None:
+        if self.p is None or self.transport.server_mode:  # only ever ikefleet's client side, after the group
+            raise paramiko.SSHException("short-exponent group exchange: the client side, after the group")
+        bits = exponent_bits(need_bits(self.transport), self.p.bit_length())
+        self.x = secrets.randbits(bits) | (1 << (bits - 1))
+
+
+class Transport(paramiko.Transport):
+    """paramiko's transport whose group exchange is ShortExponentGex; given to paramiko as the documented
+    `SSHClient.connect(transport_factory=...)`, so only ikefleet's own sessions change. The fixed groups
+    paramiko 5 offers (group14-sha256, group16-sha512: a 1023-bit exponent) are left as they are: RouterOS
+    offers neither (docs/routeros-ssh.md S3)."""
+
+    _kex_info: ClassVar[dict[str, type]] = {**vars(paramiko.Transport)["_kex_info"], GEX: ShortExponentGex}

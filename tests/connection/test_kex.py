@@ -1,0 +1,116 @@
+"""The client's group exchange against RouterOS's key exchange lists (the lab offers them): negotiated
+through ikefleet's own transport, with OpenSSH's short private exponent, and the session works."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+import paramiko
+import pytest
+from nornir.core.task import Result, Task
+
+from ikefleet.connection import kex
+from ikefleet.connection.driver import RouterOSDriver
+from ikefleet.connection.transport import offered_key
+from ikefleet.lab.manager import Lab
+from ikefleet.nornir_init import init_nornir
+from ikefleet.tasks.device import device
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("kex"), branches=1) as lab:
+        yield lab
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
+    """Each exponent paramiko's client draws in a group exchange: (class, bits of x, bits of p)."""
+    seen: list[tuple[str, int, int]] = []
+    classes = (paramiko.kex_gex.KexGexSHA256, kex.ShortExponentGex)
+    originals = {cls: vars(cls)["_generate_x"] for cls in classes}
+
+    def spy(self: paramiko.kex_gex.KexGexSHA256) -> None:
+        originals[type(self)](self)
+        assert self.x is not None and self.p is not None
+        seen.append((type(self).__name__, self.x.bit_length(), self.p.bit_length()))
+
+    monkeypatch.setattr(paramiko.kex_gex.KexGexSHA256, "_generate_x", spy)
+    monkeypatch.setattr(kex.ShortExponentGex, "_generate_x", spy)
+    return seen
+
+
+def test_a_session_negotiates_the_group_exchange_with_openssh_s_exponent_and_works(
+    lab: Lab, drawn: list[tuple[str, int, int]]
+) -> None:
+    """RouterOS's lists leave paramiko GEX-sha256 with aes128-ctr and hmac-sha1: OpenSSH's client draws a
+    512-bit exponent there (20 bytes needed, raised to 256 bits, doubled). The version read after the login
+    is the proof that both sides derived the same keys."""
+    nr = init_nornir(lab.directory / "config.yaml")
+    seen: dict[str, object] = {}
+
+    def task(task: Task) -> Result:
+        conn = device(task).connection
+        transport = conn.remote_conn.get_transport()
+        seen["transport"] = type(transport)
+        seen["cipher"], seen["mac"] = transport.local_cipher, transport.local_mac
+        seen["identity"] = conn.send_command("/system identity print")
+        return Result(host=task.host)
+
+    try:
+        nr.filter(name="br1").run(task=task, raise_on_error=True)
+    finally:
+        nr.close_connections(on_failed=True)
+    assert seen["transport"] is kex.Transport
+    assert (seen["cipher"], seen["mac"]) == ("aes128-ctr", "hmac-sha1")
+    assert "name: br1" in cast(str, seen["identity"])
+    assert drawn and set(drawn) == {("ShortExponentGex", 512, 2048)}  # the host-key check's and the session's
+
+
+def test_the_host_key_precheck_takes_the_same_exchange(lab: Lab, drawn: list[tuple[str, int, int]]) -> None:
+    spec = lab.spec("hub")
+    assert offered_key(spec.host, spec.port).get_name() == "ssh-rsa"
+    assert drawn == [("ShortExponentGex", 512, 2048)]
+
+
+def test_other_paramiko_clients_keep_paramiko_s_exchange(lab: Lab, drawn: list[tuple[str, int, int]]) -> None:
+    """No global change: a plain paramiko Transport (anyone else's in the process) draws its own exponent."""
+    spec = lab.spec("hub")
+    transport = paramiko.Transport((spec.host, spec.port))
+    try:
+        transport.start_client(timeout=30)
+    finally:
+        transport.close()
+    assert len(drawn) == 1 and drawn[0][0] == "KexGexSHA256" and drawn[0][1] > 2000
+
+
+def test_the_driver_hands_paramiko_the_transport_for_a_jump_host_s_socket_too(tmp_path: Path) -> None:
+    """Behind a jump host netmiko's `sock` is a ProxyCommand; the transport factory goes with it."""
+    proxy = paramiko.ProxyCommand("cat")
+    try:
+        driver = RouterOSDriver(host="r1", username="u", password="p", sock=proxy, auto_connect=False)
+        params = driver._connect_params_dict()
+    finally:
+        proxy.close()
+    assert params["transport_factory"] is kex.Transport and params["sock"] is proxy
+
+
+@pytest.mark.parametrize(("cipher", "mac", "need", "exponent"), [
+    ("aes128-ctr", "hmac-sha1", 160, 512),  # RouterOS's defaults: 20 bytes of MAC key, raised to 256 bits
+    ("aes256-ctr", "hmac-sha2-256", 256, 512),
+    ("aes192-ctr", "hmac-sha2-512", 512, 1024),  # strong-crypto's kind of choice
+    ("aes256-gcm@openssh.com", None, 256, 512),  # an AEAD cipher has no MAC
+])
+def test_the_exponent_is_twice_what_the_cipher_and_mac_need(cipher: str, mac: str | None, need: int,
+                                                             exponent: int) -> None:
+    agreed = type("Agreed", (), {})()
+    vars(agreed).update(local_cipher=cipher, remote_cipher=cipher, local_mac=mac, remote_mac=mac)
+    assert kex.need_bits(cast(paramiko.Transport, agreed)) == need
+    assert kex.exponent_bits(need, 2048) == exponent
+
+
+def test_the_exponent_stays_below_a_small_group_s_size() -> None:
+    assert kex.exponent_bits(1024, 2048) == 2047
+    assert kex.exponent_bits(160, 1024) == 512
