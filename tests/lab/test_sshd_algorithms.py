@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncssh
 import paramiko
@@ -75,3 +78,25 @@ def test_the_offer_is_data_per_major_version() -> None:
         assert options["mac_algs"] == ["hmac-sha1", "hmac-md5"]
         options["kex_algs"].clear()
         assert ssh_algorithms.listen_options(major)["kex_algs"]  # callers get copies
+
+
+def test_a_lab_serving_routeros_key_exchange_prints_no_deprecation_warning(tmp_path: Path) -> None:
+    """`cryptography` deprecates finite-field DH, which the lab must serve as RouterOS does: the lab's
+    process (what `ikefleet lab up` runs) says nothing of it, even with every warning shown."""
+    code = (
+        "import sys, paramiko\n"
+        "from pathlib import Path\n"
+        "from ikefleet.lab.manager import Lab\n"
+        "with Lab.start(Path(sys.argv[1]), branches=1) as lab:\n"
+        "    spec = lab.spec('hub')\n"
+        "    client = paramiko.SSHClient()\n"
+        "    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())\n"
+        "    client.connect(spec.host, spec.port, spec.username, spec.password, look_for_keys=False,\n"
+        "                   allow_agent=False)\n"
+        "    print('logged in', flush=True)\n"
+        "    client.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-W", "always", "-c", code, str(tmp_path / "lab")],
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "logged in"
+    assert "finite fields" not in done.stderr, done.stderr[-2000:]
