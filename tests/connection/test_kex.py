@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
+import gmpy2
 import paramiko
 import pytest
 from nornir.core.task import Result, Task
@@ -114,3 +115,20 @@ def test_the_exponent_is_twice_what_the_cipher_and_mac_need(cipher: str, mac: st
 def test_the_exponent_stays_below_a_small_group_s_size() -> None:
     assert kex.exponent_bits(1024, 2048) == 2047
     assert kex.exponent_bits(160, 1024) == 512
+
+
+def test_paramiko_s_powers_run_in_gmp(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """x is a GMP integer, so paramiko's own `pow(g, x, p)` gives one (computed by GMP, not CPython), and the
+    exchange still works: the host key comes back."""
+    exchanges: list[kex.ShortExponentGex] = []
+    original = vars(kex.ShortExponentGex)["_generate_x"]
+
+    def kept(self: kex.ShortExponentGex) -> None:
+        original(self)
+        exchanges.append(self)
+
+    monkeypatch.setattr(kex.ShortExponentGex, "_generate_x", kept)
+    spec = lab.spec("hub")
+    assert offered_key(spec.host, spec.port).get_name() == "ssh-rsa"
+    [exchange] = exchanges
+    assert isinstance(exchange.x, gmpy2.mpz) and isinstance(exchange.e, gmpy2.mpz)
