@@ -85,9 +85,7 @@ def render_junit(report: Report) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     if report.hosts:
         totals = _stories_suite(root, report, stamp, duration)
-    by_host: dict[str, list[CheckResult]] = {}  # (one pass: a scan per host grew with the fleet squared)
-    for r in report.results:
-        by_host.setdefault(r.host, []).append(r)
+    by_host = report.results_by_host()
     for index, host in enumerate(hosts, start=1):
         mine = by_host.get(host, [])
         counts = {

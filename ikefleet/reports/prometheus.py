@@ -44,9 +44,7 @@ def render_prometheus(report: Report) -> str:
         ]
 
     branches = sorted({r.host for r in report.results if r.check == "ike.peer"})
-    statuses: dict[str, dict[str, str]] = {}  # host -> check -> status, in one pass (not a scan per branch)
-    for r in report.results:
-        statuses.setdefault(r.host, {})[r.check] = r.status
+    statuses = {host: {r.check: r.status for r in mine} for host, mine in report.results_by_host().items()}
     tunnel = []
     for b in branches:
         mine = statuses.get(b, {})

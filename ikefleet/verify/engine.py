@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cache
@@ -93,6 +93,12 @@ class CheckResult:
 _RESULT_FIELDS = tuple(f.name for f in fields(CheckResult))
 
 
+def _worst(statuses: Iterable[str]) -> str:
+    """The worst of a host's statuses (STATUSES is worst first); "pass" for none."""
+    present = set(statuses)
+    return next((s for s in STATUSES if s in present), "pass")
+
+
 @dataclass
 class Report:
     started: datetime
@@ -118,16 +124,20 @@ class Report:
         )
 
     def host_status(self, host: str) -> str:
-        mine = [r.status for r in self.results if r.host == host]
-        return next((s for s in STATUSES if s in mine), "pass")
+        return _worst(r.status for r in self.results if r.host == host)
+
+    def results_by_host(self) -> dict[str, list[CheckResult]]:
+        """The results grouped by host, in order, in one pass: what a per-host report reads (a scan of
+        every result per host grows with the fleet squared: 200 hosts 11 ms, 1,000 hosts ~0.3 s)."""
+        grouped: dict[str, list[CheckResult]] = {}
+        for r in self.results:
+            grouped.setdefault(r.host, []).append(r)
+        return grouped
 
     def host_statuses(self, hosts: list[str]) -> dict[str, str]:
-        """Each host's worst status, in one pass over the results (a pass per host grew with the fleet
-        squared: 200 hosts 11 ms, 1,000 hosts ~0.3 s)."""
-        seen: dict[str, set[str]] = {}
-        for r in self.results:
-            seen.setdefault(r.host, set()).add(r.status)
-        return {h: next((s for s in STATUSES if s in seen.get(h, ())), "pass") for h in hosts}
+        """Each host's worst status (`results_by_host`: one pass over the results)."""
+        grouped = self.results_by_host()
+        return {h: _worst(r.status for r in grouped.get(h, ())) for h in hosts}
 
     def failures(self) -> list[CheckResult]:
         return [r for r in self.results if r.status in ("error", "fail", "warn")]
