@@ -13,11 +13,13 @@ parameter and public-key object, about 230 ms each on a server's own 2048-bit pr
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any, ClassVar
 
 import gmpy2
 import paramiko
 from paramiko.kex_gex import KexGexSHA256
+from paramiko.packet import Packetizer
 
 GEX = KexGexSHA256.name  # "diffie-hellman-group-exchange-sha256"
 MIN_NEED_BITS = 256  # OpenSSH dh_gen_key: `if (need < 256) need = 256;`
@@ -60,10 +62,51 @@ class ShortExponentGex(KexGexSHA256):
         self.x = gmpy2.mpz(secrets.randbits(bits) | (1 << (bits - 1)))
 
 
+class DeadlinePacketizer(Packetizer):
+    """paramiko's packetizer with the handshake timeout kept as a deadline (a monotonic time that
+    `handshake_timed_out` compares) instead of a `threading.Timer`: paramiko starts one thread per connection
+    for it, 201 threads per 200-branch verify, each created, woken and handed the GIL. Same meaning: the
+    transport thread's reads look at it between waits of at most a tenth of a second, so a handshake not
+    complete within `handshake_timeout` ends in the same EOFError as with the timer. The three methods are
+    paramiko's whole handshake-timer API and are all replaced, so none of paramiko's private state is read."""
+
+    def __init__(self, socket: Any) -> None:
+        super().__init__(socket)
+        self.handshake_deadline: float | None = None
+        self.handshake_complete = False
+
+    def start_handshake(self, timeout: float) -> None:
+        if self.handshake_deadline is None:  # (paramiko: the first call only)
+            self.handshake_deadline = time.monotonic() + float(timeout)
+
+    def handshake_timed_out(self) -> bool:
+        if self.handshake_deadline is None or self.handshake_complete:
+            return False
+        return time.monotonic() >= self.handshake_deadline
+
+    def complete_handshake(self) -> None:
+        if self.handshake_deadline is not None:
+            self.handshake_complete = True
+
+
 class Transport(paramiko.Transport):
     """paramiko's transport whose group exchange is ShortExponentGex; given to paramiko as the documented
     `SSHClient.connect(transport_factory=...)`, so only ikefleet's own sessions change. The fixed groups
     paramiko 5 offers (group14-sha256, group16-sha512: a 1023-bit exponent) are left as they are: RouterOS
-    offers neither (docs/routeros-ssh.md S3)."""
+    offers neither (docs/routeros-ssh.md S3). Its packetizer is DeadlinePacketizer, through the constructor's
+    documented `packetizer_class` (paramiko >= 3.4) rather than by replacing the one it built: the transport
+    sets it up as its own.
+
+    Its thread (paramiko's transport thread: `run`) lets GMP release the GIL in its big-number operations
+    (gmpy2's `allow_release_gil`, in that thread's own context: gmpy2 contexts are thread-local), so the
+    exchange's two `pow()` (1.2 ms a login) run beside the other sessions' Python instead of holding it."""
 
     _kex_info: ClassVar[dict[str, type]] = {**vars(paramiko.Transport)["_kex_info"], GEX: ShortExponentGex}
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("packetizer_class", DeadlinePacketizer)
+        super().__init__(sock, *args, **kwargs)
+
+    def run(self) -> None:
+        gmpy2.get_context().allow_release_gil = True
+        super().run()

@@ -3,6 +3,10 @@ through ikefleet's own transport, with OpenSSH's short private exponent, and the
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -132,3 +136,98 @@ def test_paramiko_s_powers_run_in_gmp(lab: Lab, monkeypatch: pytest.MonkeyPatch)
     assert offered_key(spec.host, spec.port).get_name() == "ssh-rsa"
     [exchange] = exchanges
     assert isinstance(exchange.x, gmpy2.mpz) and isinstance(exchange.e, gmpy2.mpz)
+
+
+@pytest.fixture
+def stalling_server() -> Iterator[tuple[str, int]]:
+    """An SSH server that sends its banner, then takes in whatever comes and never answers (a router whose
+    SSH daemon stalls in the key exchange)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                accepted.append(conn)
+                conn.sendall(b"SSH-2.0-ROSSSH\r\n")
+                threading.Thread(target=_drain, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[:2]
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()
+
+
+def _drain(conn: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while conn.recv(65536):
+            pass
+
+
+def _handshake_error(cls: type[paramiko.Transport], address: tuple[str, int],
+                     timeout: float) -> tuple[str, float]:
+    transport = cls(socket.create_connection(address))
+    transport.handshake_timeout = timeout
+    start = time.monotonic()
+    try:
+        with pytest.raises(BaseException) as raised:
+            transport.start_client()
+        return repr(raised.value), time.monotonic() - start
+    finally:
+        transport.close()
+
+
+def test_a_stalled_key_exchange_fails_as_paramiko_s_does_within_the_handshake_timeout(
+    stalling_server: tuple[str, int],
+) -> None:
+    """The handshake timeout as a deadline: the same error as paramiko's timer gives, and no later."""
+    theirs, _ = _handshake_error(paramiko.Transport, stalling_server, 0.3)
+    ours, took = _handshake_error(kex.Transport, stalling_server, 0.3)
+    assert ours == theirs == "EOFError()"
+    assert 0.3 <= took < 0.3 + 0.5  # (paramiko looks at it between socket waits of 0.1 s)
+
+
+def test_no_thread_is_started_for_the_handshake_timeout(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """paramiko's packetizer starts a threading.Timer per connection for it; ikefleet's transport does not,
+    and its handshake completes (the host key comes back)."""
+    timers: list[object] = []
+
+    class Spy(threading.Timer):
+        def start(self) -> None:
+            timers.append(self)
+            super().start()
+
+    monkeypatch.setattr(threading, "Timer", Spy)
+    spec = lab.spec("hub")
+    assert offered_key(spec.host, spec.port).get_name() == "ssh-rsa"
+    assert timers == []
+    packetizer = kex.DeadlinePacketizer(socket.socket())
+    try:
+        packetizer.start_handshake(60)
+        assert not packetizer.handshake_timed_out()
+        packetizer.complete_handshake()
+        assert not packetizer.handshake_timed_out()
+    finally:
+        packetizer.close()
+
+
+def test_gmp_releases_the_gil_in_the_transport_thread_only(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exchange's powers run in paramiko's transport thread with GMP allowed to release the GIL there;
+    the caller's thread (and so every other) keeps gmpy2's default."""
+    seen: list[tuple[bool, bool]] = []
+    original = vars(kex.ShortExponentGex)["_generate_x"]
+
+    def kept(self: kex.ShortExponentGex) -> None:
+        original(self)
+        seen.append((threading.current_thread() is self.transport, gmpy2.get_context().allow_release_gil))
+
+    monkeypatch.setattr(kex.ShortExponentGex, "_generate_x", kept)
+    spec = lab.spec("hub")
+    assert offered_key(spec.host, spec.port).get_name() == "ssh-rsa"
+    assert seen == [(True, True)]
+    assert gmpy2.get_context().allow_release_gil is False
+
