@@ -4,12 +4,13 @@ through ikefleet's own transport, with OpenSSH's short private exponent, and the
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import gmpy2
 import paramiko
@@ -231,3 +232,36 @@ def test_gmp_releases_the_gil_in_the_transport_thread_only(lab: Lab, monkeypatch
     assert seen == [(True, True)]
     assert gmpy2.get_context().allow_release_gil is False
 
+
+@pytest.mark.parametrize("secret", [
+    2, 127, 128, 255, 256, 2**2047, 2**2048 - 1, 2**2047 - 1, 2**2040 + 12345,
+    gmpy2.mpz(2**2047 + 99), *(random.Random(seed).getrandbits(2048) for seed in range(20)),
+], ids=lambda secret: f"{int(secret).bit_length()}-bits")
+def test_the_shared_secret_is_written_as_paramiko_writes_it_without_its_python_loop(
+    secret: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """K as an mpint: the same bytes as paramiko's `Message.add_mpint`, in C rather than paramiko's
+    32-bits-at-a-time `deflate_long` (six times a key exchange)."""
+    theirs = paramiko.Message()
+    theirs.add_mpint(secret)
+    transport = kex.Transport(socket.socket())
+    try:
+        transport.K = secret
+        monkeypatch.setattr(paramiko.util, "deflate_long", None)  # (any call would fail)
+        ours = paramiko.Message()
+        transport._add_K(ours)
+    finally:
+        transport.close()
+    assert ours.asbytes() == theirs.asbytes()
+
+
+def test_a_string_secret_is_still_paramiko_s_to_write() -> None:
+    transport = kex.Transport(socket.socket())
+    try:
+        cast(Any, transport).K = b"\x01" * 32  # (a hybrid exchange's K; not in paramiko's stubs)
+        ours, theirs = paramiko.Message(), paramiko.Message()
+        transport._add_K(ours)
+        theirs.add_string(b"\x01" * 32)
+    finally:
+        transport.close()
+    assert ours.asbytes() == theirs.asbytes()
