@@ -12,7 +12,13 @@ With --one-worker: the worker's side alone, without the other threads' GIL hand-
 thread logs in to each branch in turn, sends the v6 batch line and closes, RUNS times over the branches
 (after 20 to warm up); thread CPU per router of the login, the batch read and the close.
 
-    .venv/bin/python bench/verify_phases.py [--one-worker] DIR [RUNS]
+With --transport-ab: the SSH side alone, ikefleet's transport (`connection/kex.py`) against the same
+with paramiko's own parts put back (its packetizer with a handshake timer thread, GMP holding the GIL,
+paramiko's writer of K), in turn: each round logs in (key exchange, password, a shell) to every branch from
+the verify's worker count of threads with one, then the other; process CPU per login and wall per round, the
+medians and the median of the rounds' differences (RUNS rounds after one to warm up).
+
+    .venv/bin/python bench/verify_phases.py [--one-worker | --transport-ab] DIR [RUNS]
 """
 
 from __future__ import annotations
@@ -142,9 +148,76 @@ def one_worker(directory: Path, runs: int) -> None:
         f"{label} {seconds * 1000 / count:.3f} ms" for label, seconds in spent.items()))
 
 
+def transport_ab(directory: Path, runs: int) -> None:
+    import os
+    import statistics
+    from concurrent.futures import ThreadPoolExecutor
+
+    import paramiko
+    from paramiko.packet import Packetizer
+
+    from ikefleet.connection import kex
+    from ikefleet.connection.transport import tcp_socket
+    from ikefleet.nornir_init import init_nornir
+
+    class Paramikos(kex.Transport):
+        """kex.Transport with paramiko's packetizer, GIL holding and K writer: the client before."""
+
+        def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+            super().__init__(sock, *args, **{**kwargs, "packetizer_class": Packetizer})
+
+        def run(self) -> None:
+            paramiko.Transport.run(self)
+
+        def _add_K(self, m: paramiko.Message) -> None:
+            paramiko.Transport._add_K(self, m)  # type: ignore[attr-defined]
+
+    nr = init_nornir(directory / "config.yaml")
+    workers = nr.config.runner.options.get("num_workers", 20)
+    branches = [host for name, host in sorted(nr.inventory.hosts.items()) if name != "hub"]
+
+    def login(cls: type[kex.Transport], host: Any) -> None:
+        transport = cls(tcp_socket(host.hostname, host.port, 10.0))
+        try:
+            transport.start_client(timeout=10.0)
+            transport.auth_password(host.username, host.password)
+            channel = transport.open_session()
+            channel.get_pty()
+            channel.invoke_shell()
+            channel.close()
+        finally:
+            transport.close()
+        transport.join()
+
+    sides: dict[str, type[kex.Transport]] = {"paramiko's parts": Paramikos, "ikefleet": kex.Transport}
+    cpu: dict[str, list[float]] = {side: [] for side in sides}
+    wall: dict[str, list[float]] = {side: [] for side in sides}
+    for round_ in range(runs + 1):
+        load = os.getloadavg()[0]
+        for side, cls in sides.items():
+            start, started = time.process_time(), time.perf_counter()
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(lambda host, cls=cls: login(cls, host), branches))
+            if round_:  # (the first warms up)
+                cpu[side].append((time.process_time() - start) * 1000 / len(branches))
+                wall[side].append(time.perf_counter() - started)
+        if round_:
+            print(f"round {round_}: load {load:.2f}  " + "  ".join(
+                f"{side} {cpu[side][-1]:.3f} ms CPU/login {wall[side][-1]:.3f} s wall" for side in sides))
+    for side in sides:
+        print(f"{side}: median {statistics.median(cpu[side]):.3f} ms CPU per login,"
+              f" {statistics.median(wall[side]):.3f} s wall per {len(branches)} logins ({workers} threads)")
+    before, after = sides
+    cpu_diff = statistics.median(a - b for a, b in zip(cpu[after], cpu[before], strict=True))
+    wall_diff = statistics.median(a - b for a, b in zip(wall[after], wall[before], strict=True))
+    print(f"median of the rounds' differences (ikefleet - paramiko's parts): {cpu_diff:+.3f} ms CPU"
+          f" per login, {wall_diff:+.3f} s wall")
+
+
 if __name__ == "__main__":
-    arguments = [a for a in sys.argv[1:] if a != "--one-worker"]
+    modes = {"--one-worker": one_worker, "--transport-ab": transport_ab}
+    arguments = [a for a in sys.argv[1:] if a not in modes]
     if len(arguments) not in (1, 2):
         sys.exit(__doc__)
-    run = one_worker if "--one-worker" in sys.argv else main
+    run = next((modes[a] for a in sys.argv[1:] if a in modes), main)
     run(Path(arguments[0]), int(arguments[1]) if len(arguments) == 2 else 3)
