@@ -8,7 +8,8 @@ would miss it), the server's process CPU and the wall time, and what was negotia
 ikefleet's transport (`ikefleet.connection.kex.Transport`: paramiko with OpenSSH's short exponent).
 A profile a client cannot log in to prints the client's error instead. Then the modular exponentiation
 alone: Python's `pow(2, x, p)` on the 2048-bit group with a full-size exponent (what paramiko draws), a
-512-bit one (what OpenSSH and ikefleet draw for aes128-ctr/hmac-sha1) and a 256-bit one.
+512-bit one (what OpenSSH and ikefleet draw for aes128-ctr/hmac-sha1) and a 256-bit one; and GMP's powers
+in one thread beside pure-Python work in another, with gmpy2 holding or releasing the GIL.
 
     .venv/bin/python bench/ssh_kex.py                  # every profile, 20 logins each
     .venv/bin/python bench/ssh_kex.py --logins 50 --profiles ros6-rsa-sha2,lab-today
@@ -30,6 +31,7 @@ import secrets
 import socket
 import statistics
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -38,6 +40,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import asyncssh
+import gmpy2
 import paramiko
 
 from ikefleet.connection import kex
@@ -264,6 +267,35 @@ def modexp_ms(bits: int, rounds: int = 20) -> float:
     return round(statistics.median(times) * 1000, 2)
 
 
+def gmp_beside_python_s(release_gil: bool, powers: int = 400, rounds: int = 7) -> float:
+    """Median wall seconds until both of two threads are done: one doing `powers` GMP `pow(2, x, p)` with a
+    512-bit x (a login's two, `connection/kex.py`), gmpy2's `allow_release_gil` as given in its own context;
+    the other as much pure-Python work. With a spare core, releasing the GIL lets the two overlap; without
+    one, each release makes the powers' thread wait to take the GIL back."""
+
+    def gmp() -> None:
+        gmpy2.get_context().allow_release_gil = release_gil
+        for _ in range(powers):
+            pow(2, gmpy2.mpz(secrets.randbits(512) | (1 << 511)), GROUP14_P)
+
+    def python() -> None:
+        total = 0
+        for _ in range(powers):
+            for i in range(20000):
+                total += i
+
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        threads = [threading.Thread(target=gmp), threading.Thread(target=python)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times), 3)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logins", type=int, default=20)
@@ -280,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "paramiko_disabled": PARAMIKO_DISABLED,
         "modexp_2048_ms": {"exponent_2047_bits": modexp_ms(2047), "exponent_512_bits": modexp_ms(512),
                            "exponent_256_bits": modexp_ms(256)},
+        "gmp_beside_python_s": {"holding_gil": gmp_beside_python_s(False),
+                                "releasing_gil": gmp_beside_python_s(True)},
         "profiles": {},
     }
     for name in args.profiles.split(","):
@@ -296,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"load {results['load_1min']:.2f}  {results['versions']}  logins per figure: {args.logins}"
           f"  paramiko disabled_algorithms: {PARAMIKO_DISABLED}")
     print(f"pow(2, x, p) 2048-bit p: {results['modexp_2048_ms']}")
+    print(f"GMP powers beside Python work, both done (s): {results['gmp_beside_python_s']}")
     for name, figures in results["profiles"].items():
         print(f"\n{name}: {figures['source']}")
         for client in ("paramiko", "ikefleet", "asyncssh"):

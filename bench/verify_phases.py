@@ -13,8 +13,8 @@ thread logs in to each branch in turn, sends the v6 batch line and closes, RUNS 
 (after 20 to warm up); thread CPU per router of the login, the batch read and the close.
 
 With --transport-ab: the SSH side alone, ikefleet's transport (`connection/kex.py`) against the same
-with paramiko's own parts put back (its packetizer with a handshake timer thread, GMP holding the GIL,
-paramiko's writer of K), in turn: each round logs in (key exchange, password, a shell) to every branch from
+with paramiko's own parts put back (its packetizer with a handshake timer thread, paramiko's writer of
+K), in turn: each round logs in (key exchange, password, a shell) to every branch from
 the verify's worker count of threads with one, then the other; process CPU per login and wall per round, the
 medians and the median of the rounds' differences (RUNS rounds after one to warm up).
 
@@ -161,13 +161,10 @@ def transport_ab(directory: Path, runs: int) -> None:
     from ikefleet.nornir_init import init_nornir
 
     class Paramikos(kex.Transport):
-        """kex.Transport with paramiko's packetizer, GIL holding and K writer: the client before."""
+        """kex.Transport with paramiko's packetizer and K writer: the client before."""
 
         def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
             super().__init__(sock, *args, **{**kwargs, "packetizer_class": Packetizer})
-
-        def run(self) -> None:
-            paramiko.Transport.run(self)
 
         def _add_K(self, m: paramiko.Message) -> None:
             paramiko.Transport._add_K(self, m)  # type: ignore[attr-defined]

@@ -95,21 +95,15 @@ class Transport(paramiko.Transport):
     paramiko 5 offers (group14-sha256, group16-sha512: a 1023-bit exponent) are left as they are: RouterOS
     offers neither (docs/routeros-ssh.md S3). Its packetizer is DeadlinePacketizer, through the constructor's
     documented `packetizer_class` (paramiko >= 3.4) rather than by replacing the one it built: the transport
-    sets it up as its own.
-
-    Its thread (paramiko's transport thread: `run`) lets GMP release the GIL in its big-number operations
-    (gmpy2's `allow_release_gil`, in that thread's own context: gmpy2 contexts are thread-local), so the
-    exchange's two `pow()` (1.2 ms a login) run beside the other sessions' Python instead of holding it."""
+    sets it up as its own. GMP keeps the GIL through the exchange's two `pow()` (gmpy2's default): releasing
+    it was measured and dropped (bench/HISTORY.md, 2026-12-07 h48).
+    """
 
     _kex_info: ClassVar[dict[str, type]] = {**vars(paramiko.Transport)["_kex_info"], GEX: ShortExponentGex}
 
     def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("packetizer_class", DeadlinePacketizer)
         super().__init__(sock, *args, **kwargs)
-
-    def run(self) -> None:
-        gmpy2.get_context().allow_release_gil = True
-        super().run()
 
     def _add_K(self, m: paramiko.Message) -> None:
         """The shared secret K as an SSH mpint (RFC 4251 S5), written six times per key exchange (one per

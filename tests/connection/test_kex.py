@@ -216,23 +216,6 @@ def test_no_thread_is_started_for_the_handshake_timeout(lab: Lab, monkeypatch: p
         packetizer.close()
 
 
-def test_gmp_releases_the_gil_in_the_transport_thread_only(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The exchange's powers run in paramiko's transport thread with GMP allowed to release the GIL there;
-    the caller's thread (and so every other) keeps gmpy2's default."""
-    seen: list[tuple[bool, bool]] = []
-    original = vars(kex.ShortExponentGex)["_generate_x"]
-
-    def kept(self: kex.ShortExponentGex) -> None:
-        original(self)
-        seen.append((threading.current_thread() is self.transport, gmpy2.get_context().allow_release_gil))
-
-    monkeypatch.setattr(kex.ShortExponentGex, "_generate_x", kept)
-    spec = lab.spec("hub")
-    assert offered_key(spec.host, spec.port).get_name() == "ssh-rsa"
-    assert seen == [(True, True)]
-    assert gmpy2.get_context().allow_release_gil is False
-
-
 @pytest.mark.parametrize("secret", [
     2, 127, 128, 255, 256, 2**2047, 2**2048 - 1, 2**2047 - 1, 2**2040 + 12345,
     gmpy2.mpz(2**2047 + 99), *(random.Random(seed).getrandbits(2048) for seed in range(20)),
