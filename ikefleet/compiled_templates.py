@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import os
 import pickle
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ class CompiledTemplates(BytecodeCache):
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         path = self._path(bucket)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # a writer's own
         try:
             self.directory.parent.mkdir(parents=True, exist_ok=True)
             private.directory(self.directory)
