@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ikefleet.compiled_templates import CompiledTemplates, cache_dir
 from ikefleet.fleet import Fleet
 from ikefleet.plan import Plan
 from ikefleet.routeros.config import Config
@@ -36,21 +37,25 @@ def ros_args(args: dict[str, Any], owned: bool = True) -> str:
     return " ".join(f"{k}={quote(str(v))}" for k, v in sorted(values.items()))
 
 
+# How the templates are read; the compiled-template cache keys its entries on these (they change the code).
+OPTIONS: dict[str, Any] = {
+    "undefined": StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+    "autoescape": False,
+    "auto_reload": False,  # the templates ship with the package: no stat of each file on every render
+    # Jinja's constant folding finds nothing to fold in these templates (the code it generates is the
+    # same without it) and running it cost every verify ~2.5 ms of compiling them
+    "optimized": False,
+}
+
+
 @cache
 def environment() -> Environment:
     root = resources.files("ikefleet.templates")
-    env = Environment(
-        loader=FileSystemLoader(str(root)),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-        auto_reload=False,  # the templates ship with the package: no stat of each file on every render
-        # Jinja's constant folding finds nothing to fold in these templates (the code it generates is the
-        # same without it) and running it cost every verify ~2.5 ms of compiling them
-        optimized=False,
-    )
+    env = Environment(loader=FileSystemLoader(str(root)),
+                      bytecode_cache=CompiledTemplates(cache_dir(), OPTIONS), **OPTIONS)
     env.filters["ros_args"] = ros_args
     return env
 

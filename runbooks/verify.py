@@ -27,7 +27,6 @@ from ikefleet.tasks.gather import gather
 from ikefleet.verify.engine import Report
 from ikefleet.verify.expected import route_reads
 from ikefleet.verify.gather import HostState
-from ikefleet.verify.history import History, history_path
 from ikefleet.verify.judge import judge, states_of
 
 
@@ -60,7 +59,6 @@ class Verify:
         gone = revoked.load(data_dir)
         self.fleet = revoked.active(inventory, gone)
         self.plan = build_plan(self.fleet)
-        self.history = History(history_path(options.config))
         chosen = select(inventory, options.limit)
         self.selected = [n for n in chosen if n not in gone]
         if not self.selected:  # before any connection: a report over no router would read as compliant
@@ -92,16 +90,24 @@ class Verify:
             return self._run()
 
     def _run(self) -> Report:
-        recorder = RecordHistory(self.history, self.fleet, self.plan)
+        recorder = self._recorder()
         with interrupt.sigint_stops() as stop:
-            states = self.gather(*([recorder] if self.options.record else []))
+            states = self.gather(*([recorder] if recorder is not None else []))
         # Stopped during the reads: some hosts were never read, so no report and, RecordHistory having seen
         # the stop, nothing recorded. (A Ctrl-C after every host was read and the report recorded stops
         # nothing: the report stands.)
-        if stop.is_set() and recorder.report is None:
+        if stop.is_set() and (recorder is None or recorder.report is None):
             raise interrupt.Interrupted("verify stopped; no report written, nothing recorded in the history")
-        if not self.options.record:
+        if recorder is None:
             return judge(self.fleet, self.plan, states)
         if recorder.report is None:  # the run completed, so the processor judged and recorded it
             raise RuntimeError("verify: the history processor recorded no report")
         return recorder.report
+
+    def _recorder(self) -> RecordHistory | None:
+        """The history processor of a recorded run; None with --no-history."""
+        if not self.options.record:
+            return None
+        from ikefleet.verify.history import History, history_path  # (sqlite3: only a recorded run needs it)
+
+        return RecordHistory(History(history_path(self.options.config)), self.fleet, self.plan)

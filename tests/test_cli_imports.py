@@ -192,3 +192,30 @@ def test_rich_loads_only_for_a_console_report(fmt: str, rich: bool) -> None:
         "print(json.dumps([rc, bool(out.getvalue()), 'rich' in sys.modules]))\n"
     )
     assert _printed(code) == [0, True, rich]
+
+
+def test_a_verify_without_history_loads_neither_the_database_nor_sqlite3(tmp_path: Path) -> None:
+    """`--no-history` (the benches' and many a cron's run): the history's modules and sqlite3 are not loaded,
+    the whole run through (set-up, the reads, the verdict, the report); the routers' reads are stood in for
+    (every router unreachable), the rest is the real command."""
+    from fleet_factory import write_inventory
+
+    config = write_inventory(tmp_path)
+    code = (
+        "import contextlib, io, json, sys\n"
+        "import ikefleet.runbooks.verify as runbook\n"
+        "from ikefleet.verify.gather import HostState\n"
+        "def gather(self, *processors):  # every router unreachable: no network\n"
+        "    return {h: HostState(h, error='connection refused') for h in self.hosts()}\n"
+        "runbook.Verify.gather = gather\n"
+        "from ikefleet.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()):\n"
+        f"    rc = main(['verify', '-c', {str(config)!r}, '--no-history', '--quiet', '--format', 'json'])\n"
+        "report = json.loads(out.getvalue())\n"
+        "print(json.dumps([rc, sorted(report['hosts']),\n"
+        "                  [m for m in ('sqlite3', 'ikefleet.verify.history') if m in sys.modules]]))\n"
+    )
+    rc, hosts, loaded = _printed(code)
+    assert rc == 2  # no router reachable: the run could not happen (the report still written)
+    assert hosts == ["R1", "R2"]  # judged and reported
+    assert loaded == []

@@ -5,16 +5,20 @@ stopped by Ctrl-C (some hosts never read) records nothing."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from nornir.core.task import AggregatedResult, Task
 
 from ikefleet import interrupt
 from ikefleet.fleet import Fleet
 from ikefleet.plan import Plan
 from ikefleet.verify.engine import Report
-from ikefleet.verify.history import History
 from ikefleet.verify.judge import judge, states_of
 
 from .base import Processor
+
+if TYPE_CHECKING:  # (the caller hands the database in: importing this package loads neither it nor sqlite3)
+    from ikefleet.verify.history import History
 
 
 class RecordHistory(Processor):
