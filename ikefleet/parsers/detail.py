@@ -12,7 +12,7 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 
 from ikefleet.parsers.keyvalue import split_wrapped
-from ikefleet.parsers.legend import LEGEND_RE, parse_legend
+from ikefleet.parsers.legend import LEGEND_RE, legend_of
 from ikefleet.parsers.raw import RawRecord
 
 # Characters the engine's line cleaning removes or reads otherwise, found by C's memchr: a prompt's or a
@@ -64,7 +64,7 @@ def _cleaned_as_is(text: str) -> bool:
     """`plain`, comments allowed: what `read_items` reads. A `;;;` comment the patterns read as an item's
     (after its flags) is the engine's; any other ends the items read there, and the engine's reader goes
     on (as at any line the patterns do not read)."""
-    if not text.isascii() or any(mark in text for mark in _NOT_PLAIN):
+    if not text.isascii() or any(map(text.__contains__, _NOT_PLAIN)):
         return False
     return not ("[" in text and "-- [" in text)
 
@@ -126,7 +126,7 @@ def _first_item(text: str, legend: dict[str, str]) -> int | None:
     second = text[end + 1 : stop if stop >= 0 else len(text)]
     if "=" not in second and second.strip() and (" - " in second or not _ITEM_RE.match(text, end + 1)):
         return None  # (an item whose first line is its comment ends the legend unless it looks like one)
-    legend.update(parse_legend(heading["rest"]))
+    legend.update(legend_of(heading["rest"]))
     return _past(_BLANK_RE, text, end + 1)
 
 
