@@ -201,3 +201,17 @@ def test_a_comment_after_the_legend_that_could_go_on_with_it_is_left_to_the_line
     assert read_fully(text)
     fast, slow = both(text, {})
     assert fast == slow and isinstance(fast, list) and fast[0].comment == "ab"
+
+
+def test_an_item_read_again_is_a_record_of_its_own_and_a_bad_one_names_its_command_and_line() -> None:
+    text = " 0  E spi=0x1 state=mature\n 1  E spi=0x1 state=mature\n"
+    first, second = engine.parse_print(text, COMMAND, INSTALLED_SA.legend)
+    first.values["spi"] = "changed"
+    assert second.values == {"spi": "0x1", "state": "mature"}
+    bad = ' 0  E spi=0x1\n 1  E spi="a"b"c\n'
+    for command in ("/ip ipsec installed-sa print", "/ip ipsec policy print"):
+        fast, slow = both(bad, {})
+        assert fast == slow
+        with pytest.raises(ParseError) as error:
+            engine.parse_print(bad, command, {})
+        assert (error.value.command, error.value.line) == (command, 2)
