@@ -112,13 +112,16 @@ def read_items(text: str, command: str,
 
 
 _CACHED_BODY = 1024  # longer bodies are read each time: the cache holds at most 1024 of them
+# A value given to a name that may be a secret's (every secret name ends so, `values.is_secret`): such a
+# body is never remembered, so no key outlives its parse (v6 prints an SA's keys; they never repeat anyway).
+_MAY_HOLD_SECRET_RE = re.compile(r'(?i)(?:key|secrets?|passphrase|password|psk|pin[-_]number)=(?!""|\s|$)')
 
 
 def _values(body: str, command: str, lineno: int) -> dict[str, str]:
     """An item's pairs (split_wrapped), from the bodies read before when it is one of them: every router of a
     fleet prints the same template policy and OSPF interfaces, and a long-lived process reads the same
     items again. A copy: the engine's reader may add table cells to the last item."""
-    if len(body) > _CACHED_BODY:
+    if len(body) > _CACHED_BODY or _MAY_HOLD_SECRET_RE.search(body):
         return split_wrapped(body, _joined, command, lineno)
     try:
         return dict(_remembered(body))
