@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
-from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.keyvalue import split_wrapped
 from ikefleet.parsers.legend import LEGEND_RE, legend_of
 from ikefleet.parsers.raw import RawRecord
@@ -98,7 +96,7 @@ def read_items(text: str, command: str,
         names = names_of.get(letters)
         if names is None:
             names = names_of[letters] = frozenset(legend.get(c, c) for c in letters if c != " ")
-        values = _values(body, command, lineno) if body and not body.isspace() else {}
+        values = split_wrapped(body, _joined, command, lineno) if body and not body.isspace() else {}
         last = RawRecord(flags=set(names), values=values,
                          comment=comment if comment is None else comment.strip())
         if index[0] == "*":
@@ -109,31 +107,6 @@ def read_items(text: str, command: str,
             yield last
             return None
         item = following
-
-
-_CACHED_BODY = 1024  # longer bodies are read each time: the cache holds at most 1024 of them
-# A value given to a name that may be a secret's (every secret name ends so, `values.is_secret`): such a
-# body is never remembered, so no key outlives its parse (v6 prints an SA's keys; they never repeat anyway).
-_MAY_HOLD_SECRET_RE = re.compile(r'(?i)(?:key|secrets?|passphrase|password|psk|pin[-_]number)=(?!""|\s|$)')
-
-
-def _values(body: str, command: str, lineno: int) -> dict[str, str]:
-    """An item's pairs (split_wrapped), from the bodies read before when it is one of them: every router of a
-    fleet prints the same template policy and OSPF interfaces, and a long-lived process reads the same
-    items again. A copy: the engine's reader may add table cells to the last item."""
-    if len(body) > _CACHED_BODY or _MAY_HOLD_SECRET_RE.search(body):
-        return split_wrapped(body, _joined, command, lineno)
-    try:
-        return dict(_remembered(body))
-    except ParseError:
-        return split_wrapped(body, _joined, command, lineno)  # (raises again, naming the command and line)
-
-
-@lru_cache(maxsize=1024)
-def _remembered(body: str) -> dict[str, str]:
-    """split_wrapped of `body`, which depends on nothing else (its command and line name only its errors,
-    which are not remembered)."""
-    return split_wrapped(body, _joined, "", 0)
 
 
 def _first_item(text: str, legend: dict[str, str]) -> int | None:

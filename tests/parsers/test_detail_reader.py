@@ -215,13 +215,3 @@ def test_an_item_read_again_is_a_record_of_its_own_and_a_bad_one_names_its_comma
         with pytest.raises(ParseError) as error:
             engine.parse_print(bad, command, {})
         assert (error.value.command, error.value.line) == (command, 2)
-
-
-def test_an_item_holding_a_secret_is_never_remembered() -> None:
-    detail._remembered.cache_clear()
-    sa = ' 0  E spi=0x1 auth-key="0123456789abcdef" state=mature\n'
-    assert engine.parse_print(sa, COMMAND, {})[0].values == {"spi": "0x1", "state": "mature"}
-    assert detail._remembered.cache_info().currsize == 0  # (no copy of the key's text kept)
-    ospf = ' 0  P interface=bridge authentication-key="" cost=10\n'
-    assert engine.parse_print(ospf, COMMAND, {})[0].values["cost"] == "10"
-    assert detail._remembered.cache_info().currsize == 1  # (an empty key is no secret: remembered)
