@@ -7,6 +7,10 @@ Compare two trees in turn (A B A B ...), each in its own process:
 
     for i in 1 2 3 4 5; do for t in /work/main .; do
         .venv/bin/python bench/verify_parse.py CAPTURE.pickle --tree $t; done; done
+
+That a change leaves every output as it was: `--outputs FILE` writes what a tree's parsers make of every
+real capture in /work/shared/routeros-samples (each file through every parser, errors included) and of the
+captured hosts (parse_sections), one line each; two trees' files must be identical (`cmp`).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ def main() -> None:
     ap.add_argument("--tree", default=str(Path(__file__).resolve().parents[1]), help="ikefleet source tree")
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--total", action="store_true", help="the total only, not each section's")
+    ap.add_argument("--outputs", type=Path, metavar="FILE",
+                    help="write every parser's output on the samples and the capture to FILE, no timing")
+    ap.add_argument("--samples", type=Path, default=SAMPLES, help="real captures (searched recursively)")
     args = ap.parse_args()
     if args.capture_from:
         capture(*args.capture_from)
@@ -66,6 +73,9 @@ def main() -> None:
 
     with args.capture.open("rb") as f:
         hosts: list[tuple[str, dict[str, str], int]] = pickle.load(f)["parse"]
+    if args.outputs:
+        write_outputs(args.outputs, args.samples, hosts)
+        return
     runs = [_cpu(lambda: [gather.parse_sections(h, dict(raw), m) for h, raw, m in hosts])
             for _ in range(args.repeat)]
     # the first pass is a verify's (what the parsers remember, e.g. an export's repeated lines, is
@@ -81,6 +91,48 @@ def main() -> None:
             per[name] += min(_section_cpu(parsers[name], text) for _ in range(3))
     for name, cpu in per.most_common():
         print(f"  {name:20s} {cpu * 1000:7.1f} ms")
+
+
+SAMPLES = Path("/work/shared/routeros-samples")
+
+
+def write_outputs(out: Path, samples: Path, hosts: list[tuple[str, dict[str, str], int]]) -> None:
+    """Each sample through every parser and each captured host through parse_sections, as reprs (exact:
+    values, types, key order, error texts), one line each, for `cmp` between two trees."""
+    import ikefleet.parsers as p
+    import ikefleet.verify.gather as gather
+    from ikefleet.routeros.script import parse_commands, parse_script
+
+    parsers: dict[str, Any] = {name: getattr(p, name) for name in sorted(p.__all__)
+                               if name.startswith("parse_") and name != "parse_command_output"}
+    parsers["parse_script"] = parse_script
+    parsers["parse_commands"] = parse_commands
+    with private_open(out) as stream:
+        for path in sorted(samples.rglob("*.txt")):
+            text = path.read_text(errors="replace")
+            for name, parser in parsers.items():
+                stream.write(f"{path.name} {name} {_outcome(parser, text)}\n")
+        for host, raw, major in hosts:
+            state = gather.parse_sections(host, dict(raw), major)
+            stream.write(f"{host} {state.sections!r} {state.problems!r}\n")
+            for name, text in raw.items():  # each section through every parser too (other paths, errors)
+                for parser_name, parser in parsers.items():
+                    stream.write(f"{host} {name} {parser_name} {_outcome(parser, text)}\n")
+    print(f"wrote {out}")
+
+
+def private_open(path: Path) -> Any:
+    """Owner-only, as every file ikefleet writes: the outputs come from routers' replies."""
+    from ikefleet import private
+
+    return private.open_file(path, "w")
+
+
+def _outcome(parser: Any, text: str) -> str:
+    try:
+        return repr(parser(text))
+    except Exception as exc:  # (an error is an output too: its type and text must not change)
+        return f"{type(exc).__name__}: {exc}"
 
 
 def _cpu(work: Any) -> float:

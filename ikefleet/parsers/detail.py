@@ -12,7 +12,7 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 
 from ikefleet.parsers.keyvalue import split_wrapped
-from ikefleet.parsers.legend import LEGEND_RE, parse_legend
+from ikefleet.parsers.legend import LEGEND_RE, legend_of
 from ikefleet.parsers.raw import RawRecord
 
 # Characters the engine's line cleaning removes or reads otherwise, found by C's memchr: a prompt's or a
@@ -24,8 +24,10 @@ _NOT_PLAIN = ("\x1b", "\t", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\\"
 _INDEX = r"(?:\d+|\*[0-9A-Fa-f]+)"
 # An item's first line, as the engine's `_ITEM_RE` and `_item_line` accept it: " 0  E spi=...", "12 ADo",
 # "*1 X name=...": the index, flag tokens, then the first token holding "=" (or the line's end).
+# Or, after the flags, a `;;;` comment filling the line ("  1  P ;;; ikefleet"), the item's pairs on the lines
+# below: the engine reads the line's rest as the comment when its first word starts with ";;;".
 _START = (rf" *+(?P<index>{_INDEX})(?P<flags>(?: ++[A-Za-z*+]{{1,8}}(?= |\r?\n|\Z))*+)"
-          r"(?: ++(?=[^ \r\n]*=)| *+(?=\r?\n|\Z))")
+          r"(?: ++(?=[^ \r\n]*=)| ++;;;(?P<comment>[^\r\n]*+)\r?\n ++(?=[^ \r\n=]*+=)| *+(?=\r?\n|\Z))")
 # A line break inside an item. Outside a quoted value the next line goes on with the item when its first
 # word holds "=" ("      state=mature ..."); inside one (a key wrapped mid-value), when it is indented,
 # not blank, and does not start with an item's index (the engine's order of checks, line by line).
@@ -55,9 +57,16 @@ class Handover:
 def plain(text: str) -> bool:
     """True when the engine's cleaning leaves each line of `text` as it is but for its trailing spaces and
     "\r\n" (ASCII: no whitespace but those), and no line is a `;;;` comment or the pager's."""
-    if not text.isascii() or any(mark in text for mark in _NOT_PLAIN):
+    return _cleaned_as_is(text) and not (";" in text and ";;;" in text)
+
+
+def _cleaned_as_is(text: str) -> bool:
+    """`plain`, comments allowed: what `read_items` reads. A `;;;` comment the patterns read as an item's
+    (after its flags) is the engine's; any other ends the items read there, and the engine's reader goes
+    on (as at any line the patterns do not read)."""
+    if not text.isascii() or any(map(text.__contains__, _NOT_PLAIN)):
         return False
-    return not (";" in text and ";;;" in text) and not ("[" in text and "-- [" in text)
+    return not ("[" in text and "-- [" in text)
 
 
 def read_items(text: str, command: str,
@@ -65,7 +74,7 @@ def read_items(text: str, command: str,
     """The items of a plain key=value print, one at a time; the Handover where the text stops being one
     (None when it was one to the end). Nothing is yielded before a Handover at offset 0."""
     legend = dict(default_legend)
-    pos = _first_item(text, legend) if plain(text) else None
+    pos = _first_item(text, legend) if _cleaned_as_is(text) else None
     item = _ITEM_RE.match(text, pos) if pos is not None else None
     if item is None:
         return Handover(0, 1, dict(default_legend), None)
@@ -83,12 +92,13 @@ def read_items(text: str, command: str,
             return Handover(start, lineno, legend, last)
         if last is not None:
             yield last
-        index, letters, body = item.group("index", "flags", "body")
+        index, letters, comment, body = item.group("index", "flags", "comment", "body")
         names = names_of.get(letters)
         if names is None:
             names = names_of[letters] = frozenset(legend.get(c, c) for c in letters if c != " ")
         values = split_wrapped(body, _joined, command, lineno) if body and not body.isspace() else {}
-        last = RawRecord(flags=set(names), values=values)
+        last = RawRecord(flags=set(names), values=values,
+                         comment=comment if comment is None else comment.strip())
         if index[0] == "*":
             last.object_id = index
         else:
@@ -101,8 +111,9 @@ def read_items(text: str, command: str,
 
 def _first_item(text: str, legend: dict[str, str]) -> int | None:
     """Where the first item starts, past blank lines and a one-line legend (read into `legend`): None when
-    the start is anything else. After the legend come blank lines or an item with "=" on its first line:
-    neither a line of the legend going on nor a table header, as the engine's reader tells them apart."""
+    the start is anything else. After the legend come blank lines, an item with "=" on its first line or
+    one whose first line is its comment without " - ": neither a line of the legend going on nor a table
+    header, as the engine's reader tells them apart."""
     pos = _past(_BLANK_RE, text, 0)
     end = text.find("\n", pos)
     line = (text[pos:] if end < 0 else text[pos:end]).rstrip()
@@ -113,9 +124,9 @@ def _first_item(text: str, legend: dict[str, str]) -> int | None:
         return None  # (a legend alone, or one a carriage return repaints)
     stop = text.find("\n", end + 1)
     second = text[end + 1 : stop if stop >= 0 else len(text)]
-    if "=" not in second and second.strip():
-        return None
-    legend.update(parse_legend(heading["rest"]))
+    if "=" not in second and second.strip() and (" - " in second or not _ITEM_RE.match(text, end + 1)):
+        return None  # (an item whose first line is its comment ends the legend unless it looks like one)
+    legend.update(legend_of(heading["rest"]))
     return _past(_BLANK_RE, text, end + 1)
 
 

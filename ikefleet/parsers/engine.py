@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from ikefleet.parsers.detail import read_items
 from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.keyvalue import quotes_open, split_pairs
-from ikefleet.parsers.legend import LEGEND_RE, parse_legend
+from ikefleet.parsers.legend import LEGEND_RE, legend_of, parse_legend
 from ikefleet.parsers.raw import RawRecord
 from ikefleet.parsers.structured import parse_as_value, parse_json, parse_settings
 from ikefleet.parsers.table import TOKEN_RE, Table, assign_cells, parse_header
@@ -223,7 +223,7 @@ class _Reader:
     def _end_legend(self, legend: list[str] | None) -> None:
         """Read a legend that went on over several lines (parsing it again at each line was quadratic)."""
         if legend is not None and len(legend) > 1:
-            self.legend = {**self.default_legend, **parse_legend("".join(legend))}
+            self.legend = {**self.default_legend, **legend_of("".join(legend))}
 
     def read(self, lines: Iterable[str], start: int = 1) -> Iterator[RawRecord]:
         """The items of `lines` (the first numbered `start`), each as soon as it is complete."""
@@ -272,7 +272,7 @@ class _Reader:
             if flags:
                 self._finish()
                 legend = [flags["rest"]]
-                self.legend = {**self.default_legend, **parse_legend(flags["rest"])}
+                self.legend = {**self.default_legend, **legend_of(flags["rest"])}
                 self.table = None
                 self.columns = None
                 continue

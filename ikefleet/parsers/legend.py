@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from functools import lru_cache
 
 # "Flags: X - disabled, A - active, D - dynamic,"  /  "Flags: D - DYNAMIC; X - DISABLED, I - INACTIVE"
 LEGEND_RE = re.compile(r"^\s*Flags:\s*(?P<rest>.*)$")
@@ -20,3 +22,16 @@ def parse_legend(text: str) -> dict[str, str]:
         if match:
             legend[match["letter"]] = match["name"].rstrip().lower()
     return legend
+
+
+_CACHED_LEGEND = 1024  # longer texts are read each time (nothing that long is a legend; memory stays small)
+
+
+@lru_cache(maxsize=256)
+def _remembered(text: str) -> Mapping[str, str]:
+    return parse_legend(text)
+
+
+def legend_of(text: str) -> Mapping[str, str]:
+    """parse_legend, remembered (every router of a fleet prints the same few legends), not to be changed."""
+    return _remembered(text) if len(text) <= _CACHED_LEGEND else parse_legend(text)

@@ -285,8 +285,11 @@ def iter_run(text: str, spec: Spec) -> Iterator[Any]:
 
 def _recognised(record: dict[str, Any], spec: Spec) -> bool:
     """True when the record holds a value field of the schema (not only flags, ids and extras)."""
-    flag_fields = set(spec.flags.values())
-    return any(k not in _NOT_EVIDENCE and k not in flag_fields for k in record)
+    excluded = _NOT_EVIDENCE_OF.get(id(spec))
+    if excluded is None:  # (the ids, the comment, the extras and the spec's flags: as _FLAG_DEFAULTS, by id)
+        excluded = _NOT_EVIDENCE_OF[id(spec)] = _NOT_EVIDENCE | frozenset(spec.flags.values())
+    return not excluded.issuperset(record)
 
 
 _NOT_EVIDENCE = frozenset({"index", "object_id", "comment", "extra"})
+_NOT_EVIDENCE_OF: dict[int, frozenset[str]] = {}

@@ -246,14 +246,28 @@ def _selector(sub: list[Token], number: int) -> tuple[tuple[str, str], ...]:
 
 def parse_commands(text: str) -> list[Command]:
     """Export/terse/script text -> commands with their paths (sections carry over to following lines)."""
-    commands: list[Command] = []
+    return [Command(number, path, verb, where, positional, dict(pairs), selected)
+            for number, path, verb, where, positional, pairs, selected, _ in _commands(text)]
+
+
+# A command as `_commands` yields it: line, path, verb, where, positional words, key=value pairs (in order),
+# selected, and for a plain line its pairs as `split_flags` splits them (else None).
+_Line = tuple[int, str, str, tuple[tuple[str, str], ...], tuple[str, ...], Sequence[tuple[str, str]], bool,
+              "tuple[dict[str, str], dict[str, bool | str]] | None"]
+
+
+def _commands(text: str) -> list[_Line]:
+    """parse_commands' reading without a Command each (parse_script needs none). Whole before any is used:
+    the first error of the text's reading is the one raised, before parse_script's own."""
+    commands: list[_Line] = []
     path = "/"
     for number, line in logical_lines(text):
         plain = _plain_line(line)
         head: Sequence[Token]
         rest: Sequence[Token] = ()  # the words after the verb, for the character scanner's lines
+        split: tuple[dict[str, str], dict[str, bool | str]] | None = None
         if plain is not None:
-            menu, head, positional, pairs = plain
+            menu, head, positional, pairs, split = plain
         else:
             menu, words = _menu(line, _scan_tokens(line, number))
             head, rest, positional, pairs = words[:1], words[1:], (), ()
@@ -270,9 +284,9 @@ def parse_commands(text: str) -> list[Command]:
             raise ScriptError(f"line {number}: {verb} outside any menu section")
         where: tuple[tuple[str, str], ...] = ()
         selected = False
-        args = dict(pairs)
         if rest:
             loose: list[str] = []
+            args: dict[str, str] = {}
             for key, value in rest:
                 if key is None:
                     loose.append(str(value))
@@ -280,8 +294,8 @@ def parse_commands(text: str) -> list[Command]:
                     where, selected = _selector(value, number), True  # type: ignore[arg-type]
                 else:
                     args[key] = str(value)
-            positional = tuple(loose)
-        commands.append(Command(number, path, verb, where, positional, args, selected))
+            positional, pairs = tuple(loose), tuple(args.items())
+        commands.append((number, path, verb, where, positional, pairs, selected, split))
     return commands
 
 
@@ -298,8 +312,10 @@ def _menu(line: str, words: Sequence[Token]) -> tuple[str | None, Sequence[Token
     return "/" + " ".join([part for _, word in words[:idx] if (part := str(word).lstrip("/"))]), words[idx:]
 
 
-# A plain line, read: (the menu it names or None, its verb's word, positional words, key=value pairs).
-_PlainLine = tuple[str | None, tuple[Token, ...], tuple[str, ...], tuple[tuple[str, str], ...]]
+# A plain line, read: (the menu it names or None, its verb's word, positional words, key=value pairs, the
+# pairs as `split_flags` splits them: shared by every router's parse_script, which copies them).
+_PlainLine = tuple[str | None, tuple[Token, ...], tuple[str, ...], tuple[tuple[str, str], ...],
+                   tuple[dict[str, str], dict[str, bool | str]]]
 
 
 @lru_cache(maxsize=4096)
@@ -313,7 +329,7 @@ def _plain_line(line: str) -> _PlainLine | None:
     menu, words = _menu(line, tokens)
     positional = tuple(str(value) for key, value in words[1:] if key is None)
     pairs = tuple((key, str(value)) for key, value in words[1:] if key is not None)
-    return menu, tuple(words[:1]), positional, pairs
+    return menu, tuple(words[:1]), positional, pairs, split_flags(dict(pairs).items())
 
 
 def split_flags(args: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, bool | str]]:
@@ -333,16 +349,16 @@ def split_flags(args: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[s
     return values, flags
 
 
-def _identity(cmd: Command) -> tuple[dict[str, str], bool]:
+def _identity(where: tuple[tuple[str, str], ...], positional: tuple[str, ...]) -> tuple[dict[str, str], bool]:
     """(identifying values, is-default) of a `set` target."""
     default = False
     ident: dict[str, str] = {}
-    for key, value in cmd.where:
+    for key, value in where:
         if key == "default":
             default = value.lower() in ("yes", "true")
         else:
             ident[key] = value
-    for word in cmd.positional:
+    for word in positional:
         ident[NUMBER if word.isdigit() else "name"] = word
     return ident, default
 
@@ -359,15 +375,15 @@ def apply(item: Item, values: dict[str, str], flags: dict[str, bool | str]) -> N
 def parse_script(text: str) -> Config:
     """`/export`, `/export terse` or export-style script text -> Config (raises ScriptError)."""
     config = Config()
-    for cmd in parse_commands(text):
-        values, flags = split_flags(cmd.args.items())
-        if cmd.verb == "add":
-            if cmd.selected or cmd.positional:
-                raise ScriptError(f"line {cmd.line}: add takes no selector")
-            config.add(cmd.path, values, **flags)
+    for number, path, verb, where, positional, pairs, selected, split in _commands(text):
+        values, flags = split if split is not None else split_flags(dict(pairs).items())
+        if verb == "add":
+            if selected or positional:
+                raise ScriptError(f"line {number}: add takes no selector")
+            config.add(path, values, **flags)  # (copies the values)
             continue
-        ident, default = _identity(cmd)
-        items = config.items(cmd.path)
+        ident, default = _identity(where, positional)
+        items = config.items(path)
         target = None
         if not ident and not default:  # settings menu: the single item
             target = items[0] if items else None
@@ -377,7 +393,7 @@ def parse_script(text: str) -> Config:
                     target = item
                     break
         if target is None:
-            target = config.add(cmd.path, dict(ident), default=default)
+            target = config.add(path, dict(ident), default=default)
         apply(target, values, flags)
     return config
 

@@ -174,3 +174,44 @@ def test_a_plain_text_has_no_line_the_cleaning_changes() -> None:
     assert detail.plain(hub_output(3))
     for mark in ("\x1b[K", "\t", "\\", ">", ";;;", "-- [Q quit|D dump|down]", "\u00e9", "\x0c"):
         assert not detail.plain(hub_output(3) + mark)
+
+
+COMMENTED = ["v6__interface_eoip_print__ru-notes.txt", "v6__ip_route_print_detail__ntc.txt",
+             "v7-more/v7__routing_bfd_session_print__helpmt-bfd.txt"]
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/routeros-samples not available")
+@pytest.mark.parametrize("name", COMMENTED)
+def test_items_whose_first_line_is_their_comment_are_read_by_the_fast_reader(name: str) -> None:
+    # " 0  R ;;; router1" then the pairs below: ikefleet's own policy, EoIP and OSPF interface reads
+    clean = "\r\n".join(clean_lines((SAMPLES / name).read_text(encoding="utf-8"))) + "\r\n"
+    assert read_fully(clean)
+    fast, slow = both(clean, {})
+    assert fast == slow
+    assert isinstance(fast, list) and any(record.comment for record in fast)
+
+
+def test_a_comment_after_the_legend_that_could_go_on_with_it_is_left_to_the_line_reader() -> None:
+    # a first item's comment line holding " - " may be the legend going on (the line reader's rule)
+    text = "Flags: X - disabled, R - running\n 0  R ;;; a - b\n      name=x mtu=1\n"
+    assert fast_read(text) == 0
+    fast, slow = both(text, {})
+    assert fast == slow
+    text = "Flags: X - disabled, R - running\n 0  R ;;; ab\n      name=x mtu=1\n"
+    assert read_fully(text)
+    fast, slow = both(text, {})
+    assert fast == slow and isinstance(fast, list) and fast[0].comment == "ab"
+
+
+def test_an_item_read_again_is_a_record_of_its_own_and_a_bad_one_names_its_command_and_line() -> None:
+    text = " 0  E spi=0x1 state=mature\n 1  E spi=0x1 state=mature\n"
+    first, second = engine.parse_print(text, COMMAND, INSTALLED_SA.legend)
+    first.values["spi"] = "changed"
+    assert second.values == {"spi": "0x1", "state": "mature"}
+    bad = ' 0  E spi=0x1\n 1  E spi="a"b"c\n'
+    for command in ("/ip ipsec installed-sa print", "/ip ipsec policy print"):
+        fast, slow = both(bad, {})
+        assert fast == slow
+        with pytest.raises(ParseError) as error:
+            engine.parse_print(bad, command, {})
+        assert (error.value.command, error.value.line) == (command, 2)
