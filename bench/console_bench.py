@@ -3,6 +3,9 @@ router with a route table of `--routes` routes: menu walk + generic `add`, `prin
 `where ... in` route read), `find` in a substitution, `:`-scripting, `get`, `set`, `export`.
 
 What the lab's own work costs per statement (lab_bench.py and v7_gather_bench.py are dominated by SSH).
+Last, `typed line`: what the SSH console asks the session and the router for each character it echoes
+(`sshd.Terminal._interactive`: the prompt, the router's major version) over a TYPED-character line, a
+verify batch line's length: paid once per character on every login.
 Run: .venv/bin/python bench/console_bench.py [--routes 2000] [--runs 200]. The best and the median of
 `--runs` runs each: a busy machine only adds to a run, so compare the best figures across versions.
 """
@@ -19,6 +22,7 @@ from ikefleet.lab.engine import Session
 from ikefleet.lab.factory import initial_config
 from ikefleet.lab.router import Router, RouterSpec
 
+TYPED = 1150  # characters of a v6 branch's verify batch line (bench/lab_growth.py prints the lines)
 STATEMENTS = (
     ("menu walk", "/ip address"),
     ("print table", "/ip address print"),
@@ -60,6 +64,13 @@ def main() -> None:
                 session.execute(line)
                 runs.append(time.perf_counter() - t0)
             print(f"{label:16} {min(runs) * 1e6:8.0f} {statistics.median(runs) * 1e6:10.0f}")
+        runs = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            for _ in range(TYPED):
+                _ = session.prompt, router.major_version
+            runs.append(time.perf_counter() - t0)
+        print(f"{'typed line':16} {min(runs) * 1e6:8.0f} {statistics.median(runs) * 1e6:10.0f}")
 
 
 if __name__ == "__main__":
