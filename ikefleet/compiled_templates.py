@@ -27,8 +27,7 @@ from ikefleet import private
 
 def cache_dir() -> Path:
     """Where compiled templates live: `$XDG_CACHE_HOME/ikefleet/templates` (`~/.cache/...` without it)."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "ikefleet" / "templates"
+    return private.user_cache() / "templates"
 
 
 class CompiledTemplates(BytecodeCache):

@@ -15,6 +15,12 @@ from typing import IO, Any
 DIR_MODE, FILE_MODE = 0o700, 0o600
 
 
+def user_cache() -> Path:
+    """The user's cache directory for ikefleet (`$XDG_CACHE_HOME/ikefleet`, `~/.cache/ikefleet` without it):
+    what a process may keep for the next one (menu schemas, compiled templates), never needed."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ikefleet"
+
+
 def directory(path: Path) -> Path:
     """`path` (its parent must exist) created 0700, or made 0700 if it existed."""
     path = Path(path)

@@ -11,15 +11,15 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+
+from ikefleet import private
 
 FIELD_TYPES = frozenset(
     {
@@ -278,7 +278,7 @@ def _menu_files(base: Any) -> list[tuple[str, Any]]:
     entries = sorted((e for e in base.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
     texts = [(e.name, e.read_text(encoding="utf-8")) for e in entries]
     digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:32]
-    cached = _cache_dir() / f"menus-{digest}.json"
+    cached = private.user_cache() / f"menus-{digest}.json"
     try:
         return [(name, data) for name, data in json.loads(cached.read_text(encoding="utf-8"))]
     except (OSError, ValueError, TypeError):
@@ -286,10 +286,9 @@ def _menu_files(base: Any) -> list[tuple[str, Any]]:
     yaml = YAML(typ="safe", pure=True)
     loaded = [(name, yaml.load(text)) for name, text in texts]
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(loaded), encoding="utf-8")
-        tmp.replace(cached)
+        cached.parent.parent.mkdir(parents=True, exist_ok=True)
+        private.directory(cached.parent)
+        private.replace_text(cached, json.dumps(loaded))  # owner-only, whole or not at all
     except (OSError, TypeError, ValueError):
         pass
     return loaded
@@ -351,11 +350,6 @@ def parse_rules(data: dict[str, Any]) -> MenuRules:
         },
         secret_names=frozenset(paths("secret-names")),
     )
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "ikefleet"
 
 
 # --- value normalisation: what RouterOS stores and prints for what was typed ----------------------------

@@ -3,6 +3,8 @@ remembered normalisation answers as the computation does (refusals included)."""
 
 from __future__ import annotations
 
+import os
+import stat
 from importlib import resources
 from pathlib import Path
 
@@ -50,3 +52,17 @@ def test_remembered_normalisation_matches_and_refuses_alike() -> None:
     for _ in range(2):  # a refused value is refused every time (refusals are not remembered)
         with pytest.raises(schema.ValueProblem):
             schema.normalize_value(menu.fields["passive"], "maybe")
+
+
+def test_the_cache_is_owner_only_under_any_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ikefleet writes is owner-only (README), its cache too: a umask-000 shell makes no 0666 entry."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    old = os.umask(0)
+    try:
+        schema._menu_files(resources.files("ikefleet.routeros") / "menus" / "v7")
+    finally:
+        os.umask(old)
+    (cached,) = (tmp_path / "ikefleet").glob("menus-*.json")
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cached.parent.stat().st_mode) == 0o700
+    assert not list(cached.parent.glob("*.tmp")) and not list(cached.parent.glob(".*.tmp"))
