@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import pickle
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +23,16 @@ from jinja2.bccache import Bucket, BytecodeCache
 from ikefleet import private
 
 
-def cache_dir() -> Path:
-    """Where compiled templates live: `$XDG_CACHE_HOME/ikefleet/templates` (`~/.cache/...` without it)."""
-    return private.user_cache() / "templates"
-
-
 class CompiledTemplates(BytecodeCache):
-    """Compiled templates in `directory`, for an environment built with `options` (see the module)."""
+    """Compiled templates, for an environment built with `options` (see the module)."""
 
-    def __init__(self, directory: Path, options: dict[str, Any]) -> None:
-        self.directory = directory
+    def __init__(self, options: dict[str, Any]) -> None:
         settings = repr((jinja2.__version__, sorted(options.items())))
         self.tag = hashlib.sha256(settings.encode()).hexdigest()[:16]
 
     def _path(self, bucket: Bucket) -> Path:
-        return self.directory / f"{self.tag}-{bucket.key}.jinja"
+        """The entry's file in `$XDG_CACHE_HOME/ikefleet/templates` (made 0700 when missing)."""
+        return private.user_cache("templates") / f"{self.tag}-{bucket.key}.jinja"
 
     def load_bytecode(self, bucket: Bucket) -> None:
         try:
@@ -49,14 +42,5 @@ class CompiledTemplates(BytecodeCache):
             bucket.reset()  # missing or damaged: compiled again, and written over
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        path = self._path(bucket)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # a writer's own
-        try:
-            self.directory.parent.mkdir(parents=True, exist_ok=True)
-            private.directory(self.directory)
-            with private.open_file(tmp, "wb") as stream:
-                bucket.write_bytecode(stream)
-            os.replace(tmp, path)  # a reader sees the whole entry or none
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        with contextlib.suppress(OSError):  # (best effort: the next process compiles again)
+            private.replace_bytes(self._path(bucket), bucket.bytecode_to_string())

@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ikefleet.compiled_templates import CompiledTemplates, cache_dir
+from ikefleet.compiled_templates import CompiledTemplates
 from ikefleet.fleet import Fleet
 from ikefleet.plan import Plan
 from ikefleet.routeros.config import Config
@@ -55,7 +55,7 @@ OPTIONS: dict[str, Any] = {
 def environment() -> Environment:
     root = resources.files("ikefleet.templates")
     env = Environment(loader=FileSystemLoader(str(root)),
-                      bytecode_cache=CompiledTemplates(cache_dir(), OPTIONS), **OPTIONS)
+                      bytecode_cache=CompiledTemplates(OPTIONS), **OPTIONS)
     env.filters["ros_args"] = ros_args
     return env
 

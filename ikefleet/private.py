@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import IO, Any
 
 DIR_MODE, FILE_MODE = 0o700, 0o600
-
-
-def user_cache() -> Path:
-    """The user's cache directory for ikefleet (`$XDG_CACHE_HOME/ikefleet`, `~/.cache/ikefleet` without it):
-    what a process may keep for the next one (menu schemas, compiled templates), never needed."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ikefleet"
 
 
 def directory(path: Path) -> Path:
@@ -50,8 +45,32 @@ def write_text(path: Path, text: str) -> Path:
 
 def replace_text(path: Path, text: str) -> Path:
     """Write beside `path`, then rename over it: a reader never sees half a file."""
+    return replace_bytes(path, text.encode())
+
+
+def replace_bytes(path: Path, data: bytes) -> Path:
+    """`replace_text` for bytes. The file beside is this thread's own (two threads of a process may write
+    the same path at once), and is removed when the write fails."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write_text(tmp, text)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open_file(tmp, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return path
+
+
+def user_cache(*parts: str) -> Path:
+    """The user's cache directory for ikefleet (`$XDG_CACHE_HOME/ikefleet`, `~/.cache/ikefleet` without it),
+    or a folder of it, created 0700 at each of ikefleet's levels: what a process may keep for the next one
+    (menu schemas, compiled templates), never needed. Raises OSError when it cannot be made."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    root.mkdir(parents=True, exist_ok=True)  # (the user's own XDG directory: its mode is not ours to set)
+    path = directory(root / "ikefleet")
+    for part in parts:
+        path = directory(path / part)
     return path

@@ -99,6 +99,6 @@ def test_an_unwritable_cache_still_renders(
 def test_other_environment_options_use_other_entries(tmp_path: Path) -> None:
     from ikefleet.compiled_templates import CompiledTemplates
 
-    tags = {CompiledTemplates(tmp_path, options).tag
+    tags = {CompiledTemplates(options).tag
             for options in (intent.OPTIONS, {**intent.OPTIONS, "trim_blocks": False})}
     assert len(tags) == 2

@@ -13,7 +13,7 @@ import pytest
 from ruamel.yaml import YAML
 from tests_support import fast_keys
 
-from ikefleet import revoked
+from ikefleet import private, revoked
 from ikefleet.cli import main
 from ikefleet.lab.manager import Lab
 
@@ -77,3 +77,13 @@ def test_loose_modes_left_by_an_older_run_are_tightened(tmp_path: Path, umask_00
         assert main(["rollout", "-c", config, "--gate-timeout", "30", "--json"]) == 0
         assert main(["verify", "-c", config, "--format", "json"]) == 0
         assert loose(data_dir) == []
+
+
+def test_a_replacement_that_fails_leaves_no_file_beside(tmp_path: Path) -> None:
+    """The rename over a directory fails: the error is raised and the half-way file is gone (every cache,
+    pin file and report that ikefleet replaces goes through private.replace_bytes)."""
+    target = tmp_path / "entry"
+    target.mkdir()
+    with pytest.raises(OSError):
+        private.replace_bytes(target, b"data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]

@@ -8,6 +8,7 @@ a table there, not code here.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -278,19 +279,16 @@ def _menu_files(base: Any) -> list[tuple[str, Any]]:
     entries = sorted((e for e in base.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
     texts = [(e.name, e.read_text(encoding="utf-8")) for e in entries]
     digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:32]
-    cached = private.user_cache() / f"menus-{digest}.json"
+    entry = f"menus-{digest}.json"
     try:
+        cached = private.user_cache() / entry
         return [(name, data) for name, data in json.loads(cached.read_text(encoding="utf-8"))]
     except (OSError, ValueError, TypeError):
         pass
     yaml = YAML(typ="safe", pure=True)
     loaded = [(name, yaml.load(text)) for name, text in texts]
-    try:
-        cached.parent.parent.mkdir(parents=True, exist_ok=True)
-        private.directory(cached.parent)
-        private.replace_text(cached, json.dumps(loaded))  # owner-only, whole or not at all
-    except (OSError, TypeError, ValueError):
-        pass
+    with contextlib.suppress(OSError, TypeError, ValueError):  # owner-only, whole or none
+        private.replace_text(private.user_cache() / entry, json.dumps(loaded))
     return loaded
 
 
