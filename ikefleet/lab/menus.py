@@ -18,7 +18,7 @@ from .console import Console, IdList, Result
 from .errors import CommandError
 from .router import Router
 from .syntax import Token, Value
-from .where import Test, compile_where, narrowing
+from .where import Test, compile_where, narrowing, parse_where
 
 INTERFACE_MENUS = (
     "/interface ethernet",
@@ -197,17 +197,21 @@ class _WhereReader:
 
 
 def matching(console: Console, menu: Menu, expr: list[Token], local: dict[str, str]) -> Test:
-    """The test of one item against a `where` (compiled once per command, see `where`)."""
-    return compile_where(expr, menu, _WhereReader(console), local)
+    """The test of one item against `where <expr>` (compiled once per command, see `where`)."""
+    return compile_where(parse_where(expr), menu, _WhereReader(console), local)
 
 
-def to_test(console: Console, menu: Menu, expr: list[Token], local: dict[str, str], listed: list[Item]
-            ) -> list[Item]:
-    """The items of `listed` a `where` must be tested on: those it can pass (`where_index`), in order."""
-    narrow = narrowing(expr, menu, _WhereReader(console), local)
-    if narrow is None:
-        return listed
-    router = console.router
-    return where_index.candidates(router, menu.path, listed, *narrow,
-                                  lambda item, name: effective_value(router, menu, item, name))
+def selected(console: Console, menu: Menu, expr: list[Token], local: dict[str, str], listed: list[Item]
+             ) -> list[Item]:
+    """The items of `listed` that pass `where <expr>`, in order. The expression is parsed once; only the
+    items it can pass are tested (`where_index`)."""
+    reader = _WhereReader(console)
+    tree = parse_where(expr)
+    test = compile_where(tree, menu, reader, local)
+    narrow = narrowing(tree, menu, reader, local)
+    if narrow is not None:
+        router = console.router
+        listed = where_index.candidates(router, menu.path, listed, *narrow,
+                                        lambda item, name: effective_value(router, menu, item, name))
+    return [item for item in listed if test(item)]
 

@@ -139,19 +139,18 @@ class Parser:
         return ("not", node) if token.negated else node
 
 
-def narrowing(tokens: list[Token], menu: Menu, console: Console, local: dict[str, str]
+def parse_where(tokens: list[Token]) -> Node | None:
+    """The expression of `where <tokens>`, parsed once for the test and the narrowing (None when empty);
+    raises the console's syntax error."""
+    return Parser(tokens).parse() if tokens else None
+
+
+def narrowing(tree: Node | None, menu: Menu, console: Console, local: dict[str, str]
               ) -> tuple[str, tuple[str, ...]] | None:
-    """(field, containers) when `where <tokens>` passes only items whose field lies inside one of the
-    containers (literal prefixes) and testing an item can neither fail nor run anything: a print may then
-    leave the other items out untested (`where_index`). None otherwise, or when the expression does not
-    parse (the test reports that)."""
-    if not tokens:
-        return None
-    try:
-        tree = Parser(tokens).parse()
-    except CommandError:
-        return None
-    if not _Compiler(menu, console, local)._pure(tree):
+    """(field, containers) when the `where` expression `tree` passes only items whose field lies inside one
+    of the containers (literal prefixes) and testing an item can neither fail nor run anything: a print may
+    then leave the other items out untested (`where_index`). None otherwise."""
+    if tree is None or not _Compiler(menu, console, local)._pure(tree):
         return None
     group = tree if _prefix_test(tree) else None
     if group is None and tree[0] == "and":
@@ -165,11 +164,11 @@ def narrowing(tokens: list[Token], menu: Menu, console: Console, local: dict[str
         return None
 
 
-def compile_where(tokens: list[Token], menu: Menu, console: Console, local: dict[str, str]) -> Test:
-    """The test of one item against `where <tokens>` (everything passes an empty one)."""
-    if not tokens:
+def compile_where(tree: Node | None, menu: Menu, console: Console, local: dict[str, str]) -> Test:
+    """The test of one item against the `where` expression `tree` (everything passes an empty one)."""
+    if tree is None:
         return lambda item: True
-    return _Compiler(menu, console, local).node(Parser(tokens).parse())
+    return _Compiler(menu, console, local).node(tree)
 
 
 class _Compiler:

@@ -50,9 +50,7 @@ def print_command(
         certificates = menus.optional("ikefleet.lab.certificates")
         if certificates is not None:
             certificates.refresh_status(console.router)
-    matches = menus.matching(console, menu, where, local)
-    listed = menus.items(console.router, menu.path)
-    items = [i for i in menus.to_test(console, menu, where, local, listed) if matches(i)]
+    items = menus.selected(console, menu, where, local, menus.items(console.router, menu.path))
     if "from" in named:
         wanted = {i.id for i in menus.targets(console, menu, named["from"][1])}
         items = [i for i in items if i.id in wanted]
