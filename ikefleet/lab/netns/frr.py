@@ -80,9 +80,9 @@ def _filters(router: Router) -> tuple[list[str], dict[str, str]]:
 
 
 def bfd_timers(router: Router, interface: str) -> tuple[int, int, int]:
-    """(interval ms, min-rx ms, multiplier) RouterOS 6 runs BFD with on `interface`: its own enabled
-    `/routing bfd interface` entry, else the `interface=all` one, the factory's default item (200ms,
-    200ms, 5) when a configuration leaves it out."""
+    """The BFD timers RouterOS 6 runs on `interface`, as (interval ms, min-rx ms, multiplier): those of its
+    own enabled `/routing bfd interface` entry, else of the `interface=all` one (the factory's default item,
+    200ms, 200ms, 5, when a configuration leaves it out)."""
     items = router.config.items(BFD)
     item = next((i for i in items if i.get("interface") == interface and not i.disabled), None)
     item = item or next((i for i in items if i.get("interface") == "all"), Item(0, {"interface": "all"}))
@@ -100,6 +100,7 @@ def bfd_timers(router: Router, interface: str) -> tuple[int, int, int]:
 
 
 def bfd_profile(timers: tuple[int, int, int]) -> str:
+    """The bfdd profile of a set of timers: named by them, so interfaces with the same timers share one."""
     return "routeros-{}-{}-x{}".format(*timers)
 
 

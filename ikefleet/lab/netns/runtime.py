@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ikefleet import private
+
 from ..fabric import wan_interface, wan_up
 from ..fabric.common import enabled, host
 from ..router import Router
@@ -222,7 +224,7 @@ class Node:
         """Apply `commands` to the running daemons; False when vtysh refused one (the caller restarts)."""
         path = self.frr_dir / "change.conf"
         try:
-            path.write_text(commands)
+            private.write_text(path, commands)  # owner-only: vtysh runs as root too
             run(["vtysh", "--vty_socket", str(self.frr_dir), "-f", str(path)], ns=self.ns)
         except (NetnsError, OSError) as exc:
             log.warning("%s: FRR refused a change in place, restarting it: %s", self.router.spec.name, exc)
