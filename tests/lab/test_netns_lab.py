@@ -102,13 +102,55 @@ def test_lan_to_lan_goes_through_the_hub_inside_esp_in_udp(lab: tuple[Lab, Netns
     assert all(".4500 > " in line and "UDP-encap" in line for line in lines), "\n".join(lines)
 
 
+def frr_pids(netns: NetnsLab, name: str) -> list[int]:
+    frr_dir = netns.nodes[name].frr_dir
+    return [int((frr_dir / f"{daemon}.pid").read_text().split()[0]) for daemon in ("zebra", "bfdd", "ospfd")]
+
+
+def bfd_sessions(netns: NetnsLab, name: str) -> dict[str, dict[str, object]]:
+    """interface -> bfdd's record of its session (`id` is the local discriminator: a new one per session)."""
+    peers = json.loads(netns.nodes[name].vtysh("show bfd peers json") or "[]")
+    return {str(p.get("interface")): p for p in peers}
+
+
+def test_the_hub_losing_and_gaining_a_branch_leaves_the_other_branches_sessions(
+    lab: tuple[Lab, NetnsLab],
+) -> None:
+    """Issue (rollout then verify, flaky): the hub's FRR restarted whenever its configuration changed, e.g.
+    when the next wave's branch was added to the hub, so the branches an earlier wave's gate had passed lost
+    OSPF and BFD afterwards. RouterOS changes one interface in place: the other branches keep the same BFD
+    sessions, up throughout, with RouterOS's timers (200 ms x 5); the changed one goes and comes back."""
+    seed, netns = lab
+    assert wait_for(lambda: bfd_up(netns, "R1") == 3 and len(full_neighbors(netns, "R1")) == 3, timeout=60)
+    pids, before = frr_pids(netns, "R1"), bfd_sessions(netns, "R1")
+    timers = {(p["transmit-interval"], p["receive-interval"], p["detect-multiplier"]) for p in
+              before.values()}
+    assert timers == {(200, 200, 5)}
+    items = seed.hub.config.items("/routing ospf interface")
+    r4 = next(i for i in items if i.get("interface") == "EoIP-R4")
+    items.remove(r4)
+    try:
+        netns.apply(seed.hub)
+        assert wait_for(lambda: "EoIP-R4" not in bfd_sessions(netns, "R1"))
+    finally:
+        items.append(r4)
+        netns.apply(seed.hub)
+    assert wait_for(lambda: bfd_up(netns, "R1") == 3 and len(full_neighbors(netns, "R1")) == 3, timeout=60)
+    after = bfd_sessions(netns, "R1")
+    for interface in ("EoIP-Tunnel", "EoIP-R3"):  # the same sessions, never down
+        assert (after[interface]["id"], after[interface]["status"]) == (before[interface]["id"], "up")
+        assert int(str(after[interface]["uptime"])) >= int(str(before[interface]["uptime"]))
+    assert after["EoIP-R4"]["id"] != before["EoIP-R4"]["id"]  # R4's went with its interface, and is back
+    assert frr_pids(netns, "R1") == pids  # changed in place, never restarted
+
+
 def test_a_cut_wan_loses_that_branch_only(lab: tuple[Lab, NetnsLab]) -> None:
     _, netns = lab
     assert wait_for(lambda: len(full_neighbors(netns, "R1")) == 3)
     assert wait_for(lambda: bfd_up(netns, "R1") == 3)
     before = full_neighbors(netns, "R1")
     namespaces.run(["ip", "link", "set", "ether1", "down"], ns=netns.nodes["R3"].ns)
-    # BFD (300 ms x 3) withdraws the adjacency; OSPF's own dead interval alone would take 40 s.
+    # BFD (200 ms x 5) withdraws the adjacency; OSPF's own dead interval alone would take 40 s.
     assert wait_for(lambda: len(full_neighbors(netns, "R1")) == 2, timeout=5)
     assert full_neighbors(netns, "R1") == before - {"EoIP-R3"}
     assert len(full_neighbors(netns, "R2")) == 1 and len(full_neighbors(netns, "R4")) == 1
@@ -127,7 +169,7 @@ def test_a_proposal_mismatch_fails_ike_and_logs_why(lab: tuple[Lab, NetnsLab]) -
 
     assert wait_for(failed, timeout=15)
     assert not branch.config.items("/ip ipsec installed-sa")
-    # BFD (300 ms x 3) ends the adjacency once the tunnel is gone: poll, the SA went first.
+    # BFD (200 ms x 5) ends the adjacency once the tunnel is gone: poll, the SA went first.
     assert wait_for(lambda: "EoIP-R4" not in full_neighbors(netns, "R1"), timeout=5)
 
 

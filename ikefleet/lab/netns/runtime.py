@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -18,11 +19,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ikefleet import private
+
 from ..fabric import wan_interface, wan_up
 from ..fabric.common import enabled, host
 from ..router import Router
 from . import frr, state, strongswan
 from .namespaces import NetnsError, Registry, alive, cleanup, require_root, run
+
+log = logging.getLogger(__name__)
 
 CHARON, FRR_DIR = "/usr/lib/ipsec/charon", "/usr/lib/frr"
 FRR_DAEMONS = ("zebra", "bfdd", "ospfd")
@@ -183,10 +188,15 @@ class Node:
         self.applied |= {"charon": (charon.swanctl, charon.files), "blocks": dict(charon.blocks)}
 
     def start_frr(self, text: str | None = None) -> None:
-        """(Re)start zebra, bfdd, ospfd with the translated configuration when it changed (FRR has no
-        faithful partial reload of removed settings, and a restart takes about a second)."""
+        """Bring zebra, bfdd, ospfd to the translated configuration when it changed: in place (`frr.delta`),
+        as RouterOS adds or changes one interface without resetting the other interfaces' adjacencies and
+        BFD sessions; a restart only when nothing runs yet or FRR refuses a line of the change."""
         text = frr.translate(self.router) if text is None else text
-        if self.applied.get("frr") == text:
+        before = self.applied.get("frr")
+        if before == text:
+            return
+        if isinstance(before, str) and self.change_frr(frr.delta(before, text)):
+            self.applied["frr"] = text
             return
         self.stop_frr()
         self.lab.registry.directory(self.frr_dir.parent)
@@ -209,6 +219,17 @@ class Node:
             conf.write_text(text)
             run(["vtysh", "--vty_socket", d, "-f", str(conf)], ns=self.ns, check=False)
         self.applied["frr"] = text
+
+    def change_frr(self, commands: str) -> bool:
+        """Apply `commands` to the running daemons; False when vtysh refused one (the caller restarts)."""
+        path = self.frr_dir / "change.conf"
+        try:
+            private.write_text(path, commands)  # owner-only: vtysh runs as root too
+            run(["vtysh", "--vty_socket", str(self.frr_dir), "-f", str(path)], ns=self.ns)
+        except (NetnsError, OSError) as exc:
+            log.warning("%s: FRR refused a change in place, restarting it: %s", self.router.spec.name, exc)
+            return False
+        return True
 
     def read(self) -> Snapshot:
         """What charon, zebra/ospfd/bfdd and the kernel's links report now."""
