@@ -48,7 +48,7 @@ from ikefleet.tasks.hub_config import converge_hub_config
 from ikefleet.tasks.put_back import put_back_branches
 from ikefleet.tasks.reach import Reached, reach_branches
 from ikefleet.tasks.results import failure
-from ikefleet.verify.expected import expected_state, route_reads
+from ikefleet.verify.expected import Expected, expected_state, route_reads
 from ikefleet.verify.gather import HostState
 from ikefleet.waves import Amount, over_budget, plan_waves
 
@@ -286,6 +286,7 @@ class Rollout:
         """The run's waves, one after another: each waits for the keys the hub makes for it in the
         background (`_catch_up`), converges, is gated; later waves stop once failures exceed --max-fail."""
         opts = self.options
+        passed: dict[str, int] = {}  # branch -> the wave whose gate it passed
         for number, wave in enumerate(waves, start=1):
             if interrupt.STOP.is_set():
                 return self._interrupted(summary, run, [h for w in waves[number - 1:] for h in w])
@@ -305,6 +306,7 @@ class Rollout:
             self._converge_wave(nr, hub, [b for b in wave if b not in settled], run, summary)
             if not opts.dry_run and not interrupt.STOP.is_set():  # interrupted: tunnels not waited for
                 self._gate(nr, [h for h in wave if summary.hosts[h].status != "failed"], summary, run)
+                passed.update((h, number) for h in wave if summary.hosts[h].status != "failed")
                 # a renewed branch's old certificate goes (its hub identity, then the certificate) only once
                 # its tunnel is up on the new one: a branch that failed its gate is put back to a
                 # configuration naming the old certificate, which must still be there on both ends
@@ -322,9 +324,36 @@ class Rollout:
                     why = "stopped by --max-fail" if opts.max_fail else "stopped: an earlier wave failed"
                     self.ledger.record(Outcome(name, "skipped", error=why))
                 break
-        if interrupt.STOP.is_set():  # during the last wave
+        if not interrupt.STOP.is_set():
+            last = max(passed.values(), default=0)
+            self._gate_again(nr, {h: n for h, n in passed.items() if n < last}, summary)
+        if interrupt.STOP.is_set():  # during the last wave or the gate again
             return self._interrupted(summary, run, [])
         return summary
+
+    def _gate_again(self, nr: Nornir, passed: dict[str, int], summary: Summary) -> None:
+        """The branches that passed their gate before the last wave (`passed`: branch -> its wave), gated
+        again once the later waves are done: those may have changed the hub (its identities, EoIP and OSPF
+        interfaces), and a rollout exits 0 only if what verify checks still holds on every branch it gated.
+        One parallel read when it does; a branch that no longer passes is failed, not put back (its own
+        change passed its gate)."""
+        names = [h for h in passed if summary.hosts[h].status != "failed"]
+        if not names:
+            return
+        self.progress(Note(f"gate again: {len(names)} branch(es) of earlier waves, after the later waves"))
+        try:
+            gate = wait_until_converged(nr, names, expected=self._expected(names),
+                                        timeout_s=self.options.gate_timeout_s, routes=self.routes,
+                                        progress=self.progress)
+        finally:
+            release(nr, names)
+        for name, why in gate.failed.items():
+            outcome = summary.hosts[name]
+            outcome.status = "failed"
+            outcome.error = (f"passed its gate in wave {passed[name]}, but not as verify checks after the "
+                             f"later waves ({self.options.gate_timeout_s:.0f}s): {why}; its change is kept "
+                             "(it passed its gate)")
+            self.ledger.rerecord(outcome)
 
     def _unchanged(self, run: RunDir, names: list[str], reached: dict[str, Reached]) -> None:
         """Branches this run leaves as the reach found them, on the record as unchanged (an empty diff)."""
@@ -540,12 +569,11 @@ class Rollout:
         branch that does not is failed and put back to its configuration before this run."""
         if not wave:
             return
-        versions = {h: v for h in wave if h in self.reached and (v := self.reached[h].version)}
-        expected = expected_state(with_versions(self.fleet, versions), self.plan, list(wave))
         # branches the converge task left untouched were read in its session: the gate's first poll
         first = {h: s for h in wave if (s := self.first_states.pop(h, None))}
-        gate = wait_until_converged(nr, wave, expected=expected, timeout_s=self.options.gate_timeout_s,
-                                    routes=self.routes, first=first, progress=self.progress)
+        gate = wait_until_converged(nr, wave, expected=self._expected(wave),
+                                    timeout_s=self.options.gate_timeout_s, routes=self.routes, first=first,
+                                    progress=self.progress)
         backs = self._put_back(nr, list(gate.failed), summary, run)
         for name, why in gate.failed.items():
             outcome = summary.hosts[name]
@@ -554,6 +582,11 @@ class Rollout:
             outcome.error = (f"gate failed: not as verify checks after {self.options.gate_timeout_s:.0f}s: "
                              f"{why}; {backs[name]}")
             self.ledger.rerecord(outcome)
+
+    def _expected(self, branches: list[str]) -> Expected:
+        """What verify expects of `branches`, for the RouterOS versions the run found them at."""
+        versions = {h: v for h in branches if h in self.reached and (v := self.reached[h].version)}
+        return expected_state(with_versions(self.fleet, versions), self.plan, list(branches))
 
     def _put_back(self, nr: Nornir, hosts: list[str], summary: Summary, run: RunDir) -> dict[str, str]:
         """Branches that failed their gate: the ones this run changed are put back to the configuration

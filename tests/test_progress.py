@@ -74,7 +74,8 @@ def test_plain_lines_of_a_lab_rollout_show_waves_counts_and_the_gate(rolled: Rol
     assert "br1: changed [2/3 done, 2 changed, 0 failed]" in lines
     assert "br2: changed [3/3 done, 3 changed, 0 failed]" in lines
     assert "gate: waiting up to 60s for br1 to pass verify's checks" in lines
-    gate = [line for line in lines if line.startswith("gate: br1 ")]
+    wave2 = lines.index("wave 2/2: br2")
+    gate = [line for line in lines[:wave2] if line.startswith("gate: br1 ")]
     # the tunnel takes 2 s to come up: the gate shows br1 waiting with its layers, then passing
     assert gate[0].startswith("gate: br1 waiting: IKE ") and "OSPF " in gate[0] and "BFD " in gate[0], gate
     assert gate[-1].startswith("gate: br1 passes: IKE ok, SAs ok, OSPF ok, BFD ok"), gate
@@ -83,7 +84,12 @@ def test_plain_lines_of_a_lab_rollout_show_waves_counts_and_the_gate(rolled: Rol
     # a line per change, not per poll (the gate polls every 0.5 s for ~2 s)
     states = [LEFT.sub("", line) for line in gate]
     assert all(a != b for a, b in itertools.pairwise(states)), gate
-    assert lines.index("wave 1/2: br1") < lines.index(gate[0]) < lines.index("wave 2/2: br2")
+    assert lines.index("wave 1/2: br1") < lines.index(gate[0]) < wave2
+    # after the last wave, br1 is gated again (wave 2 changed the hub): one line, passing at once
+    again = lines.index("gate again: 1 branch(es) of earlier waves, after the later waves")
+    assert again > wave2, lines
+    assert [LEFT.sub("", line) for line in lines[again:] if line.startswith("gate: br1 ")] == [
+        LEFT.sub("", "gate: br1 passes: IKE ok, SAs ok, OSPF ok, BFD ok (60s left)")], lines[again:]
 
 
 def test_each_branch_is_in_results_jsonl_as_soon_as_its_task_completes(rolled: Rolled) -> None:
