@@ -246,3 +246,99 @@ def test_a_silent_router_is_a_read_timeout() -> None:
     assert "no answer within 0.6 s (command_timeout)" in session.describe(err.value)
     assert channel.checks <= 12  # waited in recv, not polled
     assert channel.timeout is None  # the channel's own timeout is given back after each wait
+
+
+class Sleeps:
+    """`time.sleep` as before, each call from netmiko's code counted (its read loops' fixed waits)."""
+
+    def __init__(self, real: object) -> None:
+        self.real, self.netmiko = real, 0
+
+    def __call__(self, seconds: float) -> None:
+        import sys
+
+        if "netmiko" in sys._getframe(1).f_code.co_filename:
+            self.netmiko += 1
+        self.real(seconds)  # type: ignore[operator]
+
+
+class Pieces(Channel):
+    """A console that echoes each line in pieces (as RouterOS and the lab send an echo), 20 ms apart, then
+    the reply."""
+
+    def __init__(self, reply: bytes) -> None:
+        super().__init__()
+        self.reply = reply
+
+    def sendall(self, data: bytes) -> None:
+        text = PROMPT.encode() + data
+        pieces = [text[:5], text[5:12], text[12:-3], text[-3:], self.reply]
+        for n, piece in enumerate(pieces):
+            threading.Timer(0.02 * (n + 1), self.feed, (piece,)).start()
+
+
+def test_an_echo_in_pieces_is_read_without_a_fixed_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """netmiko's pattern loop (the command echo read of every exchange, the login's too) slept 10 ms after
+    each read that brought part of the echo: 486 sleeps per 200-branch verify. The driver waits for the next
+    piece instead, and the reply is the same."""
+    import time
+
+    sleeps = Sleeps(time.sleep)
+    monkeypatch.setattr(time, "sleep", sleeps)
+    channel = Pieces(b"uptime: 1d\r\n" + PROMPT.encode())
+    driver = _driver_on(channel)
+    driver.base_prompt = "[admin@hub]"
+    out = Device("hub", driver, read_timeout=30).send("/system resource print")
+    assert out.strip() == "uptime: 1d"
+    assert sleeps.netmiko == 0
+
+
+def test_a_login_banner_in_pieces_is_read_without_a_fixed_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """netmiko's MikroTik login handler reads the banner up to the prompt in its pattern loop: a banner in
+    pieces is waited for, not slept on, and the login ends at the prompt with nothing sent."""
+    import time
+
+    sleeps = Sleeps(time.sleep)
+    monkeypatch.setattr(time, "sleep", sleeps)
+    channel = Channel()
+    driver = _driver_on(channel)
+    banner = "\r\n\r\n  MMM      MMM       KKK\r\n  MikroTik RouterOS 6.49.2 (c) 1999-2021\r\n\r\n"
+    pieces = [banner[:20], banner[20:], f"{PROMPT}"]
+    for n, piece in enumerate(pieces):
+        threading.Timer(0.02 * (n + 1), channel.feed, (piece.encode(),)).start()
+    driver.special_login_handler()
+    assert sleeps.netmiko == 0
+
+
+def test_a_pattern_read_keeps_what_came_after_the_match_for_the_next_read() -> None:
+    """As netmiko's: the reads up to and including the first match, the rest the next read's first."""
+    channel = Channel()
+    driver = _driver_on(channel)
+    channel.feed(b"cmd echo\r\nuptime: 1d\r\n[admin@hub] > more")
+    assert driver.read_until_pattern(pattern=r"cmd echo") == "cmd echo"
+    assert driver.read_until_pattern(pattern=r"\] > ") == "\nuptime: 1d\n[admin@hub] > "
+    assert driver.read_channel() == "more"
+
+
+def test_a_pattern_never_seen_is_netmikos_read_timeout() -> None:
+    """A router that never completes the pattern: netmiko's ReadTimeout, in netmiko's words, once
+    read_timeout has run out, waited for in recv (not polled)."""
+    channel = Channel()
+    driver = _driver_on(channel)
+    channel.feed(b"[admin@hub] > /system resou")
+    with pytest.raises(ReadTimeout) as ours:
+        driver.read_until_pattern(pattern=r"resource print", read_timeout=0.5)
+    assert channel.checks <= 8
+    netmikos = Scripted(["[admin@hub] > /system resou"])
+    with pytest.raises(ReadTimeout) as theirs:
+        MikrotikRouterOsSSH.read_until_pattern(netmikos, pattern=r"resource print", read_timeout=0.05)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_a_command_echo_never_seen_is_netmikos_echo_timeout() -> None:
+    """A router that echoes nothing: command_echo_read's ReadTimeout (its words), after its 10 s."""
+    channel = Channel()
+    driver = _driver_on(channel)
+    with pytest.raises(ReadTimeout) as err:
+        driver.command_echo_read(cmd="/system resource print", read_timeout=0.3)
+    assert "The command echo was not detected within the read timeout." in str(err.value)
