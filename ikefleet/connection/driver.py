@@ -231,7 +231,7 @@ class RouterOSDriver(MikrotikRouterOsSSH):
         """netmiko's contract (read until `pattern`; return the reads up to and including its first match and
         keep the rest for the next read; netmiko's ReadTimeout once `read_timeout` has run out, 0: never),
         but a read that did not complete the pattern waits for the next data instead of a fixed 10 ms sleep:
-        a command's echo and a login banner come in pieces, and each piece cost netmiko's loop a sleep (552
+        a command's echo and a login banner come in pieces, and each piece cost netmiko's loop a sleep (563
         per 200-branch verify, ~2.8 a router). A pattern with groups, or a session with no SSH channel, is
         netmiko's to read (its split keeps only the groups)."""
         awaited = re.compile(pattern, re_flags)
