@@ -10,7 +10,8 @@ after one warm-up; then the serial phases alone, N times on the last run's captu
 
 With --one-worker: the worker's side alone, without the other threads' GIL hand-offs in the figures: one
 thread logs in to each branch in turn, sends the v6 batch line and closes, RUNS times over the branches
-(after 20 to warm up); thread CPU per router of the login, the batch read and the close.
+(after 20 to warm up); thread CPU per router of the login, the batch read and the close, and the wall
+per router (each router's session from login to close, one after the other: fixed waits show there).
 
 With --transport-ab: the SSH side alone, ikefleet's transport (`connection/kex.py`) against the same
 with paramiko's own parts put back (its packetizer with a handshake timer thread, paramiko's writer of
@@ -140,12 +141,15 @@ def one_worker(directory: Path, runs: int) -> None:
     for host in hosts[:20]:
         one(host)
     spent.update(dict.fromkeys(spent, 0.0))
+    start = time.perf_counter()
     for _ in range(runs):
         for host in hosts:
             one(host)
     count = len(hosts) * runs
+    wall = (time.perf_counter() - start) * 1000 / count
     print("one worker, thread CPU per router: " + ", ".join(
-        f"{label} {seconds * 1000 / count:.3f} ms" for label, seconds in spent.items()))
+        f"{label} {seconds * 1000 / count:.3f} ms" for label, seconds in spent.items())
+        + f"; wall per router (login to close, one at a time) {wall:.2f} ms")
 
 
 def transport_ab(directory: Path, runs: int) -> None:

@@ -4,7 +4,11 @@ not its size times the number of reads."""
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 from netmiko.exceptions import ReadTimeout
@@ -246,3 +250,145 @@ def test_a_silent_router_is_a_read_timeout() -> None:
     assert "no answer within 0.6 s (command_timeout)" in session.describe(err.value)
     assert channel.checks <= 12  # waited in recv, not polled
     assert channel.timeout is None  # the channel's own timeout is given back after each wait
+
+
+class Sleeps:
+    """`time.sleep` as before, each call from netmiko's code counted (its read loops' fixed waits)."""
+
+    def __init__(self, real: object) -> None:
+        self.real, self.netmiko = real, 0
+
+    def __call__(self, seconds: float) -> None:
+        import sys
+
+        if "netmiko" in sys._getframe(1).f_code.co_filename:
+            self.netmiko += 1
+        self.real(seconds)  # type: ignore[operator]
+
+
+class Pieces(Channel):
+    """A console that echoes each line in pieces (as RouterOS and the lab send an echo), 20 ms apart, then
+    the reply."""
+
+    def __init__(self, reply: bytes) -> None:
+        super().__init__()
+        self.reply = reply
+
+    def sendall(self, data: bytes) -> None:
+        text = PROMPT.encode() + data
+        feed_in_turn(self, [text[:5], text[5:12], text[12:-3], text[-3:], self.reply])
+
+
+def feed_in_turn(channel: Channel, pieces: list[bytes], apart: float = 0.02) -> None:
+    """The pieces fed one after the other, `apart` seconds between them, by one thread (as paramiko's
+    transport thread hands on what comes): in order whatever the machine's load."""
+
+    def feed() -> None:
+        for piece in pieces:
+            time.sleep(apart)
+            channel.feed(piece)
+
+    threading.Thread(target=feed, daemon=True).start()
+
+
+def test_an_echo_in_pieces_is_read_without_a_fixed_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """netmiko's pattern loop (the command echo read of every exchange, the login's too) slept 10 ms after
+    each read that brought part of the echo: 486 sleeps per 200-branch verify. The driver waits for the next
+    piece instead, and the reply is the same."""
+
+    sleeps = Sleeps(time.sleep)
+    monkeypatch.setattr(time, "sleep", sleeps)
+    channel = Pieces(b"uptime: 1d\r\n" + PROMPT.encode())
+    driver = _driver_on(channel)
+    driver.base_prompt = "[admin@hub]"
+    out = Device("hub", driver, read_timeout=30).send("/system resource print")
+    assert out.strip() == "uptime: 1d"
+    assert sleeps.netmiko == 0
+
+
+def test_a_login_banner_in_pieces_is_read_without_a_fixed_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """netmiko's MikroTik login handler reads the banner up to the prompt in its pattern loop: a banner in
+    pieces is waited for, not slept on, and the login ends at the prompt with nothing sent."""
+
+    sleeps = Sleeps(time.sleep)
+    monkeypatch.setattr(time, "sleep", sleeps)
+    channel = Channel()
+    driver = _driver_on(channel)
+    banner = "\r\n\r\n  MMM      MMM       KKK\r\n  MikroTik RouterOS 6.49.2 (c) 1999-2021\r\n\r\n"
+    feed_in_turn(channel, [banner[:20].encode(), banner[20:].encode(), PROMPT.encode()])
+    driver.special_login_handler()
+    assert sleeps.netmiko == 0
+
+
+def test_a_pattern_read_keeps_what_came_after_the_match_for_the_next_read() -> None:
+    """As netmiko's: the reads up to and including the first match, the rest the next read's first."""
+    channel = Channel()
+    driver = _driver_on(channel)
+    channel.feed(b"cmd echo\r\nuptime: 1d\r\n[admin@hub] > more")
+    assert driver.read_until_pattern(pattern=r"cmd echo") == "cmd echo"
+    assert driver.read_until_pattern(pattern=r"\] > ") == "\nuptime: 1d\n[admin@hub] > "
+    assert driver.read_channel() == "more"
+
+
+def test_a_pattern_never_seen_is_netmikos_read_timeout() -> None:
+    """A router that never completes the pattern: netmiko's ReadTimeout, in netmiko's words, once
+    read_timeout has run out, waited for in recv (not polled)."""
+    channel = Channel()
+    driver = _driver_on(channel)
+    channel.feed(b"[admin@hub] > /system resou")
+    with pytest.raises(ReadTimeout) as ours:
+        driver.read_until_pattern(pattern=r"resource print", read_timeout=0.5)
+    assert channel.checks <= 8
+    netmikos = Scripted(["[admin@hub] > /system resou"])
+    with pytest.raises(ReadTimeout) as theirs:
+        MikrotikRouterOsSSH.read_until_pattern(netmikos, pattern=r"resource print", read_timeout=0.05)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_a_command_echo_never_seen_is_netmikos_echo_timeout() -> None:
+    """A router that echoes nothing: command_echo_read's ReadTimeout (its words), after its 10 s."""
+    channel = Channel()
+    driver = _driver_on(channel)
+    with pytest.raises(ReadTimeout) as err:
+        driver.command_echo_read(cmd="/system resource print", read_timeout=0.3)
+    assert "The command echo was not detected within the read timeout." in str(err.value)
+
+
+SAMPLES = Path("/work/shared/routeros-samples")
+
+
+class NetmikosLoop(RouterOSDriver):
+    """The driver with netmiko's own pattern loop (a fixed 10 ms sleep after a read short of the pattern)."""
+
+    def read_until_pattern(self, *args: Any, **kwargs: Any) -> str:
+        with self._waiting_reads():
+            return str(MikrotikRouterOsSSH.read_until_pattern(self, *args, **kwargs))
+
+
+def _replied(driver_class: type[RouterOSDriver], command: str, reply: str) -> str:
+    """Device.send of `command` over `driver_class`, the router's echo and reply coming in pieces."""
+    channel = Pieces(b"")  # (what it is sent is not answered: the pieces below come on their own)
+    channel.sendall = lambda data: None  # type: ignore[method-assign]
+    driver = _driver_on(channel)
+    driver.__class__ = driver_class
+    driver.base_prompt = "[admin@hub]"
+    text = (f"{PROMPT}{command}\r\n{reply}\r\n{PROMPT}").encode()
+    cuts = [0, 7, len(PROMPT) + 5, len(PROMPT) + len(command) + 1, len(text) // 2, len(text)]
+    feed_in_turn(channel, [text[a:b] for a, b in itertools.pairwise(cuts)], 0.005)
+    try:
+        return Device("hub", driver, read_timeout=5).send(command)
+    except session.DeviceError as exc:  # a capture of a refusal: its words and the reply as read
+        return f"refused: {exc.error}\n{exc.output}"
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/routeros-samples not available")
+def test_every_real_capture_reads_back_as_with_netmikos_loop() -> None:
+    """Every real RouterOS capture (incl. v7-more), as a reply whose echo and body come in pieces, reads
+    back through the driver's pattern read exactly as through netmiko's own loop. (A capture ending at the
+    pager waits for the rest after `D`: the pager's reads are test_device_pager's.)"""
+    captures = sorted(p for p in SAMPLES.rglob("*.txt") if "-- [Q quit|D dump|down]" not in p.read_text())
+    assert len(captures) > 50
+    command = "/interface eoip print detail without-paging"
+    for capture in captures:
+        reply = "\r\n".join(capture.read_text(errors="replace").splitlines())
+        assert _replied(RouterOSDriver, command, reply) == _replied(NetmikosLoop, command, reply), capture

@@ -208,6 +208,24 @@ def test_many_pins_read_back_and_each_host_file_holds_only_its_own(tmp_path: Pat
     assert len(paramiko.HostKeys(str(known)).keys()) == 20
 
 
+def test_a_pinned_routers_session_opens_without_hashing_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pinned router's Pin (what its session enforces) is made without its fingerprint, a SHA-256 of the
+    key that no message of a known key's opening shows; asked for, it is OpenSSH's of the key compared."""
+    from ikefleet.connection import hostkeys
+
+    known, key = tmp_path / "known_hosts", other_key()
+    assert check_key("br1", "192.0.2.1", 22, key, known).fingerprint == fingerprint(key)
+    hashed: list[paramiko.PKey] = []
+    real = hostkeys.fingerprint
+    monkeypatch.setattr(hostkeys, "fingerprint", lambda k: hashed.append(k) or real(k))
+    pin = hostkeys.known_pin("br1", "192.0.2.1", 22, known)
+    assert pin is not None and pin.action == "known" and pin.keys == (key,) and hashed == []
+    assert pin.fingerprint == real(key)
+    assert pin.message() == f"br1: host key {real(key)} matches the pinned key"
+
+
 def test_a_pinned_router_is_not_fetched_again(
     lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

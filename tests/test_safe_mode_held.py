@@ -170,6 +170,9 @@ def test_safe_mode_taken_between_two_windows_stops_the_push_without_a_restore(
         assert "nothing changed here" not in br1["error"] and "restor" not in br1["error"]
         assert router.safe_mode_holder is not None  # the other session's safe mode was not taken over
     monkeypatch.undo()
+    deadline = time.monotonic() + 10  # its drop ends its safe mode once the lab has seen the close
+    while router.safe_mode_holder is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert rollout(lab, "br1")["hosts"]["br1"]["status"] == "changed"
 
 

@@ -36,13 +36,18 @@ class HostKeyChanged(Exception):
 class Pin:
     """What `check` did: 'known' (matched), 'pinned' (first contact) or 'replaced' (accepted change);
     `entry` and `keys`: the host's pins as its session enforces them (`driver.RouterOSDriver`, given only
-    these: paramiko would parse a pin file again for every session)."""
+    these: paramiko would parse a pin file again for every session). Its fingerprint, the key `check`
+    compared (the first of `keys`), is computed when a message needs it: a pinned router's session opens
+    without it (18 us a router, a hash of the key)."""
 
     host: str
     action: str
-    fingerprint: str
-    entry: str = ""
-    keys: tuple[paramiko.PKey, ...] = ()
+    entry: str
+    keys: tuple[paramiko.PKey, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.keys[0])
 
     def message(self) -> str:
         if self.action == "pinned":
@@ -133,7 +138,7 @@ def known_pin(name: str, host: str, port: int, known_hosts: Path) -> Pin | None:
     if not pinned:
         return None
     keys = tuple(pinned.values())
-    return Pin(name, "known", fingerprint(keys[0]), entry, keys)
+    return Pin(name, "known", entry, keys)
 
 
 def check_key(
@@ -154,7 +159,7 @@ def check_key(
         else:
             _append(entry, key, known_hosts)
             action = "pinned"
-    return Pin(name, action, fingerprint(key), entry, (key,))
+    return Pin(name, action, entry, (key,))
 
 
 def check(
