@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Final
 
 from ikefleet.routeros.config import Config, Item
 
@@ -246,20 +247,32 @@ def _selector(sub: list[Token], number: int) -> tuple[tuple[str, str], ...]:
 
 def parse_commands(text: str) -> list[Command]:
     """Export/terse/script text -> commands with their paths (sections carry over to following lines)."""
-    return [Command(number, path, verb, where, positional, dict(pairs), selected)
-            for number, path, verb, where, positional, pairs, selected, _ in _commands(text)]
+    return [Command(c[LINE], c[PATH], c[VERB], c[WHERE], c[POSITIONAL], dict(c[PAIRS]), c[SELECTED])
+            for c in _commands(text)]
 
 
-# A command as `_commands` yields it: line, path, verb, where, positional words, key=value pairs (in order),
-# selected, and for a plain line its pairs as `split_flags` splits them (else None).
-_Line = tuple[int, str, str, tuple[tuple[str, str], ...], tuple[str, ...], Sequence[tuple[str, str]], bool,
-              "tuple[dict[str, str], dict[str, bool | str]] | None"]
+# A command as `_commands` reads it, a plain tuple (a NamedTuple's construction cost 10 % of an export's
+# parse, bench/HISTORY.md 2026-12-07 h55); its fields, by these names:
+# LINE: the 1-based line number; PATH: the menu; VERB: add or set; WHERE: the `[ find k=v ]` conditions;
+# POSITIONAL: the bare words; PAIRS: the key=value arguments in order; SELECTED: a `[ find ]` was given;
+# SPLIT: a plain line's pairs as `split_flags` splits them (shared by the lines that repeat it: read-only),
+# else None.
+Line = tuple[int, str, str, tuple[tuple[str, str], ...], tuple[str, ...], Sequence[tuple[str, str]], bool,
+             "tuple[dict[str, str], dict[str, bool | str]] | None"]
+LINE: Final = 0
+PATH: Final = 1
+VERB: Final = 2
+WHERE: Final = 3
+POSITIONAL: Final = 4
+PAIRS: Final = 5
+SELECTED: Final = 6
+SPLIT: Final = 7
 
 
-def _commands(text: str) -> list[_Line]:
+def _commands(text: str) -> list[Line]:
     """parse_commands' reading without a Command each (parse_script needs none). Whole before any is used:
     the first error of the text's reading is the one raised, before parse_script's own."""
-    commands: list[_Line] = []
+    commands: list[Line] = []
     path = "/"
     for number, line in logical_lines(text):
         plain = _plain_line(line)
