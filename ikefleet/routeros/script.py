@@ -66,10 +66,13 @@ class Command:
 
 def logical_lines(text: str) -> list[tuple[int, str]]:
     """Join `\\` + 4-space continuations (even mid-value); drop comments, blanks and prompt echoes."""
+    lines = text.replace("\r\n", "\n").replace("\r", "").split("\n")
+    if "\\" not in text:
+        return _single_lines(lines)
     out: list[tuple[int, str]] = []
     pending: str | None = None
     start = 0
-    for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "").split("\n"), start=1):
+    for number, raw in enumerate(lines, start=1):
         if pending is not None:
             if not raw.strip():
                 raise ExportInterrupted(f"line {start}: export ends inside a continued line")
@@ -93,6 +96,24 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
         pending = None
     if pending is not None:
         raise ExportInterrupted(f"line {start}: export ends inside a continued line")
+    return out
+
+
+def _single_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """logical_lines of a text without a backslash: no line goes on (a `/export terse`, the usual
+    export), so each is kept or dropped by itself, without the continuation's bookkeeping."""
+    out: list[tuple[int, str]] = []
+    for number, raw in enumerate(lines, start=1):
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        if stripped[0] == "#":
+            if stripped.startswith("#interrupted"):
+                raise ExportInterrupted(f"line {number}: export was interrupted (#interrupted)")
+            continue
+        if raw[0] == "[" and _PROMPT.match(raw):
+            continue
+        out.append((number, stripped))
     return out
 
 
@@ -388,12 +409,18 @@ def apply(item: Item, values: dict[str, str], flags: dict[str, bool | str]) -> N
 def parse_script(text: str) -> Config:
     """`/export`, `/export terse` or export-style script text -> Config (raises ScriptError)."""
     config = Config()
+    menus = config.menus
     for number, path, verb, where, positional, pairs, selected, split in _commands(text):
         values, flags = split if split is not None else split_flags(dict(pairs).items())
         if verb == "add":
             if selected or positional:
                 raise ScriptError(f"line {number}: add takes no selector")
-            config.add(path, values, **flags)  # (copies the values)
+            # Config.add written out (most lines of an export are adds: two calls a line less)
+            items = menus.get(path)
+            if items is None:
+                items = menus[path] = []
+            items.append(Item(config.next_id, dict(values), **flags))  # (values copied: `split` is shared)
+            config.next_id += 1
             continue
         ident, default = _identity(where, positional)
         items = config.items(path)
