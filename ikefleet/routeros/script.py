@@ -357,6 +357,8 @@ def _plain_line(line: str) -> _PlainLine | None:
     """A line `_plain_tokens` reads (no `[` selector), remembered, as immutable tuples. A fleet's exports
     (and the intended configurations) repeat most lines from router to router (72 % of a 200-branch
     verify's), so most lines are read once a run."""
+    if '"' not in line and "[" not in line and "\\" not in line and "\t" not in line:
+        return _bare_line(line)
     tokens = _plain_tokens(line)
     if tokens is None:
         return None
@@ -364,6 +366,26 @@ def _plain_line(line: str) -> _PlainLine | None:
     positional = tuple(str(value) for key, value in words[1:] if key is None)
     pairs = tuple((key, str(value)) for key, value in words[1:] if key is not None)
     return menu, tuple(words[:1]), positional, pairs, split_flags(dict(pairs).items())
+
+
+def _bare_line(line: str) -> _PlainLine:
+    """_plain_line of a line without quotes (most of an export's): its words by one `str.split`, read as
+    `_words` and `_menu` read them (a word holding "=" is a key=value pair), without a token a word."""
+    words = [word for word in line.split(" ") if word]
+    menu = None
+    if line[:1] == "/":
+        at = 0
+        for word in words:
+            if "=" in word or word in _MENU_END:
+                break
+            at += 1
+        menu = "/" + " ".join([part for word in words[:at] if (part := word.lstrip("/"))])
+        words = words[at:]
+    head = tuple(_words(words[0])) if words else ()
+    cut = [word.partition("=") for word in words[1:]]
+    positional = tuple([key for key, sep, _ in cut if not sep])
+    pairs = tuple([(key, value) for key, sep, value in cut if sep])
+    return menu, head, positional, pairs, split_flags(pairs)
 
 
 def split_flags(args: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, bool | str]]:
