@@ -441,7 +441,8 @@ def parse_script(text: str) -> Config:
             items = menus.get(path)
             if items is None:
                 items = menus[path] = []
-            items.append(Item(config.next_id, dict(values), **flags))  # (values copied: `split` is shared)
+            # (values copied: `split` is shared; flags are comment= and disabled=, as split_flags makes them)
+            items.append(Item(config.next_id, dict(values), **flags))  # type: ignore[arg-type]
             config.next_id += 1
             continue
         ident, default = _identity(where, positional)
