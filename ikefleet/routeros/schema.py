@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
@@ -278,17 +279,27 @@ def _menu_files(base: Any) -> list[tuple[str, Any]]:
     """
     entries = sorted((e for e in base.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
     texts = [(e.name, e.read_text(encoding="utf-8")) for e in entries]
+    return yaml_cached("menus", texts, YAML(typ="safe", pure=True).load)
+
+
+def yaml_cached(kind: str, texts: list[tuple[str, str]], load: Callable[[str], Any]) -> list[tuple[str, Any]]:
+    """(name, `load(text)`) of each YAML text, kept as JSON in the user's cache directory under `kind` and a
+    digest of the texts (an edited file is a new entry): ruamel's pure-Python loader costs every CLI run
+    milliseconds a file, reading JSON a tenth of that. Best effort: an unreadable or unwritable cache
+    means loading the YAML; data JSON would not give back as it is (keys that are not strings) is not kept.
+    """
     digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:32]
-    entry = f"menus-{digest}.json"
+    entry = f"{kind}-{digest}.json"
     try:
         cached = private.user_cache() / entry
         return [(name, data) for name, data in json.loads(cached.read_text(encoding="utf-8"))]
     except (OSError, ValueError, TypeError):
         pass
-    yaml = YAML(typ="safe", pure=True)
-    loaded = [(name, yaml.load(text)) for name, text in texts]
+    loaded = [(name, load(text)) for name, text in texts]
     with contextlib.suppress(OSError, TypeError, ValueError):  # owner-only, whole or none
-        private.replace_text(private.user_cache() / entry, json.dumps(loaded))
+        text = json.dumps(loaded)
+        if json.loads(text) == [list(pair) for pair in loaded]:
+            private.replace_text(private.user_cache() / entry, text)
     return loaded
 
 
@@ -313,7 +324,8 @@ def load_rules() -> MenuRules:
     """menus/rules.yaml, loaded once per process; ValueError naming the file and the key on a key it does
     not know or a value of the wrong shape (a typo must not silently drop a rule)."""
     text = (resources.files("ikefleet.routeros") / "menus" / RULES_FILE).read_text(encoding="utf-8")
-    return parse_rules(YAML(typ="safe", pure=True).load(text) or {})
+    ((_, data),) = yaml_cached("rules", [(RULES_FILE, text)], YAML(typ="safe", pure=True).load)
+    return parse_rules(data or {})
 
 
 def parse_rules(data: dict[str, Any]) -> MenuRules:
