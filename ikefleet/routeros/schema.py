@@ -68,6 +68,12 @@ class Field:
     aliases: tuple[tuple[str, str], ...] = ()  # input -> stored form, e.g. ipsec policy protocol 255 -> all
     since: str = ""  # first RouterOS version that has it within its major ("6.44"); "" = the whole major
 
+    @cached_property
+    def stored_forms(self) -> dict[str, str]:
+        """Typed value -> the form RouterOS stores, as `normalize_value` found them (the field's own, not a
+        table keyed by its id)."""
+        return {}
+
 
 @dataclass(frozen=True)
 class Flag:
@@ -464,8 +470,7 @@ def _ports(text: str) -> str:
     return text
 
 
-_NORMALIZED: dict[tuple[int, str], tuple[Field, str]] = {}  # (id(field), raw) -> (field, stored form)
-_NORMALIZED_MAX = 200_000
+_NORMALIZED_MAX = 50_000  # stored forms a field remembers (a fleet's addresses; bad input may bring more)
 
 
 def normalize_value(fld: Field, raw: str) -> str:
@@ -475,13 +480,13 @@ def normalize_value(fld: Field, raw: str) -> str:
     Remembered per field and value: the diff engine asks the same (field, value) pairs for every host of
     a fleet (verify's config check normalises every value of every router).
     """
-    hit = _NORMALIZED.get((id(fld), raw))
-    if hit is not None and hit[0] is fld:  # the field itself is kept, so its id cannot be reused
-        return hit[1]
-    value = _normalize(fld, raw)
-    if len(_NORMALIZED) >= _NORMALIZED_MAX:
-        _NORMALIZED.clear()
-    _NORMALIZED[(id(fld), raw)] = (fld, value)
+    known = fld.stored_forms
+    value = known.get(raw)
+    if value is None:
+        value = _normalize(fld, raw)
+        if len(known) >= _NORMALIZED_MAX:
+            known.clear()
+        known[raw] = value
     return value
 
 
