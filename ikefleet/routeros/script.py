@@ -165,9 +165,11 @@ def tokenize(text: str, number: int = 0) -> list[Token]:
 def _plain_tokens(text: str) -> list[Token] | None:
     """`tokenize` of a line without escapes, tabs or sub-commands (nearly every export line), read with C's
     `str.split` and `str.partition`: no regex match nor character loop a word. None when the line needs
-    `_scan_tokens` (escapes, `[`, a quote glued to a word, or an error to report)."""
-    if "[" in text or "\\" in text or "\t" in text:
+    `_scan_tokens` (escapes, quotes with a `[`, a quote glued to a word, or an error to report)."""
+    if "\\" in text or "\t" in text:
         return None
+    if "[" in text:
+        return _selected_tokens(text)
     if '"' not in text:
         return _words(text)
     parts = text.split('"')  # outside, quoted, outside, ...: a quoted value holds no quote (no escapes)
@@ -191,6 +193,17 @@ def _plain_tokens(text: str) -> list[Token] | None:
         return None
     tokens += _words(rest)
     return tokens
+
+
+def _selected_tokens(text: str) -> list[Token] | None:
+    """`tokenize` of a line with one `[ ... ]` standing apart and no quotes (`set [ find default=yes ] ...`:
+    a line of every export), by `_words` on either side and inside; None for any other."""
+    if '"' in text or text.count("[") != 1 or text.count("]") != 1:
+        return None
+    start, end = text.index("["), text.index("]")
+    if end < start or (start and text[start - 1] != " ") or text[end + 1 : end + 2] not in ("", " "):
+        return None
+    return [*_words(text[:start]), ("[", _words(text[start + 1 : end])), *_words(text[end + 1 :])]
 
 
 def _words(text: str) -> list[Token]:
@@ -303,7 +316,7 @@ def _commands(text: str) -> list[Line]:
         if plain is not None:
             menu, head, positional, pairs, split = plain
         else:
-            menu, words = _menu(line, _scan_tokens(line, number))
+            menu, words = _menu(line, tokenize(line, number))
             head, rest, positional, pairs = words[:1], words[1:], (), ()
         if menu is not None:
             path = menu
@@ -359,7 +372,7 @@ def _plain_line(line: str) -> _PlainLine | None:
     verify's), so most lines are read once a run."""
     if '"' not in line and "[" not in line and "\\" not in line and "\t" not in line:
         return _bare_line(line)
-    tokens = _plain_tokens(line)
+    tokens = _plain_tokens(line) if "[" not in line else None  # (a selector: _commands reads it)
     if tokens is None:
         return None
     menu, words = _menu(line, tokens)

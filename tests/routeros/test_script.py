@@ -313,3 +313,27 @@ def test_a_line_without_quotes_reads_as_the_tokens_read_it(words: list[str], gap
                 tuple((k, str(v)) for k, v in rest[1:] if k is not None),
                 script.split_flags(dict((k, str(v)) for k, v in rest[1:] if k is not None).items()))
     assert script._bare_line(line) == expected
+
+
+_SELECTOR_WORDS = st.sampled_from(["/routing", "ospf", "set", "[", "]", "[find", "find]", "find",
+                                   "default=yes",
+                                   "name=x", "where", "a=b=c", "=x", "x", "router-id=10.0.0.1", "[ find ]"])
+
+
+@given(st.lists(_SELECTOR_WORDS, min_size=1, max_size=9), st.sampled_from([" ", "  "]))
+@settings(max_examples=300, deadline=None)
+def test_a_line_with_a_selector_tokenizes_as_the_scanner_reads_it(words: list[str], gap: str) -> None:
+    """`set [ find default=yes ] ...` read without the character scanner gives the scanner's words (or its
+    error)."""
+    from ikefleet.routeros import script
+
+    line = gap.join(words)
+    try:
+        scanned: object = script._scan_tokens(line, 3)
+    except ScriptError as exc:
+        scanned = str(exc)
+    try:
+        read: object = script.tokenize(line, 3)
+    except ScriptError as exc:
+        read = str(exc)
+    assert read == scanned
