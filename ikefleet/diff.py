@@ -268,12 +268,22 @@ class _View:
         # id(item) -> (item, stored values, identity, signature), for primed items only
         self._known: dict[int, tuple[Item, dict[str, str | None], tuple[Any, ...], tuple[Any, ...]]] = {}
 
-    def prime(self, items: Iterable[Item]) -> None:
+    def prime(self, items: Iterable[Item]) -> list[tuple[Item, dict[str, str | None], tuple[Any, ...],
+                                                        tuple[Any, ...]]]:
+        """Remember the items; their (item, stored values, identity, signature), in order (what `_match`
+        reads of each, without looking each up again)."""
+        known = self._known
+        entries = []
         for item in items:
-            if id(item) not in self._known:
+            entry = known.get(id(item))
+            if entry is None or entry[0] is not item:
                 stored = self._stored(item)
-                self._known[id(item)] = (item, stored, self._identity(item, stored),
-                                         self._signature(item, stored))
+                fresh = (item, stored, self._identity(item, stored), self._signature(item, stored))
+                if entry is None:
+                    known[id(item)] = fresh
+                entry = fresh
+            entries.append(entry)
+        return entries
 
     def stored(self, item: Item) -> dict[str, str | None]:
         """The values `item` sets, each as RouterOS stores it."""
@@ -340,30 +350,27 @@ def _match(menu: _View, cur_items: list[Item], want_items: list[Item]) -> dict[i
     """id(intended item) -> current item with the same natural key. Exact matches first, so with a
     non-unique key (hub identities all keyed by the one hub peer) dropping one branch removes that
     branch's item instead of shifting every later one."""
-    menu.prime(cur_items)
-    menu.prime(want_items)
     exact: dict[tuple[Any, ...], list[Item]] = {}
     by_key: dict[tuple[Any, ...], list[Item]] = {}
-    for item in cur_items:
-        key = menu.identity(item)
+    for item, _, key, signature in menu.prime(cur_items):
         by_key.setdefault(key, []).append(item)
-        exact.setdefault((key, menu.signature(item)), []).append(item)
+        exact.setdefault((key, signature), []).append(item)
+    wanted = menu.prime(want_items)
     matched: dict[int, Item] = {}
     taken: set[int] = set()
     hit: Item | None
-    for want in want_items:
-        key = menu.identity(want)
+    for want, _, key, signature in wanted:
         if key not in by_key:
             continue
-        hits = exact.get((key, menu.signature(want)))
+        hits = exact.get((key, signature))
         if hits:
             hit = hits.pop(0)
             matched[id(want)] = hit
             taken.add(id(hit))
-    for want in want_items:
+    for want, _, key, _ in wanted:
         if id(want) in matched:
             continue
-        hit = next((c for c in by_key.get(menu.identity(want), []) if id(c) not in taken), None)
+        hit = next((c for c in by_key.get(key, []) if id(c) not in taken), None)
         if hit is not None:
             matched[id(want)] = hit
             taken.add(id(hit))
