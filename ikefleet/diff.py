@@ -307,10 +307,16 @@ class _View:
         stored: dict[str, str | None] = {}
         for name, value in item.values.items():  # (_normal, written out: this runs for every value)
             fld = fields.get(name)
-            try:
-                stored[name] = value if fld is None else normalize_value(fld, value)
-            except ValueError:  # RouterOS would refuse it: compared as written
+            if fld is None:
                 stored[name] = value
+                continue
+            form = fld.stored_forms.get(value)  # (normalize_value's memo, read here: most values are in it)
+            if form is None:
+                try:
+                    form = normalize_value(fld, value)
+                except ValueError:  # RouterOS would refuse it: compared as written
+                    form = value
+            stored[name] = form
         return stored
 
     def _identity(self, item: Item, stored: dict[str, str | None]) -> tuple[Any, ...]:
