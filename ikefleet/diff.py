@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from ikefleet.routeros.config import Config, Item
@@ -467,6 +468,15 @@ def _clash(menu: Any, want: Item, foreign: list[Item]) -> Item | None:
     return None
 
 
+@cache
+def _owner_refs(schema: Any, path: str) -> tuple[Any, dict[str, str]]:
+    """A menu and its reference fields that name items of unmarked menus (field -> menu path): the same for
+    every router, worked out once a schema and path."""
+    menu = _menu(schema, path)
+    unmarked = load_rules().unmarked
+    return menu, {n: ref for n, ref in getattr(menu, "refs", _NO_FIELDS).items() if ref in unmarked}
+
+
 def ownership(
     current: Config,
     schema: Any,
@@ -485,8 +495,7 @@ def ownership(
     ours: dict[str, set[str]] = {path: set(names) for path, names in (known or {}).items()}
     theirs: dict[str, set[str]] = {}
     for path, items in current.menus.items():
-        menu = _menu(schema, path)
-        refs = {n: ref for n, ref in getattr(menu, "refs", _NO_FIELDS).items() if ref in rules.unmarked}
+        menu, refs = _owner_refs(schema, path)
         if not refs or path in rules.unmarked:
             continue
         for item in items:
