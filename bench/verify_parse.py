@@ -8,6 +8,11 @@ Compare two trees in turn (A B A B ...), each in its own process:
     for i in 1 2 3 4 5; do for t in /work/main .; do
         .venv/bin/python bench/verify_parse.py CAPTURE.pickle --tree $t; done; done
 
+On a shared, loaded machine CPU timers move by 10-20 %: count instructions instead (deterministic to ~0.5 %):
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind .venv/bin/python bench/verify_parse.py CAPTURE.pickle --once
+    (the same with `--once --no-parse`: the baseline to subtract)
+
 That a change leaves every output as it was: `--outputs FILE` writes what a tree's parsers make of every
 real capture in /work/shared/routeros-samples (each file through every parser, errors included) and of the
 captured hosts (parse_sections), one line each; two trees' files must be identical (`cmp`).
@@ -62,6 +67,10 @@ def main() -> None:
     ap.add_argument("--outputs", type=Path, metavar="FILE",
                     help="write every parser's output on the samples and the capture to FILE, no timing")
     ap.add_argument("--samples", type=Path, default=SAMPLES, help="real captures (searched recursively)")
+    ap.add_argument("--once", action="store_true",
+                    help="parse every host once (a verify's first pass), no timing: for an instruction "
+                         "count, `valgrind --tool=callgrind` of this less the same with --once --no-parse")
+    ap.add_argument("--no-parse", action="store_true", help="with --once: load only (the count's baseline)")
     args = ap.parse_args()
     if args.capture_from:
         capture(*args.capture_from)
@@ -75,6 +84,10 @@ def main() -> None:
         hosts: list[tuple[str, dict[str, str], int]] = pickle.load(f)["parse"]
     if args.outputs:
         write_outputs(args.outputs, args.samples, hosts)
+        return
+    if args.once:
+        if not args.no_parse:
+            [gather.parse_sections(h, dict(raw), m) for h, raw, m in hosts]
         return
     runs = [_cpu(lambda: [gather.parse_sections(h, dict(raw), m) for h, raw, m in hosts])
             for _ in range(args.repeat)]

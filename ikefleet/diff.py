@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from ikefleet.routeros.config import Config, Item
@@ -268,12 +269,22 @@ class _View:
         # id(item) -> (item, stored values, identity, signature), for primed items only
         self._known: dict[int, tuple[Item, dict[str, str | None], tuple[Any, ...], tuple[Any, ...]]] = {}
 
-    def prime(self, items: Iterable[Item]) -> None:
+    def prime(self, items: Iterable[Item]) -> list[tuple[Item, dict[str, str | None], tuple[Any, ...],
+                                                        tuple[Any, ...]]]:
+        """Remember the items; their (item, stored values, identity, signature), in order (what `_match`
+        reads of each, without looking each up again)."""
+        known = self._known
+        entries = []
         for item in items:
-            if id(item) not in self._known:
+            entry = known.get(id(item))
+            if entry is None or entry[0] is not item:
                 stored = self._stored(item)
-                self._known[id(item)] = (item, stored, self._identity(item, stored),
-                                         self._signature(item, stored))
+                fresh = (item, stored, self._identity(item, stored), self._signature(item, stored))
+                if entry is None:
+                    known[id(item)] = fresh
+                entry = fresh
+            entries.append(entry)
+        return entries
 
     def stored(self, item: Item) -> dict[str, str | None]:
         """The values `item` sets, each as RouterOS stores it."""
@@ -297,10 +308,16 @@ class _View:
         stored: dict[str, str | None] = {}
         for name, value in item.values.items():  # (_normal, written out: this runs for every value)
             fld = fields.get(name)
-            try:
-                stored[name] = value if fld is None else normalize_value(fld, value)
-            except ValueError:  # RouterOS would refuse it: compared as written
+            if fld is None:
                 stored[name] = value
+                continue
+            form = fld.stored_forms.get(value)  # (normalize_value's memo, read here: most values are in it)
+            if form is None:
+                try:
+                    form = normalize_value(fld, value)
+                except ValueError:  # RouterOS would refuse it: compared as written
+                    form = value
+            stored[name] = form
         return stored
 
     def _identity(self, item: Item, stored: dict[str, str | None]) -> tuple[Any, ...]:
@@ -340,30 +357,27 @@ def _match(menu: _View, cur_items: list[Item], want_items: list[Item]) -> dict[i
     """id(intended item) -> current item with the same natural key. Exact matches first, so with a
     non-unique key (hub identities all keyed by the one hub peer) dropping one branch removes that
     branch's item instead of shifting every later one."""
-    menu.prime(cur_items)
-    menu.prime(want_items)
     exact: dict[tuple[Any, ...], list[Item]] = {}
     by_key: dict[tuple[Any, ...], list[Item]] = {}
-    for item in cur_items:
-        key = menu.identity(item)
+    for item, _, key, signature in menu.prime(cur_items):
         by_key.setdefault(key, []).append(item)
-        exact.setdefault((key, menu.signature(item)), []).append(item)
+        exact.setdefault((key, signature), []).append(item)
+    wanted = menu.prime(want_items)
     matched: dict[int, Item] = {}
     taken: set[int] = set()
     hit: Item | None
-    for want in want_items:
-        key = menu.identity(want)
+    for want, _, key, signature in wanted:
         if key not in by_key:
             continue
-        hits = exact.get((key, menu.signature(want)))
+        hits = exact.get((key, signature))
         if hits:
             hit = hits.pop(0)
             matched[id(want)] = hit
             taken.add(id(hit))
-    for want in want_items:
+    for want, _, key, _ in wanted:
         if id(want) in matched:
             continue
-        hit = next((c for c in by_key.get(menu.identity(want), []) if id(c) not in taken), None)
+        hit = next((c for c in by_key.get(key, []) if id(c) not in taken), None)
         if hit is not None:
             matched[id(want)] = hit
             taken.add(id(hit))
@@ -454,6 +468,15 @@ def _clash(menu: Any, want: Item, foreign: list[Item]) -> Item | None:
     return None
 
 
+@cache
+def _owner_refs(schema: Any, path: str) -> tuple[Any, dict[str, str]]:
+    """A menu and its reference fields that name items of unmarked menus (field -> menu path): the same for
+    every router, worked out once a schema and path."""
+    menu = _menu(schema, path)
+    unmarked = load_rules().unmarked
+    return menu, {n: ref for n, ref in getattr(menu, "refs", _NO_FIELDS).items() if ref in unmarked}
+
+
 def ownership(
     current: Config,
     schema: Any,
@@ -472,8 +495,7 @@ def ownership(
     ours: dict[str, set[str]] = {path: set(names) for path, names in (known or {}).items()}
     theirs: dict[str, set[str]] = {}
     for path, items in current.menus.items():
-        menu = _menu(schema, path)
-        refs = {n: ref for n, ref in getattr(menu, "refs", _NO_FIELDS).items() if ref in rules.unmarked}
+        menu, refs = _owner_refs(schema, path)
         if not refs or path in rules.unmarked:
             continue
         for item in items:

@@ -82,10 +82,11 @@ def read_items(text: str, command: str,
     last: RawRecord | None = None
     counted, lineno = 0, 1
     size = len(text)
+    gap, next_item = _GAP_RE.match, _ITEM_RE.match  # (bound once: this loop runs for every item)
     while True:
         start = item.start()
-        after = _past(_GAP_RE, text, item.end())
-        following = _ITEM_RE.match(text, after) if after < size else None
+        after = gap(text, item.end()).end()  # type: ignore[union-attr]  # (matches anywhere)
+        following = next_item(text, after) if after < size else None
         lineno += text.count("\n", counted, start)
         counted = start
         if following is None and after < size:
@@ -97,12 +98,11 @@ def read_items(text: str, command: str,
         if names is None:
             names = names_of[letters] = frozenset(legend.get(c, c) for c in letters if c != " ")
         values = split_wrapped(body, _joined, command, lineno) if body and not body.isspace() else {}
-        last = RawRecord(flags=set(names), values=values,
-                         comment=comment if comment is None else comment.strip())
         if index[0] == "*":
-            last.object_id = index
+            last = RawRecord(None, index, set(names), comment if comment is None else comment.strip(), values)
         else:
-            last.index = int(index)
+            last = RawRecord(int(index), None, set(names), comment if comment is None else comment.strip(),
+                             values)
         if following is None:
             yield last
             return None

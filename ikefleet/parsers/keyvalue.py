@@ -133,11 +133,11 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
     # each piece between two "=": the value before, its last word the key after ("v1 k2"); a list
     # comprehension and C's map and itemgetter, not a loop, as this runs for every pair of a hub's SAs
     cut = [piece.rpartition(" ") for piece in pieces[1:-1]]
+    last = pieces[-1]
     if not all(map(_SPACE, cut)):
-        pieces = _rejoined(pieces)  # a value holding "=" ("issuer=CN=CA")
-        cut = [piece.rpartition(" ") for piece in pieces[1:-1]]
+        cut, last = _rejoined(cut, last)  # a value holding "=" ("issuer=CN=CA")
     keys = [pieces[0], *map(_AFTER, cut)]
-    values = [*map(_BEFORE, cut), pieces[-1]]
+    values = [*map(_BEFORE, cut), last]
     if wrapped:  # (a line's end and the next one's indent before a key are no part of a value)
         values = [value.rstrip() for value in values]
         if "\n" in "".join(values):
@@ -153,19 +153,19 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
     return keys, values
 
 
-def _rejoined(pieces: list[str]) -> list[str]:
-    """The text split at each "=", joined back where an "=" is in a value: a key follows a space, so a piece
-    between two "=" without one ("issuer=CN=CA": "CN") goes on with the value, as the pattern reads it."""
-    joined = [pieces[0]]
+def _rejoined(cut: list[tuple[str, str, str]], last: str) -> tuple[list[tuple[str, str, str]], str]:
+    """The pieces between two "=" (each cut at its last space) and the last piece, joined back where an "="
+    is in a value: a key follows a space, so a piece without one ("issuer=CN=CA": "CN") goes on with the
+    value, as the pattern reads it. (The held text has no space: each piece keeps its own last one.)"""
+    joined: list[tuple[str, str, str]] = []
     held = ""
-    for piece in pieces[1:-1]:
-        if " " in piece:
-            joined.append(held + piece)
+    for before, space, after in cut:
+        if space:
+            joined.append((held + before, space, after))
             held = ""
         else:
-            held += piece + "="
-    joined.append(held + pieces[-1])
-    return joined
+            held += after + "="
+    return joined, held + last
 
 
 def _unquoted(keys: list[str], values: list[str], quoted: list[str]) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, TypedDict, get_args, get_origin, get_type_hints
 
 from ikefleet.parsers.engine import RawRecord, iter_print, parse_settings
@@ -86,6 +86,24 @@ class Spec:
     columns: tuple[str, ...] = ()
     post: Callable[[dict[str, Any]], None] | None = None  # derived fields, after conversion
 
+    @cached_property
+    def plan(self) -> dict[str, tuple[str, Any, Callable[[str], Any] | None]]:
+        """RouterOS field name -> (record field, its type, its converter), filled as names are met: the
+        names a print uses are resolved once a spec, not once a record."""
+        return {}
+
+    @cached_property
+    def flag_defaults(self) -> dict[str, bool]:
+        """Every flag field of the schema, False: a printed item without the letter lacks the flag."""
+        fields = _fields(self.record)
+        return {n: False for n in sorted(set(self.flags.values())) if n in fields}
+
+    @cached_property
+    def not_evidence(self) -> frozenset[str]:
+        """Record keys that do not show the output is this command's: the ids, the comment, the extras
+        and the spec's flags (see `_recognised`)."""
+        return _NOT_EVIDENCE | frozenset(self.flags.values())
+
 
 @cache
 def _fields(record: type) -> dict[str, tuple[Any, Callable[[str], Any] | None]]:
@@ -133,24 +151,6 @@ def _truncated(key: str, spec: Spec, used: set[str]) -> str | None:
     return None
 
 
-# id(spec) -> RouterOS field name -> (record field, its type, its converter), filled as names are met
-_PLANS: dict[int, dict[str, tuple[str, Any, Callable[[str], Any] | None]]] = {}
-
-
-_FLAG_DEFAULTS: dict[int, dict[str, bool]] = {}
-
-
-def _flag_defaults(spec: Spec) -> dict[str, bool]:
-    """Every flag field of the schema, False: a printed item without the letter lacks the flag."""
-    defaults = _FLAG_DEFAULTS.get(id(spec))
-    if defaults is None:
-        fields = _fields(spec.record)
-        defaults = _FLAG_DEFAULTS[id(spec)] = {
-            n: False for n in sorted(set(spec.flags.values())) if n in fields
-        }
-    return defaults
-
-
 def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
     """One typed record from a raw one; conversion failures name the command and the field."""
     fields = _fields(spec.record)
@@ -162,12 +162,12 @@ def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
     if raw.comment is not None:
         record["comment"] = raw.comment
     if raw.printed and not spec.settings:
-        record.update(_flag_defaults(spec))
+        record.update(spec.flag_defaults)
         for flag in raw.flags:
             name = spec.flags.get(flag, _field_name(flag, spec))
             if name in fields and fields[name][0] is bool:
                 record[name] = True
-    plan = _PLANS.setdefault(id(spec), {})
+    plan = spec.plan
     planned = _planned(raw, plan, spec.command)
     typed, extra = planned if planned is not None else _resolved(raw, plan, spec, set(record))
     record.update(typed)
@@ -285,11 +285,7 @@ def iter_run(text: str, spec: Spec) -> Iterator[Any]:
 
 def _recognised(record: dict[str, Any], spec: Spec) -> bool:
     """True when the record holds a value field of the schema (not only flags, ids and extras)."""
-    excluded = _NOT_EVIDENCE_OF.get(id(spec))
-    if excluded is None:  # (the ids, the comment, the extras and the spec's flags: as _FLAG_DEFAULTS, by id)
-        excluded = _NOT_EVIDENCE_OF[id(spec)] = _NOT_EVIDENCE | frozenset(spec.flags.values())
-    return not excluded.issuperset(record)
+    return not spec.not_evidence.issuperset(record)
 
 
 _NOT_EVIDENCE = frozenset({"index", "object_id", "comment", "extra"})
-_NOT_EVIDENCE_OF: dict[int, frozenset[str]] = {}

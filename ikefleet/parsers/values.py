@@ -147,10 +147,12 @@ _MONTHS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def timestamp(text: str) -> str:
     """A RouterOS date and time as ISO 8601 ("jan/19/2038 03:14:07" -> "2038-01-19T03:14:07").
 
-    RouterOS prints the router's local time without a zone; the result carries none either.
+    RouterOS prints the router's local time without a zone; the result carries none either. Remembered:
+    every router of a fleet prints its CA's and the hub's certificates with the same dates.
     """
     value = text.strip()
     match = _V7_DATETIME_RE.match(value)

@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
@@ -66,6 +67,12 @@ class Field:
     auto_name: str | None = None  # `add` without it names the item <auto_name><n> (bridge1, peer1)
     aliases: tuple[tuple[str, str], ...] = ()  # input -> stored form, e.g. ipsec policy protocol 255 -> all
     since: str = ""  # first RouterOS version that has it within its major ("6.44"); "" = the whole major
+
+    @cached_property
+    def stored_forms(self) -> dict[str, str]:
+        """Typed value -> the form RouterOS stores, as `normalize_value` found them (the field's own, not a
+        table keyed by its id)."""
+        return {}
 
 
 @dataclass(frozen=True)
@@ -278,17 +285,27 @@ def _menu_files(base: Any) -> list[tuple[str, Any]]:
     """
     entries = sorted((e for e in base.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
     texts = [(e.name, e.read_text(encoding="utf-8")) for e in entries]
+    return yaml_cached("menus", texts, YAML(typ="safe", pure=True).load)
+
+
+def yaml_cached(kind: str, texts: list[tuple[str, str]], load: Callable[[str], Any]) -> list[tuple[str, Any]]:
+    """(name, `load(text)`) of each YAML text, kept as JSON in the user's cache directory under `kind` and a
+    digest of the texts (an edited file is a new entry): ruamel's pure-Python loader costs every CLI run
+    milliseconds a file, reading JSON a tenth of that. Best effort: an unreadable or unwritable cache
+    means loading the YAML; data JSON would not give back as it is (keys that are not strings) is not kept.
+    """
     digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:32]
-    entry = f"menus-{digest}.json"
+    entry = f"{kind}-{digest}.json"
     try:
         cached = private.user_cache() / entry
         return [(name, data) for name, data in json.loads(cached.read_text(encoding="utf-8"))]
     except (OSError, ValueError, TypeError):
         pass
-    yaml = YAML(typ="safe", pure=True)
-    loaded = [(name, yaml.load(text)) for name, text in texts]
+    loaded = [(name, load(text)) for name, text in texts]
     with contextlib.suppress(OSError, TypeError, ValueError):  # owner-only, whole or none
-        private.replace_text(private.user_cache() / entry, json.dumps(loaded))
+        text = json.dumps(loaded)
+        if json.loads(text) == [list(pair) for pair in loaded]:
+            private.replace_text(private.user_cache() / entry, text)
     return loaded
 
 
@@ -313,7 +330,8 @@ def load_rules() -> MenuRules:
     """menus/rules.yaml, loaded once per process; ValueError naming the file and the key on a key it does
     not know or a value of the wrong shape (a typo must not silently drop a rule)."""
     text = (resources.files("ikefleet.routeros") / "menus" / RULES_FILE).read_text(encoding="utf-8")
-    return parse_rules(YAML(typ="safe", pure=True).load(text) or {})
+    ((_, data),) = yaml_cached("rules", [(RULES_FILE, text)], YAML(typ="safe", pure=True).load)
+    return parse_rules(data or {})
 
 
 def parse_rules(data: dict[str, Any]) -> MenuRules:
@@ -452,8 +470,7 @@ def _ports(text: str) -> str:
     return text
 
 
-_NORMALIZED: dict[tuple[int, str], tuple[Field, str]] = {}  # (id(field), raw) -> (field, stored form)
-_NORMALIZED_MAX = 200_000
+_NORMALIZED_MAX = 50_000  # stored forms a field remembers (a fleet's addresses; bad input may bring more)
 
 
 def normalize_value(fld: Field, raw: str) -> str:
@@ -463,13 +480,13 @@ def normalize_value(fld: Field, raw: str) -> str:
     Remembered per field and value: the diff engine asks the same (field, value) pairs for every host of
     a fleet (verify's config check normalises every value of every router).
     """
-    hit = _NORMALIZED.get((id(fld), raw))
-    if hit is not None and hit[0] is fld:  # the field itself is kept, so its id cannot be reused
-        return hit[1]
-    value = _normalize(fld, raw)
-    if len(_NORMALIZED) >= _NORMALIZED_MAX:
-        _NORMALIZED.clear()
-    _NORMALIZED[(id(fld), raw)] = (fld, value)
+    known = fld.stored_forms
+    value = known.get(raw)
+    if value is None:
+        value = _normalize(fld, raw)
+        if len(known) >= _NORMALIZED_MAX:
+            known.clear()
+        known[raw] = value
     return value
 
 

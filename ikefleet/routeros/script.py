@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Final
 
 from ikefleet.routeros.config import Config, Item
 
@@ -65,10 +66,13 @@ class Command:
 
 def logical_lines(text: str) -> list[tuple[int, str]]:
     """Join `\\` + 4-space continuations (even mid-value); drop comments, blanks and prompt echoes."""
+    lines = text.replace("\r\n", "\n").replace("\r", "").split("\n")
+    if "\\" not in text:
+        return _single_lines(lines)
     out: list[tuple[int, str]] = []
     pending: str | None = None
     start = 0
-    for number, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "").split("\n"), start=1):
+    for number, raw in enumerate(lines, start=1):
         if pending is not None:
             if not raw.strip():
                 raise ExportInterrupted(f"line {start}: export ends inside a continued line")
@@ -92,6 +96,24 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
         pending = None
     if pending is not None:
         raise ExportInterrupted(f"line {start}: export ends inside a continued line")
+    return out
+
+
+def _single_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """logical_lines of a text without a backslash: no line goes on (a `/export terse`, the usual
+    export), so each is kept or dropped by itself, without the continuation's bookkeeping."""
+    out: list[tuple[int, str]] = []
+    for number, raw in enumerate(lines, start=1):
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        if stripped[0] == "#":
+            if stripped.startswith("#interrupted"):
+                raise ExportInterrupted(f"line {number}: export was interrupted (#interrupted)")
+            continue
+        if raw[0] == "[" and _PROMPT.match(raw):
+            continue
+        out.append((number, stripped))
     return out
 
 
@@ -143,9 +165,11 @@ def tokenize(text: str, number: int = 0) -> list[Token]:
 def _plain_tokens(text: str) -> list[Token] | None:
     """`tokenize` of a line without escapes, tabs or sub-commands (nearly every export line), read with C's
     `str.split` and `str.partition`: no regex match nor character loop a word. None when the line needs
-    `_scan_tokens` (escapes, `[`, a quote glued to a word, or an error to report)."""
-    if "[" in text or "\\" in text or "\t" in text:
+    `_scan_tokens` (escapes, quotes with a `[`, a quote glued to a word, or an error to report)."""
+    if "\\" in text or "\t" in text:
         return None
+    if "[" in text:
+        return _selected_tokens(text)
     if '"' not in text:
         return _words(text)
     parts = text.split('"')  # outside, quoted, outside, ...: a quoted value holds no quote (no escapes)
@@ -169,6 +193,17 @@ def _plain_tokens(text: str) -> list[Token] | None:
         return None
     tokens += _words(rest)
     return tokens
+
+
+def _selected_tokens(text: str) -> list[Token] | None:
+    """`tokenize` of a line with one `[ ... ]` standing apart and no quotes (`set [ find default=yes ] ...`:
+    a line of every export), by `_words` on either side and inside; None for any other."""
+    if '"' in text or text.count("[") != 1 or text.count("]") != 1:
+        return None
+    start, end = text.index("["), text.index("]")
+    if end < start or (start and text[start - 1] != " ") or text[end + 1 : end + 2] not in ("", " "):
+        return None
+    return [*_words(text[:start]), ("[", _words(text[start + 1 : end])), *_words(text[end + 1 :])]
 
 
 def _words(text: str) -> list[Token]:
@@ -246,20 +281,32 @@ def _selector(sub: list[Token], number: int) -> tuple[tuple[str, str], ...]:
 
 def parse_commands(text: str) -> list[Command]:
     """Export/terse/script text -> commands with their paths (sections carry over to following lines)."""
-    return [Command(number, path, verb, where, positional, dict(pairs), selected)
-            for number, path, verb, where, positional, pairs, selected, _ in _commands(text)]
+    return [Command(c[LINE], c[PATH], c[VERB], c[WHERE], c[POSITIONAL], dict(c[PAIRS]), c[SELECTED])
+            for c in _commands(text)]
 
 
-# A command as `_commands` yields it: line, path, verb, where, positional words, key=value pairs (in order),
-# selected, and for a plain line its pairs as `split_flags` splits them (else None).
-_Line = tuple[int, str, str, tuple[tuple[str, str], ...], tuple[str, ...], Sequence[tuple[str, str]], bool,
-              "tuple[dict[str, str], dict[str, bool | str]] | None"]
+# A command as `_commands` reads it, a plain tuple (a NamedTuple's construction cost 10 % of an export's
+# parse, bench/HISTORY.md 2026-12-07 h55); its fields, by these names:
+# LINE: the 1-based line number; PATH: the menu; VERB: add or set; WHERE: the `[ find k=v ]` conditions;
+# POSITIONAL: the bare words; PAIRS: the key=value arguments in order; SELECTED: a `[ find ]` was given;
+# SPLIT: a plain line's pairs as `split_flags` splits them (shared by the lines that repeat it: read-only),
+# else None.
+Line = tuple[int, str, str, tuple[tuple[str, str], ...], tuple[str, ...], Sequence[tuple[str, str]], bool,
+             "tuple[dict[str, str], dict[str, bool | str]] | None"]
+LINE: Final = 0
+PATH: Final = 1
+VERB: Final = 2
+WHERE: Final = 3
+POSITIONAL: Final = 4
+PAIRS: Final = 5
+SELECTED: Final = 6
+SPLIT: Final = 7
 
 
-def _commands(text: str) -> list[_Line]:
+def _commands(text: str) -> list[Line]:
     """parse_commands' reading without a Command each (parse_script needs none). Whole before any is used:
     the first error of the text's reading is the one raised, before parse_script's own."""
-    commands: list[_Line] = []
+    commands: list[Line] = []
     path = "/"
     for number, line in logical_lines(text):
         plain = _plain_line(line)
@@ -269,7 +316,7 @@ def _commands(text: str) -> list[_Line]:
         if plain is not None:
             menu, head, positional, pairs, split = plain
         else:
-            menu, words = _menu(line, _scan_tokens(line, number))
+            menu, words = _menu(line, tokenize(line, number))
             head, rest, positional, pairs = words[:1], words[1:], (), ()
         if menu is not None:
             path = menu
@@ -323,13 +370,35 @@ def _plain_line(line: str) -> _PlainLine | None:
     """A line `_plain_tokens` reads (no `[` selector), remembered, as immutable tuples. A fleet's exports
     (and the intended configurations) repeat most lines from router to router (72 % of a 200-branch
     verify's), so most lines are read once a run."""
-    tokens = _plain_tokens(line)
+    if '"' not in line and "[" not in line and "\\" not in line and "\t" not in line:
+        return _bare_line(line)
+    tokens = _plain_tokens(line) if "[" not in line else None  # (a selector: _commands reads it)
     if tokens is None:
         return None
     menu, words = _menu(line, tokens)
     positional = tuple(str(value) for key, value in words[1:] if key is None)
     pairs = tuple((key, str(value)) for key, value in words[1:] if key is not None)
     return menu, tuple(words[:1]), positional, pairs, split_flags(dict(pairs).items())
+
+
+def _bare_line(line: str) -> _PlainLine:
+    """_plain_line of a line without quotes (most of an export's): its words by one `str.split`, read as
+    `_words` and `_menu` read them (a word holding "=" is a key=value pair), without a token a word."""
+    words = [word for word in line.split(" ") if word]
+    menu = None
+    if line[:1] == "/":
+        at = 0
+        for word in words:
+            if "=" in word or word in _MENU_END:
+                break
+            at += 1
+        menu = "/" + " ".join([part for word in words[:at] if (part := word.lstrip("/"))])
+        words = words[at:]
+    head = tuple(_words(words[0])) if words else ()
+    cut = [word.partition("=") for word in words[1:]]
+    positional = tuple([key for key, sep, _ in cut if not sep])
+    pairs = tuple([(key, value) for key, sep, value in cut if sep])
+    return menu, head, positional, pairs, split_flags(pairs)
 
 
 def split_flags(args: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, bool | str]]:
@@ -375,12 +444,19 @@ def apply(item: Item, values: dict[str, str], flags: dict[str, bool | str]) -> N
 def parse_script(text: str) -> Config:
     """`/export`, `/export terse` or export-style script text -> Config (raises ScriptError)."""
     config = Config()
+    menus = config.menus
     for number, path, verb, where, positional, pairs, selected, split in _commands(text):
         values, flags = split if split is not None else split_flags(dict(pairs).items())
         if verb == "add":
             if selected or positional:
                 raise ScriptError(f"line {number}: add takes no selector")
-            config.add(path, values, **flags)  # (copies the values)
+            # Config.add written out (most lines of an export are adds: two calls a line less)
+            items = menus.get(path)
+            if items is None:
+                items = menus[path] = []
+            # (values copied: `split` is shared; flags are comment= and disabled=, as split_flags makes them)
+            items.append(Item(config.next_id, dict(values), **flags))  # type: ignore[arg-type]
+            config.next_id += 1
             continue
         ident, default = _identity(where, positional)
         items = config.items(path)

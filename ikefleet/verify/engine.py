@@ -18,6 +18,7 @@ from typing import Any
 
 from ikefleet.inventory_yaml import safe_yaml
 from ikefleet.redact import scrub
+from ikefleet.routeros.schema import yaml_cached
 
 from .checks import EVALUATORS, NEEDS, Context, Finding
 from .expected import Expected
@@ -51,7 +52,8 @@ def layer_order() -> tuple[str, ...]:
 @cache
 def _checks() -> tuple[tuple[CheckSpec, ...], dict[str, Any], tuple[str, ...]]:
     """checks.yaml, read once per process (`compliance --every` evaluates again and again)."""
-    data = safe_yaml().load(resources.files("ikefleet.verify").joinpath("checks.yaml").read_text())
+    text = resources.files("ikefleet.verify").joinpath("checks.yaml").read_text()
+    ((_, data),) = yaml_cached("checks", [("checks.yaml", text)], safe_yaml().load)
     specs = tuple(CheckSpec(**c) for c in data["checks"])
     layers = tuple(data["layers"])
     missing = [c.id for c in specs if c.id not in EVALUATORS and c.id != "host.reachable"]

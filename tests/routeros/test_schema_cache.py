@@ -66,3 +66,21 @@ def test_the_cache_is_owner_only_under_any_umask(tmp_path: Path, monkeypatch: py
     assert stat.S_IMODE(cached.stat().st_mode) == 0o600
     assert stat.S_IMODE(cached.parent.stat().st_mode) == 0o700
     assert not list(cached.parent.glob("*.tmp")) and not list(cached.parent.glob(".*.tmp"))
+
+
+def test_a_field_s_stored_forms_are_its_own_and_go_with_it() -> None:
+    """The memo of stored forms lives on the field: a field made for one value (the lab's `disabled`) is
+    freed with its memo, and two fields of the same name and type never share one."""
+    import gc
+    import weakref
+
+    first = schema.Field("x", "bool", "no")
+    assert schema.normalize_value(first, "true") == "yes"
+    assert first.stored_forms == {"true": "yes"}
+    gone = weakref.ref(first)
+    del first
+    gc.collect()
+    assert gone() is None  # (a table keyed by the field's id kept every such field alive)
+    other = schema.Field("x", "time", "0s")
+    assert schema.normalize_value(other, "00:30:00") == "30m"
+    assert other.stored_forms == {"00:30:00": "30m"}

@@ -292,3 +292,48 @@ def test_an_unsupported_command_is_named_before_its_selector_is_read() -> None:
         parse_commands(":put [:serialize value=a,b,c to=json]\n")
     with pytest.raises(ScriptError, match="line 2: only \\[ find"):
         parse_commands("/ip address\nset [ get 0 ] x=1\n")
+
+
+_BARE_WORDS = st.sampled_from(["/ip", "ipsec", "/peer", "/", "add", "set", "remove", "a=b", "=x", "k=",
+                               "x=y=z",
+                               "comment=c", "disabled=yes", "place-before=1", "0", "name", "a=1", "a=2"])
+
+
+@given(st.lists(_BARE_WORDS, min_size=1, max_size=8), st.sampled_from([" ", "  "]))
+@settings(max_examples=300, deadline=None)
+def test_a_line_without_quotes_reads_as_the_tokens_read_it(words: list[str], gap: str) -> None:
+    """The quote-free lines' reading (one str.split) is the tokenizer's, word for word."""
+    from ikefleet.routeros import script
+
+    line = gap.join(words)
+    tokens = script._plain_tokens(line)
+    assert tokens is not None
+    menu, rest = script._menu(line, tokens)
+    expected = (menu, tuple(rest[:1]), tuple(str(v) for k, v in rest[1:] if k is None),
+                tuple((k, str(v)) for k, v in rest[1:] if k is not None),
+                script.split_flags(dict((k, str(v)) for k, v in rest[1:] if k is not None).items()))
+    assert script._bare_line(line) == expected
+
+
+_SELECTOR_WORDS = st.sampled_from(["/routing", "ospf", "set", "[", "]", "[find", "find]", "find",
+                                   "default=yes",
+                                   "name=x", "where", "a=b=c", "=x", "x", "router-id=10.0.0.1", "[ find ]"])
+
+
+@given(st.lists(_SELECTOR_WORDS, min_size=1, max_size=9), st.sampled_from([" ", "  "]))
+@settings(max_examples=300, deadline=None)
+def test_a_line_with_a_selector_tokenizes_as_the_scanner_reads_it(words: list[str], gap: str) -> None:
+    """`set [ find default=yes ] ...` read without the character scanner gives the scanner's words (or its
+    error)."""
+    from ikefleet.routeros import script
+
+    line = gap.join(words)
+    try:
+        scanned: object = script._scan_tokens(line, 3)
+    except ScriptError as exc:
+        scanned = str(exc)
+    try:
+        read: object = script.tokenize(line, 3)
+    except ScriptError as exc:
+        read = str(exc)
+    assert read == scanned
