@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml import __version__ as RUAMEL_VERSION
 
 from ikefleet import private
 
@@ -290,11 +291,11 @@ def _menu_files(base: Any) -> list[tuple[str, Any]]:
 
 def yaml_cached(kind: str, texts: list[tuple[str, str]], load: Callable[[str], Any]) -> list[tuple[str, Any]]:
     """(name, `load(text)`) of each YAML text, kept as JSON in the user's cache directory under `kind` and a
-    digest of the texts (an edited file is a new entry): ruamel's pure-Python loader costs every CLI run
-    milliseconds a file, reading JSON a tenth of that. Best effort: an unreadable or unwritable cache
-    means loading the YAML; data JSON would not give back as it is (keys that are not strings) is not kept.
-    """
-    digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:32]
+    digest of the texts and ruamel's version (an edited file or another loader is a new entry): ruamel's
+    pure-Python loader costs every CLI run milliseconds a file, reading JSON a tenth of that. Best effort:
+    an unreadable or unwritable cache means loading the YAML; data JSON would not give back as it is (keys
+    that are not strings) is not kept."""
+    digest = hashlib.sha256(json.dumps([RUAMEL_VERSION, texts]).encode()).hexdigest()[:32]
     entry = f"{kind}-{digest}.json"
     try:
         cached = private.user_cache() / entry
