@@ -80,13 +80,7 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
             pending += piece
         else:
             stripped = raw.strip()
-            if not stripped:
-                continue
-            if stripped[0] == "#":
-                if stripped.startswith("#interrupted"):
-                    raise ExportInterrupted(f"line {number}: export was interrupted (#interrupted)")
-                continue
-            if raw[0] == "[" and _PROMPT.match(raw):  # (the pattern starts with "[": no call a line)
+            if not stripped or (stripped[0] in "#[" and _not_content(raw, stripped, number)):
                 continue
             pending, start = raw.rstrip(" "), number
         if pending.endswith("\\"):
@@ -105,16 +99,20 @@ def _single_lines(lines: list[str]) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for number, raw in enumerate(lines, start=1):
         stripped = raw.strip()
-        if not stripped:
-            continue
-        if stripped[0] == "#":
-            if stripped.startswith("#interrupted"):
-                raise ExportInterrupted(f"line {number}: export was interrupted (#interrupted)")
-            continue
-        if raw[0] == "[" and _PROMPT.match(raw):
+        if not stripped or (stripped[0] in "#[" and _not_content(raw, stripped, number)):
             continue
         out.append((number, stripped))
     return out
+
+
+def _not_content(raw: str, stripped: str, number: int) -> bool:
+    """A comment line, or a console prompt left in the text (asked only of a line starting with `#` or
+    `[`: not a call a line); ExportInterrupted on RouterOS's `#interrupted` mark."""
+    if stripped[0] == "#":
+        if stripped.startswith("#interrupted"):
+            raise ExportInterrupted(f"line {number}: export was interrupted (#interrupted)")
+        return True
+    return raw[0] == "[" and _PROMPT.match(raw) is not None
 
 
 def _unquote(text: str, i: int, number: int) -> tuple[str, int]:
