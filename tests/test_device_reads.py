@@ -252,20 +252,6 @@ def test_a_silent_router_is_a_read_timeout() -> None:
     assert channel.timeout is None  # the channel's own timeout is given back after each wait
 
 
-class Sleeps:
-    """`time.sleep` as before, each call from netmiko's code counted (its read loops' fixed waits)."""
-
-    def __init__(self, real: object) -> None:
-        self.real, self.netmiko = real, 0
-
-    def __call__(self, seconds: float) -> None:
-        import sys
-
-        if "netmiko" in sys._getframe(1).f_code.co_filename:
-            self.netmiko += 1
-        self.real(seconds)  # type: ignore[operator]
-
-
 class Pieces(Channel):
     """A console that echoes each line in pieces (as RouterOS and the lab send an echo), 20 ms apart, then
     the reply."""
@@ -289,35 +275,6 @@ def feed_in_turn(channel: Channel, pieces: list[bytes], apart: float = 0.02) -> 
             channel.feed(piece)
 
     threading.Thread(target=feed, daemon=True).start()
-
-
-def test_an_echo_in_pieces_is_read_without_a_fixed_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """netmiko's pattern loop (the command echo read of every exchange, the login's too) slept 10 ms after
-    each read that brought part of the echo: 486 sleeps per 200-branch verify. The driver waits for the next
-    piece instead, and the reply is the same."""
-
-    sleeps = Sleeps(time.sleep)
-    monkeypatch.setattr(time, "sleep", sleeps)
-    channel = Pieces(b"uptime: 1d\r\n" + PROMPT.encode())
-    driver = _driver_on(channel)
-    driver.base_prompt = "[admin@hub]"
-    out = Device("hub", driver, read_timeout=30).send("/system resource print")
-    assert out.strip() == "uptime: 1d"
-    assert sleeps.netmiko == 0
-
-
-def test_a_login_banner_in_pieces_is_read_without_a_fixed_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """netmiko's MikroTik login handler reads the banner up to the prompt in its pattern loop: a banner in
-    pieces is waited for, not slept on, and the login ends at the prompt with nothing sent."""
-
-    sleeps = Sleeps(time.sleep)
-    monkeypatch.setattr(time, "sleep", sleeps)
-    channel = Channel()
-    driver = _driver_on(channel)
-    banner = "\r\n\r\n  MMM      MMM       KKK\r\n  MikroTik RouterOS 6.49.2 (c) 1999-2021\r\n\r\n"
-    feed_in_turn(channel, [banner[:20].encode(), banner[20:].encode(), PROMPT.encode()])
-    driver.special_login_handler()
-    assert sleeps.netmiko == 0
 
 
 def test_a_pattern_read_keeps_what_came_after_the_match_for_the_next_read() -> None:

@@ -29,15 +29,6 @@ from ikefleet.routeros.console import VERSION_COMMAND
 ESC = "\x1b"
 _LONE_CR = re.compile("\r(?!\n)")  # a carriage return not ending a line
 _PROMPT = re.compile(PROMPT)
-# netmiko's ReadTimeout words for a pattern not found (BaseConnection.read_until_pattern)
-_NOT_DETECTED = """\n\nPattern not detected: {pattern} in output.
-
-Things you might try to fix this:
-1. Adjust the regex pattern to better identify the terminating string. Note, in
-many situations the pattern is automatically based on the network device's prompt.
-2. Increase the read_timeout to a larger value.
-
-You can also look at the Netmiko session_log or debug log for more information.\n\n"""
 
 
 class Reads(SSHChannel):
@@ -77,7 +68,6 @@ class RouterOSDriver(MikrotikRouterOsSSH):
 
     login_reply = ""  # the version read's reply, without echo and prompt
     waiting = False  # inside netmiko's read loops: an empty read waits for data (see read_channel)
-    kept = ""  # what a pattern read read past its match: the next read's first
     pin: Pin | None = None  # the host's pins (hostkeys.precheck), enforced by the session alone
 
     def _build_ssh_client(self) -> paramiko.SSHClient:
@@ -214,46 +204,18 @@ class RouterOSDriver(MikrotikRouterOsSSH):
             raise EOFError("the SSH session dropped")
 
     def read_channel(self) -> str:
-        """netmiko's read, after what a pattern read kept; inside a read loop (`read_until_pattern`,
-        netmiko's `send_command`), an empty read then waits until data has come (`wait_for_data`, at most
-        WAIT_S): netmiko's loops sleep a fixed 10 or 25 ms between reads, so a slow answer was read and
-        searched empty dozens of times. Elsewhere (clearing the buffer, timing reads) a read returns at once
-        as netmiko's does."""
-        data: str = super().read_channel()
-        if self.kept:
-            data, self.kept = self.kept + data, ""
+        """netmiko's read; inside its read loops (`read_until_pattern`, `send_command`), an empty read then
+        waits until data has come (`wait_for_data`, at most WAIT_S): those loops sleep a fixed 10 or 25 ms
+        between reads, so a slow answer was read and searched empty dozens of times. Elsewhere (clearing
+        the buffer, timing reads) a read returns at once as netmiko's does."""
+        data = super().read_channel()
         if not data and self.waiting:
             self.wait_for_data(WAIT_S)
         return data
 
-    def read_until_pattern(self, pattern: str = "", read_timeout: float = 10.0, re_flags: int = 0,
-                           max_loops: int | None = None) -> str:
-        """netmiko's contract (read until `pattern`; return the reads up to and including its first match and
-        keep the rest for the next read; netmiko's ReadTimeout once `read_timeout` has run out, 0: never),
-        but a read that did not complete the pattern waits for the next data instead of a fixed 10 ms sleep:
-        a command's echo and a login banner come in pieces, and each piece cost netmiko's loop a sleep (563
-        per 200-branch verify, ~2.8 a router). A pattern with groups, or a session with no SSH channel, is
-        netmiko's to read (its split keeps only the groups)."""
-        awaited = re.compile(pattern, re_flags)
-        if max_loops is not None or awaited.groups or not isinstance(self.channel, Reads):
-            with self._waiting_reads():
-                return str(super().read_until_pattern(pattern, read_timeout, re_flags, max_loops))
-        if self.read_timeout_override:
-            read_timeout = self.read_timeout_override
-        output = ""
-        start = time.time()
-        with self._waiting_reads():  # an empty read waits for data itself (read_channel)
-            while (time.time() - start < read_timeout) or not read_timeout:
-                more = self.read_channel()
-                output += more
-                found = awaited.search(output)
-                if found is not None:
-                    self.kept += output[found.end() :]
-                    return output[: found.end()]
-                left = read_timeout - (time.time() - start) if read_timeout else WAIT_S
-                if more and left > 0:  # part of what is awaited: wait for the rest
-                    self.wait_for_data(min(left, WAIT_S))
-        raise ReadTimeout(_NOT_DETECTED.format(pattern=repr(pattern)))
+    def read_until_pattern(self, *args: Any, **kwargs: Any) -> str:
+        with self._waiting_reads():
+            return super().read_until_pattern(*args, **kwargs)
 
     def send_command(self, *args: Any, **kwargs: Any) -> Any:
         with self._waiting_reads():
