@@ -39,7 +39,7 @@ class RecordHistory(Processor):
         if interrupt.STOP.is_set():  # hosts were left unread: no report, nothing recorded
             return
         # every host of the run, also one Nornir skipped (failed earlier, on_failed=False): not read
-        early = self.anticipated.anticipated() if self.anticipated is not None else []
+        early = self.anticipated.anticipated() if self.anticipated is not None else None
         report = judge(self.fleet, self.plan, states_of(result, task.nornir.inventory.hosts), early)
         self.history.record(report)
         self.report = report

@@ -49,31 +49,32 @@ class Anticipated:
     expected: Expected
 
 
-def inputs(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> tuple[Fleet, Plan]:
-    """What the expected state is worked out from: the fleet at the versions the routers in `states`
-    reported (the inventory's for the others), the plan with the client certificate names the hub holds
-    (the plan's own until the hub is read)."""
+def _inputs(fleet: Fleet, plan: Plan, states: Mapping[str, HostState]) -> tuple[Fleet, Plan]:
+    """What the expected state is worked out from: the fleet at the versions the routers reported, the
+    plan with the client certificate names the hub holds."""
     running = with_versions(fleet, {h: s.ros_version for h, s in states.items() if s.ros_version})
     return running, resolved(fleet, plan, states)
 
 
-def anticipate(fleet: Fleet, plan: Plan, hosts: Sequence[str], known: Mapping[str, HostState]
-               ) -> Anticipated:
-    """The expected state of `hosts` from the states `known` so far (none, or the hub's)."""
-    running, names = inputs(fleet, plan, known)
+def anticipate(fleet: Fleet, plan: Plan, hosts: Sequence[str], hub: HostState) -> Anticipated:
+    """The expected state of `hosts` from the hub's state alone (its certificates name the branches'
+    client certificates; the branches at the inventory's versions until they are read)."""
+    running, names = _inputs(fleet, plan, {hub.host: hub})
     return Anticipated(running, names, tuple(hosts), expected_state(running, names, list(hosts)))
 
 
-def judge(fleet: Fleet, plan: Plan, states: Mapping[str, HostState], anticipated: Sequence[Anticipated] = ()
+def judge(fleet: Fleet, plan: Plan, states: Mapping[str, HostState], anticipated: Anticipated | None = None
           ) -> Report:
     """Every check on every host read (or not) in `states`, in the dialect each router really runs (its
     reported version, not the inventory's), with a warning where the inventory's version is wrong.
-    `anticipated`: expected states worked out during the run; one whose inputs are these reads' is used."""
-    running, names = inputs(fleet, plan, states)
-    hosts = tuple(states)
+    `anticipated`: the expected state worked out during the run, used if its inputs are these reads'."""
+    running, names = _inputs(fleet, plan, states)
     with settled():  # the verdict lives to the run's end: no young-generation pass over it afterwards
-        same = [a.expected for a in anticipated if (a.fleet, a.plan, a.hosts) == (running, names, hosts)]
-        expected = same[0] if same else expected_state(running, names, list(hosts))
+        if anticipated is not None and (anticipated.fleet, anticipated.plan, anticipated.hosts) == (
+                running, names, tuple(states)):
+            expected = anticipated.expected
+        else:
+            expected = expected_state(running, names, list(states))
         report = evaluate(expected, dict(states))
     report.results.extend(
         CheckResult("host.ros_version", "RouterOS version as in the inventory", h, "warn", "minor",
