@@ -19,7 +19,6 @@ from ikefleet.inventory import load_fleet_and_files, read_config
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan
 from ikefleet.processors import Progress, RecordHistory
-from ikefleet.processors.anticipate import AnticipateExpected
 from ikefleet.processors.base import Processor
 from ikefleet.processors.events import RunStarted, Sink, ignore
 from ikefleet.selection import SelectionError, select
@@ -91,26 +90,24 @@ class Verify:
             return self._run()
 
     def _run(self) -> Report:
-        early = AnticipateExpected(self.fleet, self.plan, self.hosts())  # the expected state, while reading
-        recorder = self._recorder(early)
+        recorder = self._recorder()
         with interrupt.sigint_stops() as stop:
-            states = self.gather(early, *([recorder] if recorder is not None else []))
+            states = self.gather(*([recorder] if recorder is not None else []))
         # Stopped during the reads: some hosts were never read, so no report and, RecordHistory having seen
         # the stop, nothing recorded. (A Ctrl-C after every host was read and the report recorded stops
         # nothing: the report stands.)
         if stop.is_set() and (recorder is None or recorder.report is None):
             raise interrupt.Interrupted("verify stopped; no report written, nothing recorded in the history")
         if recorder is None:
-            return judge(self.fleet, self.plan, states, early.anticipated())
+            return judge(self.fleet, self.plan, states)
         if recorder.report is None:  # the run completed, so the processor judged and recorded it
             raise RuntimeError("verify: the history processor recorded no report")
         return recorder.report
 
-    def _recorder(self, early: AnticipateExpected) -> RecordHistory | None:
-        """The history processor of a recorded run (judging with `early`'s expected state); None with
-        --no-history."""
+    def _recorder(self) -> RecordHistory | None:
+        """The history processor of a recorded run; None with --no-history."""
         if not self.options.record:
             return None
         from ikefleet.verify.history import History, history_path  # (sqlite3: only a recorded run needs it)
 
-        return RecordHistory(History(history_path(self.options.config)), self.fleet, self.plan, early)
+        return RecordHistory(History(history_path(self.options.config)), self.fleet, self.plan)

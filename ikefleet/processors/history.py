@@ -15,7 +15,6 @@ from ikefleet.plan import Plan
 from ikefleet.verify.engine import Report
 from ikefleet.verify.judge import judge, states_of
 
-from .anticipate import AnticipateExpected
 from .base import Processor
 
 if TYPE_CHECKING:  # (the caller hands the database in: importing this package loads neither it nor sqlite3)
@@ -26,20 +25,16 @@ class RecordHistory(Processor):
     """Judges the run's hosts against `fleet` and `plan` (ikefleet.verify.judge) and records the report
     in `history`; `report` is the last one recorded (None until a run completed)."""
 
-    def __init__(self, history: History, fleet: Fleet, plan: Plan,
-                 anticipated: AnticipateExpected | None = None) -> None:
-        """`anticipated`: the run's expected state worked out while it read (verify attaches both)."""
+    def __init__(self, history: History, fleet: Fleet, plan: Plan) -> None:
         self.history = history
         self.fleet = fleet
         self.plan = plan
-        self.anticipated = anticipated
         self.report: Report | None = None
 
     def task_completed(self, task: Task, result: AggregatedResult) -> None:
         if interrupt.STOP.is_set():  # hosts were left unread: no report, nothing recorded
             return
         # every host of the run, also one Nornir skipped (failed earlier, on_failed=False): not read
-        early = self.anticipated.anticipated() if self.anticipated is not None else None
-        report = judge(self.fleet, self.plan, states_of(result, task.nornir.inventory.hosts), early)
+        report = judge(self.fleet, self.plan, states_of(result, task.nornir.inventory.hosts))
         self.history.record(report)
         self.report = report
