@@ -70,9 +70,13 @@ class Config:
         return self.menus.setdefault(path, [])
 
     def add(self, path: str, values: dict[str, str], **flags: Any) -> Item:
-        item = Item(id=self.next_id, values=dict(values), **flags)
+        """A new item at the end of `path`, with a copy of `values` (an export's parse adds each line)."""
+        item = Item(self.next_id, dict(values), **flags)
         self.next_id += 1
-        self.items(path).append(item)
+        items = self.menus.get(path)
+        if items is None:
+            items = self.menus[path] = []
+        items.append(item)
         return item
 
     def find(self, path: str, **where: str) -> Iterator[Item]:

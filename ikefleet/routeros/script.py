@@ -442,19 +442,12 @@ def apply(item: Item, values: dict[str, str], flags: dict[str, bool | str]) -> N
 def parse_script(text: str) -> Config:
     """`/export`, `/export terse` or export-style script text -> Config (raises ScriptError)."""
     config = Config()
-    menus = config.menus
     for number, path, verb, where, positional, pairs, selected, split in _commands(text):
         values, flags = split if split is not None else split_flags(dict(pairs).items())
         if verb == "add":
             if selected or positional:
                 raise ScriptError(f"line {number}: add takes no selector")
-            # Config.add written out (most lines of an export are adds: two calls a line less)
-            items = menus.get(path)
-            if items is None:
-                items = menus[path] = []
-            # (values copied: `split` is shared; flags are comment= and disabled=, as split_flags makes them)
-            items.append(Item(config.next_id, dict(values), **flags))  # type: ignore[arg-type]
-            config.next_id += 1
+            config.add(path, values, **flags)  # (copies the values: `split` is shared)
             continue
         ident, default = _identity(where, positional)
         items = config.items(path)
