@@ -37,6 +37,21 @@ def ros_args(args: dict[str, Any], owned: bool = True) -> str:
     return " ".join(f"{k}={quote(str(v))}" for k, v in sorted(values.items()))
 
 
+class ExportLines:
+    """The templates' export-style lines (`export.add`, `export.set`), arguments sorted by name as RouterOS
+    6 `/export` prints them; `owned` adds comment=ikefleet, the ownership marker the diff engine looks for.
+    Python rather than Jinja macros: a macro call sets up a template frame, and every line of every
+    router's script is one."""
+
+    @staticmethod
+    def add(args: dict[str, Any], owned: bool = True) -> str:
+        return "add " + ros_args(args, owned)
+
+    @staticmethod
+    def set(args: dict[str, Any], selector: str = "") -> str:
+        return "set " + (f"{selector} " if selector else "") + ros_args(args, False)
+
+
 # How the templates are read; the compiled-template cache keys its entries on these (they change the code).
 OPTIONS: dict[str, Any] = {
     "undefined": StrictUndefined,
@@ -56,7 +71,7 @@ def environment() -> Environment:
     root = resources.files("ikefleet.templates")
     env = Environment(loader=FileSystemLoader(str(root)),
                       bytecode_cache=CompiledTemplates(OPTIONS), **OPTIONS)
-    env.filters["ros_args"] = ros_args
+    env.globals["export"] = ExportLines
     return env
 
 

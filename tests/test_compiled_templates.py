@@ -57,7 +57,7 @@ def test_a_second_process_renders_the_same_scripts_without_compiling(
     fleet: tuple[Fleet, Plan], cache_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     compiled = _render(fleet)
-    assert len(_entries(cache_home)) == 4  # _common, _macros, initiator, responder
+    assert len(_entries(cache_home)) == 3  # _common, initiator, responder
     _no_compiling(monkeypatch)
     assert _render(fleet) == compiled
 

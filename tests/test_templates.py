@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from fleet_factory import branch, hub, write_inventory
 
+from ikefleet import intent
 from ikefleet.cli import render as render_cli
 from ikefleet.intent import (
     OWNER,
+    ExportLines,
     intended_config,
     intended_lines,
     render_host,
@@ -164,6 +166,15 @@ def test_ros_args_sorted_with_owner_and_round_trips() -> None:
     assert text == 'action=accept comment=ikefleet name="a b"'
     (line,) = parse_commands(f"/ip firewall filter\nadd {text}\n")
     assert line.args == {"action": "accept", "comment": "ikefleet", "name": "a b"}
+
+
+def test_the_templates_export_lines_mark_what_they_add_and_never_what_they_set() -> None:
+    line = ExportLines.add({"name": "a b", "action": "accept"})
+    assert line == 'add action=accept comment=ikefleet name="a b"'
+    assert ExportLines.add({"name": "p", "skip": None}, owned=False) == "add name=p"
+    assert ExportLines.set({"crl-use": "yes"}) == "set crl-use=yes"
+    assert ExportLines.set({"a": 1}, selector="[ find default=yes ]") == "set [ find default=yes ] a=1"
+    assert "export" in intent.environment().globals
 
 
 def test_render_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -159,7 +159,7 @@ def test_jinjas_optimizer_would_change_no_template() -> None:
     optimised = env.overlay(optimized=True, cache_size=0)
     assert not env.optimized and optimised.optimized
     names = env.list_templates(filter_func=lambda name: name.endswith(".j2"))
-    assert {"initiator.rsc.j2", "v7/initiator.rsc.j2", "v7/responder.rsc.j2", "_macros.j2"} <= set(names)
+    assert {"initiator.rsc.j2", "v7/initiator.rsc.j2", "v7/responder.rsc.j2", "_common.j2"} <= set(names)
     for name in names:
         source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
         assert env.compile(source, name, raw=True) == optimised.compile(source, name, raw=True), name
