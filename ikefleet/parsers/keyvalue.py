@@ -6,7 +6,6 @@ import itertools
 import operator
 import re
 from collections.abc import Callable
-from functools import lru_cache
 
 from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.values import is_secret, unquote
@@ -72,7 +71,8 @@ def split_wrapped(body: str, join: Callable[[str], str], command: str, lineno: i
 
 def _pairs(keys: list[str], found: list[str]) -> dict[str, str]:
     """The pairs of the str.split reading: its keys and values (unquoted already), less the secrets."""
-    secrets, renames = _layout(tuple(keys))
+    shape = tuple(keys)
+    secrets, renames = _LAYOUTS.get(shape) or _layout(shape)
     if renames:
         return _renamed(keys, found)
     values = dict(zip(keys, found, strict=False))  # (one value a key: strict's check costs a third more)
@@ -200,11 +200,19 @@ def _whole_key(key: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=256)
+_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, ...], bool]] = {}  # (a dict: read without a call)
+
+
 def _layout(keys: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
     """(the secret keys, whether a key comes twice or a v7 `port` may need its address's name): a command's
-    items repeat their keys, so this is worked out once per command and key order."""
-    return tuple(k for k in keys if is_secret(k)), len(set(keys)) != len(keys) or "port" in keys
+    items repeat their keys, so this is worked out once per command and key order, and remembered."""
+    layout = _LAYOUTS.get(keys)
+    if layout is None:
+        if len(_LAYOUTS) >= 256:
+            _LAYOUTS.clear()  # (memory stays bounded)
+        layout = _LAYOUTS[keys] = (tuple(k for k in keys if is_secret(k)),
+                                   len(set(keys)) != len(keys) or "port" in keys)
+    return layout
 
 
 def quotes_open(part: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any, TypedDict, get_args, get_origin, get_type_hints
 
 from ikefleet.parsers.engine import RawRecord, iter_print, parse_settings
@@ -41,8 +41,9 @@ class Common(TypedDict, total=False):
     extra: dict[str, str]
 
 
+@lru_cache(maxsize=1024)
 def _seconds_pair(text: str) -> tuple[int, int]:
-    # "6h24m8s/8h10s": soft and hard lifetime
+    """"6h24m8s/8h10s": soft and hard lifetime. Remembered: every SA of a hub prints its proposal's."""
     soft, _, hard = text.partition("/")
     return seconds(soft), seconds(hard or soft)
 
