@@ -33,9 +33,10 @@ _START = (rf" *+(?P<index>{_INDEX})(?P<flags>(?: ++[A-Za-z*+]{{1,8}}(?= |\r?\n|\
 # not blank, and does not start with an item's index (the engine's order of checks, line by line).
 _GOES_ON = r"\r?\n(?= ++[^ \r\n=]*+=)"
 _GOES_ON_QUOTED = rf"\r?\n(?= ++(?!{_INDEX}(?: |\r?\n|\Z))[^ \r\n])"
-# `[^"\r\n]` spelt as the ranges it leaves: the same characters, scanned faster by `re` (a negated class
-# is tested character by character through its set; these ranges take its quicker path)
-_TEXT = r"[\x00-\x09\x0b\x0c\x0e-\x21\x23-\U0010ffff]"
+# `[^"\r\n]` in ASCII, the only text read here (`_cleaned_as_is`), spelt as the ranges it leaves: `re`
+# tests such a class against one bitmap, a negated one (or one reaching past ASCII) through more steps, for
+# each character of every item
+_TEXT = r"[\x00-\x09\x0b\x0c\x0e-\x21\x23-\x7f]"
 _BODY = rf'(?P<body>{_TEXT}*+(?:"{_TEXT}*+(?:{_GOES_ON_QUOTED}{_TEXT}*+)*+"?{_TEXT}*+|{_GOES_ON}{_TEXT}*+)*+)'
 # what follows an item: its line end and blank lines, up to the next line with text
 _GAP = r"(?:\r?\n *+(?=\r?\n|\Z))*+(?:\r?\n)?"
