@@ -260,7 +260,7 @@ def _converted(converter: Callable[[str], Any], key: str, value: str, command: s
 
 # C's int() for `integer` where it reads a value (what it reads, `integer` reads alike: tests/parsers/
 # test_values.py); where it fails, `integer` reads the value ("0x1F") or names the error
-_FAST = {integer: int}
+_FAST: dict[Callable[[str], Any], Callable[[str], Any]] = {integer: int}
 
 
 def _learn(spec: Spec, keys: tuple[str, ...],
