@@ -122,9 +122,9 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
             return None  # a value left open
         ends = _ENDS_WRAPPED if wrapped else _ENDS
         for at in range(1, len(parts), 2):
-            before, after = parts[at - 1], parts[at + 1]
-            key = before[before.rfind(" ") + 1 : -1]
-            if not (before.endswith("=") and (key in _KEYS or _whole_key(key))) or after[:1] not in ends:
+            # (its key is one of the pairs' below, whose keys are checked there: a word that is no key
+            # before its "=" is read there, or leaves its `""` glued to a value `_unquoted` declines)
+            if not parts[at - 1].endswith("=") or parts[at + 1][:1] not in ends:
                 return None  # a quote inside a value, or text glued to a closing quote
         quoted = parts[1::2]
         parts[1::2] = [""] * len(quoted)  # (a quoted value may hold "=" and spaces: read apart, below)
