@@ -33,12 +33,15 @@ _START = (rf" *+(?P<index>{_INDEX})(?P<flags>(?: ++[A-Za-z*+]{{1,8}}(?= |\r?\n|\
 # not blank, and does not start with an item's index (the engine's order of checks, line by line).
 _GOES_ON = r"\r?\n(?= ++[^ \r\n=]*+=)"
 _GOES_ON_QUOTED = rf"\r?\n(?= ++(?!{_INDEX}(?: |\r?\n|\Z))[^ \r\n])"
-_BODY = (
-    rf'(?P<body>[^"\r\n]*+(?:"[^"\r\n]*+(?:{_GOES_ON_QUOTED}[^"\r\n]*+)*+"?[^"\r\n]*+|{_GOES_ON}[^"\r\n]*+)*+)'
-)
-_ITEM_RE = re.compile(_START + _BODY)
+# `[^"\r\n]` in ASCII, the only text read here (`_cleaned_as_is`), spelt as the ranges it leaves: `re`
+# tests such a class against one bitmap, a negated one (or one reaching past ASCII) through more steps, for
+# each character of every item
+_TEXT = r"[\x00-\x09\x0b\x0c\x0e-\x21\x23-\x7f]"
+_BODY = rf'(?P<body>{_TEXT}*+(?:"{_TEXT}*+(?:{_GOES_ON_QUOTED}{_TEXT}*+)*+"?{_TEXT}*+|{_GOES_ON}{_TEXT}*+)*+)'
 # what follows an item: its line end and blank lines, up to the next line with text
-_GAP_RE = re.compile(r"(?:\r?\n *+(?=\r?\n|\Z))*+(?:\r?\n)?")
+_GAP = r"(?:\r?\n *+(?=\r?\n|\Z))*+(?:\r?\n)?"
+# an item and the gap after it, in one match (the body is possessive: the gap cannot change it)
+_ITEM_RE = re.compile(_START + _BODY + _GAP)
 _BLANK_RE = re.compile(r"(?: *+\r?\n)*+")
 
 
@@ -82,10 +85,9 @@ def read_items(text: str, command: str,
     last: RawRecord | None = None
     counted, lineno = 0, 1
     size = len(text)
-    gap, next_item = _GAP_RE.match, _ITEM_RE.match  # (bound once: this loop runs for every item)
+    next_item = _ITEM_RE.match  # (bound once: this loop runs for every item)
     while True:
-        start = item.start()
-        after = gap(text, item.end()).end()  # type: ignore[union-attr]  # (matches anywhere)
+        start, after = item.span()
         following = next_item(text, after) if after < size else None
         lineno += text.count("\n", counted, start)
         counted = start

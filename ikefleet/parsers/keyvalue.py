@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 from collections.abc import Callable
-from functools import lru_cache
 
 from ikefleet.parsers.errors import ParseError
 from ikefleet.parsers.values import is_secret, unquote
@@ -71,10 +71,11 @@ def split_wrapped(body: str, join: Callable[[str], str], command: str, lineno: i
 
 def _pairs(keys: list[str], found: list[str]) -> dict[str, str]:
     """The pairs of the str.split reading: its keys and values (unquoted already), less the secrets."""
-    secrets, renames = _layout(tuple(keys))
+    shape = tuple(keys)
+    secrets, renames = _LAYOUTS.get(shape) or _layout(shape)
     if renames:
         return _renamed(keys, found)
-    values = dict(zip(keys, found, strict=True))
+    values = dict(zip(keys, found, strict=False))  # (one value a key: strict's check costs a third more)
     for key in secrets:
         del values[key]
     return values
@@ -101,6 +102,7 @@ _KEYS: set[str] = set()
 _MAX_KEYS = 4096
 _ENDS, _ENDS_WRAPPED = ("", " "), ("", " ", "\r", "\n")  # what may follow a closing quote
 _BEFORE, _SPACE, _AFTER = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+_SPACES = itertools.repeat(" ")  # (str.rpartition's argument, as many as map asks)
 
 
 def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None:
@@ -120,9 +122,9 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
             return None  # a value left open
         ends = _ENDS_WRAPPED if wrapped else _ENDS
         for at in range(1, len(parts), 2):
-            before, after = parts[at - 1], parts[at + 1]
-            key = before[before.rfind(" ") + 1 : -1]
-            if not (before.endswith("=") and (key in _KEYS or _whole_key(key))) or after[:1] not in ends:
+            # (its key is one of the pairs' below, whose keys are checked there: a word that is no key
+            # before its "=" is read there, or leaves its `""` glued to a value `_unquoted` declines)
+            if not parts[at - 1].endswith("=") or parts[at + 1][:1] not in ends:
                 return None  # a quote inside a value, or text glued to a closing quote
         quoted = parts[1::2]
         parts[1::2] = [""] * len(quoted)  # (a quoted value may hold "=" and spaces: read apart, below)
@@ -130,16 +132,16 @@ def _plain_pairs(body: str, wrapped: bool) -> tuple[list[str], list[str]] | None
     pieces = body.split("=")
     if len(pieces) < 2:
         return None
-    # each piece between two "=": the value before, its last word the key after ("v1 k2"); a list
-    # comprehension and C's map and itemgetter, not a loop, as this runs for every pair of a hub's SAs
-    cut = [piece.rpartition(" ") for piece in pieces[1:-1]]
+    # each piece between two "=": the value before, its last word the key after ("v1 k2"); C's map and
+    # itemgetter, not a loop, as this runs for every pair of a hub's SAs
+    cut = [*map(str.rpartition, pieces[1:-1], _SPACES)]
     last = pieces[-1]
     if not all(map(_SPACE, cut)):
         cut, last = _rejoined(cut, last)  # a value holding "=" ("issuer=CN=CA")
     keys = [pieces[0], *map(_AFTER, cut)]
     values = [*map(_BEFORE, cut), last]
     if wrapped:  # (a line's end and the next one's indent before a key are no part of a value)
-        values = [value.rstrip() for value in values]
+        values = [*map(str.rstrip, values)]
         if "\n" in "".join(values):
             return None  # a line going on with a value: joined, a space is its part
     elif "  " in body:  # (spaces before a key, or after the last value, are no part of a value)
@@ -171,14 +173,16 @@ def _rejoined(cut: list[tuple[str, str, str]], last: str) -> tuple[list[tuple[st
 def _unquoted(keys: list[str], values: list[str], quoted: list[str]) -> bool:
     """Put back the quoted values `_plain_pairs` emptied (`""`), in their order, as the pattern's reading
     unquotes them. False where it reads them otherwise: words after a closing quote go on with the value,
-    and a quoted value wrapped over lines is joined; a secret's value needs neither, it is dropped."""
-    contents = iter(quoted)
-    for at, value in enumerate(values):
-        if '"' in value:
-            content = next(contents)
-            if is_secret(keys[at]):
-                continue  # (left empty)
-            if value != '""' or "\n" in content:
+    and a quoted value wrapped over lines is joined; a secret's value needs neither, it is dropped.
+    (Each quoted value starts a value of its own: one per value holding a quote. So when as many values
+    are `""` as there were quoted ones, no other value holds a quote, and the n-th `""` is the n-th.)"""
+    if values.count('""') != len(quoted):
+        return False  # (a secret's with words after it too: the pattern reads that, and drops it)
+    at = -1
+    for content in quoted:
+        at = values.index('""', at + 1)
+        if not is_secret(keys[at]):  # (a secret's is left `""`, to be dropped)
+            if "\n" in content:
                 return False
             values[at] = content
     return True
@@ -196,11 +200,19 @@ def _whole_key(key: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=256)
+_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, ...], bool]] = {}  # (a dict: read without a call)
+
+
 def _layout(keys: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
     """(the secret keys, whether a key comes twice or a v7 `port` may need its address's name): a command's
-    items repeat their keys, so this is worked out once per command and key order."""
-    return tuple(k for k in keys if is_secret(k)), len(set(keys)) != len(keys) or "port" in keys
+    items repeat their keys, so this is worked out once per command and key order, and remembered."""
+    layout = _LAYOUTS.get(keys)
+    if layout is None:
+        if len(_LAYOUTS) >= 256:
+            _LAYOUTS.clear()  # (memory stays bounded)
+        layout = _LAYOUTS[keys] = (tuple(k for k in keys if is_secret(k)),
+                                   len(set(keys)) != len(keys) or "port" in keys)
+    return layout
 
 
 def quotes_open(part: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any, TypedDict, get_args, get_origin, get_type_hints
 
 from ikefleet.parsers.engine import RawRecord, iter_print, parse_settings
@@ -41,8 +41,9 @@ class Common(TypedDict, total=False):
     extra: dict[str, str]
 
 
+@lru_cache(maxsize=1024)
 def _seconds_pair(text: str) -> tuple[int, int]:
-    # "6h24m8s/8h10s": soft and hard lifetime
+    """"6h24m8s/8h10s": soft and hard lifetime. Remembered: every SA of a hub prints its proposal's."""
     soft, _, hard = text.partition("/")
     return seconds(soft), seconds(hard or soft)
 
@@ -69,6 +70,13 @@ def _converter(hint: Any) -> Callable[[str], Any]:
     raise TypeError(f"no converter for {hint!r}")
 
 
+# how records with given keys are typed: see `_learn`
+Converted = tuple[str, str, Callable[[str], Any], Callable[[str], Any]]  # name, key, fast, general converter
+Layout = tuple[tuple[str, ...], tuple[str, ...] | None, tuple[Converted, ...], tuple[str, ...],
+               tuple[str, ...]]
+_MAX_NAMES = 256  # layouts and flags a spec remembers
+
+
 @dataclass(frozen=True)
 class Spec:
     """How one command's output becomes records: its schema, default legend, renames and hooks."""
@@ -93,6 +101,16 @@ class Spec:
         return {}
 
     @cached_property
+    def layouts(self) -> dict[tuple[str, ...], Layout]:
+        """A record's RouterOS names in print order -> how such a record is typed (see `_learn`)."""
+        return {}
+
+    @cached_property
+    def flag_fields(self) -> dict[str, str]:
+        """A flag's name -> the record field it sets ("" for none): see `_flag_field`."""
+        return {}
+
+    @cached_property
     def flag_defaults(self) -> dict[str, bool]:
         """Every flag field of the schema, False: a printed item without the letter lacks the flag."""
         fields = _fields(self.record)
@@ -113,6 +131,17 @@ def _fields(record: type) -> dict[str, tuple[Any, Callable[[str], Any] | None]]:
         for name, hint in hints.items()
         if name != "extra"
     }
+
+
+@cache
+def _bool_fields(record: type) -> frozenset[str]:
+    return frozenset(name for name, (hint, _) in _fields(record).items() if hint is bool)
+
+
+def _flag_field(flag: str, spec: Spec) -> str:
+    """The boolean field a printed flag sets ("" for none): the spec's name for it or its own."""
+    name = spec.flags[flag] if flag in spec.flags else _field_name(flag, spec)
+    return name if name in _bool_fields(spec.record) else ""
 
 
 def _field_name(key: str, spec: Spec) -> str:
@@ -153,7 +182,6 @@ def _truncated(key: str, spec: Spec, used: set[str]) -> str | None:
 
 def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
     """One typed record from a raw one; conversion failures name the command and the field."""
-    fields = _fields(spec.record)
     record: dict[str, Any] = {}
     if raw.index is not None:
         record["index"] = raw.index
@@ -163,16 +191,50 @@ def convert(raw: RawRecord, spec: Spec) -> dict[str, Any]:
         record["comment"] = raw.comment
     if raw.printed and not spec.settings:
         record.update(spec.flag_defaults)
+        flag_fields = spec.flag_fields
         for flag in raw.flags:
-            name = spec.flags.get(flag, _field_name(flag, spec))
-            if name in fields and fields[name][0] is bool:
+            name = flag_fields.get(flag)
+            if name is None:
+                name = _flag_field(flag, spec)
+                if len(flag_fields) < _MAX_NAMES:
+                    flag_fields[flag] = name
+            if name:
                 record[name] = True
-    plan = spec.plan
-    planned = _planned(raw, plan, spec.command)
-    typed, extra = planned if planned is not None else _resolved(raw, plan, spec, set(record))
-    record.update(typed)
-    if extra:
-        record["extra"] = extra
+    values = raw.values
+    keys = tuple(values)
+    layout = spec.layouts.get(keys)
+    if layout is None:
+        plan = spec.plan
+        typed, extra = _resolved(raw, plan, spec, set(record))
+        record.update(typed)
+        if extra:
+            record["extra"] = extra
+        _learn(spec, keys, plan)
+        return _posted(record, spec)
+    # the learnt way: the values put in under their names at once, then those of a type converted
+    names, kept, converted, extras, restore = layout
+    saved = {name: record[name] for name in restore if name in record} if restore else None
+    record.update(zip(names, values.values() if kept is None else map(values.__getitem__, kept),
+                      strict=False))  # (a name for each value kept, by construction)
+    for name, key, fast, converter in converted:
+        value = record[name]
+        if value == "":  # (an empty value of a typed field is no value: a flag's or an id's stays)
+            if saved and name in saved:
+                record[name] = saved[name]
+            else:
+                del record[name]
+            continue
+        try:
+            record[name] = fast(value)
+        except (ValueError, TypeError):
+            record[name] = _converted(converter, key, value, spec.command)
+    if extras:
+        record["extra"] = {key: values[key] for key in extras}
+    return _posted(record, spec)
+
+
+def _posted(record: dict[str, Any], spec: Spec) -> dict[str, Any]:
+    """The record after the spec's hook for derived fields, if it has one."""
     if spec.post is not None:
         spec.post(record)
     return record
@@ -185,35 +247,58 @@ def _typed(name: str, hint: Any, converter: Callable[[str], Any] | None, key: st
         into[name] = value
     elif value != "":
         assert converter is not None
-        try:
-            into[name] = converter(value)
-        except (ValueError, TypeError) as exc:
-            raise ParseError(command, f"field {key}: {exc}") from None
+        into[name] = _converted(converter, key, value, command)
 
 
-def _planned(raw: RawRecord, plan: dict[str, tuple[str, Any, Callable[[str], Any] | None]],
-             command: str) -> tuple[dict[str, Any], dict[str, str]] | None:
-    """`_resolved` when every field name was met before (the plan knows it): without the bookkeeping of
-    used columns, which only a header cut to its width needs (this runs for every record of a print).
-    None when a name is new."""
-    typed: dict[str, Any] = {}
-    extra: dict[str, str] = {}
-    for key, value in raw.values.items():
-        step = plan.get(key)
-        if step is None:
-            return None
+def _converted(converter: Callable[[str], Any], key: str, value: str, command: str) -> Any:
+    """`converter(value)`; its failure a ParseError naming the command and the field."""
+    try:
+        return converter(value)
+    except (ValueError, TypeError) as exc:
+        raise ParseError(command, f"field {key}: {exc}") from None
+
+
+# C's int() for `integer` where it reads a value (what it reads, `integer` reads alike: tests/parsers/
+# test_values.py); where it fails, `integer` reads the value ("0x1F") or names the error
+_FAST: dict[Callable[[str], Any], Callable[[str], Any]] = {integer: int}
+
+
+def _learn(spec: Spec, keys: tuple[str, ...],
+           plan: dict[str, tuple[str, Any, Callable[[str], Any] | None]]) -> None:
+    """Remember how records with these keys, in this order, are typed once every key's name is planned:
+    (the record names of the kept keys, those keys when some are extras, the fields to convert, the
+    extras, the converted fields a record may already hold). The items of a print repeat their keys, so
+    the next record with them is typed without looking at each name again. Nothing is learnt for a key the
+    plan lacks (a table header cut to its width depends on the columns used before it) or for two keys of
+    one name (the first typed value may be the one kept)."""
+    steps = [plan.get(key) for key in keys]
+    if None in steps:
+        return
+    names: list[str] = []
+    kept: list[str] = []
+    converted: list[Converted] = []
+    extras: list[str] = []
+    for key, step in zip(keys, steps, strict=True):
+        assert step is not None
         name, hint, converter = step
         if not name:
-            extra[key] = value
-        elif hint is str:
-            typed[name] = value
-        elif value != "":
+            extras.append(key)
+            continue
+        names.append(name)
+        kept.append(key)
+        if hint is not str:
             assert converter is not None
-            try:
-                typed[name] = converter(value)
-            except (ValueError, TypeError) as exc:
-                raise ParseError(command, f"field {key}: {exc}") from None
-    return typed, extra
+            converted.append((name, key, _FAST.get(converter, converter), converter))
+    if len(set(names)) != len(names):
+        return
+    # a typed field a record may hold before its values (its id, its comment, a flag) keeps what it held
+    # when its value is empty
+    preset = _NOT_EVIDENCE | _bool_fields(spec.record)
+    restore = tuple(name for name, _, _, _ in converted if name in preset)
+    layouts = spec.layouts
+    if len(layouts) >= _MAX_NAMES:
+        layouts.clear()  # (prints whose keys keep changing: memory stays bounded)
+    layouts[keys] = (tuple(names), tuple(kept) if extras else None, tuple(converted), tuple(extras), restore)
 
 
 def _resolved(raw: RawRecord, plan: dict[str, tuple[str, Any, Callable[[str], Any] | None]], spec: Spec,

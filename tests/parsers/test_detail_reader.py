@@ -133,6 +133,8 @@ GOES_ON = ["      state=mature auth-algorithm=sha256", '      auth-key="0123"', 
            '      4567" addtime=nov/27/2026 00:40:46', "      23456789", "      12 x=1", "      x y=1",
            "state=mature", '      name="a b" c=d', "      issuer=CN=CA", "      =x", "      a=1 b",
            "      gateway-status=10.0.0.2 reachable via  ether1", "      E x=1", '      v=""', "      ABC",
+           # (characters at the ends of the body's ranges)
+           '      a=!#\x7f\x0e\x00 b="!#\x7f\x0e\x00"', '      c="\x01!', '      \x7f#!" d=\x08',
            '      k="a=b c" d=1', "      port=4500 local-address=1.2.3.4 port=500", "      spii=1 spii=2"]
 OTHERS = ["", "   ", "Flags: X - disabled, E - ESP", "Flags: X - disabled,", "   D - dynamic",
           " #  DST-ADDRESS  GATEWAY", "Columns: A, B", ";;; comment", "      ;;; c", "junk", "[admin@R1] > ",

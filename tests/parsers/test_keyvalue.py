@@ -54,7 +54,9 @@ def read(body: str) -> dict[str, str] | str:
 
 FRAGMENTS = ["a=1", "name=\"x y\"", "via", " ", "  ", "\t", "=", "1=2", "CN=c", "key=\"s\"", "\"", "\\\"",
              "local-address=10.0.0.1", "port=4500", "q=\"open", "é=1", ".id=*1", "x", "b=", "c=\"a\\\"b\"d",
-             'comment="a = b  c "', 'n=""']
+             'comment="a = b  c "', 'n=""',
+             # a quoted value after a word that is no key (its key is checked with the pairs')
+             'CN="v"', '1="v w"', 'a:b="v"', '-a="v"', 'x y="v"']
 
 
 def test_split_pairs_reads_as_the_findall_reading_did() -> None:
@@ -131,7 +133,8 @@ def test_a_wrapped_body_is_read_as_its_joined_lines() -> None:
     rng = random.Random(7)
     lines = ["spi=0x1 src-address=192.0.2.1:4500", 'auth-key="0123"', 'enc-key="ab==',
              'cd" addtime=nov/27 00:40', "state=mature", 'name="a', 'b" x=1', "x y=1", "a=1  ", "c=CN=d",
-             "port=1 local-address=2 port=3", 'comment="a = b  c "', 'n=""']
+             "port=1 local-address=2 port=3", 'comment="a = b  c "', 'n=""', 'c=CN="d e"', 'a:b="v" c=1',
+             'x y="v"', '1="v']
     wrapped = 0
     for _ in range(3000):
         picked = [rng.choice(lines) for _ in range(rng.randrange(1, 6))]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from ikefleet.parsers import schema
 from ikefleet.parsers.values import (
     boolean,
     byte_count,
@@ -111,3 +114,13 @@ def test_timestamp(text: str, expected: str) -> None:
 def test_timestamp_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         timestamp(text)
+
+
+@given(st.text(alphabet=" \t\n+-_0123456789abcdefxX\u0663\u00b2\u2003", max_size=8))
+def test_int_reads_a_number_as_integer_does_where_it_reads_one(text: str) -> None:
+    # schema converts an int field with C's int() first (`_FAST`), with `integer` where int() fails
+    try:
+        fast = int(text)
+    except ValueError:
+        return
+    assert schema._FAST[integer] is int and integer(text) == fast
