@@ -61,6 +61,7 @@ FLASH_MODEL_PREFIXES = ("RB750", "RB751", "RB951", "RB952", "RB941", "RB2011", "
 CTRL_C, CTRL_D, CTRL_X, BACKSPACES, ESC = "\x03", "\x04", "\x18", ("\x7f", "\x08"), "\x1b"
 TERMINAL_PROBE = "\x1bZ"
 PAGER_PROMPT = "-- [Q quit|D dump|down]"
+_TYPED = re.compile("[^\x00-\x08\x0a-\x1f\x7f]+")  # printable keys and tabs: what `_type` takes
 PROBE_TIMEOUT_S = 0.3
 
 
@@ -440,12 +441,27 @@ class Terminal:
                     if buffer:
                         buffer = buffer[:-1]
                         self._write("\b \b", raw=True)
-                elif ch >= " " or ch == "\t":
-                    if ch == "\t":
-                        continue
-                    buffer += ch
-                    view = self._view(self.session.prompt, buffer)
-                    self._write(ch if view == buffer else "\r" + self.session.prompt + view, raw=True)
+                elif ch >= " " or ch == "\t":  # typed keys up to the next control key, tabs ignored
+                    keys = _TYPED.match(data, i - 1)
+                    end = keys.end() if keys else i  # (it matches: `ch` is one of its keys)
+                    buffer = self._type(buffer, data[i - 1 : end].replace("\t", ""))
+                    i = end
+
+    def _type(self, buffer: str, keys: str) -> str:
+        """The line after typing `keys`, each echoed as RouterOS echoes a key: itself, or on v7 past the
+        terminal width the line redrawn (`_view`). Keys that leave the whole line shown echo as themselves
+        together, the same bytes as one by one (a client's command line is hundreds of keys in one read)."""
+        assert self.session is not None
+        prompt = self.session.prompt
+        line = buffer + keys
+        if self._view(prompt, line) == line:  # (then every shorter line is shown whole too)
+            self._write(keys, raw=True)
+            return line
+        for ch in keys:
+            buffer += ch
+            view = self._view(prompt, buffer)
+            self._write(ch if view == buffer else "\r" + prompt + view, raw=True)
+        return buffer
 
     def _view(self, prompt: str, line: str) -> str:
         """The input line as shown: all of it, or on v7 past the terminal width "<" + the tail that fits."""

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ikefleet.lab.engine import HIJACK_PROMPT
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.router import Router
-from ikefleet.lab.sshd import LoginName, SessionFactory, map_file_name
+from ikefleet.lab.sshd import ConsoleQuirks, LoginName, SessionFactory, Terminal, map_file_name
 from ikefleet.routeros.config import Config
 
 READ_LIMIT_S = 10.0  # a safety net against hangs, not an assertion about speed
@@ -480,3 +482,33 @@ def test_the_labs_host_key_is_rsa_2048_kept_owner_only_under_any_umask(tmp_path:
     assert (key.get_algorithm(), key.pyca_key.key_size) == ("ssh-rsa", 2048)
     assert (tmp_path / "lab" / HOST_KEY_FILE).stat().st_mode & 0o777 == 0o600
     assert host_key(tmp_path / "lab").public_data == key.public_data
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys=st.text(alphabet=st.sampled_from("ab /=\"<x\t\u00e9"), max_size=120),
+       before=st.text(alphabet="abc ", max_size=60), width=st.integers(20, 120),
+       major=st.sampled_from((6, 7)))
+def test_typed_keys_echo_together_as_they_echo_one_by_one(keys: str, before: str, width: int,
+                                                          major: int) -> None:
+    """A read of many typed keys (a client's whole command line) is echoed in one go only where that gives
+    the bytes RouterOS's key-by-key echo gives: on v7 a line past the terminal width redraws at each key."""
+    class Console:
+        prompt = "[admin@br1] > "
+
+    class Version:
+        major_version = major
+
+    def terminal() -> Terminal:
+        t = Terminal.__new__(Terminal)  # (no SSH channel: only the echo is under test)
+        t.session, t.router, t.quirks, t.width, t.out = Console(), Version(), ConsoleQuirks(), width, []  # type: ignore[assignment]
+        return t
+
+    together, one_by_one = terminal(), terminal()
+    line = together._type(before, keys.replace("\t", ""))
+    typed = before
+    for key in keys.replace("\t", ""):
+        typed = one_by_one._type(typed, key)
+    assert line == typed == before + keys.replace("\t", "")
+    assert "".join(together.out) == "".join(one_by_one.out)
+    if major == 7 and len(line) > width - len(Console.prompt) - 1 and keys.strip("\t"):
+        assert "\r" + Console.prompt + "<" in "".join(together.out)  # the scrolled redraw, not the keys
