@@ -727,9 +727,9 @@ def _remediate(
     for path in paths:
         cur_items = [i for i in current.menus.get(path, []) if not i.dynamic]
         want_items = [i for i in intended.menus.get(path, []) if not i.dynamic]
-        if not exact and _unchanged(schema, path, cur_items, want_items):
-            continue
         owned = [owns(path, i) for i in cur_items]
+        if not exact and _unchanged(schema, path, cur_items, want_items, owned):
+            continue
         key = None
         if shared is not None:  # a menu's steps follow from what its items hold and who owns them
             key = (schema, path, exact, _contents(cur_items), tuple(owned), _contents(want_items))
@@ -746,12 +746,17 @@ def _remediate(
     return remediation
 
 
-def _unchanged(schema: Any, path: str, cur_items: list[Item], want_items: list[Item]) -> bool:
-    """The menu holds the intended items, item for item (values, comment, flags), none of them someone
-    else's, all added or all set: each intended item's twin is then its match (`_match` takes equal items
-    in order), with nothing to set, move or remove, so `_menu_steps` would give nothing. A converged
-    router's menus that no other router shares (its addresses, tunnel, identity) are all such: their steps
-    were most of a verify's drift check. Held to `_menu_steps` by tests/test_diff_unchanged.py."""
+def _unchanged(
+    schema: Any, path: str, cur_items: list[Item], want_items: list[Item], owned: list[bool]
+) -> bool:
+    """`_menu_steps` would give nothing to do, and it is plain without working it out: nothing intended
+    and nothing ikefleet's (a menu only the router has), or the menu holds the intended items, item for
+    item (values, comment, flags), none of them someone else's, all added or all set, so each intended
+    item's twin is its match (`_match` takes equal items in order), with nothing to set, move or remove.
+    A converged router's menus that no other router shares (its addresses, tunnel, identity) are such:
+    their steps were most of a verify's drift check. Held to `_menu_steps` by tests/test_diff_unchanged.py."""
+    if not want_items:
+        return not any(owned)
     if len(cur_items) != len(want_items):
         return False
     for cur, want in zip(cur_items, want_items, strict=True):

@@ -74,17 +74,19 @@ def perturbed(cur: list[Item], change: tuple[int, str] | None) -> list[Item]:
     path=st.sampled_from(PATHS),
     want_specs=st.lists(ITEM, max_size=5),
     change=CHANGE,
-    owned=st.lists(st.booleans(), min_size=5, max_size=5),
+    extra=st.one_of(st.just([]), st.lists(ITEM, min_size=1, max_size=3)),
+    owned=st.lists(st.booleans(), min_size=8, max_size=8),
 )
 def test_the_fast_path_says_nothing_to_do_only_when_the_general_code_finds_nothing(
-    path: str, want_specs: list[Any], change: tuple[int, str] | None, owned: list[bool]
+    path: str, want_specs: list[Any], change: tuple[int, str] | None, extra: list[Any], owned: list[bool]
 ) -> None:
     want = items(want_specs, 1)
-    cur = perturbed(items(want_specs, 100), change)
-    fast = diff._unchanged(SCHEMA, path, cur, want)
-    event(f"unchanged={fast}")
+    cur = perturbed(items(want_specs, 100), change) + items(extra, 200)  # (the router's own items after)
+    mine = owned[: len(cur)]
+    fast = diff._unchanged(SCHEMA, path, cur, want, mine)
+    event(f"unchanged={fast}, intended={bool(want)}")
     if fast:
-        general = diff._menu_steps(diff._View(SCHEMA, path), cur, want, owned[: len(cur)], False)
+        general = diff._menu_steps(diff._View(SCHEMA, path), cur, want, mine, False)
         assert general == ([], [], [])
 
 
@@ -92,13 +94,17 @@ def test_the_fast_path_takes_twins_and_leaves_the_rest() -> None:
     """It is taken (else the property above proves nothing) and refused where the general code has work."""
     rules = [({"chain": "input", "action": "accept"}, diff.MARKER, False, False),
              ({"chain": "input", "action": "drop"}, diff.MARKER, False, False)]  # fmt: skip
-    assert diff._unchanged(SCHEMA, "/ip firewall filter", items(rules, 100), items(rules, 1))
-    assert not diff._unchanged(SCHEMA, "/ip firewall filter", items(rules[::-1], 100), items(rules, 1))
+    assert diff._unchanged(SCHEMA, "/ip firewall filter", items(rules, 100), items(rules, 1), [True] * 2)
+    moved = items(rules[::-1], 100)
+    assert not diff._unchanged(SCHEMA, "/ip firewall filter", moved, items(rules, 1), [True] * 2)
     foreign = [({"chain": "input", "action": "accept"}, "defconf", False, False)]
-    assert not diff._unchanged(SCHEMA, "/ip firewall filter", items(foreign, 100), items(foreign, 1))
+    assert not diff._unchanged(SCHEMA, "/ip firewall filter", items(foreign, 100), items(foreign, 1), [False])
     mixed = [({"default-name": "ether1", "name": "wan"}, "", False, False), ({"name": "x"}, "", False, False)]
-    assert not diff._unchanged(SCHEMA, "/x unknown", items(mixed, 100), items(mixed, 1))
-    assert diff._unchanged(SCHEMA, "/x unknown", [], [])
+    assert not diff._unchanged(SCHEMA, "/x unknown", items(mixed, 100), items(mixed, 1), [True] * 2)
+    assert diff._unchanged(SCHEMA, "/x unknown", [], [], [])
+    theirs = items([({"name": "br5"}, "", False, False)], 100)
+    assert diff._unchanged(SCHEMA, "/system identity", theirs, [], [False])
+    assert not diff._unchanged(SCHEMA, "/system identity", theirs, [], [True])
 
 
 CONFIG = st.dictionaries(st.sampled_from(PATHS), st.lists(ITEM, max_size=4), max_size=4)
