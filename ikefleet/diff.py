@@ -727,9 +727,9 @@ def _remediate(
     for path in paths:
         cur_items = [i for i in current.menus.get(path, []) if not i.dynamic]
         want_items = [i for i in intended.menus.get(path, []) if not i.dynamic]
-        owned = [owns(path, i) for i in cur_items]
-        if not exact and _unchanged(schema, path, cur_items, want_items, owned):
+        if not exact and _unchanged(schema, path, cur_items, want_items, owns):
             continue
+        owned = [owns(path, i) for i in cur_items]
         key = None
         if shared is not None:  # a menu's steps follow from what its items hold and who owns them
             key = (schema, path, exact, _contents(cur_items), tuple(owned), _contents(want_items))
@@ -747,7 +747,7 @@ def _remediate(
 
 
 def _unchanged(
-    schema: Any, path: str, cur_items: list[Item], want_items: list[Item], owned: list[bool]
+    schema: Any, path: str, cur_items: list[Item], want_items: list[Item], owns: Callable[[str, Item], bool]
 ) -> bool:
     """`_menu_steps` would give nothing to do, and it is plain without working it out: nothing intended
     and nothing ikefleet's (a menu only the router has), or the menu holds the intended items, item for
@@ -756,7 +756,7 @@ def _unchanged(
     A converged router's menus that no other router shares (its addresses, tunnel, identity) are such:
     their steps were most of a verify's drift check. Held to `_menu_steps` by tests/test_diff_unchanged.py."""
     if not want_items:
-        return not any(owned)
+        return not any(owns(path, i) for i in cur_items)
     if len(cur_items) != len(want_items):
         return False
     for cur, want in zip(cur_items, want_items, strict=True):

@@ -83,28 +83,38 @@ def test_the_fast_path_says_nothing_to_do_only_when_the_general_code_finds_nothi
     want = items(want_specs, 1)
     cur = perturbed(items(want_specs, 100), change) + items(extra, 200)  # (the router's own items after)
     mine = owned[: len(cur)]
-    fast = diff._unchanged(SCHEMA, path, cur, want, mine)
+    fast = diff._unchanged(SCHEMA, path, cur, want, by_list(cur, mine))
     event(f"unchanged={fast}, intended={bool(want)}")
     if fast:
         general = diff._menu_steps(diff._View(SCHEMA, path), cur, want, mine, False)
         assert general == ([], [], [])
 
 
+def by_list(cur: list[Item], owned: list[bool]) -> Any:
+    """`owns` for `_unchanged`: cur[n] is ikefleet's when owned[n]."""
+    ours = {id(i) for i, o in zip(cur, owned, strict=True) if o}
+    return lambda _, item: id(item) in ours
+
+
 def test_the_fast_path_takes_twins_and_leaves_the_rest() -> None:
     """It is taken (else the property above proves nothing) and refused where the general code has work."""
     rules = [({"chain": "input", "action": "accept"}, diff.MARKER, False, False),
              ({"chain": "input", "action": "drop"}, diff.MARKER, False, False)]  # fmt: skip
-    assert diff._unchanged(SCHEMA, "/ip firewall filter", items(rules, 100), items(rules, 1), [True] * 2)
-    moved = items(rules[::-1], 100)
-    assert not diff._unchanged(SCHEMA, "/ip firewall filter", moved, items(rules, 1), [True] * 2)
+    kept = items(rules, 100)
+    assert diff._unchanged(SCHEMA, "/ip firewall filter", kept, items(rules, 1), by_list(kept, [True] * 2))
+    moved, wanted_rules = items(rules[::-1], 100), items(rules, 1)
+    assert not diff._unchanged(SCHEMA, "/ip firewall filter", moved, wanted_rules, by_list(moved, [True] * 2))
     foreign = [({"chain": "input", "action": "accept"}, "defconf", False, False)]
-    assert not diff._unchanged(SCHEMA, "/ip firewall filter", items(foreign, 100), items(foreign, 1), [False])
+    theirs = items(foreign, 100)
+    wanted = items(foreign, 1)
+    assert not diff._unchanged(SCHEMA, "/ip firewall filter", theirs, wanted, by_list(theirs, [False]))
     mixed = [({"default-name": "ether1", "name": "wan"}, "", False, False), ({"name": "x"}, "", False, False)]
-    assert not diff._unchanged(SCHEMA, "/x unknown", items(mixed, 100), items(mixed, 1), [True] * 2)
-    assert diff._unchanged(SCHEMA, "/x unknown", [], [], [])
-    theirs = items([({"name": "br5"}, "", False, False)], 100)
-    assert diff._unchanged(SCHEMA, "/system identity", theirs, [], [False])
-    assert not diff._unchanged(SCHEMA, "/system identity", theirs, [], [True])
+    both = items(mixed, 100)
+    assert not diff._unchanged(SCHEMA, "/x unknown", both, items(mixed, 1), by_list(both, [True] * 2))
+    assert diff._unchanged(SCHEMA, "/x unknown", [], [], by_list([], []))
+    named = items([({"name": "br5"}, "", False, False)], 100)
+    assert diff._unchanged(SCHEMA, "/system identity", named, [], by_list(named, [False]))
+    assert not diff._unchanged(SCHEMA, "/system identity", named, [], by_list(named, [True]))
 
 
 CONFIG = st.dictionaries(st.sampled_from(PATHS), st.lists(ITEM, max_size=4), max_size=4)
