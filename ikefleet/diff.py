@@ -838,8 +838,12 @@ def _menu_steps(
             back = Op("remove", path, _selector(menu, want, precise=True))
             steps.append(_Step(path, "add", [fwd], [back], [change]))
             continue
-        if menu.signature(cur) == menu.signature(want) and menu.skip.isdisjoint(want.values):
-            continue  # the same non-default values, comment and flag: no field to change
+        if menu.signature(cur) == menu.signature(want) and (
+            menu.skip.isdisjoint(want.values)
+            or (cur.values == want.values and cur.comment == want.comment and cur.disabled == want.disabled)
+        ):
+            continue  # the same non-default values (or the same values, router-assigned ones too), comment
+            # and flag: no field to change
         fwd_ops, back_ops, changes = _field_ops(path, menu, cur, want, set_item and not exact, exact)
         if fwd_ops:
             steps.append(_Step(path, "set", fwd_ops, back_ops, changes))
