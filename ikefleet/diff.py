@@ -751,30 +751,48 @@ def _unchanged(
 ) -> bool:
     """`_menu_steps` would give nothing to do, and it is plain without working it out: nothing intended
     and nothing ikefleet's (a menu only the router has), or the menu holds the intended items, item for
-    item (values, comment, flags), none of them someone else's, all added or all set, so each intended
-    item's twin is its match (`_match` takes equal items in order), with nothing to set, move or remove.
-    A converged router's menus that no other router shares (its addresses, tunnel, identity) are such:
-    their steps were most of a verify's drift check. Held to `_menu_steps` by tests/test_diff_unchanged.py."""
+    item and in order (values, comment, flags), none of them someone else's, so each intended item's twin
+    is its match (`_match` takes equal items in order), with nothing to set, move or remove. Other items
+    may sit among the twins when the intended items are all added: the router's own (not ikefleet's), each
+    someone else's or with a key no intended item has, so none can be matched instead of a twin. A
+    converged router's menus that no other router shares (its addresses, tunnel, identity) are such: their
+    steps were most of a verify's drift check. Held to `_menu_steps` by tests/test_diff_unchanged.py."""
     if not want_items:
         return not any(owns(path, i) for i in cur_items)
-    if len(cur_items) != len(want_items):
+    if len(cur_items) < len(want_items):
         return False
-    for cur, want in zip(cur_items, want_items, strict=True):
+    extras: list[Item] = []
+    at = 0
+    for cur in cur_items:
+        want = want_items[at] if at < len(want_items) else None
         if (
-            cur.values != want.values
-            or cur.comment != want.comment
-            or cur.disabled != want.disabled
-            or cur.default != want.default
-            or is_foreign(cur)
+            want is not None
+            and cur.values == want.values
+            and cur.comment == want.comment
+            and cur.disabled == want.disabled
+            and cur.default == want.default
         ):
-            return False
+            at += 1
+        else:
+            extras.append(cur)
+    if at < len(want_items) or any(is_foreign(w) for w in want_items):
+        return False
     if len(cur_items) < 2:
         return True
-    menu = _menu(schema, path)
     # (distinct ids: `_moves` finds items by equality, and an item equal to another would be found twice)
-    return len({_is_set_item(menu, i) for i in cur_items}) == 1 and len({i.id for i in cur_items}) == len(
-        cur_items
-    )
+    if len({i.id for i in cur_items}) != len(cur_items):
+        return False
+    menu = _menu(schema, path)
+    if not extras:
+        return len({_is_set_item(menu, i) for i in cur_items}) == 1
+    if any(_is_set_item(menu, w) for w in want_items) or any(owns(path, e) for e in extras):
+        return False
+    mine = [e for e in extras if not is_foreign(e)]
+    if not mine:
+        return True
+    view = _View(schema, path)
+    keys = {view.identity(w) for w in want_items}
+    return not any(view.identity(e) in keys for e in mine)
 
 
 def _contents(items: list[Item]) -> tuple[Any, ...]:

@@ -69,25 +69,78 @@ def perturbed(cur: list[Item], change: tuple[int, str] | None) -> list[Item]:
     return cur
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     path=st.sampled_from(PATHS),
     want_specs=st.lists(ITEM, max_size=5),
     change=CHANGE,
     extra=st.one_of(st.just([]), st.lists(ITEM, min_size=1, max_size=3)),
+    places=st.lists(st.integers(0, 8), min_size=3, max_size=3),
     owned=st.lists(st.booleans(), min_size=8, max_size=8),
 )
 def test_the_fast_path_says_nothing_to_do_only_when_the_general_code_finds_nothing(
-    path: str, want_specs: list[Any], change: tuple[int, str] | None, extra: list[Any], owned: list[bool]
+    path: str,
+    want_specs: list[Any],
+    change: tuple[int, str] | None,
+    extra: list[Any],
+    places: list[int],
+    owned: list[bool],
 ) -> None:
     want = items(want_specs, 1)
-    cur = perturbed(items(want_specs, 100), change) + items(extra, 200)  # (the router's own items after)
+    cur = perturbed(items(want_specs, 100), change)
+    for item, at in zip(items(extra, 200), places, strict=False):  # the router's own items among them
+        cur.insert(at % (len(cur) + 1), item)
     mine = owned[: len(cur)]
     fast = diff._unchanged(SCHEMA, path, cur, want, by_list(cur, mine))
-    event(f"unchanged={fast}, intended={bool(want)}")
+    event(f"unchanged={fast}, intended={bool(want)}, others={len(cur) > len(want)}")
     if fast:
         general = diff._menu_steps(diff._View(SCHEMA, path), cur, want, mine, False)
         assert general == ([], [], [])
+
+
+NEAR = ["network", "mac-address", "x-extra", *NAMES[:5]]  # a router-assigned field, or any
+ADDED = st.builds(  # an item the intent adds: no factory flag, no default-name or print number
+    lambda values, comment, disabled: (values, comment, disabled, False),
+    st.dictionaries(st.sampled_from(NAMES[:9] + NAMES[-1:]), VALUES, max_size=3),
+    st.sampled_from(["", diff.MARKER]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(["/ip address", "/interface eoip", *PATHS]),
+    want_specs=st.lists(st.one_of(ADDED, ADDED, ITEM), min_size=1, max_size=4),
+    extra=st.lists(ITEM, max_size=3),
+    near=st.lists(st.tuples(st.integers(0, 3), st.sampled_from(NEAR), VALUES), max_size=3),
+    places=st.lists(st.integers(0, 8), min_size=6, max_size=6),
+    owned=st.lists(st.booleans(), min_size=10, max_size=10),
+    theirs=st.booleans(),
+)
+def test_the_fast_path_with_the_routers_own_items_among_the_twins(
+    path: str,
+    want_specs: list[Any],
+    extra: list[Any],
+    near: list[tuple[int, str, str]],
+    places: list[int],
+    owned: list[bool],
+    theirs: bool,
+) -> None:
+    """The intended items, their twins with the router's items among them: any, or copies of an intended
+    item with one value changed (its key alike, or a router-assigned field that no signature holds)."""
+    want = items(want_specs, 1)
+    cur = items(want_specs, 100)
+    for n, name, value in near:
+        values, comment, disabled, default = want_specs[n % len(want_specs)]
+        extra = [*extra, ({**values, name: value}, comment, disabled, default)]
+    others = items(extra, 200)
+    for item, at in zip(others, places, strict=False):
+        cur.insert(at % (len(cur) + 1), item)
+    mine = [o and (not theirs or i not in others) for i, o in zip(cur, owned, strict=False)]
+    fast = diff._unchanged(SCHEMA, path, cur, want, by_list(cur, mine))
+    event(f"unchanged={fast}")
+    if fast:
+        assert diff._menu_steps(diff._View(SCHEMA, path), cur, want, mine, False) == ([], [], [])
 
 
 def by_list(cur: list[Item], owned: list[bool]) -> Any:
@@ -112,6 +165,17 @@ def test_the_fast_path_takes_twins_and_leaves_the_rest() -> None:
     both = items(mixed, 100)
     assert not diff._unchanged(SCHEMA, "/x unknown", both, items(mixed, 1), by_list(both, [True] * 2))
     assert diff._unchanged(SCHEMA, "/x unknown", [], [], by_list([], []))
+    # an item of the router's with the intended item's key and signature (the network is the router's to
+    # set) before the twin: the general code matches it instead, and removes the twin
+    address = [({"address": "10.0.0.2/30", "interface": "eoip-hub", "network": "10.0.0.0"}, "", False, False)]
+    (twin,), (want,) = items(address, 100), items(address, 1)
+    (alike,) = items([({**address[0][0], "network": "10.9.9.9"}, "", False, False)], 200)
+    cur = [alike, twin]
+    assert not diff._unchanged(SCHEMA, "/ip address", cur, [want], by_list(cur, [False, True]))
+    assert diff._menu_steps(diff._View(SCHEMA, "/ip address"), cur, [want], [False, True], False)[1]
+    (other,) = items([({**address[0][0], "address": "192.168.6.1/24"}, "", False, False)], 300)
+    cur = [other, twin]
+    assert diff._unchanged(SCHEMA, "/ip address", cur, [want], by_list(cur, [False, True]))
     named = items([({"name": "br5"}, "", False, False)], 100)
     assert diff._unchanged(SCHEMA, "/system identity", named, [], by_list(named, [False]))
     assert not diff._unchanged(SCHEMA, "/system identity", named, [], by_list(named, [True]))
