@@ -9,7 +9,7 @@ Certificates are not created here (the PKI step does it); the script only refers
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -31,10 +31,18 @@ OWNER = "ikefleet"  # comment=ikefleet marks items ikefleet manages
 
 def ros_args(args: dict[str, Any], owned: bool = True) -> str:
     """`key=value ...` sorted by key (RouterOS 6 export order); None values are left out."""
-    values = {k: v for k, v in args.items() if v is not None}
+    printed = [(k, v if v.__class__ is str else str(v)) for k, v in args.items() if v is not None]
+    return _ros_args(tuple(printed), owned)
+
+
+@lru_cache(maxsize=8192)
+def _ros_args(pairs: tuple[tuple[str, str], ...], owned: bool) -> str:
+    """ros_args of the values as printed, remembered: most lines of a fleet's scripts are alike on every
+    router (the firewall, the proposal, the filters), and each router's script is rendered once a verify."""
+    values = dict(pairs)
     if owned:
         values["comment"] = OWNER
-    return " ".join(f"{k}={quote(str(v))}" for k, v in sorted(values.items()))
+    return " ".join([f"{k}={quote(v)}" for k, v in sorted(values.items())])
 
 
 class ExportLines:

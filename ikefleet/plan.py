@@ -202,5 +202,7 @@ def resolve_clients(plan: Plan, names: Iterable[str]) -> Plan:
     branches = []
     for b in plan.branches:
         versions = client_versions(by_base.get(b.client_certificate, []), b.client_certificate)
-        branches.append(replace(b, client_certificate=versions[-1]) if versions else b)
+        # (a branch whose newest certificate is the one it names is kept: no copy of every branch a verify)
+        newest = versions[-1] if versions else b.client_certificate
+        branches.append(b if newest == b.client_certificate else replace(b, client_certificate=newest))
     return Plan(hub=plan.hub, branches=tuple(branches))

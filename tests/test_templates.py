@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
 import pytest
 from fleet_factory import branch, hub, write_inventory
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ikefleet import intent
 from ikefleet.cli import render as render_cli
@@ -22,6 +25,7 @@ from ikefleet.intent import (
 )
 from ikefleet.inventory import load_inventory
 from ikefleet.plan import build_plan
+from ikefleet.routeros.quoting import quote
 from ikefleet.routeros.schema import load_rules, load_schema, normalize_value
 from ikefleet.routeros.script import Command, parse_commands
 
@@ -166,6 +170,30 @@ def test_ros_args_sorted_with_owner_and_round_trips() -> None:
     assert text == 'action=accept comment=ikefleet name="a b"'
     (line,) = parse_commands(f"/ip firewall filter\nadd {text}\n")
     assert line.args == {"action": "accept", "comment": "ikefleet", "name": "a b"}
+
+
+ARG_VALUES = st.one_of(
+    st.none(), st.text(max_size=6), st.integers(-3, 300), st.booleans(),
+    st.builds(IPv4Address, st.integers(0, 2**32 - 1)),
+    st.builds(lambda n, p: IPv4Network((n, p), strict=False), st.integers(0, 2**32 - 1), st.integers(0, 32)),
+    st.builds(lambda n, p: IPv4Interface((n, p)), st.integers(0, 2**32 - 1), st.integers(0, 32)),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(args=st.dictionaries(st.sampled_from(["name", "comment", "address", "action", "x"]), ARG_VALUES,
+                            max_size=5), owned=st.booleans(), again=st.booleans())  # fmt: skip
+def test_ros_args_remembered_is_the_plain_formula(args: dict[str, object], owned: bool, again: bool) -> None:
+    """ros_args remembers its text by the printed values: the text is what the plain formula gives, the
+    first time or after values equal to these but of another type (True and 1, an address and its text)."""
+    values = {k: v for k, v in args.items() if v is not None}
+    if owned:
+        values["comment"] = OWNER
+    plain = " ".join(f"{k}={quote(str(v))}" for k, v in sorted(values.items()))
+    if again:
+        ros_args({k: int(v) if isinstance(v, bool) else v for k, v in args.items()}, owned)
+        ros_args({k: v == 1 if type(v) is int and v in (0, 1) else v for k, v in args.items()}, owned)
+    assert ros_args(args, owned) == plain
 
 
 def test_the_templates_export_lines_mark_what_they_add_and_never_what_they_set() -> None:
