@@ -42,7 +42,7 @@ from typing import Any
 from ikefleet.routeros.config import Config, Item
 from ikefleet.routeros.quoting import quote, quoted
 from ikefleet.routeros.schema import ValueProblem, load_rules, normalize_value
-from ikefleet.routeros.script import NUMBER, apply, split_flags
+from ikefleet.routeros.script import NUMBER, add, apply, split_flags
 
 MARKER = "ikefleet"
 MASK = "********"
@@ -986,7 +986,7 @@ def future(current: Config, remediation: Remediation) -> Config:
         items = config.items(op.path)
         if op.verb == "add":
             values, flags = split_flags(op.args)
-            item = config.add(op.path, values, **flags)
+            item = add(config, op.path, values, flags)
             if op.place_before is not None:
                 items.remove(item)
                 target = next((i for i in items if _matches(menu, i, op.place_before)), None)

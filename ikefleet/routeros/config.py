@@ -69,9 +69,13 @@ class Config:
     def items(self, path: str) -> list[Item]:
         return self.menus.setdefault(path, [])
 
-    def add(self, path: str, values: dict[str, str], **flags: Any) -> Item:
-        """A new item at the end of `path`, with a copy of `values` (an export's parse adds each line)."""
-        item = Item(self.next_id, dict(values), **flags)
+    def add(self, path: str, values: dict[str, str], *, disabled: bool = False, dynamic: bool = False,
+            default: bool = False, comment: str = "", private: dict[str, str] | None = None,
+            status: dict[str, str] | None = None) -> Item:
+        """A new item at the end of `path`, with a copy of `values` (an export's parse adds each line). The
+        item's fields are named here, not taken as `**flags` (collected into a dict and spread again)."""
+        item = Item(self.next_id, dict(values), disabled, dynamic, default, comment,
+                    {} if private is None else private, {} if status is None else status)
         self.next_id += 1
         items = self.menus.get(path)
         if items is None:

@@ -430,6 +430,13 @@ def _identity(where: tuple[tuple[str, str], ...], positional: tuple[str, ...]) -
     return ident, default
 
 
+def add(config: Config, path: str, values: dict[str, str], flags: dict[str, bool | str]) -> Item:
+    """A new item of `path` (what `add` does), its attributes by name: `Config.add(**flags)` would pass them
+    through a dict of keywords, which costs as much as the item."""
+    return config.add(path, values, disabled=flags.get("disabled") is True,
+                      comment=str(flags.get("comment", "")))
+
+
 def apply(item: Item, values: dict[str, str], flags: dict[str, bool | str]) -> None:
     """Set values and attributes on an item of the model (what `set` does)."""
     item.values.update(values)
@@ -447,7 +454,7 @@ def parse_script(text: str) -> Config:
         if verb == "add":
             if selected or positional:
                 raise ScriptError(f"line {number}: add takes no selector")
-            config.add(path, values, **flags)  # (copies the values: `split` is shared)
+            add(config, path, values, flags)  # (copies the values: `split` is shared)
             continue
         ident, default = _identity(where, positional)
         items = config.items(path)
@@ -476,6 +483,7 @@ __all__ = [
     "Command",
     "ExportInterrupted",
     "ScriptError",
+    "add",
     "apply",
     "export_version",
     "logical_lines",
