@@ -34,7 +34,8 @@ def split_pairs(body: str, command: str, lineno: int) -> dict[str, str]:
     # body is pairs only
     parts = _PAIRS_RE.split(body)
     keys = parts[1::3]
-    secrets, renames = _layout(tuple(keys))
+    shape = tuple(keys)
+    secrets, renames = _LAYOUTS.get(shape) or _learn_layout(shape)
     if not renames and not any(parts[0::3]):
         # the usual body (pairs only, each key once, no v7 port): its pairs at once, less the secrets
         values = dict(zip(keys, parts[2::3], strict=True))
@@ -72,7 +73,7 @@ def split_wrapped(body: str, join: Callable[[str], str], command: str, lineno: i
 def _pairs(keys: list[str], found: list[str]) -> dict[str, str]:
     """The pairs of the str.split reading: its keys and values (unquoted already), less the secrets."""
     shape = tuple(keys)
-    secrets, renames = _LAYOUTS.get(shape) or _layout(shape)
+    secrets, renames = _LAYOUTS.get(shape) or _learn_layout(shape)
     if renames:
         return _renamed(keys, found)
     values = dict(zip(keys, found, strict=False))  # (one value a key: strict's check costs a third more)
@@ -200,18 +201,18 @@ def _whole_key(key: str) -> bool:
     return True
 
 
-_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, ...], bool]] = {}  # (a dict: read without a call)
+# a command's items repeat their keys: each key order's layout is worked out once (`_learn_layout`) and
+# read from here (a dict: read without a call)
+_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, ...], bool]] = {}
 
 
-def _layout(keys: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
-    """(the secret keys, whether a key comes twice or a v7 `port` may need its address's name): a command's
-    items repeat their keys, so this is worked out once per command and key order, and remembered."""
-    layout = _LAYOUTS.get(keys)
-    if layout is None:
-        if len(_LAYOUTS) >= 256:
-            _LAYOUTS.clear()  # (memory stays bounded)
-        layout = _LAYOUTS[keys] = (tuple(k for k in keys if is_secret(k)),
-                                   len(set(keys)) != len(keys) or "port" in keys)
+def _learn_layout(keys: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """(the secret keys, whether a key comes twice or a v7 `port` may need its address's name), remembered
+    in _LAYOUTS for the next item with these keys."""
+    if len(_LAYOUTS) >= 256:
+        _LAYOUTS.clear()  # (memory stays bounded)
+    layout = _LAYOUTS[keys] = (tuple(k for k in keys if is_secret(k)),
+                               len(set(keys)) != len(keys) or "port" in keys)
     return layout
 
 
