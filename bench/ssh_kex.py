@@ -94,6 +94,11 @@ PROFILES: dict[str, Profile] = {
         ("hmac-sha2-256", "hmac-sha1"),
         source="kex: forum p=967293, warpgate#1493; ciphers/MACs/host key unverified",
     ),
+    "ros7-2024": Profile(
+        "ssh-rsa", ("curve25519-sha256", "diffie-hellman-group-exchange-sha256"), ("rsa-sha2-256",),
+        ("aes192-ctr", "aes256-ctr", "aes256-gcm@openssh.com"), ("hmac-sha2-256", "hmac-sha2-512"),
+        source="netmiko#3421 (2024, a v7 router's whole offer, paramiko 3.4's log; likely strong-crypto)",
+    ),
     "group14-sha1-only": Profile(
         "ssh-rsa", ("diffie-hellman-group14-sha1",), RSA_SHA2, ROS6_CIPHERS, ROS6_MACS,
         source="what forum p=967293 says Dropbear gets with strong-crypto=no",

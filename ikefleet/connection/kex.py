@@ -1,6 +1,10 @@
-"""The client's Diffie-Hellman group exchange with a short private exponent, as OpenSSH draws it.
+"""The client's key exchanges with RouterOS: curve25519 under its RFC 8731 name, and the Diffie-Hellman group
+exchange with a short private exponent, as OpenSSH draws it.
 
-RouterOS offers only classic Diffie-Hellman (docs/routeros-ssh.md); paramiko 5 then negotiates
+RouterOS 7 offers `curve25519-sha256` (docs/routeros-ssh.md S11, S12), the RFC 8731 name of the exchange
+paramiko 5 knows only as `curve25519-sha256@libssh.org`: paramiko alone falls back to the group exchange
+there (S11 shows it doing so). It is the same exchange under both names (RFC 8731), so ikefleet's
+transport takes the RFC name too. RouterOS 6 offers only classic Diffie-Hellman; paramiko 5 then negotiates
 `diffie-hellman-group-exchange-sha256` and draws its exponent uniformly below (p-1)/2: about 2047 bits,
 two pure-Python `pow()` of about 17 ms each per login, holding the GIL. OpenSSH's client draws
 2 x the bits the negotiated cipher and MAC need (at least 2 x 256), the same protocol on the wire at a
@@ -14,14 +18,18 @@ from __future__ import annotations
 
 import secrets
 import time
+from itertools import chain
 from typing import Any, ClassVar
 
 import gmpy2
 import paramiko
+from paramiko.kex_curve25519 import KexCurve25519
 from paramiko.kex_gex import KexGexSHA256
 from paramiko.packet import Packetizer
 
 GEX = KexGexSHA256.name  # "diffie-hellman-group-exchange-sha256"
+CURVE25519 = "curve25519-sha256"  # RFC 8731's name of the exchange below
+LIBSSH_CURVE25519 = "curve25519-sha256@libssh.org"  # paramiko's name of it
 MIN_NEED_BITS = 256  # OpenSSH dh_gen_key: `if (need < 256) need = 256;`
 
 
@@ -90,16 +98,23 @@ class DeadlinePacketizer(Packetizer):
 
 
 class Transport(paramiko.Transport):
-    """paramiko's transport whose group exchange is ShortExponentGex; given to paramiko as the documented
-    `SSHClient.connect(transport_factory=...)`, so only ikefleet's own sessions change. The fixed groups
-    paramiko 5 offers (group14-sha256, group16-sha512: a 1023-bit exponent) are left as they are: RouterOS
-    offers neither (docs/routeros-ssh.md S3). Its packetizer is DeadlinePacketizer, through the constructor's
-    documented `packetizer_class` (paramiko >= 3.4) rather than by replacing the one it built: the transport
-    sets it up as its own. GMP keeps the GIL through the exchange's two `pow()` (gmpy2's default): releasing
-    it was measured and dropped (bench/HISTORY.md, 2026-12-07 h48).
+    """paramiko's transport that also speaks curve25519 under its RFC 8731 name (just before paramiko's name
+    of it: RouterOS 7 offers only that one) and whose group exchange is ShortExponentGex; given to paramiko
+    as the documented `SSHClient.connect(transport_factory=...)`, so only ikefleet's own sessions change.
+    The fixed groups paramiko 5 offers (group14-sha256, group16-sha512: a 1023-bit exponent) are left as
+    they are: RouterOS offers neither (docs/routeros-ssh.md S3). Its packetizer is DeadlinePacketizer,
+    through the constructor's documented `packetizer_class` (paramiko >= 3.4) rather than by replacing the
+    one it built: the transport sets it up as its own. GMP keeps the GIL through the exchange's two `pow()`
+    (gmpy2's default): releasing it was measured and dropped (bench/HISTORY.md, 2026-12-07 h48).
     """
 
-    _kex_info: ClassVar[dict[str, type]] = {**vars(paramiko.Transport)["_kex_info"], GEX: ShortExponentGex}
+    _kex_info: ClassVar[dict[str, type]] = {
+        **vars(paramiko.Transport)["_kex_info"], GEX: ShortExponentGex, CURVE25519: KexCurve25519,
+    }
+    _preferred_kex: ClassVar[tuple[str, ...]] = tuple(chain.from_iterable(
+        (CURVE25519, name) if name == LIBSSH_CURVE25519 else (name,)
+        for name in vars(paramiko.Transport)["_preferred_kex"]  # (without it where OpenSSL lacks X25519)
+    ))
 
     def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("packetizer_class", DeadlinePacketizer)

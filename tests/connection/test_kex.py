@@ -16,6 +16,7 @@ import gmpy2
 import paramiko
 import pytest
 from nornir.core.task import Result, Task
+from paramiko.kex_curve25519 import KexCurve25519
 
 from ikefleet.connection import kex
 from ikefleet.connection.driver import RouterOSDriver
@@ -73,6 +74,45 @@ def test_a_session_negotiates_the_group_exchange_with_openssh_s_exponent_and_wor
     assert (seen["cipher"], seen["mac"]) == ("aes128-ctr", "hmac-sha1")
     assert "name: br1" in cast(str, seen["identity"])
     assert drawn and set(drawn) == {("ShortExponentGex", 512, 2048)}  # the host-key check's and the session's
+
+
+@pytest.fixture(scope="module")
+def lab7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with Lab.start(tmp_path_factory.mktemp("kex7"), branches=1, version="7.16.1") as lab:
+        yield lab
+
+
+def test_a_v7_session_takes_curve25519_under_its_rfc_name_and_works(
+    lab7: Lab, drawn: list[tuple[str, int, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RouterOS 7 offers `curve25519-sha256` (docs/routeros-ssh.md S11, S12), which paramiko knows only as
+    `curve25519-sha256@libssh.org`; ikefleet's transport takes it, so no group exchange is drawn, and the
+    session's reads work on the keys it derived."""
+    nr = init_nornir(lab7.directory / "config.yaml")
+    seen: dict[str, object] = {}
+    curves: list[paramiko.Transport] = []
+    start_kex = KexCurve25519.start_kex
+
+    def started(self: KexCurve25519) -> None:
+        curves.append(self.transport)
+        start_kex(self)
+
+    monkeypatch.setattr(KexCurve25519, "start_kex", started)
+
+    def task(task: Task) -> Result:
+        conn = device(task).connection
+        seen["transport"] = conn.remote_conn.get_transport()
+        seen["identity"] = conn.send_command("/system identity print")
+        return Result(host=task.host)
+
+    try:
+        nr.filter(name="br1").run(task=task, raise_on_error=True)
+    finally:
+        nr.close_connections(on_failed=True)
+    assert seen["transport"] in curves and all(type(t) is kex.Transport for t in curves)
+    assert "name: br1" in cast(str, seen["identity"])
+    assert drawn == []  # neither the host-key check nor the session drew a group-exchange exponent
+    assert kex.Transport._preferred_kex.index(kex.CURVE25519) < kex.Transport._preferred_kex.index(kex.GEX)
 
 
 def test_the_host_key_precheck_takes_the_same_exchange(lab: Lab, drawn: list[tuple[str, int, int]]) -> None:

@@ -33,6 +33,8 @@ class _KexName(logging.Handler):
 
 
 def test_paramiko_negotiates_the_group_exchange_and_hmac_sha1(lab: Lab) -> None:
+    """paramiko alone knows curve25519 only as `curve25519-sha256@libssh.org`, so on v7 too it takes the group
+    exchange, as it did against a real v7 router (docs/routeros-ssh.md S11)."""
     spec = lab.spec("hub")
     handler = _KexName()
     logger = logging.getLogger("paramiko.transport")
@@ -50,7 +52,7 @@ def test_paramiko_negotiates_the_group_exchange_and_hmac_sha1(lab: Lab) -> None:
         logger.setLevel(level)
 
 
-def test_no_curve25519_nor_modern_macs_are_offered(lab: Lab) -> None:
+def test_curve25519_is_offered_by_v7_only_and_no_modern_macs_nor_ciphers(lab: Lab) -> None:
     spec = lab.spec("hub")
 
     async def login(**algs: list[str]) -> None:
@@ -61,7 +63,13 @@ def test_no_curve25519_nor_modern_macs_are_offered(lab: Lab) -> None:
     # Both ends find no match; the client raises its own refusal, or sees the server's close first.
     refused = (asyncssh.KeyExchangeFailed, asyncssh.ConnectionLost)
     with pytest.raises(refused):
-        asyncio.run(login(kex_algs=["curve25519-sha256", "ecdh-sha2-nistp256", "mlkem768x25519-sha256"]))
+        asyncio.run(login(kex_algs=["curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
+                                    "mlkem768x25519-sha256"]))
+    if lab.spec("hub").version.startswith("7."):
+        asyncio.run(login(kex_algs=["curve25519-sha256"]))
+    else:
+        with pytest.raises(refused):
+            asyncio.run(login(kex_algs=["curve25519-sha256"]))
     with pytest.raises(refused):
         asyncio.run(login(mac_algs=["hmac-sha2-256", "hmac-sha2-512", "hmac-sha2-256-etm@openssh.com"]))
     with pytest.raises(refused):
@@ -72,9 +80,10 @@ def test_no_curve25519_nor_modern_macs_are_offered(lab: Lab) -> None:
 def test_the_offer_is_data_per_major_version() -> None:
     from ikefleet.lab import ssh_algorithms
 
-    for major in (6, 7):
+    for major, first in ((6, "diffie-hellman-group-exchange-sha256"), (7, "curve25519-sha256")):
         options = ssh_algorithms.listen_options(major)
-        assert options["kex_algs"][0] == "diffie-hellman-group-exchange-sha256"
+        assert options["kex_algs"][0] == first
+        assert "diffie-hellman-group-exchange-sha256" in options["kex_algs"]
         assert options["mac_algs"] == ["hmac-sha1", "hmac-md5"]
         options["kex_algs"].clear()
         assert ssh_algorithms.listen_options(major)["kex_algs"]  # callers get copies
