@@ -70,13 +70,13 @@ def own_cpu_s() -> float:
 class LabProcess:
     """`ikefleet lab up` in a temporary directory; `down` stops it and removes the directory."""
 
-    def __init__(self, branches: int) -> None:
-        self.branches = branches
+    def __init__(self, branches: int, ros: str = "6") -> None:
+        self.branches, self.ros = branches, ros
         self.directory = Path(tempfile.mkdtemp(prefix="ikefleet-bench-"))
 
     def up(self) -> None:
         cmd = [sys.executable, "-m", "ikefleet", "lab", "up", "--branches", str(self.branches),
-               "--dir", str(self.directory), "--time-scale", str(TIME_SCALE)]
+               "--ros", self.ros, "--dir", str(self.directory), "--time-scale", str(TIME_SCALE)]
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=LAB_UP_TIMEOUT_S)
         if done.returncode != 0:
             raise RuntimeError(f"lab up failed: {done.stderr.strip() or done.stdout.strip()}")
@@ -311,15 +311,15 @@ def parse_2000_sa_ms() -> float:
     return min(runs) * 1000
 
 
-def measure(branches: int, wan_ms: float | None = None) -> dict[str, Any]:
+def measure(branches: int, wan_ms: float | None = None, ros: str = "6") -> dict[str, Any]:
     from ikefleet.runbooks.rollout import Rollout, RolloutOptions
     from ikefleet.runbooks.verify import Verify, VerifyOptions
 
-    lab = LabProcess(branches)
+    lab = LabProcess(branches, ros)
     start = time.perf_counter()
     lab.up()
-    figures: dict[str, Any] = {"branches": branches, "routers": branches + 1, "key_size": KEY_SIZE,
-                               "lab_time_scale": TIME_SCALE,
+    figures: dict[str, Any] = {"branches": branches, "routers": branches + 1, "ros": ros,
+                               "key_size": KEY_SIZE, "lab_time_scale": TIME_SCALE,
                                "lab_up_s": round(time.perf_counter() - start, 2),
                                "load_before": round(os.getloadavg()[0], 2)}
     wan = commands_sent = None
@@ -499,13 +499,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wan-ms", type=float, default=None, metavar="N",
                         help="put N ms each way in front of every router (ikefleet and the floor alike) and "
                              "count the round trips per router (bench/wan.py); 0 counts without delay")
+    parser.add_argument("--ros", default="6",
+                        help="the lab's RouterOS major: 6 (default), 7, or a mix like 7,6 (lab up --ros)")
     args = parser.parse_args(argv)
     if args.sweep:
         cap = lab_capacity()
         sizes = [n for n in args.sizes if n <= cap]
         results = []
         for n in sizes:
-            results.append(_isolated(n, args.wan_ms))
+            results.append(_isolated(n, args.wan_ms, args.ros))
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # a long sweep shows progress
         if args.json:
             print(json.dumps(results, indent=1))
@@ -515,17 +517,18 @@ def main(argv: list[str] | None = None) -> int:
             if len(sizes) < len(args.sizes):
                 print(f"skipped {[n for n in args.sizes if n > cap]}: the lab holds at most {cap} branches")
         return 0
-    result = measure(args.branches, args.wan_ms)
+    result = measure(args.branches, args.wan_ms, args.ros)
     result["machine"] = machine()
     print(json.dumps(result) if args.json else table([result]))
     return 0
 
 
-def _isolated(branches: int, wan_ms: float | None = None) -> dict[str, Any]:
+def _isolated(branches: int, wan_ms: float | None = None, ros: str = "6") -> dict[str, Any]:
     """One size in a fresh process, so each peak RSS is that size's own."""
     wan = ["--wan-ms", str(wan_ms)] if wan_ms is not None else []
-    done = subprocess.run([sys.executable, __file__, "--branches", str(branches), "--json", *wan],
-                          cwd=ROOT, capture_output=True, text=True, check=True)
+    args = ["--branches", str(branches), "--json", "--ros", ros, *wan]
+    done = subprocess.run([sys.executable, __file__, *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
