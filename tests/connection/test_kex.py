@@ -49,20 +49,14 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
     return seen
 
 
-def test_a_session_negotiates_the_group_exchange_with_openssh_s_exponent_and_works(
-    lab: Lab, drawn: list[tuple[str, int, int]]
-) -> None:
-    """RouterOS's lists leave paramiko GEX-sha256 with aes128-ctr and hmac-sha1: OpenSSH's client draws a
-    512-bit exponent there (20 bytes needed, raised to 256 bits, doubled). The version read after the login
-    is the proof that both sides derived the same keys."""
+def _branch_session(lab: Lab) -> tuple[paramiko.Transport, str]:
+    """br1's session as a verify opens it (host-key check, login): its transport and its identity read."""
     nr = init_nornir(lab.directory / "config.yaml")
-    seen: dict[str, object] = {}
+    seen: dict[str, Any] = {}
 
     def task(task: Task) -> Result:
         conn = device(task).connection
-        transport = conn.remote_conn.get_transport()
-        seen["transport"] = type(transport)
-        seen["cipher"], seen["mac"] = transport.local_cipher, transport.local_mac
+        seen["transport"] = conn.remote_conn.get_transport()
         seen["identity"] = conn.send_command("/system identity print")
         return Result(host=task.host)
 
@@ -70,9 +64,19 @@ def test_a_session_negotiates_the_group_exchange_with_openssh_s_exponent_and_wor
         nr.filter(name="br1").run(task=task, raise_on_error=True)
     finally:
         nr.close_connections(on_failed=True)
-    assert seen["transport"] is kex.Transport
-    assert (seen["cipher"], seen["mac"]) == ("aes128-ctr", "hmac-sha1")
-    assert "name: br1" in cast(str, seen["identity"])
+    return seen["transport"], seen["identity"]
+
+
+def test_a_session_negotiates_the_group_exchange_with_openssh_s_exponent_and_works(
+    lab: Lab, drawn: list[tuple[str, int, int]]
+) -> None:
+    """RouterOS's lists leave paramiko GEX-sha256 with aes128-ctr and hmac-sha1: OpenSSH's client draws a
+    512-bit exponent there (20 bytes needed, raised to 256 bits, doubled). The version read after the login
+    is the proof that both sides derived the same keys."""
+    transport, identity = _branch_session(lab)
+    assert type(transport) is kex.Transport
+    assert (transport.local_cipher, transport.local_mac) == ("aes128-ctr", "hmac-sha1")
+    assert "name: br1" in identity
     assert drawn and set(drawn) == {("ShortExponentGex", 512, 2048)}  # the host-key check's and the session's
 
 
@@ -88,8 +92,6 @@ def test_a_v7_session_takes_curve25519_under_its_rfc_name_and_works(
     """RouterOS 7 offers `curve25519-sha256` (docs/routeros-ssh.md S11, S12), which paramiko knows only as
     `curve25519-sha256@libssh.org`; ikefleet's transport takes it, so no group exchange is drawn, and the
     session's reads work on the keys it derived."""
-    nr = init_nornir(lab7.directory / "config.yaml")
-    seen: dict[str, object] = {}
     curves: list[paramiko.Transport] = []
     start_kex = KexCurve25519.start_kex
 
@@ -98,19 +100,9 @@ def test_a_v7_session_takes_curve25519_under_its_rfc_name_and_works(
         start_kex(self)
 
     monkeypatch.setattr(KexCurve25519, "start_kex", started)
-
-    def task(task: Task) -> Result:
-        conn = device(task).connection
-        seen["transport"] = conn.remote_conn.get_transport()
-        seen["identity"] = conn.send_command("/system identity print")
-        return Result(host=task.host)
-
-    try:
-        nr.filter(name="br1").run(task=task, raise_on_error=True)
-    finally:
-        nr.close_connections(on_failed=True)
-    assert seen["transport"] in curves and all(type(t) is kex.Transport for t in curves)
-    assert "name: br1" in cast(str, seen["identity"])
+    transport, identity = _branch_session(lab7)
+    assert transport in curves and all(type(t) is kex.Transport for t in curves)
+    assert "name: br1" in identity
     assert drawn == []  # neither the host-key check nor the session drew a group-exchange exponent
     assert kex.Transport._preferred_kex.index(kex.CURVE25519) < kex.Transport._preferred_kex.index(kex.GEX)
 
