@@ -135,15 +135,19 @@ def _common(text: list[dict[str, Any]], js: list[dict[str, Any]], section: str =
 
 @pytest.mark.parametrize("section", sorted(V7_COMMANDS))
 def test_json_and_text_reads_agree(lab: Lab, section: str) -> None:
+    """The lab's clock runs between two reads (a neighbor's dead-timer countdown, its adjacency's age, in
+    whole seconds), so the JSON read is held to the text reads just before and just after it: it equals one
+    of them (a second's boundary falls in one gap at most)."""
     for name in ("hub", "br1"):
         session = console(lab, name)
         text_command = commands(7, json=False)[section]
         parse = {**PARSERS, **V7_PARSERS}[section]
-        text = parse(session.execute(text_command))
+        before = parse(session.execute(text_command))
         js = parse(session.execute(V7_COMMANDS[section]))
+        after = parse(session.execute(text_command))
         assert V7_COMMANDS[section].startswith(":put [:serialize to=json")
-        a, b = _common(text, js, section)
-        assert a == b, (name, section)
+        a, b = _common(before, js, section)
+        assert b in (a, _common(after, js, section)[0]), (name, section)
         if section in ("active_peers", "installed_sa", "eoip", "route", "ospf_neighbor", "ospf_interface",
                        "bfd"):
             assert js, (name, section)  # a rolled-out router has this state: the comparison is not empty
