@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ikefleet.routeros.config import Item
+from ikefleet.routeros.config import Config, Item
 
 from ..router import Router
 from .common import enabled, network, number, parse_duration, value
@@ -125,8 +125,9 @@ def instance(router: Router) -> Item | None:
     return next((i for i in items if i.get("name") in ("default", "")), items[0] if items else None)
 
 
-def area_id(router: Router, name: str) -> str:
-    for item in enabled(v6_view(router).items(AREA)):
+def area_id(view: Config, name: str) -> str:
+    """The id of the area of that name in a router's v6 view (`v6_view`, worked out once by the caller)."""
+    for item in enabled(view.items(AREA)):
         if item.get("name") == name:
             return value(item, AREA, "area-id")
     return "0.0.0.0" if name == "backbone" else name
@@ -203,12 +204,13 @@ def speaker(
     inst = instance(router)
     if inst is None:
         return None
+    view = v6_view(router)  # (on v7 worked out from the whole configuration: once here, not per network)
     networks = [
-        (net, area_id(router, value(n, NETWORK, "area")))
-        for n in enabled(v6_view(router).items(NETWORK))
+        (net, area_id(view, value(n, NETWORK, "area")))
+        for n in enabled(view.items(NETWORK))
         if (net := network(n.get("network"))) is not None
     ]
-    static = {i.get("interface"): i for i in enabled(v6_view(router).items(INTERFACE)) if not i.dynamic}
+    static = {i.get("interface"): i for i in enabled(view.items(INTERFACE)) if not i.dynamic}
     own = addresses.get(router.name, [])
     rid = value(inst, INSTANCE, "router-id")
     if rid in ("", "0.0.0.0"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ikefleet.routeros.config import Item
+from ikefleet.routeros.config import Config, Item
 
 from ..router import Router
 from . import ospf
@@ -44,10 +44,11 @@ def v7_interfaces(router: Router, speaker: ospf.Speaker) -> None:
     `ptp`, `passive`, `dr`, `bdr`, `other` or `down`."""
     items = router.config.items(OSPF_INTERFACE)
     items.clear()
+    view = v6_view(router)  # (worked out from the whole configuration: once here, not per interface)
     for iface in speaker.ifaces.values():
         kind = V7_TYPE.get(iface.network_type, iface.network_type)
         elected = kind in ("broadcast", "nbma")
-        values = {"address": f"{iface.address.ip}%{iface.name}", "area": area_name(router, iface.area),
+        values = {"address": f"{iface.address.ip}%{iface.name}", "area": area_name(view, iface.area),
                   "state": _v7_state(speaker, iface, kind), "network-type": kind}
         if elected and values["state"] in ("dr", "bdr", "other"):
             own = str(iface.address.ip)
@@ -78,7 +79,7 @@ def _v7_state(speaker: ospf.Speaker, iface: ospf.Iface, kind: str) -> str:
     return "bdr" if nb.bdr == own else "other"
 
 
-def v6_neighbor(router: Router, nb: ospf.Neighbor, instance: str) -> dict[str, str]:
+def v6_neighbor(view: Config, nb: ospf.Neighbor, instance: str) -> dict[str, str]:
     """v6 `/routing ospf neighbor`: the neighbour's interface, DR fields named `dr-address` and
     `backup-dr-address` (0.0.0.0 on point-to-point links)."""
     return {
@@ -98,11 +99,11 @@ def v6_neighbor(router: Router, nb: ospf.Neighbor, instance: str) -> dict[str, s
     }
 
 
-def v7_neighbor(router: Router, nb: ospf.Neighbor, instance: str) -> dict[str, str]:
+def v7_neighbor(view: Config, nb: ospf.Neighbor, instance: str) -> dict[str, str]:
     """v7 `/routing ospf neighbor` (v7__routing_ospf_neighbor_print captures): no interface; the area by
     name; `priority`, `dr`, `bdr` only where a DR is elected (broadcast: pt-lab-mtk2, mt-docs-vrf), absent on
     point-to-point links (itmo-lab captures); `timeout` counts down from the dead interval."""
-    values = {"instance": instance, "area": area_name(router, nb.iface.area), "address": nb.address}
+    values = {"instance": instance, "area": area_name(view, nb.iface.area), "address": nb.address}
     elected = nb.iface.network_type == "broadcast"
     if elected:
         values["priority"] = nb.priority or "128"
@@ -138,9 +139,10 @@ def v7_bfd_session(nb: ospf.Neighbor, state_changes: str) -> dict[str, str]:
     return values | {"packets-rx": "0", "packets-tx": "0"}
 
 
-def area_name(router: Router, area_id: str) -> str:
-    """The name of the area with this id (v7 prints neighbours' areas by name)."""
-    for item in v6_view(router).items(ospf.AREA):
+def area_name(view: Config, area_id: str) -> str:
+    """The name of the area with this id in a router's v6 view (`v6_view`, worked out once by the caller;
+    v7 prints neighbours' areas by name)."""
+    for item in view.items(ospf.AREA):
         if not item.disabled and ospf.value(item, ospf.AREA, "area-id") == area_id:
             return item.get("name")
     return "backbone" if area_id == "0.0.0.0" else area_id
@@ -157,11 +159,12 @@ def write(router: Router, speaker: ospf.Speaker, now: datetime, seen: set[str]) 
     inst = ospf.instance(router)
     instance = (inst.get("name") or "default") if inst else "default"
     interfaces(router, speaker)
+    view = v6_view(router)  # (once for every neighbour)
     for nb in speaker.neighbors:
         session = f"ospf:{nb.iface.name}:{nb.router_id}:{nb.state}"
         mem.up(session, now, seen)
         since = mem.since.get(session, now)
-        values = (v7_neighbor if router.major_version >= 7 else v6_neighbor)(router, nb, instance)
+        values = (v7_neighbor if router.major_version >= 7 else v6_neighbor)(view, nb, instance)
         values["state-changes"] = str(mem.state_changes.get(session, 1) + (4 if nb.state == "Full" else 1))
         values["adjacency"] = "0s"
         item = add(router, OSPF_NEIGHBOR, values, "", session)
