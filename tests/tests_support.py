@@ -11,8 +11,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ruamel.yaml import YAML
 
 if TYPE_CHECKING:
+    import paramiko
+
     from ikefleet.lab.manager import Lab
     from ikefleet.processors.ledger import Summary
+
+READ_LIMIT_S = 10.0  # a safety net against hangs, not an assertion about speed
 
 # the hub's line when a run that leaves out br1 and br2 keeps its certificate due for renewal (the days vary)
 HELD = ("certificate hub-server not renewed (expires in ",
@@ -203,3 +207,17 @@ def settled_rollout(lab: Any, *limit: str, dry_run: bool = False) -> Summary:
     options = RolloutOptions(config=lab.directory / "config.yaml", gate_timeout_s=30, limit=limit,
                              dry_run=dry_run)
     return Rollout(options).run()
+
+
+def read_until(chan: paramiko.Channel, end: bytes) -> bytes:
+    """Read until the data ends with `end` (the prompt must be the last bytes) or the channel closes."""
+    data = b""
+    deadline = time.monotonic() + READ_LIMIT_S
+    while not data.endswith(end) and time.monotonic() < deadline:
+        if chan.recv_ready():
+            data += chan.recv(65536)
+        elif chan.closed or (chan.exit_status_ready() and not chan.recv_ready()):
+            break
+        else:
+            time.sleep(0.01)
+    return data

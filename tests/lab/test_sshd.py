@@ -13,14 +13,13 @@ import paramiko
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests_support import READ_LIMIT_S, read_until
 
 from ikefleet.lab.engine import HIJACK_PROMPT
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.router import Router
 from ikefleet.lab.sshd import ConsoleQuirks, LoginName, SessionFactory, Terminal, map_file_name
 from ikefleet.routeros.config import Config
-
-READ_LIMIT_S = 10.0  # a safety net against hangs, not an assertion about speed
 
 
 def connect(lab: Lab, name: str, suffix: str = "+ct80w", password: str | None = None) -> paramiko.SSHClient:
@@ -31,20 +30,6 @@ def connect(lab: Lab, name: str, suffix: str = "+ct80w", password: str | None = 
                    password=spec.password if password is None else password,
                    look_for_keys=False, allow_agent=False, timeout=READ_LIMIT_S)
     return client
-
-
-def read_until(chan: paramiko.Channel, end: bytes) -> bytes:
-    """Read until the data ends with `end` (the prompt must be the last bytes) or the channel closes."""
-    data = b""
-    deadline = time.monotonic() + READ_LIMIT_S
-    while not data.endswith(end) and time.monotonic() < deadline:
-        if chan.recv_ready():
-            data += chan.recv(65536)
-        elif chan.closed or (chan.exit_status_ready() and not chan.recv_ready()):
-            break
-        else:
-            time.sleep(0.01)
-    return data
 
 
 @contextmanager

@@ -4,13 +4,13 @@ S12, S13), not with asyncssh's empty SSH_MSG_IGNORE before every encrypted packe
 from __future__ import annotations
 
 import socket
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import paramiko
 import pytest
+from tests_support import read_until
 
 from ikefleet.lab.manager import Lab
 from ikefleet.lab.sshd import EMPTY_STRING, SSH_MSG_IGNORE, send_packets_as_routeros
@@ -43,23 +43,12 @@ def _packets_of_a_session(lab: Lab) -> Counter[int]:
         channel = transport.open_session()
         channel.get_pty(width=200)
         channel.invoke_shell()
-        output = _read_until(channel, b"] > ")
+        read_until(channel, b"] > ")
         channel.send(b"/system identity print\r")
-        output += _read_until(channel, b"name: hub")
-        assert b"name: hub" in output
+        assert b"name: hub" in read_until(channel, b"] > ")
     finally:
         transport.close()
     return received
-
-
-def _read_until(channel: paramiko.Channel, marker: bytes) -> bytes:
-    output, deadline = b"", time.monotonic() + 30
-    while marker not in output and time.monotonic() < deadline:
-        if channel.recv_ready():
-            output += channel.recv(65536)
-        else:
-            time.sleep(0.01)
-    return output
 
 
 def test_a_session_brings_no_padding_packets(lab: Lab) -> None:
