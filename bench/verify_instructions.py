@@ -34,12 +34,13 @@ def slow_config(config: Path) -> Path:
     """CONFIG with the connection timeouts raised, beside it (its relative paths stay right)."""
     from ruamel.yaml import YAML
 
+    from ikefleet import private
+
     yaml = YAML(typ="safe")
     data = yaml.load(config.read_text())
     data.setdefault("ikefleet", {})["connect"] = {**(data["ikefleet"].get("connect") or {}), **SLOW_CONNECT}
     copy = config.with_name(config.stem + "_callgrind.yaml")
-    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
+    with private.open_file(copy) as out:  # (owner-only: it names the secrets file)
         yaml.dump(data, out)
     return copy
 
