@@ -120,8 +120,9 @@ class Domain:
         }
 
 
-def instance(router: Router) -> Item | None:
-    items = enabled(v6_view(router).items(INSTANCE))
+def instance(view: Config) -> Item | None:
+    """The OSPF instance in a router's v6 view (`v6_view`, worked out once by the caller)."""
+    items = enabled(view.items(INSTANCE))
     return next((i for i in items if i.get("name") in ("default", "")), items[0] if items else None)
 
 
@@ -201,10 +202,10 @@ def speaker(
     router: Router, addresses: Addresses, running: dict[str, bool], redistribute: bool = True
 ) -> Speaker | None:
     """The router's OSPF process as far as its own configuration decides (no neighbours yet)."""
-    inst = instance(router)
+    view = v6_view(router)  # (on v7 worked out from the whole configuration: once here, not per network)
+    inst = instance(view)
     if inst is None:
         return None
-    view = v6_view(router)  # (on v7 worked out from the whole configuration: once here, not per network)
     networks = [
         (net, area_id(view, value(n, NETWORK, "area")))
         for n in enabled(view.items(NETWORK))
@@ -369,9 +370,10 @@ def routes_for(domain: Domain, name: str) -> list[OspfRoute]:
                 best[key] = (rank, prefix, kind, via)
             elif rank == current[0]:
                 best[key] = (rank, prefix, kind, current[3] | via)
-    inst = instance(source.router)
+    view = v6_view(source.router)
+    inst = instance(view)
     chain = value(inst, INSTANCE, "in-filter") if inst else "ospf-in"
-    rules = enabled(v6_view(source.router).items(FILTER))
+    rules = enabled(view.items(FILTER))
     return [
         OspfRoute(prefix, rank[1], kind, sorted(via))
         for _, (rank, prefix, kind, via) in sorted(best.items())

@@ -156,10 +156,10 @@ def timeout(item: Item, elapsed: float) -> None:
 
 def write(router: Router, speaker: ospf.Speaker, now: datetime, seen: set[str]) -> None:
     mem = memory(router)
-    inst = ospf.instance(router)
+    view = v6_view(router)  # (once for the instance and every neighbour)
+    inst = ospf.instance(view)
     instance = (inst.get("name") or "default") if inst else "default"
     interfaces(router, speaker)
-    view = v6_view(router)  # (once for every neighbour)
     for nb in speaker.neighbors:
         session = f"ospf:{nb.iface.name}:{nb.router_id}:{nb.state}"
         mem.up(session, now, seen)
