@@ -3,6 +3,10 @@
 interpreter's start-up, the imports, the inventory, the gather, the checks and the report are all in the
 figure, as an operator pays them. Both checkouts should have their bytecode compiled.
 
+Each run also gives the lab's CPU while it ran (its `lab.pid` beside CONFIG, as `ikefleet lab up --dir`
+leaves it): the lab serves every router from one event-loop thread (its other threads stay idle through
+a verify), so no verify against it can take less wall time than that, whatever the client.
+
     .venv/bin/python bench/verify_process.py CONFIG BEFORE_DIR AFTER_DIR [PAIRS]
 
 e.g. `bench/verify_process.py /tmp/l200/config.yaml /work/main . 7`; each DIR has its own .venv.
@@ -18,9 +22,13 @@ import sys
 import time
 from pathlib import Path
 
+from run import process_cpu_s
 
-def one_run(checkout: Path, config: Path) -> tuple[float, float]:
-    """(wall, CPU) of one `ikefleet verify --quiet --no-history` in its own process."""
+
+def one_run(checkout: Path, config: Path) -> tuple[float, float, float]:
+    """(wall, CPU, the lab's CPU) of one `ikefleet verify --quiet --no-history` in its own process."""
+    lab = int((config.parent / "lab.pid").read_text().split()[0])
+    lab_before = process_cpu_s(lab)
     command = [str(checkout / ".venv" / "bin" / "ikefleet"), "verify", "-c", str(config), "--quiet",
                "--no-history"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -31,26 +39,27 @@ def one_run(checkout: Path, config: Path) -> tuple[float, float]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{checkout}: verify exited {done.returncode}: {done.stderr.decode()[-500:]}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, process_cpu_s(lab) - lab_before
 
 
 def main(config: Path, before: Path, after: Path, pairs: int) -> None:
     one_run(before, config)  # warm both: the page cache, the lab's sessions
     one_run(after, config)
-    runs: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
+    runs: dict[str, list[tuple[float, float, float]]] = {"before": [], "after": []}
     for i in range(pairs):
         load = os.getloadavg()[0]
         b = one_run(before, config)
         a = one_run(after, config)
         runs["before"].append(b)
         runs["after"].append(a)
-        print(f"pair {i + 1}: load {load:.2f}  before {b[0]:.3f} s wall {b[1]:.3f} s CPU"
-              f"  after {a[0]:.3f} s wall {a[1]:.3f} s CPU  (after - before: wall {a[0] - b[0]:+.3f},"
-              f" CPU {a[1] - b[1]:+.3f})")
+        print(f"pair {i + 1}: load {load:.2f}  before {b[0]:.3f} s wall {b[1]:.3f} s CPU (lab {b[2]:.2f})"
+              f"  after {a[0]:.3f} s wall {a[1]:.3f} s CPU (lab {a[2]:.2f})  (after - before: wall"
+              f" {a[0] - b[0]:+.3f}, CPU {a[1] - b[1]:+.3f})")
     for side, figures in runs.items():
-        wall = statistics.median(w for w, _ in figures)
-        cpu = statistics.median(c for _, c in figures)
-        print(f"{side}: median {wall:.3f} s wall, {cpu:.3f} s CPU over {len(figures)} runs")
+        wall, cpu, lab = (statistics.median(f[k] for f in figures) for k in range(3))
+        print(f"{side}: median {wall:.3f} s wall, {cpu:.3f} s CPU, the lab's CPU {lab:.3f} s over"
+              f" {len(figures)} runs")
     deltas = [(a[0] - b[0], a[1] - b[1]) for b, a in zip(runs["before"], runs["after"], strict=True)]
     print(f"median of the pairs' differences: wall {statistics.median(d[0] for d in deltas):+.3f} s,"
           f" CPU {statistics.median(d[1] for d in deltas):+.3f} s")
