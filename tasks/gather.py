@@ -16,7 +16,7 @@ from nornir.core.task import Result, Task
 
 from ikefleet.connection.session import Device, DeviceError, describe
 from ikefleet.redact import scrub
-from ikefleet.routeros.console import MAX_V7_LINE, marked, split_sections
+from ikefleet.routeros.console import split_sections
 from ikefleet.routeros.versions import json_reads
 from ikefleet.verify.gather import COMMANDS, HostState, batch_lines, commands, parse_sections
 
@@ -25,18 +25,11 @@ from .version import Detected, detected
 
 
 def _batch(dev: Device, major: int, routes: str, json: bool, extra: Mapping[str, str]) -> dict[str, str]:
-    """Every section from the batch lines; {} when RouterOS refuses one or answers only part of it.
-    `extra` sections ride on the last line when it has room (v6: always), else on a line of their own."""
-    lines = batch_lines(major=major, json=json, routes=routes)
-    for name, command in extra.items():
-        part = marked(name, command)
-        if major < 7 or len(lines[-1]) + 2 + len(part) <= MAX_V7_LINE:
-            lines[-1] += "; " + part
-        else:
-            lines.append(part)
+    """Every section from the batch lines, `extra`'s packed with verify's; {} when RouterOS refuses one or
+    answers only part of it."""
     raw: dict[str, str] = {}
     try:
-        for line in lines:
+        for line in batch_lines(major=major, json=json, routes=routes, extra=extra):
             raw.update(split_sections(dev.send(line)))
     except DeviceError:
         return {}

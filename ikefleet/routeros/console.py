@@ -39,6 +39,25 @@ def pack(commands: list[str], limit: int) -> list[list[str]]:
     return lines
 
 
+def pack_reads(reads: list[str], limit: int) -> list[list[str]]:
+    """Reads grouped into console lines of at most `limit` characters, as few as either of two ways finds:
+    longest first into the first line with room (first-fit decreasing), or in order (`pack`). Unlike a
+    push's commands, reads change nothing, so their order is free: a refused one leaves the reads after it
+    on its line unread, and the caller reads each on its own then (`tasks/gather.py`)."""
+    lines: list[list[str]] = []
+    room: list[int] = []
+    for read in sorted(reads, key=len, reverse=True):
+        at = next((at for at, free in enumerate(room) if 2 + len(read) <= free), None)
+        if at is None:
+            lines.append([read])
+            room.append(limit - len(read))
+        else:
+            lines[at].append(read)
+            room[at] -= 2 + len(read)
+    in_order = pack(reads, limit)
+    return in_order if len(in_order) < len(lines) else lines
+
+
 MARKER = "<<ikefleet:{}>>"
 _MARKER_RE = re.compile(r"^<<ikefleet:([a-z_]+)>>\s*$", re.MULTILINE)
 

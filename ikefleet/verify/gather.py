@@ -8,7 +8,7 @@ without-paging`) are used because they parse robustly (no column widths, no pagi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from ipaddress import IPv4Network
@@ -16,7 +16,7 @@ from typing import Any
 
 from ikefleet import parsers as p
 from ikefleet.routeros.config import Config
-from ikefleet.routeros.console import MAX_V7_LINE, marked, pack
+from ikefleet.routeros.console import MAX_V7_LINE, marked, pack_reads
 from ikefleet.routeros.script import parse_script
 
 ROUTE_READ = "/ip route print detail without-paging where {where}"  # `where`: see route_filter
@@ -121,13 +121,15 @@ def batch_command(sections: list[str] | None = None, major: int = 6, json: bool 
 
 
 def batch_lines(sections: list[str] | None = None, major: int = 6, json: bool = True,
-                routes: str = "ospf") -> list[str]:
-    """The batch as console lines: one on v6; on v7 as few as fit in MAX_V7_LINE characters each.
-    `routes`: the route read's `where` (see route_filter)."""
-    parts = _parts(sections, major, json, routes)
+                routes: str = "ospf", extra: Mapping[str, str] | None = None) -> list[str]:
+    """The batch as console lines: one on v6; on v7 as few as fit in MAX_V7_LINE characters each
+    (`pack_reads`). `routes`: the route read's `where` (see route_filter); `extra`: section -> command,
+    a caller's own reads, marked as verify's are and packed with them (a re-run's reach: its hand-over
+    files and logins; on v7 they took a line, a round trip, of their own)."""
+    parts = _parts(sections, major, json, routes) + [marked(n, c) for n, c in (extra or {}).items()]
     if major < 7:
         return ["; ".join(parts)]
-    return ["; ".join(line) for line in pack(parts, MAX_V7_LINE)]
+    return ["; ".join(line) for line in pack_reads(parts, MAX_V7_LINE)]
 
 
 def _parts(sections: list[str] | None, major: int, json: bool, routes: str) -> list[str]:

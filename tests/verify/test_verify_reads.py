@@ -13,17 +13,21 @@ from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from tests_support import rolled_out_lab
 
 import ikefleet.runbooks.verify as verify_runbook
+from ikefleet.connection.session import Device
 from ikefleet.inventory import load_inventory
 from ikefleet.lab.manager import Lab
 from ikefleet.nornir_init import init_nornir
 from ikefleet.plan import build_plan
-from ikefleet.routeros.console import MAX_V7_LINE
+from ikefleet.routeros.console import MAX_V7_LINE, pack, pack_reads
 from ikefleet.runbooks.verify import Verify, VerifyOptions
-from ikefleet.tasks.gather import gather
+from ikefleet.tasks.gather import gather, read_raw
+from ikefleet.tasks.reach import FILES_READ, LOGINS_READ
 from ikefleet.verify.expected import route_reads
 from ikefleet.verify.gather import HostState, batch_lines, commands, route_filter
 
@@ -94,6 +98,50 @@ def test_the_filter_fits_a_v7_console_line() -> None:
     v7_read = commands(7, routes=route_filter(many[:1]))["route"]
     assert v7_read.startswith(":put [:serialize to=json options=json.no-string-conversion "
                               "[/ip route print as-value where ospf and (")
+
+
+@given(st.lists(st.text(alphabet="ab;", min_size=1, max_size=60), max_size=30), st.integers(20, 120))
+def test_reads_pack_into_no_more_lines_than_in_order(reads: list[str], limit: int) -> None:
+    """Every read once, no line over the limit unless one read alone is, and never more lines (round
+    trips) than packing them in order."""
+    lines = pack_reads(reads, limit)
+    assert sorted(r for line in lines for r in line) == sorted(reads)
+    assert all(len("; ".join(line)) <= limit or len(line) == 1 for line in lines)
+    assert len(lines) <= len(pack(reads, limit))
+
+
+@pytest.mark.parametrize("host", ["br1", "br2"])  # RouterOS 7.16.1 (text reads), 6.49.2
+def test_a_reachs_own_reads_take_no_line_of_their_own(lab: Lab, host: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-run's reach reads what verify reads and its own two counts (hand-over files, other logins) in
+    as many console lines, round trips, as verify: on v7 the counts took a line of their own."""
+    lines: list[str] = []
+    send = Device.send
+
+    def counted(device: Device, command: str) -> str:
+        lines.append(command)
+        return send(device, command)
+
+    monkeypatch.setattr(Device, "send", counted)
+    fleet = load_inventory(lab.directory / "config.yaml")
+    routes = route_reads(fleet, build_plan(fleet))[host]
+    read: dict[str, list[str]] = {}
+    for name, extra in (("verify", None), ("reach", {"files": FILES_READ, "logins": LOGINS_READ})):
+        nr = init_nornir(lab.directory / "config.yaml")
+        lines.clear()
+        try:
+            result = nr.filter(name=host).run(task=read_raw, routes=routes, extra=extra, on_failed=True)
+        finally:
+            nr.close_connections(on_failed=True)
+        raw, _ = result[host][0].result
+        read[name] = list(lines)
+        assert not any(reply.lstrip().startswith(("bad command", "syntax error")) for reply in raw.values())
+    assert raw["files"].strip().isdigit() and raw["logins"].strip().isdigit()
+    assert len(read["reach"]) == len(read["verify"])
+    if host == "br2":
+        assert len(read["reach"]) == 1  # v6: one line, as long as it takes
+    else:
+        assert len(read["reach"]) > 1 and all(len(line) <= MAX_V7_LINE for line in read["reach"])
 
 
 def live_sessions() -> int:
