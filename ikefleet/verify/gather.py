@@ -124,8 +124,8 @@ def batch_lines(sections: list[str] | None = None, major: int = 6, json: bool = 
                 routes: str = "ospf", extra: Mapping[str, str] | None = None) -> list[str]:
     """The batch as console lines: one on v6; on v7 as few as fit in MAX_V7_LINE characters each
     (`pack_reads`). `routes`: the route read's `where` (see route_filter); `extra`: section -> command,
-    a caller's own reads, marked as verify's are and packed with them (a re-run's reach: its hand-over
-    files and logins; on v7 they took a line, a round trip, of their own)."""
+    a caller's own reads (a re-run's reach: its hand-over files and logins), marked as verify's are and
+    packed with them, so they cost no round trip of their own."""
     parts = _parts(sections, major, json, routes) + [marked(n, c) for n, c in (extra or {}).items()]
     if major < 7:
         return ["; ".join(parts)]
