@@ -62,6 +62,11 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def lab_pid(directory: Path) -> int:
+    """The pid of the lab serving `directory` (the `lab.pid` that `ikefleet lab up --dir` writes)."""
+    return int((directory / "lab.pid").read_text().split()[0])
+
+
 def own_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -120,7 +125,7 @@ class LabProcess:
 
     def _pid(self) -> int | None:
         try:
-            return int((self.directory / "lab.pid").read_text().split()[0])
+            return lab_pid(self.directory)
         except (OSError, ValueError, IndexError):
             return None
 

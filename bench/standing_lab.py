@@ -38,13 +38,13 @@ def key_exchange_ms(host: str, port: int, nodelay: bool) -> float:
 
 def main(directory: Path) -> None:
     import run as bench_run
-    from run import own_cpu_s, process_cpu_s
+    from run import lab_pid, own_cpu_s, process_cpu_s
 
     from ikefleet.inventory import load_inventory
     from ikefleet.runbooks.verify import Verify, VerifyOptions
 
     config = directory / "config.yaml"
-    pid = int((directory / "lab.pid").read_text().split()[0])
+    pid = lab_pid(directory)
     hub = load_inventory(config).hub.name
     targets, user, password, workers = bench_run.floor_targets(config)
     address, port, _ = targets[hub]

@@ -22,12 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-from run import process_cpu_s
+from run import lab_pid, process_cpu_s
 
 
-def one_run(checkout: Path, config: Path) -> tuple[float, float, float]:
-    """(wall, CPU, the lab's CPU) of one `ikefleet verify --quiet --no-history` in its own process."""
-    lab = int((config.parent / "lab.pid").read_text().split()[0])
+def one_run(checkout: Path, config: Path, lab: int) -> tuple[float, float, float]:
+    """(wall, CPU, the CPU of the lab process `lab`) of one `ikefleet verify --quiet --no-history` in its
+    own process."""
     lab_before = process_cpu_s(lab)
     command = [str(checkout / ".venv" / "bin" / "ikefleet"), "verify", "-c", str(config), "--quiet",
                "--no-history"]
@@ -44,13 +44,14 @@ def one_run(checkout: Path, config: Path) -> tuple[float, float, float]:
 
 
 def main(config: Path, before: Path, after: Path, pairs: int) -> None:
-    one_run(before, config)  # warm both: the page cache, the lab's sessions
-    one_run(after, config)
+    lab = lab_pid(config.parent)
+    one_run(before, config, lab)  # warm both: the page cache, the lab's sessions
+    one_run(after, config, lab)
     runs: dict[str, list[tuple[float, float, float]]] = {"before": [], "after": []}
     for i in range(pairs):
         load = os.getloadavg()[0]
-        b = one_run(before, config)
-        a = one_run(after, config)
+        b = one_run(before, config, lab)
+        a = one_run(after, config, lab)
         runs["before"].append(b)
         runs["after"].append(a)
         print(f"pair {i + 1}: load {load:.2f}  before {b[0]:.3f} s wall {b[1]:.3f} s CPU (lab {b[2]:.2f})"
